@@ -1,0 +1,64 @@
+/** `mentionflow eval`: exact-span P/R/F1 of a model on a CoNLL file, as in the paper's Table 1. */
+import { writeFile } from 'node:fs/promises';
+import { useBackend, type BackendChoice } from '../../models/backend.js';
+import { readConll } from '../../models/data/conll.js';
+import { formatConllevalLines, type NerScores } from '../../models/eval/spanScorer.js';
+import { TaggerModel } from '../../models/taggerModel.js';
+import { evaluateNer } from '../../pipeline/train/evaluate.js';
+import { requireString, type CommandSpec, type Parsed } from '../args.js';
+import { defaultModelDir } from '../defaults.js';
+
+export const spec: CommandSpec = {
+  name: 'eval',
+  summary: 'score a model on labelled data: precision, recall, F1 by exact span, per type, named, nominal, overall',
+  usage: 'mentionflow eval --data FILE [--model DIR] [--json] [--write-predictions FILE]',
+  options: {
+    model: { type: 'string', arg: 'DIR', description: 'model artifact directory (default: the shipped model, models/default)' },
+    data: { type: 'string', arg: 'FILE', description: 'char-per-line CoNLL file with gold labels' },
+    json: { type: 'boolean', description: 'print the scores as JSON' },
+    'write-predictions': { type: 'string', arg: 'FILE', description: 'write "char gold predicted" lines (conlleval input) to FILE' },
+    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+  },
+  notes: 'Scores are percentages; a mention counts only if its start, end, type and NAM/NOM all match (conlleval semantics).\nCheck them with conlleval: perl conlleval.pl -d " " < FILE',
+};
+
+export function formatScores(s: NerScores): string {
+  const rows: [string, { precision: number; recall: number; f1: number; tp: number; fp: number; fn: number }][] = [
+    ...Object.entries(s.perLabel).sort(([a], [b]) => a.localeCompare(b)),
+    ['named', s.named],
+    ['nominal', s.nominal],
+    ['overall', s.overall],
+  ];
+  const lines = ['label        precision  recall     F1   gold  pred', '-----------------------------------------------'];
+  for (const [name, r] of rows) {
+    lines.push(`${name.padEnd(12)} ${r.precision.toFixed(2).padStart(9)} ${r.recall.toFixed(2).padStart(7)} ${r.f1.toFixed(2).padStart(6)} ${String(r.tp + r.fn).padStart(6)} ${String(r.tp + r.fp).padStart(5)}`);
+  }
+  return lines.join('\n');
+}
+
+export async function run(p: Parsed): Promise<number> {
+  const data = requireString(p, 'data', spec.name);
+  const dir = typeof p.values.model === 'string' ? p.values.model : defaultModelDir();
+  await useBackend(p.values.backend as BackendChoice);
+  const sentences = (await readConll(data)).filter((s) => s.chars.length > 0);
+  const { model, manifest } = await TaggerModel.load(dir);
+  try {
+    const { scores, predictedTags } = await evaluateNer(model, sentences);
+    if (typeof p.values['write-predictions'] === 'string') {
+      const lines = formatConllevalLines(
+        sentences.map((s) => s.chars),
+        sentences.map((s) => s.tags),
+        predictedTags,
+      );
+      await writeFile(p.values['write-predictions'], lines.join('\n') + '\n');
+    }
+    if (p.values.json) {
+      process.stdout.write(JSON.stringify({ model: { id: manifest.modelId, version: manifest.modelVersion, dir }, data, sentences: sentences.length, scores }) + '\n');
+    } else {
+      process.stdout.write(`model ${manifest.modelId} ${manifest.modelVersion} on ${data} (${sentences.length} sentences)\n${formatScores(scores)}\n`);
+    }
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}

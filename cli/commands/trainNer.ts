@@ -1,0 +1,49 @@
+/** `mentionflow train-ner`: single-task NER training (see pipeline/train/trainNer.ts). */
+import { useBackend, type BackendChoice } from '../../models/backend.js';
+import { readConfigFile, resolveTrainOptions, DEFAULT_TRAIN_OPTIONS } from '../../pipeline/train/options.js';
+import { trainNer } from '../../pipeline/train/trainNer.js';
+import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+
+export const spec: CommandSpec = {
+  name: 'train-ner',
+  summary: 'train the character BiLSTM-CRF NER tagger on CoNLL files and save the best epoch as a model artifact',
+  usage: 'mentionflow train-ner --train FILE --dev FILE --out DIR [--config FILE] [options]',
+  options: {
+    train: { type: 'string', arg: 'FILE', description: 'training data, char-per-line CoNLL (WeiboNER v1 or v2)' },
+    dev: { type: 'string', arg: 'FILE', description: 'dev data for per-epoch evaluation and model selection' },
+    out: { type: 'string', arg: 'DIR', description: 'output model directory (artifact, history.jsonl, training-curve.svg)' },
+    config: { type: 'string', arg: 'FILE', description: 'JSON file of training options (keys as in the notes below)' },
+    seed: { type: 'string', arg: 'N', description: `random seed (default ${DEFAULT_TRAIN_OPTIONS.seed})` },
+    epochs: { type: 'string', arg: 'N', description: `maximum epochs (default ${DEFAULT_TRAIN_OPTIONS.epochs})` },
+    'batch-size': { type: 'string', arg: 'N', description: `sentences per batch (default ${DEFAULT_TRAIN_OPTIONS.batchSize})` },
+    'learning-rate': { type: 'string', arg: 'X', description: `learning rate (default ${DEFAULT_TRAIN_OPTIONS.learningRate})` },
+    optimizer: { type: 'string', arg: 'adam|sgd', description: `optimizer (default ${DEFAULT_TRAIN_OPTIONS.optimizer})` },
+    dropout: { type: 'string', arg: 'X', description: `dropout on the LSTM input (default ${DEFAULT_TRAIN_OPTIONS.dropout})` },
+    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    quiet: { type: 'boolean', description: 'no progress bars' },
+  },
+  notes: `config file keys (JSON) and defaults:\n${Object.entries(DEFAULT_TRAIN_OPTIONS)
+    .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
+    .join('\n')}\ncommand-line flags override the config file. The learning rate halves after lrPatience epochs without dev gain;\ntraining stops after earlyStopPatience such epochs or at epochs.`,
+};
+
+export async function run(p: Parsed): Promise<number> {
+  const fromFile = typeof p.values.config === 'string' ? await readConfigFile(p.values.config) : {};
+  const flags = {
+    seed: numberOption(p, 'seed', { integer: true, min: 0 }),
+    epochs: numberOption(p, 'epochs', { integer: true, min: 1 }),
+    batchSize: numberOption(p, 'batch-size', { integer: true, min: 1 }),
+    learningRate: numberOption(p, 'learning-rate', { min: 0 }),
+    dropout: numberOption(p, 'dropout', { min: 0, max: 0.99 }),
+    optimizer: p.values.optimizer as string | undefined,
+  };
+  const options = resolveTrainOptions({ ...fromFile, ...flags }, typeof p.values.config === 'string' ? p.values.config : 'options');
+  const train = requireString(p, 'train', spec.name);
+  const dev = requireString(p, 'dev', spec.name);
+  const out = requireString(p, 'out', spec.name);
+  const backend = await useBackend(p.values.backend as BackendChoice);
+  process.stderr.write(`backend: ${backend}\n`);
+  const result = await trainNer({ trainFile: train, devFile: dev, outDir: out, options, quiet: p.values.quiet === true });
+  result.model.dispose();
+  return 0;
+}

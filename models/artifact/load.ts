@@ -1,0 +1,85 @@
+/**
+ * Reads and checks a model artifact directory. Anything wrong (missing
+ * files, unparsable or incomplete manifest, unknown format version,
+ * truncated or corrupted weights, shapes that do not match the network)
+ * raises a ModelArtifactError that says what is wrong and what to do.
+ */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { ModelArtifactError } from '../../common/errors.js';
+import type { ParamMap } from '../layers/params.js';
+import { ARTIFACT_FORMAT, ARTIFACT_VERSION, MANIFEST_FILE, type ModelManifest, WEIGHTS_FILE } from './manifest.js';
+
+export interface LoadedArtifact {
+  manifest: ModelManifest;
+  /** The weights as one float32 buffer; slice by manifest.weights.tensors. */
+  weights: Float32Array;
+}
+
+async function readOrFail(dir: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(join(dir, file));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const hint = code === 'ENOENT' ? `no ${file} (is this a mentionflow model directory? train one with \`mentionflow train-ner\`)` : `cannot read ${file}: ${(err as Error).message}`;
+    throw new ModelArtifactError(dir, hint, { cause: err });
+  }
+}
+
+/** Upgrades older manifests to the current format version (none yet: v1 is the first). */
+function migrate(dir: string, raw: Record<string, unknown>): ModelManifest {
+  if (raw.format !== ARTIFACT_FORMAT) throw new ModelArtifactError(dir, `${MANIFEST_FILE} is not a ${ARTIFACT_FORMAT} manifest (format=${JSON.stringify(raw.format)})`);
+  const v = raw.formatVersion;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new ModelArtifactError(dir, 'manifest has no integer formatVersion');
+  if (v > ARTIFACT_VERSION) throw new ModelArtifactError(dir, `format version ${v} is newer than this mentionflow supports (${ARTIFACT_VERSION}); upgrade mentionflow`);
+  if (v < 1) throw new ModelArtifactError(dir, `format version ${v} is not supported`);
+  return raw as unknown as ModelManifest;
+}
+
+function requireFields(dir: string, m: ModelManifest): void {
+  const missing = ['modelId', 'modelVersion', 'network', 'scheme', 'vocabulary', 'tags', 'weights'].filter(
+    (k) => (m as unknown as Record<string, unknown>)[k] === undefined,
+  );
+  if (missing.length > 0) throw new ModelArtifactError(dir, `manifest lacks ${missing.join(', ')}; the artifact is incomplete, re-export it`);
+  if (!Array.isArray(m.weights.tensors)) throw new ModelArtifactError(dir, 'manifest.weights.tensors is not a list');
+}
+
+/** Reads and verifies `dir`; does not build a network. */
+export async function readArtifact(dir: string): Promise<LoadedArtifact> {
+  const text = (await readOrFail(dir, MANIFEST_FILE)).toString('utf8');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ModelArtifactError(dir, `${MANIFEST_FILE} is not valid JSON (${(err as Error).message}); the file is truncated or corrupted`, { cause: err });
+  }
+  const manifest = migrate(dir, raw);
+  requireFields(dir, manifest);
+  const bytes = await readOrFail(dir, WEIGHTS_FILE);
+  if (bytes.byteLength !== manifest.weights.bytes) {
+    throw new ModelArtifactError(dir, `${WEIGHTS_FILE} has ${bytes.byteLength} bytes, the manifest says ${manifest.weights.bytes}: the file is truncated or from another model`);
+  }
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (digest !== manifest.weights.sha256) throw new ModelArtifactError(dir, `${WEIGHTS_FILE} checksum mismatch (sha256 ${digest.slice(0, 12)}..., expected ${manifest.weights.sha256.slice(0, 12)}...): the file is corrupted`);
+  const weights = new Float32Array(bytes.byteLength / 4);
+  Buffer.from(weights.buffer).set(bytes);
+  return { manifest, weights };
+}
+
+/** Assigns the artifact's weights to `params`, checking names and shapes. */
+export function assignWeights(dir: string, loaded: LoadedArtifact, params: ParamMap): void {
+  const entries = new Map(loaded.manifest.weights.tensors.map((t) => [t.name, t]));
+  for (const [name, v] of params) {
+    const e = entries.get(name);
+    if (!e) throw new ModelArtifactError(dir, `weights lack "${name}"; the artifact does not match its own configuration`);
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    if (e.shape.join('x') !== v.shape.join('x') || e.offset + size > loaded.weights.length) {
+      throw new ModelArtifactError(dir, `weight "${name}" has shape [${e.shape}] at offset ${e.offset}, expected [${v.shape}]`);
+    }
+    tf.tidy(() => v.assign(tf.tensor(loaded.weights.subarray(e.offset, e.offset + size), v.shape, 'float32')));
+    entries.delete(name);
+  }
+  if (entries.size > 0) throw new ModelArtifactError(dir, `unexpected weights ${[...entries.keys()].join(', ')}`);
+}

@@ -1,0 +1,65 @@
+/**
+ * The versioned model artifact: a directory holding
+ *   manifest.json  - this structure (format version, hyperparameters,
+ *                    vocabulary, tag dictionaries, data fingerprints, scores,
+ *                    and the weight table)
+ *   weights.bin    - all weights as little-endian float32, concatenated in
+ *                    the order of manifest.weights.tensors
+ * Training and serving both read and write it through ./save.ts and
+ * ./load.ts. Older format versions are migrated in ./load.ts.
+ */
+import type { NetworkConfig } from '../network/taggingNetwork.js';
+
+export const ARTIFACT_FORMAT = 'mentionflow-model';
+export const ARTIFACT_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+export const WEIGHTS_FILE = 'weights.bin';
+
+export interface WeightEntry {
+  name: string;
+  shape: number[];
+  /** Offset in float32 elements into weights.bin. */
+  offset: number;
+}
+
+export interface DataFingerprint {
+  role: string; // e.g. "ner-train", "ner-dev", "seg-train"
+  file: string; // base name only
+  sha256: string;
+  sentences: number;
+}
+
+export interface ModelManifest {
+  format: typeof ARTIFACT_FORMAT;
+  formatVersion: number;
+  /** Stable id of this model, e.g. "weibo-ner-bilstm-crf". */
+  modelId: string;
+  /** Version of this trained model, e.g. an ISO date plus seed. */
+  modelVersion: string;
+  createdAt: string;
+  network: NetworkConfig;
+  /** Tag scheme of the NER head. */
+  scheme: 'BIO' | 'BIOES';
+  /** Longest text the tagger feeds in one piece (code points); longer texts are split. */
+  maxLength: number;
+  /** Vocabulary.toJSON(). */
+  vocabulary: unknown;
+  /** TagDictionary.toJSON() per head. */
+  tags: { ner: unknown; seg?: unknown };
+  training: {
+    seed: number;
+    epochs: number;
+    bestEpoch: number;
+    data: DataFingerprint[];
+    options: Record<string, unknown>;
+  };
+  /** Dev scores at the best epoch (F1 etc., percentages). */
+  scores: Record<string, unknown>;
+  weights: {
+    file: typeof WEIGHTS_FILE;
+    dtype: 'float32';
+    bytes: number;
+    sha256: string;
+    tensors: WeightEntry[];
+  };
+}

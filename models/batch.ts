@@ -1,0 +1,73 @@
+/**
+ * Padded batches. Sentences arrive as id arrays of different lengths; a
+ * batch right-pads them to the longest one (T) and records lengths and a
+ * mask. Buffers are plain typed arrays; tensors are made by the model.
+ */
+import { FEATURE_TEMPLATES } from './features/lexical.js';
+
+export interface EncodedSentence {
+  /** Character ids [T]. */
+  ids: Int32Array;
+  /** Hashed lexical feature ids [T * FEATURE_TEMPLATES], row-major; absent when features are off. */
+  features?: Int32Array;
+  /** Gold tag ids [T]; absent at inference. */
+  tags?: Int32Array;
+}
+
+export interface Batch {
+  size: number; // B
+  steps: number; // T (longest length)
+  lengths: Int32Array; // [B]
+  ids: Int32Array; // [B * T], 0 (PAD) past each length
+  features?: Int32Array; // [B * T * F], 0 past each length
+  mask: Float32Array; // [B * T], 1 for real positions
+  tags?: Int32Array; // [B * T], 0 past each length
+  lastTags?: Int32Array; // [B], gold tag at each last real position
+}
+
+/** Pads `sentences` (each of length >= 1) into one batch. */
+export function makeBatch(sentences: readonly EncodedSentence[]): Batch {
+  const size = sentences.length;
+  let steps = 1;
+  for (const s of sentences) steps = Math.max(steps, s.ids.length);
+  const f = FEATURE_TEMPLATES;
+  const withFeatures = sentences.length > 0 && sentences.every((s) => s.features !== undefined);
+  const withTags = sentences.length > 0 && sentences.every((s) => s.tags !== undefined);
+  const lengths = new Int32Array(size);
+  const ids = new Int32Array(size * steps);
+  const mask = new Float32Array(size * steps);
+  const features = withFeatures ? new Int32Array(size * steps * f) : undefined;
+  const tags = withTags ? new Int32Array(size * steps) : undefined;
+  const lastTags = withTags ? new Int32Array(size) : undefined;
+  sentences.forEach((s, b) => {
+    const len = s.ids.length;
+    lengths[b] = len;
+    ids.set(s.ids, b * steps);
+    mask.fill(1, b * steps, b * steps + len);
+    if (features) features.set(s.features!, b * steps * f);
+    if (tags) {
+      tags.set(s.tags!, b * steps);
+      lastTags![b] = s.tags![len - 1];
+    }
+  });
+  return { size, steps, lengths, ids, features, mask, tags, lastTags };
+}
+
+/**
+ * Groups sentence indices into batches of similar length (sorted by length,
+ * cut every `batchSize`), which keeps padding waste low. The order of the
+ * batches is left to the caller (shuffle it for training).
+ */
+export function lengthBuckets(lengths: readonly number[], batchSize: number): number[][] {
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
+  const out: number[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) out.push(order.slice(i, i + batchSize));
+  return out;
+}
+
+/** Fraction of a batch's cells that are padding. */
+export function paddingWaste(batch: Batch): number {
+  let real = 0;
+  for (let b = 0; b < batch.size; b++) real += batch.lengths[b];
+  return batch.size === 0 ? 0 : 1 - real / (batch.size * batch.steps);
+}

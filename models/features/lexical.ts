@@ -1,0 +1,79 @@
+/**
+ * The paper's baseline CRF lexical features, hashed. For each position t of a
+ * sentence c: unigrams c[t-2] .. c[t+2] (templates 0–4), bigrams
+ * c[t-2]c[t-1], c[t-1]c[t], c[t]c[t+1], c[t+1]c[t+2] (templates 5–8) and the
+ * skip bigram c[t-1]c[t+1] (template 9). Positions outside the sentence read
+ * padding symbols "<B-1>", "<B-2>" (before) and "<E+1>", "<E+2>" (after).
+ * Each feature string "<template>\u0001<chars joined by \u0001>" is hashed
+ * with 32-bit FNV-1a over its UTF-16 code units into buckets
+ * 1..numBuckets-1; bucket 0 is reserved for padding positions of a batch.
+ * Deterministic across runs and platforms. Characters are used as given
+ * (normalize them first if the vocabulary does).
+ */
+import { ConfigError } from '../../common/errors.js';
+
+/** Feature templates per position (F). */
+export const FEATURE_TEMPLATES = 10;
+
+/** Offsets read by each template, in template-id order. */
+const TEMPLATES: readonly (readonly number[])[] = [
+  [-2], [-1], [0], [1], [2],
+  [-2, -1], [-1, 0], [0, 1], [1, 2],
+  [-1, 1],
+];
+
+/** 32-bit FNV-1a over the UTF-16 code units of `s`, as an unsigned integer. */
+export function fnv1a32(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function checkBuckets(numBuckets: number): void {
+  if (!Number.isInteger(numBuckets) || numBuckets < 2 || numBuckets > 0x7fffffff) {
+    throw new ConfigError(`numBuckets must be an integer in [2, 2^31-1] (bucket 0 is padding), got ${numBuckets}`);
+  }
+}
+
+function charAt(chars: readonly string[], j: number): string {
+  if (j < 0) return `<B${j}>`;
+  if (j >= chars.length) return `<E+${j - chars.length + 1}>`;
+  return chars[j];
+}
+
+/** Feature ids of one sentence, shape [T, FEATURE_TEMPLATES] row-major, each in [1, numBuckets). */
+export function lexicalFeatureIds(chars: readonly string[], numBuckets: number): Int32Array {
+  checkBuckets(numBuckets);
+  const out = new Int32Array(chars.length * FEATURE_TEMPLATES);
+  for (let t = 0; t < chars.length; t++) {
+    TEMPLATES.forEach((offsets, f) => {
+      const key = `${f}\u0001${offsets.map((o) => charAt(chars, t + o)).join('\u0001')}`;
+      out[t * FEATURE_TEMPLATES + f] = 1 + (fnv1a32(key) % (numBuckets - 1));
+    });
+  }
+  return out;
+}
+
+/**
+ * Feature ids of a batch, shape [B, maxLen, FEATURE_TEMPLATES] row-major;
+ * rows past a sentence's length are 0. maxLen defaults to the longest
+ * sentence; a longer sentence is truncated after its features are computed
+ * on the whole sentence (so the last kept rows still see their right context).
+ */
+export function batchLexicalFeatureIds(
+  sentences: readonly (readonly string[])[],
+  numBuckets: number,
+  maxLen: number = Math.max(0, ...sentences.map((s) => s.length)),
+): Int32Array {
+  checkBuckets(numBuckets);
+  const row = maxLen * FEATURE_TEMPLATES;
+  const out = new Int32Array(sentences.length * row);
+  sentences.forEach((s, b) => {
+    const ids = lexicalFeatureIds(s, numBuckets);
+    out.set(ids.subarray(0, Math.min(ids.length, row)), b * row);
+  });
+  return out;
+}

@@ -1,0 +1,31 @@
+/**
+ * Character embedding: a [vocabSize, dim] table looked up by id.
+ * Row 0 is the padding id; its vector is trained like any other but padded
+ * positions are masked downstream.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type ParamMap, uniformValues, variable } from './params.js';
+import type { Rng } from '../rng.js';
+
+export interface EmbeddingOptions {
+  vocabSize: number;
+  dim: number;
+}
+
+export class Embedding {
+  readonly table: tf.Variable; // [vocabSize, dim]
+
+  constructor(readonly options: EmbeddingOptions, rng: Rng) {
+    const { vocabSize, dim } = options;
+    this.table = variable('embedding', [vocabSize, dim], uniformValues(rng, [vocabSize, dim], Math.sqrt(3 / dim)));
+  }
+
+  /** ids [B, T] int32 -> [B, T, dim]. */
+  apply(ids: tf.Tensor2D): tf.Tensor3D {
+    return tf.gather(this.table, ids) as tf.Tensor3D;
+  }
+
+  params(): ParamMap {
+    return new Map([['table', this.table]]);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * (Bi)LSTM encoder written for a low op count per time step:
+ *  - the input projection x W + b for all time steps and both directions is
+ *    one batched matrix product before the loop;
+ *  - both directions advance together in one batched product h U per step
+ *    (weights stacked on a leading direction axis);
+ *  - the gates are fused: one sigmoid over [i, f, o] and one tanh over g.
+ * The backward direction reads each sequence reversed within its own length
+ * (a gather), so right padding never leaks into real positions for either
+ * direction; outputs at padded positions are unspecified and must be masked.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { glorotUniform, type ParamMap, variable } from './params.js';
+import type { Rng } from '../rng.js';
+
+export interface LstmOptions {
+  inputDim: number;
+  hiddenDim: number;
+  /** true: forward and backward directions, output 2 * hiddenDim. */
+  bidirectional: boolean;
+}
+
+export class LstmEncoder {
+  readonly w: tf.Variable; // [dirs, inputDim, 4H], gate order i, f, o, g
+  readonly u: tf.Variable; // [dirs, H, 4H]
+  readonly b: tf.Variable; // [dirs, 1, 4H], forget-gate bias starts at 1
+  readonly dirs: number;
+
+  constructor(readonly options: LstmOptions, rng: Rng) {
+    const { inputDim: d, hiddenDim: h } = options;
+    const dirs = (this.dirs = options.bidirectional ? 2 : 1);
+    this.w = variable('w', [dirs, d, 4 * h], glorotUniform(rng, [dirs, d, 4 * h], d, 4 * h));
+    this.u = variable('u', [dirs, h, 4 * h], glorotUniform(rng, [dirs, h, 4 * h], h, 4 * h));
+    const bias = new Float32Array(dirs * 4 * h);
+    for (let k = 0; k < dirs; k++) bias.fill(1, k * 4 * h + h, k * 4 * h + 2 * h);
+    this.b = variable('b', [dirs, 1, 4 * h], bias);
+  }
+
+  /** Output width: hiddenDim times the number of directions. */
+  get outputDim(): number {
+    return this.options.hiddenDim * this.dirs;
+  }
+
+  /**
+   * x [B, T, inputDim], lengths (B true lengths, each <= T) -> [B, T, outputDim]
+   * (forward states, then backward states, on the last axis).
+   */
+  apply(x: tf.Tensor3D, lengths: ArrayLike<number>): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [bsz, steps, d] = x.shape;
+      const h = this.options.hiddenDim;
+      const dirs = this.dirs;
+      const flat = tf.reshape(x, [bsz * steps, d]);
+      const rev = dirs === 2 ? reverseIndex(bsz, steps, lengths) : undefined;
+      const inputs = rev ? tf.stack([flat, tf.gather(flat, rev)]) : tf.expandDims(flat, 0); // [dirs, B*T, D]
+      const proj = tf.add(tf.matMul(inputs, this.w), this.b); // [dirs, B*T, 4H]
+      const perStep = tf.unstack(tf.transpose(tf.reshape(proj, [dirs, bsz, steps, 4 * h]), [2, 0, 1, 3])); // T x [dirs, B, 4H]
+      let hPrev: tf.Tensor3D | undefined;
+      let cPrev: tf.Tensor3D | undefined;
+      const outs: tf.Tensor3D[] = [];
+      for (let t = 0; t < steps; t++) {
+        const z = hPrev === undefined ? perStep[t] : tf.add(perStep[t], tf.matMul(hPrev, this.u));
+        const sig = tf.sigmoid(tf.slice(z, [0, 0, 0], [dirs, bsz, 3 * h]));
+        const g = tf.tanh(tf.slice(z, [0, 0, 3 * h], [dirs, bsz, h]));
+        const [i, f, o] = tf.split(sig, 3, 2) as tf.Tensor3D[];
+        const c: tf.Tensor3D = cPrev === undefined ? tf.mul(i, g) : tf.add(tf.mul(f, cPrev), tf.mul(i, g));
+        const hNew: tf.Tensor3D = tf.mul(o, tf.tanh(c));
+        outs.push(hNew);
+        hPrev = hNew;
+        cPrev = c;
+      }
+      const states = tf.transpose(tf.stack(outs), [1, 2, 0, 3]); // [dirs, B, T, H]
+      if (dirs === 1) return tf.reshape(states, [bsz, steps, h]) as tf.Tensor3D;
+      const [fwd, bwdRev] = tf.unstack(states);
+      const bwd = tf.reshape(tf.gather(tf.reshape(bwdRev, [bsz * steps, h]), rev!), [bsz, steps, h]);
+      return tf.concat([fwd, bwd], 2) as tf.Tensor3D;
+    });
+  }
+
+  params(): ParamMap {
+    return new Map([
+      ['w', this.w],
+      ['u', this.u],
+      ['b', this.b],
+    ]);
+  }
+}
+
+/**
+ * Flat indices [B*T] that reverse each row of a [B, T] grid within its
+ * length and leave padding in place. The map is its own inverse.
+ */
+export function reverseIndex(bsz: number, steps: number, lengths: ArrayLike<number>): tf.Tensor1D {
+  const idx = new Int32Array(bsz * steps);
+  for (let b = 0; b < bsz; b++) {
+    const len = lengths[b];
+    for (let t = 0; t < steps; t++) idx[b * steps + t] = b * steps + (t < len ? len - 1 - t : t);
+  }
+  return tf.tensor1d(idx, 'int32');
+}

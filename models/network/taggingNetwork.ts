@@ -1,0 +1,109 @@
+/**
+ * The whole network of the paper's Figure 1: one shared CharEncoder, an NER
+ * CRF head and, for joint training, a segmentation (BIES) CRF head that reads
+ * the same encoder. Single-task NER is the same network without the
+ * segmentation head. Free of rxjs and kafkajs; operates on padded batches.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Batch } from '../batch.js';
+import type { CrfOptions } from '../crf/crf.js';
+import { FEATURE_TEMPLATES } from '../features/lexical.js';
+import { collect, disposeParams, type ParamMap } from '../layers/params.js';
+import { Rng } from '../rng.js';
+import { CharEncoder } from './charEncoder.js';
+import { CrfHead, type CrfHeadConfig } from './crfHead.js';
+
+/** Hyperparameters saved in the artifact manifest. */
+export interface NetworkConfig {
+  vocabSize: number;
+  embeddingDim: number;
+  hiddenDim: number;
+  bidirectional: boolean;
+  dropout: number;
+  ner: CrfHeadConfig;
+  /** Present for the joint model: the BIES segmentation head (4 tags). */
+  seg?: CrfHeadConfig;
+}
+
+export type HeadName = 'ner' | 'seg';
+
+export interface TagConstraints {
+  ner?: CrfOptions['constraints'];
+  seg?: CrfOptions['constraints'];
+}
+
+export class TaggingNetwork {
+  readonly encoder?: CharEncoder;
+  readonly ner: CrfHead;
+  readonly seg?: CrfHead;
+
+  constructor(readonly config: NetworkConfig, constraints: TagConstraints, seed: number) {
+    const rng = new Rng(seed);
+    const needsEncoder = [config.ner, config.seg].some((h) => h && (h.useHidden || h.useEmbeddings));
+    if (needsEncoder) this.encoder = new CharEncoder(config, rng);
+    const dims = { hidden: this.encoder?.lstm.outputDim ?? 0, embedding: config.embeddingDim };
+    this.ner = new CrfHead(config.ner, dims, constraints.ner, rng);
+    if (config.seg) this.seg = new CrfHead(config.seg, dims, constraints.seg, rng);
+  }
+
+  head(name: HeadName): CrfHead {
+    const h = name === 'ner' ? this.ner : this.seg;
+    if (!h) throw new Error(`this network has no ${name} head`);
+    return h;
+  }
+
+  /** Emission scores [B, T, K] of one head; `dropoutSeed` set means training mode. */
+  emissions(name: HeadName, batch: Batch, dropoutSeed?: number): tf.Tensor3D {
+    return tf.tidy(() => {
+      const head = this.head(name);
+      const { size: b, steps: t } = batch;
+      const encoded =
+        this.encoder && (head.config.useHidden || head.config.useEmbeddings)
+          ? this.encoder.apply(tf.tensor2d(batch.ids, [b, t], 'int32'), batch.lengths, dropoutSeed)
+          : undefined;
+      let features: tf.Tensor3D | undefined;
+      if (head.config.lexicalBuckets > 0) {
+        if (!batch.features) throw new Error('batch lacks lexical features');
+        features = tf.tensor3d(batch.features, [b, t, FEATURE_TEMPLATES], 'int32');
+      }
+      return head.emissions({ encoded, features });
+    });
+  }
+
+  /** Mean CRF negative log-likelihood of a labelled batch for one head. */
+  loss(name: HeadName, batch: Batch, dropoutSeed?: number): tf.Scalar {
+    return tf.tidy(() => {
+      if (!batch.tags || !batch.lastTags) throw new Error('loss needs a labelled batch');
+      const { size: b, steps: t } = batch;
+      return this.head(name).loss(
+        this.emissions(name, batch, dropoutSeed),
+        tf.tensor2d(batch.tags, [b, t], 'int32'),
+        tf.tensor2d(batch.mask, [b, t], 'float32'),
+        tf.tensor1d(batch.lastTags, 'int32'),
+      );
+    });
+  }
+
+  /** Trainable variables of the parts a head's loss depends on. */
+  headParams(name: HeadName): ParamMap {
+    const out: ParamMap = new Map();
+    const head = this.head(name);
+    if (this.encoder && (head.config.useHidden || head.config.useEmbeddings)) collect(out, 'encoder', this.encoder.params());
+    return collect(out, name, head.params());
+  }
+
+  /** Every trainable variable, by stable name (the artifact's weight names). */
+  params(): ParamMap {
+    const out: ParamMap = new Map();
+    if (this.encoder) collect(out, 'encoder', this.encoder.params());
+    collect(out, 'ner', this.ner.params());
+    if (this.seg) collect(out, 'seg', this.seg.params());
+    return out;
+  }
+
+  dispose(): void {
+    disposeParams(this.params());
+    this.ner.crf.disposeConstants();
+    this.seg?.crf.disposeConstants();
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * A trained (or training) tagger bundle: the network plus everything needed
+ * to turn characters into ids and tag ids back into tags (vocabulary, tag
+ * dictionaries, scheme). This is the unit saved as and loaded from a model
+ * artifact, by training and serving alike.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { ModelArtifactError } from '../common/errors.js';
+import { readArtifact, assignWeights } from './artifact/load.js';
+import type { ModelManifest } from './artifact/manifest.js';
+import { saveArtifact, type ManifestDraft } from './artifact/save.js';
+import { makeBatch, lengthBuckets, type EncodedSentence } from './batch.js';
+import type { CrfOptions } from './crf/crf.js';
+import { forwardBackward, spanProbability } from './crf/marginals.js';
+import { viterbi } from './crf/viterbi.js';
+import { lexicalFeatureIds } from './features/lexical.js';
+import { TaggingNetwork, type HeadName, type NetworkConfig } from './network/taggingNetwork.js';
+import { allowedEnd, allowedStart, allowedTransition, TagDictionary, type TagScheme } from './text/tagScheme.js';
+import { bioesToSpans, bioToSpans, type Span } from './text/spans.js';
+import { Vocabulary } from './text/vocabulary.js';
+
+/** BIES tags of the segmentation head. */
+export const SEG_TAGS = ['B', 'I', 'E', 'S'] as const;
+
+/** Tag string <-> id, as the heads need it (TagDictionary for NER, SegTagIndex for BIES). */
+export interface TagIndex {
+  readonly size: number;
+  id(tag: string): number;
+  tag(id: number): string;
+  toJSON(): unknown;
+}
+
+/** The fixed BIES tag set of the segmentation head. */
+export class SegTagIndex implements TagIndex {
+  readonly size = SEG_TAGS.length;
+  id(tag: string): number {
+    const i = (SEG_TAGS as readonly string[]).indexOf(tag);
+    if (i < 0) throw new RangeError(`unknown segmentation tag "${tag}" (expected B, I, E or S)`);
+    return i;
+  }
+  tag(id: number): string {
+    const t = SEG_TAGS[id];
+    if (t === undefined) throw new RangeError(`segmentation tag id ${id} out of range`);
+    return t;
+  }
+  toJSON(): unknown {
+    return { tags: [...SEG_TAGS] };
+  }
+}
+
+export interface ScoredSpan extends Span {
+  /** Probability of exactly this labelled span under the CRF, in [0, 1]. */
+  confidence: number;
+}
+
+export interface Prediction {
+  tags: string[];
+  spans: ScoredSpan[];
+}
+
+export interface TaggerModelMeta {
+  modelId: string;
+  modelVersion: string;
+  scheme: TagScheme;
+  maxLength: number;
+}
+
+/** CRF constraints from a tag dictionary's scheme (forbidden bigrams get -1e4). */
+export function schemeConstraints(tags: TagDictionary, scheme: TagScheme): CrfOptions['constraints'] {
+  const names = Array.from({ length: tags.size }, (_, i) => tags.tag(i));
+  return {
+    allowed: names.map((from) => names.map((to) => allowedTransition(from, to, scheme))),
+    allowedStart: names.map((to) => allowedStart(to, scheme)),
+    allowedEnd: names.map((t) => allowedEnd(t, scheme)),
+  };
+}
+
+/** Segmentation (BIES) constraints: B/I must be followed by I/E; E/S by B/S. */
+export function segConstraints(): CrfOptions['constraints'] {
+  const open = (t: string) => t === 'B' || t === 'I';
+  const allowed = SEG_TAGS.map((from) => SEG_TAGS.map((to) => (open(from) ? to === 'I' || to === 'E' : to === 'B' || to === 'S')));
+  return { allowed, allowedStart: SEG_TAGS.map((t) => t === 'B' || t === 'S'), allowedEnd: SEG_TAGS.map((t) => t === 'E' || t === 'S') };
+}
+
+export class TaggerModel {
+  constructor(
+    readonly network: TaggingNetwork,
+    readonly vocab: Vocabulary,
+    readonly nerTags: TagDictionary,
+    readonly segTags: SegTagIndex | undefined,
+    readonly meta: TaggerModelMeta,
+  ) {}
+
+  /** A freshly initialised model. */
+  static create(config: NetworkConfig, vocab: Vocabulary, nerTags: TagDictionary, meta: TaggerModelMeta, seed: number): TaggerModel {
+    const segTags = config.seg ? new SegTagIndex() : undefined;
+    const network = new TaggingNetwork(
+      config,
+      { ner: schemeConstraints(nerTags, meta.scheme), seg: config.seg ? segConstraints() : undefined },
+      seed,
+    );
+    return new TaggerModel(network, vocab, nerTags, segTags, meta);
+  }
+
+  /** Ids (and features, and tag ids when `tags` is given) of one sentence for `head`. */
+  encode(chars: readonly string[], tags?: readonly string[], head: HeadName = 'ner'): EncodedSentence {
+    const dict: TagIndex | undefined = head === 'ner' ? this.nerTags : this.segTags;
+    const h = this.network.head(head).config;
+    return {
+      ids: this.vocab.encode(chars),
+      features: h.lexicalBuckets > 0 ? lexicalFeatureIds(chars, h.lexicalBuckets) : undefined,
+      tags: tags && dict ? Int32Array.from(tags, (t) => dict.id(t)) : undefined,
+    };
+  }
+
+  /**
+   * Best NER tags and scored spans for each sentence (each of length >= 1
+   * and <= meta.maxLength), batched by similar length, `batchSize` at a time.
+   */
+  async predict(sentences: readonly (readonly string[])[], batchSize = 64, head: HeadName = 'ner'): Promise<Prediction[]> {
+    const out: Prediction[] = new Array(sentences.length);
+    const dict: TagIndex = head === 'ner' ? this.nerTags : this.segTags!;
+    const scores = this.network.head(head).crf.scores();
+    const toSpans = head === 'seg' ? () => [] : this.meta.scheme === 'BIOES' ? bioesToSpans : bioToSpans;
+    for (const group of lengthBuckets(sentences.map((s) => s.length), batchSize)) {
+      const batch = makeBatch(group.map((i) => this.encode(sentences[i], undefined, head)));
+      const em = this.network.emissions(head, batch);
+      const data = (await em.data()) as Float32Array;
+      em.dispose();
+      const k = dict.size;
+      group.forEach((sentIndex, b) => {
+        const len = batch.lengths[b];
+        const offset = b * batch.steps * k;
+        const { path } = viterbi(scores, data, offset, len);
+        const tags = Array.from(path, (id) => dict.tag(id));
+        const found = toSpans(tags);
+        const fb = found.length > 0 ? forwardBackward(scores, data, offset, len) : undefined;
+        const spans = found.map((s) => {
+          const ids = tags.slice(s.start, s.end).map((t) => dict.id(t));
+          const notNext = new Set<number>();
+          if (this.meta.scheme === 'BIO') notNext.add(dict.id(`I-${s.label}`));
+          return { ...s, confidence: spanProbability(fb!, scores, data, offset, s.start, ids, notNext) };
+        });
+        out[sentIndex] = { tags, spans };
+      });
+    }
+    return out;
+  }
+
+  /** Writes the artifact (weights + manifest) to `dir`. */
+  async save(dir: string, extra: Pick<ManifestDraft, 'training' | 'scores'> & { createdAt?: string }): Promise<ModelManifest> {
+    return saveArtifact(
+      dir,
+      {
+        modelId: this.meta.modelId,
+        modelVersion: this.meta.modelVersion,
+        createdAt: extra.createdAt ?? new Date().toISOString(),
+        network: this.network.config,
+        scheme: this.meta.scheme,
+        maxLength: this.meta.maxLength,
+        vocabulary: this.vocab.toJSON(),
+        tags: { ner: this.nerTags.toJSON(), seg: this.segTags?.toJSON() },
+        training: extra.training,
+        scores: extra.scores,
+      },
+      this.network.params(),
+    );
+  }
+
+  /** Loads an artifact directory (see models/artifact/). */
+  static async load(dir: string): Promise<{ model: TaggerModel; manifest: ModelManifest }> {
+    const loaded = await readArtifact(dir);
+    const m = loaded.manifest;
+    let model: TaggerModel;
+    try {
+      const vocab = Vocabulary.fromJSON(m.vocabulary);
+      const nerTags = TagDictionary.fromJSON(m.tags.ner);
+      if (m.network.vocabSize !== vocab.size) throw new Error(`network vocabSize ${m.network.vocabSize} != vocabulary size ${vocab.size}`);
+      model = TaggerModel.create(m.network, vocab, nerTags, { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength }, 0);
+    } catch (err) {
+      if (err instanceof ModelArtifactError) throw err;
+      throw new ModelArtifactError(dir, `inconsistent manifest: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      assignWeights(dir, loaded, model.network.params());
+    } catch (err) {
+      model.dispose();
+      throw err;
+    }
+    return { model, manifest: m };
+  }
+
+  /** Number of live tfjs tensors (for leak checks). */
+  static liveTensors(): number {
+    return tf.memory().numTensors;
+  }
+
+  dispose(): void {
+    this.network.dispose();
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The items that flow through the streaming stages. Data flows one way:
+ *
+ *   Kafka -> decode -> batch -> tag -> to mentions -> encode -> Kafka
+ *                 \________ failures (dead letters) ________/
+ *
+ * Every item carries a `ref` to the input record it came from, so the
+ * pipeline can commit an input offset only after the output it caused has
+ * been acknowledged. A stage never throws for one bad record: it turns the
+ * item into a FailedItem (which later stages pass through untouched) and the
+ * failure ends up on the dead-letter topic. Operators know nothing of Kafka.
+ */
+import type { MentionflowError } from '../common/errors.js';
+
+/** Where an item came from (a Kafka record, or a line of a file in the embedded mode). */
+export interface RecordRef {
+  topic: string;
+  partition: number;
+  /** Kafka offset as a decimal string (int64). */
+  offset: string;
+  /** When the record entered the pipeline (ms since epoch), for end-to-end latency. */
+  receivedAt: number;
+}
+
+/** An input record as read from the source, before decoding. */
+export interface RawRecord {
+  ref: RecordRef;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** A stage succeeded for this record so far. */
+export interface OkItem<T> {
+  kind: 'ok';
+  ref: RecordRef;
+  /** The original payload, kept for the dead-letter record if a later stage fails. */
+  payload: Buffer | null;
+  value: T;
+}
+
+/** Names of the stages that can fail a record (the dead-letter record's `stage`). */
+export type StageName = 'decode' | 'tag' | 'encode';
+
+/** A stage failed for this record; it flows on to the dead-letter output. */
+export interface FailedItem {
+  kind: 'failed';
+  ref: RecordRef;
+  payload: Buffer | null;
+  stage: StageName;
+  error: MentionflowError;
+}
+
+export type Item<T> = OkItem<T> | FailedItem;
+
+/** An encoded message for one of the two outputs. */
+export interface OutputMessage {
+  /** 'mentions' for results, 'deadletter' for failures. */
+  output: 'mentions' | 'deadletter';
+  key: Buffer | null;
+  value: Buffer;
+  ref: RecordRef;
+}

@@ -1,0 +1,139 @@
+/**
+ * Training options: defaults, JSON config file merging and validation at
+ * construction. Unknown keys and out-of-range values are rejected with a
+ * message naming the option and its allowed range.
+ */
+import { readFile } from 'node:fs/promises';
+import { ConfigError } from '../../common/errors.js';
+
+export interface TrainOptions {
+  /** Seed for initialisation, shuffling, subsampling and dropout. */
+  seed: number;
+  /** Maximum number of epochs. */
+  epochs: number;
+  /** Sentences per minibatch. */
+  batchSize: number;
+  optimizer: 'adam' | 'sgd';
+  /** Learning rate of the NER objective. */
+  learningRate: number;
+  /** Learning rate of the segmentation objective (joint training). */
+  segLearningRate: number;
+  /** Halve a task's learning rate after this many epochs without dev gain. */
+  lrPatience: number;
+  /** Stop after this many epochs without NER dev gain. */
+  earlyStopPatience: number;
+  /** Clip gradients to this global L2 norm (0: off). */
+  clipNorm: number;
+  embeddingDim: number;
+  hiddenDim: number;
+  bidirectional: boolean;
+  /** Dropout on the LSTM input, in [0, 1). */
+  dropout: number;
+  /** NER emissions read the LSTM hidden vectors. */
+  useHidden: boolean;
+  /** NER emissions read the character embeddings. */
+  useEmbeddings: boolean;
+  /** Hash buckets for the sparse lexical features (0: off). */
+  lexicalBuckets: number;
+  scheme: 'BIO' | 'BIOES';
+  /** Characters seen fewer times in training map to UNK. */
+  minFreq: number;
+  /** Normalise full-width ASCII to half-width before lookup. */
+  normalize: boolean;
+  /** Longest piece of text fed to the tagger at once (code points). */
+  maxLength: number;
+  /** Weight of the segmentation loss in joint training (the paper's lambda). */
+  lambda: number;
+}
+
+export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
+  seed: 1,
+  epochs: 30,
+  batchSize: 16,
+  optimizer: 'adam',
+  learningRate: 0.004,
+  segLearningRate: 0.004,
+  lrPatience: 5,
+  earlyStopPatience: 10,
+  clipNorm: 5,
+  embeddingDim: 100,
+  hiddenDim: 150,
+  bidirectional: true,
+  dropout: 0.3,
+  useHidden: true,
+  useEmbeddings: false,
+  lexicalBuckets: 131072,
+  scheme: 'BIO',
+  minFreq: 1,
+  normalize: true,
+  maxLength: 200,
+  lambda: 1,
+};
+
+type Check = (v: unknown) => string | undefined;
+const int = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? undefined : `an integer in [${min}, ${max}]`;
+const num = (min: number, max: number, maxOpen = false): Check => (v) =>
+  typeof v === 'number' && v >= min && (maxOpen ? v < max : v <= max) ? undefined : `a number in [${min}, ${max}${maxOpen ? ')' : ']'}`;
+const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
+const oneOf = (...xs: string[]): Check => (v) => (xs.includes(v as string) ? undefined : `one of ${xs.join(', ')}`);
+
+const CHECKS: Record<keyof TrainOptions, Check> = {
+  seed: int(0, 2 ** 31 - 1),
+  epochs: int(1, 1000),
+  batchSize: int(1, 4096),
+  optimizer: oneOf('adam', 'sgd'),
+  learningRate: num(1e-6, 10),
+  segLearningRate: num(1e-6, 10),
+  lrPatience: int(1, 1000),
+  earlyStopPatience: int(1, 1000),
+  clipNorm: num(0, 1e6),
+  embeddingDim: int(1, 4096),
+  hiddenDim: int(1, 4096),
+  bidirectional: bool,
+  dropout: num(0, 1, true),
+  useHidden: bool,
+  useEmbeddings: bool,
+  lexicalBuckets: int(0, 2 ** 24),
+  scheme: oneOf('BIO', 'BIOES'),
+  minFreq: int(1, 1e9),
+  normalize: bool,
+  maxLength: int(8, 100000),
+  lambda: num(0, 10),
+};
+
+/** Merges `overrides` into the defaults and validates every field. `source` names where they came from. */
+export function resolveTrainOptions(overrides: Record<string, unknown>, source = 'options'): TrainOptions {
+  const out: Record<string, unknown> = { ...DEFAULT_TRAIN_OPTIONS };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) continue;
+    if (!(k in CHECKS)) throw new ConfigError(`${source}: unknown option "${k}"; known options: ${Object.keys(CHECKS).join(', ')}`);
+    out[k] = v;
+  }
+  for (const [k, check] of Object.entries(CHECKS)) {
+    const problem = check(out[k]);
+    if (problem) throw new ConfigError(`${source}: option "${k}" must be ${problem}, got ${JSON.stringify(out[k])}`);
+  }
+  const o = out as unknown as TrainOptions;
+  if (!o.useHidden && !o.useEmbeddings && o.lexicalBuckets === 0) {
+    throw new ConfigError(`${source}: the NER emissions need at least one input: set useHidden, useEmbeddings or lexicalBuckets > 0`);
+  }
+  return o;
+}
+
+/** Reads a JSON config file of training options (validated by resolveTrainOptions later). */
+export async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    const json = JSON.parse(text) as unknown;
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('expected a JSON object');
+    return json as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not a JSON object of options: ${(err as Error).message}`, { cause: err });
+  }
+}

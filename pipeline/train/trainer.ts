@@ -1,0 +1,127 @@
+/**
+ * The training loop, kept small by dispatching events to plugins (after
+ * batch, after epoch), as flair's trainer does. It alternates between tasks
+ * batch by batch: with one task it is plain minibatch training; with the NER
+ * and segmentation tasks it is the paper's alternating joint optimisation.
+ * Each task has its own optimizer and learning rate.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Batch } from '../../models/batch.js';
+import type { HeadName, TaggingNetwork } from '../../models/network/taggingNetwork.js';
+import { Rng } from '../../models/rng.js';
+import { trainStep } from './step.js';
+
+export interface TrainTask {
+  head: HeadName;
+  /** Loss weight (lambda for segmentation, 1 for NER). */
+  weight: number;
+  learningRate: number;
+  /** The batches of one epoch (a fresh subsample each call, if the task wants one). */
+  epochBatches(epoch: number, rng: Rng): Batch[];
+}
+
+export interface TaskState {
+  task: TrainTask;
+  optimizer: tf.Optimizer;
+  learningRate: number;
+  lossSum: number;
+  batches: number;
+}
+
+export interface EpochReport {
+  epoch: number;
+  seconds: number;
+  /** Mean training loss per task head. */
+  loss: Partial<Record<HeadName, number>>;
+  learningRate: Partial<Record<HeadName, number>>;
+  /** Dev metrics from the evaluator (e.g. ner_f1). */
+  dev: Record<string, number>;
+}
+
+export interface TrainerPlugin {
+  afterBatch?(info: { epoch: number; head: HeadName; loss: number; done: number; total: number }): void;
+  /** May ask the trainer to stop by returning 'stop'. */
+  afterEpoch?(report: EpochReport, states: TaskState[]): Promise<void | 'stop'> | void | 'stop';
+}
+
+export interface TrainerOptions {
+  epochs: number;
+  seed: number;
+  clipNorm: number;
+  optimizer: 'adam' | 'sgd';
+}
+
+function makeOptimizer(kind: 'adam' | 'sgd', lr: number): tf.Optimizer {
+  return kind === 'adam' ? tf.train.adam(lr) : tf.train.sgd(lr);
+}
+
+/** Sets the learning rate of a tfjs optimizer in place. */
+export function setLearningRate(state: TaskState, lr: number): void {
+  state.learningRate = lr;
+  const opt = state.optimizer as tf.Optimizer & { learningRate: number; setLearningRate?: (x: number) => void };
+  if (typeof opt.setLearningRate === 'function') opt.setLearningRate(lr);
+  else opt.learningRate = lr;
+}
+
+export async function train(
+  network: TaggingNetwork,
+  tasks: TrainTask[],
+  evaluate: (epoch: number) => Promise<Record<string, number>>,
+  options: TrainerOptions,
+  plugins: TrainerPlugin[],
+): Promise<EpochReport[]> {
+  const rng = new Rng(options.seed);
+  const states: TaskState[] = tasks.map((task) => ({
+    task,
+    optimizer: makeOptimizer(options.optimizer, task.learningRate),
+    learningRate: task.learningRate,
+    lossSum: 0,
+    batches: 0,
+  }));
+  const reports: EpochReport[] = [];
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      const started = Date.now();
+      const lists = states.map((s) => s.task.epochBatches(epoch, rng));
+      const total = lists.reduce((a, l) => a + l.length, 0);
+      let done = 0;
+      for (const s of states) {
+        s.lossSum = 0;
+        s.batches = 0;
+      }
+      const longest = Math.max(...lists.map((l) => l.length));
+      for (let i = 0; i < longest; i++) {
+        for (const [k, s] of states.entries()) {
+          const batch = lists[k][i];
+          if (!batch) continue;
+          const loss = trainStep(network, batch, {
+            head: s.task.head,
+            weight: s.task.weight,
+            optimizer: s.optimizer,
+            clipNorm: options.clipNorm,
+            dropoutSeed: rng.seed(),
+          });
+          s.lossSum += loss;
+          s.batches += 1;
+          done += 1;
+          for (const p of plugins) p.afterBatch?.({ epoch, head: s.task.head, loss, done, total });
+        }
+      }
+      const dev = await evaluate(epoch);
+      const report: EpochReport = {
+        epoch,
+        seconds: (Date.now() - started) / 1000,
+        loss: Object.fromEntries(states.map((s) => [s.task.head, s.lossSum / Math.max(1, s.batches)])),
+        learningRate: Object.fromEntries(states.map((s) => [s.task.head, s.learningRate])),
+        dev,
+      };
+      reports.push(report);
+      let stop = false;
+      for (const p of plugins) if ((await p.afterEpoch?.(report, states)) === 'stop') stop = true;
+      if (stop) break;
+    }
+  } finally {
+    for (const s of states) s.optimizer.dispose();
+  }
+  return reports;
+}

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { Crf, type CrfScores } from '../../../models/crf/crf.js';
+import { goldScore, logPartition } from '../../../models/crf/logLikelihood.js';
+import { forwardBackward, spanProbability, tagMarginal } from '../../../models/crf/marginals.js';
+import { viterbi } from '../../../models/crf/viterbi.js';
+import { Rng } from '../../../models/rng.js';
+import { testBackend } from '../../support/backend.js';
+import { allPaths, logSumExp, pathScore } from '../../support/bruteForce.js';
+
+const K = 3;
+
+function randomCrf(rng: Rng, constraints?: Crf['options']['constraints']): Crf {
+  const crf = new Crf({ numTags: K, constraints });
+  crf.transitions.assign(tf.tensor2d(Array.from({ length: K * K }, () => rng.normal()), [K, K]));
+  crf.start.assign(tf.tensor1d(Array.from({ length: K }, () => rng.normal())));
+  crf.end.assign(tf.tensor1d(Array.from({ length: K }, () => rng.normal())));
+  return crf;
+}
+
+function randomEmissions(rng: Rng, t: number): Float32Array {
+  return Float32Array.from({ length: t * K }, () => rng.normal() * 2);
+}
+
+function dispose(crf: Crf): void {
+  tf.dispose([...crf.params().values()]);
+  crf.disposeConstants();
+}
+
+test('forward algorithm and gold score match brute force over all paths, with padding', async () => {
+  await testBackend();
+  const rng = new Rng(7);
+  for (let trial = 0; trial < 5; trial++) {
+    const crf = randomCrf(rng);
+    const scores: CrfScores = crf.scores();
+    const lengths = [4, 2, 1];
+    const steps = 4;
+    const ems = lengths.map((len) => randomEmissions(rng, len));
+    const padded = new Float32Array(lengths.length * steps * K);
+    const mask = new Float32Array(lengths.length * steps);
+    const tags = new Int32Array(lengths.length * steps);
+    const gold = lengths.map((len) => Array.from({ length: len }, () => rng.int(K)));
+    lengths.forEach((len, b) => {
+      padded.set(ems[b], b * steps * K);
+      for (let t = steps * K * b + len * K; t < (b + 1) * steps * K; t++) padded[t] = rng.normal() * 5; // garbage in padding
+      mask.fill(1, b * steps, b * steps + len);
+      tags.set(gold[b], b * steps);
+    });
+    const em = tf.tensor3d(padded, [lengths.length, steps, K]);
+    const m = tf.tensor2d(mask, [lengths.length, steps]);
+    const logZ = logPartition(crf, em, m).arraySync();
+    const gs = goldScore(crf, { emissions: em, tags: tf.tensor2d(tags, [lengths.length, steps], 'int32'), mask: m, lastTags: tf.tensor1d(gold.map((g) => g[g.length - 1]), 'int32') }).arraySync();
+    lengths.forEach((len, b) => {
+      const expected = logSumExp(allPaths(K, len).map((p) => pathScore(scores, ems[b], p)));
+      assert.ok(Math.abs(logZ[b] - expected) < 1e-3, `logZ ${logZ[b]} vs brute force ${expected}`);
+      assert.ok(Math.abs(gs[b] - pathScore(scores, ems[b], gold[b])) < 1e-3);
+    });
+    dispose(crf);
+  }
+});
+
+test('viterbi finds the best of all paths; marginals and span probabilities match brute force', async () => {
+  await testBackend();
+  const rng = new Rng(11);
+  for (let trial = 0; trial < 10; trial++) {
+    const crf = randomCrf(rng);
+    const scores = crf.scores();
+    const len = 1 + rng.int(5);
+    const em = randomEmissions(rng, len);
+    const paths = allPaths(K, len);
+    const all = paths.map((p) => pathScore(scores, em, p));
+    const best = Math.max(...all);
+    const { path, score } = viterbi(scores, em, 0, len);
+    assert.ok(Math.abs(score - best) < 1e-4);
+    assert.ok(Math.abs(pathScore(scores, em, Array.from(path)) - best) < 1e-4);
+    const logZ = logSumExp(all);
+    const fb = forwardBackward(scores, em, 0, len);
+    assert.ok(Math.abs(fb.logZ - logZ) < 1e-6);
+    for (let t = 0; t < len; t++) {
+      for (let j = 0; j < K; j++) {
+        const brute = paths.reduce((a, p, i) => a + (p[t] === j ? Math.exp(all[i] - logZ) : 0), 0);
+        assert.ok(Math.abs(tagMarginal(fb, t, j) - brute) < 1e-6);
+      }
+    }
+    // span: tags [1, 2] at positions [s, s+2), next tag not 2
+    if (len >= 2) {
+      const s = rng.int(len - 1);
+      const brute = paths.reduce((a, p, i) => (p[s] === 1 && p[s + 1] === 2 && (s + 2 >= len || p[s + 2] !== 2) ? a + Math.exp(all[i] - logZ) : a), 0);
+      const got = spanProbability(fb, scores, em, 0, s, [1, 2], new Set([2]));
+      assert.ok(Math.abs(got - brute) < 1e-6, `span prob ${got} vs ${brute}`);
+    }
+    dispose(crf);
+  }
+});
+
+test('constraints forbid transitions, starts and ends in decoding', async () => {
+  await testBackend();
+  const rng = new Rng(3);
+  const allowed = [
+    [true, true, false],
+    [true, true, true],
+    [true, true, true],
+  ];
+  const crf = randomCrf(rng, { allowed, allowedStart: [true, true, false], allowedEnd: [true, false, true] });
+  const scores = crf.scores();
+  for (let trial = 0; trial < 20; trial++) {
+    const len = 1 + rng.int(5);
+    const { path } = viterbi(scores, randomEmissions(rng, len), 0, len);
+    assert.notEqual(path[0], 2);
+    assert.notEqual(path[len - 1], 1);
+    for (let t = 1; t < len; t++) assert.ok(!(path[t - 1] === 0 && path[t] === 2));
+  }
+  dispose(crf);
+});
+
+test('gradient of the CRF loss matches finite differences', async () => {
+  await testBackend();
+  const rng = new Rng(5);
+  const crf = randomCrf(rng);
+  const len = 4;
+  const em0 = randomEmissions(rng, len);
+  const gold = [0, 2, 1, 1];
+  const tags = tf.tensor2d([gold], [1, len], 'int32');
+  const mask = tf.ones([1, len]) as tf.Tensor2D;
+  const last = tf.tensor1d([gold[len - 1]], 'int32');
+  const nll = (em: tf.Tensor3D) => tf.sub(logPartition(crf, em, mask), goldScore(crf, { emissions: em, tags, mask, lastTags: last })).sum() as tf.Scalar;
+  const em = tf.tensor3d(em0, [1, len, K]);
+  const analytic = tf.grad((x) => nll(x as tf.Tensor3D))(em).dataSync();
+  const eps = 1e-2;
+  for (let i = 0; i < em0.length; i++) {
+    const plus = em0.slice();
+    plus[i] += eps;
+    const minus = em0.slice();
+    minus[i] -= eps;
+    const fd = (nll(tf.tensor3d(plus, [1, len, K])).dataSync()[0] - nll(tf.tensor3d(minus, [1, len, K])).dataSync()[0]) / (2 * eps);
+    assert.ok(Math.abs(fd - analytic[i]) < 2e-3, `d/de[${i}]: analytic ${analytic[i]} vs numeric ${fd}`);
+  }
+  // and for the transition matrix
+  const { grads } = tf.variableGrads(() => nll(em), [crf.transitions]);
+  const gT = Object.values(grads)[0].dataSync();
+  const t0 = crf.transitions.dataSync().slice();
+  for (let i = 0; i < K * K; i++) {
+    const at = (delta: number) => {
+      const t = t0.slice();
+      t[i] += delta;
+      crf.transitions.assign(tf.tensor2d(t, [K, K]));
+      return nll(em).dataSync()[0];
+    };
+    const fd = (at(eps) - at(-eps)) / (2 * eps);
+    assert.ok(Math.abs(fd - gT[i]) < 2e-3, `d/dtrans[${i}]: analytic ${gT[i]} vs numeric ${fd}`);
+  }
+  dispose(crf);
+});

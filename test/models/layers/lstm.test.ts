@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { LstmEncoder } from '../../../models/layers/lstm.js';
+import { disposeParams } from '../../../models/layers/params.js';
+import { Rng } from '../../../models/rng.js';
+import { testBackend } from '../../support/backend.js';
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** Plain-JS LSTM over one sequence with weights w [D,4H], u [H,4H], b [4H] (gates i, f, o, g). */
+function reference(xs: number[][], w: number[][], u: number[][], b: number[], h: number): number[][] {
+  let hp = new Array(h).fill(0);
+  let cp = new Array(h).fill(0);
+  const out: number[][] = [];
+  for (const x of xs) {
+    const z = b.slice();
+    for (let j = 0; j < 4 * h; j++) {
+      for (let d = 0; d < x.length; d++) z[j] += x[d] * w[d][j];
+      for (let k = 0; k < h; k++) z[j] += hp[k] * u[k][j];
+    }
+    const c = cp.map((cv, k) => sigmoid(z[h + k]) * cv + sigmoid(z[k]) * Math.tanh(z[3 * h + k]));
+    hp = c.map((cv, k) => sigmoid(z[2 * h + k]) * Math.tanh(cv));
+    cp = c;
+    out.push(hp);
+  }
+  return out;
+}
+
+test('BiLSTM matches a plain reference per direction, and padding does not leak into real positions', async () => {
+  await testBackend();
+  const rng = new Rng(1);
+  const d = 3;
+  const h = 2;
+  const lstm = new LstmEncoder({ inputDim: d, hiddenDim: h, bidirectional: true }, rng);
+  const w = lstm.w.arraySync() as number[][][];
+  const u = lstm.u.arraySync() as number[][][];
+  const b = (lstm.b.arraySync() as number[][][]).map((x) => x[0]);
+  const lengths = [5, 3, 1];
+  const steps = 5;
+  const seqs = lengths.map((len) => Array.from({ length: len }, () => Array.from({ length: d }, () => rng.normal())));
+  const padded = seqs.map((s) => [...s, ...Array.from({ length: steps - s.length }, () => Array.from({ length: d }, () => 9))]);
+  const out = lstm.apply(tf.tensor3d(padded), lengths).arraySync() as number[][][];
+  seqs.forEach((s, bi) => {
+    const fwd = reference(s, w[0], u[0], b[0], h);
+    const bwd = reference([...s].reverse(), w[1], u[1], b[1], h).reverse();
+    for (let t = 0; t < s.length; t++) {
+      for (let k = 0; k < h; k++) {
+        assert.ok(Math.abs(out[bi][t][k] - fwd[t][k]) < 1e-5, `forward b${bi} t${t}`);
+        assert.ok(Math.abs(out[bi][t][h + k] - bwd[t][k]) < 1e-5, `backward b${bi} t${t}`);
+      }
+    }
+  });
+  disposeParams(lstm.params());
+});
+
+test('a unidirectional LSTM outputs hiddenDim features', async () => {
+  await testBackend();
+  const lstm = new LstmEncoder({ inputDim: 4, hiddenDim: 6, bidirectional: false }, new Rng(2));
+  const y = lstm.apply(tf.ones([2, 3, 4]) as tf.Tensor3D, [3, 2]);
+  assert.deepEqual(y.shape, [2, 3, 6]);
+  assert.equal(lstm.outputDim, 6);
+  y.dispose();
+  disposeParams(lstm.params());
+});
