@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Crf, type CrfOptions } from '../crf/crf.js';
-import { crfLoss } from '../crf/logLikelihood.js';
+import { crfNll, type NllTargets } from '../crf/fastNll.js';
 import { HashedFeatures } from '../layers/hashedFeatures.js';
 import { Linear } from '../layers/linear.js';
 import { collect, type ParamMap } from '../layers/params.js';
@@ -67,9 +67,9 @@ export class CrfHead {
     });
   }
 
-  /** Mean negative log-likelihood of gold tags. */
-  loss(emissions: tf.Tensor3D, tags: tf.Tensor2D, mask: tf.Tensor2D, lastTags: tf.Tensor1D): tf.Scalar {
-    return crfLoss(this.crf, { emissions, tags, mask, lastTags });
+  /** Mean negative log-likelihood of gold tags (see models/crf/fastNll.ts). */
+  loss(emissions: tf.Tensor3D, targets: NllTargets): tf.Scalar {
+    return crfNll(this.crf, emissions, targets);
   }
 
   params(): ParamMap {

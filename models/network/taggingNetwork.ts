@@ -73,14 +73,8 @@ export class TaggingNetwork {
   /** Mean CRF negative log-likelihood of a labelled batch for one head. */
   loss(name: HeadName, batch: Batch, dropoutSeed?: number): tf.Scalar {
     return tf.tidy(() => {
-      if (!batch.tags || !batch.lastTags) throw new Error('loss needs a labelled batch');
-      const { size: b, steps: t } = batch;
-      return this.head(name).loss(
-        this.emissions(name, batch, dropoutSeed),
-        tf.tensor2d(batch.tags, [b, t], 'int32'),
-        tf.tensor2d(batch.mask, [b, t], 'float32'),
-        tf.tensor1d(batch.lastTags, 'int32'),
-      );
+      if (!batch.tags) throw new Error('loss needs a labelled batch');
+      return this.head(name).loss(this.emissions(name, batch, dropoutSeed), { tags: batch.tags, lengths: batch.lengths });
     });
   }
 

@@ -152,3 +152,38 @@ test('gradient of the CRF loss matches finite differences', async () => {
   }
   dispose(crf);
 });
+
+test('the fused CRF NLL op equals the tensor-op reference in value and gradients, with padding', async () => {
+  await testBackend();
+  const { crfNll } = await import('../../../models/crf/fastNll.js');
+  const { crfLoss } = await import('../../../models/crf/logLikelihood.js');
+  const rng = new Rng(17);
+  const crf = randomCrf(rng, { allowed: [[true, true, false], [true, true, true], [true, true, true]], allowedStart: [true, true, false], allowedEnd: [true, true, true] });
+  const lengths = Int32Array.from([5, 3, 1]);
+  const steps = 5;
+  const tags = new Int32Array(lengths.length * steps);
+  const mask = new Float32Array(lengths.length * steps);
+  lengths.forEach((len, b) => {
+    const path = [rng.int(2)];
+    for (let t = 1; t < len; t++) path.push(path[t - 1] === 0 ? rng.int(2) : rng.int(3));
+    tags.set(path, b * steps);
+    mask.fill(1, b * steps, b * steps + len);
+  });
+  const em = tf.tensor3d(Float32Array.from({ length: lengths.length * steps * K }, () => rng.normal()), [lengths.length, steps, K]);
+  const lastTags = tf.tensor1d(Array.from(lengths, (len, b) => tags[b * steps + len - 1]), 'int32');
+  const ref = (e: tf.Tensor3D) => crfLoss(crf, { emissions: e, tags: tf.tensor2d(tags, [lengths.length, steps], 'int32'), mask: tf.tensor2d(mask, [lengths.length, steps]), lastTags });
+  const fast = (e: tf.Tensor3D) => crfNll(crf, e, { tags, lengths });
+  assert.ok(Math.abs(ref(em).dataSync()[0] - fast(em).dataSync()[0]) < 1e-4);
+  const vars = [crf.transitions, crf.start, crf.end];
+  const gRef = tf.variableGrads(() => ref(em), vars).grads;
+  const gFast = tf.variableGrads(() => fast(em), vars).grads;
+  for (const v of vars) {
+    const a = gRef[v.name].dataSync();
+    const b = gFast[v.name].dataSync();
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-4, `${v.name}[${i}]: ${a[i]} vs ${b[i]}`);
+  }
+  const eRef = tf.grad((x) => ref(x as tf.Tensor3D))(em).dataSync();
+  const eFast = tf.grad((x) => fast(x as tf.Tensor3D))(em).dataSync();
+  for (let i = 0; i < eRef.length; i++) assert.ok(Math.abs(eRef[i] - eFast[i]) < 1e-4, `emission grad ${i}`);
+  dispose(crf);
+});

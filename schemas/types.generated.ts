@@ -1,0 +1,310 @@
+// GENERATED FILE - DO NOT EDIT.
+// Produced by schemas/codegen.ts from the latest version of each schema:
+//   schemas/post/v2.avsc
+//   schemas/mentions/v1.avsc
+//   schemas/deadletter/v1.avsc
+//   schemas/example/v1.avsc
+// Regenerate: npx tsc -p tsconfig.json && node dist/schemas/codegen.js
+// Timestamps (timestamp-millis) are numbers of milliseconds since the Unix epoch, UTC.
+
+/**
+ * A microblog post as ingested from a platform (input topic). Version 2: adds `topic_tags` and
+ * `geo`; readable by v1 readers and able to read v1 data (both new fields have defaults).
+ * Avro record `io.mentionflow.Post`.
+ */
+export interface Post {
+  /** Platform-assigned post id, unique within `source`. Never empty. */
+  id: string;
+  /**
+   * Post body exactly as published (UTF-8 on the wire). Mention offsets in PostMentions index into
+   * this string, so it must not be normalised after ingestion.
+   */
+  text: string;
+  /** Platform-assigned id of the posting account. */
+  author_id: string;
+  /**
+   * When the post was published: milliseconds since the Unix epoch, UTC. Decoded as a JS number
+   * (epoch ms), not a Date.
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  created_at: number;
+  /** Platform the post came from, lower-case ASCII, e.g. "weibo". */
+  source: string;
+  /**
+   * BCP 47 language tag if the platform or an upstream detector supplied one (e.g. "zh-Hans"); null
+   * when unknown.
+   * @defaultValue null
+   */
+  lang: string | null;
+  /**
+   * Id (same `source`) of the post this one replies to or reposts; null for an original post.
+   * @defaultValue null
+   */
+  reply_to: string | null;
+  /**
+   * Free-form platform metadata as string key/value pairs (e.g. client name). Not interpreted by
+   * mentionflow; promote a key to a real field in a new schema version once something depends on
+   * it.
+   * @defaultValue {}
+   */
+  attributes: Record<string, string>;
+  /**
+   * Hashtag topics attached to the post, without the surrounding '#' marks (Weibo writes #话题#), in
+   * order of appearance. Added in v2; empty when unknown.
+   * @defaultValue []
+   */
+  topic_tags: string[];
+  /**
+   * Location attached to the post, or null when the author shared none. Added in v2.
+   * @defaultValue null
+   */
+  geo: Geo | null;
+}
+
+/**
+ * Where a post was published from, as reported by the platform.
+ * Avro record `io.mentionflow.Geo`.
+ */
+export interface Geo {
+  /** Latitude in decimal degrees (WGS 84), -90..90. */
+  lat: number;
+  /** Longitude in decimal degrees (WGS 84), -180..180. */
+  lon: number;
+  /**
+   * Human-readable place name shown by the platform (e.g. "上海·徐汇区"), or null.
+   * @defaultValue null
+   */
+  place: string | null;
+}
+
+/**
+ * The entity mentions the tagger found in one Post (output topic). One record per input post, also
+ * when no mention was found (empty `mentions`). Version 1.
+ * Avro record `io.mentionflow.PostMentions`.
+ */
+export interface PostMentions {
+  /** `Post.id` of the tagged post. */
+  post_id: string;
+  /**
+   * `Post.created_at` copied from the tagged post: milliseconds since the Unix epoch, UTC (a JS
+   * number).
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  created_at: number;
+  /**
+   * Position of the input Post record in Kafka, for tracing and replay; null when the post did not
+   * come from Kafka (e.g. batch tagging of a file).
+   * @defaultValue null
+   */
+  origin: KafkaPosition | null;
+  /**
+   * Mentions found in the post, sorted by `start`; spans do not overlap. Empty when the post
+   * mentions no entity.
+   */
+  mentions: Mention[];
+  /** The model that tagged the post. */
+  model: ModelRef;
+  /**
+   * When tagging finished: milliseconds since the Unix epoch, UTC (a JS number).
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  processed_at: number;
+  /**
+   * Milliseconds between reading the input record and finishing tagging it (fractional), or null
+   * when not measured.
+   * @defaultValue null
+   */
+  latency_ms: number | null;
+}
+
+/**
+ * Where a record was read from in Kafka.
+ * Avro record `io.mentionflow.KafkaPosition`.
+ */
+export interface KafkaPosition {
+  /** Kafka topic name. */
+  topic: string;
+  /** Kafka partition number (>= 0). */
+  partition: number;
+  /** Kafka offset of the record within the partition (>= 0). */
+  offset: number;
+}
+
+/**
+ * One entity mention: a span of the post text with its entity type and mention kind. Offsets are
+ * given twice, in Unicode code points (`start`/`end`) and in UTF-16 code units
+ * (`start_utf16`/`end_utf16`); both pairs are half-open [start, end). They differ only when the
+ * text contains characters outside the Basic Multilingual Plane (emoji, CJK Extension B+), which
+ * take 2 UTF-16 code units but 1 code point.
+ * Avro record `io.mentionflow.Mention`.
+ */
+export interface Mention {
+  /** Surface form: exactly the substring of `Post.text` covered by the span. */
+  text: string;
+  /** Entity type of the mention. */
+  type: EntityType;
+  /** Mention kind: named or nominal. */
+  kind: MentionKind;
+  /**
+   * Start of the span in `Post.text`, in Unicode code points (not bytes, not UTF-16 units),
+   * 0-based, inclusive.
+   */
+  start: number;
+  /**
+   * End of the span in `Post.text`, in Unicode code points, 0-based, EXCLUSIVE: the span is [start,
+   * end) and end - start is its length in code points.
+   */
+  end: number;
+  /**
+   * Start of the span in UTF-16 code units, 0-based, inclusive: `text.slice(start_utf16,
+   * end_utf16)` in JavaScript or `text.substring(...)` in Java yields the surface form.
+   */
+  start_utf16: number;
+  /** End of the span in UTF-16 code units, 0-based, EXCLUSIVE. */
+  end_utf16: number;
+  /**
+   * Tagger confidence for the whole span, 0..1 (marginal probability under the CRF). A 32-bit
+   * float: expect ~7 significant digits after a round trip.
+   */
+  confidence: number;
+}
+
+/** Symbols of {@link EntityType} in schema order (the index is the value on the wire). */
+export const EntityTypeSymbols = ['PER', 'ORG', 'LOC', 'GPE', 'UNKNOWN'] as const;
+/**
+ * Entity type (Peng & Dredze 2015 Weibo NER scheme): PER person, ORG organisation, LOC location,
+ * GPE geo-political entity. UNKNOWN is never written by mentionflow itself: it is the reader
+ * default, so a consumer built against this version reads a type symbol added in a later version as
+ * UNKNOWN instead of failing.
+ * Avro enum `io.mentionflow.EntityType`.
+ * Reader default for unknown symbols: UNKNOWN.
+ */
+export type EntityType = (typeof EntityTypeSymbols)[number];
+
+/** Symbols of {@link MentionKind} in schema order (the index is the value on the wire). */
+export const MentionKindSymbols = ['NAM', 'NOM', 'UNKNOWN'] as const;
+/**
+ * How the entity is referred to: NAM a name ("马云"), NOM a nominal ("那位老板"). UNKNOWN is never
+ * written by mentionflow itself: it is the reader default for symbols added in later versions.
+ * Avro enum `io.mentionflow.MentionKind`.
+ * Reader default for unknown symbols: UNKNOWN.
+ */
+export type MentionKind = (typeof MentionKindSymbols)[number];
+
+/**
+ * Identifies the model that produced a result.
+ * Avro record `io.mentionflow.ModelRef`.
+ */
+export interface ModelRef {
+  /** Model name, e.g. "bilstm-crf-weibo". */
+  id: string;
+  /** Model artifact version (e.g. a semver or content hash) as written in the model artifact. */
+  version: string;
+}
+
+/**
+ * An input record that could not be processed, with the original bytes and why (dead-letter topic).
+ * Version 1.
+ * Avro record `io.mentionflow.DeadLetter`.
+ */
+export interface DeadLetter {
+  /**
+   * The original Kafka record value, byte for byte (including any Confluent wire-format header), so
+   * the record can be replayed after a fix.
+   */
+  payload: Buffer;
+  /**
+   * The original Kafka record key, byte for byte, or null when the record had none. Keeps
+   * partitioning intact on replay.
+   * @defaultValue null
+   */
+  key: Buffer | null;
+  /** Topic the failed record was read from. */
+  source_topic: string;
+  /** Partition the failed record was read from (>= 0). */
+  source_partition: number;
+  /** Offset of the failed record within its partition (>= 0). */
+  source_offset: number;
+  /**
+   * Pipeline stage that failed. Known values: "decode" (payload is not a valid Post), "tag" (the
+   * tagger failed), "encode" (the result could not be encoded), "produce" (the result could not be
+   * written). A string rather than an enum so that new stages need no schema change; consumers must
+   * accept unknown values.
+   */
+  stage: string;
+  /** Name of the error class, e.g. "DecodeError" or "TaggingError". */
+  error_class: string;
+  /** Human-readable error message (single line, no stack trace). */
+  error_message: string;
+  /**
+   * When the record was given up on: milliseconds since the Unix epoch, UTC (a JS number).
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  failed_at: number;
+  /**
+   * How many times processing was attempted before giving up (>= 1).
+   * @defaultValue 1
+   */
+  attempts: number;
+}
+
+/**
+ * One labelled training example (archived training data): a text with gold entity spans and,
+ * optionally, gold word segmentation. Version 1.
+ * Avro record `io.mentionflow.LabeledExample`.
+ */
+export interface LabeledExample {
+  /** Stable example id, unique within the data set. */
+  id: string;
+  /** The example text. All offsets below are Unicode code points into this string. */
+  text: string;
+  /** Gold entity spans, sorted by `start`, non-overlapping; empty for a text without entities. */
+  spans: LabeledSpan[];
+  /**
+   * Gold word segmentation as the code-point offsets where each word ENDS (exclusive ends, strictly
+   * increasing, the last one equal to the text length in code points); null when the example has no
+   * segmentation.
+   * @defaultValue null
+   */
+  segmentation: number[] | null;
+  /** Where the example comes from: platform or corpus name, e.g. "weibo". */
+  source: string;
+  /**
+   * When the original text was published (or, when unknown, when it was annotated): milliseconds
+   * since the Unix epoch, UTC (a JS number).
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  created_at: number;
+}
+
+/**
+ * A gold entity span. Half-open [start, end) in Unicode code points.
+ * Avro record `io.mentionflow.LabeledSpan`.
+ */
+export interface LabeledSpan {
+  /** Start of the span, in Unicode code points, 0-based, inclusive. */
+  start: number;
+  /** End of the span, in Unicode code points, 0-based, EXCLUSIVE. */
+  end: number;
+  /**
+   * Label as TYPE.KIND, e.g. "PER.NAM", "ORG.NOM" (TYPE one of PER/ORG/LOC/GPE, KIND one of
+   * NAM/NOM). A string, not an enum, so archived data with other label sets stays readable.
+   */
+  label: string;
+}
+
+/** The top-level record type of each schema family, at its latest version. */
+export interface SchemaRecords {
+  post: Post;
+  mentions: PostMentions;
+  deadletter: DeadLetter;
+  example: LabeledExample;
+}
+
+/** The schema versions these types were generated from (the latest of each family). */
+export const GENERATED_FROM_VERSIONS = {
+  post: 2,
+  mentions: 1,
+  deadletter: 1,
+  example: 1,
+} as const;

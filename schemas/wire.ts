@@ -1,0 +1,349 @@
+/**
+ * Low-level wire helpers for Avro payloads read from Kafka:
+ *
+ * - `scanAvro`: a bounded, allocation-free pass over Avro binary data that
+ *   checks it is well formed for a (writer) schema before avsc decodes it.
+ *   avsc trusts its input: a 4-byte payload that claims a 50-million-item array
+ *   makes `Type.decode` spin for seconds and allocate gigabytes; invalid UTF-8
+ *   is silently replaced by U+FFFD; an `int` may carry a 64-bit value. The
+ *   scanner rejects all of that up front, with the field path and byte offset
+ *   of the first problem, in time linear in the payload size.
+ * - Confluent Schema Registry wire format: magic byte 0x00 + 4-byte big-endian
+ *   schema id, followed by the Avro binary body.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { Type } from 'avsc';
+
+/** A payload that is not valid Avro binary data for the schema it was scanned with. */
+export class AvroScanError extends Error {
+  constructor(
+    readonly detail: string,
+    /** Field path of the value being read, e.g. `mentions[2].type`; '' for the top level. */
+    readonly path: string,
+    /** Byte offset at which the problem was found. */
+    readonly offset: number,
+  ) {
+    super(`${detail} at ${path === '' ? 'top level' : path} (byte ${offset})`);
+    this.name = 'AvroScanError';
+  }
+}
+
+/**
+ * The `long` values avsc 5.7 encodes and decodes exactly. It works on doubles:
+ * the zig-zag form of a negative long below -2^52 is an odd number above 2^53,
+ * which a double cannot hold, so such values are silently corrupted (e.g.
+ * -2^52-1 is written as 2^52; https://github.com/mtth/avsc/issues/455), and
+ * it refuses anything beyond ±(2^53-2) outright.
+ */
+export const MIN_EXACT_LONG = -(2 ** 52);
+export const MAX_EXACT_LONG = 2 ** 53 - 2;
+
+/**
+ * avsc decodes maps into plain objects with `obj[key] = value`, so a
+ * "__proto__" key sets the object's prototype instead of adding an entry.
+ */
+const PROTO_KEY = Buffer.from('__proto__');
+
+/** Upper bound on items in one array/map whose items can be encoded in zero bytes. */
+const MAX_ZERO_SIZE_ITEMS = 1_000_000;
+
+/** The structural view of avsc's (partially typed) Type objects that the scanner needs. */
+interface AvscTypeView {
+  readonly typeName: string;
+  readonly fields?: ReadonlyArray<{ readonly name: string; readonly type: AvscTypeView }>;
+  readonly itemsType?: AvscTypeView;
+  readonly valuesType?: AvscTypeView;
+  readonly types?: ReadonlyArray<AvscTypeView>;
+  readonly symbols?: readonly string[];
+  readonly size?: number;
+  readonly underlyingType?: AvscTypeView;
+}
+
+class Cursor {
+  pos: number;
+  /** Path segments of the value being read; only joined when reporting an error. */
+  readonly path: string[] = [];
+
+  constructor(
+    readonly buf: Buffer,
+    pos: number,
+  ) {
+    this.pos = pos;
+  }
+
+  fail(detail: string, offset = this.pos): never {
+    throw new AvroScanError(detail, this.path.join(''), offset);
+  }
+
+  need(n: number, what: string): void {
+    if (this.pos + n > this.buf.length) {
+      this.fail(`truncated: ${what} needs ${n} byte(s), ${this.buf.length - this.pos} left`);
+    }
+  }
+
+  /** A zig-zag varint (Avro int/long), exact up to the full 64-bit range. */
+  varlong(what: string, maxBytes: number): number {
+    const start = this.pos;
+    const buf = this.buf;
+    let n = 0;
+    let mult = 1;
+    for (let i = 0; ; i++) {
+      if (i >= maxBytes) this.fail(`${what}: varint longer than ${maxBytes} bytes`, start);
+      if (this.pos >= buf.length) this.fail(`truncated: ${what} varint runs past the end`, start);
+      const b = buf[this.pos++];
+      if (i === 6 && b & 0x80) {
+        // More than 49 bits: redo exactly with BigInt (rare: huge longs or garbage).
+        return this.bigVarlong(start, what, maxBytes);
+      }
+      n += (b & 0x7f) * mult;
+      mult *= 128;
+      if ((b & 0x80) === 0) break;
+    }
+    // At most 7 bytes, so n < 2^49: the arithmetic above was exact and the value is in range.
+    return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
+  }
+
+  private bigVarlong(start: number, what: string, maxBytes: number): number {
+    this.pos = start;
+    let n = 0n;
+    let shift = 0n;
+    for (let i = 0; ; i++) {
+      if (i >= maxBytes) this.fail(`${what}: varint longer than ${maxBytes} bytes`, start);
+      if (this.pos >= this.buf.length) this.fail(`truncated: ${what} varint runs past the end`, start);
+      const b = this.buf[this.pos++];
+      n |= BigInt(b & 0x7f) << shift;
+      shift += 7n;
+      if ((b & 0x80) === 0) break;
+    }
+    const value = n & 1n ? -((n + 1n) >> 1n) : n >> 1n;
+    if (value > BigInt(MAX_EXACT_LONG) || value < BigInt(MIN_EXACT_LONG)) {
+      this.fail(`${what}: ${value} is outside the range avsc handles exactly (-2^52..2^53-2)`, start);
+    }
+    return Number(value);
+  }
+
+  int(what: string): number {
+    const start = this.pos;
+    const v = this.varlong(what, 5);
+    if (v < -0x80000000 || v > 0x7fffffff) this.fail(`${what}: ${v} does not fit in a 32-bit int`, start);
+    return v;
+  }
+
+  long(what: string): number {
+    return this.varlong(what, 10);
+  }
+
+  /** A length prefix (string/bytes) followed by that many bytes; returns the start of the bytes. */
+  lengthPrefixed(what: string): number {
+    const start = this.pos;
+    const len = this.long(`${what} length`);
+    if (len < 0) this.fail(`${what}: negative length ${len}`, start);
+    this.need(len, what);
+    const body = this.pos;
+    this.pos += len;
+    return body;
+  }
+}
+
+const minSizeCache = new WeakMap<AvscTypeView, number>();
+
+/** Smallest possible encoding of a value of `type`, in bytes (0 only for null-like types). */
+function minSize(type: AvscTypeView, visiting = new Set<AvscTypeView>()): number {
+  const cached = minSizeCache.get(type);
+  if (cached !== undefined) return cached;
+  if (visiting.has(type)) return 0; // Recursive record: be conservative.
+  visiting.add(type);
+  let size: number;
+  switch (type.typeName) {
+    case 'null':
+      size = 0;
+      break;
+    case 'float':
+      size = 4;
+      break;
+    case 'double':
+      size = 8;
+      break;
+    case 'fixed':
+      size = type.size ?? 0;
+      break;
+    case 'record':
+    case 'error':
+      size = (type.fields ?? []).reduce((sum, f) => sum + minSize(f.type, visiting), 0);
+      break;
+    default:
+      if (type.typeName.startsWith('logical:') && type.underlyingType) {
+        size = minSize(type.underlyingType, visiting);
+      } else {
+        size = 1; // boolean, int, long, string, bytes, enum, union index, array/map terminator
+      }
+  }
+  visiting.delete(type);
+  minSizeCache.set(type, size);
+  return size;
+}
+
+function scanValue(type: AvscTypeView, c: Cursor): void {
+  const buf = c.buf;
+  switch (type.typeName) {
+    case 'null':
+      return;
+    case 'boolean': {
+      c.need(1, 'boolean');
+      const b = buf[c.pos];
+      if (b !== 0 && b !== 1) c.fail(`boolean: byte 0x${b.toString(16)} is neither 0 nor 1`);
+      c.pos++;
+      return;
+    }
+    case 'int':
+      c.int('int');
+      return;
+    case 'long':
+    case 'abstract:long':
+      c.long('long');
+      return;
+    case 'float':
+      c.need(4, 'float');
+      c.pos += 4;
+      return;
+    case 'double':
+      c.need(8, 'double');
+      c.pos += 8;
+      return;
+    case 'bytes':
+      c.lengthPrefixed('bytes');
+      return;
+    case 'string': {
+      const body = c.lengthPrefixed('string');
+      if (!isUtf8(buf.subarray(body, c.pos))) c.fail('string: invalid UTF-8', body);
+      return;
+    }
+    case 'fixed': {
+      const size = type.size ?? 0;
+      c.need(size, `fixed(${size})`);
+      c.pos += size;
+      return;
+    }
+    case 'enum': {
+      const start = c.pos;
+      const index = c.int('enum index');
+      const symbols = type.symbols ?? [];
+      if (index < 0 || index >= symbols.length) {
+        c.fail(`enum index ${index} out of range (${symbols.length} symbols)`, start);
+      }
+      return;
+    }
+    case 'union:unwrapped':
+    case 'union:wrapped': {
+      const start = c.pos;
+      const branches = type.types ?? [];
+      const index = c.int('union branch index');
+      if (index < 0 || index >= branches.length) {
+        c.fail(`union branch index ${index} out of range (${branches.length} branches)`, start);
+      }
+      scanValue(branches[index], c);
+      return;
+    }
+    case 'record':
+    case 'error':
+      for (const field of type.fields ?? []) {
+        c.path.push(c.path.length === 0 ? field.name : `.${field.name}`);
+        scanValue(field.type, c);
+        c.path.pop();
+      }
+      return;
+    case 'array':
+    case 'map': {
+      const isMap = type.typeName === 'map';
+      const itemType = (isMap ? type.valuesType : type.itemsType) as AvscTypeView;
+      const itemMin = isMap ? 1 + minSize(itemType) : minSize(itemType);
+      let index = 0;
+      while (true) {
+        const blockStart = c.pos;
+        let count = c.long(`${type.typeName} block count`);
+        if (count === 0) return;
+        if (count < 0) {
+          count = -count;
+          const bytes = c.long(`${type.typeName} block size`);
+          if (bytes < 0) c.fail(`${type.typeName}: negative block size ${bytes}`, blockStart);
+          c.need(bytes, `${type.typeName} block`);
+        }
+        const left = buf.length - c.pos;
+        if (itemMin > 0 ? count * itemMin > left : index + count > MAX_ZERO_SIZE_ITEMS) {
+          c.fail(
+            `truncated or corrupt: ${type.typeName} block claims ${count} items but only ${left} bytes are left`,
+            blockStart,
+          );
+        }
+        for (let i = 0; i < count; i++, index++) {
+          if (isMap) {
+            const keyStart = c.lengthPrefixed('map key');
+            const keyBytes = buf.subarray(keyStart, c.pos);
+            if (!isUtf8(keyBytes)) c.fail('map key: invalid UTF-8', keyStart);
+            if (keyBytes.equals(PROTO_KEY)) {
+              c.fail('map key "__proto__" cannot be represented (avsc would silently drop it)', keyStart);
+            }
+            c.path.push(`[${JSON.stringify(keyBytes.toString('utf8'))}]`);
+          } else {
+            c.path.push(`[${index}]`);
+          }
+          scanValue(itemType, c);
+          c.path.pop();
+        }
+      }
+    }
+    default:
+      if (type.typeName.startsWith('logical:') && type.underlyingType) {
+        scanValue(type.underlyingType, c);
+        return;
+      }
+      c.fail(`unsupported Avro type ${type.typeName}`);
+  }
+}
+
+/**
+ * Check that `buf[pos..]` starts with one well-formed Avro binary value of
+ * `type` and return the offset just past it. Throws AvroScanError otherwise.
+ * Checks: every read stays inside the buffer; varints are at most 5 (int) or
+ * 10 (long) bytes, ints fit in 32 bits and longs in MIN_EXACT_LONG..MAX_EXACT_LONG;
+ * lengths and block sizes are non-negative; booleans are 0 or 1; strings and
+ * map keys are valid UTF-8; no map key is "__proto__"; enum and union indexes
+ * are in range; array/map block counts fit in the bytes that are left.
+ */
+export function scanAvro(type: Type, buf: Buffer, pos = 0): number {
+  const c = new Cursor(buf, pos);
+  scanValue(type as unknown as AvscTypeView, c);
+  return c.pos;
+}
+
+/** Magic byte that starts a Confluent Schema Registry framed payload. */
+export const CONFLUENT_MAGIC = 0;
+/** Length of the Confluent header: magic byte + 4-byte big-endian schema id. */
+export const CONFLUENT_HEADER_LENGTH = 5;
+
+/** A payload split into its Confluent header and Avro body. */
+export interface ConfluentFrame {
+  schemaId: number;
+  body: Buffer;
+}
+
+/**
+ * Split a Confluent wire-format payload (0x00, schema id as uint32 BE, Avro
+ * body). Returns null when `buf` is too short or does not start with the
+ * magic byte. The body is a view on `buf`, not a copy.
+ */
+export function parseConfluentHeader(buf: Buffer): ConfluentFrame | null {
+  if (buf.length < CONFLUENT_HEADER_LENGTH || buf[0] !== CONFLUENT_MAGIC) return null;
+  return { schemaId: buf.readUInt32BE(1), body: buf.subarray(CONFLUENT_HEADER_LENGTH) };
+}
+
+/** Prefix an Avro body with the Confluent wire-format header for `schemaId`. */
+export function frameConfluent(schemaId: number, body: Buffer): Buffer {
+  if (!Number.isInteger(schemaId) || schemaId < 0 || schemaId > 0xffffffff) {
+    throw new RangeError(`Confluent schema id must be an integer in 0..2^32-1, got ${schemaId}`);
+  }
+  const header = Buffer.alloc(CONFLUENT_HEADER_LENGTH);
+  header[0] = CONFLUENT_MAGIC;
+  header.writeUInt32BE(schemaId, 1);
+  return Buffer.concat([header, body]);
+}
