@@ -8,7 +8,9 @@
 import { MentionflowError } from '../common/errors.js';
 import { helpText, parseCommand, type CommandSpec, type Parsed } from './args.js';
 import * as evalCmd from './commands/evalCmd.js';
+import * as experiment from './commands/experiment.js';
 import * as tag from './commands/tag.js';
+import * as trainJoint from './commands/trainJoint.js';
 import * as trainNer from './commands/trainNer.js';
 
 interface Command {
@@ -16,7 +18,7 @@ interface Command {
   run(p: Parsed): Promise<number>;
 }
 
-const COMMANDS: Command[] = [tag, evalCmd, trainNer];
+const COMMANDS: Command[] = [tag, evalCmd, trainNer, trainJoint, experiment];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length)) + 2;

@@ -44,6 +44,10 @@ export interface TrainOptions {
   maxLength: number;
   /** Weight of the segmentation loss in joint training (the paper's lambda). */
   lambda: number;
+  /** Segmentation dev sentences scored per epoch in joint training (a fixed sample; 0 = all). */
+  segDevSample: number;
+  /** Epochs of segmentation-only training before NER in the pipeline configuration. */
+  pretrainEpochs: number;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -68,6 +72,8 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   normalize: true,
   maxLength: 200,
   lambda: 1,
+  segDevSample: 500,
+  pretrainEpochs: 5,
 };
 
 type Check = (v: unknown) => string | undefined;
@@ -100,6 +106,8 @@ const CHECKS: Record<keyof TrainOptions, Check> = {
   normalize: bool,
   maxLength: int(8, 100000),
   lambda: num(0, 10),
+  segDevSample: int(0, 1e9),
+  pretrainEpochs: int(1, 1000),
 };
 
 /** Merges `overrides` into the defaults and validates every field. `source` names where they came from. */

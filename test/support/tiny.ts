@@ -57,7 +57,7 @@ export function tinyModel(opts: TinyModelOptions = {}): TaggerModel {
 export async function fitTiny(model: TaggerModel, epochs = 40): Promise<number> {
   await train(
     model.network,
-    [{ head: 'ner', weight: 1, learningRate: 0.05, epochBatches: bucketedBatches(model, TINY, 3) }],
+    [{ head: 'ner', weight: 1, learningRate: 0.05, epochBatches: bucketedBatches(TINY.map((x) => model.encode(x.chars, x.tags)), 3) }],
     async () => ({}),
     { epochs, seed: 1, clipNorm: 5, optimizer: 'adam' },
     [],

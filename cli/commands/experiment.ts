@@ -1,0 +1,50 @@
+/** `mentionflow experiment table1`: the paper's Table 1 as experiments (see pipeline/train/experiments/table1.ts). */
+import { ConfigError } from '../../common/errors.js';
+import { useBackend, type BackendChoice } from '../../models/backend.js';
+import type { DatasetVersion } from '../../pipeline/train/experiments/corpora.js';
+import { runTable1 } from '../../pipeline/train/experiments/table1.js';
+import { TABLE1_ROWS } from '../../pipeline/train/experiments/table1Rows.js';
+import { readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
+import { numberOption, type CommandSpec, type Parsed } from '../args.js';
+import { corporaDir } from '../defaults.js';
+
+export const spec: CommandSpec = {
+  name: 'experiment',
+  summary: 'run a named experiment; `table1` reproduces the paper\'s Table 1 rows on the dev sets',
+  usage: 'mentionflow experiment table1 [--seeds N] [--datasets v1,v2] [--rows 1,5,7,...] [--out DIR] [--config FILE]',
+  allowPositionals: true,
+  options: {
+    seeds: { type: 'string', arg: 'N', description: 'seeds per row (1..N)', default: '5' },
+    datasets: { type: 'string', arg: 'LIST', description: 'WeiboNER versions', default: 'v1,v2' },
+    rows: { type: 'string', arg: 'LIST', description: `rows to run (${TABLE1_ROWS.map((r) => r.id).join(', ')}); default all` },
+    epochs: { type: 'string', arg: 'N', description: 'maximum epochs per run (default from the config, 30)' },
+    out: { type: 'string', arg: 'DIR', description: 'report and run folders', default: 'runs/table1' },
+    corpora: { type: 'string', arg: 'DIR', description: 'folder with weiboNER/ and nlpcc2016-weibo-cws/ (default ../shared/corpora or $MENTIONFLOW_CORPORA)' },
+    config: { type: 'string', arg: 'FILE', description: 'JSON training options applied to every row before its own overrides' },
+    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    quiet: { type: 'boolean', description: 'no progress bars' },
+  },
+  notes: `Rows:\n${TABLE1_ROWS.map((r) => `  ${r.id.padEnd(8)}${r.title}`).join('\n')}\nWrites table1.md, table1.json and dev-f1-<dataset>.svg to --out; re-running resumes (finished runs are reused).`,
+};
+
+export async function run(p: Parsed): Promise<number> {
+  const [name, ...extra] = p.positionals;
+  if (name !== 'table1' || extra.length > 0) throw new ConfigError(`unknown experiment "${p.positionals.join(' ')}"; available: table1`);
+  const datasets = String(p.values.datasets).split(',') as DatasetVersion[];
+  for (const d of datasets) if (d !== 'v1' && d !== 'v2') throw new ConfigError(`--datasets takes v1 and/or v2, got "${d}"`);
+  const fromFile = typeof p.values.config === 'string' ? await readConfigFile(p.values.config) : {};
+  const base = resolveTrainOptions({ ...fromFile, epochs: numberOption(p, 'epochs', { integer: true, min: 1 }) }, typeof p.values.config === 'string' ? p.values.config : 'options');
+  const backend = await useBackend(p.values.backend as BackendChoice);
+  process.stderr.write(`backend: ${backend}\n`);
+  await runTable1({
+    corporaDir: typeof p.values.corpora === 'string' ? p.values.corpora : corporaDir(),
+    datasets,
+    rows: typeof p.values.rows === 'string' ? p.values.rows.split(',') : [],
+    seeds: numberOption(p, 'seeds', { integer: true, min: 1, max: 100 })!,
+    base,
+    outDir: String(p.values.out),
+    quiet: p.values.quiet === true,
+  });
+  process.stderr.write(`report: ${p.values.out}/table1.md\n`);
+  return 0;
+}

@@ -1,0 +1,127 @@
+/**
+ * `mentionflow experiment table1`: trains every buildable row of the
+ * paper's Table 1 (plus the NER-only control) for several seeds on WeiboNER
+ * v1 and/or v2, and writes a report (Markdown + JSON + SVG plots) with dev
+ * named / nominal / overall P/R/F1, mean and standard deviation over seeds,
+ * next to the paper's figures, and the segmentation scores of the joint
+ * model on the NLPCC dev set. Resumable: a run whose result.json exists is
+ * not trained again. Each run's best-epoch artifact stays in its folder;
+ * the report names the best seed's artifact per row and dataset.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NerScores } from '../../../models/eval/spanScorer.js';
+import type { SegScores } from '../../../models/eval/segScorer.js';
+import { evaluateSeg } from '../evaluate.js';
+import type { TrainOptions } from '../options.js';
+import { trainTagger } from '../trainTagger.js';
+import type { EpochReport } from '../trainer.js';
+import { loadNerCorpus, loadSegCorpus, type DatasetVersion, type SegCorpus } from './corpora.js';
+import { writeTable1Report } from './table1Report.js';
+import { TABLE1_ROWS, type Table1Row } from './table1Rows.js';
+
+export interface RunResult {
+  dataset: DatasetVersion;
+  row: string;
+  seed: number;
+  dir: string;
+  bestEpoch: number;
+  epochs: number;
+  seconds: number;
+  secondsPerEpoch: number;
+  scores: NerScores;
+  /** Joint / pipeline rows: segmentation scores on the full NLPCC dev set at the best epoch. */
+  seg?: SegScores;
+  history: EpochReport[];
+}
+
+export interface Table1Input {
+  corporaDir: string;
+  datasets: DatasetVersion[];
+  rows: string[];
+  seeds: number;
+  base: TrainOptions;
+  outDir: string;
+  quiet?: boolean;
+  log?: (m: string) => void;
+}
+
+export function selectRows(ids: readonly string[]): Table1Row[] {
+  if (ids.length === 0) return TABLE1_ROWS;
+  return ids.map((id) => {
+    const row = TABLE1_ROWS.find((r) => r.id === id);
+    if (!row) throw new Error(`unknown Table 1 row "${id}"; rows: ${TABLE1_ROWS.map((r) => r.id).join(', ')}`);
+    return row;
+  });
+}
+
+export async function runTable1(input: Table1Input): Promise<RunResult[]> {
+  const log = input.log ?? ((m: string) => process.stderr.write(m + '\n'));
+  const rows = selectRows(input.rows);
+  const needsSeg = rows.some((r) => r.seg);
+  let seg: SegCorpus | undefined;
+  if (needsSeg) {
+    log('loading the segmentation corpus');
+    seg = await loadSegCorpus(input.corporaDir);
+  }
+  const results: RunResult[] = [];
+  const total = input.datasets.length * rows.length * input.seeds;
+  let done = 0;
+  for (const dataset of input.datasets) {
+    const ner = await loadNerCorpus(input.corporaDir, dataset);
+    for (const row of rows) {
+      for (let k = 1; k <= input.seeds; k++) {
+        done += 1;
+        const dir = join(input.outDir, dataset, `row-${row.id}`, `seed-${k}`);
+        const file = join(dir, 'result.json');
+        if (existsSync(file)) {
+          results.push(JSON.parse(await readFile(file, 'utf8')) as RunResult);
+          log(`[${done}/${total}] ${dataset} row ${row.id} seed ${k}: done before, reusing ${file}`);
+          continue;
+        }
+        log(`[${done}/${total}] ${dataset} row ${row.id} (${row.title}) seed ${k}`);
+        const options: TrainOptions = { ...input.base, ...row.options, seed: k };
+        const started = Date.now();
+        const trained = await trainTagger({
+          ner: { train: ner.train, dev: ner.dev },
+          seg: row.seg && seg ? { train: seg.train, dev: seg.dev, mode: row.seg } : undefined,
+          options,
+          outDir: dir,
+          modelId: `table1-${dataset}-row${row.id}`,
+          data: [...ner.data, ...(row.seg && seg ? seg.data : [])],
+          quiet: input.quiet,
+          log,
+        });
+        trained.model.dispose();
+        let segScores: SegScores | undefined;
+        if (row.seg && seg) {
+          const { TaggerModel } = await import('../../../models/taggerModel.js');
+          const { model } = await TaggerModel.load(dir);
+          segScores = await evaluateSeg(model, seg.dev, seg.trainWords);
+          model.dispose();
+        }
+        const seconds = (Date.now() - started) / 1000;
+        const result: RunResult = {
+          dataset,
+          row: row.id,
+          seed: k,
+          dir,
+          bestEpoch: trained.best.epoch,
+          epochs: trained.history.length,
+          seconds,
+          secondsPerEpoch: trained.history.reduce((a, r) => a + r.seconds, 0) / trained.history.length,
+          scores: trained.bestScores,
+          seg: segScores,
+          history: trained.history,
+        };
+        await mkdir(dir, { recursive: true });
+        await writeFile(file, JSON.stringify(result) + '\n');
+        results.push(result);
+        await writeTable1Report(input.outDir, rows, results, input);
+      }
+    }
+  }
+  await writeTable1Report(input.outDir, rows, results, input);
+  return results;
+}

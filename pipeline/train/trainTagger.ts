@@ -1,0 +1,157 @@
+/**
+ * Training of every configuration the project supports, from one spec:
+ *   - NER only (`train-ner`, Table 1 rows 1, 5 and the control row);
+ *   - joint: the paper's alternating optimisation of lambda * L_seg + L_ner,
+ *     with a fresh subsample of the segmentation corpus, the size of the NER
+ *     training set, at every epoch (rows 8-11);
+ *   - pipeline: segmentation-only pretraining of the shared encoder, then NER
+ *     fine-tuning of everything (row 7).
+ * Per-epoch dev evaluation, learning rates halved after `lrPatience` epochs
+ * without dev gain (each task on its own metric), early stopping, and the
+ * best epoch by NER dev F1 saved as the model artifact in `outDir`, next to
+ * history.jsonl and training-curve.svg.
+ */
+import { join } from 'node:path';
+import type { DataFingerprint } from '../../models/artifact/manifest.js';
+import { lengthBuckets, makeBatch, type Batch, type EncodedSentence } from '../../models/batch.js';
+import type { NerSentence } from '../../models/data/conll.js';
+import type { SegSentence } from '../../models/data/segmentation.js';
+import type { NerScores } from '../../models/eval/spanScorer.js';
+import type { HeadName } from '../../models/network/taggingNetwork.js';
+import type { Rng } from '../../models/rng.js';
+import { TaggerModel } from '../../models/taggerModel.js';
+import { bioToSpans, spansToBio, spansToBioes } from '../../models/text/spans.js';
+import { ENTITY_LABELS, TagDictionary } from '../../models/text/tagScheme.js';
+import { Vocabulary } from '../../models/text/vocabulary.js';
+import { evaluateNer, evaluateSeg } from './evaluate.js';
+import type { TrainOptions } from './options.js';
+import { writeTrainingCurve } from './plot.js';
+import { bestEpoch, historyLog, lrAnnealing, progressBar } from './plugins.js';
+import { train, type EpochReport, type TrainTask } from './trainer.js';
+
+export type SegMode = 'joint' | 'pipeline';
+
+export interface TrainSpec {
+  ner: { train: readonly NerSentence[]; dev: readonly NerSentence[] };
+  /** Segmentation corpus for joint or pipeline training. */
+  seg?: { train: readonly SegSentence[]; dev: readonly SegSentence[]; mode: SegMode };
+  options: TrainOptions;
+  outDir: string;
+  modelId: string;
+  data: DataFingerprint[];
+  quiet?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface TrainResult {
+  model: TaggerModel;
+  best: EpochReport;
+  bestScores: NerScores;
+  history: EpochReport[];
+}
+
+/** Re-tags gold data in the chosen scheme (also repairs I- tags that start a chunk). */
+export function toScheme(sentences: readonly NerSentence[], scheme: 'BIO' | 'BIOES'): NerSentence[] {
+  return sentences.map((s) => {
+    const spans = bioToSpans(s.tags);
+    return { chars: s.chars, tags: scheme === 'BIO' ? spansToBio(spans, s.chars.length) : spansToBioes(spans, s.chars.length) };
+  });
+}
+
+/** Length-bucketed batches of a fixed sentence list, bucket order shuffled each epoch. */
+export function bucketedBatches(encoded: readonly EncodedSentence[], batchSize: number) {
+  return (_epoch: number, rng: Rng): Batch[] => {
+    const order = rng.shuffled(encoded.map((_, i) => i));
+    return rng.shuffled(lengthBuckets(order.map((i) => encoded[i].ids.length), batchSize)).map((g) => makeBatch(g.map((j) => encoded[order[j]])));
+  };
+}
+
+/** Batches of a fresh random subsample of `size` sentences at every epoch. */
+export function subsampledBatches(encoded: readonly EncodedSentence[], size: number, batchSize: number) {
+  return (_epoch: number, rng: Rng): Batch[] => {
+    const pick = rng.sample(
+      encoded.map((_, i) => i),
+      size,
+    );
+    return rng.shuffled(lengthBuckets(pick.map((i) => encoded[i].ids.length), batchSize)).map((g) => makeBatch(g.map((j) => encoded[pick[j]])));
+  };
+}
+
+function buildModel(spec: TrainSpec): TaggerModel {
+  const o = spec.options;
+  const chars = [...spec.ner.train.map((s) => s.chars), ...(spec.seg ? spec.seg.train.map((s) => s.chars) : [])];
+  const vocab = Vocabulary.build(chars, { minFreq: o.minFreq, normalize: o.normalize });
+  const tags = TagDictionary.forLabels([...ENTITY_LABELS], o.scheme);
+  return TaggerModel.create(
+    {
+      vocabSize: vocab.size,
+      embeddingDim: o.embeddingDim,
+      hiddenDim: o.hiddenDim,
+      bidirectional: o.bidirectional,
+      dropout: o.dropout,
+      ner: { numTags: tags.size, useHidden: o.useHidden, useEmbeddings: o.useEmbeddings, lexicalBuckets: o.lexicalBuckets },
+      seg: spec.seg ? { numTags: 4, useHidden: true, useEmbeddings: false, lexicalBuckets: 0 } : undefined,
+    },
+    vocab,
+    tags,
+    { modelId: spec.modelId, modelVersion: `${new Date().toISOString().slice(0, 10)}-seed${o.seed}`, scheme: o.scheme, maxLength: o.maxLength },
+    o.seed,
+  );
+}
+
+export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
+  const o = spec.options;
+  const log = spec.log ?? ((m: string) => process.stderr.write(m + '\n'));
+  const nerTrain = toScheme(spec.ner.train, o.scheme).filter((s) => s.chars.length > 0);
+  const nerDev = spec.ner.dev.filter((s) => s.chars.length > 0);
+  const model = buildModel(spec);
+  const params = [...model.network.params().values()].reduce((a, v) => a + v.size, 0);
+  log(`model ${spec.modelId}: vocabulary ${model.vocab.size}, ${model.nerTags.size} NER tags, ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
+  const nerEncoded = nerTrain.map((s) => model.encode(s.chars, s.tags, 'ner'));
+  const nerTask: TrainTask = { head: 'ner', weight: 1, learningRate: o.learningRate, epochBatches: bucketedBatches(nerEncoded, o.batchSize) };
+  const seg = spec.seg;
+  const segEncoded = seg ? seg.train.filter((s) => s.chars.length > 0).map((s) => model.encode(s.chars, s.tags, 'seg')) : [];
+  const segDev = seg ? (o.segDevSample > 0 ? seg.dev.slice(0, o.segDevSample) : seg.dev) : [];
+  const segTask: TrainTask | undefined = seg
+    ? { head: 'seg', weight: o.lambda, learningRate: o.segLearningRate, epochBatches: subsampledBatches(segEncoded, nerEncoded.length, o.batchSize) }
+    : undefined;
+  const trainerOptions = { seed: o.seed, clipNorm: o.clipNorm, optimizer: o.optimizer };
+  const metricOf = (h: HeadName) => (h === 'ner' ? 'ner_f1' : 'seg_f1');
+
+  if (seg?.mode === 'pipeline') {
+    log(`pipeline: pretraining the shared encoder on segmentation for ${o.pretrainEpochs} epochs`);
+    await train(model.network, [segTask!], async () => ({ seg_f1: (await evaluateSeg(model, segDev)).words.f1 }), { ...trainerOptions, epochs: o.pretrainEpochs }, [progressBar(spec.quiet ?? false)]);
+  }
+
+  let lastScores: NerScores | undefined;
+  let bestScores: NerScores | undefined;
+  const keeper = bestEpoch(
+    'ner_f1',
+    o.earlyStopPatience,
+    async (report) => {
+      bestScores = lastScores;
+      await model.save(spec.outDir, {
+        training: { seed: o.seed, epochs: report.epoch, bestEpoch: report.epoch, data: spec.data, options: { ...o, segMode: seg?.mode ?? 'none' } },
+        scores: { dev: lastScores, devSeg: report.dev.seg_f1 },
+      });
+    },
+    log,
+  );
+  const tasks = seg?.mode === 'joint' ? [nerTask, segTask!] : [nerTask];
+  const history = await train(
+    model.network,
+    tasks,
+    async () => {
+      lastScores = (await evaluateNer(model, nerDev)).scores;
+      const dev: Record<string, number> = { ner_f1: lastScores.overall.f1, ner_named_f1: lastScores.named.f1, ner_nominal_f1: lastScores.nominal.f1 };
+      if (seg?.mode === 'joint') dev.seg_f1 = (await evaluateSeg(model, segDev)).words.f1;
+      return dev;
+    },
+    { ...trainerOptions, epochs: o.epochs },
+    [progressBar(spec.quiet ?? false), lrAnnealing(o.lrPatience, metricOf, log), keeper, historyLog(spec.outDir)],
+  );
+  await writeTrainingCurve(join(spec.outDir, 'training-curve.svg'), history, ['ner_f1', 'ner_named_f1', 'ner_nominal_f1', ...(seg?.mode === 'joint' ? ['seg_f1'] : [])]);
+  const best = keeper.best()!;
+  log(`best epoch ${best.epoch}: dev F1 ${best.dev.ner_f1.toFixed(2)} (named ${best.dev.ner_named_f1.toFixed(2)}, nominal ${best.dev.ner_nominal_f1.toFixed(2)}); artifact in ${spec.outDir}`);
+  return { model, best, bestScores: bestScores!, history };
+}
