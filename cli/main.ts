@@ -9,7 +9,9 @@ import { MentionflowError } from '../common/errors.js';
 import { helpText, parseCommand, type CommandSpec, type Parsed } from './args.js';
 import * as evalCmd from './commands/evalCmd.js';
 import * as experiment from './commands/experiment.js';
+import * as produce from './commands/produce.js';
 import * as tag from './commands/tag.js';
+import * as tail from './commands/tail.js';
 import * as trainJoint from './commands/trainJoint.js';
 import * as trainNer from './commands/trainNer.js';
 
@@ -18,7 +20,7 @@ interface Command {
   run(p: Parsed): Promise<number>;
 }
 
-const COMMANDS: Command[] = [tag, evalCmd, trainNer, trainJoint, experiment];
+const COMMANDS: Command[] = [tag, evalCmd, trainNer, trainJoint, experiment, produce, tail];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length)) + 2;

@@ -11,6 +11,8 @@
  * failure ends up on the dead-letter topic. Operators know nothing of Kafka.
  */
 import type { MentionflowError } from '../common/errors.js';
+import type { Mention } from '../models/tagger.js';
+import type { Post } from '../schemas/types.generated.js';
 
 /** Where an item came from (a Kafka record, or a line of a file in the embedded mode). */
 export interface RecordRef {
@@ -35,6 +37,11 @@ export interface OkItem<T> {
   ref: RecordRef;
   /** The original payload, kept for the dead-letter record if a later stage fails. */
   payload: Buffer | null;
+  /**
+   * The original record key, kept for the dead-letter record (replaying it
+   * keeps partitioning intact). Optional: absent means no key.
+   */
+  key?: Buffer | null;
   value: T;
 }
 
@@ -46,6 +53,8 @@ export interface FailedItem {
   kind: 'failed';
   ref: RecordRef;
   payload: Buffer | null;
+  /** The original record key, when known (see OkItem.key). */
+  key?: Buffer | null;
   stage: StageName;
   error: MentionflowError;
 }
@@ -59,4 +68,16 @@ export interface OutputMessage {
   key: Buffer | null;
   value: Buffer;
   ref: RecordRef;
+}
+
+/** A post after tagging: what tagBatch emits and toMentions consumes. */
+export interface TaggedPost {
+  post: Post;
+  /** Mentions as the tagger returned them (code-point and UTF-16 offsets). */
+  mentions: Mention[];
+  /**
+   * Wall time of the tagger call that produced `mentions`, in milliseconds:
+   * the whole batch call, or the single-post retry after a failed batch call.
+   */
+  tagMs: number;
 }

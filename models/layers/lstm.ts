@@ -8,6 +8,9 @@
  * The backward direction reads each sequence reversed within its own length
  * (a gather), so right padding never leaks into real positions for either
  * direction; outputs at padded positions are unspecified and must be masked.
+ * (Measured: moving the gate math to plain TypeScript with one backend
+ * matMul per step was 2.6x slower, since every per-step read-back of the
+ * product costs more than the dozen small kernels it replaces.)
  */
 import * as tf from '@tensorflow/tfjs';
 import { glorotUniform, type ParamMap, variable } from './params.js';
@@ -54,22 +57,7 @@ export class LstmEncoder {
       const rev = dirs === 2 ? reverseIndex(bsz, steps, lengths) : undefined;
       const inputs = rev ? tf.stack([flat, tf.gather(flat, rev)]) : tf.expandDims(flat, 0); // [dirs, B*T, D]
       const proj = tf.add(tf.matMul(inputs, this.w), this.b); // [dirs, B*T, 4H]
-      const perStep = tf.unstack(tf.transpose(tf.reshape(proj, [dirs, bsz, steps, 4 * h]), [2, 0, 1, 3])); // T x [dirs, B, 4H]
-      let hPrev: tf.Tensor3D | undefined;
-      let cPrev: tf.Tensor3D | undefined;
-      const outs: tf.Tensor3D[] = [];
-      for (let t = 0; t < steps; t++) {
-        const z = hPrev === undefined ? perStep[t] : tf.add(perStep[t], tf.matMul(hPrev, this.u));
-        const sig = tf.sigmoid(tf.slice(z, [0, 0, 0], [dirs, bsz, 3 * h]));
-        const g = tf.tanh(tf.slice(z, [0, 0, 3 * h], [dirs, bsz, h]));
-        const [i, f, o] = tf.split(sig, 3, 2) as tf.Tensor3D[];
-        const c: tf.Tensor3D = cPrev === undefined ? tf.mul(i, g) : tf.add(tf.mul(f, cPrev), tf.mul(i, g));
-        const hNew: tf.Tensor3D = tf.mul(o, tf.tanh(c));
-        outs.push(hNew);
-        hPrev = hNew;
-        cPrev = c;
-      }
-      const states = tf.transpose(tf.stack(outs), [1, 2, 0, 3]); // [dirs, B, T, H]
+      const states = recurrence(tf.reshape(proj, [dirs, bsz, steps, 4 * h]), this.u); // [dirs, B, T, H]
       if (dirs === 1) return tf.reshape(states, [bsz, steps, h]) as tf.Tensor3D;
       const [fwd, bwdRev] = tf.unstack(states);
       const bwd = tf.reshape(tf.gather(tf.reshape(bwdRev, [bsz * steps, h]), rev!), [bsz, steps, h]);
@@ -84,6 +72,33 @@ export class LstmEncoder {
       ['b', this.b],
     ]);
   }
+}
+
+/**
+ * The recurrence over precomputed input projections, differentiated by tfjs
+ * autodiff: proj [D, B, T, 4H], u [D, H, 4H] -> hidden states [D, B, T, H].
+ */
+export function recurrence(proj: tf.Tensor4D, u: tf.Variable | tf.Tensor3D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [dirs, bsz, steps, g4] = proj.shape;
+    const h = g4 / 4;
+    const perStep = tf.unstack(tf.transpose(proj, [2, 0, 1, 3])) as tf.Tensor3D[]; // T x [dirs, B, 4H]
+    let hPrev: tf.Tensor3D | undefined;
+    let cPrev: tf.Tensor3D | undefined;
+    const outs: tf.Tensor3D[] = [];
+    for (let t = 0; t < steps; t++) {
+      const z = hPrev === undefined ? perStep[t] : tf.add(perStep[t], tf.matMul(hPrev, u));
+      const sig = tf.sigmoid(tf.slice(z, [0, 0, 0], [dirs, bsz, 3 * h]));
+      const g = tf.tanh(tf.slice(z, [0, 0, 3 * h], [dirs, bsz, h]));
+      const [i, f, o] = tf.split(sig, 3, 2) as tf.Tensor3D[];
+      const c: tf.Tensor3D = cPrev === undefined ? tf.mul(i, g) : tf.add(tf.mul(f, cPrev), tf.mul(i, g));
+      const hNew: tf.Tensor3D = tf.mul(o, tf.tanh(c));
+      outs.push(hNew);
+      hPrev = hNew;
+      cPrev = c;
+    }
+    return tf.transpose(tf.stack(outs), [1, 2, 0, 3]) as tf.Tensor4D;
+  });
 }
 
 /**

@@ -1,0 +1,21 @@
+/**
+ * The streaming stages, in pipeline order:
+ *
+ *   decodePosts -> batchItems -> tagBatch -> toMentions -> encodeOutputs
+ *
+ * plus tapSafe for observation (metrics) and the dead-letter helpers.
+ */
+export { decodePosts } from './decodePosts.js';
+export type { DecodePostsOptions } from './decodePosts.js';
+export { batchItems } from './batchItems.js';
+export type { BatchItemsOptions } from './batchItems.js';
+export { tagBatch } from './tagBatch.js';
+export type { TagBatchOptions } from './tagBatch.js';
+export { toMentions } from './toMentions.js';
+export type { ToMentionsOptions } from './toMentions.js';
+export { encodeOutputs } from './encodeOutputs.js';
+export type { EncodeOutputsOptions } from './encodeOutputs.js';
+export { tapSafe } from './tapSafe.js';
+export type { TapSafeOptions } from './tapSafe.js';
+export { deadLetterMessage, deadLetterRecord, MAX_ERROR_MESSAGE_LENGTH } from './deadLetter.js';
+export type { FailedItem, Item, OkItem, OutputMessage, RawRecord, RecordRef, StageName, TaggedPost } from './types.js';

@@ -1,0 +1,219 @@
+/**
+ * The pipeline's Prometheus metrics, in one registry (a fresh one unless the
+ * caller passes one), plus the few helpers the streaming worker calls. Every
+ * name gets the prefix (default `mentionflow_`):
+ *
+ *   records_in_total{topic,partition}        counter    input records read
+ *   records_out_total{output}                counter    outputs acked (mentions | deadletter)
+ *   dead_letters_total{stage,error_class}    counter    records sent to the dead-letter topic
+ *   mentions_total{type,kind}                counter    mentions found (PER/ORG/LOC/GPE x NAM/NOM)
+ *   batch_size                               histogram  posts per tagger batch (1..512)
+ *   batch_chars                              histogram  code points per tagger batch
+ *   batch_latency_seconds                    histogram  first item of a batch -> batch emitted
+ *   tagging_seconds                          histogram  tagger time per batch
+ *   end_to_end_latency_seconds               histogram  record received -> its output acked
+ *   consumer_lag{topic,partition}            gauge      high watermark - committed offset
+ *   in_flight_records                        gauge      records read but not yet acked
+ *   tfjs_tensors, tfjs_bytes                 gauges     tf.memory() at scrape time
+ *   process_*, nodejs_*                      prom-client default process metrics
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
+import { ConfigError } from '../../common/errors.js';
+
+export interface PipelineMetricsOptions {
+  /** Registry to register in; default a new Registry (not prom-client's global one). */
+  registry?: Registry;
+  /** Prefix of every metric name; default 'mentionflow_'. */
+  prefix?: string;
+  /** Also register prom-client's default process metrics (with the same prefix); default true. */
+  collectDefault?: boolean;
+}
+
+export type OutputName = 'mentions' | 'deadletter';
+
+export interface PipelineMetrics {
+  readonly registry: Registry;
+  readonly recordsIn: Counter<'topic' | 'partition'>;
+  readonly recordsOut: Counter<'output'>;
+  readonly deadLetters: Counter<'stage' | 'error_class'>;
+  readonly mentions: Counter<'type' | 'kind'>;
+  readonly batchSize: Histogram;
+  readonly batchChars: Histogram;
+  readonly batchLatency: Histogram;
+  readonly tagging: Histogram;
+  readonly endToEndLatency: Histogram;
+  readonly consumerLag: Gauge<'topic' | 'partition'>;
+  readonly inFlight: Gauge;
+  readonly tfjsTensors: Gauge;
+  readonly tfjsBytes: Gauge;
+
+  /** One input record read; also counts it in flight. */
+  recordIn(topic: string, partition: number): void;
+  /** A batch left the batcher: its size (posts), total code points, and seconds since its first item arrived. */
+  observeBatch(size: number, chars: number, seconds: number): void;
+  /** The tagger took `seconds` for one batch. */
+  observeTagging(seconds: number): void;
+  /** The output caused by one input record was acked: counts it, ends its in-flight time, observes end-to-end latency. */
+  recordOut(output: OutputName, receivedAt: number, now?: number): void;
+  /** A record went to the dead-letter topic (call recordOut('deadletter', ...) when it is acked). */
+  deadLetter(stage: string, errorClass: string): void;
+  /** Counts the mentions of one tagged post. */
+  countMentions(mentions: ReadonlyArray<{ type: string; kind: string }>): void;
+  /** Consumer lag of one partition, in records. */
+  setLag(topic: string, partition: number, lag: number): void;
+}
+
+const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+/** Posts per batch: 1, 2, 4, ..., 512. */
+export const BATCH_SIZE_BUCKETS = exponentialBuckets(1, 2, 10);
+/** Code points per batch: 64 .. 131072. */
+export const BATCH_CHARS_BUCKETS = exponentialBuckets(64, 2, 12);
+/** Waiting in the batcher: 1 ms .. 5 s. */
+export const BATCH_LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+/** Tagger time per batch: 5 ms .. 10 s. */
+export const TAGGING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Record received -> output acked: 10 ms .. 60 s. */
+export const END_TO_END_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** tf.memory(), or zeros while no tfjs backend is initialised (reading it would initialise one). */
+function tfMemory(): { numTensors: number; numBytes: number } {
+  if (!tf.engine().backendName) return { numTensors: 0, numBytes: 0 };
+  return tf.memory();
+}
+
+export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): PipelineMetrics {
+  const { registry = new Registry(), prefix = 'mentionflow_', collectDefault = true } = opts;
+  if (prefix !== '' && !METRIC_PREFIX.test(prefix)) {
+    throw new ConfigError(`metrics prefix ${JSON.stringify(prefix)} is not a valid Prometheus name start; use letters, digits, _ and :`);
+  }
+  const registers = [registry];
+  const name = (n: string) => `${prefix}${n}`;
+
+  const recordsIn = new Counter({
+    name: name('records_in_total'),
+    help: 'Input records read from Kafka, by topic and partition.',
+    labelNames: ['topic', 'partition'] as const,
+    registers,
+  });
+  const recordsOut = new Counter({
+    name: name('records_out_total'),
+    help: 'Input records whose output was acknowledged by Kafka, by output (mentions or deadletter).',
+    labelNames: ['output'] as const,
+    registers,
+  });
+  const deadLetters = new Counter({
+    name: name('dead_letters_total'),
+    help: 'Records routed to the dead-letter topic, by failing stage and error class.',
+    labelNames: ['stage', 'error_class'] as const,
+    registers,
+  });
+  const mentions = new Counter({
+    name: name('mentions_total'),
+    help: 'Entity mentions found, by entity type (PER, ORG, LOC, GPE) and kind (NAM name, NOM nominal).',
+    labelNames: ['type', 'kind'] as const,
+    registers,
+  });
+  const batchSize = new Histogram({
+    name: name('batch_size'),
+    help: 'Posts per batch handed to the tagger.',
+    buckets: BATCH_SIZE_BUCKETS,
+    registers,
+  });
+  const batchChars = new Histogram({
+    name: name('batch_chars'),
+    help: 'Text length of a tagger batch, in Unicode code points summed over its posts.',
+    buckets: BATCH_CHARS_BUCKETS,
+    registers,
+  });
+  const batchLatency = new Histogram({
+    name: name('batch_latency_seconds'),
+    help: 'Time from the first item entering a batch to the batch being emitted to the tagger.',
+    buckets: BATCH_LATENCY_BUCKETS,
+    registers,
+  });
+  const tagging = new Histogram({
+    name: name('tagging_seconds'),
+    help: 'Time the tagger took for one batch.',
+    buckets: TAGGING_BUCKETS,
+    registers,
+  });
+  const endToEndLatency = new Histogram({
+    name: name('end_to_end_latency_seconds'),
+    help: 'Time from an input record entering the pipeline to its output (mentions or dead letter) being acknowledged by Kafka.',
+    buckets: END_TO_END_BUCKETS,
+    registers,
+  });
+  const consumerLag = new Gauge({
+    name: name('consumer_lag'),
+    help: 'Records behind the partition high watermark (high watermark - next offset to commit), as last seen by the pipeline.',
+    labelNames: ['topic', 'partition'] as const,
+    registers,
+  });
+  const inFlight = new Gauge({
+    name: name('in_flight_records'),
+    help: 'Input records read but whose output is not yet acknowledged.',
+    registers,
+  });
+  const tfjsTensors = new Gauge({
+    name: name('tfjs_tensors'),
+    help: 'Live TensorFlow.js tensors (tf.memory().numTensors) at scrape time; a steady rise means a tensor leak.',
+    registers,
+    collect() {
+      this.set(tfMemory().numTensors);
+    },
+  });
+  const tfjsBytes = new Gauge({
+    name: name('tfjs_bytes'),
+    help: 'Bytes held by live TensorFlow.js tensors (tf.memory().numBytes) at scrape time.',
+    registers,
+    collect() {
+      this.set(tfMemory().numBytes);
+    },
+  });
+  if (collectDefault) collectDefaultMetrics({ register: registry, prefix });
+
+  return {
+    registry,
+    recordsIn,
+    recordsOut,
+    deadLetters,
+    mentions,
+    batchSize,
+    batchChars,
+    batchLatency,
+    tagging,
+    endToEndLatency,
+    consumerLag,
+    inFlight,
+    tfjsTensors,
+    tfjsBytes,
+    recordIn(topic, partition) {
+      recordsIn.inc({ topic, partition: String(partition) });
+      inFlight.inc();
+    },
+    observeBatch(size, chars, seconds) {
+      batchSize.observe(size);
+      batchChars.observe(chars);
+      batchLatency.observe(seconds);
+    },
+    observeTagging(seconds) {
+      tagging.observe(seconds);
+    },
+    recordOut(output, receivedAt, now = Date.now()) {
+      recordsOut.inc({ output });
+      inFlight.dec();
+      endToEndLatency.observe(Math.max(0, now - receivedAt) / 1000);
+    },
+    deadLetter(stage, errorClass) {
+      deadLetters.inc({ stage, error_class: errorClass });
+    },
+    countMentions(list) {
+      for (const m of list) mentions.inc({ type: m.type, kind: m.kind });
+    },
+    setLag(topic, partition, lag) {
+      consumerLag.set({ topic, partition: String(partition) }, lag);
+    },
+  };
+}

@@ -1,0 +1,295 @@
+// batchItems: count / weight / first-item timer limits, on virtual time.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { concatMap, delay, from, of } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
+import type { TestScheduler } from 'rxjs/testing';
+import { ConfigError, MentionflowError } from '../../common/errors.js';
+import { batchItems } from '../../operators/batchItems.js';
+import type { Item } from '../../operators/types.js';
+import type { Post } from '../../schemas/types.generated.js';
+import { failedItem, newScheduler, okItem, post } from './helpers.js';
+
+const SAMPLE = '北京上海深圳杭州广州成都武汉南京西安重庆天津苏州长沙郑州青岛';
+
+/** An ok item whose post text has `chars` code points. */
+function postItem(offset: number, chars: number): Item<Post> {
+  return okItem(offset, post(`p${offset}`, SAMPLE.repeat(Math.ceil(chars / SAMPLE.length + 1)).slice(0, chars)));
+}
+
+const [a, b, c, d, e, f, g] = [2, 2, 2, 2, 2, 2, 2].map((n, i) => postItem(i, n));
+const ITEMS = { a, b, c, d, e, f, g };
+
+/** A scheduler that remembers every action it schedules, to check they are cancelled. */
+function tracking(ts: TestScheduler): { scheduler: SchedulerLike; actions: Subscription[] } {
+  const actions: Subscription[] = [];
+  const scheduler: SchedulerLike = {
+    now: () => ts.now(),
+    schedule: (work: never, delayMs?: number, state?: never) => {
+      const action = ts.schedule(work, delayMs, state);
+      actions.push(action);
+      return action;
+    },
+  } as SchedulerLike;
+  return { scheduler, actions };
+}
+
+describe('batchItems', () => {
+  const limits = { maxCount: 3, maxWaitMs: 5, maxChars: 10 };
+
+  it('never: emits nothing, schedules nothing', () => {
+    const ts = newScheduler();
+    const { scheduler, actions } = tracking(ts);
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const src = cold<Item<Post>>('-');
+      expectObservable(src.pipe(batchItems({ ...limits, scheduler }))).toBe('-');
+      expectSubscriptions(src.subscriptions).toBe('^');
+    });
+    assert.equal(actions.length, 0);
+  });
+
+  it('empty: completes without emitting an empty batch', () => {
+    newScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold<Item<Post>>('|').pipe(batchItems(limits))).toBe('|');
+    });
+  });
+
+  it('one value: flushed on completion', () => {
+    newScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold('a|', ITEMS).pipe(batchItems(limits))).toBe('-(x|)', { x: [a] });
+    });
+  });
+
+  it('one value: flushed maxWaitMs after it arrived when the source goes on', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable }) => {
+      expectObservable(cold('-a------', ITEMS).pipe(batchItems({ ...limits, scheduler: ts }))).toBe('------x-', {
+        x: [a],
+      });
+    });
+  });
+
+  it('many values: a batch is emitted at maxCount', () => {
+    newScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold('abcdefg|', ITEMS).pipe(batchItems(limits))).toBe('--x--y-(z|)', {
+        x: [a, b, c],
+        y: [d, e, f],
+        z: [g],
+      });
+    });
+  });
+
+  it('many values: the timer starts at the FIRST item of a batch and is not reset', () => {
+    newScheduler().run(({ cold, expectObservable }) => {
+      // a at 0 opens a batch (timer due at 5); b at 2 joins it; c at 7 opens the next (due at 12).
+      expectObservable(cold('a-b----c-------|', ITEMS).pipe(batchItems(limits))).toBe('-----x------y--|', {
+        x: [a, b],
+        y: [c],
+      });
+    });
+  });
+
+  it('many values: the summed weight closes a batch', () => {
+    const w4 = [0, 1, 2].map((i) => postItem(i, 4));
+    const w6 = postItem(3, 6);
+    newScheduler().run(({ cold, expectObservable }) => {
+      // 4 + 4 = 8; the third 4 would make 12 > 10, so it starts the next batch.
+      expectObservable(cold('abc|', { a: w4[0], b: w4[1], c: w4[2] }).pipe(batchItems(limits))).toBe('--x(y|)', {
+        x: [w4[0], w4[1]],
+        y: [w4[2]],
+      });
+      // 4 + 6 = 10 reaches maxChars: emitted at once.
+      expectObservable(cold('ab---|', { a: w4[0], b: w6 }).pipe(batchItems(limits))).toBe('-x---|', {
+        x: [w4[0], w6],
+      });
+    });
+  });
+
+  it('many values: an item heavier than maxChars goes out alone, at once', () => {
+    const small = postItem(0, 3);
+    const huge = postItem(1, 25);
+    const after = postItem(2, 3);
+    newScheduler().run(({ cold, expectObservable }) => {
+      // small at 0, huge at 2 (flushes small first), after at 9, complete at 10.
+      expectObservable(cold('a-b------c|', { a: small, b: huge, c: after }).pipe(batchItems(limits))).toBe('--(xy)----(z|)', {
+        x: [small],
+        y: [huge],
+        z: [after],
+      });
+    });
+  });
+
+  it('failed items weigh nothing by default; code points are counted, not UTF-16 units', () => {
+    const fail1 = failedItem(0);
+    const fail2 = failedItem(1);
+    const astral = okItem(2, post('p-astral', '𠮷𠮷𠮷𠮷𠮷')); // 5 code points, 10 UTF-16 units
+    const five = postItem(3, 5);
+    newScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold('ab-|', { a: fail1, b: fail2 }).pipe(batchItems(limits))).toBe('---(x|)', {
+        x: [fail1, fail2],
+      });
+      // 5 + 5 = 10 reaches maxChars (10 + 5 UTF-16 units would not have).
+      expectObservable(cold('ab-|', { a: astral, b: five }).pipe(batchItems(limits))).toBe('-x-|', {
+        x: [astral, five],
+      });
+    });
+  });
+
+  it('a custom weight works for any item type', () => {
+    type Doc = { size: number };
+    const x = okItem<Doc>(0, { size: 7 });
+    const y = okItem<Doc>(1, { size: 7 });
+    newScheduler().run(({ cold, expectObservable }) => {
+      const op = batchItems<Doc>({ ...limits, weight: (item) => (item.kind === 'ok' ? item.value.size : 0) });
+      expectObservable(cold<Item<Doc>>('xy|', { x, y }).pipe(op)).toBe('-x(y|)', { x: [x], y: [y] });
+    });
+    // @ts-expect-error -- without a `text` field the weight function is required
+    batchItems<Doc>(limits);
+  });
+
+  it('error: passes through at once and drops the partial batch; the timer is cancelled', () => {
+    const ts = newScheduler();
+    const { scheduler, actions } = tracking(ts);
+    const err = new Error('分区重新平衡失败');
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const src = cold('a-#', ITEMS, err);
+      expectObservable(src.pipe(batchItems({ ...limits, scheduler }))).toBe('--#', undefined, err);
+      expectSubscriptions(src.subscriptions).toBe('^-!');
+    });
+    assert.equal(actions.length, 1);
+    assert.ok(actions.every((s) => s.closed));
+  });
+
+  it('endless source: keeps emitting batches and never completes', () => {
+    const ts = newScheduler();
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const src = cold('-a-b-c-d-e-f-a-b-c-d-e-f-', ITEMS);
+      expectObservable(src.pipe(batchItems({ ...limits, maxWaitMs: 100, scheduler: ts }))).toBe(
+        '-----x-----y-----x-----y-',
+        { x: [a, b, c], y: [d, e, f] },
+      );
+      expectSubscriptions(src.subscriptions).toBe('^');
+    });
+  });
+
+  it('early unsubscribe: unsubscribes the source and cancels the pending timer', () => {
+    const ts = newScheduler();
+    const { scheduler, actions } = tracking(ts);
+    ts.run(({ cold, expectObservable, expectSubscriptions }) => {
+      const src = cold('a---------|', ITEMS);
+      expectObservable(src.pipe(batchItems({ ...limits, scheduler })), '^--!').toBe('---');
+      expectSubscriptions(src.subscriptions).toBe('^--!');
+    });
+    assert.equal(actions.length, 1);
+    assert.ok(actions[0].closed, 'the maxWaitMs timer must be cancelled on unsubscribe');
+  });
+
+  it('callback throws: a throwing weight becomes a stream error', () => {
+    const boom = new Error('权重函数出错');
+    newScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+      const src = cold('ab-c|', ITEMS);
+      const op = batchItems<Post>({
+        ...limits,
+        weight: (item) => {
+          if (item === b) throw boom;
+          return 1;
+        },
+      });
+      expectObservable(src.pipe(op)).toBe('-#', undefined, boom);
+      expectSubscriptions(src.subscriptions).toBe('^!');
+    });
+  });
+
+  it('callback throws: a weight that is not a finite number >= 0 is a stream error', () => {
+    for (const bad of [-1, Number.NaN, Infinity, '3' as unknown as number]) {
+      const errors: unknown[] = [];
+      newScheduler().run(({ cold }) => {
+        cold('a|', ITEMS)
+          .pipe(batchItems<Post>({ ...limits, weight: () => bad }))
+          .subscribe({ error: (err) => errors.push(err) });
+      });
+      assert.equal(errors.length, 1);
+      assert.ok(errors[0] instanceof MentionflowError);
+      assert.match((errors[0] as Error).message, /weight\(item\) returned .*finite number >= 0/);
+    }
+  });
+
+  it('each subscription owns its own batch', () => {
+    newScheduler().run(({ cold, expectObservable }) => {
+      const batched = cold('ab|', ITEMS).pipe(batchItems(limits));
+      expectObservable(batched).toBe('--(x|)', { x: [a, b] });
+      expectObservable(batched).toBe('--(x|)', { x: [a, b] });
+    });
+  });
+
+  it('rejects bad options with a ConfigError that says what to use', () => {
+    const cases: Array<[object, RegExp]> = [
+      [{ ...limits, maxCount: 0 }, /maxCount must be a positive integer, got 0; e\.g\. 32/],
+      [{ ...limits, maxCount: 2.5 }, /maxCount/],
+      [{ ...limits, maxWaitMs: -1 }, /maxWaitMs must be a number >= 0/],
+      [{ ...limits, maxWaitMs: Number.NaN }, /maxWaitMs/],
+      [{ ...limits, maxChars: 0 }, /maxChars must be a number > 0/],
+      [{ ...limits, weight: 3 }, /weight must be a function/],
+      [{ ...limits, scheduler: {} }, /scheduler must be an RxJS SchedulerLike/],
+    ];
+    for (const [opts, message] of cases) {
+      assert.throws(
+        () => batchItems(opts as never),
+        (err: unknown) => err instanceof ConfigError && message.test(err.message),
+        JSON.stringify(opts),
+      );
+    }
+    assert.throws(() => batchItems(undefined as never), ConfigError);
+    // Infinity disables the time and weight limits.
+    assert.doesNotThrow(() => batchItems({ maxCount: 1, maxWaitMs: Infinity, maxChars: Infinity }));
+  });
+
+  it('property: every item once, in order; limits hold; no item waits longer than maxWaitMs', () => {
+    const arbItem = fc.record({ weight: fc.integer({ min: 0, max: 40 }), gap: fc.integer({ min: 0, max: 12 }), failed: fc.boolean() });
+    fc.assert(
+      fc.property(
+        fc.array(arbItem, { maxLength: 60 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 0, max: 20 }),
+        fc.boolean(),
+        (specs, maxCount, maxChars, maxWaitMs, complete) => {
+          const items: Item<{ weight: number }>[] = specs.map((s, i) =>
+            s.failed ? failedItem(i) : okItem(i, { weight: s.weight }),
+          );
+          const weight = (item: Item<{ weight: number }>): number => (item.kind === 'ok' ? item.value.weight : 0);
+          const arrivedAt = new Map<Item<unknown>, number>();
+          const batches: Array<{ at: number; items: Item<{ weight: number }>[] }> = [];
+          const ts = newScheduler();
+          ts.run(() => {
+            const source = from(items.map((item, i) => ({ item, gap: specs[i].gap }))).pipe(
+              concatMap(({ item, gap }) => of(item).pipe(delay(gap, ts))),
+            );
+            const tapped = source.pipe(
+              concatMap((item) => {
+                arrivedAt.set(item, ts.now());
+                return of(item);
+              }),
+            );
+            const sub = tapped
+              .pipe(batchItems({ maxCount, maxChars, maxWaitMs, weight, scheduler: ts }))
+              .subscribe((batch) => batches.push({ at: ts.now(), items: batch }));
+            if (!complete) ts.schedule(() => sub.unsubscribe(), 10_000);
+          });
+          const flat = batches.flatMap((x) => x.items);
+          assert.deepStrictEqual(flat, items, 'every item exactly once, in order');
+          for (const batch of batches) {
+            assert.ok(batch.items.length >= 1, 'no empty batch');
+            assert.ok(batch.items.length <= maxCount, 'maxCount');
+            const sum = batch.items.reduce((acc, it) => acc + weight(it), 0);
+            assert.ok(sum <= maxChars || batch.items.length === 1, `maxChars: ${sum} > ${maxChars}`);
+            const waited = batch.at - (arrivedAt.get(batch.items[0]) as number);
+            assert.ok(waited <= maxWaitMs, `first item waited ${waited} > ${maxWaitMs}`);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

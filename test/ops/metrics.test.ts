@@ -1,0 +1,123 @@
+// Pipeline metrics: every metric registered with help text, helper methods update
+// the right series, the exposition contains the names, tfjs gauges follow tf.memory().
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { Registry } from 'prom-client';
+import { ConfigError } from '../../common/errors.js';
+import { createPipelineMetrics } from '../../pipeline/ops/metrics.js';
+import { testBackend } from '../support/backend.js';
+
+const NAMES = [
+  'records_in_total',
+  'records_out_total',
+  'dead_letters_total',
+  'batch_size',
+  'batch_chars',
+  'batch_latency_seconds',
+  'tagging_seconds',
+  'end_to_end_latency_seconds',
+  'consumer_lag',
+  'in_flight_records',
+  'tfjs_tensors',
+  'tfjs_bytes',
+  'mentions_total',
+];
+
+/** The sample value of `name{labels}` in a Prometheus text exposition. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('createPipelineMetrics', () => {
+  it('registers every metric with help text, plus the default process metrics', async () => {
+    const m = createPipelineMetrics();
+    const text = await m.registry.metrics();
+    for (const name of NAMES) {
+      assert.match(text, new RegExp(`^# HELP mentionflow_${name} \\S.{10,}`, 'm'), `${name} has a help line`);
+      assert.match(text, new RegExp(`^# TYPE mentionflow_${name} `, 'm'));
+    }
+    assert.match(text, /^mentionflow_process_cpu_user_seconds_total /m);
+    assert.match(text, /^mentionflow_nodejs_heap_size_used_bytes /m);
+    assert.ok(m.registry.getSingleMetric('mentionflow_batch_size'));
+  });
+
+  it('uses a fresh registry by default, so two instances do not clash', () => {
+    const a = createPipelineMetrics();
+    const b = createPipelineMetrics();
+    assert.notEqual(a.registry, b.registry);
+  });
+
+  it('honours prefix and collectDefault, and rejects a bad prefix', async () => {
+    const registry = new Registry();
+    const m = createPipelineMetrics({ registry, prefix: 'mf_', collectDefault: false });
+    assert.equal(m.registry, registry);
+    const text = await registry.metrics();
+    assert.match(text, /^# TYPE mf_records_in_total counter/m);
+    assert.doesNotMatch(text, /process_cpu/);
+    assert.throws(() => createPipelineMetrics({ prefix: 'bad-prefix' }), ConfigError);
+  });
+
+  it('histogram buckets: batch_size 1..512, latency in seconds', async () => {
+    const m = createPipelineMetrics({ collectDefault: false });
+    m.observeBatch(300, 9000, 0.02);
+    const text = await m.registry.metrics();
+    assert.equal(sample(text, 'mentionflow_batch_size_bucket{le="1"}'), 0);
+    assert.equal(sample(text, 'mentionflow_batch_size_bucket{le="256"}'), 0);
+    assert.equal(sample(text, 'mentionflow_batch_size_bucket{le="512"}'), 1);
+    assert.equal(sample(text, 'mentionflow_batch_chars_sum'), 9000);
+    assert.equal(sample(text, 'mentionflow_batch_latency_seconds_bucket{le="0.025"}'), 1);
+    assert.equal(sample(text, 'mentionflow_batch_latency_seconds_bucket{le="0.01"}'), 0);
+  });
+
+  it('helpers update counters, gauges and histograms', async () => {
+    const m = createPipelineMetrics({ collectDefault: false });
+    m.recordIn('posts', 0);
+    m.recordIn('posts', 0);
+    m.recordIn('posts', 2);
+    m.observeTagging(0.3);
+    m.countMentions([
+      { type: 'PER', kind: 'NAM' },
+      { type: 'PER', kind: 'NAM' },
+      { type: 'ORG', kind: 'NOM' },
+    ]);
+    m.recordOut('mentions', 1_000, 1_250);
+    m.deadLetter('decode', 'DecodeError');
+    m.recordOut('deadletter', 1_000, 3_000);
+    m.setLag('posts', 2, 17);
+    const text = await m.registry.metrics();
+    assert.equal(sample(text, 'mentionflow_records_in_total{topic="posts",partition="0"}'), 2);
+    assert.equal(sample(text, 'mentionflow_records_in_total{topic="posts",partition="2"}'), 1);
+    assert.equal(sample(text, 'mentionflow_in_flight_records'), 1);
+    assert.equal(sample(text, 'mentionflow_tagging_seconds_sum'), 0.3);
+    assert.equal(sample(text, 'mentionflow_mentions_total{type="PER",kind="NAM"}'), 2);
+    assert.equal(sample(text, 'mentionflow_mentions_total{type="ORG",kind="NOM"}'), 1);
+    assert.equal(sample(text, 'mentionflow_records_out_total{output="mentions"}'), 1);
+    assert.equal(sample(text, 'mentionflow_records_out_total{output="deadletter"}'), 1);
+    assert.equal(sample(text, 'mentionflow_dead_letters_total{stage="decode",error_class="DecodeError"}'), 1);
+    assert.equal(sample(text, 'mentionflow_end_to_end_latency_seconds_count'), 2);
+    assert.equal(sample(text, 'mentionflow_end_to_end_latency_seconds_sum'), 2.25);
+    assert.equal(sample(text, 'mentionflow_end_to_end_latency_seconds_bucket{le="0.25"}'), 1);
+    assert.equal(sample(text, 'mentionflow_consumer_lag{topic="posts",partition="2"}'), 17);
+  });
+
+  it('tfjs_tensors and tfjs_bytes read tf.memory() at scrape time', async () => {
+    await testBackend();
+    const m = createPipelineMetrics({ collectDefault: false });
+    const before = tf.memory();
+    const t = tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    try {
+      const text = await m.registry.metrics();
+      assert.equal(sample(text, 'mentionflow_tfjs_tensors'), before.numTensors + 1);
+      assert.equal(sample(text, 'mentionflow_tfjs_bytes'), before.numBytes + 6 * 4);
+    } finally {
+      t.dispose();
+    }
+    const after = await m.registry.metrics();
+    assert.equal(sample(after, 'mentionflow_tfjs_tensors'), before.numTensors);
+  });
+});
