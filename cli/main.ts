@@ -14,13 +14,14 @@ import * as tag from './commands/tag.js';
 import * as tail from './commands/tail.js';
 import * as trainJoint from './commands/trainJoint.js';
 import * as trainNer from './commands/trainNer.js';
+import * as tune from './commands/tune.js';
 
 interface Command {
   spec: CommandSpec;
   run(p: Parsed): Promise<number>;
 }
 
-const COMMANDS: Command[] = [tag, evalCmd, trainNer, trainJoint, experiment, produce, tail];
+const COMMANDS: Command[] = [tag, evalCmd, trainNer, trainJoint, experiment, tune, produce, tail];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length)) + 2;

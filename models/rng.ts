@@ -10,6 +10,18 @@ export class Rng {
     this.state = (seed >>> 0) ^ 0x9e3779b9;
   }
 
+  /** The generator's internal state, to resume it later with Rng.fromState. */
+  get stateValue(): number {
+    return this.state;
+  }
+
+  /** A generator continuing from a saved state. */
+  static fromState(state: number): Rng {
+    const r = new Rng(0);
+    r.state = state >>> 0;
+    return r;
+  }
+
   /** Uniform float in [0, 1). */
   next(): number {
     let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);

@@ -27,6 +27,7 @@ export const spec: CommandSpec = {
     'model-id': { type: 'string', arg: 'ID', description: 'model id recorded in the artifact', default: 'weibo-ner-joint' },
     backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
     quiet: { type: 'boolean', description: 'no progress bars' },
+    resume: { type: 'boolean', description: 'continue an interrupted run from DIR/checkpoint' },
   },
   notes: 'Each epoch alternates NER batches with batches of a fresh random subsample of the segmentation corpus the size of the NER training set.',
 };
@@ -67,6 +68,7 @@ export async function run(p: Parsed): Promise<number> {
       await fingerprint('seg-dev', files['seg-dev'], segDev.length),
     ],
     quiet: p.values.quiet === true,
+    resume: p.values.resume === true,
   });
   result.model.dispose();
   return 0;

@@ -21,6 +21,7 @@ export const spec: CommandSpec = {
     dropout: { type: 'string', arg: 'X', description: `dropout on the LSTM input (default ${DEFAULT_TRAIN_OPTIONS.dropout})` },
     backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
     quiet: { type: 'boolean', description: 'no progress bars' },
+    resume: { type: 'boolean', description: 'continue an interrupted run from DIR/checkpoint' },
   },
   notes: `config file keys (JSON) and defaults:\n${Object.entries(DEFAULT_TRAIN_OPTIONS)
     .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
@@ -43,7 +44,7 @@ export async function run(p: Parsed): Promise<number> {
   const out = requireString(p, 'out', spec.name);
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
-  const result = await trainNer({ trainFile: train, devFile: dev, outDir: out, options, quiet: p.values.quiet === true });
+  const result = await trainNer({ trainFile: train, devFile: dev, outDir: out, options, quiet: p.values.quiet === true, resume: p.values.resume === true });
   result.model.dispose();
   return 0;
 }

@@ -13,9 +13,15 @@ export type MetricOf = (head: HeadName) => string;
 
 /** Halves a task's learning rate after `patience` epochs without gain on its dev metric. */
 export function lrAnnealing(patience: number, metricOf: MetricOf, log: (m: string) => void): TrainerPlugin {
-  const best = new Map<HeadName, number>();
-  const waited = new Map<HeadName, number>();
+  let best = new Map<HeadName, number>();
+  let waited = new Map<HeadName, number>();
   return {
+    saveState: () => ({ best: [...best], waited: [...waited] }),
+    restoreState(state) {
+      const s = state as { best: [HeadName, number][]; waited: [HeadName, number][] };
+      best = new Map(s.best);
+      waited = new Map(s.waited);
+    },
     afterEpoch(report: EpochReport, states: TaskState[]) {
       for (const s of states) {
         const head = s.task.head;
@@ -49,6 +55,12 @@ export function bestEpoch(
   let waited = 0;
   return {
     best: () => bestReport,
+    saveState: () => ({ bestReport, waited }),
+    restoreState(state) {
+      const s = state as { bestReport?: EpochReport; waited: number };
+      bestReport = s.bestReport;
+      waited = s.waited;
+    },
     async afterEpoch(report: EpochReport) {
       const value = report.dev[metric] ?? -Infinity;
       if (bestReport === undefined || value > (bestReport.dev[metric] ?? -Infinity)) {
@@ -101,6 +113,10 @@ export function progressBar(quiet: boolean): TrainerPlugin {
 export function historyLog(dir: string): TrainerPlugin {
   let started = false;
   return {
+    saveState: () => ({ started: true }),
+    restoreState: () => {
+      started = true;
+    },
     async afterEpoch(report) {
       await mkdir(dir, { recursive: true });
       const file = join(dir, 'history.jsonl');

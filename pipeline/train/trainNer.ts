@@ -16,6 +16,7 @@ export interface TrainNerInput {
   options: TrainOptions;
   modelId?: string;
   quiet?: boolean;
+  resume?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -30,6 +31,7 @@ export async function trainNer(input: TrainNerInput): Promise<TrainResult> {
     modelId: input.modelId ?? 'weibo-ner-bilstm-crf',
     data: [await fingerprint('ner-train', input.trainFile, train.length), await fingerprint('ner-dev', input.devFile, dev.length)],
     quiet: input.quiet,
+    resume: input.resume,
     log,
   });
 }

@@ -23,6 +23,7 @@ import { TaggerModel } from '../../models/taggerModel.js';
 import { bioToSpans, spansToBio, spansToBioes } from '../../models/text/spans.js';
 import { ENTITY_LABELS, TagDictionary } from '../../models/text/tagScheme.js';
 import { Vocabulary } from '../../models/text/vocabulary.js';
+import { hasCheckpoint } from './checkpoint.js';
 import { evaluateNer, evaluateSeg } from './evaluate.js';
 import type { TrainOptions } from './options.js';
 import { writeTrainingCurve } from './plot.js';
@@ -40,6 +41,8 @@ export interface TrainSpec {
   modelId: string;
   data: DataFingerprint[];
   quiet?: boolean;
+  /** Continue from `<outDir>/checkpoint` if an earlier run was interrupted. */
+  resume?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -115,10 +118,10 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
   const segTask: TrainTask | undefined = seg
     ? { head: 'seg', weight: o.lambda, learningRate: o.segLearningRate, epochBatches: subsampledBatches(segEncoded, nerEncoded.length, o.batchSize) }
     : undefined;
-  const trainerOptions = { seed: o.seed, clipNorm: o.clipNorm, optimizer: o.optimizer };
+  const trainerOptions = { seed: o.seed, clipNorm: o.clipNorm, optimizer: o.optimizer, log };
   const metricOf = (h: HeadName) => (h === 'ner' ? 'ner_f1' : 'seg_f1');
 
-  if (seg?.mode === 'pipeline') {
+  if (seg?.mode === 'pipeline' && !(spec.resume && hasCheckpoint(join(spec.outDir, 'checkpoint')))) {
     log(`pipeline: pretraining the shared encoder on segmentation for ${o.pretrainEpochs} epochs`);
     await train(model.network, [segTask!], async () => ({ seg_f1: (await evaluateSeg(model, segDev)).words.f1 }), { ...trainerOptions, epochs: o.pretrainEpochs }, [progressBar(spec.quiet ?? false)]);
   }
@@ -147,7 +150,7 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
       if (seg?.mode === 'joint') dev.seg_f1 = (await evaluateSeg(model, segDev)).words.f1;
       return dev;
     },
-    { ...trainerOptions, epochs: o.epochs },
+    { ...trainerOptions, epochs: o.epochs, checkpointDir: join(spec.outDir, 'checkpoint'), resume: spec.resume ?? false },
     [progressBar(spec.quiet ?? false), lrAnnealing(o.lrPatience, metricOf, log), keeper, historyLog(spec.outDir)],
   );
   await writeTrainingCurve(join(spec.outDir, 'training-curve.svg'), history, ['ner_f1', 'ner_named_f1', 'ner_nominal_f1', ...(seg?.mode === 'joint' ? ['seg_f1'] : [])]);

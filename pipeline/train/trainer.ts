@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../../models/batch.js';
 import type { HeadName, TaggingNetwork } from '../../models/network/taggingNetwork.js';
 import { Rng } from '../../models/rng.js';
+import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { trainStep } from './step.js';
 
 export interface TrainTask {
@@ -39,6 +40,9 @@ export interface EpochReport {
 }
 
 export interface TrainerPlugin {
+  /** Serialisable state for checkpoints, and its restoration on resume. */
+  saveState?(): unknown;
+  restoreState?(state: unknown): void;
   afterBatch?(info: { epoch: number; head: HeadName; loss: number; done: number; total: number }): void;
   /** May ask the trainer to stop by returning 'stop'. */
   afterEpoch?(report: EpochReport, states: TaskState[]): Promise<void | 'stop'> | void | 'stop';
@@ -49,6 +53,11 @@ export interface TrainerOptions {
   seed: number;
   clipNorm: number;
   optimizer: 'adam' | 'sgd';
+  /** Write a resumable checkpoint here after every epoch. */
+  checkpointDir?: string;
+  /** Continue from the checkpoint in checkpointDir if there is one. */
+  resume?: boolean;
+  log?: (msg: string) => void;
 }
 
 function makeOptimizer(kind: 'adam' | 'sgd', lr: number): tf.Optimizer {
@@ -70,7 +79,7 @@ export async function train(
   options: TrainerOptions,
   plugins: TrainerPlugin[],
 ): Promise<EpochReport[]> {
-  const rng = new Rng(options.seed);
+  let rng = new Rng(options.seed);
   const states: TaskState[] = tasks.map((task) => ({
     task,
     optimizer: makeOptimizer(options.optimizer, task.learningRate),
@@ -78,9 +87,20 @@ export async function train(
     lossSum: 0,
     batches: 0,
   }));
-  const reports: EpochReport[] = [];
+  let reports: EpochReport[] = [];
+  let first = 1;
+  const ckpt = options.checkpointDir;
+  if (ckpt && options.resume && hasCheckpoint(ckpt)) {
+    const saved = await loadCheckpoint(ckpt, network.params(), states.map((s) => s.optimizer));
+    rng = Rng.fromState(saved.rngState);
+    saved.learningRates.forEach((lr, i) => setLearningRate(states[i], lr));
+    plugins.forEach((p, i) => p.restoreState?.(saved.plugins[i]));
+    reports = saved.history as EpochReport[];
+    first = saved.epoch + 1;
+    options.log?.(`resumed from the checkpoint in ${ckpt} after epoch ${saved.epoch}`);
+  }
   try {
-    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+    for (let epoch = first; epoch <= options.epochs; epoch++) {
       const started = Date.now();
       const lists = states.map((s) => s.task.epochBatches(epoch, rng));
       const total = lists.reduce((a, l) => a + l.length, 0);
@@ -118,6 +138,16 @@ export async function train(
       reports.push(report);
       let stop = false;
       for (const p of plugins) if ((await p.afterEpoch?.(report, states)) === 'stop') stop = true;
+      if (ckpt) {
+        await saveCheckpoint(ckpt, network.params(), states.map((s) => s.optimizer), {
+          version: 1,
+          epoch,
+          rngState: rng.stateValue,
+          learningRates: states.map((s) => s.learningRate),
+          plugins: plugins.map((p) => p.saveState?.()),
+          history: reports,
+        });
+      }
       if (stop) break;
     }
   } finally {

@@ -91,6 +91,7 @@ export async function runTable1(input: Table1Input): Promise<RunResult[]> {
           modelId: `table1-${dataset}-row${row.id}`,
           data: [...ner.data, ...(row.seg && seg ? seg.data : [])],
           quiet: input.quiet,
+          resume: true,
           log,
         });
         trained.model.dispose();

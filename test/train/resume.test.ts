@@ -1,0 +1,39 @@
+/**
+ * Checkpoints: a run interrupted after 2 epochs and resumed to 4 ends with
+ * the same weights and history as an uninterrupted 4-epoch run (same backend).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { resolveTrainOptions } from '../../pipeline/train/options.js';
+import { trainTagger } from '../../pipeline/train/trainTagger.js';
+import { testBackend } from '../support/backend.js';
+import { TINY } from '../support/tiny.js';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function run(outDir: string, epochs: number, resume: boolean) {
+  const options = resolveTrainOptions({ epochs, embeddingDim: 8, hiddenDim: 8, lexicalBuckets: 256, batchSize: 2, dropout: 0.2, earlyStopPatience: 100, seed: 3 });
+  const r = await trainTagger({ ner: { train: TINY, dev: TINY }, options, outDir, modelId: 'resume-test', data: [], quiet: true, resume, log: () => {} });
+  const weights = [...r.model.network.params().values()].map((v) => Array.from(v.dataSync()));
+  r.model.dispose();
+  return { weights, history: r.history.map((h) => ({ epoch: h.epoch, loss: h.loss, dev: h.dev })) };
+}
+
+test('a resumed run reproduces the uninterrupted run', async () => {
+  await testBackend();
+  const a = await mkdtemp(join(tmpdir(), 'mf-resume-a-'));
+  const b = await mkdtemp(join(tmpdir(), 'mf-resume-b-'));
+  dirs.push(a, b);
+  const straight = await run(a, 4, false);
+  await run(b, 2, false);
+  const resumed = await run(b, 4, true);
+  assert.equal(resumed.history.length, 4);
+  assert.deepEqual(resumed.history, straight.history);
+  assert.deepEqual(resumed.weights, straight.weights);
+});
