@@ -7,6 +7,7 @@
  */
 import { MentionflowError } from '../common/errors.js';
 import { helpText, parseCommand, type CommandSpec, type Parsed } from './args.js';
+import * as archive from './commands/archive.js';
 import * as evalCmd from './commands/evalCmd.js';
 import * as experiment from './commands/experiment.js';
 import * as produce from './commands/produce.js';
@@ -21,7 +22,7 @@ interface Command {
   run(p: Parsed): Promise<number>;
 }
 
-const COMMANDS: Command[] = [tag, evalCmd, trainNer, trainJoint, experiment, tune, produce, tail];
+const COMMANDS: Command[] = [tag, evalCmd, trainNer, trainJoint, experiment, tune, produce, tail, archive];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length)) + 2;

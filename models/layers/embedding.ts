@@ -4,6 +4,7 @@
  * positions are masked downstream.
  */
 import * as tf from '@tensorflow/tfjs';
+import { gatherRows } from './gatherRows.js';
 import { type ParamMap, uniformValues, variable } from './params.js';
 import type { Rng } from '../rng.js';
 
@@ -22,7 +23,11 @@ export class Embedding {
 
   /** ids [B, T] int32 -> [B, T, dim]. */
   apply(ids: tf.Tensor2D): tf.Tensor3D {
-    return tf.gather(this.table, ids) as tf.Tensor3D;
+    return tf.tidy(() => {
+      const [b, t] = ids.shape;
+      const rows = gatherRows(this.table as tf.Tensor2D, tf.reshape(ids, [b * t]));
+      return tf.reshape(rows, [b, t, this.options.dim]) as tf.Tensor3D;
+    });
   }
 
   params(): ParamMap {

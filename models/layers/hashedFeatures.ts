@@ -6,6 +6,7 @@
  * Equivalent to a linear CRF feature function with hashed weights.
  */
 import * as tf from '@tensorflow/tfjs';
+import { gatherRows } from './gatherRows.js';
 import { type ParamMap, variable } from './params.js';
 
 export interface HashedFeaturesOptions {
@@ -25,7 +26,7 @@ export class HashedFeatures {
     return tf.tidy(() => {
       const [b, t, f] = featureIds.shape;
       const flat = tf.reshape(featureIds, [b * t * f]);
-      const w = tf.gather(this.table, flat); // [B*T*F, K]
+      const w = gatherRows(this.table as tf.Tensor2D, flat as tf.Tensor1D); // [B*T*F, K]
       return tf.sum(tf.reshape(w, [b, t, f, this.options.numTags]), 2) as tf.Tensor3D;
     });
   }

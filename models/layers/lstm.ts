@@ -13,6 +13,7 @@
  * product costs more than the dozen small kernels it replaces.)
  */
 import * as tf from '@tensorflow/tfjs';
+import { gatherRows } from './gatherRows.js';
 import { glorotUniform, type ParamMap, variable } from './params.js';
 import type { Rng } from '../rng.js';
 
@@ -55,12 +56,12 @@ export class LstmEncoder {
       const dirs = this.dirs;
       const flat = tf.reshape(x, [bsz * steps, d]);
       const rev = dirs === 2 ? reverseIndex(bsz, steps, lengths) : undefined;
-      const inputs = rev ? tf.stack([flat, tf.gather(flat, rev)]) : tf.expandDims(flat, 0); // [dirs, B*T, D]
+      const inputs = rev ? tf.stack([flat, gatherRows(flat as tf.Tensor2D, rev)]) : tf.expandDims(flat, 0); // [dirs, B*T, D]
       const proj = tf.add(tf.matMul(inputs, this.w), this.b); // [dirs, B*T, 4H]
       const states = recurrence(tf.reshape(proj, [dirs, bsz, steps, 4 * h]), this.u); // [dirs, B, T, H]
       if (dirs === 1) return tf.reshape(states, [bsz, steps, h]) as tf.Tensor3D;
       const [fwd, bwdRev] = tf.unstack(states);
-      const bwd = tf.reshape(tf.gather(tf.reshape(bwdRev, [bsz * steps, h]), rev!), [bsz, steps, h]);
+      const bwd = tf.reshape(gatherRows(tf.reshape(bwdRev, [bsz * steps, h]) as tf.Tensor2D, rev!), [bsz, steps, h]);
       return tf.concat([fwd, bwd], 2) as tf.Tensor3D;
     });
   }
