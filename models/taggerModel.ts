@@ -16,6 +16,8 @@ import { viterbi } from './crf/viterbi.js';
 import { lexicalFeatureIds } from './features/lexical.js';
 import { TaggingNetwork, type HeadName, type NetworkConfig } from './network/taggingNetwork.js';
 import { allowedEnd, allowedStart, allowedTransition, TagDictionary, type TagScheme } from './text/tagScheme.js';
+import { inputTokens } from './text/charPositions.js';
+import { jiebaSegmenter } from './text/jiebaSegmenter.js';
 import { bioesToSpans, bioToSpans, type Span } from './text/spans.js';
 import { Vocabulary } from './text/vocabulary.js';
 
@@ -63,6 +65,8 @@ export interface TaggerModelMeta {
   modelVersion: string;
   scheme: TagScheme;
   maxLength: number;
+  /** The vocabulary holds char-positional tokens: `tokens` segments with jieba (see models/text/charPositions.ts). */
+  charPositional?: boolean;
 }
 
 /** CRF constraints from a tag dictionary's scheme (forbidden bigrams get -1e4). */
@@ -102,12 +106,18 @@ export class TaggerModel {
     return new TaggerModel(network, vocab, nerTags, segTags, meta);
   }
 
+  /** The vocabulary tokens of one sentence: its characters, or their char-positional tokens (jieba). */
+  tokens(chars: readonly string[]): readonly string[] {
+    const charPositional = this.meta.charPositional === true;
+    return inputTokens(chars, { charPositional, normalize: this.vocab.normalize }, charPositional ? jiebaSegmenter() : undefined);
+  }
+
   /** Ids (and features, and tag ids when `tags` is given) of one sentence for `head`. */
   encode(chars: readonly string[], tags?: readonly string[], head: HeadName = 'ner'): EncodedSentence {
     const dict: TagIndex | undefined = head === 'ner' ? this.nerTags : this.segTags;
     const h = this.network.head(head).config;
     return {
-      ids: this.vocab.encode(chars),
+      ids: this.vocab.encode(this.tokens(chars)),
       features: h.lexicalBuckets > 0 ? lexicalFeatureIds(chars, h.lexicalBuckets) : undefined,
       tags: tags && dict ? Int32Array.from(tags, (t) => dict.id(t)) : undefined,
     };
@@ -159,6 +169,7 @@ export class TaggerModel {
         scheme: this.meta.scheme,
         maxLength: this.meta.maxLength,
         vocabulary: this.vocab.toJSON(),
+        charPositional: this.meta.charPositional ? true : undefined,
         tags: { ner: this.nerTags.toJSON(), seg: this.segTags?.toJSON() },
         training: extra.training,
         scores: extra.scores,
@@ -176,7 +187,7 @@ export class TaggerModel {
       const vocab = Vocabulary.fromJSON(m.vocabulary);
       const nerTags = TagDictionary.fromJSON(m.tags.ner);
       if (m.network.vocabSize !== vocab.size) throw new Error(`network vocabSize ${m.network.vocabSize} != vocabulary size ${vocab.size}`);
-      model = TaggerModel.create(m.network, vocab, nerTags, { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength }, 0);
+      model = TaggerModel.create(m.network, vocab, nerTags, { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength, charPositional: m.charPositional === true }, 0);
     } catch (err) {
       if (err instanceof ModelArtifactError) throw err;
       throw new ModelArtifactError(dir, `inconsistent manifest: ${(err as Error).message}`, { cause: err });

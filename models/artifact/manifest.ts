@@ -11,7 +11,13 @@
 import type { NetworkConfig } from '../network/taggingNetwork.js';
 
 export const ARTIFACT_FORMAT = 'mentionflow-model';
-export const ARTIFACT_VERSION = 1;
+/**
+ * Highest format version this code reads. Version 2 adds `charPositional`;
+ * a manifest is written with the lowest version that describes it (see
+ * `manifestVersion`), so a reader that predates char-positional inputs
+ * refuses those artifacts instead of feeding them plain characters.
+ */
+export const ARTIFACT_VERSION = 2;
 export const MANIFEST_FILE = 'manifest.json';
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -44,6 +50,12 @@ export interface ModelManifest {
   maxLength: number;
   /** Vocabulary.toJSON(). */
   vocabulary: unknown;
+  /**
+   * The vocabulary holds char-positional tokens ("北0"): the tagger segments
+   * its input with jieba (models/text/jiebaSegmenter.ts) before lookup.
+   * Absent means plain characters. Format version 2.
+   */
+  charPositional?: boolean;
   /** TagDictionary.toJSON() per head. */
   tags: { ner: unknown; seg?: unknown };
   training: {
@@ -62,4 +74,9 @@ export interface ModelManifest {
     sha256: string;
     tensors: WeightEntry[];
   };
+}
+
+/** The format version a manifest is written with: 2 with char-positional inputs, else 1. */
+export function manifestVersion(m: Pick<ModelManifest, 'charPositional'>): number {
+  return m.charPositional ? 2 : 1;
 }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ParamMap } from '../layers/params.js';
-import { ARTIFACT_FORMAT, ARTIFACT_VERSION, MANIFEST_FILE, type ModelManifest, WEIGHTS_FILE, type WeightEntry } from './manifest.js';
+import { ARTIFACT_FORMAT, manifestVersion, MANIFEST_FILE, type ModelManifest, WEIGHTS_FILE, type WeightEntry } from './manifest.js';
 
 export type ManifestDraft = Omit<ModelManifest, 'format' | 'formatVersion' | 'weights'>;
 
@@ -27,7 +27,7 @@ export async function saveArtifact(dir: string, draft: ManifestDraft, params: Pa
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const manifest: ModelManifest = {
     format: ARTIFACT_FORMAT,
-    formatVersion: ARTIFACT_VERSION,
+    formatVersion: manifestVersion(draft),
     ...draft,
     weights: {
       file: WEIGHTS_FILE,

@@ -48,6 +48,18 @@ export interface TrainOptions {
   segDevSample: number;
   /** Epochs of segmentation-only training before NER in the pipeline configuration. */
   pretrainEpochs: number;
+  /**
+   * The embedding table is indexed by char-positional tokens (the character
+   * plus its position in its jieba word, "北0 京1") instead of characters;
+   * recorded in the artifact, and the tagger runs jieba at predict time.
+   */
+  charPositional: boolean;
+  /**
+   * Pre-trained embeddings (`mentionflow pretrain-embeddings`, or word2vec
+   * text format): rows of the tokens it has start from its vectors, and its
+   * tokens join the vocabulary. Unset: random initialisation.
+   */
+  embeddingsFile?: string;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -74,6 +86,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   lambda: 1,
   segDevSample: 500,
   pretrainEpochs: 5,
+  charPositional: false,
 };
 
 type Check = (v: unknown) => string | undefined;
@@ -108,6 +121,8 @@ const CHECKS: Record<keyof TrainOptions, Check> = {
   lambda: num(0, 10),
   segDevSample: int(0, 1e9),
   pretrainEpochs: int(1, 1000),
+  charPositional: bool,
+  embeddingsFile: (v) => (v === undefined || (typeof v === 'string' && v.length > 0) ? undefined : 'a file path (a non-empty string) or unset'),
 };
 
 /** Merges `overrides` into the defaults and validates every field. `source` names where they came from. */
@@ -125,6 +140,9 @@ export function resolveTrainOptions(overrides: Record<string, unknown>, source =
   const o = out as unknown as TrainOptions;
   if (!o.useHidden && !o.useEmbeddings && o.lexicalBuckets === 0) {
     throw new ConfigError(`${source}: the NER emissions need at least one input: set useHidden, useEmbeddings or lexicalBuckets > 0`);
+  }
+  if ((o.charPositional || o.embeddingsFile !== undefined) && !o.useHidden && !o.useEmbeddings) {
+    throw new ConfigError(`${source}: ${o.charPositional ? 'charPositional' : 'embeddingsFile'} changes the embedding table, which the NER emissions read only with useHidden or useEmbeddings set`);
   }
   return o;
 }

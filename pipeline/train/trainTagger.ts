@@ -6,12 +6,16 @@
  *     training set, at every epoch (rows 8-11);
  *   - pipeline: segmentation-only pretraining of the shared encoder, then NER
  *     fine-tuning of everything (row 7).
+ * With `charPositional`, the vocabulary and the embedding table are over
+ * char-positional tokens (jieba); with `embeddingsFile`, the table starts
+ * from pre-trained vectors (pipeline/train/pretrain/initEmbeddings.ts).
  * Per-epoch dev evaluation, learning rates halved after `lrPatience` epochs
  * without dev gain (each task on its own metric), early stopping, and the
  * best epoch by NER dev F1 saved as the model artifact in `outDir`, next to
  * history.jsonl and training-curve.svg.
  */
 import { join } from 'node:path';
+import { ConfigError } from '../../common/errors.js';
 import type { DataFingerprint } from '../../models/artifact/manifest.js';
 import { lengthBuckets, makeBatch, type Batch, type EncodedSentence } from '../../models/batch.js';
 import type { NerSentence } from '../../models/data/conll.js';
@@ -22,11 +26,16 @@ import type { Rng } from '../../models/rng.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { bioToSpans, spansToBio, spansToBioes } from '../../models/text/spans.js';
 import { ENTITY_LABELS, TagDictionary } from '../../models/text/tagScheme.js';
+import { inputTokens } from '../../models/text/charPositions.js';
+import { jiebaSegmenter } from '../../models/text/jiebaSegmenter.js';
 import { Vocabulary } from '../../models/text/vocabulary.js';
 import { hasCheckpoint } from './checkpoint.js';
 import { evaluateNer, evaluateSeg } from './evaluate.js';
+import { fingerprint } from './fingerprint.js';
 import type { TrainOptions } from './options.js';
 import { writeTrainingCurve } from './plot.js';
+import { readEmbeddings, type Embeddings } from './pretrain/embeddingsFile.js';
+import { initEmbeddingRows, withPretrainedTokens } from './pretrain/initEmbeddings.js';
 import { bestEpoch, historyLog, lrAnnealing, progressBar } from './plugins.js';
 import { train, type EpochReport, type TrainTask } from './trainer.js';
 
@@ -80,10 +89,13 @@ export function subsampledBatches(encoded: readonly EncodedSentence[], size: num
   };
 }
 
-function buildModel(spec: TrainSpec): TaggerModel {
+function buildModel(spec: TrainSpec, embeddings?: Embeddings): TaggerModel {
   const o = spec.options;
   const chars = [...spec.ner.train.map((s) => s.chars), ...(spec.seg ? spec.seg.train.map((s) => s.chars) : [])];
-  const vocab = Vocabulary.build(chars, { minFreq: o.minFreq, normalize: o.normalize });
+  const segment = o.charPositional ? jiebaSegmenter() : undefined;
+  const tokens = chars.map((c) => inputTokens(c, { charPositional: o.charPositional, normalize: o.normalize }, segment));
+  const trained = Vocabulary.build(tokens, { minFreq: o.minFreq, normalize: o.normalize });
+  const vocab = embeddings ? withPretrainedTokens(trained, embeddings) : trained;
   const tags = TagDictionary.forLabels([...ENTITY_LABELS], o.scheme);
   return TaggerModel.create(
     {
@@ -97,7 +109,7 @@ function buildModel(spec: TrainSpec): TaggerModel {
     },
     vocab,
     tags,
-    { modelId: spec.modelId, modelVersion: `${new Date().toISOString().slice(0, 10)}-seed${o.seed}`, scheme: o.scheme, maxLength: o.maxLength },
+    { modelId: spec.modelId, modelVersion: `${new Date().toISOString().slice(0, 10)}-seed${o.seed}`, scheme: o.scheme, maxLength: o.maxLength, charPositional: o.charPositional },
     o.seed,
   );
 }
@@ -107,9 +119,18 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
   const log = spec.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const nerTrain = toScheme(spec.ner.train, o.scheme).filter((s) => s.chars.length > 0);
   const nerDev = spec.ner.dev.filter((s) => s.chars.length > 0);
-  const model = buildModel(spec);
+  const embeddings = o.embeddingsFile !== undefined ? await readEmbeddings(o.embeddingsFile) : undefined;
+  if (embeddings?.meta.positional !== undefined && embeddings.meta.positional !== o.charPositional) {
+    throw new ConfigError(`embeddings file ${o.embeddingsFile} holds ${embeddings.meta.positional ? 'char-positional' : 'plain character'} tokens but charPositional is ${o.charPositional}; pre-train ${o.charPositional ? 'with' : 'without'} --positional`);
+  }
+  const model = buildModel(spec, embeddings);
+  const data = embeddings ? [...spec.data, await fingerprint('embeddings', o.embeddingsFile!, embeddings.tokens.length)] : spec.data;
   const params = [...model.network.params().values()].reduce((a, v) => a + v.size, 0);
-  log(`model ${spec.modelId}: vocabulary ${model.vocab.size}, ${model.nerTags.size} NER tags, ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
+  log(`model ${spec.modelId}: vocabulary ${model.vocab.size}${o.charPositional ? ' char-positional tokens' : ''}, ${model.nerTags.size} NER tags, ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
+  if (embeddings) {
+    const init = initEmbeddingRows(model, embeddings, o.embeddingsFile!);
+    log(`embeddings: ${init.initialised} of ${init.rows} rows from ${o.embeddingsFile} (${embeddings.tokens.length} pre-trained tokens; the others random)`);
+  }
   const nerEncoded = nerTrain.map((s) => model.encode(s.chars, s.tags, 'ner'));
   const nerTask: TrainTask = { head: 'ner', weight: 1, learningRate: o.learningRate, epochBatches: bucketedBatches(nerEncoded, o.batchSize) };
   const seg = spec.seg;
@@ -134,7 +155,7 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     async (report) => {
       bestScores = lastScores;
       await model.save(spec.outDir, {
-        training: { seed: o.seed, epochs: report.epoch, bestEpoch: report.epoch, data: spec.data, options: { ...o, segMode: seg?.mode ?? 'none' } },
+        training: { seed: o.seed, epochs: report.epoch, bestEpoch: report.epoch, data, options: { ...o, segMode: seg?.mode ?? 'none' } },
         scores: { dev: lastScores, devSeg: report.dev.seg_f1 },
       });
     },

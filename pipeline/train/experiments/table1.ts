@@ -6,7 +6,9 @@
  * next to the paper's figures, and the segmentation scores of the joint
  * model on the NLPCC dev set. Resumable: a run whose result.json exists is
  * not trained again. Each run's best-epoch artifact stays in its folder;
- * the report names the best seed's artifact per row and dataset.
+ * the report names the best seed's artifact per row and dataset. Rows that
+ * start from pre-trained embeddings (rows 3 and 4) pre-train them once into
+ * <out>/embeddings/ and reuse that file afterwards (delete it to redo it).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -15,6 +17,7 @@ import type { NerScores } from '../../../models/eval/spanScorer.js';
 import type { SegScores } from '../../../models/eval/segScorer.js';
 import { evaluateSeg } from '../evaluate.js';
 import type { TrainOptions } from '../options.js';
+import { pretrainEmbeddings } from '../pretrain/pretrainEmbeddings.js';
 import { trainTagger } from '../trainTagger.js';
 import type { EpochReport } from '../trainer.js';
 import { loadNerCorpus, loadSegCorpus, type DatasetVersion, type SegCorpus } from './corpora.js';
@@ -56,6 +59,16 @@ export function selectRows(ids: readonly string[]): Table1Row[] {
   });
 }
 
+/** The embeddings file of `row` under the experiment folder, pre-trained on first use; undefined for rows without. */
+export async function rowEmbeddingsFile(row: Table1Row, options: TrainOptions, input: Table1Input, log: (m: string) => void): Promise<string | undefined> {
+  if (!row.embeddings) return undefined;
+  const file = join(input.outDir, 'embeddings', `${row.embeddings}-d${options.embeddingDim}${options.normalize ? '' : '-unnormalized'}.emb`);
+  if (existsSync(file)) return file;
+  log(`pre-training ${row.embeddings} embeddings (dim ${options.embeddingDim}) for row ${row.id} into ${file}`);
+  await pretrainEmbeddings({ corporaDir: input.corporaDir, out: file, positional: row.embeddings === 'char-positional', dim: options.embeddingDim, normalize: options.normalize, quiet: input.quiet, log });
+  return file;
+}
+
 export async function runTable1(input: Table1Input): Promise<RunResult[]> {
   const log = input.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const rows = selectRows(input.rows);
@@ -82,6 +95,7 @@ export async function runTable1(input: Table1Input): Promise<RunResult[]> {
         }
         log(`[${done}/${total}] ${dataset} row ${row.id} (${row.title}) seed ${k}`);
         const options: TrainOptions = { ...input.base, ...row.options, seed: k };
+        if (row.embeddings) options.embeddingsFile = await rowEmbeddingsFile(row, options, input, log);
         const started = Date.now();
         const trained = await trainTagger({
           ner: { train: ner.train, dev: ner.dev },
