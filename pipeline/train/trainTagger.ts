@@ -14,6 +14,7 @@
  * best epoch by NER dev F1 saved as the model artifact in `outDir`, next to
  * history.jsonl and training-curve.svg.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import type { DataFingerprint } from '../../models/artifact/manifest.js';
@@ -52,6 +53,8 @@ export interface TrainSpec {
   quiet?: boolean;
   /** Continue from `<outDir>/checkpoint` if an earlier run was interrupted. */
   resume?: boolean;
+  /** Keep `<outDir>/checkpoint` after a finished run (it is deleted by default). */
+  keepCheckpoint?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -174,6 +177,7 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     { ...trainerOptions, epochs: o.epochs, checkpointDir: join(spec.outDir, 'checkpoint'), resume: spec.resume ?? false },
     [progressBar(spec.quiet ?? false), lrAnnealing(o.lrPatience, metricOf, log), keeper, historyLog(spec.outDir)],
   );
+  if (!spec.keepCheckpoint) await rm(join(spec.outDir, 'checkpoint'), { recursive: true, force: true }); // the artifact holds the best epoch
   await writeTrainingCurve(join(spec.outDir, 'training-curve.svg'), history, ['ner_f1', 'ner_named_f1', 'ner_nominal_f1', ...(seg?.mode === 'joint' ? ['seg_f1'] : [])]);
   const best = keeper.best()!;
   log(`best epoch ${best.epoch}: dev F1 ${best.dev.ner_f1.toFixed(2)} (named ${best.dev.ner_named_f1.toFixed(2)}, nominal ${best.dev.ner_nominal_f1.toFixed(2)}); artifact in ${spec.outDir}`);

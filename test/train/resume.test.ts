@@ -17,9 +17,9 @@ after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-async function run(outDir: string, epochs: number, resume: boolean) {
+async function run(outDir: string, epochs: number, resume: boolean, keepCheckpoint = false, logs: string[] = []) {
   const options = resolveTrainOptions({ epochs, embeddingDim: 8, hiddenDim: 8, lexicalBuckets: 256, batchSize: 2, dropout: 0.2, earlyStopPatience: 100, seed: 3 });
-  const r = await trainTagger({ ner: { train: TINY, dev: TINY }, options, outDir, modelId: 'resume-test', data: [], quiet: true, resume, log: () => {} });
+  const r = await trainTagger({ ner: { train: TINY, dev: TINY }, options, outDir, modelId: 'resume-test', data: [], quiet: true, resume, keepCheckpoint, log: (m) => logs.push(m) });
   const weights = [...r.model.network.params().values()].map((v) => Array.from(v.dataSync()));
   r.model.dispose();
   return { weights, history: r.history.map((h) => ({ epoch: h.epoch, loss: h.loss, dev: h.dev })) };
@@ -31,8 +31,10 @@ test('a resumed run reproduces the uninterrupted run', async () => {
   const b = await mkdtemp(join(tmpdir(), 'mf-resume-b-'));
   dirs.push(a, b);
   const straight = await run(a, 4, false);
-  await run(b, 2, false);
-  const resumed = await run(b, 4, true);
+  await run(b, 2, false, true); // an interrupted run leaves its checkpoint behind
+  const logs: string[] = [];
+  const resumed = await run(b, 4, true, false, logs);
+  assert.ok(logs.some((m) => m.includes('resumed from the checkpoint') && m.includes('after epoch 2')), `no resume in: ${logs.join(' | ')}`);
   assert.equal(resumed.history.length, 4);
   assert.deepEqual(resumed.history, straight.history);
   assert.deepEqual(resumed.weights, straight.weights);
