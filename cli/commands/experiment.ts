@@ -4,7 +4,7 @@ import { useBackend, type BackendChoice } from '../../models/backend.js';
 import type { DatasetVersion } from '../../pipeline/train/experiments/corpora.js';
 import { runTable1 } from '../../pipeline/train/experiments/table1.js';
 import { TABLE1_ROWS } from '../../pipeline/train/experiments/table1Rows.js';
-import { readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
+import { layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
 import { numberOption, type CommandSpec, type Parsed } from '../args.js';
 import { corporaDir } from '../defaults.js';
 
@@ -33,7 +33,7 @@ export async function run(p: Parsed): Promise<number> {
   const datasets = String(p.values.datasets).split(',') as DatasetVersion[];
   for (const d of datasets) if (d !== 'v1' && d !== 'v2') throw new ConfigError(`--datasets takes v1 and/or v2, got "${d}"`);
   const fromFile = typeof p.values.config === 'string' ? await readConfigFile(p.values.config) : {};
-  const base = resolveTrainOptions({ ...fromFile, epochs: numberOption(p, 'epochs', { integer: true, min: 1 }) }, typeof p.values.config === 'string' ? p.values.config : 'options');
+  const base = resolveTrainOptions(layered(fromFile, { epochs: numberOption(p, 'epochs', { integer: true, min: 1 }) }), typeof p.values.config === 'string' ? p.values.config : 'options');
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
   await runTable1({

@@ -4,7 +4,7 @@ import { useBackend, type BackendChoice } from '../../models/backend.js';
 import { readConll } from '../../models/data/conll.js';
 import { readSegmented } from '../../models/data/segmentation.js';
 import { fingerprint } from '../../pipeline/train/fingerprint.js';
-import { DEFAULT_TRAIN_OPTIONS, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
+import { DEFAULT_TRAIN_OPTIONS, layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
 import { trainTagger } from '../../pipeline/train/trainTagger.js';
 import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
 
@@ -37,13 +37,12 @@ export async function run(p: Parsed): Promise<number> {
   if (mode !== 'joint' && mode !== 'pipeline') throw new ConfigError(`--mode must be joint or pipeline, got "${mode}"`);
   const fromFile = typeof p.values.config === 'string' ? await readConfigFile(p.values.config) : {};
   const options = resolveTrainOptions(
-    {
-      ...fromFile,
+    layered(fromFile, {
       lambda: numberOption(p, 'lambda', { min: 0 }),
       seed: numberOption(p, 'seed', { integer: true, min: 0 }),
       epochs: numberOption(p, 'epochs', { integer: true, min: 1 }),
       dropout: numberOption(p, 'dropout', { min: 0, max: 0.99 }),
-    },
+    }),
     typeof p.values.config === 'string' ? p.values.config : 'options',
   );
   const files = Object.fromEntries(['ner-train', 'ner-dev', 'seg-train', 'seg-dev', 'out'].map((k) => [k, requireString(p, k, spec.name)]));

@@ -1,6 +1,6 @@
 /** `mentionflow train-ner`: single-task NER training (see pipeline/train/trainNer.ts). */
 import { useBackend, type BackendChoice } from '../../models/backend.js';
-import { readConfigFile, resolveTrainOptions, DEFAULT_TRAIN_OPTIONS } from '../../pipeline/train/options.js';
+import { layered, readConfigFile, resolveTrainOptions, DEFAULT_TRAIN_OPTIONS } from '../../pipeline/train/options.js';
 import { trainNer } from '../../pipeline/train/trainNer.js';
 import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
 
@@ -38,7 +38,7 @@ export async function run(p: Parsed): Promise<number> {
     dropout: numberOption(p, 'dropout', { min: 0, max: 0.99 }),
     optimizer: p.values.optimizer as string | undefined,
   };
-  const options = resolveTrainOptions({ ...fromFile, ...flags }, typeof p.values.config === 'string' ? p.values.config : 'options');
+  const options = resolveTrainOptions(layered(fromFile, flags), typeof p.values.config === 'string' ? p.values.config : 'options');
   const train = requireString(p, 'train', spec.name);
   const dev = requireString(p, 'dev', spec.name);
   const out = requireString(p, 'out', spec.name);

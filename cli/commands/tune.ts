@@ -3,7 +3,7 @@ import { ConfigError } from '../../common/errors.js';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
 import type { DatasetVersion } from '../../pipeline/train/experiments/corpora.js';
 import { runTune } from '../../pipeline/train/experiments/tune.js';
-import { readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
+import { layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
 import { numberOption, type CommandSpec, type Parsed } from '../args.js';
 import { corporaDir } from '../defaults.js';
 
@@ -35,7 +35,7 @@ export async function run(p: Parsed): Promise<number> {
   const dataset = p.values.dataset as DatasetVersion;
   if (dataset !== 'v1' && dataset !== 'v2') throw new ConfigError(`--dataset must be v1 or v2, got "${dataset}"`);
   const fromFile = typeof p.values.config === 'string' ? await readConfigFile(p.values.config) : {};
-  const base = resolveTrainOptions({ ...fromFile, epochs: numberOption(p, 'epochs', { integer: true, min: 1 }) });
+  const base = resolveTrainOptions(layered(fromFile, { epochs: numberOption(p, 'epochs', { integer: true, min: 1 }) }));
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
   const { best } = await runTune({

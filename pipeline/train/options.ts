@@ -125,6 +125,17 @@ const CHECKS: Record<keyof TrainOptions, Check> = {
   embeddingsFile: (v) => (v === undefined || (typeof v === 'string' && v.length > 0) ? undefined : 'a file path (a non-empty string) or unset'),
 };
 
+/**
+ * Merges option layers, later layers winning, where an undefined value does
+ * not count as set (so a command-line flag that was not given leaves the
+ * config file's value alone).
+ */
+export function layered(...layers: Record<string, unknown>[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const layer of layers) for (const [k, v] of Object.entries(layer)) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 /** Merges `overrides` into the defaults and validates every field. `source` names where they came from. */
 export function resolveTrainOptions(overrides: Record<string, unknown>, source = 'options'): TrainOptions {
   const out: Record<string, unknown> = { ...DEFAULT_TRAIN_OPTIONS };

@@ -1,0 +1,18 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError } from '../../common/errors.js';
+import { DEFAULT_TRAIN_OPTIONS, layered, resolveTrainOptions } from '../../pipeline/train/options.js';
+
+test('a flag that was not given leaves the config file value alone; a given flag wins', () => {
+  const fromFile = { epochs: 20, dropout: 0.1 };
+  const o = resolveTrainOptions(layered(fromFile, { epochs: undefined, dropout: 0.4 }));
+  assert.equal(o.epochs, 20);
+  assert.equal(o.dropout, 0.4);
+  assert.equal(o.batchSize, DEFAULT_TRAIN_OPTIONS.batchSize);
+});
+
+test('unknown and out-of-range options are refused with the option name', () => {
+  assert.throws(() => resolveTrainOptions({ epochz: 3 }, 'cfg.json'), (e: unknown) => e instanceof ConfigError && /cfg\.json: unknown option "epochz"/.test(e.message));
+  assert.throws(() => resolveTrainOptions({ dropout: 1.5 }), (e: unknown) => e instanceof ConfigError && /"dropout" must be a number in \[0, 1\)/.test(e.message));
+  assert.throws(() => resolveTrainOptions({ useHidden: false, useEmbeddings: false, lexicalBuckets: 0 }), ConfigError);
+});
