@@ -57,7 +57,7 @@ function summarize(rows: Table1Row[], results: RunResult[], dataset: DatasetVers
 function verdict(sum: RowSummary[], a: string, b: string, metric: 'named' | 'overall'): string {
   const x = sum.find((s) => s.row === a);
   const y = sum.find((s) => s.row === b);
-  if (!x || !y) return `row ${a} vs ${b}: not both run`;
+  if (!x || !y) return `row ${a} vs ${b} on ${metric} F1: not both run yet`;
   const gap = x[metric].f1.mean - y[metric].f1.mean;
   const spread = Math.max(x[metric].f1.sd, y[metric].f1.sd);
   const word = gap > spread ? 'beats' : gap > 0 ? 'is ahead of, but within the seed spread of,' : 'does not beat';
