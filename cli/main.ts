@@ -12,6 +12,7 @@ import * as evalCmd from './commands/evalCmd.js';
 import * as experiment from './commands/experiment.js';
 import * as produce from './commands/produce.js';
 import * as pretrainEmbeddings from './commands/pretrainEmbeddings.js';
+import * as runCmd from './commands/run.js';
 import * as tag from './commands/tag.js';
 import * as tail from './commands/tail.js';
 import * as trainJoint from './commands/trainJoint.js';
@@ -23,7 +24,7 @@ interface Command {
   run(p: Parsed): Promise<number>;
 }
 
-const COMMANDS: Command[] = [tag, evalCmd, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, produce, tail, archive];
+const COMMANDS: Command[] = [tag, evalCmd, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, produce, tail, archive];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length)) + 2;

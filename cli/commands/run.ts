@@ -1,0 +1,176 @@
+/**
+ * `mentionflow run`: the streaming worker. With brokers configured it reads
+ * Post records from Kafka and writes PostMentions (and dead letters) back;
+ * without, it runs the same pipeline over a posts file and prints NDJSON.
+ * Settings come from flags > MENTIONFLOW_* variables > --config file >
+ * defaults (pipeline/stream/config.ts). Order of the start: configuration,
+ * then the model (a bad model fails before anything connects), then Kafka.
+ */
+import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { ConfigError } from '../../common/errors.js';
+import { useBackend } from '../../models/backend.js';
+import { NeuralTagger } from '../../models/tagger.js';
+import { TaggerModel } from '../../models/taggerModel.js';
+import { createLogger, type Logger } from '../../pipeline/ops/logger.js';
+import { createPipelineMetrics } from '../../pipeline/ops/metrics.js';
+import { startOpsServer } from '../../pipeline/ops/server.js';
+import {
+  CONFIG_FILE_ENV,
+  SASL_PASSWORD_ENV,
+  WORKER_OPTIONS,
+  describeConfig,
+  envName,
+  flagName,
+  readConfigFile,
+  resolveWorkerConfig,
+  type WorkerConfig,
+} from '../../pipeline/stream/config.js';
+import { handleShutdownSignals } from '../../pipeline/stream/shutdown.js';
+import { startWorker, type RunningWorker } from '../../pipeline/stream/worker.js';
+import type { CommandSpec, OptionSpec, Parsed } from '../args.js';
+import { defaultModelDir, projectRoot } from '../defaults.js';
+
+/** The sample posts the embedded mode reads when no --input is given. */
+export function defaultInput(): string {
+  return join(projectRoot(), 'schemas', 'post', 'samples', 'posts.ndjson');
+}
+
+function workerFlags(): Record<string, OptionSpec> {
+  const flags: Record<string, OptionSpec> = {};
+  for (const o of WORKER_OPTIONS) {
+    const def = o.defaultText !== undefined ? ` (default: ${o.defaultText})` : '';
+    flags[flagName(o.key)] = {
+      type: o.kind.type === 'bool' ? 'boolean' : 'string',
+      ...(o.arg ? { arg: o.arg } : {}),
+      description: `${o.description}${def}`,
+    };
+  }
+  return flags;
+}
+
+function mappingTable(): string {
+  const rows = WORKER_OPTIONS.map((o) => [`--${flagName(o.key)}`, envName(o.key), o.key]);
+  const w0 = Math.max(...rows.map((r) => r[0].length)) + 2;
+  const w1 = Math.max(...rows.map((r) => r[1].length)) + 2;
+  return rows.map(([f, e, k]) => `  ${f.padEnd(w0)}${e.padEnd(w1)}${k}`).join('\n');
+}
+
+export const spec: CommandSpec = {
+  name: 'run',
+  summary: 'run the streaming worker: posts from Kafka (or a file) in, mentions and dead letters out',
+  usage: 'mentionflow run [--config FILE] [--brokers HOST:PORT,...] [options]',
+  options: {
+    config: { type: 'string', arg: 'FILE', description: `JSON file of options (keys as in the table below; default: $${CONFIG_FILE_ENV})` },
+    ...workerFlags(),
+  },
+  notes: [
+    'Precedence: flag > environment variable > config file > default. Each option has the three names:',
+    '',
+    mappingTable(),
+    '',
+    `The SASL password is read only from ${SASL_PASSWORD_ENV} (never a flag or a file key).`,
+    '',
+    'Kafka mode (--brokers given): reads --input-topic as consumer group --group-id; writes one PostMentions',
+    'record per valid post to --output-topic and one DeadLetter record per bad input to --dead-letter-topic.',
+    'at-least-once: an input offset is committed only after its output is acknowledged (duplicates possible',
+    'after a crash). exactly-once: outputs and offsets commit in one transaction; read the outputs with',
+    'isolation level read_committed. SIGTERM/SIGINT: stop reading, drain, commit, exit 0 (a second signal,',
+    'or --shutdown-timeout-ms passing, exits at once).',
+    '',
+    'Embedded mode (no brokers): reads --input (NDJSON or Avro container of Post records), prints PostMentions',
+    'as NDJSON on stdout and dead letters as NDJSON on stderr (or --dead-letter-file); bytes fields are base64.',
+    '',
+    'examples:',
+    '  mentionflow run                                  # the sample posts, to stdout',
+    '  mentionflow run --brokers kafka:9092 --input-topic posts --delivery exactly-once --metrics-port 9464',
+  ].join('\n'),
+};
+
+/** Config from flags, the environment and the --config file (ConfigError when anything is off). */
+export function workerConfig(p: Parsed, env: NodeJS.ProcessEnv, warn: (msg: string) => void): WorkerConfig {
+  const flags: Record<string, string | boolean | undefined> = {};
+  for (const o of WORKER_OPTIONS) {
+    const v = p.values[flagName(o.key)];
+    flags[o.key] = typeof v === 'string' || typeof v === 'boolean' ? v : undefined;
+  }
+  const file = typeof p.values.config === 'string' ? p.values.config : env[CONFIG_FILE_ENV];
+  return resolveWorkerConfig({
+    flags,
+    env,
+    file: file === undefined || file === '' ? undefined : readConfigFile(file),
+    paths: { model: defaultModelDir(), input: defaultInput() },
+    warn,
+  });
+}
+
+function checkInputFile(path: string): void {
+  if (!existsSync(path) || !statSync(path).isFile()) {
+    throw new ConfigError(`input file ${path} not found; pass --input FILE (NDJSON or Avro container of posts), or --brokers to read from Kafka`);
+  }
+}
+
+async function loadTagger(config: WorkerConfig, logger: Logger): Promise<NeuralTagger> {
+  await useBackend(config.backend, (msg) => logger.warn(msg));
+  const { model } = await TaggerModel.load(config.model);
+  return new NeuralTagger(model, { batchSize: config.batchMaxCount });
+}
+
+export async function run(p: Parsed): Promise<number> {
+  const early: string[] = [];
+  const config = workerConfig(p, process.env, (msg) => early.push(msg));
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { service: 'mentionflow', clientId: config.clientId } });
+  for (const msg of early) logger.warn(msg);
+  const kafkaMode = config.brokers.length > 0;
+  if (!kafkaMode) checkInputFile(config.input);
+  logger.debug('configuration', describeConfig(config));
+
+  const tagger = await loadTagger(config, logger);
+  const metrics = createPipelineMetrics({ collectDefault: config.metricsPort > 0 });
+  const deadLetters = !kafkaMode && config.deadLetterFile !== undefined ? createWriteStream(config.deadLetterFile) : undefined;
+  let worker: RunningWorker | undefined;
+  const server =
+    config.metricsPort > 0
+      ? await startOpsServer({
+          port: config.metricsPort,
+          host: config.metricsHost,
+          registry: metrics.registry,
+          health: () => true,
+          ready: () => worker?.ready() === true,
+        })
+      : undefined;
+  try {
+    worker = await startWorker({ config, tagger, logger, metrics, ...(deadLetters ? { stderr: deadLetters } : {}) });
+    logger.info('worker started', {
+      mode: kafkaMode ? 'kafka' : 'file',
+      ...(kafkaMode ? { brokers: config.brokers, delivery: config.delivery } : { input: config.input }),
+      model: { id: tagger.modelId, version: tagger.modelVersion },
+      ...(server ? { metricsPort: server.port } : {}),
+    });
+    const running = worker;
+    const shutdown = handleShutdownSignals({
+      timeoutMs: config.shutdownTimeoutMs,
+      stop: (signal) => {
+        logger.info('stopping: draining records in flight', { signal, timeoutMs: config.shutdownTimeoutMs });
+        running.stop();
+      },
+      onForcedExit: (reason) => logger.error(reason),
+    });
+    try {
+      await running.done;
+    } finally {
+      shutdown.dispose();
+    }
+    const outputs = Object.fromEntries((await metrics.recordsOut.get()).values.map((v) => [v.labels.output, v.value]));
+    logger.info('worker stopped', { signal: shutdown.signal ?? null, outputs });
+    return 0;
+  } finally {
+    if (deadLetters) {
+      deadLetters.end();
+      await once(deadLetters, 'close').catch(() => undefined);
+    }
+    await server?.close();
+    tagger.dispose();
+  }
+}

@@ -1,0 +1,387 @@
+/**
+ * The input edge: a kafkajs consumer group as an Observable of RawRecords,
+ * with backpressure and the commit side of the delivery protocol.
+ *
+ * - Backpressure: when `maxInFlight` records are read but not yet acked, every
+ *   assigned partition is paused and the batch handler waits (heartbeating)
+ *   until acks bring the count down to `resumeAt`; then fetching resumes.
+ * - At-least-once (commit 'consumer'): autoCommit is off; an offset is
+ *   committed (consumer.commitOffsets, at most every commitIntervalMs) only
+ *   when every record before it in its partition has been acked, i.e. its
+ *   output is on the broker (see OffsetTracker).
+ * - Exactly-once (commit 'transaction'): the sink sends the offsets inside the
+ *   transaction that carries the outputs (see transactionOffsets()), and each
+ *   batch handler returns only once its records are committed that way, so a
+ *   rebalance (which kafkajs starts only between batches) never finds a
+ *   transaction in flight for a partition that is about to move.
+ * - Rebalances: when a heartbeat reports one, what is done is committed first
+ *   (at-least-once); on the new assignment, partitions that were lost are
+ *   dropped from tracking (their late acks are ignored) and records that
+ *   kafkajs delivers again for partitions that were kept are skipped if
+ *   they are already in flight.
+ */
+import { Observable, type Subscriber } from 'rxjs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { ConfigError } from '../../common/errors.js';
+import type { RawRecord, RecordRef } from '../../operators/types.js';
+import type { Logger } from '../ops/logger.js';
+import { OffsetTracker, type TopicPartitionOffset } from '../stream/offsetTracker.js';
+import type { RecordSource } from '../stream/ports.js';
+import { isRebalancing, kafkaEdgeError } from './errors.js';
+
+export interface KafkaSourceOptions {
+  kafka: Kafka;
+  groupId: string;
+  topic: string;
+  /** Where a group without a committed offset starts. Default 'earliest'. */
+  startFrom?: 'earliest' | 'latest';
+  /** Records read but not yet acked before the partitions pause (>= 1). */
+  maxInFlight: number;
+  /** In-flight count at which fetching resumes (0..maxInFlight-1); default half of maxInFlight. */
+  resumeAt?: number;
+  /** 'consumer': at-least-once commits by the consumer; 'transaction': offsets go with the outputs' transaction. */
+  commit: 'consumer' | 'transaction';
+  /** 'consumer' commits: least time between two commits (ms). Default 1000. */
+  commitIntervalMs?: number;
+  /** Consumer group session timeout (ms). Default 30000. */
+  sessionTimeoutMs?: number;
+  logger: Logger;
+  /** Called with a partition's lag (last seen high watermark - committed offset) after each commit. */
+  onLag?: (topic: string, partition: number, lag: number) => void;
+}
+
+/** What the exactly-once sink needs from the source (see KafkaSource.transactionOffsets). */
+export interface TransactionOffsets {
+  readonly groupId: string;
+  /** Marks the records done and returns the offsets to commit in the transaction carrying their outputs. */
+  stage(refs: readonly RecordRef[]): TopicPartitionOffset[];
+  /** The transaction with these offsets committed. */
+  committed(offsets: readonly TopicPartitionOffset[]): void;
+}
+
+const POLL_MS = 500;
+
+export class KafkaSource implements RecordSource {
+  private readonly tracker = new OffsetTracker();
+  private readonly consumer: Consumer;
+  private readonly opts: Required<Omit<KafkaSourceOptions, 'onLag'>> & Pick<KafkaSourceOptions, 'onLag'>;
+  private readonly log: Logger;
+  private subscriber: Subscriber<RawRecord> | undefined;
+  private stopping = false;
+  private closing = false;
+  private joined = false;
+  private readonly waiters = new Set<() => void>();
+  private readonly highWatermarks = new Map<number, bigint>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> | undefined;
+  private commitAgain = false;
+  private lastCommit = 0;
+
+  constructor(opts: KafkaSourceOptions) {
+    const maxInFlight = opts.maxInFlight;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) {
+      throw new ConfigError(`KafkaSource: maxInFlight must be an integer >= 1, got ${String(maxInFlight)}`);
+    }
+    const resumeAt = opts.resumeAt ?? Math.floor(maxInFlight / 2);
+    if (!Number.isInteger(resumeAt) || resumeAt < 0 || resumeAt >= maxInFlight) {
+      throw new ConfigError(`KafkaSource: resumeAt must be an integer 0..maxInFlight-1 (${maxInFlight - 1}), got ${String(resumeAt)}`);
+    }
+    if (opts.commit !== 'consumer' && opts.commit !== 'transaction') {
+      throw new ConfigError(`KafkaSource: commit must be 'consumer' or 'transaction', got ${JSON.stringify(opts.commit)}`);
+    }
+    const sessionTimeoutMs = opts.sessionTimeoutMs ?? 30_000;
+    this.opts = {
+      startFrom: 'earliest',
+      commitIntervalMs: 1000,
+      ...opts,
+      sessionTimeoutMs,
+      resumeAt,
+    };
+    this.log = opts.logger.child({ component: 'kafka-source', topic: opts.topic, groupId: opts.groupId });
+    this.consumer = opts.kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: sessionTimeoutMs,
+      // kafkajs only sends a heartbeat when one is due; a third of the session is the usual rule.
+      heartbeatInterval: Math.max(100, Math.min(3000, Math.floor(sessionTimeoutMs / 3))),
+      rebalanceTimeout: Math.max(60_000, sessionTimeoutMs),
+      // Bounds how long a stop waits for a fetch that is still out.
+      maxWaitTimeInMs: 500,
+      allowAutoTopicCreation: false,
+      readUncommitted: false,
+    });
+    this.listen();
+  }
+
+  private listen(): void {
+    const { events } = this.consumer;
+    this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
+      const mine = payload.memberAssignment[this.opts.topic] ?? [];
+      const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && !mine.includes(tp.partition));
+      const dropped = this.tracker.drop(lost);
+      this.joined = true;
+      this.log.info('partitions assigned', {
+        partitions: [...mine].sort((a, b) => a - b),
+        revoked: lost.map((tp) => tp.partition),
+        droppedInFlight: dropped,
+        memberId: payload.memberId,
+      });
+      this.wake();
+    });
+    this.consumer.on(events.REBALANCING, () => {
+      this.joined = false;
+      this.log.info('group rebalancing');
+      if (this.opts.commit === 'consumer') void this.commitNow();
+    });
+    this.consumer.on(events.CRASH, ({ payload }) => {
+      const error = kafkaEdgeError(`consumer of ${this.opts.topic} crashed`, payload.error);
+      if (payload.restart) {
+        this.log.warn('consumer crashed; kafkajs restarts it', { err: error });
+        return;
+      }
+      this.joined = false;
+      this.subscriber?.error(error);
+    });
+  }
+
+  /** Connects and subscribes (fails fast on a bad broker or topic). */
+  async connect(): Promise<void> {
+    try {
+      await this.consumer.connect();
+      await this.consumer.subscribe({ topics: [this.opts.topic], fromBeginning: this.opts.startFrom === 'earliest' });
+    } catch (err) {
+      throw kafkaEdgeError(`cannot subscribe to ${this.opts.topic}`, err);
+    }
+  }
+
+  /** True while the consumer is in the group with an assignment and not stopping (for /readyz). */
+  ready(): boolean {
+    return this.joined && !this.stopping;
+  }
+
+  records(): Observable<RawRecord> {
+    return new Observable<RawRecord>((subscriber) => {
+      if (this.subscriber !== undefined) {
+        subscriber.error(new Error('KafkaSource.records() can be subscribed only once'));
+        return;
+      }
+      this.subscriber = subscriber;
+      if (this.stopping) {
+        subscriber.complete();
+        return;
+      }
+      this.consumer
+        .run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: (payload) => this.eachBatch(payload),
+        })
+        .catch((err: unknown) => subscriber.error(kafkaEdgeError(`cannot consume ${this.opts.topic}`, err)));
+      return () => {
+        this.stopping = true;
+        this.wake();
+      };
+    });
+  }
+
+  private get open(): boolean {
+    return this.subscriber !== undefined && !this.subscriber.closed && !this.stopping;
+  }
+
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, isRunning, isStale } = payload;
+    const { topic, partition } = batch;
+    const beat = (): Promise<void> => this.heartbeat(payload);
+    let failure: unknown;
+    try {
+      for (const message of batch.messages) {
+        if (!this.open || !isRunning() || isStale()) break;
+        if (this.tracker.inFlight() >= this.opts.maxInFlight) {
+          await this.backpressure(beat);
+          if (!this.open || !isRunning() || isStale()) break;
+        }
+        const ref: RecordRef = { topic, partition, offset: message.offset, receivedAt: Date.now() };
+        const fresh = this.tracker.track(ref);
+        resolveOffset(message.offset);
+        if (fresh) this.subscriber?.next({ ref, key: message.key ?? null, value: message.value ?? null });
+      }
+      this.highWatermarks.set(partition, BigInt(batch.highWatermark));
+    } catch (err) {
+      failure = err; // e.g. a rebalance reported by a heartbeat
+    }
+    if (this.opts.commit === 'transaction') {
+      // Everything read so far commits (outputs and offsets together) before kafkajs may rejoin.
+      await this.waitFor(() => this.tracker.settled() || this.closing, failure === undefined ? beat : async () => undefined);
+    } else if (failure === undefined) {
+      this.scheduleCommit();
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  /** Pauses every assigned partition until acks bring the in-flight count down to resumeAt. */
+  private async backpressure(beat: () => Promise<void>): Promise<void> {
+    const all = [{ topic: this.opts.topic }];
+    this.consumer.pause(all);
+    this.log.debug('input paused', { inFlight: this.tracker.inFlight(), maxInFlight: this.opts.maxInFlight });
+    try {
+      await this.waitFor(() => this.tracker.inFlight() <= this.opts.resumeAt || !this.open, beat);
+    } finally {
+      if (!this.stopping) this.consumer.resume(all);
+      this.log.debug('input resumed', { inFlight: this.tracker.inFlight() });
+    }
+  }
+
+  /**
+   * Waits until `done()` holds, heartbeating so the group keeps this member.
+   * When a heartbeat reports a rebalance: at-least-once commits what is done
+   * and lets kafkajs rejoin at once; exactly-once first waits for `done()`
+   * (the transaction in flight must commit before the partitions move).
+   */
+  private async waitFor(done: () => boolean, beat: () => Promise<void>): Promise<void> {
+    let rebalance: unknown;
+    while (!done()) {
+      await this.progress(POLL_MS);
+      if (rebalance !== undefined) continue;
+      try {
+        await beat();
+      } catch (err) {
+        if (!isRebalancing(err) || this.opts.commit === 'consumer') throw err;
+        rebalance = err;
+      }
+    }
+    if (rebalance !== undefined) throw rebalance;
+  }
+
+  private async heartbeat(payload: EachBatchPayload): Promise<void> {
+    try {
+      await payload.heartbeat();
+    } catch (err) {
+      if (isRebalancing(err) && this.opts.commit === 'consumer') await this.commitNow();
+      throw err;
+    }
+  }
+
+  /** Resolves at the next ack (or stop), or after `ms`. */
+  private progress(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const waiter = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(waiter);
+        resolve();
+      };
+      const timer = setTimeout(waiter, ms);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+
+  ack(refs: readonly RecordRef[]): void {
+    for (const ref of refs) this.tracker.done(ref);
+    this.wake();
+    if (this.opts.commit === 'consumer') this.scheduleCommit();
+  }
+
+  /** The exactly-once sink's view of the offsets (commit 'transaction' only). */
+  transactionOffsets(): TransactionOffsets {
+    if (this.opts.commit !== 'transaction') throw new ConfigError("KafkaSource: transactionOffsets() needs commit: 'transaction'");
+    return {
+      groupId: this.opts.groupId,
+      stage: (refs) => {
+        for (const ref of refs) this.tracker.done(ref);
+        return this.tracker.pendingCommits();
+      },
+      committed: (offsets) => {
+        this.committed(offsets);
+        this.wake();
+      },
+    };
+  }
+
+  private committed(offsets: readonly TopicPartitionOffset[]): void {
+    this.tracker.markCommitted(offsets);
+    for (const o of offsets) {
+      const hw = this.highWatermarks.get(o.partition);
+      if (hw !== undefined) this.opts.onLag?.(o.topic, o.partition, Math.max(0, Number(hw - BigInt(o.offset))));
+    }
+  }
+
+  private scheduleCommit(): void {
+    if (this.committing !== undefined) {
+      this.commitAgain = true;
+      return;
+    }
+    if (this.commitTimer !== undefined || this.tracker.pendingCommits().length === 0) return;
+    const wait = Math.max(0, this.lastCommit + this.opts.commitIntervalMs - Date.now());
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.commitNow();
+    }, wait);
+  }
+
+  /**
+   * Commits every partition's committable offset now (at-least-once); joins
+   * a commit already under way. Never throws: a failed commit is logged and
+   * tried again at the next interval.
+   */
+  commitNow(): Promise<void> {
+    if (this.committing !== undefined) return this.committing;
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    this.commitAgain = false;
+    const offsets = this.tracker.pendingCommits();
+    if (offsets.length === 0) return Promise.resolve();
+    this.committing = this.consumer
+      .commitOffsets(offsets)
+      .then(
+        () => {
+          this.committed(offsets);
+          this.log.debug('offsets committed', { offsets });
+        },
+        (err: unknown) => {
+          this.commitAgain = true;
+          this.log.warn('offset commit failed; will retry', { err: kafkaEdgeError('commit', err) });
+        },
+      )
+      .finally(() => {
+        this.lastCommit = Date.now();
+        this.committing = undefined;
+        if (this.commitAgain && !this.closing) this.scheduleCommit();
+      });
+    return this.committing;
+  }
+
+  stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.info('input stopping', { inFlight: this.tracker.inFlight() });
+    try {
+      this.consumer.pause([{ topic: this.opts.topic }]);
+    } catch {
+      // not running yet: nothing to pause
+    }
+    this.wake();
+    this.subscriber?.complete();
+  }
+
+  /**
+   * Final commit (at-least-once) and disconnect: leaves the group, so the
+   * partitions move at once. Call after the pipeline has completed.
+   */
+  async close(): Promise<void> {
+    this.stopping = true;
+    this.closing = true;
+    this.wake();
+    if (this.opts.commit === 'consumer') {
+      await this.commitNow(); // joins a commit under way,
+      await this.commitNow(); // then commits whatever was acked since
+    }
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    const pending = this.tracker.pendingCommits();
+    this.log.info('input closed', { inFlight: this.tracker.inFlight(), uncommitted: pending });
+    await this.consumer.disconnect().catch((err: unknown) => this.log.warn('consumer disconnect failed', { err: kafkaEdgeError('disconnect', err) }));
+  }
+}

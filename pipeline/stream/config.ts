@@ -1,0 +1,427 @@
+/**
+ * WorkerConfig: every setting of the streaming worker (`mentionflow run`),
+ * with its default, description, and the names it has in the three places a
+ * value can come from. Precedence: command-line flag > environment variable >
+ * JSON config file (--config) > default. Each option has all three names:
+ *
+ *   key (config file)    flag                 environment variable
+ *   brokers              --brokers            MENTIONFLOW_BROKERS
+ *   inputTopic           --input-topic        MENTIONFLOW_INPUT_TOPIC
+ *   batchMaxWaitMs       --batch-max-wait-ms  MENTIONFLOW_BATCH_MAX_WAIT_MS
+ *   ...                  (flag: key in kebab-case; variable: MENTIONFLOW_ + key in UPPER_SNAKE_CASE)
+ *
+ * The full table is WORKER_OPTIONS below, and `mentionflow run --help`
+ * prints it. The config file and --config's variable MENTIONFLOW_CONFIG
+ * are read only by resolveWorkerConfig's caller. The SASL password is never a
+ * flag or a file key: it comes from MENTIONFLOW_SASL_PASSWORD only, so it
+ * stays out of shell history, process listings and config repositories.
+ *
+ * Everything is validated here, before anything connects: an unknown key in
+ * the file is a ConfigError listing the known ones, a malformed value names
+ * the option, where it came from, and what to write instead.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { ConfigError } from '../../common/errors.js';
+
+export const DELIVERY_MODES = ['at-least-once', 'exactly-once'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+const BACKENDS = ['auto', 'native', 'wasm', 'cpu'] as const;
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const LOG_FORMATS = ['json', 'pretty'] as const;
+const WIRE_FORMATS = ['raw', 'confluent', 'auto'] as const;
+const START_FROM = ['earliest', 'latest'] as const;
+
+/** The environment variable holding the SASL password (the only place it is read from). */
+export const SASL_PASSWORD_ENV = 'MENTIONFLOW_SASL_PASSWORD';
+/** The environment variable naming the config file when --config is not given. */
+export const CONFIG_FILE_ENV = 'MENTIONFLOW_CONFIG';
+/** Variables of the MENTIONFLOW_ namespace that other parts of the program read; not worker options. */
+const OTHER_ENV = ['MENTIONFLOW_DEBUG', 'MENTIONFLOW_CORPORA', SASL_PASSWORD_ENV, CONFIG_FILE_ENV];
+
+export interface WorkerConfig {
+  /** Kafka bootstrap brokers (host:port). Empty: the embedded file mode (no Kafka). */
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  inputTopic: string;
+  outputTopic: string;
+  deadLetterTopic: string;
+  /** Where a consumer group without committed offsets starts. */
+  startFrom: (typeof START_FROM)[number];
+  delivery: DeliveryMode;
+  /** exactly-once: the producer's transactional id; unique per worker, stable across its restarts. */
+  transactionalId: string;
+  /** Model artifact directory. */
+  model: string;
+  backend: (typeof BACKENDS)[number];
+  /** Framing of the input values. */
+  inputWire: (typeof WIRE_FORMATS)[number];
+  batchMaxCount: number;
+  batchMaxWaitMs: number;
+  batchMaxChars: number;
+  maxInFlight: number;
+  commitIntervalMs: number;
+  metricsPort: number;
+  metricsHost: string;
+  ssl: boolean;
+  sslCa?: string;
+  sslCert?: string;
+  sslKey?: string;
+  saslMechanism?: SaslMechanism;
+  saslUsername?: string;
+  /** From MENTIONFLOW_SASL_PASSWORD only. */
+  saslPassword?: string;
+  connectionTimeoutMs: number;
+  sessionTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  logFormat: (typeof LOG_FORMATS)[number];
+  /** Embedded mode: the posts file (Avro object container or NDJSON). */
+  input: string;
+  /** Embedded mode: where dead letters go as NDJSON; unset: stderr. */
+  deadLetterFile?: string;
+}
+
+type Kind =
+  | { type: 'string'; optional?: boolean }
+  | { type: 'int'; min: number; max: number }
+  | { type: 'bool' }
+  | { type: 'list' }
+  | { type: 'enum'; values: readonly string[]; optional?: boolean };
+
+export interface WorkerOption {
+  key: Exclude<keyof WorkerConfig, 'saslPassword'>;
+  kind: Kind;
+  /** Placeholder in --help. */
+  arg: string;
+  description: string;
+  /** Shown in --help; resolved in defaults(). */
+  defaultText?: string;
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER): Kind => ({ type: 'int', min, max });
+const str: Kind = { type: 'string' };
+const optStr: Kind = { type: 'string', optional: true };
+const oneOf = (values: readonly string[], optional = false): Kind => ({ type: 'enum', values, optional });
+
+/** Every worker option, in --help order. */
+export const WORKER_OPTIONS: readonly WorkerOption[] = [
+  { key: 'brokers', kind: { type: 'list' }, arg: 'HOST:PORT,...', description: 'Kafka bootstrap brokers; none: read --input and write NDJSON to stdout (embedded mode)', defaultText: 'none' },
+  { key: 'clientId', kind: str, arg: 'ID', description: 'Kafka client id', defaultText: 'mentionflow' },
+  { key: 'groupId', kind: str, arg: 'ID', description: 'consumer group of the workers sharing the input', defaultText: 'mentionflow' },
+  { key: 'inputTopic', kind: str, arg: 'TOPIC', description: 'topic of Post records', defaultText: 'posts' },
+  { key: 'outputTopic', kind: str, arg: 'TOPIC', description: 'topic for PostMentions records', defaultText: 'mentions' },
+  { key: 'deadLetterTopic', kind: str, arg: 'TOPIC', description: 'topic for DeadLetter records (inputs that failed)', defaultText: 'posts.deadletter' },
+  { key: 'startFrom', kind: oneOf(START_FROM), arg: 'WHERE', description: 'where a group with no committed offset starts: earliest or latest', defaultText: 'earliest' },
+  { key: 'delivery', kind: oneOf(DELIVERY_MODES), arg: 'MODE', description: 'at-least-once (commit after outputs are acked) or exactly-once (outputs and offsets in one transaction; read outputs with read_committed)', defaultText: 'at-least-once' },
+  { key: 'transactionalId', kind: str, arg: 'ID', description: 'exactly-once: transactional id, unique per worker and stable across its restarts (a restart fences the old instance)', defaultText: '<groupId>-<hostname>' },
+  { key: 'model', kind: str, arg: 'DIR', description: 'model artifact directory', defaultText: 'the shipped model, models/default' },
+  { key: 'backend', kind: oneOf(BACKENDS), arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', defaultText: 'auto' },
+  { key: 'inputWire', kind: oneOf(WIRE_FORMATS), arg: 'FORMAT', description: 'framing of input values: raw Avro, confluent (Schema Registry header) or auto', defaultText: 'raw' },
+  { key: 'batchMaxCount', kind: int(1, 4096), arg: 'N', description: 'most posts per tagger batch', defaultText: '64' },
+  { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'longest a post waits for its batch to fill', defaultText: '50' },
+  { key: 'batchMaxChars', kind: int(1), arg: 'N', description: 'most code points per tagger batch', defaultText: '8192' },
+  { key: 'maxInFlight', kind: int(1), arg: 'N', description: 'records read but not yet acked before the input pauses (resumes at half)', defaultText: '2000' },
+  { key: 'commitIntervalMs', kind: int(0, 600_000), arg: 'MS', description: 'at-least-once: least time between offset commits', defaultText: '1000' },
+  { key: 'metricsPort', kind: int(0, 65535), arg: 'PORT', description: 'port of /metrics, /healthz and /readyz; 0: no HTTP server', defaultText: '0' },
+  { key: 'metricsHost', kind: str, arg: 'HOST', description: 'interface of the metrics server (0.0.0.0 to be scraped from other hosts)', defaultText: '127.0.0.1' },
+  { key: 'ssl', kind: { type: 'bool' }, arg: '', description: 'connect to Kafka with TLS (implied by --ssl-ca/--ssl-cert/--ssl-key)' },
+  { key: 'sslCa', kind: optStr, arg: 'FILE', description: 'TLS: PEM file of the CA certificates to trust (default: the system ones)' },
+  { key: 'sslCert', kind: optStr, arg: 'FILE', description: 'TLS: PEM client certificate (with --ssl-key)' },
+  { key: 'sslKey', kind: optStr, arg: 'FILE', description: 'TLS: PEM client private key (with --ssl-cert)' },
+  { key: 'saslMechanism', kind: oneOf(SASL_MECHANISMS, true), arg: 'MECH', description: `SASL: plain, scram-sha-256 or scram-sha-512 (password from ${SASL_PASSWORD_ENV} only)` },
+  { key: 'saslUsername', kind: optStr, arg: 'USER', description: 'SASL user name' },
+  { key: 'connectionTimeoutMs', kind: int(100, 120_000), arg: 'MS', description: 'Kafka connection timeout; an unreachable broker fails the start within a few of these', defaultText: '3000' },
+  { key: 'sessionTimeoutMs', kind: int(1000, 3_600_000), arg: 'MS', description: 'consumer group session timeout (how soon a dead worker\'s partitions move)', defaultText: '30000' },
+  { key: 'shutdownTimeoutMs', kind: int(0, 3_600_000), arg: 'MS', description: 'on SIGTERM/SIGINT: most time to drain, commit and disconnect before exiting anyway', defaultText: '30000' },
+  { key: 'logLevel', kind: oneOf(LOG_LEVELS), arg: 'LEVEL', description: 'debug, info, warn or error', defaultText: 'info' },
+  { key: 'logFormat', kind: oneOf(LOG_FORMATS), arg: 'FORMAT', description: 'json lines or pretty, on stderr', defaultText: 'json' },
+  { key: 'input', kind: str, arg: 'FILE', description: 'embedded mode: posts file, Avro object container or NDJSON of Post records', defaultText: 'schemas/post/samples/posts.ndjson' },
+  { key: 'deadLetterFile', kind: optStr, arg: 'FILE', description: 'embedded mode: write dead letters (NDJSON) here instead of stderr' },
+];
+
+const KNOWN = new Map(WORKER_OPTIONS.map((o) => [o.key as string, o]));
+
+/** `inputTopic` -> `input-topic`. */
+export function flagName(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `inputTopic` -> `MENTIONFLOW_INPUT_TOPIC`. */
+export function envName(key: string): string {
+  return `MENTIONFLOW_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+/** The defaults; the model and input paths come from the caller (they depend on where the program is installed). */
+export function defaultConfig(paths: { model: string; input: string }): WorkerConfig {
+  return {
+    brokers: [],
+    clientId: 'mentionflow',
+    groupId: 'mentionflow',
+    inputTopic: 'posts',
+    outputTopic: 'mentions',
+    deadLetterTopic: 'posts.deadletter',
+    startFrom: 'earliest',
+    delivery: 'at-least-once',
+    transactionalId: '', // derived from groupId in resolveWorkerConfig
+    model: paths.model,
+    backend: 'auto',
+    inputWire: 'raw',
+    batchMaxCount: 64,
+    batchMaxWaitMs: 50,
+    batchMaxChars: 8192,
+    maxInFlight: 2000,
+    commitIntervalMs: 1000,
+    metricsPort: 0,
+    metricsHost: '127.0.0.1',
+    ssl: false,
+    connectionTimeoutMs: 3000,
+    sessionTimeoutMs: 30_000,
+    shutdownTimeoutMs: 30_000,
+    logLevel: 'info',
+    logFormat: 'json',
+    input: paths.input,
+  };
+}
+
+/** Edit distance, for "did you mean" hints. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+function suggest(name: string, candidates: readonly string[]): string {
+  const best = candidates
+    .map((c) => ({ c, d: distance(name.toLowerCase(), c.toLowerCase()) }))
+    .sort((x, y) => x.d - y.d)[0];
+  return best !== undefined && best.d <= Math.max(2, Math.floor(name.length / 4)) ? ` (did you mean "${best.c}"?)` : '';
+}
+
+type Value = string | number | boolean | string[] | undefined;
+
+/** Parses one value given as text (a flag or an environment variable). */
+function parseText(opt: WorkerOption, text: string, where: string): Value {
+  const kind = opt.kind;
+  const bad = (want: string): ConfigError => new ConfigError(`${where} must be ${want}, got ${JSON.stringify(text)}`);
+  switch (kind.type) {
+    case 'string':
+      return text;
+    case 'list':
+      return text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+    case 'bool':
+      if (/^(1|true|yes|on)$/i.test(text)) return true;
+      if (/^(0|false|no|off|)$/i.test(text)) return false;
+      throw bad('true or false');
+    case 'int': {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isInteger(n)) throw bad(`an integer ${kind.min}..${kind.max}`);
+      return n;
+    }
+    case 'enum':
+      return text;
+  }
+}
+
+/** Checks one value given as JSON (the config file). */
+function checkJson(opt: WorkerOption, value: unknown, where: string): Value {
+  const kind = opt.kind;
+  const got = JSON.stringify(value);
+  switch (kind.type) {
+    case 'string':
+    case 'enum':
+      if (typeof value !== 'string') throw new ConfigError(`${where} must be a string, got ${got}`);
+      return value;
+    case 'list':
+      if (typeof value === 'string') return parseText(opt, value, where);
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+        throw new ConfigError(`${where} must be an array of strings (or one comma-separated string), got ${got}`);
+      }
+      return value as string[];
+    case 'bool':
+      if (typeof value !== 'boolean') throw new ConfigError(`${where} must be true or false, got ${got}`);
+      return value;
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(`${where} must be an integer ${kind.min}..${kind.max}, got ${got}`);
+      return value;
+  }
+}
+
+/** Range and choice checks shared by the three sources. */
+function checkValue(opt: WorkerOption, value: Value, where: string): void {
+  const kind = opt.kind;
+  if (kind.type === 'int' && typeof value === 'number' && (value < kind.min || value > kind.max)) {
+    throw new ConfigError(`${where} must be an integer ${kind.min}..${kind.max}, got ${value}`);
+  }
+  if (kind.type === 'enum' && typeof value === 'string' && !kind.values.includes(value)) {
+    throw new ConfigError(`${where} must be one of ${kind.values.join(', ')}, got ${JSON.stringify(value)}${suggest(value, kind.values)}`);
+  }
+  if (kind.type === 'string' && typeof value === 'string' && value.trim() === '' && !kind.optional) {
+    throw new ConfigError(`${where} must not be empty`);
+  }
+}
+
+export interface ConfigSources {
+  /** Flag values by config key (already parsed by the command line; undefined: not given). */
+  flags?: Partial<Record<string, string | boolean | undefined>>;
+  /** The environment (default: none). */
+  env?: Record<string, string | undefined>;
+  /** The parsed config file, and its path for messages. */
+  file?: { path: string; values: unknown };
+  /** Default paths (model directory, sample input). */
+  paths: { model: string; input: string };
+  /** Called for ignorable problems (unknown MENTIONFLOW_ variables). */
+  warn?: (message: string) => void;
+}
+
+/** Reads and parses a JSON config file; ConfigError if it is missing or not JSON. */
+export function readConfigFile(path: string): { path: string; values: unknown } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return { path, values: JSON.parse(text) as unknown };
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Merges defaults < file < environment < flags into a validated WorkerConfig.
+ * Throws ConfigError naming the option, its source and the fix.
+ */
+export function resolveWorkerConfig(sources: ConfigSources): WorkerConfig {
+  const config = defaultConfig(sources.paths) as unknown as Record<string, Value>;
+  const set = new Set<string>();
+  const knownKeys = WORKER_OPTIONS.map((o) => o.key as string);
+
+  if (sources.file !== undefined) {
+    const { path, values } = sources.file;
+    if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+      throw new ConfigError(`config file ${path} must hold a JSON object of options, e.g. {"brokers": ["kafka:9092"]}`);
+    }
+    for (const [key, raw] of Object.entries(values)) {
+      if (key === 'saslPassword') {
+        throw new ConfigError(`config file ${path}: saslPassword is not read from files; set ${SASL_PASSWORD_ENV} in the environment`);
+      }
+      const opt = KNOWN.get(key);
+      if (opt === undefined) {
+        throw new ConfigError(`config file ${path}: unknown option "${key}"${suggest(key, knownKeys)}; known options: ${knownKeys.join(', ')}`);
+      }
+      const where = `config file ${path}: ${key}`;
+      const value = checkJson(opt, raw, where);
+      checkValue(opt, value, where);
+      config[key] = value;
+      set.add(key);
+    }
+  }
+
+  const env = sources.env ?? {};
+  const envNames = new Map(WORKER_OPTIONS.map((o) => [envName(o.key), o]));
+  for (const [name, text] of Object.entries(env)) {
+    if (!name.startsWith('MENTIONFLOW_') || text === undefined) continue;
+    const opt = envNames.get(name);
+    if (opt === undefined) {
+      if (!OTHER_ENV.includes(name)) {
+        sources.warn?.(`ignoring unknown environment variable ${name}${suggest(name, [...envNames.keys()])}`);
+      }
+      continue;
+    }
+    const where = `environment variable ${name}`;
+    const value = parseText(opt, text, where);
+    checkValue(opt, value, where);
+    config[opt.key] = value;
+    set.add(opt.key);
+  }
+
+  for (const [key, given] of Object.entries(sources.flags ?? {})) {
+    if (given === undefined) continue;
+    const opt = KNOWN.get(key);
+    if (opt === undefined) throw new ConfigError(`unknown option --${flagName(key)}`);
+    const where = `--${flagName(key)}`;
+    const value = typeof given === 'boolean' ? given : parseText(opt, given, where);
+    checkValue(opt, value, where);
+    config[key] = value;
+    set.add(key);
+  }
+
+  const password = env[SASL_PASSWORD_ENV];
+  if (password !== undefined && password !== '') config.saslPassword = password;
+  const c = config as unknown as WorkerConfig;
+  if (!set.has('transactionalId')) c.transactionalId = `${c.groupId}-${hostname()}`;
+  validate(c);
+  return Object.freeze(c);
+}
+
+const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+const BROKER = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9._-]+):(\d{1,5})$/;
+
+/** Cross-field rules. */
+function validate(c: WorkerConfig): void {
+  for (const b of c.brokers) {
+    const m = BROKER.exec(b);
+    if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) {
+      throw new ConfigError(`broker "${b}" is not host:port (e.g. kafka-1:9092); set --brokers / ${envName('brokers')}`);
+    }
+  }
+  for (const key of ['inputTopic', 'outputTopic', 'deadLetterTopic'] as const) {
+    if (!TOPIC.test(c[key])) {
+      throw new ConfigError(`${key} "${c[key]}" is not a valid Kafka topic name (letters, digits, '.', '_', '-'; at most 249)`);
+    }
+  }
+  const topics = [c.inputTopic, c.outputTopic, c.deadLetterTopic];
+  if (new Set(topics).size !== 3) {
+    throw new ConfigError(`inputTopic, outputTopic and deadLetterTopic must be three different topics, got ${topics.join(', ')}`);
+  }
+  if (c.maxInFlight < c.batchMaxCount) {
+    throw new ConfigError(
+      `maxInFlight (${c.maxInFlight}) must be at least batchMaxCount (${c.batchMaxCount}), or no batch could ever fill; ` +
+        `raise --max-in-flight or lower --batch-max-count`,
+    );
+  }
+  for (const key of ['sslCa', 'sslCert', 'sslKey'] as const) {
+    const file = c[key];
+    if (file === undefined) continue;
+    if (!existsSync(file) || !statSync(file).isFile()) throw new ConfigError(`${key}: no such file ${file}`);
+    c.ssl = true;
+  }
+  if ((c.sslCert === undefined) !== (c.sslKey === undefined)) {
+    throw new ConfigError('sslCert and sslKey go together: give both (client certificate authentication) or neither');
+  }
+  if (c.saslMechanism !== undefined) {
+    if (c.saslUsername === undefined || c.saslUsername === '') {
+      throw new ConfigError(`saslMechanism ${c.saslMechanism} needs saslUsername (--sasl-username or ${envName('saslUsername')})`);
+    }
+    if (c.saslPassword === undefined) {
+      throw new ConfigError(`saslMechanism ${c.saslMechanism} needs the password in the environment variable ${SASL_PASSWORD_ENV}`);
+    }
+  } else if (c.saslUsername !== undefined) {
+    throw new ConfigError(`saslUsername is set but saslMechanism is not; set --sasl-mechanism to one of ${SASL_MECHANISMS.join(', ')}`);
+  }
+  if (c.delivery === 'exactly-once' && c.transactionalId.trim() === '') {
+    throw new ConfigError('exactly-once delivery needs a transactionalId, unique per worker and stable across restarts');
+  }
+}
+
+/** The config as loggable data: the password is redacted. */
+export function describeConfig(c: WorkerConfig): Record<string, unknown> {
+  const { saslPassword, ...rest } = c;
+  return saslPassword === undefined ? rest : { ...rest, saslPassword: '<redacted>' };
+}

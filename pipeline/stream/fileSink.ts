@@ -1,0 +1,52 @@
+/**
+ * The output edge of the embedded mode: PostMentions records as NDJSON on one
+ * stream (stdout), DeadLetter records as NDJSON on another (stderr or a
+ * file). The encoded Avro outputs are decoded back for printing, so the file
+ * mode runs exactly the operators the Kafka mode runs. In dead letters the
+ * bytes fields (payload, key) are written as base64 strings.
+ * A group of outputs counts as acknowledged once both streams have taken it.
+ */
+import type { Writable } from 'node:stream';
+import type { OperatorFunction } from 'rxjs';
+import type { OutputMessage } from '../../operators/types.js';
+import { loadSchema } from '../../schemas/registry.js';
+import type { DeadLetter } from '../../schemas/types.generated.js';
+import { writeCoalesced } from './coalesce.js';
+import type { OutputSink } from './ports.js';
+
+export interface FileSinkOptions {
+  mentions: Writable;
+  deadLetters: Writable;
+}
+
+/** One output as a JSON line (without the newline). */
+export function outputJson(message: OutputMessage): string {
+  if (message.output === 'mentions') return JSON.stringify(loadSchema('mentions').fromBuffer(message.value));
+  const record = loadSchema('deadletter').fromBuffer(message.value) as DeadLetter;
+  return JSON.stringify({ ...record, payload: record.payload.toString('base64'), key: record.key?.toString('base64') ?? null });
+}
+
+function writeText(stream: Writable, text: string): Promise<void> {
+  if (text === '') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    stream.write(text, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+export class FileSink implements OutputSink {
+  constructor(private readonly opts: FileSinkOptions) {}
+
+  write(): OperatorFunction<OutputMessage[], OutputMessage[]> {
+    return writeCoalesced<OutputMessage>({ write: (messages) => this.send(messages), maxItems: 4096 });
+  }
+
+  private async send(messages: OutputMessage[]): Promise<void> {
+    let mentions = '';
+    let deadLetters = '';
+    for (const m of messages) {
+      if (m.output === 'mentions') mentions += `${outputJson(m)}\n`;
+      else deadLetters += `${outputJson(m)}\n`;
+    }
+    await Promise.all([writeText(this.opts.mentions, mentions), writeText(this.opts.deadLetters, deadLetters)]);
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * The streaming worker. The pipeline, as data flows through it:
+ *
+ *   source -> decodePosts -> batchItems -> tagBatch -> toMentions -> encodeOutputs -> sink -> ack
+ *
+ * The source is Kafka (pipeline/kafka/) or, in the embedded mode, a file;
+ * the sink Kafka or NDJSON streams. A record that fails a stage becomes a
+ * dead letter and flows on; only a failure of the edges themselves ends the
+ * stream. The sink emits outputs once acknowledged and the source commits an
+ * input only when all outputs up to it are acknowledged (see ports.ts).
+ */
+import { lastValueFrom, tap } from 'rxjs';
+import type { Observable } from 'rxjs';
+import type { Tagger } from '../../models/tagger.js';
+import { batchItems, decodePosts, encodeOutputs, tagBatch, tapSafe, toMentions } from '../../operators/index.js';
+import type { OutputMessage } from '../../operators/types.js';
+import { openKafkaEdges } from '../kafka/edges.js';
+import type { Logger } from '../ops/logger.js';
+import type { PipelineMetrics } from '../ops/metrics.js';
+import type { WorkerConfig } from './config.js';
+import { FileSink } from './fileSink.js';
+import { FileSource } from './fileSource.js';
+import { countInput, countOutcomes, countOutputs, observeBatch, observeTagging } from './metricsTaps.js';
+import type { Edges, OutputSink, RecordSource } from './ports.js';
+
+export type StreamSettings = Pick<WorkerConfig, 'inputWire' | 'batchMaxCount' | 'batchMaxWaitMs' | 'batchMaxChars'>;
+
+export interface StreamParts {
+  source: RecordSource;
+  sink: OutputSink;
+  tagger: Tagger;
+  settings: StreamSettings;
+  metrics: PipelineMetrics;
+  logger: Logger;
+}
+
+/** The pipeline from source to sink; emits each group of acknowledged outputs (already acked to the source). */
+export function mentionStream({ source, sink, tagger, settings, metrics, logger }: StreamParts): Observable<OutputMessage[]> {
+  const measure = <T>(next: (value: T) => void) =>
+    tapSafe<T>({ next, onListenerError: (err) => logger.warn('metrics tap failed', { err }) });
+
+  return source
+    .records()
+    .pipe(
+      measure(countInput(metrics)),
+      decodePosts({ wire: settings.inputWire }),
+      batchItems({ maxCount: settings.batchMaxCount, maxWaitMs: settings.batchMaxWaitMs, maxChars: settings.batchMaxChars }),
+      measure(observeBatch(metrics)),
+      tagBatch({ tagger }),
+      measure(observeTagging(metrics)),
+      toMentions({ model: { id: tagger.modelId, version: tagger.modelVersion } }),
+      measure(countOutcomes(metrics)),
+      encodeOutputs(),
+    )
+    .pipe(
+      sink.write(),
+      measure(countOutputs(metrics)),
+      tap((acked) => source.ack(acked.map((m) => m.ref))),
+    );
+}
+
+export interface WorkerDeps {
+  config: WorkerConfig;
+  tagger: Tagger;
+  logger: Logger;
+  metrics: PipelineMetrics;
+  /** Embedded mode: where mentions and dead letters go (default stdout, stderr). */
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+export interface RunningWorker {
+  /** Resolves when the stream has ended and the edges are closed; rejects with the error that ended it. */
+  readonly done: Promise<void>;
+  /** Graceful stop: stop reading, let what is in flight finish, commit, disconnect. */
+  stop(): void;
+  /** Input live and model loaded (for /readyz). */
+  ready(): boolean;
+}
+
+/** The embedded mode's edges: --input file in, NDJSON out. */
+export function openFileEdges(config: WorkerConfig, out: { mentions: NodeJS.WritableStream; deadLetters: NodeJS.WritableStream }): Edges {
+  const source = new FileSource({ path: config.input, maxInFlight: config.maxInFlight });
+  const sink = new FileSink({ mentions: out.mentions as never, deadLetters: out.deadLetters as never });
+  return { source, sink, ready: () => true, close: async () => undefined };
+}
+
+/** Opens the edges (Kafka when brokers are configured, else the file mode) and starts the stream. */
+export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+  const { config, tagger, logger, metrics } = deps;
+  const opened =
+    config.brokers.length > 0
+      ? await openKafkaEdges(config, { logger, metrics })
+      : openFileEdges(config, { mentions: deps.stdout ?? process.stdout, deadLetters: deps.stderr ?? process.stderr });
+  let ended = false;
+  const stream = mentionStream({ source: opened.source, sink: opened.sink, tagger, settings: config, metrics, logger });
+  const done = lastValueFrom(stream, { defaultValue: [] }).then(
+    async () => {
+      ended = true;
+      await opened.close();
+    },
+    async (err: unknown) => {
+      ended = true;
+      await opened.close();
+      throw err;
+    },
+  );
+  return {
+    done,
+    stop: () => opened.source.stop(),
+    ready: () => !ended && opened.ready(),
+  };
+}
