@@ -1,0 +1,357 @@
+/**
+ * The streaming pipeline on a real broker, side by side in one run, each
+ * measurement in a fresh child process (bench/pipelineWorker.ts):
+ *
+ * 1. Throughput draining a pre-loaded topic (--partitions partitions) of
+ *    synthetic posts (the sample posts with unique ids, Avro, produced once
+ *    with an idempotent producer before the timed runs), --runs times per
+ *    variant, the variants interleaved, medians:
+ *      bare      a kafkajs consume -> produce the same bytes -> commit loop (the transport ceiling)
+ *      identity  startWorker with Kafka edges, at-least-once, a tagger that finds nothing (framework overhead)
+ *      full      the same with the shipped model (models/default, native backend), on --full-posts posts
+ *    Each run has a fresh consumer group and output topic; its clock runs from
+ *    the first input record consumed to the last output acknowledged (counted
+ *    in the child from the producer's acknowledgements, then checked against
+ *    the output topic's record count).
+ * 2. Latency under an open-loop paced producer at --latency-load (default
+ *    50%) of each variant's median throughput, for --latency-seconds: from
+ *    the broker's LogAppendTime of a post to the LogAppendTime of its output
+ *    record (= when the broker acknowledged it), matched by record key (the
+ *    post id); also from the post's scheduled send time (its created_at).
+ * 3. Memory: RSS of the identity pipeline after 10,000 and after --rss-posts
+ *    posts (input produced concurrently, in batches, with bounded lag), and
+ *    the model's tfjs tensor count before and after the full runs.
+ *
+ *   node dist/bench/pipeline.js [--posts N] [--full-posts N] [--runs K] [--partitions P] [--rss-posts N]
+ *                               [--latency-seconds S] [--variants bare,identity,full] [--legs throughput,latency,memory]
+ *                               [--worker-option KEY=VALUE ...]   (e.g. maxInFlight=4000; default: the worker's defaults)
+ *
+ * Prints a Markdown table; writes bench/results/pipeline.json and .md. Every
+ * topic and group it creates is deleted at the end (also on SIGINT/SIGTERM).
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { defaultModelDir, projectRoot } from '../cli/defaults.js';
+import { readTopic } from '../pipeline/kafka/topicReader.js';
+import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
+import { loadSchema } from '../schemas/registry.js';
+import { BenchKafka, ChildRun, checkLocalBrokers, interrupt, produceRange, producePaced, stopChildren, type DoneMessage } from './pipelineHarness.js';
+import { VARIANTS, type MemorySnapshot, type Variant, type WorkerTask } from './pipelineProtocol.js';
+import { renderReport, type LatencyResult, type PipelineResults, type ThroughputRun } from './pipelineReport.js';
+import { median, quantile } from './stats.js';
+import { postFactory } from './syntheticPosts.js';
+
+const LEGS = ['throughput', 'latency', 'memory'] as const;
+type Leg = (typeof LEGS)[number];
+
+const { values } = parseArgs({
+  options: {
+    posts: { type: 'string', default: '20000' },
+    'full-posts': { type: 'string', default: '3000' },
+    runs: { type: 'string', default: '3' },
+    partitions: { type: 'string', default: '3' },
+    'rss-posts': { type: 'string', default: '1000000' },
+    'latency-seconds': { type: 'string', default: '20' },
+    'latency-warmup-seconds': { type: 'string', default: '2' },
+    'latency-load': { type: 'string', default: '0.5' },
+    variants: { type: 'string', default: VARIANTS.join(',') },
+    legs: { type: 'string', default: LEGS.join(',') },
+    brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092' },
+    model: { type: 'string', default: defaultModelDir() },
+    'broker-version': { type: 'string' },
+    'worker-option': { type: 'string', multiple: true, default: [] },
+  },
+});
+
+/** Settings the benchmark itself decides (topics, group, delivery, model). */
+const RESERVED = ['brokers', 'clientId', 'groupId', 'inputTopic', 'outputTopic', 'deadLetterTopic', 'startFrom', 'delivery', 'model', 'backend', 'logLevel'];
+
+/** --worker-option KEY=VALUE (a WorkerConfig key, e.g. maxInFlight=4000), repeatable. */
+function workerOptions(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of values['worker-option'] ?? []) {
+    const m = /^([A-Za-z]+)=(.*)$/.exec(item);
+    if (!m) throw new Error(`--worker-option ${item}: expected KEY=VALUE with a worker config key, e.g. batchMaxCount=128`);
+    if (!WORKER_OPTIONS.some((o) => o.key === m[1]) || RESERVED.includes(m[1])) {
+      throw new Error(`--worker-option ${m[1]}: not a worker setting the benchmark lets you change (the benchmark sets ${RESERVED.join(', ')})`);
+    }
+    out[m[1]] = m[2];
+  }
+  return out;
+}
+
+function int(name: string, min: number): number {
+  const v = Number(values[name as keyof typeof values]);
+  if (!Number.isInteger(v) || v < min) throw new Error(`--${name} must be an integer >= ${min}, got ${String(values[name as keyof typeof values])}`);
+  return v;
+}
+function num(name: string, min: number, max: number): number {
+  const v = Number(values[name as keyof typeof values]);
+  if (!Number.isFinite(v) || v < min || v > max) throw new Error(`--${name} must be a number in [${min}, ${max}]`);
+  return v;
+}
+function list<T extends string>(name: string, known: readonly T[]): T[] {
+  const items = String(values[name as keyof typeof values])
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = items.filter((s) => !known.includes(s as T));
+  if (bad.length > 0 || items.length === 0) throw new Error(`--${name}: unknown ${bad.join(', ') || '(empty)'}; choose from ${known.join(', ')}`);
+  return items as T[];
+}
+
+const opts = {
+  posts: int('posts', 1),
+  fullPosts: int('full-posts', 1),
+  runs: int('runs', 1),
+  partitions: int('partitions', 1),
+  rssPosts: int('rss-posts', 0),
+  latencySeconds: num('latency-seconds', 1, 3600),
+  latencyWarmupSeconds: num('latency-warmup-seconds', 0, 3600),
+  latencyLoad: num('latency-load', 0.01, 1),
+  variants: list<Variant>('variants', VARIANTS),
+  legs: list<Leg>('legs', LEGS),
+  brokers: values.brokers!.split(',').map((b) => b.trim()),
+  model: values.model!,
+  workerOptions: workerOptions(),
+};
+checkLocalBrokers(opts.brokers);
+if (opts.legs.includes('latency') && !opts.legs.includes('throughput')) {
+  throw new Error('the latency leg paces at a share of the measured throughput: run it with --legs throughput,latency');
+}
+const MEMORY_FIRST = 10_000;
+
+/** Slowest rates (posts/s) we still wait for, to bound every run. */
+const FLOOR: Record<Variant, number> = { bare: 200, identity: 100, full: 5 };
+const deadline = (variant: Variant, posts: number, extraS = 0) => Math.round((60 + extraS + posts / FLOOR[variant]) * 1000);
+
+function brokerVersion(): string {
+  if (values['broker-version']) return values['broker-version'];
+  try {
+    const jar = readdirSync(join(projectRoot(), 'deploy', 'kafka', 'target', 'libs')).find((f) => /^kafka_2\.\d+-.+\.jar$/.test(f));
+    return jar?.replace(/^kafka_2\.\d+-(.+)\.jar$/, '$1') ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+const log = (msg: string) => process.stderr.write(`[pipeline bench] ${msg}\n`);
+const prefix = `bench-pipeline-${Date.now().toString(36)}`;
+const kafka = await BenchKafka.open(opts.brokers);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    log(`${signal}: stopping; the topics and groups of this run are deleted next (${signal} again: exit at once)`);
+    interrupt.abort();
+    void stopChildren();
+  });
+}
+
+function task(variant: Variant, name: string, t: Partial<WorkerTask> & Pick<WorkerTask, 'inputTopic' | 'deadlineMs'>): WorkerTask {
+  return {
+    variant,
+    brokers: opts.brokers,
+    outputTopic: `${name}.out`,
+    deadLetterTopic: `${name}.dlq`,
+    groupId: kafka.group(name),
+    partitions: opts.partitions,
+    checkpoints: [],
+    progressEvery: 5000,
+    model: opts.model,
+    workerOptions: opts.workerOptions,
+    ...t,
+  };
+}
+
+async function outputTopics(name: string, logAppendTime: boolean): Promise<void> {
+  await kafka.create(`${name}.out`, opts.partitions, { logAppendTime });
+  await kafka.create(`${name}.dlq`, 1);
+}
+
+const results: PipelineResults = {
+  date: new Date().toISOString(),
+  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, kernel: release(), memTotalBytes: totalmem(), loadavgStart: loadavg() },
+  broker: { version: brokerVersion(), brokers: opts.brokers },
+  settings: { ...opts, memoryCheckpoints: [] },
+  throughput: {},
+  ratios: {},
+  latency: {},
+};
+
+/** 1. Throughput: pre-load, then the variants interleaved, --runs times. */
+async function throughputLeg(): Promise<void> {
+  const inputs: Partial<Record<Variant, { topic: string; posts: number; chars: number }>> = {};
+  for (const [which, posts] of [
+    ['main', opts.posts],
+    ['full', opts.fullPosts],
+  ] as const) {
+    const users = opts.variants.filter((v) => (v === 'full') === (which === 'full'));
+    if (users.length === 0) continue;
+    const topic = await kafka.create(`${prefix}.tp-${which}.in`, opts.partitions);
+    const writer = await kafka.writer(topic);
+    log(`producing ${posts} posts to ${topic}`);
+    const chars = await produceRange(writer, postFactory(`${prefix}-${which}-`), 0, posts).finally(() => writer.close());
+    for (const v of users) inputs[v] = { topic, posts, chars };
+  }
+  for (let r = 0; r < opts.runs; r++) {
+    for (const variant of opts.variants) {
+      const input = inputs[variant]!;
+      const name = `${prefix}.tp-${variant}.r${r}`;
+      await outputTopics(name, false);
+      log(`throughput ${variant} run ${r + 1}/${opts.runs}: ${input.posts} posts`);
+      const run = new ChildRun(task(variant, name, { inputTopic: input.topic, target: input.posts, deadlineMs: deadline(variant, input.posts) }));
+      const done: DoneMessage = await run.done;
+      if (interrupt.signal.aborted) throw new Error('interrupted');
+      const out = await kafka.count(`${name}.out`);
+      const dlq = await kafka.count(`${name}.dlq`);
+      const uncommitted = await kafka.uncommitted(name, input.topic);
+      await kafka.deleteGroups([name]);
+      await kafka.delete([`${name}.out`, `${name}.dlq`]);
+      const entry: ThroughputRun = {
+        posts: input.posts,
+        acked: done.acked,
+        seconds: done.seconds,
+        postsPerSecond: input.posts / done.seconds,
+        charsPerSecond: input.chars / done.seconds,
+        outputRecords: out,
+        deadLetterRecords: dlq,
+        uncommitted,
+        ...(done.tensors ? { tensors: done.tensors } : {}),
+      };
+      log(`  ${Math.round(entry.postsPerSecond)} posts/s, ${Math.round(entry.charsPerSecond)} chars/s; output topic holds ${out} records, dead letters ${dlq}, input records after the group's commit ${uncommitted}`);
+      const t = (results.throughput[variant] ??= { posts: input.posts, chars: input.chars, runs: [], medianPostsPerSecond: 0, medianCharsPerSecond: 0 });
+      t.runs.push(entry);
+      const backend = await run.ready;
+      if (backend) t.backend = backend;
+    }
+  }
+  await kafka.delete([...new Set(Object.values(inputs).map((i) => i!.topic))]);
+  for (const t of Object.values(results.throughput)) {
+    t!.medianPostsPerSecond = median(t!.runs.map((r) => r.postsPerSecond));
+    t!.medianCharsPerSecond = median(t!.runs.map((r) => r.charsPerSecond));
+  }
+  const tp = results.throughput;
+  if (tp.bare && tp.identity) results.ratios.identityOverBare = tp.identity.medianPostsPerSecond / tp.bare.medianPostsPerSecond;
+  if (tp.identity && tp.full) results.ratios.fullOverIdentity = tp.full.medianPostsPerSecond / tp.identity.medianPostsPerSecond;
+}
+
+/** 2. Latency at a share of each variant's median throughput. */
+async function latencyLeg(variant: Variant): Promise<LatencyResult> {
+  const rate = opts.latencyLoad * results.throughput[variant]!.medianPostsPerSecond;
+  const name = `${prefix}.lat-${variant}`;
+  // Both topics stamp records with the broker's append time.
+  const input = await kafka.create(`${name}.in`, opts.partitions, { logAppendTime: true });
+  await outputTopics(name, true);
+  const expected = Math.round(rate * opts.latencySeconds);
+  const run = new ChildRun(task(variant, name, { inputTopic: input, deadlineMs: deadline(variant, expected, opts.latencySeconds) }));
+  const backend = await run.ready;
+  log(`latency ${variant}: ${rate.toFixed(1)} posts/s for ${opts.latencySeconds} s`);
+  const writer = await kafka.writer(input);
+  const paced = await producePaced(writer, postFactory(`${name}-`), rate, opts.latencySeconds).finally(() => writer.close());
+  run.tell({ type: 'target', n: paced.sent });
+  const done = await run.done;
+
+  const read = (topic: string, onRecord: (key: string, timestamp: number, value: Buffer) => void) =>
+    readTopic({
+      brokers: opts.brokers,
+      clientId: 'bench-pipeline-reader',
+      topic,
+      groupId: kafka.group(`${topic}.reader`),
+      fromBeginning: true,
+      max: paced.sent,
+      idleTimeoutMs: 15_000,
+      onRecord: (rec) => onRecord(rec.key?.toString('utf8') ?? '', Number(rec.timestamp), rec.value!),
+    });
+  const appended = new Map<string, number>();
+  await read(input, (key, timestamp) => appended.set(key, timestamp));
+  const type = loadSchema(variant === 'bare' ? 'post' : 'mentions');
+  const e2e: number[] = [];
+  const fromSchedule: number[] = [];
+  const inWorker: number[] = [];
+  const from = paced.start + opts.latencyWarmupSeconds * 1000;
+  let outputs = 0;
+  await read(`${name}.out`, (key, timestamp, value) => {
+    outputs++;
+    const v = type.fromBuffer(value) as { created_at: number; latency_ms?: number | null };
+    if (v.created_at < from) return;
+    const inAt = appended.get(key);
+    if (inAt !== undefined) e2e.push(timestamp - inAt);
+    fromSchedule.push(timestamp - v.created_at);
+    if (typeof v.latency_ms === 'number') inWorker.push(v.latency_ms);
+  });
+  await kafka.delete([input, `${name}.out`, `${name}.dlq`]);
+  const q = (xs: number[]) => (xs.length > 0 ? { p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: quantile(xs, 1) } : { p50: NaN, p99: NaN, max: NaN });
+  return {
+    ...(backend ? { backend } : {}),
+    targetRate: rate,
+    achievedRate: paced.sent / paced.seconds,
+    seconds: opts.latencySeconds,
+    sent: paced.sent,
+    outputs,
+    measured: e2e.length,
+    producerMaxBehindMs: paced.maxBehindMs,
+    e2eMs: q(e2e),
+    fromScheduleMs: q(fromSchedule),
+    ...(inWorker.length > 0 ? { inWorkerMs: q(inWorker) } : {}),
+    ...(done.tensors ? { tensors: done.tensors } : {}),
+  };
+}
+
+/** 3. Memory of the identity pipeline over a long input, produced while it runs. */
+async function memoryLeg(): Promise<{ snapshots: MemorySnapshot[]; seconds: number; posts: number }> {
+  const total = Math.max(MEMORY_FIRST, opts.rssPosts);
+  // 10,000 and the end; in between, quarters show the trend on long runs
+  const quarters = total >= 4 * MEMORY_FIRST ? [1, 2, 3].map((q) => Math.round((q * total) / 4)) : [];
+  const checkpoints = [...new Set([MEMORY_FIRST, ...quarters, total])];
+  results.settings.memoryCheckpoints = checkpoints;
+  const name = `${prefix}.mem`;
+  const input = await kafka.create(`${name}.in`, opts.partitions);
+  await outputTopics(name, false);
+  const run = new ChildRun(task('identity', name, { inputTopic: input, target: total, checkpoints, progressEvery: 5000, deadlineMs: deadline('identity', total, 120) }));
+  await run.ready;
+  log(`memory: ${total} posts through the identity pipeline`);
+  const writer = await kafka.writer(input);
+  const make = postFactory(`${name}-`);
+  const maxLag = 50_000;
+  const batch = 2000;
+  try {
+    for (let i = 0; i < total && run.running; i += batch) {
+      while (i - run.acked > maxLag && run.running) await run.nextProgress(1000);
+      await produceRange(writer, make, i, Math.min(total, i + batch), batch);
+      if (i % 100_000 === 0 && i > 0) log(`  produced ${i}, acked ${run.acked}`);
+    }
+  } finally {
+    await writer.close();
+  }
+  const done = await run.done;
+  await kafka.delete([input, `${name}.out`, `${name}.dlq`]);
+  return { snapshots: run.memory, seconds: done.seconds, posts: total };
+}
+
+try {
+  if (opts.legs.includes('throughput')) await throughputLeg();
+  if (opts.legs.includes('latency')) {
+    for (const v of opts.variants) results.latency[v] = await latencyLeg(v);
+  }
+  if (opts.legs.includes('memory')) results.memory = await memoryLeg();
+} catch (err) {
+  if (!interrupt.signal.aborted) throw err;
+} finally {
+  await stopChildren();
+  await kafka.cleanup();
+  await kafka.close();
+}
+if (interrupt.signal.aborted) {
+  log('interrupted: no results written');
+  process.exit(130);
+}
+results.machine.loadavgEnd = loadavg();
+
+const md = renderReport(results);
+process.stdout.write(md);
+const dir = join(projectRoot(), 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'pipeline.json'), JSON.stringify(results, null, 1) + '\n');
+writeFileSync(join(dir, 'pipeline.md'), md);

@@ -1,0 +1,72 @@
+/**
+ * What bench/pipeline.ts (the parent) and bench/pipelineWorker.ts (one child
+ * process per measured run) say to each other over the IPC channel of
+ * child_process.fork.
+ */
+
+/** a: bare kafkajs consume-produce loop; b: the pipeline with an identity tagger; c: the pipeline with the real model. */
+export type Variant = 'bare' | 'identity' | 'full';
+export const VARIANTS: readonly Variant[] = ['bare', 'identity', 'full'];
+
+/** The child's task, passed as JSON in argv[2]. */
+export interface WorkerTask {
+  variant: Variant;
+  brokers: string[];
+  inputTopic: string;
+  outputTopic: string;
+  deadLetterTopic: string;
+  groupId: string;
+  /** Input partitions (the bare loop consumes this many concurrently). */
+  partitions: number;
+  /** Stop after this many outputs are acknowledged; unset: wait for a 'target' message. */
+  target?: number;
+  /** Acked-output counts at which to report a memory snapshot. */
+  checkpoints: number[];
+  /** Report progress every this many acked outputs. */
+  progressEvery: number;
+  /** The child gives up (and exits non-zero) after this many ms. */
+  deadlineMs: number;
+  /** Model directory (variant full). */
+  model: string;
+  /** Worker settings other than the defaults (config keys -> flag values), pipeline variants only. */
+  workerOptions: Record<string, string>;
+}
+
+export interface MemorySnapshot {
+  /** Outputs acked when taken. */
+  acked: number;
+  /** process.memoryUsage() after a forced full GC, bytes. */
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  /** VmHWM from /proc/self/status (peak RSS so far), bytes; 0 where unavailable. */
+  peakRss: number;
+}
+
+export interface TensorCounts {
+  /** tf.memory().numTensors after TaggerModel.load. */
+  afterLoad: number;
+  /** ... after one warm-up tag() of the sample posts (the count the stream starts with). */
+  beforeStream: number;
+  /** ... after the last output was acked and the worker stopped. */
+  afterStream: number;
+  /** ... after tagger.dispose(). */
+  afterDispose: number;
+}
+
+export type ToParent =
+  | { type: 'ready'; backend?: string }
+  | { type: 'progress'; acked: number }
+  | { type: 'memory'; snapshot: MemorySnapshot }
+  | {
+      type: 'done';
+      acked: number;
+      /** From the first input record consumed to the target-th output acknowledged. */
+      seconds: number;
+      tensors?: TensorCounts;
+    }
+  | { type: 'failed'; message: string };
+
+export type ToChild = { type: 'target'; n: number } | { type: 'stop' };

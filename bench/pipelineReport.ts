@@ -1,0 +1,206 @@
+/** The results of bench/pipeline.ts, and their Markdown rendering. */
+import type { MemorySnapshot, TensorCounts, Variant } from './pipelineProtocol.js';
+
+export interface ThroughputRun {
+  posts: number;
+  /** Outputs acknowledged when the clock stopped (>= posts). */
+  acked: number;
+  /** First input record consumed -> posts-th output acknowledged. */
+  seconds: number;
+  postsPerSecond: number;
+  charsPerSecond: number;
+  /** Records on the run's output topic afterwards (should equal posts). */
+  outputRecords: number;
+  deadLetterRecords: number;
+  /** Input records after the group's committed offsets once the process has stopped (0: the final commit covered everything). */
+  uncommitted: number;
+  tensors?: TensorCounts;
+}
+
+export interface ThroughputResult {
+  posts: number;
+  /** Code points of all input posts. */
+  chars: number;
+  runs: ThroughputRun[];
+  /** tfjs backend of the worker (full variant). */
+  backend?: string;
+  medianPostsPerSecond: number;
+  medianCharsPerSecond: number;
+}
+
+export interface Quantiles {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface LatencyResult {
+  backend?: string;
+  targetRate: number;
+  achievedRate: number;
+  seconds: number;
+  sent: number;
+  /** Output records read back. */
+  outputs: number;
+  /** Outputs counted in the quantiles (those scheduled after the warm-up). */
+  measured: number;
+  producerMaxBehindMs: number;
+  /** LogAppendTime of the post -> LogAppendTime of its output. */
+  e2eMs: Quantiles;
+  /** Scheduled send time of the post (its created_at) -> LogAppendTime of its output. */
+  fromScheduleMs: Quantiles;
+  /** latency_ms of the output records (record received by the worker -> record built), pipeline variants only. */
+  inWorkerMs?: Quantiles;
+  tensors?: TensorCounts;
+}
+
+export interface PipelineResults {
+  date: string;
+  machine: { cpu: string; cores: number; node: string; kernel: string; memTotalBytes: number; loadavgStart: number[]; loadavgEnd?: number[] };
+  broker: { version: string; brokers: string[] };
+  settings: {
+    posts: number;
+    fullPosts: number;
+    runs: number;
+    partitions: number;
+    rssPosts: number;
+    latencySeconds: number;
+    latencyWarmupSeconds: number;
+    latencyLoad: number;
+    variants: Variant[];
+    legs: string[];
+    model: string;
+    workerOptions: Record<string, string>;
+    memoryCheckpoints: number[];
+  };
+  throughput: Partial<Record<Variant, ThroughputResult>>;
+  ratios: { identityOverBare?: number; fullOverIdentity?: number };
+  latency: Partial<Record<Variant, LatencyResult>>;
+  memory?: { snapshots: MemorySnapshot[]; seconds: number; posts: number };
+}
+
+const WHAT: Record<Variant, string> = {
+  bare: 'kafkajs consume -> produce same bytes -> commit',
+  identity: 'pipeline, tagger = identity (no mentions)',
+  full: 'pipeline, models/default',
+};
+
+const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
+const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+const load = (l?: number[]) => (l ? l.map((x) => x.toFixed(2)).join(' ') : 'n/a');
+
+function worker(options: Record<string, string>): string {
+  const set = Object.entries(options).map(([k, v]) => `${k}=${v}`);
+  const base = 'at-least-once, otherwise the defaults (batches of at most 64 posts / 50 ms / 8192 code points, 2000 records in flight, commits every 1000 ms)';
+  return set.length === 0 ? base : `${base}, except ${set.join(', ')}`;
+}
+
+export function renderReport(r: PipelineResults): string {
+  const s = r.settings;
+  const backend = r.throughput.full?.backend ?? r.latency.full?.backend ?? 'n/a (no full-model run)';
+  const lines = [
+    `# Pipeline benchmark (${r.date})`,
+    '',
+    `Machine: ${r.machine.cpu} x ${r.machine.cores} cores, ${mib(r.machine.memTotalBytes)} MiB RAM, Linux ${r.machine.kernel}, Node ${r.machine.node}; ` +
+      `tfjs backend ${backend}; broker Apache Kafka ${r.broker.version} at ${r.broker.brokers.join(',')} (single node, replication 1). ` +
+      `Load average (1/5/15 min) at start ${load(r.machine.loadavgStart)}, at end ${load(r.machine.loadavgEnd)}.`,
+    '',
+    `Worker settings: ${worker(s.workerOptions)}; input topics of ${s.partitions} partitions; ` +
+      'synthetic posts = the sample posts (schemas/post/samples) cycled with unique ids, Avro (Post, latest version), keyed by id.',
+  ];
+
+  const tp = r.throughput;
+  if (Object.keys(tp).length > 0) {
+    lines.push(
+      '',
+      `## Throughput: draining a pre-loaded topic (median of ${s.runs} run${s.runs > 1 ? 's' : ''}, fresh process, group and output topic each)`,
+      '',
+      '| variant | what | posts | posts/s | range over runs | chars/s | output records per run |',
+      '|---|---|---:|---:|---|---:|---|',
+    );
+    for (const v of s.variants) {
+      const t = tp[v];
+      if (!t) continue;
+      const pps = t.runs.map((x) => x.postsPerSecond);
+      const outs = t.runs.map(
+        (x) =>
+          `${x.outputRecords}${x.outputRecords !== x.posts ? ' (MISMATCH)' : ''}${x.deadLetterRecords > 0 ? ` + ${x.deadLetterRecords} DLQ` : ''}` +
+          `${x.uncommitted !== 0 ? ` (${x.uncommitted} uncommitted)` : ''}`,
+      );
+      lines.push(
+        `| ${v} | ${WHAT[v]} | ${n0(t.posts)} | ${n0(t.medianPostsPerSecond)} | ${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(t.medianCharsPerSecond)} | ${outs.join(', ')} |`,
+      );
+    }
+    const ratios = [];
+    if (r.ratios.identityOverBare !== undefined) ratios.push(`identity / bare = ${r.ratios.identityOverBare.toFixed(3)}`);
+    if (r.ratios.fullOverIdentity !== undefined) ratios.push(`full / identity = ${r.ratios.fullOverIdentity.toFixed(4)}`);
+    if (ratios.length > 0) lines.push('', `Ratios of median posts/s: ${ratios.join('; ')}.`);
+    lines.push(
+      '',
+      'The bare loop consumes its partitions concurrently (partitionsConsumedConcurrently = partitions) and produces each fetched batch in requests of at most 512 KiB, ' +
+        'one request in flight (idempotent producer, acks=all), committing through kafkajs autoCommit every 1000 ms; the identity tagger returns [] for every text. ' +
+        'Clock: from the first input record the consumer delivers to the moment the last output is acknowledged by the broker ' +
+        '(counted in the worker process: in the pipeline by its own metric taps, records_in_total when a record enters and records_out_total when the sink has an output acknowledged; in the bare loop when producer.send resolves); ' +
+        'group join and process start are outside it. The output topic is then counted (high - low watermark) to check that every post produced exactly one output, and the committed offsets of the run group are compared with the end of the input (flagged when the final commit left records uncommitted). ' +
+        'chars/s = code points of all input posts / seconds.',
+    );
+  }
+
+  const lat = r.latency;
+  if (Object.keys(lat).length > 0) {
+    lines.push(
+      '',
+      `## Latency: open-loop paced producer at ${Math.round(100 * s.latencyLoad)}% of each variant's median throughput, ${s.latencySeconds} s, first ${s.latencyWarmupSeconds} s excluded`,
+      '',
+      '| variant | rate target / achieved (posts/s) | outputs measured | end-to-end p50 ms | p99 ms | max ms | from scheduled send p50 / p99 ms | in-worker p50 / p99 ms | producer max behind ms |',
+      '|---|---|---:|---:|---:|---:|---|---|---:|',
+    );
+    for (const v of s.variants) {
+      const l = lat[v];
+      if (!l) continue;
+      const inw = l.inWorkerMs ? `${f1(l.inWorkerMs.p50)} / ${f1(l.inWorkerMs.p99)}` : 'n/a';
+      const lost = l.outputs !== l.sent ? ` (${l.outputs} of ${l.sent} outputs)` : '';
+      lines.push(
+        `| ${v} | ${f1(l.targetRate)} / ${f1(l.achievedRate)} | ${n0(l.measured)}${lost} | ${f1(l.e2eMs.p50)} | ${f1(l.e2eMs.p99)} | ${f1(l.e2eMs.max)} | ` +
+          `${f1(l.fromScheduleMs.p50)} / ${f1(l.fromScheduleMs.p99)} | ${inw} | ${n0(l.producerMaxBehindMs)} |`,
+      );
+    }
+    lines.push(
+      '',
+      "End-to-end: from the broker's append time of a post to the append time of its output record (input and output topics stamp records with " +
+        'LogAppendTime; on this single-replica broker the append is when an acks=all produce is acknowledged), matched by record key (the post id). ' +
+        "From scheduled send: from the post's scheduled time in the open-loop producer (its created_at; every 5 ms the producer sends all posts that are due, " +
+        'acks=all, one request at a time) to the same output time, so it adds the load generator\'s own delays (see producer max behind). ' +
+        "In-worker: the output record's latency_ms = processed_at - when the worker's consumer handed the input over (excludes the fetch and the output produce). " +
+        'One clock: everything runs on this machine.',
+    );
+  }
+
+  const m = r.memory;
+  if (m && m.snapshots.length > 0) {
+    lines.push(
+      '',
+      `## Memory: identity pipeline, ${n0(m.posts)} posts (input produced while it runs, at most 50,000 ahead)`,
+      '',
+      '| outputs acked | RSS MiB | heap used MiB | external MiB | peak RSS MiB |',
+      '|---:|---:|---:|---:|---:|',
+    );
+    for (const x of m.snapshots) lines.push(`| ${n0(x.acked)} | ${mib(x.rss)} | ${mib(x.heapUsed)} | ${mib(x.external)} | ${mib(x.peakRss)} |`);
+    const [a, b] = [m.snapshots[0], m.snapshots[m.snapshots.length - 1]];
+    if (m.snapshots.length > 1) {
+      lines.push('', `RSS ratio ${n0(b.acked)} / ${n0(a.acked)} posts: ${(b.rss / a.rss).toFixed(3)}; heap used ratio: ${(b.heapUsed / a.heapUsed).toFixed(3)}.`);
+    }
+    lines.push('', 'Each snapshot is process.memoryUsage() of the worker process right after a forced full GC (node --expose-gc), taken when the acked count first reaches the checkpoint; peak RSS is VmHWM from /proc/self/status.');
+  }
+
+  const tensors = [...(tp.full?.runs.map((x) => x.tensors) ?? []), lat.full?.tensors].filter((x): x is TensorCounts => x !== undefined);
+  if (tensors.length > 0) {
+    lines.push('', '## tfjs tensors (full variant, each process)', '', '| run | after model load | after warm-up (stream start) | after the stream | after tagger.dispose() |', '|---|---:|---:|---:|---:|');
+    tensors.forEach((t, i) => {
+      const label = i < (tp.full?.runs.length ?? 0) ? `throughput ${i + 1}` : 'latency';
+      lines.push(`| ${label} | ${t.afterLoad} | ${t.beforeStream} | ${t.afterStream} | ${t.afterDispose} |`);
+    });
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,250 @@
+/**
+ * One measured run of bench/pipeline.ts, in its own process (forked with an
+ * IPC channel; the task is JSON in argv[2], see pipelineProtocol.ts):
+ *
+ *  - bare: a kafkajs consumer group (eachBatch, the task's partitions
+ *    consumed concurrently) that produces every batch's bytes unchanged to
+ *    the output topic with an idempotent producer (acks=all, requests of at
+ *    most 512 KiB like the worker's sink), then resolves and commits
+ *    (autoCommit every 1000 ms, like the worker's commitIntervalMs);
+ *  - identity: startWorker with Kafka edges (at-least-once, default
+ *    settings) and a Tagger that finds no mentions;
+ *  - full: the same with the shipped model (native backend).
+ *
+ * Counting: an output is counted when its produce request is acknowledged
+ * by the broker: in the pipeline, through the worker's own metrics
+ * (recordIn when a record enters the pipeline, recordOut for each output
+ * the sink has had acknowledged, right before its input is acked to the
+ * source); in the bare loop, when producer.send resolves. The clock runs
+ * from the first input record the consumer delivers to the moment the
+ * target-th output is acknowledged.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { projectRoot } from '../cli/defaults.js';
+import type { Mention, Tagger } from '../models/tagger.js';
+import { createToolKafka } from '../pipeline/kafka/toolClient.js';
+import { createLogger } from '../pipeline/ops/logger.js';
+import { createPipelineMetrics, type PipelineMetrics } from '../pipeline/ops/metrics.js';
+import { resolveWorkerConfig } from '../pipeline/stream/config.js';
+import { startWorker } from '../pipeline/stream/worker.js';
+import type { MemorySnapshot, TensorCounts, ToChild, ToParent, WorkerTask } from './pipelineProtocol.js';
+import { samplePosts } from './syntheticPosts.js';
+
+const task = JSON.parse(process.argv[2]) as WorkerTask;
+const logger = createLogger({ level: 'warn', base: { bench: 'pipeline', variant: task.variant } });
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+const send = (m: ToParent): Promise<void> => new Promise((resolve) => (process.send ? process.send(m, () => resolve()) : resolve()));
+
+async function fail(message: string): Promise<never> {
+  await send({ type: 'failed', message });
+  process.exit(1);
+}
+
+// ---- counting: first record in, outputs acked, checkpoints, target
+
+let target = task.target;
+let acked = 0;
+let firstAt: number | undefined;
+let endAt: number | undefined;
+let nextProgress = task.progressEvery;
+const checkpoints = [...task.checkpoints].sort((a, b) => a - b);
+let reached!: () => void;
+const targetReached = new Promise<void>((resolve) => (reached = resolve));
+
+function peakRss(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function memory(): MemorySnapshot {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  return { acked, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, peakRss: peakRss() };
+}
+
+function checkTarget(): void {
+  if (endAt === undefined && target !== undefined && acked >= target) {
+    endAt = performance.now();
+    reached();
+  }
+}
+
+function firstRecord(): void {
+  firstAt ??= performance.now();
+}
+
+function onAcked(n: number): void {
+  acked += n;
+  while (checkpoints.length > 0 && acked >= checkpoints[0]) {
+    checkpoints.shift();
+    void send({ type: 'memory', snapshot: memory() });
+  }
+  if (acked >= nextProgress) {
+    nextProgress = (Math.floor(acked / task.progressEvery) + 1) * task.progressEvery;
+    void send({ type: 'progress', acked });
+  }
+  checkTarget();
+}
+
+process.on('message', (m: ToChild) => {
+  if (m.type === 'target') {
+    target = m.n;
+    checkTarget();
+  } else if (m.type === 'stop') {
+    endAt ??= performance.now();
+    reached();
+  }
+});
+// the parent went away: nothing to report to
+process.on('disconnect', () => process.exit(3));
+
+const deadline = setTimeout(() => {
+  void fail(`${task.variant}: deadline of ${task.deadlineMs} ms passed with ${acked} of ${target ?? '?'} outputs acked`);
+}, task.deadlineMs);
+
+async function waitUntil(cond: () => boolean, what: string): Promise<void> {
+  while (!cond()) {
+    await sleep(50);
+    if (performance.now() > task.deadlineMs) await fail(`${task.variant}: timed out waiting for ${what}`);
+  }
+}
+
+// ---- the bare kafkajs loop
+
+async function runBare(): Promise<void> {
+  const kafka = createToolKafka({ brokers: task.brokers, clientId: 'bench-bare', logger });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({ groupId: task.groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
+  consumer.on(consumer.events.GROUP_JOIN, () => void send({ type: 'ready' }));
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart) void fail(`bare consumer crashed: ${payload.error.message}`);
+  });
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [task.inputTopic], fromBeginning: true });
+  await consumer.run({
+    autoCommit: true,
+    autoCommitInterval: 1000,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: task.partitions,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      if (batch.messages.length > 0) firstRecord();
+      let i = 0;
+      while (i < batch.messages.length && isRunning() && !isStale()) {
+        let bytes = 0;
+        const chunk = [];
+        for (; i < batch.messages.length && (chunk.length === 0 || bytes < MAX_REQUEST_BYTES); i++) {
+          const m = batch.messages[i];
+          bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+          chunk.push(m);
+        }
+        await producer.send({ topic: task.outputTopic, acks: -1, messages: chunk.map((m) => ({ key: m.key, value: m.value })) });
+        resolveOffset(chunk[chunk.length - 1].offset);
+        onAcked(chunk.length);
+        await commitOffsetsIfNecessary();
+        await heartbeat();
+      }
+    },
+  });
+  await targetReached;
+  await consumer.disconnect().catch(() => undefined);
+  await producer.disconnect().catch(() => undefined);
+}
+
+// ---- the pipeline, with the identity tagger or the model
+
+class IdentityTagger implements Tagger {
+  readonly modelId = 'identity';
+  readonly modelVersion = '0';
+  tag(texts: readonly string[]): Promise<Mention[][]> {
+    return Promise.resolve(texts.map(() => []));
+  }
+  dispose(): void {}
+}
+
+async function runPipeline(): Promise<TensorCounts | undefined> {
+  const config = resolveWorkerConfig({
+    flags: {
+      ...task.workerOptions,
+      brokers: task.brokers.join(','),
+      clientId: `bench-${task.variant}`,
+      groupId: task.groupId,
+      inputTopic: task.inputTopic,
+      outputTopic: task.outputTopic,
+      deadLetterTopic: task.deadLetterTopic,
+      startFrom: 'earliest',
+      delivery: 'at-least-once',
+      model: task.model,
+      backend: 'native',
+      logLevel: 'warn',
+    },
+    env: {},
+    paths: { model: task.model, input: join(projectRoot(), 'schemas', 'post', 'samples', 'posts.ndjson') },
+  });
+  let tagger: Tagger;
+  let backend: string | undefined;
+  const tensors: Partial<TensorCounts> = {};
+  let numTensors = () => 0;
+  if (task.variant === 'full') {
+    // loaded only here, so the other variants' memory holds what the pipeline itself loads
+    const [tf, { useBackend }, { NeuralTagger }, { TaggerModel }] = await Promise.all([
+      import('@tensorflow/tfjs'),
+      import('../models/backend.js'),
+      import('../models/tagger.js'),
+      import('../models/taggerModel.js'),
+    ]);
+    numTensors = () => tf.memory().numTensors;
+    backend = await useBackend('native');
+    const { model } = await TaggerModel.load(config.model);
+    tensors.afterLoad = numTensors();
+    tagger = new NeuralTagger(model, { batchSize: config.batchMaxCount });
+    await tagger.tag(samplePosts().map((p) => p.text)); // warm-up: a long-running worker is warm
+    tensors.beforeStream = numTensors();
+  } else {
+    tagger = new IdentityTagger();
+  }
+  // The worker's own metric taps tell when a record came in and when an output was acked.
+  const base = createPipelineMetrics({ collectDefault: false });
+  const metrics: PipelineMetrics = {
+    ...base,
+    recordIn: (topic, partition) => {
+      firstRecord();
+      base.recordIn(topic, partition);
+    },
+    recordOut: (output, receivedAt, now) => {
+      base.recordOut(output, receivedAt, now);
+      onAcked(1);
+    },
+  };
+  const worker = await startWorker({ config, tagger, logger, metrics });
+  worker.done.catch((err: unknown) => fail(`${task.variant}: the worker failed: ${(err as Error).message}`));
+  await waitUntil(() => worker.ready(), 'the group assignment');
+  await send({ type: 'ready', ...(backend ? { backend } : {}) });
+  await targetReached;
+  worker.stop();
+  const stopped = await Promise.race([worker.done.then(() => true), sleep(30_000).then(() => false)]);
+  if (!stopped) logger.warn('the worker did not stop within 30 s');
+  if (task.variant !== 'full') return undefined;
+  tensors.afterStream = numTensors();
+  tagger.dispose();
+  tensors.afterDispose = numTensors();
+  return tensors as TensorCounts;
+}
+
+try {
+  const tensors = task.variant === 'bare' ? (await runBare(), undefined) : await runPipeline();
+  clearTimeout(deadline);
+  if (firstAt === undefined || endAt === undefined) await fail(`${task.variant}: stopped before any record was consumed`);
+  await send({ type: 'done', acked, seconds: (endAt! - firstAt!) / 1000, ...(tensors ? { tensors } : {}) });
+  process.exit(0);
+} catch (err) {
+  await fail(`${task.variant}: ${(err as Error).stack ?? String(err)}`);
+}

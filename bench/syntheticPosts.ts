@@ -1,0 +1,43 @@
+/**
+ * Synthetic input for the pipeline benchmark: the sample posts
+ * (schemas/post/samples/posts.ndjson) cycled, each copy with a unique id and
+ * a chosen created_at, Avro-encoded with the latest Post schema (raw wire,
+ * keyed by the post id, as `mentionflow produce` writes them). The templates
+ * are checked once with encodeStrict; the copies differ only in id and
+ * created_at, so they are encoded with the plain avsc encoder.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../cli/defaults.js';
+import { encodeStrict, loadSchema } from '../schemas/registry.js';
+import type { Post } from '../schemas/types.generated.js';
+
+export interface SyntheticPost {
+  key: string;
+  value: Buffer;
+  /** Code points of the post text. */
+  chars: number;
+}
+
+/** The sample posts, parsed. */
+export function samplePosts(): Post[] {
+  const file = join(projectRoot(), 'schemas', 'post', 'samples', 'posts.ndjson');
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Post);
+}
+
+/** Returns `make(i, createdAt)`: the i-th synthetic post, its id `${prefix}${i}`. */
+export function postFactory(prefix: string): (i: number, createdAt: number) => SyntheticPost {
+  const type = loadSchema('post');
+  const templates = samplePosts();
+  if (templates.length === 0) throw new Error('no sample posts in schemas/post/samples/posts.ndjson');
+  for (const t of templates) encodeStrict(type, { ...t, id: `${prefix}0`, created_at: 0 });
+  const chars = templates.map((t) => [...t.text].length);
+  return (i, createdAt) => {
+    const t = templates[i % templates.length];
+    const id = `${prefix}${i}`;
+    return { key: id, value: type.toBuffer({ ...t, id, created_at: Math.round(createdAt) }), chars: chars[i % templates.length] };
+  };
+}
