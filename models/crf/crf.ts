@@ -76,12 +76,13 @@ export class Crf {
 
   /** Effective scores as plain arrays, for Viterbi and marginals on the CPU. */
   scores(): CrfScores {
-    return tf.tidy(() => ({
-      numTags: this.numTags,
-      trans: this.effectiveTransitions().dataSync() as Float32Array,
-      start: this.effectiveStart().dataSync() as Float32Array,
-      end: this.effectiveEnd().dataSync() as Float32Array,
-    }));
+    // Read outside tf.tidy: tidy scans returned typed arrays element by element.
+    const read = (t: tf.Tensor): Float32Array => {
+      const data = t.dataSync() as Float32Array;
+      t.dispose();
+      return data;
+    };
+    return { numTags: this.numTags, trans: read(this.effectiveTransitions()), start: read(this.effectiveStart()), end: read(this.effectiveEnd()) };
   }
 
   params(): ParamMap {
