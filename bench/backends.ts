@@ -71,4 +71,5 @@ lines.push('', `Padding waste with length bucketing (${ref?.backend}): ${padding
 process.stdout.write(lines.join('\n') + '\n');
 const dir = join(projectRoot(), 'bench', 'results');
 mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, 'backends.md'), lines.join('\n') + '\n');
 writeFileSync(join(dir, 'backends.json'), JSON.stringify({ date: new Date().toISOString(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, results }, null, 1));

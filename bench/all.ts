@@ -1,0 +1,56 @@
+/**
+ * Every benchmark in one run, side by side, into one report
+ * (bench/results/report.md and report.json) with the machine's description:
+ * limits (matMul vs the tagger's achieved rate), backends, the streaming
+ * pipeline through the real broker (needs KAFKA_BROKERS), and joint training
+ * seconds per epoch (row 11). Each part runs in its own process.
+ *
+ *   node dist/bench/all.js [--parts limits,backends,pipeline,joint] [--quick]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../cli/defaults.js';
+
+const { values } = parseArgs({ options: { parts: { type: 'string', default: 'limits,backends,pipeline,joint' }, quick: { type: 'boolean', default: false } } });
+const q = values.quick;
+const ARGS: Record<string, string[]> = {
+  limits: ['--runs', q ? '2' : '5'],
+  backends: ['--runs', q ? '2' : '5', ...(q ? ['--backends', 'native'] : [])],
+  pipeline: q ? ['--posts', '2000', '--full-posts', '300', '--runs', '1', '--rss-posts', '20000'] : ['--runs', '3'],
+  joint: ['--epochs', q ? '1' : '2'],
+};
+const SCRIPT: Record<string, string> = { limits: 'limits.js', backends: 'backends.js', pipeline: 'pipeline.js', joint: 'jointEpoch.js' };
+const dir = join(projectRoot(), 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const sections: string[] = [];
+const json: Record<string, unknown> = {};
+for (const part of values.parts!.split(',')) {
+  if (!SCRIPT[part]) throw new Error(`unknown part "${part}"; parts: ${Object.keys(SCRIPT).join(', ')}`);
+  process.stderr.write(`== ${part}\n`);
+  const started = Date.now();
+  const stdout = execFileSync(process.execPath, [fileURLToPath(new URL(`./${SCRIPT[part]}`, import.meta.url)), ...ARGS[part]], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+    maxBuffer: 1 << 26,
+  }).toString();
+  const seconds = (Date.now() - started) / 1000;
+  if (part === 'joint') {
+    const j = JSON.parse(stdout) as { secondsPerEpoch: number[]; thirtyEpochMinutes: number };
+    json.joint = j;
+    sections.push(`## Joint training (row 11, WeiboNER v2 + NLPCC subsample)\n\nSeconds per epoch: ${j.secondsPerEpoch.map((s) => s.toFixed(1)).join(', ')}; 30 epochs would take ${j.thirtyEpochMinutes.toFixed(1)} minutes.`);
+  } else {
+    const md = join(dir, `${part}.md`);
+    sections.push(`## ${part}\n\n${existsSync(md) ? readFileSync(md, 'utf8') : stdout}`);
+    const js = join(dir, `${part}.json`);
+    if (existsSync(js)) json[part] = JSON.parse(readFileSync(js, 'utf8'));
+  }
+  sections.push(`(${part}: ${seconds.toFixed(0)} s)`);
+}
+const header = `# mentionflow benchmark report (${new Date().toISOString()})\n\nMachine: ${cpus()[0]?.model} x ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}${q ? '; QUICK mode (small sizes, not for figures)' : ''}.`;
+writeFileSync(join(dir, 'report.md'), [header, ...sections].join('\n\n') + '\n');
+writeFileSync(join(dir, 'report.json'), JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, quick: q, ...json }, null, 1) + '\n');
+process.stdout.write([header, ...sections].join('\n\n') + '\n');
