@@ -30,6 +30,7 @@
  * consumer. Errors: ConfigError (unknown topic or partition, bad bounds),
  * KafkaEdgeError (broker failures).
  */
+import type { ReadRecord } from './topicReader.js';
 import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { Observable } from 'rxjs';
@@ -61,16 +62,8 @@ export interface PartitionRange {
   end: string;
 }
 
-export interface ReplayRecord {
-  topic: string;
-  partition: number;
-  /** Kafka offset, a decimal string. */
-  offset: string;
-  /** Record timestamp, ms since the epoch, a decimal string. */
-  timestamp: string;
-  key: Buffer | null;
-  value: Buffer | null;
-}
+/** A replayed record: the same shape as the topic reader's records. */
+export type ReplayRecord = ReadRecord;
 
 type CheckedBound = 'earliest' | 'latest' | { offset: bigint } | { timestamp: number };
 
