@@ -59,6 +59,9 @@ function verdict(sum: RowSummary[], a: string, b: string, metric: 'named' | 'ove
   const y = sum.find((s) => s.row === b);
   if (!x || !y) return `row ${a} vs ${b} on ${metric} F1: not both run yet`;
   const gap = x[metric].f1.mean - y[metric].f1.mean;
+  if (x[metric].f1.n < 2 || y[metric].f1.n < 2) {
+    return `row ${a} is ${gap >= 0 ? 'ahead of' : 'behind'} row ${b} on ${metric} F1 by ${Math.abs(gap).toFixed(2)} (${x[metric].f1.mean.toFixed(2)} vs ${y[metric].f1.mean.toFixed(2)}); one seed, so the seed spread is unknown and there is no verdict`;
+  }
   const spread = Math.max(x[metric].f1.sd, y[metric].f1.sd);
   const word = gap > spread ? 'beats' : gap > 0 ? 'is ahead of, but within the seed spread of,' : 'does not beat';
   return `row ${a} ${word} row ${b} on ${metric} F1: ${x[metric].f1.mean.toFixed(2)} vs ${y[metric].f1.mean.toFixed(2)} (gap ${gap.toFixed(2)}, larger sd ${spread.toFixed(2)})`;
