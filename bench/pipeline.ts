@@ -21,15 +21,32 @@
  * 3. Memory: RSS of the identity pipeline after 10,000 and after --rss-posts
  *    posts (input produced concurrently, in batches, with bounded lag), and
  *    the model's tfjs tensor count before and after the full runs.
+ * 4. Scaling (only with --legs ...,scaling; not in the default legs, since it
+ *    adds 2 x --runs full-model drains per partition count): posts/s of ONE
+ *    worker process pinned to core 0 (taskset -c 0) against TWO worker
+ *    processes in one consumer group pinned to cores 0 and 1, each with
+ *    TF_NUM_INTRAOP_THREADS=1 and TF_NUM_INTEROP_THREADS=1, on an input topic
+ *    of each --scaling-partitions count (default 3; e.g. 3,6) holding
+ *    --scaling-posts posts (default: --full-posts for the full variant,
+ *    --posts for identity), --scaling-variant full|identity (default full).
+ *    The members join first; once the group is stable the input is produced
+ *    in one burst (on a pre-loaded topic the first member to join would drain
+ *    everything before the second arrived). Clock: first record consumed by
+ *    any member -> last output acknowledged, the members' acks summing to
+ *    the posts. Reports both medians, two/one (target >= 1.7; with 3
+ *    partitions a 2+1 split caps it at 1.5) and each member's assignment.
  *
  *   node dist/bench/pipeline.js [--posts N] [--full-posts N] [--runs K] [--partitions P] [--rss-posts N]
  *                               [--latency-seconds S] [--variants bare,identity,full] [--legs throughput,latency,memory]
  *                               [--worker-option KEY=VALUE ...]   (e.g. maxInFlight=4000; default: the worker's defaults)
+ *                               [--scaling-variant full|identity] [--scaling-posts N] [--scaling-partitions 3[,6]]
+ *   e.g. node dist/bench/pipeline.js --legs scaling --runs 3 --scaling-partitions 3,6
  *
  * Prints a Markdown table; writes bench/results/pipeline.json and .md. Every
  * topic and group it creates is deleted at the end (also on SIGINT/SIGTERM).
  */
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -39,12 +56,13 @@ import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
 import { loadSchema } from '../schemas/registry.js';
 import { BenchKafka, ChildRun, checkLocalBrokers, interrupt, produceRange, producePaced, stopChildren, type DoneMessage } from './pipelineHarness.js';
 import { VARIANTS, type MemorySnapshot, type Variant, type WorkerTask } from './pipelineProtocol.js';
-import { renderReport, type LatencyResult, type PipelineResults, type ThroughputRun } from './pipelineReport.js';
+import { renderReport, type LatencyResult, type PipelineResults, type ScalingPartitions, type ScalingResult, type ScalingRun, type ThroughputRun } from './pipelineReport.js';
 import { median, quantile } from './stats.js';
 import { postFactory } from './syntheticPosts.js';
 
-const LEGS = ['throughput', 'latency', 'memory'] as const;
+const LEGS = ['throughput', 'latency', 'memory', 'scaling'] as const;
 type Leg = (typeof LEGS)[number];
+const DEFAULT_LEGS: readonly Leg[] = ['throughput', 'latency', 'memory'];
 
 const { values } = parseArgs({
   options: {
@@ -57,7 +75,10 @@ const { values } = parseArgs({
     'latency-warmup-seconds': { type: 'string', default: '2' },
     'latency-load': { type: 'string', default: '0.5' },
     variants: { type: 'string', default: VARIANTS.join(',') },
-    legs: { type: 'string', default: LEGS.join(',') },
+    legs: { type: 'string', default: DEFAULT_LEGS.join(',') },
+    'scaling-variant': { type: 'string', default: 'full' },
+    'scaling-posts': { type: 'string' },
+    'scaling-partitions': { type: 'string', default: '3' },
     brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092' },
     model: { type: 'string', default: defaultModelDir() },
     'broker-version': { type: 'string' },
@@ -116,7 +137,18 @@ const opts = {
   brokers: values.brokers!.split(',').map((b) => b.trim()),
   model: values.model!,
   workerOptions: workerOptions(),
+  scalingVariant: list<Variant>('scaling-variant', ['identity', 'full'])[0],
+  scalingPosts: 0,
+  scalingPartitions: String(values['scaling-partitions'])
+    .split(',')
+    .map((x) => Number(x.trim())),
 };
+if (values['scaling-variant']!.includes(',')) throw new Error('--scaling-variant: one of identity, full');
+opts.scalingPosts = values['scaling-posts'] !== undefined ? int('scaling-posts', 1) : opts.scalingVariant === 'full' ? opts.fullPosts : opts.posts;
+if (opts.scalingPartitions.length === 0 || opts.scalingPartitions.some((p) => !Number.isInteger(p) || p < 1)) {
+  throw new Error(`--scaling-partitions: a comma-separated list of integers >= 1, got ${values['scaling-partitions']}`);
+}
+if (opts.legs.includes('scaling') && cpus().length < 2) throw new Error('the scaling leg pins two workers to cores 0 and 1: it needs at least 2 cores');
 checkLocalBrokers(opts.brokers);
 if (opts.legs.includes('latency') && !opts.legs.includes('throughput')) {
   throw new Error('the latency leg paces at a share of the measured throughput: run it with --legs throughput,latency');
@@ -165,8 +197,8 @@ function task(variant: Variant, name: string, t: Partial<WorkerTask> & Pick<Work
   };
 }
 
-async function outputTopics(name: string, logAppendTime: boolean): Promise<void> {
-  await kafka.create(`${name}.out`, opts.partitions, { logAppendTime });
+async function outputTopics(name: string, logAppendTime: boolean, partitions = opts.partitions): Promise<void> {
+  await kafka.create(`${name}.out`, partitions, { logAppendTime });
   await kafka.create(`${name}.dlq`, 1);
 }
 
@@ -174,7 +206,11 @@ const results: PipelineResults = {
   date: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version, kernel: release(), memTotalBytes: totalmem(), loadavgStart: loadavg() },
   broker: { version: brokerVersion(), brokers: opts.brokers },
-  settings: { ...opts, memoryCheckpoints: [] },
+  settings: {
+    ...opts,
+    memoryCheckpoints: [],
+    ...(opts.legs.includes('scaling') ? {} : { scalingVariant: undefined, scalingPosts: undefined, scalingPartitions: undefined }),
+  },
   throughput: {},
   ratios: {},
   latency: {},
@@ -330,12 +366,126 @@ async function memoryLeg(): Promise<{ snapshots: MemorySnapshot[]; seconds: numb
   return { snapshots: run.memory, seconds: done.seconds, posts: total };
 }
 
+/** 4. One pinned worker against two pinned workers in one group. */
+const SCALING_TARGET = 1.7;
+const PIN_ENV = { TF_NUM_INTRAOP_THREADS: '1', TF_NUM_INTEROP_THREADS: '1' };
+
+async function scalingRun(variant: Variant, partitions: number, workers: number, r: number): Promise<{ run: ScalingRun; chars: number; backend?: string }> {
+  const posts = opts.scalingPosts;
+  const name = `${prefix}.sc-${variant}-p${partitions}-w${workers}.r${r}`;
+  const input = await kafka.create(`${name}.in`, partitions);
+  await outputTopics(name, false, partitions);
+  log(`scaling ${variant}, ${partitions} partitions, ${workers} worker${workers > 1 ? 's' : ''}, run ${r + 1}/${opts.runs}: ${posts} posts`);
+  const members = Array.from(
+    { length: workers },
+    (_, cpu) =>
+      new ChildRun(
+        task(variant, name, {
+          inputTopic: input,
+          partitions,
+          groupMember: true,
+          progressEvery: 1_000_000,
+          progressIntervalMs: 100,
+          deadlineMs: deadline(variant, posts, 60),
+        }),
+        { cpu, env: PIN_ENV },
+      ),
+  );
+  // a member that fails rejects this, ending the waits below
+  const failed = Promise.all(members.map((m) => m.done)).then(() => {
+    throw new Error('a scaling member exited before the run ended');
+  });
+  failed.catch(() => undefined);
+  const within = async <T>(p: Promise<T>): Promise<T> => Promise.race([p, failed]);
+  const [backend] = await within(Promise.all(members.map((m) => m.ready)));
+  // stable: every member's latest assignment non-empty (when there are enough partitions), disjoint, covering all
+  const latest = () => members.map((m) => m.assignments[m.assignments.length - 1] ?? []);
+  const stable = () => {
+    const all = latest().flat();
+    return new Set(all).size === partitions && all.length === partitions && latest().every((a) => a.length > 0 || workers > partitions);
+  };
+  const joinBy = Date.now() + 60_000;
+  while (!stable()) {
+    if (Date.now() > joinBy) throw new Error(`scaling: no stable assignment within 60 s: ${JSON.stringify(latest())}`);
+    await within(sleep(50));
+  }
+  await within(sleep(500)); // no rebalance right behind
+  if (!stable()) throw new Error('scaling: the group rebalanced again after it looked stable');
+  const seen = members.map((m) => m.assignments.length);
+  const assignment = latest();
+
+  const writer = await kafka.writer(input);
+  const t0 = Date.now();
+  const chars = await produceRange(writer, postFactory(`${name}-`), 0, posts, 2000).finally(() => writer.close());
+  const produceSeconds = (Date.now() - t0) / 1000;
+  const until = Date.now() + deadline(variant, posts, 30);
+  while (members.reduce((a, m) => a + m.acked, 0) < posts) {
+    if (Date.now() > until) throw new Error(`scaling: deadline passed with ${members.map((m) => m.acked).join(' + ')} of ${posts} outputs acked`);
+    await within(Promise.race(members.map((m) => m.nextProgress(1000))));
+  }
+  for (const m of members) m.tell({ type: 'stop' });
+  const done: DoneMessage[] = await Promise.all(members.map((m) => m.done));
+  if (interrupt.signal.aborted) throw new Error('interrupted');
+  const firsts = done.map((d) => d.firstAtEpochMs).filter((x): x is number => x !== undefined);
+  const lasts = done.map((d) => d.lastAckAtEpochMs).filter((x): x is number => x !== undefined);
+  const seconds = (Math.max(...lasts) - Math.min(...firsts)) / 1000;
+  const out = await kafka.count(`${name}.out`);
+  const dlq = await kafka.count(`${name}.dlq`);
+  const uncommitted = await kafka.uncommitted(name, input);
+  await kafka.deleteGroups([name]);
+  await kafka.delete([input, `${name}.out`, `${name}.dlq`]);
+  const run: ScalingRun = {
+    workers,
+    posts,
+    seconds,
+    postsPerSecond: posts / seconds,
+    produceSeconds,
+    outputRecords: out,
+    deadLetterRecords: dlq,
+    uncommitted,
+    members: members.map((m, cpu) => ({
+      cpu,
+      ...(m.cpus !== undefined ? { cpusAllowed: m.cpus } : {}),
+      assignment: assignment[cpu],
+      laterAssignments: m.assignments.slice(seen[cpu]),
+      consumedByPartition: done[cpu].consumedByPartition ?? {},
+      acked: done[cpu].acked,
+    })),
+  };
+  const desc = run.members.map((m) => `cpu ${m.cpu}${m.cpusAllowed !== undefined ? ` (allowed ${m.cpusAllowed})` : ''} [${m.assignment.join(',')}] acked ${m.acked}`).join('; ');
+  log(`  ${Math.round(run.postsPerSecond)} posts/s (${seconds.toFixed(2)} s; input produced in ${produceSeconds.toFixed(2)} s); ${desc}; output topic holds ${out}, dead letters ${dlq}, uncommitted ${uncommitted}`);
+  return { run, chars, ...(backend ? { backend } : {}) };
+}
+
+async function scalingLeg(): Promise<ScalingResult> {
+  const variant = opts.scalingVariant;
+  const result: ScalingResult = { variant, posts: opts.scalingPosts, chars: 0, targetRatio: SCALING_TARGET, byPartitions: [] };
+  for (const partitions of opts.scalingPartitions) {
+    const p: ScalingPartitions = { partitions, one: [], two: [], medianOne: 0, medianTwo: 0, ratio: 0, idealRatio: partitions / Math.ceil(partitions / 2) };
+    for (let r = 0; r < opts.runs; r++) {
+      for (const workers of [1, 2]) {
+        const { run, chars, backend } = await scalingRun(variant, partitions, workers, r);
+        result.chars = chars;
+        if (backend) result.backend = backend;
+        (workers === 1 ? p.one : p.two).push(run);
+      }
+    }
+    p.medianOne = median(p.one.map((x) => x.postsPerSecond));
+    p.medianTwo = median(p.two.map((x) => x.postsPerSecond));
+    p.ratio = p.medianTwo / p.medianOne;
+    log(`scaling, ${partitions} partitions: one ${Math.round(p.medianOne)} posts/s, two ${Math.round(p.medianTwo)} posts/s, two/one ${p.ratio.toFixed(2)} (ideal for the split ${p.idealRatio.toFixed(2)}, target ${SCALING_TARGET})`);
+    result.byPartitions.push(p);
+  }
+  return result;
+}
+
 try {
   if (opts.legs.includes('throughput')) await throughputLeg();
   if (opts.legs.includes('latency')) {
     for (const v of opts.variants) results.latency[v] = await latencyLeg(v);
   }
   if (opts.legs.includes('memory')) results.memory = await memoryLeg();
+  if (opts.legs.includes('scaling')) results.scaling = await scalingLeg();
 } catch (err) {
   if (!interrupt.signal.aborted) throw err;
 } finally {

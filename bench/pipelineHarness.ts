@@ -206,19 +206,32 @@ export async function stopChildren(graceMs = 10_000): Promise<void> {
 
 export type DoneMessage = Extract<ToParent, { type: 'done' }>;
 
+export interface ChildOptions {
+  /** Pin the process (all its threads) to this CPU: runs node under `taskset -c CPU`. */
+  cpu?: number;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+}
+
 /** One forked measurement process. */
 export class ChildRun {
   readonly ready: Promise<string | undefined>;
   readonly done: Promise<DoneMessage>;
   readonly memory: MemorySnapshot[] = [];
+  /** Every assignment the consumer reported, in order (pipeline variants). */
+  readonly assignments: number[][] = [];
+  /** The CPUs the process may run on (Cpus_allowed_list), once ready. */
+  cpus: string | undefined;
   acked = 0;
   private readonly child: ChildProcess;
   private readonly progressWaiters = new Set<() => void>();
 
-  constructor(task: WorkerTask) {
+  constructor(task: WorkerTask, options: ChildOptions = {}) {
+    // fork spawns execPath with [...execArgv, module, ...args]: with taskset as execPath, node runs pinned from its first thread on
+    const pin = options.cpu !== undefined ? { execPath: 'taskset', execArgv: ['-c', String(options.cpu), process.execPath, '--expose-gc'] } : { execArgv: ['--expose-gc'] };
     this.child = fork(WORKER, [JSON.stringify(task)], {
-      execArgv: ['--expose-gc'],
-      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
+      ...pin,
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...options.env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     live.add(this.child);
@@ -234,8 +247,13 @@ export class ChildRun {
       let result: DoneMessage | undefined;
       let failure: string | undefined;
       this.child.on('message', (m: ToParent) => {
-        if (m.type === 'ready') onReady(m.backend);
-        else if (m.type === 'progress') this.progress(m.acked);
+        if (m.type === 'ready') {
+          this.cpus = m.cpus;
+          onReady(m.backend);
+        } else if (m.type === 'assigned') {
+          this.assignments.push([...m.partitions].sort((a, b) => a - b));
+          this.wake();
+        } else if (m.type === 'progress') this.progress(m.acked);
         else if (m.type === 'memory') {
           this.memory.push(m.snapshot);
           this.progress(m.snapshot.acked);

@@ -30,6 +30,14 @@ export interface WorkerTask {
   model: string;
   /** Worker settings other than the defaults (config keys -> flag values), pipeline variants only. */
   workerOptions: Record<string, string>;
+  /**
+   * One of several workers sharing a consumer group (the scaling leg): no
+   * target of its own (the parent sums the members' acks and sends 'stop'),
+   * consuming nothing is not a failure, and besides every progressEvery
+   * acks it reports progress every progressIntervalMs while acks change.
+   */
+  groupMember?: boolean;
+  progressIntervalMs?: number;
 }
 
 export interface MemorySnapshot {
@@ -57,7 +65,14 @@ export interface TensorCounts {
 }
 
 export type ToParent =
-  | { type: 'ready'; backend?: string }
+  | {
+      type: 'ready';
+      backend?: string;
+      /** Cpus_allowed_list of the process (from /proc/self/status), e.g. "0". */
+      cpus?: string;
+    }
+  /** The consumer's assignment after a group join (pipeline variants). */
+  | { type: 'assigned'; partitions: number[] }
   | { type: 'progress'; acked: number }
   | { type: 'memory'; snapshot: MemorySnapshot }
   | {
@@ -66,6 +81,12 @@ export type ToParent =
       /** From the first input record consumed to the target-th output acknowledged. */
       seconds: number;
       tensors?: TensorCounts;
+      /** Epoch ms (performance.timeOrigin-based, sub-ms) of the first input record consumed; unset when none was. */
+      firstAtEpochMs?: number;
+      /** Epoch ms of the last output acknowledged; unset when none was. */
+      lastAckAtEpochMs?: number;
+      /** Input records consumed per partition (pipeline variants: records entering the pipeline). */
+      consumedByPartition?: Record<string, number>;
     }
   | { type: 'failed'; message: string };
 

@@ -54,6 +54,56 @@ export interface LatencyResult {
   tensors?: TensorCounts;
 }
 
+/** One worker process of a scaling run. */
+export interface ScalingMember {
+  /** The CPU it was pinned to (taskset -c) and what the process reported as allowed. */
+  cpu: number;
+  cpusAllowed?: string;
+  /** Its assignment when the input was produced (the stable one the run waited for). */
+  assignment: number[];
+  /** Assignments it reported after that (non-empty: the group rebalanced during the run). */
+  laterAssignments: number[][];
+  /** Input records it consumed per partition, and outputs it had acked. */
+  consumedByPartition: Record<string, number>;
+  acked: number;
+}
+
+export interface ScalingRun {
+  workers: number;
+  posts: number;
+  /** First record consumed by any worker -> last output acknowledged by any worker (the members' acks summing to posts). */
+  seconds: number;
+  postsPerSecond: number;
+  /** Wall time of producing the input burst (after the group was stable). */
+  produceSeconds: number;
+  outputRecords: number;
+  deadLetterRecords: number;
+  uncommitted: number;
+  members: ScalingMember[];
+}
+
+export interface ScalingPartitions {
+  partitions: number;
+  one: ScalingRun[];
+  two: ScalingRun[];
+  medianOne: number;
+  medianTwo: number;
+  /** medianTwo / medianOne. */
+  ratio: number;
+  /** partitions / ceil(partitions / 2): the best two/one ratio when the busier worker holds ceil(P/2) equally loaded partitions. */
+  idealRatio: number;
+}
+
+export interface ScalingResult {
+  variant: Variant;
+  backend?: string;
+  posts: number;
+  chars: number;
+  /** The issue's target for two workers / one worker. */
+  targetRatio: number;
+  byPartitions: ScalingPartitions[];
+}
+
 export interface PipelineResults {
   date: string;
   machine: { cpu: string; cores: number; node: string; kernel: string; memTotalBytes: number; loadavgStart: number[]; loadavgEnd?: number[] };
@@ -72,11 +122,15 @@ export interface PipelineResults {
     model: string;
     workerOptions: Record<string, string>;
     memoryCheckpoints: number[];
+    scalingVariant?: Variant;
+    scalingPosts?: number;
+    scalingPartitions?: number[];
   };
   throughput: Partial<Record<Variant, ThroughputResult>>;
   ratios: { identityOverBare?: number; fullOverIdentity?: number };
   latency: Partial<Record<Variant, LatencyResult>>;
   memory?: { snapshots: MemorySnapshot[]; seconds: number; posts: number };
+  scaling?: ScalingResult;
 }
 
 const WHAT: Record<Variant, string> = {
@@ -98,7 +152,7 @@ function worker(options: Record<string, string>): string {
 
 export function renderReport(r: PipelineResults): string {
   const s = r.settings;
-  const backend = r.throughput.full?.backend ?? r.latency.full?.backend ?? 'n/a (no full-model run)';
+  const backend = r.throughput.full?.backend ?? r.latency.full?.backend ?? r.scaling?.backend ?? 'n/a (no full-model run)';
   const lines = [
     `# Pipeline benchmark (${r.date})`,
     '',
@@ -192,6 +246,52 @@ export function renderReport(r: PipelineResults): string {
       lines.push('', `RSS ratio ${n0(b.acked)} / ${n0(a.acked)} posts: ${(b.rss / a.rss).toFixed(3)}; heap used ratio: ${(b.heapUsed / a.heapUsed).toFixed(3)}.`);
     }
     lines.push('', 'Each snapshot is process.memoryUsage() of the worker process right after a forced full GC (node --expose-gc), taken when the acked count first reaches the checkpoint; peak RSS is VmHWM from /proc/self/status.');
+  }
+
+  const sc = r.scaling;
+  if (sc && sc.byPartitions.length > 0) {
+    const runs = `median of ${s.runs} run${s.runs > 1 ? 's' : ''}`;
+    lines.push(
+      '',
+      `## Scaling: one vs two pinned worker processes in one consumer group (${sc.variant} variant${sc.backend ? `, backend ${sc.backend}` : ''}, ${n0(sc.posts)} posts, ${runs})`,
+      '',
+      '| input partitions | 1 worker (core 0) posts/s | range | 2 workers (cores 0, 1) posts/s | range | two / one | ideal two / one (partition split) | target |',
+      '|---:|---:|---|---:|---|---:|---:|---:|',
+    );
+    const range = (xs: ScalingRun[]) => `${n0(Math.min(...xs.map((x) => x.postsPerSecond)))}–${n0(Math.max(...xs.map((x) => x.postsPerSecond)))}`;
+    for (const p of sc.byPartitions) {
+      lines.push(
+        `| ${p.partitions} | ${n0(p.medianOne)} | ${range(p.one)} | ${n0(p.medianTwo)} | ${range(p.two)} | ${p.ratio.toFixed(2)} | ${p.idealRatio.toFixed(2)} | ${sc.targetRatio.toFixed(1)}${p.ratio >= sc.targetRatio ? ' (met)' : ' (not met)'} |`,
+      );
+    }
+    lines.push('', '| partitions | workers | run | posts/s | seconds | produce s | per worker: cpu, assignment, records consumed by partition, outputs acked | output records |', '|---:|---:|---:|---:|---:|---:|---|---|');
+    for (const p of sc.byPartitions) {
+      for (const x of [...p.one, ...p.two]) {
+        const i = (x.workers === 1 ? p.one : p.two).indexOf(x) + 1;
+        const members = x.members
+          .map((m) => {
+            const by = Object.entries(m.consumedByPartition)
+              .map(([k, v]) => `p${k}:${v}`)
+              .join(' ');
+            const later = m.laterAssignments.length > 0 ? `, then REBALANCED to ${m.laterAssignments.map((a) => `[${a.join(',')}]`).join(' ')}` : '';
+            return `cpu ${m.cpu}${m.cpusAllowed !== undefined && m.cpusAllowed !== String(m.cpu) ? ` (allowed ${m.cpusAllowed}!)` : ''}: [${m.assignment.join(',')}]${later}, ${by || 'none'}, ${n0(m.acked)} acked`;
+          })
+          .join('; ');
+        const outs = `${x.outputRecords}${x.outputRecords !== x.posts ? ' (MISMATCH)' : ''}${x.deadLetterRecords > 0 ? ` + ${x.deadLetterRecords} DLQ` : ''}${x.uncommitted !== 0 ? ` (${x.uncommitted} uncommitted)` : ''}`;
+        lines.push(`| ${p.partitions} | ${x.workers} | ${i} | ${n0(x.postsPerSecond)} | ${x.seconds.toFixed(2)} | ${x.produceSeconds.toFixed(2)} | ${members} | ${outs} |`);
+      }
+    }
+    lines.push(
+      '',
+      'Each worker is a separate process pinned with `taskset -c` (the first to core 0, the second to core 1) with TF_NUM_INTRAOP_THREADS=1 and TF_NUM_INTEROP_THREADS=1, ' +
+        'same worker settings as above, all members of one fresh consumer group per run (fresh input and output topics too). ' +
+        'The members start, load the model, join the group and the run waits until their assignments are stable and cover the input partitions; only then is the input produced, in one burst (produce s), ' +
+        'because on a pre-loaded topic the first member to join would start draining every partition before the second arrived (the broker has group.initial.rebalance.delay.ms=0). ' +
+        'Clock: from the first input record consumed by any member to the last output acknowledged by any member, once the members\' acked outputs sum to the posts (epoch timestamps from each process, one machine clock). ' +
+        'With 3 partitions two members split them 2 + 1, so the busier member drains 2/3 of the input and the ideal two/one ratio is 1.5, below the target of 1.7; ' +
+        'with an even number of partitions the ideal is 2. ' +
+        `The broker and the benchmark's parent process are not pinned and share the same ${r.machine.cores} cores, so on a machine with few cores the two-worker runs also compete with them.`,
+    );
   }
 
   const tensors = [...(tp.full?.runs.map((x) => x.tensors) ?? []), lat.full?.tensors].filter((x): x is TensorCounts => x !== undefined);

@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot } from '../cli/defaults.js';
 import type { Mention, Tagger } from '../models/tagger.js';
+import type { Logger } from '../pipeline/ops/logger.js';
 import { createToolKafka } from '../pipeline/kafka/toolClient.js';
 import { createLogger } from '../pipeline/ops/logger.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../pipeline/ops/metrics.js';
@@ -50,6 +51,9 @@ let target = task.target;
 let acked = 0;
 let firstAt: number | undefined;
 let endAt: number | undefined;
+let lastAckAt: number | undefined;
+const consumedByPartition: Record<string, number> = {};
+const epoch = (t: number | undefined) => (t === undefined ? undefined : performance.timeOrigin + t);
 let nextProgress = task.progressEvery;
 const checkpoints = [...task.checkpoints].sort((a, b) => a - b);
 let reached!: () => void;
@@ -83,6 +87,7 @@ function firstRecord(): void {
 
 function onAcked(n: number): void {
   acked += n;
+  lastAckAt = performance.now();
   while (checkpoints.length > 0 && acked >= checkpoints[0]) {
     checkpoints.shift();
     void send({ type: 'memory', snapshot: memory() });
@@ -103,6 +108,43 @@ process.on('message', (m: ToChild) => {
     reached();
   }
 });
+// a group member also reports progress on a timer, so the parent sees the group's sum reach its total
+let reportedAcked = 0;
+const progressTimer =
+  task.progressIntervalMs !== undefined
+    ? setInterval(() => {
+        if (acked !== reportedAcked) {
+          reportedAcked = acked;
+          void send({ type: 'progress', acked });
+        }
+      }, task.progressIntervalMs)
+    : undefined;
+
+function allowedCpus(): string | undefined {
+  try {
+    return /Cpus_allowed_list:\s+(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The worker's logger, also telling the parent each assignment the Kafka source logs ('partitions assigned'). */
+function assignmentTap(inner: Logger): Logger {
+  return {
+    level: inner.level,
+    debug: (msg, fields) => inner.debug(msg, fields),
+    info: (msg, fields) => {
+      const partitions = (fields as { partitions?: unknown } | undefined)?.partitions;
+      if (msg === 'partitions assigned' && Array.isArray(partitions)) void send({ type: 'assigned', partitions: partitions as number[] });
+      inner.info(msg, fields);
+    },
+    warn: (msg, fields) => inner.warn(msg, fields),
+    error: (msg, fields) => inner.error(msg, fields),
+    child: (fields) => assignmentTap(inner.child(fields)),
+    isLevelEnabled: (level) => inner.isLevelEnabled(level),
+  };
+}
+
 // the parent went away: nothing to report to
 process.on('disconnect', () => process.exit(3));
 
@@ -217,6 +259,7 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
     ...base,
     recordIn: (topic, partition) => {
       firstRecord();
+      consumedByPartition[partition] = (consumedByPartition[partition] ?? 0) + 1;
       base.recordIn(topic, partition);
     },
     recordOut: (output, receivedAt, now) => {
@@ -224,10 +267,11 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
       onAcked(1);
     },
   };
-  const worker = await startWorker({ config, tagger, logger, metrics });
+  const worker = await startWorker({ config, tagger, logger: assignmentTap(logger), metrics });
   worker.done.catch((err: unknown) => fail(`${task.variant}: the worker failed: ${(err as Error).message}`));
   await waitUntil(() => worker.ready(), 'the group assignment');
-  await send({ type: 'ready', ...(backend ? { backend } : {}) });
+  const cpus = allowedCpus();
+  await send({ type: 'ready', ...(backend ? { backend } : {}), ...(cpus ? { cpus } : {}) });
   await targetReached;
   worker.stop();
   const stopped = await Promise.race([worker.done.then(() => true), sleep(30_000).then(() => false)]);
@@ -242,8 +286,17 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
 try {
   const tensors = task.variant === 'bare' ? (await runBare(), undefined) : await runPipeline();
   clearTimeout(deadline);
-  if (firstAt === undefined || endAt === undefined) await fail(`${task.variant}: stopped before any record was consumed`);
-  await send({ type: 'done', acked, seconds: (endAt! - firstAt!) / 1000, ...(tensors ? { tensors } : {}) });
+  clearInterval(progressTimer);
+  if (endAt === undefined || (firstAt === undefined && !task.groupMember)) await fail(`${task.variant}: stopped before any record was consumed`);
+  await send({
+    type: 'done',
+    acked,
+    seconds: firstAt === undefined ? 0 : (endAt! - firstAt) / 1000,
+    ...(tensors ? { tensors } : {}),
+    ...(firstAt !== undefined ? { firstAtEpochMs: epoch(firstAt) } : {}),
+    ...(lastAckAt !== undefined ? { lastAckAtEpochMs: epoch(lastAckAt) } : {}),
+    consumedByPartition,
+  });
   process.exit(0);
 } catch (err) {
   await fail(`${task.variant}: ${(err as Error).stack ?? String(err)}`);
