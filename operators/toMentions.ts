@@ -5,7 +5,7 @@ import type { Mention } from '../models/tagger.js';
 import type { KafkaPosition, Mention as MentionRecord, ModelRef, PostMentions } from '../schemas/types.generated.js';
 import { failItem, withValue } from './items.js';
 import { checkFunction, checkNonEmptyString, checkObject, checkOptionsObject } from './options.js';
-import type { Item, OkItem, RecordRef, TaggedPost } from './types.js';
+import { FILE_TOPIC_PREFIX, type Item, type OkItem, type RecordRef, type TaggedPost } from './types.js';
 
 const OP = 'toMentions';
 const TYPES: readonly string[] = ['PER', 'ORG', 'LOC', 'GPE'];
@@ -75,6 +75,7 @@ function toRecord(item: OkItem<TaggedPost>, model: ModelRef, processedAt: number
 }
 
 function origin(ref: RecordRef): KafkaPosition | null {
+  if (ref.topic.startsWith(FILE_TOPIC_PREFIX)) return null; // the schema: null when not read from Kafka
   const offset = /^\d+$/.test(ref.offset) ? Number(ref.offset) : NaN;
   if (!Number.isSafeInteger(offset)) return null;
   return { topic: ref.topic, partition: ref.partition, offset };

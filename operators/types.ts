@@ -14,6 +14,9 @@ import type { MentionflowError } from '../common/errors.js';
 import type { Mention } from '../models/tagger.js';
 import type { Post } from '../schemas/types.generated.js';
 
+/** Topic prefix of the refs of records read from a file in the embedded mode (not from Kafka). */
+export const FILE_TOPIC_PREFIX = 'file:';
+
 /** Where an item came from (a Kafka record, or a line of a file in the embedded mode). */
 export interface RecordRef {
   topic: string;

@@ -23,7 +23,7 @@ import avro from 'avsc';
 import type { Type } from 'avsc';
 import { Observable } from 'rxjs';
 import { ConfigError } from '../../common/errors.js';
-import type { RawRecord, RecordRef } from '../../operators/types.js';
+import { FILE_TOPIC_PREFIX, type RawRecord, type RecordRef } from '../../operators/types.js';
 import { encodeStrict, loadSchema } from '../../schemas/registry.js';
 import { OffsetTracker } from './offsetTracker.js';
 import type { RecordSource } from './ports.js';
@@ -106,7 +106,7 @@ export class FileSource implements RecordSource {
     if (!Number.isInteger(opts.maxInFlight) || opts.maxInFlight < 1) {
       throw new ConfigError(`FileSource: maxInFlight must be an integer >= 1, got ${String(opts.maxInFlight)}`);
     }
-    this.topic = `file:${basename(opts.path)}`;
+    this.topic = `${FILE_TOPIC_PREFIX}${basename(opts.path)}`;
   }
 
   records(): Observable<RawRecord> {

@@ -127,6 +127,13 @@ describe('toMentions', () => {
     }
   });
 
+  it('origin is null for records read from a file (embedded mode), as the schema says', () => {
+    const item = { ...bj, ref: { ...bj.ref, topic: 'file:posts.ndjson' } };
+    const [out] = one([item]);
+    assert.ok(out.kind === 'ok');
+    assert.equal(out.value.origin, null);
+  });
+
   it('invalid tagger output fails only that post (stage tag)', () => {
     const [m0] = lookup(POSTS.beijing.text); // 北京 [2, 4)
     const cases: Array<[Partial<Mention> | null, RegExp]> = [
