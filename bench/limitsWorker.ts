@@ -1,7 +1,7 @@
 /** Child process of bench/limits.ts: one measurement, JSON on stdout. */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../models/backend.js';
-import { lengthBuckets, makeBatch, paddingWaste } from '../models/batch.js';
+import { lengthBuckets, makeBatch } from '../models/batch.js';
 import { readConll } from '../models/data/conll.js';
 import { NeuralTagger } from '../models/tagger.js';
 import { TaggerModel } from '../models/taggerModel.js';
@@ -46,7 +46,6 @@ if (what === 'matmul') {
       for (const g of groups) {
         const batch = makeBatch(g.map((i) => ({ ids: new Int32Array(lengths[i]) })));
         padded += batch.size * batch.steps;
-        void paddingWaste;
       }
       return { padded, waste: 1 - chars / padded };
     };

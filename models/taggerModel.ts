@@ -4,7 +4,6 @@
  * dictionaries, scheme). This is the unit saved as and loaded from a model
  * artifact, by training and serving alike.
  */
-import * as tf from '@tensorflow/tfjs';
 import { ModelArtifactError } from '../common/errors.js';
 import { readArtifact, assignWeights } from './artifact/load.js';
 import type { ModelManifest } from './artifact/manifest.js';
@@ -15,7 +14,7 @@ import { forwardBackward, spanProbability } from './crf/marginals.js';
 import { viterbi } from './crf/viterbi.js';
 import { lexicalFeatureIds } from './features/lexical.js';
 import { TaggingNetwork, type HeadName, type NetworkConfig } from './network/taggingNetwork.js';
-import { allowedEnd, allowedStart, allowedTransition, TagDictionary, type TagScheme } from './text/tagScheme.js';
+import { TagDictionary, type TagScheme } from './text/tagScheme.js';
 import { inputTokens } from './text/charPositions.js';
 import { jiebaSegmenter } from './text/jiebaSegmenter.js';
 import { bioesToSpans, bioToSpans, type Span } from './text/spans.js';
@@ -24,30 +23,9 @@ import { Vocabulary } from './text/vocabulary.js';
 /** BIES tags of the segmentation head. */
 export const SEG_TAGS = ['B', 'I', 'E', 'S'] as const;
 
-/** Tag string <-> id, as the heads need it (TagDictionary for NER, SegTagIndex for BIES). */
-export interface TagIndex {
-  readonly size: number;
-  id(tag: string): number;
-  tag(id: number): string;
-  toJSON(): unknown;
-}
-
-/** The fixed BIES tag set of the segmentation head. */
-export class SegTagIndex implements TagIndex {
-  readonly size = SEG_TAGS.length;
-  id(tag: string): number {
-    const i = (SEG_TAGS as readonly string[]).indexOf(tag);
-    if (i < 0) throw new RangeError(`unknown segmentation tag "${tag}" (expected B, I, E or S)`);
-    return i;
-  }
-  tag(id: number): string {
-    const t = SEG_TAGS[id];
-    if (t === undefined) throw new RangeError(`segmentation tag id ${id} out of range`);
-    return t;
-  }
-  toJSON(): unknown {
-    return { tags: [...SEG_TAGS] };
-  }
+/** The fixed BIES tag dictionary of the segmentation head. */
+export function segTagDictionary(): TagDictionary {
+  return TagDictionary.fromTags(SEG_TAGS);
 }
 
 export interface ScoredSpan extends Span {
@@ -70,12 +48,13 @@ export interface TaggerModelMeta {
 }
 
 /** CRF constraints from a tag dictionary's scheme (forbidden bigrams get -1e4). */
-export function schemeConstraints(tags: TagDictionary, scheme: TagScheme): CrfOptions['constraints'] {
-  const names = Array.from({ length: tags.size }, (_, i) => tags.tag(i));
+export function schemeConstraints(tags: TagDictionary): CrfOptions['constraints'] {
+  const { transitions, start, end } = tags.constraintMasks();
+  const n = tags.size;
   return {
-    allowed: names.map((from) => names.map((to) => allowedTransition(from, to, scheme))),
-    allowedStart: names.map((to) => allowedStart(to, scheme)),
-    allowedEnd: names.map((t) => allowedEnd(t, scheme)),
+    allowed: Array.from({ length: n }, (_, i) => Array.from(transitions.subarray(i * n, (i + 1) * n), Boolean)),
+    allowedStart: Array.from(start, Boolean),
+    allowedEnd: Array.from(end, Boolean),
   };
 }
 
@@ -91,16 +70,16 @@ export class TaggerModel {
     readonly network: TaggingNetwork,
     readonly vocab: Vocabulary,
     readonly nerTags: TagDictionary,
-    readonly segTags: SegTagIndex | undefined,
+    readonly segTags: TagDictionary | undefined,
     readonly meta: TaggerModelMeta,
   ) {}
 
   /** A freshly initialised model. */
   static create(config: NetworkConfig, vocab: Vocabulary, nerTags: TagDictionary, meta: TaggerModelMeta, seed: number): TaggerModel {
-    const segTags = config.seg ? new SegTagIndex() : undefined;
+    const segTags = config.seg ? segTagDictionary() : undefined;
     const network = new TaggingNetwork(
       config,
-      { ner: schemeConstraints(nerTags, meta.scheme), seg: config.seg ? segConstraints() : undefined },
+      { ner: schemeConstraints(nerTags), seg: config.seg ? segConstraints() : undefined },
       seed,
     );
     return new TaggerModel(network, vocab, nerTags, segTags, meta);
@@ -114,7 +93,7 @@ export class TaggerModel {
 
   /** Ids (and features, and tag ids when `tags` is given) of one sentence for `head`. */
   encode(chars: readonly string[], tags?: readonly string[], head: HeadName = 'ner'): EncodedSentence {
-    const dict: TagIndex | undefined = head === 'ner' ? this.nerTags : this.segTags;
+    const dict: TagDictionary | undefined = head === 'ner' ? this.nerTags : this.segTags;
     const h = this.network.head(head).config;
     return {
       ids: this.vocab.encode(this.tokens(chars)),
@@ -129,7 +108,7 @@ export class TaggerModel {
    */
   async predict(sentences: readonly (readonly string[])[], batchSize = 64, head: HeadName = 'ner'): Promise<Prediction[]> {
     const out: Prediction[] = new Array(sentences.length);
-    const dict: TagIndex = head === 'ner' ? this.nerTags : this.segTags!;
+    const dict: TagDictionary = head === 'ner' ? this.nerTags : this.segTags!;
     const scores = this.network.head(head).crf.scores();
     const toSpans = head === 'seg' ? () => [] : this.meta.scheme === 'BIOES' ? bioesToSpans : bioToSpans;
     for (const group of lengthBuckets(sentences.map((s) => s.length), batchSize)) {
@@ -199,11 +178,6 @@ export class TaggerModel {
       throw err;
     }
     return { model, manifest: m };
-  }
-
-  /** Number of live tfjs tensors (for leak checks). */
-  static liveTensors(): number {
-    return tf.memory().numTensors;
   }
 
   dispose(): void {

@@ -56,24 +56,3 @@ export function lexicalFeatureIds(chars: readonly string[], numBuckets: number):
   }
   return out;
 }
-
-/**
- * Feature ids of a batch, shape [B, maxLen, FEATURE_TEMPLATES] row-major;
- * rows past a sentence's length are 0. maxLen defaults to the longest
- * sentence; a longer sentence is truncated after its features are computed
- * on the whole sentence (so the last kept rows still see their right context).
- */
-export function batchLexicalFeatureIds(
-  sentences: readonly (readonly string[])[],
-  numBuckets: number,
-  maxLen: number = Math.max(0, ...sentences.map((s) => s.length)),
-): Int32Array {
-  checkBuckets(numBuckets);
-  const row = maxLen * FEATURE_TEMPLATES;
-  const out = new Int32Array(sentences.length * row);
-  sentences.forEach((s, b) => {
-    const ids = lexicalFeatureIds(s, numBuckets);
-    out.set(ids.subarray(0, Math.min(ids.length, row)), b * row);
-  });
-  return out;
-}

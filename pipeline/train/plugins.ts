@@ -85,7 +85,7 @@ export function progressBar(quiet: boolean): TrainerPlugin {
   let lossSum = 0;
   let n = 0;
   return {
-    afterBatch({ epoch, loss, done, total }) {
+    afterBatch({ epoch, loss, total }) {
       if (epoch !== epochSeen) {
         epochSeen = epoch;
         bar = new Progress({ total, label: `epoch ${epoch}`, quiet });
@@ -95,7 +95,6 @@ export function progressBar(quiet: boolean): TrainerPlugin {
       lossSum += loss;
       n += 1;
       bar!.tick(1, `loss ${(lossSum / n).toFixed(3)}`);
-      void done;
     },
     afterEpoch(report) {
       const dev = Object.entries(report.dev)

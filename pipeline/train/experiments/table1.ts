@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NerScores } from '../../../models/eval/spanScorer.js';
+import { TaggerModel } from '../../../models/taggerModel.js';
 import type { SegScores } from '../../../models/eval/segScorer.js';
 import { evaluateSeg } from '../evaluate.js';
 import type { TrainOptions } from '../options.js';
@@ -111,7 +112,6 @@ export async function runTable1(input: Table1Input): Promise<RunResult[]> {
         trained.model.dispose();
         let segScores: SegScores | undefined;
         if (row.seg && seg) {
-          const { TaggerModel } = await import('../../../models/taggerModel.js');
           const { model } = await TaggerModel.load(dir);
           segScores = await evaluateSeg(model, seg.dev, seg.trainWords);
           model.dispose();

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { ConfigError } from '../../../common/errors.js';
 import {
-  batchLexicalFeatureIds,
   FEATURE_TEMPLATES,
   fnv1a32,
   lexicalFeatureIds,
@@ -43,20 +42,6 @@ test('features read the context window, padded at the edges', () => {
   assert.notEqual(single[0], single[1]); // <B-2> vs <B-1>
   assert.notEqual(single[3], single[4]); // <E+1> vs <E+2>
   assert.equal(new Set(single).size, 10);
-});
-
-test('batched features: [B, T, 10], zero padding rows, truncation', () => {
-  const sents = [['我', '爱'], ['北', '京', '欢', '迎'], []];
-  const ids = batchLexicalFeatureIds(sents, 1000);
-  assert.equal(ids.length, 3 * 4 * 10);
-  assert.deepEqual([...ids.subarray(0, 20)], [...lexicalFeatureIds(sents[0], 1000)]);
-  assert.ok(ids.subarray(20, 40).every((v) => v === 0));
-  assert.deepEqual([...ids.subarray(40, 80)], [...lexicalFeatureIds(sents[1], 1000)]);
-  assert.ok(ids.subarray(80).every((v) => v === 0));
-  const cut = batchLexicalFeatureIds(sents, 1000, 3);
-  assert.equal(cut.length, 3 * 3 * 10);
-  assert.deepEqual([...cut.subarray(30, 60)], [...lexicalFeatureIds(sents[1], 1000).subarray(0, 30)]);
-  assert.equal(batchLexicalFeatureIds([], 10).length, 0);
 });
 
 test('numBuckets must be an integer >= 2', () => {
