@@ -11,8 +11,9 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { useBackend } from '../../models/backend.js';
-import { NeuralTagger } from '../../models/tagger.js';
+import { NeuralTagger, type Tagger } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
+import { ThreadTagger } from '../../models/threadTagger.js';
 import { createLogger, type Logger } from '../../pipeline/ops/logger.js';
 import { createPipelineMetrics } from '../../pipeline/ops/metrics.js';
 import { startOpsServer } from '../../pipeline/ops/server.js';
@@ -111,8 +112,27 @@ function checkInputFile(path: string): void {
   }
 }
 
-async function loadTagger(config: WorkerConfig, logger: Logger): Promise<NeuralTagger> {
-  await useBackend(config.backend, (msg) => logger.warn(msg));
+/**
+ * The tagger, in-process or (--inference thread) in a worker thread. The
+ * thread dying ends the process with exit code 70 before its pending calls
+ * are rejected, as a crash of the in-process tagger would: the posts in
+ * flight are neither dead-lettered nor committed, so a restarted worker reads
+ * them again.
+ */
+async function loadTagger(config: WorkerConfig, logger: Logger): Promise<NeuralTagger | ThreadTagger> {
+  const warn = (msg: string) => logger.warn(msg);
+  if (config.inference === 'thread') {
+    return ThreadTagger.open(config.model, {
+      backend: config.backend,
+      batchSize: config.batchMaxCount,
+      warn,
+      onExit: (err) => {
+        logger.error('the inference thread died; exiting so that the posts in flight are read again after a restart', { err });
+        process.exit(70);
+      },
+    });
+  }
+  await useBackend(config.backend, warn);
   const { model } = await TaggerModel.load(config.model);
   return new NeuralTagger(model, { batchSize: config.batchMaxCount });
 }
@@ -126,8 +146,11 @@ export async function run(p: Parsed): Promise<number> {
   if (!kafkaMode) checkInputFile(config.input);
   logger.debug('configuration', describeConfig(config));
 
-  const tagger = await loadTagger(config, logger);
-  const metrics = createPipelineMetrics({ collectDefault: config.metricsPort > 0 });
+  const tagger: Tagger = await loadTagger(config, logger);
+  const metrics = createPipelineMetrics({
+    collectDefault: config.metricsPort > 0,
+    ...(tagger instanceof ThreadTagger ? { tensorMemory: () => tagger.memory() } : {}),
+  });
   const deadLetters = !kafkaMode && config.deadLetterFile !== undefined ? createWriteStream(config.deadLetterFile) : undefined;
   let worker: RunningWorker | undefined;
   const server =
@@ -146,6 +169,7 @@ export async function run(p: Parsed): Promise<number> {
       mode: kafkaMode ? 'kafka' : 'file',
       ...(kafkaMode ? { brokers: config.brokers, delivery: config.delivery } : { input: config.input }),
       model: { id: tagger.modelId, version: tagger.modelVersion },
+      inference: config.inference,
       ...(server ? { metricsPort: server.port } : {}),
     });
     const running = worker;

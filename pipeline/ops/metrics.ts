@@ -14,7 +14,8 @@
  *   end_to_end_latency_seconds               histogram  record received -> its output acked
  *   consumer_lag{topic,partition}            gauge      high watermark - committed offset
  *   in_flight_records                        gauge      records read but not yet acked
- *   tfjs_tensors, tfjs_bytes                 gauges     tf.memory() at scrape time
+ *   tfjs_tensors, tfjs_bytes                 gauges     tf.memory() at scrape time (of the
+ *                                                       tagger's thread with --inference thread)
  *   process_*, nodejs_*                      prom-client default process metrics
  */
 import * as tf from '@tensorflow/tfjs';
@@ -28,6 +29,17 @@ export interface PipelineMetricsOptions {
   prefix?: string;
   /** Also register prom-client's default process metrics (with the same prefix); default true. */
   collectDefault?: boolean;
+  /**
+   * Where tfjs_tensors and tfjs_bytes come from; default this thread's
+   * tf.memory(). A tagger in a worker thread (ThreadTagger.memory) passes its
+   * own. If it fails, the gauges keep their last values.
+   */
+  tensorMemory?: () => TensorMemory | Promise<TensorMemory>;
+}
+
+export interface TensorMemory {
+  numTensors: number;
+  numBytes: number;
 }
 
 export type OutputName = 'mentions' | 'deadletter';
@@ -78,16 +90,24 @@ export const TAGGING_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 export const END_TO_END_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /** tf.memory(), or zeros while no tfjs backend is initialised (reading it would initialise one). */
-function tfMemory(): { numTensors: number; numBytes: number } {
+function tfMemory(): TensorMemory {
   if (!tf.engine().backendName) return { numTensors: 0, numBytes: 0 };
   return tf.memory();
 }
 
 export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): PipelineMetrics {
-  const { registry = new Registry(), prefix = 'mentionflow_', collectDefault = true } = opts;
+  const { registry = new Registry(), prefix = 'mentionflow_', collectDefault = true, tensorMemory = tfMemory } = opts;
   if (prefix !== '' && !METRIC_PREFIX.test(prefix)) {
     throw new ConfigError(`metrics prefix ${JSON.stringify(prefix)} is not a valid Prometheus name start; use letters, digits, _ and :`);
   }
+  if (typeof tensorMemory !== 'function') throw new ConfigError('metrics tensorMemory must be a function returning { numTensors, numBytes }');
+  const readMemory = async (): Promise<TensorMemory | undefined> => {
+    try {
+      return await tensorMemory();
+    } catch {
+      return undefined;
+    }
+  };
   const registers = [registry];
   const name = (n: string) => `${prefix}${n}`;
 
@@ -160,16 +180,18 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     name: name('tfjs_tensors'),
     help: 'Live TensorFlow.js tensors (tf.memory().numTensors) at scrape time; a steady rise means a tensor leak.',
     registers,
-    collect() {
-      this.set(tfMemory().numTensors);
+    async collect() {
+      const memory = await readMemory();
+      if (memory !== undefined) this.set(memory.numTensors);
     },
   });
   const tfjsBytes = new Gauge({
     name: name('tfjs_bytes'),
     help: 'Bytes held by live TensorFlow.js tensors (tf.memory().numBytes) at scrape time.',
     registers,
-    collect() {
-      this.set(tfMemory().numBytes);
+    async collect() {
+      const memory = await readMemory();
+      if (memory !== undefined) this.set(memory.numBytes);
     },
   });
   if (collectDefault) collectDefaultMetrics({ register: registry, prefix });

@@ -29,6 +29,8 @@ export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 const BACKENDS = ['auto', 'native', 'wasm', 'cpu'] as const;
+export const INFERENCE_MODES = ['inline', 'thread'] as const;
+export type InferenceMode = (typeof INFERENCE_MODES)[number];
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const LOG_FORMATS = ['json', 'pretty'] as const;
 const WIRE_FORMATS = ['raw', 'confluent', 'auto'] as const;
@@ -57,6 +59,8 @@ export interface WorkerConfig {
   /** Model artifact directory. */
   model: string;
   backend: (typeof BACKENDS)[number];
+  /** Where the tagger runs: on the main thread between the Kafka I/O (inline), or in a worker thread (thread). */
+  inference: InferenceMode;
   /** Framing of the input values. */
   inputWire: (typeof WIRE_FORMATS)[number];
   batchMaxCount: number;
@@ -120,6 +124,7 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'transactionalId', kind: str, arg: 'ID', description: 'exactly-once: transactional id, unique per worker and stable across its restarts (a restart fences the old instance)', defaultText: '<groupId>-<hostname>' },
   { key: 'model', kind: str, arg: 'DIR', description: 'model artifact directory', defaultText: 'the shipped model, models/default' },
   { key: 'backend', kind: oneOf(BACKENDS), arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', defaultText: 'auto' },
+  { key: 'inference', kind: oneOf(INFERENCE_MODES), arg: 'MODE', description: 'where the tagger runs: inline (on the main thread, between Kafka I/O and Avro decoding) or thread (a worker thread, so they overlap with tagging)', defaultText: 'inline' },
   { key: 'inputWire', kind: oneOf(WIRE_FORMATS), arg: 'FORMAT', description: 'framing of input values: raw Avro, confluent (Schema Registry header) or auto', defaultText: 'raw' },
   { key: 'batchMaxCount', kind: int(1, 4096), arg: 'N', description: 'most posts per tagger batch', defaultText: '64' },
   { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'longest a post waits for its batch to fill', defaultText: '50' },
@@ -169,6 +174,7 @@ export function defaultConfig(paths: { model: string; input: string }): WorkerCo
     transactionalId: '', // derived from groupId in resolveWorkerConfig
     model: paths.model,
     backend: 'auto',
+    inference: 'inline',
     inputWire: 'raw',
     batchMaxCount: 64,
     batchMaxWaitMs: 50,

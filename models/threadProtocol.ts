@@ -1,0 +1,117 @@
+/**
+ * What ThreadTagger (models/threadTagger.ts) and its inference thread
+ * (models/threadTaggerWorker.ts) say to each other: texts in, mentions out,
+ * each request with an id, and errors as plain data that is turned back into
+ * an instance of the same class on the other side (structured clone keeps
+ * only a few built-in error classes and drops the project's ones).
+ */
+import {
+  BackendError,
+  ConfigError,
+  CorpusFormatError,
+  DecodeError,
+  KafkaEdgeError,
+  MentionflowError,
+  ModelArtifactError,
+  TaggingError,
+} from '../common/errors.js';
+import type { BackendChoice, BackendName } from './backend.js';
+import type { Mention } from './tagger.js';
+
+/** The thread's workerData. */
+export interface ThreadInit {
+  modelDir: string;
+  backend: BackendChoice;
+  /** NeuralTagger's batchSize (sentences per tensor batch); unset: its default. */
+  batchSize?: number;
+  /** Test hook: the thread exits with code 7 when asked to tag this exact text. */
+  exitOnText?: string;
+}
+
+export interface TensorMemory {
+  /** tf.memory().numTensors in the thread. */
+  numTensors: number;
+  /** tf.memory().numBytes in the thread. */
+  numBytes: number;
+}
+
+export type ToThread =
+  | { type: 'tag'; id: number; texts: readonly string[] }
+  | { type: 'memory'; id: number }
+  /** Dispose the model, report the memory left, and end the thread (after the requests before it). */
+  | { type: 'dispose' };
+
+export type FromThread =
+  | { type: 'ready'; modelId: string; modelVersion: string; backend: BackendName }
+  /** Loading failed; the thread ends. */
+  | { type: 'failed'; error: WireError }
+  | { type: 'tagged'; id: number; mentions: Mention[][] }
+  | { type: 'memory'; id: number; memory: TensorMemory }
+  | { type: 'error'; id: number; error: WireError }
+  /** A warning of the backend selection (e.g. a fallback from native). */
+  | { type: 'warn'; message: string }
+  | { type: 'disposed'; memory: TensorMemory };
+
+/** An error as data. */
+export interface WireError {
+  name: string;
+  message: string;
+  stack?: string;
+  retriable?: boolean;
+  /** ModelArtifactError's directory. */
+  dir?: string;
+  /** CorpusFormatError's file and line. */
+  file?: string;
+  line?: number;
+  cause?: WireError;
+}
+
+const MAX_CAUSES = 4;
+
+export function toWire(err: unknown, depth = 0): WireError {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const wire: WireError = { name: err.name, message: err.message, stack: err.stack };
+  if (err instanceof MentionflowError) wire.retriable = err.retriable;
+  if (err instanceof ModelArtifactError) wire.dir = err.dir;
+  if (err instanceof CorpusFormatError) Object.assign(wire, { file: err.file, line: err.line });
+  if (err.cause !== undefined && depth < MAX_CAUSES) wire.cause = toWire(err.cause, depth + 1);
+  return wire;
+}
+
+type Make = (w: WireError, options: { cause?: unknown; retriable?: boolean }) => Error;
+
+const plain =
+  (C: new (message: string, options?: { cause?: unknown; retriable?: boolean }) => Error): Make =>
+  (w, options) =>
+    new C(w.message, options);
+
+/** The classes an error keeps across the thread boundary; others arrive as Error with their name. */
+const CLASSES: Record<string, Make> = {
+  MentionflowError: plain(MentionflowError),
+  ConfigError: plain(ConfigError),
+  BackendError: plain(BackendError),
+  TaggingError: plain(TaggingError),
+  DecodeError: plain(DecodeError),
+  KafkaEdgeError: plain(KafkaEdgeError),
+  ModelArtifactError: (w, options) => new ModelArtifactError(w.dir ?? '', '', options),
+  CorpusFormatError: (w) => new CorpusFormatError(w.file ?? '', w.line ?? 0, ''),
+  Error: plain(Error),
+  TypeError: plain(TypeError),
+  RangeError: plain(RangeError),
+  SyntaxError: plain(SyntaxError),
+  ReferenceError: plain(ReferenceError),
+};
+
+/** The error `toWire` described: same class (see CLASSES), message, stack, retriable flag and causes. */
+export function fromWire(w: WireError): Error {
+  const cause = w.cause === undefined ? undefined : fromWire(w.cause);
+  const options = { ...(cause !== undefined ? { cause } : {}), ...(w.retriable !== undefined ? { retriable: w.retriable } : {}) };
+  const make = Object.hasOwn(CLASSES, w.name) ? CLASSES[w.name] : plain(Error);
+  const err = make(w, options);
+  // The subclasses that compose their message from parts get the original one back.
+  err.message = w.message;
+  if (err.name !== w.name) err.name = w.name;
+  if (cause !== undefined && err.cause === undefined) err.cause = cause;
+  if (w.stack !== undefined) err.stack = w.stack;
+  return err;
+}

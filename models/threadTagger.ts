@@ -1,0 +1,218 @@
+/**
+ * A Tagger whose NeuralTagger runs in a node:worker_threads thread, so the
+ * calling thread (Kafka I/O, Avro decoding, encoding) keeps running while a
+ * batch is tagged. Messages stay small: texts in, mentions out (structured
+ * clone, nothing transferred).
+ *
+ *   const tagger = await ThreadTagger.open('models/default', { backend: 'native' });
+ *   const mentions = await tagger.tag(['我在北京见到了张三']);
+ *   await tagger.close();
+ *
+ * Failure behaviour:
+ *  - open() rejects with the error the in-process loader gives (same class
+ *    and message: ModelArtifactError for a missing or corrupt artifact,
+ *    BackendError for an unavailable backend);
+ *  - an error while tagging rejects only that call, with the thread's error
+ *    (same class and message as NeuralTagger would throw);
+ *  - if the thread dies (uncaught error, exit), `onExit` is called, then every
+ *    pending and every later call rejects with a TaggingError saying so.
+ *
+ * The thread does not keep the process alive while no call is pending.
+ */
+import { Worker } from 'node:worker_threads';
+import { TaggingError } from '../common/errors.js';
+import type { BackendChoice, BackendName } from './backend.js';
+import type { Mention, Tagger } from './tagger.js';
+import { fromWire, type FromThread, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
+
+export type { TensorMemory } from './threadProtocol.js';
+
+export interface ThreadTaggerOptions {
+  /** Compute backend, chosen in the thread as models/backend.ts's useBackend does. Default 'auto'. */
+  backend?: BackendChoice;
+  /** Sentences per tensor batch (NeuralTagger's batchSize). Default: NeuralTagger's. */
+  batchSize?: number;
+  /** Receives the backend selection's warnings (a fallback from native). Default: stderr. */
+  warn?: (message: string) => void;
+  /** Called once if the thread dies after open() resolved, before pending calls are rejected. */
+  onExit?: (error: TaggingError) => void;
+  /** dispose(): how long the thread may take to dispose the model and end before it is terminated. Default 10000. */
+  disposeTimeoutMs?: number;
+  /** Test hook: the thread exits (code 7) when asked to tag this exact text. */
+  exitOnText?: string;
+}
+
+interface Pending {
+  resolve: (value: never) => void;
+  reject: (err: Error) => void;
+}
+
+const warner = (options: ThreadTaggerOptions) => options.warn ?? ((m: string) => void process.stderr.write(`warning: ${m}\n`));
+
+const WORKER_FILE = new URL('./threadTaggerWorker.js', import.meta.url);
+
+export class ThreadTagger implements Tagger {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Set once the thread is gone (or going): the error later calls get. */
+  private gone: TaggingError | undefined;
+  private disposed = false;
+  private disposedMemory: ((memory: TensorMemory | undefined) => void) | undefined;
+  private readonly exited: Promise<number>;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly modelId: string,
+    readonly modelVersion: string,
+    /** The backend the thread runs on. */
+    readonly backend: BackendName,
+    private readonly options: ThreadTaggerOptions,
+  ) {
+    worker.on('message', (m: FromThread) => this.onMessage(m));
+    let failure: Error | undefined;
+    worker.on('error', (err) => (failure = err));
+    this.exited = new Promise((resolve) =>
+      worker.once('exit', (code) => {
+        this.onThreadExit(code, failure);
+        resolve(code);
+      }),
+    );
+    worker.unref();
+  }
+
+  /** Starts the thread and loads the model there; resolves once it is ready to tag. */
+  static open(modelDir: string, options: ThreadTaggerOptions = {}): Promise<ThreadTagger> {
+    const init: ThreadInit = {
+      modelDir,
+      backend: options.backend ?? 'auto',
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.exitOnText !== undefined ? { exitOnText: options.exitOnText } : {}),
+    };
+    const warn = warner(options);
+    // As useBackend does in-process; set here because a thread's process.env is its own copy.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+    const worker = new Worker(WORKER_FILE, { workerData: init });
+    return new Promise<ThreadTagger>((resolve, reject) => {
+      let failure: Error | undefined;
+      const cleanup = () => {
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
+      const onMessage = (m: FromThread) => {
+        if (m.type === 'warn') warn(m.message);
+        else if (m.type === 'ready') {
+          cleanup();
+          resolve(new ThreadTagger(worker, m.modelId, m.modelVersion, m.backend, options));
+        } else if (m.type === 'failed') {
+          cleanup();
+          reject(fromWire(m.error)); // the thread ends by itself
+        }
+      };
+      const onError = (err: Error) => (failure = err);
+      const onExit = (code: number) => {
+        cleanup();
+        const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
+        reject(new TaggingError(`the inference thread ${why} before the model ${modelDir} was loaded`, failure ? { cause: failure } : {}));
+      };
+      worker.on('message', onMessage);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+    });
+  }
+
+  /** Mentions per text, tagged in the thread. */
+  tag(texts: readonly string[]): Promise<Mention[][]> {
+    return this.request<Mention[][]>((id) => ({ type: 'tag', id, texts }));
+  }
+
+  /** tf.memory() of the thread: live tensors and their bytes. */
+  memory(): Promise<TensorMemory> {
+    return this.request<TensorMemory>((id) => ({ type: 'memory', id }));
+  }
+
+  /**
+   * Lets the thread finish the calls already made, dispose the model and end;
+   * terminates it if that takes longer than disposeTimeoutMs. Later calls
+   * reject.
+   */
+  dispose(): void {
+    void this.close();
+  }
+
+  /**
+   * dispose(), resolving when the thread has ended, with its tf.memory() after
+   * the model was disposed (undefined if it had to be terminated or was gone).
+   */
+  close(): Promise<TensorMemory | undefined> {
+    if (this.disposed || this.gone !== undefined) return this.exited.then(() => undefined);
+    this.disposed = true;
+    const reported = new Promise<TensorMemory | undefined>((resolve) => (this.disposedMemory = resolve));
+    this.worker.ref();
+    this.post({ type: 'dispose' });
+    const timer = setTimeout(() => void this.worker.terminate(), this.options.disposeTimeoutMs ?? 10_000);
+    timer.unref();
+    return this.exited.then(() => {
+      clearTimeout(timer);
+      this.disposedMemory?.(undefined); // terminated: no report (a report comes before 'exit')
+      return reported;
+    });
+  }
+
+  private request<T>(message: (id: number) => ToThread): Promise<T> {
+    if (this.gone !== undefined) return Promise.reject(this.gone);
+    if (this.disposed) return Promise.reject(new TaggingError('the thread tagger is disposed'));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: never) => void, reject });
+      if (this.pending.size === 1) this.worker.ref();
+      this.post(message(id));
+    });
+  }
+
+  private post(message: ToThread): void {
+    this.worker.postMessage(message);
+  }
+
+  private settle(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    this.pending.delete(id);
+    if (this.pending.size === 0 && !this.disposed) this.worker.unref();
+    return p;
+  }
+
+  private onMessage(m: FromThread): void {
+    switch (m.type) {
+      case 'tagged':
+        this.settle(m.id)?.resolve(m.mentions as never);
+        break;
+      case 'memory':
+        this.settle(m.id)?.resolve(m.memory as never);
+        break;
+      case 'error':
+        this.settle(m.id)?.reject(fromWire(m.error));
+        break;
+      case 'disposed':
+        this.disposedMemory?.(m.memory);
+        break;
+      case 'warn':
+        warner(this.options)(m.message);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onThreadExit(code: number, failure: Error | undefined): void {
+    const expected = this.disposed && failure === undefined;
+    const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
+    this.gone = expected
+      ? new TaggingError('the thread tagger is disposed')
+      : new TaggingError(`the inference thread ${why}; calls made to it are lost, restart the worker`, failure ? { cause: failure } : {});
+    if (!expected) this.options.onExit?.(this.gone);
+    for (const [id, p] of [...this.pending]) {
+      this.pending.delete(id);
+      p.reject(this.gone);
+    }
+  }
+}

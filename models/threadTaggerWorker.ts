@@ -1,0 +1,66 @@
+/**
+ * The inference thread of ThreadTagger (models/threadTagger.ts): selects the
+ * backend and loads the artifact exactly as the CLI does in-process
+ * (useBackend, TaggerModel.load, NeuralTagger), replies `ready` (or `failed`
+ * with the loader's error, then ends), then answers requests. Tag requests
+ * and the final dispose run one at a time, in arrival order; a memory request
+ * is answered at once. See models/threadProtocol.ts for the messages.
+ */
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { activeBackend, useBackend } from './backend.js';
+import { NeuralTagger } from './tagger.js';
+import { TaggerModel } from './taggerModel.js';
+import { toWire, type FromThread, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
+
+const EXIT_ON_TEXT_CODE = 7;
+
+if (parentPort === null) throw new Error('models/threadTaggerWorker.js runs only as the worker thread of ThreadTagger');
+const port: MessagePort = parentPort;
+const init = workerData as ThreadInit;
+const post = (message: FromThread): void => port.postMessage(message);
+
+function memory(): TensorMemory {
+  const { numTensors, numBytes } = tf.memory();
+  return { numTensors, numBytes };
+}
+
+async function open(): Promise<NeuralTagger> {
+  await useBackend(init.backend, (message) => post({ type: 'warn', message }));
+  const { model } = await TaggerModel.load(init.modelDir);
+  try {
+    return new NeuralTagger(model, init.batchSize === undefined ? {} : { batchSize: init.batchSize });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+async function handle(tagger: NeuralTagger, m: ToThread): Promise<void> {
+  if (m.type === 'tag') {
+    if (init.exitOnText !== undefined && m.texts.includes(init.exitOnText)) process.exit(EXIT_ON_TEXT_CODE);
+    try {
+      post({ type: 'tagged', id: m.id, mentions: await tagger.tag(m.texts) });
+    } catch (err) {
+      post({ type: 'error', id: m.id, error: toWire(err) });
+    }
+  } else if (m.type === 'dispose') {
+    tagger.dispose();
+    post({ type: 'disposed', memory: memory() });
+    port.close(); // nothing else keeps the thread alive: it ends
+  }
+}
+
+const tagger = await open().catch((err: unknown) => {
+  post({ type: 'failed', error: toWire(err) });
+  port.close(); // the thread ends
+  return undefined;
+});
+if (tagger !== undefined) {
+  post({ type: 'ready', modelId: tagger.modelId, modelVersion: tagger.modelVersion, backend: activeBackend() });
+  let queue = Promise.resolve();
+  port.on('message', (m: ToThread) => {
+    if (m.type === 'memory') post({ type: 'memory', id: m.id, memory: memory() });
+    else queue = queue.then(() => handle(tagger, m));
+  });
+}
