@@ -8,7 +8,11 @@ import { FEATURE_TEMPLATES } from './features/lexical.js';
 export interface EncodedSentence {
   /** Character ids [T]. */
   ids: Int32Array;
-  /** Hashed lexical feature ids [T * FEATURE_TEMPLATES], row-major; absent when features are off. */
+  /**
+   * Hashed feature ids [T * F], row-major: the FEATURE_TEMPLATES lexical
+   * features, then any tag features (models/features/tagFeatures.ts) of the
+   * head; absent when features are off.
+   */
   features?: Int32Array;
   /** Gold tag ids [T]; absent at inference. */
   tags?: Int32Array;
@@ -20,6 +24,7 @@ export interface Batch {
   lengths: Int32Array; // [B]
   ids: Int32Array; // [B * T], 0 (PAD) past each length
   features?: Int32Array; // [B * T * F], 0 past each length
+  featuresPerStep?: number; // F, when features are present
   mask: Float32Array; // [B * T], 1 for real positions
   tags?: Int32Array; // [B * T], 0 past each length
   lastTags?: Int32Array; // [B], gold tag at each last real position
@@ -30,8 +35,9 @@ export function makeBatch(sentences: readonly EncodedSentence[]): Batch {
   const size = sentences.length;
   let steps = 1;
   for (const s of sentences) steps = Math.max(steps, s.ids.length);
-  const f = FEATURE_TEMPLATES;
   const withFeatures = sentences.length > 0 && sentences.every((s) => s.features !== undefined);
+  const f = withFeatures ? featuresPerStep(sentences[0]) : 0;
+  if (withFeatures && sentences.some((s) => featuresPerStep(s) !== f)) throw new Error('sentences of one batch have different numbers of features per position');
   const withTags = sentences.length > 0 && sentences.every((s) => s.tags !== undefined);
   const lengths = new Int32Array(size);
   const ids = new Int32Array(size * steps);
@@ -50,7 +56,15 @@ export function makeBatch(sentences: readonly EncodedSentence[]): Batch {
       lastTags![b] = s.tags![len - 1];
     }
   });
-  return { size, steps, lengths, ids, features, mask, tags, lastTags };
+  return { size, steps, lengths, ids, features, featuresPerStep: withFeatures ? f : undefined, mask, tags, lastTags };
+}
+
+/** Features per position of an encoded sentence (FEATURE_TEMPLATES plus any tag features). */
+function featuresPerStep(s: EncodedSentence): number {
+  const n = s.ids.length;
+  const f = n > 0 ? s.features!.length / n : FEATURE_TEMPLATES;
+  if (!Number.isInteger(f)) throw new Error(`a sentence of ${n} characters has ${s.features!.length} feature ids`);
+  return f;
 }
 
 /**

@@ -12,7 +12,8 @@ import { makeBatch, lengthBuckets, type EncodedSentence } from './batch.js';
 import type { CrfOptions } from './crf/crf.js';
 import { forwardBackward, spanProbability } from './crf/marginals.js';
 import { viterbi } from './crf/viterbi.js';
-import { lexicalFeatureIds } from './features/lexical.js';
+import { FEATURE_TEMPLATES, lexicalFeatureIds } from './features/lexical.js';
+import { concatFeatureRows, TagFeatureExtractor, type TagFeaturesSpec } from './features/tagFeatures.js';
 import { TaggingNetwork, type HeadName, type NetworkConfig } from './network/taggingNetwork.js';
 import { TagDictionary, type TagScheme } from './text/tagScheme.js';
 import { inputTokens } from './text/charPositions.js';
@@ -45,6 +46,8 @@ export interface TaggerModelMeta {
   maxLength: number;
   /** The vocabulary holds char-positional tokens: `tokens` segments with jieba (see models/text/charPositions.ts). */
   charPositional?: boolean;
+  /** Extra NER features from taggings of the sentence (segmentation head, name dictionary). */
+  tagFeatures?: TagFeaturesSpec;
 }
 
 /** CRF constraints from a tag dictionary's scheme (forbidden bigrams get -1e4). */
@@ -66,13 +69,28 @@ export function segConstraints(): CrfOptions['constraints'] {
 }
 
 export class TaggerModel {
+  /** Computes the NER head's tag features; undefined when the model has none. */
+  readonly tagFeatures?: TagFeatureExtractor;
+
   constructor(
     readonly network: TaggingNetwork,
     readonly vocab: Vocabulary,
     readonly nerTags: TagDictionary,
     readonly segTags: TagDictionary | undefined,
     readonly meta: TaggerModelMeta,
-  ) {}
+  ) {
+    const spec = meta.tagFeatures;
+    if (spec && (spec.segmentation || spec.dictionary)) {
+      if (network.config.ner.lexicalBuckets <= 0) throw new Error('tag features are hashed into the lexical buckets: the NER head needs lexicalBuckets > 0');
+      if (spec.segmentation && !network.seg) throw new Error('segmentation features need a segmentation head');
+      this.tagFeatures = new TagFeatureExtractor(spec);
+    }
+  }
+
+  /** The NER features read the segmentation head's predictions (predict() runs it first). */
+  get needsSegmentation(): boolean {
+    return this.tagFeatures?.spec.segmentation === true;
+  }
 
   /** A freshly initialised model. */
   static create(config: NetworkConfig, vocab: Vocabulary, nerTags: TagDictionary, meta: TaggerModelMeta, seed: number): TaggerModel {
@@ -91,15 +109,31 @@ export class TaggerModel {
     return inputTokens(chars, { charPositional, normalize: this.vocab.normalize }, charPositional ? jiebaSegmenter() : undefined);
   }
 
-  /** Ids (and features, and tag ids when `tags` is given) of one sentence for `head`. */
-  encode(chars: readonly string[], tags?: readonly string[], head: HeadName = 'ner'): EncodedSentence {
+  /**
+   * Ids (and features, and tag ids when `tags` is given) of one sentence for
+   * `head`. A model with segmentation features needs `segTags`, the
+   * segmentation head's predicted BIES tags of the sentence, for the NER head
+   * (see predictSegmentation).
+   */
+  encode(chars: readonly string[], tags?: readonly string[], head: HeadName = 'ner', segTags?: readonly string[]): EncodedSentence {
     const dict: TagDictionary | undefined = head === 'ner' ? this.nerTags : this.segTags;
     const h = this.network.head(head).config;
+    let features = h.lexicalBuckets > 0 ? lexicalFeatureIds(chars, h.lexicalBuckets) : undefined;
+    if (features && head === 'ner' && this.tagFeatures) {
+      const extra = this.tagFeatures.featureIds(chars, h.lexicalBuckets, segTags);
+      features = concatFeatureRows(features, FEATURE_TEMPLATES, extra, this.tagFeatures.featuresPerStep, chars.length);
+    }
     return {
       ids: this.vocab.encode(this.tokens(chars)),
-      features: h.lexicalBuckets > 0 ? lexicalFeatureIds(chars, h.lexicalBuckets) : undefined,
+      features,
       tags: tags && dict ? Int32Array.from(tags, (t) => dict.id(t)) : undefined,
     };
+  }
+
+  /** The segmentation head's BIES tags per sentence when the NER features need them, else undefined. */
+  async predictSegmentation(sentences: readonly (readonly string[])[], batchSize = 64): Promise<string[][] | undefined> {
+    if (!this.needsSegmentation) return undefined;
+    return (await this.predict(sentences, batchSize, 'seg')).map((p) => p.tags);
   }
 
   /**
@@ -111,8 +145,9 @@ export class TaggerModel {
     const dict: TagDictionary = head === 'ner' ? this.nerTags : this.segTags!;
     const scores = this.network.head(head).crf.scores();
     const toSpans = head === 'seg' ? () => [] : this.meta.scheme === 'BIOES' ? bioesToSpans : bioToSpans;
+    const segTags = head === 'ner' ? await this.predictSegmentation(sentences, batchSize) : undefined;
     for (const group of lengthBuckets(sentences.map((s) => s.length), batchSize)) {
-      const batch = makeBatch(group.map((i) => this.encode(sentences[i], undefined, head)));
+      const batch = makeBatch(group.map((i) => this.encode(sentences[i], undefined, head, segTags?.[i])));
       const em = this.network.emissions(head, batch);
       const data = (await em.data()) as Float32Array;
       em.dispose();
@@ -149,6 +184,7 @@ export class TaggerModel {
         maxLength: this.meta.maxLength,
         vocabulary: this.vocab.toJSON(),
         charPositional: this.meta.charPositional ? true : undefined,
+        tagFeatures: this.tagFeatures ? this.meta.tagFeatures : undefined,
         tags: { ner: this.nerTags.toJSON(), seg: this.segTags?.toJSON() },
         training: extra.training,
         scores: extra.scores,
@@ -166,7 +202,7 @@ export class TaggerModel {
       const vocab = Vocabulary.fromJSON(m.vocabulary);
       const nerTags = TagDictionary.fromJSON(m.tags.ner);
       if (m.network.vocabSize !== vocab.size) throw new Error(`network vocabSize ${m.network.vocabSize} != vocabulary size ${vocab.size}`);
-      model = TaggerModel.create(m.network, vocab, nerTags, { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength, charPositional: m.charPositional === true }, 0);
+      model = TaggerModel.create(m.network, vocab, nerTags, { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength, charPositional: m.charPositional === true, tagFeatures: m.tagFeatures }, 0);
     } catch (err) {
       if (err instanceof ModelArtifactError) throw err;
       throw new ModelArtifactError(dir, `inconsistent manifest: ${(err as Error).message}`, { cause: err });

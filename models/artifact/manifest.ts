@@ -8,16 +8,17 @@
  * Training and serving both read and write it through ./save.ts and
  * ./load.ts. Older format versions are migrated in ./load.ts.
  */
+import type { TagFeaturesSpec } from '../features/tagFeatures.js';
 import type { NetworkConfig } from '../network/taggingNetwork.js';
 
 export const ARTIFACT_FORMAT = 'mentionflow-model';
 /**
- * Highest format version this code reads. Version 2 adds `charPositional`;
- * a manifest is written with the lowest version that describes it (see
- * `manifestVersion`), so a reader that predates char-positional inputs
- * refuses those artifacts instead of feeding them plain characters.
+ * Highest format version this code reads. Version 2 adds `charPositional`,
+ * version 3 `tagFeatures`; a manifest is written with the lowest version
+ * that describes it (see `manifestVersion`), so a reader that predates a
+ * feature refuses those artifacts instead of computing other inputs.
  */
-export const ARTIFACT_VERSION = 2;
+export const ARTIFACT_VERSION = 3;
 export const MANIFEST_FILE = 'manifest.json';
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -56,6 +57,13 @@ export interface ModelManifest {
    * Absent means plain characters. Format version 2.
    */
   charPositional?: boolean;
+  /**
+   * Extra sparse features of the NER head from character-level taggings
+   * (the segmentation head's predicted BIES tags, name-dictionary matches,
+   * with the dictionary's words); see models/features/tagFeatures.ts.
+   * Absent means none. Format version 3.
+   */
+  tagFeatures?: TagFeaturesSpec;
   /** TagDictionary.toJSON() per head. */
   tags: { ner: unknown; seg?: unknown };
   training: {
@@ -76,7 +84,8 @@ export interface ModelManifest {
   };
 }
 
-/** The format version a manifest is written with: 2 with char-positional inputs, else 1. */
-export function manifestVersion(m: Pick<ModelManifest, 'charPositional'>): number {
+/** The format version a manifest is written with: 3 with tag features, 2 with char-positional inputs, else 1. */
+export function manifestVersion(m: Pick<ModelManifest, 'charPositional' | 'tagFeatures'>): number {
+  if (m.tagFeatures) return 3;
   return m.charPositional ? 2 : 1;
 }

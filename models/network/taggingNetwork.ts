@@ -64,7 +64,7 @@ export class TaggingNetwork {
       let features: tf.Tensor3D | undefined;
       if (head.config.lexicalBuckets > 0) {
         if (!batch.features) throw new Error('batch lacks lexical features');
-        features = tf.tensor3d(batch.features, [b, t, FEATURE_TEMPLATES], 'int32');
+        features = tf.tensor3d(batch.features, [b, t, batch.featuresPerStep ?? FEATURE_TEMPLATES], 'int32');
       }
       return head.emissions({ encoded, features });
     });

@@ -60,6 +60,19 @@ export interface TrainOptions {
    * tokens join the vocabulary. Unset: random initialisation.
    */
   embeddingsFile?: string;
+  /**
+   * Name dictionary (jieba format, `word freq pos`; e.g. the golden-horse
+   * names.txt): its person (nr, nrt, nrfg), place (ns) and organisation (nt)
+   * words give the NER head dictionary-match features (BIES position of each
+   * character in a forward-maximum-matching per type, alone and with the
+   * character), hashed into the lexical buckets. The filtered word lists
+   * are stored in the artifact. Unset: no dictionary features.
+   */
+  lexiconFile?: string;
+  /** Dictionary words with a frequency below this are dropped. */
+  lexiconMinFreq: number;
+  /** Dictionary words shorter than this (characters) are dropped. */
+  lexiconMinLength: number;
 }
 
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
@@ -87,6 +100,8 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   segDevSample: 500,
   pretrainEpochs: 5,
   charPositional: false,
+  lexiconMinFreq: 1,
+  lexiconMinLength: 2,
 };
 
 type Check = (v: unknown) => string | undefined;
@@ -123,6 +138,9 @@ const CHECKS: Record<keyof TrainOptions, Check> = {
   pretrainEpochs: int(1, 1000),
   charPositional: bool,
   embeddingsFile: (v) => (v === undefined || (typeof v === 'string' && v.length > 0) ? undefined : 'a file path (a non-empty string) or unset'),
+  lexiconFile: (v) => (v === undefined || (typeof v === 'string' && v.length > 0) ? undefined : 'a file path (a non-empty string) or unset'),
+  lexiconMinFreq: int(0, 1e12),
+  lexiconMinLength: int(1, 100),
 };
 
 /**
@@ -154,6 +172,9 @@ export function resolveTrainOptions(overrides: Record<string, unknown>, source =
   }
   if ((o.charPositional || o.embeddingsFile !== undefined) && !o.useHidden && !o.useEmbeddings) {
     throw new ConfigError(`${source}: ${o.charPositional ? 'charPositional' : 'embeddingsFile'} changes the embedding table, which the NER emissions read only with useHidden or useEmbeddings set`);
+  }
+  if (o.lexiconFile !== undefined && o.lexicalBuckets === 0) {
+    throw new ConfigError(`${source}: lexiconFile adds dictionary features hashed into the lexical buckets; set lexicalBuckets > 0`);
   }
   return o;
 }

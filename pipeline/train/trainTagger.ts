@@ -5,7 +5,14 @@
  *     with a fresh subsample of the segmentation corpus, the size of the NER
  *     training set, at every epoch (rows 8-11);
  *   - pipeline: segmentation-only pretraining of the shared encoder, then NER
- *     fine-tuning of everything (row 7).
+ *     fine-tuning of everything (row 7);
+ *   - features: a CRF segmenter (a segmentation head on hashed lexical
+ *     features only, sharing nothing with NER) is trained first on the whole
+ *     segmentation corpus, then frozen; its predicted BIES tags of each NER
+ *     sentence give the NER head segmentation features (rows 2 and 6; the
+ *     artifact carries the segmenter, so serving computes the same).
+ * With `lexiconFile`, the NER head also reads name-dictionary features
+ * (models/features/tagFeatures.ts); the filtered words go in the artifact.
  * With `charPositional`, the vocabulary and the embedding table are over
  * char-positional tokens (jieba); with `embeddingsFile`, the table starts
  * from pre-trained vectors (pipeline/train/pretrain/initEmbeddings.ts).
@@ -14,14 +21,15 @@
  * best epoch by NER dev F1 saved as the model artifact in `outDir`, next to
  * history.jsonl and training-curve.svg.
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import type { DataFingerprint } from '../../models/artifact/manifest.js';
 import { lengthBuckets, makeBatch, type Batch, type EncodedSentence } from '../../models/batch.js';
 import type { NerSentence } from '../../models/data/conll.js';
 import type { SegSentence } from '../../models/data/segmentation.js';
 import type { NerScores } from '../../models/eval/spanScorer.js';
+import { dictionarySpec, parseNameLexicon, type TagFeaturesSpec } from '../../models/features/tagFeatures.js';
 import type { HeadName } from '../../models/network/taggingNetwork.js';
 import type { Rng } from '../../models/rng.js';
 import { TaggerModel } from '../../models/taggerModel.js';
@@ -40,7 +48,7 @@ import { initEmbeddingRows, withPretrainedTokens } from './pretrain/initEmbeddin
 import { bestEpoch, historyLog, lrAnnealing, progressBar } from './plugins.js';
 import { train, type EpochReport, type TrainTask } from './trainer.js';
 
-export type SegMode = 'joint' | 'pipeline';
+export type SegMode = 'joint' | 'pipeline' | 'features';
 
 export interface TrainSpec {
   ner: { train: readonly NerSentence[]; dev: readonly NerSentence[] };
@@ -92,7 +100,25 @@ export function subsampledBatches(encoded: readonly EncodedSentence[], size: num
   };
 }
 
-function buildModel(spec: TrainSpec, embeddings?: Embeddings): TaggerModel {
+/** The NER head's tag features of a training spec (dictionary words read from `lexiconFile`); undefined for none. */
+export async function tagFeaturesOf(spec: Pick<TrainSpec, 'options' | 'seg'>): Promise<TagFeaturesSpec | undefined> {
+  const o = spec.options;
+  const out: TagFeaturesSpec = {};
+  if (spec.seg?.mode === 'features') out.segmentation = true;
+  if (o.lexiconFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(o.lexiconFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read lexiconFile ${o.lexiconFile}: ${(err as Error).message}`, { cause: err });
+    }
+    const filter = { minFreq: o.lexiconMinFreq, minLength: o.lexiconMinLength };
+    out.dictionary = dictionarySpec(basename(o.lexiconFile), parseNameLexicon(text, filter), filter);
+  }
+  return out.segmentation || out.dictionary ? out : undefined;
+}
+
+function buildModel(spec: TrainSpec, tagFeatures: TagFeaturesSpec | undefined, embeddings?: Embeddings): TaggerModel {
   const o = spec.options;
   const chars = [...spec.ner.train.map((s) => s.chars), ...(spec.seg ? spec.seg.train.map((s) => s.chars) : [])];
   const segment = o.charPositional ? jiebaSegmenter() : undefined;
@@ -108,14 +134,21 @@ function buildModel(spec: TrainSpec, embeddings?: Embeddings): TaggerModel {
       bidirectional: o.bidirectional,
       dropout: o.dropout,
       ner: { numTags: tags.size, useHidden: o.useHidden, useEmbeddings: o.useEmbeddings, lexicalBuckets: o.lexicalBuckets },
-      seg: spec.seg ? { numTags: 4, useHidden: true, useEmbeddings: false, lexicalBuckets: 0 } : undefined,
+      seg: !spec.seg
+        ? undefined
+        : spec.seg.mode === 'features'
+          ? { numTags: 4, useHidden: false, useEmbeddings: false, lexicalBuckets: o.lexicalBuckets > 0 ? o.lexicalBuckets : DEFAULT_SEGMENTER_BUCKETS }
+          : { numTags: 4, useHidden: true, useEmbeddings: false, lexicalBuckets: 0 },
     },
     vocab,
     tags,
-    { modelId: spec.modelId, modelVersion: `${new Date().toISOString().slice(0, 10)}-seed${o.seed}`, scheme: o.scheme, maxLength: o.maxLength, charPositional: o.charPositional },
+    { modelId: spec.modelId, modelVersion: `${new Date().toISOString().slice(0, 10)}-seed${o.seed}`, scheme: o.scheme, maxLength: o.maxLength, charPositional: o.charPositional, tagFeatures },
     o.seed,
   );
 }
+
+/** Hash buckets of the features-mode segmenter when the NER head has none of its own (it then cannot read tag features anyway). */
+const DEFAULT_SEGMENTER_BUCKETS = 131072;
 
 export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
   const o = spec.options;
@@ -126,28 +159,54 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
   if (embeddings?.meta.positional !== undefined && embeddings.meta.positional !== o.charPositional) {
     throw new ConfigError(`embeddings file ${o.embeddingsFile} holds ${embeddings.meta.positional ? 'char-positional' : 'plain character'} tokens but charPositional is ${o.charPositional}; pre-train ${o.charPositional ? 'with' : 'without'} --positional`);
   }
-  const model = buildModel(spec, embeddings);
-  const data = embeddings ? [...spec.data, await fingerprint('embeddings', o.embeddingsFile!, embeddings.tokens.length)] : spec.data;
+  if (spec.seg?.mode === 'features' && o.lexicalBuckets === 0) throw new ConfigError('segmentation features (seg mode "features") are hashed into the lexical buckets; set lexicalBuckets > 0');
+  const tagFeatures = await tagFeaturesOf(spec);
+  const model = buildModel(spec, tagFeatures, embeddings);
+  const data = [
+    ...spec.data,
+    ...(embeddings ? [await fingerprint('embeddings', o.embeddingsFile!, embeddings.tokens.length)] : []),
+    ...(tagFeatures?.dictionary ? [await fingerprint('lexicon', o.lexiconFile!, Object.values(tagFeatures.dictionary.words).reduce((a, w) => a + w.split(' ').length, 0))] : []),
+  ];
   const params = [...model.network.params().values()].reduce((a, v) => a + v.size, 0);
   log(`model ${spec.modelId}: vocabulary ${model.vocab.size}${o.charPositional ? ' char-positional tokens' : ''}, ${model.nerTags.size} NER tags, ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
   if (embeddings) {
     const init = initEmbeddingRows(model, embeddings, o.embeddingsFile!);
     log(`embeddings: ${init.initialised} of ${init.rows} rows from ${o.embeddingsFile} (${embeddings.tokens.length} pre-trained tokens; the others random)`);
   }
-  const nerEncoded = nerTrain.map((s) => model.encode(s.chars, s.tags, 'ner'));
-  const nerTask: TrainTask = { head: 'ner', weight: 1, learningRate: o.learningRate, epochBatches: bucketedBatches(nerEncoded, o.batchSize) };
+  if (tagFeatures?.dictionary) {
+    const counts = Object.entries(tagFeatures.dictionary.words).map(([t, w]) => `${t} ${w.split(' ').length}`);
+    log(`dictionary features from ${tagFeatures.dictionary.source} (freq >= ${o.lexiconMinFreq}, length >= ${o.lexiconMinLength}): ${counts.join(', ')} words`);
+  }
+  // Encoded lazily, at the first epoch: with segmentation features they depend on the segmenter's weights, which are final (trained, or restored from a checkpoint) only then.
+  let nerEncoded: EncodedSentence[] | undefined;
+  const encodeNer = async (): Promise<EncodedSentence[]> => {
+    if (!nerEncoded) {
+      const segTags = await model.predictSegmentation(nerTrain.map((s) => s.chars));
+      nerEncoded = nerTrain.map((s, i) => model.encode(s.chars, s.tags, 'ner', segTags?.[i]));
+    }
+    return nerEncoded;
+  };
+  const nerBatches = async (epoch: number, rng: Rng) => bucketedBatches(await encodeNer(), o.batchSize)(epoch, rng);
+  const nerTask: TrainTask = { head: 'ner', weight: 1, learningRate: o.learningRate, epochBatches: nerBatches };
   const seg = spec.seg;
   const segEncoded = seg ? seg.train.filter((s) => s.chars.length > 0).map((s) => model.encode(s.chars, s.tags, 'seg')) : [];
   const segDev = seg ? (o.segDevSample > 0 ? seg.dev.slice(0, o.segDevSample) : seg.dev) : [];
   const segTask: TrainTask | undefined = seg
-    ? { head: 'seg', weight: o.lambda, learningRate: o.segLearningRate, epochBatches: subsampledBatches(segEncoded, nerEncoded.length, o.batchSize) }
+    ? {
+        head: 'seg',
+        weight: o.lambda,
+        learningRate: o.segLearningRate,
+        // the features-mode segmenter sees the whole corpus every epoch; joint and pipeline training subsample it to the NER set's size
+        epochBatches: seg.mode === 'features' ? bucketedBatches(segEncoded, o.batchSize) : subsampledBatches(segEncoded, nerTrain.length, o.batchSize),
+      }
     : undefined;
   const trainerOptions = { seed: o.seed, clipNorm: o.clipNorm, optimizer: o.optimizer, log };
   const metricOf = (h: HeadName) => (h === 'ner' ? 'ner_f1' : 'seg_f1');
 
-  if (seg?.mode === 'pipeline' && !(spec.resume && hasCheckpoint(join(spec.outDir, 'checkpoint')))) {
-    log(`pipeline: pretraining the shared encoder on segmentation for ${o.pretrainEpochs} epochs`);
-    await train(model.network, [segTask!], async () => ({ seg_f1: (await evaluateSeg(model, segDev)).words.f1 }), { ...trainerOptions, epochs: o.pretrainEpochs }, [progressBar(spec.quiet ?? false)]);
+  if ((seg?.mode === 'pipeline' || seg?.mode === 'features') && !(spec.resume && hasCheckpoint(join(spec.outDir, 'checkpoint')))) {
+    log(seg.mode === 'pipeline' ? `pipeline: pretraining the shared encoder on segmentation for ${o.pretrainEpochs} epochs` : `features: training the CRF segmenter on ${segEncoded.length} sentences for ${o.pretrainEpochs} epochs`);
+    const segHistory = await train(model.network, [segTask!], async () => ({ seg_f1: (await evaluateSeg(model, segDev)).words.f1 }), { ...trainerOptions, epochs: o.pretrainEpochs }, [progressBar(spec.quiet ?? false)]);
+    log(`segmentation dev word F1 after pretraining: ${segHistory[segHistory.length - 1].dev.seg_f1.toFixed(2)}`);
   }
 
   let lastScores: NerScores | undefined;

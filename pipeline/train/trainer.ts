@@ -17,8 +17,12 @@ export interface TrainTask {
   /** Loss weight (lambda for segmentation, 1 for NER). */
   weight: number;
   learningRate: number;
-  /** The batches of one epoch (a fresh subsample each call, if the task wants one). */
-  epochBatches(epoch: number, rng: Rng): Batch[];
+  /**
+   * The batches of one epoch (a fresh subsample each call, if the task wants
+   * one). Called after a checkpoint is restored, tasks in order, each awaited
+   * before the next (so the random draws keep their order).
+   */
+  epochBatches(epoch: number, rng: Rng): Batch[] | Promise<Batch[]>;
 }
 
 export interface TaskState {
@@ -102,7 +106,8 @@ export async function train(
   try {
     for (let epoch = first; epoch <= options.epochs; epoch++) {
       const started = Date.now();
-      const lists = states.map((s) => s.task.epochBatches(epoch, rng));
+      const lists: Batch[][] = [];
+      for (const s of states) lists.push(await s.task.epochBatches(epoch, rng));
       const total = lists.reduce((a, l) => a + l.length, 0);
       let done = 0;
       for (const s of states) {
