@@ -1,6 +1,7 @@
 import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
-import { ConfigError, MentionflowError } from '../common/errors.js';
+import { ConfigError } from '../common/errors.js';
+import { textWeight, weigh } from './itemWeight.js';
 import { checkFunction, checkNumberAtLeast, checkOptionsObject, checkPositiveInteger } from './options.js';
 import type { Post } from '../schemas/types.generated.js';
 import type { Item } from './types.js';
@@ -34,18 +35,6 @@ export interface BatchItemsOptions<T> {
   scheduler?: SchedulerLike;
 }
 
-/** Default weight: code points of the text of an ok item; failed items weigh nothing. */
-function textWeight(item: Item<{ readonly text: string }>): number {
-  if (item.kind !== 'ok') return 0;
-  const text: unknown = item.value?.text;
-  if (typeof text !== 'string') {
-    throw new MentionflowError(`${OP}: the default weight needs items whose value has a text string; pass opts.weight`);
-  }
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
-}
-
 /**
  * Groups items into batches for the tagger, in order, each item exactly
  * once, never an empty batch. A batch is emitted when it holds `maxCount`
@@ -56,6 +45,9 @@ function textWeight(item: Item<{ readonly text: string }>): number {
  * passes through; unsubscribing cancels the timer.
  *
  * Throws a ConfigError at construction for bad options.
+ *
+ * For batches that follow the tagger's load instead of a timer, see
+ * batchAdaptive.
  *
  * Typing: without `weight`, T defaults to Post (any T with a `text` string
  * works, e.g. `batchItems<MyDoc>(...)`); for other item types pass `weight`.
@@ -77,7 +69,7 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
   if (typeof scheduler?.schedule !== 'function') {
     throw new ConfigError(`${OP}: scheduler must be an RxJS SchedulerLike (e.g. asyncScheduler)`);
   }
-  const weight = opts.weight ?? (textWeight as unknown as (item: Item<T>) => number);
+  const weight = opts.weight ?? textWeight(OP);
 
   return (source) =>
     new Observable<Item<T>[]>((subscriber) => {
@@ -104,15 +96,9 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
           if (subscriber.closed) return;
           let w: number;
           try {
-            w = weight(item);
+            w = weigh(OP, weight, item);
           } catch (err) {
             subscriber.error(err);
-            return;
-          }
-          if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
-            subscriber.error(
-              new MentionflowError(`${OP}: weight(item) returned ${String(w)}; it must return a finite number >= 0`),
-            );
             return;
           }
           if (batch.length > 0 && batchWeight + w > maxChars) {

@@ -1,14 +1,19 @@
 /**
  * The streaming stages, in pipeline order:
  *
- *   decodePosts -> batchItems -> tagBatch -> toMentions -> encodeOutputs
+ *   decodePosts -> batchItems (or batchAdaptive) -> tagBatch -> toMentions -> encodeOutputs
  *
- * plus tapSafe for observation (metrics) and the dead-letter helpers.
+ * plus taggerSlots (tagBatch's load, read by batchAdaptive), tapSafe for
+ * observation (metrics) and the dead-letter helpers.
  */
 export { decodePosts } from './decodePosts.js';
 export type { DecodePostsOptions } from './decodePosts.js';
 export { batchItems } from './batchItems.js';
 export type { BatchItemsOptions } from './batchItems.js';
+export { batchAdaptive } from './batchAdaptive.js';
+export type { BatchAdaptiveOptions } from './batchAdaptive.js';
+export { taggerSlots } from './taggerSlots.js';
+export type { SlotClaim, TaggerSlots, TaggerSlotsOptions } from './taggerSlots.js';
 export { tagBatch } from './tagBatch.js';
 export type { TagBatchOptions } from './tagBatch.js';
 export { toMentions } from './toMentions.js';

@@ -1,15 +1,20 @@
 // tagBatch: one tagger call per batch, failed items in place, one-by-one
 // retry after a failed batch call. The tagger is asynchronous (promises), so
-// these specs run on real time with lastValueFrom rather than marbles.
+// the first specs run on real time with lastValueFrom; the concurrency specs
+// run marbles on virtual time with a tagger whose calls take virtual ms
+// (asyncMarbles.ts lets the promises settle between frames).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { EMPTY, NEVER, Subject, concat, from, lastValueFrom, of, throwError, toArray } from 'rxjs';
+import { EMPTY, NEVER, Subject, concat, from, lastValueFrom, map, of, throwError, toArray } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { ConfigError, TaggingError } from '../../common/errors.js';
 import type { Mention } from '../../models/tagger.js';
 import { tagBatch } from '../../operators/tagBatch.js';
+import { taggerSlots } from '../../operators/taggerSlots.js';
 import type { Item, TaggedPost } from '../../operators/types.js';
 import type { Post } from '../../schemas/types.generated.js';
-import { FakeTagger, POSTS, failedItem, lookup, okItem, settle, summarize } from './helpers.js';
+import { VirtualTagger, runAsyncMarbles } from './asyncMarbles.js';
+import { FakeTagger, POSTS, failedItem, lookup, okItem, post, settle, summarize } from './helpers.js';
 
 /** A clock that advances 3 ms per reading. */
 function steppingClock(): () => number {
@@ -174,5 +179,148 @@ describe('tagBatch', () => {
     assert.throws(() => tagBatch({} as never), (e: unknown) => e instanceof ConfigError && /tagger/.test(e.message));
     assert.throws(() => tagBatch({ tagger: {} } as never), (e: unknown) => e instanceof ConfigError && /tagger\.tag must be a function/.test(e.message));
     assert.throws(() => tagBatch({ tagger: new FakeTagger(), now: 5 } as never), (e: unknown) => e instanceof ConfigError && /now must be a function/.test(e.message));
+  });
+});
+
+// Concurrency, on virtual time: the tagger's calls take virtual ms (VirtualTagger)
+// and runAsyncMarbles lets their promises settle between frames.
+describe('tagBatch with concurrency (virtual time)', () => {
+  const A = okItem(10, post('p-a', '北京A'));
+  const B = okItem(11, post('p-b', '上海B'));
+  const C = okItem(12, post('p-c', '深圳C'));
+  const P = okItem(13, post('p-p', '有毒☠P'));
+  const BATCHES = { a: [A], b: [B], c: [C], p: [A, P] };
+  /** Virtual ms per tagger call, by the last letter of its first text. */
+  const durations = (ms: Record<string, number>) => (texts: readonly string[]) => ms[texts[0].slice(-1)] ?? 10;
+  const ids = (batch: Item<TaggedPost>[]) => batch.map(summarize).join(' ');
+  const show = (op: ReturnType<typeof tagBatch>) => (src: Observable<Item<Post>[]>) => src.pipe(op, map(ids));
+
+  it('default: one batch at a time; the next starts when the one before was emitted', async () => {
+    let tagger!: VirtualTagger;
+    await runAsyncMarbles(({ ts, cold, expectObservable }) => {
+      tagger = new VirtualTagger(ts);
+      expectObservable(show(tagBatch({ tagger }))(cold('abc|', BATCHES))).toBe('10ms x 9ms y 9ms (z|)', {
+        x: '10:ok:p-a',
+        y: '11:ok:p-b',
+        z: '12:ok:p-c',
+      });
+    });
+    assert.deepStrictEqual(tagger.calls.map((c) => c.at), [0, 10, 20]);
+    assert.equal(tagger.maxInFlight, 1);
+  });
+
+  it('concurrency 2: a slow first batch holds back the finished second one, order kept, no third call meanwhile', async () => {
+    let tagger!: VirtualTagger;
+    await runAsyncMarbles(({ ts, cold, expectObservable }) => {
+      tagger = new VirtualTagger(ts, { durationMs: durations({ A: 10, B: 3, C: 4 }) });
+      // a: 0-10; b: 1-4, then waits for a; c: starts only at 10, when a and b went out.
+      expectObservable(show(tagBatch({ tagger, concurrency: 2 }))(cold('abc|', BATCHES))).toBe('10ms (xy) (z|)', {
+        x: '10:ok:p-a',
+        y: '11:ok:p-b',
+        z: '12:ok:p-c',
+      });
+    });
+    assert.deepStrictEqual(tagger.calls.map((c) => c.at), [0, 1, 10]);
+    assert.equal(tagger.maxInFlight, 2);
+  });
+
+  it('concurrency 3: three calls at once, results in arrival order', async () => {
+    let tagger!: VirtualTagger;
+    await runAsyncMarbles(({ ts, cold, expectObservable }) => {
+      tagger = new VirtualTagger(ts, { durationMs: durations({ A: 9, B: 3, C: 6 }) });
+      expectObservable(show(tagBatch({ tagger, concurrency: 3 }))(cold('abc|', BATCHES))).toBe('9ms (xyz|)', {
+        x: '10:ok:p-a',
+        y: '11:ok:p-b',
+        z: '12:ok:p-c',
+      });
+    });
+    assert.deepStrictEqual(tagger.calls.map((c) => c.at), [0, 1, 2]);
+  });
+
+  it('concurrency 2: a batch retried post by post still comes out before the batch after it', async () => {
+    let tagger!: VirtualTagger;
+    await runAsyncMarbles(({ ts, cold, expectObservable }) => {
+      tagger = new VirtualTagger(ts, { poison: '☠', durationMs: durations({ A: 10, P: 10, B: 3 }) });
+      // p: the batch call fails at 10, A alone 10-20, P alone 20-30; b is done at 4 and waits.
+      expectObservable(show(tagBatch({ tagger, concurrency: 2 }))(cold('pb|', BATCHES))).toBe('30ms (xy|)', {
+        x: '10:ok:p-a 13:failed:tag:TaggingError',
+        y: '11:ok:p-b',
+      });
+    });
+    assert.deepStrictEqual(
+      tagger.calls.map((c) => [c.at, c.texts.length]),
+      [[0, 2], [1, 1], [10, 1], [20, 1]],
+    );
+  });
+
+  it('error: a source error passes through at once; the batches in flight are dropped', async () => {
+    const err = new Error('上游断开');
+    let tagger!: VirtualTagger;
+    await runAsyncMarbles(({ ts, cold, expectObservable, expectSubscriptions }) => {
+      tagger = new VirtualTagger(ts);
+      const src = cold('ab#', BATCHES, err);
+      expectObservable(show(tagBatch({ tagger, concurrency: 2 }))(src)).toBe('--#', undefined, err);
+      expectSubscriptions(src.subscriptions).toBe('^-!');
+    });
+    assert.equal(tagger.calls.length, 2);
+  });
+
+  it('early unsubscribe: pending results dropped, no retries of a failed batch call, no further calls', async () => {
+    let tagger!: VirtualTagger;
+    await runAsyncMarbles(({ ts, cold, expectObservable, expectSubscriptions }) => {
+      tagger = new VirtualTagger(ts, { poison: '☠', durationMs: durations({ A: 10, B: 20 }) });
+      const src = cold('pbc---', BATCHES);
+      // The batch call of p fails at 10, after the unsubscribe at 5: its posts must not be retried.
+      expectObservable(show(tagBatch({ tagger, concurrency: 2 }))(src), '^----!').toBe('------');
+      expectSubscriptions(src.subscriptions).toBe('^----!');
+    });
+    assert.deepStrictEqual(
+      tagger.calls.map((c) => [c.at, c.texts.length]),
+      [[0, 2], [1, 1]],
+    );
+  });
+
+  it('slots: a batch holds a slot from its arrival until its result was emitted', async () => {
+    const slots = taggerSlots({ concurrency: 2 });
+    const free: Array<[number, number]> = [];
+    await runAsyncMarbles(({ ts, cold, expectObservable }) => {
+      const tagger = new VirtualTagger(ts, { durationMs: durations({ A: 10, B: 3, C: 4 }) });
+      // Each check is scheduled first, so it runs before whatever else happens in its frame.
+      for (const at of [0, 1, 5, 10, 11, 14, 15]) ts.schedule(() => free.push([at, slots.free]), at);
+      expectObservable(show(tagBatch({ tagger, slots }))(cold('ab-c--', BATCHES)), '^-----------------!').toBe('10ms (xy) z', {
+        x: '10:ok:p-a',
+        y: '11:ok:p-b',
+        z: '12:ok:p-c',
+      });
+    });
+    // c (at 3) waits for a slot until a and b went out at 10; c's own slot frees when it went out at 14.
+    assert.deepStrictEqual(free, [[0, 2], [1, 1], [5, 0], [10, 0], [11, 1], [14, 1], [15, 2]]);
+    assert.equal(slots.claimed, false, 'the claim ends with the subscription');
+  });
+
+  it('slots: a second subscription on the same slots is a stream error', async () => {
+    const slots = taggerSlots({ concurrency: 1 });
+    const tagger = new FakeTagger();
+    const first = NEVER.pipe(tagBatch({ tagger, slots })).subscribe();
+    await assert.rejects(lastValueFrom(of([bj]).pipe(tagBatch({ tagger, slots }))), /already claimed by another tagBatch subscription/);
+    first.unsubscribe();
+    assert.equal((await lastValueFrom(of([bj]).pipe(tagBatch({ tagger, slots })))).length, 1, 'free again after the first ended');
+  });
+
+  it('rejects a bad concurrency or slots with a ConfigError', () => {
+    const tagger = new FakeTagger();
+    const cases: Array<[object, RegExp]> = [
+      [{ tagger, concurrency: 0 }, /concurrency must be a positive integer, got 0; e\.g\. 1/],
+      [{ tagger, concurrency: 1.5 }, /concurrency must be a positive integer/],
+      [{ tagger, concurrency: '2' }, /concurrency must be a positive integer, got "2"/],
+      [{ tagger, slots: 2 }, /slots must be an object/],
+      [{ tagger, slots: {} }, /slots must come from taggerSlots/],
+      [{ tagger, slots: taggerSlots({ concurrency: 2 }), concurrency: 3 }, /concurrency 3 differs from slots\.capacity 2/],
+    ];
+    for (const [opts, message] of cases) {
+      assert.throws(() => tagBatch(opts as never), (e: unknown) => e instanceof ConfigError && message.test(e.message), JSON.stringify(opts));
+    }
+    assert.throws(() => taggerSlots({ concurrency: 0 }), (e: unknown) => e instanceof ConfigError && /taggerSlots: concurrency must be a positive integer/.test(e.message));
+    assert.doesNotThrow(() => tagBatch({ tagger, slots: taggerSlots({ concurrency: 2 }), concurrency: 2 }));
   });
 });
