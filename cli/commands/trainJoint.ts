@@ -11,14 +11,14 @@ import { numberOption, requireString, type CommandSpec, type Parsed } from '../a
 export const spec: CommandSpec = {
   name: 'train-joint',
   summary: 'train NER jointly with word segmentation (shared embeddings and LSTM, alternating optimisation)',
-  usage: 'mentionflow train-joint --ner-train FILE --ner-dev FILE --seg-train FILE --seg-dev FILE --out DIR [--mode joint|pipeline] [--config FILE]',
+  usage: 'mentionflow train-joint --ner-train FILE --ner-dev FILE --seg-train FILE --seg-dev FILE --out DIR [--mode joint|pipeline|features] [--config FILE]',
   options: {
     'ner-train': { type: 'string', arg: 'FILE', description: 'NER training data (char-per-line CoNLL)' },
     'ner-dev': { type: 'string', arg: 'FILE', description: 'NER dev data (model selection)' },
     'seg-train': { type: 'string', arg: 'FILE', description: 'segmented sentences, words separated by spaces (NLPCC 2016, SIGHAN 2005 PKU/MSR, ...)' },
     'seg-dev': { type: 'string', arg: 'FILE', description: 'segmented dev sentences' },
     out: { type: 'string', arg: 'DIR', description: 'output model directory' },
-    mode: { type: 'string', arg: 'MODE', description: 'joint (alternating) or pipeline (segmentation first, then NER)', default: 'joint' },
+    mode: { type: 'string', arg: 'MODE', description: 'joint (alternating), pipeline (segmentation first, then NER) or features (a CRF segmenter trained first and frozen; its predicted segmentation gives the NER head segmentation features, Table 1 rows 2 and 6)', default: 'joint' },
     lambda: { type: 'string', arg: 'X', description: `weight of the segmentation loss (default ${DEFAULT_TRAIN_OPTIONS.lambda})` },
     seed: { type: 'string', arg: 'N', description: `random seed (default ${DEFAULT_TRAIN_OPTIONS.seed})` },
     epochs: { type: 'string', arg: 'N', description: `maximum epochs (default ${DEFAULT_TRAIN_OPTIONS.epochs})` },
@@ -34,7 +34,7 @@ export const spec: CommandSpec = {
 
 export async function run(p: Parsed): Promise<number> {
   const mode = p.values.mode;
-  if (mode !== 'joint' && mode !== 'pipeline') throw new ConfigError(`--mode must be joint or pipeline, got "${mode}"`);
+  if (mode !== 'joint' && mode !== 'pipeline' && mode !== 'features') throw new ConfigError(`--mode must be joint, pipeline or features, got "${mode}"`);
   const fromFile = typeof p.values.config === 'string' ? await readConfigFile(p.values.config) : {};
   const options = resolveTrainOptions(
     layered(fromFile, {

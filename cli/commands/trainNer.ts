@@ -19,6 +19,7 @@ export const spec: CommandSpec = {
     'learning-rate': { type: 'string', arg: 'X', description: `learning rate (default ${DEFAULT_TRAIN_OPTIONS.learningRate})` },
     optimizer: { type: 'string', arg: 'adam|sgd', description: `optimizer (default ${DEFAULT_TRAIN_OPTIONS.optimizer})` },
     dropout: { type: 'string', arg: 'X', description: `dropout on the LSTM input (default ${DEFAULT_TRAIN_OPTIONS.dropout})` },
+    lexicon: { type: 'string', arg: 'FILE', description: 'name dictionary, jieba "word freq pos" lines (person nr/nrt/nrfg, place ns, organisation nt): dictionary-match features, words stored in the artifact (config key lexiconFile)' },
     backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
     quiet: { type: 'boolean', description: 'no progress bars' },
     resume: { type: 'boolean', description: 'continue an interrupted run from DIR/checkpoint' },
@@ -37,6 +38,7 @@ export async function run(p: Parsed): Promise<number> {
     learningRate: numberOption(p, 'learning-rate', { min: 0 }),
     dropout: numberOption(p, 'dropout', { min: 0, max: 0.99 }),
     optimizer: p.values.optimizer as string | undefined,
+    lexiconFile: p.values.lexicon as string | undefined,
   };
   const options = resolveTrainOptions(layered(fromFile, flags), typeof p.values.config === 'string' ? p.values.config : 'options');
   const train = requireString(p, 'train', spec.name);
