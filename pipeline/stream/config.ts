@@ -31,6 +31,8 @@ export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 const BACKENDS = ['auto', 'native', 'wasm', 'cpu'] as const;
 export const INFERENCE_MODES = ['inline', 'thread'] as const;
 export type InferenceMode = (typeof INFERENCE_MODES)[number];
+export const BATCH_MODES = ['fixed', 'adaptive'] as const;
+export type BatchMode = (typeof BATCH_MODES)[number];
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const LOG_FORMATS = ['json', 'pretty'] as const;
 const WIRE_FORMATS = ['raw', 'confluent', 'auto'] as const;
@@ -63,9 +65,19 @@ export interface WorkerConfig {
   inference: InferenceMode;
   /** Framing of the input values. */
   inputWire: (typeof WIRE_FORMATS)[number];
+  /**
+   * fixed: a batch closes at batchMaxCount, batchMaxChars or batchMaxWaitMs
+   * (operators/batchItems.ts); adaptive: a batch goes to the tagger as soon
+   * as it has a free slot, so batches grow with the load, within
+   * batchMaxCount and batchMaxChars (operators/batchAdaptive.ts).
+   */
+  batchMode: BatchMode;
   batchMaxCount: number;
+  /** fixed batch mode only. */
   batchMaxWaitMs: number;
   batchMaxChars: number;
+  /** Most batches being tagged at once (tagBatch's concurrency; the slots batchAdaptive watches). */
+  taggerConcurrency: number;
   maxInFlight: number;
   commitIntervalMs: number;
   metricsPort: number;
@@ -126,9 +138,11 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'backend', kind: oneOf(BACKENDS), arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', defaultText: 'auto' },
   { key: 'inference', kind: oneOf(INFERENCE_MODES), arg: 'MODE', description: 'where the tagger runs: inline (on the main thread, between Kafka I/O and Avro decoding) or thread (a worker thread, so they overlap with tagging)', defaultText: 'inline' },
   { key: 'inputWire', kind: oneOf(WIRE_FORMATS), arg: 'FORMAT', description: 'framing of input values: raw Avro, confluent (Schema Registry header) or auto', defaultText: 'raw' },
+  { key: 'batchMode', kind: oneOf(BATCH_MODES), arg: 'MODE', description: 'fixed (a batch closes when full or --batch-max-wait-ms after its first post) or adaptive (a post goes to the tagger at once while it has a free slot; what arrives while every slot is busy goes as one batch when a slot frees; no timer)', defaultText: 'fixed' },
   { key: 'batchMaxCount', kind: int(1, 4096), arg: 'N', description: 'most posts per tagger batch', defaultText: '64' },
-  { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'longest a post waits for its batch to fill', defaultText: '50' },
+  { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'fixed batch mode: longest a post waits for its batch to fill (not used in adaptive mode)', defaultText: '50' },
   { key: 'batchMaxChars', kind: int(1), arg: 'N', description: 'most code points per tagger batch', defaultText: '8192' },
+  { key: 'taggerConcurrency', kind: int(1, 64), arg: 'N', description: 'most batches being tagged at once, results kept in order (above 1 helps only with --inference thread)', defaultText: '1' },
   { key: 'maxInFlight', kind: int(1), arg: 'N', description: 'records read but not yet acked before the input pauses (resumes at half)', defaultText: '2000' },
   { key: 'commitIntervalMs', kind: int(0, 600_000), arg: 'MS', description: 'at-least-once: least time between offset commits', defaultText: '1000' },
   { key: 'metricsPort', kind: int(0, 65535), arg: 'PORT', description: 'port of /metrics, /healthz and /readyz; 0: no HTTP server', defaultText: '0' },
@@ -176,9 +190,11 @@ export function defaultConfig(paths: { model: string; input: string }): WorkerCo
     backend: 'auto',
     inference: 'inline',
     inputWire: 'raw',
+    batchMode: 'fixed',
     batchMaxCount: 64,
     batchMaxWaitMs: 50,
     batchMaxChars: 8192,
+    taggerConcurrency: 1,
     maxInFlight: 2000,
     commitIntervalMs: 1000,
     metricsPort: 0,
@@ -290,7 +306,7 @@ export interface ConfigSources {
   file?: { path: string; values: unknown };
   /** Default paths (model directory, sample input). */
   paths: { model: string; input: string };
-  /** Called for ignorable problems (unknown MENTIONFLOW_ variables). */
+  /** Called for ignorable problems (unknown MENTIONFLOW_ variables, settings that have no effect). */
   warn?: (message: string) => void;
 }
 
@@ -373,7 +389,18 @@ export function resolveWorkerConfig(sources: ConfigSources): WorkerConfig {
   const c = config as unknown as WorkerConfig;
   if (!set.has('transactionalId')) c.transactionalId = `${c.groupId}-${hostname()}`;
   validate(c);
+  warnIneffective(c, set, sources.warn);
   return Object.freeze(c);
+}
+
+/** Settings that are valid but do not do what they promise in this combination (`set`: the keys given explicitly). */
+function warnIneffective(c: WorkerConfig, set: ReadonlySet<string>, warn: ((message: string) => void) | undefined): void {
+  if (c.batchMode === 'adaptive' && set.has('batchMaxWaitMs')) {
+    warn?.(`batchMaxWaitMs (${c.batchMaxWaitMs}) is not used with batchMode adaptive (a batch goes to the tagger when it has a free slot); drop it, or set batchMode fixed`);
+  }
+  if (c.taggerConcurrency > 1 && c.inference === 'inline') {
+    warn?.(`taggerConcurrency ${c.taggerConcurrency} with inference inline cannot overlap tagger calls (the tagger computes on the main thread, one call at a time); set inference thread, or taggerConcurrency 1`);
+  }
 }
 
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;

@@ -1,19 +1,24 @@
 /**
  * The streaming worker. The pipeline, as data flows through it:
  *
- *   source -> decodePosts -> batchItems -> tagBatch -> toMentions -> encodeOutputs -> sink -> ack
+ *   source -> decodePosts -> batchItems | batchAdaptive -> tagBatch -> toMentions -> encodeOutputs -> sink -> ack
  *
+ * batchMode picks the batcher: batchItems (fixed limits and a wait timer) or
+ * batchAdaptive (a batch whenever tagBatch has a free slot; the slots are the
+ * one thing that flows back, from tagBatch to the batcher).
  * The source is Kafka (pipeline/kafka/) or, in the embedded mode, a file;
  * the sink Kafka or NDJSON streams. A record that fails a stage becomes a
  * dead letter and flows on; only a failure of the edges themselves ends the
  * stream. The sink emits outputs once acknowledged and the source commits an
  * input only when all outputs up to it are acknowledged (see ports.ts).
  */
-import { lastValueFrom, tap } from 'rxjs';
-import type { Observable } from 'rxjs';
+import { defer, lastValueFrom, tap } from 'rxjs';
+import type { Observable, OperatorFunction } from 'rxjs';
 import type { Tagger } from '../../models/tagger.js';
-import { batchItems, decodePosts, encodeOutputs, tagBatch, tapSafe, toMentions } from '../../operators/index.js';
-import type { OutputMessage } from '../../operators/types.js';
+import { batchAdaptive, batchItems, decodePosts, encodeOutputs, tagBatch, taggerSlots, tapSafe, toMentions } from '../../operators/index.js';
+import type { TaggerSlots } from '../../operators/index.js';
+import type { Item, OutputMessage } from '../../operators/types.js';
+import type { Post } from '../../schemas/types.generated.js';
 import { openKafkaEdges } from '../kafka/edges.js';
 import type { Logger } from '../ops/logger.js';
 import type { PipelineMetrics } from '../ops/metrics.js';
@@ -23,7 +28,10 @@ import { FileSource } from './fileSource.js';
 import { countInput, countOutcomes, countOutputs, observeBatch, observeTagging } from './metricsTaps.js';
 import type { Edges, OutputSink, RecordSource } from './ports.js';
 
-export type StreamSettings = Pick<WorkerConfig, 'inputWire' | 'batchMaxCount' | 'batchMaxWaitMs' | 'batchMaxChars'>;
+export type StreamSettings = Pick<
+  WorkerConfig,
+  'inputWire' | 'batchMode' | 'batchMaxCount' | 'batchMaxWaitMs' | 'batchMaxChars' | 'taggerConcurrency'
+>;
 
 export interface StreamParts {
   source: RecordSource;
@@ -39,24 +47,36 @@ export function mentionStream({ source, sink, tagger, settings, metrics, logger 
   const measure = <T>(next: (value: T) => void) =>
     tapSafe<T>({ next, onListenerError: (err) => logger.warn('metrics tap failed', { err }) });
 
-  return source
-    .records()
-    .pipe(
-      measure(countInput(metrics)),
-      decodePosts({ wire: settings.inputWire }),
-      batchItems({ maxCount: settings.batchMaxCount, maxWaitMs: settings.batchMaxWaitMs, maxChars: settings.batchMaxChars }),
-      measure(observeBatch(metrics)),
-      tagBatch({ tagger }),
-      measure(observeTagging(metrics)),
-      toMentions({ model: { id: tagger.modelId, version: tagger.modelVersion } }),
-      measure(countOutcomes(metrics)),
-      encodeOutputs(),
-    )
-    .pipe(
-      sink.write(),
-      measure(countOutputs(metrics)),
-      tap((acked) => source.ack(acked.map((m) => m.ref))),
-    );
+  // Fresh slots for each subscription: they count this stream's batches only.
+  return defer(() => {
+    const slots = taggerSlots({ concurrency: settings.taggerConcurrency });
+    return source
+      .records()
+      .pipe(
+        measure(countInput(metrics)),
+        decodePosts({ wire: settings.inputWire }),
+        batchPosts(settings, slots),
+        measure(observeBatch(metrics)),
+        tagBatch({ tagger, slots }),
+        measure(observeTagging(metrics)),
+        toMentions({ model: { id: tagger.modelId, version: tagger.modelVersion } }),
+        measure(countOutcomes(metrics)),
+        encodeOutputs(),
+      )
+      .pipe(
+        sink.write(),
+        measure(countOutputs(metrics)),
+        tap((acked) => source.ack(acked.map((m) => m.ref))),
+      );
+  });
+}
+
+/** The batcher batchMode names; adaptive batches follow the slots of the tagBatch after it. */
+function batchPosts(settings: StreamSettings, slots: TaggerSlots): OperatorFunction<Item<Post>, Item<Post>[]> {
+  const limits = { maxCount: settings.batchMaxCount, maxChars: settings.batchMaxChars };
+  return settings.batchMode === 'adaptive'
+    ? batchAdaptive({ ...limits, slots })
+    : batchItems({ ...limits, maxWaitMs: settings.batchMaxWaitMs });
 }
 
 export interface WorkerDeps {

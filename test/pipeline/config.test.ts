@@ -39,7 +39,7 @@ test('names: --kebab-case flag, MENTIONFLOW_UPPER_SNAKE variable, camelCase key'
   assert.equal(envName('brokers'), 'MENTIONFLOW_BROKERS');
   // Every option can be given each way.
   for (const o of WORKER_OPTIONS) {
-    const text = o.kind.type === 'int' ? String(Math.max(o.kind.min, 1000)) : o.kind.type === 'enum' ? o.kind.values[0] : o.kind.type === 'bool' ? 'true' : o.kind.type === 'list' ? 'a:1' : 'x';
+    const text = o.kind.type === 'int' ? String(Math.min(o.kind.max, Math.max(o.kind.min, 1000))) : o.kind.type === 'enum' ? o.kind.values[0] : o.kind.type === 'bool' ? 'true' : o.kind.type === 'list' ? 'a:1' : 'x';
     if (['sslCa', 'sslCert', 'sslKey', 'saslMechanism', 'saslUsername'].includes(o.key)) continue; // need companions
     const viaEnv = resolveWorkerConfig({ paths, env: { [envName(o.key)]: text, MENTIONFLOW_BATCH_MAX_COUNT: '1', MENTIONFLOW_OUTPUT_TOPIC: 'o', MENTIONFLOW_DEAD_LETTER_TOPIC: 'd' } });
     assert.notEqual((viaEnv as unknown as Record<string, unknown>)[o.key], undefined, o.key);
@@ -120,4 +120,44 @@ test('readConfigFile: a missing or malformed file is a ConfigError', () => {
   assert.throws(() => readConfigFile(join(dir, 'bad.json')), /is not valid JSON/);
   writeFileSync(join(dir, 'ok.json'), '{"brokers": ["k:1"]}');
   assert.deepEqual(readConfigFile(join(dir, 'ok.json')).values, { brokers: ['k:1'] });
+});
+
+test('batchMode and taggerConcurrency: defaults, the three names, bad values', () => {
+  const d = resolveWorkerConfig({ paths });
+  assert.equal(d.batchMode, 'fixed');
+  assert.equal(d.taggerConcurrency, 1);
+  assert.equal(flagName('batchMode'), 'batch-mode');
+  assert.equal(envName('taggerConcurrency'), 'MENTIONFLOW_TAGGER_CONCURRENCY');
+  const viaFlags = resolveWorkerConfig({ paths, flags: { batchMode: 'adaptive', taggerConcurrency: '2' }, warn: () => {} });
+  assert.deepEqual([viaFlags.batchMode, viaFlags.taggerConcurrency], ['adaptive', 2]);
+  const viaEnv = resolveWorkerConfig({ paths, env: { MENTIONFLOW_BATCH_MODE: 'adaptive', MENTIONFLOW_TAGGER_CONCURRENCY: '3' }, warn: () => {} });
+  assert.deepEqual([viaEnv.batchMode, viaEnv.taggerConcurrency], ['adaptive', 3]);
+  const viaFile = resolveWorkerConfig({ paths, file: { path: 'w.json', values: { batchMode: 'adaptive', taggerConcurrency: 2, inference: 'thread' } } });
+  assert.deepEqual([viaFile.batchMode, viaFile.taggerConcurrency], ['adaptive', 2]);
+  const cases: Array<[Parameters<typeof resolveWorkerConfig>[0], RegExp]> = [
+    [{ paths, flags: { batchMode: 'adaptiv' } }, /--batch-mode must be one of fixed, adaptive, got "adaptiv" \(did you mean "adaptive"\?\)/],
+    [{ paths, env: { MENTIONFLOW_BATCH_MODE: 'dynamic' } }, /environment variable MENTIONFLOW_BATCH_MODE must be one of fixed, adaptive/],
+    [{ paths, flags: { taggerConcurrency: '0' } }, /--tagger-concurrency must be an integer 1\.\.64, got 0/],
+    [{ paths, env: { MENTIONFLOW_TAGGER_CONCURRENCY: 'two' } }, /MENTIONFLOW_TAGGER_CONCURRENCY must be an integer 1\.\.64, got "two"/],
+    [{ paths, file: { path: 'w.json', values: { taggerConcurrency: '2' } } }, /config file w\.json: taggerConcurrency must be an integer 1\.\.64, got "2"/],
+    [{ paths, file: { path: 'w.json', values: { batchMode: true } } }, /config file w\.json: batchMode must be a string, got true/],
+  ];
+  for (const [sources, re] of cases) {
+    assert.throws(() => resolveWorkerConfig(sources), (err: unknown) => err instanceof ConfigError && re.test(err.message), String(re));
+  }
+});
+
+test('settings that would not do what they say are reported, not fatal', () => {
+  const warnings = (sources: Omit<Parameters<typeof resolveWorkerConfig>[0], 'paths' | 'warn'>) => {
+    const out: string[] = [];
+    resolveWorkerConfig({ paths, ...sources, warn: (m) => out.push(m) });
+    return out;
+  };
+  assert.deepEqual(warnings({ flags: { batchMode: 'adaptive' } }), [], 'the default wait is not a complaint');
+  assert.deepEqual(warnings({ flags: { batchMaxWaitMs: '20' } }), []);
+  const [wait] = warnings({ flags: { batchMode: 'adaptive', batchMaxWaitMs: '20' } });
+  assert.match(wait, /batchMaxWaitMs \(20\) is not used with batchMode adaptive .*; drop it, or set batchMode fixed/);
+  const [inline] = warnings({ env: { MENTIONFLOW_TAGGER_CONCURRENCY: '2' } });
+  assert.match(inline, /taggerConcurrency 2 with inference inline cannot overlap tagger calls .*; set inference thread, or taggerConcurrency 1/);
+  assert.deepEqual(warnings({ flags: { taggerConcurrency: '2', inference: 'thread' } }), []);
 });
