@@ -234,8 +234,23 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
   let tagger: Tagger;
   let backend: string | undefined;
   const tensors: Partial<TensorCounts> = {};
-  let numTensors = () => 0;
-  if (task.variant === 'full') {
+  let numTensors = async () => 0;
+  let closeTagger = async () => {
+    tagger.dispose();
+    return numTensors();
+  };
+  if (task.variant === 'full' && config.inference === 'thread') {
+    // --worker-option inference=thread: the tagger in a worker thread (its tensors are counted there)
+    const { ThreadTagger } = await import('../models/threadTagger.js');
+    const thread = await ThreadTagger.open(config.model, { backend: 'native', batchSize: config.batchMaxCount });
+    backend = thread.backend;
+    numTensors = async () => (await thread.memory()).numTensors;
+    closeTagger = async () => (await thread.close())?.numTensors ?? -1;
+    tagger = thread;
+    tensors.afterLoad = await numTensors();
+    await tagger.tag(samplePosts().map((p) => p.text)); // warm-up: a long-running worker is warm
+    tensors.beforeStream = await numTensors();
+  } else if (task.variant === 'full') {
     // loaded only here, so the other variants' memory holds what the pipeline itself loads
     const [tf, { useBackend }, { NeuralTagger }, { TaggerModel }] = await Promise.all([
       import('@tensorflow/tfjs'),
@@ -243,13 +258,13 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
       import('../models/tagger.js'),
       import('../models/taggerModel.js'),
     ]);
-    numTensors = () => tf.memory().numTensors;
+    numTensors = async () => tf.memory().numTensors;
     backend = await useBackend('native');
     const { model } = await TaggerModel.load(config.model);
-    tensors.afterLoad = numTensors();
+    tensors.afterLoad = await numTensors();
     tagger = new NeuralTagger(model, { batchSize: config.batchMaxCount });
     await tagger.tag(samplePosts().map((p) => p.text)); // warm-up: a long-running worker is warm
-    tensors.beforeStream = numTensors();
+    tensors.beforeStream = await numTensors();
   } else {
     tagger = new IdentityTagger();
   }
@@ -277,9 +292,8 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
   const stopped = await Promise.race([worker.done.then(() => true), sleep(30_000).then(() => false)]);
   if (!stopped) logger.warn('the worker did not stop within 30 s');
   if (task.variant !== 'full') return undefined;
-  tensors.afterStream = numTensors();
-  tagger.dispose();
-  tensors.afterDispose = numTensors();
+  tensors.afterStream = await numTensors();
+  tensors.afterDispose = await closeTagger();
   return tensors as TensorCounts;
 }
 
