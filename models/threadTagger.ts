@@ -106,7 +106,8 @@ export class ThreadTagger implements Tagger {
           resolve(new ThreadTagger(worker, m.modelId, m.modelVersion, m.backend, options));
         } else if (m.type === 'failed') {
           cleanup();
-          reject(fromWire(m.error)); // the thread ends by itself
+          worker.on('error', () => undefined); // it ends by itself; nothing more to report
+          reject(fromWire(m.error));
         }
       };
       const onError = (err: Error) => (failure = err);
@@ -166,7 +167,12 @@ export class ThreadTagger implements Tagger {
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: never) => void, reject });
       if (this.pending.size === 1) this.worker.ref();
-      this.post(message(id));
+      try {
+        this.post(message(id));
+      } catch (err) {
+        this.settle(id); // e.g. a DataCloneError: texts that are not plain data
+        reject(err as Error);
+      }
     });
   }
 

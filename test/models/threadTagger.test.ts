@@ -96,6 +96,9 @@ test('an error while tagging rejects only that call, with the in-process error (
     assert.equal(err.name, inlineError.name);
     assert.equal(err.message, inlineError.message);
     assert.deepEqual(await tagger.tag(['我在北京']), await inline.tag(['我在北京']), 'the thread still tags after the error');
+    // texts that cannot be sent at all reject at once, and leave nothing pending
+    await assert.rejects(tagger.tag([(() => 'not data') as unknown as string]), (err: unknown) => (err as Error).name === 'DataCloneError');
+    assert.equal((await tagger.tag(['张三'])).length, 1);
   } finally {
     await tagger.close();
   }
