@@ -83,6 +83,7 @@ function origin(ref: RecordRef): KafkaPosition | null {
 
 /** Checks the tagger's mentions against the text and converts them, sorted by start. */
 function mentionRecords(text: string, mentions: readonly Mention[]): MentionRecord[] {
+  if (mentions.length === 0) return []; // nothing to check (most posts): skip splitting the text
   const chars = Array.from(text);
   const utf16 = [0];
   for (const c of chars) utf16.push(utf16[utf16.length - 1] + c.length);

@@ -61,12 +61,17 @@ interface AvscTypeView {
 
 class Cursor {
   pos: number;
-  /** Path segments of the value being read; only joined when reporting an error. */
+  /**
+   * Path segments of the value being read; only joined when reporting an
+   * error, and only kept when `tracking` (see scanAvro: the first pass runs
+   * without them, a failure is scanned again with them for its message).
+   */
   readonly path: string[] = [];
 
   constructor(
     readonly buf: Buffer,
     pos: number,
+    readonly tracking: boolean,
   ) {
     this.pos = pos;
   }
@@ -81,19 +86,22 @@ class Cursor {
     }
   }
 
-  /** A zig-zag varint (Avro int/long), exact up to the full 64-bit range. */
-  varlong(what: string, maxBytes: number): number {
+  /**
+   * A zig-zag varint (Avro int/long), exact up to the full 64-bit range.
+   * `what` + `suffix` names it in errors (joined only then: this is the hot path).
+   */
+  varlong(what: string, maxBytes: number, suffix = ''): number {
     const start = this.pos;
     const buf = this.buf;
     let n = 0;
     let mult = 1;
     for (let i = 0; ; i++) {
-      if (i >= maxBytes) this.fail(`${what}: varint longer than ${maxBytes} bytes`, start);
-      if (this.pos >= buf.length) this.fail(`truncated: ${what} varint runs past the end`, start);
+      if (i >= maxBytes) this.fail(`${what}${suffix}: varint longer than ${maxBytes} bytes`, start);
+      if (this.pos >= buf.length) this.fail(`truncated: ${what}${suffix} varint runs past the end`, start);
       const b = buf[this.pos++];
       if (i === 6 && b & 0x80) {
         // More than 49 bits: redo exactly with BigInt (rare: huge longs or garbage).
-        return this.bigVarlong(start, what, maxBytes);
+        return this.bigVarlong(start, `${what}${suffix}`, maxBytes);
       }
       n += (b & 0x7f) * mult;
       mult *= 128;
@@ -136,7 +144,7 @@ class Cursor {
   /** A length prefix (string/bytes) followed by that many bytes; returns the start of the bytes. */
   lengthPrefixed(what: string): number {
     const start = this.pos;
-    const len = this.long(`${what} length`);
+    const len = this.varlong(what, 10, ' length');
     if (len < 0) this.fail(`${what}: negative length ${len}`, start);
     this.need(len, what);
     const body = this.pos;
@@ -215,7 +223,7 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
       return;
     case 'string': {
       const body = c.lengthPrefixed('string');
-      if (!isUtf8(buf.subarray(body, c.pos))) c.fail('string: invalid UTF-8', body);
+      if (!isAscii(buf, body, c.pos) && !isUtf8(buf.subarray(body, c.pos))) c.fail('string: invalid UTF-8', body);
       return;
     }
     case 'fixed': {
@@ -247,6 +255,10 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
     case 'record':
     case 'error':
       for (const field of type.fields ?? []) {
+        if (!c.tracking) {
+          scanValue(field.type, c);
+          continue;
+        }
         c.path.push(c.path.length === 0 ? field.name : `.${field.name}`);
         scanValue(field.type, c);
         c.path.pop();
@@ -260,11 +272,11 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
       let index = 0;
       while (true) {
         const blockStart = c.pos;
-        let count = c.long(`${type.typeName} block count`);
+        let count = c.varlong(type.typeName, 10, ' block count');
         if (count === 0) return;
         if (count < 0) {
           count = -count;
-          const bytes = c.long(`${type.typeName} block size`);
+          const bytes = c.varlong(type.typeName, 10, ' block size');
           if (bytes < 0) c.fail(`${type.typeName}: negative block size ${bytes}`, blockStart);
           c.need(bytes, `${type.typeName} block`);
         }
@@ -283,12 +295,12 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
             if (keyBytes.equals(PROTO_KEY)) {
               c.fail('map key "__proto__" cannot be represented (avsc would silently drop it)', keyStart);
             }
-            c.path.push(`[${JSON.stringify(keyBytes.toString('utf8'))}]`);
-          } else {
+            if (c.tracking) c.path.push(`[${JSON.stringify(keyBytes.toString('utf8'))}]`);
+          } else if (c.tracking) {
             c.path.push(`[${index}]`);
           }
           scanValue(itemType, c);
-          c.path.pop();
+          if (c.tracking) c.path.pop();
         }
       }
     }
@@ -311,9 +323,24 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
  * are in range; array/map block counts fit in the bytes that are left.
  */
 export function scanAvro(type: Type, buf: Buffer, pos = 0): number {
-  const c = new Cursor(buf, pos);
-  scanValue(type as unknown as AvscTypeView, c);
+  const view = type as unknown as AvscTypeView;
+  const c = new Cursor(buf, pos, false);
+  try {
+    scanValue(view, c);
+  } catch (err) {
+    if (!(err instanceof AvroScanError)) throw err;
+    // The pass above keeps no field path (the hot path); the same scan with
+    // the path fails at the same byte and names the field.
+    scanValue(view, new Cursor(buf, pos, true));
+    throw err;
+  }
   return c.pos;
+}
+
+/** True when buf[start, end) is all ASCII (then it is valid UTF-8 without a native call). */
+function isAscii(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] >= 0x80) return false;
+  return true;
 }
 
 /** Magic byte that starts a Confluent Schema Registry framed payload. */

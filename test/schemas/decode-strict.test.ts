@@ -300,4 +300,46 @@ describe('validate / encodeStrict', () => {
     // A proper pair is fine.
     encodeStrict(post, { id: '1', text: '好😀', author_id: 'a', created_at: 0, source: 's' });
   });
+
+  it("encodeStrict writes avsc's bytes, also for records larger than its scratch buffer, each into its own buffer", () => {
+    const base = { id: '1', author_id: 'a', created_at: 0, source: 's' };
+    for (const text of ['短', '长'.repeat(40_000), '短短', '长'.repeat(100_000), '']) {
+      const value = { ...base, text };
+      const bytes = encodeStrict(post, value);
+      assert.ok(bytes.equals(post.toBuffer(value)), `text of ${text.length} chars`);
+      assert.deepEqual({ ...decodeStrict<object>(post, bytes) }, { ...value, lang: null, reply_to: null, attributes: {} });
+    }
+    const a = encodeStrict(post, { ...base, text: 'a' });
+    const b = encodeStrict(post, { ...base, text: 'b' });
+    a.fill(0);
+    assert.deepEqual({ ...decodeStrict<object>(post, b) }, { ...base, text: 'b', lang: null, reply_to: null, attributes: {} });
+  });
+
+  it('names the field of a problem deep inside a record, on decode and on encode', () => {
+    // decode: the scan that finds the problem keeps no path; the error still names the item
+    const post2 = loadSchema('post', 2);
+    const value = { id: '1', text: '好', author_id: 'a', created_at: 0, source: 's', lang: null, reply_to: null, attributes: {}, topic_tags: ['ok', 'xx'], geo: null };
+    const bytes = post2.toBuffer(value);
+    const at = bytes.indexOf(Buffer.from('xx'));
+    bytes[at + 1] = 0xff; // invalid UTF-8 in topic_tags[1]
+    assertDecodeError(() => decodeStrict(post2, bytes), /string: invalid UTF-8 at topic_tags\[1\] \(byte \d+\)/);
+    assertDecodeError(() => decodeStrict(post2, bytes.subarray(0, at + 1)), /truncated: string needs 2 byte\(s\), 1 left at topic_tags\[1\]/);
+    // encode: the path of the second mention's text, and no path leaking from the first
+    const record = {
+      post_id: 'p',
+      created_at: 0,
+      origin: null,
+      mentions: [
+        { text: '北京', type: 'GPE', kind: 'NAM', start: 0, end: 2, start_utf16: 0, end_utf16: 2, confidence: 1 },
+        { text: '坏\ud83d', type: 'PER', kind: 'NAM', start: 2, end: 4, start_utf16: 2, end_utf16: 4, confidence: 1 },
+      ],
+      model: { id: 'm', version: '1' },
+      processed_at: 0,
+      latency_ms: null,
+    };
+    assert.deepEqual(
+      validate(mentions, record).map((i) => i.path),
+      ['mentions[1].text'],
+    );
+  });
 });
