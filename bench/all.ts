@@ -14,13 +14,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../cli/defaults.js';
+import type { PipelineResults } from './pipelineReport.js';
 
 const { values } = parseArgs({ options: { parts: { type: 'string', default: 'limits,backends,pipeline,joint' }, quick: { type: 'boolean', default: false } } });
 const q = values.quick;
 const ARGS: Record<string, string[]> = {
   limits: ['--runs', q ? '2' : '5'],
   backends: ['--runs', q ? '2' : '5', ...(q ? ['--backends', 'native'] : [])],
-  pipeline: q ? ['--posts', '2000', '--full-posts', '300', '--runs', '1', '--rss-posts', '20000'] : ['--runs', '3'],
+  pipeline: q ? ['--posts', '2000', '--full-posts', '300', '--runs', '1', '--rss-posts', '20000', '--latency-seconds', '6', '--latency-warmup-seconds', '1'] : ['--runs', '3'],
   joint: ['--epochs', q ? '1' : '2'],
 };
 const SCRIPT: Record<string, string> = { limits: 'limits.js', backends: 'backends.js', pipeline: 'pipeline.js', joint: 'jointEpoch.js' };
@@ -50,7 +51,28 @@ for (const part of values.parts!.split(',')) {
   }
   sections.push(`(${part}: ${seconds.toFixed(0)} s)`);
 }
+const targets = json.pipeline ? pipelineTargets(json.pipeline as PipelineResults) : undefined;
+if (targets) sections.unshift(targets);
 const header = `# mentionflow benchmark report (${new Date().toISOString()})\n\nMachine: ${cpus()[0]?.model} x ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}${q ? '; QUICK mode (small sizes, not for figures)' : ''}.`;
 writeFileSync(join(dir, 'report.md'), [header, ...sections].join('\n\n') + '\n');
 writeFileSync(join(dir, 'report.json'), JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, quick: q, ...json }, null, 1) + '\n');
 process.stdout.write([header, ...sections].join('\n\n') + '\n');
+
+/** The performance issue's pipeline targets, read off the pipeline part of this run (details in its section). */
+function pipelineTargets(p: PipelineResults): string {
+  const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
+  const rows: string[] = [];
+  const { identityOverBare, fullOverStandalone } = p.ratios;
+  if (identityOverBare !== undefined) rows.push(`| identity pipeline / bare kafkajs loop, posts/s | >= 0.70 | ${identityOverBare.toFixed(3)} | ${verdict(identityOverBare >= 0.7)} |`);
+  if (fullOverStandalone !== undefined) {
+    rows.push(`| full pipeline / tagger standalone (same model, batch size, texts), posts/s | >= 0.85 | ${fullOverStandalone.toFixed(3)} | ${verdict(fullOverStandalone >= 0.85)} |`);
+  }
+  const b = p.latencyBound;
+  if (b) rows.push(`| full pipeline p99 end-to-end at 50% load, ms | < 2 x ${b.waitMs} + ${b.batchTaggingMs.toFixed(1)} = ${b.boundMs.toFixed(1)} | ${b.p99Ms.toFixed(1)} | ${verdict(b.met)} |`);
+  for (const l of p.latency.full ?? []) {
+    if (l.load === 0.5) continue;
+    rows.push(`| full pipeline end-to-end at ${Math.round(100 * l.load)}% load, p50 / p99 ms (drain after the last post) | (reported) | ${l.e2eMs.p50.toFixed(1)} / ${l.e2eMs.p99.toFixed(1)} (${Math.round(l.drainMs)}) | - |`);
+  }
+  if (rows.length === 0) return '';
+  return ['## Performance issue: pipeline targets (from the pipeline part below)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...rows].join('\n');
+}

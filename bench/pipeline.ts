@@ -13,11 +13,22 @@
  *    the first input record consumed to the last output acknowledged (counted
  *    in the child from the producer's acknowledgements, then checked against
  *    the output topic's record count).
- * 2. Latency under an open-loop paced producer at --latency-load (default
- *    50%) of each variant's median throughput, for --latency-seconds: from
- *    the broker's LogAppendTime of a post to the LogAppendTime of its output
- *    record (= when the broker acknowledged it), matched by record key (the
- *    post id); also from the post's scheduled send time (its created_at).
+ *      standalone  (with full) the tagger alone in a fresh process, interleaved
+ *                  with the runs above: same model, loading and warm-up as
+ *                  full, the same --full-posts texts in input order, batches of
+ *                  the worker's batchMaxCount; full / standalone is the share
+ *                  of the tagger's throughput the pipeline keeps (target 0.85)
+ * 2. Latency under an open-loop paced producer at each of --latency-loads
+ *    (default 50% and 90%) of each variant's median throughput from leg 1,
+ *    for --latency-seconds each: from the broker's LogAppendTime of a post to
+ *    the LogAppendTime of its output record (= when the broker acknowledged
+ *    it), matched by record key (the post id); also from the post's scheduled
+ *    send time (its created_at), and how long the last output came after the
+ *    last input (drain: small when the variant kept up with the rate). The
+ *    full variant's p99 at 50% is set against the issue's bound, 2 x the batch
+ *    wait limit + one batch's tagging time (the standalone tagger's mean per
+ *    batch, same run). Every run is bounded: the producer stops after
+ *    --latency-seconds, the child has a deadline, the reads an idle timeout.
  * 3. Memory: RSS of the identity pipeline after 10,000 and after --rss-posts
  *    posts (input produced concurrently, in batches, with bounded lag), and
  *    the model's tfjs tensor count before and after the full runs.
@@ -37,7 +48,7 @@
  *    partitions a 2+1 split caps it at 1.5) and each member's assignment.
  *
  *   node dist/bench/pipeline.js [--posts N] [--full-posts N] [--runs K] [--partitions P] [--rss-posts N]
- *                               [--latency-seconds S] [--variants bare,identity,full] [--legs throughput,latency,memory]
+ *                               [--latency-seconds S] [--latency-loads 0.5,0.9] [--variants bare,identity,full] [--legs throughput,latency,memory]
  *                               [--worker-option KEY=VALUE ...]   (e.g. maxInFlight=4000; default: the worker's defaults)
  *                               [--scaling-variant full|identity] [--scaling-posts N] [--scaling-partitions 3[,6]]
  *   e.g. node dist/bench/pipeline.js --legs scaling --runs 3 --scaling-partitions 3,6
@@ -56,7 +67,17 @@ import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
 import { loadSchema } from '../schemas/registry.js';
 import { BenchKafka, ChildRun, checkLocalBrokers, interrupt, produceRange, producePaced, stopChildren, type DoneMessage } from './pipelineHarness.js';
 import { VARIANTS, type MemorySnapshot, type Variant, type WorkerTask } from './pipelineProtocol.js';
-import { renderReport, type LatencyResult, type PipelineResults, type ScalingPartitions, type ScalingResult, type ScalingRun, type ThroughputRun } from './pipelineReport.js';
+import {
+  renderReport,
+  type LatencyBound,
+  type LatencyResult,
+  type PipelineResults,
+  type ScalingPartitions,
+  type ScalingResult,
+  type ScalingRun,
+  type StandaloneRun,
+  type ThroughputRun,
+} from './pipelineReport.js';
 import { median, quantile } from './stats.js';
 import { postFactory } from './syntheticPosts.js';
 
@@ -73,7 +94,8 @@ const { values } = parseArgs({
     'rss-posts': { type: 'string', default: '1000000' },
     'latency-seconds': { type: 'string', default: '20' },
     'latency-warmup-seconds': { type: 'string', default: '2' },
-    'latency-load': { type: 'string', default: '0.5' },
+    'latency-loads': { type: 'string', default: '0.5,0.9' },
+    'latency-load': { type: 'string' },
     variants: { type: 'string', default: VARIANTS.join(',') },
     legs: { type: 'string', default: DEFAULT_LEGS.join(',') },
     'scaling-variant': { type: 'string', default: 'full' },
@@ -123,6 +145,18 @@ function list<T extends string>(name: string, known: readonly T[]): T[] {
   return items as T[];
 }
 
+/** --latency-loads 0.5,0.9 (shares of each variant's median throughput); --latency-load X: just X. */
+function loads(): number[] {
+  const given = values['latency-load'] ?? values['latency-loads']!;
+  const xs = String(given)
+    .split(',')
+    .map((x) => Number(x.trim()));
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 0.01 || x > 1)) {
+    throw new Error(`--latency-loads: a comma-separated list of numbers in [0.01, 1] (shares of the measured maximum), got ${given}`);
+  }
+  return [...new Set(xs)].sort((a, b) => a - b);
+}
+
 const opts = {
   posts: int('posts', 1),
   fullPosts: int('full-posts', 1),
@@ -131,7 +165,7 @@ const opts = {
   rssPosts: int('rss-posts', 0),
   latencySeconds: num('latency-seconds', 1, 3600),
   latencyWarmupSeconds: num('latency-warmup-seconds', 0, 3600),
-  latencyLoad: num('latency-load', 0.01, 1),
+  latencyLoads: loads(),
   variants: list<Variant>('variants', VARIANTS),
   legs: list<Leg>('legs', LEGS),
   brokers: values.brokers!.split(',').map((b) => b.trim()),
@@ -255,13 +289,16 @@ async function throughputLeg(): Promise<void> {
         deadLetterRecords: dlq,
         uncommitted,
         ...(done.tensors ? { tensors: done.tensors } : {}),
+        ...(done.tagging ? { tagging: done.tagging } : {}),
       };
+      if (done.settings) results.settings.batch = done.settings;
       log(`  ${Math.round(entry.postsPerSecond)} posts/s, ${Math.round(entry.charsPerSecond)} chars/s; output topic holds ${out} records, dead letters ${dlq}, input records after the group's commit ${uncommitted}`);
       const t = (results.throughput[variant] ??= { posts: input.posts, chars: input.chars, runs: [], medianPostsPerSecond: 0, medianCharsPerSecond: 0 });
       t.runs.push(entry);
       const backend = await run.ready;
       if (backend) t.backend = backend;
     }
+    if (inputs.full) await standaloneRun(inputs.full, r);
   }
   await kafka.delete([...new Set(Object.values(inputs).map((i) => i!.topic))]);
   for (const t of Object.values(results.throughput)) {
@@ -271,19 +308,54 @@ async function throughputLeg(): Promise<void> {
   const tp = results.throughput;
   if (tp.bare && tp.identity) results.ratios.identityOverBare = tp.identity.medianPostsPerSecond / tp.bare.medianPostsPerSecond;
   if (tp.identity && tp.full) results.ratios.fullOverIdentity = tp.full.medianPostsPerSecond / tp.identity.medianPostsPerSecond;
+  const sa = results.standalone;
+  if (sa) {
+    sa.medianPostsPerSecond = median(sa.runs.map((x) => x.postsPerSecond));
+    sa.medianCharsPerSecond = median(sa.runs.map((x) => x.charsPerSecond));
+    sa.medianBatchMs = median(sa.runs.map((x) => x.tagging.meanMs));
+    if (tp.full) results.ratios.fullOverStandalone = tp.full.medianPostsPerSecond / sa.medianPostsPerSecond;
+  }
 }
 
-/** 2. Latency at a share of each variant's median throughput. */
-async function latencyLeg(variant: Variant): Promise<LatencyResult> {
-  const rate = opts.latencyLoad * results.throughput[variant]!.medianPostsPerSecond;
-  const name = `${prefix}.lat-${variant}`;
+/** The tagger alone on the full variant's texts (same model, batch size, warm-up), interleaved with the throughput runs. */
+async function standaloneRun(input: { topic: string; posts: number; chars: number }, r: number): Promise<void> {
+  log(`standalone tagger run ${r + 1}/${opts.runs}: ${input.posts} posts`);
+  const run = new ChildRun(task('full', `${prefix}.standalone.r${r}`, { inputTopic: input.topic /* not read */, standalone: { posts: input.posts }, target: input.posts, deadlineMs: deadline('full', input.posts) }));
+  const done = await run.done;
+  if (interrupt.signal.aborted) throw new Error('interrupted');
+  if (!done.tagging || !done.settings) throw new Error('standalone: the child reported no tagging statistics');
+  const entry: StandaloneRun = {
+    seconds: done.seconds,
+    postsPerSecond: input.posts / done.seconds,
+    charsPerSecond: input.chars / done.seconds,
+    tagging: done.tagging,
+  };
+  log(`  ${Math.round(entry.postsPerSecond)} posts/s, ${Math.round(entry.charsPerSecond)} chars/s; ${done.tagging.batches} batches, ${done.tagging.meanMs.toFixed(1)} ms each on average`);
+  const sa = (results.standalone ??= {
+    posts: input.posts,
+    chars: input.chars,
+    batchSize: done.settings.batchMaxCount,
+    runs: [],
+    medianPostsPerSecond: 0,
+    medianCharsPerSecond: 0,
+    medianBatchMs: 0,
+  });
+  sa.runs.push(entry);
+  const backend = await run.ready;
+  if (backend) sa.backend = backend;
+}
+
+/** 2. Latency at a share (`load`) of each variant's median throughput measured above. */
+async function latencyLeg(variant: Variant, load: number): Promise<LatencyResult> {
+  const rate = load * results.throughput[variant]!.medianPostsPerSecond;
+  const name = `${prefix}.lat-${variant}-${Math.round(100 * load)}`;
   // Both topics stamp records with the broker's append time.
   const input = await kafka.create(`${name}.in`, opts.partitions, { logAppendTime: true });
   await outputTopics(name, true);
   const expected = Math.round(rate * opts.latencySeconds);
   const run = new ChildRun(task(variant, name, { inputTopic: input, deadlineMs: deadline(variant, expected, opts.latencySeconds) }));
   const backend = await run.ready;
-  log(`latency ${variant}: ${rate.toFixed(1)} posts/s for ${opts.latencySeconds} s`);
+  log(`latency ${variant} at ${Math.round(100 * load)}%: ${rate.toFixed(1)} posts/s for ${opts.latencySeconds} s`);
   const writer = await kafka.writer(input);
   const paced = await producePaced(writer, postFactory(`${name}-`), rate, opts.latencySeconds).finally(() => writer.close());
   run.tell({ type: 'target', n: paced.sent });
@@ -301,7 +373,12 @@ async function latencyLeg(variant: Variant): Promise<LatencyResult> {
       onRecord: (rec) => onRecord(rec.key?.toString('utf8') ?? '', Number(rec.timestamp), rec.value!),
     });
   const appended = new Map<string, number>();
-  await read(input, (key, timestamp) => appended.set(key, timestamp));
+  let lastIn = -Infinity;
+  let lastOut = -Infinity;
+  await read(input, (key, timestamp) => {
+    appended.set(key, timestamp);
+    lastIn = Math.max(lastIn, timestamp);
+  });
   const type = loadSchema(variant === 'bare' ? 'post' : 'mentions');
   const e2e: number[] = [];
   const fromSchedule: number[] = [];
@@ -310,6 +387,7 @@ async function latencyLeg(variant: Variant): Promise<LatencyResult> {
   let outputs = 0;
   await read(`${name}.out`, (key, timestamp, value) => {
     outputs++;
+    lastOut = Math.max(lastOut, timestamp);
     const v = type.fromBuffer(value) as { created_at: number; latency_ms?: number | null };
     if (v.created_at < from) return;
     const inAt = appended.get(key);
@@ -319,8 +397,10 @@ async function latencyLeg(variant: Variant): Promise<LatencyResult> {
   });
   await kafka.delete([input, `${name}.out`, `${name}.dlq`]);
   const q = (xs: number[]) => (xs.length > 0 ? { p50: quantile(xs, 0.5), p99: quantile(xs, 0.99), max: quantile(xs, 1) } : { p50: NaN, p99: NaN, max: NaN });
+  if (done.settings) results.settings.batch = done.settings;
   return {
     ...(backend ? { backend } : {}),
+    load,
     targetRate: rate,
     achievedRate: paced.sent / paced.seconds,
     seconds: opts.latencySeconds,
@@ -328,11 +408,27 @@ async function latencyLeg(variant: Variant): Promise<LatencyResult> {
     outputs,
     measured: e2e.length,
     producerMaxBehindMs: paced.maxBehindMs,
+    drainMs: lastOut - lastIn,
     e2eMs: q(e2e),
     fromScheduleMs: q(fromSchedule),
     ...(inWorker.length > 0 ? { inWorkerMs: q(inWorker) } : {}),
     ...(done.tensors ? { tensors: done.tensors } : {}),
+    ...(done.tagging ? { tagging: done.tagging } : {}),
   };
+}
+
+/**
+ * The performance issue's bound on p99 end-to-end latency at 50% load:
+ * 2 x the batch wait limit + one batch's tagging time, the latter from the
+ * standalone tagger of this run (mean time of a batch of batchMaxCount posts).
+ */
+function latencyBound(): LatencyBound | undefined {
+  const lat = results.latency.full?.find((l) => l.load === 0.5);
+  const batch = results.settings.batch;
+  if (!lat || !results.standalone || !batch) return undefined;
+  const waitMs = batch.batchMode === 'fixed' ? batch.batchMaxWaitMs : 0;
+  const boundMs = 2 * waitMs + results.standalone.medianBatchMs;
+  return { load: 0.5, p99Ms: lat.e2eMs.p99, waitMs, batchMode: batch.batchMode, batchTaggingMs: results.standalone.medianBatchMs, boundMs, met: lat.e2eMs.p99 < boundMs };
 }
 
 /** 3. Memory of the identity pipeline over a long input, produced while it runs. */
@@ -482,7 +578,10 @@ async function scalingLeg(): Promise<ScalingResult> {
 try {
   if (opts.legs.includes('throughput')) await throughputLeg();
   if (opts.legs.includes('latency')) {
-    for (const v of opts.variants) results.latency[v] = await latencyLeg(v);
+    for (const load of opts.latencyLoads) {
+      for (const v of opts.variants) (results.latency[v] ??= []).push(await latencyLeg(v, load));
+    }
+    results.latencyBound = latencyBound();
   }
   if (opts.legs.includes('memory')) results.memory = await memoryLeg();
   if (opts.legs.includes('scaling')) results.scaling = await scalingLeg();

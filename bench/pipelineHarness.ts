@@ -145,11 +145,13 @@ export interface PacedResult {
 
 /**
  * Open-loop paced producer: post i is due at start + i/rate and carries that
- * time as its created_at; every `tickMs` all posts that are due go out in
- * one request (acks=all). A producer that falls behind sends more per
- * request; its delay shows up in the latency instead of being hidden.
+ * time as its created_at; every `tickMs` all posts that are due go out
+ * (acks=all), in requests of at most `maxPerRequest` posts (a producer far
+ * behind would otherwise build a request larger than the broker accepts). A
+ * producer that falls behind sends more per tick; its delay shows up in the
+ * latency instead of being hidden.
  */
-export async function producePaced(writer: TopicWriter, make: MakePost, rate: number, seconds: number, tickMs = 5): Promise<PacedResult> {
+export async function producePaced(writer: TopicWriter, make: MakePost, rate: number, seconds: number, tickMs = 5, maxPerRequest = 2000): Promise<PacedResult> {
   const total = Math.max(1, Math.round(rate * seconds));
   const start = Date.now() + 20;
   const due = (i: number) => start + (i * 1000) / rate;
@@ -161,7 +163,7 @@ export async function producePaced(writer: TopicWriter, make: MakePost, rate: nu
     if (wait > 0) await sleep(wait);
     const now = Date.now();
     let upTo = sent;
-    while (upTo < total && due(upTo) <= now) upTo++;
+    while (upTo < total && upTo - sent < maxPerRequest && due(upTo) <= now) upTo++;
     if (upTo === sent) continue;
     maxBehindMs = Math.max(maxBehindMs, now - due(sent));
     const posts = [];

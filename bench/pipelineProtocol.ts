@@ -38,6 +38,32 @@ export interface WorkerTask {
    */
   groupMember?: boolean;
   progressIntervalMs?: number;
+  /**
+   * Variant full only: time the tagger alone, without Kafka, Avro or RxJS:
+   * loaded as the full variant loads it (same model, backend and batch
+   * size), warmed up the same way, then tagging the texts of the synthetic
+   * posts 0..posts-1 (the texts the full variant's input carries) in input
+   * order, batches of the worker's batchMaxCount, one call at a time.
+   */
+  standalone?: { posts: number };
+}
+
+/** The worker settings that bound latency, as the child resolved them (defaults included). */
+export interface BatchSettings {
+  batchMode: string;
+  batchMaxCount: number;
+  batchMaxWaitMs: number;
+  batchMaxChars: number;
+}
+
+/** Tagger calls seen by the child: how many, how many posts, and their wall times (ms). */
+export interface TaggingStats {
+  batches: number;
+  posts: number;
+  meanMs: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 export interface MemorySnapshot {
@@ -87,6 +113,10 @@ export type ToParent =
       lastAckAtEpochMs?: number;
       /** Input records consumed per partition (pipeline variants: records entering the pipeline). */
       consumedByPartition?: Record<string, number>;
+      /** Pipeline variants and standalone: the batch settings in force. */
+      settings?: BatchSettings;
+      /** Pipeline variants (from the worker's batch and tagging taps) and standalone: the tagger calls. */
+      tagging?: TaggingStats;
     }
   | { type: 'failed'; message: string };
 

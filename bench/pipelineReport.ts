@@ -1,5 +1,5 @@
 /** The results of bench/pipeline.ts, and their Markdown rendering. */
-import type { MemorySnapshot, TensorCounts, Variant } from './pipelineProtocol.js';
+import type { BatchSettings, MemorySnapshot, TaggingStats, TensorCounts, Variant } from './pipelineProtocol.js';
 
 export interface ThroughputRun {
   posts: number;
@@ -15,6 +15,43 @@ export interface ThroughputRun {
   /** Input records after the group's committed offsets once the process has stopped (0: the final commit covered everything). */
   uncommitted: number;
   tensors?: TensorCounts;
+  /** The tagger calls of the run (pipeline variants). */
+  tagging?: TaggingStats;
+}
+
+/** One run of the tagger alone (see WorkerTask.standalone). */
+export interface StandaloneRun {
+  /** First tagger call started -> last one returned. */
+  seconds: number;
+  postsPerSecond: number;
+  charsPerSecond: number;
+  tagging: TaggingStats;
+}
+
+export interface StandaloneResult {
+  posts: number;
+  chars: number;
+  /** Posts per tagger call (the worker's batchMaxCount). */
+  batchSize: number;
+  backend?: string;
+  runs: StandaloneRun[];
+  medianPostsPerSecond: number;
+  medianCharsPerSecond: number;
+  /** Median over runs of the mean time of one batch, ms. */
+  medianBatchMs: number;
+}
+
+/** p99 end-to-end at 50% load against 2 x the batch wait limit + one batch's tagging time (full variant). */
+export interface LatencyBound {
+  load: number;
+  p99Ms: number;
+  batchMode: string;
+  /** The batch wait limit counted (batchMaxWaitMs in fixed mode; 0 in adaptive mode, which has no timer). */
+  waitMs: number;
+  /** One batch of batchMaxCount posts, the standalone tagger of the same run (StandaloneResult.medianBatchMs). */
+  batchTaggingMs: number;
+  boundMs: number;
+  met: boolean;
 }
 
 export interface ThroughputResult {
@@ -36,6 +73,8 @@ export interface Quantiles {
 
 export interface LatencyResult {
   backend?: string;
+  /** Share of the variant's median throughput the producer paces at. */
+  load: number;
   targetRate: number;
   achievedRate: number;
   seconds: number;
@@ -45,6 +84,8 @@ export interface LatencyResult {
   /** Outputs counted in the quantiles (those scheduled after the warm-up). */
   measured: number;
   producerMaxBehindMs: number;
+  /** Last output's LogAppendTime - last input's LogAppendTime: about one latency when the variant kept up, the backlog when it did not. */
+  drainMs: number;
   /** LogAppendTime of the post -> LogAppendTime of its output. */
   e2eMs: Quantiles;
   /** Scheduled send time of the post (its created_at) -> LogAppendTime of its output. */
@@ -52,6 +93,8 @@ export interface LatencyResult {
   /** latency_ms of the output records (record received by the worker -> record built), pipeline variants only. */
   inWorkerMs?: Quantiles;
   tensors?: TensorCounts;
+  /** The tagger calls during the run (pipeline variants). */
+  tagging?: TaggingStats;
 }
 
 /** One worker process of a scaling run. */
@@ -116,7 +159,9 @@ export interface PipelineResults {
     rssPosts: number;
     latencySeconds: number;
     latencyWarmupSeconds: number;
-    latencyLoad: number;
+    latencyLoads: number[];
+    /** The batch settings the workers ran with (reported by the children). */
+    batch?: BatchSettings;
     variants: Variant[];
     legs: string[];
     model: string;
@@ -127,8 +172,11 @@ export interface PipelineResults {
     scalingPartitions?: number[];
   };
   throughput: Partial<Record<Variant, ThroughputResult>>;
-  ratios: { identityOverBare?: number; fullOverIdentity?: number };
-  latency: Partial<Record<Variant, LatencyResult>>;
+  ratios: { identityOverBare?: number; fullOverIdentity?: number; fullOverStandalone?: number };
+  standalone?: StandaloneResult;
+  /** Per variant, one result per load (ascending). */
+  latency: Partial<Record<Variant, LatencyResult[]>>;
+  latencyBound?: LatencyBound;
   memory?: { snapshots: MemorySnapshot[]; seconds: number; posts: number };
   scaling?: ScalingResult;
 }
@@ -144,15 +192,21 @@ const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const mib = (b: number) => (b / 2 ** 20).toFixed(1);
 const load = (l?: number[]) => (l ? l.map((x) => x.toFixed(2)).join(' ') : 'n/a');
 
-function worker(options: Record<string, string>): string {
+function worker(options: Record<string, string>, batch?: BatchSettings): string {
   const set = Object.entries(options).map(([k, v]) => `${k}=${v}`);
   const base = 'at-least-once, otherwise the defaults (batches of at most 64 posts / 50 ms / 8192 code points, 2000 records in flight, commits every 1000 ms)';
-  return set.length === 0 ? base : `${base}, except ${set.join(', ')}`;
+  const inForce = batch
+    ? ` (batches in force: ${batch.batchMode}, at most ${batch.batchMaxCount} posts / ${batch.batchMode === 'fixed' ? `${batch.batchMaxWaitMs} ms / ` : ''}${batch.batchMaxChars} code points)`
+    : '';
+  return set.length === 0 ? base : `${base}, except ${set.join(', ')}${inForce}`;
 }
+
+const pct = (x: number) => `${Math.round(100 * x)}%`;
+const tag = (t?: TaggingStats) => (t ? `${(t.posts / t.batches).toFixed(1)} / ${f1(t.p50Ms)} / ${f1(t.p99Ms)}` : 'n/a');
 
 export function renderReport(r: PipelineResults): string {
   const s = r.settings;
-  const backend = r.throughput.full?.backend ?? r.latency.full?.backend ?? r.scaling?.backend ?? 'n/a (no full-model run)';
+  const backend = r.throughput.full?.backend ?? r.latency.full?.[0]?.backend ?? r.scaling?.backend ?? 'n/a (no full-model run)';
   const lines = [
     `# Pipeline benchmark (${r.date})`,
     '',
@@ -160,7 +214,7 @@ export function renderReport(r: PipelineResults): string {
       `tfjs backend ${backend}; broker Apache Kafka ${r.broker.version} at ${r.broker.brokers.join(',')} (single node, replication 1). ` +
       `Load average (1/5/15 min) at start ${load(r.machine.loadavgStart)}, at end ${load(r.machine.loadavgEnd)}.`,
     '',
-    `Worker settings: ${worker(s.workerOptions)}; input topics of ${s.partitions} partitions; ` +
+    `Worker settings: ${worker(s.workerOptions, s.batch)}; input topics of ${s.partitions} partitions; ` +
       'synthetic posts = the sample posts (schemas/post/samples) cycled with unique ids, Avro (Post, latest version), keyed by id.',
   ];
 
@@ -186,9 +240,18 @@ export function renderReport(r: PipelineResults): string {
         `| ${v} | ${WHAT[v]} | ${n0(t.posts)} | ${n0(t.medianPostsPerSecond)} | ${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(t.medianCharsPerSecond)} | ${outs.join(', ')} |`,
       );
     }
+    const sa = r.standalone;
+    if (sa) {
+      const pps = sa.runs.map((x) => x.postsPerSecond);
+      lines.push(
+        `| standalone | the tagger alone: same model, texts and batches of ${sa.batchSize} posts, no Kafka/Avro/RxJS | ${n0(sa.posts)} | ${n0(sa.medianPostsPerSecond)} | ` +
+          `${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(sa.medianCharsPerSecond)} | n/a (${sa.runs.map((x) => `${x.tagging.batches} calls`).join(', ')}) |`,
+      );
+    }
     const ratios = [];
-    if (r.ratios.identityOverBare !== undefined) ratios.push(`identity / bare = ${r.ratios.identityOverBare.toFixed(3)}`);
+    if (r.ratios.identityOverBare !== undefined) ratios.push(`identity / bare = ${r.ratios.identityOverBare.toFixed(3)} (target >= 0.70)`);
     if (r.ratios.fullOverIdentity !== undefined) ratios.push(`full / identity = ${r.ratios.fullOverIdentity.toFixed(4)}`);
+    if (r.ratios.fullOverStandalone !== undefined) ratios.push(`full / standalone = ${r.ratios.fullOverStandalone.toFixed(3)} (target >= 0.85)`);
     if (ratios.length > 0) lines.push('', `Ratios of median posts/s: ${ratios.join('; ')}.`);
     lines.push(
       '',
@@ -199,25 +262,48 @@ export function renderReport(r: PipelineResults): string {
         'group join and process start are outside it. The output topic is then counted (high - low watermark) to check that every post produced exactly one output, and the committed offsets of the run group are compared with the end of the input (flagged when the final commit left records uncommitted). ' +
         'chars/s = code points of all input posts / seconds.',
     );
+    if (sa) {
+      const fullBatches = tp.full?.runs.map((x) => x.tagging).filter((x): x is TaggingStats => x !== undefined) ?? [];
+      lines.push(
+        '',
+        `Standalone: the full variant's tagger (same model, backend, batch size ${sa.batchSize} and warm-up) in its own process, tagging the texts of the same ${n0(sa.posts)} synthetic posts in input order, ` +
+          `one call of ${sa.batchSize} texts at a time, clock from the first call to the last result; interleaved with the runs above. ` +
+          `A batch took ${f1(sa.medianBatchMs)} ms on average (median over runs)` +
+          (fullBatches.length > 0
+            ? `; in the full pipeline runs the tagger was called with ${fullBatches.map((t) => (t.posts / t.batches).toFixed(1)).join(', ')} posts per call on average, ${fullBatches.map((t) => f1(t.meanMs)).join(', ')} ms per call.`
+            : '.'),
+      );
+    }
   }
 
   const lat = r.latency;
   if (Object.keys(lat).length > 0) {
     lines.push(
       '',
-      `## Latency: open-loop paced producer at ${Math.round(100 * s.latencyLoad)}% of each variant's median throughput, ${s.latencySeconds} s, first ${s.latencyWarmupSeconds} s excluded`,
+      `## Latency: open-loop paced producer at ${s.latencyLoads.map(pct).join(' and ')} of each variant's median throughput above, ${s.latencySeconds} s each, first ${s.latencyWarmupSeconds} s excluded`,
       '',
-      '| variant | rate target / achieved (posts/s) | outputs measured | end-to-end p50 ms | p99 ms | max ms | from scheduled send p50 / p99 ms | in-worker p50 / p99 ms | producer max behind ms |',
-      '|---|---|---:|---:|---:|---:|---|---|---:|',
+      '| variant | load | rate target / achieved (posts/s) | outputs measured | end-to-end p50 ms | p99 ms | max ms | from scheduled send p50 / p99 ms | in-worker p50 / p99 ms | tagger calls: posts per call / p50 / p99 ms | drain after last post ms | producer max behind ms |',
+      '|---|---:|---|---:|---:|---:|---:|---|---|---|---:|---:|',
     );
-    for (const v of s.variants) {
-      const l = lat[v];
-      if (!l) continue;
-      const inw = l.inWorkerMs ? `${f1(l.inWorkerMs.p50)} / ${f1(l.inWorkerMs.p99)}` : 'n/a';
-      const lost = l.outputs !== l.sent ? ` (${l.outputs} of ${l.sent} outputs)` : '';
+    for (const load of s.latencyLoads) {
+      for (const v of s.variants) {
+        const l = lat[v]?.find((x) => x.load === load);
+        if (!l) continue;
+        const inw = l.inWorkerMs ? `${f1(l.inWorkerMs.p50)} / ${f1(l.inWorkerMs.p99)}` : 'n/a';
+        const lost = l.outputs !== l.sent ? ` (${l.outputs} of ${l.sent} outputs)` : '';
+        lines.push(
+          `| ${v} | ${pct(load)} | ${f1(l.targetRate)} / ${f1(l.achievedRate)} | ${n0(l.measured)}${lost} | ${f1(l.e2eMs.p50)} | ${f1(l.e2eMs.p99)} | ${f1(l.e2eMs.max)} | ` +
+            `${f1(l.fromScheduleMs.p50)} / ${f1(l.fromScheduleMs.p99)} | ${inw} | ${v === 'bare' ? 'n/a' : tag(l.tagging)} | ${n0(l.drainMs)} | ${n0(l.producerMaxBehindMs)} |`,
+        );
+      }
+    }
+    const b = r.latencyBound;
+    if (b) {
       lines.push(
-        `| ${v} | ${f1(l.targetRate)} / ${f1(l.achievedRate)} | ${n0(l.measured)}${lost} | ${f1(l.e2eMs.p50)} | ${f1(l.e2eMs.p99)} | ${f1(l.e2eMs.max)} | ` +
-          `${f1(l.fromScheduleMs.p50)} / ${f1(l.fromScheduleMs.p99)} | ${inw} | ${n0(l.producerMaxBehindMs)} |`,
+        '',
+        `Bound (performance issue): full pipeline p99 end-to-end at ${pct(b.load)} load ${f1(b.p99Ms)} ms against 2 x ${b.waitMs} ms batch wait` +
+          `${b.batchMode === 'fixed' ? '' : ` (${b.batchMode} batching has no wait timer: 0)`} + one batch's tagging time ${f1(b.batchTaggingMs)} ms ` +
+          `(the standalone tagger's mean per batch of ${r.standalone?.batchSize ?? '?'} posts, this run) = ${f1(b.boundMs)} ms: ${b.met ? 'met' : 'NOT met'}.`,
       );
     }
     lines.push(
@@ -227,7 +313,10 @@ export function renderReport(r: PipelineResults): string {
         "From scheduled send: from the post's scheduled time in the open-loop producer (its created_at; every 5 ms the producer sends all posts that are due, " +
         'acks=all, one request at a time) to the same output time, so it adds the load generator\'s own delays (see producer max behind). ' +
         "In-worker: the output record's latency_ms = processed_at - when the worker's consumer handed the input over (excludes the fetch and the output produce). " +
-        'One clock: everything runs on this machine.',
+        'Tagger calls: the mean posts per tagger call and the p50 / p99 wall time of a call in that run. ' +
+        'Drain: append time of the last output - append time of the last post; about one latency when the variant kept up with the rate, longer when a backlog built up. ' +
+        'The rates are shares of the medians measured in the throughput leg of the same run. ' +
+        'One clock: everything runs on this machine, the paced producer in the benchmark process.',
     );
   }
 
@@ -294,13 +383,13 @@ export function renderReport(r: PipelineResults): string {
     );
   }
 
-  const tensors = [...(tp.full?.runs.map((x) => x.tensors) ?? []), lat.full?.tensors].filter((x): x is TensorCounts => x !== undefined);
-  if (tensors.length > 0) {
+  const tensors: [string, TensorCounts | undefined][] = [
+    ...(tp.full?.runs.map((x, i): [string, TensorCounts | undefined] => [`throughput ${i + 1}`, x.tensors]) ?? []),
+    ...(lat.full?.map((x): [string, TensorCounts | undefined] => [`latency ${pct(x.load)}`, x.tensors]) ?? []),
+  ];
+  if (tensors.some(([, t]) => t !== undefined)) {
     lines.push('', '## tfjs tensors (full variant, each process)', '', '| run | after model load | after warm-up (stream start) | after the stream | after tagger.dispose() |', '|---|---:|---:|---:|---:|');
-    tensors.forEach((t, i) => {
-      const label = i < (tp.full?.runs.length ?? 0) ? `throughput ${i + 1}` : 'latency';
-      lines.push(`| ${label} | ${t.afterLoad} | ${t.beforeStream} | ${t.afterStream} | ${t.afterDispose} |`);
-    });
+    for (const [label, t] of tensors) if (t) lines.push(`| ${label} | ${t.afterLoad} | ${t.beforeStream} | ${t.afterStream} | ${t.afterDispose} |`);
   }
   return lines.join('\n') + '\n';
 }

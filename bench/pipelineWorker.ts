@@ -9,7 +9,10 @@
  *    (autoCommit every 1000 ms, like the worker's commitIntervalMs);
  *  - identity: startWorker with Kafka edges (at-least-once, default
  *    settings) and a Tagger that finds no mentions;
- *  - full: the same with the shipped model (native backend).
+ *  - full: the same with the shipped model (native backend);
+ *  - full with task.standalone: the same tagger, loaded and warmed up the
+ *    same way, tagging the same texts in batches of the same size, alone
+ *    (no Kafka, Avro or RxJS): the reference for the pipeline's overhead.
  *
  * Counting: an output is counted when its produce request is acknowledged
  * by the broker: in the pipeline, through the worker's own metrics
@@ -29,9 +32,10 @@ import type { Logger } from '../pipeline/ops/logger.js';
 import { createToolKafka } from '../pipeline/kafka/toolClient.js';
 import { createLogger } from '../pipeline/ops/logger.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../pipeline/ops/metrics.js';
-import { resolveWorkerConfig } from '../pipeline/stream/config.js';
+import { resolveWorkerConfig, type WorkerConfig } from '../pipeline/stream/config.js';
 import { startWorker } from '../pipeline/stream/worker.js';
-import type { MemorySnapshot, TensorCounts, ToChild, ToParent, WorkerTask } from './pipelineProtocol.js';
+import type { BatchSettings, MemorySnapshot, TaggingStats, TensorCounts, ToChild, ToParent, WorkerTask } from './pipelineProtocol.js';
+import { quantile } from './stats.js';
 import { samplePosts } from './syntheticPosts.js';
 
 const task = JSON.parse(process.argv[2]) as WorkerTask;
@@ -212,8 +216,9 @@ class IdentityTagger implements Tagger {
   dispose(): void {}
 }
 
-async function runPipeline(): Promise<TensorCounts | undefined> {
-  const config = resolveWorkerConfig({
+/** The worker's settings for this task (the benchmark's own plus --worker-option ones, defaults for the rest). */
+function workerConfig(): WorkerConfig {
+  return resolveWorkerConfig({
     flags: {
       ...task.workerOptions,
       brokers: task.brokers.join(','),
@@ -231,26 +236,35 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
     env: {},
     paths: { model: task.model, input: join(projectRoot(), 'schemas', 'post', 'samples', 'posts.ndjson') },
   });
-  let tagger: Tagger;
-  let backend: string | undefined;
+}
+
+function batchSettings(config: WorkerConfig): BatchSettings {
+  return { batchMode: config.batchMode, batchMaxCount: config.batchMaxCount, batchMaxWaitMs: config.batchMaxWaitMs, batchMaxChars: config.batchMaxChars };
+}
+
+interface OpenedTagger {
+  tagger: Tagger;
+  backend?: string;
+  tensors: Partial<TensorCounts>;
+  numTensors: () => Promise<number>;
+  /** Disposes of the tagger; returns the tensor count after. */
+  close: () => Promise<number>;
+}
+
+/** The tagger of the task: the shipped model as the worker runs it (inline or in a thread, warmed up), or the identity tagger. */
+async function openTagger(config: WorkerConfig): Promise<OpenedTagger> {
   const tensors: Partial<TensorCounts> = {};
-  let numTensors = async () => 0;
-  let closeTagger = async () => {
-    tagger.dispose();
-    return numTensors();
-  };
   if (task.variant === 'full' && config.inference === 'thread') {
     // --worker-option inference=thread: the tagger in a worker thread (its tensors are counted there)
     const { ThreadTagger } = await import('../models/threadTagger.js');
     const thread = await ThreadTagger.open(config.model, { backend: 'native', batchSize: config.batchMaxCount });
-    backend = thread.backend;
-    numTensors = async () => (await thread.memory()).numTensors;
-    closeTagger = async () => (await thread.close())?.numTensors ?? -1;
-    tagger = thread;
+    const numTensors = async () => (await thread.memory()).numTensors;
     tensors.afterLoad = await numTensors();
-    await tagger.tag(samplePosts().map((p) => p.text)); // warm-up: a long-running worker is warm
+    await thread.tag(samplePosts().map((p) => p.text)); // warm-up: a long-running worker is warm
     tensors.beforeStream = await numTensors();
-  } else if (task.variant === 'full') {
+    return { tagger: thread, backend: thread.backend, tensors, numTensors, close: async () => (await thread.close())?.numTensors ?? -1 };
+  }
+  if (task.variant === 'full') {
     // loaded only here, so the other variants' memory holds what the pipeline itself loads
     const [tf, { useBackend }, { NeuralTagger }, { TaggerModel }] = await Promise.all([
       import('@tensorflow/tfjs'),
@@ -258,17 +272,50 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
       import('../models/tagger.js'),
       import('../models/taggerModel.js'),
     ]);
-    numTensors = async () => tf.memory().numTensors;
-    backend = await useBackend('native');
+    const numTensors = async () => tf.memory().numTensors;
+    const backend = await useBackend('native');
     const { model } = await TaggerModel.load(config.model);
     tensors.afterLoad = await numTensors();
-    tagger = new NeuralTagger(model, { batchSize: config.batchMaxCount });
+    const tagger = new NeuralTagger(model, { batchSize: config.batchMaxCount });
     await tagger.tag(samplePosts().map((p) => p.text)); // warm-up: a long-running worker is warm
     tensors.beforeStream = await numTensors();
-  } else {
-    tagger = new IdentityTagger();
+    return {
+      tagger,
+      backend,
+      tensors,
+      numTensors,
+      close: async () => {
+        tagger.dispose();
+        return numTensors();
+      },
+    };
   }
-  // The worker's own metric taps tell when a record came in and when an output was acked.
+  return { tagger: new IdentityTagger(), tensors, numTensors: async () => 0, close: async () => 0 };
+}
+
+/** Wall times of tagger calls (ms) and the posts they carried. */
+class TaggingLog {
+  private readonly ms: number[] = [];
+  posts = 0;
+
+  add(ms: number): void {
+    this.ms.push(ms);
+  }
+
+  stats(): TaggingStats | undefined {
+    if (this.ms.length === 0) return undefined;
+    const sum = this.ms.reduce((a, b) => a + b, 0);
+    return { batches: this.ms.length, posts: this.posts, meanMs: sum / this.ms.length, p50Ms: quantile(this.ms, 0.5), p99Ms: quantile(this.ms, 0.99), maxMs: quantile(this.ms, 1) };
+  }
+}
+const taggingLog = new TaggingLog();
+let settings: BatchSettings | undefined;
+
+async function runPipeline(): Promise<TensorCounts | undefined> {
+  const config = workerConfig();
+  settings = batchSettings(config);
+  const { tagger, backend, tensors, numTensors, close } = await openTagger(config);
+  // The worker's own metric taps tell when a record came in, when an output was acked, and what the tagger did.
   const base = createPipelineMetrics({ collectDefault: false });
   const metrics: PipelineMetrics = {
     ...base,
@@ -280,6 +327,14 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
     recordOut: (output, receivedAt, now) => {
       base.recordOut(output, receivedAt, now);
       onAcked(1);
+    },
+    observeBatch: (size, chars, seconds) => {
+      taggingLog.posts += size;
+      base.observeBatch(size, chars, seconds);
+    },
+    observeTagging: (seconds) => {
+      taggingLog.add(seconds * 1000);
+      base.observeTagging(seconds);
     },
   };
   const worker = await startWorker({ config, tagger, logger: assignmentTap(logger), metrics });
@@ -293,12 +348,37 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
   if (!stopped) logger.warn('the worker did not stop within 30 s');
   if (task.variant !== 'full') return undefined;
   tensors.afterStream = await numTensors();
-  tensors.afterDispose = await closeTagger();
+  tensors.afterDispose = await close();
   return tensors as TensorCounts;
 }
 
+/** The tagger alone (task.standalone): the full variant's texts in batches of batchMaxCount, one call at a time. */
+async function runStandalone(posts: number): Promise<void> {
+  const config = workerConfig();
+  settings = batchSettings(config);
+  const { tagger, backend, close } = await openTagger(config);
+  const templates = samplePosts();
+  const texts = Array.from({ length: posts }, (_, i) => templates[i % templates.length].text); // as postFactory cycles them
+  await send({ type: 'ready', ...(backend ? { backend } : {}) });
+  for (let i = 0; i < texts.length; i += config.batchMaxCount) {
+    const batch = texts.slice(i, i + config.batchMaxCount);
+    const t0 = performance.now();
+    firstRecord();
+    const results = await tagger.tag(batch);
+    if (results.length !== batch.length) await fail(`standalone: the tagger returned ${results.length} results for ${batch.length} texts`);
+    taggingLog.add(performance.now() - t0);
+    taggingLog.posts += batch.length;
+    onAcked(batch.length);
+  }
+  endAt ??= performance.now();
+  await close();
+}
+
 try {
-  const tensors = task.variant === 'bare' ? (await runBare(), undefined) : await runPipeline();
+  let tensors: TensorCounts | undefined;
+  if (task.standalone !== undefined) await runStandalone(task.standalone.posts);
+  else if (task.variant === 'bare') await runBare();
+  else tensors = await runPipeline();
   clearTimeout(deadline);
   clearInterval(progressTimer);
   if (endAt === undefined || (firstAt === undefined && !task.groupMember)) await fail(`${task.variant}: stopped before any record was consumed`);
@@ -310,6 +390,8 @@ try {
     ...(firstAt !== undefined ? { firstAtEpochMs: epoch(firstAt) } : {}),
     ...(lastAckAt !== undefined ? { lastAckAtEpochMs: epoch(lastAckAt) } : {}),
     consumedByPartition,
+    ...(settings ? { settings } : {}),
+    ...(taggingLog.stats() ? { tagging: taggingLog.stats() } : {}),
   });
   process.exit(0);
 } catch (err) {
