@@ -24,7 +24,7 @@ export const spec: CommandSpec = {
     backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
     quiet: { type: 'boolean', description: 'no progress bars' },
   },
-  notes: `Rows:\n${TABLE1_ROWS.map((r) => `  ${r.id.padEnd(8)}${r.title}`).join('\n')}\nWrites table1.md, table1.json and dev-f1-<dataset>.svg to --out; re-running resumes (finished runs are reused).`,
+  notes: `Rows:\n${TABLE1_ROWS.map((r) => `  ${r.id.padEnd(11)}${r.title}`).join('\n')}\nWrites table1.md, table1.json and dev-f1-<dataset>.svg to --out; re-running resumes (finished runs are reused).`,
 };
 
 export async function run(p: Parsed): Promise<number> {

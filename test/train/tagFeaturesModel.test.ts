@@ -143,3 +143,12 @@ test('Table 1 rows 2 and 6 are built: baseline features / character embeddings p
   assert.ok(o6.lexicalBuckets > 0);
   assert.throws(() => resolveTrainOptions({ lexiconFile: 'x', lexicalBuckets: 0 }), /lexicalBuckets > 0/);
 });
+
+test('each control row is its joint row\'s network without the segmentation objective', () => {
+  const row = (id: string) => TABLE1_ROWS.find((r) => r.id === id)!;
+  for (const [joint, control] of [['11', 'control'], ['8', 'control-8']]) {
+    assert.equal(row(joint).seg, 'joint');
+    assert.equal(row(control).seg, undefined);
+    assert.deepEqual(resolveTrainOptions({ ...row(control).options }), resolveTrainOptions({ ...row(joint).options }));
+  }
+});
