@@ -42,7 +42,7 @@ export interface KafkaSourceOptions {
   maxInFlight: number;
   /**
    * Records handed over between two returns to the event loop (>= 1; default
-   * 256). Between slices the broker's acknowledgements are handled and the
+   * 512). Between slices the broker's acknowledgements are handled and the
    * sink sends its next request, so producing overlaps with reading and
    * decoding instead of waiting for a whole fetched batch to be handed over.
    */
@@ -70,8 +70,12 @@ export interface TransactionOffsets {
 }
 
 const POLL_MS = 500;
-/** Default KafkaSourceOptions.sliceSize: measured with bench/pipeline.ts (identity variant), 128-512 were best. */
-const DEFAULT_SLICE_SIZE = 256;
+/**
+ * Default KafkaSourceOptions.sliceSize. Measured on the identity pipeline
+ * (100k-150k posts, 3 partitions): 64 and 1000+ were clearly slower than
+ * 128-512; 512 slightly ahead of 256 (fewer, larger produce requests).
+ */
+const DEFAULT_SLICE_SIZE = 512;
 
 export class KafkaSource implements RecordSource {
   private readonly tracker = new OffsetTracker();

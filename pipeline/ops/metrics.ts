@@ -111,17 +111,33 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
   const registers = [registry];
   const name = (n: string) => `${prefix}${n}`;
 
+  // recordIn and recordOut run once per record: they count in plain numbers,
+  // handed to prom-client when it collects (every scrape, every get()), since
+  // prom-client hashes the label set on each inc().
+  const pendingIn = new Map<string, Map<number, number>>();
+  const pendingOut = new Map<OutputName, number>();
+  let inFlightNow = 0;
   const recordsIn = new Counter({
     name: name('records_in_total'),
     help: 'Input records read from Kafka, by topic and partition.',
     labelNames: ['topic', 'partition'] as const,
     registers,
+    collect() {
+      for (const [topic, byPartition] of pendingIn) {
+        for (const [partition, n] of byPartition) if (n > 0) this.inc({ topic, partition: String(partition) }, n);
+        byPartition.clear();
+      }
+    },
   });
   const recordsOut = new Counter({
     name: name('records_out_total'),
     help: 'Input records whose output was acknowledged by Kafka, by output (mentions or deadletter).',
     labelNames: ['output'] as const,
     registers,
+    collect() {
+      for (const [output, n] of pendingOut) if (n > 0) this.inc({ output }, n);
+      pendingOut.clear();
+    },
   });
   const deadLetters = new Counter({
     name: name('dead_letters_total'),
@@ -175,6 +191,9 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     name: name('in_flight_records'),
     help: 'Input records read but whose output is not yet acknowledged.',
     registers,
+    collect() {
+      this.set(inFlightNow);
+    },
   });
   const tfjsTensors = new Gauge({
     name: name('tfjs_tensors'),
@@ -212,8 +231,10 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     tfjsTensors,
     tfjsBytes,
     recordIn(topic, partition) {
-      recordsIn.inc({ topic, partition: String(partition) });
-      inFlight.inc();
+      let byPartition = pendingIn.get(topic);
+      if (byPartition === undefined) pendingIn.set(topic, (byPartition = new Map()));
+      byPartition.set(partition, (byPartition.get(partition) ?? 0) + 1);
+      inFlightNow++;
     },
     observeBatch(size, chars, seconds) {
       batchSize.observe(size);
@@ -224,8 +245,8 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
       tagging.observe(seconds);
     },
     recordOut(output, receivedAt, now = Date.now()) {
-      recordsOut.inc({ output });
-      inFlight.dec();
+      pendingOut.set(output, (pendingOut.get(output) ?? 0) + 1);
+      inFlightNow--;
       endToEndLatency.observe(Math.max(0, now - receivedAt) / 1000);
     },
     deadLetter(stage, errorClass) {

@@ -102,6 +102,27 @@ describe('createPipelineMetrics', () => {
     assert.equal(sample(text, 'mentionflow_consumer_lag{topic="posts",partition="2"}'), 17);
   });
 
+  it('per-record counts reach prom-client at every read, each record once', async () => {
+    const m = createPipelineMetrics({ collectDefault: false });
+    const value = async (metric: { get(): Promise<{ values: { value: number; labels: object }[] }> }, labels: object = {}) =>
+      (await metric.get()).values.find((v) => JSON.stringify(v.labels) === JSON.stringify(labels))?.value;
+    m.recordIn('posts', 1);
+    m.recordIn('posts', 1);
+    assert.equal(await value(m.recordsIn, { topic: 'posts', partition: '1' }), 2);
+    assert.equal(await value(m.inFlight), 2);
+    m.recordIn('posts', 1);
+    m.recordIn('other', 0);
+    m.recordOut('mentions', 0, 1);
+    assert.equal(await value(m.recordsIn, { topic: 'posts', partition: '1' }), 3, 'read twice: counted once');
+    assert.equal(await value(m.recordsIn, { topic: 'other', partition: '0' }), 1);
+    assert.equal(await value(m.recordsOut, { output: 'mentions' }), 1);
+    assert.equal(await value(m.inFlight), 3);
+    const text = await m.registry.metrics();
+    assert.equal(sample(text, 'mentionflow_records_in_total{topic="posts",partition="1"}'), 3);
+    assert.equal(sample(text, 'mentionflow_records_out_total{output="mentions"}'), 1);
+    assert.equal(sample(text, 'mentionflow_in_flight_records'), 3);
+  });
+
   it('tfjs_tensors and tfjs_bytes read tf.memory() at scrape time', async () => {
     await testBackend();
     const m = createPipelineMetrics({ collectDefault: false });

@@ -1,0 +1,78 @@
+// KafkaSource without a broker: a fetched batch is handed over in slices, with
+// the event loop running in between, and offsets resolved once per slice.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError } from '../../common/errors.js';
+import type { RawRecord } from '../../operators/types.js';
+import { KafkaSource, type KafkaSourceOptions } from '../../pipeline/kafka/source.js';
+import { createLogger } from '../../pipeline/ops/logger.js';
+
+type EachBatch = (payload: unknown) => Promise<void>;
+
+/** The parts of a kafkajs client the source touches, with the eachBatch handler it registers. */
+function fakeKafka(): { kafka: KafkaSourceOptions['kafka']; eachBatch: () => EachBatch } {
+  let handler: EachBatch | undefined;
+  const consumer = {
+    events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' },
+    on: () => undefined,
+    connect: async () => undefined,
+    subscribe: async () => undefined,
+    run: async (opts: { eachBatch: EachBatch }) => {
+      handler = opts.eachBatch;
+    },
+    pause: () => undefined,
+    resume: () => undefined,
+    commitOffsets: async () => undefined,
+    disconnect: async () => undefined,
+  };
+  return {
+    kafka: { consumer: () => consumer } as unknown as KafkaSourceOptions['kafka'],
+    eachBatch: () => {
+      assert.ok(handler, 'the source has not started consuming');
+      return handler;
+    },
+  };
+}
+
+const logger = createLogger({ level: 'error' });
+
+test('a fetched batch is handed over in slices of sliceSize, the event loop running in between; offsets resolved once per slice', async () => {
+  const { kafka, eachBatch } = fakeKafka();
+  const source = new KafkaSource({ kafka, groupId: 'g', topic: 't', maxInFlight: 10_000, commit: 'consumer', sliceSize: 100, logger });
+  const received: RawRecord[] = [];
+  const subscription = source.records().subscribe((r) => received.push(r));
+  const messages = Array.from({ length: 250 }, (_, i) => ({ offset: String(1000 + i), key: null, value: Buffer.from([i % 256]) }));
+  const resolved: string[] = [];
+  const seenByTheEventLoop: number[] = [];
+  const watch = (): void => {
+    seenByTheEventLoop.push(received.length);
+    if (received.length < messages.length) setImmediate(watch);
+  };
+  setImmediate(watch);
+  await eachBatch()({
+    batch: { topic: 't', partition: 3, highWatermark: '1250', messages },
+    resolveOffset: (offset: string) => resolved.push(offset),
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+  });
+  assert.deepEqual(
+    received.map((r) => r.ref.offset),
+    messages.map((m) => m.offset),
+    'every record, once, in order',
+  );
+  assert.ok(received.every((r) => r.ref.topic === 't' && r.ref.partition === 3));
+  assert.deepEqual(resolved, ['1099', '1199', '1249'], 'the last offset of each slice, before each yield and at the end');
+  assert.deepEqual(seenByTheEventLoop.slice(0, 2), [100, 200], 'the event loop ran after the first and the second slice');
+  source.stop();
+  subscription.unsubscribe();
+});
+
+test('sliceSize must be an integer >= 1', () => {
+  for (const sliceSize of [0, -1, 1.5, Number.NaN]) {
+    assert.throws(
+      () => new KafkaSource({ kafka: fakeKafka().kafka, groupId: 'g', topic: 't', maxInFlight: 10, commit: 'consumer', sliceSize, logger }),
+      (err: unknown) => err instanceof ConfigError && /sliceSize must be an integer >= 1/.test(err.message),
+    );
+  }
+});
