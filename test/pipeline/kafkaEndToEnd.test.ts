@@ -46,8 +46,15 @@ function config(brokers: string[], t: TestTopics, flags: Record<string, string>)
   });
 }
 
-for (const delivery of ['at-least-once', 'exactly-once'] as DeliveryMode[]) {
-  test(`${delivery}: 10,000 posts over 3 partitions, 1% garbage -> one output per input, by id`, { timeout: 180_000 }, async (t) => {
+const CASES: { delivery: DeliveryMode; batching: Record<string, string>; label: string }[] = [
+  { delivery: 'at-least-once', batching: {}, label: '' },
+  { delivery: 'exactly-once', batching: {}, label: '' },
+  // Adaptive batches with two in flight: order, commits and dead letters must hold the same way.
+  { delivery: 'exactly-once', batching: { batchMode: 'adaptive', taggerConcurrency: '2' }, label: ', adaptive batches, 2 in flight' },
+];
+
+for (const { delivery, batching, label } of CASES) {
+  test(`${delivery}${label}: 10,000 posts over 3 partitions, 1% garbage -> one output per input, by id`, { timeout: 180_000 }, async (t) => {
     const brokers = kafkaBrokers();
     if (brokers === undefined) return t.skip(KAFKA_SKIP);
     const topics = await createTestTopics(brokers, 'e2e');
@@ -60,10 +67,11 @@ for (const delivery of ['at-least-once', 'exactly-once'] as DeliveryMode[]) {
       const started = Date.now();
       await produceRecords(brokers, topics.input, records);
       const produced = Date.now();
-      const tagger = new FakeTagger();
+      // With two batches in flight the fake tagger takes a little time, so the calls overlap.
+      const tagger = new FakeTagger(batching.taggerConcurrency ? { delayMs: 3 } : {});
       const metrics = createPipelineMetrics({ collectDefault: false });
       const worker = await startWorker({
-        config: config(brokers, topics, { delivery, transactionalId: `${topics.group}-tx`, maxInFlight: '1000' }),
+        config: config(brokers, topics, { delivery, transactionalId: `${topics.group}-tx`, maxInFlight: '1000', ...batching }),
         tagger,
         logger,
         metrics,
@@ -78,6 +86,8 @@ for (const delivery of ['at-least-once', 'exactly-once'] as DeliveryMode[]) {
       await collector.settle(1500, 10_000);
       t.diagnostic(`produce ${produced - started} ms, process ${processed - produced} ms (${Math.round(10_000 / ((processed - produced) / 1000))} records/s)`);
 
+      if (batching.taggerConcurrency) assert.equal(tagger.maxInFlight, 2, 'two batches were tagged at once');
+      else assert.equal(tagger.maxInFlight, 1);
       assert.deepEqual(collector.duplicates(), [], 'no output twice (no crash happened)');
       assert.equal(collector.mentions.size, 9_900);
       assert.equal(collector.deadLetters.size, 100);
