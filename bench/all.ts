@@ -11,12 +11,12 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../cli/defaults.js';
 import type { PipelineResults } from './pipelineReport.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { parts: { type: 'string', default: 'limits,backends,pipeline,joint' }, quick: { type: 'boolean', default: false } } });
+const values = benchArgs(import.meta.url, { parts: { type: 'string', default: 'limits,backends,pipeline,joint' }, quick: { type: 'boolean', default: false } });
 const q = values.quick;
 const ARGS: Record<string, string[]> = {
   limits: ['--runs', q ? '2' : '5'],

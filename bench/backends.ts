@@ -12,20 +12,18 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { corporaDir, defaultModelDir, projectRoot } from '../cli/defaults.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
+const values = benchArgs(import.meta.url, {
     model: { type: 'string', default: defaultModelDir() },
     data: { type: 'string', default: join(corporaDir(), 'weiboNER', 'weiboNER_2nd_conll.dev') },
     train: { type: 'string', default: join(corporaDir(), 'weiboNER', 'weiboNER_2nd_conll.train') },
     runs: { type: 'string', default: '5' },
     backends: { type: 'string', default: 'native,wasm,cpu' },
     'batch-sizes': { type: 'string', default: '1,32,256' },
-  },
-});
+  });
 
 interface WorkerResult {
   backend: string;

@@ -25,7 +25,6 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import avro from 'avsc';
 import { defaultModelDir } from '../cli/defaults.js';
 import { useBackend } from '../models/backend.js';
@@ -39,6 +38,7 @@ import { startWorker } from '../pipeline/stream/worker.js';
 import { loadSchema } from '../schemas/registry.js';
 import { median } from './stats.js';
 import { samplePosts } from './syntheticPosts.js';
+import { benchArgs } from './args.js';
 
 type Mode = 'inline' | 'thread';
 const MODES: readonly Mode[] = ['inline', 'thread'];
@@ -52,8 +52,7 @@ interface RunResult {
   loopDelayMs: { p50: number; p99: number; max: number };
 }
 
-const { values } = parseArgs({
-  options: {
+const values = benchArgs(import.meta.url, {
     posts: { type: 'string', default: '3000' },
     runs: { type: 'string', default: '3' },
     batch: { type: 'string', default: '64' },
@@ -62,8 +61,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     child: { type: 'string' },
     input: { type: 'string' },
-  },
-});
+  });
 
 function positive(name: 'posts' | 'runs' | 'batch' | 'thread-concurrency'): number {
   const n = Number(values[name]);

@@ -10,15 +10,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { corporaDir } from '../cli/defaults.js';
 import { useBackend } from '../models/backend.js';
 import { loadNerCorpus, loadSegCorpus } from '../pipeline/train/experiments/corpora.js';
 import { TABLE1_ROWS } from '../pipeline/train/experiments/table1Rows.js';
 import { resolveTrainOptions } from '../pipeline/train/options.js';
 import { trainTagger } from '../pipeline/train/trainTagger.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { epochs: { type: 'string', default: '2' }, corpora: { type: 'string', default: corporaDir() } } });
+const values = benchArgs(import.meta.url, { epochs: { type: 'string', default: '2' }, corpora: { type: 'string', default: corporaDir() } });
 const backend = await useBackend('native');
 const epochs = Number(values.epochs);
 const [ner, seg] = await Promise.all([loadNerCorpus(values.corpora!, 'v2'), loadSegCorpus(values.corpora!)]);

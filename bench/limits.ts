@@ -14,17 +14,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { corporaDir, defaultModelDir, projectRoot } from '../cli/defaults.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({
-  options: {
+const values = benchArgs(import.meta.url, {
     model: { type: 'string', default: defaultModelDir() },
     data: { type: 'string', default: join(corporaDir(), 'weiboNER', 'weiboNER_2nd_conll.dev') },
     runs: { type: 'string', default: '5' },
     size: { type: 'string', default: '1024' },
-  },
-});
+  });
 const worker = fileURLToPath(new URL('./limitsWorker.js', import.meta.url));
 const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' };
 const run = (args: string[], oneCore: boolean) =>

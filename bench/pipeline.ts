@@ -60,7 +60,6 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { defaultModelDir, projectRoot } from '../cli/defaults.js';
 import { readTopic } from '../pipeline/kafka/topicReader.js';
 import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
@@ -80,13 +79,13 @@ import {
 } from './pipelineReport.js';
 import { median, quantile } from './stats.js';
 import { postFactory } from './syntheticPosts.js';
+import { benchArgs } from './args.js';
 
 const LEGS = ['throughput', 'latency', 'memory', 'scaling'] as const;
 type Leg = (typeof LEGS)[number];
 const DEFAULT_LEGS: readonly Leg[] = ['throughput', 'latency', 'memory'];
 
-const { values } = parseArgs({
-  options: {
+const values = benchArgs(import.meta.url, {
     posts: { type: 'string', default: '20000' },
     'full-posts': { type: 'string', default: '3000' },
     runs: { type: 'string', default: '3' },
@@ -105,8 +104,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: defaultModelDir() },
     'broker-version': { type: 'string' },
     'worker-option': { type: 'string', multiple: true, default: [] },
-  },
-});
+  });
 
 /** Settings the benchmark itself decides (topics, group, delivery, model). */
 const RESERVED = ['brokers', 'clientId', 'groupId', 'inputTopic', 'outputTopic', 'deadLetterTopic', 'startFrom', 'delivery', 'model', 'backend', 'logLevel'];
