@@ -15,6 +15,7 @@ import { readTopic } from '../../pipeline/kafka/topicReader.js';
 import { openTopicWriter } from '../../pipeline/kafka/topicWriter.js';
 import { encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { DeadLetter, Post, PostMentions } from '../../schemas/types.generated.js';
+import { post } from '../operators/helpers.js';
 import { testBackend } from './backend.js';
 import { tinyModel } from './tiny.js';
 
@@ -99,18 +100,7 @@ export async function deleteTestTopics(brokers: string[], t: TestTopics): Promis
 /** A valid test post. */
 export function testPost(id: string, i: number): Post {
   const texts = ['今天在北京见到了马云，他说阿里巴巴明年还要招人。', '上海下雨了😀小王约我明天去外滩散步', '那位老板昨天在深圳开了发布会，腾讯的人也来了', '今天什么也没干，睡了一整天。'];
-  return {
-    id,
-    text: `${texts[i % texts.length]} #${i}`,
-    author_id: `u${i % 97}`,
-    created_at: 1_700_000_000_000 + i * 1000,
-    source: 'weibo',
-    lang: 'zh-Hans',
-    reply_to: null,
-    attributes: {},
-    topic_tags: [],
-    geo: null,
-  };
+  return post(id, `${texts[i % texts.length]} #${i}`, { author_id: `u${i % 97}`, created_at: 1_700_000_000_000 + i * 1000 });
 }
 
 export function encodePost(post: Post): Buffer {
