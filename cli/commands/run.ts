@@ -28,7 +28,7 @@ import {
   resolveWorkerConfig,
   type WorkerConfig,
 } from '../../pipeline/stream/config.js';
-import { handleShutdownSignals } from '../../pipeline/stream/shutdown.js';
+import { handleShutdownSignals, type ShutdownHandle } from '../../pipeline/stream/shutdown.js';
 import { startWorker, type RunningWorker } from '../../pipeline/stream/worker.js';
 import type { CommandSpec, OptionSpec, Parsed } from '../args.js';
 import { defaultModelDir, projectRoot } from '../defaults.js';
@@ -153,6 +153,7 @@ export async function run(p: Parsed): Promise<number> {
   });
   const deadLetters = !kafkaMode && config.deadLetterFile !== undefined ? createWriteStream(config.deadLetterFile) : undefined;
   let worker: RunningWorker | undefined;
+  let shutdown: ShutdownHandle | undefined;
   const server =
     config.metricsPort > 0
       ? await startOpsServer({
@@ -165,15 +166,11 @@ export async function run(p: Parsed): Promise<number> {
       : undefined;
   try {
     worker = await startWorker({ config, tagger, logger, metrics, ...(deadLetters ? { stderr: deadLetters } : {}) });
-    logger.info('worker started', {
-      mode: kafkaMode ? 'kafka' : 'file',
-      ...(kafkaMode ? { brokers: config.brokers, delivery: config.delivery } : { input: config.input }),
-      model: { id: tagger.modelId, version: tagger.modelVersion },
-      inference: config.inference,
-      ...(server ? { metricsPort: server.port } : {}),
-    });
     const running = worker;
-    const shutdown = handleShutdownSignals({
+    // The deadline of a graceful stop also covers the clean-up below (the
+    // dead-letter file's flush, the ops server's close), so the handlers stay
+    // until the very end.
+    shutdown = handleShutdownSignals({
       timeoutMs: config.shutdownTimeoutMs,
       stop: (signal) => {
         logger.info('stopping: draining records in flight', { signal, timeoutMs: config.shutdownTimeoutMs });
@@ -181,11 +178,15 @@ export async function run(p: Parsed): Promise<number> {
       },
       onForcedExit: (reason) => logger.error(reason),
     });
-    try {
-      await running.done;
-    } finally {
-      shutdown.dispose();
-    }
+    // Logged once the handlers are in place: a signal sent on seeing this line is handled.
+    logger.info('worker started', {
+      mode: kafkaMode ? 'kafka' : 'file',
+      ...(kafkaMode ? { brokers: config.brokers, delivery: config.delivery } : { input: config.input }),
+      model: { id: tagger.modelId, version: tagger.modelVersion },
+      inference: config.inference,
+      ...(server ? { metricsPort: server.port } : {}),
+    });
+    await running.done;
     const outputs = Object.fromEntries((await metrics.recordsOut.get()).values.map((v) => [v.labels.output, v.value]));
     logger.info('worker stopped', { signal: shutdown.signal ?? null, outputs });
     return 0;
@@ -196,5 +197,6 @@ export async function run(p: Parsed): Promise<number> {
     }
     await server?.close();
     tagger.dispose();
+    shutdown?.dispose();
   }
 }
