@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../models/backend.js';
 import { lengthBuckets, makeBatch } from '../models/batch.js';
+import { useBlockLstm } from '../models/layers/blockLstm.js';
 import { readConll } from '../models/data/conll.js';
 import { NeuralTagger } from '../models/tagger.js';
 import { TaggerModel } from '../models/taggerModel.js';
@@ -28,6 +29,9 @@ if (what === 'matmul') {
   );
   process.stdout.write(JSON.stringify({ backend, n, gflops: (2 * n ** 3) / median(secs) / 1e9, runs: secs }) + '\n');
 } else {
+  // `tagger-steps`: the LSTM recurrence as tfjs kernels per time step (the
+  // training path) instead of the fused BlockLSTM kernel, for comparison.
+  if (what === 'tagger-steps') useBlockLstm(false);
   const [modelDir, dataFile, runsArg] = args;
   const runs = Number(runsArg);
   const texts = (await readConll(dataFile)).filter((s) => s.chars.length > 0).map((s) => s.chars.join(''));

@@ -48,7 +48,7 @@ export class CharEncoder {
         dropoutSeed !== undefined && this.config.dropout > 0
           ? (tf.dropout(embeddings, this.config.dropout, undefined, dropoutSeed) as tf.Tensor3D)
           : embeddings;
-      return { embeddings, hidden: this.lstm.apply(input, lengths) };
+      return { embeddings, hidden: this.lstm.apply(input, lengths, dropoutSeed === undefined) };
     });
   }
 

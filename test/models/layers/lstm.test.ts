@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { blockLstmAvailable, useBlockLstm } from '../../../models/layers/blockLstm.js';
 import { LstmEncoder } from '../../../models/layers/lstm.js';
 import { disposeParams } from '../../../models/layers/params.js';
 import { Rng } from '../../../models/rng.js';
@@ -27,7 +28,8 @@ function reference(xs: number[][], w: number[][], u: number[][], b: number[], h:
   return out;
 }
 
-test('BiLSTM matches a plain reference per direction, and padding does not leak into real positions', async () => {
+for (const inference of [false, true]) {
+test(`BiLSTM (${inference ? 'inference: fused kernel on the native backend' : 'training path'}) matches a plain reference per direction, and padding does not leak into real positions`, async () => {
   await testBackend();
   const rng = new Rng(1);
   const d = 3;
@@ -40,7 +42,7 @@ test('BiLSTM matches a plain reference per direction, and padding does not leak 
   const steps = 5;
   const seqs = lengths.map((len) => Array.from({ length: len }, () => Array.from({ length: d }, () => rng.normal())));
   const padded = seqs.map((s) => [...s, ...Array.from({ length: steps - s.length }, () => Array.from({ length: d }, () => 9))]);
-  const out = lstm.apply(tf.tensor3d(padded), lengths).arraySync() as number[][][];
+  const out = lstm.apply(tf.tensor3d(padded), lengths, inference).arraySync() as number[][][];
   seqs.forEach((s, bi) => {
     const fwd = reference(s, w[0], u[0], b[0], h);
     const bwd = reference([...s].reverse(), w[1], u[1], b[1], h).reverse();
@@ -52,6 +54,38 @@ test('BiLSTM matches a plain reference per direction, and padding does not leak 
     }
   });
   disposeParams(lstm.params());
+});
+}
+
+test('the fused inference kernel runs on the native backend, agrees with the training path, and leaves no tensors behind', async () => {
+  const backend = await testBackend();
+  assert.equal(blockLstmAvailable(), backend === 'native');
+  const rng = new Rng(3);
+  for (const bidirectional of [true, false]) {
+    const lstm = new LstmEncoder({ inputDim: 20, hiddenDim: 16, bidirectional }, rng);
+    const lengths = [17, 9, 1, 17, 4, 12];
+    const x = tf.tensor3d(Float32Array.from({ length: 6 * 17 * 20 }, () => rng.normal()), [6, 17, 20]);
+    const slow = lstm.apply(x, lengths, false);
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) lstm.apply(x, lengths, true).dispose();
+    assert.equal(tf.memory().numTensors, before, 'tensor count flat');
+    const fast = lstm.apply(x, lengths, true);
+    const a = slow.arraySync();
+    const f = fast.arraySync();
+    lengths.forEach((len, bi) => {
+      for (let t = 0; t < len; t++) {
+        for (let k = 0; k < lstm.outputDim; k++) assert.ok(Math.abs(a[bi][t][k] - f[bi][t][k]) < 1e-5, `b${bi} t${t} k${k}: ${a[bi][t][k]} vs ${f[bi][t][k]}`);
+      }
+    });
+    // Switched off, inference takes the step-by-step path.
+    useBlockLstm(false);
+    assert.equal(blockLstmAvailable(), false);
+    const off = lstm.apply(x, lengths, true);
+    assert.deepEqual(off.arraySync(), a);
+    useBlockLstm(true);
+    tf.dispose([x, slow, fast, off]);
+    disposeParams(lstm.params());
+  }
 });
 
 test('a unidirectional LSTM outputs hiddenDim features', async () => {
