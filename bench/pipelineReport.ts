@@ -326,15 +326,15 @@ export function renderReport(r: PipelineResults): string {
       '',
       `## Memory: identity pipeline, ${n0(m.posts)} posts (input produced while it runs, at most 50,000 ahead)`,
       '',
-      '| outputs acked | RSS MiB | heap used MiB | external MiB | peak RSS MiB |',
-      '|---:|---:|---:|---:|---:|',
+      '| outputs acked | RSS MiB | heap used MiB | heap committed MiB | external MiB | peak RSS MiB |',
+      '|---:|---:|---:|---:|---:|---:|',
     );
-    for (const x of m.snapshots) lines.push(`| ${n0(x.acked)} | ${mib(x.rss)} | ${mib(x.heapUsed)} | ${mib(x.external)} | ${mib(x.peakRss)} |`);
+    for (const x of m.snapshots) lines.push(`| ${n0(x.acked)} | ${mib(x.rss)} | ${mib(x.heapUsed)} | ${mib(x.heapTotal)} | ${mib(x.external)} | ${mib(x.peakRss)} |`);
     const [a, b] = [m.snapshots[0], m.snapshots[m.snapshots.length - 1]];
     if (m.snapshots.length > 1) {
       lines.push('', `RSS ratio ${n0(b.acked)} / ${n0(a.acked)} posts: ${(b.rss / a.rss).toFixed(3)}; heap used ratio: ${(b.heapUsed / a.heapUsed).toFixed(3)}.`);
     }
-    lines.push('', 'Each snapshot is process.memoryUsage() of the worker process right after a forced full GC (node --expose-gc), taken when the acked count first reaches the checkpoint; peak RSS is VmHWM from /proc/self/status.');
+    lines.push('', 'Each snapshot is process.memoryUsage() of the worker process right after a forced full GC (node --expose-gc), taken when the acked count first reaches the checkpoint; heap committed is heapTotal (the memory V8 has committed for its heap); peak RSS is VmHWM from /proc/self/status.');
   }
 
   const sc = r.scaling;
