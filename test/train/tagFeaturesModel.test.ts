@@ -146,9 +146,10 @@ test('Table 1 rows 2 and 6 are built: baseline features / character embeddings p
 
 test('each control row is its joint row\'s network without the segmentation objective', () => {
   const row = (id: string) => TABLE1_ROWS.find((r) => r.id === id)!;
-  for (const [joint, control] of [['11', 'control'], ['8', 'control-8']]) {
+  for (const [joint, control] of [['11', 'control'], ['8', 'control-8'], ['11-cp', 'control-cp']]) {
     assert.equal(row(joint).seg, 'joint');
     assert.equal(row(control).seg, undefined);
+    assert.equal(row(control).embeddings, row(joint).embeddings);
     assert.deepEqual(resolveTrainOptions({ ...row(control).options }), resolveTrainOptions({ ...row(joint).options }));
   }
 });
