@@ -20,7 +20,7 @@ import { TABLE1_ROWS } from '../../pipeline/train/experiments/table1Rows.js';
 import { resolveTrainOptions } from '../../pipeline/train/options.js';
 import { trainTagger } from '../../pipeline/train/trainTagger.js';
 import { testBackend } from '../support/backend.js';
-import { TINY } from '../support/tiny.js';
+import { TINY, tinyModel } from '../support/tiny.js';
 
 const SEG = parseSegmented(['张三 在 北京 工作', '我 爱 上海', '李四 是 老师', '微软 公司 发布 新品', '长江 很 美', '这个 学校 很 大', '我们 在 上海 工作'].join('\n'), 'fixture');
 const LEXICON = ['张三 5 nr', '李四 3 nr', '北京 10 ns', '上海 8 ns', '长江 4 ns', '微软 3 nt', '老师 9 n'].join('\n');
@@ -119,10 +119,12 @@ test('a resumed seg-features run reproduces the uninterrupted run (NER features 
   assert.deepEqual(resumed.weights, straight.weights);
 });
 
-test('artifacts without tag features (format 1, the shipped default) still load and have none', async (t) => {
-  const shipped = join(process.cwd(), 'models', 'default');
-  if (!existsSync(join(shipped, 'manifest.json'))) return t.skip('models/default is absent');
-  const { model, manifest } = await TaggerModel.load(shipped);
+test('artifacts without tag features (format 1) still load and have none', async () => {
+  const plain = tinyModel();
+  const out = join(dir, 'format1');
+  await plain.save(out, { training: { seed: 1, epochs: 0, bestEpoch: 0, data: [], options: {} }, scores: {} });
+  plain.dispose();
+  const { model, manifest } = await TaggerModel.load(out);
   assert.equal(manifest.formatVersion, 1);
   assert.equal(manifest.tagFeatures, undefined);
   assert.equal(model.tagFeatures, undefined);
