@@ -154,4 +154,10 @@ test('each control row is its joint row\'s network without the segmentation obje
     assert.equal(row(control).embeddings, row(joint).embeddings);
     assert.deepEqual(resolveTrainOptions({ ...row(control).options }), resolveTrainOptions({ ...row(joint).options }));
   }
+  // the pipeline rows differ from their joint row only in how segmentation is trained
+  for (const [joint, pipeline] of [['11', '7'], ['11-cp', '7-cp']]) {
+    assert.equal(row(pipeline).seg, 'pipeline');
+    assert.equal(row(pipeline).embeddings, row(joint).embeddings);
+    assert.deepEqual(resolveTrainOptions({ ...row(pipeline).options }), resolveTrainOptions({ ...row(joint).options }));
+  }
 });
