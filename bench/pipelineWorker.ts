@@ -254,6 +254,8 @@ interface OpenedTagger {
 /** The tagger of the task: the shipped model as the worker runs it (inline or in a thread, warmed up), or the identity tagger. */
 async function openTagger(config: WorkerConfig): Promise<OpenedTagger> {
   const tensors: Partial<TensorCounts> = {};
+  // as `mentionflow run` does: one TensorFlow thread unless TF_NUM_INTRAOP_THREADS is set
+  if (task.variant === 'full') (await import('../models/backend.js')).preferOneComputeThread();
   if (task.variant === 'full' && config.inference === 'thread') {
     // --worker-option inference=thread: the tagger in a worker thread (its tensors are counted there)
     const { ThreadTagger } = await import('../models/threadTagger.js');

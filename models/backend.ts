@@ -69,6 +69,20 @@ export async function useBackend(
   throw new BackendError(`no tfjs backend could be initialised: ${failures.join('; ')}`);
 }
 
+/**
+ * A streaming worker computes on one TensorFlow thread unless the operator
+ * set TF_NUM_INTRAOP_THREADS: one worker per core is the deployment unit
+ * (BENCHMARKS.md, capacity model), a pool of two threads on two cores made
+ * the event loop (Kafka I/O, Avro, RxJS) compete with it, and for this model
+ * one thread is faster even alone. Measured side by side on 2 cores, inline
+ * tagging: 1,445 vs 1,220 posts/s, p99 at 50% load 136 vs 157 ms. Call before
+ * the native backend starts (TensorFlow reads it once); training keeps the
+ * default pool.
+ */
+export function preferOneComputeThread(): void {
+  process.env.TF_NUM_INTRAOP_THREADS ??= '1';
+}
+
 /** The backend activated by useBackend, or tfjs's current one. */
 export function activeBackend(): BackendName {
   if (active !== undefined) return active;

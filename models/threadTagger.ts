@@ -23,7 +23,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { TaggingError } from '../common/errors.js';
-import type { BackendChoice, BackendName } from './backend.js';
+import { preferOneComputeThread, type BackendChoice, type BackendName } from './backend.js';
 import type { Mention, Tagger } from './tagger.js';
 import { fromWire, type FromThread, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
 
@@ -93,12 +93,10 @@ export class ThreadTagger implements Tagger {
     const warn = warner(options);
     // As useBackend does in-process; set here because a thread's process.env is its own copy.
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-    // One TensorFlow compute thread unless the operator set TF_NUM_INTRAOP_THREADS: the calling
-    // thread then keeps a core for Kafka I/O, Avro and RxJS instead of competing with
+    // The calling thread keeps a core for Kafka I/O, Avro and RxJS instead of competing with
     // TensorFlow's pool for it (measured on 2 cores: 1,467 vs 1,151 posts/s, p99 at 50% load
-    // 87 vs 98 ms; BENCHMARKS.md). Read when TensorFlow starts, so it has no effect in a
-    // process that has already used the native backend.
-    process.env.TF_NUM_INTRAOP_THREADS ??= '1';
+    // 87 vs 98 ms; BENCHMARKS.md). No effect where the native backend has already started.
+    preferOneComputeThread();
     const worker = new Worker(WORKER_FILE, { workerData: init });
     return new Promise<ThreadTagger>((resolve, reject) => {
       let failure: Error | undefined;

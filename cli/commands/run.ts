@@ -10,7 +10,7 @@ import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
-import { useBackend } from '../../models/backend.js';
+import { preferOneComputeThread, useBackend } from '../../models/backend.js';
 import { NeuralTagger, type Tagger } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { ThreadTagger } from '../../models/threadTagger.js';
@@ -121,6 +121,7 @@ function checkInputFile(path: string): void {
  */
 async function loadTagger(config: WorkerConfig, logger: Logger): Promise<NeuralTagger | ThreadTagger> {
   const warn = (msg: string) => logger.warn(msg);
+  preferOneComputeThread();
   if (config.inference === 'thread') {
     return ThreadTagger.open(config.model, {
       backend: config.backend,
