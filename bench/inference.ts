@@ -27,7 +27,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { defaultModelDir } from '../cli/defaults.js';
-import { useBackend } from '../models/backend.js';
+import { preferOneComputeThread, useBackend } from '../models/backend.js';
 import { NeuralTagger, type Tagger } from '../models/tagger.js';
 import { TaggerModel } from '../models/taggerModel.js';
 import { ThreadTagger } from '../models/threadTagger.js';
@@ -86,6 +86,7 @@ async function writeInput(n: number): Promise<string> {
 }
 
 async function openTagger(mode: Mode): Promise<Tagger> {
+  preferOneComputeThread(); // as `mentionflow run` does, in both modes
   if (mode === 'thread') return ThreadTagger.open(values.model!, { backend: 'native', batchSize: batch });
   await useBackend('native');
   return new NeuralTagger((await TaggerModel.load(values.model!)).model, { batchSize: batch });

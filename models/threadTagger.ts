@@ -18,12 +18,13 @@
  *    pending and every later call rejects with a TaggingError saying so.
  *
  * The thread does not keep the process alive while no call is pending.
- * TensorFlow computes on one thread (TF_NUM_INTRAOP_THREADS=1) unless the
- * environment says otherwise, leaving the other cores to the caller.
+ * TensorFlow's thread pool is sized by the environment as in-process
+ * (`mentionflow run` asks for one thread: models/backend.ts,
+ * preferOneComputeThread).
  */
 import { Worker } from 'node:worker_threads';
 import { TaggingError } from '../common/errors.js';
-import { preferOneComputeThread, type BackendChoice, type BackendName } from './backend.js';
+import type { BackendChoice, BackendName } from './backend.js';
 import type { Mention, Tagger } from './tagger.js';
 import { fromWire, type FromThread, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
 
@@ -93,10 +94,6 @@ export class ThreadTagger implements Tagger {
     const warn = warner(options);
     // As useBackend does in-process; set here because a thread's process.env is its own copy.
     process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
-    // The calling thread keeps a core for Kafka I/O, Avro and RxJS instead of competing with
-    // TensorFlow's pool for it (measured on 2 cores: 1,467 vs 1,151 posts/s, p99 at 50% load
-    // 87 vs 98 ms; BENCHMARKS.md). No effect where the native backend has already started.
-    preferOneComputeThread();
     const worker = new Worker(WORKER_FILE, { workerData: init });
     return new Promise<ThreadTagger>((resolve, reject) => {
       let failure: Error | undefined;

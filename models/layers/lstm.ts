@@ -80,13 +80,13 @@ export class LstmEncoder {
     const h = this.options.hiddenDim;
     // Our gate columns are i, f, o, g; BlockLSTM's are i, g, f, o.
     const order = tf.tensor1d([...range(0, h), ...range(3 * h, 4 * h), ...range(h, 3 * h)], 'int32');
-    const out: tf.Tensor3D[] = [];
-    for (let k = 0; k < this.dirs; k++) {
-      const w = tf.gather(tf.concat([tf.squeeze(tf.slice(this.w, [k, 0, 0], [1, -1, -1]), [0]), tf.squeeze(tf.slice(this.u, [k, 0, 0], [1, -1, -1]), [0])], 0), order, 1) as tf.Tensor2D; // [D+H, 4H]
-      const b = tf.gather(tf.reshape(tf.slice(this.b, [k, 0, 0], [1, 1, -1]), [4 * h]), order) as tf.Tensor1D; // [4H]
-      const x = tf.transpose(tf.squeeze(tf.slice(inputs, [k, 0, 0, 0], [1, -1, -1, -1]), [0]), [1, 0, 2]) as tf.Tensor3D; // [T, B, D]
-      out.push(tf.transpose(blockLstm(x, w, b), [1, 0, 2]) as tf.Tensor3D); // [B, T, H]
-    }
+    const [ws, us, bs] = [tf.unstack(this.w), tf.unstack(this.u), tf.unstack(this.b)]; // per direction
+    const out = tf.unstack(inputs).map((input, k) => {
+      const w = tf.gather(tf.concat([ws[k], us[k]], 0), order, 1) as tf.Tensor2D; // [D+H, 4H]
+      const b = tf.gather(tf.reshape(bs[k], [4 * h]), order) as tf.Tensor1D; // [4H]
+      const x = tf.transpose(input, [1, 0, 2]) as tf.Tensor3D; // [T, B, D]
+      return tf.transpose(blockLstm(x, w, b), [1, 0, 2]); // [B, T, H]
+    });
     return tf.stack(out) as tf.Tensor4D;
   }
 
