@@ -11,7 +11,7 @@ import { corporaDir } from '../defaults.js';
 export const spec: CommandSpec = {
   name: 'experiment',
   summary: 'run a named experiment; `table1` reproduces the paper\'s Table 1 rows on the dev sets',
-  usage: 'mentionflow experiment table1 [--seeds N] [--datasets v1,v2] [--rows 1,5,7,...] [--out DIR] [--config FILE]',
+  usage: 'mentionflow experiment table1 [--seeds N] [--datasets v1,v2] [--rows 1,5,7,...] [--out DIR] [--config FILE] [--report-only]',
   allowPositionals: true,
   options: {
     seeds: { type: 'string', arg: 'N', description: 'seeds per row (1..N)', default: '5' },
@@ -23,6 +23,7 @@ export const spec: CommandSpec = {
     config: { type: 'string', arg: 'FILE', description: 'JSON training options applied to every row before its own overrides' },
     backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
     quiet: { type: 'boolean', description: 'no progress bars' },
+    'report-only': { type: 'boolean', description: 'train nothing: rebuild the report from the runs already finished under --out' },
   },
   notes: `Rows:\n${TABLE1_ROWS.map((r) => `  ${r.id.padEnd(11)}${r.title}`).join('\n')}\nWrites table1.md, table1.json and dev-f1-<dataset>.svg to --out; re-running resumes (finished runs are reused).`,
 };
@@ -44,6 +45,7 @@ export async function run(p: Parsed): Promise<number> {
     base,
     outDir: String(p.values.out),
     quiet: p.values.quiet === true,
+    reportOnly: p.values['report-only'] === true,
   });
   process.stderr.write(`report: ${p.values.out}/table1.md\n`);
   return 0;

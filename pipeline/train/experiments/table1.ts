@@ -9,6 +9,8 @@
  * the report names the best seed's artifact per row and dataset. Rows that
  * start from pre-trained embeddings (rows 3 and 4) pre-train them once into
  * <out>/embeddings/ and reuse that file afterwards (delete it to redo it).
+ * With `reportOnly`, nothing is trained: the report is rebuilt from the
+ * finished runs found under the folder (a row shows how many it has).
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -48,6 +50,8 @@ export interface Table1Input {
   base: TrainOptions;
   outDir: string;
   quiet?: boolean;
+  /** Rebuild the report from the runs already finished under outDir; train nothing, load no corpus. */
+  reportOnly?: boolean;
   log?: (m: string) => void;
 }
 
@@ -73,7 +77,7 @@ export async function rowEmbeddingsFile(row: Table1Row, options: TrainOptions, i
 export async function runTable1(input: Table1Input): Promise<RunResult[]> {
   const log = input.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const rows = selectRows(input.rows);
-  const needsSeg = rows.some((r) => r.seg);
+  const needsSeg = !input.reportOnly && rows.some((r) => r.seg);
   let seg: SegCorpus | undefined;
   if (needsSeg) {
     log('loading the segmentation corpus');
@@ -82,8 +86,9 @@ export async function runTable1(input: Table1Input): Promise<RunResult[]> {
   const results: RunResult[] = [];
   const total = input.datasets.length * rows.length * input.seeds;
   let done = 0;
+  let missing = 0;
   for (const dataset of input.datasets) {
-    const ner = await loadNerCorpus(input.corporaDir, dataset);
+    let nerCorpus: Awaited<ReturnType<typeof loadNerCorpus>> | undefined;
     for (const row of rows) {
       for (let k = 1; k <= input.seeds; k++) {
         done += 1;
@@ -94,6 +99,12 @@ export async function runTable1(input: Table1Input): Promise<RunResult[]> {
           log(`[${done}/${total}] ${dataset} row ${row.id} seed ${k}: done before, reusing ${file}`);
           continue;
         }
+        if (input.reportOnly) {
+          missing += 1;
+          log(`[${done}/${total}] ${dataset} row ${row.id} seed ${k}: not run yet, left out of the report`);
+          continue;
+        }
+        const ner = (nerCorpus ??= await loadNerCorpus(input.corporaDir, dataset));
         log(`[${done}/${total}] ${dataset} row ${row.id} (${row.title}) seed ${k}`);
         const options: TrainOptions = { ...input.base, ...row.options, seed: k };
         if (row.embeddings) options.embeddingsFile = await rowEmbeddingsFile(row, options, input, log);
@@ -137,6 +148,7 @@ export async function runTable1(input: Table1Input): Promise<RunResult[]> {
       }
     }
   }
+  if (missing > 0) log(`${missing} of ${total} runs are not in the report (not run yet)`);
   await writeTable1Report(input.outDir, rows, results, input);
   return results;
 }

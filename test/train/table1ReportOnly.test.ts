@@ -1,0 +1,67 @@
+/**
+ * `experiment table1` with reportOnly: the report is rebuilt from the runs
+ * found under the folder, nothing is trained and no corpus is read (the
+ * corpora folder given here does not exist, so any attempt would throw).
+ */
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { prf } from '../../models/eval/prf.js';
+import { runTable1, type RunResult } from '../../pipeline/train/experiments/table1.js';
+import { resolveTrainOptions } from '../../pipeline/train/options.js';
+
+async function writeRun(outDir: string, row: string, seed: number, tp: number): Promise<void> {
+  const dir = join(outDir, 'v2', `row-${row}`, `seed-${seed}`);
+  await mkdir(dir, { recursive: true });
+  const s = prf(tp, 10, 10);
+  const result: RunResult = {
+    dataset: 'v2',
+    row,
+    seed,
+    dir,
+    bestEpoch: 1,
+    epochs: 1,
+    seconds: 1,
+    secondsPerEpoch: 1,
+    scores: { perLabel: {}, named: s, nominal: s, overall: s },
+    history: [{ epoch: 1, seconds: 1, loss: { ner: 1 }, learningRate: { ner: 0.01 }, dev: { ner_f1: s.f1 } }],
+  };
+  await writeFile(join(dir, 'result.json'), JSON.stringify(result));
+}
+
+test('reportOnly rebuilds the report from finished runs, trains nothing and counts the runs per row', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'mf-table1-report-'));
+  try {
+    await writeRun(out, '1', 1, 30);
+    await writeRun(out, '1', 2, 50);
+    await writeRun(out, '5', 1, 40);
+    const logs: string[] = [];
+    const results = await runTable1({
+      corporaDir: join(out, 'no-such-corpora'),
+      datasets: ['v2'],
+      rows: ['1', '5'],
+      seeds: 3,
+      base: resolveTrainOptions({}, 'test'),
+      outDir: out,
+      quiet: true,
+      reportOnly: true,
+      log: (m) => logs.push(m),
+    });
+    assert.deepEqual(
+      results.map((r) => `${r.row}/${r.seed}`),
+      ['1/1', '1/2', '5/1'],
+    );
+    assert.ok(logs.some((m) => /3 of 6 runs are not in the report/.test(m)), logs.join('\n'));
+    const report = JSON.parse(await readFile(join(out, 'table1.json'), 'utf8')) as { datasets: { v2: { row: string; runs: number; overall: { f1: { mean: number } } }[] } };
+    const byRow = Object.fromEntries(report.datasets.v2.map((r) => [r.row, r]));
+    assert.equal(byRow['1'].runs, 2);
+    assert.equal(byRow['5'].runs, 1);
+    assert.ok(Math.abs(byRow['1'].overall.f1.mean - (prf(30, 10, 10).f1 + prf(50, 10, 10).f1) / 2) < 1e-9);
+    const md = await readFile(join(out, 'table1.md'), 'utf8');
+    assert.match(md, /\| 1 \| [^|]+ \| 2 \|/);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
+});
