@@ -1,8 +1,8 @@
 import { Observable } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
 import { ConfigError } from '../common/errors.js';
-import { textWeight, weigh } from './itemWeight.js';
-import { checkFunction, checkNumberAtLeast, checkObject, checkOptionsObject, checkPositiveInteger } from './options.js';
+import { checkBatchLimits, weigh, type BatchLimits } from './itemWeight.js';
+import { checkObject, checkOptionsObject } from './options.js';
 import type { Post } from '../schemas/types.generated.js';
 import type { TaggerSlots } from './taggerSlots.js';
 import type { Item } from './types.js';
@@ -10,19 +10,9 @@ import type { Item } from './types.js';
 const OP = 'batchAdaptive';
 
 /** Options of {@link batchAdaptive}. */
-export interface BatchAdaptiveOptions<T> {
-  /** Most items in one batch (integer >= 1). */
-  maxCount: number;
-  /**
-   * Most summed weight in one batch (> 0; Infinity disables the limit), as
-   * in batchItems: an item that would push a batch past it starts the next
-   * batch; an item heavier than maxChars on its own goes alone.
-   */
-  maxChars: number;
+export interface BatchAdaptiveOptions<T> extends BatchLimits<T> {
   /** The slots of the tagBatch downstream (the same object passed to `tagBatch({ slots })`). */
   slots: TaggerSlots;
-  /** Weight of one item, as in batchItems (default: code points of `value.text`, 0 for failed items). */
-  weight?: (item: Item<T>) => number;
 }
 
 /**
@@ -58,9 +48,8 @@ export function batchAdaptive<T>(
 ): OperatorFunction<Item<T>, Item<T>[]>;
 export function batchAdaptive<T>(opts: BatchAdaptiveOptions<T>): OperatorFunction<Item<T>, Item<T>[]> {
   checkOptionsObject(OP, opts, false);
-  const { maxCount, maxChars, slots } = opts;
-  checkPositiveInteger(OP, 'maxCount', maxCount, 'e.g. 64 posts per tagger call');
-  checkNumberAtLeast(OP, 'maxChars', maxChars, 0, true, 'e.g. 8192 (code points), or Infinity for no weight limit');
+  const { maxCount, maxChars, weight } = checkBatchLimits(OP, opts, { maxCount: 64, maxChars: 8192 });
+  const { slots } = opts;
   checkObject(OP, 'slots', slots, 'pass taggerSlots({ concurrency }), the same object given to tagBatch');
   if (typeof slots.onFree !== 'function' || typeof slots.claim !== 'function') {
     throw new ConfigError(`${OP}: slots must come from taggerSlots({ concurrency }), the same object given to tagBatch`);
@@ -68,8 +57,6 @@ export function batchAdaptive<T>(opts: BatchAdaptiveOptions<T>): OperatorFunctio
   if ('maxWaitMs' in opts) {
     throw new ConfigError(`${OP}: maxWaitMs is not used: a batch leaves when the tagger has a free slot; drop it (or use batchItems for time-bounded batches)`);
   }
-  checkFunction(OP, 'weight', opts.weight, true, 'pass (item) => number');
-  const weight = opts.weight ?? textWeight(OP);
 
   return (source) =>
     new Observable<Item<T>[]>((subscriber) => {

@@ -1,36 +1,22 @@
 import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import { ConfigError } from '../common/errors.js';
-import { textWeight, weigh } from './itemWeight.js';
-import { checkFunction, checkNumberAtLeast, checkOptionsObject, checkPositiveInteger } from './options.js';
+import { checkBatchLimits, weigh, type BatchLimits } from './itemWeight.js';
+import { checkNumberAtLeast, checkOptionsObject } from './options.js';
 import type { Post } from '../schemas/types.generated.js';
 import type { Item } from './types.js';
 
 const OP = 'batchItems';
 
 /** Options of {@link batchItems}. */
-export interface BatchItemsOptions<T> {
-  /** Most items in one batch (integer >= 1). A batch is emitted as soon as it holds this many. */
-  maxCount: number;
+export interface BatchItemsOptions<T> extends BatchLimits<T> {
   /**
    * Longest time (ms, >= 0) an item waits: a batch is emitted this long after
    * its FIRST item arrived, full or not. Infinity disables the timer.
+   * (A batch is also emitted as soon as it holds maxCount items or its
+   * weight reaches maxChars; an item heavier than maxChars goes alone, at once.)
    */
   maxWaitMs: number;
-  /**
-   * Most summed weight in one batch (> 0; Infinity disables the limit). A
-   * batch is emitted when its weight reaches this; an item that would push a
-   * batch past it starts the next batch; an item heavier than maxChars on
-   * its own is emitted alone, at once, so one huge post never stalls a batch.
-   */
-  maxChars: number;
-  /**
-   * Weight of one item (a finite number >= 0). Default: the number of
-   * Unicode code points of `value.text` for ok items, 0 for failed items;
-   * required when T has no `text` string. If it throws or returns a bad
-   * number, the stream errors.
-   */
-  weight?: (item: Item<T>) => number;
   /** Scheduler for the maxWaitMs timer; default asyncScheduler. */
   scheduler?: SchedulerLike;
 }
@@ -60,16 +46,13 @@ export function batchItems<T>(
 ): OperatorFunction<Item<T>, Item<T>[]>;
 export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item<T>, Item<T>[]> {
   checkOptionsObject(OP, opts, false);
-  const { maxCount, maxWaitMs, maxChars } = opts;
-  checkPositiveInteger(OP, 'maxCount', maxCount, 'e.g. 32 posts per tagger call');
+  const { maxCount, maxChars, weight } = checkBatchLimits(OP, opts, { maxCount: 32, maxChars: 4096 });
+  const { maxWaitMs } = opts;
   checkNumberAtLeast(OP, 'maxWaitMs', maxWaitMs, 0, false, 'e.g. 50 (ms), or Infinity for no time limit');
-  checkNumberAtLeast(OP, 'maxChars', maxChars, 0, true, 'e.g. 4096 (code points), or Infinity for no weight limit');
-  checkFunction(OP, 'weight', opts.weight, true, 'pass (item) => number');
   const scheduler = opts.scheduler ?? asyncScheduler;
   if (typeof scheduler?.schedule !== 'function') {
     throw new ConfigError(`${OP}: scheduler must be an RxJS SchedulerLike (e.g. asyncScheduler)`);
   }
-  const weight = opts.weight ?? textWeight(OP);
 
   return (source) =>
     new Observable<Item<T>[]>((subscriber) => {

@@ -12,6 +12,7 @@ export { batchItems } from './batchItems.js';
 export type { BatchItemsOptions } from './batchItems.js';
 export { batchAdaptive } from './batchAdaptive.js';
 export type { BatchAdaptiveOptions } from './batchAdaptive.js';
+export type { BatchLimits } from './itemWeight.js';
 export { taggerSlots } from './taggerSlots.js';
 export type { SlotClaim, TaggerSlots, TaggerSlotsOptions } from './taggerSlots.js';
 export { tagBatch } from './tagBatch.js';
