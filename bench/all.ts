@@ -73,6 +73,12 @@ function pipelineTargets(p: PipelineResults): string {
     if (l.load === 0.5) continue;
     rows.push(`| full pipeline end-to-end at ${Math.round(100 * l.load)}% load, p50 / p99 ms (drain after the last post) | (reported) | ${l.e2eMs.p50.toFixed(1)} / ${l.e2eMs.p99.toFixed(1)} (${Math.round(l.drainMs)}) | - |`);
   }
+  const snaps = p.memory?.snapshots ?? [];
+  if (snaps.length > 1) {
+    const [a, z] = [snaps[0], snaps[snaps.length - 1]];
+    const ratio = z.rss / a.rss;
+    rows.push(`| worker RSS after ${z.acked.toLocaleString('en-US')} posts / after ${a.acked.toLocaleString('en-US')} (${p.memory?.variant ?? 'identity'} pipeline) | <= 1.10 | ${ratio.toFixed(3)} | ${verdict(ratio <= 1.1)} |`);
+  }
   if (rows.length === 0) return '';
   return ['## Performance issue: pipeline targets (from the pipeline part below)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...rows].join('\n');
 }

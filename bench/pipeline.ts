@@ -29,9 +29,11 @@
  *    wait limit + one batch's tagging time (the standalone tagger's mean per
  *    batch, same run). Every run is bounded: the producer stops after
  *    --latency-seconds, the child has a deadline, the reads an idle timeout.
- * 3. Memory: RSS of the identity pipeline after 10,000 and after --rss-posts
- *    posts (input produced concurrently, in batches, with bounded lag), and
- *    the model's tfjs tensor count before and after the full runs.
+ * 3. Memory: RSS of the worker after 10,000 and after --rss-posts posts
+ *    (input produced concurrently, in batches, with bounded lag), the
+ *    --memory-variant pipeline: full (default, the worker with the model) or
+ *    identity (the framework alone, about 30 times faster); and the model's
+ *    tfjs tensor count before and after the full runs.
  * 4. Scaling (only with --legs ...,scaling; not in the default legs, since it
  *    adds 2 x --runs full-model drains per partition count): posts/s of ONE
  *    worker process pinned to core 0 (taskset -c 0) against TWO worker
@@ -49,6 +51,7 @@
  *
  *   node dist/bench/pipeline.js [--posts N] [--full-posts N] [--runs K] [--partitions P] [--rss-posts N]
  *                               [--latency-seconds S] [--latency-loads 0.5,0.9] [--variants bare,identity,full] [--legs throughput,latency,memory]
+ *                               [--memory-variant full|identity]
  *                               [--worker-option KEY=VALUE ...]   (e.g. maxInFlight=4000; default: the worker's defaults)
  *                               [--scaling-variant full|identity] [--scaling-posts N] [--scaling-partitions 3[,6]]
  *   e.g. node dist/bench/pipeline.js --legs scaling --runs 3 --scaling-partitions 3,6
@@ -98,6 +101,7 @@ const values = benchArgs(import.meta.url, {
     variants: { type: 'string', default: VARIANTS.join(',') },
     legs: { type: 'string', default: DEFAULT_LEGS.join(',') },
     'scaling-variant': { type: 'string', default: 'full' },
+    'memory-variant': { type: 'string', default: 'full' },
     'scaling-posts': { type: 'string' },
     'scaling-partitions': { type: 'string', default: '3' },
     brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:19092' },
@@ -170,12 +174,14 @@ const opts = {
   model: values.model!,
   workerOptions: workerOptions(),
   scalingVariant: list<Variant>('scaling-variant', ['identity', 'full'])[0],
+  memoryVariant: list<Variant>('memory-variant', ['identity', 'full'])[0],
   scalingPosts: 0,
   scalingPartitions: String(values['scaling-partitions'])
     .split(',')
     .map((x) => Number(x.trim())),
 };
 if (values['scaling-variant']!.includes(',')) throw new Error('--scaling-variant: one of identity, full');
+if (values['memory-variant']!.includes(',')) throw new Error('--memory-variant: one of identity, full');
 opts.scalingPosts = values['scaling-posts'] !== undefined ? int('scaling-posts', 1) : opts.scalingVariant === 'full' ? opts.fullPosts : opts.posts;
 if (opts.scalingPartitions.length === 0 || opts.scalingPartitions.some((p) => !Number.isInteger(p) || p < 1)) {
   throw new Error(`--scaling-partitions: a comma-separated list of integers >= 1, got ${values['scaling-partitions']}`);
@@ -429,8 +435,9 @@ function latencyBound(): LatencyBound | undefined {
   return { load: 0.5, p99Ms: lat.e2eMs.p99, waitMs, batchMode: batch.batchMode, batchTaggingMs: results.standalone.medianBatchMs, boundMs, met: lat.e2eMs.p99 < boundMs };
 }
 
-/** 3. Memory of the identity pipeline over a long input, produced while it runs. */
-async function memoryLeg(): Promise<{ snapshots: MemorySnapshot[]; seconds: number; posts: number }> {
+/** 3. Memory of the identity (or, with --memory-variant full, the full) pipeline over a long input, produced while it runs. */
+async function memoryLeg(): Promise<{ snapshots: MemorySnapshot[]; seconds: number; posts: number; variant: Variant }> {
+  const variant = opts.memoryVariant;
   const total = Math.max(MEMORY_FIRST, opts.rssPosts);
   // 10,000 and the end; in between, quarters show the trend on long runs
   const quarters = total >= 4 * MEMORY_FIRST ? [1, 2, 3].map((q) => Math.round((q * total) / 4)) : [];
@@ -439,9 +446,9 @@ async function memoryLeg(): Promise<{ snapshots: MemorySnapshot[]; seconds: numb
   const name = `${prefix}.mem`;
   const input = await kafka.create(`${name}.in`, opts.partitions);
   await outputTopics(name, false);
-  const run = new ChildRun(task('identity', name, { inputTopic: input, target: total, checkpoints, progressEvery: 5000, deadlineMs: deadline('identity', total, 120) }));
+  const run = new ChildRun(task(variant, name, { inputTopic: input, target: total, checkpoints, progressEvery: 5000, deadlineMs: deadline(variant, total, 120) }));
   await run.ready;
-  log(`memory: ${total} posts through the identity pipeline`);
+  log(`memory: ${total} posts through the ${variant} pipeline`);
   const writer = await kafka.writer(input);
   const make = postFactory(`${name}-`);
   const maxLag = 50_000;
@@ -457,7 +464,7 @@ async function memoryLeg(): Promise<{ snapshots: MemorySnapshot[]; seconds: numb
   }
   const done = await run.done;
   await kafka.delete([input, `${name}.out`, `${name}.dlq`]);
-  return { snapshots: run.memory, seconds: done.seconds, posts: total };
+  return { snapshots: run.memory, seconds: done.seconds, posts: total, variant };
 }
 
 /** 4. One pinned worker against two pinned workers in one group. */

@@ -77,6 +77,8 @@ export interface MemorySnapshot {
   arrayBuffers: number;
   /** VmHWM from /proc/self/status (peak RSS so far), bytes; 0 where unavailable. */
   peakRss: number;
+  /** Resident bytes by mapping kind from /proc/self/smaps (brk heap, anonymous, file-backed); absent where unavailable. */
+  rssByKind?: { brk: number; anon: number; file: number };
 }
 
 export interface TensorCounts {

@@ -177,7 +177,7 @@ export interface PipelineResults {
   /** Per variant, one result per load (ascending). */
   latency: Partial<Record<Variant, LatencyResult[]>>;
   latencyBound?: LatencyBound;
-  memory?: { snapshots: MemorySnapshot[]; seconds: number; posts: number };
+  memory?: { snapshots: MemorySnapshot[]; seconds: number; posts: number; variant?: Variant };
   scaling?: ScalingResult;
 }
 
@@ -324,17 +324,20 @@ export function renderReport(r: PipelineResults): string {
   if (m && m.snapshots.length > 0) {
     lines.push(
       '',
-      `## Memory: identity pipeline, ${n0(m.posts)} posts (input produced while it runs, at most 50,000 ahead)`,
+      `## Memory: ${m.variant ?? 'identity'} pipeline, ${n0(m.posts)} posts (input produced while it runs, at most 50,000 ahead)`,
       '',
-      '| outputs acked | RSS MiB | heap used MiB | heap committed MiB | external MiB | peak RSS MiB |',
-      '|---:|---:|---:|---:|---:|---:|',
+      '| outputs acked | RSS MiB | heap used MiB | heap committed MiB | external MiB | RSS brk / other anonymous / file-backed MiB | peak RSS MiB |',
+      '|---:|---:|---:|---:|---:|---|---:|',
     );
-    for (const x of m.snapshots) lines.push(`| ${n0(x.acked)} | ${mib(x.rss)} | ${mib(x.heapUsed)} | ${mib(x.heapTotal)} | ${mib(x.external)} | ${mib(x.peakRss)} |`);
+    for (const x of m.snapshots) {
+      const kinds = x.rssByKind ? `${mib(x.rssByKind.brk)} / ${mib(x.rssByKind.anon)} / ${mib(x.rssByKind.file)}` : 'n/a';
+      lines.push(`| ${n0(x.acked)} | ${mib(x.rss)} | ${mib(x.heapUsed)} | ${mib(x.heapTotal)} | ${mib(x.external)} | ${kinds} | ${mib(x.peakRss)} |`);
+    }
     const [a, b] = [m.snapshots[0], m.snapshots[m.snapshots.length - 1]];
     if (m.snapshots.length > 1) {
       lines.push('', `RSS ratio ${n0(b.acked)} / ${n0(a.acked)} posts: ${(b.rss / a.rss).toFixed(3)}; heap used ratio: ${(b.heapUsed / a.heapUsed).toFixed(3)}.`);
     }
-    lines.push('', 'Each snapshot is process.memoryUsage() of the worker process right after a forced full GC (node --expose-gc), taken when the acked count first reaches the checkpoint; heap committed is heapTotal (the memory V8 has committed for its heap); peak RSS is VmHWM from /proc/self/status.');
+    lines.push('', 'Each snapshot is process.memoryUsage() of the worker process right after a forced full GC (node --expose-gc), taken when the acked count first reaches the checkpoint; heap committed is heapTotal (the memory V8 has committed for its heap); the RSS split is from /proc/self/smaps: the brk heap (glibc\'s main malloc arena), other anonymous mappings (V8\'s heap pages, other malloc arenas, large buffers, thread stacks) and file-backed mappings (code); peak RSS is VmHWM from /proc/self/status.');
   }
 
   const sc = r.scaling;

@@ -72,10 +72,33 @@ function peakRss(): number {
   }
 }
 
+/** Resident bytes by mapping kind: the brk heap (glibc's main arena), other anonymous mappings (V8's heap pages, other malloc arenas, large mallocs), file-backed (code). */
+function rssByKind(): MemorySnapshot['rssByKind'] {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/smaps', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const out = { brk: 0, anon: 0, file: 0 };
+  let kind: keyof typeof out = 'anon';
+  for (const line of text.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head) {
+      const path = head[1].trim();
+      kind = path === '[heap]' ? 'brk' : path === '' || path.startsWith('[') ? 'anon' : 'file';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) out[kind] += Number(rss[1]) * 1024;
+  }
+  return out;
+}
+
 function memory(): MemorySnapshot {
   (globalThis as { gc?: () => void }).gc?.();
   const m = process.memoryUsage();
-  return { acked, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, peakRss: peakRss() };
+  return { acked, rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, peakRss: peakRss(), rssByKind: rssByKind() };
 }
 
 function checkTarget(): void {
