@@ -68,7 +68,7 @@ import { readTopic } from '../pipeline/kafka/topicReader.js';
 import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
 import { loadSchema } from '../schemas/registry.js';
 import { BenchKafka, ChildRun, checkLocalBrokers, interrupt, produceRange, producePaced, stopChildren, type DoneMessage } from './pipelineHarness.js';
-import { VARIANTS, type MemorySnapshot, type Variant, type WorkerTask } from './pipelineProtocol.js';
+import { VARIANTS, type Variant, type WorkerTask } from './pipelineProtocol.js';
 import {
   renderReport,
   type LatencyBound,
@@ -436,7 +436,7 @@ function latencyBound(): LatencyBound | undefined {
 }
 
 /** 3. Memory of the identity (or, with --memory-variant full, the full) pipeline over a long input, produced while it runs. */
-async function memoryLeg(): Promise<{ snapshots: MemorySnapshot[]; seconds: number; posts: number; variant: Variant }> {
+async function memoryLeg(): Promise<NonNullable<PipelineResults['memory']>> {
   const variant = opts.memoryVariant;
   const total = Math.max(MEMORY_FIRST, opts.rssPosts);
   // 10,000 and the end; in between, quarters show the trend on long runs
@@ -447,7 +447,7 @@ async function memoryLeg(): Promise<{ snapshots: MemorySnapshot[]; seconds: numb
   const input = await kafka.create(`${name}.in`, opts.partitions);
   await outputTopics(name, false);
   const run = new ChildRun(task(variant, name, { inputTopic: input, target: total, checkpoints, progressEvery: 5000, deadlineMs: deadline(variant, total, 120) }));
-  await run.ready;
+  const backend = await run.ready;
   log(`memory: ${total} posts through the ${variant} pipeline`);
   const writer = await kafka.writer(input);
   const make = postFactory(`${name}-`);
@@ -464,7 +464,7 @@ async function memoryLeg(): Promise<{ snapshots: MemorySnapshot[]; seconds: numb
   }
   const done = await run.done;
   await kafka.delete([input, `${name}.out`, `${name}.dlq`]);
-  return { snapshots: run.memory, seconds: done.seconds, posts: total, variant };
+  return { snapshots: run.memory, seconds: done.seconds, posts: total, variant, ...(backend ? { backend } : {}) };
 }
 
 /** 4. One pinned worker against two pinned workers in one group. */

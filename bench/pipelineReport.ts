@@ -177,7 +177,7 @@ export interface PipelineResults {
   /** Per variant, one result per load (ascending). */
   latency: Partial<Record<Variant, LatencyResult[]>>;
   latencyBound?: LatencyBound;
-  memory?: { snapshots: MemorySnapshot[]; seconds: number; posts: number; variant?: Variant };
+  memory?: { snapshots: MemorySnapshot[]; seconds: number; posts: number; variant?: Variant; backend?: string };
   scaling?: ScalingResult;
 }
 
@@ -206,7 +206,7 @@ const tag = (t?: TaggingStats) => (t ? `${(t.posts / t.batches).toFixed(1)} / ${
 
 export function renderReport(r: PipelineResults): string {
   const s = r.settings;
-  const backend = r.throughput.full?.backend ?? r.latency.full?.[0]?.backend ?? r.scaling?.backend ?? 'n/a (no full-model run)';
+  const backend = r.throughput.full?.backend ?? r.latency.full?.[0]?.backend ?? r.scaling?.backend ?? r.memory?.backend ?? 'n/a (no full-model run)';
   const lines = [
     `# Pipeline benchmark (${r.date})`,
     '',
