@@ -435,7 +435,7 @@ function latencyBound(): LatencyBound | undefined {
   return { load: 0.5, p99Ms: lat.e2eMs.p99, waitMs, batchMode: batch.batchMode, batchTaggingMs: results.standalone.medianBatchMs, boundMs, met: lat.e2eMs.p99 < boundMs };
 }
 
-/** 3. Memory of the identity (or, with --memory-variant full, the full) pipeline over a long input, produced while it runs. */
+/** 3. Memory of the --memory-variant pipeline (full by default, or identity) over a long input, produced while it runs. */
 async function memoryLeg(): Promise<NonNullable<PipelineResults['memory']>> {
   const variant = opts.memoryVariant;
   const total = Math.max(MEMORY_FIRST, opts.rssPosts);
