@@ -9,7 +9,8 @@
 #      (skipped when the cached wheel's sha256 matches),
 #   2. extract libtensorflow_cc.so.2, libtensorflow_framework.so.2 and the C API
 #      headers into node_modules/@tensorflow/tfjs-node/deps/,
-#   3. compile tfjs_binding.node from tfjs-node's C++ sources against them
+#   3. patch tfjs-node's C++ sources (deploy/native/patches/) and compile
+#      tfjs_binding.node from them against the extracted libraries
 #      (node-pre-gyp + node-gyp, using the Node headers already on the machine;
 #      nothing is fetched from nodejs.org),
 #   4. load @tensorflow/tfjs-node and check that the backend is "tensorflow"
@@ -100,15 +101,23 @@ verify() {
 
 # ---------------------------------------------------------------- state
 # deps/ is current when its stamp names this wheel; the addon is current when
-# it is newer than that stamp. Only the missing parts are redone.
+# it is newer than that stamp and was built with the current patches. Only the missing parts are redone.
 NEED_EXTRACT=1
 if [[ "${FORCE:-0}" != "1" && -f "$DEPS_DIR/$STAMP_NAME" \
       && "$(cat "$DEPS_DIR/$STAMP_NAME")" == "$STAMP_VALUE" \
       && -f "$DEPS_DIR/lib/libtensorflow_cc.so.2" && -f "$DEPS_DIR/lib/libtensorflow_framework.so.2" ]]; then
   NEED_EXTRACT=0
 fi
+# The addon also records which of our source patches it was built with.
+shopt -s nullglob
+PATCHES=("$ROOT"/deploy/native/patches/*.patch)
+shopt -u nullglob
+PATCHES_SUM="$( (( ${#PATCHES[@]} == 0 )) || cat "${PATCHES[@]}"; )"
+PATCHES_SUM="$(printf '%s' "$PATCHES_SUM" | sha256sum | cut -d' ' -f1)"
+ADDON_STAMP="$ADDON_PATH.mentionflow-patches"
 NEED_BUILD=1
-if [[ "$NEED_EXTRACT" == 0 && -f "$ADDON_PATH" && "$ADDON_PATH" -nt "$DEPS_DIR/$STAMP_NAME" ]]; then
+if [[ "$NEED_EXTRACT" == 0 && -f "$ADDON_PATH" && "$ADDON_PATH" -nt "$DEPS_DIR/$STAMP_NAME" \
+      && "$(cat "$ADDON_STAMP" 2>/dev/null)" == "$PATCHES_SUM" ]]; then
   NEED_BUILD=0
 fi
 if [[ "$NEED_BUILD" == 0 ]]; then
@@ -238,6 +247,27 @@ PY
   log "installed $(du -sm "$DEPS_DIR" | cut -f1) MB into ${DEPS_DIR#"$ROOT"/}"
 }
 
+# ---------------------------------------------------------------- patch
+# Our fixes to tfjs-node's C++ sources (deploy/native/patches/*.patch, one
+# reason each, explained at the top of the change). Applied to the pristine
+# sources npm installed; a patch found already applied is skipped, one that
+# fits neither way stops the install.
+apply_patches() {
+  step "patch tfjs-node's binding sources"
+  command -v patch >/dev/null || die "'patch' not found: apt-get install -y patch"
+  local p name
+  for p in "${PATCHES[@]}"; do
+    name="$(basename "$p")"
+    if patch -p1 -R --dry-run -s -f -d "$TFJS_NODE_DIR" < "$p" >/dev/null 2>&1; then
+      log "$name: already applied"
+    elif patch -p1 -N -s -f -d "$TFJS_NODE_DIR" < "$p"; then
+      log "$name: applied"
+    else
+      die "$name does not apply to $TFJS_NODE_DIR (tfjs-node $TFJS_NODE_EXPECTED expected); reinstall it with npm ci"
+    fi
+  done
+}
+
 # ---------------------------------------------------------------- build
 build_addon() {
   step "build tfjs_binding.node from source (node-pre-gyp + node-gyp, offline)"
@@ -257,6 +287,7 @@ build_addon() {
   if unresolved="$(ldd "$ADDON_PATH" | grep 'not found')"; then
     die "addon has unresolved libraries: $unresolved"
   fi
+  echo "$PATCHES_SUM" > "$ADDON_STAMP"
 }
 
 # ---------------------------------------------------------------- main
@@ -266,6 +297,7 @@ if [[ "$NEED_EXTRACT" == 1 ]]; then
 else
   log "libtensorflow already in ${DEPS_DIR#"$ROOT"/} ($STAMP_VALUE); rebuilding the addon only"
 fi
+apply_patches
 build_addon
 verify
 log "done in $((SECONDS - T_START))s"
