@@ -11,6 +11,7 @@ import { preflight } from './preflight.js';
 import { KafkaSink } from './sink.js';
 import { KafkaSource } from './source.js';
 import { TransactionalKafkaSink } from './transactionalSink.js';
+import { claimTransactionalId } from './transactionalId.js';
 
 export interface KafkaEdgesDeps {
   logger: Logger;
@@ -35,19 +36,32 @@ export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps)
     onLag: metrics === undefined ? undefined : (topic, partition, lag) => metrics.setLag(topic, partition, lag),
   });
   const topics = { mentions: config.outputTopic, deadletter: config.deadLetterTopic };
+  const claim = exactlyOnce && config.transactionalId === undefined ? await claimTransactionalId({ groupId: config.groupId }) : undefined;
+  const transactionalId = config.transactionalId ?? claim?.transactionalId ?? '';
   const sink = exactlyOnce
-    ? new TransactionalKafkaSink({ kafka, topics, transactionalId: config.transactionalId, offsets: source.transactionOffsets(), logger })
+    ? new TransactionalKafkaSink({ kafka, topics, transactionalId, offsets: source.transactionOffsets(), logger })
     : new KafkaSink({ kafka, topics, logger });
   // The producer first: in exactly-once mode registering the transactional id
   // aborts what a predecessor left open before the consumer reads its offsets.
-  await sink.connect();
   try {
-    await source.connect();
+    await sink.connect();
+    try {
+      await source.connect();
+    } catch (err) {
+      await sink.close();
+      throw err;
+    }
   } catch (err) {
-    await sink.close();
+    await claim?.release();
     throw err;
   }
-  logger.info('connected to Kafka', { brokers: config.brokers, delivery: config.delivery, input: config.inputTopic, groupId: config.groupId });
+  logger.info('connected to Kafka', {
+    brokers: config.brokers,
+    delivery: config.delivery,
+    input: config.inputTopic,
+    groupId: config.groupId,
+    ...(exactlyOnce ? { transactionalId } : {}),
+  });
   return {
     source,
     sink,
@@ -55,6 +69,7 @@ export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps)
     close: async () => {
       await source.close();
       await sink.close();
+      await claim?.release();
     },
   };
 }

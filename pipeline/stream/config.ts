@@ -21,7 +21,6 @@
  * the option, where it came from, and what to write instead.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { ConfigError } from '../../common/errors.js';
 
 export const DELIVERY_MODES = ['at-least-once', 'exactly-once'] as const;
@@ -56,8 +55,12 @@ export interface WorkerConfig {
   /** Where a consumer group without committed offsets starts. */
   startFrom: (typeof START_FROM)[number];
   delivery: DeliveryMode;
-  /** exactly-once: the producer's transactional id; unique per worker, stable across its restarts. */
-  transactionalId: string;
+  /**
+   * exactly-once: the producer's transactional id; unique per worker, stable
+   * across its restarts. Unset: `<groupId>-<hostname>-<slot>`, the lowest slot
+   * no live worker of the group holds on this host (pipeline/kafka/transactionalId.ts).
+   */
+  transactionalId?: string;
   /** Model artifact directory. */
   model: string;
   backend: (typeof BACKENDS)[number];
@@ -133,7 +136,7 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'deadLetterTopic', kind: str, arg: 'TOPIC', description: 'topic for DeadLetter records (inputs that failed)', defaultText: 'posts.deadletter' },
   { key: 'startFrom', kind: oneOf(START_FROM), arg: 'WHERE', description: 'where a group with no committed offset starts: earliest or latest', defaultText: 'earliest' },
   { key: 'delivery', kind: oneOf(DELIVERY_MODES), arg: 'MODE', description: 'at-least-once (commit after outputs are acked) or exactly-once (outputs and offsets in one transaction; read outputs with read_committed)', defaultText: 'at-least-once' },
-  { key: 'transactionalId', kind: str, arg: 'ID', description: 'exactly-once: transactional id, unique per worker and stable across its restarts (a restart fences the old instance)', defaultText: '<groupId>-<hostname>' },
+  { key: 'transactionalId', kind: optStr, arg: 'ID', description: 'exactly-once: transactional id, unique per worker and stable across its restarts (a restart fences the old instance)', defaultText: '<groupId>-<hostname>-<n>, n the lowest slot no live worker of the group holds on this host' },
   { key: 'model', kind: str, arg: 'DIR', description: 'model artifact directory', defaultText: 'the shipped model, models/default' },
   { key: 'backend', kind: oneOf(BACKENDS), arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', defaultText: 'auto' },
   { key: 'inference', kind: oneOf(INFERENCE_MODES), arg: 'MODE', description: 'where the tagger runs: inline (on the main thread, between Kafka I/O and Avro decoding) or thread (a worker thread, so they overlap with tagging)', defaultText: 'inline' },
@@ -185,7 +188,6 @@ export function defaultConfig(paths: { model: string; input: string }): WorkerCo
     deadLetterTopic: 'posts.deadletter',
     startFrom: 'earliest',
     delivery: 'at-least-once',
-    transactionalId: '', // derived from groupId in resolveWorkerConfig
     model: paths.model,
     backend: 'auto',
     inference: 'inline',
@@ -387,7 +389,6 @@ export function resolveWorkerConfig(sources: ConfigSources): WorkerConfig {
   const password = env[SASL_PASSWORD_ENV];
   if (password !== undefined && password !== '') config.saslPassword = password;
   const c = config as unknown as WorkerConfig;
-  if (!set.has('transactionalId')) c.transactionalId = `${c.groupId}-${hostname()}`;
   validate(c);
   warnIneffective(c, set, sources.warn);
   return Object.freeze(c);
@@ -448,8 +449,8 @@ function validate(c: WorkerConfig): void {
   } else if (c.saslUsername !== undefined) {
     throw new ConfigError(`saslUsername is set but saslMechanism is not; set --sasl-mechanism to one of ${SASL_MECHANISMS.join(', ')}`);
   }
-  if (c.delivery === 'exactly-once' && c.transactionalId.trim() === '') {
-    throw new ConfigError('exactly-once delivery needs a transactionalId, unique per worker and stable across restarts');
+  if (c.transactionalId !== undefined && c.transactionalId.trim() === '') {
+    throw new ConfigError('transactionalId must not be empty: leave it unset for the per-host default, or give each worker its own id, stable across its restarts');
   }
 }
 

@@ -17,7 +17,7 @@ test('defaults: embedded mode, at-least-once, shipped model and sample input', (
   assert.equal(c.inputTopic, 'posts');
   assert.equal(c.maxInFlight, 2000);
   assert.equal(c.metricsPort, 0);
-  assert.match(c.transactionalId, /^mentionflow-/);
+  assert.equal(c.transactionalId, undefined, 'unset: the per-host slot is claimed when the Kafka edges open');
   assert.ok(Object.isFrozen(c));
 });
 

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import {
@@ -226,6 +226,41 @@ test('exactly-once: a worker joins mid-stream, then the first leaves; no post mi
   } finally {
     a.kill();
     b?.kill();
+    await collector.stop();
+    await deleteTestTopics(brokers, topics);
+  }
+});
+
+test('exactly-once, default transactional ids: two workers on one host share the group without fencing each other', { timeout: 240_000 }, async (t) => {
+  const brokers = kafkaBrokers();
+  if (brokers === undefined) return t.skip(KAFKA_SKIP);
+  const topics = await createTestTopics(brokers, 'eos-host');
+  const { records, ids, badKeys } = inputRecords(3_000, 'eh');
+  const collector = OutputCollector.start(brokers, topics);
+  // No --transactional-id: each worker claims <group>-<host>-<slot>.
+  const args = (name: string) => runArgs(brokers, topics, model, ['--client-id', name, '--delivery', 'exactly-once', ...SMALL_BATCHES]);
+  const a = spawnCli(args('worker-a'));
+  await a.waitForStderr(/"msg":"connected to Kafka"/, 60_000);
+  const b = spawnCli(args('worker-b'));
+  try {
+    await b.waitForStderr(/"msg":"connected to Kafka"/, 60_000);
+    const txId = (cli: Cli) => /"transactionalId":"([^"]+)"/.exec(cli.stderr)?.[1];
+    assert.equal(txId(a), `${topics.group}-${hostname()}-0`);
+    assert.equal(txId(b), `${topics.group}-${hostname()}-1`);
+    await produceRecords(brokers, topics.input, records, { chunk: 500, pauseMs: 50 });
+    await collector.waitForAll(ids, badKeys, 120_000);
+    await collector.settle(2_000, 20_000);
+    assert.equal(a.proc.exitCode, null, `worker a exited: ${a.stderr.slice(-1500)}`);
+    assert.equal(b.proc.exitCode, null, `worker b exited: ${b.stderr.slice(-1500)}`);
+    a.kill('SIGTERM');
+    b.kill('SIGTERM');
+    assert.equal((await within(a.exited, 30_000, 'worker a to stop')).code, 0, a.stderr.slice(-2000));
+    assert.equal((await within(b.exited, 30_000, 'worker b to stop')).code, 0, b.stderr.slice(-2000));
+    assert.doesNotMatch(a.stderr + b.stderr, /fenced/);
+    assert.deepEqual(collector.duplicates(), []);
+  } finally {
+    a.kill();
+    b.kill();
     await collector.stop();
     await deleteTestTopics(brokers, topics);
   }
