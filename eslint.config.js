@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'deploy/**/target/**', '.cache/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'deploy/**/target/**', '.cache/**', 'runs/**'] }, // runs/: local, gitignored run outputs
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

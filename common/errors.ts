@@ -57,6 +57,9 @@ export class DecodeError extends MentionflowError {}
 /** The tagger failed on an input. Goes to the dead-letter topic. */
 export class TaggingError extends MentionflowError {}
 
+/** An output record larger than its topic accepts (max.message.bytes). Its input goes to the dead-letter topic. */
+export class OutputTooLargeError extends MentionflowError {}
+
 /** A Kafka-side failure (connection, produce, commit); usually retriable. */
 export class KafkaEdgeError extends MentionflowError {}
 

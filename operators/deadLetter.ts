@@ -51,13 +51,35 @@ export function deadLetterRecord(item: FailedItem, failedAt: number): DeadLetter
 }
 
 /**
+ * Bytes a record takes in a Kafka record batch besides its key and value
+ * (batch header, record header and length varints), rounded up: what a
+ * topic's max.message.bytes has to hold beyond them.
+ */
+export const RECORD_OVERHEAD_BYTES = 128;
+
+/** Whether a record with this key and value fits a topic's max.message.bytes. */
+export function recordFits(key: Buffer | null, value: Buffer, maxBytes: number | undefined): boolean {
+  return maxBytes === undefined || (key?.length ?? 0) + value.length + RECORD_OVERHEAD_BYTES <= maxBytes;
+}
+
+/**
  * The dead-letter output message of a failed item: the encoded DeadLetter
  * record (Confluent-framed when `schemaId` is given), keyed by the original
- * record key so a replay lands on the same partition. Throws only if the
- * ref itself is invalid (e.g. a non-integer partition).
+ * record key so a replay lands on the same partition. When the record would
+ * not fit the dead-letter topic (`maxBytes`, its max.message.bytes), the
+ * payload is left out and error_message says so: source topic, partition and
+ * offset still lead to the original. Throws only if the ref itself is
+ * invalid (e.g. a non-integer partition).
  */
-export function deadLetterMessage(item: FailedItem, failedAt: number, schemaId?: number): OutputMessage {
+export function deadLetterMessage(item: FailedItem, failedAt: number, schemaId?: number, maxBytes?: number): OutputMessage {
+  const type = loadSchema('deadletter');
+  const framing = schemaId === undefined ? {} : { schemaId };
+  const key = item.key ?? null;
   const record = deadLetterRecord(item, failedAt);
-  const value = encodeStrict(loadSchema('deadletter'), record, schemaId === undefined ? {} : { schemaId });
-  return { output: 'deadletter', key: item.key ?? null, value, ref: item.ref };
+  let value = encodeStrict(type, record, framing);
+  if (!recordFits(key, value, maxBytes)) {
+    const note = ` [payload of ${record.payload.length} bytes omitted: the dead letter would exceed the dead-letter topic's max.message.bytes (${maxBytes}); the original is at ${record.source_topic} partition ${record.source_partition} offset ${record.source_offset}]`;
+    value = encodeStrict(type, { ...record, payload: Buffer.alloc(0), error_message: `${record.error_message.slice(0, MAX_ERROR_MESSAGE_LENGTH - note.length)}${note}` }, framing);
+  }
+  return { output: 'deadletter', key, value, ref: item.ref };
 }

@@ -1,12 +1,12 @@
 import { map } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
-import { ConfigError, MentionflowError } from '../common/errors.js';
+import { ConfigError, MentionflowError, OutputTooLargeError } from '../common/errors.js';
 import { encodeStrict, loadSchema } from '../schemas/registry.js';
 import type { WireFormat } from '../schemas/registry.js';
 import type { PostMentions } from '../schemas/types.generated.js';
-import { deadLetterMessage } from './deadLetter.js';
+import { deadLetterMessage, recordFits } from './deadLetter.js';
 import { failItem } from './items.js';
-import { checkFunction, checkOneOf, checkOptionsObject } from './options.js';
+import { checkFunction, checkNumberAtLeast, checkObject, checkOneOf, checkOptionsObject } from './options.js';
 import type { FailedItem, Item, OkItem, OutputMessage } from './types.js';
 
 const OP = 'encodeOutputs';
@@ -22,6 +22,13 @@ export interface EncodeOutputsOptions {
   schemaIds?: { mentions: number; deadletter: number };
   /** Wall clock in ms since the epoch for dead letters' failed_at; default Date.now. If it throws, the stream errors. */
   now?: () => number;
+  /**
+   * Largest record each output topic accepts (its max.message.bytes, integers
+   * >= 4096); default unlimited. A PostMentions record that would not fit
+   * becomes a dead letter (stage 'encode', OutputTooLargeError); a dead
+   * letter that would not fit is written without its payload.
+   */
+  maxBytes?: { mentions?: number; deadletter?: number };
 }
 
 /**
@@ -55,12 +62,27 @@ export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction
   }
   checkFunction(OP, 'now', opts.now, true, 'pass () => Date.now()');
   const now = opts.now ?? Date.now;
+  const maxBytes = opts.maxBytes ?? {};
+  if (opts.maxBytes !== undefined) {
+    checkObject(OP, 'maxBytes', opts.maxBytes, "pass { mentions, deadletter }, each topic's max.message.bytes");
+    for (const output of ['mentions', 'deadletter'] as const) {
+      if (maxBytes[output] !== undefined) checkNumberAtLeast(OP, `maxBytes.${output}`, maxBytes[output], 4096, false, "a topic's max.message.bytes (Kafka's default is 1048588)");
+    }
+  }
   const mentionsType = loadSchema('mentions');
 
   const encodeOk = (item: OkItem<PostMentions>): OutputMessage | FailedItem => {
     try {
       const value = encodeStrict(mentionsType, item.value, ids.mentions === undefined ? {} : { schemaId: ids.mentions });
-      return { output: 'mentions', key: Buffer.from(item.value.post_id, 'utf8'), value, ref: item.ref };
+      const key = Buffer.from(item.value.post_id, 'utf8');
+      if (!recordFits(key, value, maxBytes.mentions)) {
+        const error = new OutputTooLargeError(
+          `the PostMentions record of post ${JSON.stringify(item.value.post_id)} is ${value.length} bytes (${item.value.mentions.length} mentions), ` +
+            `more than the mentions topic accepts (max.message.bytes ${maxBytes.mentions})`,
+        );
+        return failItem(item, 'encode', error);
+      }
+      return { output: 'mentions', key, value, ref: item.ref };
     } catch (err) {
       const error =
         err instanceof MentionflowError
@@ -78,7 +100,7 @@ export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction
       const encoded = item.kind === 'ok' ? encodeOk(item) : item;
       if (!('kind' in encoded)) return encoded;
       failedAt ??= now();
-      return deadLetterMessage(encoded, failedAt, ids.deadletter);
+      return deadLetterMessage(encoded, failedAt, ids.deadletter, maxBytes.deadletter);
     });
   });
 }

@@ -161,7 +161,7 @@ export async function run(p: Parsed): Promise<number> {
           port: config.metricsPort,
           host: config.metricsHost,
           registry: metrics.registry,
-          health: () => true,
+          health: () => worker?.live() !== false,
           ready: () => worker?.ready() === true,
         })
       : undefined;
@@ -187,7 +187,12 @@ export async function run(p: Parsed): Promise<number> {
       inference: config.inference,
       ...(server ? { metricsPort: server.port } : {}),
     });
-    await running.done;
+    try {
+      await running.done;
+    } catch (err) {
+      logger.error('worker failed; exiting so that a restarted worker resumes from the committed offsets', { err });
+      throw err;
+    }
     const outputs = Object.fromEntries((await metrics.recordsOut.get()).values.map((v) => [v.labels.output, v.value]));
     logger.info('worker stopped', { signal: shutdown.signal ?? null, outputs });
     return 0;
@@ -199,5 +204,8 @@ export async function run(p: Parsed): Promise<number> {
     await server?.close();
     tagger.dispose();
     shutdown?.dispose();
+    // Everything is closed; whatever a library still holds open (a socket, a
+    // retry timer) must not keep a finished worker alive, holding partitions.
+    setTimeout(() => process.exit(), 2000).unref();
   }
 }

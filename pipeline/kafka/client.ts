@@ -28,10 +28,17 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 /**
  * kafkajs lines that are expected in normal operation and say nothing
  * actionable: retried CONCURRENT_TRANSACTIONS right after a commit, an open
- * transaction being waited for, and the rejoin notice of an ordinary
- * rebalance. They are written at debug.
+ * transaction being waited for, the rejoin notice of an ordinary
+ * rebalance, and kafkajs's warning about the sinks' bounded retries. They
+ * are written at debug.
  */
-const ROUTINE = [/concurrent operation on the same transaction/i, /There is an ongoing transaction/, /The group is rebalancing, re-joining/];
+const ROUTINE = [
+  /concurrent operation on the same transaction/i,
+  /There is an ongoing transaction/,
+  /The group is rebalancing, re-joining/,
+  // The sinks bound kafkajs's retries on purpose: they retry on a fresh producer themselves (pipeline/kafka/outage.ts).
+  /Limiting retries for the idempotent producer/,
+];
 
 /**
  * The logger kafkajs writes to: its INFO lines (joins, pauses, fetches) are

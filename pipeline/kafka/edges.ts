@@ -2,27 +2,59 @@
  * Opens the Kafka source and sink of a worker, in the order the delivery
  * protocol needs, after a fail-fast connectivity check.
  */
+import { ConfigError } from '../../common/errors.js';
 import type { PipelineMetrics } from '../ops/metrics.js';
 import type { Logger } from '../ops/logger.js';
 import type { WorkerConfig } from '../stream/config.js';
 import type { Edges } from '../stream/ports.js';
 import { createKafkaClient } from './client.js';
 import { preflight } from './preflight.js';
-import { KafkaSink } from './sink.js';
+import { DEFAULT_MAX_REQUEST_BYTES, KafkaSink } from './sink.js';
 import { KafkaSource } from './source.js';
 import { TransactionalKafkaSink } from './transactionalSink.js';
 import { claimTransactionalId } from './transactionalId.js';
+import { BrokerOutage } from './outage.js';
+import { committedOffsets } from './groupOffsets.js';
 
 export interface KafkaEdgesDeps {
   logger: Logger;
   metrics?: PipelineMetrics;
 }
 
+/** Kafka's default max.message.bytes (message.max.bytes), used when a topic's cannot be read. */
+const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
+/** A dead letter without its payload must fit the dead-letter topic. */
+function checkDeadLetterRoom(topic: string, maxBytes: number): void {
+  if (maxBytes < 16_384) {
+    throw new ConfigError(
+      `dead-letter topic ${topic} accepts records of at most ${maxBytes} bytes (max.message.bytes); a dead letter needs up to about 16 KiB without its payload; raise it (e.g. kafka-configs.sh --alter --entity-type topics --entity-name ${topic} --add-config max.message.bytes=1048588)`,
+    );
+  }
+}
+
 export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps): Promise<Edges> {
   const { logger, metrics } = deps;
-  await preflight(config, { topics: [config.inputTopic, config.outputTopic, config.deadLetterTopic] });
+  const { maxMessageBytes } = await preflight(config, { topics: [config.inputTopic, config.outputTopic, config.deadLetterTopic] });
+  const maxBytes = {
+    mentions: maxMessageBytes.get(config.outputTopic) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
+    deadletter: maxMessageBytes.get(config.deadLetterTopic) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
+  };
+  checkDeadLetterRoom(config.deadLetterTopic, maxBytes.deadletter);
+  // A produce request holds at most one record batch per partition, each within its topic's limit.
+  const maxRequestBytes = Math.min(DEFAULT_MAX_REQUEST_BYTES, maxBytes.mentions, maxBytes.deadletter);
   const kafka = createKafkaClient(config, { logger });
   const exactlyOnce = config.delivery === 'exactly-once';
+  // One clock per side, so that reads going well cannot hide writes failing (or the reverse).
+  const outage = (side: 'read' | 'write'): BrokerOutage =>
+    new BrokerOutage({
+      boundMs: config.maxBrokerOutageMs,
+      logger: logger.child({ component: `kafka-${side}` }),
+      onChange: (up) => metrics?.setBrokerReachable(side, up),
+      onExpired: (err) => source.fail(err),
+    });
+  const readOutage = outage('read');
+  const writeOutage = outage('write');
   const source = new KafkaSource({
     kafka,
     groupId: config.groupId,
@@ -33,14 +65,24 @@ export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps)
     commitIntervalMs: config.commitIntervalMs,
     sessionTimeoutMs: config.sessionTimeoutMs,
     logger,
+    outage: readOutage,
     onLag: metrics === undefined ? undefined : (topic, partition, lag) => metrics.setLag(topic, partition, lag),
   });
   const topics = { mentions: config.outputTopic, deadletter: config.deadLetterTopic };
   const claim = exactlyOnce && config.transactionalId === undefined ? await claimTransactionalId({ groupId: config.groupId }) : undefined;
   const transactionalId = config.transactionalId ?? claim?.transactionalId ?? '';
   const sink = exactlyOnce
-    ? new TransactionalKafkaSink({ kafka, topics, transactionalId, offsets: source.transactionOffsets(), logger })
-    : new KafkaSink({ kafka, topics, logger });
+    ? new TransactionalKafkaSink({
+        kafka,
+        topics,
+        transactionalId,
+        offsets: source.transactionOffsets(),
+        committedOffsets: (partitions) => committedOffsets(kafka, config.groupId, partitions),
+        outage: writeOutage,
+        logger,
+        maxRequestBytes,
+      })
+    : new KafkaSink({ kafka, topics, outage: writeOutage, logger, maxRequestBytes });
   // The producer first: in exactly-once mode registering the transactional id
   // aborts what a predecessor left open before the consumer reads its offsets.
   try {
@@ -65,8 +107,11 @@ export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps)
   return {
     source,
     sink,
-    ready: () => source.ready(),
+    maxBytes,
+    ready: () => source.ready() && readOutage.reachable() && writeOutage.reachable(),
     close: async () => {
+      readOutage.dispose();
+      writeOutage.dispose();
       await source.close();
       await sink.close();
       await claim?.release();

@@ -3,6 +3,7 @@
  * budget, so an unreachable broker, a TLS/SASL mistake or a missing topic is
  * a one-line error within seconds rather than a consumer retrying forever.
  */
+import kafkajs from 'kafkajs';
 import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import { silentLogger } from '../ops/logger.js';
 import { createKafkaClient, type KafkaClientConfig } from './client.js';
@@ -13,12 +14,18 @@ export interface PreflightOptions {
   topics: readonly string[];
 }
 
+/** What the preflight learnt: each topic's largest accepted record (max.message.bytes). */
+export interface PreflightResult {
+  maxMessageBytes: Map<string, number>;
+}
+
 /**
  * Connects an admin client (two attempts, each bounded by
- * connectionTimeoutMs), checks the topics exist, and disconnects.
+ * connectionTimeoutMs), checks the topics exist, reads their
+ * max.message.bytes, and disconnects.
  * Throws KafkaEdgeError (cannot connect) or ConfigError (missing topics).
  */
-export async function preflight(config: KafkaClientConfig, opts: PreflightOptions): Promise<void> {
+export async function preflight(config: KafkaClientConfig, opts: PreflightOptions): Promise<PreflightResult> {
   const kafka = createKafkaClient(config, {
     logger: silentLogger(),
     retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 },
@@ -43,6 +50,21 @@ export async function preflight(config: KafkaClientConfig, opts: PreflightOption
           `(e.g. kafka-topics.sh --create --topic ${missing[0]}) or fix --input-topic/--output-topic/--dead-letter-topic`,
       );
     }
+    let described;
+    try {
+      described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: opts.topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+      });
+    } catch (err) {
+      throw new KafkaEdgeError(`cannot read the configuration of topics ${opts.topics.join(', ')} on ${where}: ${rootMessage(err)}`, { cause: err, retriable: true });
+    }
+    const maxMessageBytes = new Map<string, number>();
+    for (const r of described.resources) {
+      const value = Number(r.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+      if (Number.isInteger(value) && value > 0) maxMessageBytes.set(r.resourceName, value);
+    }
+    return { maxMessageBytes };
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

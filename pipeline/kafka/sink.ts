@@ -1,18 +1,29 @@
 /**
  * The output edge for at-least-once delivery: an idempotent kafkajs producer
  * (acks from all in-sync replicas, one request in flight per broker, so
- * retries neither duplicate nor reorder records). Output messages go to the
- * mentions or the dead-letter topic; a group of them is emitted downstream
- * only once the broker has acknowledged every one, which is what lets the
- * source commit their input offsets.
+ * kafkajs's own retries neither duplicate nor reorder records). Output
+ * messages go to the mentions or the dead-letter topic; a group of them is
+ * emitted downstream only once the broker has acknowledged every one, which
+ * is what lets the source commit their input offsets.
+ *
+ * A write that fails transiently (broker down or restarting, leader moving)
+ * is retried with backoff for as long as the outage bound allows
+ * (BrokerOutage); meanwhile the group stays in flight and nothing behind it
+ * is written. The retry uses the same idempotent producer, whose sequence
+ * numbers let the broker drop records it already appended; a producer whose
+ * id the broker no longer knows is replaced, and a retry on the new one can
+ * duplicate what the lost attempt wrote: at-least-once. Any other failure,
+ * or an outage past the bound, ends the stream.
  */
 import type { OperatorFunction } from 'rxjs';
 import type { Kafka, Producer, TopicMessages } from 'kafkajs';
+import { RECORD_OVERHEAD_BYTES } from '../../operators/deadLetter.js';
 import type { OutputMessage } from '../../operators/types.js';
 import type { Logger } from '../ops/logger.js';
 import { writeCoalesced } from '../stream/coalesce.js';
 import type { OutputSink } from '../stream/ports.js';
 import { kafkaEdgeError } from './errors.js';
+import { isProducerStateError, withBrokerRetry, type BrokerOutage } from './outage.js';
 
 export interface OutputTopics {
   mentions: string;
@@ -23,6 +34,8 @@ export interface KafkaSinkOptions {
   kafka: Kafka;
   topics: OutputTopics;
   logger: Logger;
+  /** The worker's outage clock: transient write failures are retried within its bound. */
+  outage: BrokerOutage;
   /** Most value+key bytes per produce request (default 512 KiB; below the broker's 1 MiB message.max.bytes). */
   maxRequestBytes?: number;
 }
@@ -45,20 +58,27 @@ export function topicMessages(messages: readonly OutputMessage[], topics: Output
   return [...by.values()];
 }
 
-/** Size of a message for request sizing. */
+/** Size of a message in a record batch (key, value and record overhead), for request sizing. */
 export function messageBytes(m: OutputMessage): number {
-  return m.value.length + (m.key?.length ?? 0);
+  return m.value.length + (m.key?.length ?? 0) + RECORD_OVERHEAD_BYTES;
+}
+
+/** The producer settings of the at-least-once sink; kafkajs retries a request a few times before the sink's own retry takes over. */
+function idempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+  });
 }
 
 export class KafkaSink implements OutputSink {
-  private readonly producer: Producer;
+  private producer: Producer;
+  private closing = false;
 
   constructor(private readonly opts: KafkaSinkOptions) {
-    this.producer = opts.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
+    this.producer = idempotentProducer(opts.kafka);
   }
 
   /** Connects and obtains the producer id (idempotence). */
@@ -78,16 +98,35 @@ export class KafkaSink implements OutputSink {
     });
   }
 
-  private async send(messages: OutputMessage[]): Promise<void> {
-    try {
-      // acks -1: every in-sync replica has the records (required for idempotence).
-      await this.producer.sendBatch({ topicMessages: topicMessages(messages, this.opts.topics), acks: -1 });
-    } catch (err) {
-      throw kafkaEdgeError(`cannot write ${messages.length} output record(s)`, err);
-    }
+  private send(messages: OutputMessage[]): Promise<void> {
+    const batch = topicMessages(messages, this.opts.topics);
+    return withBrokerRetry(
+      `cannot write ${messages.length} output record(s)`,
+      async () => {
+        // acks -1: every in-sync replica has the records (required for idempotence).
+        await this.producer.sendBatch({ topicMessages: batch, acks: -1 });
+      },
+      {
+        outage: this.opts.outage,
+        // The same producer keeps its id and sequence numbers, so the broker
+        // drops a retried record it already has; only when that state is gone
+        // does the retry need a fresh producer (and may then duplicate).
+        beforeRetry: (err) => (isProducerStateError(err) ? this.replaceProducer() : Promise.resolve()),
+        stopped: () => this.closing,
+      },
+    );
+  }
+
+  /** A fresh producer (new producer id, fresh sequence numbers) after its state was lost. */
+  private async replaceProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = idempotentProducer(this.opts.kafka);
+    await old.disconnect().catch(() => undefined);
+    await this.producer.connect();
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.producer.disconnect().catch((err: unknown) => {
       this.opts.logger.warn('producer disconnect failed', { err: kafkaEdgeError('disconnect', err) });
     });

@@ -17,6 +17,12 @@
  *   batch handler returns only once its records are committed that way, so a
  *   rebalance (which kafkajs starts only between batches) never finds a
  *   transaction in flight for a partition that is about to move.
+ * - Broker outages: a consumer that crashes on a transient error (broker down
+ *   or restarting) is restarted by kafkajs, with backoff, for as long as the
+ *   worker's outage bound allows (BrokerOutage); records in flight stay in
+ *   flight meanwhile, and the ones kafkajs delivers again after the restart
+ *   are skipped (OffsetTracker.track). Past the bound, or on any other crash,
+ *   records() errors and the worker exits.
  * - Rebalances: when a heartbeat reports one, what is done is committed first
  *   (at-least-once); on the new assignment, partitions that were lost are
  *   dropped from tracking (their late acks are ignored) and records that
@@ -31,6 +37,7 @@ import type { Logger } from '../ops/logger.js';
 import { OffsetTracker, type TopicPartitionOffset } from '../stream/offsetTracker.js';
 import type { RecordSource } from '../stream/ports.js';
 import { isRebalancing, kafkaEdgeError } from './errors.js';
+import { isTransient, retryDelay, type BrokerOutage } from './outage.js';
 
 export interface KafkaSourceOptions {
   kafka: Kafka;
@@ -56,6 +63,8 @@ export interface KafkaSourceOptions {
   /** Consumer group session timeout (ms). Default 30000. */
   sessionTimeoutMs?: number;
   logger: Logger;
+  /** The outage clock of the reading side: consumer restarts and offset commits are retried within its bound. */
+  outage: BrokerOutage;
   /** Called with a partition's lag (last seen high watermark - committed offset) after each commit. */
   onLag?: (topic: string, partition: number, lag: number) => void;
 }
@@ -92,6 +101,8 @@ export class KafkaSource implements RecordSource {
   private committing: Promise<void> | undefined;
   private commitAgain = false;
   private lastCommit = 0;
+  /** Why the consumer was not restarted (the outage outlasted its bound). */
+  private fatal: unknown;
 
   constructor(opts: KafkaSourceOptions) {
     const maxInFlight = opts.maxInFlight;
@@ -129,8 +140,21 @@ export class KafkaSource implements RecordSource {
       maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
       readUncommitted: false,
+      retry: { restartOnFailure: (err) => this.restartOnFailure(err) },
     });
     this.listen();
+  }
+
+  /** kafkajs asks whether to restart the consumer after it crashed with `err`. */
+  private async restartOnFailure(err: Error): Promise<boolean> {
+    if (this.closing || this.stopping || !isTransient(err)) return false;
+    try {
+      this.opts.outage.failed(`consumer of ${this.opts.topic}`, err);
+    } catch (fatal) {
+      this.fatal = fatal;
+      return false;
+    }
+    return true;
   }
 
   private listen(): void {
@@ -140,6 +164,7 @@ export class KafkaSource implements RecordSource {
       const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && !mine.includes(tp.partition));
       const dropped = this.tracker.drop(lost);
       this.joined = true;
+      this.opts.outage.succeeded();
       this.log.info('partitions assigned', {
         partitions: [...mine].sort((a, b) => a - b),
         revoked: lost.map((tp) => tp.partition),
@@ -148,19 +173,29 @@ export class KafkaSource implements RecordSource {
       });
       this.wake();
     });
+    // A fetch answered: the brokers are reachable (batches kafkajs had
+    // prefetched before an outage do not count; a finished fetch does).
+    this.consumer.on(events.FETCH, () => this.opts.outage.succeeded());
     this.consumer.on(events.REBALANCING, () => {
       this.joined = false;
       this.log.info('group rebalancing');
       if (this.opts.commit === 'consumer') void this.commitNow();
     });
     this.consumer.on(events.CRASH, ({ payload }) => {
+      this.joined = false;
       const error = kafkaEdgeError(`consumer of ${this.opts.topic} crashed`, payload.error);
       if (payload.restart) {
-        this.log.warn('consumer crashed; kafkajs restarts it', { err: error });
+        this.log.debug('consumer crashed; kafkajs restarts it', { err: error });
         return;
       }
-      this.joined = false;
-      this.subscriber?.error(error);
+      if (this.closing || this.stopping) return;
+      if (this.fatal === undefined && isTransient(payload.error)) {
+        // kafkajs does not restart after some errors a broker outage causes
+        // (e.g. no group coordinator yet): restart it here, within the bound.
+        void this.restart(payload.error);
+        return;
+      }
+      this.subscriber?.error(this.fatal ?? error);
     });
   }
 
@@ -190,19 +225,48 @@ export class KafkaSource implements RecordSource {
         subscriber.complete();
         return;
       }
-      this.consumer
-        .run({
-          autoCommit: false,
-          eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: 1,
-          eachBatch: (payload) => this.eachBatch(payload),
-        })
-        .catch((err: unknown) => subscriber.error(kafkaEdgeError(`cannot consume ${this.opts.topic}`, err)));
+      this.run().catch((err: unknown) => subscriber.error(kafkaEdgeError(`cannot consume ${this.opts.topic}`, err)));
       return () => {
         this.stopping = true;
         this.wake();
       };
     });
+  }
+
+  private run(): Promise<void> {
+    return this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  /** Reconnects, resubscribes and runs the crashed consumer again, with backoff, within the outage bound. */
+  private async restart(cause: unknown): Promise<void> {
+    let err = cause;
+    for (let attempt = 0; !this.closing && !this.stopping; attempt++) {
+      try {
+        this.opts.outage.failed(`consumer of ${this.opts.topic}`, err);
+      } catch (fatal) {
+        this.subscriber?.error(fatal);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, retryDelay(attempt)));
+      if (this.closing || this.stopping) return;
+      try {
+        await this.consumer.connect();
+        await this.consumer.subscribe({ topics: [this.opts.topic], fromBeginning: this.opts.startFrom === 'earliest' });
+        await this.run();
+        return;
+      } catch (next) {
+        if (!isTransient(next)) {
+          this.subscriber?.error(kafkaEdgeError(`cannot restart the consumer of ${this.opts.topic}`, next));
+          return;
+        }
+        err = next;
+      }
+    }
   }
 
   private get open(): boolean {
@@ -378,11 +442,25 @@ export class KafkaSource implements RecordSource {
       .then(
         () => {
           this.committed(offsets);
+          this.opts.outage.succeeded();
           this.log.debug('offsets committed', { offsets });
         },
         (err: unknown) => {
           this.commitAgain = true;
-          this.log.warn('offset commit failed; will retry', { err: kafkaEdgeError('commit', err) });
+          if (!this.joined) {
+            // The consumer is restarting (broker outage, rebalance): commit once it is back.
+            this.log.debug('offset commit postponed: the consumer is not in its group', { err: kafkaEdgeError('commit', err) });
+            return;
+          }
+          if (!isTransient(err)) {
+            this.log.warn('offset commit failed; will retry', { err: kafkaEdgeError('commit', err) });
+            return;
+          }
+          try {
+            this.opts.outage.failed('commit offsets', err);
+          } catch (fatal) {
+            this.subscriber?.error(fatal);
+          }
         },
       )
       .finally(() => {
@@ -391,6 +469,12 @@ export class KafkaSource implements RecordSource {
         if (this.commitAgain && !this.closing) this.scheduleCommit();
       });
     return this.committing;
+  }
+
+  /** Ends records() with `err` (e.g. a broker outage outlasted its bound); the worker then closes and exits. */
+  fail(err: unknown): void {
+    if (this.closing) return;
+    this.subscriber?.error(err);
   }
 
   stop(): void {

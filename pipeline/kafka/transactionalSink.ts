@@ -10,8 +10,20 @@
  * registers it (InitProducerId), which aborts whatever transaction a previous
  * instance (e.g. one killed with kill -9) left open and fences that instance
  * off: if it is still alive, its next transaction fails with a fencing error
- * and it stops. A failed transaction is aborted and ends the stream: the
- * worker exits and its successor resumes from the committed offsets.
+ * and it stops.
+ *
+ * A transaction that fails transiently (broker down or restarting) is
+ * retried, on a fresh producer with the same transactional id, with backoff,
+ * for as long as the outage bound allows (BrokerOutage). The fresh producer's
+ * InitProducerId settles the failed transaction at the coordinator: an open
+ * one is aborted, one whose commit the coordinator received is completed.
+ * When the failure came after the commit was sent, the outcome is read back
+ * from the consumer group's committed offsets (they advance in the same
+ * transaction): committed, the group is done; not committed, it is written
+ * again in a new transaction. Either way a read_committed reader sees each
+ * output once. Any other failure (fencing included), or an outage past the
+ * bound, ends the stream: the worker exits and its successor resumes from the
+ * committed offsets.
  */
 import type { OperatorFunction } from 'rxjs';
 import type { Kafka, Producer } from 'kafkajs';
@@ -19,9 +31,10 @@ import { KafkaEdgeError } from '../../common/errors.js';
 import type { OutputMessage } from '../../operators/types.js';
 import type { Logger } from '../ops/logger.js';
 import { writeCoalesced } from '../stream/coalesce.js';
-import type { TopicPartitionOffset } from '../stream/offsetTracker.js';
+import type { TopicPartition, TopicPartitionOffset } from '../stream/offsetTracker.js';
 import type { OutputSink } from '../stream/ports.js';
 import { isFenced, kafkaEdgeError } from './errors.js';
+import { withBrokerRetry, type BrokerOutage } from './outage.js';
 import { DEFAULT_MAX_REQUEST_BYTES, messageBytes, topicMessages, type OutputTopics } from './sink.js';
 import type { TransactionOffsets } from './source.js';
 
@@ -32,6 +45,10 @@ export interface TransactionalKafkaSinkOptions {
   transactionalId: string;
   /** The source's offsets (KafkaSource.transactionOffsets()). */
   offsets: TransactionOffsets;
+  /** The consumer group's committed offsets of these partitions (to learn whether an interrupted commit went through). */
+  committedOffsets: (partitions: readonly TopicPartition[]) => Promise<TopicPartitionOffset[]>;
+  /** The worker's outage clock: transient failures are retried within its bound. */
+  outage: BrokerOutage;
   logger: Logger;
   /** Broker-side transaction timeout (ms); an open transaction of a dead worker is aborted after it. Default 60000. */
   transactionTimeoutMs?: number;
@@ -51,7 +68,8 @@ function offsetsByTopic(offsets: readonly TopicPartitionOffset[]): Array<{ topic
 }
 
 export class TransactionalKafkaSink implements OutputSink {
-  private readonly producer: Producer;
+  private producer: Producer;
+  private closing = false;
   private readonly log: Logger;
 
   constructor(private readonly opts: TransactionalKafkaSinkOptions) {
@@ -59,15 +77,27 @@ export class TransactionalKafkaSink implements OutputSink {
       throw new KafkaEdgeError('TransactionalKafkaSink: transactionalId must be a non-empty string, unique per worker');
     }
     this.log = opts.logger.child({ component: 'kafka-sink', transactionalId: opts.transactionalId });
-    this.producer = opts.kafka.producer({
-      transactionalId: opts.transactionalId,
-      transactionTimeout: opts.transactionTimeoutMs ?? 60_000,
+    this.producer = this.newProducer();
+  }
+
+  private newProducer(): Producer {
+    return this.opts.kafka.producer({
+      transactionalId: this.opts.transactionalId,
+      transactionTimeout: this.opts.transactionTimeoutMs ?? 60_000,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
-      // CONCURRENT_TRANSACTIONS right after a commit clears within ~100 ms; do not wait 300 ms for it.
-      retry: { initialRetryTime: 50, retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
+      // CONCURRENT_TRANSACTIONS right after a commit clears within ~100 ms;
+      // longer failures surface to commit()'s own retry (and its outage bound).
+      retry: { initialRetryTime: 50, retries: 10, maxRetryTime: 1000 },
     });
+  }
+
+  /** Connects and registers the transactional id (InitProducerId): fences older instances, settles what they left open. */
+  private async register(): Promise<void> {
+    await this.producer.connect();
+    const init = await this.producer.transaction(); // InitProducerId: fences and aborts the predecessor
+    await init.abort(); // nothing was sent: ends locally
   }
 
   /**
@@ -77,9 +107,7 @@ export class TransactionalKafkaSink implements OutputSink {
    */
   async connect(): Promise<void> {
     try {
-      await this.producer.connect();
-      const init = await this.producer.transaction(); // InitProducerId: fences and aborts the predecessor
-      await init.abort(); // nothing was sent: ends locally
+      await this.register();
       this.log.info('transactional producer ready');
     } catch (err) {
       throw this.error('cannot initialise the transactional producer', err);
@@ -94,25 +122,59 @@ export class TransactionalKafkaSink implements OutputSink {
     });
   }
 
-  /** One transaction: the messages, then the offsets they complete, then commit. */
+  /** One transaction: the messages, then the offsets they complete, then commit; retried as a whole on transient failures. */
   private async commit(messages: OutputMessage[]): Promise<void> {
     const { offsets, topics } = this.opts;
-    let txn;
+    const batch = topicMessages(messages, topics);
+    const pending = offsets.stage(messages.map((m) => m.ref));
+    let commitSent = false;
     try {
-      txn = await this.producer.transaction();
+      await withBrokerRetry(
+        `transaction of ${messages.length} output record(s)`,
+        async () => {
+          if (commitSent && (await this.committedAlready(pending))) return;
+          commitSent = false;
+          const txn = await this.producer.transaction();
+          try {
+            await txn.sendBatch({ topicMessages: batch, acks: -1 });
+            if (pending.length > 0) await txn.sendOffsets({ consumerGroupId: offsets.groupId, topics: offsetsByTopic(pending) });
+            commitSent = true;
+            await txn.commit();
+          } catch (err) {
+            // After the commit was sent its outcome is unknown: the next
+            // producer's registration settles it, committedAlready reads it.
+            if (!commitSent && !isFenced(err)) await txn.abort().catch(() => undefined);
+            throw err;
+          }
+        },
+        { outage: this.opts.outage, beforeRetry: () => this.replaceProducer(), stopped: () => this.closing },
+      );
     } catch (err) {
-      throw this.error('cannot begin a transaction', err);
+      throw this.error(`transaction of ${messages.length} output record(s) failed`, err);
     }
-    try {
-      await txn.sendBatch({ topicMessages: topicMessages(messages, topics), acks: -1 });
-      const pending = offsets.stage(messages.map((m) => m.ref));
-      if (pending.length > 0) await txn.sendOffsets({ consumerGroupId: offsets.groupId, topics: offsetsByTopic(pending) });
-      await txn.commit();
-      offsets.committed(pending);
-    } catch (err) {
-      if (!isFenced(err)) await txn.abort().catch(() => undefined);
-      throw this.error(`transaction of ${messages.length} output record(s) failed and was aborted`, err);
+    offsets.committed(pending);
+  }
+
+  /** Whether the group's committed offsets show that the transaction carrying `pending` committed. */
+  private async committedAlready(pending: readonly TopicPartitionOffset[]): Promise<boolean> {
+    if (pending.length === 0) {
+      throw new KafkaEdgeError(
+        'a transaction without input offsets was interrupted after its commit was sent, so whether it committed cannot be read back; ' +
+          'stopping so that the next worker resumes from the committed offsets',
+      );
     }
+    const committed = new Map((await this.opts.committedOffsets(pending)).map((o) => [`${o.topic}\u0000${o.partition}`, BigInt(o.offset)]));
+    const done = pending.every((p) => (committed.get(`${p.topic}\u0000${p.partition}`) ?? -1n) >= BigInt(p.offset));
+    this.log.info('an interrupted commit was resolved', { committed: done, offsets: pending });
+    return done;
+  }
+
+  /** A fresh producer with the same transactional id after a failed transaction. */
+  private async replaceProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    await old.disconnect().catch(() => undefined);
+    await this.register();
   }
 
   private error(what: string, err: unknown): KafkaEdgeError {
@@ -127,6 +189,7 @@ export class TransactionalKafkaSink implements OutputSink {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.producer.disconnect().catch((err: unknown) => {
       this.log.warn('producer disconnect failed', { err: kafkaEdgeError('disconnect', err) });
     });

@@ -14,6 +14,8 @@
  *   end_to_end_latency_seconds               histogram  record received -> its output acked
  *   consumer_lag{topic,partition}            gauge      high watermark - committed offset
  *   in_flight_records                        gauge      records read but not yet acked
+ *   kafka_reachable{side}                    gauge      1, or 0 during a broker outage (side: read | write)
+ *   kafka_outages_total{side}                counter    broker outages begun (each one ridden through or fatal)
  *   tfjs_tensors, tfjs_bytes                 gauges     tf.memory() at scrape time (of the
  *                                                       tagger's thread with --inference thread)
  *   process_*, nodejs_*                      prom-client default process metrics
@@ -59,6 +61,8 @@ export interface PipelineMetrics {
   readonly inFlight: Gauge;
   readonly tfjsTensors: Gauge;
   readonly tfjsBytes: Gauge;
+  readonly kafkaReachable: Gauge<'side'>;
+  readonly kafkaOutages: Counter<'side'>;
 
   /** One input record read; also counts it in flight. */
   recordIn(topic: string, partition: number): void;
@@ -74,6 +78,8 @@ export interface PipelineMetrics {
   countMentions(mentions: ReadonlyArray<{ type: string; kind: string }>): void;
   /** Consumer lag of one partition, in records. */
   setLag(topic: string, partition: number, lag: number): void;
+  /** The broker became unreachable (false; an outage begins) or reachable again (true) for one side of the worker. */
+  setBrokerReachable(side: 'read' | 'write', reachable: boolean): void;
 }
 
 const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -213,6 +219,22 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
       if (memory !== undefined) this.set(memory.numBytes);
     },
   });
+  const kafkaReachable = new Gauge({
+    name: name('kafka_reachable'),
+    help: '1 while the Kafka brokers answer, 0 during an outage (being ridden through), for the reading and the writing side.',
+    labelNames: ['side'] as const,
+    registers,
+  });
+  const kafkaOutages = new Counter({
+    name: name('kafka_outages_total'),
+    help: 'Kafka outages begun (transient failures of broker round trips), for the reading and the writing side.',
+    labelNames: ['side'] as const,
+    registers,
+  });
+  for (const side of ['read', 'write'] as const) {
+    kafkaReachable.set({ side }, 1);
+    kafkaOutages.inc({ side }, 0);
+  }
   if (collectDefault) collectDefaultMetrics({ register: registry, prefix });
 
   return {
@@ -230,6 +252,8 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     inFlight,
     tfjsTensors,
     tfjsBytes,
+    kafkaReachable,
+    kafkaOutages,
     recordIn(topic, partition) {
       let byPartition = pendingIn.get(topic);
       if (byPartition === undefined) pendingIn.set(topic, (byPartition = new Map()));
@@ -257,6 +281,10 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     },
     setLag(topic, partition, lag) {
       consumerLag.set({ topic, partition: String(partition) }, lag);
+    },
+    setBrokerReachable(side, reachable) {
+      kafkaReachable.set({ side }, reachable ? 1 : 0);
+      if (!reachable) kafkaOutages.inc({ side });
     },
   };
 }

@@ -95,6 +95,12 @@ export interface WorkerConfig {
   saslPassword?: string;
   connectionTimeoutMs: number;
   sessionTimeoutMs: number;
+  /**
+   * Longest broker outage ridden through: writes, offset commits and consumer
+   * restarts are retried with backoff meanwhile (readiness false); a longer
+   * one ends the worker (exit 1) and its successor resumes from the committed offsets.
+   */
+  maxBrokerOutageMs: number;
   shutdownTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   logFormat: (typeof LOG_FORMATS)[number];
@@ -158,6 +164,7 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'saslUsername', kind: optStr, arg: 'USER', description: 'SASL user name' },
   { key: 'connectionTimeoutMs', kind: int(100, 120_000), arg: 'MS', description: 'Kafka connection timeout; an unreachable broker fails the start within a few of these', defaultText: '3000' },
   { key: 'sessionTimeoutMs', kind: int(1000, 3_600_000), arg: 'MS', description: 'consumer group session timeout (how soon a dead worker\'s partitions move)', defaultText: '30000' },
+  { key: 'maxBrokerOutageMs', kind: int(0, 86_400_000), arg: 'MS', description: 'longest Kafka outage ridden through (writes, commits and reads retried with backoff, /readyz 503 meanwhile); longer: exit 1, nothing lost', defaultText: '300000' },
   { key: 'shutdownTimeoutMs', kind: int(0, 3_600_000), arg: 'MS', description: 'on SIGTERM/SIGINT: most time to drain, commit and disconnect before exiting anyway', defaultText: '30000' },
   { key: 'logLevel', kind: oneOf(LOG_LEVELS), arg: 'LEVEL', description: 'debug, info, warn or error', defaultText: 'info' },
   { key: 'logFormat', kind: oneOf(LOG_FORMATS), arg: 'FORMAT', description: 'json lines or pretty, on stderr', defaultText: 'json' },
@@ -204,6 +211,7 @@ export function defaultConfig(paths: { model: string; input: string }): WorkerCo
     ssl: false,
     connectionTimeoutMs: 3000,
     sessionTimeoutMs: 30_000,
+    maxBrokerOutageMs: 300_000,
     shutdownTimeoutMs: 30_000,
     logLevel: 'info',
     logFormat: 'json',

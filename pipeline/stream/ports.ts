@@ -33,6 +33,8 @@ export interface OutputSink {
 export interface Edges {
   source: RecordSource;
   sink: OutputSink;
+  /** Largest record each output accepts (Kafka: the topics' max.message.bytes); none: unlimited. */
+  maxBytes?: { mentions: number; deadletter: number };
   /** Whether the input is live (for /readyz). */
   ready(): boolean;
   /** After the stream ended: final commit, disconnect. Never throws. */

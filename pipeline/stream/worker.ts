@@ -36,6 +36,8 @@ export type StreamSettings = Pick<
 export interface StreamParts {
   source: RecordSource;
   sink: OutputSink;
+  /** Largest record each output accepts (see Edges.maxBytes). */
+  maxBytes?: { mentions: number; deadletter: number };
   tagger: Tagger;
   settings: StreamSettings;
   metrics: PipelineMetrics;
@@ -43,7 +45,7 @@ export interface StreamParts {
 }
 
 /** The pipeline from source to sink; emits each group of acknowledged outputs (already acked to the source). */
-export function mentionStream({ source, sink, tagger, settings, metrics, logger }: StreamParts): Observable<OutputMessage[]> {
+export function mentionStream({ source, sink, maxBytes, tagger, settings, metrics, logger }: StreamParts): Observable<OutputMessage[]> {
   const measure = <T>(next: (value: T) => void) =>
     tapSafe<T>({ next, onListenerError: (err) => logger.warn('metrics tap failed', { err }) });
 
@@ -61,7 +63,7 @@ export function mentionStream({ source, sink, tagger, settings, metrics, logger 
         measure(observeTagging(metrics)),
         toMentions({ model: { id: tagger.modelId, version: tagger.modelVersion } }),
         measure(countOutcomes(metrics)),
-        encodeOutputs(),
+        encodeOutputs(maxBytes === undefined ? {} : { maxBytes }),
       )
       .pipe(
         sink.write(),
@@ -94,8 +96,10 @@ export interface RunningWorker {
   readonly done: Promise<void>;
   /** Graceful stop: stop reading, let what is in flight finish, commit, disconnect. */
   stop(): void;
-  /** Input live and model loaded (for /readyz). */
+  /** In the consumer group, the brokers reachable, not stopping (for /readyz). */
   ready(): boolean;
+  /** False once the stream has failed (for /healthz; the process exits right after). */
+  live(): boolean;
 }
 
 /** The embedded mode's edges: --input file in, NDJSON out. */
@@ -113,7 +117,8 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       ? await openKafkaEdges(config, { logger, metrics })
       : openFileEdges(config, { mentions: deps.stdout ?? process.stdout, deadLetters: deps.stderr ?? process.stderr });
   let ended = false;
-  const stream = mentionStream({ source: opened.source, sink: opened.sink, tagger, settings: config, metrics, logger });
+  let failed = false;
+  const stream = mentionStream({ source: opened.source, sink: opened.sink, maxBytes: opened.maxBytes, tagger, settings: config, metrics, logger });
   const done = lastValueFrom(stream, { defaultValue: [] }).then(
     async () => {
       ended = true;
@@ -121,7 +126,9 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     },
     async (err: unknown) => {
       ended = true;
-      await opened.close();
+      failed = true;
+      // The edges may be what failed: their clean-up gets the shutdown deadline, no more.
+      await closeWithin(opened, config.shutdownTimeoutMs, logger);
       throw err;
     },
   );
@@ -129,5 +136,21 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     done,
     stop: () => opened.source.stop(),
     ready: () => !ended && opened.ready(),
+    live: () => !failed,
   };
+}
+
+async function closeWithin(edges: Edges, ms: number, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn('closing the edges after a failure takes too long; giving up on it', { timeoutMs: ms });
+      resolve();
+    }, ms);
+  });
+  try {
+    await Promise.race([edges.close(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { ConfigError } from '../../common/errors.js';
 import type { RawRecord } from '../../operators/types.js';
 import { KafkaSource, type KafkaSourceOptions } from '../../pipeline/kafka/source.js';
+import { BrokerOutage } from '../../pipeline/kafka/outage.js';
 import { createLogger } from '../../pipeline/ops/logger.js';
 
 type EachBatch = (payload: unknown) => Promise<void>;
@@ -35,10 +36,11 @@ function fakeKafka(): { kafka: KafkaSourceOptions['kafka']; eachBatch: () => Eac
 }
 
 const logger = createLogger({ level: 'error' });
+const outage = new BrokerOutage({ boundMs: 1000, logger });
 
 test('a fetched batch is handed over in slices of sliceSize, the event loop running in between; offsets resolved once per slice', async () => {
   const { kafka, eachBatch } = fakeKafka();
-  const source = new KafkaSource({ kafka, groupId: 'g', topic: 't', maxInFlight: 10_000, commit: 'consumer', sliceSize: 100, logger });
+  const source = new KafkaSource({ kafka, groupId: 'g', topic: 't', maxInFlight: 10_000, commit: 'consumer', sliceSize: 100, logger, outage });
   const received: RawRecord[] = [];
   const subscription = source.records().subscribe((r) => received.push(r));
   const messages = Array.from({ length: 250 }, (_, i) => ({ offset: String(1000 + i), key: null, value: Buffer.from([i % 256]) }));
@@ -71,7 +73,7 @@ test('a fetched batch is handed over in slices of sliceSize, the event loop runn
 test('sliceSize must be an integer >= 1', () => {
   for (const sliceSize of [0, -1, 1.5, Number.NaN]) {
     assert.throws(
-      () => new KafkaSource({ kafka: fakeKafka().kafka, groupId: 'g', topic: 't', maxInFlight: 10, commit: 'consumer', sliceSize, logger }),
+      () => new KafkaSource({ kafka: fakeKafka().kafka, groupId: 'g', topic: 't', maxInFlight: 10, commit: 'consumer', sliceSize, logger, outage }),
       (err: unknown) => err instanceof ConfigError && /sliceSize must be an integer >= 1/.test(err.message),
     );
   }

@@ -299,7 +299,7 @@ export interface Cli {
   stderr: string;
   /** Resolves when the process has exited. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
-  /** Waits until stderr matches (bounded). */
+  /** Waits until stderr matches (bounded); rejects at once if the process exits first. */
   waitForStderr(re: RegExp, ms: number): Promise<void>;
   /** Kills the process (SIGKILL by default) if still running. */
   kill(signal?: NodeJS.Signals): void;
@@ -320,7 +320,10 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
     stdout: '',
     stderr: '',
     exited: new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - started }))),
-    waitForStderr: (re, ms) => waitUntil(() => re.test(cli.stderr), ms, `${re} on the worker's stderr`, () => cli.stderr.slice(-2000)),
+    waitForStderr: async (re, ms) => {
+      await waitUntil(() => re.test(cli.stderr) || proc.exitCode !== null || proc.signalCode !== null, ms, `${re} on the worker's stderr`, () => cli.stderr.slice(-2000));
+      if (!re.test(cli.stderr)) throw new Error(`the process exited (${proc.exitCode ?? proc.signalCode}) before ${re} appeared on its stderr: ${cli.stderr.slice(-2000)}`);
+    },
     kill: (signal = 'SIGKILL') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     },

@@ -1,0 +1,321 @@
+/**
+ * The failure scenarios of the README's failure model, each run against a
+ * real broker with `mentionflow run` as a child process, each returning one
+ * row of the table: how many times the event was caused, how many inputs
+ * lost or duplicated (read back from the output topics), and what the
+ * operator saw (exit codes, readiness). test/faults/faults.test.ts runs each
+ * once or twice in CI; test/faults/run.ts runs them dozens of times and
+ * prints the table (see the README's failure model).
+ *
+ * Loss and duplication are counted per input record: every input (valid post
+ * or garbage payload) must end as exactly one output (a mention record or a
+ * dead letter). Duplicates are counted as a read_committed consumer sees them.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { DeadLetter } from '../../schemas/types.generated.js';
+import { OwnBroker, freePortPair } from '../support/broker.js';
+import {
+  OutputCollector,
+  createTestTopics,
+  deleteTestTopics,
+  encodePost,
+  inputRecords,
+  produceRecords,
+  runArgs,
+  spawnCli,
+  testPost,
+  waitUntil,
+  within,
+  type Cli,
+  type InputRecord,
+  type TestTopics,
+} from '../support/kafka.js';
+import { post } from '../operators/helpers.js';
+
+export type Delivery = 'at-least-once' | 'exactly-once';
+
+/** One row of the failure-model table. */
+export interface FaultRow {
+  event: string;
+  runs: number;
+  inputs: number;
+  lost: number;
+  duplicated: number;
+  /** Exit codes (or signals) of the workers the event ended, counted: e.g. "0 x20". */
+  exits: string;
+  /** What /readyz said around the event, if watched. */
+  readiness: string;
+  notes: string;
+}
+
+/** Counts of exit outcomes, e.g. "0 x19, 1 x1". */
+function tally(outcomes: string[]): string {
+  const counts = new Map<string, number>();
+  for (const o of outcomes) counts.set(o, (counts.get(o) ?? 0) + 1);
+  return [...counts].map(([o, n]) => `${o} x${n}`).join(', ') || '-';
+}
+
+const outcome = (e: { code: number | null; signal: NodeJS.Signals | null }): string => (e.signal !== null ? e.signal : String(e.code));
+
+/** Reads both output topics from the beginning until every input has an output (or `ms` pass), then counts. */
+async function account(brokers: string[], t: TestTopics, ids: readonly string[], badKeys: readonly string[], ms: number): Promise<{ lost: number; duplicated: number; collector: OutputCollector }> {
+  const collector = OutputCollector.start(brokers, t);
+  try {
+    await collector.waitForAll(ids, badKeys, ms).catch(() => undefined);
+    await collector.settle(2_000, 20_000);
+  } finally {
+    await collector.stop();
+  }
+  const lost = ids.filter((id) => !collector.mentions.has(id)).length + badKeys.filter((k) => !collector.deadLetters.has(k)).length;
+  return { lost, duplicated: collector.duplicates().length, collector };
+}
+
+/** Polls /readyz of a worker every 100 ms and records each change ("ready" / "not ready"). */
+class ReadinessWatch {
+  readonly changes: { at: number; ready: boolean }[] = [];
+  private running = true;
+  private readonly loop: Promise<void>;
+
+  constructor(port: number) {
+    this.loop = (async () => {
+      while (this.running) {
+        let ready = false;
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
+          ready = res.status === 200;
+        } catch {
+          ready = false;
+        }
+        const last = this.changes.at(-1);
+        if (last === undefined || last.ready !== ready) this.changes.push({ at: Date.now(), ready });
+        await sleep(100);
+      }
+    })();
+  }
+
+  get ready(): boolean {
+    return this.changes.at(-1)?.ready === true;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+/** A worker with an ops port, so readiness can be watched. */
+async function startWorker(brokers: string[], t: TestTopics, model: string, extra: readonly string[]): Promise<{ cli: Cli; port: number }> {
+  const port = await freePortPair(19500);
+  const cli = spawnCli(runArgs(brokers, t, model, ['--metrics-port', String(port), ...extra]));
+  await cli.waitForStderr(/"msg":"partitions assigned"/, 90_000);
+  return { cli, port };
+}
+
+export interface SigtermOptions {
+  brokers: string[];
+  model: string;
+  runs: number;
+  delivery: Delivery;
+  /** Posts per run (default 3000). */
+  postsPerRun?: number;
+}
+
+/**
+ * SIGTERM mid-stream, `runs` times: each run starts a worker on the same
+ * group, lets it tag for a moment, sends SIGTERM while it is busy, and
+ * expects exit 0 after a drain. A last worker finishes the topic. With the
+ * shipped model: the native kernels are busy when the signal arrives.
+ */
+export async function sigtermMidStream(opts: SigtermOptions): Promise<FaultRow> {
+  const { brokers, model, runs, delivery, postsPerRun = 3000 } = opts;
+  const t = await createTestTopics(brokers, `sigterm-${delivery === 'exactly-once' ? 'eos' : 'alo'}`);
+  const { records, ids, badKeys } = inputRecords(runs * postsPerRun, 's');
+  const exits: string[] = [];
+  const aborts: string[] = [];
+  const extra = ['--delivery', delivery, '--log-level', 'warn'];
+  try {
+    await produceRecords(brokers, t.input, records, { chunk: 2000 });
+    for (let r = 0; r < runs; r++) {
+      const cli = spawnCli(runArgs(brokers, t, model, [...extra, '--log-level', 'info']));
+      await cli.waitForStderr(/"msg":"partitions assigned"/, 90_000);
+      // Busy for 1-3 s: the tagger computes when the signal arrives.
+      await sleep(1000 + Math.random() * 2000);
+      cli.kill('SIGTERM');
+      const ended = await within(cli.exited, 60_000, 'the worker to stop after SIGTERM');
+      exits.push(outcome(ended));
+      if (/corrupted|free\(\)|double free|malloc|Aborted/.test(cli.stderr) || ended.signal === 'SIGABRT') aborts.push(`run ${r}`);
+    }
+    const last = spawnCli(runArgs(brokers, t, model, extra));
+    const { lost, duplicated } = await account(brokers, t, ids, badKeys, 300_000);
+    last.kill('SIGTERM');
+    await within(last.exited, 60_000, 'the last worker to stop');
+    return {
+      event: `SIGTERM mid-stream (${delivery})`,
+      runs,
+      inputs: ids.length + badKeys.length,
+      lost,
+      duplicated,
+      exits: tally(exits),
+      readiness: '-',
+      notes: aborts.length === 0 ? '0 aborts' : `aborts in ${aborts.join(', ')}`,
+    };
+  } finally {
+    await deleteTestTopics(brokers, t);
+  }
+}
+
+export interface BrokerFaultOptions {
+  broker: OwnBroker;
+  model: string;
+  delivery: Delivery;
+  /** How many outages, one after another, while the worker runs. */
+  outages: number;
+  /** 'kill': kill -9 then start again; 'stop': a clean stop (controlled shutdown) then start again. */
+  kind: 'kill' | 'stop';
+  /** Time the broker stays down (default 15 s). */
+  downMs?: number;
+  posts?: number;
+}
+
+/**
+ * The broker goes down `outages` times while one worker runs (posts keep
+ * arriving between outages) and comes back within the outage bound: the
+ * worker must ride through (never exit), /readyz must go false during each
+ * outage and true after, and every input must end as exactly one output
+ * (exactly-once: also as read_committed; at-least-once: duplicates counted).
+ */
+export async function brokerOutages(opts: BrokerFaultOptions): Promise<FaultRow> {
+  const { broker, model, delivery, outages, kind, downMs = 15_000, posts = 4000 } = opts;
+  const brokers = broker.brokers;
+  const t = await createTestTopics(brokers, `outage-${kind}`);
+  const { records, ids, badKeys } = inputRecords(posts, `o${kind}`);
+  const chunk = Math.ceil(records.length / (outages + 1));
+  const { cli, port } = await startWorker(brokers, t, model, ['--delivery', delivery, '--max-broker-outage-ms', '120000', '--log-level', 'warn']);
+  const watch = new ReadinessWatch(port);
+  let notReadyDuring = 0;
+  let readyAfter = 0;
+  try {
+    for (let i = 0; i <= outages; i++) {
+      await produceRecords(brokers, t.input, records.slice(i * chunk, (i + 1) * chunk), { chunk: 500 });
+      if (i === outages) break;
+      await sleep(1500); // mid-stream: records in flight
+      if (kind === 'kill') await broker.kill9();
+      else await broker.stopClean();
+      const down = Date.now();
+      await sleep(downMs);
+      if (watch.changes.some((c) => c.at >= down && !c.ready)) notReadyDuring++;
+      await broker.startAgain();
+      await waitUntil(() => watch.ready || cli.proc.exitCode !== null, 120_000, '/readyz to answer 200 again').catch(() => undefined);
+      if (watch.ready) readyAfter++;
+      assert.equal(cli.proc.exitCode, null, `the worker exited during outage ${i + 1}: ${cli.stderr.slice(-1500)}`);
+    }
+    const { lost, duplicated } = await account(brokers, t, ids, badKeys, 180_000);
+    const running = cli.proc.exitCode === null;
+    cli.kill('SIGTERM');
+    const ended = await within(cli.exited, 60_000, 'the worker to stop');
+    return {
+      event: `broker ${kind === 'kill' ? 'kill -9' : 'clean stop'} + restart after ${downMs / 1000} s (${delivery})`,
+      runs: outages,
+      inputs: ids.length + badKeys.length,
+      lost,
+      duplicated,
+      exits: running ? `rode through; SIGTERM at the end: ${outcome(ended)}` : `exited ${outcome(ended)} (defect)`,
+      readiness: `false during ${notReadyDuring}/${outages}, true after ${readyAfter}/${outages}`,
+      notes: '',
+    };
+  } finally {
+    await watch.stop();
+    cli.kill();
+    await deleteTestTopics(brokers, t).catch(() => undefined);
+  }
+}
+
+/**
+ * The broker stays down longer than --max-broker-outage-ms: the worker must
+ * exit 1 promptly (about the bound after the first failure); a worker started
+ * once the broker is back finishes the topic, losing nothing.
+ */
+export async function outageBeyondBound(opts: { broker: OwnBroker; model: string; delivery: Delivery; boundMs?: number }): Promise<FaultRow> {
+  const { broker, model, delivery, boundMs = 8000 } = opts;
+  const brokers = broker.brokers;
+  const t = await createTestTopics(brokers, 'outage-bound');
+  const { records, ids, badKeys } = inputRecords(3000, 'ob');
+  const args = ['--delivery', delivery, '--max-broker-outage-ms', String(boundMs), '--log-level', 'warn'];
+  const { cli } = await startWorker(brokers, t, model, args);
+  try {
+    await produceRecords(brokers, t.input, records.slice(0, 1500), { chunk: 500 });
+    await sleep(1000);
+    await broker.stopClean();
+    const down = Date.now();
+    const ended = await within(cli.exited, boundMs + 60_000, 'the worker to give up after the bound');
+    const exitAfterMs = Date.now() - down;
+    await broker.startAgain();
+    await produceRecords(brokers, t.input, records.slice(1500), { chunk: 500 });
+    const next = spawnCli(runArgs(brokers, t, model, args));
+    const { lost, duplicated } = await account(brokers, t, ids, badKeys, 180_000);
+    next.kill('SIGTERM');
+    await within(next.exited, 60_000, 'the second worker to stop');
+    return {
+      event: `broker down longer than the bound (${boundMs / 1000} s, ${delivery})`,
+      runs: 1,
+      inputs: ids.length + badKeys.length,
+      lost,
+      duplicated,
+      exits: `${outcome(ended)} after ${(exitAfterMs / 1000).toFixed(1)} s`,
+      readiness: '-',
+      notes: /Kafka unreachable for \d+ s, longer than the bound/.test(cli.stderr) ? 'one-line reason logged' : 'reason not found in the log',
+    };
+  } finally {
+    cli.kill();
+    await deleteTestTopics(brokers, t).catch(() => undefined);
+  }
+}
+
+/** A ~960 KB post whose mentions make a PostMentions record larger than the output topic accepts. */
+export function hugePost(id: string): InputRecord {
+  const unit = '今天马云在北京见到了马化腾，';
+  const text = unit.repeat(Math.ceil(960_000 / Buffer.byteLength(unit)));
+  return { key: id, value: encodePost(post(id, text, { author_id: 'u-huge', created_at: 1_700_000_000_000 })) };
+}
+
+/**
+ * A post whose mention record is too large for the output topic (the
+ * shipped model finds ~22,600 mentions in it) amid ordinary posts: it must
+ * become one dead letter (OutputTooLargeError, with the post's key and
+ * source offset), the posts around it mention records, and the worker must
+ * keep running.
+ */
+export async function poisonOutput(opts: { brokers: string[]; model: string; delivery: Delivery }): Promise<FaultRow> {
+  const { brokers, model, delivery } = opts;
+  const t = await createTestTopics(brokers, 'poison');
+  const before = Array.from({ length: 200 }, (_, i) => ({ key: `pb-${i}`, value: encodePost(testPost(`pb-${i}`, i)) }));
+  const after = Array.from({ length: 200 }, (_, i) => ({ key: `pa-${i}`, value: encodePost(testPost(`pa-${i}`, i)) }));
+  const ids = [...before, ...after].map((r) => r.key);
+  const huge = hugePost('huge-1');
+  const { cli } = await startWorker(brokers, t, model, ['--delivery', delivery, '--log-level', 'warn']);
+  try {
+    // The huge record goes in a request of its own (a produce request holds at most max.message.bytes per partition).
+    await produceRecords(brokers, t.input, before, { chunk: 100 });
+    await produceRecords(brokers, t.input, [huge], { chunk: 1 });
+    await produceRecords(brokers, t.input, after, { chunk: 100 });
+    const { lost, duplicated, collector } = await account(brokers, t, ids, [huge.key], 240_000);
+    const dl: DeadLetter | undefined = collector.deadLetterRecords.find((d) => d.key?.toString() === huge.key);
+    const running = cli.proc.exitCode === null;
+    cli.kill('SIGTERM');
+    const ended = await within(cli.exited, 60_000, 'the worker to stop');
+    return {
+      event: `output the broker would reject (960 KB post, ${delivery})`,
+      runs: 1,
+      inputs: ids.length + 1,
+      lost,
+      duplicated,
+      exits: running ? `kept running; SIGTERM: ${outcome(ended)}` : `exited ${outcome(ended)} (defect)`,
+      readiness: '-',
+      notes: dl === undefined ? 'no dead letter for the huge post' : `dead letter ${dl.stage}/${dl.error_class}, payload ${dl.payload.length} bytes`,
+    };
+  } finally {
+    cli.kill();
+    await deleteTestTopics(brokers, t);
+  }
+}
