@@ -21,7 +21,7 @@ export interface KafkaEdgesDeps {
 export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps): Promise<Edges> {
   const { logger, metrics } = deps;
   await preflight(config, { topics: [config.inputTopic, config.outputTopic, config.deadLetterTopic] });
-  const kafka = createKafkaClient(config, { logger });
+  const kafka = createKafkaClient({ ...config, logger });
   const exactlyOnce = config.delivery === 'exactly-once';
   const source = new KafkaSource({
     kafka,

@@ -5,8 +5,8 @@
  */
 import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import { silentLogger } from '../ops/logger.js';
-import { createKafkaClient, type KafkaClientConfig } from './client.js';
-import { rootMessage } from './errors.js';
+import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
+import { isRetriableKafkaError, rootMessage } from './errors.js';
 
 export interface PreflightOptions {
   /** Topics that must exist. */
@@ -18,11 +18,8 @@ export interface PreflightOptions {
  * connectionTimeoutMs), checks the topics exist, and disconnects.
  * Throws KafkaEdgeError (cannot connect) or ConfigError (missing topics).
  */
-export async function preflight(config: KafkaClientConfig, opts: PreflightOptions): Promise<void> {
-  const kafka = createKafkaClient(config, {
-    logger: silentLogger(),
-    retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 },
-  });
+export async function preflight(config: KafkaConnectionOptions, opts: PreflightOptions): Promise<void> {
+  const kafka = createKafkaClient({ ...config, logger: silentLogger(), retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 } });
   const admin = kafka.admin();
   const where = config.brokers.join(',');
   try {
@@ -33,7 +30,7 @@ export async function preflight(config: KafkaClientConfig, opts: PreflightOption
     } catch (err) {
       throw new KafkaEdgeError(
         `cannot reach Kafka at ${where}: ${rootMessage(err)}; check --brokers, the TLS/SASL settings, and that the broker is up`,
-        { cause: err, retriable: true },
+        { cause: err, retriable: isRetriableKafkaError(err) },
       );
     }
     const missing = opts.topics.filter((t) => !existing.includes(t));

@@ -1,23 +1,5 @@
-/**
- * The kafkajs client behind the small topic tools (topicAdmin, topicWriter,
- * topicReader) that the `produce` and `tail` commands and the integration
- * tests use. Callers pass plain connection options and never see kafkajs.
- */
-import { Kafka } from 'kafkajs';
-import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
-import { silentLogger, type Logger } from '../ops/logger.js';
-import { kafkaLogCreator, kafkaLogLevel } from './logAdapter.js';
-
-export interface KafkaConnectionOptions {
-  /** Bootstrap brokers, host:port each. */
-  brokers: readonly string[];
-  /** Client id sent to the brokers; default 'mentionflow-tools'. */
-  clientId?: string;
-  /** Receives kafkajs's log lines at the logger's level; default silent. */
-  logger?: Logger;
-  /** Connection timeout in ms; default 3000. */
-  connectionTimeoutMs?: number;
-}
+/** Broker lists of the topic tools' --brokers option. */
+import { ConfigError } from '../../common/errors.js';
 
 const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[^\s:,[\]]+):([0-9]{1,5})$/;
 
@@ -47,23 +29,4 @@ export function resolveBrokers(flag: string | undefined, env: NodeJS.ProcessEnv 
     throw new ConfigError(`no Kafka brokers: pass --brokers host:port[,host:port...] or set ${BROKERS_ENV}`);
   }
   return parseBrokers(list);
-}
-
-export function createToolKafka(opts: KafkaConnectionOptions): Kafka {
-  const { brokers, clientId = 'mentionflow-tools', logger = silentLogger(), connectionTimeoutMs = 3000 } = opts;
-  if (brokers.length === 0) throw new ConfigError('no Kafka brokers given');
-  return new Kafka({
-    clientId,
-    brokers: [...brokers],
-    connectionTimeout: connectionTimeoutMs,
-    logCreator: kafkaLogCreator(logger),
-    logLevel: kafkaLogLevel(logger.level),
-  });
-}
-
-/** Wraps a kafkajs failure as a KafkaEdgeError saying what was being done. */
-export function edgeError(action: string, err: unknown): KafkaEdgeError {
-  if (err instanceof KafkaEdgeError) return err;
-  const e = err as { message?: string; retriable?: boolean };
-  return new KafkaEdgeError(`${action}: ${e?.message ?? String(err)}`, { cause: err, retriable: e?.retriable === true });
 }
