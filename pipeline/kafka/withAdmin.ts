@@ -3,8 +3,8 @@
  * topicReader, replay), retried as a whole with backoff while the failure is
  * retriable (common/retry.ts), and given up at once when it is not (wrong
  * credentials, an untrusted certificate, a missing topic). kafkajs errors
- * become KafkaEdgeError: "cannot connect to Kafka at <brokers>: <reason>"
- * when the connection or authentication failed, "<what>: <reason> (topic t)"
+ * become KafkaEdgeError: "cannot connect to Kafka at <brokers> (TLS, SASL
+ * scram-sha-256 as alice): <reason>" when the connection or authentication failed, "<what>: <reason> (topic t)"
  * when the call did. The project's own errors (a ConfigError for a missing
  * topic) pass through. kafkajs's log lines of these calls go to debug: the
  * error says what failed, once.
@@ -28,6 +28,12 @@ export interface AdminCall {
 /** kafkajs's retries inside one attempt: one quick retry, so the outer policy decides. */
 const ATTEMPT_RETRY = { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 };
 
+/** How the client connects, for messages: "TLS, SASL scram-sha-512 as alice", "no TLS, no SASL". */
+function security(opts: KafkaConnectionOptions): string {
+  const tls = opts.ssl === true || opts.sslCa !== undefined || opts.sslCert !== undefined;
+  return `${tls ? 'TLS' : 'no TLS'}, ${opts.saslMechanism === undefined ? 'no SASL' : `SASL ${opts.saslMechanism} as ${opts.saslUsername}`}`;
+}
+
 /** A logger that writes every line at debug. */
 function atDebug(logger: Logger): Logger {
   return { ...logger, info: logger.debug, warn: logger.debug, error: logger.debug, child: (fields) => atDebug(logger.child(fields)) };
@@ -44,7 +50,7 @@ export async function withAdmin<T>(opts: KafkaConnectionOptions, call: AdminCall
         try {
           await admin.connect();
         } catch (err) {
-          throw kafkaEdgeError(`cannot connect to Kafka at ${opts.brokers.join(',')}`, err);
+          throw kafkaEdgeError(`cannot connect to Kafka at ${opts.brokers.join(',')} (${security(opts)})`, err);
         }
         return await fn(admin);
       } catch (err) {

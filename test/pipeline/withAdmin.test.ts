@@ -18,7 +18,7 @@ test('a refused connection is retriable: retried `retries` times, then a KafkaEd
     withAdmin({ brokers: ['127.0.0.1:1'] }, { what: 'cannot list', policy: { ...FAST, retries: 2, onRetry: (_e, n) => retries.push(n) } }, async () => {
       calls += 1;
     }),
-    (err: unknown) => err instanceof KafkaEdgeError && err.retriable && /^cannot connect to Kafka at 127\.0\.0\.1:1: .*ECONNREFUSED/.test(err.message),
+    (err: unknown) => err instanceof KafkaEdgeError && err.retriable && /^cannot connect to Kafka at 127\.0\.0\.1:1 \(no TLS, no SASL\): .*ECONNREFUSED/.test(err.message),
   );
   assert.deepEqual(retries, [1, 2]);
   assert.equal(calls, 0);
