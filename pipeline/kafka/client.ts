@@ -9,33 +9,24 @@ import { Kafka } from 'kafkajs';
 import type { KafkaConfig, RetryOptions, SASLOptions } from 'kafkajs';
 import { ConfigError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../ops/logger.js';
-import type { SaslMechanism } from '../stream/config.js';
+import type { WorkerConfig } from '../stream/config.js';
 import { kafkaLogCreator, kafkaLogLevel } from './logAdapter.js';
 
-/** How to reach Kafka: the connection settings every Kafka command shares (see WORKER_OPTIONS). */
-export interface KafkaConnectionOptions {
-  /** Bootstrap brokers, host:port each. */
+/** The connection settings of WorkerConfig (see WORKER_OPTIONS for each), which every Kafka command shares. */
+type ConnectionKeys = 'clientId' | 'ssl' | 'sslCa' | 'sslCert' | 'sslKey' | 'saslMechanism' | 'saslUsername' | 'saslPassword' | 'connectionTimeoutMs';
+
+/**
+ * How to reach Kafka: bootstrap brokers (host:port each), and optionally
+ * the client id (default 'mentionflow'), TLS (ssl, implied by sslCa, sslCert
+ * and sslKey, which are PEM file paths), SASL (saslMechanism with
+ * saslUsername and saslPassword) and the connection timeout (default
+ * 3000 ms), as in WorkerConfig; plus the logger kafkajs writes to (INFO
+ * demoted to debug; default silent) and kafkajs's retry policy for every
+ * request (default kafkajs's).
+ */
+export interface KafkaConnectionOptions extends Partial<Pick<WorkerConfig, ConnectionKeys>> {
   brokers: readonly string[];
-  /** Client id sent to the brokers; default 'mentionflow'. */
-  clientId?: string;
-  /** Connect with TLS; implied by sslCa, sslCert and sslKey. */
-  ssl?: boolean;
-  /** PEM file of the CA certificates to trust; default the system's. */
-  sslCa?: string;
-  /** PEM client certificate, with sslKey (TLS client authentication). */
-  sslCert?: string;
-  /** PEM private key of sslCert. */
-  sslKey?: string;
-  /** SASL mechanism; needs saslUsername and saslPassword. */
-  saslMechanism?: SaslMechanism;
-  saslUsername?: string;
-  /** The CLI reads it from MENTIONFLOW_SASL_PASSWORD only. */
-  saslPassword?: string;
-  /** Connection timeout in ms; default 3000. */
-  connectionTimeoutMs?: number;
-  /** Receives kafkajs's log lines (INFO demoted to debug); default silent. */
   logger?: Logger;
-  /** Retry policy of every request of this client; default kafkajs's. */
   retry?: RetryOptions;
 }
 
