@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
 import { openTopicWriter, type TopicWriter } from '../pipeline/kafka/topicWriter.js';
-import { createToolKafka } from '../pipeline/kafka/toolClient.js';
+import { createKafkaClient } from '../pipeline/kafka/client.js';
 import type { MemorySnapshot, ToChild, ToParent, WorkerTask } from './pipelineProtocol.js';
 import type { SyntheticPost } from './syntheticPosts.js';
 
@@ -33,7 +33,7 @@ export class BenchKafka {
   ) {}
 
   static async open(brokers: string[]): Promise<BenchKafka> {
-    const admin = createToolKafka({ brokers, clientId: 'bench-pipeline-admin' }).admin();
+    const admin = createKafkaClient({ brokers, clientId: 'bench-pipeline-admin' }).admin();
     await admin.connect();
     return new BenchKafka(brokers, admin);
   }

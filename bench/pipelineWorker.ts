@@ -29,7 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot } from '../cli/defaults.js';
 import type { Mention, Tagger } from '../models/tagger.js';
 import type { Logger } from '../pipeline/ops/logger.js';
-import { createToolKafka } from '../pipeline/kafka/toolClient.js';
+import { createKafkaClient } from '../pipeline/kafka/client.js';
 import { createLogger } from '../pipeline/ops/logger.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../pipeline/ops/metrics.js';
 import { resolveWorkerConfig, type WorkerConfig } from '../pipeline/stream/config.js';
@@ -189,7 +189,7 @@ async function waitUntil(cond: () => boolean, what: string): Promise<void> {
 // ---- the bare kafkajs loop
 
 async function runBare(): Promise<void> {
-  const kafka = createToolKafka({ brokers: task.brokers, clientId: 'bench-bare', logger });
+  const kafka = createKafkaClient({ brokers: task.brokers, clientId: 'bench-bare', logger });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   const consumer = kafka.consumer({ groupId: task.groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
   consumer.on(consumer.events.GROUP_JOIN, () => void send({ type: 'ready' }));

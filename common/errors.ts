@@ -60,8 +60,38 @@ export class TaggingError extends MentionflowError {}
 /** An output record larger than its topic accepts (max.message.bytes). Its input goes to the dead-letter topic. */
 export class OutputTooLargeError extends MentionflowError {}
 
-/** A Kafka-side failure (connection, produce, commit); usually retriable. */
-export class KafkaEdgeError extends MentionflowError {}
+/** Where in Kafka something happened, as far as it is known. */
+export interface KafkaPosition {
+  topic?: string;
+  partition?: number;
+  /** Offset as a decimal string, as Kafka clients report it. */
+  offset?: string;
+}
+
+/**
+ * A Kafka-side failure (connection, authentication, produce, commit).
+ * `retriable` says whether the same call may succeed later (a lost
+ * connection, a timeout, a leader election) or not (wrong credentials, an
+ * untrusted certificate, a refused authorization). The topic, partition and
+ * offset, where known, are kept as fields and appended to the message:
+ * "cannot write 3 record(s): Connection closed (topic posts, partition 2)".
+ */
+export class KafkaEdgeError extends MentionflowError {
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly offset?: string;
+
+  constructor(message: string, options: MentionflowErrorOptions & KafkaPosition = {}) {
+    const { topic, partition, offset } = options;
+    const where = [topic === undefined ? '' : `topic ${topic}`, partition === undefined ? '' : `partition ${partition}`, offset === undefined ? '' : `offset ${offset}`]
+      .filter((part) => part !== '')
+      .join(', ');
+    super(where === '' ? message : `${message} (${where})`, options);
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = offset;
+  }
+}
 
 /** The requested compute backend is not available. */
 export class BackendError extends MentionflowError {}

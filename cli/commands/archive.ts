@@ -12,7 +12,6 @@ import { map, filter, type Observable } from 'rxjs';
 import { ConfigError, CorpusFormatError, DecodeError } from '../../common/errors.js';
 import { createLogger, parseLogLevel } from '../../pipeline/ops/logger.js';
 import { replayTopic, type ReplayBound, type ReplayOptions } from '../../pipeline/kafka/replay.js';
-import { resolveBrokers } from '../../pipeline/kafka/toolClient.js';
 import { conllExamples } from '../../pipeline/train/sources/conllExamples.js';
 import { segmentedExamples } from '../../pipeline/train/sources/segmentedExamples.js';
 import { decodeLabeledRecord } from '../../pipeline/train/sources/kafkaExamples.js';
@@ -22,14 +21,15 @@ import { shuffleBySeed, subsample } from '../../pipeline/train/sources/sampling.
 import type { WireFormat } from '../../schemas/registry.js';
 import type { LabeledExample } from '../../schemas/types.generated.js';
 import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { KAFKA_CONNECTION_FLAGS, KAFKA_CONNECTION_NOTE, kafkaConnection, kafkaConnectionFlags } from '../kafkaConnection.js';
 
 export const spec: CommandSpec = {
   name: 'archive',
   summary: 'archive annotated sentences (CoNLL NER or segmented file, or a topic range) as an Avro container of LabeledExample records',
   usage: [
     'mentionflow archive --input FILE --format conll|segmented --output FILE.avro [--source NAME] [--created-at TIME]',
-    '       mentionflow archive --from-topic NAME --output FILE.avro [--brokers LIST] [--from-offset N | --from-time TIME]',
-    '                           [--to-offset N | --to-time TIME] [--partitions LIST]',
+    '       mentionflow archive --from-topic NAME --output FILE.avro [--brokers HOST:PORT,...] [--from-offset N | --from-time TIME]',
+    '                           [--to-offset N | --to-time TIME] [--partitions LIST] [connection options]',
   ].join('\n'),
   options: {
     output: { type: 'string', arg: 'FILE', description: 'Avro object container file to write (replaced only once complete)' },
@@ -38,7 +38,6 @@ export const spec: CommandSpec = {
     source: { type: 'string', arg: 'NAME', description: "the records' source field, e.g. weibo (default: the input file's name)" },
     'created-at': { type: 'string', arg: 'TIME', description: "the records' created_at: ISO 8601 or epoch ms (default: the input file's modification time)" },
     'from-topic': { type: 'string', arg: 'NAME', description: 'archive the LabeledExample records of this topic instead of a file' },
-    brokers: { type: 'string', arg: 'LIST', description: 'Kafka bootstrap brokers, host:port[,host:port...] (default: $MENTIONFLOW_BROKERS)' },
     'from-offset': { type: 'string', arg: 'N', description: 'first offset to read in each partition, inclusive (default: the earliest)' },
     'to-offset': { type: 'string', arg: 'N', description: 'offset to stop at in each partition, exclusive (default: the latest when the dump starts)' },
     'from-time': { type: 'string', arg: 'TIME', description: 'start at the first record stamped at or after TIME (ISO 8601 or epoch ms), inclusive' },
@@ -52,6 +51,7 @@ export const spec: CommandSpec = {
     codec: { type: 'string', arg: 'NAME', description: 'container block compression: deflate or null', default: 'deflate' },
     'skip-invalid': { type: 'boolean', description: 'report malformed sentences/records on stderr and leave them out (default: stop at the first)' },
     'log-level': { type: 'string', arg: 'LEVEL', description: 'level of Kafka client log lines on stderr: debug, info, warn or error', default: 'warn' },
+    ...kafkaConnectionFlags(),
   },
   notes: [
     'CoNLL sentences become records with spans (from the BIO tags) and no segmentation; segmented lines become records',
@@ -64,6 +64,8 @@ export const spec: CommandSpec = {
     '  mentionflow archive --input weiboNER_2nd_conll.train --format conll --source weibo --output weibo-ner.avro',
     '  mentionflow archive --input pku_training.utf8 --format segmented --sample 1000 --seed 7 --output pku-1k.avro',
     '  mentionflow archive --from-topic examples --from-time 2024-05-01T00:00:00Z --to-time 2024-06-01T00:00:00Z --output may.avro',
+    '',
+    KAFKA_CONNECTION_NOTE,
   ].join('\n'),
 };
 
@@ -170,7 +172,7 @@ function oneOf<T extends string>(p: Parsed, name: string, allowed: readonly T[])
   return v as T;
 }
 
-const TOPIC_ONLY = ['brokers', 'from-offset', 'to-offset', 'from-time', 'to-time', 'partitions', 'read-uncommitted'] as const;
+const TOPIC_ONLY = [...KAFKA_CONNECTION_FLAGS, 'from-offset', 'to-offset', 'from-time', 'to-time', 'partitions', 'read-uncommitted'];
 const FILE_ONLY = ['format', 'source', 'created-at'] as const;
 
 export async function run(p: Parsed): Promise<number> {
@@ -211,7 +213,7 @@ export async function run(p: Parsed): Promise<number> {
   }
 
   for (const flag of FILE_ONLY) if (p.values[flag] !== undefined) throw new ConfigError(`--${flag} only applies with --input`);
-  const brokers = resolveBrokers(p.values.brokers as string | undefined);
+  const connection = kafkaConnection(p);
   const partitions =
     typeof p.values.partitions === 'string'
       ? p.values.partitions.split(',').map((s) => {
@@ -224,9 +226,8 @@ export async function run(p: Parsed): Promise<number> {
   const logger = createLogger({ level: parseLogLevel(String(p.values['log-level'])), format: 'pretty', base: { command: 'archive' } });
   const result = await archiveTopic({
     ...common,
-    brokers,
+    ...connection,
     logger,
-    clientId: 'mentionflow-archive',
     topic: topic as string,
     wireFormat: oneOf(p, 'wire', ['raw', 'confluent', 'auto'] as const),
     readUncommitted: p.values['read-uncommitted'] === true,

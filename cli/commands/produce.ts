@@ -12,17 +12,16 @@ import { ConfigError, CorpusFormatError, MentionflowError } from '../../common/e
 import { createLogger, parseLogLevel } from '../../pipeline/ops/logger.js';
 import { describeTopic, ensureTopic } from '../../pipeline/kafka/topicAdmin.js';
 import { openTopicWriter, type WriteMessage } from '../../pipeline/kafka/topicWriter.js';
-import { resolveBrokers } from '../../pipeline/kafka/toolClient.js';
 import { encodeStrict, latestVersion, listVersions, loadSchema, validate, type Type } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
 import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { KAFKA_CONNECTION_NOTE, kafkaConnection, kafkaConnectionFlags } from '../kafkaConnection.js';
 
 export const spec: CommandSpec = {
   name: 'produce',
   summary: 'write a file of posts (NDJSON or Avro container) to a Kafka topic as Avro records',
-  usage: 'mentionflow produce --topic NAME --input FILE [--brokers LIST] [--create-topic [--partitions N]] [--rate N]',
+  usage: 'mentionflow produce --topic NAME --input FILE [--brokers HOST:PORT,...] [--create-topic [--partitions N]] [--rate N] [connection options]',
   options: {
-    brokers: { type: 'string', arg: 'LIST', description: 'Kafka bootstrap brokers, host:port[,host:port...] (default: $MENTIONFLOW_BROKERS)' },
     topic: { type: 'string', arg: 'NAME', description: 'topic to write to' },
     input: { type: 'string', arg: 'FILE', description: 'posts: NDJSON (one Post JSON object per line) or an Avro object container file' },
     format: { type: 'string', arg: 'FMT', description: 'input format: auto (Avro if the file starts with Obj\\x01), ndjson or avro', default: 'auto' },
@@ -36,6 +35,7 @@ export const spec: CommandSpec = {
     'batch-size': { type: 'string', arg: 'N', description: 'posts per produce request', default: '500' },
     quiet: { type: 'boolean', short: 'q', description: 'no progress lines on stderr' },
     'log-level': { type: 'string', arg: 'LEVEL', description: 'level of Kafka client log lines on stderr: debug, info, warn or error', default: 'warn' },
+    ...kafkaConnectionFlags(),
   },
   notes: [
     'NDJSON lines are plain JSON Post records (schemas/post/v<N>.avsc): unions unwrapped, created_at in epoch ms,',
@@ -43,6 +43,8 @@ export const spec: CommandSpec = {
     'Post version written. Progress goes to stderr, the summary line to stdout.',
     'example: mentionflow produce --brokers 127.0.0.1:19092 --topic posts --create-topic --partitions 3 \\',
     '           --input schemas/post/samples/posts.ndjson --rate 20',
+    '',
+    KAFKA_CONNECTION_NOTE,
   ].join('\n'),
 };
 
@@ -147,7 +149,7 @@ function progressReporter(total: number, quiet: boolean): { update(done: number)
 export async function run(p: Parsed): Promise<number> {
   const topic = requireString(p, 'topic', spec.name);
   const input = requireString(p, 'input', spec.name);
-  const brokers = resolveBrokers(p.values.brokers as string | undefined);
+  const kafkaOptions = kafkaConnection(p);
   const format = oneOf(p, 'format', ['auto', 'ndjson', 'avro'] as const);
   const wire = oneOf(p, 'wire', ['raw', 'confluent'] as const);
   const keyMode = oneOf(p, 'key', ['id', 'none'] as const);
@@ -162,7 +164,7 @@ export async function run(p: Parsed): Promise<number> {
   const batchSize = numberOption(p, 'batch-size', { integer: true, min: 1, max: 100_000 }) as number;
   const quiet = p.values.quiet === true;
   const logger = createLogger({ level: parseLogLevel(String(p.values['log-level'])), format: 'pretty', base: { command: 'produce' } });
-  const connection = { brokers, logger, clientId: 'mentionflow-produce' };
+  const connection = { ...kafkaOptions, logger };
 
   const posts = await readPostsFile(input, { format, version });
   if (posts.length === 0) throw new ConfigError(`${input} holds no posts`);

@@ -20,42 +20,20 @@ import { startOpsServer } from '../../pipeline/ops/server.js';
 import {
   CONFIG_FILE_ENV,
   SASL_PASSWORD_ENV,
-  WORKER_OPTIONS,
   describeConfig,
-  envName,
-  flagName,
   readConfigFile,
   resolveWorkerConfig,
   type WorkerConfig,
 } from '../../pipeline/stream/config.js';
 import { handleShutdownSignals, type ShutdownHandle } from '../../pipeline/stream/shutdown.js';
 import { startWorker, type RunningWorker } from '../../pipeline/stream/worker.js';
-import type { CommandSpec, OptionSpec, Parsed } from '../args.js';
+import type { CommandSpec, Parsed } from '../args.js';
 import { defaultModelDir, projectRoot } from '../defaults.js';
+import { workerFlagTable, workerFlagValues, workerFlags } from '../workerFlags.js';
 
 /** The sample posts the embedded mode reads when no --input is given. */
 export function defaultInput(): string {
   return join(projectRoot(), 'schemas', 'post', 'samples', 'posts.ndjson');
-}
-
-function workerFlags(): Record<string, OptionSpec> {
-  const flags: Record<string, OptionSpec> = {};
-  for (const o of WORKER_OPTIONS) {
-    const def = o.defaultText !== undefined ? ` (default: ${o.defaultText})` : '';
-    flags[flagName(o.key)] = {
-      type: o.kind.type === 'bool' ? 'boolean' : 'string',
-      ...(o.arg ? { arg: o.arg } : {}),
-      description: `${o.description}${def}`,
-    };
-  }
-  return flags;
-}
-
-function mappingTable(): string {
-  const rows = WORKER_OPTIONS.map((o) => [`--${flagName(o.key)}`, envName(o.key), o.key]);
-  const w0 = Math.max(...rows.map((r) => r[0].length)) + 2;
-  const w1 = Math.max(...rows.map((r) => r[1].length)) + 2;
-  return rows.map(([f, e, k]) => `  ${f.padEnd(w0)}${e.padEnd(w1)}${k}`).join('\n');
 }
 
 export const spec: CommandSpec = {
@@ -69,7 +47,7 @@ export const spec: CommandSpec = {
   notes: [
     'Precedence: flag > environment variable > config file > default. Each option has the three names:',
     '',
-    mappingTable(),
+    workerFlagTable(),
     '',
     `The SASL password is read only from ${SASL_PASSWORD_ENV} (never a flag or a file key).`,
     '',
@@ -91,14 +69,9 @@ export const spec: CommandSpec = {
 
 /** Config from flags, the environment and the --config file (ConfigError when anything is off). */
 export function workerConfig(p: Parsed, env: NodeJS.ProcessEnv, warn: (msg: string) => void): WorkerConfig {
-  const flags: Record<string, string | boolean | undefined> = {};
-  for (const o of WORKER_OPTIONS) {
-    const v = p.values[flagName(o.key)];
-    flags[o.key] = typeof v === 'string' || typeof v === 'boolean' ? v : undefined;
-  }
   const file = typeof p.values.config === 'string' ? p.values.config : env[CONFIG_FILE_ENV];
   return resolveWorkerConfig({
-    flags,
+    flags: workerFlagValues(p),
     env,
     file: file === undefined || file === '' ? undefined : readConfigFile(file),
     paths: { model: defaultModelDir(), input: defaultInput() },

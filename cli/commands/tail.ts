@@ -8,17 +8,16 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../../common/errors.js';
 import { createLogger, parseLogLevel } from '../../pipeline/ops/logger.js';
 import { readTopic, type ReadRecord } from '../../pipeline/kafka/topicReader.js';
-import { resolveBrokers } from '../../pipeline/kafka/toolClient.js';
 import { decodeStrict, loadSchema, type WireFormat } from '../../schemas/registry.js';
 import type { DeadLetter, PostMentions } from '../../schemas/types.generated.js';
 import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { KAFKA_CONNECTION_NOTE, kafkaConnection, kafkaConnectionFlags } from '../kafkaConnection.js';
 
 export const spec: CommandSpec = {
   name: 'tail',
   summary: "print a topic's mention records (or, with --dead-letter, its dead letters) as they arrive",
-  usage: 'mentionflow tail --topic NAME [--brokers LIST] [--from-beginning] [--max N] [--timeout-ms MS] [--json] [--dead-letter]',
+  usage: 'mentionflow tail --topic NAME [--brokers HOST:PORT,...] [--from-beginning] [--max N] [--timeout-ms MS] [--json] [--dead-letter] [connection options]',
   options: {
-    brokers: { type: 'string', arg: 'LIST', description: 'Kafka bootstrap brokers, host:port[,host:port...] (default: $MENTIONFLOW_BROKERS)' },
     topic: { type: 'string', arg: 'NAME', description: 'topic to read' },
     'dead-letter': { type: 'boolean', description: 'the topic holds DeadLetter records: print stage, error class, message and source position' },
     json: { type: 'boolean', description: 'print one JSON object per record: {topic, partition, offset, timestamp, key, record}' },
@@ -29,6 +28,7 @@ export const spec: CommandSpec = {
     'read-uncommitted': { type: 'boolean', description: 'also show records of open or aborted transactions (default: read_committed)' },
     wire: { type: 'string', arg: 'MODE', description: 'record framing: raw, confluent (0x00 + schema id + Avro) or auto', default: 'raw' },
     'log-level': { type: 'string', arg: 'LEVEL', description: 'level of Kafka client log lines on stderr: debug, info, warn or error', default: 'warn' },
+    ...kafkaConnectionFlags(),
   },
   notes: [
     'Line formats:',
@@ -37,6 +37,8 @@ export const spec: CommandSpec = {
     'Records that cannot be decoded are reported on stderr and skipped. With --json, bytes fields (key,',
     'dead-letter payload) are base64 and the record key is a UTF-8 string.',
     'example: mentionflow tail --topic post-mentions --from-beginning --max 10 --timeout-ms 5000',
+    '',
+    KAFKA_CONNECTION_NOTE,
   ].join('\n'),
 };
 
@@ -61,7 +63,7 @@ function jsonRecord(rec: ReadRecord, record: PostMentions | DeadLetter, deadLett
 
 export async function run(p: Parsed): Promise<number> {
   const topic = requireString(p, 'topic', spec.name);
-  const brokers = resolveBrokers(p.values.brokers as string | undefined);
+  const connection = kafkaConnection(p);
   const wire = p.values.wire as string;
   if (!['raw', 'confluent', 'auto'].includes(wire)) throw new ConfigError(`--wire must be raw, confluent or auto, got ${JSON.stringify(wire)}`);
   const max = numberOption(p, 'max', { integer: true, min: 1 });
@@ -80,9 +82,8 @@ export async function run(p: Parsed): Promise<number> {
   let undecodable = 0;
   try {
     const result = await readTopic({
-      brokers,
+      ...connection,
       logger,
-      clientId: 'mentionflow-tail',
       topic,
       groupId,
       fromBeginning: p.values['from-beginning'] === true,

@@ -18,6 +18,15 @@
 #   KAFKA_READY_TIMEOUT_MS  budget of the kafkajs admin round trip (default 30000)
 #   KAFKA_WARMUP            1 (default) primes group + transaction coordinators; 0 skips
 #   KAFKA_EXTRA_PROPS       extra server.properties lines appended verbatim (newline separated)
+# A SASL_SSL listener besides PLAINTEXT (off unless KAFKA_SASL_SSL_PORT is set):
+#   KAFKA_SASL_SSL_PORT         its port on 127.0.0.1; SCRAM-SHA-256 and SCRAM-SHA-512 over TLS
+#   KAFKA_SSL_KEYSTORE          the broker's key and certificate: a PEM file holding the private key
+#                               (PKCS#8) and the certificate chain; or a PKCS12/JKS file, see the type
+#   KAFKA_SSL_KEYSTORE_TYPE     PEM (default), PKCS12 or JKS
+#   KAFKA_SSL_KEYSTORE_PASSWORD the keystore's password (PKCS12/JKS), or the PEM key's if it is encrypted
+#   KAFKA_SCRAM_USERS           name:password[,name:password...]: SCRAM users (both mechanisms), created
+#                               when the storage is formatted (first start of a data dir only)
+# The controller and inter-broker listeners stay PLAINTEXT.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -29,6 +38,9 @@ CLUSTER_ID="${KAFKA_CLUSTER_ID:-bWVudGlvbmZsb3ctdGVzdA}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}"
 START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 WARMUP="${KAFKA_WARMUP:-1}"
+SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-}"
+KEYSTORE="${KAFKA_SSL_KEYSTORE:-}"
+KEYSTORE_TYPE="${KAFKA_SSL_KEYSTORE_TYPE:-PEM}"
 LIBS="$HERE/target/libs"
 LIBS_MARKER="$HERE/target/libs.ok"
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
@@ -42,6 +54,31 @@ command -v "$JAVA" >/dev/null 2>&1 || die "java not found (need JDK/JRE 11+, 17 
 command -v node >/dev/null 2>&1 || die "node not found (needed for wait-ready.mjs)"
 
 case "$DATA_DIR" in /*) ;; *) DATA_DIR="$PWD/$DATA_DIR" ;; esac
+
+# --- the SASL_SSL listener's settings, checked before anything starts ------------------
+LISTENERS="PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT"
+ADVERTISED="PLAINTEXT://127.0.0.1:$PORT"
+PROTOCOLS="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+SCRAM_ARGS=()
+if [ -n "$SASL_SSL_PORT" ]; then
+  [[ "$SASL_SSL_PORT" =~ ^[0-9]+$ ]] || die "KAFKA_SASL_SSL_PORT must be a port number, got '$SASL_SSL_PORT'"
+  [ -n "$KEYSTORE" ] || die "KAFKA_SASL_SSL_PORT needs KAFKA_SSL_KEYSTORE (a PEM file: private key + certificate chain)"
+  case "$KEYSTORE" in /*) ;; *) KEYSTORE="$PWD/$KEYSTORE" ;; esac
+  [ -f "$KEYSTORE" ] || die "KAFKA_SSL_KEYSTORE: no such file $KEYSTORE"
+  case "$KEYSTORE_TYPE" in PEM | PKCS12 | JKS) ;; *) die "KAFKA_SSL_KEYSTORE_TYPE must be PEM, PKCS12 or JKS, got '$KEYSTORE_TYPE'" ;; esac
+  LISTENERS="$LISTENERS,SASL_SSL://127.0.0.1:$SASL_SSL_PORT"
+  ADVERTISED="$ADVERTISED,SASL_SSL://127.0.0.1:$SASL_SSL_PORT"
+  PROTOCOLS="$PROTOCOLS,SASL_SSL:SASL_SSL"
+  IFS=',' read -r -a scram_users <<<"${KAFKA_SCRAM_USERS:-}"
+  for user in "${scram_users[@]}"; do
+    [[ "$user" =~ ^([A-Za-z0-9._-]+):([A-Za-z0-9._~+=-]+)$ ]] ||
+      die "KAFKA_SCRAM_USERS must be name:password[,name:password...] (letters, digits and ._- in names; also ~+= in passwords)"
+    name="${BASH_REMATCH[1]}" password="${BASH_REMATCH[2]}"
+    SCRAM_ARGS+=(--add-scram "SCRAM-SHA-256=[name=$name,password=$password]" --add-scram "SCRAM-SHA-512=[name=$name,password=$password]")
+  done
+elif [ -n "$KEYSTORE" ] || [ -n "${KAFKA_SCRAM_USERS:-}" ]; then
+  die "KAFKA_SSL_KEYSTORE and KAFKA_SCRAM_USERS apply to the SASL_SSL listener: set KAFKA_SASL_SSL_PORT too"
+fi
 PID_FILE="$DATA_DIR/kafka.pid"
 LOG_DIR="$DATA_DIR/logs"
 SERVER_LOG="$LOG_DIR/server.log"
@@ -70,8 +107,8 @@ if [ -f "$PID_FILE" ] && is_our_broker "$(cat "$PID_FILE")"; then
   exit 0
 fi
 rm -f "$PID_FILE"
-for p in "$PORT" "$CONTROLLER_PORT"; do
-  port_in_use "$p" && die "port $p on 127.0.0.1 is already in use (set KAFKA_PORT / KAFKA_CONTROLLER_PORT)"
+for p in "$PORT" "$CONTROLLER_PORT" $SASL_SSL_PORT; do
+  port_in_use "$p" && die "port $p on 127.0.0.1 is already in use (set KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_SASL_SSL_PORT)"
 done
 
 mkdir -p "$LOG_DIR" "$DATA_DIR/kraft-logs"
@@ -104,11 +141,11 @@ cat >"$CONFIG" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listeners=$LISTENERS
+advertised.listeners=$ADVERTISED
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$PROTOCOLS
 log.dirs=$DATA_DIR/kraft-logs
 
 # Single node: every replication factor / ISR is 1.
@@ -137,6 +174,21 @@ log.retention.hours=24
 log.segment.bytes=67108864
 log.cleaner.dedupe.buffer.size=8388608
 EOF
+if [ -n "$SASL_SSL_PORT" ]; then
+  {
+    printf '\n# SASL_SSL listener (KAFKA_SASL_SSL_PORT): SCRAM over TLS; no client certificates asked for.\n'
+    printf 'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512\n'
+    for mech in scram-sha-256 scram-sha-512; do
+      printf 'listener.name.sasl_ssl.%s.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;\n' "$mech"
+    done
+    printf 'listener.name.sasl_ssl.ssl.keystore.type=%s\nlistener.name.sasl_ssl.ssl.keystore.location=%s\n' "$KEYSTORE_TYPE" "$KEYSTORE"
+    if [ -n "${KAFKA_SSL_KEYSTORE_PASSWORD:-}" ]; then
+      [ "$KEYSTORE_TYPE" = PEM ] || printf 'listener.name.sasl_ssl.ssl.keystore.password=%s\n' "$KAFKA_SSL_KEYSTORE_PASSWORD"
+      printf 'listener.name.sasl_ssl.ssl.key.password=%s\n' "$KAFKA_SSL_KEYSTORE_PASSWORD"
+    fi
+    printf 'listener.name.sasl_ssl.ssl.client.auth=none\n'
+  } >>"$CONFIG"
+fi
 if [ -n "${KAFKA_EXTRA_PROPS:-}" ]; then
   printf '\n# KAFKA_EXTRA_PROPS\n%s\n' "$KAFKA_EXTRA_PROPS" >>"$CONFIG"
 fi
@@ -171,11 +223,11 @@ JVM_COMMON=(-Djava.awt.headless=true "-Dlog4j.configuration=file:$LOG4J" "-Dkafk
 if [ ! -f "$DATA_DIR/kraft-logs/meta.properties" ]; then
   t0=$(now_ms)
   "$JAVA" -Xmx256m -Djava.awt.headless=true "-Dlog4j.configuration=file:$LOG4J_TOOL" -cp "$CP" kafka.tools.StorageTool format \
-    -t "$CLUSTER_ID" -c "$CONFIG" --ignore-formatted >>"$OUT_LOG" 2>&1 ||
+    -t "$CLUSTER_ID" -c "$CONFIG" --ignore-formatted ${SCRAM_ARGS[@]+"${SCRAM_ARGS[@]}"} >>"$OUT_LOG" 2>&1 ||
     { tail -n 50 "$OUT_LOG" >&2; die "kafka storage format failed"; }
-  log "storage formatted (cluster id $CLUSTER_ID) in $(( $(now_ms) - t0 )) ms"
+  log "storage formatted (cluster id $CLUSTER_ID${SCRAM_ARGS[*]:+, $(( ${#SCRAM_ARGS[@]} / 4 )) SCRAM user(s)}) in $(( $(now_ms) - t0 )) ms"
 else
-  log "storage already formatted, reusing $DATA_DIR/kraft-logs"
+  log "storage already formatted, reusing $DATA_DIR/kraft-logs${SCRAM_ARGS[*]:+ (KAFKA_SCRAM_USERS applies only when formatting)}"
 fi
 
 # --- start --------------------------------------------------------------------------
@@ -187,7 +239,7 @@ nohup "$JAVA" $HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 "${JVM_COMMON[@]}"
   -cp "$CP" kafka.Kafka "$CONFIG" </dev/null >>"$OUT_LOG" 2>&1 &
 pid=$!
 echo "$pid" >"$PID_FILE"
-log "broker starting (pid $pid, port $PORT, controller $CONTROLLER_PORT, data $DATA_DIR)"
+log "broker starting (pid $pid, port $PORT, controller $CONTROLLER_PORT${SASL_SSL_PORT:+, SASL_SSL $SASL_SSL_PORT}, data $DATA_DIR)"
 
 fail_start() {
   log "ERROR: $1; last 50 lines of $SERVER_LOG:"

@@ -1,24 +1,32 @@
 /**
- * The kafkajs client of the worker: brokers, TLS, SASL and timeouts from the
- * WorkerConfig, and kafkajs's log lines routed into the project's logger.
- * kafkajs is imported only under pipeline/kafka/ (the two Kafka edges).
+ * The one kafkajs client factory: brokers, TLS, SASL and timeouts from one
+ * options object (the worker passes its WorkerConfig, the topic tools and
+ * tests the same fields), and kafkajs's log lines routed into the project's
+ * logger. kafkajs is imported only under pipeline/kafka/ (the two Kafka edges).
  */
 import { readFileSync } from 'node:fs';
 import { Kafka } from 'kafkajs';
 import type { KafkaConfig, RetryOptions, SASLOptions } from 'kafkajs';
 import { ConfigError } from '../../common/errors.js';
-import type { Logger } from '../ops/logger.js';
+import { silentLogger, type Logger } from '../ops/logger.js';
 import type { WorkerConfig } from '../stream/config.js';
 import { kafkaLogCreator, kafkaLogLevel } from './logAdapter.js';
 
-export type KafkaClientConfig = Pick<
-  WorkerConfig,
-  'brokers' | 'clientId' | 'ssl' | 'sslCa' | 'sslCert' | 'sslKey' | 'saslMechanism' | 'saslUsername' | 'saslPassword' | 'connectionTimeoutMs'
->;
+/** The connection settings of WorkerConfig (see WORKER_OPTIONS for each), which every Kafka command shares. */
+type ConnectionKeys = 'clientId' | 'ssl' | 'sslCa' | 'sslCert' | 'sslKey' | 'saslMechanism' | 'saslUsername' | 'saslPassword' | 'connectionTimeoutMs';
 
-export interface KafkaClientOptions {
-  logger: Logger;
-  /** Retry policy of every request of this client (kafkajs defaults otherwise). */
+/**
+ * How to reach Kafka: bootstrap brokers (host:port each), and optionally
+ * the client id (default 'mentionflow'), TLS (ssl, implied by sslCa, sslCert
+ * and sslKey, which are PEM file paths), SASL (saslMechanism with
+ * saslUsername and saslPassword) and the connection timeout (default
+ * 3000 ms), as in WorkerConfig; plus the logger kafkajs writes to (INFO
+ * demoted to debug; default silent) and kafkajs's retry policy for every
+ * request (default kafkajs's).
+ */
+export interface KafkaConnectionOptions extends Partial<Pick<WorkerConfig, ConnectionKeys>> {
+  brokers: readonly string[];
+  logger?: Logger;
   retry?: RetryOptions;
 }
 
@@ -68,30 +76,39 @@ function readPem(file: string | undefined, what: string): Buffer | undefined {
   }
 }
 
-function sasl(config: KafkaClientConfig): SASLOptions | undefined {
-  const { saslMechanism: mechanism, saslUsername: username = '', saslPassword: password = '' } = config;
+function tls(opts: KafkaConnectionOptions): KafkaConfig['ssl'] {
+  const { sslCa, sslCert, sslKey } = opts;
+  if ((sslCert === undefined) !== (sslKey === undefined)) throw new ConfigError('sslCert and sslKey go together: give both (client certificate authentication) or neither');
+  if (sslCa === undefined && sslCert === undefined) return opts.ssl === true;
+  return { ca: readPem(sslCa, 'TLS CA file'), cert: readPem(sslCert, 'TLS certificate'), key: readPem(sslKey, 'TLS key') };
+}
+
+function sasl(opts: KafkaConnectionOptions): SASLOptions | undefined {
+  const { saslMechanism: mechanism, saslUsername: username, saslPassword: password } = opts;
   if (mechanism === undefined) return undefined;
+  if (!username || password === undefined) throw new ConfigError(`SASL ${mechanism} needs a user name and a password (MENTIONFLOW_SASL_PASSWORD)`);
   return { mechanism, username, password } as SASLOptions;
 }
 
-/** A kafkajs client for the worker's settings. */
-export function createKafkaClient(config: KafkaClientConfig, opts: KafkaClientOptions): Kafka {
-  if (config.brokers.length === 0) throw new ConfigError('no Kafka brokers configured; set --brokers or MENTIONFLOW_BROKERS');
-  const tls =
-    config.sslCa !== undefined || config.sslCert !== undefined
-      ? { ca: readPem(config.sslCa, 'TLS CA file'), cert: readPem(config.sslCert, 'TLS certificate'), key: readPem(config.sslKey, 'TLS key') }
-      : config.ssl;
-  const settings: KafkaConfig = {
-    clientId: config.clientId,
-    brokers: config.brokers,
-    ssl: tls,
-    sasl: sasl(config),
-    connectionTimeout: config.connectionTimeoutMs,
-    authenticationTimeout: Math.max(config.connectionTimeoutMs, 3000),
+/**
+ * A kafkajs client for these connection options. Throws ConfigError for
+ * options that cannot work (no brokers, a certificate without its key,
+ * SASL without credentials, an unreadable PEM file) before connecting.
+ */
+export function createKafkaClient(opts: KafkaConnectionOptions): Kafka {
+  const { brokers, clientId = 'mentionflow', connectionTimeoutMs = 3000, logger = silentLogger() } = opts;
+  if (brokers.length === 0) throw new ConfigError('no Kafka brokers configured; set --brokers or MENTIONFLOW_BROKERS');
+  if (!(connectionTimeoutMs > 0)) throw new ConfigError(`connectionTimeoutMs must be > 0, got ${connectionTimeoutMs}`);
+  return new Kafka({
+    clientId,
+    brokers: [...brokers],
+    ssl: tls(opts),
+    sasl: sasl(opts),
+    connectionTimeout: connectionTimeoutMs,
+    authenticationTimeout: Math.max(connectionTimeoutMs, 3000),
     // kafkajs INFO lines end up at debug: ask for them only when debug is on.
-    logLevel: kafkaLogLevel(opts.logger.level === 'info' ? 'warn' : opts.logger.level),
-    logCreator: kafkaLogCreator(kafkaJsLogger(opts.logger)),
+    logLevel: kafkaLogLevel(logger.level === 'info' ? 'warn' : logger.level),
+    logCreator: kafkaLogCreator(kafkaJsLogger(logger)),
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
-  };
-  return new Kafka(settings);
+  });
 }

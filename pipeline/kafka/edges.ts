@@ -43,7 +43,7 @@ export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps)
   checkDeadLetterRoom(config.deadLetterTopic, maxBytes.deadletter);
   // A produce request holds at most one record batch per partition, each within its topic's limit.
   const maxRequestBytes = Math.min(DEFAULT_MAX_REQUEST_BYTES, maxBytes.mentions, maxBytes.deadletter);
-  const kafka = createKafkaClient(config, { logger });
+  const kafka = createKafkaClient({ ...config, logger });
   const exactlyOnce = config.delivery === 'exactly-once';
   // One clock per side, so that reads going well cannot hide writes failing (or the reverse).
   const outage = (side: 'read' | 'write'): BrokerOutage =>

@@ -7,33 +7,28 @@
  * longer than the bound, the next failure is fatal: the worker exits non-zero
  * and its successor resumes from the committed offsets (nothing is lost).
  *
- * Which failures are transient: connection and request-timeout errors, the
- * protocol errors Kafka marks retriable (leader or coordinator moving or
- * loading, not enough replicas, ...), and the idempotent/transactional
- * producer state errors a restarted broker causes (unknown producer id,
- * out-of-order sequence, invalid transaction state), which a fresh producer
- * clears. Not transient: fencing, authentication and authorisation, records
- * the broker rejects (too large, invalid), and anything not from kafkajs.
+ * Which failures are transient: what isRetriableKafkaError calls retriable
+ * (connection and request-timeout errors, protocol errors Kafka marks
+ * retriable: leader or coordinator moving or loading, ...), the few kafkajs
+ * errors an outage causes without that flag (no coordinator or metadata
+ * yet), and the idempotent/transactional producer state errors a restarted
+ * broker causes (unknown producer id, out-of-order sequence, invalid
+ * transaction state), which a fresh producer clears. Not transient: fencing,
+ * authentication and authorisation, records the broker rejects (too large,
+ * invalid), and anything not from kafkajs.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KafkaEdgeError } from '../../common/errors.js';
 import type { Logger } from '../ops/logger.js';
-import { isFenced, kafkaEdgeError, rootMessage } from './errors.js';
+import { retryWait } from '../../common/retry.js';
+import { errorChain, isFenced, isRetriableKafkaError, kafkaEdgeError, rootMessage } from './errors.js';
 
-interface ErrorShape {
-  name?: string;
-  type?: string;
-  retriable?: boolean;
-  cause?: unknown;
-  originalError?: unknown;
-}
-
-const TRANSIENT_CLASSES = new Set([
-  'KafkaJSConnectionError',
-  'KafkaJSConnectionClosedError',
-  'KafkaJSRequestTimeoutError',
-  'KafkaJSBrokerNotFound',
-  'KafkaJSNoBrokerAvailableError',
+/**
+ * kafkajs errors a broker outage causes that it does not flag retriable
+ * (isRetriableKafkaError follows kafkajs's flags): no coordinator or metadata
+ * yet, a lock timeout while the broker was away.
+ */
+const OUTAGE_CLASSES = new Set([
   'KafkaJSGroupCoordinatorNotFound',
   'KafkaJSMetadataNotLoaded',
   'KafkaJSTopicMetadataNotLoaded',
@@ -45,37 +40,19 @@ const PRODUCER_STATE = new Set(['UNKNOWN_PRODUCER_ID', 'OUT_OF_ORDER_SEQUENCE_NU
 
 /** Whether `err` says the producer's id or sequence state is gone (a fresh producer is needed). */
 export function isProducerStateError(err: unknown): boolean {
-  return chain(err).some((e) => e.type !== undefined && PRODUCER_STATE.has(e.type));
+  return errorChain(err).some((e) => e.type !== undefined && PRODUCER_STATE.has(e.type));
 }
 
-function chain(err: unknown): ErrorShape[] {
-  const out: ErrorShape[] = [];
-  let cur: unknown = err;
-  for (let depth = 0; cur !== null && typeof cur === 'object' && depth < 6; depth++) {
-    const s = cur as ErrorShape;
-    out.push(s);
-    cur = s.cause ?? s.originalError;
-  }
-  return out;
-}
-
-/** Whether retrying the broker round trip (with a fresh producer) can succeed once the broker is back. */
+/** Whether retrying the broker round trip (with a fresh producer if need be) can succeed once the broker is back. */
 export function isTransient(err: unknown): boolean {
   if (isFenced(err)) return false;
-  const links = chain(err);
-  if (links.some((e) => e.name === 'KafkaJSSASLAuthenticationError' || /AUTHORIZATION_FAILED$/.test(e.type ?? ''))) return false;
-  return links.some(
-    (e) =>
-      (e.name !== undefined && TRANSIENT_CLASSES.has(e.name)) ||
-      (e.type !== undefined && PRODUCER_STATE.has(e.type)) ||
-      (e.name === 'KafkaJSProtocolError' && e.retriable === true),
-  );
+  if (isRetriableKafkaError(err) || isProducerStateError(err)) return true;
+  return errorChain(err).some((e) => e.name !== undefined && OUTAGE_CLASSES.has(e.name));
 }
 
 /** Delay before retry `attempt` (0-based): 200 ms doubling to 5 s, with +-25% jitter. */
-export function retryDelay(attempt: number, random: () => number = Math.random): number {
-  const base = Math.min(5000, 200 * 2 ** Math.min(attempt, 10));
-  return Math.round(base * (0.75 + 0.5 * random()));
+export function retryDelay(attempt: number): number {
+  return retryWait(attempt, { initialDelayMs: 200, maxDelayMs: 5000, jitter: 0.25 });
 }
 
 export interface BrokerOutageOptions {

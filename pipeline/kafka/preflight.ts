@@ -6,8 +6,8 @@
 import kafkajs from 'kafkajs';
 import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import { silentLogger } from '../ops/logger.js';
-import { createKafkaClient, type KafkaClientConfig } from './client.js';
-import { rootMessage } from './errors.js';
+import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
+import { isRetriableKafkaError, rootMessage } from './errors.js';
 
 export interface PreflightOptions {
   /** Topics that must exist. */
@@ -25,11 +25,8 @@ export interface PreflightResult {
  * max.message.bytes, and disconnects.
  * Throws KafkaEdgeError (cannot connect) or ConfigError (missing topics).
  */
-export async function preflight(config: KafkaClientConfig, opts: PreflightOptions): Promise<PreflightResult> {
-  const kafka = createKafkaClient(config, {
-    logger: silentLogger(),
-    retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 },
-  });
+export async function preflight(config: KafkaConnectionOptions, opts: PreflightOptions): Promise<PreflightResult> {
+  const kafka = createKafkaClient({ ...config, logger: silentLogger(), retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 } });
   const admin = kafka.admin();
   const where = config.brokers.join(',');
   try {
@@ -40,7 +37,7 @@ export async function preflight(config: KafkaClientConfig, opts: PreflightOption
     } catch (err) {
       throw new KafkaEdgeError(
         `cannot reach Kafka at ${where}: ${rootMessage(err)}; check --brokers, the TLS/SASL settings, and that the broker is up`,
-        { cause: err, retriable: true },
+        { cause: err, retriable: isRetriableKafkaError(err) },
       );
     }
     const missing = opts.topics.filter((t) => !existing.includes(t));
@@ -57,7 +54,7 @@ export async function preflight(config: KafkaClientConfig, opts: PreflightOption
         resources: opts.topics.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
       });
     } catch (err) {
-      throw new KafkaEdgeError(`cannot read the configuration of topics ${opts.topics.join(', ')} on ${where}: ${rootMessage(err)}`, { cause: err, retriable: true });
+      throw new KafkaEdgeError(`cannot read the configuration of topics ${opts.topics.join(', ')} on ${where}: ${rootMessage(err)}`, { cause: err, retriable: isRetriableKafkaError(err) });
     }
     const maxMessageBytes = new Map<string, number>();
     for (const r of described.resources) {

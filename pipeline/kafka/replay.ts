@@ -35,7 +35,9 @@ import { randomBytes } from 'node:crypto';
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import { Observable } from 'rxjs';
 import { ConfigError, MentionflowError } from '../../common/errors.js';
-import { createToolKafka, edgeError, type KafkaConnectionOptions } from './toolClient.js';
+import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
+import { kafkaEdgeError } from './errors.js';
+import { withAdmin } from './withAdmin.js';
 
 export type ReplayBound = 'earliest' | 'latest' | { offset: number | string | bigint } | { timestamp: number };
 
@@ -148,18 +150,14 @@ async function rangesWith(admin: Admin, opts: CheckedOptions): Promise<{ ranges:
   return { ranges, all: [...known] };
 }
 
+/** rangesWith in one admin round trip (retried while the failure is retriable). */
+function resolveRanges(opts: CheckedOptions): Promise<{ ranges: PartitionRange[]; all: number[] }> {
+  return withAdmin(opts, { what: 'cannot resolve the replay range', position: { topic: opts.topic } }, (admin) => rangesWith(admin, opts));
+}
+
 /** The [start, end) offsets a replay with these options would read now, per selected partition. */
 export async function resolveReplayRanges(options: ReplayOptions): Promise<PartitionRange[]> {
-  const opts = checkOptions(options);
-  const admin = createToolKafka(opts).admin();
-  try {
-    await admin.connect();
-    return (await rangesWith(admin, opts)).ranges;
-  } catch (err) {
-    throw err instanceof MentionflowError ? err : edgeError(`cannot resolve the replay range of ${opts.topic}`, err);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  return (await resolveRanges(checkOptions(options))).ranges;
 }
 
 /** The records of `options.topic` between the bounds (see the module comment); completes at the end bounds. */
@@ -167,10 +165,9 @@ export function replayTopic(options: ReplayOptions): Observable<ReplayRecord> {
   const opts = checkOptions(options);
   const { topic, readUncommitted = false } = opts;
   return new Observable<ReplayRecord>((subscriber) => {
-    const kafka: Kafka = createToolKafka({ ...opts, clientId: opts.clientId ?? 'mentionflow-replay' });
+    const kafka: Kafka = createKafkaClient(opts);
     const groupId = opts.groupId ?? `mentionflow-replay-${randomBytes(6).toString('hex')}`;
     let closed = false;
-    let admin: Admin | undefined;
     let consumer: Consumer | undefined;
     /** Partitions still being read: the next offset expected and the end (exclusive). */
     const pending = new Map<number, { next: bigint; end: bigint }>();
@@ -186,11 +183,7 @@ export function replayTopic(options: ReplayOptions): Observable<ReplayRecord> {
     };
 
     const run = async (): Promise<void> => {
-      admin = kafka.admin();
-      await admin.connect();
-      const { ranges, all } = await rangesWith(admin, opts);
-      await admin.disconnect().catch(() => undefined);
-      admin = undefined;
+      const { ranges, all } = await resolveRanges(opts);
       if (closed) return;
       for (const r of ranges) {
         if (BigInt(r.start) < BigInt(r.end)) pending.set(r.partition, { next: BigInt(r.start), end: BigInt(r.end) });
@@ -200,7 +193,7 @@ export function replayTopic(options: ReplayOptions): Observable<ReplayRecord> {
       const c = kafka.consumer({ groupId, readUncommitted, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
       consumer = c;
       c.on(c.events.CRASH, (e) => {
-        if (!e.payload.restart && !closed) subscriber.error(edgeError(`replay of ${topic}: the consumer crashed`, e.payload.error));
+        if (!e.payload.restart && !closed) subscriber.error(kafkaEdgeError('replay: the consumer crashed', e.payload.error, { topic }));
       });
       // Batches of only transaction markers or aborted records never reach eachBatch; their end still counts.
       c.on(c.events.END_BATCH_PROCESS, (e) => {
@@ -234,11 +227,10 @@ export function replayTopic(options: ReplayOptions): Observable<ReplayRecord> {
     };
 
     run().catch((err: unknown) => {
-      if (!closed) subscriber.error(err instanceof MentionflowError ? err : edgeError(`cannot replay ${topic}`, err));
+      if (!closed) subscriber.error(err instanceof MentionflowError ? err : kafkaEdgeError('cannot replay', err, { topic }));
     });
     return () => {
       closed = true;
-      void admin?.disconnect().catch(() => undefined);
       void consumer?.disconnect().catch(() => undefined);
     };
   });

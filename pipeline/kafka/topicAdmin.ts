@@ -1,5 +1,6 @@
 /** Topic checks and creation for the topic tools and tests. */
-import { edgeError, createToolKafka, type KafkaConnectionOptions } from './toolClient.js';
+import type { KafkaConnectionOptions } from './client.js';
+import { withAdmin } from './withAdmin.js';
 
 export interface EnsureTopicOptions extends KafkaConnectionOptions {
   topic: string;
@@ -18,46 +19,30 @@ export interface TopicInfo {
 
 /** Partition count of `topic`, or undefined when the topic does not exist. */
 export async function describeTopic(opts: KafkaConnectionOptions & { topic: string }): Promise<number | undefined> {
-  const admin = createToolKafka(opts).admin();
-  try {
-    await admin.connect();
-    if (!(await admin.listTopics()).includes(opts.topic)) return undefined;
-    const md = await admin.fetchTopicMetadata({ topics: [opts.topic] });
+  const { topic } = opts;
+  return withAdmin(opts, { what: 'cannot describe the topic', position: { topic } }, async (admin) => {
+    if (!(await admin.listTopics()).includes(topic)) return undefined;
+    const md = await admin.fetchTopicMetadata({ topics: [topic] });
     return md.topics[0]?.partitions.length;
-  } catch (err) {
-    throw edgeError(`cannot describe topic ${opts.topic}`, err);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  });
 }
 
 /** Creates `topic` unless it exists, waiting until every partition has a leader. */
 export async function ensureTopic(opts: EnsureTopicOptions): Promise<TopicInfo> {
   const { topic, partitions = -1, replicationFactor = -1 } = opts;
-  const admin = createToolKafka(opts).admin();
-  try {
-    await admin.connect();
-    const created = await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor }] });
+  let created = false; // kept across retries: a retry after a successful create finds the topic there
+  return withAdmin(opts, { what: 'cannot create the topic', position: { topic } }, async (admin) => {
+    created = (await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions, replicationFactor }] })) || created;
     const md = await admin.fetchTopicMetadata({ topics: [topic] });
     return { created, partitions: md.topics[0]?.partitions.length ?? 0 };
-  } catch (err) {
-    throw edgeError(`cannot create topic ${topic}`, err);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  });
 }
 
 /** Deletes topics (missing ones are ignored); for tests cleaning up after themselves. */
 export async function deleteTopics(opts: KafkaConnectionOptions & { topics: readonly string[] }): Promise<void> {
-  const admin = createToolKafka(opts).admin();
-  try {
-    await admin.connect();
+  await withAdmin(opts, { what: `cannot delete topics ${opts.topics.join(', ')}` }, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const topics = opts.topics.filter((t) => existing.has(t));
     if (topics.length > 0) await admin.deleteTopics({ topics, timeout: 10000 });
-  } catch (err) {
-    throw edgeError(`cannot delete topics ${opts.topics.join(', ')}`, err);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  });
 }

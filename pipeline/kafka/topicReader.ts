@@ -9,7 +9,9 @@
  * `readUncommitted` is set.
  */
 import { ConfigError } from '../../common/errors.js';
-import { createToolKafka, edgeError, type KafkaConnectionOptions } from './toolClient.js';
+import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
+import { kafkaEdgeError } from './errors.js';
+import { withAdmin } from './withAdmin.js';
 
 export interface ReadRecord {
   topic: string;
@@ -55,17 +57,11 @@ export async function readTopic(opts: ReadTopicOptions): Promise<ReadResult> {
   if (idleTimeoutMs !== undefined && !(idleTimeoutMs > 0)) throw new ConfigError(`idleTimeoutMs must be > 0, got ${idleTimeoutMs}`);
   if (signal?.aborted) return { count: 0, reason: 'aborted' };
 
-  const kafka = createToolKafka(opts);
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
+  await withAdmin(opts, { what: 'cannot read the topic', position: { topic } }, async (admin) => {
     if (!(await admin.listTopics()).includes(topic)) throw new ConfigError(`topic ${JSON.stringify(topic)} does not exist`);
-  } catch (err) {
-    throw err instanceof ConfigError ? err : edgeError(`cannot read topic ${topic}`, err);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  });
 
+  const kafka = createKafkaClient(opts);
   const consumer = kafka.consumer({ groupId, readUncommitted, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
   let count = 0;
   let stopped = false;
@@ -86,7 +82,7 @@ export async function readTopic(opts: ReadTopicOptions): Promise<ReadResult> {
   const onAbort = () => stop({ reason: 'aborted' });
   signal?.addEventListener('abort', onAbort, { once: true });
   consumer.on(consumer.events.CRASH, (e) => {
-    if (!e.payload.restart) stop({ error: edgeError(`consumer for ${topic} crashed`, e.payload.error) });
+    if (!e.payload.restart) stop({ error: kafkaEdgeError('the consumer crashed', e.payload.error, { topic }) });
   });
 
   try {
@@ -94,7 +90,7 @@ export async function readTopic(opts: ReadTopicOptions): Promise<ReadResult> {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning });
     } catch (err) {
-      throw edgeError(`cannot subscribe to ${topic}`, err);
+      throw kafkaEdgeError('cannot subscribe', err, { topic });
     }
     armIdle();
     await consumer.run({

@@ -5,7 +5,8 @@
  */
 import { Partitioners, type Producer } from 'kafkajs';
 import { ConfigError } from '../../common/errors.js';
-import { createToolKafka, edgeError, type KafkaConnectionOptions } from './toolClient.js';
+import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
+import { kafkaEdgeError } from './errors.js';
 
 export interface TopicWriterOptions extends KafkaConnectionOptions {
   topic: string;
@@ -33,7 +34,7 @@ export interface TopicWriter {
 export async function openTopicWriter(opts: TopicWriterOptions): Promise<TopicWriter> {
   const { topic } = opts;
   if (!topic) throw new ConfigError('topicWriter: topic is required');
-  const producer: Producer = createToolKafka(opts).producer({
+  const producer: Producer = createKafkaClient(opts).producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
@@ -42,7 +43,7 @@ export async function openTopicWriter(opts: TopicWriterOptions): Promise<TopicWr
   try {
     await producer.connect();
   } catch (err) {
-    throw edgeError(`cannot connect a producer to ${opts.brokers.join(',')}`, err);
+    throw kafkaEdgeError(`cannot connect a producer to ${opts.brokers.join(',')}`, err);
   }
   let closed = false;
   return {
@@ -54,7 +55,7 @@ export async function openTopicWriter(opts: TopicWriterOptions): Promise<TopicWr
         const res = await producer.send({ topic, acks: -1, messages: messages.map((m) => ({ key: m.key, value: m.value })) });
         return res.map((r) => ({ partition: r.partition, baseOffset: String(r.baseOffset ?? '') }));
       } catch (err) {
-        throw edgeError(`cannot write ${messages.length} record(s) to ${topic}`, err);
+        throw kafkaEdgeError(`cannot write ${messages.length} record(s)`, err, { topic });
       }
     },
     async close() {

@@ -11,7 +11,7 @@ import { ConfigError, CorpusFormatError } from '../../common/errors.js';
 import { projectRoot } from '../../cli/defaults.js';
 import { readPostsFile } from '../../cli/commands/produce.js';
 import { formatDeadLetter, formatMentions } from '../../cli/commands/tail.js';
-import { parseBrokers, resolveBrokers } from '../../pipeline/kafka/toolClient.js';
+import { kafkaConnection } from '../../cli/kafkaConnection.js';
 import { loadSchemaJson } from '../../schemas/registry.js';
 import type { DeadLetter, PostMentions } from '../../schemas/types.generated.js';
 
@@ -105,16 +105,43 @@ describe('tail line formats', () => {
   });
 });
 
-describe('broker options', () => {
+describe('Kafka connection options of produce, tail and archive (from WORKER_OPTIONS)', () => {
+  const parsed = (values: Record<string, string | boolean>) => ({ values, positionals: [] });
+
   it('parses host:port lists and rejects malformed ones', () => {
-    assert.deepEqual(parseBrokers(' 127.0.0.1:19092, kafka-1:9092 ,[::1]:9093'), ['127.0.0.1:19092', 'kafka-1:9092', '[::1]:9093']);
-    for (const bad of ['', 'localhost', 'host:0', 'host:99999', 'a b:1']) assert.throws(() => parseBrokers(bad), ConfigError, bad);
+    assert.deepEqual(kafkaConnection(parsed({ brokers: ' 127.0.0.1:19092, kafka-1:9092 ,[::1]:9093' }), {}).brokers, ['127.0.0.1:19092', 'kafka-1:9092', '[::1]:9093']);
+    for (const bad of ['', 'localhost', 'host:0', 'host:99999', 'a b:1']) assert.throws(() => kafkaConnection(parsed({ brokers: bad }), {}), ConfigError, bad);
   });
 
   it('--brokers wins over MENTIONFLOW_BROKERS; neither is a ConfigError', () => {
-    assert.deepEqual(resolveBrokers('a:1', { MENTIONFLOW_BROKERS: 'b:2' }), ['a:1']);
-    assert.deepEqual(resolveBrokers(undefined, { MENTIONFLOW_BROKERS: 'b:2' }), ['b:2']);
-    assert.throws(() => resolveBrokers(undefined, {}), /MENTIONFLOW_BROKERS/);
+    assert.deepEqual(kafkaConnection(parsed({ brokers: 'a:1' }), { MENTIONFLOW_BROKERS: 'b:2' }).brokers, ['a:1']);
+    assert.deepEqual(kafkaConnection(parsed({}), { MENTIONFLOW_BROKERS: 'b:2' }).brokers, ['b:2']);
+    assert.throws(() => kafkaConnection(parsed({}), {}), /MENTIONFLOW_BROKERS/);
+  });
+
+  it('TLS and SASL as for run: flags and MENTIONFLOW_* variables, the password from MENTIONFLOW_SASL_PASSWORD only', () => {
+    const ca = path.join(dir, 'ca.pem');
+    writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
+    const env = { MENTIONFLOW_SASL_USERNAME: 'alice', MENTIONFLOW_SASL_PASSWORD: 's3cret', MENTIONFLOW_CONNECTION_TIMEOUT_MS: '5000', MENTIONFLOW_INPUT_TOPIC: 'not a topic!' };
+    const c = kafkaConnection(parsed({ brokers: 'k:9093', 'sasl-mechanism': 'scram-sha-512', 'ssl-ca': ca, 'client-id': 'ops' }), env);
+    assert.deepEqual(
+      { ...c },
+      { brokers: ['k:9093'], clientId: 'ops', ssl: true, sslCa: ca, sslCert: undefined, sslKey: undefined, saslMechanism: 'scram-sha-512', saslUsername: 'alice', saslPassword: 's3cret', connectionTimeoutMs: 5000 },
+    );
+    assert.equal(kafkaConnection(parsed({ brokers: 'k:1', ssl: true }), {}).ssl, true);
+    assert.equal(kafkaConnection(parsed({ brokers: 'k:1' }), {}).clientId, 'mentionflow');
+  });
+
+  it('bad connection values are ConfigErrors naming the option', () => {
+    const cases: Array<[Record<string, string | boolean>, NodeJS.ProcessEnv, RegExp]> = [
+      [{ 'sasl-mechanism': 'gssapi' }, {}, /--sasl-mechanism/],
+      [{ 'sasl-mechanism': 'scram-sha-256', 'sasl-username': 'u' }, {}, /MENTIONFLOW_SASL_PASSWORD/],
+      [{ 'sasl-mechanism': 'scram-sha-256' }, { MENTIONFLOW_SASL_PASSWORD: 'p' }, /needs saslUsername/],
+      [{ 'ssl-ca': path.join(dir, 'missing.pem') }, {}, /sslCa: no such file/],
+      [{ 'connection-timeout-ms': '5' }, {}, /--connection-timeout-ms must be/],
+      [{}, { MENTIONFLOW_SSL: 'maybe' }, /MENTIONFLOW_SSL must be true or false/],
+    ];
+    for (const [flags, env, message] of cases) assert.throws(() => kafkaConnection(parsed({ brokers: 'k:1', ...flags }), env), (err: Error) => err instanceof ConfigError && message.test(err.message), JSON.stringify(flags));
   });
 });
 
@@ -122,14 +149,18 @@ describe('CLI option errors (no broker needed)', () => {
   const main = path.join(projectRoot(), 'dist', 'cli', 'main.js');
   const cli = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, MENTIONFLOW_BROKERS: '' } });
 
-  it('produce and tail are listed and have --help', () => {
+  it('produce, tail and archive are listed, and their --help shows the connection options of run', () => {
     const usage = cli('--help');
     assert.match(usage.stdout, /^ {2}produce /m);
     assert.match(usage.stdout, /^ {2}tail /m);
-    for (const cmd of ['produce', 'tail']) {
+    for (const cmd of ['produce', 'tail', 'archive']) {
       const help = cli(cmd, '--help');
       assert.equal(help.status, 0);
-      assert.match(help.stdout, /--brokers LIST/);
+      for (const flag of ['--brokers HOST:PORT', '--client-id ID', '--ssl ', '--ssl-ca FILE', '--ssl-cert FILE', '--ssl-key FILE', '--sasl-mechanism MECH', '--sasl-username USER', '--connection-timeout-ms MS']) {
+        assert.ok(help.stdout.includes(`  ${flag}`), `${cmd} --help lacks ${flag}`);
+      }
+      assert.match(help.stdout, /--sasl-mechanism +MENTIONFLOW_SASL_MECHANISM/);
+      assert.match(help.stdout, /MENTIONFLOW_SASL_PASSWORD/);
     }
   });
 
@@ -143,6 +174,10 @@ describe('CLI option errors (no broker needed)', () => {
       [['tail', '--topic', 't', '--brokers', 'h:1', '--max', '0'], /--max must be an integer >= 1/],
       [['tail', '--topic', 't', '--brokers', 'h:1', '--wire', 'xml'], /--wire must be raw, confluent or auto/],
       [['tail', '--topic', 't', '--bogus'], /Unknown option '--bogus'/],
+      [['tail', '--topic', 't', '--brokers', 'h:1', '--sasl-mechanism', 'scram-sha-256', '--sasl-username', 'u'], /MENTIONFLOW_SASL_PASSWORD/],
+      [['produce', '--topic', 't', '--input', 'x', '--brokers', 'h:1', '--ssl-ca', '/nonexistent/ca.pem'], /sslCa: no such file/],
+      [['archive', '--from-topic', 't', '--output', 'o.avro', '--brokers', 'h:1', '--connection-timeout-ms', 'soon'], /--connection-timeout-ms must be an integer/],
+      [['archive', '--input', 'x', '--format', 'conll', '--output', 'o.avro', '--ssl'], /--ssl only applies with --from-topic/],
     ];
     for (const [args, message] of cases) {
       const r = cli(...args);

@@ -10,7 +10,7 @@ import { ConfigError } from '../../common/errors.js';
 import { archiveTopic } from '../../cli/commands/archive.js';
 import { projectRoot } from '../../cli/defaults.js';
 import { replayTopic, resolveReplayRanges } from '../../pipeline/kafka/replay.js';
-import { createToolKafka } from '../../pipeline/kafka/toolClient.js';
+import { createKafkaClient } from '../../pipeline/kafka/client.js';
 import { deleteTopics, ensureTopic } from '../../pipeline/kafka/topicAdmin.js';
 import { avroExamples } from '../../pipeline/train/sources/avroExamples.js';
 import { RecordDecodeError, kafkaExamples } from '../../pipeline/train/sources/kafkaExamples.js';
@@ -58,7 +58,7 @@ describe('replay and kafkaExamples against a real broker', { skip: SKIP }, () =>
     await ensureTopic({ ...connection, topic: TOPIC, partitions: 2 });
     await ensureTopic({ ...connection, topic: BAD_TOPIC, partitions: 1 });
     await ensureTopic({ ...connection, topic: TXN_TOPIC, partitions: 1 });
-    const kafka = createToolKafka(connection);
+    const kafka = createKafkaClient(connection);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     try {
@@ -165,7 +165,7 @@ describe('replay and kafkaExamples against a real broker', { skip: SKIP }, () =>
     const groupId = `mf-replay-group-${tag}`;
     const first = await collect(replayTopic({ ...connection, topic: TOPIC, groupId }).pipe(take(1)), 30_000);
     assert.equal(first.length, 1);
-    const admin = createToolKafka(connection).admin();
+    const admin = createKafkaClient(connection).admin();
     await admin.connect();
     try {
       let members = -1;
