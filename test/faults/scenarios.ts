@@ -133,11 +133,11 @@ export async function sigtermMidStream(opts: SigtermOptions): Promise<FaultRow> 
   const { records, ids, badKeys } = inputRecords(runs * postsPerRun, 's');
   const exits: string[] = [];
   const aborts: string[] = [];
-  const extra = ['--delivery', delivery, '--log-level', 'warn'];
+  const extra = ['--delivery', delivery];
   try {
     await produceRecords(brokers, t.input, records, { chunk: 2000 });
     for (let r = 0; r < runs; r++) {
-      const cli = spawnCli(runArgs(brokers, t, model, [...extra, '--log-level', 'info']));
+      const cli = spawnCli(runArgs(brokers, t, model, extra));
       await cli.waitForStderr(/"msg":"partitions assigned"/, 90_000);
       // Busy for 1-3 s: the tagger computes when the signal arrives.
       await sleep(1000 + Math.random() * 2000);
@@ -191,7 +191,7 @@ export async function brokerOutages(opts: BrokerFaultOptions): Promise<FaultRow>
   const t = await createTestTopics(brokers, `outage-${kind}`);
   const { records, ids, badKeys } = inputRecords(posts, `o${kind}`);
   const chunk = Math.ceil(records.length / (outages + 1));
-  const { cli, port } = await startWorker(brokers, t, model, ['--delivery', delivery, '--max-broker-outage-ms', '120000', '--log-level', 'warn']);
+  const { cli, port } = await startWorker(brokers, t, model, ['--delivery', delivery, '--max-broker-outage-ms', '120000']);
   const watch = new ReadinessWatch(port);
   let notReadyDuring = 0;
   let readyAfter = 0;
@@ -241,7 +241,7 @@ export async function outageBeyondBound(opts: { broker: OwnBroker; model: string
   const brokers = broker.brokers;
   const t = await createTestTopics(brokers, 'outage-bound');
   const { records, ids, badKeys } = inputRecords(3000, 'ob');
-  const args = ['--delivery', delivery, '--max-broker-outage-ms', String(boundMs), '--log-level', 'warn'];
+  const args = ['--delivery', delivery, '--max-broker-outage-ms', String(boundMs)];
   const { cli } = await startWorker(brokers, t, model, args);
   try {
     await produceRecords(brokers, t.input, records.slice(0, 1500), { chunk: 500 });
@@ -293,7 +293,7 @@ export async function poisonOutput(opts: { brokers: string[]; model: string; del
   const after = Array.from({ length: 200 }, (_, i) => ({ key: `pa-${i}`, value: encodePost(testPost(`pa-${i}`, i)) }));
   const ids = [...before, ...after].map((r) => r.key);
   const huge = hugePost('huge-1');
-  const { cli } = await startWorker(brokers, t, model, ['--delivery', delivery, '--log-level', 'warn']);
+  const { cli } = await startWorker(brokers, t, model, ['--delivery', delivery]);
   try {
     // The huge record goes in a request of its own (a produce request holds at most max.message.bytes per partition).
     await produceRecords(brokers, t.input, before, { chunk: 100 });
