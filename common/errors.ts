@@ -57,6 +57,13 @@ export class DecodeError extends MentionflowError {}
 /** The tagger failed on an input. Goes to the dead-letter topic. */
 export class TaggingError extends MentionflowError {}
 
+/**
+ * An output record larger than the output limit (what the broker accepts as
+ * one message). Its input goes to the dead-letter topic instead of taking the
+ * worker down.
+ */
+export class RecordTooLargeError extends MentionflowError {}
+
 /** A Kafka-side failure (connection, produce, commit); usually retriable. */
 export class KafkaEdgeError extends MentionflowError {}
 

@@ -1,15 +1,25 @@
 import { map } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
-import { ConfigError, MentionflowError } from '../common/errors.js';
+import { ConfigError, MentionflowError, RecordTooLargeError } from '../common/errors.js';
 import { encodeStrict, loadSchema } from '../schemas/registry.js';
 import type { WireFormat } from '../schemas/registry.js';
 import type { PostMentions } from '../schemas/types.generated.js';
 import { deadLetterMessage } from './deadLetter.js';
 import { failItem } from './items.js';
-import { checkFunction, checkOneOf, checkOptionsObject } from './options.js';
+import { checkFunction, checkNumberAtLeast, checkOneOf, checkOptionsObject } from './options.js';
 import type { FailedItem, Item, OkItem, OutputMessage } from './types.js';
 
 const OP = 'encodeOutputs';
+
+/**
+ * Default largest output message, key + value bytes. A Kafka broker accepts
+ * at most message.max.bytes (default 1,048,588) per record batch; this
+ * leaves room for the batch and record headers. A larger record is refused
+ * by the broker for good, which would end the worker on every restart.
+ */
+export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
+/** Smallest maxRecordBytes accepted: room for a dead letter without its payload. */
+export const MIN_MAX_RECORD_BYTES = 64 * 1024;
 
 /** Options of {@link encodeOutputs}. */
 export interface EncodeOutputsOptions {
@@ -22,6 +32,12 @@ export interface EncodeOutputsOptions {
   schemaIds?: { mentions: number; deadletter: number };
   /** Wall clock in ms since the epoch for dead letters' failed_at; default Date.now. If it throws, the stream errors. */
   now?: () => number;
+  /**
+   * Largest output message, key + value bytes: at most what the output
+   * topics accept (message.max.bytes); default DEFAULT_MAX_RECORD_BYTES,
+   * at least MIN_MAX_RECORD_BYTES.
+   */
+  maxRecordBytes?: number;
 }
 
 /**
@@ -29,10 +45,16 @@ export interface EncodeOutputsOptions {
  * an ok item becomes a 'mentions' message (key: the post id in UTF-8, value:
  * the PostMentions record), a failed item a 'deadletter' message (see
  * deadLetterMessage). A record that fails schema validation or encoding
- * becomes a dead letter with stage 'encode' instead of a stream error.
+ * becomes a dead letter with stage 'encode' instead of a stream error, and
+ * so does a mentions record larger than `maxRecordBytes` (a
+ * RecordTooLargeError: a post of hundreds of thousands of characters can have
+ * more mention bytes than the broker takes in one message). A dead letter
+ * over that size leaves out the original payload (and, if need be, key) and
+ * says where the input is (see deadLetterMessage).
  *
  * Throws a ConfigError at construction for an unknown or unsupported `wire`,
- * or 'confluent' without valid `schemaIds`.
+ * 'confluent' without valid `schemaIds`, or a `maxRecordBytes` below
+ * MIN_MAX_RECORD_BYTES.
  */
 export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction<Item<PostMentions>[], OutputMessage[]> {
   checkOptionsObject(OP, opts, true);
@@ -55,12 +77,22 @@ export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction
   }
   checkFunction(OP, 'now', opts.now, true, 'pass () => Date.now()');
   const now = opts.now ?? Date.now;
+  const maxBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  checkNumberAtLeast(OP, 'maxRecordBytes', maxBytes, MIN_MAX_RECORD_BYTES, false, "at most the output topics' message.max.bytes, e.g. 1000000");
   const mentionsType = loadSchema('mentions');
 
   const encodeOk = (item: OkItem<PostMentions>): OutputMessage | FailedItem => {
     try {
       const value = encodeStrict(mentionsType, item.value, ids.mentions === undefined ? {} : { schemaId: ids.mentions });
-      return { output: 'mentions', key: Buffer.from(item.value.post_id, 'utf8'), value, ref: item.ref };
+      const key = Buffer.from(item.value.post_id, 'utf8');
+      if (value.length + key.length > maxBytes) {
+        const { post_id: id, mentions } = item.value;
+        throw new RecordTooLargeError(
+          `PostMentions record of ${value.length + key.length} bytes is larger than the limit of ${maxBytes} bytes ` +
+            `(${mentions.length} mentions of post ${JSON.stringify(id.length > 100 ? `${id.slice(0, 100)}…` : id)})`,
+        );
+      }
+      return { output: 'mentions', key, value, ref: item.ref };
     } catch (err) {
       const error =
         err instanceof MentionflowError
@@ -78,7 +110,7 @@ export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction
       const encoded = item.kind === 'ok' ? encodeOk(item) : item;
       if (!('kind' in encoded)) return encoded;
       failedAt ??= now();
-      return deadLetterMessage(encoded, failedAt, ids.deadletter);
+      return deadLetterMessage(encoded, failedAt, { schemaId: ids.deadletter, maxBytes });
     });
   });
 }
