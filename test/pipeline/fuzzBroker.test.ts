@@ -13,7 +13,8 @@
  *
  * 20,000 payloads by default (about 40 s here); MENTIONFLOW_FUZZ_BROKER_COUNT
  * sets another count, MENTIONFLOW_FUZZ_BROKER_DELIVERY=exactly-once the
- * other delivery mode (default at-least-once).
+ * other delivery mode (default at-least-once), MENTIONFLOW_FUZZ_BROKER_MODEL a
+ * model directory instead of the tiny model (e.g. models/default).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -55,7 +56,7 @@ const MAX_RECORD_BYTES = 1_000_000;
 let model: string;
 before(async () => {
   if (kafkaBrokers() === undefined) return;
-  model = await saveTinyModel(join(mkdtempSync(join(tmpdir(), 'mf-fuzz-broker-')), 'model'));
+  model = process.env.MENTIONFLOW_FUZZ_BROKER_MODEL ?? (await saveTinyModel(join(mkdtempSync(join(tmpdir(), 'mf-fuzz-broker-')), 'model')));
 });
 
 const position = (partition: number, offset: string | number): string => `${partition}@${offset}`;
@@ -186,6 +187,7 @@ test(`fuzz through the broker (${DELIVERY}): ${COUNT.toLocaleString('en')} paylo
     assert.equal(exit.code, 0, worker.stderr.slice(-3000));
     assert.match(worker.stderr, /"msg":"worker stopped".*"signal":"SIGTERM"/);
     assert.doesNotMatch(worker.stderr, /"level":"error"/);
+    const modelId = (/"msg":"worker started".*?"model":\{"id":"([^"]+)"/.exec(worker.stderr) ?? [])[1];
 
     assert.deepEqual(collected.unattributed, []);
     const stray = [...collected.outputs.keys()].filter((p) => !inputs.has(p));
@@ -195,7 +197,7 @@ test(`fuzz through the broker (${DELIVERY}): ${COUNT.toLocaleString('en')} paylo
     const verdicts: Verdict[] = [];
     for (const [pos, input] of inputs) {
       const [out] = collected.outputs.get(pos) as FuzzOutput[];
-      verdicts.push(checkOutcome(input, out, { wire: 'raw', modelId: 'tiny', origin: true, minTooLargeChars: 10_000, maxRecordBytes: MAX_RECORD_BYTES }));
+      verdicts.push(checkOutcome(input, out, { wire: 'raw', modelId, origin: true, minTooLargeChars: 10_000, maxRecordBytes: MAX_RECORD_BYTES }));
     }
     const counts: Record<string, number> = {};
     for (const v of verdicts) counts[v] = (counts[v] ?? 0) + 1;
