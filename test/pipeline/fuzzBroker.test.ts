@@ -11,7 +11,7 @@
  * in fuzzCheck.ts: the oracle decides good or bad); the group committed the
  * end of every partition.
  *
- * 20,000 payloads by default (about 40 s here); MENTIONFLOW_FUZZ_BROKER_COUNT
+ * 20,000 payloads by default (30-40 s here); MENTIONFLOW_FUZZ_BROKER_COUNT
  * sets another count, MENTIONFLOW_FUZZ_BROKER_DELIVERY=exactly-once the
  * other delivery mode (default at-least-once), MENTIONFLOW_FUZZ_BROKER_MODEL a
  * model directory instead of the tiny model (e.g. models/default).
