@@ -57,8 +57,12 @@ export class DecodeError extends MentionflowError {}
 /** The tagger failed on an input. Goes to the dead-letter topic. */
 export class TaggingError extends MentionflowError {}
 
-/** An output record larger than its topic accepts (max.message.bytes). Its input goes to the dead-letter topic. */
-export class OutputTooLargeError extends MentionflowError {}
+/**
+ * An output record larger than the output limit (what the broker accepts as
+ * one message). Its input goes to the dead-letter topic instead of taking the
+ * worker down.
+ */
+export class RecordTooLargeError extends MentionflowError {}
 
 /** Where in Kafka something happened, as far as it is known. */
 export interface KafkaPosition {

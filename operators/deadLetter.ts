@@ -17,11 +17,11 @@ function wellFormed(s: string): string {
   return s.replace(LONE_SURROGATE, '\uFFFD');
 }
 
-/** Single line, well-formed, at most MAX_ERROR_MESSAGE_LENGTH long. */
-function oneLine(message: string): string {
+/** Single line, well-formed, at most `max` UTF-16 units long. */
+function oneLine(message: string, max = MAX_ERROR_MESSAGE_LENGTH): string {
   const line = wellFormed(message.replace(/\s*[\r\n]+\s*/g, ' ').trim());
-  if (line.length <= MAX_ERROR_MESSAGE_LENGTH) return line;
-  return `${line.slice(0, MAX_ERROR_MESSAGE_LENGTH - 1).replace(/[\uD800-\uDBFF]$/, '')}…`;
+  if (line.length <= max) return line;
+  return `${line.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '')}…`;
 }
 
 /**
@@ -50,36 +50,48 @@ export function deadLetterRecord(item: FailedItem, failedAt: number): DeadLetter
   };
 }
 
-/**
- * Bytes a record takes in a Kafka record batch besides its key and value
- * (batch header, record header and length varints), rounded up: what a
- * topic's max.message.bytes has to hold beyond them.
- */
-export const RECORD_OVERHEAD_BYTES = 128;
-
-/** Whether a record with this key and value fits a topic's max.message.bytes. */
-export function recordFits(key: Buffer | null, value: Buffer, maxBytes: number | undefined): boolean {
-  return maxBytes === undefined || (key?.length ?? 0) + value.length + RECORD_OVERHEAD_BYTES <= maxBytes;
+/** Options of {@link deadLetterMessage}. */
+export interface DeadLetterMessageOptions {
+  /** Prefix the Confluent header with this registry schema id. */
+  schemaId?: number;
+  /**
+   * Largest message, key + value bytes (default unlimited). A dead letter
+   * over it leaves out the original payload, then (if still over) the
+   * original key, and says so in error_message with the input's position.
+   */
+  maxBytes?: number;
 }
 
 /**
  * The dead-letter output message of a failed item: the encoded DeadLetter
  * record (Confluent-framed when `schemaId` is given), keyed by the original
- * record key so a replay lands on the same partition. When the record would
- * not fit the dead-letter topic (`maxBytes`, its max.message.bytes), the
- * payload is left out and error_message says so: source topic, partition and
- * offset still lead to the original. Throws only if the ref itself is
- * invalid (e.g. a non-integer partition).
+ * record key so a replay lands on the same partition. Within `maxBytes`
+ * when the topic name and key allow (see DeadLetterMessageOptions). Throws
+ * only if the ref itself is invalid (e.g. a non-integer partition).
  */
-export function deadLetterMessage(item: FailedItem, failedAt: number, schemaId?: number, maxBytes?: number): OutputMessage {
-  const type = loadSchema('deadletter');
-  const framing = schemaId === undefined ? {} : { schemaId };
-  const key = item.key ?? null;
+export function deadLetterMessage(item: FailedItem, failedAt: number, opts: DeadLetterMessageOptions = {}): OutputMessage {
+  const { schemaId, maxBytes = Infinity } = opts;
+  const encode = (r: DeadLetter): Buffer => encodeStrict(loadSchema('deadletter'), r, schemaId === undefined ? {} : { schemaId });
   const record = deadLetterRecord(item, failedAt);
-  let value = encodeStrict(type, record, framing);
-  if (!recordFits(key, value, maxBytes)) {
-    const note = ` [payload of ${record.payload.length} bytes omitted: the dead letter would exceed the dead-letter topic's max.message.bytes (${maxBytes}); the original is at ${record.source_topic} partition ${record.source_partition} offset ${record.source_offset}]`;
-    value = encodeStrict(type, { ...record, payload: Buffer.alloc(0), error_message: `${record.error_message.slice(0, MAX_ERROR_MESSAGE_LENGTH - note.length)}${note}` }, framing);
+  let key = item.key ?? null;
+  let value = encode(record);
+  const size = (): number => value.length + (key?.length ?? 0);
+  if (size() <= maxBytes) return { output: 'deadletter', key, value, ref: item.ref };
+
+  // Too large for the output: keep what says where the input is and why it failed.
+  const full = size();
+  const { topic, partition, offset } = item.ref;
+  const at = `read it from ${topic}/${partition}@${offset}`;
+  const slim = (left: string): DeadLetter => {
+    const note = ` [${left} left out: the dead letter would be ${full} bytes, over the output limit of ${maxBytes}; ${at}]`;
+    const message = `${oneLine(record.error_message, Math.max(1, MAX_ERROR_MESSAGE_LENGTH - note.length))}${note}`;
+    return { ...record, payload: Buffer.alloc(0), error_message: oneLine(message) };
+  };
+  value = encode(slim(`payload of ${record.payload.length} bytes`));
+  if (size() > maxBytes && key !== null) {
+    const keyBytes = key.length;
+    key = null;
+    value = encode({ ...slim(`payload of ${record.payload.length} bytes and key of ${keyBytes} bytes`), key: null });
   }
   return { output: 'deadletter', key, value, ref: item.ref };
 }

@@ -32,7 +32,8 @@ export interface DecodePostsOptions {
  * Decodes raw input records into posts. Each record becomes exactly one item,
  * in order: an OkItem carrying the Post, or a FailedItem (stage 'decode', a
  * DecodeError saying why) for a null value, garbage, truncated Avro, a
- * record of another schema, or a post that breaks a semantic rule (empty id).
+ * record of another schema, a post that breaks a semantic rule (empty id),
+ * or a record whose source gave a `problem` (then that is the reason).
  * A bad record never becomes a stream error; source errors pass through.
  *
  * Avro is not self-describing, so the writer version is found by trying the
@@ -67,6 +68,7 @@ export function decodePosts(opts: DecodePostsOptions = {}): OperatorFunction<Raw
   const decode = (record: RawRecord): Item<Post> => {
     const { ref, key, value } = record;
     try {
+      if (record.problem !== undefined) throw new DecodeError(`cannot decode Post: ${record.problem}`);
       const post = decodePayload(decoders, value, wire);
       return { kind: 'ok', ref, payload: value, key, value: post };
     } catch (err) {

@@ -1,15 +1,25 @@
 import { map } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
-import { ConfigError, MentionflowError, OutputTooLargeError } from '../common/errors.js';
+import { ConfigError, MentionflowError, RecordTooLargeError } from '../common/errors.js';
 import { encodeStrict, loadSchema } from '../schemas/registry.js';
 import type { WireFormat } from '../schemas/registry.js';
 import type { PostMentions } from '../schemas/types.generated.js';
-import { deadLetterMessage, recordFits } from './deadLetter.js';
+import { deadLetterMessage } from './deadLetter.js';
 import { failItem } from './items.js';
-import { checkFunction, checkNumberAtLeast, checkObject, checkOneOf, checkOptionsObject } from './options.js';
+import { checkFunction, checkNumberAtLeast, checkOneOf, checkOptionsObject } from './options.js';
 import type { FailedItem, Item, OkItem, OutputMessage } from './types.js';
 
 const OP = 'encodeOutputs';
+
+/**
+ * Default largest output message, key + value bytes. A Kafka broker accepts
+ * at most message.max.bytes (default 1,048,588) per record batch; this
+ * leaves room for the batch and record headers. A larger record is refused
+ * by the broker for good, which would end the worker on every restart.
+ */
+export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
+/** Smallest maxRecordBytes accepted: room for a dead letter without its payload. */
+export const MIN_MAX_RECORD_BYTES = 64 * 1024;
 
 /** Options of {@link encodeOutputs}. */
 export interface EncodeOutputsOptions {
@@ -23,12 +33,11 @@ export interface EncodeOutputsOptions {
   /** Wall clock in ms since the epoch for dead letters' failed_at; default Date.now. If it throws, the stream errors. */
   now?: () => number;
   /**
-   * Largest record each output topic accepts (its max.message.bytes, integers
-   * >= 4096); default unlimited. A PostMentions record that would not fit
-   * becomes a dead letter (stage 'encode', OutputTooLargeError); a dead
-   * letter that would not fit is written without its payload.
+   * Largest output message, key + value bytes: at most what the output
+   * topics accept (message.max.bytes); default DEFAULT_MAX_RECORD_BYTES,
+   * at least MIN_MAX_RECORD_BYTES.
    */
-  maxBytes?: { mentions?: number; deadletter?: number };
+  maxRecordBytes?: number;
 }
 
 /**
@@ -36,10 +45,16 @@ export interface EncodeOutputsOptions {
  * an ok item becomes a 'mentions' message (key: the post id in UTF-8, value:
  * the PostMentions record), a failed item a 'deadletter' message (see
  * deadLetterMessage). A record that fails schema validation or encoding
- * becomes a dead letter with stage 'encode' instead of a stream error.
+ * becomes a dead letter with stage 'encode' instead of a stream error, and
+ * so does a mentions record larger than `maxRecordBytes` (a
+ * RecordTooLargeError: a post of hundreds of thousands of characters can have
+ * more mention bytes than the broker takes in one message). A dead letter
+ * over that size leaves out the original payload (and, if need be, key) and
+ * says where the input is (see deadLetterMessage).
  *
  * Throws a ConfigError at construction for an unknown or unsupported `wire`,
- * or 'confluent' without valid `schemaIds`.
+ * 'confluent' without valid `schemaIds`, or a `maxRecordBytes` below
+ * MIN_MAX_RECORD_BYTES.
  */
 export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction<Item<PostMentions>[], OutputMessage[]> {
   checkOptionsObject(OP, opts, true);
@@ -62,25 +77,20 @@ export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction
   }
   checkFunction(OP, 'now', opts.now, true, 'pass () => Date.now()');
   const now = opts.now ?? Date.now;
-  const maxBytes = opts.maxBytes ?? {};
-  if (opts.maxBytes !== undefined) {
-    checkObject(OP, 'maxBytes', opts.maxBytes, "pass { mentions, deadletter }, each topic's max.message.bytes");
-    for (const output of ['mentions', 'deadletter'] as const) {
-      if (maxBytes[output] !== undefined) checkNumberAtLeast(OP, `maxBytes.${output}`, maxBytes[output], 4096, false, "a topic's max.message.bytes (Kafka's default is 1048588)");
-    }
-  }
+  const maxBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  checkNumberAtLeast(OP, 'maxRecordBytes', maxBytes, MIN_MAX_RECORD_BYTES, false, "at most the output topics' message.max.bytes, e.g. 1000000");
   const mentionsType = loadSchema('mentions');
 
   const encodeOk = (item: OkItem<PostMentions>): OutputMessage | FailedItem => {
     try {
       const value = encodeStrict(mentionsType, item.value, ids.mentions === undefined ? {} : { schemaId: ids.mentions });
       const key = Buffer.from(item.value.post_id, 'utf8');
-      if (!recordFits(key, value, maxBytes.mentions)) {
-        const error = new OutputTooLargeError(
-          `the PostMentions record of post ${JSON.stringify(item.value.post_id)} is ${value.length} bytes (${item.value.mentions.length} mentions), ` +
-            `more than the mentions topic accepts (max.message.bytes ${maxBytes.mentions})`,
+      if (value.length + key.length > maxBytes) {
+        const { post_id: id, mentions } = item.value;
+        throw new RecordTooLargeError(
+          `PostMentions record of ${value.length + key.length} bytes is larger than the limit of ${maxBytes} bytes ` +
+            `(${mentions.length} mentions of post ${JSON.stringify(id.length > 100 ? `${id.slice(0, 100)}…` : id)})`,
         );
-        return failItem(item, 'encode', error);
       }
       return { output: 'mentions', key, value, ref: item.ref };
     } catch (err) {
@@ -100,7 +110,7 @@ export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction
       const encoded = item.kind === 'ok' ? encodeOk(item) : item;
       if (!('kind' in encoded)) return encoded;
       failedAt ??= now();
-      return deadLetterMessage(encoded, failedAt, ids.deadletter, maxBytes.deadletter);
+      return deadLetterMessage(encoded, failedAt, { schemaId: ids.deadletter, maxBytes });
     });
   });
 }

@@ -32,6 +32,12 @@ export interface RawRecord {
   ref: RecordRef;
   key: Buffer | null;
   value: Buffer | null;
+  /**
+   * Set by a source that already knows the value is not a Post and why
+   * (e.g. a file line that is not JSON, or JSON that is not a valid Post):
+   * decodePosts dead-letters the record with this as the reason.
+   */
+  problem?: string;
 }
 
 /** A stage succeeded for this record so far. */

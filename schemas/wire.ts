@@ -274,11 +274,16 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
         const blockStart = c.pos;
         let count = c.varlong(type.typeName, 10, ' block count');
         if (count === 0) return;
+        // A negative count is followed by the block's size in bytes, which
+        // readers may use to skip it: it must be exactly what the items take.
+        let blockEnd = -1;
+        let sized = 0;
         if (count < 0) {
           count = -count;
-          const bytes = c.varlong(type.typeName, 10, ' block size');
-          if (bytes < 0) c.fail(`${type.typeName}: negative block size ${bytes}`, blockStart);
-          c.need(bytes, `${type.typeName} block`);
+          sized = c.varlong(type.typeName, 10, ' block size');
+          if (sized < 0) c.fail(`${type.typeName}: negative block size ${sized}`, blockStart);
+          c.need(sized, `${type.typeName} block`);
+          blockEnd = c.pos + sized;
         }
         const left = buf.length - c.pos;
         if (itemMin > 0 ? count * itemMin > left : index + count > MAX_ZERO_SIZE_ITEMS) {
@@ -302,6 +307,12 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
           scanValue(itemType, c);
           if (c.tracking) c.path.pop();
         }
+        if (blockEnd >= 0 && c.pos !== blockEnd) {
+          c.fail(
+            `${type.typeName}: block size ${sized} does not match its ${count} item(s), which take ${c.pos - (blockEnd - sized)} bytes`,
+            blockStart,
+          );
+        }
       }
     }
     default:
@@ -318,7 +329,8 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
  * `type` and return the offset just past it. Throws AvroScanError otherwise.
  * Checks: every read stays inside the buffer; varints are at most 5 (int) or
  * 10 (long) bytes, ints fit in 32 bits and longs in MIN_EXACT_LONG..MAX_EXACT_LONG;
- * lengths and block sizes are non-negative; booleans are 0 or 1; strings and
+ * lengths and block sizes are non-negative; a block's size (negative count)
+ * is exactly the bytes of its items; booleans are 0 or 1; strings and
  * map keys are valid UTF-8; no map key is "__proto__"; enum and union indexes
  * are in range; array/map block counts fit in the bytes that are left.
  */

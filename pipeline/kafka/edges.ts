@@ -9,7 +9,8 @@ import type { WorkerConfig } from '../stream/config.js';
 import type { Edges } from '../stream/ports.js';
 import { createKafkaClient } from './client.js';
 import { preflight } from './preflight.js';
-import { DEFAULT_MAX_REQUEST_BYTES, KafkaSink } from './sink.js';
+import { DEFAULT_MAX_RECORD_BYTES, MIN_MAX_RECORD_BYTES } from '../../operators/encodeOutputs.js';
+import { DEFAULT_MAX_REQUEST_BYTES, KafkaSink, RECORD_OVERHEAD_BYTES } from './sink.js';
 import { KafkaSource } from './source.js';
 import { TransactionalKafkaSink } from './transactionalSink.js';
 import { claimTransactionalId } from './transactionalId.js';
@@ -24,25 +25,30 @@ export interface KafkaEdgesDeps {
 /** Kafka's default max.message.bytes (message.max.bytes), used when a topic's cannot be read. */
 const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
-/** A dead letter without its payload must fit the dead-letter topic. */
-function checkDeadLetterRoom(topic: string, maxBytes: number): void {
-  if (maxBytes < 16_384) {
+/**
+ * The largest output record (key + value bytes) both output topics accept,
+ * from their max.message.bytes; ConfigError when that leaves no room for a
+ * dead letter without its payload.
+ */
+function maxRecordBytesFor(config: WorkerConfig, maxMessageBytes: ReadonlyMap<string, number>): number {
+  const limits = [config.outputTopic, config.deadLetterTopic].map((t) => ({ topic: t, bytes: maxMessageBytes.get(t) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES }));
+  const tightest = limits.reduce((a, b) => (b.bytes < a.bytes ? b : a));
+  const bytes = tightest.bytes - RECORD_OVERHEAD_BYTES;
+  if (bytes < MIN_MAX_RECORD_BYTES) {
     throw new ConfigError(
-      `dead-letter topic ${topic} accepts records of at most ${maxBytes} bytes (max.message.bytes); a dead letter needs up to about 16 KiB without its payload; raise it (e.g. kafka-configs.sh --alter --entity-type topics --entity-name ${topic} --add-config max.message.bytes=1048588)`,
+      `topic ${tightest.topic} accepts records of at most ${tightest.bytes} bytes (max.message.bytes); the worker needs at least ${MIN_MAX_RECORD_BYTES + RECORD_OVERHEAD_BYTES} ` +
+        `(room for a dead letter without its payload); raise it, e.g. kafka-configs.sh --alter --entity-type topics --entity-name ${tightest.topic} --add-config max.message.bytes=1048588`,
     );
   }
+  return Math.min(bytes, DEFAULT_MAX_RECORD_BYTES);
 }
 
 export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps): Promise<Edges> {
   const { logger, metrics } = deps;
   const { maxMessageBytes } = await preflight(config, { topics: [config.inputTopic, config.outputTopic, config.deadLetterTopic] });
-  const maxBytes = {
-    mentions: maxMessageBytes.get(config.outputTopic) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
-    deadletter: maxMessageBytes.get(config.deadLetterTopic) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
-  };
-  checkDeadLetterRoom(config.deadLetterTopic, maxBytes.deadletter);
+  const maxRecordBytes = maxRecordBytesFor(config, maxMessageBytes);
   // A produce request holds at most one record batch per partition, each within its topic's limit.
-  const maxRequestBytes = Math.min(DEFAULT_MAX_REQUEST_BYTES, maxBytes.mentions, maxBytes.deadletter);
+  const maxRequestBytes = Math.min(DEFAULT_MAX_REQUEST_BYTES, maxRecordBytes);
   const kafka = createKafkaClient({ ...config, logger });
   const exactlyOnce = config.delivery === 'exactly-once';
   // One clock per side, so that reads going well cannot hide writes failing (or the reverse).
@@ -107,7 +113,7 @@ export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps)
   return {
     source,
     sink,
-    maxBytes,
+    maxRecordBytes,
     ready: () => source.ready() && readOutage.reachable() && writeOutage.reachable(),
     close: async () => {
       readOutage.dispose();

@@ -17,7 +17,6 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import type { Kafka, Producer, TopicMessages } from 'kafkajs';
-import { RECORD_OVERHEAD_BYTES } from '../../operators/deadLetter.js';
 import type { OutputMessage } from '../../operators/types.js';
 import type { Logger } from '../ops/logger.js';
 import { writeCoalesced } from '../stream/coalesce.js';
@@ -57,6 +56,13 @@ export function topicMessages(messages: readonly OutputMessage[], topics: Output
   }
   return [...by.values()];
 }
+
+/**
+ * Bytes a record takes in a Kafka record batch besides its key and value
+ * (batch header, record header and length varints), rounded up: what a
+ * topic's max.message.bytes has to hold beyond them.
+ */
+export const RECORD_OVERHEAD_BYTES = 128;
 
 /** Size of a message in a record batch (key, value and record overhead), for request sizing. */
 export function messageBytes(m: OutputMessage): number {

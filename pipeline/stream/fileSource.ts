@@ -6,11 +6,13 @@
  *
  * Formats, told apart by the first bytes:
  * - Avro object container file ("Obj\x01"): each record, written with a Post
- *   schema version (schemas/post/vN.avsc), is passed on as its Avro binary.
+ *   schema version (schemas/post/vN.avsc), is passed on as its Avro binary,
+ *   the bytes as stored (so invalid UTF-8 is a dead letter, as from Kafka).
  * - NDJSON: one Post as JSON per line (fields with defaults may be left
  *   out); it is encoded with the latest Post schema. A line that is not a
- *   valid Post is passed on as its raw bytes, so it fails in decodePosts and
- *   becomes a dead letter like any bad Kafka record. Blank lines are skipped.
+ *   valid Post is passed on as its raw bytes with the reason (RawRecord's
+ *   `problem`: not JSON, or which fields are wrong), so it becomes a dead
+ *   letter saying why. Blank lines are skipped.
  *
  * Backpressure as in the Kafka source: reading pauses while maxInFlight
  * records are unacknowledged.
@@ -34,6 +36,8 @@ export interface FileRecord {
   /** 1-based record (or line) number. */
   number: number;
   value: Buffer;
+  /** Why the line is not a Post (NDJSON lines only): the dead letter's reason. */
+  problem?: string;
 }
 
 /** The records of a posts file, in order (see the module comment for the formats). */
@@ -55,18 +59,31 @@ export async function* readPostsFile(path: string): AsyncGenerator<FileRecord> {
   else yield* readNdjson(path);
 }
 
+/** The part of avsc's BlockDecoder that reads one record from a block (avsc 5.7, private). */
+interface RecordReader {
+  _readValue: (tap: { buf: Buffer; pos: number }) => unknown;
+}
+
 async function* readAvro(path: string): AsyncGenerator<FileRecord> {
   const decoder = avro.createFileDecoder(path);
-  let writer: Type | undefined;
   decoder.on('metadata', (type: Type) => {
-    writer = type;
+    // Hand on each record's bytes as stored, for decodePosts to judge as it
+    // judges a Kafka record: decoding and re-encoding them here would turn
+    // invalid UTF-8 into U+FFFD and drop a "__proto__" map key. This is the
+    // reader avsc itself uses with { noDecode: true }, which cannot be used
+    // as is: it makes the stream a byte stream that merges records.
+    const skip = (type as unknown as { _skip: (tap: unknown) => void })._skip.bind(type);
+    (decoder as unknown as RecordReader)._readValue = (tap) => {
+      const start = tap.pos;
+      skip(tap);
+      return tap.buf.subarray(start, tap.pos);
+    };
   });
   let number = 0;
   try {
     for await (const record of decoder) {
       number++;
-      // Re-encoding with the writer schema gives back the record's exact bytes.
-      yield { number, value: (writer as Type).toBuffer(record) };
+      yield { number, value: Buffer.from(record as Buffer) };
     }
   } catch (err) {
     throw new ConfigError(`input file ${path}: not a readable Avro container after record ${number}: ${(err as Error).message}`);
@@ -80,13 +97,19 @@ async function* readNdjson(path: string): AsyncGenerator<FileRecord> {
   for await (const line of lines) {
     number++;
     if (line.trim() === '') continue;
-    let value: Buffer;
+    let json: unknown;
     try {
-      value = encodeStrict(postType, JSON.parse(line));
-    } catch {
-      value = Buffer.from(line, 'utf8');
+      json = JSON.parse(line);
+    } catch (err) {
+      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number} is not JSON (${(err as Error).message})` };
+      continue;
     }
-    yield { number, value };
+    try {
+      yield { number, value: encodeStrict(postType, json) };
+    } catch (err) {
+      // e.g. a missing field, or a lone surrogate escape ("\ud800"), which UTF-8 cannot carry
+      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number} is JSON but not a Post: ${(err as Error).message}` };
+    }
   }
 }
 
@@ -114,12 +137,12 @@ export class FileSource implements RecordSource {
       let cancelled = false;
       const halted = (): boolean => cancelled || this.stopping;
       (async () => {
-        for await (const { number, value } of readPostsFile(this.opts.path)) {
+        for await (const { number, value, problem } of readPostsFile(this.opts.path)) {
           while (!halted() && this.tracker.inFlight() >= this.opts.maxInFlight) await this.progress();
           if (halted()) break;
           const ref: RecordRef = { topic: this.topic, partition: 0, offset: String(number), receivedAt: Date.now() };
           this.tracker.track(ref);
-          subscriber.next({ ref, key: null, value });
+          subscriber.next(problem === undefined ? { ref, key: null, value } : { ref, key: null, value, problem });
         }
         subscriber.complete();
       })().catch((err: unknown) => subscriber.error(err));

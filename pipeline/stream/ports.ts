@@ -33,8 +33,8 @@ export interface OutputSink {
 export interface Edges {
   source: RecordSource;
   sink: OutputSink;
-  /** Largest record each output accepts (Kafka: the topics' max.message.bytes); none: unlimited. */
-  maxBytes?: { mentions: number; deadletter: number };
+  /** Largest output record, key + value bytes, both outputs accept (Kafka: from the topics' max.message.bytes); none: encodeOutputs' default. */
+  maxRecordBytes?: number;
   /** Whether the input is live (for /readyz). */
   ready(): boolean;
   /** After the stream ended: final commit, disconnect. Never throws. */

@@ -36,8 +36,8 @@ export type StreamSettings = Pick<
 export interface StreamParts {
   source: RecordSource;
   sink: OutputSink;
-  /** Largest record each output accepts (see Edges.maxBytes). */
-  maxBytes?: { mentions: number; deadletter: number };
+  /** Largest output record, key + value bytes (see Edges.maxRecordBytes). */
+  maxRecordBytes?: number;
   tagger: Tagger;
   settings: StreamSettings;
   metrics: PipelineMetrics;
@@ -45,7 +45,7 @@ export interface StreamParts {
 }
 
 /** The pipeline from source to sink; emits each group of acknowledged outputs (already acked to the source). */
-export function mentionStream({ source, sink, maxBytes, tagger, settings, metrics, logger }: StreamParts): Observable<OutputMessage[]> {
+export function mentionStream({ source, sink, maxRecordBytes, tagger, settings, metrics, logger }: StreamParts): Observable<OutputMessage[]> {
   const measure = <T>(next: (value: T) => void) =>
     tapSafe<T>({ next, onListenerError: (err) => logger.warn('metrics tap failed', { err }) });
 
@@ -63,7 +63,7 @@ export function mentionStream({ source, sink, maxBytes, tagger, settings, metric
         measure(observeTagging(metrics)),
         toMentions({ model: { id: tagger.modelId, version: tagger.modelVersion } }),
         measure(countOutcomes(metrics)),
-        encodeOutputs(maxBytes === undefined ? {} : { maxBytes }),
+        encodeOutputs(maxRecordBytes === undefined ? {} : { maxRecordBytes }),
       )
       .pipe(
         sink.write(),
@@ -118,7 +118,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       : openFileEdges(config, { mentions: deps.stdout ?? process.stdout, deadLetters: deps.stderr ?? process.stderr });
   let ended = false;
   let failed = false;
-  const stream = mentionStream({ source: opened.source, sink: opened.sink, maxBytes: opened.maxBytes, tagger, settings: config, metrics, logger });
+  const stream = mentionStream({ source: opened.source, sink: opened.sink, maxRecordBytes: opened.maxRecordBytes, tagger, settings: config, metrics, logger });
   const done = lastValueFrom(stream, { defaultValue: [] }).then(
     async () => {
       ended = true;

@@ -42,7 +42,7 @@ test('an output too large for its topic becomes a dead letter; the worker keeps 
   assert.equal(row.lost, 0);
   assert.equal(row.duplicated, 0);
   assert.match(row.exits, /^kept running; SIGTERM: 0$/);
-  assert.match(row.notes, /^dead letter encode\/OutputTooLargeError, payload \d+ bytes$/);
+  assert.match(row.notes, /^dead letter encode\/RecordTooLargeError, payload \d+ bytes$/);
 });
 
 describe('broker outages (a broker of the test own)', () => {

@@ -282,7 +282,7 @@ export function hugePost(id: string): InputRecord {
 /**
  * A post whose mention record is too large for the output topic (the
  * shipped model finds ~22,600 mentions in it) amid ordinary posts: it must
- * become one dead letter (OutputTooLargeError, with the post's key and
+ * become one dead letter (RecordTooLargeError, with the post's key and
  * source offset), the posts around it mention records, and the worker must
  * keep running.
  */

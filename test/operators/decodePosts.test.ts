@@ -112,6 +112,14 @@ describe('decodePosts', () => {
     assert.equal(garbageItem.payload, garbage);
   });
 
+  it("a record whose source gave a problem is dead-lettered with it, even when its bytes would decode", () => {
+    const value = encodePost(POSTS.beijing);
+    const [item] = decodeOne({ ...rawRecord(7, value, Buffer.from('k')), problem: 'line 7 is not JSON (Unexpected token)' });
+    assert.equal(failureMessage(item), 'cannot decode Post: line 7 is not JSON (Unexpected token)');
+    assert.equal(item.payload, value);
+    assert.deepEqual(item.key, Buffer.from('k'));
+  });
+
   it('reads v1 payloads into the v2 shape (defaults for the new fields)', () => {
     const [item] = decodeOne(rawRecord(0, v1));
     assert.equal(item.kind, 'ok');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { map } from 'rxjs';
 import { ConfigError, DecodeError, TaggingError } from '../../common/errors.js';
-import { encodeOutputs } from '../../operators/encodeOutputs.js';
+import { DEFAULT_MAX_RECORD_BYTES, encodeOutputs } from '../../operators/encodeOutputs.js';
 import type { FailedItem, Item, OkItem, OutputMessage } from '../../operators/types.js';
 import { decodeStrict, encodeStrict, frameConfluent, loadSchema, parseConfluentHeader } from '../../schemas/registry.js';
 import type { DeadLetter, PostMentions } from '../../schemas/types.generated.js';
@@ -181,6 +181,65 @@ describe('encodeOutputs', () => {
     assert.throws(() => encodeOutputs({ wire: 'xml' as never }), ConfigError);
     assert.throws(() => encodeOutputs({ now: 1 as never }), ConfigError);
     assert.doesNotThrow(() => encodeOutputs());
+  });
+
+  it('rejects a maxRecordBytes below 64 KiB or not a number', () => {
+    assert.throws(() => encodeOutputs({ maxRecordBytes: 1000 }), (e: unknown) => e instanceof ConfigError && /maxRecordBytes must be a number >= 65536/.test(e.message));
+    assert.throws(() => encodeOutputs({ maxRecordBytes: '1e6' as never }), ConfigError);
+    assert.doesNotThrow(() => encodeOutputs({ maxRecordBytes: Infinity }));
+  });
+
+  /** A PostMentions record with `n` mentions of 北京 (about 25 bytes each). */
+  const manyMentions = (n: number): PostMentions =>
+    record('p-many', {
+      mentions: Array.from({ length: n }, (_, i) => ({
+        text: '北京', type: 'GPE' as const, kind: 'NAM' as const, start: 2 * i, end: 2 * i + 2, start_utf16: 2 * i, end_utf16: 2 * i + 2, confidence: 0.5,
+      })),
+    });
+
+  // Fuzz finding (test/pipeline/fuzzBroker.test.ts): the mention record of a
+  // post of 150,000 code points was larger than the broker's 1 MiB
+  // message.max.bytes; the producer failed for good, the worker exited, and
+  // a restart would read the same post again.
+  it('a mentions record over the limit (default 1,000,000 bytes) becomes a dead letter: stage encode, RecordTooLargeError', () => {
+    const input = Buffer.alloc(300_000, 0x61);
+    const big = { ...okItem(7, manyMentions(60_000), input), key: Buffer.from('k7') };
+    assert.ok(encodeStrict(mentionsType, big.value).length > DEFAULT_MAX_RECORD_BYTES, 'the record really is over the limit');
+    const [msg] = one([big, ok2]);
+    const dl = deadLetterOf(msg);
+    assert.equal(dl.stage, 'encode');
+    assert.equal(dl.error_class, 'RecordTooLargeError');
+    assert.match(dl.error_message, /^PostMentions record of \d+ bytes is larger than the limit of 1000000 bytes \(60000 mentions of post "p-many"\)$/);
+    assert.deepStrictEqual(dl.payload, input, 'the dead letter still fits with the original payload');
+    assert.deepStrictEqual(dl.key, Buffer.from('k7'));
+    assert.deepStrictEqual(msg.key, Buffer.from('k7'));
+    // The next post of the batch is not affected.
+    assert.deepStrictEqual(kinds(one([big, ok2])), ['7:deadletter', '2:mentions']);
+    // Under the limit it is an ordinary mentions message.
+    assert.equal(one([okItem(8, manyMentions(30_000))])[0].output, 'mentions');
+  });
+
+  it('a dead letter over the limit leaves out the payload (then the key) and says where the input is', () => {
+    const limit = 64 * 1024;
+    const withPayload = { ...failedItem(3, '坏的 Avro', Buffer.alloc(70_000, 1)), key: Buffer.from('k3') };
+    const [msg] = one([withPayload], { now, maxRecordBytes: limit });
+    assert.ok(msg.value.length + (msg.key?.length ?? 0) <= limit);
+    const dl = deadLetterOf(msg);
+    assert.deepStrictEqual(dl.payload, Buffer.alloc(0));
+    assert.deepStrictEqual(dl.key, Buffer.from('k3'));
+    assert.deepStrictEqual(msg.key, Buffer.from('k3'));
+    assert.match(dl.error_message, /^坏的 Avro \[payload of 70000 bytes left out: the dead letter would be \d+ bytes, over the output limit of 65536; read it from posts\/0@3\]$/);
+    assert.equal(dl.source_offset, 3);
+
+    // A key so large that the record (which holds it twice) is over the limit without the payload too.
+    const hugeKey = { ...failedItem(4, 'x'.repeat(10_000), Buffer.alloc(10)), key: Buffer.alloc(40_000, 2) };
+    const [msg2] = one([hugeKey], { now, maxRecordBytes: limit });
+    assert.ok(msg2.value.length <= limit);
+    assert.equal(msg2.key, null);
+    const dl2 = deadLetterOf(msg2);
+    assert.equal(dl2.key, null);
+    assert.equal(dl2.error_message.length, 4096, 'the message is cut so that the note fits');
+    assert.match(dl2.error_message, /… \[payload of 10 bytes and key of 40000 bytes left out: .* read it from posts\/0@4\]$/);
   });
 
   it('a decode error class survives as error_class', () => {

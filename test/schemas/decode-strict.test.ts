@@ -132,6 +132,25 @@ describe('decodeStrict', () => {
     assert.ok(process.hrtime.bigint() - started < 1_000_000_000n, 'took over a second');
   });
 
+  // Fuzz finding (test/pipeline/fuzzInProcess.test.ts, kind 'bad-blocks'): a
+  // negative block count is followed by the block's size in bytes, and a
+  // size that disagreed with the items was accepted. Readers that skip a
+  // field by that size (a v1 reader of v2 data skips topic_tags) would then
+  // land in the middle of the next field.
+  it('a sized block (negative count) must be exactly as long as its items', () => {
+    const post2 = loadSchema('post', 2);
+    // id "a", text "b", author_id "c", created_at 0, source "d", lang null, reply_to null
+    const head = [2, 0x61, 2, 0x62, 2, 0x63, 0, 2, 0x64, 0, 0];
+    // attributes {}, then topic_tags (byte 12): one block of count -2 (zig-zag 03) and size `size`, "x", "y", end; geo null.
+    const tags = (size: number) => Buffer.from([...head, 0, 3, size * 2, 2, 0x78, 2, 0x79, 0, 0]);
+    assert.deepEqual(decodeStrict<{ topic_tags: string[] }>(post2, tags(4)).topic_tags, ['x', 'y']);
+    assertDecodeError(() => decodeStrict(post2, tags(5)), /array: block size 5 does not match its 2 item\(s\), which take 4 bytes at topic_tags \(byte 12\)/);
+    assertDecodeError(() => decodeStrict(post2, tags(3)), /block size 3 does not match/);
+    // The same for a map: attributes {"k": "v"} as a block of count -1 and size 3 (the entry takes 4).
+    const map = Buffer.from([...head, 1, 6, 2, 0x6b, 2, 0x76, 0, 0, 0]);
+    assertDecodeError(() => decodeStrict(post2, map), /map: block size 3 does not match its 1 item\(s\), which take 4 bytes at attributes/);
+  });
+
   describe('Confluent wire format (magic 0x00 + 4-byte schema id)', () => {
     const framed = frameConfluent(42, postGolden);
     const expected = readSampleValue(sample('post', 'v1-original'));
