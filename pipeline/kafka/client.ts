@@ -28,6 +28,12 @@ export interface KafkaConnectionOptions extends Partial<Pick<WorkerConfig, Conne
   brokers: readonly string[];
   logger?: Logger;
   retry?: RetryOptions;
+  /**
+   * Longest wait for a broker's answer to one request (ms); default
+   * kafkajs's 30000. The preflight uses the connection timeout here, so a
+   * host that accepts connections but never answers fails the start quickly.
+   */
+  requestTimeoutMs?: number;
 }
 
 // kafkajs warns about its v2 partitioner change on every producer unless told not to.
@@ -110,5 +116,6 @@ export function createKafkaClient(opts: KafkaConnectionOptions): Kafka {
     logLevel: kafkaLogLevel(logger.level === 'info' ? 'warn' : logger.level),
     logCreator: kafkaLogCreator(kafkaJsLogger(logger)),
     ...(opts.retry === undefined ? {} : { retry: opts.retry }),
+    ...(opts.requestTimeoutMs === undefined ? {} : { requestTimeout: opts.requestTimeoutMs }),
   });
 }

@@ -26,7 +26,14 @@ export interface PreflightResult {
  * Throws KafkaEdgeError (cannot connect) or ConfigError (missing topics).
  */
 export async function preflight(config: KafkaConnectionOptions, opts: PreflightOptions): Promise<PreflightResult> {
-  const kafka = createKafkaClient({ ...config, logger: silentLogger(), retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 } });
+  // Two attempts, each waiting at most a connection timeout for the connection and for each answer.
+  const timeout = config.connectionTimeoutMs ?? 3000;
+  const kafka = createKafkaClient({
+    ...config,
+    logger: silentLogger(),
+    retry: { retries: 1, initialRetryTime: 200, maxRetryTime: 1000 },
+    requestTimeoutMs: Math.max(timeout, 1000),
+  });
   const admin = kafka.admin();
   const where = config.brokers.join(',');
   try {
@@ -35,8 +42,12 @@ export async function preflight(config: KafkaConnectionOptions, opts: PreflightO
       await admin.connect();
       existing = await admin.listTopics();
     } catch (err) {
+      // kafkajs says only "Broker not connected" when a connection was accepted but never answered.
+      const reason = /^Broker not connected$/.test(rootMessage(err))
+        ? `the connection was accepted but no Kafka answer came within ${Math.max(timeout, 1000)} ms (not a Kafka listener, or one that expects TLS: --ssl)`
+        : rootMessage(err);
       throw new KafkaEdgeError(
-        `cannot reach Kafka at ${where}: ${rootMessage(err)}; check --brokers, the TLS/SASL settings, and that the broker is up`,
+        `cannot reach Kafka at ${where}: ${reason}; check --brokers, the TLS/SASL settings, and that the broker is up`,
         { cause: err, retriable: isRetriableKafkaError(err) },
       );
     }

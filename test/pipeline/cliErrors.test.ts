@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -63,6 +64,29 @@ test('an unreachable broker (127.0.0.1:1): non-zero exit within seconds', async 
     WITH_MODEL_MS,
   );
   t.diagnostic(`${ms} ms`);
+});
+
+test('a "broker" that accepts connections but never answers: non-zero exit within a few connection timeouts', async (t) => {
+  // A TCP listener that reads and never writes: kafkajs connects at once, then waits for an answer.
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('data', () => undefined);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = silent.address() as AddressInfo;
+  try {
+    const ms = await failsWith(
+      ['run', '--brokers', `127.0.0.1:${port}`, '--model', model, '--connection-timeout-ms', '1000'],
+      1,
+      new RegExp(`^mentionflow run: cannot reach Kafka at 127\\.0\\.0\\.1:${port}: the connection was accepted but no Kafka answer came within 1000 ms .*; check --brokers`),
+      WITH_MODEL_MS,
+    );
+    t.diagnostic(`${ms} ms (two attempts of the 1,000 ms connection timeout each, after loading the model)`);
+  } finally {
+    for (const s of sockets) s.destroy();
+    silent.close();
+  }
 });
 
 test('a missing model directory fails before connecting (the broker is not even tried)', async (t) => {
