@@ -319,3 +319,42 @@ export async function poisonOutput(opts: { brokers: string[]; model: string; del
     await deleteTestTopics(brokers, t);
   }
 }
+
+/**
+ * Two exactly-once workers on one host with the default transactional id
+ * (`<group>-<host>-<slot>`): they must share the partitions without fencing
+ * each other, and a read_committed reader sees each output once.
+ */
+export async function twoExactlyOnceWorkersOneHost(opts: { brokers: string[]; model: string }): Promise<FaultRow> {
+  const { brokers, model } = opts;
+  const t = await createTestTopics(brokers, 'eos-two');
+  const { records, ids, badKeys } = inputRecords(4000, 'e2');
+  const args = (name: string) => runArgs(brokers, t, model, ['--client-id', name, '--delivery', 'exactly-once']);
+  const a = spawnCli(args('worker-a'));
+  const b = spawnCli(args('worker-b'));
+  try {
+    await a.waitForStderr(/"msg":"partitions assigned"/, 90_000);
+    await b.waitForStderr(/"msg":"partitions assigned"/, 90_000);
+    await produceRecords(brokers, t.input, records, { chunk: 500, pauseMs: 50 });
+    const { lost, duplicated } = await account(brokers, t, ids, badKeys, 180_000);
+    const alive = [a, b].filter((w) => w.proc.exitCode === null).length;
+    a.kill('SIGTERM');
+    b.kill('SIGTERM');
+    const exits = [outcome(await within(a.exited, 60_000, 'worker a')), outcome(await within(b.exited, 60_000, 'worker b'))];
+    const ids2 = [a, b].map((w) => /"transactionalId":"([^"]+)"/.exec(w.stderr)?.[1] ?? '?');
+    return {
+      event: 'two exactly-once workers on one host (default transactional ids)',
+      runs: 1,
+      inputs: ids.length + badKeys.length,
+      lost,
+      duplicated,
+      exits: `${alive}/2 alive until SIGTERM; then ${tally(exits)}`,
+      readiness: '-',
+      notes: `ids ${ids2.map((id) => id.slice(id.lastIndexOf('-'))).join(' and ')}${/fenced/.test(a.stderr + b.stderr) ? '; FENCED' : ', no fencing'}`,
+    };
+  } finally {
+    a.kill();
+    b.kill();
+    await deleteTestTopics(brokers, t);
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The failure model's long runs: each scenario of test/faults/scenarios.ts
+ * as many times as asked, against the test broker (KAFKA_BROKERS) and a
+ * broker of its own for the broker faults; prints the table of the README's
+ * failure model (Markdown) and writes it to --out.
+ *
+ *   node dist/test/faults/run.js [--sigterm 20] [--kills 5] [--stops 5] [--out FILE]
+ *
+ * --sigterm N   SIGTERM mid-stream N times (shipped model), at-least-once and exactly-once
+ * --kills N     broker kill -9 + restart N times while one worker runs, both delivery modes
+ * --stops N     broker clean stop + restart N times, both delivery modes
+ * --down-ms MS  how long the broker stays down each time (default 15000)
+ * Also, once each: an output too large for its topic, a broker down longer
+ * than the outage bound, and two exactly-once workers on one host.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { benchArgs } from '../../bench/args.js';
+import { defaultModelDir } from '../../cli/defaults.js';
+import { OwnBroker } from '../support/broker.js';
+import { KAFKA_SKIP, kafkaBrokers, saveTinyModel } from '../support/kafka.js';
+import { brokerOutages, outageBeyondBound, poisonOutput, sigtermMidStream, twoExactlyOnceWorkersOneHost, type FaultRow } from './scenarios.js';
+
+const values = benchArgs(import.meta.url, {
+  sigterm: { type: 'string', default: '20' },
+  kills: { type: 'string', default: '5' },
+  stops: { type: 'string', default: '5' },
+  'down-ms': { type: 'string', default: '15000' },
+  out: { type: 'string' },
+});
+const brokers = kafkaBrokers();
+if (brokers === undefined) {
+  process.stderr.write(`${KAFKA_SKIP}\n`);
+  process.exit(2);
+}
+const shipped = defaultModelDir();
+const tiny = await saveTinyModel(join(mkdtempSync(join(tmpdir(), 'mf-faults-')), 'model'));
+const downMs = Number(values['down-ms']);
+const rows: FaultRow[] = [];
+const started = new Date();
+const step = async (name: string, run: () => Promise<FaultRow>): Promise<void> => {
+  const t0 = Date.now();
+  process.stderr.write(`== ${name}\n`);
+  const row = await run();
+  rows.push(row);
+  process.stderr.write(`   ${JSON.stringify(row)} (${Math.round((Date.now() - t0) / 1000)} s)\n`);
+};
+
+for (const delivery of ['at-least-once', 'exactly-once'] as const) {
+  if (Number(values.sigterm) > 0) await step(`SIGTERM x${values.sigterm} ${delivery}`, () => sigtermMidStream({ brokers, model: shipped, runs: Number(values.sigterm), delivery }));
+}
+await step('poison output', () => poisonOutput({ brokers, model: shipped, delivery: 'at-least-once' }));
+await step('two exactly-once workers on one host', () => twoExactlyOnceWorkersOneHost({ brokers, model: tiny }));
+const broker = await OwnBroker.start();
+try {
+  for (const kind of ['kill', 'stop'] as const) {
+    const n = Number(kind === 'kill' ? values.kills : values.stops);
+    if (n === 0) continue;
+    for (const delivery of ['at-least-once', 'exactly-once'] as const) {
+      await step(`broker ${kind} x${n} ${delivery}`, () => brokerOutages({ broker, model: tiny, delivery, outages: n, kind, downMs, posts: 2000 * (n + 1) }));
+    }
+  }
+  for (const delivery of ['at-least-once', 'exactly-once'] as const) {
+    await step(`outage beyond the bound ${delivery}`, () => outageBeyondBound({ broker, model: tiny, delivery }));
+  }
+} finally {
+  await broker.dispose();
+}
+
+const table = [
+  `Failure runs of ${started.toISOString()} (\`node dist/test/faults/run.js --sigterm ${values.sigterm} --kills ${values.kills} --stops ${values.stops} --down-ms ${downMs}\`):`,
+  '',
+  '| event | runs | inputs | lost | duplicated | exit | readiness | notes |',
+  '|---|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.event} | ${r.runs} | ${r.inputs} | ${r.lost} | ${r.duplicated} | ${r.exits} | ${r.readiness} | ${r.notes} |`),
+  '',
+].join('\n');
+process.stdout.write(table);
+if (values.out !== undefined) writeFileSync(values.out, table);
