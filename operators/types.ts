@@ -25,6 +25,12 @@ export interface RecordRef {
   offset: string;
   /** When the record entered the pipeline (ms since epoch), for end-to-end latency. */
   receivedAt: number;
+  /**
+   * The source's epoch of the record's partition when it was read (the Kafka
+   * source starts a new one each time it loses the partition): outputs of an
+   * older epoch belong to an earlier assignment. Absent for file input.
+   */
+  epoch?: number;
 }
 
 /** An input record as read from the source, before decoding. */

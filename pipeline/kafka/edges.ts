@@ -84,6 +84,10 @@ export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps)
         transactionalId,
         offsets: source.transactionOffsets(),
         committedOffsets: (partitions) => committedOffsets(kafka, config.groupId, partitions),
+        // Shorter than the session: a worker paused or cut off long enough
+        // for its partitions to move has its open transaction aborted (and is
+        // fenced) before its successor can read those partitions.
+        transactionTimeoutMs: Math.floor((config.sessionTimeoutMs * 2) / 3),
         outage: writeOutage,
         logger,
         maxRequestBytes,

@@ -30,11 +30,12 @@
  *   they are already in flight.
  */
 import { Observable, type Subscriber } from 'rxjs';
+import kafkajs from 'kafkajs';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { ConfigError } from '../../common/errors.js';
 import type { RawRecord, RecordRef } from '../../operators/types.js';
 import type { Logger } from '../ops/logger.js';
-import { OffsetTracker, type TopicPartitionOffset } from '../stream/offsetTracker.js';
+import { OffsetTracker, type TopicPartition, type TopicPartitionOffset } from '../stream/offsetTracker.js';
 import type { RecordSource } from '../stream/ports.js';
 import { isRebalancing, kafkaEdgeError } from './errors.js';
 import { isTransient, retryDelay, type BrokerOutage } from './outage.js';
@@ -76,8 +77,23 @@ export interface TransactionOffsets {
   stage(refs: readonly RecordRef[]): TopicPartitionOffset[];
   /** The transaction with these offsets committed. */
   committed(offsets: readonly TopicPartitionOffset[]): void;
+  /**
+   * Makes sure the partitions this worker tracks are still its own before a
+   * transaction commits their offsets: at once while heartbeats succeed;
+   * after a gap (the process was paused or cut off, the brokers were down)
+   * it reads the group's current assignment and drops from tracking the
+   * partitions that moved to another worker (all of them if this one is no
+   * longer a member): their records are the new owner's to process.
+   * Resolves true when it dropped any.
+   */
+  confirm(): Promise<boolean>;
+  /** Whether the record's partition is still assigned to this worker. */
+  owns(ref: RecordRef): boolean;
+  /** The offsets still to commit, of the partitions this worker holds. */
+  pending(): TopicPartitionOffset[];
 }
 
+const { AssignerProtocol } = kafkajs;
 const POLL_MS = 500;
 /**
  * Default KafkaSourceOptions.sliceSize. Measured on the identity pipeline
@@ -103,6 +119,12 @@ export class KafkaSource implements RecordSource {
   private lastCommit = 0;
   /** Why the consumer was not restarted (the outage outlasted its bound). */
   private fatal: unknown;
+  /** This member's id in the group, from the last join. */
+  private memberId: string | undefined;
+  /** When the group coordinator last confirmed the membership (join or heartbeat), ms since the epoch. */
+  private lastHeartbeat = 0;
+  /** Per partition, how many times it was dropped: RecordRef.epoch of the records read since. */
+  private readonly epochs = new Map<string, number>();
 
   constructor(opts: KafkaSourceOptions) {
     const maxInFlight = opts.maxInFlight;
@@ -161,21 +183,32 @@ export class KafkaSource implements RecordSource {
     const { events } = this.consumer;
     this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
       const mine = payload.memberAssignment[this.opts.topic] ?? [];
-      const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && !mine.includes(tp.partition));
-      const dropped = this.tracker.drop(lost);
+      // A new member id means the old membership lapsed (session timeout):
+      // its partitions may have been processed and committed by another
+      // worker meanwhile, so nothing from before counts, even for partitions
+      // assigned again.
+      const lapsed = this.memberId !== undefined && payload.memberId !== this.memberId;
+      const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && (lapsed || !mine.includes(tp.partition)));
+      const dropped = this.drop(lost);
       this.joined = true;
+      this.memberId = payload.memberId;
+      this.lastHeartbeat = Date.now();
       this.opts.outage.succeeded();
       this.log.info('partitions assigned', {
         partitions: [...mine].sort((a, b) => a - b),
         revoked: lost.map((tp) => tp.partition),
         droppedInFlight: dropped,
         memberId: payload.memberId,
+        ...(lapsed ? { membershipLapsed: true } : {}),
       });
       this.wake();
     });
     // A fetch answered: the brokers are reachable (batches kafkajs had
     // prefetched before an outage do not count; a finished fetch does).
     this.consumer.on(events.FETCH, () => this.opts.outage.succeeded());
+    this.consumer.on(events.HEARTBEAT, () => {
+      this.lastHeartbeat = Date.now();
+    });
     this.consumer.on(events.REBALANCING, () => {
       this.joined = false;
       this.log.info('group rebalancing');
@@ -302,7 +335,7 @@ export class KafkaSource implements RecordSource {
           if (!this.open || !isRunning() || isStale()) break;
         }
         slice++;
-        const ref: RecordRef = { topic, partition, offset: message.offset, receivedAt: Date.now() };
+        const ref: RecordRef = { topic, partition, offset: message.offset, receivedAt: Date.now(), epoch: this.epochOf(topic, partition) };
         const fresh = this.tracker.track(ref);
         unresolved = message.offset;
         if (fresh) this.subscriber?.next({ ref, key: message.key ?? null, value: message.value ?? null });
@@ -401,7 +434,41 @@ export class KafkaSource implements RecordSource {
         this.committed(offsets);
         this.wake();
       },
+      confirm: () => this.confirmMembership(),
+      owns: (ref) => this.tracker.tracks(ref) && ref.epoch === this.epochOf(ref.topic, ref.partition),
+      pending: () => this.tracker.pendingCommits(),
     };
+  }
+
+  private epochOf(topic: string, partition: number): number {
+    return this.epochs.get(`${partition}\u0000${topic}`) ?? 0;
+  }
+
+  /** Stops tracking partitions and starts a new epoch for each: what was read before belongs to an old assignment. */
+  private drop(partitions: readonly TopicPartition[]): number {
+    for (const tp of partitions) this.epochs.set(`${tp.partition}\u0000${tp.topic}`, this.epochOf(tp.topic, tp.partition) + 1);
+    return this.tracker.drop(partitions);
+  }
+
+  /** See TransactionOffsets.confirm. */
+  private async confirmMembership(): Promise<boolean> {
+    if (Date.now() - this.lastHeartbeat <= (this.opts.sessionTimeoutMs * 2) / 3) return false;
+    // No heartbeat for a while: the group may have moved on without us.
+    const group = await this.consumer.describeGroup();
+    const me = group.members.find((m) => m.memberId === this.memberId);
+    const mine = me === undefined ? [] : (AssignerProtocol.MemberAssignment.decode(me.memberAssignment)?.assignment[this.opts.topic] ?? []);
+    const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && !mine.includes(tp.partition));
+    if (lost.length > 0) {
+      const dropped = this.drop(lost);
+      this.wake();
+      this.log.warn('partitions moved to another worker while this one was unresponsive; dropping what it had in flight there (their new owner reads it again)', {
+        partitions: lost.map((tp) => tp.partition),
+        droppedInFlight: dropped,
+        stillMember: me !== undefined,
+      });
+    }
+    if (me !== undefined && lost.length === 0) this.lastHeartbeat = Date.now();
+    return lost.length > 0;
   }
 
   private committed(offsets: readonly TopicPartitionOffset[]): void {

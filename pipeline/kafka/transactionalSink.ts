@@ -122,11 +122,18 @@ export class TransactionalKafkaSink implements OutputSink {
     });
   }
 
-  /** One transaction: the messages, then the offsets they complete, then commit; retried as a whole on transient failures. */
+  /**
+   * One transaction: the messages, then the offsets they complete, then
+   * commit; retried as a whole on transient failures. Each attempt first
+   * confirms that this worker still holds the partitions (after a pause or
+   * an outage they may have moved to another worker, which reads them again
+   * from the committed offsets): outputs of partitions that moved are
+   * dropped, and only the offsets of partitions still held are committed.
+   */
   private async commit(messages: OutputMessage[]): Promise<void> {
     const { offsets, topics } = this.opts;
-    const batch = topicMessages(messages, topics);
-    const pending = offsets.stage(messages.map((m) => m.ref));
+    let pending: TopicPartitionOffset[] = [];
+    let staged = false;
     let commitSent = false;
     try {
       await withBrokerRetry(
@@ -134,17 +141,38 @@ export class TransactionalKafkaSink implements OutputSink {
         async () => {
           if (commitSent && (await this.committedAlready(pending))) return;
           commitSent = false;
-          const txn = await this.producer.transaction();
-          try {
-            await txn.sendBatch({ topicMessages: batch, acks: -1 });
-            if (pending.length > 0) await txn.sendOffsets({ consumerGroupId: offsets.groupId, topics: offsetsByTopic(pending) });
-            commitSent = true;
-            await txn.commit();
-          } catch (err) {
-            // After the commit was sent its outcome is unknown: the next
-            // producer's registration settles it, committedAlready reads it.
-            if (!commitSent && !isFenced(err)) await txn.abort().catch(() => undefined);
-            throw err;
+          await offsets.confirm();
+          for (;;) {
+            const owned = messages.filter((m) => offsets.owns(m.ref));
+            if (owned.length < messages.length) {
+              this.log.info('outputs of partitions that moved to another worker are dropped', { dropped: messages.length - owned.length });
+            }
+            if (!staged) {
+              offsets.stage(owned.map((m) => m.ref));
+              staged = true;
+            }
+            pending = offsets.pending();
+            const batch = topicMessages(owned, topics);
+            if (batch.length === 0 && pending.length === 0) return;
+            const txn = await this.producer.transaction();
+            try {
+              if (batch.length > 0) await txn.sendBatch({ topicMessages: batch, acks: -1 });
+              if (pending.length > 0) await txn.sendOffsets({ consumerGroupId: offsets.groupId, topics: offsetsByTopic(pending) });
+              // Once more right before the commit: a pause while the
+              // transaction was being written may have moved partitions.
+              if (await offsets.confirm()) {
+                await txn.abort();
+                continue;
+              }
+              commitSent = true;
+              await txn.commit();
+              return;
+            } catch (err) {
+              // After the commit was sent its outcome is unknown: the next
+              // producer's registration settles it, committedAlready reads it.
+              if (!commitSent && !isFenced(err)) await txn.abort().catch(() => undefined);
+              throw err;
+            }
           }
         },
         { outage: this.opts.outage, beforeRetry: () => this.replaceProducer(), stopped: () => this.closing },
@@ -181,7 +209,8 @@ export class TransactionalKafkaSink implements OutputSink {
     if (isFenced(err)) {
       return new KafkaEdgeError(
         `fenced: another worker registered transactional id "${this.opts.transactionalId}" (a newer instance of this worker, ` +
-          'or two workers configured with the same --transactional-id); this one stops',
+          `or two workers configured with the same --transactional-id), or this worker was unresponsive longer than its transaction timeout ` +
+          `(${this.opts.transactionTimeoutMs ?? 60_000} ms) and the coordinator aborted its transaction; this one stops, its successor resumes from the committed offsets`,
         { cause: err },
       );
     }

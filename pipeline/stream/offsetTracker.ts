@@ -184,6 +184,11 @@ export class OffsetTracker {
     return this.parts.get(key(tp.topic, tp.partition))?.s.inFlight ?? 0;
   }
 
+  /** Whether the partition is tracked (assigned here, not dropped). */
+  tracks(tp: TopicPartition): boolean {
+    return this.parts.has(key(tp.topic, tp.partition));
+  }
+
   /** The tracked partitions. */
   partitions(): TopicPartition[] {
     return [...this.parts.values()].map(({ tp }) => ({ ...tp }));

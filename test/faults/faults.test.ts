@@ -3,7 +3,8 @@
  * test/faults/scenarios.ts once, against the real broker: SIGTERM mid-stream
  * with the shipped model, a broker killed and one stopped cleanly and
  * restarted within the outage bound (both delivery modes for the kill), a
- * broker down longer than the bound, and an output too large for its topic.
+ * broker down longer than the bound, an output too large for its topic, and
+ * an exactly-once worker frozen longer than its session.
  * The long runs (dozens of each) are `node dist/test/faults/run.js`; their
  * table is in the README.
  *
@@ -18,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { defaultModelDir } from '../../cli/defaults.js';
 import { OwnBroker, javaAvailable } from '../support/broker.js';
 import { KAFKA_SKIP, kafkaBrokers, saveTinyModel } from '../support/kafka.js';
-import { brokerOutages, outageBeyondBound, poisonOutput, sigtermMidStream, type FaultRow } from './scenarios.js';
+import { brokerOutages, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, type FaultRow } from './scenarios.js';
 
 const report = (t: { diagnostic(msg: string): void }, row: FaultRow): void =>
   t.diagnostic(`${row.event}: runs ${row.runs}, inputs ${row.inputs}, lost ${row.lost}, duplicated ${row.duplicated}, exits ${row.exits}, readiness ${row.readiness}; ${row.notes}`);
@@ -43,6 +44,18 @@ test('an output too large for its topic becomes a dead letter; the worker keeps 
   assert.equal(row.duplicated, 0);
   assert.match(row.exits, /^kept running; SIGTERM: 0$/);
   assert.match(row.notes, /^dead letter encode\/RecordTooLargeError, payload \d+ bytes$/);
+});
+
+test('exactly-once: a worker frozen longer than its session (SIGSTOP), then resumed: nothing lost or duplicated', { timeout: 300_000 }, async (t) => {
+  const brokers = kafkaBrokers();
+  if (brokers === undefined) return t.skip(KAFKA_SKIP);
+  const tiny = await saveTinyModel(join(mkdtempSync(join(tmpdir(), 'mf-pause-')), 'model'));
+  const row = await pausedWorker({ brokers, model: tiny, delivery: 'exactly-once', pauses: 1 });
+  report(t, row);
+  assert.equal(row.lost, 0);
+  assert.equal(row.duplicated, 0, 'read_committed sees each output once');
+  // The frozen worker either rejoined (its outputs of moved partitions dropped) or was fenced and stopped.
+  assert.match(row.exits, /^(SIGTERM: 0|exited 1 \(fenced\)); SIGTERM: 0$/);
 });
 
 describe('broker outages (a broker of the test own)', () => {

@@ -9,6 +9,7 @@
  * --sigterm N   SIGTERM mid-stream N times (shipped model), at-least-once and exactly-once
  * --kills N     broker kill -9 + restart N times while one worker runs, both delivery modes
  * --stops N     broker clean stop + restart N times, both delivery modes
+ * --pauses N    freeze one of two workers (SIGSTOP) longer than its session N times, both delivery modes
  * --down-ms MS  how long the broker stays down each time (default 15000)
  * Also, once each: an output too large for its topic, a broker down longer
  * than the outage bound, and two exactly-once workers on one host.
@@ -20,12 +21,13 @@ import { benchArgs } from '../../bench/args.js';
 import { defaultModelDir } from '../../cli/defaults.js';
 import { OwnBroker } from '../support/broker.js';
 import { KAFKA_SKIP, kafkaBrokers, saveTinyModel } from '../support/kafka.js';
-import { brokerOutages, outageBeyondBound, poisonOutput, sigtermMidStream, twoExactlyOnceWorkersOneHost, type FaultRow } from './scenarios.js';
+import { brokerOutages, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, twoExactlyOnceWorkersOneHost, type FaultRow } from './scenarios.js';
 
 const values = benchArgs(import.meta.url, {
   sigterm: { type: 'string', default: '20' },
   kills: { type: 'string', default: '5' },
   stops: { type: 'string', default: '5' },
+  pauses: { type: 'string', default: '5' },
   'down-ms': { type: 'string', default: '15000' },
   out: { type: 'string' },
 });
@@ -51,6 +53,9 @@ for (const delivery of ['at-least-once', 'exactly-once'] as const) {
   if (Number(values.sigterm) > 0) await step(`SIGTERM x${values.sigterm} ${delivery}`, () => sigtermMidStream({ brokers, model: shipped, runs: Number(values.sigterm), delivery }));
 }
 await step('poison output', () => poisonOutput({ brokers, model: shipped, delivery: 'at-least-once' }));
+for (const delivery of ['at-least-once', 'exactly-once'] as const) {
+  if (Number(values.pauses) > 0) await step(`paused worker x${values.pauses} ${delivery}`, () => pausedWorker({ brokers, model: tiny, delivery, pauses: Number(values.pauses) }));
+}
 await step('two exactly-once workers on one host', () => twoExactlyOnceWorkersOneHost({ brokers, model: tiny }));
 const broker = await OwnBroker.start();
 try {
@@ -69,7 +74,7 @@ try {
 }
 
 const table = [
-  `Failure runs of ${started.toISOString()} (\`node dist/test/faults/run.js --sigterm ${values.sigterm} --kills ${values.kills} --stops ${values.stops} --down-ms ${downMs}\`):`,
+  `Failure runs of ${started.toISOString()} (\`node dist/test/faults/run.js --sigterm ${values.sigterm} --kills ${values.kills} --stops ${values.stops} --pauses ${values.pauses} --down-ms ${downMs}\`):`,
   '',
   '| event | runs | inputs | lost | duplicated | exit | readiness | notes |',
   '|---|---|---|---|---|---|---|---|',

@@ -12,6 +12,7 @@
  * dead letter). Duplicates are counted as a read_committed consumer sees them.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeadLetter } from '../../schemas/types.generated.js';
 import { OwnBroker, freePortPair } from '../support/broker.js';
@@ -353,6 +354,66 @@ export async function twoExactlyOnceWorkersOneHost(opts: { brokers: string[]; mo
       notes: `ids ${ids2.map((id) => id.slice(id.lastIndexOf('-'))).join(' and ')}${/fenced/.test(a.stderr + b.stderr) ? '; FENCED' : ', no fencing'}`,
     };
   } finally {
+    a.kill();
+    b.kill();
+    await deleteTestTopics(brokers, t);
+  }
+}
+
+/**
+ * A worker frozen (SIGSTOP) longer than the session timeout while a second
+ * worker shares the group, then resumed (SIGCONT): what a long GC pause or a
+ * network partition does. Its partitions move to the other worker; when it
+ * wakes up it must either rejoin or stop (fenced), and every input must end
+ * as one output (exactly-once) or at least one (at-least-once).
+ */
+export async function pausedWorker(opts: { brokers: string[]; model: string; delivery: Delivery; pauses: number; pauseMs?: number }): Promise<FaultRow> {
+  const { brokers, model, delivery, pauses, pauseMs = 16_000 } = opts;
+  const t = await createTestTopics(brokers, `pause-${delivery === 'exactly-once' ? 'eos' : 'alo'}`);
+  const { records, ids, badKeys } = inputRecords(1500 * (pauses + 1), 'pz');
+  const chunk = Math.ceil(records.length / (pauses + 1));
+  const args = (name: string) => runArgs(brokers, t, model, ['--client-id', name, '--delivery', delivery]);
+  const a = spawnCli(args('worker-a'));
+  const b = spawnCli(args('worker-b'));
+  const ends: string[] = [];
+  try {
+    await a.waitForStderr(/"msg":"partitions assigned"/, 90_000);
+    await b.waitForStderr(/"msg":"partitions assigned"/, 90_000);
+    for (let i = 0; i <= pauses; i++) {
+      const producing = produceRecords(brokers, t.input, records.slice(i * chunk, (i + 1) * chunk), { chunk: 100, pauseMs: 50 });
+      if (i < pauses && a.proc.exitCode === null) {
+        await sleep(800); // a is mid-stream
+        a.proc.kill('SIGSTOP');
+        await sleep(pauseMs);
+        a.proc.kill('SIGCONT');
+      }
+      await producing;
+    }
+    const { lost, duplicated } = await account(brokers, t, ids, badKeys, 180_000);
+    if (process.env.MENTIONFLOW_FAULT_LOGS !== undefined) {
+      writeFileSync(`${process.env.MENTIONFLOW_FAULT_LOGS}-a.log`, a.stderr);
+      writeFileSync(`${process.env.MENTIONFLOW_FAULT_LOGS}-b.log`, b.stderr);
+    }
+    for (const w of [a, b]) {
+      if (w.proc.exitCode === null && w.proc.signalCode === null) {
+        w.kill('SIGTERM');
+        ends.push(`SIGTERM: ${outcome(await within(w.exited, 60_000, 'a worker to stop'))}`);
+      } else {
+        ends.push(`exited ${outcome(await w.exited)}${/fenced/.test(w.stderr) ? ' (fenced)' : ''}`);
+      }
+    }
+    return {
+      event: `worker frozen ${pauseMs / 1000} s (SIGSTOP, longer than the 6 s session), then resumed (${delivery})`,
+      runs: pauses,
+      inputs: ids.length + badKeys.length,
+      lost,
+      duplicated,
+      exits: ends.join('; '),
+      readiness: '-',
+      notes: '',
+    };
+  } finally {
+    a.proc.kill('SIGCONT');
     a.kill();
     b.kill();
     await deleteTestTopics(brokers, t);
