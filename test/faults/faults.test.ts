@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import { defaultModelDir } from '../../cli/defaults.js';
 import { OwnBroker, javaAvailable } from '../support/broker.js';
 import { KAFKA_SKIP, kafkaBrokers, saveTinyModel } from '../support/kafka.js';
-import { brokerOutages, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, type FaultRow } from './scenarios.js';
+import { brokerOutages, limitLoweredWhileRunning, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, type FaultRow } from './scenarios.js';
 
 const report = (t: { diagnostic(msg: string): void }, row: FaultRow): void =>
   t.diagnostic(`${row.event}: runs ${row.runs}, inputs ${row.inputs}, lost ${row.lost}, duplicated ${row.duplicated}, exits ${row.exits}, readiness ${row.readiness}; ${row.notes}`);
@@ -56,6 +56,16 @@ test('exactly-once: a worker frozen longer than its session (SIGSTOP), then resu
   assert.equal(row.duplicated, 0, 'read_committed sees each output once');
   // The frozen worker either rejoined (its outputs of moved partitions dropped) or was fenced and stopped.
   assert.match(row.exits, /^(SIGTERM: 0|exited 1 \(fenced\)); SIGTERM: 0$/);
+});
+
+test("an output the broker refuses for good (topic limit lowered while running): exit 1 without committing it; the restarted worker dead-letters it", { timeout: 300_000 }, async (t) => {
+  const brokers = kafkaBrokers();
+  if (brokers === undefined) return t.skip(KAFKA_SKIP);
+  const row = await limitLoweredWhileRunning({ brokers, model: defaultModelDir() });
+  report(t, row);
+  assert.match(row.exits, /^first 1 \(the broker refused the record\); restarted, then SIGTERM: 0$/);
+  assert.equal(row.notes, 'dead letter encode/RecordTooLargeError after the restart');
+  assert.equal(row.lost, 0);
 });
 
 describe('broker outages (a broker of the test own)', () => {

@@ -21,7 +21,7 @@ import { benchArgs } from '../../bench/args.js';
 import { defaultModelDir } from '../../cli/defaults.js';
 import { OwnBroker } from '../support/broker.js';
 import { KAFKA_SKIP, kafkaBrokers, saveTinyModel } from '../support/kafka.js';
-import { brokerOutages, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, twoExactlyOnceWorkersOneHost, type FaultRow } from './scenarios.js';
+import { brokerOutages, limitLoweredWhileRunning, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, twoExactlyOnceWorkersOneHost, type FaultRow } from './scenarios.js';
 
 const values = benchArgs(import.meta.url, {
   sigterm: { type: 'string', default: '20' },
@@ -53,6 +53,7 @@ for (const delivery of ['at-least-once', 'exactly-once'] as const) {
   if (Number(values.sigterm) > 0) await step(`SIGTERM x${values.sigterm} ${delivery}`, () => sigtermMidStream({ brokers, model: shipped, runs: Number(values.sigterm), delivery }));
 }
 await step('poison output', () => poisonOutput({ brokers, model: shipped, delivery: 'at-least-once' }));
+await step('topic limit lowered while running', () => limitLoweredWhileRunning({ brokers, model: shipped }));
 for (const delivery of ['at-least-once', 'exactly-once'] as const) {
   if (Number(values.pauses) > 0) await step(`paused worker x${values.pauses} ${delivery}`, () => pausedWorker({ brokers, model: tiny, delivery, pauses: Number(values.pauses) }));
 }

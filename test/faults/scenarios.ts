@@ -419,3 +419,61 @@ export async function pausedWorker(opts: { brokers: string[]; model: string; del
     await deleteTestTopics(brokers, t);
   }
 }
+
+/**
+ * The output topic's max.message.bytes is lowered while a worker runs, below
+ * the size of a mention record it then has to write: the broker refuses the
+ * record for good. The policy: the worker stops (exit 1) without committing
+ * that input; the restarted worker reads the topic's new limit at start and
+ * turns the record into a dead letter. Nothing is lost.
+ */
+export async function limitLoweredWhileRunning(opts: { brokers: string[]; model: string }): Promise<FaultRow> {
+  const { brokers, model } = opts;
+  const t = await createTestTopics(brokers, 'limit');
+  const args = runArgs(brokers, t, model, []);
+  const first = spawnCli(args);
+  // A post of ~300 KB (100,000 characters): its mention record (the shipped model finds ~7,000 mentions) is a few hundred KB.
+  const unit = '今天马云在北京见到了马化腾，';
+  const bigText = unit.repeat(Math.ceil(100_000 / unit.length));
+  const big = { key: 'big-1', value: encodePost(post('big-1', bigText, { author_id: 'u', created_at: 1_700_000_000_000 })) };
+  const small = Array.from({ length: 100 }, (_, i) => ({ key: `ls-${i}`, value: encodePost(testPost(`ls-${i}`, i)) }));
+  let second: Cli | undefined;
+  try {
+    await first.waitForStderr(/"msg":"partitions assigned"/, 90_000);
+    await setTopicConfig(brokers, t.output, 'max.message.bytes', String(70_000));
+    await produceRecords(brokers, t.input, [...small.slice(0, 50), big, ...small.slice(50)], { chunk: 10 });
+    const ended = await within(first.exited, 120_000, 'the worker to stop on the refused record');
+    const refused = /MESSAGE_TOO_LARGE|larger than the max message size|RECORD_LIST_TOO_LARGE|message larger/i.test(first.stderr);
+    second = spawnCli(args);
+    const ids = small.map((r) => r.key);
+    const { lost, duplicated, collector } = await account(brokers, t, ids, [big.key], 180_000);
+    const dl = collector.deadLetterRecords.find((d) => d.key?.toString() === big.key);
+    second.kill('SIGTERM');
+    const ended2 = await within(second.exited, 60_000, 'the second worker to stop');
+    return {
+      event: "output topic's max.message.bytes lowered while running (at-least-once)",
+      runs: 1,
+      inputs: ids.length + 1,
+      lost,
+      duplicated,
+      exits: `first ${outcome(ended)}${refused ? ' (the broker refused the record)' : ''}; restarted, then SIGTERM: ${outcome(ended2)}`,
+      readiness: '-',
+      notes: dl === undefined ? 'no dead letter for the big post' : `dead letter ${dl.stage}/${dl.error_class} after the restart`,
+    };
+  } finally {
+    first.kill();
+    second?.kill();
+    await deleteTestTopics(brokers, t);
+  }
+}
+
+async function setTopicConfig(brokers: string[], topic: string, name: string, value: string): Promise<void> {
+  const { createKafkaClient } = await import('../../pipeline/kafka/client.js');
+  const admin = createKafkaClient({ brokers }).admin();
+  await admin.connect();
+  try {
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2 /* TOPIC */, name: topic, configEntries: [{ name, value }] }] });
+  } finally {
+    await admin.disconnect();
+  }
+}
