@@ -24,6 +24,8 @@ export interface ThreadInit {
   backend: BackendChoice;
   /** NeuralTagger's batchSize (sentences per tensor batch); unset: its default. */
   batchSize?: number;
+  /** NeuralTagger's sliceChars (most character positions per step); unset: its default. */
+  sliceChars?: number;
   /** Test hook: the thread exits with code 7 when asked to tag this exact text. */
   exitOnText?: string;
 }

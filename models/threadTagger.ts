@@ -35,6 +35,12 @@ export interface ThreadTaggerOptions {
   backend?: BackendChoice;
   /** Sentences per tensor batch (NeuralTagger's batchSize). Default: NeuralTagger's. */
   batchSize?: number;
+  /**
+   * Most character positions computed in one step before the thread returns
+   * to its event loop (NeuralTagger's sliceChars), which answers memory()
+   * between steps. Default: NeuralTagger's.
+   */
+  sliceChars?: number;
   /** Receives the backend selection's warnings (a fallback from native). Default: stderr. */
   warn?: (message: string) => void;
   /** Called once if the thread dies after open() resolved, before pending calls are rejected. */
@@ -89,6 +95,7 @@ export class ThreadTagger implements Tagger {
       modelDir,
       backend: options.backend ?? 'auto',
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.sliceChars !== undefined ? { sliceChars: options.sliceChars } : {}),
       ...(options.exitOnText !== undefined ? { exitOnText: options.exitOnText } : {}),
     };
     const warn = warner(options);

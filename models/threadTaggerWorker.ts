@@ -29,7 +29,8 @@ async function open(): Promise<NeuralTagger> {
   await useBackend(init.backend, (message) => post({ type: 'warn', message }));
   const { model } = await TaggerModel.load(init.modelDir);
   try {
-    return new NeuralTagger(model, init.batchSize === undefined ? {} : { batchSize: init.batchSize });
+    const { batchSize, sliceChars } = init;
+    return new NeuralTagger(model, { ...(batchSize !== undefined ? { batchSize } : {}), ...(sliceChars !== undefined ? { sliceChars } : {}) });
   } catch (err) {
     model.dispose();
     throw err;
