@@ -10,7 +10,7 @@
 import { ConfigError } from '../common/errors.js';
 import { Pace } from './pace.js';
 import type { TaggerModel } from './taggerModel.js';
-import { toCodePoints, utf16Offsets } from './text/codepoints.js';
+import { isSurrogatePairAt, toCodePoints, utf16Offsets } from './text/codepoints.js';
 
 export type EntityType = 'PER' | 'ORG' | 'LOC' | 'GPE';
 export type MentionKind = 'NAM' | 'NOM';
@@ -159,17 +159,9 @@ function* textPieces(text: string, index: number, max: number): Generator<Piece>
   let end16 = 0;
   while (end16 < text.length) {
     const offset16 = end16;
-    for (let n = 0; n < max && end16 < text.length; n++) end16 += isPairAt(text, end16) ? 2 : 1;
+    for (let n = 0; n < max && end16 < text.length; n++) end16 += isSurrogatePairAt(text, end16) ? 2 : 1;
     const chars = toCodePoints(text.slice(offset16, end16));
     yield { text: index, offset, offset16, chars };
     offset += chars.length;
   }
-}
-
-/** A high surrogate at `i` followed by a low one: one code point in two UTF-16 units. */
-function isPairAt(text: string, i: number): boolean {
-  const hi = text.charCodeAt(i);
-  if (hi < 0xd800 || hi > 0xdbff || i + 1 >= text.length) return false;
-  const lo = text.charCodeAt(i + 1);
-  return lo >= 0xdc00 && lo <= 0xdfff;
 }
