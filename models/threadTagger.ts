@@ -1,8 +1,10 @@
 /**
  * A Tagger whose NeuralTagger runs in a node:worker_threads thread, so the
  * calling thread (Kafka I/O, Avro decoding, encoding) keeps running while a
- * batch is tagged. Messages stay small: texts in, mentions out (structured
- * clone, nothing transferred).
+ * batch is tagged. Texts go in by structured clone (a copy of each string);
+ * mentions come back as flat arrays, transferred (PackedMentions in
+ * models/threadProtocol.ts), so a post with tens of thousands of mentions
+ * does not hold the calling thread.
  *
  *   const tagger = await ThreadTagger.open('models/default', { backend: 'native' });
  *   const mentions = await tagger.tag(['我在北京见到了张三']);
@@ -26,7 +28,7 @@ import { Worker } from 'node:worker_threads';
 import { TaggingError } from '../common/errors.js';
 import type { BackendChoice, BackendName } from './backend.js';
 import type { Mention, Tagger } from './tagger.js';
-import { fromWire, type FromThread, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
+import { fromWire, unpackMentions, type FromThread, type PackedMentions, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
 
 export type { TensorMemory } from './threadProtocol.js';
 
@@ -133,8 +135,8 @@ export class ThreadTagger implements Tagger {
   }
 
   /** Mentions per text, tagged in the thread. */
-  tag(texts: readonly string[]): Promise<Mention[][]> {
-    return this.request<Mention[][]>((id) => ({ type: 'tag', id, texts }));
+  async tag(texts: readonly string[]): Promise<Mention[][]> {
+    return unpackMentions(await this.request<PackedMentions>((id) => ({ type: 'tag', id, texts })), texts);
   }
 
   /** tf.memory() of the thread: live tensors and their bytes. */
