@@ -48,7 +48,8 @@ export type FromThread =
   | { type: 'ready'; modelId: string; modelVersion: string; backend: BackendName }
   /** Loading failed; the thread ends. */
   | { type: 'failed'; error: WireError }
-  | { type: 'tagged'; id: number; mentions: PackedMentions }
+  /** `memory`: tf.memory() in the thread after the call. */
+  | { type: 'tagged'; id: number; mentions: PackedMentions; memory: TensorMemory }
   | { type: 'memory'; id: number; memory: TensorMemory }
   | { type: 'error'; id: number; error: WireError }
   /** A warning of the backend selection (e.g. a fallback from native). */

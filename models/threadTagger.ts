@@ -69,6 +69,8 @@ export class ThreadTagger implements Tagger {
   private gone: TaggingError | undefined;
   private disposed = false;
   private disposedMemory: ((memory: TensorMemory | undefined) => void) | undefined;
+  /** tf.memory() in the thread as of its last reply that carried it. */
+  private lastMemory: TensorMemory | undefined;
   private readonly exited: Promise<number>;
 
   private constructor(
@@ -139,8 +141,13 @@ export class ThreadTagger implements Tagger {
     return unpackMentions(await this.request<PackedMentions>((id) => ({ type: 'tag', id, texts })), texts);
   }
 
-  /** tf.memory() of the thread: live tensors and their bytes. */
+  /**
+   * tf.memory() of the thread: live tensors and their bytes. While calls are
+   * pending (the thread may be computing) it resolves at once with the figures
+   * of the last reply, so a /metrics scrape never waits for the thread.
+   */
   memory(): Promise<TensorMemory> {
+    if (this.lastMemory !== undefined && this.pending.size > 0 && this.gone === undefined && !this.disposed) return Promise.resolve({ ...this.lastMemory });
     return this.request<TensorMemory>((id) => ({ type: 'memory', id }));
   }
 
@@ -202,9 +209,11 @@ export class ThreadTagger implements Tagger {
   private onMessage(m: FromThread): void {
     switch (m.type) {
       case 'tagged':
+        this.lastMemory = m.memory;
         this.settle(m.id)?.resolve(m.mentions as never);
         break;
       case 'memory':
+        this.lastMemory = m.memory;
         this.settle(m.id)?.resolve(m.memory as never);
         break;
       case 'error':

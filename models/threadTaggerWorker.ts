@@ -42,7 +42,7 @@ async function handle(tagger: NeuralTagger, m: ToThread): Promise<void> {
     if (init.exitOnText !== undefined && m.texts.includes(init.exitOnText)) process.exit(EXIT_ON_TEXT_CODE);
     try {
       const { packed, transfer } = packMentions(await tagger.tag(m.texts));
-      post({ type: 'tagged', id: m.id, mentions: packed }, transfer);
+      post({ type: 'tagged', id: m.id, mentions: packed, memory: memory() }, transfer);
     } catch (err) {
       post({ type: 'error', id: m.id, error: toWire(err) });
     }

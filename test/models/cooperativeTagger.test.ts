@@ -2,7 +2,8 @@
  * Cooperative inference (models/pace.ts): while the inline tagger tags a long
  * text the event loop keeps running (a 10 ms timer is never late by more than
  * a generous bound; sliceChars 0, the old one-run behaviour, holds it for the
- * whole call), the thread tagger answers memory() before a long call ends,
+ * whole call), the thread tagger answers memory() before a long call ends
+ * (between steps, or from its last reply),
  * stepping changes no mention, each tensor batch stays within its cells with
  * a return to the event loop before every forward pass and every decoding,
  * the tensor count stays flat, and bad options are rejected at construction.
@@ -97,6 +98,22 @@ test('thread: memory() is answered while the thread tags a long text, before tha
     } finally {
       await tagger.close();
     }
+  }
+});
+
+test('thread: while calls are pending, memory() answers at once with the figures of the last reply', { timeout: 120_000 }, async () => {
+  const tagger = await ThreadTagger.open(MODEL, { backend: BACKEND, sliceChars: 0 });
+  try {
+    await tagger.tag(['我在北京']);
+    const idle = await tagger.memory();
+    const order: string[] = [];
+    const tagged = tagger.tag([longText(20_000)]).then(() => order.push('tag'));
+    const busy = await tagger.memory().then((m) => (order.push('memory'), m));
+    await tagged;
+    assert.deepEqual(order, ['memory', 'tag'], 'even a thread computing in one run does not hold memory() back');
+    assert.deepEqual(busy, idle, 'the figures after the last call');
+  } finally {
+    await tagger.close();
   }
 });
 
