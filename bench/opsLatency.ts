@@ -1,8 +1,11 @@
 /**
  * /healthz and /metrics response times while the worker is under full load,
- * with the tagger's cooperative stepping off and on (NeuralTagger's
- * sliceChars; 0 computes each tagger call in one synchronous run, as before
- * models/pace.ts), in inline and thread mode.
+ * in inline and thread mode, for each variant: this tree with each
+ * --slice-chars (NeuralTagger's sliceChars; 0 computes each tagger call in
+ * one synchronous run, as before models/pace.ts), and with --baseline DIR
+ * the compiled tree DIR (a `dist` of the code before the change, e.g. main
+ * built into a temporary directory): worker, ops server and tagger are all
+ * loaded from it, the true "before".
  *
  * Each measured run is a fresh process (this file forked with --child): the
  * embedded file mode (startWorker, an Avro container file in, NDJSON out to a
@@ -28,33 +31,25 @@
  * Workloads: short: the sample posts (~25 characters) cycled to
  * --short-posts; long: posts of --long-lengths code points cut from the
  * sample posts repeated, then one of --huge code points (960,000: ~4,800
- * pieces of the model's 200). Every mode x slice x workload runs --runs
- * times, interleaved; medians (range) are reported, after/before ratios of
- * throughput against the first --slice-chars value.
+ * pieces of the model's 200). Every mode x variant x workload runs --runs
+ * times, interleaved; medians (range) are reported, and throughput as a
+ * ratio to the first variant (the baseline when given).
  *
  * Usage: node dist/bench/opsLatency.js [--runs 3] [--modes inline,thread] [--workloads short,long] [--slice-chars 0,4096]
  *   [--short-posts 15000] [--long-lengths 10000,30000,50000,70000,100000] [--huge 960000] [--every 20] [--timeout 3000]
- *   [--connections keep-alive|new] [--max-probes 2000] [--model DIR] [--out FILE]
+ *   [--connections keep-alive|new] [--max-probes 2000] [--baseline DIST] [--model DIR] [--out FILE]
  */
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defaultModelDir } from '../cli/defaults.js';
-import { preferOneComputeThread, useBackend } from '../models/backend.js';
-import { NeuralTagger, type Tagger } from '../models/tagger.js';
-import { TaggerModel } from '../models/taggerModel.js';
-import { ThreadTagger } from '../models/threadTagger.js';
-import { createLogger } from '../pipeline/ops/logger.js';
-import { createPipelineMetrics } from '../pipeline/ops/metrics.js';
-import { startOpsServer } from '../pipeline/ops/server.js';
-import { resolveWorkerConfig } from '../pipeline/stream/config.js';
-import { startWorker } from '../pipeline/stream/worker.js';
+import type { Tagger } from '../models/tagger.js';
 import type { Post } from '../schemas/types.generated.js';
 import { benchArgs } from './args.js';
 import { median, quantile } from './stats.js';
@@ -73,15 +68,25 @@ interface Latency {
   failures: number;
 }
 
+/** What a run measures: this tree's code with a sliceChars, or --baseline's compiled code (sliceChars unset). */
+interface Variant {
+  label: string;
+  /** The compiled tree (a dist directory) the worker, ops server and tagger are loaded from. */
+  dist: string;
+  sliceChars?: number;
+}
+
 interface RunResult {
   mode: Mode;
   workload: Workload;
-  sliceChars: number;
+  variant: string;
   posts: number;
   chars: number;
   seconds: number;
   /** The worker's event-loop delay, ms. */
   loopDelay: { p99: number; max: number };
+  /** Mean posts per tagger call. */
+  postsPerCall: number;
   probes?: Record<Endpoint, Latency>;
 }
 
@@ -107,6 +112,7 @@ const values = benchArgs(import.meta.url, {
   connections: { type: 'string', default: 'keep-alive' },
   'max-probes': { type: 'string', default: '2000' },
   model: { type: 'string', default: defaultModelDir() },
+  baseline: { type: 'string' },
   out: { type: 'string' },
   child: { type: 'string' },
 });
@@ -125,6 +131,11 @@ const [runs] = integers('runs', 1);
 const modes = oneOf<Mode>('modes', ['inline', 'thread']);
 const workloads = oneOf<Workload>('workloads', ['short', 'long']);
 const slices = integers('slice-chars', 0);
+const HERE = fileURLToPath(new URL('..', import.meta.url)); // this tree's dist
+const variants: Variant[] = [
+  ...(values.baseline !== undefined ? [{ label: 'baseline', dist: resolve(values.baseline) }] : []),
+  ...slices.map((sliceChars) => ({ label: `sliceChars ${sliceChars}`, dist: HERE, sliceChars })),
+];
 const [shortPosts] = integers('short-posts', 1);
 const longLengths = integers('long-lengths', 1);
 const [huge] = integers('huge', 0);
@@ -150,43 +161,66 @@ function workloadPosts(workload: Workload): Post[] {
   return lengths.map((n, i) => ({ ...templates[i % templates.length], id: `long-${i}`, text: longText(n) }));
 }
 
-async function openTagger(mode: Mode, sliceChars: number, batchSize: number): Promise<Tagger> {
-  preferOneComputeThread(); // as `mentionflow run` does, in both modes
-  if (mode === 'thread') return ThreadTagger.open(values.model!, { backend: 'native', batchSize, sliceChars });
-  await useBackend('native');
-  return new NeuralTagger((await TaggerModel.load(values.model!)).model, { batchSize, sliceChars });
+/** The modules a run uses, loaded from the variant's compiled tree. */
+async function modules(dist: string) {
+  const load = <T>(path: string) => import(pathToFileURL(join(dist, path)).href) as Promise<T>;
+  return {
+    backend: await load<typeof import('../models/backend.js')>('models/backend.js'),
+    tagger: await load<typeof import('../models/tagger.js')>('models/tagger.js'),
+    taggerModel: await load<typeof import('../models/taggerModel.js')>('models/taggerModel.js'),
+    threadTagger: await load<typeof import('../models/threadTagger.js')>('models/threadTagger.js'),
+    logger: await load<typeof import('../pipeline/ops/logger.js')>('pipeline/ops/logger.js'),
+    metrics: await load<typeof import('../pipeline/ops/metrics.js')>('pipeline/ops/metrics.js'),
+    server: await load<typeof import('../pipeline/ops/server.js')>('pipeline/ops/server.js'),
+    config: await load<typeof import('../pipeline/stream/config.js')>('pipeline/stream/config.js'),
+    worker: await load<typeof import('../pipeline/stream/worker.js')>('pipeline/stream/worker.js'),
+  };
+}
+type Modules = Awaited<ReturnType<typeof modules>>;
+
+async function openTagger(m: Modules, mode: Mode, variant: Variant, batchSize: number): Promise<Tagger> {
+  m.backend.preferOneComputeThread(); // as `mentionflow run` does, in both modes
+  const slice = variant.sliceChars !== undefined ? { sliceChars: variant.sliceChars } : {};
+  if (mode === 'thread') return m.threadTagger.ThreadTagger.open(values.model!, { backend: 'native', batchSize, ...slice });
+  await m.backend.useBackend('native');
+  return new m.tagger.NeuralTagger((await m.taggerModel.TaggerModel.load(values.model!)).model, { batchSize, ...slice });
 }
 
 /** The worker with its ops server: says `listening`, drains its input on `go`, says `done`, ends on `exit`. */
-async function child(spec: { mode: Mode; workload: Workload; sliceChars: number; input: string; posts: number; chars: number }): Promise<void> {
+async function child(spec: { mode: Mode; workload: Workload; variant: Variant; input: string; posts: number; chars: number }): Promise<void> {
+  const m = await modules(spec.variant.dist);
   const flags: Record<string, string> = { input: spec.input, inference: spec.mode, logLevel: 'warn' };
-  const config = resolveWorkerConfig({ flags, env: {}, paths: { model: values.model!, input: spec.input } });
-  const tagger = await openTagger(spec.mode, spec.sliceChars, config.batchMaxCount);
+  const config = m.config.resolveWorkerConfig({ flags, env: {}, paths: { model: values.model!, input: spec.input } });
+  const tagger = await openTagger(m, spec.mode, spec.variant, config.batchMaxCount);
   await tagger.tag(samplePosts().map((p) => p.text)); // warm-up
   // As cli/commands/run.ts wires them.
-  const metrics = createPipelineMetrics({ collectDefault: true, ...(tagger instanceof ThreadTagger ? { tensorMemory: () => tagger.memory() } : {}) });
-  const server = await startOpsServer({ port: 0, registry: metrics.registry, health: () => true, ready: () => true });
+  const thread = tagger instanceof m.threadTagger.ThreadTagger ? tagger : undefined;
+  const metrics = m.metrics.createPipelineMetrics({ collectDefault: true, ...(thread ? { tensorMemory: () => thread.memory() } : {}) });
+  const server = await m.server.startOpsServer({ port: 0, registry: metrics.registry, health: () => true, ready: () => true });
   const discard = new Writable({ write: (_chunk, _enc, done) => done() });
-  const logger = createLogger({ level: 'warn' });
+  const logger = m.logger.createLogger({ level: 'warn' });
   const go = new Promise((resolve) => process.once('message', resolve));
   process.send!({ type: 'listening', port: server.port } satisfies FromChild);
   await go;
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const started = performance.now();
-  const worker = await startWorker({ config, tagger, logger, metrics, stdout: discard, stderr: discard });
+  const worker = await m.worker.startWorker({ config, tagger, logger, metrics, stdout: discard, stderr: discard });
   await worker.done;
   const seconds = (performance.now() - started) / 1000;
   delay.disable();
   const out = (await metrics.recordsOut.get()).values.reduce((n, v) => n + v.value, 0);
   if (out !== spec.posts) throw new Error(`${spec.mode}: ${out} outputs for ${spec.posts} posts`);
   const ms = (ns: number) => Math.round(ns / 1e5) / 10;
-  const result = { ...spec, seconds, loopDelay: { p99: ms(delay.percentile(99)), max: ms(delay.max) } };
+  const batches = (await metrics.batchSize.get()).values;
+  const total = (suffix: string) => batches.find((v) => v.metricName?.endsWith(suffix))?.value ?? NaN;
+  const postsPerCall = total('_sum') / total('_count');
+  const result = { mode: spec.mode, workload: spec.workload, variant: spec.variant.label, posts: spec.posts, chars: spec.chars, seconds, postsPerCall, loopDelay: { p99: ms(delay.percentile(99)), max: ms(delay.max) } };
   const exit = new Promise((resolve) => process.once('message', resolve));
   process.send!({ type: 'done', result } satisfies FromChild);
   await exit;
   await server.close();
-  if (tagger instanceof ThreadTagger) await tagger.close();
+  if (thread) await thread.close();
   else tagger.dispose();
 }
 
@@ -253,11 +287,11 @@ async function probeWhile(port: number, start: () => void, until: Promise<unknow
   return out;
 }
 
-async function runChild(mode: Mode, workload: Workload, sliceChars: number, input: { file: string; posts: number; chars: number }): Promise<RunResult> {
-  const spec = JSON.stringify({ mode, workload, sliceChars, input: input.file, posts: input.posts, chars: input.chars });
+async function runChild(mode: Mode, workload: Workload, variant: Variant, input: { file: string; posts: number; chars: number }): Promise<RunResult> {
+  const spec = JSON.stringify({ mode, workload, variant, input: input.file, posts: input.posts, chars: input.chars });
   const proc = fork(fileURLToPath(import.meta.url), ['--child', spec, '--model', values.model!], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = once(proc, 'exit').then(([code]) => {
-    if (code !== 0) throw new Error(`${mode} ${workload} sliceChars ${sliceChars}: the worker exited with code ${code}`);
+    if (code !== 0) throw new Error(`${mode} ${workload} ${variant.label}: the worker exited with code ${code}`);
   });
   const next = () => Promise.race([once(proc, 'message').then(([m]) => m as FromChild), exited.then(() => Promise.reject(new Error('the worker ended early')))]);
   const listening = await next();
@@ -278,25 +312,25 @@ function report(results: RunResult[], load: { start: number[]; end: number[] }, 
   const lines = [
     `# /healthz and /metrics under full load, cooperative stepping off and on (${new Date().toISOString()})`,
     '',
-    `CPU ${cpus()[0]?.model ?? '?'} x ${cpus().length}, Node ${process.version}, backend native, one TensorFlow thread; model ${values.model}; embedded file mode with default worker settings; probes every ${every} ms per endpoint (open loop, ${connections === 'new' ? 'a new connection each' : `${pool()} kept-alive connections per endpoint, used in turn`}, timeout ${timeoutMs} ms counted at ${timeoutMs}); median of ${runs} runs (range), each run a fresh process, all combinations interleaved. Load average at start ${load.start.map((x) => x.toFixed(2)).join(' ')}, at end ${load.end.map((x) => x.toFixed(2)).join(' ')}.`,
+    `CPU ${cpus()[0]?.model ?? '?'} x ${cpus().length}, Node ${process.version}, backend native, one TensorFlow thread; model ${values.model};${values.baseline !== undefined ? ` baseline: the compiled tree ${resolve(values.baseline)};` : ''} embedded file mode with default worker settings; probes every ${every} ms per endpoint (open loop, ${connections === 'new' ? 'a new connection each' : `${pool()} kept-alive connections per endpoint, used in turn`}, timeout ${timeoutMs} ms counted at ${timeoutMs}); median of ${runs} runs (range), each run a fresh process, all combinations interleaved. Load average at start ${load.start.map((x) => x.toFixed(2)).join(' ')}, at end ${load.end.map((x) => x.toFixed(2)).join(' ')}.`,
     '',
   ];
   for (const workload of workloads) {
     const { posts, chars } = inputs[workload];
     lines.push(`## ${workload} posts: ${fmt(posts)} posts, ${fmt(chars)} code points`, '');
-    lines.push('| mode | sliceChars | posts/s (range) | chars/s | vs first slice | /healthz p50 / p99 / max ms | /metrics p50 / p99 / max ms | failed probes per run (h / m) | worker loop delay p99 / max ms |');
-    lines.push('|---|---:|---|---:|---:|---|---|---|---|');
+    lines.push('| mode | variant | posts/s (range) | chars/s | vs first variant | /healthz p50 / p99 / max ms | /metrics p50 / p99 / max ms | failed probes per run (h / m) | worker loop delay p99 / max ms | posts per tagger call |');
+    lines.push('|---|---|---|---:|---:|---|---|---|---|---:|');
     for (const mode of modes) {
-      const base = median(results.filter((r) => r.mode === mode && r.workload === workload && r.sliceChars === slices[0]).map((r) => r.posts / r.seconds));
-      for (const sliceChars of slices) {
-        const rs = results.filter((r) => r.mode === mode && r.workload === workload && r.sliceChars === sliceChars);
+      const base = median(results.filter((r) => r.mode === mode && r.workload === workload && r.variant === variants[0].label).map((r) => r.posts / r.seconds));
+      for (const { label } of variants) {
+        const rs = results.filter((r) => r.mode === mode && r.workload === workload && r.variant === label);
         if (rs.length === 0) continue;
         const rate = rs.map((r) => r.posts / r.seconds);
         const m = (pick: (r: RunResult) => number) => median(rs.map(pick));
         const probeCell = (e: Endpoint) => (rs[0].probes ? `${fmt(m((r) => r.probes![e].p50))} / ${fmt(m((r) => r.probes![e].p99))} / ${fmt(m((r) => r.probes![e].max))}` : 'n/a');
         const timeouts = rs[0].probes ? `${rs.map((r) => r.probes!['/healthz'].failures).join(',')} / ${rs.map((r) => r.probes!['/metrics'].failures).join(',')}` : 'n/a';
         lines.push(
-          `| ${mode} | ${sliceChars} | ${fmt(median(rate), posts < 100 ? 2 : 0)} (${fmt(Math.min(...rate), posts < 100 ? 2 : 0)}–${fmt(Math.max(...rate), posts < 100 ? 2 : 0)}) | ${fmt(m((r) => r.chars / r.seconds))} | ${(median(rate) / base).toFixed(3)} | ${probeCell('/healthz')} | ${probeCell('/metrics')} | ${timeouts} | ${fmt(m((r) => r.loopDelay.p99))} / ${fmt(m((r) => r.loopDelay.max))} |`,
+          `| ${mode} | ${label} | ${fmt(median(rate), posts < 100 ? 2 : 0)} (${fmt(Math.min(...rate), posts < 100 ? 2 : 0)}–${fmt(Math.max(...rate), posts < 100 ? 2 : 0)}) | ${fmt(m((r) => r.chars / r.seconds))} | ${(median(rate) / base).toFixed(3)} | ${probeCell('/healthz')} | ${probeCell('/metrics')} | ${timeouts} | ${fmt(m((r) => r.loopDelay.p99))} / ${fmt(m((r) => r.loopDelay.max))} | ${fmt(m((r) => r.postsPerCall), 1)} |`,
         );
       }
     }
@@ -321,8 +355,8 @@ if (values.child !== undefined) {
   for (let i = 0; i < runs; i++) {
     for (const workload of workloads) {
       for (const mode of modes) {
-        for (const sliceChars of slices) {
-          const r = await runChild(mode, workload, sliceChars, inputs[workload]);
+        for (const variant of variants) {
+          const r = await runChild(mode, workload, variant, inputs[workload]);
           process.stderr.write(`[ops bench] run ${i + 1}/${runs} ${JSON.stringify(r)}\n`);
           results.push(r);
         }

@@ -48,14 +48,21 @@ export interface NeuralTaggerOptions {
    * length of a tensor batch) computed in one step before the call returns to
    * the event loop (setImmediate), so timers, Kafka I/O and the ops endpoints
    * run between steps. An integer >= the model's maxLength, or 0 to compute
-   * each call in one synchronous run. Default DEFAULT_SLICE_CHARS (about
-   * 20-40 ms of compute per step on one TensorFlow thread; BENCHMARKS.md).
+   * each call in one synchronous run. Default DEFAULT_SLICE_CHARS (a step of
+   * about 20-30 ms on one TensorFlow thread; BENCHMARKS.md).
    */
   sliceChars?: number;
 }
 
-/** NeuralTaggerOptions.sliceChars by default; see BENCHMARKS.md (event loop under load) for the choice. */
-export const DEFAULT_SLICE_CHARS = 4096;
+/**
+ * NeuralTaggerOptions.sliceChars by default: 64 short posts (up to 32
+ * characters) or 10 pieces of 200 per step. Measured (BENCHMARKS.md, ops
+ * endpoints under load): /healthz and /metrics p99 under 100 ms in both modes
+ * with short and long posts; 4096 halves the steps but its p99 with long
+ * posts inline was 111-116 ms. Smaller tensor batches cost long texts
+ * throughput (0.74-0.85x at 2048, 0.78-0.89x at 4096).
+ */
+export const DEFAULT_SLICE_CHARS = 2048;
 
 /**
  * Characters handled by the tagger's own linear passes (cutting texts into
