@@ -35,7 +35,7 @@
  * times, interleaved; medians (range) are reported, and throughput as a
  * ratio to the first variant (the baseline when given).
  *
- * Usage: node dist/bench/opsLatency.js [--runs 3] [--modes inline,thread] [--workloads short,long] [--slice-chars 0,4096]
+ * Usage: node dist/bench/opsLatency.js [--runs 3] [--modes inline,thread] [--workloads short,long] [--slice-chars 0,2048]
  *   [--short-posts 15000] [--long-lengths 10000,30000,50000,70000,100000] [--huge 960000] [--every 20] [--timeout 3000]
  *   [--connections keep-alive|new] [--max-probes 2000] [--baseline DIST] [--model DIR] [--out FILE]
  */
@@ -103,7 +103,7 @@ const values = benchArgs(import.meta.url, {
   runs: { type: 'string', default: '3' },
   modes: { type: 'string', default: 'inline,thread' },
   workloads: { type: 'string', default: 'short,long' },
-  'slice-chars': { type: 'string', default: '0,4096' },
+  'slice-chars': { type: 'string', default: '0,2048' },
   'short-posts': { type: 'string', default: '15000' },
   'long-lengths': { type: 'string', default: '10000,30000,50000,70000,100000' },
   huge: { type: 'string', default: '960000' },
@@ -312,7 +312,7 @@ function report(results: RunResult[], load: { start: number[]; end: number[] }, 
   const lines = [
     `# /healthz and /metrics under full load, cooperative stepping off and on (${new Date().toISOString()})`,
     '',
-    `CPU ${cpus()[0]?.model ?? '?'} x ${cpus().length}, Node ${process.version}, backend native, one TensorFlow thread; model ${values.model};${values.baseline !== undefined ? ` baseline: the compiled tree ${resolve(values.baseline)};` : ''} embedded file mode with default worker settings; probes every ${every} ms per endpoint (open loop, ${connections === 'new' ? 'a new connection each' : `${pool()} kept-alive connections per endpoint, used in turn`}, timeout ${timeoutMs} ms counted at ${timeoutMs}); median of ${runs} runs (range), each run a fresh process, all combinations interleaved. Load average at start ${load.start.map((x) => x.toFixed(2)).join(' ')}, at end ${load.end.map((x) => x.toFixed(2)).join(' ')}.`,
+    `CPU ${cpus()[0]?.model ?? '?'} x ${cpus().length}, Node ${process.version}, backend native, one TensorFlow thread; model ${values.model};${values.baseline !== undefined ? ` baseline: the compiled tree ${resolve(values.baseline)};` : ''} embedded file mode with default worker settings; ${every === 0 ? 'no probes' : `probes every ${every} ms per endpoint (open loop, ${connections === 'new' ? 'a new connection each' : `${pool()} kept-alive connections per endpoint, used in turn`}, timeout ${timeoutMs} ms counted at ${timeoutMs})`}; median of ${runs} runs (range), each run a fresh process, all combinations interleaved. Load average at start ${load.start.map((x) => x.toFixed(2)).join(' ')}, at end ${load.end.map((x) => x.toFixed(2)).join(' ')}.`,
     '',
   ];
   for (const workload of workloads) {

@@ -8,7 +8,7 @@
  *
  * A step is bounded in cells: character positions of one tensor batch
  * (sentences x padded length), which is what a forward pass costs; see
- * BENCHMARKS.md (event loop under load) for the measured cost per cell.
+ * BENCHMARKS.md (ops endpoints under load) for the measured cost per cell.
  * `sliceCells` 0 turns pacing off: no tensor batch limit beyond the caller's
  * batch size and no yields, one synchronous run as before.
  */
