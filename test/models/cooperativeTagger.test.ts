@@ -148,7 +148,7 @@ test('the tensor count stays flat over many stepped calls', { timeout: 120_000 }
   assert.equal(tf.memory().numTensors, base);
 });
 
-test('options: batchSize and sliceChars are checked at construction with a ConfigError saying what to set', () => {
+test('options: batchSize and sliceChars are checked at construction with a ConfigError saying what to set', async () => {
   for (const sliceChars of [-1, 1.5, 199, Number.NaN, '4096' as unknown as number]) {
     const message = (err: unknown) => err instanceof ConfigError && /sliceChars must be 0 .* or an integer >= the model's maxLength 200/.test(err.message) && err.message.endsWith(`e.g. ${DEFAULT_SLICE_CHARS}`);
     assert.throws(() => new NeuralTagger(model, { sliceChars }), message, String(sliceChars));
@@ -156,6 +156,8 @@ test('options: batchSize and sliceChars are checked at construction with a Confi
   assert.throws(() => new NeuralTagger(model, { batchSize: 0 }), (err: unknown) => err instanceof ConfigError && /batchSize must be an integer >= 1/.test(err.message));
   assert.doesNotThrow(() => new NeuralTagger(model, { sliceChars: 0 }));
   assert.doesNotThrow(() => new NeuralTagger(model, { sliceChars: 200 }));
+  // in thread mode the thread's NeuralTagger rejects it, and open() rejects with the same class and message
+  await assert.rejects(ThreadTagger.open(MODEL, { backend: BACKEND, sliceChars: 100 }), (err: unknown) => err instanceof ConfigError && /sliceChars must be 0/.test(err.message));
 });
 
 /** A tiny untrained model whose NER head reads the segmentation head's tags (so predict runs both heads). */
