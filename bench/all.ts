@@ -2,10 +2,11 @@
  * Every benchmark in one run, side by side, into one report
  * (bench/results/report.md and report.json) with the machine's description:
  * limits (matMul vs the tagger's achieved rate), backends, the streaming
- * pipeline through the real broker (needs KAFKA_BROKERS), and joint training
- * seconds per epoch (row 11). Each part runs in its own process.
+ * pipeline through the real broker (needs KAFKA_BROKERS), /healthz and
+ * /metrics under load with cooperative inference off and on (ops), and joint
+ * training seconds per epoch (row 11). Each part runs in its own process.
  *
- *   node dist/bench/all.js [--parts limits,backends,pipeline,joint] [--quick]
+ *   node dist/bench/all.js [--parts limits,backends,pipeline,ops,joint] [--quick]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,15 +17,16 @@ import { projectRoot } from '../cli/defaults.js';
 import type { PipelineResults } from './pipelineReport.js';
 import { benchArgs } from './args.js';
 
-const values = benchArgs(import.meta.url, { parts: { type: 'string', default: 'limits,backends,pipeline,joint' }, quick: { type: 'boolean', default: false } });
+const values = benchArgs(import.meta.url, { parts: { type: 'string', default: 'limits,backends,pipeline,ops,joint' }, quick: { type: 'boolean', default: false } });
 const q = values.quick;
 const ARGS: Record<string, string[]> = {
   limits: ['--runs', q ? '2' : '5'],
   backends: ['--runs', q ? '2' : '5', ...(q ? ['--backends', 'native'] : [])],
   pipeline: q ? ['--posts', '2000', '--full-posts', '300', '--runs', '1', '--rss-posts', '20000', '--latency-seconds', '6', '--latency-warmup-seconds', '1'] : ['--runs', '3'],
+  ops: ['--out', join(projectRoot(), 'bench', 'results', 'ops.md'), ...(q ? ['--runs', '1', '--short-posts', '2000', '--long-lengths', '10000', '--huge', '40000'] : ['--runs', '3'])],
   joint: ['--epochs', q ? '1' : '2'],
 };
-const SCRIPT: Record<string, string> = { limits: 'limits.js', backends: 'backends.js', pipeline: 'pipeline.js', joint: 'jointEpoch.js' };
+const SCRIPT: Record<string, string> = { limits: 'limits.js', backends: 'backends.js', pipeline: 'pipeline.js', ops: 'opsLatency.js', joint: 'jointEpoch.js' };
 const dir = join(projectRoot(), 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const sections: string[] = [];

@@ -18,14 +18,12 @@
  * Usage: node dist/bench/inference.js [--posts 3000] [--runs 3] [--batch 64] [--thread-concurrency 1] [--model DIR] [--out FILE]
  */
 import { fork } from 'node:child_process';
-import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import avro from 'avsc';
 import { defaultModelDir } from '../cli/defaults.js';
 import { preferOneComputeThread, useBackend } from '../models/backend.js';
 import { NeuralTagger, type Tagger } from '../models/tagger.js';
@@ -35,9 +33,8 @@ import { createLogger } from '../pipeline/ops/logger.js';
 import { createPipelineMetrics } from '../pipeline/ops/metrics.js';
 import { resolveWorkerConfig } from '../pipeline/stream/config.js';
 import { startWorker } from '../pipeline/stream/worker.js';
-import { loadSchema } from '../schemas/registry.js';
 import { median } from './stats.js';
-import { samplePosts } from './syntheticPosts.js';
+import { samplePosts, writePostsFile } from './syntheticPosts.js';
 import { benchArgs } from './args.js';
 
 type Mode = 'inline' | 'thread';
@@ -77,11 +74,7 @@ const threadConcurrency = positive('thread-concurrency');
 async function writeInput(n: number): Promise<string> {
   const file = join(tmpdir(), `mf-bench-inference-${process.pid}.avro`);
   const templates = samplePosts();
-  const encoder = avro.createFileEncoder(file, loadSchema('post'));
-  for (let i = 0; i < n; i++) encoder.write({ ...templates[i % templates.length], id: `bench-${i}` });
-  encoder.end();
-  await once(encoder, 'finish');
-  await new Promise((r) => setTimeout(r, 100)); // the file stream flushes after the encoder
+  await writePostsFile(file, Array.from({ length: n }, (_, i) => ({ ...templates[i % templates.length], id: `bench-${i}` })));
   return file;
 }
 

@@ -5,9 +5,12 @@
  * keyed by the post id, as `mentionflow produce` writes them). The templates
  * are checked once with encodeStrict; the copies differ only in id and
  * created_at, so they are encoded with the plain avsc encoder.
+ * writePostsFile writes posts as the embedded file mode's input.
  */
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import avro from 'avsc';
 import { projectRoot } from '../cli/defaults.js';
 import { encodeStrict, loadSchema } from '../schemas/registry.js';
 import type { Post } from '../schemas/types.generated.js';
@@ -40,4 +43,13 @@ export function postFactory(prefix: string): (i: number, createdAt: number) => S
     const id = `${prefix}${i}`;
     return { key: id, value: type.toBuffer({ ...t, id, created_at: Math.round(createdAt) }), chars: chars[i % templates.length] };
   };
+}
+
+/** Writes `posts` to `file` as an Avro object container file (latest Post schema): input for the embedded file mode. */
+export async function writePostsFile(file: string, posts: Iterable<Post>): Promise<void> {
+  const encoder = avro.createFileEncoder(file, loadSchema('post'));
+  for (const post of posts) encoder.write(post);
+  encoder.end();
+  await once(encoder, 'finish');
+  await new Promise((r) => setTimeout(r, 100)); // the file stream flushes after the encoder
 }

@@ -69,13 +69,23 @@ function featuresPerStep(s: EncodedSentence): number {
 
 /**
  * Groups sentence indices into batches of similar length (sorted by length,
- * cut every `batchSize`), which keeps padding waste low. The order of the
- * batches is left to the caller (shuffle it for training).
+ * cut every `batchSize`), which keeps padding waste low. A batch is also cut
+ * before it would exceed `maxCells` cells (sentences x longest length, the
+ * size of its padded tensors); a batch always holds at least one sentence.
+ * The order of the batches is left to the caller (shuffle it for training).
  */
-export function lengthBuckets(lengths: readonly number[], batchSize: number): number[][] {
+export function lengthBuckets(lengths: readonly number[], batchSize: number, maxCells = Infinity): number[][] {
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
   const out: number[][] = [];
-  for (let i = 0; i < order.length; i += batchSize) out.push(order.slice(i, i + batchSize));
+  let start = 0;
+  for (let i = 1; i <= order.length; i++) {
+    // sorted ascending: the sentence at i would be the longest of the batch
+    const full = i - start === batchSize || (i < order.length && (i - start + 1) * lengths[order[i]] > maxCells);
+    if (i === order.length || full) {
+      out.push(order.slice(start, i));
+      start = i;
+    }
+  }
   return out;
 }
 

@@ -4,9 +4,13 @@
  * is one), end exclusive; `startUtf16`/`endUtf16` are the same span in UTF-16
  * code units, for JavaScript's String.slice and Java. Texts longer than the
  * model's maxLength are tagged in consecutive pieces of maxLength code points.
+ * A call computes in steps and returns to the event loop between them
+ * (NeuralTaggerOptions.sliceChars, models/pace.ts).
  */
-import { toCodePoints, utf16Offsets } from './text/codepoints.js';
+import { ConfigError } from '../common/errors.js';
+import { Pace } from './pace.js';
 import type { TaggerModel } from './taggerModel.js';
+import { isSurrogatePairAt, toCodePoints, utf16Offsets } from './text/codepoints.js';
 
 export type EntityType = 'PER' | 'ORG' | 'LOC' | 'GPE';
 export type MentionKind = 'NAM' | 'NOM';
@@ -39,17 +43,64 @@ export interface Tagger {
 export interface NeuralTaggerOptions {
   /** Sentences per tensor batch. Default 64. */
   batchSize?: number;
+  /**
+   * Cooperative inference: the most character positions (sentences x padded
+   * length of a tensor batch) computed in one step before the call returns to
+   * the event loop (setImmediate), so timers, Kafka I/O and the ops endpoints
+   * run between steps. An integer >= the model's maxLength, or 0 to compute
+   * each call in one synchronous run. Default DEFAULT_SLICE_CHARS (a step of
+   * about 20-30 ms on one TensorFlow thread; BENCHMARKS.md).
+   */
+  sliceChars?: number;
+}
+
+/**
+ * NeuralTaggerOptions.sliceChars by default: 64 short posts (up to 32
+ * characters) or 10 pieces of 200 per step. Measured (BENCHMARKS.md, ops
+ * endpoints under load): /healthz and /metrics p99 under 100 ms in both modes
+ * with short and long posts; 4096 halves the steps but its p99 with long
+ * posts inline was 111-116 ms. Smaller tensor batches cost long texts
+ * throughput (0.74-0.85x at 2048, 0.78-0.89x at 4096).
+ */
+export const DEFAULT_SLICE_CHARS = 2048;
+
+/**
+ * Characters handled by the tagger's own linear passes (cutting texts into
+ * pieces, mention offsets) per cell of model compute: these cost far less per
+ * character than a forward pass per cell, so they count this much less
+ * toward a step.
+ */
+const LINEAR_CHARS_PER_CELL = 16;
+
+/** A piece of a text: at most maxLength code points, starting `offset` code points (`offset16` UTF-16 units) into it. */
+interface Piece {
+  text: number;
+  offset: number;
+  offset16: number;
+  chars: string[];
 }
 
 export class NeuralTagger implements Tagger {
   private readonly batchSize: number;
+  private readonly sliceChars: number;
 
   constructor(
     readonly model: TaggerModel,
     options: NeuralTaggerOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 64;
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${options.batchSize}`);
+    this.sliceChars = options.sliceChars ?? DEFAULT_SLICE_CHARS;
+    const max = model.meta.maxLength;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
+      throw new ConfigError(`NeuralTagger: batchSize must be an integer >= 1 (sentences per tensor batch), got ${options.batchSize}; e.g. 64`);
+    }
+    if (!Number.isInteger(this.sliceChars) || (this.sliceChars !== 0 && this.sliceChars < max)) {
+      throw new ConfigError(
+        `NeuralTagger: sliceChars must be 0 (never yield to the event loop) or an integer >= the model's maxLength ${max} (a step holds at least one piece of a text), got ${options.sliceChars}; e.g. ${DEFAULT_SLICE_CHARS}`,
+      );
+    }
+    // A char-positional model segments with jieba: load its dictionary (~0.2 s) now, not in the first call.
+    model.tokens([]);
   }
 
   get modelId(): string {
@@ -61,41 +112,63 @@ export class NeuralTagger implements Tagger {
   }
 
   async tag(texts: readonly string[]): Promise<Mention[][]> {
-    const max = this.model.meta.maxLength;
-    const pieces: { text: number; offset: number; chars: string[] }[] = [];
-    const chars = texts.map((t) => toCodePoints(t));
-    chars.forEach((cs, text) => {
-      for (let offset = 0; offset < cs.length; offset += max) pieces.push({ text, offset, chars: cs.slice(offset, offset + max) });
-    });
+    const pace = new Pace(this.sliceChars);
+    const pieces: Piece[] = [];
+    for (let text = 0; text < texts.length; text++) {
+      for (const piece of textPieces(texts[text], text, this.model.meta.maxLength)) {
+        pieces.push(piece);
+        await pace.spend(piece.chars.length / LINEAR_CHARS_PER_CELL);
+      }
+    }
     const preds = await this.model.predict(
       pieces.map((p) => p.chars),
       this.batchSize,
+      'ner',
+      pace,
     );
     const out: Mention[][] = texts.map(() => []);
-    const utf16 = chars.map((cs) => utf16Offsets(cs));
-    preds.forEach((pred, i) => {
+    for (let i = 0; i < preds.length; i++) {
       const piece = pieces[i];
-      for (const s of pred.spans) {
-        const start = piece.offset + s.start;
-        const end = piece.offset + s.end;
+      const spans = preds[i].spans;
+      if (spans.length === 0) continue;
+      const utf16 = utf16Offsets(piece.chars);
+      for (const s of spans) {
         const [type, kind] = s.label.split('.') as [EntityType, MentionKind];
         out[piece.text].push({
-          text: chars[piece.text].slice(start, end).join(''),
+          text: piece.chars.slice(s.start, s.end).join(''),
           label: s.label,
           type,
           kind,
-          start,
-          end,
-          startUtf16: utf16[piece.text][start],
-          endUtf16: utf16[piece.text][end],
+          start: piece.offset + s.start,
+          end: piece.offset + s.end,
+          startUtf16: piece.offset16 + utf16[s.start],
+          endUtf16: piece.offset16 + utf16[s.end],
           confidence: s.confidence,
         });
       }
-    });
+      await pace.spend(piece.chars.length / LINEAR_CHARS_PER_CELL);
+    }
     return out;
   }
 
   dispose(): void {
     this.model.dispose();
+  }
+}
+
+/**
+ * The code points of `text` (as toCodePoints splits them: a surrogate pair is
+ * one, a lone surrogate is one) in consecutive pieces of `max`, the last one
+ * shorter; an empty text has none.
+ */
+function* textPieces(text: string, index: number, max: number): Generator<Piece> {
+  let offset = 0;
+  let end16 = 0;
+  while (end16 < text.length) {
+    const offset16 = end16;
+    for (let n = 0; n < max && end16 < text.length; n++) end16 += isSurrogatePairAt(text, end16) ? 2 : 1;
+    const chars = toCodePoints(text.slice(offset16, end16));
+    yield { text: index, offset, offset16, chars };
+    offset += chars.length;
   }
 }

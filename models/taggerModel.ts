@@ -9,6 +9,7 @@ import { readArtifact, assignWeights } from './artifact/load.js';
 import type { ModelManifest } from './artifact/manifest.js';
 import { saveArtifact, type ManifestDraft } from './artifact/save.js';
 import { makeBatch, lengthBuckets, type EncodedSentence } from './batch.js';
+import { Pace } from './pace.js';
 import type { CrfOptions } from './crf/crf.js';
 import { forwardBackward, spanProbability } from './crf/marginals.js';
 import { viterbi } from './crf/viterbi.js';
@@ -131,26 +132,32 @@ export class TaggerModel {
   }
 
   /** The segmentation head's BIES tags per sentence when the NER features need them, else undefined. */
-  async predictSegmentation(sentences: readonly (readonly string[])[], batchSize = 64): Promise<string[][] | undefined> {
+  async predictSegmentation(sentences: readonly (readonly string[])[], batchSize = 64, pace: Pace = Pace.OFF): Promise<string[][] | undefined> {
     if (!this.needsSegmentation) return undefined;
-    return (await this.predict(sentences, batchSize, 'seg')).map((p) => p.tags);
+    return (await this.predict(sentences, batchSize, 'seg', pace)).map((p) => p.tags);
   }
 
   /**
    * Best NER tags and scored spans for each sentence (each of length >= 1
    * and <= meta.maxLength), batched by similar length, `batchSize` at a time.
+   * With a `pace` that is on, a tensor batch holds at most pace.maxCells
+   * cells (sentences x longest length), and the call returns to the event
+   * loop before each forward pass and before each batch's CRF decoding (so
+   * also between the segmentation and the NER pass).
    */
-  async predict(sentences: readonly (readonly string[])[], batchSize = 64, head: HeadName = 'ner'): Promise<Prediction[]> {
+  async predict(sentences: readonly (readonly string[])[], batchSize = 64, head: HeadName = 'ner', pace: Pace = Pace.OFF): Promise<Prediction[]> {
     const out: Prediction[] = new Array(sentences.length);
     const dict: TagDictionary = head === 'ner' ? this.nerTags : this.segTags!;
     const scores = this.network.head(head).crf.scores();
     const toSpans = head === 'seg' ? () => [] : this.meta.scheme === 'BIOES' ? bioesToSpans : bioToSpans;
-    const segTags = head === 'ner' ? await this.predictSegmentation(sentences, batchSize) : undefined;
-    for (const group of lengthBuckets(sentences.map((s) => s.length), batchSize)) {
+    const segTags = head === 'ner' ? await this.predictSegmentation(sentences, batchSize, pace) : undefined;
+    for (const group of lengthBuckets(sentences.map((s) => s.length), batchSize, pace.maxCells)) {
+      await pace.pause();
       const batch = makeBatch(group.map((i) => this.encode(sentences[i], undefined, head, segTags?.[i])));
       const em = this.network.emissions(head, batch);
       const data = (await em.data()) as Float32Array;
       em.dispose();
+      await pace.pause();
       const k = dict.size;
       group.forEach((sentIndex, b) => {
         const len = batch.lengths[b];

@@ -1,8 +1,10 @@
 /**
  * A Tagger whose NeuralTagger runs in a node:worker_threads thread, so the
  * calling thread (Kafka I/O, Avro decoding, encoding) keeps running while a
- * batch is tagged. Messages stay small: texts in, mentions out (structured
- * clone, nothing transferred).
+ * batch is tagged. Texts go in by structured clone (a copy of each string);
+ * mentions come back as flat arrays, transferred (PackedMentions in
+ * models/threadProtocol.ts), so a post with tens of thousands of mentions
+ * does not hold the calling thread.
  *
  *   const tagger = await ThreadTagger.open('models/default', { backend: 'native' });
  *   const mentions = await tagger.tag(['我在北京见到了张三']);
@@ -26,7 +28,7 @@ import { Worker } from 'node:worker_threads';
 import { TaggingError } from '../common/errors.js';
 import type { BackendChoice, BackendName } from './backend.js';
 import type { Mention, Tagger } from './tagger.js';
-import { fromWire, type FromThread, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
+import { fromWire, unpackMentions, type FromThread, type PackedMentions, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
 
 export type { TensorMemory } from './threadProtocol.js';
 
@@ -35,6 +37,12 @@ export interface ThreadTaggerOptions {
   backend?: BackendChoice;
   /** Sentences per tensor batch (NeuralTagger's batchSize). Default: NeuralTagger's. */
   batchSize?: number;
+  /**
+   * Most character positions computed in one step before the thread returns
+   * to its event loop (NeuralTagger's sliceChars), which answers memory()
+   * between steps. Default: NeuralTagger's.
+   */
+  sliceChars?: number;
   /** Receives the backend selection's warnings (a fallback from native). Default: stderr. */
   warn?: (message: string) => void;
   /** Called once if the thread dies after open() resolved, before pending calls are rejected. */
@@ -61,6 +69,8 @@ export class ThreadTagger implements Tagger {
   private gone: TaggingError | undefined;
   private disposed = false;
   private disposedMemory: ((memory: TensorMemory | undefined) => void) | undefined;
+  /** tf.memory() in the thread as of its last reply that carried it. */
+  private lastMemory: TensorMemory | undefined;
   private readonly exited: Promise<number>;
 
   private constructor(
@@ -89,6 +99,7 @@ export class ThreadTagger implements Tagger {
       modelDir,
       backend: options.backend ?? 'auto',
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.sliceChars !== undefined ? { sliceChars: options.sliceChars } : {}),
       ...(options.exitOnText !== undefined ? { exitOnText: options.exitOnText } : {}),
     };
     const warn = warner(options);
@@ -126,12 +137,17 @@ export class ThreadTagger implements Tagger {
   }
 
   /** Mentions per text, tagged in the thread. */
-  tag(texts: readonly string[]): Promise<Mention[][]> {
-    return this.request<Mention[][]>((id) => ({ type: 'tag', id, texts }));
+  async tag(texts: readonly string[]): Promise<Mention[][]> {
+    return unpackMentions(await this.request<PackedMentions>((id) => ({ type: 'tag', id, texts })), texts);
   }
 
-  /** tf.memory() of the thread: live tensors and their bytes. */
+  /**
+   * tf.memory() of the thread: live tensors and their bytes. While calls are
+   * pending (the thread may be computing) it resolves at once with the figures
+   * of the last reply, so a /metrics scrape never waits for the thread.
+   */
   memory(): Promise<TensorMemory> {
+    if (this.lastMemory !== undefined && this.pending.size > 0 && this.gone === undefined && !this.disposed) return Promise.resolve({ ...this.lastMemory });
     return this.request<TensorMemory>((id) => ({ type: 'memory', id }));
   }
 
@@ -193,9 +209,11 @@ export class ThreadTagger implements Tagger {
   private onMessage(m: FromThread): void {
     switch (m.type) {
       case 'tagged':
+        this.lastMemory = m.memory;
         this.settle(m.id)?.resolve(m.mentions as never);
         break;
       case 'memory':
+        this.lastMemory = m.memory;
         this.settle(m.id)?.resolve(m.memory as never);
         break;
       case 'error':

@@ -11,14 +11,14 @@ import * as tf from '@tensorflow/tfjs';
 import { activeBackend, useBackend } from './backend.js';
 import { NeuralTagger } from './tagger.js';
 import { TaggerModel } from './taggerModel.js';
-import { toWire, type FromThread, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
+import { packMentions, toWire, type FromThread, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
 
 const EXIT_ON_TEXT_CODE = 7;
 
 if (parentPort === null) throw new Error('models/threadTaggerWorker.js runs only as the worker thread of ThreadTagger');
 const port: MessagePort = parentPort;
 const init = workerData as ThreadInit;
-const post = (message: FromThread): void => port.postMessage(message);
+const post = (message: FromThread, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
 function memory(): TensorMemory {
   const { numTensors, numBytes } = tf.memory();
@@ -29,7 +29,8 @@ async function open(): Promise<NeuralTagger> {
   await useBackend(init.backend, (message) => post({ type: 'warn', message }));
   const { model } = await TaggerModel.load(init.modelDir);
   try {
-    return new NeuralTagger(model, init.batchSize === undefined ? {} : { batchSize: init.batchSize });
+    const { batchSize, sliceChars } = init;
+    return new NeuralTagger(model, { ...(batchSize !== undefined ? { batchSize } : {}), ...(sliceChars !== undefined ? { sliceChars } : {}) });
   } catch (err) {
     model.dispose();
     throw err;
@@ -40,7 +41,8 @@ async function handle(tagger: NeuralTagger, m: ToThread): Promise<void> {
   if (m.type === 'tag') {
     if (init.exitOnText !== undefined && m.texts.includes(init.exitOnText)) process.exit(EXIT_ON_TEXT_CODE);
     try {
-      post({ type: 'tagged', id: m.id, mentions: await tagger.tag(m.texts) });
+      const { packed, transfer } = packMentions(await tagger.tag(m.texts));
+      post({ type: 'tagged', id: m.id, mentions: packed, memory: memory() }, transfer);
     } catch (err) {
       post({ type: 'error', id: m.id, error: toWire(err) });
     }

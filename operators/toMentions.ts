@@ -2,6 +2,7 @@ import { map } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
 import { TaggingError } from '../common/errors.js';
 import type { Mention } from '../models/tagger.js';
+import { codePointLength, isSurrogatePairAt } from '../models/text/codepoints.js';
 import type { KafkaPosition, Mention as MentionRecord, ModelRef, PostMentions } from '../schemas/types.generated.js';
 import { failItem, withValue } from './items.js';
 import { checkFunction, checkNonEmptyString, checkObject, checkOptionsObject } from './options.js';
@@ -82,31 +83,42 @@ function origin(ref: RecordRef): KafkaPosition | null {
 }
 
 /** Checks the tagger's mentions against the text and converts them, sorted by start. */
+/**
+ * Checks the mentions against the text in one pass over it, by code points
+ * from one mention to the next (no array of the whole text: a post of a
+ * million characters with tens of thousands of mentions stays cheap).
+ */
 function mentionRecords(text: string, mentions: readonly Mention[]): MentionRecord[] {
-  if (mentions.length === 0) return []; // nothing to check (most posts): skip splitting the text
-  const chars = Array.from(text);
-  const utf16 = [0];
-  for (const c of chars) utf16.push(utf16[utf16.length - 1] + c.length);
+  if (mentions.length === 0) return []; // nothing to check (most posts): skip scanning the text
+  const length = codePointLength(text);
   const sorted = [...mentions].sort((a, b) => a.start - b.start);
   let prevEnd = 0;
+  let cp = 0; // code points walked so far ...
+  let u16 = 0; // ... and their UTF-16 length
+  const utf16At = (to: number): number => {
+    for (; cp < to; cp++) u16 += isSurrogatePairAt(text, u16) ? 2 : 1;
+    return u16;
+  };
   return sorted.map((m, i) => {
-    const where = `mention ${i} ${JSON.stringify(m?.text)} [${m?.start}, ${m?.end})`;
-    if (!Number.isInteger(m.start) || !Number.isInteger(m.end) || m.start < 0 || m.end <= m.start || m.end > chars.length) {
-      throw new Error(`${where}: span outside the text of ${chars.length} code points`);
+    const fail = (detail: string) => new Error(`mention ${i} ${JSON.stringify(m?.text)} [${m?.start}, ${m?.end}): ${detail}`);
+    if (!Number.isInteger(m.start) || !Number.isInteger(m.end) || m.start < 0 || m.end <= m.start || m.end > length) {
+      throw fail(`span outside the text of ${length} code points`);
     }
-    if (m.start < prevEnd) throw new Error(`${where}: overlaps the previous mention (ends at ${prevEnd})`);
+    if (m.start < prevEnd) throw fail(`overlaps the previous mention (ends at ${prevEnd})`);
     prevEnd = m.end;
-    if (m.startUtf16 !== utf16[m.start] || m.endUtf16 !== utf16[m.end]) {
-      throw new Error(`${where}: UTF-16 span [${m.startUtf16}, ${m.endUtf16}) should be [${utf16[m.start]}, ${utf16[m.end]})`);
+    const start16 = utf16At(m.start);
+    const end16 = utf16At(m.end);
+    if (m.startUtf16 !== start16 || m.endUtf16 !== end16) {
+      throw fail(`UTF-16 span [${m.startUtf16}, ${m.endUtf16}) should be [${start16}, ${end16})`);
     }
     if (m.text !== text.slice(m.startUtf16, m.endUtf16)) {
-      throw new Error(`${where}: surface text differs from the text span ${JSON.stringify(text.slice(m.startUtf16, m.endUtf16))}`);
+      throw fail(`surface text differs from the text span ${JSON.stringify(text.slice(m.startUtf16, m.endUtf16))}`);
     }
     if (!TYPES.includes(m.type) || !KINDS.includes(m.kind)) {
-      throw new Error(`${where}: unknown type/kind ${String(m.type)}.${String(m.kind)}`);
+      throw fail(`unknown type/kind ${String(m.type)}.${String(m.kind)}`);
     }
     if (typeof m.confidence !== 'number' || !(m.confidence >= 0 && m.confidence <= 1)) {
-      throw new Error(`${where}: confidence ${String(m.confidence)} is not in [0, 1]`);
+      throw fail(`confidence ${String(m.confidence)} is not in [0, 1]`);
     }
     return {
       text: m.text,

@@ -30,3 +30,18 @@ export function utf16Offsets(chars: readonly string[]): Int32Array {
   offsets[chars.length] = acc;
   return offsets;
 }
+
+/** True when a well-formed surrogate pair (one code point in two UTF-16 units) starts at UTF-16 index `i` of `text`. */
+export function isSurrogatePairAt(text: string, i: number): boolean {
+  const hi = text.charCodeAt(i);
+  if (hi < 0xd800 || hi > 0xdbff || i + 1 >= text.length) return false;
+  const lo = text.charCodeAt(i + 1);
+  return lo >= 0xdc00 && lo <= 0xdfff;
+}
+
+/** toCodePoints(text).length, without building the array. */
+export function codePointLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i += isSurrogatePairAt(text, i) ? 2 : 1) n++;
+  return n;
+}

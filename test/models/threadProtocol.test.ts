@@ -1,8 +1,10 @@
-/** Errors as data across the thread boundary: class, message, context fields, retriable flag and causes survive. */
+/** What crosses the thread boundary: errors as data (class, message, context fields, retriable flag and causes survive) and mentions as packed arrays. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { MessageChannel } from 'node:worker_threads';
 import { BackendError, ConfigError, CorpusFormatError, KafkaEdgeError, ModelArtifactError, TaggingError } from '../../common/errors.js';
-import { fromWire, toWire } from '../../models/threadProtocol.js';
+import { fromWire, packMentions, toWire, unpackMentions } from '../../models/threadProtocol.js';
+import type { Mention } from '../../models/tagger.js';
 
 /** Through structured clone, as postMessage sends it. */
 const across = (err: unknown): Error => fromWire(structuredClone(toWire(err)));
@@ -50,4 +52,32 @@ test('causes and the stack come along', () => {
   assert.ok(outer.cause instanceof RangeError);
   assert.equal((outer.cause as Error).message, 'index 9 out of range');
   assert.match(outer.stack ?? '', /^ModelArtifactError: model artifact \/m: inconsistent manifest[^\n]*\n\s+at .*threadProtocol\.test\.js/, 'the stack of where it was thrown');
+});
+
+test('mentions packed into transferred arrays come back as the same mentions, texts sliced from the caller\'s texts', () => {
+  const texts = ['张三在北京', '', '😀李四去了𠮷野家', 'x'];
+  const mentions: Mention[][] = [
+    [
+      { text: '张三', label: 'PER.NAM', type: 'PER', kind: 'NAM', start: 0, end: 2, startUtf16: 0, endUtf16: 2, confidence: 0.91 },
+      { text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: 3, end: 5, startUtf16: 3, endUtf16: 5, confidence: 1 },
+    ],
+    [],
+    [
+      { text: '李四', label: 'PER.NAM', type: 'PER', kind: 'NAM', start: 1, end: 3, startUtf16: 2, endUtf16: 4, confidence: 0.5 },
+      { text: '𠮷野家', label: 'ORG.NOM', type: 'ORG', kind: 'NOM', start: 5, end: 8, startUtf16: 6, endUtf16: 10, confidence: 0.123456789 },
+    ],
+    [],
+  ];
+  const { packed, transfer } = packMentions(mentions);
+  assert.deepEqual(packed.labels, ['PER.NAM', 'GPE.NAM', 'ORG.NOM'], 'each label once');
+  const { port1, port2 } = new MessageChannel();
+  try {
+    port1.postMessage(packed, transfer);
+    assert.equal(packed.offsets.byteLength, 0, 'the arrays were moved, not copied');
+  } finally {
+    port1.close();
+    port2.close();
+  }
+  assert.deepEqual(unpackMentions(structuredClone(packMentions(mentions).packed), texts), mentions);
+  assert.deepEqual(unpackMentions(packMentions([[], []]).packed, ['a', 'b']), [[], []]);
 });

@@ -1,8 +1,8 @@
-/** Tests for models/text/codepoints.ts: code-point splitting and UTF-16 offsets. */
+/** Tests for models/text/codepoints.ts: code-point splitting, counting and UTF-16 offsets. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { toCodePoints, utf16Offsets } from '../../../models/text/codepoints.js';
+import { codePointLength, isSurrogatePairAt, toCodePoints, utf16Offsets } from '../../../models/text/codepoints.js';
 
 test('astral characters are one element', () => {
   assert.deepEqual(toCodePoints('吉𠮷野😀家'), ['吉', '𠮷', '野', '😀', '家']);
@@ -36,6 +36,18 @@ test('code-point spans slice the same text as UTF-16 spans', () => {
       const s = Math.min(a, b) % (chars.length + 1);
       const e = Math.max(s, Math.max(a, b) % (chars.length + 1));
       assert.equal(text.slice(off[s], off[e]), chars.slice(s, e).join(''));
+    }),
+  );
+});
+
+test('codePointLength and isSurrogatePairAt walk a text as toCodePoints splits it', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: anyUnit }), (text) => {
+      const chars = toCodePoints(text);
+      assert.equal(codePointLength(text), chars.length);
+      const walked: number[] = [];
+      for (let i = 0; i < text.length; i += isSurrogatePairAt(text, i) ? 2 : 1) walked.push(i);
+      assert.deepEqual(walked, [...utf16Offsets(chars)].slice(0, -1));
     }),
   );
 });
