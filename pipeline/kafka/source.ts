@@ -32,11 +32,11 @@
 import { Observable, type Subscriber } from 'rxjs';
 import kafkajs from 'kafkajs';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { ConfigError } from '../../common/errors.js';
 import type { RawRecord, RecordRef } from '../../operators/types.js';
 import type { Logger } from '../ops/logger.js';
 import { OffsetTracker, type TopicPartition, type TopicPartitionOffset } from '../stream/offsetTracker.js';
 import type { RecordSource } from '../stream/ports.js';
+import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import { isRebalancing, kafkaEdgeError } from './errors.js';
 import { isTransient, retryDelay, type BrokerOutage } from './outage.js';
 
@@ -123,6 +123,11 @@ export class KafkaSource implements RecordSource {
   private memberId: string | undefined;
   /** When the group coordinator last confirmed the membership (join or heartbeat), ms since the epoch. */
   private lastHeartbeat = 0;
+  /** When a broker last answered one of the consumer's requests (fetch, heartbeat, commit, ...). */
+  private lastAnswer = Date.now();
+  /** Longest silence of the brokers taken as normal while in the group (ms). */
+  private readonly silenceMs: number;
+  private watchdog: NodeJS.Timeout | undefined;
   /** Per partition, how many times it was dropped: RecordRef.epoch of the records read since. */
   private readonly epochs = new Map<string, number>();
 
@@ -143,6 +148,11 @@ export class KafkaSource implements RecordSource {
       throw new ConfigError(`KafkaSource: sliceSize must be an integer >= 1, got ${String(sliceSize)}`);
     }
     const sessionTimeoutMs = opts.sessionTimeoutMs ?? 30_000;
+    const heartbeatInterval = Math.max(100, Math.min(3000, Math.floor(sessionTimeoutMs / 3)));
+    // In the group, a fetch returns every POLL_MS and a heartbeat goes out every
+    // heartbeatInterval even while the input is paused: two missed heartbeats
+    // mean the brokers stopped answering, long before kafkajs gives up on them.
+    this.silenceMs = 2 * heartbeatInterval + POLL_MS + 1000;
     this.opts = {
       startFrom: 'earliest',
       commitIntervalMs: 1000,
@@ -156,7 +166,7 @@ export class KafkaSource implements RecordSource {
       groupId: opts.groupId,
       sessionTimeout: sessionTimeoutMs,
       // kafkajs only sends a heartbeat when one is due; a third of the session is the usual rule.
-      heartbeatInterval: Math.max(100, Math.min(3000, Math.floor(sessionTimeoutMs / 3))),
+      heartbeatInterval,
       rebalanceTimeout: Math.max(60_000, sessionTimeoutMs),
       // Bounds how long a stop waits for a fetch that is still out.
       maxWaitTimeInMs: 500,
@@ -183,14 +193,21 @@ export class KafkaSource implements RecordSource {
     const { events } = this.consumer;
     this.consumer.on(events.GROUP_JOIN, ({ payload }) => {
       const mine = payload.memberAssignment[this.opts.topic] ?? [];
-      // A new member id means the old membership lapsed (session timeout):
-      // its partitions may have been processed and committed by another
-      // worker meanwhile, so nothing from before counts, even for partitions
-      // assigned again.
+      // A new member id means the old membership lapsed (session timeout, or
+      // the consumer restarted after a broker outage): its partitions may have
+      // been processed and committed by another worker meanwhile. Exactly-once:
+      // nothing from before counts, even for partitions assigned again (their
+      // open transaction belongs to the old membership). At-least-once: a
+      // partition assigned again keeps what this worker has in flight there;
+      // it finishes and commits it, and the tracker skips those records when
+      // the consumer delivers them again from the committed offset (dropping
+      // them would redo the whole in-flight window after every outage).
       const lapsed = this.memberId !== undefined && payload.memberId !== this.memberId;
-      const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && (lapsed || !mine.includes(tp.partition)));
+      const dropAll = lapsed && this.opts.commit === 'transaction';
+      const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && (dropAll || !mine.includes(tp.partition)));
       const dropped = this.drop(lost);
       this.joined = true;
+      this.lastAnswer = Date.now();
       this.memberId = payload.memberId;
       this.lastHeartbeat = Date.now();
       this.opts.outage.succeeded();
@@ -203,9 +220,12 @@ export class KafkaSource implements RecordSource {
       });
       this.wake();
     });
-    // A fetch answered: the brokers are reachable (batches kafkajs had
-    // prefetched before an outage do not count; a finished fetch does).
-    this.consumer.on(events.FETCH, () => this.opts.outage.succeeded());
+    // A broker answered a request: the brokers are reachable. (Not kafkajs's
+    // FETCH event: with every partition paused it fires without asking a broker.)
+    this.consumer.on(events.REQUEST, () => {
+      this.lastAnswer = Date.now();
+      this.opts.outage.succeeded();
+    });
     this.consumer.on(events.HEARTBEAT, () => {
       this.lastHeartbeat = Date.now();
     });
@@ -239,6 +259,25 @@ export class KafkaSource implements RecordSource {
       await this.consumer.subscribe({ topics: [this.opts.topic], fromBeginning: this.opts.startFrom === 'earliest' });
     } catch (err) {
       throw kafkaEdgeError(`cannot subscribe to ${this.opts.topic}`, err);
+    }
+    this.watchdog ??= setInterval(() => this.checkSilence(), 1000);
+    this.watchdog.unref();
+  }
+
+  /**
+   * The brokers have not answered for longer than two heartbeats while this
+   * member is in its group: the read side is unreachable (readiness false,
+   * the outage clock runs) even while kafkajs is still retrying on its own.
+   */
+  private checkSilence(): void {
+    if (!this.joined || this.stopping || this.closing) return;
+    const silent = Date.now() - this.lastAnswer;
+    if (silent <= this.silenceMs) return;
+    try {
+      this.opts.outage.failed(`consumer of ${this.opts.topic}`, new KafkaEdgeError(`no answer from the brokers for ${Math.round(silent / 1000)} s`, { retriable: true }));
+    } catch (fatal) {
+      this.fatal = fatal;
+      this.fail(fatal);
     }
   }
 
@@ -571,6 +610,8 @@ export class KafkaSource implements RecordSource {
     }
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
+    clearInterval(this.watchdog);
+    this.watchdog = undefined;
     const pending = this.tracker.pendingCommits();
     this.log.info('input closed', { inFlight: this.tracker.inFlight(), uncommitted: pending });
     await this.consumer.disconnect().catch((err: unknown) => this.log.warn('consumer disconnect failed', { err: kafkaEdgeError('disconnect', err) }));

@@ -201,9 +201,10 @@ export async function brokerOutages(opts: BrokerFaultOptions): Promise<FaultRow>
       await produceRecords(brokers, t.input, records.slice(i * chunk, (i + 1) * chunk), { chunk: 500 });
       if (i === outages) break;
       await sleep(1500); // mid-stream: records in flight
+      // Taken before the broker is told to go: a clean stop takes seconds, and readiness may turn false during it.
+      const down = Date.now();
       if (kind === 'kill') await broker.kill9();
       else await broker.stopClean();
-      const down = Date.now();
       await sleep(downMs);
       if (watch.changes.some((c) => c.at >= down && !c.ready)) notReadyDuring++;
       await broker.startAgain();

@@ -74,9 +74,15 @@ export async function createTestTopics(brokers: string[], prefix: string, partit
   await admin.connect();
   try {
     const topics = [t.input, t.output, t.deadLetter];
-    await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: partitions })) });
-    // On a loaded broker the new topics can take a moment to show in metadata.
     const end = Date.now() + 15_000;
+    try {
+      await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: partitions })) });
+    } catch (err) {
+      // A broker just restarted can answer the wait for leaders with a
+      // retriable UNKNOWN_TOPIC_OR_PARTITION: the topics exist; wait below.
+      if ((err as { retriable?: boolean }).retriable !== true) throw err;
+    }
+    // On a loaded broker the new topics can take a moment to show in metadata.
     while (true) {
       try {
         const md = await admin.fetchTopicMetadata({ topics });
