@@ -14,6 +14,8 @@
  *     file edges below it (neither imports the other), the ports, offset
  *     tracking and write coalescing (core/) and logging/metrics (ops/) at
  *     the bottom;
+ *   - the schema registry's concerns import each other one way
+ *     (REGISTRY_LAYERS): load <- decode, validate <- encode;
  *   - no import cycle anywhere, between files of any folder.
  * The README's Layout section shows pipeline/'s graph; a test below fails
  * when it is stale.
@@ -22,7 +24,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { folderGraphMermaid, folderOf, importCycles, importEdges, importsOf, projectRoot, type ImportEdge } from './importGraph.js';
+import { folderGraphMermaid, importCycles, importEdges, importsOf, projectRoot, type ImportEdge } from './importGraph.js';
 
 const root = projectRoot();
 
@@ -81,16 +83,42 @@ const RULES: Rule[] = [
   },
 ];
 
-/** Why an import between two pipeline folders breaks PIPELINE_LAYERS, or undefined. */
+/**
+ * The schema registry's concerns (schemas/registry/, each module with the
+ * modules it may import): decoding needs the loader, encoding the
+ * validator; nothing else. schemas/registry.ts puts them together.
+ */
+export const REGISTRY_LAYERS: Readonly<Record<string, readonly string[]>> = {
+  'schemas/registry/load.ts': [],
+  'schemas/registry/validate.ts': [],
+  'schemas/registry/decode.ts': ['schemas/registry/load.ts'],
+  'schemas/registry/encode.ts': ['schemas/registry/validate.ts'],
+};
+
+/** Folders (or files) under a prefix whose imports among each other follow a table. */
+const LAYERED = [
+  { prefix: 'pipeline', table: 'PIPELINE_LAYERS', allowed: PIPELINE_LAYERS, none: 'no other pipeline folder' },
+  { prefix: 'schemas/registry', table: 'REGISTRY_LAYERS', allowed: REGISTRY_LAYERS, none: 'no other registry module' },
+];
+
+/** The folder or file right under `prefix` that `path` is in (`pipeline/kafka` for `pipeline/kafka/source.ts`), or undefined. */
+function unitOf(path: string, prefix: string): string | undefined {
+  if (!path.startsWith(prefix + '/')) return undefined;
+  return `${prefix}/${path.slice(prefix.length + 1).split('/')[0]}`;
+}
+
+/** Why an import breaks one of the LAYERED tables, or undefined. */
 function layerViolation(file: string, target: string | undefined): string | undefined {
-  if (!under(file, 'pipeline')) return undefined;
-  const from = folderOf(file, 'pipeline');
-  const allowed = PIPELINE_LAYERS[from];
-  if (allowed === undefined) return `${file}: ${from} is not placed in PIPELINE_LAYERS`;
-  if (target === undefined || !under(target, 'pipeline')) return undefined;
-  const to = folderOf(target, 'pipeline');
-  if (to === from || allowed.includes(to)) return undefined;
-  return `${file} imports ${target}: ${from} may import ${allowed.length > 0 ? `only ${allowed.join(', ')}` : 'no other pipeline folder'} (PIPELINE_LAYERS)`;
+  for (const { prefix, table, allowed, none } of LAYERED) {
+    const from = unitOf(file, prefix);
+    if (from === undefined) continue;
+    const may = allowed[from];
+    if (may === undefined) return `${file}: ${from} is not placed in ${table}`;
+    const to = target === undefined ? undefined : unitOf(target, prefix);
+    if (to === undefined || to === from || may.includes(to)) return undefined;
+    return `${file} imports ${target}: ${from} may import ${may.length > 0 ? `only ${may.join(', ')}` : none} (${table})`;
+  }
+  return undefined;
 }
 
 /** Every broken rule among these imports, one line each. */
@@ -122,6 +150,8 @@ test('the rules catch what they forbid', () => {
     e('pipeline/file/fileSink.ts', 'pipeline/kafka/sink.ts'),
     e('pipeline/core/ports.ts', 'pipeline/file/fileSource.ts'),
     e('pipeline/extra/thing.ts', 'pipeline/core/ports.ts'),
+    // the loader needing the decoder
+    e('schemas/registry/load.ts', 'schemas/registry/decode.ts'),
     { file: 'operators/tagBatch.ts', spec: 'kafkajs' },
   ]);
   assert.deepEqual(found, [
@@ -129,6 +159,7 @@ test('the rules catch what they forbid', () => {
     'pipeline/file/fileSink.ts imports pipeline/kafka/sink.ts: pipeline/file may import only pipeline/core, pipeline/ops (PIPELINE_LAYERS)',
     'pipeline/core/ports.ts imports pipeline/file/fileSource.ts: pipeline/core may import no other pipeline folder (PIPELINE_LAYERS)',
     'pipeline/extra/thing.ts: pipeline/extra is not placed in PIPELINE_LAYERS',
+    'schemas/registry/load.ts imports schemas/registry/decode.ts: schemas/registry/load.ts may import no other registry module (REGISTRY_LAYERS)',
     'operators/tagBatch.ts imports kafkajs: kafkajs only in pipeline/kafka/ (and bench/)',
     'import cycle: pipeline/kafka/source.ts <-> pipeline/stream/worker.ts',
   ]);
