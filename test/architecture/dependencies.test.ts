@@ -21,6 +21,7 @@
  * when it is stale.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -170,9 +171,14 @@ test('the import scanner sees static, re-export and dynamic imports', () => {
   assert.deepEqual(importsOf(src), ['@tensorflow/tfjs', './x.js', 'kafkajs', 'side-effect']);
 });
 
-test("the README's graph of pipeline/ is the one the sources give", () => {
+test("the README's graph of pipeline/ is the one the sources give, and the one its command prints", () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const block = /<!-- pipeline-graph -->\n```mermaid\n([\s\S]*?)\n```/.exec(readme);
   assert.ok(block, 'README.md has no <!-- pipeline-graph --> mermaid block');
   assert.equal(block[1], folderGraphMermaid(importEdges(root), 'pipeline'), 'stale: paste the output of `node dist/test/architecture/importGraph.js pipeline` into README.md');
+  // The command the README gives (run as a program: without the test runner's marker variable).
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  const printed = execFileSync(process.execPath, [join(root, 'dist/test/architecture/importGraph.js'), 'pipeline'], { env, encoding: 'utf8' });
+  assert.equal(printed, `${block[1]}\n`);
 });
