@@ -19,6 +19,7 @@ export interface FileEdgesOutputs {
   deadLetters: NodeJS.WritableStream;
 }
 
+/** The file source and the NDJSON sink; nothing to connect, nothing to close. */
 export function openFileEdges(config: FileEdgesConfig, out: FileEdgesOutputs): Edges {
   const source = new FileSource({ path: config.input, maxInFlight: config.maxInFlight });
   const sink = new FileSink({ mentions: out.mentions as never, deadLetters: out.deadLetters as never });
