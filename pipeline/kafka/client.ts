@@ -9,23 +9,16 @@ import { Kafka } from 'kafkajs';
 import type { KafkaConfig, RetryOptions, SASLOptions } from 'kafkajs';
 import { ConfigError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../ops/logger.js';
-import type { WorkerConfig } from '../stream/config.js';
 import { kafkaLogCreator, kafkaLogLevel } from './logAdapter.js';
-
-/** The connection settings of WorkerConfig (see WORKER_OPTIONS for each), which every Kafka command shares. */
-type ConnectionKeys = 'clientId' | 'ssl' | 'sslCa' | 'sslCert' | 'sslKey' | 'saslMechanism' | 'saslUsername' | 'saslPassword' | 'connectionTimeoutMs';
+import type { KafkaConnectionSettings } from './settings.js';
 
 /**
- * How to reach Kafka: bootstrap brokers (host:port each), and optionally
- * the client id (default 'mentionflow'), TLS (ssl, implied by sslCa, sslCert
- * and sslKey, which are PEM file paths), SASL (saslMechanism with
- * saslUsername and saslPassword) and the connection timeout (default
- * 3000 ms), as in WorkerConfig; plus the logger kafkajs writes to (INFO
+ * How to reach Kafka (KafkaConnectionSettings: brokers, client id, TLS,
+ * SASL, connection timeout), plus the logger kafkajs writes to (INFO
  * demoted to debug; default silent) and kafkajs's retry policy for every
  * request (default kafkajs's).
  */
-export interface KafkaConnectionOptions extends Partial<Pick<WorkerConfig, ConnectionKeys>> {
-  brokers: readonly string[];
+export interface KafkaConnectionOptions extends KafkaConnectionSettings {
   logger?: Logger;
   retry?: RetryOptions;
   /**

@@ -5,8 +5,7 @@
 import { ConfigError } from '../../common/errors.js';
 import type { PipelineMetrics } from '../ops/metrics.js';
 import type { Logger } from '../ops/logger.js';
-import type { WorkerConfig } from '../stream/config.js';
-import type { Edges } from '../stream/ports.js';
+import type { Edges } from '../core/ports.js';
 import { createKafkaClient } from './client.js';
 import { preflight } from './preflight.js';
 import { DEFAULT_MAX_RECORD_BYTES, MIN_MAX_RECORD_BYTES } from '../../operators/encodeOutputs.js';
@@ -16,6 +15,7 @@ import { TransactionalKafkaSink } from './transactionalSink.js';
 import { claimTransactionalId } from './transactionalId.js';
 import { BrokerOutage } from './outage.js';
 import { committedOffsets } from './groupOffsets.js';
+import type { KafkaEdgesSettings } from './settings.js';
 
 export interface KafkaEdgesDeps {
   logger: Logger;
@@ -30,7 +30,7 @@ const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
  * from their max.message.bytes; ConfigError when that leaves no room for a
  * dead letter without its payload.
  */
-function maxRecordBytesFor(config: WorkerConfig, maxMessageBytes: ReadonlyMap<string, number>): number {
+function maxRecordBytesFor(config: KafkaEdgesSettings, maxMessageBytes: ReadonlyMap<string, number>): number {
   const limits = [config.outputTopic, config.deadLetterTopic].map((t) => ({ topic: t, bytes: maxMessageBytes.get(t) ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES }));
   const tightest = limits.reduce((a, b) => (b.bytes < a.bytes ? b : a));
   const bytes = tightest.bytes - RECORD_OVERHEAD_BYTES;
@@ -43,7 +43,7 @@ function maxRecordBytesFor(config: WorkerConfig, maxMessageBytes: ReadonlyMap<st
   return Math.min(bytes, DEFAULT_MAX_RECORD_BYTES);
 }
 
-export async function openKafkaEdges(config: WorkerConfig, deps: KafkaEdgesDeps): Promise<Edges> {
+export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdgesDeps): Promise<Edges> {
   const { logger, metrics } = deps;
   const { maxMessageBytes } = await preflight(config, { topics: [config.inputTopic, config.outputTopic, config.deadLetterTopic] });
   const maxRecordBytes = maxRecordBytesFor(config, maxMessageBytes);

@@ -1,6 +1,6 @@
 /** A consumer group's committed offsets, read with an admin client of the worker's kafkajs client. */
 import type { Kafka } from 'kafkajs';
-import type { TopicPartition, TopicPartitionOffset } from '../stream/offsetTracker.js';
+import type { TopicPartition, TopicPartitionOffset } from '../core/offsetTracker.js';
 
 /** The group's committed offset of each of `partitions` ('-1' where none is committed). */
 export async function committedOffsets(kafka: Kafka, groupId: string, partitions: readonly TopicPartition[]): Promise<TopicPartitionOffset[]> {

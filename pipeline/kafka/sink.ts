@@ -19,8 +19,8 @@ import type { OperatorFunction } from 'rxjs';
 import type { Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { OutputMessage } from '../../operators/types.js';
 import type { Logger } from '../ops/logger.js';
-import { writeCoalesced } from '../stream/coalesce.js';
-import type { OutputSink } from '../stream/ports.js';
+import { writeCoalesced } from '../core/coalesce.js';
+import type { OutputSink } from '../core/ports.js';
 import { kafkaEdgeError } from './errors.js';
 import { isProducerStateError, withBrokerRetry, type BrokerOutage } from './outage.js';
 

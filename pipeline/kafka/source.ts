@@ -34,9 +34,9 @@ import kafkajs from 'kafkajs';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { RawRecord, RecordRef } from '../../operators/types.js';
 import type { Logger } from '../ops/logger.js';
-import { OffsetTracker, type TopicPartition, type TopicPartitionOffset } from '../stream/offsetTracker.js';
-import type { RecordSource } from '../stream/ports.js';
 import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
+import { OffsetTracker, type TopicPartition, type TopicPartitionOffset } from '../core/offsetTracker.js';
+import type { RecordSource } from '../core/ports.js';
 import { isRebalancing, kafkaEdgeError } from './errors.js';
 import { isTransient, retryDelay, type BrokerOutage } from './outage.js';
 

@@ -22,11 +22,9 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../../common/errors.js';
+import { DELIVERY_MODES, SASL_MECHANISMS, START_FROM, type DeliveryMode, type SaslMechanism } from '../kafka/settings.js';
 
-export const DELIVERY_MODES = ['at-least-once', 'exactly-once'] as const;
-export type DeliveryMode = (typeof DELIVERY_MODES)[number];
-export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
-export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+export { DELIVERY_MODES, SASL_MECHANISMS, type DeliveryMode, type SaslMechanism };
 const BACKENDS = ['auto', 'native', 'wasm', 'cpu'] as const;
 export const INFERENCE_MODES = ['inline', 'thread'] as const;
 export type InferenceMode = (typeof INFERENCE_MODES)[number];
@@ -35,7 +33,6 @@ export type BatchMode = (typeof BATCH_MODES)[number];
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const LOG_FORMATS = ['json', 'pretty'] as const;
 const WIRE_FORMATS = ['raw', 'confluent', 'auto'] as const;
-const START_FROM = ['earliest', 'latest'] as const;
 
 /** The environment variable holding the SASL password (the only place it is read from). */
 export const SASL_PASSWORD_ENV = 'MENTIONFLOW_SASL_PASSWORD';

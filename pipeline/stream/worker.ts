@@ -6,11 +6,16 @@
  * batchMode picks the batcher: batchItems (fixed limits and a wait timer) or
  * batchAdaptive (a batch whenever tagBatch has a free slot; the slots are the
  * one thing that flows back, from tagBatch to the batcher).
- * The source is Kafka (pipeline/kafka/) or, in the embedded mode, a file;
- * the sink Kafka or NDJSON streams. A record that fails a stage becomes a
- * dead letter and flows on; only a failure of the edges themselves ends the
- * stream. The sink emits outputs once acknowledged and the source commits an
- * input only when all outputs up to it are acknowledged (see ports.ts).
+ * The source is Kafka (pipeline/kafka/) or, in the embedded mode, a file
+ * (pipeline/file/); the sink Kafka or NDJSON streams. A record that fails a
+ * stage becomes a dead letter and flows on; only a failure of the edges
+ * themselves ends the stream. The sink emits outputs once acknowledged and
+ * the source commits an input only when all outputs up to it are
+ * acknowledged (see pipeline/core/ports.ts).
+ *
+ * This file is the top of pipeline/'s layers: it wires the edges
+ * (pipeline/kafka/, pipeline/file/), which build on pipeline/core/ (ports,
+ * offset tracking, write coalescing); nothing below imports it.
  */
 import { defer, lastValueFrom, tap } from 'rxjs';
 import type { Observable, OperatorFunction } from 'rxjs';
@@ -19,14 +24,13 @@ import { batchAdaptive, batchItems, decodePosts, encodeOutputs, tagBatch, tagger
 import type { TaggerSlots } from '../../operators/index.js';
 import type { Item, OutputMessage } from '../../operators/types.js';
 import type { Post } from '../../schemas/types.generated.js';
+import type { Edges, OutputSink, RecordSource } from '../core/ports.js';
+import { openFileEdges } from '../file/edges.js';
 import { openKafkaEdges } from '../kafka/edges.js';
 import type { Logger } from '../ops/logger.js';
 import type { PipelineMetrics } from '../ops/metrics.js';
 import type { WorkerConfig } from './config.js';
-import { FileSink } from './fileSink.js';
-import { FileSource } from './fileSource.js';
 import { countInput, countOutcomes, countOutputs, observeBatch, observeTagging } from './metricsTaps.js';
-import type { Edges, OutputSink, RecordSource } from './ports.js';
 
 export type StreamSettings = Pick<
   WorkerConfig,
@@ -100,13 +104,6 @@ export interface RunningWorker {
   ready(): boolean;
   /** False once the stream has failed (for /healthz; the process exits right after). */
   live(): boolean;
-}
-
-/** The embedded mode's edges: --input file in, NDJSON out. */
-export function openFileEdges(config: WorkerConfig, out: { mentions: NodeJS.WritableStream; deadLetters: NodeJS.WritableStream }): Edges {
-  const source = new FileSource({ path: config.input, maxInFlight: config.maxInFlight });
-  const sink = new FileSink({ mentions: out.mentions as never, deadLetters: out.deadLetters as never });
-  return { source, sink, ready: () => true, close: async () => undefined };
 }
 
 /** Opens the edges (Kafka when brokers are configured, else the file mode) and starts the stream. */

@@ -1,6 +1,6 @@
 /**
- * Keeps the dependency arrows honest: scans every TypeScript source for its
- * imports and fails on an import that crosses a forbidden boundary.
+ * Keeps the dependency arrows honest: reads every TypeScript source's imports
+ * (importGraph.ts) and fails on an import that crosses a forbidden boundary.
  *   - models/ imports neither rxjs nor kafkajs nor prom-client, nor the
  *     streaming or CLI code;
  *   - kafkajs is imported only at the Kafka edges (pipeline/kafka/), and by
@@ -8,34 +8,26 @@
  *   - operators/ never imports kafkajs, prom-client or pipeline code;
  *   - the training pipeline (pipeline/train/) never imports the streaming
  *     runtime (pipeline/stream/, operators/);
- *   - common/ and schemas/ sit at the bottom.
+ *   - common/ and schemas/ sit at the bottom;
+ *   - pipeline/'s folders are layers, imports pointing down only
+ *     (PIPELINE_LAYERS): the worker wiring (stream/) on top, the Kafka and
+ *     file edges below it (neither imports the other), the ports, offset
+ *     tracking and write coalescing (core/) and logging/metrics (ops/) at
+ *     the bottom;
+ *   - the schema registry's concerns import each other one way
+ *     (REGISTRY_LAYERS): load <- decode, validate <- encode;
+ *   - no import cycle anywhere, between files of any folder.
+ * The README's Layout section shows pipeline/'s graph; a test below fails
+ * when it is stale.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve, dirname } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { projectRoot } from '../../cli/defaults.js';
+import { folderGraphMermaid, importCycles, importEdges, importsOf, projectRoot, type ImportEdge } from './importGraph.js';
 
 const root = projectRoot();
-const SOURCE_DIRS = ['models', 'operators', 'pipeline', 'cli', 'common', 'schemas', 'bench'];
-
-function tsFiles(dir: string): string[] {
-  let out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out = out.concat(tsFiles(p));
-    else if (name.endsWith('.ts')) out.push(p);
-  }
-  return out;
-}
-
-/** Import specifiers of a file: static imports, re-exports and dynamic import(). */
-export function importsOf(source: string): string[] {
-  const specs: string[] = [];
-  const re = /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s*['"]([^'"]+)['"]/g;
-  for (const m of source.matchAll(re)) specs.push(m[1] ?? m[2] ?? m[3]);
-  return specs;
-}
 
 interface Rule {
   name: string;
@@ -45,6 +37,24 @@ interface Rule {
 
 const under = (p: string, dir: string) => p === dir || p.startsWith(dir + '/');
 const pkg = (spec: string, name: string) => spec === name || spec.startsWith(name + '/');
+
+/**
+ * pipeline/'s folders, each with the pipeline folders it may import (its
+ * own aside): imports point down only. A new folder under pipeline/ must be
+ * placed here.
+ */
+export const PIPELINE_LAYERS: Readonly<Record<string, readonly string[]>> = {
+  // bottom: cross-cutting logging and metrics; the ports and what every edge builds on
+  'pipeline/ops': [],
+  'pipeline/core': [],
+  // the edges, side by side
+  'pipeline/kafka': ['pipeline/core', 'pipeline/ops'],
+  'pipeline/file': ['pipeline/core', 'pipeline/ops'],
+  // top: the worker wiring
+  'pipeline/stream': ['pipeline/core', 'pipeline/ops', 'pipeline/kafka', 'pipeline/file'],
+  // offline training: may replay a topic (kafka/replay.ts), never the streaming runtime
+  'pipeline/train': ['pipeline/ops', 'pipeline/kafka'],
+};
 
 const RULES: Rule[] = [
   {
@@ -74,30 +84,101 @@ const RULES: Rule[] = [
   },
 ];
 
-test('dependency rules hold for every source file', () => {
-  const violations: string[] = [];
-  let files = 0;
-  for (const dir of SOURCE_DIRS) {
-    let list: string[] = [];
-    try {
-      list = tsFiles(join(root, dir));
-    } catch {
-      continue;
-    }
-    for (const abs of list) {
-      files += 1;
-      const file = relative(root, abs);
-      for (const spec of importsOf(readFileSync(abs, 'utf8'))) {
-        const target = spec.startsWith('.') ? relative(root, resolve(dirname(abs), spec)) : undefined;
-        for (const rule of RULES) if (rule.applies(file) && rule.forbidden(spec, target)) violations.push(`${file} imports ${spec}: ${rule.name}`);
-      }
-    }
+/**
+ * The schema registry's concerns (schemas/registry/, each module with the
+ * modules it may import): decoding needs the loader, encoding the
+ * validator; nothing else. schemas/registry.ts puts them together.
+ */
+export const REGISTRY_LAYERS: Readonly<Record<string, readonly string[]>> = {
+  'schemas/registry/load.ts': [],
+  'schemas/registry/validate.ts': [],
+  'schemas/registry/decode.ts': ['schemas/registry/load.ts'],
+  'schemas/registry/encode.ts': ['schemas/registry/validate.ts'],
+};
+
+/** Folders (or files) under a prefix whose imports among each other follow a table. */
+const LAYERED = [
+  { prefix: 'pipeline', table: 'PIPELINE_LAYERS', allowed: PIPELINE_LAYERS, none: 'no other pipeline folder' },
+  { prefix: 'schemas/registry', table: 'REGISTRY_LAYERS', allowed: REGISTRY_LAYERS, none: 'no other registry module' },
+];
+
+/** The folder or file right under `prefix` that `path` is in (`pipeline/kafka` for `pipeline/kafka/source.ts`), or undefined. */
+function unitOf(path: string, prefix: string): string | undefined {
+  if (!path.startsWith(prefix + '/')) return undefined;
+  return `${prefix}/${path.slice(prefix.length + 1).split('/')[0]}`;
+}
+
+/** Why an import breaks one of the LAYERED tables, or undefined. */
+function layerViolation(file: string, target: string | undefined): string | undefined {
+  for (const { prefix, table, allowed, none } of LAYERED) {
+    const from = unitOf(file, prefix);
+    if (from === undefined) continue;
+    const may = allowed[from];
+    if (may === undefined) return `${file}: ${from} is not placed in ${table}`;
+    const to = target === undefined ? undefined : unitOf(target, prefix);
+    if (to === undefined || to === from || may.includes(to)) return undefined;
+    return `${file} imports ${target}: ${from} may import ${may.length > 0 ? `only ${may.join(', ')}` : none} (${table})`;
   }
+  return undefined;
+}
+
+/** Every broken rule among these imports, one line each. */
+export function violations(edges: readonly ImportEdge[]): string[] {
+  const out = new Set<string>();
+  for (const { file, spec, target } of edges) {
+    for (const rule of RULES) if (rule.applies(file) && rule.forbidden(spec, target)) out.add(`${file} imports ${spec}: ${rule.name}`);
+    const layer = layerViolation(file, target);
+    if (layer !== undefined) out.add(layer);
+  }
+  for (const cycle of importCycles(edges)) out.add(`import cycle: ${cycle.join(' <-> ')}`);
+  return [...out];
+}
+
+test('dependency rules hold for every source file', () => {
+  const edges = importEdges(root);
+  const files = new Set(edges.map((e) => e.file)).size;
   assert.ok(files > 50, `expected to scan the sources, scanned ${files} files`);
-  assert.deepEqual(violations, []);
+  assert.deepEqual(violations(edges), []);
+});
+
+test('the rules catch what they forbid', () => {
+  const e = (file: string, target: string): ImportEdge => ({ file, spec: './x.js', target });
+  const found = violations([
+    // an edge reaching up into the wiring, and the wiring's import of it: also a cycle
+    e('pipeline/kafka/source.ts', 'pipeline/stream/worker.ts'),
+    e('pipeline/stream/worker.ts', 'pipeline/kafka/source.ts'),
+    // one edge importing the other, the bottom importing an edge, an unplaced folder
+    e('pipeline/file/fileSink.ts', 'pipeline/kafka/sink.ts'),
+    e('pipeline/core/ports.ts', 'pipeline/file/fileSource.ts'),
+    e('pipeline/extra/thing.ts', 'pipeline/core/ports.ts'),
+    // the loader needing the decoder
+    e('schemas/registry/load.ts', 'schemas/registry/decode.ts'),
+    { file: 'operators/tagBatch.ts', spec: 'kafkajs' },
+  ]);
+  assert.deepEqual(found, [
+    'pipeline/kafka/source.ts imports pipeline/stream/worker.ts: pipeline/kafka may import only pipeline/core, pipeline/ops (PIPELINE_LAYERS)',
+    'pipeline/file/fileSink.ts imports pipeline/kafka/sink.ts: pipeline/file may import only pipeline/core, pipeline/ops (PIPELINE_LAYERS)',
+    'pipeline/core/ports.ts imports pipeline/file/fileSource.ts: pipeline/core may import no other pipeline folder (PIPELINE_LAYERS)',
+    'pipeline/extra/thing.ts: pipeline/extra is not placed in PIPELINE_LAYERS',
+    'schemas/registry/load.ts imports schemas/registry/decode.ts: schemas/registry/load.ts may import no other registry module (REGISTRY_LAYERS)',
+    'operators/tagBatch.ts imports kafkajs: kafkajs only in pipeline/kafka/ (and bench/)',
+    'import cycle: pipeline/kafka/source.ts <-> pipeline/stream/worker.ts',
+  ]);
 });
 
 test('the import scanner sees static, re-export and dynamic imports', () => {
   const src = "import * as tf from '@tensorflow/tfjs';\nexport { x } from './x.js';\nconst k = await import('kafkajs');\nimport 'side-effect';";
   assert.deepEqual(importsOf(src), ['@tensorflow/tfjs', './x.js', 'kafkajs', 'side-effect']);
+});
+
+test("the README's graph of pipeline/ is the one the sources give, and the one its command prints", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const block = /<!-- pipeline-graph -->\n```mermaid\n([\s\S]*?)\n```/.exec(readme);
+  assert.ok(block, 'README.md has no <!-- pipeline-graph --> mermaid block');
+  assert.equal(block[1], folderGraphMermaid(importEdges(root), 'pipeline'), 'stale: paste the output of `node dist/test/architecture/importGraph.js pipeline` into README.md');
+  // The command the README gives (run as a program: without the test runner's marker variable).
+  const env = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  const printed = execFileSync(process.execPath, [join(root, 'dist/test/architecture/importGraph.js'), 'pipeline'], { env, encoding: 'utf8' });
+  assert.equal(printed, `${block[1]}\n`);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Subject, lastValueFrom, toArray } from 'rxjs';
-import { writeCoalesced } from '../../pipeline/stream/coalesce.js';
+import { writeCoalesced } from '../../pipeline/core/coalesce.js';
 
 function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
   let resolve!: () => void;

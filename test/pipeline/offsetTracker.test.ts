@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { OffsetTracker } from '../../pipeline/stream/offsetTracker.js';
+import { OffsetTracker } from '../../pipeline/core/offsetTracker.js';
 
 const tp = (partition: number, topic = 'posts') => ({ topic, partition });
 const at = (partition: number, offset: number | string, topic = 'posts') => ({ topic, partition, offset: String(offset) });

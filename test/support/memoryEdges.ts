@@ -6,7 +6,7 @@
  */
 import { Observable, map } from 'rxjs';
 import type { OutputMessage, RawRecord, RecordRef } from '../../operators/types.js';
-import type { OutputSink, RecordSource } from '../../pipeline/stream/ports.js';
+import type { OutputSink, RecordSource } from '../../pipeline/core/ports.js';
 
 export class MemorySource implements RecordSource {
   /** Acks per record, by index (the ref's offset). */

@@ -15,32 +15,18 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { NerScores } from '../../../models/eval/spanScorer.js';
 import { TaggerModel } from '../../../models/taggerModel.js';
 import type { SegScores } from '../../../models/eval/segScorer.js';
 import { evaluateSeg } from '../evaluate.js';
 import type { TrainOptions } from '../options.js';
 import { pretrainEmbeddings } from '../pretrain/pretrainEmbeddings.js';
 import { trainTagger } from '../trainTagger.js';
-import type { EpochReport } from '../trainer.js';
 import { loadNerCorpus, loadSegCorpus, type DatasetVersion, type SegCorpus } from './corpora.js';
+import type { RunResult } from './runResult.js';
 import { writeTable1Report } from './table1Report.js';
 import { TABLE1_ROWS, type Table1Row } from './table1Rows.js';
 
-export interface RunResult {
-  dataset: DatasetVersion;
-  row: string;
-  seed: number;
-  dir: string;
-  bestEpoch: number;
-  epochs: number;
-  seconds: number;
-  secondsPerEpoch: number;
-  scores: NerScores;
-  /** Joint / pipeline rows: segmentation scores on the full NLPCC dev set at the best epoch. */
-  seg?: SegScores;
-  history: EpochReport[];
-}
+export type { RunResult } from './runResult.js';
 
 export interface Table1Input {
   corporaDir: string;

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { lineChartSvg } from '../plot.js';
 import type { DatasetVersion } from './corpora.js';
 import { fmt, meanSd, type MeanSd } from './stats.js';
-import type { RunResult, Table1Input } from './table1.js';
+import type { TrainOptions } from '../options.js';
+import type { RunResult } from './runResult.js';
 import type { Table1Row } from './table1Rows.js';
 
 interface RowSummary {
@@ -67,7 +68,14 @@ function verdict(sum: RowSummary[], a: string, b: string, metric: 'named' | 'ove
   return `row ${a} ${word} row ${b} on ${metric} F1: ${x[metric].f1.mean.toFixed(2)} vs ${y[metric].f1.mean.toFixed(2)} (gap ${gap.toFixed(2)}, larger sd ${spread.toFixed(2)})`;
 }
 
-export async function writeTable1Report(outDir: string, rows: Table1Row[], results: RunResult[], input: Pick<Table1Input, 'datasets' | 'seeds' | 'base'>): Promise<void> {
+/** What the report says about the experiment besides its results (the fields of Table1Input it reads). */
+export interface ReportSettings {
+  datasets: DatasetVersion[];
+  seeds: number;
+  base: TrainOptions;
+}
+
+export async function writeTable1Report(outDir: string, rows: Table1Row[], results: RunResult[], input: ReportSettings): Promise<void> {
   const md: string[] = [
     '# Table 1 on our data (dev sets)',
     '',

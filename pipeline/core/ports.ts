@@ -1,7 +1,10 @@
 /**
  * The two ends of the streaming pipeline, as the worker sees them. Kafka
  * implements both in pipeline/kafka/; the embedded mode implements them over
- * files (fileSource.ts, fileSink.ts). The operators in between know neither.
+ * files (pipeline/file/). The operators in between know neither. This folder
+ * (pipeline/core/) is the bottom of pipeline/: the ports, and the offset
+ * tracking and write coalescing both edges build on; it imports no other
+ * pipeline folder.
  *
  * The contract that makes delivery at-least-once: the sink emits output
  * messages only once they are acknowledged (by the broker, or written), the

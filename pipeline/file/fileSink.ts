@@ -11,8 +11,8 @@ import type { OperatorFunction } from 'rxjs';
 import type { OutputMessage } from '../../operators/types.js';
 import { loadSchema } from '../../schemas/registry.js';
 import type { DeadLetter } from '../../schemas/types.generated.js';
-import { writeCoalesced } from './coalesce.js';
-import type { OutputSink } from './ports.js';
+import { writeCoalesced } from '../core/coalesce.js';
+import type { OutputSink } from '../core/ports.js';
 
 export interface FileSinkOptions {
   mentions: Writable;

@@ -27,8 +27,8 @@ import { Observable } from 'rxjs';
 import { ConfigError } from '../../common/errors.js';
 import { FILE_TOPIC_PREFIX, type RawRecord, type RecordRef } from '../../operators/types.js';
 import { encodeStrict, loadSchema } from '../../schemas/registry.js';
-import { OffsetTracker } from './offsetTracker.js';
-import type { RecordSource } from './ports.js';
+import { OffsetTracker } from '../core/offsetTracker.js';
+import type { RecordSource } from '../core/ports.js';
 
 const AVRO_MAGIC = Buffer.from('Obj\x01', 'latin1');
 
