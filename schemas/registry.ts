@@ -46,6 +46,7 @@ export type { Type } from 'avsc';
 
 /** The schema families, one directory each under schemas/. */
 export const SCHEMA_NAMES = ['post', 'mentions', 'deadletter', 'example'] as const;
+/** The names of the Avro schemas under schemas/. */
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 
 /** Avro schema JSON as stored in an .avsc file (top level is always a record). */
