@@ -23,7 +23,8 @@
  *   and an {@link OutputSink}: {@link postSource} and {@link callbackSink}
  *   in-process, {@link FileSource} / {@link FileSink} for files,
  *   {@link openKafkaEdges} for Kafka; {@link startWorker} runs the whole
- *   `mentionflow run` worker from a {@link WorkerConfig}.
+ *   `mentionflow run` worker from a {@link WorkerConfig} ({@link workerConfig}
+ *   builds and checks one).
  * - **Training**: {@link trainNer}, {@link resolveTrainOptions},
  *   {@link readConll}, {@link evaluateNer}, {@link TaggerModel}.
  * - **Records and errors**: the Avro record types ({@link Post},
@@ -93,6 +94,7 @@ export { FileSink } from './pipeline/stream/fileSink.js';
 export type { FileSinkOptions } from './pipeline/stream/fileSink.js';
 export { openKafkaEdges } from './pipeline/kafka/edges.js';
 export type { KafkaEdgesDeps } from './pipeline/kafka/edges.js';
+export { workerConfig } from './api/workerConfig.js';
 export { defaultConfig, resolveWorkerConfig } from './pipeline/stream/config.js';
 export type { BatchMode, ConfigSources, DeliveryMode, InferenceMode, SaslMechanism, WorkerConfig } from './pipeline/stream/config.js';
 export { createLogger, silentLogger } from './pipeline/ops/logger.js';

@@ -57,7 +57,7 @@ test('imported by name: the public API, and nothing internal', () => {
     try { await import('mentionflow/dist/models/tagger.js'); } catch (e) { deep = e.code; }
     console.log(JSON.stringify({ exports: Object.keys(m).sort(), deep }));`;
   const out = JSON.parse(run(process.execPath, ['--input-type=module', '-e', probe], installed.dir)) as { exports: string[]; deep: string };
-  for (const name of ['loadTagger', 'NeuralTagger', 'postItems', 'postSource', 'callbackSink', 'mentionStream', 'decodePosts', 'batchItems', 'tagBatch', 'toMentions', 'encodeOutputs', 'FileSource', 'FileSink', 'openKafkaEdges', 'startWorker', 'trainNer', 'MentionflowError']) {
+  for (const name of ['loadTagger', 'NeuralTagger', 'postItems', 'postSource', 'callbackSink', 'mentionStream', 'decodePosts', 'batchItems', 'tagBatch', 'toMentions', 'encodeOutputs', 'FileSource', 'FileSink', 'openKafkaEdges', 'workerConfig', 'startWorker', 'trainNer', 'MentionflowError']) {
     assert.ok(out.exports.includes(name), `${name} is not exported`);
   }
   // Internals stay internal: the operators' helpers, the Kafka classes, the CLI.
