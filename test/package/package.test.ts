@@ -6,7 +6,8 @@
  * Needs `npm run build` first (the tarball holds dist/).
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { projectRoot } from '../../cli/defaults.js';
@@ -33,6 +34,13 @@ function lines(stdout: string): JsonLine[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as JsonLine);
+}
+
+/** Runs a compiled example, returning stdout and stderr (it must exit 0). */
+function runWithStderr(script: string, ...args: string[]): { stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [script, ...args], { cwd: installed.dir, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return { stdout: r.stdout, stderr: r.stderr };
 }
 
 /** A mention's offsets point at its text, in code points and in UTF-16 units. */
@@ -71,7 +79,7 @@ test('the examples type-check against the installed declarations (tsc)', () => {
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', dir], installed.dir);
   examplesOut = join(dir, 'out');
   const compiled = readdirSync(examplesOut).filter((f) => f.endsWith('.js')).sort();
-  assert.deepEqual(compiled, ['operators.js', 'stream.js', 'tag.js', 'train.js']);
+  assert.deepEqual(compiled, ['files.js', 'operators.js', 'stream.js', 'tag.js', 'train.js']);
 });
 
 test('examples/tag: two lines of library use tag texts', () => {
@@ -100,6 +108,39 @@ test('examples/stream: mentionStream from plain posts to a callback sink', () =>
   assert.ok(records[0].mentions.some((m: JsonLine) => m.text === '北京'));
   assert.deepEqual(records[2].mentions, [], 'an empty text has no mentions');
   for (const r of records) assert.equal(r.model.id, 'weibo-ner-joint');
+});
+
+test('examples/files: a posts file in, mention records on stdout, dead letters on stderr', () => {
+  const file = join(installed.dir, 'posts.ndjson');
+  const posts = [
+    { id: 'p1', text: '我在北京见到了张三', author_id: 'u1', created_at: 1, source: 'weibo' },
+    { id: 'p2', text: '今天上海下雨了', author_id: 'u2', created_at: 2, source: 'weibo' },
+  ];
+  writeFileSync(file, `${JSON.stringify(posts[0])}\n${JSON.stringify(posts[1])}\n`);
+  const out = execFileSync(process.execPath, [join(examplesOut, 'files.js'), file], { cwd: installed.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const records = lines(out);
+  assert.deepEqual(records.map((r) => r.post_id), ['p1', 'p2']);
+  assert.ok(records[0].mentions.some((m: JsonLine) => m.text === '北京'));
+  const usage = (() => {
+    try {
+      execFileSync(process.execPath, [join(examplesOut, 'files.js')], { cwd: installed.dir, stdio: 'pipe' });
+      return 0;
+    } catch (err) {
+      return (err as { status: number }).status;
+    }
+  })();
+  assert.equal(usage, 2);
+});
+
+test('examples/files: dead letters name the line and the field', () => {
+  const file = join(installed.dir, 'bad.ndjson');
+  writeFileSync(file, '{"id": "p3", "text": "no author", "created_at": 1, "source": "weibo"}\nnot json\n');
+  const result = runWithStderr(join(examplesOut, 'files.js'), file);
+  assert.equal(result.stdout.trim(), '');
+  const dead = lines(result.stderr.split('\n').filter((l) => l.startsWith('{')).join('\n'));
+  assert.equal(dead.length, 2);
+  assert.match(dead[0].error_message, /line 1 .*author_id/);
+  assert.match(dead[1].error_message, /line 2 is not JSON/);
 });
 
 test('examples/train: trains, saves, reloads (same scores), and serves a model', () => {
