@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'deploy/**/target/**', '.cache/**', 'runs/**'] }, // runs/: local, gitignored run outputs
+  { ignores: ['dist/**', 'node_modules/**', 'deploy/**/target/**', '.cache/**', 'runs/**', 'docs/api/**', 'examples/out/**'] }, // runs/: local, gitignored run outputs
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

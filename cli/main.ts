@@ -5,6 +5,8 @@
  * exit non-zero; anything else is reported as an internal error (with the
  * stack only when MENTIONFLOW_DEBUG=1).
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MentionflowError } from '../common/errors.js';
 import { helpText, parseCommand, type CommandSpec, type Parsed } from './args.js';
 import * as archive from './commands/archive.js';
@@ -18,6 +20,7 @@ import * as tail from './commands/tail.js';
 import * as trainJoint from './commands/trainJoint.js';
 import * as trainNer from './commands/trainNer.js';
 import * as tune from './commands/tune.js';
+import { projectRoot } from './defaults.js';
 
 interface Command {
   spec: CommandSpec;
@@ -44,6 +47,11 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === '--version' || name === '-V') {
+    const { version } = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
+    process.stdout.write(`${version}\n`);
+    return 0;
   }
   const command = COMMANDS.find((c) => c.spec.name === name);
   if (!command) {

@@ -12,6 +12,7 @@ export interface MentionflowErrorOptions {
   retriable?: boolean;
 }
 
+/** The base of mentionflow's errors: `retriable`, `cause`, and the exit code the CLI uses for it. */
 export class MentionflowError extends Error {
   readonly retriable: boolean;
   /** Exit code the CLI uses when this error ends a command. */

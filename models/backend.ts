@@ -8,12 +8,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../common/errors.js';
 
+/** A tfjs compute backend: native TensorFlow, WebAssembly or plain JavaScript. */
 export type BackendName = 'native' | 'wasm' | 'cpu';
+/** A backend to use, or 'auto' (native, else WASM, else JS). */
 export type BackendChoice = BackendName | 'auto';
 
 /** tfjs's registry names for our backend names. */
 const TFJS_NAME: Record<BackendName, string> = { native: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
 
+/** Every accepted BackendChoice. */
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'native', 'wasm', 'cpu'];
 
 let active: BackendName | undefined;

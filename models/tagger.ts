@@ -12,9 +12,12 @@ import { Pace } from './pace.js';
 import type { TaggerModel } from './taggerModel.js';
 import { isSurrogatePairAt, toCodePoints, utf16Offsets } from './text/codepoints.js';
 
+/** Entity types of the WeiboNER label set: person, organization, location, geo-political entity. */
 export type EntityType = 'PER' | 'ORG' | 'LOC' | 'GPE';
+/** Mention kinds of the WeiboNER label set: named (a name) or nominal (a common noun phrase). */
 export type MentionKind = 'NAM' | 'NOM';
 
+/** One mention found in a text by a Tagger: its span, label and confidence. */
 export interface Mention {
   /** Surface text of the mention. */
   text: string;
@@ -32,14 +35,17 @@ export interface Mention {
   confidence: number;
 }
 
+/** Tags texts with mentions; the streaming stages depend on this interface only (NeuralTagger, ThreadTagger). */
 export interface Tagger {
   readonly modelId: string;
   readonly modelVersion: string;
   /** Mentions per text, in text order; the result has texts.length entries. */
   tag(texts: readonly string[]): Promise<Mention[][]>;
+  /** Frees the model's memory (tensors, thread); the tagger is unusable afterwards. */
   dispose(): void;
 }
 
+/** Options of NeuralTagger. */
 export interface NeuralTaggerOptions {
   /** Sentences per tensor batch. Default 64. */
   batchSize?: number;

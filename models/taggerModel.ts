@@ -30,16 +30,19 @@ export function segTagDictionary(): TagDictionary {
   return TagDictionary.fromTags(SEG_TAGS);
 }
 
+/** A labelled span of a sentence with its CRF probability. */
 export interface ScoredSpan extends Span {
   /** Probability of exactly this labelled span under the CRF, in [0, 1]. */
   confidence: number;
 }
 
+/** The best tag sequence of a sentence and the spans it contains. */
 export interface Prediction {
   tags: string[];
   spans: ScoredSpan[];
 }
 
+/** What a model artifact records besides the weights: ids, tag scheme, maximum length, input features. */
 export interface TaggerModelMeta {
   modelId: string;
   modelVersion: string;
@@ -69,6 +72,7 @@ export function segConstraints(): CrfOptions['constraints'] {
   return { allowed, allowedStart: SEG_TAGS.map((t) => t === 'B' || t === 'S'), allowedEnd: SEG_TAGS.map((t) => t === 'E' || t === 'S') };
 }
 
+/** A tagging network with its vocabulary and tag dictionaries: the unit saved and loaded as a model artifact (`TaggerModel.load(dir)`, `model.save(dir, ...)`), by training and serving alike. */
 export class TaggerModel {
   /** Computes the NER head's tag features; undefined when the model has none. */
   readonly tagFeatures?: TagFeatureExtractor;
@@ -223,6 +227,7 @@ export class TaggerModel {
     return { model, manifest: m };
   }
 
+  /** Frees the network's tensors. */
   dispose(): void {
     this.network.dispose();
   }

@@ -32,6 +32,7 @@ import { fromWire, unpackMentions, type FromThread, type PackedMentions, type Te
 
 export type { TensorMemory } from './threadProtocol.js';
 
+/** Options of ThreadTagger.open. */
 export interface ThreadTaggerOptions {
   /** Compute backend, chosen in the thread as models/backend.ts's useBackend does. Default 'auto'. */
   backend?: BackendChoice;
@@ -62,6 +63,7 @@ const warner = (options: ThreadTaggerOptions) => options.warn ?? ((m: string) =>
 
 const WORKER_FILE = new URL('./threadTaggerWorker.js', import.meta.url);
 
+/** A Tagger running a NeuralTagger in a worker thread (see the module comment); create one with `ThreadTagger.open(dir, options)`. */
 export class ThreadTagger implements Tagger {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();

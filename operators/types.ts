@@ -74,6 +74,7 @@ export interface FailedItem {
   error: MentionflowError;
 }
 
+/** What flows between the stages: a record that has passed every stage so far (OkItem) or one that failed (FailedItem). */
 export type Item<T> = OkItem<T> | FailedItem;
 
 /** An encoded message for one of the two outputs. */

@@ -26,6 +26,7 @@ import { readFile } from 'node:fs/promises';
 import { CorpusFormatError } from '../../common/errors.js';
 import { decodeCesu8 } from './cesu8.js';
 
+/** A sentence of a CoNLL NER file: its characters and their tags. */
 export interface NerSentence {
   /** One code point per element. */
   chars: string[];

@@ -11,6 +11,7 @@ import { prf, type PrfScore } from './prf.js';
 
 export type { PrfScore } from './prf.js';
 
+/** Exact-span precision, recall and F1 (in percent) per label, for named and nominal mentions, and overall. */
 export interface NerScores {
   /** Per label, keys sorted; every label seen in gold or predictions. */
   perLabel: Record<string, PrfScore>;

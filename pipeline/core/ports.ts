@@ -14,6 +14,7 @@
 import type { Observable, OperatorFunction } from 'rxjs';
 import type { OutputMessage, RawRecord, RecordRef } from '../../operators/types.js';
 
+/** The input edge of the pipeline: records in, acks of their finished outputs back. */
 export interface RecordSource {
   /**
    * The input records. Subscribe once. Completes after stop(); errors when
@@ -27,6 +28,7 @@ export interface RecordSource {
   stop(): void;
 }
 
+/** The output edge of the pipeline: writes output messages and emits them once acknowledged. */
 export interface OutputSink {
   /** Writes output messages; emits them, in order, once they are acknowledged. */
   write(): OperatorFunction<OutputMessage[], OutputMessage[]>;

@@ -14,6 +14,7 @@ import type { DeadLetter } from '../../schemas/types.generated.js';
 import { writeCoalesced } from '../core/coalesce.js';
 import type { OutputSink } from '../core/ports.js';
 
+/** Options of FileSink: the streams for mention records and for dead letters. */
 export interface FileSinkOptions {
   mentions: Writable;
   deadLetters: Writable;
@@ -33,6 +34,7 @@ function writeText(stream: Writable, text: string): Promise<void> {
   });
 }
 
+/** An OutputSink writing mention records and dead letters as NDJSON to two streams. */
 export class FileSink implements OutputSink {
   constructor(private readonly opts: FileSinkOptions) {}
 

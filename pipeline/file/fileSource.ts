@@ -32,6 +32,7 @@ import type { RecordSource } from '../core/ports.js';
 
 const AVRO_MAGIC = Buffer.from('Obj\x01', 'latin1');
 
+/** One record of a posts file, as readPostsFile yields it. */
 export interface FileRecord {
   /** 1-based record (or line) number. */
   number: number;
@@ -113,12 +114,14 @@ async function* readNdjson(path: string): AsyncGenerator<FileRecord> {
   }
 }
 
+/** Options of FileSource. */
 export interface FileSourceOptions {
   path: string;
   /** Records read but not yet acked before reading pauses. */
   maxInFlight: number;
 }
 
+/** A RecordSource over a posts file (Avro object container or NDJSON), as `mentionflow run --input` reads it. */
 export class FileSource implements RecordSource {
   private readonly tracker = new OffsetTracker();
   private readonly topic: string;

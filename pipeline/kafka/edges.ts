@@ -17,6 +17,7 @@ import { BrokerOutage } from './outage.js';
 import { committedOffsets } from './groupOffsets.js';
 import type { KafkaEdgesSettings } from './settings.js';
 
+/** What openKafkaEdges needs besides the configuration: a logger, and metrics to update. */
 export interface KafkaEdgesDeps {
   logger: Logger;
   metrics?: PipelineMetrics;
@@ -43,6 +44,7 @@ function maxRecordBytesFor(config: KafkaEdgesSettings, maxMessageBytes: Readonly
   return Math.min(bytes, DEFAULT_MAX_RECORD_BYTES);
 }
 
+/** Opens the Kafka source and sink for the worker's settings (after checking the brokers and topics): the Edges to run mentionStream between. ConfigError or KafkaEdgeError when the brokers or topics are not usable. */
 export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdgesDeps): Promise<Edges> {
   const { logger, metrics } = deps;
   const { maxMessageBytes } = await preflight(config, { topics: [config.inputTopic, config.outputTopic, config.deadLetterTopic] });

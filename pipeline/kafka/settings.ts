@@ -9,6 +9,7 @@
 
 /** SASL mechanisms the client supports (the password comes from MENTIONFLOW_SASL_PASSWORD only). */
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+/** A SASL mechanism for Kafka authentication. */
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
 /**
@@ -16,10 +17,12 @@ export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
  * acknowledged; exactly-once: outputs and offsets in one transaction.
  */
 export const DELIVERY_MODES = ['at-least-once', 'exactly-once'] as const;
+/** How the worker delivers: at-least-once, or exactly-once with Kafka transactions. */
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
 /** Where a consumer group without committed offsets starts. */
 export const START_FROM = ['earliest', 'latest'] as const;
+/** Where a consumer group without committed offsets starts: earliest or latest. */
 export type StartFrom = (typeof START_FROM)[number];
 
 /** How to reach Kafka; every Kafka command takes these (see WORKER_OPTIONS for each option's flag and variable). */

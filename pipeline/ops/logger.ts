@@ -15,9 +15,12 @@
 import { ConfigError } from '../../common/errors.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+/** A log level, lowest first: debug, info, warn, error. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
+/** The log line format: JSON lines, or pretty for a terminal. */
 export type LogFormat = 'json' | 'pretty';
 
+/** Options of createLogger. */
 export interface LoggerOptions {
   /** Lowest level written; lower levels are dropped. */
   level: LogLevel;
@@ -31,8 +34,10 @@ export interface LoggerOptions {
   now?: () => Date;
 }
 
+/** Writes one log line: a message and optional fields. */
 export type LogMethod = (msg: string, fields?: object) => void;
 
+/** A structured logger (one line per call), as the worker and the Kafka edges use it. */
 export interface Logger {
   readonly level: LogLevel;
   debug: LogMethod;
@@ -97,6 +102,7 @@ function prettyValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** A logger writing JSON lines (or pretty lines) at `level` and above to a stream (default stderr). */
 export function createLogger(opts: LoggerOptions): Logger {
   const { level, stream = process.stderr, base = {}, format = 'json', now = () => new Date() } = opts;
   parseLogLevel(level);

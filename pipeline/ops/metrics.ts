@@ -24,6 +24,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import { ConfigError } from '../../common/errors.js';
 
+/** Options of createPipelineMetrics. */
 export interface PipelineMetricsOptions {
   /** Registry to register in; default a new Registry (not prom-client's global one). */
   registry?: Registry;
@@ -39,13 +40,16 @@ export interface PipelineMetricsOptions {
   tensorMemory?: () => TensorMemory | Promise<TensorMemory>;
 }
 
+/** Tensors and bytes held by tfjs (tf.memory()). */
 export interface TensorMemory {
   numTensors: number;
   numBytes: number;
 }
 
+/** The two outputs of the pipeline. */
 export type OutputName = 'mentions' | 'deadletter';
 
+/** The Prometheus metrics of the streaming pipeline (records, dead letters, batches, latency, lag, ...) on one registry. */
 export interface PipelineMetrics {
   readonly registry: Registry;
   readonly recordsIn: Counter<'topic' | 'partition'>;
@@ -101,6 +105,7 @@ function tfMemory(): TensorMemory {
   return tf.memory();
 }
 
+/** Creates the pipeline's metrics on a registry (by default a new one, not prom-client's global registry). ConfigError for a bad prefix. */
 export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): PipelineMetrics {
   const { registry = new Registry(), prefix = 'mentionflow_', collectDefault = true, tensorMemory = tfMemory } = opts;
   if (prefix !== '' && !METRIC_PREFIX.test(prefix)) {

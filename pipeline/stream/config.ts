@@ -27,8 +27,10 @@ import { DELIVERY_MODES, SASL_MECHANISMS, START_FROM, type DeliveryMode, type Sa
 export { DELIVERY_MODES, SASL_MECHANISMS, type DeliveryMode, type SaslMechanism };
 const BACKENDS = ['auto', 'native', 'wasm', 'cpu'] as const;
 export const INFERENCE_MODES = ['inline', 'thread'] as const;
+/** Where the tagger runs: inline on the main thread, or in a worker thread. */
 export type InferenceMode = (typeof INFERENCE_MODES)[number];
 export const BATCH_MODES = ['fixed', 'adaptive'] as const;
+/** How posts are batched for the tagger: fixed limits and a timer, or adaptive to the tagger's load. */
 export type BatchMode = (typeof BATCH_MODES)[number];
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const LOG_FORMATS = ['json', 'pretty'] as const;
@@ -41,6 +43,7 @@ export const CONFIG_FILE_ENV = 'MENTIONFLOW_CONFIG';
 /** Variables of the MENTIONFLOW_ namespace that other parts of the program read; not worker options. */
 const OTHER_ENV = ['MENTIONFLOW_DEBUG', 'MENTIONFLOW_CORPORA', SASL_PASSWORD_ENV, CONFIG_FILE_ENV];
 
+/** Every setting of the streaming worker (`mentionflow run`); defaultConfig gives the defaults, resolveWorkerConfig merges flags, environment and config file. */
 export interface WorkerConfig {
   /** Kafka bootstrap brokers (host:port). Empty: the embedded file mode (no Kafka). */
   brokers: string[];
@@ -304,6 +307,7 @@ function checkValue(opt: WorkerOption, value: Value, where: string): void {
   }
 }
 
+/** Where resolveWorkerConfig takes settings from, highest precedence first: flags, environment, config file, defaults. */
 export interface ConfigSources {
   /** Flag values by config key (already parsed by the command line; undefined: not given). */
   flags?: Partial<Record<string, string | boolean | undefined>>;

@@ -32,6 +32,7 @@ import type { PipelineMetrics } from '../ops/metrics.js';
 import type { WorkerConfig } from './config.js';
 import { countInput, countOutcomes, countOutputs, observeBatch, observeTagging } from './metricsTaps.js';
 
+/** The worker settings mentionStream reads: input framing, batch mode and limits, tagger concurrency. */
 export type StreamSettings = Pick<
   WorkerConfig,
   'inputWire' | 'batchMode' | 'batchMaxCount' | 'batchMaxWaitMs' | 'batchMaxChars' | 'taggerConcurrency'
@@ -85,6 +86,7 @@ function batchPosts(settings: StreamSettings, slots: TaggerSlots): OperatorFunct
     : batchItems({ ...limits, maxWaitMs: settings.batchMaxWaitMs });
 }
 
+/** What startWorker needs: the configuration, a tagger, a logger and metrics. */
 export interface WorkerDeps {
   config: WorkerConfig;
   tagger: Tagger;
@@ -95,6 +97,7 @@ export interface WorkerDeps {
   stderr?: NodeJS.WritableStream;
 }
 
+/** A started worker: its completion, and the handles for stopping and for the health endpoints. */
 export interface RunningWorker {
   /** Resolves when the stream has ended and the edges are closed; rejects with the error that ended it. */
   readonly done: Promise<void>;

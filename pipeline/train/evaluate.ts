@@ -10,11 +10,13 @@ import type { SegSentence } from '../../models/data/segmentation.js';
 import { scoreSegmentation, type SegScores } from '../../models/eval/segScorer.js';
 import { bioesToBio } from '../../models/text/spans.js';
 
+/** Scores of a model on gold data, and its predicted tags (BIO) per sentence. */
 export interface NerEvaluation {
   scores: NerScores;
   predictedTags: string[][];
 }
 
+/** Tags the sentences of `data` with `model` and scores the predicted spans against the gold ones (exact match; P/R/F1 in percent). */
 export async function evaluateNer(model: TaggerModel, data: readonly NerSentence[], batchSize = 64): Promise<NerEvaluation> {
   const preds = await model.predict(
     data.map((s) => s.chars),

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../../common/errors.js';
 
+/** Every training option (network size, optimizer, schedule, features); resolveTrainOptions validates them. */
 export interface TrainOptions {
   /** Seed for initialisation, shuffling, subsampling and dropout. */
   seed: number;
@@ -75,6 +76,7 @@ export interface TrainOptions {
   lexiconMinLength: number;
 }
 
+/** The training defaults (the configuration of the paper's BiLSTM-CRF baseline as tuned here). */
 export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   seed: 1,
   epochs: 30,

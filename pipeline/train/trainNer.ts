@@ -9,6 +9,7 @@ import { trainTagger, type TrainResult } from './trainTagger.js';
 
 export { bucketedBatches, toScheme } from './trainTagger.js';
 
+/** Input of trainNer: the CoNLL files, where the model goes, and the training options (see resolveTrainOptions). */
 export interface TrainNerInput {
   trainFile: string;
   devFile: string;
@@ -17,9 +18,11 @@ export interface TrainNerInput {
   modelId?: string;
   quiet?: boolean;
   resume?: boolean;
+  /** Progress messages; default: lines on stderr. */
   log?: (msg: string) => void;
 }
 
+/** Trains a NER tagger on a CoNLL train file, keeping the epoch with the best F1 on the dev file, and saves it as a model artifact in `outDir` (loadable with loadTagger({ model: outDir })). */
 export async function trainNer(input: TrainNerInput): Promise<TrainResult> {
   const log = input.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const [train, dev] = await Promise.all([readConll(input.trainFile), readConll(input.devFile)]);

@@ -66,6 +66,7 @@ export interface TrainSpec {
   log?: (msg: string) => void;
 }
 
+/** What a training run returns: the best model (also saved), its epoch and dev scores, and the per-epoch history. */
 export interface TrainResult {
   model: TaggerModel;
   best: EpochReport;

@@ -33,6 +33,7 @@ export interface TaskState {
   batches: number;
 }
 
+/** One epoch of training: time, loss and learning rate per head, dev metrics. */
 export interface EpochReport {
   epoch: number;
   seconds: number;

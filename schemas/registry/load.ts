@@ -27,6 +27,7 @@ import { MentionflowError } from '../../common/errors.js';
 
 /** The schema families, one directory each under schemas/. */
 export const SCHEMA_NAMES = ['post', 'mentions', 'deadletter', 'example'] as const;
+/** The names of the Avro schemas under schemas/. */
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 
 /** Avro schema JSON as stored in an .avsc file (top level is always a record). */
