@@ -33,8 +33,8 @@ import { dictionarySpec, parseNameLexicon, type TagFeaturesSpec } from '../../mo
 import type { HeadName } from '../../models/network/taggingNetwork.js';
 import type { Rng } from '../../models/rng.js';
 import { TaggerModel } from '../../models/taggerModel.js';
-import { bioToSpans, spansToBio, spansToBioes } from '../../models/text/spans.js';
-import { ENTITY_LABELS, TagDictionary } from '../../models/text/tagScheme.js';
+import { spansToBio, spansToBioes } from '../../models/text/spans.js';
+import { detectScheme, hasMentionKinds, labelSetOf, tagsToSpans, TagDictionary, type TagScheme } from '../../models/text/tagScheme.js';
 import { inputTokens } from '../../models/text/charPositions.js';
 import { jiebaSegmenter } from '../../models/text/jiebaSegmenter.js';
 import { Vocabulary } from '../../models/text/vocabulary.js';
@@ -73,10 +73,14 @@ export interface TrainResult {
   history: EpochReport[];
 }
 
-/** Re-tags gold data in the chosen scheme (also repairs I- tags that start a chunk). */
-export function toScheme(sentences: readonly NerSentence[], scheme: 'BIO' | 'BIOES'): NerSentence[] {
+/**
+ * Re-tags gold data in the chosen scheme (also repairs I- tags that start a
+ * chunk). The data's own scheme (BIO or BIOES) is read from its tags.
+ */
+export function toScheme(sentences: readonly NerSentence[], scheme: TagScheme): NerSentence[] {
+  const source = detectScheme(sentences.map((s) => s.tags));
   return sentences.map((s) => {
-    const spans = bioToSpans(s.tags);
+    const spans = tagsToSpans(s.tags, source);
     return { chars: s.chars, tags: scheme === 'BIO' ? spansToBio(spans, s.chars.length) : spansToBioes(spans, s.chars.length) };
   });
 }
@@ -125,7 +129,8 @@ function buildModel(spec: TrainSpec, tagFeatures: TagFeaturesSpec | undefined, e
   const tokens = chars.map((c) => inputTokens(c, { charPositional: o.charPositional, normalize: o.normalize }, segment));
   const trained = Vocabulary.build(tokens, { minFreq: o.minFreq, normalize: o.normalize });
   const vocab = embeddings ? withPretrainedTokens(trained, embeddings) : trained;
-  const tags = TagDictionary.forLabels([...ENTITY_LABELS], o.scheme);
+  // The label set comes from the training data (WeiboNER's 8 labels in their fixed order when it is WeiboNER data).
+  const tags = TagDictionary.forLabels(labelSetOf(spec.ner.train.map((s) => s.tags)), o.scheme);
   return TaggerModel.create(
     {
       vocabSize: vocab.size,
@@ -162,13 +167,17 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
   if (spec.seg?.mode === 'features' && o.lexicalBuckets === 0) throw new ConfigError('segmentation features (seg mode "features") are hashed into the lexical buckets; set lexicalBuckets > 0');
   const tagFeatures = await tagFeaturesOf(spec);
   const model = buildModel(spec, tagFeatures, embeddings);
+  const labels = model.nerTags.labels;
+  const kinds = hasMentionKinds(labels);
+  const unseen = [...new Set(nerDev.flatMap((s) => tagsToSpans(s.tags).map((x) => x.label)))].filter((l) => !labels.includes(l)).sort();
+  if (unseen.length > 0) log(`warning: dev labels not in the training data, never predicted: ${unseen.join(', ')}`);
   const data = [
     ...spec.data,
     ...(embeddings ? [await fingerprint('embeddings', o.embeddingsFile!, embeddings.tokens.length)] : []),
     ...(tagFeatures?.dictionary ? [await fingerprint('lexicon', o.lexiconFile!, Object.values(tagFeatures.dictionary.words).reduce((a, w) => a + w.split(' ').length, 0))] : []),
   ];
   const params = [...model.network.params().values()].reduce((a, v) => a + v.size, 0);
-  log(`model ${spec.modelId}: vocabulary ${model.vocab.size}${o.charPositional ? ' char-positional tokens' : ''}, ${model.nerTags.size} NER tags, ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
+  log(`model ${spec.modelId}: vocabulary ${model.vocab.size}${o.charPositional ? ' char-positional tokens' : ''}, ${model.nerTags.size} NER tags (${o.scheme} over ${labels.join(' ')}), ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
   if (embeddings) {
     const init = initEmbeddingRows(model, embeddings, o.embeddingsFile!);
     log(`embeddings: ${init.initialised} of ${init.rows} rows from ${o.embeddingsFile} (${embeddings.tokens.length} pre-trained tokens; the others random)`);
@@ -229,7 +238,8 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     tasks,
     async () => {
       lastScores = (await evaluateNer(model, nerDev)).scores;
-      const dev: Record<string, number> = { ner_f1: lastScores.overall.f1, ner_named_f1: lastScores.named.f1, ner_nominal_f1: lastScores.nominal.f1 };
+      const dev: Record<string, number> = { ner_f1: lastScores.overall.f1 };
+      if (kinds) Object.assign(dev, { ner_named_f1: lastScores.named?.f1 ?? 0, ner_nominal_f1: lastScores.nominal?.f1 ?? 0 });
       if (seg?.mode === 'joint') dev.seg_f1 = (await evaluateSeg(model, segDev)).words.f1;
       return dev;
     },
@@ -237,8 +247,9 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     [progressBar(spec.quiet ?? false), lrAnnealing(o.lrPatience, metricOf, log), keeper, historyLog(spec.outDir)],
   );
   if (!spec.keepCheckpoint) await rm(join(spec.outDir, 'checkpoint'), { recursive: true, force: true }); // the artifact holds the best epoch
-  await writeTrainingCurve(join(spec.outDir, 'training-curve.svg'), history, ['ner_f1', 'ner_named_f1', 'ner_nominal_f1', ...(seg?.mode === 'joint' ? ['seg_f1'] : [])]);
+  await writeTrainingCurve(join(spec.outDir, 'training-curve.svg'), history, ['ner_f1', ...(kinds ? ['ner_named_f1', 'ner_nominal_f1'] : []), ...(seg?.mode === 'joint' ? ['seg_f1'] : [])]);
   const best = keeper.best()!;
-  log(`best epoch ${best.epoch}: dev F1 ${best.dev.ner_f1.toFixed(2)} (named ${best.dev.ner_named_f1.toFixed(2)}, nominal ${best.dev.ner_nominal_f1.toFixed(2)}); artifact in ${spec.outDir}`);
+  const byKind = kinds ? ` (named ${best.dev.ner_named_f1.toFixed(2)}, nominal ${best.dev.ner_nominal_f1.toFixed(2)})` : '';
+  log(`best epoch ${best.epoch}: dev F1 ${best.dev.ner_f1.toFixed(2)}${byKind}; artifact in ${spec.outDir}`);
   return { model, best, bestScores: bestScores!, history };
 }
