@@ -9,6 +9,7 @@ import { ConfigError } from '../../common/errors.js';
 import { createLogger, parseLogLevel } from '../../pipeline/ops/logger.js';
 import { readTopic, type ReadRecord } from '../../pipeline/kafka/topicReader.js';
 import { decodeStrict, loadSchema, type WireFormat } from '../../schemas/registry.js';
+import { mentionLabel, postMentionsJson } from '../../schemas/mentionJson.js';
 import type { DeadLetter, PostMentions } from '../../schemas/types.generated.js';
 import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { KAFKA_CONNECTION_NOTE, kafkaConnection, kafkaConnectionFlags } from '../kafkaConnection.js';
@@ -20,7 +21,7 @@ export const spec: CommandSpec = {
   options: {
     topic: { type: 'string', arg: 'NAME', description: 'topic to read' },
     'dead-letter': { type: 'boolean', description: 'the topic holds DeadLetter records: print stage, error class, message and source position' },
-    json: { type: 'boolean', description: 'print one JSON object per record: {topic, partition, offset, timestamp, key, record}' },
+    json: { type: 'boolean', description: 'print one JSON object per record: {topic, partition, offset, timestamp, key, record}, record with the Avro field names (as run prints it)' },
     'from-beginning': { type: 'boolean', description: "start at the earliest offset (when the group has no committed offset); default: only new records" },
     max: { type: 'string', arg: 'N', description: 'stop after N records' },
     'timeout-ms': { type: 'string', arg: 'MS', description: 'stop after MS milliseconds without a record (default: run until Ctrl-C)' },
@@ -42,10 +43,10 @@ export const spec: CommandSpec = {
   ].join('\n'),
 };
 
-/** One PostMentions record as a line: `post ID [TYPE.KIND text start-end p] ...`. */
+/** One PostMentions record as a line: `post ID [LABEL text start-end p] ...`. */
 export function formatMentions(r: PostMentions): string {
   if (r.mentions.length === 0) return `post ${r.post_id} (no mentions)`;
-  return `post ${r.post_id} ${r.mentions.map((m) => `[${m.type}.${m.kind} ${m.text} ${m.start}-${m.end} ${m.confidence.toFixed(2)}]`).join(' ')}`;
+  return `post ${r.post_id} ${r.mentions.map((m) => `[${mentionLabel(m)} ${m.text} ${m.start}-${m.end} ${m.confidence.toFixed(2)}]`).join(' ')}`;
 }
 
 /** One DeadLetter record as a line: source position, stage, error class and message. */
@@ -57,7 +58,7 @@ export function formatDeadLetter(r: DeadLetter): string {
 function jsonRecord(rec: ReadRecord, record: PostMentions | DeadLetter, deadLetter: boolean): string {
   const value = deadLetter
     ? { ...(record as DeadLetter), payload: (record as DeadLetter).payload.toString('base64'), key: (record as DeadLetter).key?.toString('base64') ?? null }
-    : record;
+    : postMentionsJson(record as PostMentions);
   return JSON.stringify({ topic: rec.topic, partition: rec.partition, offset: rec.offset, timestamp: rec.timestamp, key: rec.key?.toString('utf8') ?? null, record: value });
 }
 

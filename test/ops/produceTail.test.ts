@@ -75,8 +75,8 @@ function mentionsRecord(i: number): PostMentions {
     mentions:
       i % 2 === 0
         ? [
-            { text: '张三', type: 'PER', kind: 'NAM', start: 0, end: 2, start_utf16: 0, end_utf16: 2, confidence: 0.97 },
-            { text: '北京', type: 'GPE', kind: 'NAM', start: 3, end: 5, start_utf16: 3, end_utf16: 5, confidence: 0.99 },
+            { text: '张三', label: 'PER.NAM', type: 'PER', kind: 'NAM', start: 0, end: 2, start_utf16: 0, end_utf16: 2, confidence: 0.97 },
+            { text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: 3, end: 5, start_utf16: 3, end_utf16: 5, confidence: 0.99 },
           ]
         : [],
     model: { id: 'bilstm-crf-weibo', version: 'test' },
