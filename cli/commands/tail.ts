@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../../common/errors.js';
 import { createLogger, parseLogLevel } from '../../pipeline/ops/logger.js';
 import { readTopic, type ReadRecord } from '../../pipeline/kafka/topicReader.js';
-import { decodeStrict, loadSchema, type WireFormat } from '../../schemas/registry.js';
+import { decodeStrict, listVersions, loadSchema, resolvingDecoder, type SchemaName, type WireFormat } from '../../schemas/registry.js';
 import { mentionLabel, postMentionsJson } from '../../schemas/mentionJson.js';
 import type { DeadLetter, PostMentions } from '../../schemas/types.generated.js';
 import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
@@ -53,6 +53,27 @@ export function formatMentions(r: PostMentions): string {
 export function formatDeadLetter(r: DeadLetter): string {
   const attempts = r.attempts > 1 ? ` attempts=${r.attempts}` : '';
   return `dead-letter ${r.source_topic}[${r.source_partition}]@${r.source_offset} stage=${r.stage}${attempts} ${r.error_class}: ${r.error_message.replace(/\s*\n\s*/g, ' ')} (payload ${r.payload.length} bytes)`;
+}
+
+/**
+ * Decodes with the latest schema, else with each older version (newest
+ * first) read as the latest, so a topic that still holds records written
+ * before an upgrade (mentions v1: no `label`) prints too. The latest
+ * version's error is the one reported when none fits.
+ */
+function decodeAnyVersion<T>(name: SchemaName, latest: ReturnType<typeof loadSchema>, value: Buffer, wireFormat: WireFormat): T {
+  try {
+    return decodeStrict<T>(latest, value, { wireFormat });
+  } catch (err) {
+    for (const v of listVersions(name).slice(0, -1).reverse()) {
+      try {
+        return resolvingDecoder<T>(name, v).decode(value, { wireFormat });
+      } catch {
+        // not this version either
+      }
+    }
+    throw err;
+  }
 }
 
 function jsonRecord(rec: ReadRecord, record: PostMentions | DeadLetter, deadLetter: boolean): string {
@@ -102,7 +123,7 @@ export async function run(p: Parsed): Promise<number> {
         }
         let record: PostMentions | DeadLetter;
         try {
-          record = decodeStrict<PostMentions | DeadLetter>(type, rec.value, { wireFormat: wire as WireFormat });
+          record = decodeAnyVersion<PostMentions | DeadLetter>(deadLetter ? 'deadletter' : 'mentions', type, rec.value, wire as WireFormat);
         } catch (err) {
           process.stderr.write(`tail: ${where}: ${(err as Error).message}\n`);
           undecodable += 1;
