@@ -122,15 +122,22 @@ export async function tagFeaturesOf(spec: Pick<TrainSpec, 'options' | 'seg'>): P
   return out.segmentation || out.dictionary ? out : undefined;
 }
 
+/** The model's tag scheme: the option, or with "auto" the training data's own. */
+export function modelScheme(spec: Pick<TrainSpec, 'options' | 'ner'>): TagScheme {
+  const o = spec.options.scheme;
+  return o === 'auto' ? detectScheme(spec.ner.train.map((s) => s.tags)) : o;
+}
+
 function buildModel(spec: TrainSpec, tagFeatures: TagFeaturesSpec | undefined, embeddings?: Embeddings): TaggerModel {
   const o = spec.options;
+  const scheme = modelScheme(spec);
   const chars = [...spec.ner.train.map((s) => s.chars), ...(spec.seg ? spec.seg.train.map((s) => s.chars) : [])];
   const segment = o.charPositional ? jiebaSegmenter() : undefined;
   const tokens = chars.map((c) => inputTokens(c, { charPositional: o.charPositional, normalize: o.normalize }, segment));
   const trained = Vocabulary.build(tokens, { minFreq: o.minFreq, normalize: o.normalize });
   const vocab = embeddings ? withPretrainedTokens(trained, embeddings) : trained;
   // The label set comes from the training data (WeiboNER's 8 labels in their fixed order when it is WeiboNER data).
-  const tags = TagDictionary.forLabels(labelSetOf(spec.ner.train.map((s) => s.tags)), o.scheme);
+  const tags = TagDictionary.forLabels(labelSetOf(spec.ner.train.map((s) => s.tags)), scheme);
   return TaggerModel.create(
     {
       vocabSize: vocab.size,
@@ -147,7 +154,7 @@ function buildModel(spec: TrainSpec, tagFeatures: TagFeaturesSpec | undefined, e
     },
     vocab,
     tags,
-    { modelId: spec.modelId, modelVersion: `${new Date().toISOString().slice(0, 10)}-seed${o.seed}`, scheme: o.scheme, maxLength: o.maxLength, charPositional: o.charPositional, tagFeatures },
+    { modelId: spec.modelId, modelVersion: `${new Date().toISOString().slice(0, 10)}-seed${o.seed}`, scheme, maxLength: o.maxLength, charPositional: o.charPositional, tagFeatures },
     o.seed,
   );
 }
@@ -158,7 +165,8 @@ const DEFAULT_SEGMENTER_BUCKETS = 131072;
 export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
   const o = spec.options;
   const log = spec.log ?? ((m: string) => process.stderr.write(m + '\n'));
-  const nerTrain = toScheme(spec.ner.train, o.scheme).filter((s) => s.chars.length > 0);
+  const scheme = modelScheme(spec);
+  const nerTrain = toScheme(spec.ner.train, scheme).filter((s) => s.chars.length > 0);
   const nerDev = spec.ner.dev.filter((s) => s.chars.length > 0);
   const embeddings = o.embeddingsFile !== undefined ? await readEmbeddings(o.embeddingsFile) : undefined;
   if (embeddings?.meta.positional !== undefined && embeddings.meta.positional !== o.charPositional) {
@@ -177,7 +185,7 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     ...(tagFeatures?.dictionary ? [await fingerprint('lexicon', o.lexiconFile!, Object.values(tagFeatures.dictionary.words).reduce((a, w) => a + w.split(' ').length, 0))] : []),
   ];
   const params = [...model.network.params().values()].reduce((a, v) => a + v.size, 0);
-  log(`model ${spec.modelId}: vocabulary ${model.vocab.size}${o.charPositional ? ' char-positional tokens' : ''}, ${model.nerTags.size} NER tags (${o.scheme} over ${labels.join(' ')}), ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
+  log(`model ${spec.modelId}: vocabulary ${model.vocab.size}${o.charPositional ? ' char-positional tokens' : ''}, ${model.nerTags.size} NER tags (${scheme}${o.scheme === 'auto' ? ", the data's scheme," : ''} over ${labels.join(' ')}), ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
   if (embeddings) {
     const init = initEmbeddingRows(model, embeddings, o.embeddingsFile!);
     log(`embeddings: ${init.initialised} of ${init.rows} rows from ${o.embeddingsFile} (${embeddings.tokens.length} pre-trained tokens; the others random)`);

@@ -5,7 +5,8 @@
  * overall scores, no named/nominal), tags (`tag --json`) and serves
  * (`run --input`, file mode), the mention records carrying its labels in the
  * one mention JSON shape. A second model trains in-process from the same
- * data re-tagged in BIOES, with a BIOES tag set.
+ * data re-tagged in BIOES and gets a BIOES tag set (the default scheme
+ * "auto" follows the data).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -60,7 +61,7 @@ after(() => rmSync(work, { recursive: true, force: true }));
 
 test('train-ner takes the tag set from the data: BIO over BRAND, PER, PRODUCT, stored in the artifact', { timeout: 180_000 }, async () => {
   const { stderr } = await cli(['train-ner', '--train', TRAIN, '--dev', DEV, '--out', model, '--config', join(work, 'config.json'), '--quiet']);
-  assert.match(stderr, /7 NER tags \(BIO over BRAND PER PRODUCT\)/);
+  assert.match(stderr, /7 NER tags \(BIO, the data's scheme, over BRAND PER PRODUCT\)/);
   assert.doesNotMatch(stderr, /named|nominal/, 'no named/nominal scores for labels without NAM/NOM');
   const manifest = JSON.parse(readFileSync(join(model, 'manifest.json'), 'utf8')) as { modelId: string; scheme: string; tags: { ner: { tags: string[] } } };
   assert.equal(manifest.modelId, 'ner-bilstm-crf');
@@ -110,7 +111,7 @@ test('tag --json and run --input print the same mention shape, with the model\'s
   assert.deepEqual(byPost.get(posts[2].id as string), [], 'a post without names has no mentions');
 });
 
-test('BIOES data and a BIOES model: the same labels, S-/E- tags in the artifact', { timeout: 180_000 }, async () => {
+test('BIOES data trains a BIOES model by default (scheme "auto"): the same labels, S-/E- tags in the artifact', { timeout: 180_000 }, async () => {
   await testBackend();
   const bioes = join(work, 'products.bioes.conll');
   const toBioes = async (file: string) =>
@@ -123,13 +124,14 @@ test('BIOES data and a BIOES model: the same labels, S-/E- tags in the artifact'
   writeFileSync(bioesDev, (await toBioes(DEV)).join('\n'));
   assert.match(readFileSync(bioes, 'utf8'), /\tE-PRODUCT\n/);
   const out = join(work, 'model-bioes');
-  const result = await trainNer({ trainFile: bioes, devFile: bioesDev, outDir: out, options: { ...DEFAULT_TRAIN_OPTIONS, ...CONFIG, scheme: 'BIOES' }, quiet: true, log: () => {} });
+  const result = await trainNer({ trainFile: bioes, devFile: bioesDev, outDir: out, options: { ...DEFAULT_TRAIN_OPTIONS, ...CONFIG }, quiet: true, log: () => {} });
   result.model.dispose();
   assert.equal(result.bestScores.named, undefined);
   assert.ok(result.bestScores.overall.f1 >= 80, `dev F1 ${result.bestScores.overall.f1}`);
   const { model: loaded } = await TaggerModel.load(out);
   const tagger = new NeuralTagger(loaded);
   try {
+    assert.equal(loaded.meta.scheme, 'BIOES');
     assert.deepEqual(loaded.nerTags.labels, ['BRAND', 'PER', 'PRODUCT']);
     assert.ok(loaded.nerTags.has('S-PER') && loaded.nerTags.has('E-PRODUCT'));
     const [mentions] = await tagger.tag(['王芳买了星河的云帆手表。']);
