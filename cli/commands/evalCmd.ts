@@ -4,6 +4,7 @@ import { useBackend, type BackendChoice } from '../../models/backend.js';
 import { readConll } from '../../models/data/conll.js';
 import { formatConllevalLines, type NerScores, type PrfScore } from '../../models/eval/spanScorer.js';
 import { TaggerModel } from '../../models/taggerModel.js';
+import { tagsToSpans } from '../../models/text/labels.js';
 import { evaluateNer } from '../../pipeline/train/evaluate.js';
 import { requireString, type CommandSpec, type Parsed } from '../args.js';
 import { defaultModelDir } from '../defaults.js';
@@ -42,6 +43,11 @@ export async function run(p: Parsed): Promise<number> {
   const sentences = (await readConll(data)).filter((s) => s.chars.length > 0);
   const { model, manifest } = await TaggerModel.load(dir);
   try {
+    const modelLabels = new Set(model.nerTags.labels);
+    const foreign = [...new Set(sentences.flatMap((s) => tagsToSpans(s.tags).map((x) => x.label)))].filter((l) => !modelLabels.has(l)).sort();
+    if (foreign.length > 0) {
+      process.stderr.write(`eval: warning: ${data} has labels the model never predicts: ${foreign.join(', ')} (the model's: ${[...modelLabels].join(', ')})\n`);
+    }
     const { scores, predictedTags } = await evaluateNer(model, sentences);
     if (typeof p.values['write-predictions'] === 'string') {
       const lines = formatConllevalLines(
