@@ -1,9 +1,13 @@
 // Labels of any tag set (models/text/labels.ts) and the mention fields they give (models/mention.ts).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { MentionflowError } from '../../../common/errors.js';
+import { parseConll } from '../../../models/data/conll.js';
 import { labelFields } from '../../../models/mention.js';
 import { detectScheme, ENTITY_LABELS, hasMentionKinds, labelParts, labelSetOf, tagsToSpans } from '../../../models/text/labels.js';
+import { spansToBio, spansToBioes, type Span } from '../../../models/text/spans.js';
+import { TagDictionary } from '../../../models/text/tagDictionary.js';
 
 test('labelParts: TYPE.NAM / TYPE.NOM carry a kind, anything else is its own type', () => {
   assert.deepEqual(labelParts('PER.NAM'), { type: 'PER', kind: 'NAM' });
@@ -41,4 +45,51 @@ test('labelSetOf: WeiboNER data keeps its 8 labels in fixed order; other data it
   assert.deepEqual(labelSetOf([['B-PRODUCT', 'I-PRODUCT'], ['S-BRAND', 'B-PER', 'E-PER']]), ['BRAND', 'PER', 'PRODUCT']);
   assert.deepEqual(labelSetOf([['B-PER.NAM', 'B-PRODUCT']]), ['PER.NAM', 'PRODUCT']);
   assert.throws(() => labelSetOf([['O', 'O']]), (e: unknown) => e instanceof MentionflowError && /no entity tag/.test(e.message));
+});
+
+/** Labels of any shape a CoNLL file can hold: no whitespace, may contain dots and dashes. */
+const anyLabel = fc.stringMatching(/^[A-Za-z0-9_.\-\u4e00-\u4e09]{1,8}$/);
+
+/** Random non-overlapping spans with arbitrary labels and a length covering them. */
+const spansAndLength = fc
+  .tuple(fc.array(fc.record({ gap: fc.nat(3), len: fc.integer({ min: 1, max: 4 }), label: anyLabel }), { maxLength: 8 }), fc.nat(3))
+  .map(([parts, tail]) => {
+    const spans: Span[] = [];
+    let pos = 0;
+    for (const p of parts) {
+      const start = pos + p.gap;
+      spans.push({ start, end: start + p.len, label: p.label });
+      pos = start + p.len;
+    }
+    return { spans, length: pos + tail };
+  });
+
+test('property: any labels round-trip through BIO and BIOES tags, the scheme read from the tags', () => {
+  fc.assert(
+    fc.property(spansAndLength, ({ spans, length }) => {
+      const bio = spansToBio(spans, length);
+      const bioes = spansToBioes(spans, length);
+      assert.deepEqual(tagsToSpans(bio), spans);
+      assert.deepEqual(tagsToSpans(bioes), spans);
+      assert.equal(detectScheme([bio]), 'BIO');
+      if (spans.length > 0) assert.equal(detectScheme([bioes]), 'BIOES');
+    }),
+  );
+});
+
+test('property: the tag dictionary of any label set encodes its data, and the CoNLL reader reads it back', () => {
+  fc.assert(
+    fc.property(spansAndLength, fc.constantFrom('BIO' as const, 'BIOES' as const), ({ spans, length }, scheme) => {
+      fc.pre(spans.length > 0);
+      const tags = scheme === 'BIO' ? spansToBio(spans, length) : spansToBioes(spans, length);
+      const labels = labelSetOf([tags]);
+      const distinct = [...new Set(spans.map((s) => s.label))];
+      assert.deepEqual(labels, distinct.every((l) => ENTITY_LABELS.includes(l)) ? [...ENTITY_LABELS] : distinct.sort());
+      const dict = TagDictionary.forLabels(labels, scheme);
+      assert.deepEqual(dict.decode(dict.encode(tags)), tags);
+      const chars = Array.from({ length }, (_, i) => String.fromCodePoint(0x4e00 + i));
+      const file = chars.map((c, i) => `${c}\t${tags[i]}`).join('\n') + '\n';
+      assert.deepEqual(parseConll(new TextEncoder().encode(file), 'prop.conll'), [{ chars, tags }]);
+    }),
+  );
 });
