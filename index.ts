@@ -122,7 +122,11 @@ export type { Prediction, ScoredSpan, TaggerModelMeta } from './models/taggerMod
 // Records (Avro schemas) and errors
 export { loadSchema, SCHEMA_NAMES } from './schemas/registry.js';
 export type { SchemaName } from './schemas/registry.js';
-export type { DeadLetter, Geo, KafkaPosition, Mention as MentionRecord, ModelRef, Post, PostMentions } from './schemas/types.generated.js';
+export type { DeadLetter, Geo, KafkaPosition, ModelRef, Post, PostMentions } from './schemas/types.generated.js';
+export { mentionJson, mentionLabel, postMentionsJson } from './schemas/mentionJson.js';
+export type { MentionJson, PostMentionsJson } from './schemas/mentionJson.js';
+export { labelFields } from './models/mention.js';
+export type { LabelFields } from './models/mention.js';
 export {
   BackendError,
   ConfigError,

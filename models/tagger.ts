@@ -1,39 +1,20 @@
 /**
  * The Tagger interface the streaming side depends on, and its neural
- * implementation. Offsets: `start`/`end` count Unicode code points (an emoji
- * is one), end exclusive; `startUtf16`/`endUtf16` are the same span in UTF-16
- * code units, for JavaScript's String.slice and Java. Texts longer than the
+ * implementation. A Mention is the Avro mention record (models/mention.ts).
+ * Offsets: `start`/`end` count Unicode code points (an emoji is one), end
+ * exclusive; `start_utf16`/`end_utf16` are the same span in UTF-16 code
+ * units, for JavaScript's String.slice and Java. Texts longer than the
  * model's maxLength are tagged in consecutive pieces of maxLength code points.
  * A call computes in steps and returns to the event loop between them
  * (NeuralTaggerOptions.sliceChars, models/pace.ts).
  */
 import { ConfigError } from '../common/errors.js';
 import { Pace } from './pace.js';
+import { labelFields, type Mention } from './mention.js';
 import type { TaggerModel } from './taggerModel.js';
 import { isSurrogatePairAt, toCodePoints, utf16Offsets } from './text/codepoints.js';
 
-/** Entity types of the WeiboNER label set: person, organization, location, geo-political entity. */
-export type EntityType = 'PER' | 'ORG' | 'LOC' | 'GPE';
-/** Mention kinds of the WeiboNER label set: named (a name) or nominal (a common noun phrase). */
-export type MentionKind = 'NAM' | 'NOM';
-
-/** One mention found in a text by a Tagger: its span, label and confidence. */
-export interface Mention {
-  /** Surface text of the mention. */
-  text: string;
-  /** Label as in the corpus, e.g. "PER.NAM". */
-  label: string;
-  type: EntityType;
-  kind: MentionKind;
-  /** Code-point offsets, end exclusive. */
-  start: number;
-  end: number;
-  /** UTF-16 code-unit offsets, end exclusive. */
-  startUtf16: number;
-  endUtf16: number;
-  /** CRF probability of exactly this span and label, in [0, 1]. */
-  confidence: number;
-}
+export { labelFields, type EntityType, type Mention, type MentionKind } from './mention.js';
 
 /** Tags texts with mentions; the streaming stages depend on this interface only (NeuralTagger, ThreadTagger). */
 export interface Tagger {
@@ -139,16 +120,13 @@ export class NeuralTagger implements Tagger {
       if (spans.length === 0) continue;
       const utf16 = utf16Offsets(piece.chars);
       for (const s of spans) {
-        const [type, kind] = s.label.split('.') as [EntityType, MentionKind];
         out[piece.text].push({
           text: piece.chars.slice(s.start, s.end).join(''),
-          label: s.label,
-          type,
-          kind,
+          ...labelFields(s.label),
           start: piece.offset + s.start,
           end: piece.offset + s.end,
-          startUtf16: piece.offset16 + utf16[s.start],
-          endUtf16: piece.offset16 + utf16[s.end],
+          start_utf16: piece.offset16 + utf16[s.start],
+          end_utf16: piece.offset16 + utf16[s.end],
           confidence: s.confidence,
         });
       }

@@ -17,7 +17,7 @@ import {
   TaggingError,
 } from '../common/errors.js';
 import type { BackendChoice, BackendName } from './backend.js';
-import type { EntityType, Mention, MentionKind } from './tagger.js';
+import { labelFields, type Mention } from './mention.js';
 
 /** The thread's workerData. */
 export interface ThreadInit {
@@ -67,7 +67,7 @@ export type FromThread =
 export interface PackedMentions {
   /** Mentions per text [texts]. */
   counts: Int32Array;
-  /** start, end, startUtf16, endUtf16 of each mention [4 * mentions]. */
+  /** start, end, start_utf16, end_utf16 of each mention [4 * mentions]. */
   offsets: Int32Array;
   /** [mentions] */
   confidence: Float64Array;
@@ -84,7 +84,7 @@ export function packMentions(mentions: readonly (readonly Mention[])[]): { packe
   const labelId = new Map<string, number>();
   let i = 0;
   for (const m of mentions.flat()) {
-    packed.offsets.set([m.start, m.end, m.startUtf16, m.endUtf16], 4 * i);
+    packed.offsets.set([m.start, m.end, m.start_utf16, m.end_utf16], 4 * i);
     packed.confidence[i] = m.confidence;
     let id = labelId.get(m.label);
     if (id === undefined) labelId.set(m.label, (id = packed.labels.push(m.label) - 1));
@@ -95,16 +95,15 @@ export function packMentions(mentions: readonly (readonly Mention[])[]): { packe
 
 /** The mentions `packed` describes, their surface texts sliced from `texts` (the texts that were tagged). */
 export function unpackMentions(packed: PackedMentions, texts: readonly string[]): Mention[][] {
-  const parts = packed.labels.map((label) => label.split('.') as [EntityType, MentionKind]);
+  const fields = packed.labels.map((label) => labelFields(label));
   const { offsets, confidence, labelIds } = packed;
   let i = 0;
   return Array.from(packed.counts, (count, t) => {
     const out: Mention[] = new Array(count);
     for (let k = 0; k < count; k++, i++) {
-      const [type, kind] = parts[labelIds[i]];
-      const startUtf16 = offsets[4 * i + 2];
-      const endUtf16 = offsets[4 * i + 3];
-      out[k] = { text: texts[t].slice(startUtf16, endUtf16), label: packed.labels[labelIds[i]], type, kind, start: offsets[4 * i], end: offsets[4 * i + 1], startUtf16, endUtf16, confidence: confidence[i] };
+      const start16 = offsets[4 * i + 2];
+      const end16 = offsets[4 * i + 3];
+      out[k] = { text: texts[t].slice(start16, end16), ...fields[labelIds[i]], start: offsets[4 * i], end: offsets[4 * i + 1], start_utf16: start16, end_utf16: end16, confidence: confidence[i] };
     }
     return out;
   });

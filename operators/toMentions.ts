@@ -1,16 +1,15 @@
 import { map } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
 import { TaggingError } from '../common/errors.js';
-import type { Mention } from '../models/tagger.js';
+import { labelFields, type Mention } from '../models/mention.js';
+import { isLabel } from '../models/text/labels.js';
 import { codePointLength, isSurrogatePairAt } from '../models/text/codepoints.js';
-import type { KafkaPosition, Mention as MentionRecord, ModelRef, PostMentions } from '../schemas/types.generated.js';
+import type { KafkaPosition, ModelRef, PostMentions } from '../schemas/types.generated.js';
 import { failItem, withValue } from './items.js';
 import { checkFunction, checkNonEmptyString, checkObject, checkOptionsObject } from './options.js';
 import { FILE_TOPIC_PREFIX, type Item, type OkItem, type RecordRef, type TaggedPost } from './types.js';
 
 const OP = 'toMentions';
-const TYPES: readonly string[] = ['PER', 'ORG', 'LOC', 'GPE'];
-const KINDS: readonly string[] = ['NAM', 'NOM'];
 
 /** Options of {@link toMentions}. */
 export interface ToMentionsOptions {
@@ -30,7 +29,8 @@ export interface ToMentionsOptions {
  *
  * The tagger's output is checked against the post text before it is
  * published: offsets inside the text and consistent with each other, surface
- * text equal to the span, no overlaps, known type and kind, confidence in
+ * text equal to the span, no overlaps, a label (non-empty, no whitespace)
+ * with the type and kind it implies (models/mention.ts), confidence in
  * [0, 1]. A post whose mentions break this becomes a FailedItem (stage 'tag',
  * TaggingError).
  *
@@ -53,7 +53,7 @@ export function toMentions(opts: ToMentionsOptions): OperatorFunction<Item<Tagge
 
 function toRecord(item: OkItem<TaggedPost>, model: ModelRef, processedAt: number): Item<PostMentions> {
   const { post, mentions } = item.value;
-  let records: MentionRecord[];
+  let records: Mention[];
   try {
     records = mentionRecords(post.text, mentions);
   } catch (err) {
@@ -88,7 +88,7 @@ function origin(ref: RecordRef): KafkaPosition | null {
  * from one mention to the next (no array of the whole text: a post of a
  * million characters with tens of thousands of mentions stays cheap).
  */
-function mentionRecords(text: string, mentions: readonly Mention[]): MentionRecord[] {
+function mentionRecords(text: string, mentions: readonly Mention[]): Mention[] {
   if (mentions.length === 0) return []; // nothing to check (most posts): skip scanning the text
   const length = codePointLength(text);
   const sorted = [...mentions].sort((a, b) => a.start - b.start);
@@ -108,26 +108,27 @@ function mentionRecords(text: string, mentions: readonly Mention[]): MentionReco
     prevEnd = m.end;
     const start16 = utf16At(m.start);
     const end16 = utf16At(m.end);
-    if (m.startUtf16 !== start16 || m.endUtf16 !== end16) {
-      throw fail(`UTF-16 span [${m.startUtf16}, ${m.endUtf16}) should be [${start16}, ${end16})`);
+    if (m.start_utf16 !== start16 || m.end_utf16 !== end16) {
+      throw fail(`UTF-16 span [${m.start_utf16}, ${m.end_utf16}) should be [${start16}, ${end16})`);
     }
-    if (m.text !== text.slice(m.startUtf16, m.endUtf16)) {
-      throw fail(`surface text differs from the text span ${JSON.stringify(text.slice(m.startUtf16, m.endUtf16))}`);
+    if (m.text !== text.slice(m.start_utf16, m.end_utf16)) {
+      throw fail(`surface text differs from the text span ${JSON.stringify(text.slice(m.start_utf16, m.end_utf16))}`);
     }
-    if (!TYPES.includes(m.type) || !KINDS.includes(m.kind)) {
-      throw fail(`unknown type/kind ${String(m.type)}.${String(m.kind)}`);
+    if (typeof m.label !== 'string' || !isLabel(m.label)) throw fail(`invalid label ${JSON.stringify(m.label)}`);
+    const fields = labelFields(m.label);
+    if (m.type !== fields.type || m.kind !== fields.kind) {
+      throw fail(`type/kind ${String(m.type)}.${String(m.kind)} do not match label ${m.label} (${fields.type}.${fields.kind})`);
     }
     if (typeof m.confidence !== 'number' || !(m.confidence >= 0 && m.confidence <= 1)) {
       throw fail(`confidence ${String(m.confidence)} is not in [0, 1]`);
     }
     return {
       text: m.text,
-      type: m.type,
-      kind: m.kind,
+      ...fields,
       start: m.start,
       end: m.end,
-      start_utf16: m.startUtf16,
-      end_utf16: m.endUtf16,
+      start_utf16: m.start_utf16,
+      end_utf16: m.end_utf16,
       confidence: m.confidence,
     };
   });

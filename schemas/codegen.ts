@@ -10,7 +10,7 @@
  *   string -> string, bytes/fixed -> Buffer, ["null", T] -> T | null,
  *   other unions -> A | B, array<T> -> T[], map<T> -> Record<string, T>,
  *   enum -> string literal union (plus a `<Name>Symbols` const array),
- *   record -> interface, timestamp-millis (and any other logical type) -> the
+ *   record -> interface (plus a `<Name>Fields` const array of its field names), timestamp-millis (and any other logical type) -> the
  *   underlying type, i.e. number of epoch milliseconds.
  * Every field is required in the generated interfaces: decoding always fills
  * in defaults. (Encoding may omit fields that have defaults.)
@@ -192,7 +192,9 @@ class Generator {
     }
     decl.code =
       docComment([typeof schema.doc === 'string' ? schema.doc : '', `Avro record \`${fullName}\`.`], '') +
-      `export interface ${shortName} {\n${body}}\n`;
+      `export interface ${shortName} {\n${body}}\n` +
+      docComment([`Field names of {@link ${shortName}} in schema order (the order of its JSON and binary encodings).`], '') +
+      `export const ${shortName}Fields = [${fields.map((f) => `'${String(f.name)}'`).join(', ')}] as const;\n`;
     return shortName;
   }
 

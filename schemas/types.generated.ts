@@ -1,7 +1,7 @@
 // GENERATED FILE - DO NOT EDIT.
 // Produced by schemas/codegen.ts from the latest version of each schema:
 //   schemas/post/v2.avsc
-//   schemas/mentions/v1.avsc
+//   schemas/mentions/v2.avsc
 //   schemas/deadletter/v1.avsc
 //   schemas/example/v1.avsc
 // Regenerate: npx tsc -p tsconfig.json && node dist/schemas/codegen.js
@@ -60,6 +60,8 @@ export interface Post {
    */
   geo: Geo | null;
 }
+/** Field names of {@link Post} in schema order (the order of its JSON and binary encodings). */
+export const PostFields = ['id', 'text', 'author_id', 'created_at', 'source', 'lang', 'reply_to', 'attributes', 'topic_tags', 'geo'] as const;
 
 /**
  * Where a post was published from, as reported by the platform.
@@ -76,10 +78,13 @@ export interface Geo {
    */
   place: string | null;
 }
+/** Field names of {@link Geo} in schema order (the order of its JSON and binary encodings). */
+export const GeoFields = ['lat', 'lon', 'place'] as const;
 
 /**
  * The entity mentions the tagger found in one Post (output topic). One record per input post, also
- * when no mention was found (empty `mentions`). Version 1.
+ * when no mention was found (empty `mentions`). Version 2: `Mention.label` carries the label of any
+ * label set (e.g. "PER.NAM", "PRODUCT"); `type` and `kind` stay, for WeiboNER-style labels.
  * Avro record `io.mentionflow.PostMentions`.
  */
 export interface PostMentions {
@@ -116,6 +121,10 @@ export interface PostMentions {
    */
   latency_ms: number | null;
 }
+/**
+ * Field names of {@link PostMentions} in schema order (the order of its JSON and binary encodings).
+ */
+export const PostMentionsFields = ['post_id', 'created_at', 'origin', 'mentions', 'model', 'processed_at', 'latency_ms'] as const;
 
 /**
  * Where a record was read from in Kafka.
@@ -129,21 +138,39 @@ export interface KafkaPosition {
   /** Kafka offset of the record within the partition (>= 0). */
   offset: number;
 }
+/**
+ * Field names of {@link KafkaPosition} in schema order (the order of its JSON and binary
+ * encodings).
+ */
+export const KafkaPositionFields = ['topic', 'partition', 'offset'] as const;
 
 /**
- * One entity mention: a span of the post text with its entity type and mention kind. Offsets are
- * given twice, in Unicode code points (`start`/`end`) and in UTF-16 code units
- * (`start_utf16`/`end_utf16`); both pairs are half-open [start, end). They differ only when the
- * text contains characters outside the Basic Multilingual Plane (emoji, CJK Extension B+), which
- * take 2 UTF-16 code units but 1 code point.
+ * One entity mention: a span of the post text with its label (and, for WeiboNER-style labels
+ * TYPE.NAM / TYPE.NOM, its entity type and mention kind). Offsets are given twice, in Unicode code
+ * points (`start`/`end`) and in UTF-16 code units (`start_utf16`/`end_utf16`); both pairs are
+ * half-open [start, end). They differ only when the text contains characters outside the Basic
+ * Multilingual Plane (emoji, CJK Extension B+), which take 2 UTF-16 code units but 1 code point.
  * Avro record `io.mentionflow.Mention`.
  */
 export interface Mention {
   /** Surface form: exactly the substring of `Post.text` covered by the span. */
   text: string;
-  /** Entity type of the mention. */
+  /**
+   * The mention's label as in the model's tag set, which comes from its training data: "PER.NAM",
+   * "GPE.NOM" (WeiboNER) or any other label ("PRODUCT", "BRAND"). Added in version 2; empty when
+   * the record was written with version 1, whose labels are always `type`.`kind`.
+   * @defaultValue ""
+   */
+  label: string;
+  /**
+   * Entity type of the mention: the TYPE of a TYPE or TYPE.KIND label when it is PER, ORG, LOC or
+   * GPE, else UNKNOWN (see `label`).
+   */
   type: EntityType;
-  /** Mention kind: named or nominal. */
+  /**
+   * Mention kind: named (a TYPE.NAM label) or nominal (TYPE.NOM); UNKNOWN when the label has no
+   * kind.
+   */
   kind: MentionKind;
   /**
    * Start of the span in `Post.text`, in Unicode code points (not bytes, not UTF-16 units),
@@ -168,14 +195,16 @@ export interface Mention {
    */
   confidence: number;
 }
+/** Field names of {@link Mention} in schema order (the order of its JSON and binary encodings). */
+export const MentionFields = ['text', 'label', 'type', 'kind', 'start', 'end', 'start_utf16', 'end_utf16', 'confidence'] as const;
 
 /** Symbols of {@link EntityType} in schema order (the index is the value on the wire). */
 export const EntityTypeSymbols = ['PER', 'ORG', 'LOC', 'GPE', 'UNKNOWN'] as const;
 /**
  * Entity type (Peng & Dredze 2015 Weibo NER scheme): PER person, ORG organisation, LOC location,
- * GPE geo-political entity. UNKNOWN is never written by mentionflow itself: it is the reader
- * default, so a consumer built against this version reads a type symbol added in a later version as
- * UNKNOWN instead of failing.
+ * GPE geo-political entity. UNKNOWN is the reader default, so a consumer built against an older
+ * version reads a type symbol added in a later version as UNKNOWN instead of failing; since version
+ * 2 mentionflow also writes UNKNOWN for a label whose type is none of these (read `label`).
  * Avro enum `io.mentionflow.EntityType`.
  * Reader default for unknown symbols: UNKNOWN.
  */
@@ -184,8 +213,9 @@ export type EntityType = (typeof EntityTypeSymbols)[number];
 /** Symbols of {@link MentionKind} in schema order (the index is the value on the wire). */
 export const MentionKindSymbols = ['NAM', 'NOM', 'UNKNOWN'] as const;
 /**
- * How the entity is referred to: NAM a name ("马云"), NOM a nominal ("那位老板"). UNKNOWN is never
- * written by mentionflow itself: it is the reader default for symbols added in later versions.
+ * How the entity is referred to: NAM a name ("马云"), NOM a nominal ("那位老板"). UNKNOWN is the reader
+ * default for symbols added in later versions; since version 2 mentionflow also writes it for a
+ * label without a NAM/NOM kind ("PRODUCT").
  * Avro enum `io.mentionflow.MentionKind`.
  * Reader default for unknown symbols: UNKNOWN.
  */
@@ -201,6 +231,8 @@ export interface ModelRef {
   /** Model artifact version (e.g. a semver or content hash) as written in the model artifact. */
   version: string;
 }
+/** Field names of {@link ModelRef} in schema order (the order of its JSON and binary encodings). */
+export const ModelRefFields = ['id', 'version'] as const;
 
 /**
  * An input record that could not be processed, with the original bytes and why (dead-letter topic).
@@ -247,6 +279,10 @@ export interface DeadLetter {
    */
   attempts: number;
 }
+/**
+ * Field names of {@link DeadLetter} in schema order (the order of its JSON and binary encodings).
+ */
+export const DeadLetterFields = ['payload', 'key', 'source_topic', 'source_partition', 'source_offset', 'stage', 'error_class', 'error_message', 'failed_at', 'attempts'] as const;
 
 /**
  * One labelled training example (archived training data): a text with gold entity spans and,
@@ -276,6 +312,11 @@ export interface LabeledExample {
    */
   created_at: number;
 }
+/**
+ * Field names of {@link LabeledExample} in schema order (the order of its JSON and binary
+ * encodings).
+ */
+export const LabeledExampleFields = ['id', 'text', 'spans', 'segmentation', 'source', 'created_at'] as const;
 
 /**
  * A gold entity span. Half-open [start, end) in Unicode code points.
@@ -292,6 +333,10 @@ export interface LabeledSpan {
    */
   label: string;
 }
+/**
+ * Field names of {@link LabeledSpan} in schema order (the order of its JSON and binary encodings).
+ */
+export const LabeledSpanFields = ['start', 'end', 'label'] as const;
 
 /** The top-level record type of each schema family, at its latest version. */
 export interface SchemaRecords {
@@ -304,7 +349,7 @@ export interface SchemaRecords {
 /** The schema versions these types were generated from (the latest of each family). */
 export const GENERATED_FROM_VERSIONS = {
   post: 2,
-  mentions: 1,
+  mentions: 2,
   deadletter: 1,
   example: 1,
 } as const;

@@ -2,31 +2,31 @@
 import { writeFile } from 'node:fs/promises';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
 import { readConll } from '../../models/data/conll.js';
-import { formatConllevalLines, type NerScores } from '../../models/eval/spanScorer.js';
+import { formatConllevalLines, type NerScores, type PrfScore } from '../../models/eval/spanScorer.js';
 import { TaggerModel } from '../../models/taggerModel.js';
+import { tagsToSpans } from '../../models/text/labels.js';
 import { evaluateNer } from '../../pipeline/train/evaluate.js';
 import { requireString, type CommandSpec, type Parsed } from '../args.js';
 import { defaultModelDir } from '../defaults.js';
 
 export const spec: CommandSpec = {
   name: 'eval',
-  summary: 'score a model on labelled data: precision, recall, F1 by exact span, per type, named, nominal, overall',
+  summary: 'score a model on labelled data: precision, recall, F1 by exact span, per label, overall (and named, nominal for NAM/NOM labels)',
   usage: 'mentionflow eval --data FILE [--model DIR] [--json] [--write-predictions FILE]',
   options: {
     model: { type: 'string', arg: 'DIR', description: 'model artifact directory (default: the shipped model, models/default)' },
-    data: { type: 'string', arg: 'FILE', description: 'char-per-line CoNLL file with gold labels' },
+    data: { type: 'string', arg: 'FILE', description: 'char-per-line CoNLL file with gold tags (BIO or BIOES, any labels)' },
     json: { type: 'boolean', description: 'print the scores as JSON' },
     'write-predictions': { type: 'string', arg: 'FILE', description: 'write "char gold predicted" lines (conlleval input) to FILE' },
     backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
   },
-  notes: 'Scores are percentages; a mention counts only if its start, end, type and NAM/NOM all match (conlleval semantics).\nCheck them with conlleval: perl conlleval.pl -d " " < FILE',
+  notes: 'Scores are percentages; a mention counts only if its start, end and label all match (conlleval semantics).\nNamed and nominal rows appear when the labels have the NAM/NOM split (WeiboNER).\nCheck them with conlleval: perl conlleval.pl -d " " < FILE',
 };
 
 export function formatScores(s: NerScores): string {
-  const rows: [string, { precision: number; recall: number; f1: number; tp: number; fp: number; fn: number }][] = [
+  const rows: [string, PrfScore][] = [
     ...Object.entries(s.perLabel).sort(([a], [b]) => a.localeCompare(b)),
-    ['named', s.named],
-    ['nominal', s.nominal],
+    ...(s.named && s.nominal ? ([['named', s.named], ['nominal', s.nominal]] as [string, PrfScore][]) : []),
     ['overall', s.overall],
   ];
   const lines = ['label        precision  recall     F1   gold  pred', '-----------------------------------------------'];
@@ -43,6 +43,11 @@ export async function run(p: Parsed): Promise<number> {
   const sentences = (await readConll(data)).filter((s) => s.chars.length > 0);
   const { model, manifest } = await TaggerModel.load(dir);
   try {
+    const modelLabels = new Set(model.nerTags.labels);
+    const foreign = [...new Set(sentences.flatMap((s) => tagsToSpans(s.tags).map((x) => x.label)))].filter((l) => !modelLabels.has(l)).sort();
+    if (foreign.length > 0) {
+      process.stderr.write(`eval: warning: ${data} has labels the model never predicts: ${foreign.join(', ')} (the model's: ${[...modelLabels].join(', ')})\n`);
+    }
     const { scores, predictedTags } = await evaluateNer(model, sentences);
     if (typeof p.values['write-predictions'] === 'string') {
       const lines = formatConllevalLines(

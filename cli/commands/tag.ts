@@ -2,6 +2,7 @@
 import { createInterface } from 'node:readline';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
 import { NeuralTagger, type Mention } from '../../models/tagger.js';
+import { mentionJson } from '../../schemas/mentionJson.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import type { CommandSpec, Parsed } from '../args.js';
 import { defaultModelDir } from '../defaults.js';
@@ -17,7 +18,7 @@ export const spec: CommandSpec = {
     'batch-size': { type: 'string', arg: 'N', description: 'texts tagged together', default: '64' },
     backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
   },
-  notes: 'Offsets count Unicode code points (start inclusive, end exclusive); the JSON also gives UTF-16 offsets.\nexample: mentionflow tag "我在北京见到了张三"',
+  notes: 'Offsets count Unicode code points (start inclusive, end exclusive); the JSON also gives UTF-16 offsets.\nWith --json, each mention has the fields of the output topic\'s Mention record: text, label, type, kind, start, end, start_utf16, end_utf16, confidence.\nexample: mentionflow tag "我在北京见到了张三"',
 };
 
 function readable(text: string, mentions: Mention[]): string {
@@ -46,7 +47,7 @@ export async function run(p: Parsed): Promise<number> {
     const flush = async () => {
       const results = await tagger.tag(pending);
       pending.forEach((text, i) => {
-        process.stdout.write((p.values.json ? JSON.stringify({ text, mentions: results[i] }) : readable(text, results[i])) + '\n');
+        process.stdout.write((p.values.json ? JSON.stringify({ text, mentions: results[i].map(mentionJson) }) : readable(text, results[i])) + '\n');
       });
       pending = [];
     };

@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from '../../common/errors.js';
 import { createLogger, parseLogLevel } from '../../pipeline/ops/logger.js';
 import { readTopic, type ReadRecord } from '../../pipeline/kafka/topicReader.js';
-import { decodeStrict, loadSchema, type WireFormat } from '../../schemas/registry.js';
+import { decodeStrict, listVersions, loadSchema, resolvingDecoder, type SchemaName, type WireFormat } from '../../schemas/registry.js';
+import { mentionLabel, postMentionsJson } from '../../schemas/mentionJson.js';
 import type { DeadLetter, PostMentions } from '../../schemas/types.generated.js';
 import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { KAFKA_CONNECTION_NOTE, kafkaConnection, kafkaConnectionFlags } from '../kafkaConnection.js';
@@ -20,7 +21,7 @@ export const spec: CommandSpec = {
   options: {
     topic: { type: 'string', arg: 'NAME', description: 'topic to read' },
     'dead-letter': { type: 'boolean', description: 'the topic holds DeadLetter records: print stage, error class, message and source position' },
-    json: { type: 'boolean', description: 'print one JSON object per record: {topic, partition, offset, timestamp, key, record}' },
+    json: { type: 'boolean', description: 'print one JSON object per record: {topic, partition, offset, timestamp, key, record}, record with the Avro field names (as run prints it)' },
     'from-beginning': { type: 'boolean', description: "start at the earliest offset (when the group has no committed offset); default: only new records" },
     max: { type: 'string', arg: 'N', description: 'stop after N records' },
     'timeout-ms': { type: 'string', arg: 'MS', description: 'stop after MS milliseconds without a record (default: run until Ctrl-C)' },
@@ -42,10 +43,10 @@ export const spec: CommandSpec = {
   ].join('\n'),
 };
 
-/** One PostMentions record as a line: `post ID [TYPE.KIND text start-end p] ...`. */
+/** One PostMentions record as a line: `post ID [LABEL text start-end p] ...`. */
 export function formatMentions(r: PostMentions): string {
   if (r.mentions.length === 0) return `post ${r.post_id} (no mentions)`;
-  return `post ${r.post_id} ${r.mentions.map((m) => `[${m.type}.${m.kind} ${m.text} ${m.start}-${m.end} ${m.confidence.toFixed(2)}]`).join(' ')}`;
+  return `post ${r.post_id} ${r.mentions.map((m) => `[${mentionLabel(m)} ${m.text} ${m.start}-${m.end} ${m.confidence.toFixed(2)}]`).join(' ')}`;
 }
 
 /** One DeadLetter record as a line: source position, stage, error class and message. */
@@ -54,10 +55,31 @@ export function formatDeadLetter(r: DeadLetter): string {
   return `dead-letter ${r.source_topic}[${r.source_partition}]@${r.source_offset} stage=${r.stage}${attempts} ${r.error_class}: ${r.error_message.replace(/\s*\n\s*/g, ' ')} (payload ${r.payload.length} bytes)`;
 }
 
+/**
+ * Decodes with the latest schema, else with each older version (newest
+ * first) read as the latest, so a topic that still holds records written
+ * before an upgrade (mentions v1: no `label`) prints too. The latest
+ * version's error is the one reported when none fits.
+ */
+function decodeAnyVersion<T>(name: SchemaName, latest: ReturnType<typeof loadSchema>, value: Buffer, wireFormat: WireFormat): T {
+  try {
+    return decodeStrict<T>(latest, value, { wireFormat });
+  } catch (err) {
+    for (const v of listVersions(name).slice(0, -1).reverse()) {
+      try {
+        return resolvingDecoder<T>(name, v).decode(value, { wireFormat });
+      } catch {
+        // not this version either
+      }
+    }
+    throw err;
+  }
+}
+
 function jsonRecord(rec: ReadRecord, record: PostMentions | DeadLetter, deadLetter: boolean): string {
   const value = deadLetter
     ? { ...(record as DeadLetter), payload: (record as DeadLetter).payload.toString('base64'), key: (record as DeadLetter).key?.toString('base64') ?? null }
-    : record;
+    : postMentionsJson(record as PostMentions);
   return JSON.stringify({ topic: rec.topic, partition: rec.partition, offset: rec.offset, timestamp: rec.timestamp, key: rec.key?.toString('utf8') ?? null, record: value });
 }
 
@@ -101,7 +123,7 @@ export async function run(p: Parsed): Promise<number> {
         }
         let record: PostMentions | DeadLetter;
         try {
-          record = decodeStrict<PostMentions | DeadLetter>(type, rec.value, { wireFormat: wire as WireFormat });
+          record = decodeAnyVersion<PostMentions | DeadLetter>(deadLetter ? 'deadletter' : 'mentions', type, rec.value, wire as WireFormat);
         } catch (err) {
           process.stderr.write(`tail: ${where}: ${(err as Error).message}\n`);
           undecodable += 1;

@@ -9,7 +9,7 @@ export const spec: CommandSpec = {
   summary: 'train the character BiLSTM-CRF NER tagger on CoNLL files and save the best epoch as a model artifact',
   usage: 'mentionflow train-ner --train FILE --dev FILE --out DIR [--config FILE] [options]',
   options: {
-    train: { type: 'string', arg: 'FILE', description: 'training data, char-per-line CoNLL (WeiboNER v1 or v2)' },
+    train: { type: 'string', arg: 'FILE', description: 'training data, char-per-line CoNLL, BIO or BIOES, any labels (WeiboNER v1/v2, or e.g. B-PRODUCT): the model\'s tag set' },
     dev: { type: 'string', arg: 'FILE', description: 'dev data for per-epoch evaluation and model selection' },
     out: { type: 'string', arg: 'DIR', description: 'output model directory (artifact, history.jsonl, training-curve.svg)' },
     config: { type: 'string', arg: 'FILE', description: 'JSON file of training options (keys as in the notes below)' },

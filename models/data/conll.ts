@@ -2,7 +2,9 @@
  * Reader for character-per-line CoNLL NER files (WeiboNER). One token a line,
  * "<char><sep><label>", a blank line between sentences. Columns are split on
  * tabs when the line has one (so the character may be a space), otherwise on
- * runs of spaces; exactly two columns. Labels: O, B-TYPE.NAM|NOM, I-TYPE.NAM|NOM.
+ * runs of spaces; exactly two columns. Tags: O or PREFIX-LABEL with PREFIX one of
+ * B, I (BIO) or also E, S (BIOES) and LABEL any label without whitespace
+ * (WeiboNER's PER.NAM, GPE.NOM, ...; or PRODUCT, BRAND, ...; models/text/labels.ts).
  *
  * Two layouts, detected per file (detectConllVersion):
  *  - v1: the first column is exactly one code point.
@@ -30,7 +32,7 @@ import { decodeCesu8 } from './cesu8.js';
 export interface NerSentence {
   /** One code point per element. */
   chars: string[];
-  /** BIO tags as in the file, same length as chars. */
+  /** BIO or BIOES tags as in the file, same length as chars. */
   tags: string[];
 }
 
@@ -57,7 +59,7 @@ export interface ConllParseResult {
   stats: ConllStats;
 }
 
-const LABEL = /^(O|[BI]-[A-Z]+\.(NAM|NOM))$/;
+const LABEL = /^(O|[BIES]-\S+)$/;
 const REPLACEMENT = '\uFFFD';
 
 function splitColumns(line: string): string[] {
@@ -139,7 +141,7 @@ export function parseConllWithStats(bytes: Uint8Array, file: string): ConllParse
       throw new CorpusFormatError(
         file,
         idx + 1,
-        `expected "<char> <label>" with label O, B-TYPE.NAM|NOM or I-TYPE.NAM|NOM ` +
+        `expected "<char> <tag>" with tag O or B-, I-, E-, S- and a label (e.g. B-PER.NAM, I-PRODUCT) ` +
           `(v${version} file${version === 2 ? ': char followed by its position digits' : ''}); got ${JSON.stringify(line)}`,
       );
     }

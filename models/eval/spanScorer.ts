@@ -1,12 +1,15 @@
 /**
  * Exact-span NER scoring as in conlleval and the paper's Table 1: a predicted
  * mention counts only if its start, end and label all equal a gold mention's.
- * Scores per label, for named (labels ending ".NAM") and nominal (".NOM")
- * mentions, and overall (micro-averaged over all labels). Percentages 0–100.
+ * Scores per label, overall (micro-averaged over all labels) and, when the
+ * label set has WeiboNER's NAM/NOM split, for named (labels ending ".NAM")
+ * and nominal (".NOM") mentions. Any label set: the labels are whatever the
+ * spans carry. Percentages 0–100.
  * Also writes conlleval's input format for cross-checking with conlleval.pl.
  */
 import { MentionflowError } from '../../common/errors.js';
-import { bioToSpans, type Span } from '../text/spans.js';
+import { hasMentionKinds, labelParts, tagsToSpans } from '../text/labels.js';
+import type { Span } from '../text/spans.js';
 import { prf, type PrfScore } from './prf.js';
 
 export type { PrfScore } from './prf.js';
@@ -15,8 +18,10 @@ export type { PrfScore } from './prf.js';
 export interface NerScores {
   /** Per label, keys sorted; every label seen in gold or predictions. */
   perLabel: Record<string, PrfScore>;
-  named: PrfScore;
-  nominal: PrfScore;
+  /** Mentions with a TYPE.NAM label; present only when a gold or predicted label has a NAM/NOM kind. */
+  named?: PrfScore;
+  /** Mentions with a TYPE.NOM label; present with `named`. */
+  nominal?: PrfScore;
   overall: PrfScore;
 }
 
@@ -68,19 +73,20 @@ export function scoreSpans(gold: readonly (readonly Span[])[], pred: readonly (r
   };
   const perLabel: Record<string, PrfScore> = {};
   for (const label of [...counts.keys()].sort()) perLabel[label] = sum((l) => l === label);
-  return {
-    perLabel,
-    named: sum((l) => l.endsWith('.NAM')),
-    nominal: sum((l) => l.endsWith('.NOM')),
-    overall: sum(() => true),
-  };
+  const kinds = hasMentionKinds(counts.keys())
+    ? { named: sum((l) => labelParts(l).kind === 'NAM'), nominal: sum((l) => labelParts(l).kind === 'NOM') }
+    : {};
+  return { perLabel, ...kinds, overall: sum(() => true) };
 }
 
-/** scoreSpans over BIO tag sequences, chunked with conlleval semantics (bioToSpans). */
+/**
+ * scoreSpans over tag sequences, BIO chunked with conlleval semantics
+ * (bioToSpans), BIOES (a sequence with an E- or S- tag) with bioesToSpans.
+ */
 export function scoreTags(goldTags: readonly (readonly string[])[], predTags: readonly (readonly string[])[]): NerScores {
   checkSameLength('scoreTags', goldTags, predTags);
   goldTags.forEach((g, i) => checkSameLength(`scoreTags sentence ${i}`, g, predTags[i]));
-  return scoreSpans(goldTags.map(bioToSpans), predTags.map(bioToSpans));
+  return scoreSpans(goldTags.map((t) => tagsToSpans(t)), predTags.map((t) => tagsToSpans(t)));
 }
 
 /**

@@ -3,8 +3,10 @@
  * span <-> BIO/BIOES conversions (spans.ts), transition validity
  * (transitions.ts) and TagDictionary (tagDictionary.ts).
  *
- * Labels are TYPE.KIND with TYPE in PER/ORG/LOC/GPE and KIND NAM (named) or
- * NOM (nominal); BIO over the 8 labels gives 17 tags, BIOES 33.
+ * Labels are any non-empty strings without whitespace, taken from the
+ * training data (labels.ts); WeiboNER's are TYPE.KIND with TYPE in
+ * PER/ORG/LOC/GPE and KIND NAM (named) or NOM (nominal): BIO over its 8
+ * labels gives 17 tags, BIOES 33.
  */
 
 export {
@@ -19,8 +21,15 @@ export {
 } from './spans.js';
 export { type TagScheme, isValidTag, allowedTransition, allowedStart, allowedEnd } from './transitions.js';
 export { TagDictionary, type TagDictionaryJSON } from './tagDictionary.js';
-
-/** The 8 WeiboNER entity labels, in a fixed order (PER, ORG, LOC, GPE; NAM before NOM). */
-export const ENTITY_LABELS: readonly string[] = Object.freeze(
-  ['PER', 'ORG', 'LOC', 'GPE'].flatMap((t) => [`${t}.NAM`, `${t}.NOM`]),
-);
+export {
+  ENTITY_LABELS,
+  MENTION_KINDS,
+  type MentionKind,
+  type LabelParts,
+  isLabel,
+  labelParts,
+  hasMentionKinds,
+  detectScheme,
+  tagsToSpans,
+  labelSetOf,
+} from './labels.js';

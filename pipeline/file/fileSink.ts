@@ -2,15 +2,17 @@
  * The output edge of the embedded mode: PostMentions records as NDJSON on one
  * stream (stdout), DeadLetter records as NDJSON on another (stderr or a
  * file). The encoded Avro outputs are decoded back for printing, so the file
- * mode runs exactly the operators the Kafka mode runs. In dead letters the
+ * mode runs exactly the operators the Kafka mode runs. Mention records are
+ * printed in the one mention JSON shape (schemas/mentionJson.ts). In dead letters the
  * bytes fields (payload, key) are written as base64 strings.
  * A group of outputs counts as acknowledged once both streams have taken it.
  */
 import type { Writable } from 'node:stream';
 import type { OperatorFunction } from 'rxjs';
 import type { OutputMessage } from '../../operators/types.js';
+import { postMentionsJson } from '../../schemas/mentionJson.js';
 import { loadSchema } from '../../schemas/registry.js';
-import type { DeadLetter } from '../../schemas/types.generated.js';
+import type { DeadLetter, PostMentions } from '../../schemas/types.generated.js';
 import { writeCoalesced } from '../core/coalesce.js';
 import type { OutputSink } from '../core/ports.js';
 
@@ -22,7 +24,7 @@ export interface FileSinkOptions {
 
 /** One output as a JSON line (without the newline). */
 export function outputJson(message: OutputMessage): string {
-  if (message.output === 'mentions') return JSON.stringify(loadSchema('mentions').fromBuffer(message.value));
+  if (message.output === 'mentions') return JSON.stringify(postMentionsJson(loadSchema('mentions').fromBuffer(message.value) as PostMentions));
   const record = loadSchema('deadletter').fromBuffer(message.value) as DeadLetter;
   return JSON.stringify({ ...record, payload: record.payload.toString('base64'), key: record.key?.toString('base64') ?? null });
 }

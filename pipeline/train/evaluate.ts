@@ -1,18 +1,20 @@
 /**
  * Dev/test evaluation of the NER head: predict, then exact-span scores
- * (per label, named, nominal, overall) as in the paper's Table 1.
+ * (per label, overall, and named / nominal for NAM/NOM labels) as in the
+ * paper's Table 1. The gold tags may be BIO or BIOES, any labels.
  */
 import type { TaggerModel } from '../../models/taggerModel.js';
 import { scoreSpans, type NerScores } from '../../models/eval/spanScorer.js';
-import { bioToSpans } from '../../models/text/spans.js';
+import { detectScheme, tagsToSpans } from '../../models/text/labels.js';
 import type { NerSentence } from '../../models/data/conll.js';
 import type { SegSentence } from '../../models/data/segmentation.js';
 import { scoreSegmentation, type SegScores } from '../../models/eval/segScorer.js';
-import { bioesToBio } from '../../models/text/spans.js';
+import { bioesToBio, bioToBioes } from '../../models/text/spans.js';
 
 /** Scores of a model on gold data, and its predicted tags (BIO) per sentence. */
 export interface NerEvaluation {
   scores: NerScores;
+  /** Predicted tags per sentence, in the gold data's scheme (so conlleval reads both columns alike). */
   predictedTags: string[][];
 }
 
@@ -22,12 +24,14 @@ export async function evaluateNer(model: TaggerModel, data: readonly NerSentence
     data.map((s) => s.chars),
     batchSize,
   );
-  const gold = data.map((s) => bioToSpans(s.tags));
+  const scheme = detectScheme(data.map((s) => s.tags));
+  const gold = data.map((s) => tagsToSpans(s.tags, scheme));
   const scores = scoreSpans(
     gold,
     preds.map((p) => p.spans),
   );
-  return { scores, predictedTags: preds.map((p) => (model.meta.scheme === 'BIOES' ? bioesToBio(p.tags) : p.tags)) };
+  const convert = model.meta.scheme === scheme ? (t: string[]) => t : scheme === 'BIO' ? bioesToBio : bioToBioes;
+  return { scores, predictedTags: preds.map((p) => convert(p.tags)) };
 }
 
 /** Word segmentation scores of the segmentation head on BIES-tagged sentences. */

@@ -36,7 +36,11 @@ export interface TrainOptions {
   useEmbeddings: boolean;
   /** Hash buckets for the sparse lexical features (0: off). */
   lexicalBuckets: number;
-  scheme: 'BIO' | 'BIOES';
+  /**
+   * Tag scheme of the model: BIO, BIOES, or auto (the training data's own:
+   * BIOES when a tag has an E- or S- prefix, else BIO).
+   */
+  scheme: 'BIO' | 'BIOES' | 'auto';
   /** Characters seen fewer times in training map to UNK. */
   minFreq: number;
   /** Normalise full-width ASCII to half-width before lookup. */
@@ -94,7 +98,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   useHidden: true,
   useEmbeddings: false,
   lexicalBuckets: 131072,
-  scheme: 'BIO',
+  scheme: 'auto',
   minFreq: 1,
   normalize: true,
   maxLength: 200,
@@ -131,7 +135,7 @@ const CHECKS: Record<keyof TrainOptions, Check> = {
   useHidden: bool,
   useEmbeddings: bool,
   lexicalBuckets: int(0, 2 ** 24),
-  scheme: oneOf('BIO', 'BIOES'),
+  scheme: oneOf('BIO', 'BIOES', 'auto'),
   minFreq: int(1, 1e9),
   normalize: bool,
   maxLength: int(8, 100000),

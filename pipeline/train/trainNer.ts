@@ -3,6 +3,7 @@
  * and dev files and trains through trainTagger without a segmentation corpus.
  */
 import { readConll } from '../../models/data/conll.js';
+import { ENTITY_LABELS, labelSetOf } from '../../models/text/labels.js';
 import { fingerprint } from './fingerprint.js';
 import type { TrainOptions } from './options.js';
 import { trainTagger, type TrainResult } from './trainTagger.js';
@@ -15,6 +16,7 @@ export interface TrainNerInput {
   devFile: string;
   outDir: string;
   options: TrainOptions;
+  /** Default: "weibo-ner-bilstm-crf" for data with WeiboNER's labels, else "ner-bilstm-crf". */
   modelId?: string;
   quiet?: boolean;
   resume?: boolean;
@@ -31,7 +33,7 @@ export async function trainNer(input: TrainNerInput): Promise<TrainResult> {
     ner: { train, dev },
     options: input.options,
     outDir: input.outDir,
-    modelId: input.modelId ?? 'weibo-ner-bilstm-crf',
+    modelId: input.modelId ?? (labelSetOf(train.map((s) => s.tags)).join(' ') === ENTITY_LABELS.join(' ') ? 'weibo-ner-bilstm-crf' : 'ner-bilstm-crf'),
     data: [await fingerprint('ner-train', input.trainFile, train.length), await fingerprint('ner-dev', input.devFile, dev.length)],
     quiet: input.quiet,
     resume: input.resume,

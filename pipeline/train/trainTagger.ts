@@ -33,8 +33,8 @@ import { dictionarySpec, parseNameLexicon, type TagFeaturesSpec } from '../../mo
 import type { HeadName } from '../../models/network/taggingNetwork.js';
 import type { Rng } from '../../models/rng.js';
 import { TaggerModel } from '../../models/taggerModel.js';
-import { bioToSpans, spansToBio, spansToBioes } from '../../models/text/spans.js';
-import { ENTITY_LABELS, TagDictionary } from '../../models/text/tagScheme.js';
+import { spansToBio, spansToBioes } from '../../models/text/spans.js';
+import { detectScheme, hasMentionKinds, labelSetOf, tagsToSpans, TagDictionary, type TagScheme } from '../../models/text/tagScheme.js';
 import { inputTokens } from '../../models/text/charPositions.js';
 import { jiebaSegmenter } from '../../models/text/jiebaSegmenter.js';
 import { Vocabulary } from '../../models/text/vocabulary.js';
@@ -74,10 +74,14 @@ export interface TrainResult {
   history: EpochReport[];
 }
 
-/** Re-tags gold data in the chosen scheme (also repairs I- tags that start a chunk). */
-export function toScheme(sentences: readonly NerSentence[], scheme: 'BIO' | 'BIOES'): NerSentence[] {
+/**
+ * Re-tags gold data in the chosen scheme (also repairs I- tags that start a
+ * chunk). The data's own scheme (BIO or BIOES) is read from its tags.
+ */
+export function toScheme(sentences: readonly NerSentence[], scheme: TagScheme): NerSentence[] {
+  const source = detectScheme(sentences.map((s) => s.tags));
   return sentences.map((s) => {
-    const spans = bioToSpans(s.tags);
+    const spans = tagsToSpans(s.tags, source);
     return { chars: s.chars, tags: scheme === 'BIO' ? spansToBio(spans, s.chars.length) : spansToBioes(spans, s.chars.length) };
   });
 }
@@ -119,14 +123,22 @@ export async function tagFeaturesOf(spec: Pick<TrainSpec, 'options' | 'seg'>): P
   return out.segmentation || out.dictionary ? out : undefined;
 }
 
+/** The model's tag scheme: the option, or with "auto" the training data's own. */
+export function modelScheme(spec: Pick<TrainSpec, 'options' | 'ner'>): TagScheme {
+  const o = spec.options.scheme;
+  return o === 'auto' ? detectScheme(spec.ner.train.map((s) => s.tags)) : o;
+}
+
 function buildModel(spec: TrainSpec, tagFeatures: TagFeaturesSpec | undefined, embeddings?: Embeddings): TaggerModel {
   const o = spec.options;
+  const scheme = modelScheme(spec);
   const chars = [...spec.ner.train.map((s) => s.chars), ...(spec.seg ? spec.seg.train.map((s) => s.chars) : [])];
   const segment = o.charPositional ? jiebaSegmenter() : undefined;
   const tokens = chars.map((c) => inputTokens(c, { charPositional: o.charPositional, normalize: o.normalize }, segment));
   const trained = Vocabulary.build(tokens, { minFreq: o.minFreq, normalize: o.normalize });
   const vocab = embeddings ? withPretrainedTokens(trained, embeddings) : trained;
-  const tags = TagDictionary.forLabels([...ENTITY_LABELS], o.scheme);
+  // The label set comes from the training data (WeiboNER's 8 labels in their fixed order when it is WeiboNER data).
+  const tags = TagDictionary.forLabels(labelSetOf(spec.ner.train.map((s) => s.tags)), scheme);
   return TaggerModel.create(
     {
       vocabSize: vocab.size,
@@ -143,7 +155,7 @@ function buildModel(spec: TrainSpec, tagFeatures: TagFeaturesSpec | undefined, e
     },
     vocab,
     tags,
-    { modelId: spec.modelId, modelVersion: `${new Date().toISOString().slice(0, 10)}-seed${o.seed}`, scheme: o.scheme, maxLength: o.maxLength, charPositional: o.charPositional, tagFeatures },
+    { modelId: spec.modelId, modelVersion: `${new Date().toISOString().slice(0, 10)}-seed${o.seed}`, scheme, maxLength: o.maxLength, charPositional: o.charPositional, tagFeatures },
     o.seed,
   );
 }
@@ -154,7 +166,8 @@ const DEFAULT_SEGMENTER_BUCKETS = 131072;
 export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
   const o = spec.options;
   const log = spec.log ?? ((m: string) => process.stderr.write(m + '\n'));
-  const nerTrain = toScheme(spec.ner.train, o.scheme).filter((s) => s.chars.length > 0);
+  const scheme = modelScheme(spec);
+  const nerTrain = toScheme(spec.ner.train, scheme).filter((s) => s.chars.length > 0);
   const nerDev = spec.ner.dev.filter((s) => s.chars.length > 0);
   const embeddings = o.embeddingsFile !== undefined ? await readEmbeddings(o.embeddingsFile) : undefined;
   if (embeddings?.meta.positional !== undefined && embeddings.meta.positional !== o.charPositional) {
@@ -163,13 +176,17 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
   if (spec.seg?.mode === 'features' && o.lexicalBuckets === 0) throw new ConfigError('segmentation features (seg mode "features") are hashed into the lexical buckets; set lexicalBuckets > 0');
   const tagFeatures = await tagFeaturesOf(spec);
   const model = buildModel(spec, tagFeatures, embeddings);
+  const labels = model.nerTags.labels;
+  const kinds = hasMentionKinds(labels);
+  const unseen = [...new Set(nerDev.flatMap((s) => tagsToSpans(s.tags).map((x) => x.label)))].filter((l) => !labels.includes(l)).sort();
+  if (unseen.length > 0) log(`warning: dev labels not in the training data, never predicted: ${unseen.join(', ')}`);
   const data = [
     ...spec.data,
     ...(embeddings ? [await fingerprint('embeddings', o.embeddingsFile!, embeddings.tokens.length)] : []),
     ...(tagFeatures?.dictionary ? [await fingerprint('lexicon', o.lexiconFile!, Object.values(tagFeatures.dictionary.words).reduce((a, w) => a + w.split(' ').length, 0))] : []),
   ];
   const params = [...model.network.params().values()].reduce((a, v) => a + v.size, 0);
-  log(`model ${spec.modelId}: vocabulary ${model.vocab.size}${o.charPositional ? ' char-positional tokens' : ''}, ${model.nerTags.size} NER tags, ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
+  log(`model ${spec.modelId}: vocabulary ${model.vocab.size}${o.charPositional ? ' char-positional tokens' : ''}, ${model.nerTags.size} NER tags (${scheme}${o.scheme === 'auto' ? ", the data's scheme," : ''} over ${labels.join(' ')}), ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
   if (embeddings) {
     const init = initEmbeddingRows(model, embeddings, o.embeddingsFile!);
     log(`embeddings: ${init.initialised} of ${init.rows} rows from ${o.embeddingsFile} (${embeddings.tokens.length} pre-trained tokens; the others random)`);
@@ -230,7 +247,8 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     tasks,
     async () => {
       lastScores = (await evaluateNer(model, nerDev)).scores;
-      const dev: Record<string, number> = { ner_f1: lastScores.overall.f1, ner_named_f1: lastScores.named.f1, ner_nominal_f1: lastScores.nominal.f1 };
+      const dev: Record<string, number> = { ner_f1: lastScores.overall.f1 };
+      if (kinds) Object.assign(dev, { ner_named_f1: lastScores.named?.f1 ?? 0, ner_nominal_f1: lastScores.nominal?.f1 ?? 0 });
       if (seg?.mode === 'joint') dev.seg_f1 = (await evaluateSeg(model, segDev)).words.f1;
       return dev;
     },
@@ -238,8 +256,9 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     [progressBar(spec.quiet ?? false), lrAnnealing(o.lrPatience, metricOf, log), keeper, historyLog(spec.outDir)],
   );
   if (!spec.keepCheckpoint) await rm(join(spec.outDir, 'checkpoint'), { recursive: true, force: true }); // the artifact holds the best epoch
-  await writeTrainingCurve(join(spec.outDir, 'training-curve.svg'), history, ['ner_f1', 'ner_named_f1', 'ner_nominal_f1', ...(seg?.mode === 'joint' ? ['seg_f1'] : [])]);
+  await writeTrainingCurve(join(spec.outDir, 'training-curve.svg'), history, ['ner_f1', ...(kinds ? ['ner_named_f1', 'ner_nominal_f1'] : []), ...(seg?.mode === 'joint' ? ['seg_f1'] : [])]);
   const best = keeper.best()!;
-  log(`best epoch ${best.epoch}: dev F1 ${best.dev.ner_f1.toFixed(2)} (named ${best.dev.ner_named_f1.toFixed(2)}, nominal ${best.dev.ner_nominal_f1.toFixed(2)}); artifact in ${spec.outDir}`);
+  const byKind = kinds ? ` (named ${best.dev.ner_named_f1.toFixed(2)}, nominal ${best.dev.ner_nominal_f1.toFixed(2)})` : '';
+  log(`best epoch ${best.epoch}: dev F1 ${best.dev.ner_f1.toFixed(2)}${byKind}; artifact in ${spec.outDir}`);
   return { model, best, bestScores: bestScores!, history };
 }

@@ -28,7 +28,7 @@ const fakeTagger: Tagger = {
   tag: async (texts) =>
     texts.map((text): Mention[] => {
       const at = text.indexOf('北京');
-      return at < 0 ? [] : [{ text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: at, end: at + 2, startUtf16: at, endUtf16: at + 2, confidence: 0.9 }];
+      return at < 0 ? [] : [{ text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: at, end: at + 2, start_utf16: at, end_utf16: at + 2, confidence: 0.9 }];
     }),
   dispose: () => undefined,
 };

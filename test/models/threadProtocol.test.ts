@@ -58,13 +58,13 @@ test('mentions packed into transferred arrays come back as the same mentions, te
   const texts = ['张三在北京', '', '😀李四去了𠮷野家', 'x'];
   const mentions: Mention[][] = [
     [
-      { text: '张三', label: 'PER.NAM', type: 'PER', kind: 'NAM', start: 0, end: 2, startUtf16: 0, endUtf16: 2, confidence: 0.91 },
-      { text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: 3, end: 5, startUtf16: 3, endUtf16: 5, confidence: 1 },
+      { text: '张三', label: 'PER.NAM', type: 'PER', kind: 'NAM', start: 0, end: 2, start_utf16: 0, end_utf16: 2, confidence: 0.91 },
+      { text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: 3, end: 5, start_utf16: 3, end_utf16: 5, confidence: 1 },
     ],
     [],
     [
-      { text: '李四', label: 'PER.NAM', type: 'PER', kind: 'NAM', start: 1, end: 3, startUtf16: 2, endUtf16: 4, confidence: 0.5 },
-      { text: '𠮷野家', label: 'ORG.NOM', type: 'ORG', kind: 'NOM', start: 5, end: 8, startUtf16: 6, endUtf16: 10, confidence: 0.123456789 },
+      { text: '李四', label: 'PER.NAM', type: 'PER', kind: 'NAM', start: 1, end: 3, start_utf16: 2, end_utf16: 4, confidence: 0.5 },
+      { text: '𠮷野家', label: 'ORG.NOM', type: 'ORG', kind: 'NOM', start: 5, end: 8, start_utf16: 6, end_utf16: 10, confidence: 0.123456789 },
     ],
     [],
   ];

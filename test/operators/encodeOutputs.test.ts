@@ -21,8 +21,8 @@ function record(postId: string, extra: Partial<PostMentions> = {}): PostMentions
     created_at: 1_699_999_000_000,
     origin: { topic: 'posts', partition: 0, offset: 1 },
     mentions: [
-      { text: '北京', type: 'GPE', kind: 'NAM', start: 2, end: 4, start_utf16: 2, end_utf16: 4, confidence: 0.875 },
-      { text: '马云', type: 'PER', kind: 'NAM', start: 8, end: 10, start_utf16: 8, end_utf16: 10, confidence: 0.5 },
+      { text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: 2, end: 4, start_utf16: 2, end_utf16: 4, confidence: 0.875 },
+      { text: '马云', label: 'PER.NAM', type: 'PER', kind: 'NAM', start: 8, end: 10, start_utf16: 8, end_utf16: 10, confidence: 0.5 },
     ],
     model: { id: 'bilstm-crf-weibo', version: '2024.1' },
     processed_at: RECEIVED_AT + 250,
@@ -193,7 +193,7 @@ describe('encodeOutputs', () => {
   const manyMentions = (n: number): PostMentions =>
     record('p-many', {
       mentions: Array.from({ length: n }, (_, i) => ({
-        text: '北京', type: 'GPE' as const, kind: 'NAM' as const, start: 2 * i, end: 2 * i + 2, start_utf16: 2 * i, end_utf16: 2 * i + 2, confidence: 0.5,
+        text: '北京', label: 'GPE.NAM', type: 'GPE' as const, kind: 'NAM' as const, start: 2 * i, end: 2 * i + 2, start_utf16: 2 * i, end_utf16: 2 * i + 2, confidence: 0.5,
       })),
     });
 

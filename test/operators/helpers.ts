@@ -120,8 +120,8 @@ export function lookup(text: string): Mention[] {
       kind,
       start: i,
       end,
-      startUtf16: utf16[i],
-      endUtf16: utf16[end],
+      start_utf16: utf16[i],
+      end_utf16: utf16[end],
       confidence: 0.875,
     });
     i = end;

@@ -60,8 +60,8 @@ describe('tagBatch', () => {
     assert.deepStrictEqual(out[2], { ...sh, value: { post: POSTS.shanghai, mentions: lookup(POSTS.shanghai.text), tagMs: 3 } });
     // Sanity check on the fake: code points vs UTF-16 after the emoji.
     const waitan = (out[2] as { value: TaggedPost }).value.mentions.find((m) => m.text === '外滩') as Mention;
-    assert.equal(POSTS.shanghai.text.slice(waitan.startUtf16, waitan.endUtf16), '外滩');
-    assert.equal(waitan.endUtf16 - waitan.end, 1);
+    assert.equal(POSTS.shanghai.text.slice(waitan.start_utf16, waitan.end_utf16), '外滩');
+    assert.equal(waitan.end_utf16 - waitan.end, 1);
   });
 
   it('one value: a batch of only failed items needs no tagger call', async () => {

@@ -1,4 +1,4 @@
-// toMentions: tagged posts -> PostMentions records (schemas/mentions/v1.avsc).
+// toMentions: tagged posts -> PostMentions records (schemas/mentions/v2.avsc).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { map } from 'rxjs';
@@ -27,12 +27,13 @@ function expected(item: OkItem<TaggedPost>): OkItem<PostMentions> {
       origin: { topic: item.ref.topic, partition: item.ref.partition, offset: Number(item.ref.offset) },
       mentions: mentions.map((m) => ({
         text: m.text,
+        label: m.label,
         type: m.type,
         kind: m.kind,
         start: m.start,
         end: m.end,
-        start_utf16: m.startUtf16,
-        end_utf16: m.endUtf16,
+        start_utf16: m.start_utf16,
+        end_utf16: m.end_utf16,
         confidence: m.confidence,
       })),
       model: MODEL,
@@ -127,6 +128,26 @@ describe('toMentions', () => {
     }
   });
 
+  it('any label set: a label outside WeiboNER passes with type and kind UNKNOWN, a plain PER with kind UNKNOWN', () => {
+    const text = '小米手机和张三';
+    const post = { ...POSTS.beijing, id: 'p-labels', text };
+    const mentions: Mention[] = [
+      { text: '小米手机', label: 'PRODUCT', type: 'UNKNOWN', kind: 'UNKNOWN', start: 0, end: 4, start_utf16: 0, end_utf16: 4, confidence: 0.5 },
+      { text: '张三', label: 'PER', type: 'PER', kind: 'UNKNOWN', start: 5, end: 7, start_utf16: 5, end_utf16: 7, confidence: 0.25 },
+    ];
+    const [out] = one([tagged(7, post, mentions)]);
+    assert.ok(out.kind === 'ok', JSON.stringify(out));
+    assert.deepEqual(
+      out.value.mentions.map((m) => [m.text, m.label, m.type, m.kind]),
+      [
+        ['小米手机', 'PRODUCT', 'UNKNOWN', 'UNKNOWN'],
+        ['张三', 'PER', 'PER', 'UNKNOWN'],
+      ],
+    );
+    const wrong = one([tagged(8, post, [{ ...mentions[0], type: 'ORG' }])])[0];
+    assert.match(failure(wrong), /type\/kind ORG.UNKNOWN do not match label PRODUCT \(UNKNOWN.UNKNOWN\)/);
+  });
+
   it('origin is null for records read from a file (embedded mode), as the schema says', () => {
     const item = { ...bj, ref: { ...bj.ref, topic: 'file:posts.ndjson' } };
     const [out] = one([item]);
@@ -140,8 +161,11 @@ describe('toMentions', () => {
       [{ end: 99 }, /outside the text/],
       [{ start: 3, end: 2 }, /outside the text/],
       [{ text: '南京' }, /surface text differs/],
-      [{ startUtf16: 0 }, /UTF-16 span/],
-      [{ type: 'FOO' as never }, /unknown type\/kind FOO/],
+      [{ start_utf16: 0 }, /UTF-16 span/],
+      [{ type: 'LOC' }, /type\/kind LOC.NAM do not match label GPE.NAM \(GPE.NAM\)/],
+      [{ kind: 'UNKNOWN' }, /do not match label GPE.NAM/],
+      [{ label: '' }, /invalid label ""/],
+      [{ label: 'GPE NAM' }, /invalid label "GPE NAM"/],
       [{ confidence: 1.5 }, /confidence 1.5 is not in \[0, 1\]/],
       [{ confidence: Number.NaN }, /confidence NaN/],
       [null, /.+/],

@@ -79,8 +79,8 @@ describe('tail line formats', () => {
       processed_at: 0,
       latency_ms: null,
       mentions: [
-        { text: '张三', type: 'PER', kind: 'NAM', start: 0, end: 2, start_utf16: 0, end_utf16: 2, confidence: 0.9712 },
-        { text: '北京', type: 'GPE', kind: 'NAM', start: 3, end: 5, start_utf16: 3, end_utf16: 5, confidence: 0.99 },
+        { text: '张三', label: 'PER.NAM', type: 'PER', kind: 'NAM', start: 0, end: 2, start_utf16: 0, end_utf16: 2, confidence: 0.9712 },
+        { text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: 3, end: 5, start_utf16: 3, end_utf16: 5, confidence: 0.99 },
       ],
     };
     assert.equal(formatMentions(rec), 'post 123 [PER.NAM 张三 0-2 0.97] [GPE.NAM 北京 3-5 0.99]');

@@ -11,7 +11,7 @@ import { deleteTopics, ensureTopic } from '../../pipeline/kafka/topicAdmin.js';
 import { readTopic, type ReadRecord } from '../../pipeline/kafka/topicReader.js';
 import { openTopicWriter } from '../../pipeline/kafka/topicWriter.js';
 import { decodeStrict, encodeStrict, loadSchema, parseConfluentHeader, schemasDir } from '../../schemas/registry.js';
-import type { DeadLetter, Post, PostMentions } from '../../schemas/types.generated.js';
+import { MentionFields, type DeadLetter, type Post, type PostMentions } from '../../schemas/types.generated.js';
 
 const BROKERS = process.env.KAFKA_BROKERS?.split(',').filter((b) => b !== '') ?? [];
 const SKIP = BROKERS.length === 0 ? 'KAFKA_BROKERS is not set; start a broker with `out="$(bash deploy/kafka/start.sh)" && export "$out"`' : false;
@@ -75,8 +75,8 @@ function mentionsRecord(i: number): PostMentions {
     mentions:
       i % 2 === 0
         ? [
-            { text: '张三', type: 'PER', kind: 'NAM', start: 0, end: 2, start_utf16: 0, end_utf16: 2, confidence: 0.97 },
-            { text: '北京', type: 'GPE', kind: 'NAM', start: 3, end: 5, start_utf16: 3, end_utf16: 5, confidence: 0.99 },
+            { text: '张三', label: 'PER.NAM', type: 'PER', kind: 'NAM', start: 0, end: 2, start_utf16: 0, end_utf16: 2, confidence: 0.97 },
+            { text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: 3, end: 5, start_utf16: 3, end_utf16: 5, confidence: 0.99 },
           ]
         : [],
     model: { id: 'bilstm-crf-weibo', version: 'test' },
@@ -174,6 +174,38 @@ describe('mentionflow tail (real broker)', () => {
     const readable = await cli(['tail', '--brokers', BROKERS.join(','), '--topic', topic, '--from-beginning', '--max', '2', '--timeout-ms', '20000']);
     assert.equal(readable.code, 0, readable.stderr);
     assert.deepEqual(readable.stdout.trim().split('\n'), ['post p0 [PER.NAM 张三 0-2 0.97] [GPE.NAM 北京 3-5 0.99]', 'post p1 (no mentions)']);
+  });
+
+  it('a topic with records written before and after mentions v2: both print, labels from v2 or TYPE.KIND from v1', TEST_TIMEOUT, async () => {
+    const topic = freshTopic('mentions-v1v2');
+    await ensureTopic({ brokers: BROKERS, topic, partitions: 1 });
+    const old = mentionsRecord(0); // 张三 PER.NAM, 北京 GPE.NAM
+    const { label: _l, ...v1Mention } = old.mentions[0];
+    const fresh: PostMentions = {
+      ...mentionsRecord(1),
+      post_id: 'p-new',
+      mentions: [{ text: '云帆手表', label: 'PRODUCT', type: 'UNKNOWN', kind: 'UNKNOWN', start: 0, end: 4, start_utf16: 0, end_utf16: 4, confidence: 0.5 }],
+    };
+    const writer = await openTopicWriter({ brokers: BROKERS, topic });
+    try {
+      await writer.send([
+        { key: old.post_id, value: encodeStrict(loadSchema('mentions', 1), { ...old, mentions: [v1Mention] }) },
+        { key: fresh.post_id, value: encodeStrict(loadSchema('mentions', 2), fresh) },
+      ]);
+    } finally {
+      await writer.close();
+    }
+    const res = await cli(['tail', '--brokers', BROKERS.join(','), '--topic', topic, '--from-beginning', '--json', '--max', '2', '--timeout-ms', '20000']);
+    assert.equal(res.code, 0, res.stderr);
+    const lines = res.stdout.trim().split('\n').map((l) => JSON.parse(l) as { record: PostMentions });
+    assert.deepEqual(lines.map((l) => l.record.mentions.map((m) => [m.text, m.label, m.type, m.kind])), [
+      [['张三', 'PER.NAM', 'PER', 'NAM']],
+      [['云帆手表', 'PRODUCT', 'UNKNOWN', 'UNKNOWN']],
+    ]);
+    for (const l of lines) for (const m of l.record.mentions) assert.deepEqual(Object.keys(m), [...MentionFields]);
+    const readable = await cli(['tail', '--brokers', BROKERS.join(','), '--topic', topic, '--from-beginning', '--max', '2', '--timeout-ms', '20000']);
+    assert.equal(readable.code, 0, readable.stderr);
+    assert.deepEqual(readable.stdout.trim().split('\n'), ['post p0 [PER.NAM 张三 0-2 0.97]', 'post p-new [PRODUCT 云帆手表 0-4 0.50]']);
   });
 
   it('--dead-letter prints stage, error class, message and source offset', TEST_TIMEOUT, async () => {

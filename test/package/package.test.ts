@@ -45,7 +45,7 @@ function runWithStderr(script: string, ...args: string[]): { stdout: string; std
 
 /** A mention's offsets point at its text, in code points and in UTF-16 units. */
 function assertSpans(text: string, mention: JsonLine): void {
-  assert.equal(text.slice(mention.startUtf16, mention.endUtf16), mention.text);
+  assert.equal(text.slice(mention.start_utf16, mention.end_utf16), mention.text);
   assert.equal([...text].slice(mention.start, mention.end).join(''), mention.text);
 }
 

@@ -75,6 +75,7 @@ describe('generated types', () => {
     assert.ok(Array.isArray(tags));
     const m: Mention = {
       text: '北京',
+      label: 'GPE.NAM',
       type: 'GPE',
       kind: 'NAM',
       start: 0,

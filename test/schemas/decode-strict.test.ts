@@ -93,10 +93,10 @@ describe('decodeStrict', () => {
     const badUtf8 = Buffer.concat([Buffer.from([4, 0xff, 0xfe]), postGolden.subarray(17)]);
     assertDecodeError(() => decodeStrict(post, badUtf8), /string: invalid UTF-8 at id \(byte 1\)/);
 
-    const basic = readSampleValue(sample('mentions', 'v1-basic')) as { mentions: Array<{ type: string }> };
-    const bytes = encodeStrict(mentions, basic);
-    // Find the first mention's enum byte: it follows "杭州" (len 6 -> 0x0c + 6 bytes).
-    const at = bytes.indexOf(Buffer.from('杭州')) + Buffer.byteLength('杭州');
+    const weibo = readSampleValue(sample('mentions', 'v2-weibo')) as { mentions: Array<{ type: string }> };
+    const bytes = encodeStrict(mentions, weibo);
+    // Find the first mention's enum byte: it follows its label "GPE.NAM" (len 7 -> 0x0e + 7 bytes).
+    const at = bytes.indexOf(Buffer.from('GPE.NAM')) + Buffer.byteLength('GPE.NAM');
     assert.equal(bytes[at], 3 * 2, 'GPE is symbol 3, zig-zag 6');
     const badEnum = Buffer.from(bytes);
     badEnum[at] = 9 * 2;

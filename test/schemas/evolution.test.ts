@@ -12,6 +12,7 @@ import {
   resolvingDecoder,
 } from '../../schemas/registry.js';
 import { listSamples, readSampleBinary, readSampleValue } from '../../schemas/fixtures.js';
+import { mentionJson } from '../../schemas/mentionJson.js';
 import type { PostMentions } from '../../schemas/types.generated.js';
 
 /** A plain-object copy of an avsc record, for comparisons across record classes. */
@@ -41,6 +42,42 @@ describe('schema evolution', () => {
       const { topic_tags: _tags, geo: _geo, ...v1Fields } = plain(readSampleValue(sample));
       assert.deepEqual(plain(decoded), v1Fields);
     }
+  });
+
+  it('mentions v1 writer -> v2 reader: label "" (its JSON gives TYPE.KIND), every v1 field kept', () => {
+    const decoder = resolvingDecoder<PostMentions>('mentions', 1, 2);
+    const v1Samples = listSamples('mentions').filter((s) => s.version === 1);
+    assert.ok(v1Samples.some((s) => (readSampleValue(s) as PostMentions).mentions.length > 0));
+    for (const sample of v1Samples) {
+      const decoded = decoder.decode(readSampleBinary(sample));
+      assert.ok(loadSchema('mentions', 2).isValid(decoded), 'decoded value is a valid v2 PostMentions');
+      const v1 = plain(readSampleValue(sample)) as unknown as PostMentions;
+      assert.deepEqual(plain(decoded), { ...v1, mentions: v1.mentions.map((m) => ({ ...m, label: '' })) });
+      assert.deepEqual(
+        decoded.mentions.map((m) => mentionJson(m).label),
+        v1.mentions.map((m) => `${m.type}.${m.kind}`),
+      );
+    }
+  });
+
+  it('mentions v2 writer -> v1 reader: WeiboNER labels keep type and kind, other labels read as UNKNOWN', () => {
+    const decoder = resolvingDecoder<PostMentions>('mentions', 2, 1);
+    const byLabel = new Map(listSamples('mentions').filter((s) => s.version === 2).map((s) => [s.label, s]));
+    assert.deepEqual([...byLabel.keys()].sort(), ['v2-labels', 'v2-weibo']);
+    for (const sample of byLabel.values()) {
+      const decoded = decoder.decode(readSampleBinary(sample));
+      assert.ok(loadSchema('mentions', 1).isValid(decoded), 'decoded value is a valid v1 PostMentions');
+      const v2 = plain(readSampleValue(sample)) as unknown as PostMentions;
+      assert.deepEqual(plain(decoded), { ...v2, mentions: v2.mentions.map(({ label: _label, ...rest }) => rest) });
+    }
+    const weibo = decoder.decode(readSampleBinary(byLabel.get('v2-weibo')!));
+    assert.deepEqual(weibo.mentions.map((m) => `${m.type}.${m.kind}`), ['GPE.NAM', 'ORG.NAM']);
+    const other = decoder.decode(readSampleBinary(byLabel.get('v2-labels')!));
+    assert.deepEqual(other.mentions.map((m) => [m.text, m.type, m.kind]), [
+      ['王芳', 'PER', 'UNKNOWN'],
+      ['青禾', 'UNKNOWN', 'UNKNOWN'],
+      ['云帆手表', 'UNKNOWN', 'UNKNOWN'],
+    ]);
   });
 
   it('post v2 bytes are NOT readable as v1 without resolution (why resolvingDecoder exists)', () => {

@@ -41,8 +41,8 @@ function summarize(rows: Table1Row[], results: RunResult[], dataset: DatasetVers
         row: row.id,
         title: row.title,
         runs: rs.length,
-        named: prf((r) => r.scores.named),
-        nominal: prf((r) => r.scores.nominal),
+        named: prf((r) => r.scores.named!), // WeiboNER: its labels always have the NAM/NOM split
+        nominal: prf((r) => r.scores.nominal!),
         overall: prf((r) => r.scores.overall),
         seg: withSeg.length ? { f1: meanSd(withSeg.map((r) => r.seg!.words.f1)), oovRecall: meanSd(withSeg.map((r) => r.seg!.oov?.recall ?? NaN)) } : undefined,
         secondsPerEpoch: meanSd(rs.map((r) => r.secondsPerEpoch)),

@@ -72,7 +72,7 @@ export async function runTune(input: TuneInput): Promise<{ best: { lambda: numbe
   const grid = input.lambdas.flatMap((lambda) =>
     input.dropouts.map((dropout) => {
       const ps = points.filter((p) => p.lambda === lambda && p.dropout === dropout);
-      return { lambda, dropout, overall: meanSd(ps.map((p) => p.scores.overall.f1)), named: meanSd(ps.map((p) => p.scores.named.f1)), nominal: meanSd(ps.map((p) => p.scores.nominal.f1)) };
+      return { lambda, dropout, overall: meanSd(ps.map((p) => p.scores.overall.f1)), named: meanSd(ps.map((p) => p.scores.named!.f1)), nominal: meanSd(ps.map((p) => p.scores.nominal!.f1)) };
     }),
   );
   const best = grid.reduce((a, b) => (b.overall.mean > a.overall.mean ? b : a));

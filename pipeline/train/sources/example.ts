@@ -11,7 +11,8 @@
  * topic[partition]@offset).
  */
 import { MentionflowError, type CorpusFormatError, type DecodeError } from '../../../common/errors.js';
-import { bioToSpans, spansToBio } from '../../../models/text/spans.js';
+import { tagsToSpans } from '../../../models/text/labels.js';
+import { spansToBio } from '../../../models/text/spans.js';
 import { biesToWordSpans, lengthsToBies, type SegTag } from '../../../models/text/segTags.js';
 import type { LabeledExample } from '../../../schemas/types.generated.js';
 
@@ -23,7 +24,7 @@ export interface TrainingExample {
   id: string;
   /** The text, one Unicode code point per element. */
   chars: string[];
-  /** BIO entity tags ("O", "B-PER.NAM", "I-PER.NAM"), one per char; absent when the example is not annotated for NER. */
+  /** Entity tags, BIO or BIOES, any labels ("O", "B-PER.NAM", "I-PRODUCT", "S-BRAND"), one per char; absent when the example is not annotated for NER. */
   nerTags?: string[];
   /** BIES word-segmentation tags, one per char; absent when the example is not segmented. */
   segTags?: SegTag[];
@@ -109,8 +110,9 @@ export interface ToLabeledOptions {
 
 /**
  * The LabeledExample record of a TrainingExample: text = chars joined, spans
- * from the BIO tags (conlleval chunking, so invalid BIO such as "O I-X" is
- * read as a chunk starting at the I), segmentation = word ends of the BIES
+ * from the tags (BIO with conlleval chunking, so invalid BIO such as "O I-X"
+ * is read as a chunk starting at the I; BIOES when a tag has an E- or S-
+ * prefix), segmentation = word ends of the BIES
  * tags (null when there are none). Throws MentionflowError when a char is not
  * one code point or a tag list has the wrong length. An example without
  * nerTags gets `spans: []`; mark such archives as not NER-annotated (see
@@ -128,7 +130,7 @@ export function toLabeledExample(example: TrainingExample, options: ToLabeledOpt
   return {
     id: options.id ?? example.id,
     text: chars.join(''),
-    spans: nerTags === undefined ? [] : bioToSpans(nerTags),
+    spans: nerTags === undefined ? [] : tagsToSpans(nerTags),
     segmentation: segTags === undefined ? null : biesToWordSpans(segTags).map((w) => w.end),
     source: options.source ?? example.source,
     created_at: options.createdAt,

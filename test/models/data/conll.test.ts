@@ -70,8 +70,9 @@ test('malformed lines throw CorpusFormatError with file:line', () => {
   const cases: [string, number][] = [
     ['我\tO\n你\tO\tX\n', 2], // three columns
     ['我\tO\n\n你\n', 3], // one column
-    ['我\tB-PER\n', 1], // label without .NAM/.NOM
-    ['我\tS-PER.NAM\n', 1], // not a BIO label
+    ['我\tB-\n', 1], // prefix without a label
+    ['我\tX-PER\n', 1], // not a BIO/BIOES prefix
+    ['我\tPER\n', 1], // a label without a prefix
     ['我们\tO\n', 1], // two characters in a v1 file
     ['科0\tO\n技x1\tO\n', 2], // v2 with garbage before the digits
   ];
@@ -82,11 +83,19 @@ test('malformed lines throw CorpusFormatError with file:line', () => {
         assert.ok(err instanceof CorpusFormatError, String(err));
         assert.equal(err.file, 'bad.conll');
         assert.equal(err.line, line);
-        assert.match(err.message, new RegExp(`^bad\\.conll:${line}: expected "<char> <label>"`));
+        assert.match(err.message, new RegExp(`^bad\\.conll:${line}: expected "<char> <tag>"`));
         return true;
       },
     );
   }
+});
+
+test('any label set: plain BIO types and BIOES tags are read as in the file', () => {
+  const r = parseConll(bytes('小\tB-PRODUCT\n米\tI-PRODUCT\n的\tO\n\n苹\tB-BRAND\n果\tE-BRAND\n他\tS-PER\n'), 'any.conll');
+  assert.deepEqual(r, [
+    { chars: ['小', '米', '的'], tags: ['B-PRODUCT', 'I-PRODUCT', 'O'] },
+    { chars: ['苹', '果', '他'], tags: ['B-BRAND', 'E-BRAND', 'S-PER'] },
+  ]);
 });
 
 test('readConll reads from disk', async () => {

@@ -17,6 +17,7 @@ test('known case: per label, named, nominal, overall', () => {
   assert.deepEqual(r.perLabel['LOC.NOM'], { tp: 0, fp: 1, fn: 1, precision: 0, recall: 0, f1: 0 });
   assert.deepEqual(r.perLabel['ORG.NAM'], { tp: 0, fp: 1, fn: 0, precision: 0, recall: 0, f1: 0 });
   // named: tp 1 (PER.NAM), fp 1 (ORG.NAM), fn 0 -> P 50, R 100, F1 66.67
+  assert.ok(r.named);
   assert.equal(r.named.tp, 1);
   close(r.named.precision, 50);
   close(r.named.recall, 100);
@@ -27,6 +28,28 @@ test('known case: per label, named, nominal, overall', () => {
   close(r.overall.precision, 50);
   close(r.overall.recall, 200 / 3);
   close(r.overall.f1, 400 / 7);
+});
+
+test('any label set: labels without NAM/NOM give per-label and overall scores, no named/nominal', () => {
+  const gold = [[s(0, 2, 'PRODUCT'), s(3, 5, 'BRAND')], [s(0, 2, 'PER')]];
+  const pred = [[s(0, 2, 'PRODUCT'), s(3, 5, 'PRODUCT')], [s(0, 2, 'PER')]];
+  const r = scoreSpans(gold, pred);
+  assert.deepEqual(Object.keys(r.perLabel), ['BRAND', 'PER', 'PRODUCT']);
+  assert.deepEqual(r.perLabel.PRODUCT, { tp: 1, fp: 1, fn: 0, precision: 50, recall: 100, f1: 200 / 3 });
+  assert.deepEqual(r.perLabel.BRAND, { tp: 0, fp: 0, fn: 1, precision: 0, recall: 0, f1: 0 });
+  assert.equal(r.named, undefined);
+  assert.equal(r.nominal, undefined);
+  assert.deepEqual({ tp: r.overall.tp, fp: r.overall.fp, fn: r.overall.fn }, { tp: 2, fp: 1, fn: 1 });
+  // One NAM/NOM label among others brings the named/nominal rows back.
+  const mixed = scoreSpans([[s(0, 2, 'PER.NAM'), s(3, 5, 'PRODUCT')]], [[s(0, 2, 'PER.NAM')]]);
+  assert.deepEqual(mixed.named, { tp: 1, fp: 0, fn: 0, precision: 100, recall: 100, f1: 100 });
+  assert.deepEqual(mixed.nominal, { tp: 0, fp: 0, fn: 0, precision: 0, recall: 0, f1: 0 });
+});
+
+test('scoreTags reads BIOES sequences as BIOES (S- is a one-character mention)', () => {
+  const r = scoreTags([['S-PER', 'B-BRAND', 'E-BRAND', 'O']], [['S-PER', 'B-BRAND', 'I-BRAND', 'E-BRAND']]);
+  assert.deepEqual({ tp: r.overall.tp, fp: r.overall.fp, fn: r.overall.fn }, { tp: 1, fp: 1, fn: 1 });
+  assert.equal(r.named, undefined);
 });
 
 test('a label mismatch on the same span is both a false positive and a false negative', () => {

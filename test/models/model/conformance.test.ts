@@ -52,11 +52,11 @@ test('the Tagger reports code-point and UTF-16 offsets (emoji is one code point,
   assert.ok(river, `expected 长江 among ${JSON.stringify(mentions)}`);
   assert.equal(river.start, 1);
   assert.equal(river.end, 3);
-  assert.equal(river.startUtf16, 2);
-  assert.equal(river.endUtf16, 4);
+  assert.equal(river.start_utf16, 2);
+  assert.equal(river.end_utf16, 4);
   assert.equal(river.type, 'LOC');
   assert.equal(river.kind, 'NAM');
-  assert.equal('😀长江很美'.slice(river.startUtf16, river.endUtf16), '长江');
+  assert.equal('😀长江很美'.slice(river.start_utf16, river.end_utf16), '长江');
 });
 
 test('corrupted, truncated, incompatible or missing artifacts are refused with ModelArtifactError', async () => {
