@@ -15,6 +15,7 @@ export function workerFlags(options: readonly WorkerOption[] = WORKER_OPTIONS, d
     flags[flagName(o.key)] = {
       type: o.kind.type === 'bool' ? 'boolean' : 'string',
       ...(o.arg ? { arg: o.arg } : {}),
+      ...(o.kind.type === 'enum' ? { values: o.kind.values } : {}),
       description: `${descriptions[o.key] ?? o.description}${def}`,
     };
   }

@@ -5,8 +5,8 @@ import { readConll } from '../../models/data/conll.js';
 import { formatConllevalLines, type NerScores } from '../../models/eval/spanScorer.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { evaluateNer } from '../../pipeline/train/evaluate.js';
-import { requireString, type CommandSpec, type Parsed } from '../args.js';
-import { defaultModelDir } from '../defaults.js';
+import { BACKEND_OPTION, requireFile, type CommandSpec, type Parsed } from '../args.js';
+import { modelDirOption } from '../defaults.js';
 
 export const spec: CommandSpec = {
   name: 'eval',
@@ -17,7 +17,7 @@ export const spec: CommandSpec = {
     data: { type: 'string', arg: 'FILE', description: 'char-per-line CoNLL file with gold labels' },
     json: { type: 'boolean', description: 'print the scores as JSON' },
     'write-predictions': { type: 'string', arg: 'FILE', description: 'write "char gold predicted" lines (conlleval input) to FILE' },
-    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    backend: BACKEND_OPTION,
   },
   notes: 'Scores are percentages; a mention counts only if its start, end, type and NAM/NOM all match (conlleval semantics).\nCheck them with conlleval: perl conlleval.pl -d " " < FILE',
 };
@@ -37,8 +37,8 @@ export function formatScores(s: NerScores): string {
 }
 
 export async function run(p: Parsed): Promise<number> {
-  const data = requireString(p, 'data', spec.name);
-  const dir = typeof p.values.model === 'string' ? p.values.model : defaultModelDir();
+  const data = requireFile(p, 'data', spec.name);
+  const dir = modelDirOption(p);
   await useBackend(p.values.backend as BackendChoice);
   const sentences = (await readConll(data)).filter((s) => s.chars.length > 0);
   const { model, manifest } = await TaggerModel.load(dir);

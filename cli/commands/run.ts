@@ -27,7 +27,7 @@ import {
 } from '../../pipeline/stream/config.js';
 import { handleShutdownSignals, type ShutdownHandle } from '../../pipeline/stream/shutdown.js';
 import { startWorker, type RunningWorker } from '../../pipeline/stream/worker.js';
-import type { CommandSpec, Parsed } from '../args.js';
+import { checkPath, type CommandSpec, type Parsed } from '../args.js';
 import { defaultModelDir, projectRoot } from '../defaults.js';
 import { workerFlagTable, workerFlagValues, workerFlags } from '../workerFlags.js';
 
@@ -118,6 +118,7 @@ export async function run(p: Parsed): Promise<number> {
   for (const msg of early) logger.warn(msg);
   const kafkaMode = config.brokers.length > 0;
   if (!kafkaMode) checkInputFile(config.input);
+  checkPath(config.model, 'model directory', 'dir');
   logger.debug('configuration', describeConfig(config));
 
   const tagger: Tagger = await loadTagger(config, logger);

@@ -3,19 +3,20 @@ import { createInterface } from 'node:readline';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
 import { NeuralTagger, type Mention } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
-import type { CommandSpec, Parsed } from '../args.js';
-import { defaultModelDir } from '../defaults.js';
+import { BACKEND_OPTION, numberOption, type CommandSpec, type Parsed } from '../args.js';
+import { modelDirOption } from '../defaults.js';
 
 export const spec: CommandSpec = {
   name: 'tag',
   summary: 'tag texts given as arguments, or one per line on stdin, and print their mentions',
   usage: 'mentionflow tag [--model DIR] [--json] [TEXT ...]',
   allowPositionals: true,
+  positionals: 'TEXT',
   options: {
     model: { type: 'string', arg: 'DIR', description: 'model artifact directory (default: the shipped model, models/default)' },
     json: { type: 'boolean', description: 'print one JSON object per text (NDJSON)' },
     'batch-size': { type: 'string', arg: 'N', description: 'texts tagged together', default: '64' },
-    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    backend: BACKEND_OPTION,
   },
   notes: 'Offsets count Unicode code points (start inclusive, end exclusive); the JSON also gives UTF-16 offsets.\nexample: mentionflow tag "我在北京见到了张三"',
 };
@@ -36,9 +37,9 @@ async function* inputs(p: Parsed): AsyncGenerator<string> {
 }
 
 export async function run(p: Parsed): Promise<number> {
+  const dir = modelDirOption(p);
+  const batchSize = numberOption(p, 'batch-size', { integer: true, min: 1, max: 4096 }) as number;
   await useBackend(p.values.backend as BackendChoice);
-  const dir = typeof p.values.model === 'string' ? p.values.model : defaultModelDir();
-  const batchSize = Number(p.values['batch-size']);
   const { model } = await TaggerModel.load(dir);
   const tagger = new NeuralTagger(model, { batchSize });
   try {

@@ -4,7 +4,7 @@ import { useBackend, type BackendChoice } from '../../models/backend.js';
 import type { DatasetVersion } from '../../pipeline/train/experiments/corpora.js';
 import { runTune } from '../../pipeline/train/experiments/tune.js';
 import { layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
-import { numberOption, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, numberOption, type CommandSpec, type Parsed } from '../args.js';
 import { corporaDir } from '../defaults.js';
 
 export const spec: CommandSpec = {
@@ -20,7 +20,7 @@ export const spec: CommandSpec = {
     out: { type: 'string', arg: 'DIR', description: 'report and run folders', default: 'runs/tune' },
     corpora: { type: 'string', arg: 'DIR', description: 'corpora folder (default ../shared/corpora or $MENTIONFLOW_CORPORA)' },
     config: { type: 'string', arg: 'FILE', description: 'JSON training options for every run' },
-    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    backend: BACKEND_OPTION,
     quiet: { type: 'boolean', description: 'no progress bars' },
   },
 };
