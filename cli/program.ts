@@ -24,6 +24,7 @@ import * as pretrainEmbeddings from './commands/pretrainEmbeddings.js';
 import * as runCmd from './commands/run.js';
 import * as tag from './commands/tag.js';
 import * as tail from './commands/tail.js';
+import * as topics from './commands/topics.js';
 import * as trainJoint from './commands/trainJoint.js';
 import * as trainNer from './commands/trainNer.js';
 import * as tune from './commands/tune.js';
@@ -31,7 +32,7 @@ import * as completion from './completion.js';
 import { projectRoot } from './defaults.js';
 import { userMistake } from './userErrors.js';
 
-const COMMANDS: CommandModule[] = [tag, evalCmd, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, produce, tail, archive];
+const COMMANDS: CommandModule[] = [tag, evalCmd, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, topics, produce, tail, archive];
 
 /** The package's version, from its package.json. */
 export function version(): string {

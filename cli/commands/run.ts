@@ -14,6 +14,8 @@ import { preferOneComputeThread, useBackend } from '../../models/backend.js';
 import { NeuralTagger, type Tagger } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { ThreadTagger } from '../../models/threadTagger.js';
+import { createTopics, readTopicStates } from '../../pipeline/kafka/topicAdmin.js';
+import { topicProblems, topicSpecs } from '../../pipeline/kafka/topicSpecs.js';
 import { createLogger, type Logger } from '../../pipeline/ops/logger.js';
 import { createPipelineMetrics } from '../../pipeline/ops/metrics.js';
 import { startOpsServer } from '../../pipeline/ops/server.js';
@@ -42,6 +44,7 @@ export const spec: CommandSpec = {
   usage: 'mentionflow run [--config FILE] [--brokers HOST:PORT,...] [options]',
   options: {
     config: { type: 'string', arg: 'FILE', description: `JSON file of options (keys as in the table below; default: $${CONFIG_FILE_ENV})` },
+    'create-topics': { type: 'boolean', description: 'Kafka mode, for development: first create the topics that do not exist, as `mentionflow topics create` would' },
     ...workerFlags(),
   },
   notes: [
@@ -111,6 +114,18 @@ async function loadTagger(config: WorkerConfig, logger: Logger): Promise<NeuralT
   return new NeuralTagger(model, { batchSize: config.batchMaxCount });
 }
 
+/** run --create-topics: the topics of topicSpecs that are missing, created; problems of the existing ones logged as warnings. */
+async function createWorkerTopics(config: WorkerConfig, logger: Logger): Promise<void> {
+  const { brokers, clientId, ssl, sslCa, sslCert, sslKey, saslMechanism, saslUsername, saslPassword, connectionTimeoutMs } = config;
+  const connection = { brokers, clientId, ssl, sslCa, sslCert, sslKey, saslMechanism, saslUsername, saslPassword, connectionTimeoutMs, logger };
+  const specs = topicSpecs(config);
+  for (const change of await createTopics(connection, specs)) {
+    if (change.action === 'created') logger.info('topic created', { topic: change.name, settings: change.details });
+  }
+  const states = await readTopicStates(connection, specs.map((s) => s.name));
+  for (const problem of specs.flatMap((s) => topicProblems(s, states.get(s.name)))) logger.warn(problem);
+}
+
 export async function run(p: Parsed): Promise<number> {
   const early: string[] = [];
   const config = workerConfig(p, process.env, (msg) => early.push(msg));
@@ -121,6 +136,10 @@ export async function run(p: Parsed): Promise<number> {
   checkPath(config.model, 'model directory', 'dir');
   logger.debug('configuration', describeConfig(config));
 
+  if (p.values['create-topics'] === true) {
+    if (!kafkaMode) throw new ConfigError('--create-topics needs Kafka: pass --brokers (or set MENTIONFLOW_BROKERS)');
+    await createWorkerTopics(config, logger);
+  }
   const tagger: Tagger = await loadTagger(config, logger);
   const metrics = createPipelineMetrics({
     collectDefault: config.metricsPort > 0,
