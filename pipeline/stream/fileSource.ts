@@ -26,6 +26,7 @@ import type { Type } from 'avsc';
 import { Observable } from 'rxjs';
 import { ConfigError } from '../../common/errors.js';
 import { FILE_TOPIC_PREFIX, type RawRecord, type RecordRef } from '../../operators/types.js';
+import { notJson, postProblem } from '../../schemas/postCheck.js';
 import { encodeStrict, loadSchema } from '../../schemas/registry.js';
 import { OffsetTracker } from './offsetTracker.js';
 import type { RecordSource } from './ports.js';
@@ -101,14 +102,20 @@ async function* readNdjson(path: string): AsyncGenerator<FileRecord> {
     try {
       json = JSON.parse(line);
     } catch (err) {
-      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number} is not JSON (${(err as Error).message})` };
+      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number}: ${notJson(err)}` };
+      continue;
+    }
+    // The check `mentionflow produce` makes, in its words.
+    const problem = postProblem(postType, json);
+    if (problem !== undefined) {
+      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number}: ${problem}` };
       continue;
     }
     try {
       yield { number, value: encodeStrict(postType, json) };
     } catch (err) {
       // e.g. a missing field, or a lone surrogate escape ("\ud800"), which UTF-8 cannot carry
-      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number} is JSON but not a Post: ${(err as Error).message}` };
+      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number}: not a valid Post: ${(err as Error).message}` };
     }
   }
 }
