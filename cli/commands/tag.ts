@@ -8,7 +8,7 @@ import { modelDirOption } from '../defaults.js';
 
 export const spec: CommandSpec = {
   name: 'tag',
-  summary: 'tag texts given as arguments, or one per line on stdin, and print their mentions',
+  summary: 'tag texts given as arguments, or one per line on stdin (each line answered as it arrives), and print their mentions',
   usage: 'mentionflow tag [--model DIR] [--json] [TEXT ...]',
   allowPositionals: true,
   positionals: 'TEXT',
@@ -28,12 +28,47 @@ function readable(text: string, mentions: Mention[]): string {
   return lines.join('\n');
 }
 
-async function* inputs(p: Parsed): AsyncGenerator<string> {
+/**
+ * The texts to tag, in batches: the arguments as batches of `max`; stdin line
+ * by line as it comes, each batch holding the lines that arrived while the
+ * previous one was being tagged (at most `max`), so a line typed or piped in
+ * is tagged at once and a file streams in full batches. Reading pauses while
+ * a few batches are waiting.
+ */
+async function* batches(p: Parsed, max: number, input: NodeJS.ReadableStream = process.stdin): AsyncGenerator<string[]> {
   if (p.positionals.length > 0) {
-    yield* p.positionals;
+    for (let i = 0; i < p.positionals.length; i += max) yield p.positionals.slice(i, i + max);
     return;
   }
-  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) if (line.trim() !== '') yield line;
+  const queue: string[] = [];
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    if (line.trim() === '') return;
+    queue.push(line);
+    if (queue.length >= 4 * max) lines.pause();
+    wake?.();
+  });
+  lines.on('close', () => {
+    closed = true;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      if (queue.length === 0) {
+        if (closed) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      const batch = queue.splice(0, max);
+      if (!closed) lines.resume();
+      yield batch;
+    }
+  } finally {
+    lines.close();
+  }
 }
 
 export async function run(p: Parsed): Promise<number> {
@@ -42,20 +77,18 @@ export async function run(p: Parsed): Promise<number> {
   await useBackend(p.values.backend as BackendChoice);
   const { model } = await TaggerModel.load(dir);
   const tagger = new NeuralTagger(model, { batchSize });
+  // `mentionflow tag ... | head`: the reader is gone, so stop quietly
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   try {
-    let pending: string[] = [];
-    const flush = async () => {
+    for await (const pending of batches(p, batchSize)) {
       const results = await tagger.tag(pending);
       pending.forEach((text, i) => {
         process.stdout.write((p.values.json ? JSON.stringify({ text, mentions: results[i] }) : readable(text, results[i])) + '\n');
       });
-      pending = [];
-    };
-    for await (const text of inputs(p)) {
-      pending.push(text);
-      if (pending.length >= batchSize) await flush();
     }
-    if (pending.length > 0) await flush();
   } finally {
     tagger.dispose();
   }
