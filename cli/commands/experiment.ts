@@ -5,7 +5,7 @@ import type { DatasetVersion } from '../../pipeline/train/experiments/corpora.js
 import { runTable1 } from '../../pipeline/train/experiments/table1.js';
 import { TABLE1_ROWS } from '../../pipeline/train/experiments/table1Rows.js';
 import { layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
-import { BACKEND_OPTION, numberOption, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, checkPath, numberOption, type CommandSpec, type Parsed } from '../args.js';
 import { corporaDir } from '../defaults.js';
 
 export const spec: CommandSpec = {
@@ -36,13 +36,16 @@ export async function run(p: Parsed): Promise<number> {
   for (const d of datasets) if (d !== 'v1' && d !== 'v2') throw new ConfigError(`--datasets takes v1 and/or v2, got "${d}"`);
   const fromFile = typeof p.values.config === 'string' ? await readConfigFile(p.values.config) : {};
   const base = resolveTrainOptions(layered(fromFile, { epochs: numberOption(p, 'epochs', { integer: true, min: 1 }) }), typeof p.values.config === 'string' ? p.values.config : 'options');
+  const corpora = typeof p.values.corpora === 'string' ? p.values.corpora : corporaDir();
+  const seeds = numberOption(p, 'seeds', { integer: true, min: 1, max: 100 })!;
+  if (p.values['report-only'] !== true) checkPath(corpora, typeof p.values.corpora === 'string' ? '--corpora' : 'corpora folder (--corpora or MENTIONFLOW_CORPORA)', 'dir');
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
   await runTable1({
-    corporaDir: typeof p.values.corpora === 'string' ? p.values.corpora : corporaDir(),
+    corporaDir: corpora,
     datasets,
     rows: typeof p.values.rows === 'string' ? p.values.rows.split(',') : [],
-    seeds: numberOption(p, 'seeds', { integer: true, min: 1, max: 100 })!,
+    seeds,
     base,
     outDir: String(p.values.out),
     quiet: p.values.quiet === true,

@@ -8,7 +8,7 @@
  */
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { preferOneComputeThread, useBackend } from '../../models/backend.js';
 import { NeuralTagger, type Tagger } from '../../models/tagger.js';
@@ -27,6 +27,7 @@ import {
   resolveWorkerConfig,
   type WorkerConfig,
 } from '../../pipeline/stream/config.js';
+import { readPostsFile } from '../../pipeline/stream/fileSource.js';
 import { handleShutdownSignals, type ShutdownHandle } from '../../pipeline/stream/shutdown.js';
 import { startWorker, type RunningWorker } from '../../pipeline/stream/worker.js';
 import { checkPath, type CommandSpec, type Parsed } from '../args.js';
@@ -82,9 +83,16 @@ export function workerConfig(p: Parsed, env: NodeJS.ProcessEnv, warn: (msg: stri
   });
 }
 
-function checkInputFile(path: string): void {
+async function checkInputFile(path: string): Promise<void> {
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new ConfigError(`input file ${path} not found; pass --input FILE (NDJSON or Avro container of posts), or --brokers to read from Kafka`);
+  }
+  // Its first record, so that a file of the wrong format fails here, in one line, rather than once the worker runs.
+  const records = readPostsFile(path);
+  try {
+    await records.next();
+  } finally {
+    await records.return(undefined);
   }
 }
 
@@ -132,8 +140,9 @@ export async function run(p: Parsed): Promise<number> {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { service: 'mentionflow', clientId: config.clientId } });
   for (const msg of early) logger.warn(msg);
   const kafkaMode = config.brokers.length > 0;
-  if (!kafkaMode) checkInputFile(config.input);
+  if (!kafkaMode) await checkInputFile(config.input);
   checkPath(config.model, 'model directory', 'dir');
+  if (!kafkaMode && config.deadLetterFile !== undefined) checkPath(dirname(resolve(config.deadLetterFile)), `folder of the dead-letter file ${config.deadLetterFile}:`, 'dir');
   logger.debug('configuration', describeConfig(config));
 
   if (p.values['create-topics'] === true) {

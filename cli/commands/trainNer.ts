@@ -41,6 +41,7 @@ export async function run(p: Parsed): Promise<number> {
     lexiconFile: p.values.lexicon as string | undefined,
   };
   const options = resolveTrainOptions(layered(fromFile, flags), typeof p.values.config === 'string' ? p.values.config : 'options');
+  if (typeof p.values.lexicon === 'string') requireFile(p, 'lexicon', spec.name);
   const train = requireFile(p, 'train', spec.name);
   const dev = requireFile(p, 'dev', spec.name);
   const out = requireString(p, 'out', spec.name);

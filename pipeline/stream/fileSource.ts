@@ -81,6 +81,8 @@ async function* readAvro(path: string): AsyncGenerator<FileRecord> {
     };
   });
   let number = 0;
+  let header = false;
+  decoder.on('metadata', () => (header = true));
   try {
     for await (const record of decoder) {
       number++;
@@ -89,6 +91,7 @@ async function* readAvro(path: string): AsyncGenerator<FileRecord> {
   } catch (err) {
     throw new ConfigError(`input file ${path}: not a readable Avro container after record ${number}: ${(err as Error).message}`);
   }
+  if (!header) throw new ConfigError(`input file ${path}: starts like an Avro container (Obj\\x01) but has no complete header`);
 }
 
 async function* readNdjson(path: string): AsyncGenerator<FileRecord> {

@@ -73,6 +73,16 @@ describe('mentionflow command line', () => {
     mistake(['run', '--batch-max-count', '0'], /--batch-max-count must be an integer 1\.\.4096, got 0/);
     mistake(['run', '--input', join(work, 'missing.ndjson')], /input file .*missing\.ndjson not found/);
     mistake(['completion', 'tcsh'], /completion takes one shell: bash or zsh, got "tcsh"/);
+    const truncatedAvro = join(work, 'truncated.avro');
+    writeFileSync(truncatedAvro, Buffer.from('Obj\x01garbage', 'latin1'));
+    mistake(['run', '--input', truncatedAvro], /^mentionflow run: input file .*truncated\.avro: starts like an Avro container \(Obj\\x01\) but has no complete header$/);
+    mistake(['run', '--input', notConll, '--dead-letter-file', join(work, 'no', 'dir', 'dl.ndjson')], /^mentionflow run: folder of the dead-letter file .*: no such directory$/);
+    mistake(['produce', '--brokers', '127.0.0.1:1', '--topic', 't', '--input', join(work, 'missing.ndjson')], /^mentionflow produce: --input .*missing\.ndjson: no such file$/);
+    mistake(['archive', '--input', notConll, '--format', 'conll', '--output', join(work, 'no', 'dir', 'o.avro')], /^mentionflow archive: folder of --output .*: no such directory$/);
+    mistake(['tune', '--lambdas', '2'], /^mentionflow tune: --lambdas values must be numbers in \[0\.5, 1\], got "2"$/);
+    mistake(['tune', '--corpora', join(work, 'nowhere')], /^mentionflow tune: --corpora .*nowhere: no such directory$/);
+    mistake(['topics', 'creat'], /^mentionflow topics: unknown command 'creat' \(did you mean create\?\)/);
+    mistake(['topics', 'describe'], /^mentionflow topics describe: no Kafka brokers: pass --brokers/);
   });
 
   it('bash completion completes commands, subcommand flags and flag values', (t) => {
