@@ -15,7 +15,7 @@ import { openTopicWriter, type WriteMessage } from '../../pipeline/kafka/topicWr
 import { notJson, postProblem } from '../../schemas/postCheck.js';
 import { encodeStrict, latestVersion, listVersions, loadSchema, type Type } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
-import { numberOption, requireFile, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { checkPath, numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { KAFKA_CONNECTION_NOTE, kafkaConnection, kafkaConnectionFlags } from '../kafkaConnection.js';
 
 export const spec: CommandSpec = {
@@ -147,7 +147,7 @@ function progressReporter(total: number, quiet: boolean): { update(done: number)
 
 export async function run(p: Parsed): Promise<number> {
   const topic = requireString(p, 'topic', spec.name);
-  const input = requireFile(p, 'input', spec.name);
+  const input = requireString(p, 'input', spec.name);
   const kafkaOptions = kafkaConnection(p);
   const format = oneOf(p, 'format', ['auto', 'ndjson', 'avro'] as const);
   const wire = oneOf(p, 'wire', ['raw', 'confluent'] as const);
@@ -165,6 +165,7 @@ export async function run(p: Parsed): Promise<number> {
   const logger = createLogger({ level: parseLogLevel(String(p.values['log-level'])), format: 'pretty', base: { command: 'produce' } });
   const connection = { ...kafkaOptions, logger };
 
+  checkPath(input, '--input', 'file');
   const posts = await readPostsFile(input, { format, version });
   if (posts.length === 0) throw new ConfigError(`${input} holds no posts`);
   const type = loadSchema('post', version);
