@@ -199,11 +199,11 @@ export async function run(p: Parsed): Promise<number> {
   const skipped = () => (invalid > 0 ? `, ${invalid} malformed item(s) skipped` : '');
 
   if (typeof input === 'string') {
-    checkPath(input, '--input', 'file');
     for (const flag of TOPIC_ONLY) if (p.values[flag] !== undefined) throw new ConfigError(`--${flag} only applies with --from-topic`);
     if (p.values.wire !== 'raw') throw new ConfigError('--wire only applies with --from-topic');
     const format = oneOf(p, 'format', ['conll', 'segmented'] as const);
     const createdAt = typeof p.values['created-at'] === 'string' ? parseTime(p.values['created-at'], 'created-at') : undefined;
+    checkPath(input, '--input', 'file');
     const result = await archiveCorpus({
       ...common,
       input,
