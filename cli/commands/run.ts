@@ -8,13 +8,14 @@
  */
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { preferOneComputeThread, useBackend } from '../../models/backend.js';
 import { NeuralTagger, type Tagger } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { ThreadTagger } from '../../models/threadTagger.js';
-import { createTopics, readTopicStates } from '../../pipeline/kafka/topicAdmin.js';
+import { createTopics, groupMembers, readTopicStates } from '../../pipeline/kafka/topicAdmin.js';
 import { topicProblems, topicSpecs } from '../../pipeline/kafka/topicSpecs.js';
 import { createLogger, type Logger } from '../../pipeline/ops/logger.js';
 import { createPipelineMetrics } from '../../pipeline/ops/metrics.js';
@@ -32,6 +33,7 @@ import { handleShutdownSignals, type ShutdownHandle } from '../../pipeline/strea
 import { startWorker, type RunningWorker } from '../../pipeline/stream/worker.js';
 import { checkPath, type CommandSpec, type Parsed } from '../args.js';
 import { defaultModelDir, projectRoot } from '../defaults.js';
+import { connectionOf } from '../kafkaConnection.js';
 import { workerFlagTable, workerFlagValues, workerFlags } from '../workerFlags.js';
 
 /** The sample posts the embedded mode reads when no --input is given. */
@@ -124,14 +126,36 @@ async function loadTagger(config: WorkerConfig, logger: Logger): Promise<NeuralT
 
 /** run --create-topics: the topics of topicSpecs that are missing, created; problems of the existing ones logged as warnings. */
 async function createWorkerTopics(config: WorkerConfig, logger: Logger): Promise<void> {
-  const { brokers, clientId, ssl, sslCa, sslCert, sslKey, saslMechanism, saslUsername, saslPassword, connectionTimeoutMs } = config;
-  const connection = { brokers, clientId, ssl, sslCa, sslCert, sslKey, saslMechanism, saslUsername, saslPassword, connectionTimeoutMs, logger };
+  const connection = { ...connectionOf(config), logger };
   const specs = topicSpecs(config);
   for (const change of await createTopics(connection, specs)) {
     if (change.action === 'created') logger.info('topic created', { topic: change.name, settings: change.details });
   }
   const states = await readTopicStates(connection, specs.map((s) => s.name));
   for (const problem of specs.flatMap((s) => topicProblems(s, states.get(s.name)))) logger.warn(problem);
+}
+
+/**
+ * Once the worker is in its consumer group: a warning when the group has more
+ * members than the input topic has partitions (the extra workers sit idle).
+ * Best effort: a failure of this check is logged at debug and changes nothing.
+ */
+async function warnIdleWorkers(config: WorkerConfig, logger: Logger, ready: () => boolean, signal: AbortSignal): Promise<void> {
+  try {
+    for (let waited = 0; !ready(); waited += 500) {
+      if (signal.aborted || waited > 120_000) return;
+      await sleep(500);
+    }
+    const connection = { ...connectionOf(config), logger };
+    const [spec] = topicSpecs(config);
+    const state = (await readTopicStates(connection, [spec.name])).get(spec.name);
+    const members = await groupMembers(connection, config.groupId);
+    if (signal.aborted) return;
+    const problems = topicProblems(spec, state, { id: config.groupId, members }).filter((p) => p.startsWith('consumer group'));
+    for (const problem of problems) logger.warn(problem);
+  } catch (err) {
+    logger.debug('could not check the consumer group against the input partitions', { err });
+  }
 }
 
 export async function run(p: Parsed): Promise<number> {
@@ -157,6 +181,7 @@ export async function run(p: Parsed): Promise<number> {
   const deadLetters = !kafkaMode && config.deadLetterFile !== undefined ? createWriteStream(config.deadLetterFile) : undefined;
   let worker: RunningWorker | undefined;
   let shutdown: ShutdownHandle | undefined;
+  let idleCheck: AbortController | undefined;
   const server =
     config.metricsPort > 0
       ? await startOpsServer({
@@ -189,6 +214,8 @@ export async function run(p: Parsed): Promise<number> {
       inference: config.inference,
       ...(server ? { metricsPort: server.port } : {}),
     });
+    idleCheck = new AbortController();
+    if (kafkaMode) void warnIdleWorkers(config, logger, () => running.ready(), idleCheck.signal);
     try {
       await running.done;
     } catch (err) {
@@ -199,6 +226,7 @@ export async function run(p: Parsed): Promise<number> {
     logger.info('worker stopped', { signal: shutdown.signal ?? null, outputs });
     return 0;
   } finally {
+    idleCheck?.abort();
     if (deadLetters) {
       deadLetters.end();
       await once(deadLetters, 'close').catch(() => undefined);

@@ -5,12 +5,11 @@
  * are the ones that run reads and writes, with the partitions, replication,
  * retention and cleanup policy of that configuration (pipeline/kafka/topicSpecs.ts).
  */
-import { ConfigError } from '../../common/errors.js';
-import type { KafkaConnectionOptions } from '../../pipeline/kafka/client.js';
 import { createTopics, groupMembers, readTopicStates } from '../../pipeline/kafka/topicAdmin.js';
 import { DESCRIBED_CONFIGS, topicProblems, topicSpecs } from '../../pipeline/kafka/topicSpecs.js';
-import { CONFIG_FILE_ENV, envName, type WorkerConfig } from '../../pipeline/stream/config.js';
+import { CONFIG_FILE_ENV, type WorkerConfig } from '../../pipeline/stream/config.js';
 import type { CommandModule, CommandSpec, Parsed } from '../args.js';
+import { connectionOf } from '../kafkaConnection.js';
 import { workerFlags } from '../workerFlags.js';
 import { workerConfig } from './run.js';
 
@@ -20,13 +19,6 @@ const RUN_OPTIONS = {
 } as const satisfies CommandSpec['options'];
 
 const RUN_NOTE = 'Takes every option of `mentionflow run` (flags, MENTIONFLOW_* variables, --config file), so the same command line names the same topics.';
-
-/** The connection options of a worker configuration; ConfigError when it names no brokers. */
-export function connectionOf(config: WorkerConfig): KafkaConnectionOptions {
-  if (config.brokers.length === 0) throw new ConfigError(`no Kafka brokers: pass --brokers host:port[,host:port...] or set ${envName('brokers')}`);
-  const { brokers, clientId, ssl, sslCa, sslCert, sslKey, saslMechanism, saslUsername, saslPassword, connectionTimeoutMs } = config;
-  return { brokers, clientId, ssl, sslCa, sslCert, sslKey, saslMechanism, saslUsername, saslPassword, connectionTimeoutMs };
-}
 
 function configOf(p: Parsed): WorkerConfig {
   return workerConfig(p, process.env, (msg) => process.stderr.write(`warning: ${msg}\n`));

@@ -127,6 +127,30 @@ describe('mentionflow topics against the broker', { skip: kafkaBrokers() === und
       assert.match(r.stderr, /topics .*\.run\.in, .*\.run\.out, .*\.run\.dl not found on .*; create them with `mentionflow topics create` \(same options as run\), or pass --create-topics/);
     });
 
+    it('a worker joining a group that has as many members as input partitions warns that workers sit idle', async () => {
+      const idle = ['--brokers', brokers.join(','), '--input-topic', `${prefix}.idle.in`, '--output-topic', `${prefix}.idle.out`, '--dead-letter-topic', `${prefix}.idle.dl`, '--group-id', `${prefix}.idle`];
+      const created = spawnSync(process.execPath, [cliPath(), 'topics', 'create', ...idle, '--topic-partitions', '1'], { encoding: 'utf8', timeout: 60_000 });
+      assert.equal(created.status, 0, created.stderr);
+      const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
+      const other = kafka.consumer({ groupId: `${prefix}.idle`, sessionTimeout: 6000 });
+      // the other member first, so that the worker is the one that finds the group full
+      let joined = false;
+      other.on(other.events.GROUP_JOIN, () => (joined = true));
+      await other.connect();
+      await other.subscribe({ topic: `${prefix}.idle.in` });
+      void other.run({ eachMessage: async () => undefined });
+      await waitUntil(() => joined, 60_000, 'the other consumer in the group');
+      const r = spawnCli(['run', ...idle, '--model', model, '--topic-partitions', '1', '--session-timeout-ms', '6000', '--log-level', 'info']);
+      try {
+        await r.waitForStderr(/has 2 members but input topic .*\.idle\.in has 1 partition\(s\): 1 worker\(s\) sit idle/, 90_000);
+      } finally {
+        r.kill('SIGTERM');
+        await within(r.exited, 60_000, 'run to stop').catch(() => r.kill());
+        await other.disconnect();
+        await deleteTopics({ brokers, topics: [`${prefix}.idle.in`, `${prefix}.idle.out`, `${prefix}.idle.dl`] });
+      }
+    });
+
     it('--create-topics creates them, then the worker starts', async () => {
       const r = spawnCli(['run', '--create-topics', ...runTopics, '--model', model, '--topic-partitions', '2', '--log-level', 'info']);
       try {
