@@ -92,6 +92,11 @@ function commandPath(argv: string[], root: Command): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `mentionflow ... | head`: the reader has gone, so stop quietly
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   let code = 0;
   const root = program((c) => (code = c));
   const name = commandPath(argv, root);
@@ -107,6 +112,8 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) {
       // --help and --version end the parse with exit code 0
       if (err.exitCode === 0) return 0;
+      // a command group without its subcommand (`mentionflow topics`), or help for an unknown command: the help was shown
+      if (err.code === 'commander.help') return 2;
       const help = name === '' ? 'run `mentionflow --help` for the commands' : `run \`mentionflow ${name} --help\` for the options`;
       process.stderr.write(`${prefix}: ${parseErrorLine(err)}; ${help}\n`);
       return 2;

@@ -77,11 +77,6 @@ export async function run(p: Parsed): Promise<number> {
   await useBackend(p.values.backend as BackendChoice);
   const { model } = await TaggerModel.load(dir);
   const tagger = new NeuralTagger(model, { batchSize });
-  // `mentionflow tag ... | head`: the reader is gone, so stop quietly
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
   try {
     for await (const pending of batches(p, batchSize)) {
       const results = await tagger.tag(pending);

@@ -85,6 +85,16 @@ describe('mentionflow command line', () => {
     mistake(['topics', 'describe'], /^mentionflow topics describe: no Kafka brokers: pass --brokers/);
   });
 
+  it('a reader that goes away (| head) ends the output quietly; a command group alone shows its help, exit 2', () => {
+    // `true` reads nothing and is gone long before node has started, so the help's write meets a closed pipe (EPIPE)
+    const r = spawnSync('bash', ['-c', `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(main)} --help | true`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    const topics = cli('topics');
+    assert.equal(topics.status, 2);
+    assert.match(topics.stderr, /Commands:\n {2}create .*\n[\s\S]* {2}describe /);
+  });
+
   it('bash completion completes commands, subcommand flags and flag values', (t) => {
     const script = cli('completion', 'bash');
     assert.equal(script.status, 0);
