@@ -35,6 +35,8 @@ export interface CommandSpec {
   allowPositionals?: boolean;
   /** Placeholder of the positionals in help; default ARGS. */
   positionals?: string;
+  /** The values the positionals take, offered by shell completion (e.g. the shells of `completion`). */
+  positionalValues?: readonly string[];
 }
 
 export interface Parsed {
@@ -51,6 +53,8 @@ export interface CommandModule {
 
 /** The values shell completion offers for an option (its choices, or its spec's `values`). */
 export const COMPLETION_VALUES = new WeakMap<Option, readonly string[]>();
+/** The values shell completion offers for a command's positionals. */
+export const POSITIONAL_VALUES = new WeakMap<Command, readonly string[]>();
 
 function optionOf(name: string, o: OptionSpec): Option {
   const value = o.type === 'string' ? ` <${o.arg ?? 'VALUE'}>` : '';
@@ -86,6 +90,7 @@ export function commandFromSpec(mod: CommandModule, onResult: (code: number) => 
   const cmd = new Command(spec.name).description(spec.summary).usage(spec.usage.replace(new RegExp(`^mentionflow (\\S+ )?${spec.name}\\s*`), ''));
   for (const [name, o] of Object.entries(spec.options)) cmd.addOption(optionOf(name, o));
   if (spec.allowPositionals) cmd.argument(`[${spec.positionals ?? 'ARGS'}...]`);
+  if (spec.positionalValues) POSITIONAL_VALUES.set(cmd, spec.positionalValues);
   if (spec.notes) cmd.addHelpText('after', `\n${spec.notes}`);
   for (const sub of mod.subcommands ?? []) cmd.addCommand(commandFromSpec(sub, onResult));
   if (mod.run) {

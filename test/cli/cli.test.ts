@@ -116,6 +116,10 @@ describe('mentionflow command line', () => {
     assert.deepEqual(complete('mentionflow', 'tag', '--backend', 'n'), ['native']);
     assert.deepEqual(complete('mentionflow', 'run', '--delivery', ''), ['at-least-once', 'exactly-once']);
     assert.ok(complete('mentionflow', 'run', '--').includes('--input-topic'));
+    assert.deepEqual(complete('mentionflow', 'topics', ''), ['create', 'describe']);
+    assert.deepEqual(complete('mentionflow', 'topics', 'create', '--upd'), ['--update']);
+    assert.deepEqual(complete('mentionflow', 'completion', ''), ['bash', 'zsh']);
+    assert.deepEqual(complete('mentionflow', 'help', 'tr'), ['train-ner', 'train-joint']);
     assert.ok(complete('mentionflow', 'eval', '--data', 'comp').includes('completion.bash'), 'file names after a flag that takes a file');
   });
 });
