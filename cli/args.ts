@@ -1,10 +1,15 @@
 /**
- * Command-line parsing shared by the subcommands: node's util.parseArgs in
- * strict mode (an unknown option is a ConfigError naming it), a generated
- * --help text from the same option specs, and typed number parsing.
+ * Command-line parsing shared by the subcommands. Each command describes its
+ * options once, as a CommandSpec table; `commandFromSpec` turns that table
+ * into a commander Command (parsing, --help, "did you mean" suggestions for
+ * mistyped flags), and the command's `run` receives the values by flag name
+ * as `Parsed`. The helpers below check option values and name the flag in
+ * a ConfigError (exit 2) when one is off.
  */
-import { parseArgs } from 'node:util';
+import { existsSync, statSync } from 'node:fs';
+import { Command, Option } from 'commander';
 import { ConfigError } from '../common/errors.js';
+import { BACKEND_CHOICES } from '../models/backend.js';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -14,6 +19,10 @@ export interface OptionSpec {
   default?: string | boolean;
   short?: string;
   multiple?: boolean;
+  /** The values the option takes (checked when parsing; offered by shell completion). */
+  choices?: readonly string[];
+  /** Values offered by shell completion, checked by the command itself (e.g. with "did you mean" hints). */
+  values?: readonly string[];
 }
 
 export interface CommandSpec {
@@ -24,6 +33,10 @@ export interface CommandSpec {
   /** Extra help text (examples, notes). */
   notes?: string;
   allowPositionals?: boolean;
+  /** Placeholder of the positionals in help; default ARGS. */
+  positionals?: string;
+  /** The values the positionals take, offered by shell completion (e.g. the shells of `completion`). */
+  positionalValues?: readonly string[];
 }
 
 export interface Parsed {
@@ -31,50 +44,93 @@ export interface Parsed {
   positionals: string[];
 }
 
-const HELP: OptionSpec = { type: 'boolean', description: 'show this help', short: 'h' };
-
-export function helpText(spec: CommandSpec): string {
-  const opts = { ...spec.options, help: HELP };
-  const rows = Object.entries(opts).map(([name, o]) => {
-    const flag = `${o.short ? `-${o.short}, ` : ''}--${name}${o.arg ? ` ${o.arg}` : ''}`;
-    const def = o.default !== undefined && o.default !== false ? ` (default: ${o.default})` : '';
-    return [flag, o.description + def] as const;
-  });
-  const width = Math.max(...rows.map((r) => r[0].length)) + 2;
-  return [
-    `mentionflow ${spec.name}: ${spec.summary}`,
-    '',
-    `usage: ${spec.usage}`,
-    '',
-    'options:',
-    ...rows.map(([f, d]) => `  ${f.padEnd(width)}${d}`),
-    ...(spec.notes ? ['', spec.notes] : []),
-    '',
-  ].join('\n');
+/** A subcommand: its option table and what it does; or a group of subcommands (`topics create|describe`). */
+export interface CommandModule {
+  spec: CommandSpec;
+  run?(p: Parsed): Promise<number>;
+  subcommands?: readonly CommandModule[];
 }
 
-/** Parses argv for a command; throws ConfigError for unknown or malformed options. */
-export function parseCommand(spec: CommandSpec, argv: string[]): Parsed | 'help' {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
-  for (const [name, o] of Object.entries({ ...spec.options, help: HELP })) {
-    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
-  }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: spec.allowPositionals ?? false, strict: true });
-  } catch (err) {
-    throw new ConfigError(`${(err as Error).message.replace(/\. To specify.*$/s, '')}\nrun \`mentionflow ${spec.name} --help\` for the options`);
-  }
-  if (parsed.values.help) return 'help';
+/** The values shell completion offers for an option (its choices, or its spec's `values`). */
+export const COMPLETION_VALUES = new WeakMap<Option, readonly string[]>();
+/** The values shell completion offers for a command's positionals. */
+export const POSITIONAL_VALUES = new WeakMap<Command, readonly string[]>();
+
+function optionOf(name: string, o: OptionSpec): Option {
+  const value = o.type === 'string' ? ` <${o.arg ?? 'VALUE'}>` : '';
+  const def = o.default !== undefined && o.default !== false ? ` (default: ${o.default})` : '';
+  const option = new Option(`${o.short ? `-${o.short}, ` : ''}--${name}${value}`, o.description + def);
+  if (o.choices) option.choices(o.choices);
+  const values = o.choices ?? o.values;
+  if (values) COMPLETION_VALUES.set(option, values);
+  if (o.multiple) option.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+  return option;
+}
+
+/** The values of `cmd` by flag name, with the spec's defaults filled in. */
+function parsedOf(spec: CommandSpec, cmd: Command): Parsed {
+  const byFlag = new Map(cmd.options.map((o) => [o.long?.replace(/^--/, ''), o]));
   const values: Parsed['values'] = {};
-  for (const [name, o] of Object.entries(spec.options)) values[name] = (parsed.values[name] as string | boolean | undefined) ?? o.default;
-  return { values, positionals: parsed.positionals };
+  for (const [name, o] of Object.entries(spec.options)) {
+    const option = byFlag.get(name);
+    let v = option === undefined ? undefined : (cmd.getOptionValue(option.attributeName()) as string | boolean | string[] | undefined);
+    // commander reads a flag named --no-x as the negation of x (true unless given); here it is a plain boolean.
+    if (option?.negate) v = v === false ? true : undefined;
+    values[name] = v ?? o.default;
+  }
+  return { values, positionals: [...cmd.args] };
 }
+
+/**
+ * The commander Command of a command module. `onResult` receives the exit
+ * code of its run (commander's own action results are not returned).
+ */
+export function commandFromSpec(mod: CommandModule, onResult: (code: number) => void): Command {
+  const { spec } = mod;
+  const cmd = new Command(spec.name).description(spec.summary).usage(spec.usage.replace(new RegExp(`^mentionflow (\\S+ )?${spec.name}\\s*`), ''));
+  for (const [name, o] of Object.entries(spec.options)) cmd.addOption(optionOf(name, o));
+  if (spec.allowPositionals) cmd.argument(`[${spec.positionals ?? 'ARGS'}...]`);
+  if (spec.positionalValues) POSITIONAL_VALUES.set(cmd, spec.positionalValues);
+  if (spec.notes) cmd.addHelpText('after', `\n${spec.notes}`);
+  for (const sub of mod.subcommands ?? []) cmd.addCommand(commandFromSpec(sub, onResult));
+  if (mod.run) {
+    const run = mod.run;
+    cmd.action(async (...args: unknown[]) => onResult(await run(parsedOf(spec, args[args.length - 1] as Command))));
+  }
+  return cmd;
+}
+
+/** The --backend option of the commands that compute. */
+export const BACKEND_OPTION: OptionSpec = { type: 'string', arg: 'NAME', description: 'compute backend', choices: BACKEND_CHOICES, default: 'auto' };
 
 export function requireString(p: Parsed, name: string, command: string): string {
   const v = p.values[name];
   if (typeof v !== 'string' || v.length === 0) throw new ConfigError(`missing --${name}; run \`mentionflow ${command} --help\``);
   return v;
+}
+
+/** A required option naming an existing file (`kind` 'dir': an existing directory); ConfigError naming the flag and the path otherwise. */
+export function requireFile(p: Parsed, name: string, command: string, kind: 'file' | 'dir' = 'file'): string {
+  const path = requireString(p, name, command);
+  checkPath(path, `--${name}`, kind);
+  return path;
+}
+
+/** ConfigError unless `path` is an existing file (or directory); `what` names where it came from. */
+export function checkPath(path: string, what: string, kind: 'file' | 'dir' = 'file'): void {
+  if (!existsSync(path)) throw new ConfigError(`${what} ${path}: no such ${kind === 'dir' ? 'directory' : 'file'}`);
+  const st = statSync(path);
+  if (kind === 'file' && !st.isFile()) throw new ConfigError(`${what} ${path}: is ${st.isDirectory() ? 'a directory' : 'not a regular file'}, expected a file`);
+  if (kind === 'dir' && !st.isDirectory()) throw new ConfigError(`${what} ${path}: is a file, expected a directory`);
+}
+
+/** A string option that must be one of `allowed`. */
+export function oneOf<T extends string>(p: Parsed, name: string, allowed: readonly T[]): T {
+  const v = p.values[name];
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw new ConfigError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  return v as T;
 }
 
 /** Parses a numeric option; undefined stays undefined. */

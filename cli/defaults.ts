@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkPath, type Parsed } from './args.js';
 
 /** The package root: the nearest ancestor of this module holding package.json. */
 export function projectRoot(): string {
@@ -14,6 +15,17 @@ export function projectRoot(): string {
     if (up === dir) throw new Error('cannot find the mentionflow package root');
     dir = up;
   }
+  return dir;
+}
+
+/**
+ * The --model directory when given (a ConfigError naming it when it is not
+ * a directory: exit 2), else the shipped default model.
+ */
+export function modelDirOption(p: Parsed): string {
+  const dir = p.values.model;
+  if (typeof dir !== 'string') return defaultModelDir();
+  checkPath(dir, '--model', 'dir');
   return dir;
 }
 

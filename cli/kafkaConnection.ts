@@ -7,7 +7,7 @@
  */
 import { ConfigError } from '../common/errors.js';
 import type { KafkaConnectionOptions } from '../pipeline/kafka/client.js';
-import { SASL_PASSWORD_ENV, WORKER_OPTIONS, envName, flagName, resolveWorkerConfig } from '../pipeline/stream/config.js';
+import { SASL_PASSWORD_ENV, WORKER_OPTIONS, envName, flagName, resolveWorkerConfig, type WorkerConfig } from '../pipeline/stream/config.js';
 import type { OptionSpec, Parsed } from './args.js';
 import { workerFlagTable, workerFlagValues, workerFlags } from './workerFlags.js';
 
@@ -30,6 +30,13 @@ export const KAFKA_CONNECTION_NOTE = [
   '',
   `The SASL password is read only from ${SASL_PASSWORD_ENV} (never a flag).`,
 ].join('\n');
+
+/** The connection options of a worker configuration (`run`, `topics`); ConfigError when it names no brokers. */
+export function connectionOf(config: WorkerConfig): KafkaConnectionOptions {
+  if (config.brokers.length === 0) throw new ConfigError(`no Kafka brokers: pass --brokers host:port[,host:port...] or set ${envName('brokers')}`);
+  const { brokers, clientId, ssl, sslCa, sslCert, sslKey, saslMechanism, saslUsername, saslPassword, connectionTimeoutMs } = config;
+  return { brokers, clientId, ssl, sslCa, sslCert, sslKey, saslMechanism, saslUsername, saslPassword, connectionTimeoutMs };
+}
 
 /** The validated connection options from the flags and `env`; ConfigError naming the option when one is off. */
 export function kafkaConnection(p: Parsed, env: NodeJS.ProcessEnv = process.env): KafkaConnectionOptions {

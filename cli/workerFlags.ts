@@ -4,17 +4,19 @@
  * takes some of those options names, describes and validates them the same
  * way: --kebab-case of the key, the table's description and default.
  */
-import { WORKER_OPTIONS, envName, flagName, type WorkerOption } from '../pipeline/stream/config.js';
+import { WORKER_OPTIONS, defaultText, envName, flagName, type WorkerOption } from '../pipeline/stream/config.js';
 import type { OptionSpec, Parsed } from './args.js';
 
 /** The flags of `options`; `descriptions` replaces the table's text (description and default) of some keys. */
 export function workerFlags(options: readonly WorkerOption[] = WORKER_OPTIONS, descriptions: Partial<Record<WorkerOption['key'], string>> = {}): Record<string, OptionSpec> {
   const flags: Record<string, OptionSpec> = {};
   for (const o of options) {
-    const def = o.defaultText !== undefined && descriptions[o.key] === undefined ? ` (default: ${o.defaultText})` : '';
+    const text = defaultText(o);
+    const def = text !== undefined && descriptions[o.key] === undefined ? ` (default: ${text})` : '';
     flags[flagName(o.key)] = {
       type: o.kind.type === 'bool' ? 'boolean' : 'string',
       ...(o.arg ? { arg: o.arg } : {}),
+      ...(o.kind.type === 'enum' ? { values: o.kind.values } : {}),
       description: `${descriptions[o.key] ?? o.description}${def}`,
     };
   }

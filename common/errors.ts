@@ -30,8 +30,10 @@ export class ConfigError extends MentionflowError {
   override readonly exitCode = 2;
 }
 
-/** A malformed line in an input corpus, reported as file:line. */
+/** A malformed line in an input corpus, reported as file:line; a user mistake (exit code 2), like a bad option. */
 export class CorpusFormatError extends MentionflowError {
+  override readonly exitCode = 2;
+
   constructor(
     readonly file: string,
     readonly line: number,

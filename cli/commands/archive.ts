@@ -8,6 +8,7 @@
  * every item is valid (or --skip-invalid drops the bad ones).
  */
 import { stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { map, filter, type Observable } from 'rxjs';
 import { ConfigError, CorpusFormatError, DecodeError } from '../../common/errors.js';
 import { createLogger, parseLogLevel } from '../../pipeline/ops/logger.js';
@@ -20,7 +21,7 @@ import { toLabeledExample, type InvalidInputError, type TrainingExample } from '
 import { shuffleBySeed, subsample } from '../../pipeline/train/sources/sampling.js';
 import type { WireFormat } from '../../schemas/registry.js';
 import type { LabeledExample } from '../../schemas/types.generated.js';
-import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { checkPath, numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { KAFKA_CONNECTION_FLAGS, KAFKA_CONNECTION_NOTE, kafkaConnection, kafkaConnectionFlags } from '../kafkaConnection.js';
 
 export const spec: CommandSpec = {
@@ -177,6 +178,7 @@ const FILE_ONLY = ['format', 'source', 'created-at'] as const;
 
 export async function run(p: Parsed): Promise<number> {
   const output = requireString(p, 'output', spec.name);
+  checkPath(dirname(resolve(output)), `folder of --output ${output}:`, 'dir');
   const input = p.values.input;
   const topic = p.values['from-topic'];
   if ((typeof input === 'string') === (typeof topic === 'string')) {
@@ -201,6 +203,7 @@ export async function run(p: Parsed): Promise<number> {
     if (p.values.wire !== 'raw') throw new ConfigError('--wire only applies with --from-topic');
     const format = oneOf(p, 'format', ['conll', 'segmented'] as const);
     const createdAt = typeof p.values['created-at'] === 'string' ? parseTime(p.values['created-at'], 'created-at') : undefined;
+    checkPath(input, '--input', 'file');
     const result = await archiveCorpus({
       ...common,
       input,

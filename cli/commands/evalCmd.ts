@@ -6,8 +6,8 @@ import { formatConllevalLines, type NerScores, type PrfScore } from '../../model
 import { TaggerModel } from '../../models/taggerModel.js';
 import { tagsToSpans } from '../../models/text/labels.js';
 import { evaluateNer } from '../../pipeline/train/evaluate.js';
-import { requireString, type CommandSpec, type Parsed } from '../args.js';
-import { defaultModelDir } from '../defaults.js';
+import { BACKEND_OPTION, requireFile, type CommandSpec, type Parsed } from '../args.js';
+import { modelDirOption } from '../defaults.js';
 
 export const spec: CommandSpec = {
   name: 'eval',
@@ -18,7 +18,7 @@ export const spec: CommandSpec = {
     data: { type: 'string', arg: 'FILE', description: 'char-per-line CoNLL file with gold tags (BIO or BIOES, any labels)' },
     json: { type: 'boolean', description: 'print the scores as JSON' },
     'write-predictions': { type: 'string', arg: 'FILE', description: 'write "char gold predicted" lines (conlleval input) to FILE' },
-    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    backend: BACKEND_OPTION,
   },
   notes: 'Scores are percentages; a mention counts only if its start, end and label all match (conlleval semantics).\nNamed and nominal rows appear when the labels have the NAM/NOM split (WeiboNER).\nCheck them with conlleval: perl conlleval.pl -d " " < FILE',
 };
@@ -37,8 +37,8 @@ export function formatScores(s: NerScores): string {
 }
 
 export async function run(p: Parsed): Promise<number> {
-  const data = requireString(p, 'data', spec.name);
-  const dir = typeof p.values.model === 'string' ? p.values.model : defaultModelDir();
+  const data = requireFile(p, 'data', spec.name);
+  const dir = modelDirOption(p);
   await useBackend(p.values.backend as BackendChoice);
   const sentences = (await readConll(data)).filter((s) => s.chars.length > 0);
   const { model, manifest } = await TaggerModel.load(dir);

@@ -5,7 +5,7 @@ import type { DatasetVersion } from '../../pipeline/train/experiments/corpora.js
 import { runTable1 } from '../../pipeline/train/experiments/table1.js';
 import { TABLE1_ROWS } from '../../pipeline/train/experiments/table1Rows.js';
 import { layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
-import { numberOption, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, checkPath, numberOption, type CommandSpec, type Parsed } from '../args.js';
 import { corporaDir } from '../defaults.js';
 
 export const spec: CommandSpec = {
@@ -13,6 +13,7 @@ export const spec: CommandSpec = {
   summary: 'run a named experiment; `table1` reproduces the paper\'s Table 1 rows on the dev sets',
   usage: 'mentionflow experiment table1 [--seeds N] [--datasets v1,v2] [--rows 1,5,7,...] [--out DIR] [--config FILE] [--report-only]',
   allowPositionals: true,
+  positionals: 'NAME',
   options: {
     seeds: { type: 'string', arg: 'N', description: 'seeds per row (1..N)', default: '5' },
     datasets: { type: 'string', arg: 'LIST', description: 'WeiboNER versions', default: 'v1,v2' },
@@ -21,7 +22,7 @@ export const spec: CommandSpec = {
     out: { type: 'string', arg: 'DIR', description: 'report and run folders', default: 'runs/table1' },
     corpora: { type: 'string', arg: 'DIR', description: 'folder with weiboNER/ and nlpcc2016-weibo-cws/ (default ../shared/corpora or $MENTIONFLOW_CORPORA)' },
     config: { type: 'string', arg: 'FILE', description: 'JSON training options applied to every row before its own overrides' },
-    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    backend: BACKEND_OPTION,
     quiet: { type: 'boolean', description: 'no progress bars' },
     'report-only': { type: 'boolean', description: 'train nothing: rebuild the report from the runs already finished under --out' },
   },
@@ -35,13 +36,16 @@ export async function run(p: Parsed): Promise<number> {
   for (const d of datasets) if (d !== 'v1' && d !== 'v2') throw new ConfigError(`--datasets takes v1 and/or v2, got "${d}"`);
   const fromFile = typeof p.values.config === 'string' ? await readConfigFile(p.values.config) : {};
   const base = resolveTrainOptions(layered(fromFile, { epochs: numberOption(p, 'epochs', { integer: true, min: 1 }) }), typeof p.values.config === 'string' ? p.values.config : 'options');
+  const corpora = typeof p.values.corpora === 'string' ? p.values.corpora : corporaDir();
+  const seeds = numberOption(p, 'seeds', { integer: true, min: 1, max: 100 })!;
+  if (p.values['report-only'] !== true) checkPath(corpora, typeof p.values.corpora === 'string' ? '--corpora' : 'corpora folder (--corpora or MENTIONFLOW_CORPORA)', 'dir');
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
   await runTable1({
-    corporaDir: typeof p.values.corpora === 'string' ? p.values.corpora : corporaDir(),
+    corporaDir: corpora,
     datasets,
     rows: typeof p.values.rows === 'string' ? p.values.rows.split(',') : [],
-    seeds: numberOption(p, 'seeds', { integer: true, min: 1, max: 100 })!,
+    seeds,
     base,
     outDir: String(p.values.out),
     quiet: p.values.quiet === true,

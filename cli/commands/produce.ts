@@ -12,9 +12,10 @@ import { ConfigError, CorpusFormatError, MentionflowError } from '../../common/e
 import { createLogger, parseLogLevel } from '../../pipeline/ops/logger.js';
 import { describeTopic, ensureTopic } from '../../pipeline/kafka/topicAdmin.js';
 import { openTopicWriter, type WriteMessage } from '../../pipeline/kafka/topicWriter.js';
-import { encodeStrict, latestVersion, listVersions, loadSchema, validate, type Type } from '../../schemas/registry.js';
+import { notJson, postProblem } from '../../schemas/postCheck.js';
+import { encodeStrict, latestVersion, listVersions, loadSchema, type Type } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
-import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { checkPath, numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { KAFKA_CONNECTION_NOTE, kafkaConnection, kafkaConnectionFlags } from '../kafkaConnection.js';
 
 export const spec: CommandSpec = {
@@ -53,10 +54,8 @@ export type PostFileFormat = 'auto' | 'ndjson' | 'avro';
 const AVRO_MAGIC = Buffer.from('Obj\x01', 'latin1');
 
 function check(type: Type, value: unknown, file: string, where: number): Post {
-  const issues = validate(type, value);
-  if (issues.length > 0) {
-    throw new CorpusFormatError(file, where, `not a valid Post: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`);
-  }
+  const problem = postProblem(type, value);
+  if (problem !== undefined) throw new CorpusFormatError(file, where, problem);
   return value as Post;
 }
 
@@ -72,7 +71,7 @@ function readNdjson(text: string, type: Type, file: string): Post[] {
       try {
         value = JSON.parse(line);
       } catch (err) {
-        throw new CorpusFormatError(file, i + 1, `not JSON: ${(err as Error).message}`);
+        throw new CorpusFormatError(file, i + 1, notJson(err));
       }
       posts.push(check(type, value, file, i + 1));
     });
@@ -166,6 +165,7 @@ export async function run(p: Parsed): Promise<number> {
   const logger = createLogger({ level: parseLogLevel(String(p.values['log-level'])), format: 'pretty', base: { command: 'produce' } });
   const connection = { ...kafkaOptions, logger };
 
+  checkPath(input, '--input', 'file');
   const posts = await readPostsFile(input, { format, version });
   if (posts.length === 0) throw new ConfigError(`${input} holds no posts`);
   const type = loadSchema('post', version);

@@ -8,12 +8,15 @@
  */
 import { createWriteStream, existsSync, statSync } from 'node:fs';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { preferOneComputeThread, useBackend } from '../../models/backend.js';
 import { NeuralTagger, type Tagger } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { ThreadTagger } from '../../models/threadTagger.js';
+import { createTopics, groupMembers, readTopicStates } from '../../pipeline/kafka/topicAdmin.js';
+import { topicProblems, topicSpecs } from '../../pipeline/kafka/topicSpecs.js';
 import { createLogger, type Logger } from '../../pipeline/ops/logger.js';
 import { createPipelineMetrics } from '../../pipeline/ops/metrics.js';
 import { startOpsServer } from '../../pipeline/ops/server.js';
@@ -25,10 +28,12 @@ import {
   resolveWorkerConfig,
   type WorkerConfig,
 } from '../../pipeline/stream/config.js';
+import { readPostsFile } from '../../pipeline/file/fileSource.js';
 import { handleShutdownSignals, type ShutdownHandle } from '../../pipeline/stream/shutdown.js';
 import { startWorker, type RunningWorker } from '../../pipeline/stream/worker.js';
-import type { CommandSpec, Parsed } from '../args.js';
+import { checkPath, type CommandSpec, type Parsed } from '../args.js';
 import { defaultModelDir, projectRoot } from '../defaults.js';
+import { connectionOf } from '../kafkaConnection.js';
 import { workerFlagTable, workerFlagValues, workerFlags } from '../workerFlags.js';
 
 /** The sample posts the embedded mode reads when no --input is given. */
@@ -42,6 +47,7 @@ export const spec: CommandSpec = {
   usage: 'mentionflow run [--config FILE] [--brokers HOST:PORT,...] [options]',
   options: {
     config: { type: 'string', arg: 'FILE', description: `JSON file of options (keys as in the table below; default: $${CONFIG_FILE_ENV})` },
+    'create-topics': { type: 'boolean', description: 'Kafka mode, for development: first create the topics that do not exist, as `mentionflow topics create` would' },
     ...workerFlags(),
   },
   notes: [
@@ -79,9 +85,16 @@ export function workerConfig(p: Parsed, env: NodeJS.ProcessEnv, warn: (msg: stri
   });
 }
 
-function checkInputFile(path: string): void {
+async function checkInputFile(path: string): Promise<void> {
   if (!existsSync(path) || !statSync(path).isFile()) {
     throw new ConfigError(`input file ${path} not found; pass --input FILE (NDJSON or Avro container of posts), or --brokers to read from Kafka`);
+  }
+  // Its first record, so that a file of the wrong format fails here, in one line, rather than once the worker runs.
+  const records = readPostsFile(path);
+  try {
+    await records.next();
+  } finally {
+    await records.return(undefined);
   }
 }
 
@@ -111,15 +124,55 @@ async function loadTagger(config: WorkerConfig, logger: Logger): Promise<NeuralT
   return new NeuralTagger(model, { batchSize: config.batchMaxCount });
 }
 
+/** run --create-topics: the topics of topicSpecs that are missing, created; problems of the existing ones logged as warnings. */
+async function createWorkerTopics(config: WorkerConfig, logger: Logger): Promise<void> {
+  const connection = { ...connectionOf(config), logger };
+  const specs = topicSpecs(config);
+  for (const change of await createTopics(connection, specs)) {
+    if (change.action === 'created') logger.info('topic created', { topic: change.name, settings: change.details });
+  }
+  const states = await readTopicStates(connection, specs.map((s) => s.name));
+  for (const problem of specs.flatMap((s) => topicProblems(s, states.get(s.name)))) logger.warn(problem);
+}
+
+/**
+ * Once the worker is in its consumer group: a warning when the group has more
+ * members than the input topic has partitions (the extra workers sit idle).
+ * Best effort: a failure of this check is logged at debug and changes nothing.
+ */
+async function warnIdleWorkers(config: WorkerConfig, logger: Logger, ready: () => boolean, signal: AbortSignal): Promise<void> {
+  try {
+    for (let waited = 0; !ready(); waited += 500) {
+      if (signal.aborted || waited > 120_000) return;
+      await sleep(500);
+    }
+    const connection = { ...connectionOf(config), logger };
+    const [spec] = topicSpecs(config);
+    const state = (await readTopicStates(connection, [spec.name])).get(spec.name);
+    const members = await groupMembers(connection, config.groupId);
+    if (signal.aborted) return;
+    const problems = topicProblems(spec, state, { id: config.groupId, members }).filter((p) => p.startsWith('consumer group'));
+    for (const problem of problems) logger.warn(problem);
+  } catch (err) {
+    logger.debug('could not check the consumer group against the input partitions', { err });
+  }
+}
+
 export async function run(p: Parsed): Promise<number> {
   const early: string[] = [];
   const config = workerConfig(p, process.env, (msg) => early.push(msg));
   const logger = createLogger({ level: config.logLevel, format: config.logFormat, base: { service: 'mentionflow', clientId: config.clientId } });
   for (const msg of early) logger.warn(msg);
   const kafkaMode = config.brokers.length > 0;
-  if (!kafkaMode) checkInputFile(config.input);
+  if (!kafkaMode) await checkInputFile(config.input);
+  checkPath(config.model, 'model directory', 'dir');
+  if (!kafkaMode && config.deadLetterFile !== undefined) checkPath(dirname(resolve(config.deadLetterFile)), `folder of the dead-letter file ${config.deadLetterFile}:`, 'dir');
   logger.debug('configuration', describeConfig(config));
 
+  if (p.values['create-topics'] === true) {
+    if (!kafkaMode) throw new ConfigError('--create-topics needs Kafka: pass --brokers (or set MENTIONFLOW_BROKERS)');
+    await createWorkerTopics(config, logger);
+  }
   const tagger: Tagger = await loadTagger(config, logger);
   const metrics = createPipelineMetrics({
     collectDefault: config.metricsPort > 0,
@@ -128,6 +181,7 @@ export async function run(p: Parsed): Promise<number> {
   const deadLetters = !kafkaMode && config.deadLetterFile !== undefined ? createWriteStream(config.deadLetterFile) : undefined;
   let worker: RunningWorker | undefined;
   let shutdown: ShutdownHandle | undefined;
+  let idleCheck: AbortController | undefined;
   const server =
     config.metricsPort > 0
       ? await startOpsServer({
@@ -160,6 +214,8 @@ export async function run(p: Parsed): Promise<number> {
       inference: config.inference,
       ...(server ? { metricsPort: server.port } : {}),
     });
+    idleCheck = new AbortController();
+    if (kafkaMode) void warnIdleWorkers(config, logger, () => running.ready(), idleCheck.signal);
     try {
       await running.done;
     } catch (err) {
@@ -170,6 +226,7 @@ export async function run(p: Parsed): Promise<number> {
     logger.info('worker stopped', { signal: shutdown.signal ?? null, outputs });
     return 0;
   } finally {
+    idleCheck?.abort();
     if (deadLetters) {
       deadLetters.end();
       await once(deadLetters, 'close').catch(() => undefined);

@@ -4,19 +4,20 @@ import { useBackend, type BackendChoice } from '../../models/backend.js';
 import { NeuralTagger, type Mention } from '../../models/tagger.js';
 import { mentionJson } from '../../schemas/mentionJson.js';
 import { TaggerModel } from '../../models/taggerModel.js';
-import type { CommandSpec, Parsed } from '../args.js';
-import { defaultModelDir } from '../defaults.js';
+import { BACKEND_OPTION, numberOption, type CommandSpec, type Parsed } from '../args.js';
+import { modelDirOption } from '../defaults.js';
 
 export const spec: CommandSpec = {
   name: 'tag',
-  summary: 'tag texts given as arguments, or one per line on stdin, and print their mentions',
+  summary: 'tag texts given as arguments, or one per line on stdin (each line answered as it arrives), and print their mentions',
   usage: 'mentionflow tag [--model DIR] [--json] [TEXT ...]',
   allowPositionals: true,
+  positionals: 'TEXT',
   options: {
     model: { type: 'string', arg: 'DIR', description: 'model artifact directory (default: the shipped model, models/default)' },
     json: { type: 'boolean', description: 'print one JSON object per text (NDJSON)' },
     'batch-size': { type: 'string', arg: 'N', description: 'texts tagged together', default: '64' },
-    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    backend: BACKEND_OPTION,
   },
   notes: 'Offsets count Unicode code points (start inclusive, end exclusive); the JSON also gives UTF-16 offsets.\nWith --json, each mention has the fields of the output topic\'s Mention record: text, label, type, kind, start, end, start_utf16, end_utf16, confidence.\nexample: mentionflow tag "我在北京见到了张三"',
 };
@@ -28,34 +29,62 @@ function readable(text: string, mentions: Mention[]): string {
   return lines.join('\n');
 }
 
-async function* inputs(p: Parsed): AsyncGenerator<string> {
+/**
+ * The texts to tag, in batches: the arguments as batches of `max`; stdin line
+ * by line as it comes, each batch holding the lines that arrived while the
+ * previous one was being tagged (at most `max`), so a line typed or piped in
+ * is tagged at once and a file streams in full batches. Reading pauses while
+ * a few batches are waiting.
+ */
+async function* batches(p: Parsed, max: number, input: NodeJS.ReadableStream = process.stdin): AsyncGenerator<string[]> {
   if (p.positionals.length > 0) {
-    yield* p.positionals;
+    for (let i = 0; i < p.positionals.length; i += max) yield p.positionals.slice(i, i + max);
     return;
   }
-  for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) if (line.trim() !== '') yield line;
+  const queue: string[] = [];
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    if (line.trim() === '') return;
+    queue.push(line);
+    if (queue.length >= 4 * max) lines.pause();
+    wake?.();
+  });
+  lines.on('close', () => {
+    closed = true;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      if (queue.length === 0) {
+        if (closed) return;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      const batch = queue.splice(0, max);
+      if (!closed) lines.resume();
+      yield batch;
+    }
+  } finally {
+    lines.close();
+  }
 }
 
 export async function run(p: Parsed): Promise<number> {
+  const dir = modelDirOption(p);
+  const batchSize = numberOption(p, 'batch-size', { integer: true, min: 1, max: 4096 }) as number;
   await useBackend(p.values.backend as BackendChoice);
-  const dir = typeof p.values.model === 'string' ? p.values.model : defaultModelDir();
-  const batchSize = Number(p.values['batch-size']);
   const { model } = await TaggerModel.load(dir);
   const tagger = new NeuralTagger(model, { batchSize });
   try {
-    let pending: string[] = [];
-    const flush = async () => {
+    for await (const pending of batches(p, batchSize)) {
       const results = await tagger.tag(pending);
       pending.forEach((text, i) => {
         process.stdout.write((p.values.json ? JSON.stringify({ text, mentions: results[i].map(mentionJson) }) : readable(text, results[i])) + '\n');
       });
-      pending = [];
-    };
-    for await (const text of inputs(p)) {
-      pending.push(text);
-      if (pending.length >= batchSize) await flush();
     }
-    if (pending.length > 0) await flush();
   } finally {
     tagger.dispose();
   }

@@ -6,7 +6,7 @@ import { readSegmented } from '../../models/data/segmentation.js';
 import { fingerprint } from '../../pipeline/train/fingerprint.js';
 import { DEFAULT_TRAIN_OPTIONS, layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
 import { trainTagger } from '../../pipeline/train/trainTagger.js';
-import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, numberOption, requireFile, requireString, type CommandSpec, type Parsed } from '../args.js';
 
 export const spec: CommandSpec = {
   name: 'train-joint',
@@ -25,7 +25,7 @@ export const spec: CommandSpec = {
     dropout: { type: 'string', arg: 'X', description: `dropout on the LSTM input (default ${DEFAULT_TRAIN_OPTIONS.dropout})` },
     config: { type: 'string', arg: 'FILE', description: 'JSON training options (see `mentionflow train-ner --help`)' },
     'model-id': { type: 'string', arg: 'ID', description: 'model id recorded in the artifact', default: 'weibo-ner-joint' },
-    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    backend: BACKEND_OPTION,
     quiet: { type: 'boolean', description: 'no progress bars' },
     resume: { type: 'boolean', description: 'continue an interrupted run from DIR/checkpoint' },
   },
@@ -45,7 +45,7 @@ export async function run(p: Parsed): Promise<number> {
     }),
     typeof p.values.config === 'string' ? p.values.config : 'options',
   );
-  const files = Object.fromEntries(['ner-train', 'ner-dev', 'seg-train', 'seg-dev', 'out'].map((k) => [k, requireString(p, k, spec.name)]));
+  const files = Object.fromEntries(['ner-train', 'ner-dev', 'seg-train', 'seg-dev', 'out'].map((k) => [k, k === 'out' ? requireString(p, k, spec.name) : requireFile(p, k, spec.name)]));
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
   const [nerTrain, nerDev, segTrain, segDev] = await Promise.all([

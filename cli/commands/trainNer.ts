@@ -2,7 +2,7 @@
 import { useBackend, type BackendChoice } from '../../models/backend.js';
 import { layered, readConfigFile, resolveTrainOptions, DEFAULT_TRAIN_OPTIONS } from '../../pipeline/train/options.js';
 import { trainNer } from '../../pipeline/train/trainNer.js';
-import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, numberOption, requireFile, requireString, type CommandSpec, type Parsed } from '../args.js';
 
 export const spec: CommandSpec = {
   name: 'train-ner',
@@ -20,7 +20,7 @@ export const spec: CommandSpec = {
     optimizer: { type: 'string', arg: 'adam|sgd', description: `optimizer (default ${DEFAULT_TRAIN_OPTIONS.optimizer})` },
     dropout: { type: 'string', arg: 'X', description: `dropout on the LSTM input (default ${DEFAULT_TRAIN_OPTIONS.dropout})` },
     lexicon: { type: 'string', arg: 'FILE', description: 'name dictionary, jieba "word freq pos" lines (person nr/nrt/nrfg, place ns, organisation nt): dictionary-match features, words stored in the artifact (config key lexiconFile)' },
-    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    backend: BACKEND_OPTION,
     quiet: { type: 'boolean', description: 'no progress bars' },
     resume: { type: 'boolean', description: 'continue an interrupted run from DIR/checkpoint' },
   },
@@ -41,8 +41,9 @@ export async function run(p: Parsed): Promise<number> {
     lexiconFile: p.values.lexicon as string | undefined,
   };
   const options = resolveTrainOptions(layered(fromFile, flags), typeof p.values.config === 'string' ? p.values.config : 'options');
-  const train = requireString(p, 'train', spec.name);
-  const dev = requireString(p, 'dev', spec.name);
+  if (typeof p.values.lexicon === 'string') requireFile(p, 'lexicon', spec.name);
+  const train = requireFile(p, 'train', spec.name);
+  const dev = requireFile(p, 'dev', spec.name);
   const out = requireString(p, 'out', spec.name);
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);

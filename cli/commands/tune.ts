@@ -4,7 +4,7 @@ import { useBackend, type BackendChoice } from '../../models/backend.js';
 import type { DatasetVersion } from '../../pipeline/train/experiments/corpora.js';
 import { runTune } from '../../pipeline/train/experiments/tune.js';
 import { layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
-import { numberOption, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, checkPath, numberOption, type CommandSpec, type Parsed } from '../args.js';
 import { corporaDir } from '../defaults.js';
 
 export const spec: CommandSpec = {
@@ -20,7 +20,7 @@ export const spec: CommandSpec = {
     out: { type: 'string', arg: 'DIR', description: 'report and run folders', default: 'runs/tune' },
     corpora: { type: 'string', arg: 'DIR', description: 'corpora folder (default ../shared/corpora or $MENTIONFLOW_CORPORA)' },
     config: { type: 'string', arg: 'FILE', description: 'JSON training options for every run' },
-    backend: { type: 'string', arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+    backend: BACKEND_OPTION,
     quiet: { type: 'boolean', description: 'no progress bars' },
   },
 };
@@ -36,14 +36,19 @@ export async function run(p: Parsed): Promise<number> {
   if (dataset !== 'v1' && dataset !== 'v2') throw new ConfigError(`--dataset must be v1 or v2, got "${dataset}"`);
   const fromFile = typeof p.values.config === 'string' ? await readConfigFile(p.values.config) : {};
   const base = resolveTrainOptions(layered(fromFile, { epochs: numberOption(p, 'epochs', { integer: true, min: 1 }) }));
+  const lambdas = list(p, 'lambdas', 0.5, 1);
+  const dropouts = list(p, 'dropouts', 0, 0.5);
+  const seeds = numberOption(p, 'seeds', { integer: true, min: 1, max: 100 })!;
+  const corpora = typeof p.values.corpora === 'string' ? p.values.corpora : corporaDir();
+  checkPath(corpora, typeof p.values.corpora === 'string' ? '--corpora' : 'corpora folder (--corpora or MENTIONFLOW_CORPORA)', 'dir');
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
   const { best } = await runTune({
-    corporaDir: typeof p.values.corpora === 'string' ? p.values.corpora : corporaDir(),
+    corporaDir: corpora,
     dataset,
-    lambdas: list(p, 'lambdas', 0.5, 1),
-    dropouts: list(p, 'dropouts', 0, 0.5),
-    seeds: numberOption(p, 'seeds', { integer: true, min: 1, max: 100 })!,
+    lambdas,
+    dropouts,
+    seeds,
     base,
     outDir: String(p.values.out),
     quiet: p.values.quiet === true,

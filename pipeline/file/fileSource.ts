@@ -26,6 +26,7 @@ import type { Type } from 'avsc';
 import { Observable } from 'rxjs';
 import { ConfigError } from '../../common/errors.js';
 import { FILE_TOPIC_PREFIX, type RawRecord, type RecordRef } from '../../operators/types.js';
+import { notJson, postProblem } from '../../schemas/postCheck.js';
 import { encodeStrict, loadSchema } from '../../schemas/registry.js';
 import { OffsetTracker } from '../core/offsetTracker.js';
 import type { RecordSource } from '../core/ports.js';
@@ -81,6 +82,8 @@ async function* readAvro(path: string): AsyncGenerator<FileRecord> {
     };
   });
   let number = 0;
+  let header = false;
+  decoder.on('metadata', () => (header = true));
   try {
     for await (const record of decoder) {
       number++;
@@ -89,6 +92,7 @@ async function* readAvro(path: string): AsyncGenerator<FileRecord> {
   } catch (err) {
     throw new ConfigError(`input file ${path}: not a readable Avro container after record ${number}: ${(err as Error).message}`);
   }
+  if (!header) throw new ConfigError(`input file ${path}: starts like an Avro container (Obj\\x01) but has no complete header`);
 }
 
 async function* readNdjson(path: string): AsyncGenerator<FileRecord> {
@@ -102,14 +106,20 @@ async function* readNdjson(path: string): AsyncGenerator<FileRecord> {
     try {
       json = JSON.parse(line);
     } catch (err) {
-      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number} is not JSON (${(err as Error).message})` };
+      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number}: ${notJson(err)}` };
+      continue;
+    }
+    // The check `mentionflow produce` makes, in its words.
+    const problem = postProblem(postType, json);
+    if (problem !== undefined) {
+      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number}: ${problem}` };
       continue;
     }
     try {
       yield { number, value: encodeStrict(postType, json) };
     } catch (err) {
       // e.g. a missing field, or a lone surrogate escape ("\ud800"), which UTF-8 cannot carry
-      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number} is JSON but not a Post: ${(err as Error).message}` };
+      yield { number, value: Buffer.from(line, 'utf8'), problem: `line ${number}: not a valid Post: ${(err as Error).message}` };
     }
   }
 }

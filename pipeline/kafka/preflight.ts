@@ -54,8 +54,8 @@ export async function preflight(config: KafkaConnectionOptions, opts: PreflightO
     const missing = opts.topics.filter((t) => !existing.includes(t));
     if (missing.length > 0) {
       throw new ConfigError(
-        `topic${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found on ${where}; create ${missing.length > 1 ? 'them' : 'it'} first ` +
-          `(e.g. kafka-topics.sh --create --topic ${missing[0]}) or fix --input-topic/--output-topic/--dead-letter-topic`,
+        `topic${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not found on ${where}; create ${missing.length > 1 ? 'them' : 'it'} with ` +
+          '`mentionflow topics create` (same options as run), or pass --create-topics, or fix --input-topic/--output-topic/--dead-letter-topic',
       );
     }
     let described;

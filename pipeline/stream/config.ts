@@ -35,6 +35,7 @@ export type BatchMode = (typeof BATCH_MODES)[number];
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const LOG_FORMATS = ['json', 'pretty'] as const;
 const WIRE_FORMATS = ['raw', 'confluent', 'auto'] as const;
+export const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete'] as const;
 
 /** The environment variable holding the SASL password (the only place it is read from). */
 export const SASL_PASSWORD_ENV = 'MENTIONFLOW_SASL_PASSWORD';
@@ -104,6 +105,16 @@ export interface WorkerConfig {
   shutdownTimeoutMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   logFormat: (typeof LOG_FORMATS)[number];
+  /** Partitions of the topics `mentionflow topics create` (and run --create-topics) creates. */
+  topicPartitions: number;
+  /** Replication factor of the topics created; -1: the broker's default.replication.factor. */
+  topicReplicationFactor: number;
+  /** retention.ms of the input and output topics created; -1: kept forever. */
+  topicRetentionMs: number;
+  /** retention.ms of the dead-letter topic created (longer: dead letters wait for someone to look at them). */
+  deadLetterRetentionMs: number;
+  /** cleanup.policy of the output topic created (its records are keyed by post id, so compaction keeps each post's latest mentions). */
+  outputCleanupPolicy: (typeof CLEANUP_POLICIES)[number];
   /** Embedded mode: the posts file (Avro object container or NDJSON). */
   input: string;
   /** Embedded mode: where dead letters go as NDJSON; unset: stderr. */
@@ -117,13 +128,21 @@ type Kind =
   | { type: 'list' }
   | { type: 'enum'; values: readonly string[]; optional?: boolean };
 
+/** Where the program is installed decides these defaults. */
+export interface DefaultPaths {
+  model: string;
+  input: string;
+}
+
 export interface WorkerOption {
   key: Exclude<keyof WorkerConfig, 'saslPassword'>;
   kind: Kind;
   /** Placeholder in --help. */
   arg: string;
   description: string;
-  /** Shown in --help; resolved in defaults(). */
+  /** The default value (the one place it is written); a function of the install paths for the model and the sample input. Unset: the option is optional. */
+  default?: string | number | boolean | readonly string[] | ((paths: DefaultPaths) => string);
+  /** How --help shows the default, where the value itself does not say it well. */
   defaultText?: string;
 }
 
@@ -134,41 +153,46 @@ const oneOf = (values: readonly string[], optional = false): Kind => ({ type: 'e
 
 /** Every worker option, in --help order. */
 export const WORKER_OPTIONS: readonly WorkerOption[] = [
-  { key: 'brokers', kind: { type: 'list' }, arg: 'HOST:PORT,...', description: 'Kafka bootstrap brokers; none: read --input and write NDJSON to stdout (embedded mode)', defaultText: 'none' },
-  { key: 'clientId', kind: str, arg: 'ID', description: 'Kafka client id', defaultText: 'mentionflow' },
-  { key: 'groupId', kind: str, arg: 'ID', description: 'consumer group of the workers sharing the input', defaultText: 'mentionflow' },
-  { key: 'inputTopic', kind: str, arg: 'TOPIC', description: 'topic of Post records', defaultText: 'posts' },
-  { key: 'outputTopic', kind: str, arg: 'TOPIC', description: 'topic for PostMentions records', defaultText: 'mentions' },
-  { key: 'deadLetterTopic', kind: str, arg: 'TOPIC', description: 'topic for DeadLetter records (inputs that failed)', defaultText: 'posts.deadletter' },
-  { key: 'startFrom', kind: oneOf(START_FROM), arg: 'WHERE', description: 'where a group with no committed offset starts: earliest or latest', defaultText: 'earliest' },
-  { key: 'delivery', kind: oneOf(DELIVERY_MODES), arg: 'MODE', description: 'at-least-once (commit after outputs are acked) or exactly-once (outputs and offsets in one transaction; read outputs with read_committed)', defaultText: 'at-least-once' },
+  { key: 'brokers', kind: { type: 'list' }, arg: 'HOST:PORT,...', description: 'Kafka bootstrap brokers; none: read --input and write NDJSON to stdout (embedded mode)', default: [], defaultText: 'none' },
+  { key: 'clientId', kind: str, arg: 'ID', description: 'Kafka client id', default: 'mentionflow' },
+  { key: 'groupId', kind: str, arg: 'ID', description: 'consumer group of the workers sharing the input', default: 'mentionflow' },
+  { key: 'inputTopic', kind: str, arg: 'TOPIC', description: 'topic of Post records', default: 'posts' },
+  { key: 'outputTopic', kind: str, arg: 'TOPIC', description: 'topic for PostMentions records', default: 'mentions' },
+  { key: 'deadLetterTopic', kind: str, arg: 'TOPIC', description: 'topic for DeadLetter records (inputs that failed)', default: 'posts.deadletter' },
+  { key: 'startFrom', kind: oneOf(START_FROM), arg: 'WHERE', description: 'where a group with no committed offset starts: earliest or latest', default: 'earliest' },
+  { key: 'delivery', kind: oneOf(DELIVERY_MODES), arg: 'MODE', description: 'at-least-once (commit after outputs are acked) or exactly-once (outputs and offsets in one transaction; read outputs with read_committed)', default: 'at-least-once' },
   { key: 'transactionalId', kind: optStr, arg: 'ID', description: 'exactly-once: transactional id, unique per worker and stable across its restarts (a restart fences the old instance)', defaultText: '<groupId>-<hostname>-<n>, n the lowest slot no live worker of the group holds on this host' },
-  { key: 'model', kind: str, arg: 'DIR', description: 'model artifact directory', defaultText: 'the shipped model, models/default' },
-  { key: 'backend', kind: oneOf(BACKENDS), arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', defaultText: 'auto' },
-  { key: 'inference', kind: oneOf(INFERENCE_MODES), arg: 'MODE', description: 'where the tagger runs: inline (on the main thread, between Kafka I/O and Avro decoding) or thread (a worker thread, so they overlap with tagging)', defaultText: 'inline' },
-  { key: 'inputWire', kind: oneOf(WIRE_FORMATS), arg: 'FORMAT', description: 'framing of input values: raw Avro, confluent (Schema Registry header) or auto', defaultText: 'raw' },
-  { key: 'batchMode', kind: oneOf(BATCH_MODES), arg: 'MODE', description: 'fixed (a batch closes when full or --batch-max-wait-ms after its first post) or adaptive (a post goes to the tagger at once while it has a free slot; what arrives while every slot is busy goes as one batch when a slot frees; no timer)', defaultText: 'fixed' },
-  { key: 'batchMaxCount', kind: int(1, 4096), arg: 'N', description: 'most posts per tagger batch', defaultText: '64' },
-  { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'fixed batch mode: longest a post waits for its batch to fill (not used in adaptive mode)', defaultText: '50' },
-  { key: 'batchMaxChars', kind: int(1), arg: 'N', description: 'most code points per tagger batch', defaultText: '8192' },
-  { key: 'taggerConcurrency', kind: int(1, 64), arg: 'N', description: 'most batches being tagged at once, results kept in order (above 1 helps only with --inference thread)', defaultText: '1' },
-  { key: 'maxInFlight', kind: int(1), arg: 'N', description: 'records read but not yet acked before the input pauses (resumes at half)', defaultText: '2000' },
-  { key: 'commitIntervalMs', kind: int(0, 600_000), arg: 'MS', description: 'at-least-once: least time between offset commits', defaultText: '1000' },
-  { key: 'metricsPort', kind: int(0, 65535), arg: 'PORT', description: 'port of /metrics, /healthz and /readyz; 0: no HTTP server', defaultText: '0' },
-  { key: 'metricsHost', kind: str, arg: 'HOST', description: 'interface of the metrics server (0.0.0.0 to be scraped from other hosts)', defaultText: '127.0.0.1' },
-  { key: 'ssl', kind: { type: 'bool' }, arg: '', description: 'connect to Kafka with TLS (implied by --ssl-ca/--ssl-cert/--ssl-key)' },
+  { key: 'model', kind: str, arg: 'DIR', description: 'model artifact directory', default: (paths) => paths.model, defaultText: 'the shipped model, models/default' },
+  { key: 'backend', kind: oneOf(BACKENDS), arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
+  { key: 'inference', kind: oneOf(INFERENCE_MODES), arg: 'MODE', description: 'where the tagger runs: inline (on the main thread, between Kafka I/O and Avro decoding) or thread (a worker thread, so they overlap with tagging)', default: 'inline' },
+  { key: 'inputWire', kind: oneOf(WIRE_FORMATS), arg: 'FORMAT', description: 'framing of input values: raw Avro, confluent (Schema Registry header) or auto', default: 'raw' },
+  { key: 'batchMode', kind: oneOf(BATCH_MODES), arg: 'MODE', description: 'fixed (a batch closes when full or --batch-max-wait-ms after its first post) or adaptive (a post goes to the tagger at once while it has a free slot; what arrives while every slot is busy goes as one batch when a slot frees; no timer)', default: 'fixed' },
+  { key: 'batchMaxCount', kind: int(1, 4096), arg: 'N', description: 'most posts per tagger batch', default: 64 },
+  { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'fixed batch mode: longest a post waits for its batch to fill (not used in adaptive mode)', default: 50 },
+  { key: 'batchMaxChars', kind: int(1), arg: 'N', description: 'most code points per tagger batch', default: 8192 },
+  { key: 'taggerConcurrency', kind: int(1, 64), arg: 'N', description: 'most batches being tagged at once, results kept in order (above 1 helps only with --inference thread)', default: 1 },
+  { key: 'maxInFlight', kind: int(1), arg: 'N', description: 'records read but not yet acked before the input pauses (resumes at half)', default: 2000 },
+  { key: 'commitIntervalMs', kind: int(0, 600_000), arg: 'MS', description: 'at-least-once: least time between offset commits', default: 1000 },
+  { key: 'metricsPort', kind: int(0, 65535), arg: 'PORT', description: 'port of /metrics, /healthz and /readyz; 0: no HTTP server', default: 0 },
+  { key: 'metricsHost', kind: str, arg: 'HOST', description: 'interface of the metrics server (0.0.0.0 to be scraped from other hosts)', default: '127.0.0.1' },
+  { key: 'ssl', kind: { type: 'bool' }, arg: '', description: 'connect to Kafka with TLS (implied by --ssl-ca/--ssl-cert/--ssl-key)', default: false },
   { key: 'sslCa', kind: optStr, arg: 'FILE', description: 'TLS: PEM file of the CA certificates to trust (default: the system ones)' },
   { key: 'sslCert', kind: optStr, arg: 'FILE', description: 'TLS: PEM client certificate (with --ssl-key)' },
   { key: 'sslKey', kind: optStr, arg: 'FILE', description: 'TLS: PEM client private key (with --ssl-cert)' },
   { key: 'saslMechanism', kind: oneOf(SASL_MECHANISMS, true), arg: 'MECH', description: `SASL: plain, scram-sha-256 or scram-sha-512 (password from ${SASL_PASSWORD_ENV} only)` },
   { key: 'saslUsername', kind: optStr, arg: 'USER', description: 'SASL user name' },
-  { key: 'connectionTimeoutMs', kind: int(100, 120_000), arg: 'MS', description: 'Kafka connection timeout; an unreachable broker fails the start within a few of these', defaultText: '3000' },
-  { key: 'sessionTimeoutMs', kind: int(1000, 3_600_000), arg: 'MS', description: 'consumer group session timeout (how soon a dead worker\'s partitions move)', defaultText: '30000' },
-  { key: 'maxBrokerOutageMs', kind: int(0, 86_400_000), arg: 'MS', description: 'longest Kafka outage ridden through (writes, commits and reads retried with backoff, /readyz 503 meanwhile); longer: exit 1, nothing lost', defaultText: '300000' },
-  { key: 'shutdownTimeoutMs', kind: int(0, 3_600_000), arg: 'MS', description: 'on SIGTERM/SIGINT: most time to drain, commit and disconnect before exiting anyway', defaultText: '30000' },
-  { key: 'logLevel', kind: oneOf(LOG_LEVELS), arg: 'LEVEL', description: 'debug, info, warn or error', defaultText: 'info' },
-  { key: 'logFormat', kind: oneOf(LOG_FORMATS), arg: 'FORMAT', description: 'json lines or pretty, on stderr', defaultText: 'json' },
-  { key: 'input', kind: str, arg: 'FILE', description: 'embedded mode: posts file, Avro object container or NDJSON of Post records', defaultText: 'schemas/post/samples/posts.ndjson' },
+  { key: 'connectionTimeoutMs', kind: int(100, 120_000), arg: 'MS', description: 'Kafka connection timeout; an unreachable broker fails the start within a few of these', default: 3000 },
+  { key: 'sessionTimeoutMs', kind: int(1000, 3_600_000), arg: 'MS', description: 'consumer group session timeout (how soon a dead worker\'s partitions move)', default: 30_000 },
+  { key: 'maxBrokerOutageMs', kind: int(0, 86_400_000), arg: 'MS', description: 'longest Kafka outage ridden through (writes, commits and reads retried with backoff, /readyz 503 meanwhile); longer: exit 1, nothing lost', default: 300_000 },
+  { key: 'shutdownTimeoutMs', kind: int(0, 3_600_000), arg: 'MS', description: 'on SIGTERM/SIGINT: most time to drain, commit and disconnect before exiting anyway', default: 30_000 },
+  { key: 'logLevel', kind: oneOf(LOG_LEVELS), arg: 'LEVEL', description: 'debug, info, warn or error', default: 'info' },
+  { key: 'logFormat', kind: oneOf(LOG_FORMATS), arg: 'FORMAT', description: 'json lines or pretty, on stderr', default: 'json' },
+  { key: 'topicPartitions', kind: int(1, 10_000), arg: 'N', description: 'partitions of the topics `topics create` / `run --create-topics` create: the most workers of one group that get work', default: 3 },
+  { key: 'topicReplicationFactor', kind: int(-1, 32), arg: 'N', description: 'replication factor of the topics created; -1: the broker\'s default.replication.factor', default: -1 },
+  { key: 'topicRetentionMs', kind: int(-1), arg: 'MS', description: 'retention.ms of the input and output topics created; -1: forever', default: 604_800_000, defaultText: '604800000, 7 days' },
+  { key: 'deadLetterRetentionMs', kind: int(-1), arg: 'MS', description: 'retention.ms of the dead-letter topic created; -1: forever', default: 2_592_000_000, defaultText: '2592000000, 30 days' },
+  { key: 'outputCleanupPolicy', kind: oneOf(CLEANUP_POLICIES), arg: 'POLICY', description: 'cleanup.policy of the output topic created: delete, compact (records are keyed by post id: the latest mentions of each post are kept) or compact,delete', default: 'delete' },
+  { key: 'input', kind: str, arg: 'FILE', description: 'embedded mode: posts file, Avro object container or NDJSON of Post records', default: (paths) => paths.input, defaultText: 'schemas/post/samples/posts.ndjson' },
   { key: 'deadLetterFile', kind: optStr, arg: 'FILE', description: 'embedded mode: write dead letters (NDJSON) here instead of stderr' },
 ];
 
@@ -184,39 +208,21 @@ export function envName(key: string): string {
   return `MENTIONFLOW_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
 }
 
-/** The defaults; the model and input paths come from the caller (they depend on where the program is installed). */
-export function defaultConfig(paths: { model: string; input: string }): WorkerConfig {
-  return {
-    brokers: [],
-    clientId: 'mentionflow',
-    groupId: 'mentionflow',
-    inputTopic: 'posts',
-    outputTopic: 'mentions',
-    deadLetterTopic: 'posts.deadletter',
-    startFrom: 'earliest',
-    delivery: 'at-least-once',
-    model: paths.model,
-    backend: 'auto',
-    inference: 'inline',
-    inputWire: 'raw',
-    batchMode: 'fixed',
-    batchMaxCount: 64,
-    batchMaxWaitMs: 50,
-    batchMaxChars: 8192,
-    taggerConcurrency: 1,
-    maxInFlight: 2000,
-    commitIntervalMs: 1000,
-    metricsPort: 0,
-    metricsHost: '127.0.0.1',
-    ssl: false,
-    connectionTimeoutMs: 3000,
-    sessionTimeoutMs: 30_000,
-    maxBrokerOutageMs: 300_000,
-    shutdownTimeoutMs: 30_000,
-    logLevel: 'info',
-    logFormat: 'json',
-    input: paths.input,
-  };
+/** The defaults, from WORKER_OPTIONS; the model and input paths come from the caller (they depend on where the program is installed). */
+export function defaultConfig(paths: DefaultPaths): WorkerConfig {
+  const config: Record<string, unknown> = {};
+  for (const o of WORKER_OPTIONS) {
+    if (o.default === undefined) continue;
+    config[o.key] = typeof o.default === 'function' ? o.default(paths) : Array.isArray(o.default) ? [...(o.default as string[])] : o.default;
+  }
+  return config as unknown as WorkerConfig;
+}
+
+/** How --help shows an option's default; undefined: none to show. */
+export function defaultText(o: WorkerOption): string | undefined {
+  if (o.defaultText !== undefined) return o.defaultText;
+  if (o.default === undefined || typeof o.default === 'function' || o.default === false) return undefined;
+  return Array.isArray(o.default) ? o.default.join(',') : String(o.default);
 }
 
 /** Edit distance, for "did you mean" hints. */
@@ -457,6 +463,9 @@ function validate(c: WorkerConfig): void {
     }
   } else if (c.saslUsername !== undefined) {
     throw new ConfigError(`saslUsername is set but saslMechanism is not; set --sasl-mechanism to one of ${SASL_MECHANISMS.join(', ')}`);
+  }
+  if (c.topicReplicationFactor === 0) {
+    throw new ConfigError('topicReplicationFactor must be at least 1, or -1 for the broker\'s default.replication.factor');
   }
   if (c.transactionalId !== undefined && c.transactionalId.trim() === '') {
     throw new ConfigError('transactionalId must not be empty: leave it unset for the per-host default, or give each worker its own id, stable across its restarts');

@@ -139,8 +139,8 @@ test('examples/files: dead letters name the line and the field', () => {
   assert.equal(result.stdout.trim(), '');
   const dead = lines(result.stderr.split('\n').filter((l) => l.startsWith('{')).join('\n'));
   assert.equal(dead.length, 2);
-  assert.match(dead[0].error_message, /line 1 .*author_id/);
-  assert.match(dead[1].error_message, /line 2 is not JSON/);
+  assert.match(dead[0].error_message, /line 1: .*author_id/);
+  assert.match(dead[1].error_message, /line 2: not JSON/);
 });
 
 test('examples/train: trains, saves, reloads (same scores), and serves a model', () => {

@@ -41,7 +41,7 @@ async function failsWith(args: string[], code: number | 'nonzero', re: RegExp, m
 }
 
 test('an unknown option: exit 2 naming it', async (t) => {
-  const ms = await failsWith(['run', '--bogus-option', 'x'], 2, /^mentionflow run: Unknown option '--bogus-option'/, QUICK_MS);
+  const ms = await failsWith(['run', '--bogus-option', 'x'], 2, /^mentionflow run: unknown option '--bogus-option'; run `mentionflow run --help` for the options$/, QUICK_MS);
   t.diagnostic(`${ms} ms`);
 });
 
@@ -90,7 +90,7 @@ test('a "broker" that accepts connections but never answers: non-zero exit withi
 });
 
 test('a missing model directory fails before connecting (the broker is not even tried)', async (t) => {
-  const ms = await failsWith(['run', '--brokers', '127.0.0.1:1', '--model', join(work, 'no-such-model')], 'nonzero', /^mentionflow run: model artifact .*no-such-model/, WITH_MODEL_MS);
+  const ms = await failsWith(['run', '--brokers', '127.0.0.1:1', '--model', join(work, 'no-such-model')], 2, /^mentionflow run: model directory .*no-such-model: no such directory$/, WITH_MODEL_MS);
   t.diagnostic(`${ms} ms`);
 });
 

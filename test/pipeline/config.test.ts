@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ConfigError } from '../../common/errors.js';
-import { WORKER_OPTIONS, envName, flagName, readConfigFile, resolveWorkerConfig, describeConfig } from '../../pipeline/stream/config.js';
+import { WORKER_OPTIONS, defaultConfig, defaultText, envName, flagName, readConfigFile, resolveWorkerConfig, describeConfig } from '../../pipeline/stream/config.js';
 
 const paths = { model: '/models/default', input: '/samples/posts.ndjson' };
 
@@ -160,4 +160,24 @@ test('settings that would not do what they say are reported, not fatal', () => {
   const [inline] = warnings({ env: { MENTIONFLOW_TAGGER_CONCURRENCY: '2' } });
   assert.match(inline, /taggerConcurrency 2 with inference inline cannot overlap tagger calls .*; set inference thread, or taggerConcurrency 1/);
   assert.deepEqual(warnings({ flags: { taggerConcurrency: '2', inference: 'thread' } }), []);
+});
+
+test('defaults are written once, in WORKER_OPTIONS: defaultConfig and the help text both come from there', () => {
+  const d = defaultConfig(paths) as unknown as Record<string, unknown>;
+  const optional = WORKER_OPTIONS.filter((o) => o.default === undefined).map((o) => o.key);
+  assert.deepEqual(optional.sort(), ['deadLetterFile', 'saslMechanism', 'saslUsername', 'sslCa', 'sslCert', 'sslKey', 'transactionalId']);
+  for (const o of WORKER_OPTIONS) {
+    if (o.default === undefined) assert.equal(d[o.key], undefined, o.key);
+    else assert.deepEqual(d[o.key], typeof o.default === 'function' ? o.default(paths) : o.default, o.key);
+  }
+  assert.equal(d.model, paths.model);
+  assert.equal(defaultText(WORKER_OPTIONS.find((o) => o.key === 'batchMaxChars')!), String(d.batchMaxChars));
+  // the defaults pass the validation of the other sources
+  assert.deepEqual({ ...resolveWorkerConfig({ paths }) }, d);
+});
+
+test('topic settings: replication factor 0 is refused, -1 means the broker default', () => {
+  assert.throws(() => resolveWorkerConfig({ paths, flags: { topicReplicationFactor: '0' } }), /topicReplicationFactor must be at least 1, or -1/);
+  assert.equal(resolveWorkerConfig({ paths, flags: { topicReplicationFactor: '-1' } }).topicReplicationFactor, -1);
+  assert.throws(() => resolveWorkerConfig({ paths, flags: { outputCleanupPolicy: 'compacted' } }), /--output-cleanup-policy must be one of delete, compact, compact,delete, got "compacted" \(did you mean "compact"\?\)/);
 });

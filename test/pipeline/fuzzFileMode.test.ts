@@ -105,9 +105,9 @@ test('NDJSON: lines that are not Posts are dead letters that say why; odd but va
     ],
   );
   const reasons = dead.map((d) => d.error_message);
-  assert.match(reasons[0], /^cannot decode Post: line 2 is JSON but not a Post: invalid io\.mentionflow\.Post: text: string contains a lone UTF-16 surrogate/);
-  assert.match(reasons[1], /^cannot decode Post: line 3 is JSON but not a Post: .*id: string contains a lone UTF-16 surrogate/);
-  assert.match(reasons[2], /^cannot decode Post: line 4 is JSON but not a Post: invalid io\.mentionflow\.Post: text: expected string, got undefined/);
-  assert.match(reasons[3], /^cannot decode Post: line 5 is not JSON \(/);
+  assert.match(reasons[0], /^cannot decode Post: line 2: not a valid Post: text: string contains a lone UTF-16 surrogate/);
+  assert.match(reasons[1], /^cannot decode Post: line 3: not a valid Post: .*id: string contains a lone UTF-16 surrogate/);
+  assert.match(reasons[2], /^cannot decode Post: line 4: not a valid Post: text: expected string, got undefined/);
+  assert.match(reasons[3], /^cannot decode Post: line 5: not JSON: /);
   assert.deepEqual(dead[3].payload, Buffer.from('not json at all'), 'the line as it was');
 });

@@ -1,0 +1,99 @@
+/**
+ * The topics a worker reads and writes, as the product defines them: each
+ * role's name, partitions, replication factor and topic configs (retention,
+ * cleanup policy), all from the same settings as `mentionflow run`
+ * (WorkerConfig). `mentionflow topics create|describe` and
+ * `run --create-topics` use these specs; `topicProblems` compares a topic as
+ * the broker has it with its spec and says what is wrong and how to fix it.
+ * A later topic of the pipeline (a changelog, a second output) is one more
+ * entry in `topicSpecs`. Pure: no Kafka client here.
+ */
+
+export type TopicRole = 'input' | 'output' | 'dead-letter';
+
+/** The settings the specs are made from: a subset of WorkerConfig. */
+export interface TopicSettings {
+  inputTopic: string;
+  outputTopic: string;
+  deadLetterTopic: string;
+  topicPartitions: number;
+  /** -1: the broker's default.replication.factor. */
+  topicReplicationFactor: number;
+  /** -1: forever. */
+  topicRetentionMs: number;
+  deadLetterRetentionMs: number;
+  outputCleanupPolicy: string;
+}
+
+export interface TopicSpec {
+  role: TopicRole;
+  name: string;
+  /** What the topic holds, for listings. */
+  holds: string;
+  partitions: number;
+  /** -1: the broker's default. */
+  replicationFactor: number;
+  /** Topic configs set on creation (Kafka names: retention.ms, cleanup.policy). */
+  config: Readonly<Record<string, string>>;
+}
+
+/** The topic configs the specs set and `topics describe` shows (max.message.bytes: read by the worker to size its outputs). */
+export const DESCRIBED_CONFIGS = ['retention.ms', 'cleanup.policy', 'max.message.bytes'] as const;
+
+/** The input, output and dead-letter topics of a worker with these settings. */
+export function topicSpecs(s: TopicSettings): TopicSpec[] {
+  const common = { partitions: s.topicPartitions, replicationFactor: s.topicReplicationFactor };
+  return [
+    { role: 'input', name: s.inputTopic, holds: 'Post records', ...common, config: { 'retention.ms': String(s.topicRetentionMs), 'cleanup.policy': 'delete' } },
+    {
+      role: 'output',
+      name: s.outputTopic,
+      holds: 'PostMentions records, keyed by post id',
+      ...common,
+      config: { 'retention.ms': String(s.topicRetentionMs), 'cleanup.policy': s.outputCleanupPolicy },
+    },
+    { role: 'dead-letter', name: s.deadLetterTopic, holds: 'DeadLetter records', ...common, config: { 'retention.ms': String(s.deadLetterRetentionMs), 'cleanup.policy': 'delete' } },
+  ];
+}
+
+/** A topic as the broker has it. */
+export interface TopicState {
+  name: string;
+  partitions: number;
+  /** Replicas of its first partition. */
+  replicationFactor: number;
+  /** The DESCRIBED_CONFIGS values. */
+  config: Readonly<Record<string, string | undefined>>;
+}
+
+/** What is wrong with a topic against its spec: one sentence each, with the fix; empty when nothing is. */
+export function topicProblems(spec: TopicSpec, state: TopicState | undefined, group?: { id: string; members: number }): string[] {
+  const what = `${spec.role} topic ${spec.name}`;
+  if (state === undefined) {
+    return [`${what} does not exist; create it with \`mentionflow topics create\` (same options as run), or start run with --create-topics`];
+  }
+  const problems: string[] = [];
+  if (state.partitions < spec.partitions) {
+    problems.push(
+      `${what} has ${state.partitions} partition(s), fewer than topicPartitions (${spec.partitions})` +
+        `${spec.role === 'input' ? `: at most ${state.partitions} worker(s) of a group get work` : ''}; ` +
+        `add them with \`mentionflow topics create --update\`, or lower --topic-partitions`,
+    );
+  }
+  if (spec.role === 'input' && group !== undefined && group.members > state.partitions) {
+    problems.push(
+      `consumer group ${group.id} has ${group.members} members but ${what} has ${state.partitions} partition(s): ${group.members - state.partitions} worker(s) sit idle; ` +
+        `add partitions (\`mentionflow topics create --update --topic-partitions ${group.members}\`) or run fewer workers`,
+    );
+  }
+  if (spec.replicationFactor > 0 && state.replicationFactor !== spec.replicationFactor) {
+    problems.push(`${what} has replication factor ${state.replicationFactor}, topicReplicationFactor says ${spec.replicationFactor} (change it with Kafka's partition reassignment)`);
+  }
+  for (const [name, want] of Object.entries(spec.config)) {
+    const got = state.config[name];
+    if (got !== undefined && got !== want) {
+      problems.push(`${what} has ${name}=${got}, the configuration says ${want} (\`mentionflow topics create --update\` sets it)`);
+    }
+  }
+  return problems;
+}
