@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { lastValueFrom, tap } from 'rxjs';
-import { mentionStream, openKafkaEdges, silentLogger, workerConfig, type Mention, type Tagger } from '../../index.js';
+import { mentionStream, openKafkaEdges, silentLogger, workerConfig } from '../../index.js';
+import { fakeTagger } from './fakeTagger.js';
 import {
   committedOffsets,
   createTestTopics,
@@ -21,17 +22,6 @@ import {
   within,
 } from '../support/kafka.js';
 
-/** Finds every "北京": enough to see records flow; the model is not under test here. */
-const fakeTagger: Tagger = {
-  modelId: 'fake',
-  modelVersion: '1',
-  tag: async (texts) =>
-    texts.map((text): Mention[] => {
-      const at = text.indexOf('北京');
-      return at < 0 ? [] : [{ text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: at, end: at + 2, start_utf16: at, end_utf16: at + 2, confidence: 0.9 }];
-    }),
-  dispose: () => undefined,
-};
 
 test('workerConfig + openKafkaEdges + mentionStream: one output per input, committed on stop', { timeout: 120_000 }, async (t) => {
   const brokers = kafkaBrokers();

@@ -6,19 +6,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
-import { callbackSink, ConfigError, loadTagger, mentionStream, postItems, postSource, type Mention, type PostInput, type Tagger } from '../../index.js';
+import { callbackSink, ConfigError, loadTagger, mentionStream, postItems, postSource, type PostInput, type Tagger } from '../../index.js';
+import { fakeTagger } from './fakeTagger.js';
 import type { DeadLetter, PostMentions } from '../../schemas/types.generated.js';
 
-const fakeTagger: Tagger = {
-  modelId: 'fake',
-  modelVersion: '1',
-  tag: async (texts) =>
-    texts.map((text): Mention[] => {
-      const at = text.indexOf('北京');
-      return at < 0 ? [] : [{ text: '北京', label: 'GPE.NAM', type: 'GPE', kind: 'NAM', start: at, end: at + 2, start_utf16: at, end_utf16: at + 2, confidence: 0.9 }];
-    }),
-  dispose: () => undefined,
-};
 
 const post = (id: string, text: string): PostInput => ({ id, text, author_id: 'u', created_at: 1, source: 'weibo' });
 

@@ -25,7 +25,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { folderGraphMermaid, importCycles, importEdges, importsOf, projectRoot, type ImportEdge } from './importGraph.js';
+import { projectRoot } from '../../cli/defaults.js';
+import { folderGraphMermaid, importCycles, importEdges, importsOf, type ImportEdge } from './importGraph.js';
 
 const root = projectRoot();
 

@@ -15,6 +15,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { projectRoot } from '../../cli/defaults.js';
 
 /** The folders holding the project's TypeScript sources. */
 export const SOURCE_DIRS = ['models', 'operators', 'pipeline', 'cli', 'common', 'schemas', 'bench'] as const;
@@ -37,16 +38,6 @@ export interface ImportEdge {
   target?: string;
 }
 
-/** The directory holding package.json above this module. */
-export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error('cannot find the mentionflow package root');
-    dir = up;
-  }
-  return dir;
-}
 
 function tsFiles(dir: string): string[] {
   let out: string[] = [];
