@@ -23,6 +23,12 @@ import { OwnBroker } from '../support/broker.js';
 import { KAFKA_SKIP, kafkaBrokers, saveTinyModel } from '../support/kafka.js';
 import { brokerOutages, limitLoweredWhileRunning, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, twoExactlyOnceWorkersOneHost, type FaultRow } from './scenarios.js';
 
+// `node --test dist/test/` runs every file under dist/test/, this script too:
+// it is the long run (tens of minutes), not a test; faults.test.ts is CI's short version.
+if (process.env.NODE_TEST_CONTEXT !== undefined) {
+  process.stdout.write('# the long fault runs are not run by node --test; run `node dist/test/faults/run.js` yourself\n');
+  process.exit(0);
+}
 const values = benchArgs(import.meta.url, {
   sigterm: { type: 'string', default: '20' },
   kills: { type: 'string', default: '5' },
