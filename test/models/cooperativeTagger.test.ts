@@ -30,8 +30,6 @@ import { Vocabulary } from '../../models/text/vocabulary.js';
 
 const MODEL = join(projectRoot(), 'models', 'default');
 const BACKEND = (process.env.MENTIONFLOW_BACKEND ?? 'auto') as BackendChoice;
-/** Generous against a step of the default slice (tens of ms); the old one-run call holds the loop for seconds. */
-const LATE_BOUND_MS = 250;
 
 function samples(): string[] {
   return readFileSync(join(projectRoot(), 'schemas', 'post', 'samples', 'posts.ndjson'), 'utf8')
@@ -59,29 +57,36 @@ before(async () => {
   await new NeuralTagger(model).tag(samples()); // warm-up: first kernels, JIT
 });
 
-/** The longest wait of a 10 ms interval timer while `work` runs, in ms. */
-async function longestTimerWait(work: () => Promise<unknown>): Promise<number> {
+/** The longest wait of a 10 ms interval timer while `work` runs (ms), and how often it fired. */
+async function timerWhile(work: () => Promise<unknown>): Promise<{ longest: number; ticks: number }> {
   let last = performance.now();
   let longest = 0;
+  let ticks = 0;
   const timer = setInterval(() => {
     const now = performance.now();
     longest = Math.max(longest, now - last);
     last = now;
+    ticks++;
   }, 10);
   try {
     await work();
-    return Math.max(longest, performance.now() - last);
+    return { longest: Math.max(longest, performance.now() - last), ticks };
   } finally {
     clearInterval(timer);
   }
 }
 
-test(`inline: while a long text is tagged, a 10 ms timer is never late by more than ${LATE_BOUND_MS} ms (sliceChars 0 holds it for the whole call)`, { timeout: 120_000 }, async () => {
+// Not a wall-clock bound (a loaded machine deschedules the process for
+// hundreds of ms at times): the event loop must turn many times during a
+// stepped call and not during a one-run call, and the longest wait must be a
+// small part of the one-run wait. bench/opsLatency.ts measures the times.
+test('inline: while a long text is tagged, timers keep firing between steps (sliceChars 0 holds them for the whole call)', { timeout: 120_000 }, async () => {
   const text = longText(40_000);
-  const stepped = await longestTimerWait(() => new NeuralTagger(model).tag([text]));
-  const oneRun = await longestTimerWait(() => new NeuralTagger(model, { sliceChars: 0 }).tag([text]));
-  assert.ok(oneRun > LATE_BOUND_MS, `the check can fail: without stepping the timer waited ${oneRun.toFixed(0)} ms`);
-  assert.ok(stepped <= LATE_BOUND_MS, `with the default slice (${DEFAULT_SLICE_CHARS} chars) the timer waited ${stepped.toFixed(0)} ms`);
+  const stepped = await timerWhile(() => new NeuralTagger(model).tag([text]));
+  const oneRun = await timerWhile(() => new NeuralTagger(model, { sliceChars: 0 }).tag([text]));
+  assert.ok(oneRun.ticks <= 2, `the check can fail: without stepping the timer fired ${oneRun.ticks} times`);
+  assert.ok(stepped.ticks >= 10, `with the default slice (${DEFAULT_SLICE_CHARS} cells) the timer fired only ${stepped.ticks} times`);
+  assert.ok(stepped.longest < oneRun.longest / 4, `longest wait ${stepped.longest.toFixed(0)} ms stepped vs ${oneRun.longest.toFixed(0)} ms in one run`);
 });
 
 test('thread: memory() is answered while the thread tags a long text, before that call ends', { timeout: 120_000 }, async () => {
