@@ -111,8 +111,9 @@ test('`mentionflow run --inference thread` (file mode) prints the same mentions 
   assertSameOutputs(lines(thread.stdout), expected);
 });
 
-test('`mentionflow run --inference thread` with a missing model: the loader\'s one-line message, exit 1', { timeout: 60_000 }, async () => {
-  const missing = join(tmpdir(), 'mf-no-such-model');
+test('`mentionflow run --inference thread` with a directory that holds no model: the loader\'s one-line message, exit 1', { timeout: 60_000 }, async () => {
+  // (a directory that does not exist is refused by the CLI before loading, exit 2: cliErrors.test.ts)
+  const missing = mkdtempSync(join(tmpdir(), 'mf-no-model-'));
   const cli = spawnCli(['run', '--inference', 'thread', '--model', missing]);
   const { code } = await within(cli.exited, 30_000, 'the run');
   assert.equal(code, 1);
