@@ -142,6 +142,23 @@ export function pairedBootstrap(
   for (let i = 0; i < n; i++) for (let j = 0; j < R * 6; j++) total[j] += counts[i * R * 6 + j];
   const observed = rows.map((_, r) => f1Delta(total, r));
 
+  // Each sentence's non-zero counts (CSR): most sentences touch a few rows, so resampling adds only those.
+  const start = new Int32Array(n + 1);
+  const at: number[] = [];
+  const value: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < R * 6; j++) {
+      const v = counts[i * R * 6 + j];
+      if (v !== 0) {
+        at.push(j);
+        value.push(v);
+      }
+    }
+    start[i + 1] = at.length;
+  }
+  const atOf = Int32Array.from(at);
+  const valueOf = Float64Array.from(value);
+
   // Resamples: n sentence indices with replacement, the same for both models.
   const rng = new Rng(seed);
   const deltas = rows.map(() => new Float64Array(samples));
@@ -149,8 +166,8 @@ export function pairedBootstrap(
   for (let b = 0; b < samples; b++) {
     sum.fill(0);
     for (let k = 0; k < n; k++) {
-      const at = rng.int(n) * R * 6;
-      for (let j = 0; j < R * 6; j++) sum[j] += counts[at + j];
+      const i = rng.int(n);
+      for (let e = start[i]; e < start[i + 1]; e++) sum[atOf[e]] += valueOf[e];
     }
     for (let r = 0; r < R; r++) deltas[r][b] = f1Delta(sum, r);
   }
