@@ -5,10 +5,11 @@
  * data, or be forced. Then it is added to the store and SERVING points at it;
  * workers following the store (`run --model-store`) swap to it.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, MentionflowError } from '../../common/errors.js';
-import { ModelStore, versionName } from '../../models/artifact/store.js';
+import { ModelStore, VERSIONS_DIR, versionName } from '../../models/artifact/store.js';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
 import { readConll } from '../../models/data/conll.js';
 import type { Verdict } from '../../models/eval/pairedBootstrap.js';
@@ -105,8 +106,16 @@ export async function run(p: Parsed): Promise<number> {
   const force = p.values.force === true;
   const dryRun = p.values['dry-run'] === true;
   const options = bootstrapOptions(p);
-  const store = await ModelStore.open(storeDir, { create: candidateDir !== undefined && !dryRun });
   await useBackend(p.values.backend as BackendChoice);
+  if (dryRun && candidateDir !== undefined && !existsSync(join(storeDir, VERSIONS_DIR))) {
+    // the first promotion, tried dry: nothing to compare with, and no store is made
+    const loaded = await checkLoads(candidateDir);
+    const name = typeof p.values.name === 'string' ? p.values.name : versionName(loaded.id, loaded.version);
+    const text = `would promote ${name} (first version in the store); --dry-run: nothing changed, ${storeDir} not made`;
+    process.stdout.write(p.values.json ? `${JSON.stringify({ decision: 'would-promote', store: storeDir, candidate: candidateDir, version: name, serving: null, dryRun })}\n` : `${text}\n`);
+    return 0;
+  }
+  const store = await ModelStore.open(storeDir, { create: candidateDir !== undefined && !dryRun });
 
   const source = candidateDir ?? store.versionDir(storedName as string);
   if (storedName !== undefined && !(await store.versions()).includes(storedName)) {
@@ -150,6 +159,11 @@ export async function run(p: Parsed): Promise<number> {
   report.reason = reason;
   if (dryRun) return finish('would-promote', `would promote ${name} (${reason}); --dry-run: nothing changed`, 0);
   if (candidateDir !== undefined && !existing) await store.add(candidateDir, name);
+  // another promote may have moved SERVING while this one compared: then this comparison is void
+  const now = await store.serving();
+  if (now?.version !== serving?.version) {
+    throw new PromotionRefused(`refused: SERVING moved from ${serving?.version ?? 'nothing'} to ${now?.version ?? 'nothing'} while ${name} was being checked; run promote again to compare with it`);
+  }
   const pointer = await store.promote(name, reason);
   report.promotedAt = pointer.promotedAt;
   return finish('promoted', `promoted ${name} in ${store.dir}${pointer.previous ? ` (previous: ${pointer.previous})` : ''}: ${reason}`, 0);

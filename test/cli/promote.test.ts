@@ -169,6 +169,14 @@ test('promote and compare: usage mistakes exit 2 with one line naming the flag',
   assert.equal(existsSync(store), false, 'a usage mistake makes no store');
 });
 
+test('promote --dry-run of a first version makes no store', { timeout: 120_000 }, async () => {
+  const store = join(work, 'store-dry');
+  const out = JSON.parse(await ok(['promote', '--store', store, '--candidate', good, '--dry-run', '--json'])) as { decision: string; version: string; serving: null };
+  assert.equal(out.decision, 'would-promote');
+  assert.match(out.version, /^ner-bilstm-crf@/);
+  assert.equal(existsSync(store), false);
+});
+
 test('the --require rules', () => {
   assert.equal(passes('no-lower', 0, 'no significant difference'), true);
   assert.equal(passes('no-lower', -0.1, 'no significant difference'), false);
