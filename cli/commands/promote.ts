@@ -158,12 +158,13 @@ export async function run(p: Parsed): Promise<number> {
   const reason = typeof p.values.reason === 'string' ? `${p.values.reason}; ${why}` : why;
   report.reason = reason;
   if (dryRun) return finish('would-promote', `would promote ${name} (${reason}); --dry-run: nothing changed`, 0);
-  if (candidateDir !== undefined && !existing) await store.add(candidateDir, name);
   // another promote may have moved SERVING while this one compared: then this comparison is void
+  // (checked again just before the add and the move, which leaves a window of one file copy)
   const now = await store.serving();
   if (now?.version !== serving?.version) {
-    throw new PromotionRefused(`refused: SERVING moved from ${serving?.version ?? 'nothing'} to ${now?.version ?? 'nothing'} while ${name} was being checked; run promote again to compare with it`);
+    throw new PromotionRefused(`refused: SERVING moved from ${serving?.version ?? 'nothing'} to ${now?.version ?? 'nothing'} while ${name} was being checked; nothing changed, run promote again to compare with it`);
   }
+  if (candidateDir !== undefined && !existing) await store.add(candidateDir, name);
   const pointer = await store.promote(name, reason);
   report.promotedAt = pointer.promotedAt;
   return finish('promoted', `promoted ${name} in ${store.dir}${pointer.previous ? ` (previous: ${pointer.previous})` : ''}: ${reason}`, 0);
