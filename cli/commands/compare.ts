@@ -4,7 +4,7 @@
  * bootstrap confidence interval and p-value over sentences, and a verdict.
  */
 import { useBackend, type BackendChoice } from '../../models/backend.js';
-import { readConll } from '../../models/data/conll.js';
+import { readConll, type NerSentence } from '../../models/data/conll.js';
 import { bootstrapSettings, type BootstrapOptions, type RowComparison } from '../../models/eval/pairedBootstrap.js';
 import { compareModels, type ModelComparison } from '../../pipeline/train/compare.js';
 import { BACKEND_OPTION, checkPath, numberOption, requireFile, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
@@ -39,6 +39,14 @@ export const spec: CommandSpec = {
     'Example: mentionflow compare --baseline models/default --candidate out/model --data dev.conll',
   ].join('\n'),
 };
+
+/**
+ * The labelled sentences of --data, for compare and promote alike: the one
+ * place to change when --data takes the training commands' example sources.
+ */
+export function readLabelled(data: string): Promise<NerSentence[]> {
+  return readConll(data);
+}
 
 /** The bootstrap options from the command line (ConfigError naming the flag when off). */
 export function bootstrapOptions(p: Parsed): Required<BootstrapOptions> {
@@ -103,7 +111,7 @@ export async function run(p: Parsed): Promise<number> {
   checkPath(baseline, '--baseline', 'dir');
   const options = bootstrapOptions(p);
   await useBackend(p.values.backend as BackendChoice);
-  const sentences = await readConll(data);
+  const sentences = await readLabelled(data);
   const c = await compareModels(baseline, candidate, sentences, options);
   process.stdout.write(p.values.json ? `${JSON.stringify(comparisonJson(c, data))}\n` : `${formatComparison(c, data)}\n`);
   return 0;

@@ -11,12 +11,11 @@ import { join } from 'node:path';
 import { ConfigError, MentionflowError } from '../../common/errors.js';
 import { ModelStore, VERSIONS_DIR, versionName } from '../../models/artifact/store.js';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
-import { readConll } from '../../models/data/conll.js';
 import type { Verdict } from '../../models/eval/pairedBootstrap.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { compareModels, type ModelComparison } from '../../pipeline/train/compare.js';
 import { BACKEND_OPTION, checkPath, oneOf, requireString, type CommandSpec, type Parsed } from '../args.js';
-import { BOOTSTRAP_OPTIONS, bootstrapOptions, comparisonJson, formatComparison, overallLine } from './compare.js';
+import { BOOTSTRAP_OPTIONS, bootstrapOptions, comparisonJson, formatComparison, overallLine, readLabelled } from './compare.js';
 
 /** What the candidate must show against the version in service. */
 export const REQUIREMENTS = ['no-lower', 'not-worse', 'better'] as const;
@@ -142,7 +141,7 @@ export async function run(p: Parsed): Promise<number> {
     if (!force) throw new ConfigError(`the store serves ${serving.version}: give --data FILE to compare the candidate with it, or --force`);
     why = `forced, not compared with ${serving.version}`;
   } else {
-    comparison = await compareModels(store.versionDir(serving.version), source, await readConll(data), options);
+    comparison = await compareModels(store.versionDir(serving.version), source, await readLabelled(data), options);
     report.comparison = comparisonJson(comparison, data);
     if (!p.values.json) process.stdout.write(`${formatComparison(comparison, data)}\n\n`);
     const o = comparison.comparison.overall;
