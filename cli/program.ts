@@ -17,9 +17,11 @@ import { Command, CommanderError } from 'commander';
 import { MentionflowError } from '../common/errors.js';
 import { commandFromSpec, type CommandModule } from './args.js';
 import * as archive from './commands/archive.js';
+import * as compare from './commands/compare.js';
 import * as evalCmd from './commands/evalCmd.js';
 import * as experiment from './commands/experiment.js';
 import * as produce from './commands/produce.js';
+import * as promote from './commands/promote.js';
 import * as pretrainEmbeddings from './commands/pretrainEmbeddings.js';
 import * as runCmd from './commands/run.js';
 import * as tag from './commands/tag.js';
@@ -32,7 +34,7 @@ import * as completion from './completion.js';
 import { projectRoot } from './defaults.js';
 import { userMistake } from './userErrors.js';
 
-const COMMANDS: CommandModule[] = [tag, evalCmd, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, topics, produce, tail, archive];
+const COMMANDS: CommandModule[] = [tag, evalCmd, compare, promote, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, topics, produce, tail, archive];
 
 /** The package's version, from its package.json. */
 export function version(): string {

@@ -1,0 +1,118 @@
+/**
+ * `mentionflow compare`: a candidate model against a baseline on labelled
+ * data: both models' scores side by side, the F1 difference with a paired
+ * bootstrap confidence interval and p-value over sentences, and a verdict.
+ */
+import { useBackend, type BackendChoice } from '../../models/backend.js';
+import { readConll, type NerSentence } from '../../models/data/conll.js';
+import { bootstrapSettings, type BootstrapOptions, type RowComparison } from '../../models/eval/pairedBootstrap.js';
+import { compareModels, type ModelComparison } from '../../pipeline/train/compare.js';
+import { BACKEND_OPTION, checkPath, numberOption, requireFile, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
+import { defaultModelDir } from '../defaults.js';
+import { ConfigError } from '../../common/errors.js';
+
+/** The bootstrap's options, shared with `promote`. */
+export const BOOTSTRAP_OPTIONS: Record<string, OptionSpec> = {
+  samples: { type: 'string', arg: 'N', description: 'bootstrap resamples of the sentences', default: '1000' },
+  confidence: { type: 'string', arg: 'LEVEL', description: 'confidence level of the interval, in (0, 1)', default: '0.95' },
+  seed: { type: 'string', arg: 'N', description: 'seed of the resampling (the same seed gives the same interval)', default: '1' },
+};
+
+export const spec: CommandSpec = {
+  name: 'compare',
+  summary: 'compare a candidate model with a baseline on labelled data: scores side by side, F1 difference with a paired bootstrap confidence interval and p-value, a verdict',
+  usage: 'mentionflow compare --candidate DIR --data FILE [--baseline DIR] [--json]',
+  options: {
+    baseline: { type: 'string', arg: 'DIR', description: 'model artifact directory of the baseline (default: the shipped model, models/default)' },
+    candidate: { type: 'string', arg: 'DIR', description: 'model artifact directory of the candidate' },
+    data: { type: 'string', arg: 'FILE', description: 'char-per-line CoNLL file with gold tags (BIO or BIOES, any labels): a dev set, never the test split you report on' },
+    ...BOOTSTRAP_OPTIONS,
+    json: { type: 'boolean', description: 'print the comparison as JSON' },
+    backend: BACKEND_OPTION,
+  },
+  notes: [
+    'Rows: each label, named and nominal (for NAM/NOM labels), overall; exact-span P/R/F1 in percent as `eval`.',
+    'dF1 = candidate F1 - baseline F1. The sentences are resampled with replacement (the same resample for both',
+    'models: paired); the interval is the percentile interval of dF1 over the resamples, and p the two-sided',
+    'p-value of "no difference" (the share of resamples at least as far from the observed dF1 as it is from 0).',
+    'Verdict, from the overall row: better (interval above 0), worse (below 0), or no significant difference.',
+    'Example: mentionflow compare --baseline models/default --candidate out/model --data dev.conll',
+  ].join('\n'),
+};
+
+/**
+ * The labelled sentences of --data, for compare and promote alike: the one
+ * place to change when --data takes the training commands' example sources.
+ */
+export function readLabelled(data: string): Promise<NerSentence[]> {
+  return readConll(data);
+}
+
+/** The bootstrap options from the command line (ConfigError naming the flag when off). */
+export function bootstrapOptions(p: Parsed): Required<BootstrapOptions> {
+  const samples = numberOption(p, 'samples', { integer: true, min: 1, max: 1_000_000 }) as number;
+  const confidence = numberOption(p, 'confidence', { min: 0, max: 1 }) as number;
+  if (confidence <= 0 || confidence >= 1) throw new ConfigError(`--confidence must lie strictly between 0 and 1, got ${JSON.stringify(p.values.confidence)}`);
+  const seed = numberOption(p, 'seed', { integer: true }) as number;
+  return bootstrapSettings({ samples, confidence, seed });
+}
+
+const sign = (x: number): string => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+
+/** One line summing up the overall row: "overall F1 61.27 -> 62.10 (+0.83, 95% CI [-1.20, +2.90], p = 0.420)". */
+export function overallLine(c: ModelComparison): string {
+  const o = c.comparison.overall;
+  const level = `${Math.round(c.comparison.confidence * 1000) / 10}%`;
+  return `overall F1 ${o.baseline.f1.toFixed(2)} -> ${o.candidate.f1.toFixed(2)} (${sign(o.delta)}, ${level} CI [${sign(o.ci[0])}, ${sign(o.ci[1])}], p = ${o.pValue.toFixed(3)})`;
+}
+
+/** The side-by-side table, the verdict and any label warnings, as text. */
+export function formatComparison(c: ModelComparison, data: string): string {
+  const k = c.comparison;
+  const rows: [string, RowComparison][] = [
+    ...Object.entries(k.perLabel),
+    ...(k.named && k.nominal ? ([['named', k.named], ['nominal', k.nominal]] as [string, RowComparison][]) : []),
+    ['overall', k.overall],
+  ];
+  const level = `${Math.round(k.confidence * 1000) / 10}% CI`;
+  const lines = [
+    `baseline  ${c.baseline.id} ${c.baseline.version} (${c.baseline.dir})`,
+    `candidate ${c.candidate.id} ${c.candidate.version} (${c.candidate.dir})`,
+    `data      ${data} (${k.sentences} sentences; paired bootstrap, ${k.samples} resamples, seed ${k.seed})`,
+    '',
+    `${''.padEnd(12)} ${'baseline'.padEnd(20)} ${'candidate'.padEnd(20)}`,
+    `${'label'.padEnd(12)} ${'P'.padStart(6)} ${'R'.padStart(6)} ${'F1'.padStart(6)} ${'P'.padStart(6)} ${'R'.padStart(6)} ${'F1'.padStart(6)} ${'dF1'.padStart(7)}  ${level.padEnd(16)} ${'p'.padStart(5)}  gold`,
+    '-'.repeat(95),
+  ];
+  for (const [name, r] of rows) {
+    const b = r.baseline;
+    const d = r.candidate;
+    lines.push(
+      `${name.padEnd(12)} ${b.precision.toFixed(2).padStart(6)} ${b.recall.toFixed(2).padStart(6)} ${b.f1.toFixed(2).padStart(6)} ${d.precision.toFixed(2).padStart(6)} ${d.recall.toFixed(2).padStart(6)} ${d.f1.toFixed(2).padStart(6)} ${sign(r.delta).padStart(7)}  ${`[${sign(r.ci[0])}, ${sign(r.ci[1])}]`.padEnd(16)} ${r.pValue.toFixed(3).padStart(5)}  ${b.tp + b.fn}`,
+    );
+  }
+  lines.push('', `verdict: ${k.verdict === 'better' ? 'candidate is better' : k.verdict === 'worse' ? 'candidate is worse' : 'no significant difference'}: ${overallLine(c)}`);
+  for (const who of ['baseline', 'candidate'] as const) {
+    const missing = c.unknownLabels[who];
+    if (missing.length > 0) lines.push(`warning: the ${who} never predicts ${missing.join(', ')} (labels of the data)`);
+  }
+  return lines.join('\n');
+}
+
+/** The comparison as JSON (what --json prints). */
+export function comparisonJson(c: ModelComparison, data: string): Record<string, unknown> {
+  return { baseline: c.baseline, candidate: c.candidate, data, unknownLabels: c.unknownLabels, ...c.comparison };
+}
+
+export async function run(p: Parsed): Promise<number> {
+  const candidate = requireFile(p, 'candidate', spec.name, 'dir');
+  const data = requireFile(p, 'data', spec.name);
+  const baseline = typeof p.values.baseline === 'string' ? p.values.baseline : defaultModelDir();
+  checkPath(baseline, '--baseline', 'dir');
+  const options = bootstrapOptions(p);
+  await useBackend(p.values.backend as BackendChoice);
+  const sentences = await readLabelled(data);
+  const c = await compareModels(baseline, candidate, sentences, options);
+  process.stdout.write(p.values.json ? `${JSON.stringify(comparisonJson(c, data))}\n` : `${formatComparison(c, data)}\n`);
+  return 0;
+}
