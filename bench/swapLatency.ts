@@ -5,7 +5,8 @@
  * In one process per mode: a model store holding the model (--model, default
  * the shipped one) twice, as versions a and b; a SwappableTagger serving a,
  * followed by the real follower (pipeline/stream/modelFollower.ts, polling
- * every 50 ms, loading inline or in a worker thread as `mentionflow run` does).
+ * every 50 ms, loading inline or into the one inference thread as
+ * `mentionflow run --model-store` does).
  * Batches of --batch sample posts arrive open loop every --period ms (default:
  * twice the mean batch time measured first, about 50% load) and are tagged one
  * at a time, as the worker's tagBatch does with concurrency 1; a batch's
@@ -69,17 +70,26 @@ interface RunResult {
   period: number;
 }
 
-async function load(mode: 'inline' | 'thread', dir: string): Promise<Tagger> {
-  if (mode === 'thread') return ThreadTagger.open(dir, { batchSize: 64 });
+async function loadInline(dir: string): Promise<Tagger> {
   const { model } = await TaggerModel.load(dir);
   return new NeuralTagger(model, { batchSize: 64 });
 }
 
 async function runOnce(mode: 'inline' | 'thread', store: ModelStore): Promise<RunResult> {
   await store.promote('a');
-  const served = await loadServing(store, (d) => load(mode, d));
+  // As `run --model-store` does: thread mode loads every version into the one inference thread.
+  let host: ThreadTagger | undefined;
+  const load =
+    mode === 'thread'
+      ? async (dir: string): Promise<Tagger> => {
+          if (host !== undefined) return host.load(dir);
+          host = await ThreadTagger.open(dir, { batchSize: 64 });
+          return host.initialModel();
+        }
+      : loadInline;
+  const served = await loadServing(store, load);
   const tagger = new SwappableTagger(served.tagger, served.model);
-  const follower = startModelFollower({ store, tagger, load: (d) => load(mode, d), intervalMs: 50, logger: silentLogger(), metrics: createPipelineMetrics({ collectDefault: false }) });
+  const follower = startModelFollower({ store, tagger, load, intervalMs: 50, logger: silentLogger(), metrics: createPipelineMetrics({ collectDefault: false }) });
   const posts = samplePosts().map((p) => p.text);
   const texts = Array.from({ length: batchSize }, (_, i) => posts[i % posts.length]);
   try {
@@ -130,6 +140,7 @@ async function runOnce(mode: 'inline' | 'thread', store: ModelStore): Promise<Ru
   } finally {
     await follower.stop();
     tagger.dispose();
+    await host?.close();
   }
 }
 

@@ -139,17 +139,30 @@ async function loadTagger(config: WorkerConfig, logger: Logger, dir = config.mod
   }
 }
 
-/** The tagger of a --model-store worker: the SERVING version, in a SwappableTagger the follower swaps. */
-async function loadStoreTagger(config: WorkerConfig, logger: Logger, storeDir: string): Promise<{ store: ModelStore; tagger: SwappableTagger }> {
+/**
+ * The tagger of a --model-store worker: the SERVING version, in a
+ * SwappableTagger the follower swaps, and how the follower loads a
+ * candidate. With --inference thread every version runs in the one
+ * inference thread (`host`), so a swap starts no new TensorFlow runtime.
+ */
+async function loadStoreTagger(
+  config: WorkerConfig,
+  logger: Logger,
+  storeDir: string,
+): Promise<{ store: ModelStore; tagger: SwappableTagger; load: (dir: string) => Promise<Tagger>; host?: ThreadTagger }> {
   const store = await ModelStore.open(storeDir);
-  const { tagger, model } = await loadServing(store, (dir) => loadTagger(config, logger, dir));
-  return { store, tagger: new SwappableTagger(tagger, model) };
-}
-
-/** tf.memory() of the thread of the model in service, for tfjs_tensors (--inference thread). */
-function threadMemory(tagger: Tagger): (() => ReturnType<ThreadTagger['memory']>) | undefined {
-  const serving = () => (tagger instanceof SwappableTagger ? tagger.serving : tagger);
-  return serving() instanceof ThreadTagger ? () => (serving() as ThreadTagger).memory() : undefined;
+  if (config.inference === 'thread') {
+    let host: ThreadTagger | undefined;
+    const served = await loadServing(store, async (dir) => {
+      host = (await loadTagger(config, logger, dir)) as ThreadTagger;
+      return host.initialModel();
+    });
+    const thread = host as ThreadTagger;
+    return { store, tagger: new SwappableTagger(served.tagger, served.model), load: (dir) => thread.load(dir), host: thread };
+  }
+  const load = (dir: string) => loadTagger(config, logger, dir);
+  const served = await loadServing(store, load);
+  return { store, tagger: new SwappableTagger(served.tagger, served.model), load };
 }
 
 /** run --create-topics: the topics of topicSpecs that are missing, created; problems of the existing ones logged as warnings. */
@@ -204,7 +217,8 @@ export async function run(p: Parsed): Promise<number> {
   }
   const fromStore = config.modelStore === undefined ? undefined : await loadStoreTagger(config, logger, config.modelStore);
   const tagger: Tagger = fromStore?.tagger ?? (await loadTagger(config, logger));
-  const tensorMemory = threadMemory(tagger);
+  const thread = fromStore?.host ?? (tagger instanceof ThreadTagger ? tagger : undefined);
+  const tensorMemory = thread ? () => thread.memory() : undefined;
   const metrics = createPipelineMetrics({ collectDefault: config.metricsPort > 0, ...(tensorMemory ? { tensorMemory } : {}) });
   metrics.setModel(tagger.modelId, tagger.modelVersion);
   let follower: ModelFollower | undefined;
@@ -229,7 +243,7 @@ export async function run(p: Parsed): Promise<number> {
       follower = startModelFollower({
         store: fromStore.store,
         tagger: fromStore.tagger,
-        load: (dir) => loadTagger(config, logger, dir),
+        load: fromStore.load,
         intervalMs: config.modelPollMs,
         logger,
         metrics,
@@ -275,6 +289,7 @@ export async function run(p: Parsed): Promise<number> {
     }
     await server?.close();
     tagger.dispose();
+    fromStore?.host?.dispose();
     shutdown?.dispose();
     // Everything is closed; whatever a library still holds open (a socket, a
     // retry timer) must not keep a finished worker alive, holding partitions.
