@@ -100,7 +100,7 @@ export function startModelFollower(opts: ModelFollowerOptions): ModelFollower {
     try {
       candidate = await load(store.versionDir(version));
     } catch (err) {
-      refuse(version, err);
+      if (!stopped) refuse(version, err); // stopping: the loader may have failed because the worker is closing
       return;
     }
     try {
