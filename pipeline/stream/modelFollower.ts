@@ -24,6 +24,8 @@ import type { ModelVersionRef, Tagger } from '../../models/tagger.js';
 import type { Logger } from '../ops/logger.js';
 import type { PipelineMetrics } from '../ops/metrics.js';
 
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** Tagged once by each candidate before it goes into service. */
 export const PROBE_TEXT = '张三在北京工作';
 
@@ -103,6 +105,8 @@ export function startModelFollower(opts: ModelFollowerOptions): ModelFollower {
       if (!stopped) refuse(version, err); // stopping: the loader may have failed because the worker is closing
       return;
     }
+    // Inline, the load and the probe run on the main thread: let the batches waiting meanwhile go between them.
+    await yieldToLoop();
     try {
       const probe = await candidate.tag([PROBE_TEXT]);
       if (!Array.isArray(probe) || probe.length !== 1) throw new Error(`the probe call returned ${Array.isArray(probe) ? probe.length : typeof probe} results for 1 text`);
@@ -111,6 +115,7 @@ export function startModelFollower(opts: ModelFollowerOptions): ModelFollower {
       refuse(version, err);
       return;
     }
+    await yieldToLoop();
     if (stopped) {
       candidate.dispose();
       return;
