@@ -24,6 +24,28 @@ export interface Tagger {
   tag(texts: readonly string[]): Promise<Mention[][]>;
   /** Frees the model's memory (tensors, thread); the tagger is unusable afterwards. */
   dispose(): void;
+  /**
+   * Optional, for a tagger whose model can change (SwappableTagger): pins the
+   * model in service now for one batch. Calls through the lease's tagger all
+   * use that model, even if another is swapped in meanwhile; release() once
+   * the batch is done (the old model is disposed after its last lease).
+   */
+  lease?(): TaggerLease;
+}
+
+/** Which model tagged something: written to every mention record (schemas/mentions ModelRef). */
+export interface ModelVersionRef {
+  id: string;
+  version: string;
+}
+
+/** One model pinned for one batch (Tagger.lease). */
+export interface TaggerLease {
+  readonly tagger: Tagger;
+  /** The model the lease pins, as mention records name it. */
+  readonly model: ModelVersionRef;
+  /** The batch is done with the model; idempotent. */
+  release(): void;
 }
 
 /** Options of NeuralTagger. */

@@ -39,8 +39,13 @@ export interface TensorMemory {
 }
 
 export type ToThread =
-  | { type: 'tag'; id: number; texts: readonly string[] }
+  /** `model`: which of the thread's models (0, the default: the one it opened with; else a number `loaded` gave). */
+  | { type: 'tag'; id: number; texts: readonly string[]; model?: number }
   | { type: 'memory'; id: number }
+  /** Load another artifact beside the models the thread has (for a hot swap without a new thread); answered `loaded` or `error`. */
+  | { type: 'load'; id: number; modelDir: string }
+  /** Dispose one model (after the requests before it); the thread stays. */
+  | { type: 'unload'; model: number }
   /** Dispose the model, report the memory left, and end the thread (after the requests before it). */
   | { type: 'dispose' };
 
@@ -51,6 +56,7 @@ export type FromThread =
   /** `memory`: tf.memory() in the thread after the call. */
   | { type: 'tagged'; id: number; mentions: PackedMentions; memory: TensorMemory }
   | { type: 'memory'; id: number; memory: TensorMemory }
+  | { type: 'loaded'; id: number; model: number; modelId: string; modelVersion: string; memory: TensorMemory }
   | { type: 'error'; id: number; error: WireError }
   /** A warning of the backend selection (e.g. a fallback from native). */
   | { type: 'warn'; message: string }

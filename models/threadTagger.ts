@@ -138,9 +138,39 @@ export class ThreadTagger implements Tagger {
     });
   }
 
-  /** Mentions per text, tagged in the thread. */
+  /** Mentions per text, tagged in the thread (by the model it was opened with). */
   async tag(texts: readonly string[]): Promise<Mention[][]> {
-    return unpackMentions(await this.request<PackedMentions>((id) => ({ type: 'tag', id, texts })), texts);
+    return this.tagWith(0, texts);
+  }
+
+  /**
+   * The model the thread was opened with, as a Tagger of its own whose
+   * dispose() frees only that model (the thread stays until this
+   * ThreadTagger is disposed): for a SwappableTagger, with load().
+   */
+  initialModel(): Tagger {
+    return new ThreadModel(this, 0, this.modelId, this.modelVersion);
+  }
+
+  /**
+   * Loads another artifact into this same thread (no new TensorFlow runtime
+   * to start) and returns it as a Tagger whose dispose() frees only it.
+   * Rejects as open() would for a missing or corrupt artifact.
+   */
+  async load(modelDir: string): Promise<Tagger> {
+    const m = await this.request<{ model: number; modelId: string; modelVersion: string }>((id) => ({ type: 'load', id, modelDir }));
+    return new ThreadModel(this, m.model, m.modelId, m.modelVersion);
+  }
+
+  /** @internal For ThreadModel. */
+  async tagWith(model: number, texts: readonly string[]): Promise<Mention[][]> {
+    return unpackMentions(await this.request<PackedMentions>((id) => ({ type: 'tag', id, texts, ...(model === 0 ? {} : { model }) })), texts);
+  }
+
+  /** @internal For ThreadModel. */
+  unload(model: number): void {
+    if (this.disposed || this.gone !== undefined) return;
+    this.post({ type: 'unload', model });
   }
 
   /**
@@ -218,6 +248,10 @@ export class ThreadTagger implements Tagger {
         this.lastMemory = m.memory;
         this.settle(m.id)?.resolve(m.memory as never);
         break;
+      case 'loaded':
+        this.lastMemory = m.memory;
+        this.settle(m.id)?.resolve(m as never);
+        break;
       case 'error':
         this.settle(m.id)?.reject(fromWire(m.error));
         break;
@@ -243,5 +277,28 @@ export class ThreadTagger implements Tagger {
       this.pending.delete(id);
       p.reject(this.gone);
     }
+  }
+}
+
+/** One model of a ThreadTagger's thread (initialModel, load); dispose() frees only it. */
+class ThreadModel implements Tagger {
+  private disposed = false;
+
+  constructor(
+    private readonly host: ThreadTagger,
+    private readonly model: number,
+    readonly modelId: string,
+    readonly modelVersion: string,
+  ) {}
+
+  tag(texts: readonly string[]): Promise<Mention[][]> {
+    if (this.disposed) return Promise.reject(new TaggingError(`model ${this.modelId}@${this.modelVersion} of the inference thread is disposed`));
+    return this.host.tagWith(this.model, texts);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.host.unload(this.model);
   }
 }

@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
 import { ConfigError, TaggingError } from '../common/errors.js';
-import type { Mention, Tagger } from '../models/tagger.js';
+import type { Mention, ModelVersionRef, Tagger } from '../models/tagger.js';
 import type { Post } from '../schemas/types.generated.js';
 import { failItem, isOk, withValue } from './items.js';
 import { checkFunction, checkObject, checkOptionsObject, checkPositiveInteger } from './options.js';
@@ -158,6 +158,11 @@ export function tagBatch(opts: TagBatchOptions): OperatorFunction<Item<Post>[], 
     });
 }
 
+/**
+ * Tags one batch. A tagger that can change models (Tagger.lease) is leased
+ * for the whole batch, retries included, so all its posts name one model and
+ * a model swapped out meanwhile is disposed only after the batch is done.
+ */
 async function tagItems(
   tagger: Tagger,
   now: () => number,
@@ -166,6 +171,24 @@ async function tagItems(
 ): Promise<Item<TaggedPost>[]> {
   const ok = batch.filter(isOk);
   if (ok.length === 0) return batch as Item<TaggedPost>[];
+  if (typeof tagger.lease !== 'function') return tagLeased(tagger, undefined, now, batch, ok, active);
+  const lease = tagger.lease();
+  try {
+    return await tagLeased(lease.tagger, lease.model, now, batch, ok, active);
+  } finally {
+    lease.release();
+  }
+}
+
+async function tagLeased(
+  tagger: Tagger,
+  model: ModelVersionRef | undefined,
+  now: () => number,
+  batch: readonly Item<Post>[],
+  ok: OkItem<Post>[],
+  active: () => boolean,
+): Promise<Item<TaggedPost>[]> {
+  const pinned = model === undefined ? {} : { model };
 
   const started = now();
   let results: Mention[][] | null;
@@ -178,11 +201,12 @@ async function tagItems(
 
   const tagged = new Map<OkItem<Post>, Item<TaggedPost>>();
   if (results !== null) {
-    ok.forEach((item, i) => tagged.set(item, withValue(item, { post: item.value, mentions: results[i], tagMs })));
+    ok.forEach((item, i) => tagged.set(item, withValue(item, { post: item.value, mentions: results[i], tagMs, ...pinned })));
   } else {
     for (const item of ok) {
       if (!active()) return [];
-      tagged.set(item, await tagOne(tagger, now, item));
+      const one = await tagOne(tagger, now, item);
+      tagged.set(item, one.kind === 'ok' ? withValue(one, { ...one.value, ...pinned }) : one);
     }
   }
   return batch.map((item) => (item.kind === 'ok' ? (tagged.get(item) as Item<TaggedPost>) : item));

@@ -13,7 +13,11 @@ const OP = 'toMentions';
 
 /** Options of {@link toMentions}. */
 export interface ToMentionsOptions {
-  /** The model that tagged the posts, written to every record (both non-empty). */
+  /**
+   * The model that tagged the posts, written to every record (both
+   * non-empty); a post tagged by a leased model (TaggedPost.model, a hot-swapped
+   * tagger) gets that one instead.
+   */
   model: ModelRef;
   /** Wall clock in ms since the epoch for `processed_at`; default Date.now. If it throws, the stream errors. */
   now?: () => number;
@@ -69,7 +73,7 @@ function toRecord(item: OkItem<TaggedPost>, model: ModelRef, processedAt: number
     created_at: post.created_at,
     origin: origin(item.ref),
     mentions: records,
-    model: { ...model },
+    model: item.value.model === undefined ? { ...model } : { id: item.value.model.id, version: item.value.model.version },
     processed_at: processedAt,
     latency_ms: Number.isFinite(latency) ? latency : null,
   });

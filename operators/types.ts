@@ -11,7 +11,7 @@
  * failure ends up on the dead-letter topic. Operators know nothing of Kafka.
  */
 import type { MentionflowError } from '../common/errors.js';
-import type { Mention } from '../models/tagger.js';
+import type { Mention, ModelVersionRef } from '../models/tagger.js';
 import type { Post } from '../schemas/types.generated.js';
 
 /** Topic prefix of the refs of records read from a file in the embedded mode (not from Kafka). */
@@ -96,4 +96,10 @@ export interface TaggedPost {
    * the whole batch call, or the single-post retry after a failed batch call.
    */
   tagMs: number;
+  /**
+   * The model that tagged the post, when the tagger can change models
+   * (Tagger.lease: every post of a batch has the same one); toMentions writes
+   * it to the record instead of its configured model.
+   */
+  model?: ModelVersionRef;
 }

@@ -11,7 +11,9 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
+import { ModelStore } from '../../models/artifact/store.js';
 import { preferOneComputeThread, useBackend } from '../../models/backend.js';
+import { SwappableTagger } from '../../models/swappableTagger.js';
 import { NeuralTagger, type Tagger } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { ThreadTagger } from '../../models/threadTagger.js';
@@ -29,6 +31,7 @@ import {
   type WorkerConfig,
 } from '../../pipeline/stream/config.js';
 import { readPostsFile } from '../../pipeline/file/fileSource.js';
+import { loadServing, startModelFollower, type ModelFollower } from '../../pipeline/stream/modelFollower.js';
 import { handleShutdownSignals, type ShutdownHandle } from '../../pipeline/stream/shutdown.js';
 import { startWorker, type RunningWorker } from '../../pipeline/stream/worker.js';
 import { checkPath, type CommandSpec, type Parsed } from '../args.js';
@@ -63,6 +66,13 @@ export const spec: CommandSpec = {
     'after a crash). exactly-once: outputs and offsets commit in one transaction; read the outputs with',
     'isolation level read_committed. SIGTERM/SIGINT: stop reading, drain, commit, exit 0 (a second signal,',
     'or --shutdown-timeout-ms passing, exits at once).',
+    '',
+    'Model store (--model-store DIR): serves the version the store\'s SERVING names and reads SERVING every',
+    '--model-poll-ms; when a promotion moves it, the new version is loaded beside the old one, checked on a',
+    'probe text and used from the next batch on (batches in flight finish on the old model, which is then',
+    'disposed). Mention records name the version that tagged them (model.version: the store\'s version name);',
+    'mentionflow_model_info{id,version} shows the one in service. A candidate that fails to load is refused',
+    '(an error log line, mentionflow_model_swaps_total{result="refused"}) and the old model keeps serving.',
     '',
     'Embedded mode (no brokers): reads --input (NDJSON or Avro container of Post records), prints PostMentions',
     'as NDJSON on stdout and dead letters as NDJSON on stderr (or --dead-letter-file); bytes fields are base64.',
@@ -105,11 +115,11 @@ async function checkInputFile(path: string): Promise<void> {
  * flight are neither dead-lettered nor committed, so a restarted worker reads
  * them again.
  */
-async function loadTagger(config: WorkerConfig, logger: Logger): Promise<NeuralTagger | ThreadTagger> {
+async function loadTagger(config: WorkerConfig, logger: Logger, dir = config.model): Promise<NeuralTagger | ThreadTagger> {
   const warn = (msg: string) => logger.warn(msg);
   preferOneComputeThread();
   if (config.inference === 'thread') {
-    return ThreadTagger.open(config.model, {
+    return ThreadTagger.open(dir, {
       backend: config.backend,
       batchSize: config.batchMaxCount,
       warn,
@@ -120,8 +130,39 @@ async function loadTagger(config: WorkerConfig, logger: Logger): Promise<NeuralT
     });
   }
   await useBackend(config.backend, warn);
-  const { model } = await TaggerModel.load(config.model);
-  return new NeuralTagger(model, { batchSize: config.batchMaxCount });
+  const { model } = await TaggerModel.load(dir);
+  try {
+    return new NeuralTagger(model, { batchSize: config.batchMaxCount });
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+/**
+ * The tagger of a --model-store worker: the SERVING version, in a
+ * SwappableTagger the follower swaps, and how the follower loads a
+ * candidate. With --inference thread every version runs in the one
+ * inference thread (`host`), so a swap starts no new TensorFlow runtime.
+ */
+async function loadStoreTagger(
+  config: WorkerConfig,
+  logger: Logger,
+  storeDir: string,
+): Promise<{ store: ModelStore; tagger: SwappableTagger; load: (dir: string) => Promise<Tagger>; host?: ThreadTagger }> {
+  const store = await ModelStore.open(storeDir);
+  if (config.inference === 'thread') {
+    let host: ThreadTagger | undefined;
+    const served = await loadServing(store, async (dir) => {
+      host = (await loadTagger(config, logger, dir)) as ThreadTagger;
+      return host.initialModel();
+    });
+    const thread = host as ThreadTagger;
+    return { store, tagger: new SwappableTagger(served.tagger, served.model), load: (dir) => thread.load(dir), host: thread };
+  }
+  const load = (dir: string) => loadTagger(config, logger, dir);
+  const served = await loadServing(store, load);
+  return { store, tagger: new SwappableTagger(served.tagger, served.model), load };
 }
 
 /** run --create-topics: the topics of topicSpecs that are missing, created; problems of the existing ones logged as warnings. */
@@ -165,7 +206,8 @@ export async function run(p: Parsed): Promise<number> {
   for (const msg of early) logger.warn(msg);
   const kafkaMode = config.brokers.length > 0;
   if (!kafkaMode) await checkInputFile(config.input);
-  checkPath(config.model, 'model directory', 'dir');
+  if (config.modelStore === undefined) checkPath(config.model, 'model directory', 'dir');
+  else checkPath(config.modelStore, 'model store', 'dir');
   if (!kafkaMode && config.deadLetterFile !== undefined) checkPath(dirname(resolve(config.deadLetterFile)), `folder of the dead-letter file ${config.deadLetterFile}:`, 'dir');
   logger.debug('configuration', describeConfig(config));
 
@@ -173,11 +215,13 @@ export async function run(p: Parsed): Promise<number> {
     if (!kafkaMode) throw new ConfigError('--create-topics needs Kafka: pass --brokers (or set MENTIONFLOW_BROKERS)');
     await createWorkerTopics(config, logger);
   }
-  const tagger: Tagger = await loadTagger(config, logger);
-  const metrics = createPipelineMetrics({
-    collectDefault: config.metricsPort > 0,
-    ...(tagger instanceof ThreadTagger ? { tensorMemory: () => tagger.memory() } : {}),
-  });
+  const fromStore = config.modelStore === undefined ? undefined : await loadStoreTagger(config, logger, config.modelStore);
+  const tagger: Tagger = fromStore?.tagger ?? (await loadTagger(config, logger));
+  const thread = fromStore?.host ?? (tagger instanceof ThreadTagger ? tagger : undefined);
+  const tensorMemory = thread ? () => thread.memory() : undefined;
+  const metrics = createPipelineMetrics({ collectDefault: config.metricsPort > 0, ...(tensorMemory ? { tensorMemory } : {}) });
+  metrics.setModel(tagger.modelId, tagger.modelVersion);
+  let follower: ModelFollower | undefined;
   const deadLetters = !kafkaMode && config.deadLetterFile !== undefined ? createWriteStream(config.deadLetterFile) : undefined;
   let worker: RunningWorker | undefined;
   let shutdown: ShutdownHandle | undefined;
@@ -195,6 +239,16 @@ export async function run(p: Parsed): Promise<number> {
   try {
     worker = await startWorker({ config, tagger, logger, metrics, ...(deadLetters ? { stderr: deadLetters } : {}) });
     const running = worker;
+    if (fromStore) {
+      follower = startModelFollower({
+        store: fromStore.store,
+        tagger: fromStore.tagger,
+        load: fromStore.load,
+        intervalMs: config.modelPollMs,
+        logger,
+        metrics,
+      });
+    }
     // The deadline of a graceful stop also covers the clean-up below (the
     // dead-letter file's flush, the ops server's close), so the handlers stay
     // until the very end.
@@ -211,6 +265,7 @@ export async function run(p: Parsed): Promise<number> {
       mode: kafkaMode ? 'kafka' : 'file',
       ...(kafkaMode ? { brokers: config.brokers, delivery: config.delivery } : { input: config.input }),
       model: { id: tagger.modelId, version: tagger.modelVersion },
+      ...(fromStore ? { modelStore: fromStore.store.dir } : {}),
       inference: config.inference,
       ...(server ? { metricsPort: server.port } : {}),
     });
@@ -227,12 +282,14 @@ export async function run(p: Parsed): Promise<number> {
     return 0;
   } finally {
     idleCheck?.abort();
+    await follower?.stop();
     if (deadLetters) {
       deadLetters.end();
       await once(deadLetters, 'close').catch(() => undefined);
     }
     await server?.close();
     tagger.dispose();
+    fromStore?.host?.dispose();
     shutdown?.dispose();
     // Everything is closed; whatever a library still holds open (a socket, a
     // retry timer) must not keep a finished worker alive, holding partitions.

@@ -18,6 +18,8 @@
  *   kafka_outages_total{side}                counter    broker outages begun (each one ridden through or fatal)
  *   tfjs_tensors, tfjs_bytes                 gauges     tf.memory() at scrape time (of the
  *                                                       tagger's thread with --inference thread)
+ *   model_info{id,version}                   gauge      1 for the model in service (the one the next batch uses)
+ *   model_swaps_total{result}                counter    candidates from the model store: swapped | refused
  *   process_*, nodejs_*                      prom-client default process metrics
  */
 import * as tf from '@tensorflow/tfjs';
@@ -67,6 +69,8 @@ export interface PipelineMetrics {
   readonly tfjsBytes: Gauge;
   readonly kafkaReachable: Gauge<'side'>;
   readonly kafkaOutages: Counter<'side'>;
+  readonly modelInfo: Gauge<'id' | 'version'>;
+  readonly modelSwaps: Counter<'result'>;
 
   /** One input record read; also counts it in flight. */
   recordIn(topic: string, partition: number): void;
@@ -84,6 +88,10 @@ export interface PipelineMetrics {
   setLag(topic: string, partition: number, lag: number): void;
   /** The broker became unreachable (false; an outage begins) or reachable again (true) for one side of the worker. */
   setBrokerReachable(side: 'read' | 'write', reachable: boolean): void;
+  /** The model in service is now `id`/`version` (model_info shows it alone). */
+  setModel(id: string, version: string): void;
+  /** A candidate model was put in service (swapped) or refused. */
+  modelSwap(result: 'swapped' | 'refused'): void;
 }
 
 const METRIC_PREFIX = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -236,6 +244,19 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     labelNames: ['side'] as const,
     registers,
   });
+  const modelInfo = new Gauge({
+    name: name('model_info'),
+    help: 'Always 1, labelled with the id and version of the model in service (the one the next batch is tagged with).',
+    labelNames: ['id', 'version'] as const,
+    registers,
+  });
+  const modelSwaps = new Counter({
+    name: name('model_swaps_total'),
+    help: 'Candidate models from the model store: swapped (in service from the next batch) or refused (failed to load; the old model keeps serving).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  for (const result of ['swapped', 'refused'] as const) modelSwaps.inc({ result }, 0);
   for (const side of ['read', 'write'] as const) {
     kafkaReachable.set({ side }, 1);
     kafkaOutages.inc({ side }, 0);
@@ -259,6 +280,8 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     tfjsBytes,
     kafkaReachable,
     kafkaOutages,
+    modelInfo,
+    modelSwaps,
     recordIn(topic, partition) {
       let byPartition = pendingIn.get(topic);
       if (byPartition === undefined) pendingIn.set(topic, (byPartition = new Map()));
@@ -290,6 +313,13 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     setBrokerReachable(side, reachable) {
       kafkaReachable.set({ side }, reachable ? 1 : 0);
       if (!reachable) kafkaOutages.inc({ side });
+    },
+    setModel(id, version) {
+      modelInfo.reset();
+      modelInfo.set({ id, version }, 1);
+    },
+    modelSwap(result) {
+      modelSwaps.inc({ result });
     },
   };
 }

@@ -62,8 +62,15 @@ export interface WorkerConfig {
    * no live worker of the group holds on this host (pipeline/kafka/transactionalId.ts).
    */
   transactionalId?: string;
-  /** Model artifact directory. */
+  /** Model artifact directory (not used with modelStore). */
   model: string;
+  /**
+   * A model store (models/artifact/store.ts): serve the version its SERVING
+   * pointer names and hot-swap when a promotion moves it. Unset: serve `model`.
+   */
+  modelStore?: string;
+  /** modelStore: ms between reads of SERVING. */
+  modelPollMs: number;
   backend: (typeof BACKENDS)[number];
   /** Where the tagger runs: on the main thread between the Kafka I/O (inline), or in a worker thread (thread). */
   inference: InferenceMode;
@@ -163,6 +170,8 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'delivery', kind: oneOf(DELIVERY_MODES), arg: 'MODE', description: 'at-least-once (commit after outputs are acked) or exactly-once (outputs and offsets in one transaction; read outputs with read_committed)', default: 'at-least-once' },
   { key: 'transactionalId', kind: optStr, arg: 'ID', description: 'exactly-once: transactional id, unique per worker and stable across its restarts (a restart fences the old instance)', defaultText: '<groupId>-<hostname>-<n>, n the lowest slot no live worker of the group holds on this host' },
   { key: 'model', kind: str, arg: 'DIR', description: 'model artifact directory', default: (paths) => paths.model, defaultText: 'the shipped model, models/default' },
+  { key: 'modelStore', kind: optStr, arg: 'DIR', description: 'model store (see `mentionflow promote`): serve the version its SERVING names and hot-swap between batches when a promotion moves it (a candidate that fails to load is refused, the old model keeps serving); overrides --model' },
+  { key: 'modelPollMs', kind: int(10, 3_600_000), arg: 'MS', description: 'with --model-store: time between reads of its SERVING pointer', default: 2000 },
   { key: 'backend', kind: oneOf(BACKENDS), arg: 'NAME', description: 'compute backend: auto, native, wasm or cpu', default: 'auto' },
   { key: 'inference', kind: oneOf(INFERENCE_MODES), arg: 'MODE', description: 'where the tagger runs: inline (on the main thread, between Kafka I/O and Avro decoding) or thread (a worker thread, so they overlap with tagging)', default: 'inline' },
   { key: 'inputWire', kind: oneOf(WIRE_FORMATS), arg: 'FORMAT', description: 'framing of input values: raw Avro, confluent (Schema Registry header) or auto', default: 'raw' },
@@ -413,6 +422,12 @@ export function resolveWorkerConfig(sources: ConfigSources): WorkerConfig {
 function warnIneffective(c: WorkerConfig, set: ReadonlySet<string>, warn: ((message: string) => void) | undefined): void {
   if (c.batchMode === 'adaptive' && set.has('batchMaxWaitMs')) {
     warn?.(`batchMaxWaitMs (${c.batchMaxWaitMs}) is not used with batchMode adaptive (a batch goes to the tagger when it has a free slot); drop it, or set batchMode fixed`);
+  }
+  if (c.modelStore !== undefined && set.has('model')) {
+    warn?.(`model ${c.model} is not used with modelStore ${c.modelStore} (the store's SERVING version is served); drop one of them`);
+  }
+  if (c.modelStore === undefined && set.has('modelPollMs')) {
+    warn?.(`modelPollMs (${c.modelPollMs}) is used only with modelStore; drop it, or set modelStore`);
   }
   if (c.taggerConcurrency > 1 && c.inference === 'inline') {
     warn?.(`taggerConcurrency ${c.taggerConcurrency} with inference inline cannot overlap tagger calls (the tagger computes on the main thread, one call at a time); set inference thread, or taggerConcurrency 1`);

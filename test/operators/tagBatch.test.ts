@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { EMPTY, NEVER, Subject, concat, from, lastValueFrom, map, of, throwError, toArray } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { ConfigError, TaggingError } from '../../common/errors.js';
+import { SwappableTagger } from '../../models/swappableTagger.js';
 import type { Mention } from '../../models/tagger.js';
 import { tagBatch } from '../../operators/tagBatch.js';
 import { taggerSlots } from '../../operators/taggerSlots.js';
@@ -108,6 +109,29 @@ describe('tagBatch', () => {
     assert.equal(tagger.calls.length, 3);
     assert.deepStrictEqual(out.map(summarize), ['0:failed:tag:TaggingError', '1:failed:tag:TaggingError']);
     assert.match((out[0] as { error: Error }).error.message, /returned 0 result\(s\) for 1 text/);
+  });
+
+  it('a swappable tagger: each batch is tagged by and names the model leased at its start, retries included', async () => {
+    const old = new FakeTagger({ poison: '☠', delayMs: 20 });
+    let oldDisposed = false;
+    old.dispose = () => (oldDisposed = true);
+    const swappable = new SwappableTagger(old, { id: 'fake', version: 'old' });
+    const next = new FakeTagger();
+    const batches = new Subject<Item<Post>[]>();
+    const seen: Item<TaggedPost>[][] = [];
+    const done = lastValueFrom(batches.pipe(tagBatch({ tagger: swappable }), toArray())).then((x) => seen.push(...x));
+    batches.next([bj, poisoned, sz]); // its batch call fails: retried post by post, all on the old model
+    await new Promise((r) => setTimeout(r, 5));
+    swappable.swap(next, { id: 'fake', version: 'new' });
+    assert.equal(oldDisposed, false, 'the batch in flight holds the old model');
+    batches.next([sh]);
+    batches.complete();
+    await done;
+    assert.equal(oldDisposed, true, 'disposed once its batch was done');
+    assert.equal(old.calls.length, 4, 'the batch call and three retries, all on the old model');
+    assert.deepStrictEqual(next.calls, [[POSTS.shanghai.text]]);
+    const versions = seen.map((b) => b.map((i) => (i.kind === 'ok' ? i.value.model?.version : 'failed')));
+    assert.deepStrictEqual(versions, [['old', 'failed', 'old'], ['new']]);
   });
 
   it('error: a source error passes through', async () => {

@@ -71,6 +71,23 @@ describe('createPipelineMetrics', () => {
     assert.equal(sample(text, 'mentionflow_batch_latency_seconds_bucket{le="0.01"}'), 0);
   });
 
+  it('model_info shows only the model in service; model_swaps_total counts swaps and refusals from 0', async () => {
+    const m = createPipelineMetrics({ collectDefault: false });
+    let text = await m.registry.metrics();
+    assert.equal(sample(text, 'mentionflow_model_swaps_total{result="swapped"}'), 0);
+    assert.equal(sample(text, 'mentionflow_model_swaps_total{result="refused"}'), 0);
+    m.setModel('ner', 'v1');
+    m.setModel('ner', 'v2');
+    m.modelSwap('swapped');
+    m.modelSwap('refused');
+    m.modelSwap('refused');
+    text = await m.registry.metrics();
+    assert.equal(sample(text, 'mentionflow_model_info{id="ner",version="v2"}'), 1);
+    assert.ok(!text.includes('version="v1"'), 'the replaced model is gone from model_info');
+    assert.equal(sample(text, 'mentionflow_model_swaps_total{result="swapped"}'), 1);
+    assert.equal(sample(text, 'mentionflow_model_swaps_total{result="refused"}'), 2);
+  });
+
   it('helpers update counters, gauges and histograms', async () => {
     const m = createPipelineMetrics({ collectDefault: false });
     m.recordIn('posts', 0);

@@ -160,12 +160,16 @@ test('settings that would not do what they say are reported, not fatal', () => {
   const [inline] = warnings({ env: { MENTIONFLOW_TAGGER_CONCURRENCY: '2' } });
   assert.match(inline, /taggerConcurrency 2 with inference inline cannot overlap tagger calls .*; set inference thread, or taggerConcurrency 1/);
   assert.deepEqual(warnings({ flags: { taggerConcurrency: '2', inference: 'thread' } }), []);
+  const [store] = warnings({ flags: { modelStore: '/srv/models', model: '/srv/m1' } });
+  assert.match(store, /model \/srv\/m1 is not used with modelStore \/srv\/models/);
+  assert.match(warnings({ flags: { modelPollMs: '500' } })[0], /modelPollMs \(500\) is used only with modelStore/);
+  assert.deepEqual(warnings({ flags: { modelStore: '/srv/models', modelPollMs: '500' } }), []);
 });
 
 test('defaults are written once, in WORKER_OPTIONS: defaultConfig and the help text both come from there', () => {
   const d = defaultConfig(paths) as unknown as Record<string, unknown>;
   const optional = WORKER_OPTIONS.filter((o) => o.default === undefined).map((o) => o.key);
-  assert.deepEqual(optional.sort(), ['deadLetterFile', 'saslMechanism', 'saslUsername', 'sslCa', 'sslCert', 'sslKey', 'transactionalId']);
+  assert.deepEqual(optional.sort(), ['deadLetterFile', 'modelStore', 'saslMechanism', 'saslUsername', 'sslCa', 'sslCert', 'sslKey', 'transactionalId']);
   for (const o of WORKER_OPTIONS) {
     if (o.default === undefined) assert.equal(d[o.key], undefined, o.key);
     else assert.deepEqual(d[o.key], typeof o.default === 'function' ? o.default(paths) : o.default, o.key);
