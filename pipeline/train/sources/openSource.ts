@@ -104,7 +104,8 @@ export async function sourceFiles(spec: Extract<SourceSpec, { kind: 'path' }>, r
   paths = paths.filter((p) => !p.endsWith('.tmp') && inHourRange(p, spec.from, spec.to)).sort();
   if (paths.length === 0) {
     const range = spec.from !== undefined || spec.to !== undefined ? ` in hours [${spec.from ?? '-inf'}, ${spec.to ?? '+inf'})` : '';
-    throw new ConfigError(`${label}: no ${format === 'avro' ? '*.avro ' : ''}files${range}`);
+    const what = dir ? ' under the directory (a directory is read as an archive of Avro containers)' : ' matching';
+    throw new ConfigError(`${label}: no ${format === 'avro' ? '*.avro ' : ''}files${range}${what}`);
   }
   return paths.map((path) => ({ path, format }));
 }
