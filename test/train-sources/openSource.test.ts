@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import avro from 'avsc';
@@ -150,6 +150,38 @@ describe('CLI', () => {
     assert.equal(emb.dim, 8);
     assert.ok(emb.tokens.includes('北'));
     assert.deepEqual(emb.meta.corpus?.map((c) => [c.file, c.sentences]), [[`${archive}?from=2026-12-01T05&to=2026-12-01T07`, 40]]);
+  });
+
+  it('train-joint from Avro containers, and eval scores a container exactly as the CoNLL file it came from', () => {
+    const run = (args: string[]) => spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+    const fixture = path.join(projectRoot(), 'test', 'fixtures', 'labels');
+    const nerAvro = path.join(tmp.dir, 'ner.avro');
+    const segAvro = path.join(tmp.dir, 'seg.avro');
+    const segFile = tmp.write('seg-train.txt', '我 爱 北京\n他 来 了\n张伟 买 了 耳机\n');
+    for (const args of [
+      ['archive', '--input', path.join(fixture, 'products.train.conll'), '--format', 'conll', '--output', nerAvro],
+      ['archive', '--input', segFile, '--format', 'segmented', '--output', segAvro],
+    ]) assert.equal(run(args).status, 0);
+    const cfg = tmp.write('tiny.json', JSON.stringify({ embeddingDim: 8, hiddenDim: 8, epochs: 1, batchSize: 4, pretrainEpochs: 1, segDevSample: 3 }));
+    const out = path.join(tmp.dir, 'joint');
+    const r = run(['train-joint', '--ner-train', nerAvro, '--ner-dev', `conll:${path.join(fixture, 'products.dev.conll')}`, '--seg-train', segAvro, '--seg-dev', `avro:${segAvro}`, '--out', out, '--config', cfg, '--quiet']);
+    assert.equal(r.status, 0, r.stderr);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { training: { data: { role: string; file: string; sentences: number }[] } };
+    assert.deepEqual(manifest.training.data.map((d) => [d.role, d.file, d.sentences]), [
+      ['ner-train', 'ner.avro', 10],
+      ['ner-dev', 'products.dev.conll', 3],
+      ['seg-train', 'seg.avro', 3],
+      ['seg-dev', 'seg.avro', 3],
+    ]);
+    const score = (data: string) => {
+      const e = run(['eval', '--model', out, '--data', data, '--json']);
+      assert.equal(e.status, 0, e.stderr);
+      return JSON.parse(e.stdout) as { sentences: number; scores: unknown };
+    };
+    const fromConll = score(path.join(fixture, 'products.train.conll'));
+    const fromAvro = score(nerAvro);
+    assert.equal(fromAvro.sentences, 10);
+    assert.deepEqual(fromAvro.scores, fromConll.scores);
   });
 
   it('bad sources exit 2 with one line naming the flag', () => {
