@@ -66,6 +66,7 @@ export const SOURCE_SYNTAX_HELP = [
   '                              TIME is ISO 8601, e.g. 2026-12-01T08:00Z; &partitions=0,1; &brokers=H:P,',
   '                              else MENTIONFLOW_BROKERS)',
   'Avro sources hold LabeledExample records (NER spans, segmentation) or Post records (text only, for pre-training).',
+  'A topic holds LabeledExample records, except for pretrain-embeddings --text, where it is a posts topic (Post records).',
 ].join('\n');
 
 const HOUR = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}))?$/;
