@@ -26,6 +26,11 @@ describe('parseSourceSpec', () => {
     assert.throws(() => parseSourceSpec('arch?from=', '--x'), /has no value/);
   });
 
+  it('a ? in a path is a glob character unless it starts a trailing key=value query', () => {
+    assert.deepEqual(parseSourceSpec('arch/p?/x.avro', '--x'), { kind: 'path', text: 'arch/p?/x.avro', path: 'arch/p?/x.avro' });
+    assert.deepEqual(parseSourceSpec('arch/posts+?+*.avro?from=2026-12-01', '--x'), { kind: 'path', text: 'arch/posts+?+*.avro?from=2026-12-01', path: 'arch/posts+?+*.avro', from: '2026-12-01T00' });
+  });
+
   it('a topic range: offsets, times, earliest/latest, partitions, brokers', () => {
     assert.deepEqual(parseSourceSpec('kafka:posts', '--x'), { kind: 'kafka', text: 'kafka:posts', topic: 'posts', from: 'earliest', to: 'latest' });
     const s = parseSourceSpec('kafka:examples?from=100&to=2026-12-01T08:00Z&partitions=0,2&brokers=h1:9092,h2:9092', '--x');

@@ -152,7 +152,9 @@ export function parseSourceSpec(text: string, where: string): SourceSpec {
     format = colon[1] as SourceFormat;
     rest = text.slice(colon[0].length);
   }
-  const q = rest.indexOf('?');
+  // The query is a trailing "?key=..." without a slash; any other '?' is a glob character.
+  const query = /\?([A-Za-z]+=[^/]*)$/.exec(rest);
+  const q = query === null ? -1 : query.index;
   const path = q < 0 ? rest : rest.slice(0, q);
   if (path === '') throw new ConfigError(`${label}: no path`);
   const spec: SourceSpec = { kind: 'path', text, path };
