@@ -184,6 +184,22 @@ describe('CLI', () => {
     assert.deepEqual(fromAvro.scores, fromConll.scores);
   });
 
+  it('tune takes the four data sets as sources (no corpora folder needed), runs under OUT/sources/', () => {
+    const fixture = path.join(projectRoot(), 'test', 'fixtures', 'labels');
+    const segFile = tmp.write('tune-seg.txt', '我 爱 北京\n他 来 了\n张伟 买 了 耳机\n');
+    const cfg = tmp.write('tune.json', JSON.stringify({ embeddingDim: 8, hiddenDim: 8, batchSize: 4, pretrainEpochs: 1, segDevSample: 3 }));
+    const out = path.join(tmp.dir, 'tune');
+    const args = ['tune', '--lambdas', '0.5', '--dropouts', '0', '--epochs', '1', '--config', cfg, '--corpora', '/no/such/corpora', '--out', out, '--quiet',
+      '--ner-train', path.join(fixture, 'products.train.conll'), '--ner-dev', path.join(fixture, 'products.dev.conll'), '--seg-train', segFile, '--seg-dev', `seg:${segFile}`];
+    const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^best: lambda 0\.5, dropout 0, dev F1 \d/);
+    const report = JSON.parse(readFileSync(path.join(out, 'tune.json'), 'utf8')) as { sources: Record<string, string> };
+    assert.equal(report.sources.segDev, `seg:${segFile}`);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'sources', 'lambda-0.5_dropout-0', 'seed-1', 'manifest.json'), 'utf8')) as { training: { data: { role: string; sentences: number }[] } };
+    assert.deepEqual(manifest.training.data.map((d) => [d.role, d.sentences]), [['ner-train', 10], ['ner-dev', 3], ['seg-train', 3], ['seg-dev', 3]]);
+  });
+
   it('bad sources exit 2 with one line naming the flag', () => {
     for (const [args, msg] of [
       [['pretrain-embeddings', '--out', 'x.bin', '--text', `${archive}?from=2027-01-01`], /^mentionflow pretrain-embeddings: --text .*: no \*\.avro files in hours/],
