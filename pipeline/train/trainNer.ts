@@ -4,8 +4,7 @@
  * and trains through trainTagger without a segmentation corpus.
  */
 import { ENTITY_LABELS, labelSetOf } from '../../models/text/labels.js';
-import type { KafkaConnectionOptions } from '../kafka/client.js';
-import { readNerSource } from './sources/openSource.js';
+import { readNerSource, type SourceKafkaOptions } from './sources/openSource.js';
 import type { TrainOptions } from './options.js';
 import { trainTagger, type TrainResult } from './trainTagger.js';
 
@@ -18,7 +17,7 @@ export interface TrainNerInput {
   /** Dev data, the same syntax. */
   devFile: string;
   /** Kafka connection for kafka: sources that do not name their brokers. */
-  kafka?: Partial<KafkaConnectionOptions>;
+  kafka?: SourceKafkaOptions;
   outDir: string;
   options: TrainOptions;
   /** Default: "weibo-ner-bilstm-crf" for data with WeiboNER's labels, else "ner-bilstm-crf". */

@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import type { NerScores } from '../../../models/eval/spanScorer.js';
 import type { TrainOptions } from '../options.js';
 import { trainTagger } from '../trainTagger.js';
-import type { KafkaConnectionOptions } from '../../kafka/client.js';
-import { readNerSource, readSegSource } from '../sources/openSource.js';
+import { readNerSource, readSegSource, type SourceKafkaOptions } from '../sources/openSource.js';
 import { loadNerCorpus, loadSegCorpus, type DatasetVersion, type NerCorpus, type SegCorpus } from './corpora.js';
 import { fmt, meanSd } from './stats.js';
 import { TABLE1_ROWS } from './table1Rows.js';
@@ -32,7 +31,7 @@ export interface TuneInput {
   /** Example sources replacing the dataset's files (each optional; the others come from corporaDir). */
   sources?: { nerTrain?: string; nerDev?: string; segTrain?: string; segDev?: string };
   /** Kafka connection for kafka: sources that do not name their brokers. */
-  kafka?: Partial<KafkaConnectionOptions>;
+  kafka?: SourceKafkaOptions;
 }
 
 /** The NER and segmentation data: the dataset's files, each replaced by its source when given. */

@@ -10,8 +10,7 @@ import { inputTokens } from '../../../models/text/charPositions.js';
 import { jiebaSegmenter, JIEBA_SEGMENTER_NAME } from '../../../models/text/jiebaSegmenter.js';
 import { writeEmbeddings, type Embeddings } from './embeddingsFile.js';
 import { loadUnlabeledCorpus, type UnlabeledCorpus } from './corpus.js';
-import type { KafkaConnectionOptions } from '../../kafka/client.js';
-import { readTextSource } from '../sources/openSource.js';
+import { readTextSource, type SourceKafkaOptions } from '../sources/openSource.js';
 import { trainWord2Vec, WORD2VEC_DEFAULTS, type Word2VecOptions } from './word2vec.js';
 
 export interface PretrainInput extends Omit<Word2VecOptions, 'label'> {
@@ -20,7 +19,7 @@ export interface PretrainInput extends Omit<Word2VecOptions, 'label'> {
   /** Example sources whose text is the corpus (e.g. "archive/posts?from=2026-12-01", "text:dump.txt"); replace corporaDir's files. */
   sources?: readonly string[];
   /** Kafka connection for kafka: sources that do not name their brokers. */
-  kafka?: Partial<KafkaConnectionOptions>;
+  kafka?: SourceKafkaOptions;
   /** Embeddings file to write. */
   out: string;
   /** Char-positional tokens (jieba) instead of plain characters. */
@@ -38,7 +37,7 @@ export interface PretrainResult {
 }
 
 /** The unlabelled sentences of example sources, each fingerprinted. */
-async function loadSources(specs: readonly string[], kafka?: Partial<KafkaConnectionOptions>): Promise<UnlabeledCorpus> {
+async function loadSources(specs: readonly string[], kafka?: SourceKafkaOptions): Promise<UnlabeledCorpus> {
   const parts = [];
   for (const spec of specs) parts.push(await readTextSource(spec, { where: '--text', fingerprintRole: 'unlabeled', ...(kafka ? { kafka } : {}) }));
   return {

@@ -24,4 +24,4 @@ export { writeExampleContainer, type ContainerWriteOptions, type ContainerWriteR
 export { shuffleBySeed, shuffledBySeed, subsample, subsampleBySeed } from './sampling.js';
 export { textExamples, type TextExamplesOptions } from './textExamples.js';
 export { parseSourceSpec, SOURCE_SYNTAX_HELP, SOURCE_FORMATS, type SourceSpec, type SourceFormat, type TopicBound, type HourKey } from './sourceSpec.js';
-export { openSource, sourceFiles, checkSource, readNerSource, readSegSource, readTextSource, type SourceRole, type OpenSourceOptions, type SourceData, type SourceFile, type ReadSourceOptions } from './openSource.js';
+export { openSource, sourceFiles, checkSource, readNerSource, readSegSource, readTextSource, type SourceKafkaOptions, type SourceRole, type OpenSourceOptions, type SourceData, type SourceFile, type ReadSourceOptions } from './openSource.js';

@@ -36,6 +36,9 @@ import { globToRegExp, inHourRange, isGlob, parseSourceSpec, type SourceFormat, 
 import { textExamples } from './textExamples.js';
 import type { KafkaConnectionOptions } from '../../kafka/client.js';
 
+/** The Kafka connection of kafka: sources (brokers may be left out when every spec names its own). */
+export type SourceKafkaOptions = Partial<KafkaConnectionOptions>;
+
 /** What the examples are for: decides the default format of a plain file and the annotation required. */
 export type SourceRole = 'ner' | 'seg' | 'text';
 
@@ -46,7 +49,7 @@ export interface OpenSourceOptions extends SourceOptions {
   /** Names the option in errors, e.g. "--train". */
   where: string;
   /** Kafka connection for kafka: specs without brokers=... (brokers may be empty: then the spec must name them). */
-  kafka?: Partial<KafkaConnectionOptions>;
+  kafka?: SourceKafkaOptions;
 }
 
 /** One file of a path spec, with the format it is read in. */
