@@ -2,9 +2,8 @@
 import { DEFAULT_TRAIN_OPTIONS } from '../../pipeline/train/options.js';
 import { PRETRAIN_FILES } from '../../pipeline/train/pretrain/corpus.js';
 import { pretrainEmbeddings } from '../../pipeline/train/pretrain/pretrainEmbeddings.js';
-import { checkSource } from '../../pipeline/train/sources/openSource.js';
 import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
-import { sourceKafka } from '../sourceOption.js';
+import { checkSourceOption, sourceKafka } from '../sourceOption.js';
 import { numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { corporaDir } from '../defaults.js';
 
@@ -39,7 +38,7 @@ export const spec: CommandSpec = {
 export async function run(p: Parsed): Promise<number> {
   const out = requireString(p, 'out', spec.name);
   const text = (p.values.text as string[] | undefined) ?? [];
-  for (const source of text) await checkSource(source, 'text', '--text');
+  for (const source of text) await checkSourceOption(source, '--text', 'text');
   await pretrainEmbeddings({
     sources: text,
     kafka: sourceKafka(),

@@ -204,9 +204,12 @@ describe('CLI', () => {
     for (const [args, msg] of [
       [['pretrain-embeddings', '--out', 'x.bin', '--text', `${archive}?from=2027-01-01`], /^mentionflow pretrain-embeddings: --text .*: no \*\.avro files in hours/],
       [['eval', '--data', 'kafka:t?to=soon'], /^mentionflow eval: --data kafka:t\?to=soon to: "soon" is not an offset/],
+      [['train-ner', '--train', 'kafka:examples', '--dev', 'kafka:examples', '--out', 'o'], /^mentionflow train-ner: --train kafka:examples: no Kafka brokers; add &brokers=HOST:PORT/],
       [['train-joint', '--ner-train', archive, '--ner-dev', 'x', '--seg-train', 'x', '--seg-dev', 'x', '--out', 'o'], /^mentionflow train-joint: --ner-dev x: no such file/],
     ] as const) {
-      const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+      const env = { ...process.env };
+      delete env.MENTIONFLOW_BROKERS;
+      const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 30_000, env });
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, msg);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
