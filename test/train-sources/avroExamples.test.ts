@@ -186,7 +186,7 @@ describe('mentionflow archive', () => {
     const input = tmp.write('bad.conll', '我 O\n\n北 B-GPE.NAM\n京 NOPE\n\n人 O\n');
     const output = path.join(tmp.dir, 'bad.avro');
     const r = cli(['--input', input, '--format', 'conll', '--output', output]);
-    assert.equal(r.status, 2); // a malformed corpus is a user mistake (CorpusFormatError, exit 2)
+    assert.equal(r.status, 2, r.stderr); // a malformed input file is the user's mistake
     assert.ok(r.stderr.includes(`${input}:4:`), r.stderr);
     assert.equal(existsSync(output), false);
     const s = cli(['--input', input, '--format', 'conll', '--output', output, '--skip-invalid']);
