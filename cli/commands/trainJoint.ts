@@ -1,22 +1,22 @@
 /** `mentionflow train-joint`: joint (or pipeline) segmentation + NER training on corpora files. */
 import { ConfigError } from '../../common/errors.js';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
-import { readConll } from '../../models/data/conll.js';
-import { readSegmented } from '../../models/data/segmentation.js';
-import { fingerprint } from '../../pipeline/train/fingerprint.js';
+import { readNerSource, readSegSource } from '../../pipeline/train/sources/openSource.js';
+import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
 import { DEFAULT_TRAIN_OPTIONS, layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
 import { trainTagger } from '../../pipeline/train/trainTagger.js';
-import { BACKEND_OPTION, numberOption, requireFile, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { requireSource, sourceKafka } from '../sourceOption.js';
 
 export const spec: CommandSpec = {
   name: 'train-joint',
   summary: 'train NER jointly with word segmentation (shared embeddings and LSTM, alternating optimisation)',
-  usage: 'mentionflow train-joint --ner-train FILE --ner-dev FILE --seg-train FILE --seg-dev FILE --out DIR [--mode joint|pipeline|features] [--config FILE]',
+  usage: 'mentionflow train-joint --ner-train SOURCE --ner-dev SOURCE --seg-train SOURCE --seg-dev SOURCE --out DIR [--mode joint|pipeline|features] [--config FILE]',
   options: {
-    'ner-train': { type: 'string', arg: 'FILE', description: 'NER training data (char-per-line CoNLL)' },
-    'ner-dev': { type: 'string', arg: 'FILE', description: 'NER dev data (model selection)' },
-    'seg-train': { type: 'string', arg: 'FILE', description: 'segmented sentences, words separated by spaces (NLPCC 2016, SIGHAN 2005 PKU/MSR, ...)' },
-    'seg-dev': { type: 'string', arg: 'FILE', description: 'segmented dev sentences' },
+    'ner-train': { type: 'string', arg: 'SOURCE', description: 'NER training data (a char-per-line CoNLL file, or any example source with NER spans)' },
+    'ner-dev': { type: 'string', arg: 'SOURCE', description: 'NER dev data (model selection)' },
+    'seg-train': { type: 'string', arg: 'SOURCE', description: 'segmented sentences, words separated by spaces (NLPCC 2016, SIGHAN 2005 PKU/MSR, ...), or any example source with segmentation' },
+    'seg-dev': { type: 'string', arg: 'SOURCE', description: 'segmented dev sentences' },
     out: { type: 'string', arg: 'DIR', description: 'output model directory' },
     mode: { type: 'string', arg: 'MODE', description: 'joint (alternating), pipeline (segmentation first, then NER) or features (a CRF segmenter trained first and frozen; its predicted segmentation gives the NER head segmentation features, Table 1 rows 2 and 6)', default: 'joint' },
     lambda: { type: 'string', arg: 'X', description: `weight of the segmentation loss (default ${DEFAULT_TRAIN_OPTIONS.lambda})` },
@@ -29,7 +29,7 @@ export const spec: CommandSpec = {
     quiet: { type: 'boolean', description: 'no progress bars' },
     resume: { type: 'boolean', description: 'continue an interrupted run from DIR/checkpoint' },
   },
-  notes: 'Each epoch alternates NER batches with batches of a fresh random subsample of the segmentation corpus the size of the NER training set.',
+  notes: 'Each epoch alternates NER batches with batches of a fresh random subsample of the segmentation corpus the size of the NER training set.\n\n' + SOURCE_SYNTAX_HELP,
 };
 
 export async function run(p: Parsed): Promise<number> {
@@ -45,27 +45,26 @@ export async function run(p: Parsed): Promise<number> {
     }),
     typeof p.values.config === 'string' ? p.values.config : 'options',
   );
-  const files = Object.fromEntries(['ner-train', 'ner-dev', 'seg-train', 'seg-dev', 'out'].map((k) => [k, k === 'out' ? requireString(p, k, spec.name) : requireFile(p, k, spec.name)]));
+  const sources = {
+    'ner-train': await requireSource(p, 'ner-train', spec.name, 'ner'),
+    'ner-dev': await requireSource(p, 'ner-dev', spec.name, 'ner'),
+    'seg-train': await requireSource(p, 'seg-train', spec.name, 'seg'),
+    'seg-dev': await requireSource(p, 'seg-dev', spec.name, 'seg'),
+  };
+  const out = requireString(p, 'out', spec.name);
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
-  const [nerTrain, nerDev, segTrain, segDev] = await Promise.all([
-    readConll(files['ner-train']),
-    readConll(files['ner-dev']),
-    readSegmented(files['seg-train']),
-    readSegmented(files['seg-dev']),
-  ]);
+  const kafka = sourceKafka();
+  const ner = (name: 'ner-train' | 'ner-dev') => readNerSource(sources[name], { where: `--${name}`, fingerprintRole: name, kafka });
+  const seg = (name: 'seg-train' | 'seg-dev') => readSegSource(sources[name], { where: `--${name}`, fingerprintRole: name, kafka });
+  const [nerTrain, nerDev, segTrain, segDev] = await Promise.all([ner('ner-train'), ner('ner-dev'), seg('seg-train'), seg('seg-dev')]);
   const result = await trainTagger({
-    ner: { train: nerTrain, dev: nerDev },
-    seg: { train: segTrain, dev: segDev, mode },
+    ner: { train: nerTrain.sentences, dev: nerDev.sentences },
+    seg: { train: segTrain.sentences, dev: segDev.sentences, mode },
     options,
-    outDir: files.out,
+    outDir: out,
     modelId: String(p.values['model-id']),
-    data: [
-      await fingerprint('ner-train', files['ner-train'], nerTrain.length),
-      await fingerprint('ner-dev', files['ner-dev'], nerDev.length),
-      await fingerprint('seg-train', files['seg-train'], segTrain.length),
-      await fingerprint('seg-dev', files['seg-dev'], segDev.length),
-    ],
+    data: [nerTrain.fingerprint, nerDev.fingerprint, segTrain.fingerprint, segDev.fingerprint],
     quiet: p.values.quiet === true,
     resume: p.values.resume === true,
   });

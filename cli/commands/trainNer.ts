@@ -2,15 +2,17 @@
 import { useBackend, type BackendChoice } from '../../models/backend.js';
 import { layered, readConfigFile, resolveTrainOptions, DEFAULT_TRAIN_OPTIONS } from '../../pipeline/train/options.js';
 import { trainNer } from '../../pipeline/train/trainNer.js';
+import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
 import { BACKEND_OPTION, numberOption, requireFile, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { requireSource, sourceKafka } from '../sourceOption.js';
 
 export const spec: CommandSpec = {
   name: 'train-ner',
-  summary: 'train the character BiLSTM-CRF NER tagger on CoNLL files and save the best epoch as a model artifact',
-  usage: 'mentionflow train-ner --train FILE --dev FILE --out DIR [--config FILE] [options]',
+  summary: 'train the character BiLSTM-CRF NER tagger on CoNLL files (or any example source) and save the best epoch as a model artifact',
+  usage: 'mentionflow train-ner --train SOURCE --dev SOURCE --out DIR [--config FILE] [options]',
   options: {
-    train: { type: 'string', arg: 'FILE', description: 'training data, char-per-line CoNLL, BIO or BIOES, any labels (WeiboNER v1/v2, or e.g. B-PRODUCT): the model\'s tag set' },
-    dev: { type: 'string', arg: 'FILE', description: 'dev data for per-epoch evaluation and model selection' },
+    train: { type: 'string', arg: 'SOURCE', description: 'training data: a char-per-line CoNLL file, BIO or BIOES, any labels (WeiboNER v1/v2, or e.g. B-PRODUCT): the model\'s tag set; or an Avro container, archive directory/glob or topic range of LabeledExample records (see below)' },
+    dev: { type: 'string', arg: 'SOURCE', description: 'dev data for per-epoch evaluation and model selection (same syntax)' },
     out: { type: 'string', arg: 'DIR', description: 'output model directory (artifact, history.jsonl, training-curve.svg)' },
     config: { type: 'string', arg: 'FILE', description: 'JSON file of training options (keys as in the notes below)' },
     seed: { type: 'string', arg: 'N', description: `random seed (default ${DEFAULT_TRAIN_OPTIONS.seed})` },
@@ -26,7 +28,7 @@ export const spec: CommandSpec = {
   },
   notes: `config file keys (JSON) and defaults:\n${Object.entries(DEFAULT_TRAIN_OPTIONS)
     .map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`)
-    .join('\n')}\ncommand-line flags override the config file. The learning rate halves after lrPatience epochs without dev gain;\ntraining stops after earlyStopPatience such epochs or at epochs.`,
+    .join('\n')}\ncommand-line flags override the config file. The learning rate halves after lrPatience epochs without dev gain;\ntraining stops after earlyStopPatience such epochs or at epochs.\n\n${SOURCE_SYNTAX_HELP}`,
 };
 
 export async function run(p: Parsed): Promise<number> {
@@ -42,12 +44,12 @@ export async function run(p: Parsed): Promise<number> {
   };
   const options = resolveTrainOptions(layered(fromFile, flags), typeof p.values.config === 'string' ? p.values.config : 'options');
   if (typeof p.values.lexicon === 'string') requireFile(p, 'lexicon', spec.name);
-  const train = requireFile(p, 'train', spec.name);
-  const dev = requireFile(p, 'dev', spec.name);
+  const train = await requireSource(p, 'train', spec.name, 'ner');
+  const dev = await requireSource(p, 'dev', spec.name, 'ner');
   const out = requireString(p, 'out', spec.name);
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
-  const result = await trainNer({ trainFile: train, devFile: dev, outDir: out, options, quiet: p.values.quiet === true, resume: p.values.resume === true });
+  const result = await trainNer({ trainFile: train, devFile: dev, outDir: out, options, kafka: sourceKafka(), quiet: p.values.quiet === true, resume: p.values.resume === true });
   result.model.dispose();
   return 0;
 }

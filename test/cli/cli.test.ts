@@ -64,7 +64,7 @@ describe('mentionflow command line', () => {
     const badJson = join(work, 'bad.json');
     writeFileSync(badJson, '{"epochs": ');
     mistake(['eval', '--data', join(work, 'missing.conll')], /^mentionflow eval: --data .*missing\.conll: no such file$/);
-    mistake(['eval', '--data', work], /^mentionflow eval: --data .*: is a directory, expected a file$/);
+    mistake(['eval', '--data', work], /^mentionflow eval: --data .*: no \*\.avro files under the directory \(a directory is read as an archive of Avro containers\)$/);
     mistake(['train-ner', '--train', join(work, 'missing'), '--dev', notConll, '--out', join(work, 'o')], /^mentionflow train-ner: --train .*missing: no such file$/);
     mistake(['eval', '--data', notConll, '--model', join(projectRoot(), 'models', 'default')], /^mentionflow eval: .*not\.conll:1: /);
     mistake(['train-ner', '--config', badJson, '--train', notConll, '--dev', notConll, '--out', join(work, 'o')], /bad\.json is not a JSON object of options/);

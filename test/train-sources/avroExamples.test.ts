@@ -104,7 +104,7 @@ describe('writeExampleContainer + avroExamples', () => {
     assert.deepEqual(skipped, [2, 3]);
   });
 
-  it('damage is a DecodeError, never silently lost: truncation, bad magic, wrong sync, unreadable schema', async () => {
+  it('damage is a DecodeError, never silently lost: truncation, bad magic, wrong sync, unreadable schema (Post records read as text)', async () => {
     const good = readFileSync(await rawContainer('good.avro', loadSchemaJson('example'), [example(1), example(2)]));
     const truncated = tmp.write('truncated.avro', good.subarray(0, good.length - 5));
     const err = await errorOf(avroExamples(truncated));
@@ -122,7 +122,10 @@ describe('writeExampleContainer + avroExamples', () => {
     const posts = await rawContainer('posts.avro', loadSchemaJson('post', 1), [
       { id: '1', text: '你好', author_id: 'a', created_at: 1, source: 'weibo', lang: null, reply_to: null, attributes: {} },
     ]);
-    const wrong = await errorOf(avroExamples(posts));
+    // Post records (the archived post stream) read as unlabelled text: chars only, no tags.
+    assert.deepEqual(await collect(avroExamples(posts)), [{ id: '1', chars: ['你', '好'], source: 'weibo', createdAt: 1, origin: `${posts}#1` }]);
+    const foreign = await rawContainer('foreign-schema.avro', { type: 'record', name: 'Click', fields: [{ name: 'url', type: 'string' }] }, [{ url: 'x' }]);
+    const wrong = await errorOf(avroExamples(foreign));
     assert.ok(wrong instanceof DecodeError);
     assert.match(wrong.message, /cannot be read as LabeledExample/);
   });

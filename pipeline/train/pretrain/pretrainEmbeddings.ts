@@ -1,6 +1,7 @@
 /**
  * Pre-training of character or char-positional embeddings: the unlabelled
- * corpus (./corpus.ts) -> the tokens a tagger reads (inputTokens, jieba for
+ * corpus (./corpus.ts, or any example sources: the text of archived Post
+ * records, text files, ...; ../sources/sourceSpec.ts) -> the tokens a tagger reads (inputTokens, jieba for
  * char-positional ones) -> word2vec skip-gram (./word2vec.ts) -> an
  * embeddings file (./embeddingsFile.ts) that `embeddingsFile` in the
  * training options points at.
@@ -8,12 +9,17 @@
 import { inputTokens } from '../../../models/text/charPositions.js';
 import { jiebaSegmenter, JIEBA_SEGMENTER_NAME } from '../../../models/text/jiebaSegmenter.js';
 import { writeEmbeddings, type Embeddings } from './embeddingsFile.js';
-import { loadUnlabeledCorpus } from './corpus.js';
+import { loadUnlabeledCorpus, type UnlabeledCorpus } from './corpus.js';
+import { readTextSource, type SourceKafkaOptions } from '../sources/openSource.js';
 import { trainWord2Vec, WORD2VEC_DEFAULTS, type Word2VecOptions } from './word2vec.js';
 
 export interface PretrainInput extends Omit<Word2VecOptions, 'label'> {
-  /** Folder holding nlpcc2016-weibo-cws/ and weiboNER/. */
+  /** Folder holding nlpcc2016-weibo-cws/ and weiboNER/; read when `sources` is not given. */
   corporaDir: string;
+  /** Example sources whose text is the corpus (e.g. "archive/posts?from=2026-12-01", "text:dump.txt"); replace corporaDir's files. */
+  sources?: readonly string[];
+  /** Kafka connection for kafka: sources that do not name their brokers. */
+  kafka?: SourceKafkaOptions;
   /** Embeddings file to write. */
   out: string;
   /** Char-positional tokens (jieba) instead of plain characters. */
@@ -30,18 +36,28 @@ export interface PretrainResult {
   corpusTokens: number;
 }
 
+/** The unlabelled sentences of example sources, each fingerprinted. */
+async function loadSources(specs: readonly string[], kafka?: SourceKafkaOptions): Promise<UnlabeledCorpus> {
+  const parts = [];
+  for (const spec of specs) parts.push(await readTextSource(spec, { where: '--text', fingerprintRole: 'unlabeled', ...(kafka ? { kafka } : {}) }));
+  return {
+    sentences: parts.flatMap((p) => p.sentences),
+    sources: parts.map(({ fingerprint: { file, sha256, sentences } }) => ({ file, sha256, sentences })),
+  };
+}
+
 export async function pretrainEmbeddings(input: PretrainInput): Promise<PretrainResult> {
   const log = input.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const normalize = input.normalize ?? true;
   const t0 = Date.now();
-  const corpus = await loadUnlabeledCorpus(input.corporaDir);
+  const corpus = input.sources !== undefined && input.sources.length > 0 ? await loadSources(input.sources, input.kafka) : await loadUnlabeledCorpus(input.corporaDir);
   const t1 = Date.now();
   const segment = input.positional ? jiebaSegmenter() : undefined;
   const sentences = corpus.sentences.map((chars) => inputTokens(chars, { charPositional: input.positional, normalize }, segment));
   const t2 = Date.now();
   const chars = sentences.reduce((a, s) => a + s.length, 0);
   log(`pretrain-embeddings: ${sentences.length.toLocaleString('en-US')} sentences, ${chars.toLocaleString('en-US')} ${input.positional ? 'char-positional tokens' : 'characters'} from ${corpus.sources.map((s) => s.file).join(', ')}`);
-  const { out: _out, corporaDir: _dir, positional, normalize: _n, log: _log, ...w2v } = input;
+  const { out: _out, corporaDir: _dir, sources: _sources, kafka: _kafka, positional, normalize: _n, log: _log, ...w2v } = input;
   const result = trainWord2Vec(sentences, { ...w2v, label: `word2vec ${positional ? 'char-positional' : 'char'}` });
   const t3 = Date.now();
   const embeddings: Embeddings = {

@@ -9,12 +9,16 @@
  * bad spans or segmentation) is a RecordDecodeError naming
  * topic[partition]@offset; without onInvalid it ends the stream.
  * `origin` of an example is "topic[partition]@offset".
+ *
+ * With `records: 'post'` the records are Post records (a posts topic) and
+ * each becomes an example with chars only (its text): unlabelled text for
+ * pre-training.
  */
 import { filter, map, type Observable } from 'rxjs';
 import { DecodeError } from '../../../common/errors.js';
 import { replayTopic, type ReplayOptions, type ReplayRecord } from '../../kafka/replay.js';
 import { decodeStrict, loadSchema, type WireFormat } from '../../../schemas/registry.js';
-import type { LabeledExample } from '../../../schemas/types.generated.js';
+import type { LabeledExample, Post } from '../../../schemas/types.generated.js';
 import { fromLabeledExample, type SourceOptions, type TrainingExample } from './example.js';
 import { parseOrSkip } from './fileLines.js';
 
@@ -36,6 +40,8 @@ export interface KafkaExamplesOptions extends ReplayOptions, SourceOptions {
   wireFormat?: WireFormat;
   /** Whether spans are a gold NER annotation (nerTags set); default true. */
   ner?: boolean;
+  /** What the records are: 'example' (LabeledExample, default) or 'post' (Post; examples with chars only). */
+  records?: 'example' | 'post';
 }
 
 /**
@@ -63,8 +69,19 @@ export function decodeLabeledRecord(record: ReplayRecord, wireFormat: WireFormat
 }
 
 export function kafkaExamples(options: KafkaExamplesOptions): Observable<TrainingExample> {
-  const { wireFormat = 'raw', ner = true } = options;
+  const { wireFormat = 'raw', ner = true, records = 'example' } = options;
   const toExample = (record: ReplayRecord): TrainingExample => {
+    if (records === 'post') {
+      const origin = `${record.topic}[${record.partition}]@${record.offset}`;
+      if (record.value === null) throw new RecordDecodeError(record.topic, record.partition, record.offset, 'null value (a tombstone), not a Post');
+      let post: Post;
+      try {
+        post = decodeStrict<Post>(loadSchema('post'), record.value, { wireFormat });
+      } catch (err) {
+        throw new RecordDecodeError(record.topic, record.partition, record.offset, (err as Error).message, { cause: err });
+      }
+      return { id: post.id, chars: Array.from(post.text), source: post.source, createdAt: post.created_at, origin };
+    }
     const example = decodeLabeledRecord(record, wireFormat);
     return fromLabeledExample(example, { ner, origin: `${record.topic}[${record.partition}]@${record.offset}` });
   };
