@@ -4,11 +4,13 @@
  * bootstrap confidence interval and p-value over sentences, and a verdict.
  */
 import { useBackend, type BackendChoice } from '../../models/backend.js';
-import { readConll, type NerSentence } from '../../models/data/conll.js';
+import type { NerSentence } from '../../models/data/conll.js';
+import { readNerSource } from '../../pipeline/train/sources/openSource.js';
 import { bootstrapSettings, type BootstrapOptions, type RowComparison } from '../../models/eval/pairedBootstrap.js';
 import { compareModels, type ModelComparison } from '../../pipeline/train/compare.js';
 import { BACKEND_OPTION, checkPath, numberOption, requireFile, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
 import { defaultModelDir } from '../defaults.js';
+import { requireSource, sourceKafka } from '../sourceOption.js';
 import { ConfigError } from '../../common/errors.js';
 
 /** The bootstrap's options, shared with `promote`. */
@@ -25,7 +27,7 @@ export const spec: CommandSpec = {
   options: {
     baseline: { type: 'string', arg: 'DIR', description: 'model artifact directory of the baseline (default: the shipped model, models/default)' },
     candidate: { type: 'string', arg: 'DIR', description: 'model artifact directory of the candidate' },
-    data: { type: 'string', arg: 'FILE', description: 'char-per-line CoNLL file with gold tags (BIO or BIOES, any labels): a dev set, never the test split you report on' },
+    data: { type: 'string', arg: 'SOURCE', description: 'gold-tagged examples, any example source as eval --data (a char-per-line CoNLL file, BIO or BIOES, any labels; Avro containers; ...): a dev set, never the test split you report on' },
     ...BOOTSTRAP_OPTIONS,
     json: { type: 'boolean', description: 'print the comparison as JSON' },
     backend: BACKEND_OPTION,
@@ -41,11 +43,11 @@ export const spec: CommandSpec = {
 };
 
 /**
- * The labelled sentences of --data, for compare and promote alike: the one
+ * The labelled sentences of --data (any example source, as eval), for compare and promote alike: the one
  * place to change when --data takes the training commands' example sources.
  */
-export function readLabelled(data: string): Promise<NerSentence[]> {
-  return readConll(data);
+export async function readLabelled(data: string): Promise<NerSentence[]> {
+  return (await readNerSource(data, { where: '--data', fingerprintRole: 'eval', kafka: sourceKafka() })).sentences.filter((s) => s.chars.length > 0);
 }
 
 /** The bootstrap options from the command line (ConfigError naming the flag when off). */
@@ -106,7 +108,7 @@ export function comparisonJson(c: ModelComparison, data: string): Record<string,
 
 export async function run(p: Parsed): Promise<number> {
   const candidate = requireFile(p, 'candidate', spec.name, 'dir');
-  const data = requireFile(p, 'data', spec.name);
+  const data = await requireSource(p, 'data', spec.name, 'ner');
   const baseline = typeof p.values.baseline === 'string' ? p.values.baseline : defaultModelDir();
   checkPath(baseline, '--baseline', 'dir');
   const options = bootstrapOptions(p);

@@ -15,6 +15,7 @@ import type { Verdict } from '../../models/eval/pairedBootstrap.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { compareModels, type ModelComparison } from '../../pipeline/train/compare.js';
 import { BACKEND_OPTION, checkPath, oneOf, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { checkSourceOption } from '../sourceOption.js';
 import { BOOTSTRAP_OPTIONS, bootstrapOptions, comparisonJson, formatComparison, overallLine, readLabelled } from './compare.js';
 
 /** What the candidate must show against the version in service. */
@@ -30,7 +31,7 @@ export const spec: CommandSpec = {
     candidate: { type: 'string', arg: 'DIR', description: 'model artifact directory to add to the store and promote' },
     existing: { type: 'string', arg: 'NAME', description: 'a version already in the store to promote instead (e.g. to roll back; `ls STORE/versions`)' },
     name: { type: 'string', arg: 'NAME', description: 'version name of the candidate in the store (default: MODEL_ID@MODEL_VERSION, suffixed .2, .3, ... when taken by another artifact)' },
-    data: { type: 'string', arg: 'FILE', description: 'labelled CoNLL data (dev) to compare the candidate with the version in service; needed unless the store serves nothing yet or --force' },
+    data: { type: 'string', arg: 'SOURCE', description: 'labelled data (dev; any example source, as eval --data) to compare the candidate with the version in service; needed unless the store serves nothing yet or --force' },
     require: { type: 'string', arg: 'RULE', description: 'what the candidate must show on --data: no-lower (overall F1 >= the served one), not-worse (interval not below 0), better (interval above 0)', choices: REQUIREMENTS, default: 'no-lower' },
     force: { type: 'boolean', description: 'promote even when the comparison refuses it or no --data is given (a candidate that fails to load is refused all the same)' },
     reason: { type: 'string', arg: 'TEXT', description: 'a note kept in SERVING and history.jsonl beside the comparison' },
@@ -100,7 +101,7 @@ export async function run(p: Parsed): Promise<number> {
   if (storedName !== undefined && p.values.name !== undefined) throw new ConfigError('--name names a new --candidate; --existing promotes one already in the store');
   if (candidateDir !== undefined) checkPath(candidateDir, '--candidate', 'dir');
   const data = typeof p.values.data === 'string' ? p.values.data : undefined;
-  if (data !== undefined) checkPath(data, '--data', 'file');
+  if (data !== undefined) await checkSourceOption(data, '--data', 'ner');
   const rule = oneOf(p, 'require', REQUIREMENTS);
   const force = p.values.force === true;
   const dryRun = p.values['dry-run'] === true;
