@@ -71,7 +71,7 @@ async function* readAvro(path: string): AsyncGenerator<FileRecord> {
       if (item.kind === 'record') yield { number: item.index, value: Buffer.from(item.bytes) };
     }
   } catch (err) {
-    if (err instanceof DecodeError) throw new ConfigError(`input file ${path}: not a readable Avro container: ${err.message}`, { cause: err });
+    if (err instanceof DecodeError) throw new ConfigError(`input file ${err.message}`, { cause: err });
     throw err;
   }
 }
