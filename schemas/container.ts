@@ -15,7 +15,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+
+const deflateRawAsync = promisify(deflateRaw);
 import avro from 'avsc';
 import { Observable } from 'rxjs';
 import { ConfigError, DecodeError } from '../common/errors.js';
@@ -287,6 +290,13 @@ export class ContainerEncoder {
   block(records: readonly Buffer[]): Buffer {
     const raw = Buffer.concat(records as Buffer[]);
     const data = this.codec === 'deflate' ? deflateRawSync(raw) : raw;
+    return Buffer.concat([LONG_TYPE.toBuffer(records.length), LONG_TYPE.toBuffer(data.length), data, this.sync]);
+  }
+
+  /** block(), compressed on libuv's thread pool instead of the calling thread. */
+  async blockAsync(records: readonly Buffer[]): Promise<Buffer> {
+    const raw = Buffer.concat(records as Buffer[]);
+    const data = this.codec === 'deflate' ? await deflateRawAsync(raw) : raw;
     return Buffer.concat([LONG_TYPE.toBuffer(records.length), LONG_TYPE.toBuffer(data.length), data, this.sync]);
   }
 }

@@ -60,8 +60,12 @@ interface OpenFile {
   records: number;
   pending: Buffer[];
   pendingBytes: number;
+  /** Bytes written or being written (blocks counted by their raw size until compressed). */
   bytes: number;
   openedAt: number;
+  /** Block writes in order: compression runs on the thread pool while records keep coming. */
+  writing: Promise<void>;
+  failure: unknown;
 }
 
 interface PartitionState {
@@ -140,8 +144,7 @@ export class ArchiveRoller {
     const state = this.partitions.get(partition);
     if (state === undefined) throw new ConfigError(`archive: partition ${partition} appended before prepare()`);
     state.lastSeen = Math.max(state.lastSeen, offset);
-    const key = hourOf(eventTime);
-    const k = `${key.date}/${key.hour}`;
+    const { key, k } = this.hour(eventTime);
     if (state.covered.get(k)?.some(([a, b]) => a <= offset && offset <= b) === true) return 'skipped';
     let file = state.open.get(k);
     if (file === undefined) {
@@ -152,8 +155,23 @@ export class ArchiveRoller {
     file.pendingBytes += value.length;
     file.last = offset;
     file.records += 1;
-    if (file.pendingBytes >= this.blockBytes) await this.writeBlock(file);
+    if (file.pendingBytes >= this.blockBytes) this.writeBlock(file);
     return 'appended';
+  }
+
+  private readonly hours = new Map<number, { key: HourKey; k: string }>();
+
+  /** The hour of an event time, cached (toISOString per record costs more than the rest of append). */
+  private hour(ms: number): { key: HourKey; k: string } {
+    const index = Math.floor(ms / 3_600_000);
+    let h = this.hours.get(index);
+    if (h === undefined) {
+      const key = hourOf(ms);
+      h = { key, k: `${key.date}/${key.hour}` };
+      if (this.hours.size > 10_000) this.hours.clear();
+      this.hours.set(index, h);
+    }
+    return h;
   }
 
   private async openFile(partition: number, key: HourKey, first: number): Promise<OpenFile> {
@@ -164,16 +182,28 @@ export class ArchiveRoller {
     const encoder = new ContainerEncoder({ schema: this.opts.schema, codec: this.opts.codec ?? 'deflate' });
     const header = encoder.header();
     await handle.write(header);
-    return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: [], pendingBytes: 0, bytes: header.length, openedAt: this.now() };
+    return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: [], pendingBytes: 0, bytes: header.length, openedAt: this.now(), writing: Promise.resolve(), failure: undefined };
   }
 
-  private async writeBlock(file: OpenFile): Promise<void> {
+  /** Queues the pending records as one block (not awaited: flush waits for the queue). */
+  private writeBlock(file: OpenFile): void {
+    if (file.failure !== undefined) throw file.failure;
     if (file.pending.length === 0) return;
-    const block = file.encoder.block(file.pending);
+    const records = file.pending;
+    const raw = file.pendingBytes;
     file.pending = [];
     file.pendingBytes = 0;
-    await file.handle.write(block);
-    file.bytes += block.length;
+    file.bytes += raw;
+    file.writing = file.writing.then(async () => {
+      if (file.failure !== undefined) return;
+      try {
+        const block = await file.encoder.blockAsync(records);
+        await file.handle.write(block);
+        file.bytes += block.length - raw;
+      } catch (err) {
+        file.failure = err;
+      }
+    });
   }
 
   /** Partitions with an open file that is full (maxBytes) or old (maxAgeMs). */
@@ -205,7 +235,9 @@ export class ArchiveRoller {
     const state = this.partitions.get(partition);
     if (state === undefined || state.lastSeen < 0) return undefined;
     for (const [k, file] of [...state.open]) {
-      await this.writeBlock(file);
+      this.writeBlock(file);
+      await file.writing;
+      if (file.failure !== undefined) throw file.failure;
       await file.handle.sync();
       await file.handle.close();
       const final = join(file.dirPath, archiveFileName(this.opts.topic, partition, file.first, file.last));
@@ -242,6 +274,7 @@ export class ArchiveRoller {
     if (state === undefined) return;
     this.partitions.delete(partition);
     for (const f of state.open.values()) {
+      await f.writing;
       await f.handle.close().catch(() => undefined);
       await rm(f.temp, { force: true });
     }
