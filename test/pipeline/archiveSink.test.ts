@@ -92,8 +92,8 @@ test(`archive --follow: SIGKILL mid-stream ${KILLS} times, every one of ${TOTAL}
     return c;
   };
 
-  // Produced over a few seconds while the sink runs and gets killed.
-  const producing = produceRecords(brokers, topics.input, input, { chunk: Math.ceil(TOTAL / 40), pauseMs: 150 });
+  // Produced over about 40 s, while the sink runs and is killed three times.
+  const producing = produceRecords(brokers, topics.input, input, { chunk: Math.ceil(TOTAL / 40), pauseMs: 1000 });
   const killedWith: number[] = [];
   for (let k = 0; k < KILLS; k++) {
     const sink = start();
