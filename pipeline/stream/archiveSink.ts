@@ -14,7 +14,7 @@
  */
 import { ConfigError, DecodeError, MentionflowError } from '../../common/errors.js';
 import { deadLetterMessage } from '../../operators/deadLetter.js';
-import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, resolvingDecoder, type ResolvingDecoder, type WireFormat } from '../../schemas/registry.js';
+import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, resolvingDecoder, scanAvro, type ResolvingDecoder, type WireFormat } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
 import { ArchiveRoller } from '../file/archiveRoller.js';
 import { startArchiveConsumer, type ArchiveConsumer, type ArchiveRecord } from '../kafka/archiveConsumer.js';
@@ -64,8 +64,25 @@ export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | nul
       if (!(err instanceof MentionflowError)) throw err;
     }
   }
+  const latestWriter = loadSchema('post', latest);
   return (value, timestamp) => {
     if (value === null) throw new DecodeError('cannot archive: the record has no value (null payload, e.g. a tombstone)');
+    // Fast path, the common case: a raw record of the latest version. The bounded scan checks it
+    // whole (every byte consumed, strings valid); only id and created_at are then read.
+    if (wire === 'raw') {
+      let end = -1;
+      try {
+        end = scanAvro(latestWriter, value);
+      } catch {
+        // not the latest version (or not a Post): the full path below says why
+      }
+      if (end === value.length) {
+        const head = postHead(value);
+        if (head.id.trim() === '') throw new DecodeError('invalid Post: empty id (Post.id must be the platform post id, never empty)');
+        const t = head.createdAt;
+        return { bytes: value, eventTime: Number.isSafeInteger(t) && t >= 0 && t <= MAX_TIME ? t : timestamp };
+      }
+    }
     const reasons: string[] = [];
     for (const d of decoders) {
       let post: Post;
@@ -83,6 +100,31 @@ export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | nul
     }
     throw new DecodeError(`cannot decode Post from ${value.length} bytes: ${reasons.join('; ')}`);
   };
+}
+
+/** Reads a zig-zag varint long at pos (the value exact up to 2^53). */
+function readLong(buf: Buffer, pos: number): { value: number; pos: number } {
+  let n = 0;
+  let scale = 1;
+  let b: number;
+  do {
+    b = buf[pos++];
+    n += (b & 0x7f) * scale;
+    scale *= 128;
+  } while (b & 0x80);
+  return { value: n % 2 === 0 ? n / 2 : -(n + 1) / 2, pos };
+}
+
+/** id and created_at of a scanned Post (fields 1-4: id, text, author_id strings, created_at long; same in v1 and v2). */
+function postHead(buf: Buffer): { id: string; createdAt: number } {
+  let r = readLong(buf, 0);
+  const id = buf.toString('utf8', r.pos, r.pos + r.value);
+  let pos = r.pos + r.value;
+  for (let i = 0; i < 2; i++) {
+    r = readLong(buf, pos);
+    pos = r.pos + r.value;
+  }
+  return { id, createdAt: readLong(buf, pos).value };
 }
 
 export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<ArchiveSink> {
