@@ -12,7 +12,7 @@
  * (bare) or to the end of stop() (archive), so the group join is left out
  * of both. Reports medians (posts/s) and the ratio of medians.
  *
- * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3]
+ * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|null]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,8 @@ import { encodeStrict, loadSchema } from '../schemas/registry.js';
 import { benchArgs } from './args.js';
 import { median } from './stats.js';
 
-const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' } });
+const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, codec: { type: 'string', default: 'deflate' } });
+const CODEC = args.codec === 'null' ? 'null' : 'deflate';
 const POSTS = Number(args.posts);
 const RUNS = Number(args.runs);
 const brokersEnv = process.env.KAFKA_BROKERS;
@@ -82,7 +83,7 @@ async function bare(run: number): Promise<number> {
 
 async function archive(run: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-archive-'));
-  const sink = await startArchiveSink({ brokers: brokers, logger, topic, dir, groupId: `${topic}-archive-${run}`, tickMs: 5 });
+  const sink = await startArchiveSink({ brokers: brokers, logger, topic, dir, groupId: `${topic}-archive-${run}`, tickMs: 5, codec: CODEC });
   const counter = sink.metrics.registry.getSingleMetric('mentionflow_archive_records_total') as unknown as { get(): Promise<{ values: Array<{ value: number; labels: { result?: string } }> }> };
   const archived = async () => (await counter.get()).values.find((v) => v.labels.result === 'archived')?.value ?? 0;
   let first = 0n;
@@ -110,5 +111,5 @@ const b = median(rates.bare);
 const a = median(rates.archive);
 process.stdout.write(
   `${POSTS} posts, ${RUNS} runs: bare kafkajs consume ${b.toFixed(0)} posts/s (${rates.bare.map((x) => x.toFixed(0)).join(', ')}), ` +
-    `archive sink ${a.toFixed(0)} posts/s (${rates.archive.map((x) => x.toFixed(0)).join(', ')}); ratio of medians ${(a / b).toFixed(2)}\n`,
+    `archive sink (${CODEC}) ${a.toFixed(0)} posts/s (${rates.archive.map((x) => x.toFixed(0)).join(', ')}); ratio of medians ${(a / b).toFixed(2)}\n`,
 );
