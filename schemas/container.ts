@@ -195,7 +195,8 @@ class ContainerParser {
       const index = this.records + 1;
       let next: number;
       try {
-        next = scanAvro(header.writerType, data, p);
+        // Framing only: a record's bad text is for its decoder to report (a dead letter), not the file's.
+        next = scanAvro(header.writerType, data, p, { content: false });
       } catch (err) {
         // In a deflate block the record's own position is inside the inflated data.
         this.fail(`${at}, record ${index} (${deflated ? `inflated byte ${p}` : `byte ${this.offset + dataStart + p}`}): ${(err as Error).message}`);
