@@ -138,19 +138,25 @@ export class ArchiveRoller {
   /**
    * Appends one record (offsets in increasing order per partition).
    * `eventTime` decides the hour folder. Skips a record an existing file
-   * already holds. The partition must be prepared.
+   * already holds. The partition must be prepared. Returns a promise only
+   * when a new file is opened: await it before the next append.
    */
-  async append(partition: number, offset: number, eventTime: number, value: Buffer): Promise<AppendResult> {
+  append(partition: number, offset: number, eventTime: number, value: Buffer): AppendResult | Promise<AppendResult> {
     const state = this.partitions.get(partition);
     if (state === undefined) throw new ConfigError(`archive: partition ${partition} appended before prepare()`);
     state.lastSeen = Math.max(state.lastSeen, offset);
     const { key, k } = this.hour(eventTime);
     if (state.covered.get(k)?.some(([a, b]) => a <= offset && offset <= b) === true) return 'skipped';
-    let file = state.open.get(k);
-    if (file === undefined) {
-      file = await this.openFile(partition, key, offset);
-      state.open.set(k, file);
-    }
+    const file = state.open.get(k);
+    // Synchronous unless a file must be opened: no promise per record on the common path.
+    if (file !== undefined) return this.add(file, offset, value);
+    return this.openFile(partition, key, offset).then((opened) => {
+      state.open.set(k, opened);
+      return this.add(opened, offset, value);
+    });
+  }
+
+  private add(file: OpenFile, offset: number, value: Buffer): AppendResult {
     file.pending.push(value);
     file.pendingBytes += value.length;
     file.last = offset;

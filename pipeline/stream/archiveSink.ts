@@ -163,7 +163,8 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
         roller.seen(partition, r.offset);
         continue;
       }
-      if ((await roller.append(partition, r.offset, out.eventTime, out.bytes)) === 'appended') archived++;
+      const appended = roller.append(partition, r.offset, out.eventTime, out.bytes);
+      if ((typeof appended === 'string' ? appended : await appended) === 'appended') archived++;
       else skipped++;
     }
     // Dead letters are on the broker before the offsets that pass them can be committed.
