@@ -72,6 +72,8 @@ class Cursor {
     readonly buf: Buffer,
     pos: number,
     readonly tracking: boolean,
+    /** Whether content is checked too (UTF-8 of strings and map keys, no "__proto__" key), not only framing. */
+    readonly content = true,
   ) {
     this.pos = pos;
   }
@@ -223,7 +225,7 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
       return;
     case 'string': {
       const body = c.lengthPrefixed('string');
-      if (!isAscii(buf, body, c.pos) && !isUtf8(buf.subarray(body, c.pos))) c.fail('string: invalid UTF-8', body);
+      if (c.content && !isAscii(buf, body, c.pos) && !isUtf8(buf.subarray(body, c.pos))) c.fail('string: invalid UTF-8', body);
       return;
     }
     case 'fixed': {
@@ -296,8 +298,8 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
           if (isMap) {
             const keyStart = c.lengthPrefixed('map key');
             const keyBytes = buf.subarray(keyStart, c.pos);
-            if (!isUtf8(keyBytes)) c.fail('map key: invalid UTF-8', keyStart);
-            if (keyBytes.equals(PROTO_KEY)) {
+            if (c.content && !isUtf8(keyBytes)) c.fail('map key: invalid UTF-8', keyStart);
+            if (c.content && keyBytes.equals(PROTO_KEY)) {
               c.fail('map key "__proto__" cannot be represented (avsc would silently drop it)', keyStart);
             }
             if (c.tracking) c.path.push(`[${JSON.stringify(keyBytes.toString('utf8'))}]`);
@@ -333,17 +335,22 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
  * is exactly the bytes of its items; booleans are 0 or 1; strings and
  * map keys are valid UTF-8; no map key is "__proto__"; enum and union indexes
  * are in range; array/map block counts fit in the bytes that are left.
+ * With `content: false` only the framing is checked (UTF-8 and the
+ * "__proto__" key are left to the decoder): how the container reader finds
+ * record boundaries, so a record whose text is bad is that record's problem
+ * (a dead letter), not the file's.
  */
-export function scanAvro(type: Type, buf: Buffer, pos = 0): number {
+export function scanAvro(type: Type, buf: Buffer, pos = 0, options: { content?: boolean } = {}): number {
   const view = type as unknown as AvscTypeView;
-  const c = new Cursor(buf, pos, false);
+  const content = options.content ?? true;
+  const c = new Cursor(buf, pos, false, content);
   try {
     scanValue(view, c);
   } catch (err) {
     if (!(err instanceof AvroScanError)) throw err;
     // The pass above keeps no field path (the hot path); the same scan with
     // the path fails at the same byte and names the field.
-    scanValue(view, new Cursor(buf, pos, true));
+    scanValue(view, new Cursor(buf, pos, true, content));
     throw err;
   }
   return c.pos;

@@ -6,12 +6,19 @@
  *   --from-topic NAME                       LabeledExample records of a topic range
  * optionally subsampled and/or shuffled by seed. Nothing is written unless
  * every item is valid (or --skip-invalid drops the bad ones).
+ *
+ * And the archive sink of the post stream:
+ *   --follow --from-topic NAME --dir DIR    a consumer-group worker writing
+ *   rolling Avro containers of the Post records as consumed, partitioned by
+ *   event date/hour (pipeline/stream/archiveSink.ts), until SIGTERM/SIGINT.
  */
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { map, filter, type Observable } from 'rxjs';
 import { ConfigError, CorpusFormatError, DecodeError } from '../../common/errors.js';
 import { createLogger, parseLogLevel } from '../../pipeline/ops/logger.js';
+import { handleShutdownSignals } from '../../pipeline/stream/shutdown.js';
+import { startArchiveSink } from '../../pipeline/stream/archiveSink.js';
 import { replayTopic, type ReplayBound, type ReplayOptions } from '../../pipeline/kafka/replay.js';
 import { conllExamples } from '../../pipeline/train/sources/conllExamples.js';
 import { segmentedExamples } from '../../pipeline/train/sources/segmentedExamples.js';
@@ -34,6 +41,14 @@ export const spec: CommandSpec = {
   ].join('\n'),
   options: {
     output: { type: 'string', arg: 'FILE', description: 'Avro object container file to write (replaced only once complete)' },
+    follow: { type: 'boolean', description: 'archive sink: follow --from-topic (Post records) as a consumer group, writing rolling files under --dir until SIGTERM/SIGINT' },
+    dir: { type: 'string', arg: 'DIR', description: 'with --follow: archive root, DIR/<topic>/date=YYYY-MM-DD/hour=HH/<topic>+<partition>+<first>-<last>.avro' },
+    'group-id': { type: 'string', arg: 'ID', description: 'with --follow: consumer group of the archive sinks sharing the topic', default: 'mentionflow-archive' },
+    'max-file-bytes': { type: 'string', arg: 'N', description: 'with --follow: roll a file once it holds N bytes', default: String(64 * 1024 * 1024) },
+    'max-file-age-ms': { type: 'string', arg: 'MS', description: 'with --follow: roll a file MS after it was opened', default: String(10 * 60 * 1000) },
+    'dead-letter-topic': { type: 'string', arg: 'TOPIC', description: 'with --follow: topic for records that are not Posts', default: 'posts.deadletter' },
+    'metrics-port': { type: 'string', arg: 'PORT', description: 'with --follow: port of /metrics, /healthz and /readyz (0: none)', default: '0' },
+    'session-timeout-ms': { type: 'string', arg: 'MS', description: "with --follow: consumer group session timeout (how soon a dead sink's partitions move)", default: '10000' },
     input: { type: 'string', arg: 'FILE', description: 'corpus file to archive (with --format)' },
     format: { type: 'string', arg: 'FMT', description: 'input format: conll (char-per-line NER, WeiboNER v1/v2) or segmented (one sentence a line, words separated by spaces)' },
     source: { type: 'string', arg: 'NAME', description: "the records' source field, e.g. weibo (default: the input file's name)" },
@@ -61,7 +76,12 @@ export const spec: CommandSpec = {
     'Offsets in records are Unicode code points. A topic dump copies the records as they are (after checking them);',
     'bounds apply to every selected partition: from is inclusive, to exclusive; a time bound is the first offset whose',
     'record timestamp is >= TIME. The summary line goes to stdout.',
+    'With --follow, the sink commits a partition\'s offsets only after the files holding its records are fsynced and',
+    'renamed (temporary names end in .tmp); after a crash the records since the last commit come again and those an',
+    'existing file already holds are skipped, so every offset is archived exactly once. Records that are not Posts go',
+    'to --dead-letter-topic. Stored as consumed when written with the latest Post schema, else re-encoded to it.',
     'examples:',
+    '  mentionflow archive --follow --from-topic posts --dir /data/archive --brokers 127.0.0.1:19092 --metrics-port 9465',
     '  mentionflow archive --input weiboNER_2nd_conll.train --format conll --source weibo --output weibo-ner.avro',
     '  mentionflow archive --input pku_training.utf8 --format segmented --sample 1000 --seed 7 --output pku-1k.avro',
     '  mentionflow archive --from-topic examples --from-time 2024-05-01T00:00:00Z --to-time 2024-06-01T00:00:00Z --output may.avro',
@@ -176,7 +196,48 @@ function oneOf<T extends string>(p: Parsed, name: string, allowed: readonly T[])
 const TOPIC_ONLY = [...KAFKA_CONNECTION_FLAGS, 'from-offset', 'to-offset', 'from-time', 'to-time', 'partitions', 'read-uncommitted'];
 const FILE_ONLY = ['format', 'source', 'created-at'] as const;
 
+/** `archive --follow`: the archive sink, until SIGTERM/SIGINT. */
+async function follow(p: Parsed): Promise<number> {
+  const topic = p.values['from-topic'];
+  if (typeof topic !== 'string') throw new ConfigError('--follow needs --from-topic NAME (the posts topic)');
+  const dir = requireString(p, 'dir', spec.name);
+  for (const flag of ['output', 'input', 'format', 'source', 'created-at', 'from-offset', 'to-offset', 'from-time', 'to-time', 'partitions', 'sample', 'shuffle', 'read-uncommitted', 'skip-invalid']) {
+    if (p.values[flag] !== undefined) throw new ConfigError(`--${flag} does not apply with --follow`);
+  }
+  const metricsPort = numberOption(p, 'metrics-port', { integer: true, min: 0, max: 65535 }) as number;
+  const logger = createLogger({ level: parseLogLevel(String(p.values['log-level'])), format: 'json', base: { command: 'archive' } });
+  const sink = await startArchiveSink({
+    ...kafkaConnection(p),
+    logger,
+    topic,
+    dir,
+    groupId: String(p.values['group-id']),
+    deadLetterTopic: String(p.values['dead-letter-topic']),
+    wire: oneOf(p, 'wire', ['raw', 'confluent', 'auto'] as const),
+    codec: oneOf(p, 'codec', ['deflate', 'null'] as const),
+    maxFileBytes: numberOption(p, 'max-file-bytes', { integer: true, min: 1 }) as number,
+    maxFileAgeMs: numberOption(p, 'max-file-age-ms', { integer: true, min: 1 }) as number,
+    sessionTimeoutMs: numberOption(p, 'session-timeout-ms', { integer: true, min: 1000 }) as number,
+    ...(metricsPort > 0 ? { metricsPort } : {}),
+  });
+  let signalled: () => void = () => undefined;
+  const signal = new Promise<void>((resolve) => (signalled = resolve));
+  const shutdown = handleShutdownSignals({ stop: () => signalled(), timeoutMs: 30_000 });
+  try {
+    await Promise.race([sink.started, sink.done]);
+    logger.info('archive: following', { topic, dir, metricsPort: sink.ops?.port });
+    await Promise.race([sink.done, signal]);
+  } finally {
+    // Flushes and commits what is open (unless the consumer failed), then leaves the group.
+    await sink.stop();
+    shutdown.dispose();
+  }
+  return 0;
+}
+
 export async function run(p: Parsed): Promise<number> {
+  if (p.values.follow === true) return follow(p);
+  if (p.values.dir !== undefined) throw new ConfigError('--dir only applies with --follow (use --output FILE.avro for a one-off archive)');
   const output = requireString(p, 'output', spec.name);
   checkPath(dirname(resolve(output)), `folder of --output ${output}:`, 'dir');
   const input = p.values.input;

@@ -4,16 +4,15 @@
  * to a topic as Avro, optionally at a bounded rate. Nothing is written when
  * any post is invalid.
  */
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import avro from 'avsc';
-import { ConfigError, CorpusFormatError, MentionflowError } from '../../common/errors.js';
+import { ConfigError, CorpusFormatError, DecodeError } from '../../common/errors.js';
 import { createLogger, parseLogLevel } from '../../pipeline/ops/logger.js';
 import { describeTopic, ensureTopic } from '../../pipeline/kafka/topicAdmin.js';
 import { openTopicWriter, type WriteMessage } from '../../pipeline/kafka/topicWriter.js';
 import { notJson, postProblem } from '../../schemas/postCheck.js';
-import { encodeStrict, latestVersion, listVersions, loadSchema, type Type } from '../../schemas/registry.js';
+import { readContainer } from '../../schemas/container.js';
+import { decodeStrict, encodeStrict, latestVersion, listVersions, loadSchema, type Type } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
 import { checkPath, numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { KAFKA_CONNECTION_NOTE, kafkaConnection, kafkaConnectionFlags } from '../kafkaConnection.js';
@@ -78,19 +77,35 @@ function readNdjson(text: string, type: Type, file: string): Post[] {
   return posts;
 }
 
-async function readAvroContainer(bytes: Buffer, type: Type, file: string): Promise<Post[]> {
-  const posts: unknown[] = [];
-  const decoder = new avro.streams.BlockDecoder({ readerSchema: type });
-  decoder.on('data', (v: unknown) => posts.push(v));
-  try {
-    const ended = once(decoder, 'end');
-    decoder.end(bytes);
-    await ended;
-  } catch (err) {
-    throw new MentionflowError(`cannot read Avro container file ${file}: ${(err as Error).message}`, { cause: err });
+async function readAvroContainer(file: string, type: Type): Promise<Post[]> {
+  const posts: Post[] = [];
+  let writer: Type | undefined;
+  // In a container "line" means record number (1-based). A damaged block is
+  // a DecodeError naming the file and byte offset (schemas/container.ts).
+  const items = readContainer(file);
+  const next = async (): Promise<IteratorResult<Awaited<ReturnType<typeof items.next>>['value']>> => {
+    try {
+      return await items.next();
+    } catch (err) {
+      if (err instanceof DecodeError) throw new ConfigError(`cannot read Avro container file ${err.message}`, { cause: err });
+      throw err;
+    }
+  };
+  for (let r = await next(); r.done !== true; r = await next()) {
+    const item = r.value;
+    if (item.kind === 'header') {
+      writer = item.header.writerType;
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = decodeStrict(type, item.bytes, { writerType: writer, label: `Post record ${item.index}` });
+    } catch (err) {
+      throw new CorpusFormatError(file, item.index, `record ${item.index} (block ${item.block}, byte ${item.blockOffset}): ${(err as Error).message}`);
+    }
+    posts.push(check(type, value, file, item.index));
   }
-  // In a container "line" means record number (1-based).
-  return posts.map((v, i) => check(type, v, file, i + 1));
+  return posts;
 }
 
 /**
@@ -109,7 +124,7 @@ export async function readPostsFile(file: string, opts: { format?: PostFileForma
   }
   const magic = bytes.subarray(0, AVRO_MAGIC.length).equals(AVRO_MAGIC);
   if (format === 'avro' && !magic) throw new CorpusFormatError(file, 1, 'not an Avro object container file (no Obj\\x01 magic)');
-  if (format === 'avro' || (format === 'auto' && magic)) return readAvroContainer(bytes, type, file);
+  if (format === 'avro' || (format === 'auto' && magic)) return readAvroContainer(file, type);
   return readNdjson(bytes.toString('utf8'), type, file);
 }
 

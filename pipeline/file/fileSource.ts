@@ -21,10 +21,9 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
-import avro from 'avsc';
-import type { Type } from 'avsc';
 import { Observable } from 'rxjs';
-import { ConfigError } from '../../common/errors.js';
+import { ConfigError, DecodeError } from '../../common/errors.js';
+import { readContainer } from '../../schemas/container.js';
 import { FILE_TOPIC_PREFIX, type RawRecord, type RecordRef } from '../../operators/types.js';
 import { notJson, postProblem } from '../../schemas/postCheck.js';
 import { encodeStrict, loadSchema } from '../../schemas/registry.js';
@@ -61,38 +60,20 @@ export async function* readPostsFile(path: string): AsyncGenerator<FileRecord> {
   else yield* readNdjson(path);
 }
 
-/** The part of avsc's BlockDecoder that reads one record from a block (avsc 5.7, private). */
-interface RecordReader {
-  _readValue: (tap: { buf: Buffer; pos: number }) => unknown;
-}
-
 async function* readAvro(path: string): AsyncGenerator<FileRecord> {
-  const decoder = avro.createFileDecoder(path);
-  decoder.on('metadata', (type: Type) => {
-    // Hand on each record's bytes as stored, for decodePosts to judge as it
-    // judges a Kafka record: decoding and re-encoding them here would turn
-    // invalid UTF-8 into U+FFFD and drop a "__proto__" map key. This is the
-    // reader avsc itself uses with { noDecode: true }, which cannot be used
-    // as is: it makes the stream a byte stream that merges records.
-    const skip = (type as unknown as { _skip: (tap: unknown) => void })._skip.bind(type);
-    (decoder as unknown as RecordReader)._readValue = (tap) => {
-      const start = tap.pos;
-      skip(tap);
-      return tap.buf.subarray(start, tap.pos);
-    };
-  });
-  let number = 0;
-  let header = false;
-  decoder.on('metadata', () => (header = true));
+  // Each record's bytes as stored, for decodePosts to judge as it judges a
+  // Kafka record: decoding and re-encoding them here would turn invalid
+  // UTF-8 into U+FFFD and drop a "__proto__" map key. Damage (a truncated or
+  // corrupt block) is a ConfigError naming the file and byte offset, never
+  // a silent drop.
   try {
-    for await (const record of decoder) {
-      number++;
-      yield { number, value: Buffer.from(record as Buffer) };
+    for await (const item of readContainer(path)) {
+      if (item.kind === 'record') yield { number: item.index, value: Buffer.from(item.bytes) };
     }
   } catch (err) {
-    throw new ConfigError(`input file ${path}: not a readable Avro container after record ${number}: ${(err as Error).message}`);
+    if (err instanceof DecodeError) throw new ConfigError(`input file ${err.message}`, { cause: err });
+    throw err;
   }
-  if (!header) throw new ConfigError(`input file ${path}: starts like an Avro container (Obj\\x01) but has no complete header`);
 }
 
 async function* readNdjson(path: string): AsyncGenerator<FileRecord> {

@@ -75,7 +75,7 @@ describe('mentionflow command line', () => {
     mistake(['completion', 'tcsh'], /completion takes one shell: bash or zsh, got "tcsh"/);
     const truncatedAvro = join(work, 'truncated.avro');
     writeFileSync(truncatedAvro, Buffer.from('Obj\x01garbage', 'latin1'));
-    mistake(['run', '--input', truncatedAvro], /^mentionflow run: input file .*truncated\.avro: starts like an Avro container \(Obj\\x01\) but has no complete header$/);
+    mistake(['run', '--input', truncatedAvro], /^mentionflow run: input file .*truncated\.avro: byte 0: the file ends inside, or has a corrupt, container header: /);
     mistake(['run', '--input', notConll, '--dead-letter-file', join(work, 'no', 'dir', 'dl.ndjson')], /^mentionflow run: folder of the dead-letter file .*: no such directory$/);
     mistake(['produce', '--brokers', '127.0.0.1:1', '--topic', 't', '--input', join(work, 'missing.ndjson')], /^mentionflow produce: --input .*missing\.ndjson: no such file$/);
     mistake(['archive', '--input', notConll, '--format', 'conll', '--output', join(work, 'no', 'dir', 'o.avro')], /^mentionflow archive: folder of --output .*: no such directory$/);

@@ -17,7 +17,7 @@ import { projectRoot } from '../../cli/defaults.js';
 import { archiveCorpus } from '../../cli/commands/archive.js';
 import { avroExamples } from '../../pipeline/train/sources/avroExamples.js';
 import { conllExamples } from '../../pipeline/train/sources/conllExamples.js';
-import { containerRecords } from '../../pipeline/train/sources/containerReader.js';
+import { containerRecords } from '../../schemas/container.js';
 import { writeExampleContainer } from '../../pipeline/train/sources/containerWriter.js';
 import { segmentedExamples } from '../../pipeline/train/sources/segmentedExamples.js';
 import { loadSchema, loadSchemaJson } from '../../schemas/registry.js';

@@ -1,0 +1,288 @@
+/**
+ * The file side of the archive sink: records of one topic, appended in
+ * offset order per partition, go to rolling Avro object container files
+ * (schemas/container.ts's ContainerEncoder, records stored as consumed) in
+ * the layout of archiveLayout.ts, one open file per partition and event
+ * hour. No Kafka here: the consumer (pipeline/kafka/archiveConsumer.ts)
+ * appends, asks which partitions are due, flushes them and commits the
+ * offsets flush returns.
+ *
+ * - Rolling: a partition is due when one of its open files holds maxBytes
+ *   (encoded) or was opened maxAgeMs ago; flushing a partition closes all
+ *   its open files, so after a flush every record up to the partition's
+ *   last appended offset is in a complete file and that offset + 1 may be
+ *   committed.
+ * - Durability: a file is written as `<final name minus .avro>.<pid>.tmp`,
+ *   fsynced, renamed to its final name, and its folder fsynced; only then
+ *   does flush return the commit offset.
+ * - Exactly once across kill -9: records between the committed offset and
+ *   what was already renamed come again after a restart. Before the first
+ *   record of a partition is taken, its complete files are listed
+ *   (listArchive) and a record is skipped when a file of its own hour
+ *   already covers its offset (that file holds every record of that hour in
+ *   its range); stale temporary files of the partition are deleted. So each
+ *   offset ends up in exactly one file whatever the roll points were.
+ */
+import { open, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ConfigError } from '../../common/errors.js';
+import { ContainerEncoder } from '../../schemas/container.js';
+import { archiveFileName, hourDir, hourOf, listArchive, padOffset, type HourKey } from './archiveLayout.js';
+
+/** Options of {@link ArchiveRoller}. */
+export interface ArchiveRollerOptions {
+  /** Archive root folder (created if missing). */
+  dir: string;
+  /** The topic archived (first path component and file name prefix). */
+  topic: string;
+  /** Writer schema of the records (JSON): every appended value must be its Avro binary. */
+  schema: object;
+  /** Roll a file once it holds this many encoded bytes; default 64 MiB. */
+  maxBytes?: number;
+  /** Roll a file this long after it was opened; default 10 minutes. */
+  maxAgeMs?: number;
+  /** Records are encoded into blocks of about this many bytes; default 256 KiB. */
+  blockBytes?: number;
+  codec?: 'null' | 'deflate';
+  /** Called after each file is renamed into place. */
+  onFile?: (file: { path: string; partition: number; first: number; last: number; records: number; bytes: number }) => void;
+  now?: () => number;
+}
+
+interface OpenFile {
+  key: HourKey;
+  dirPath: string;
+  temp: string;
+  handle: FileHandle;
+  encoder: ContainerEncoder;
+  first: number;
+  last: number;
+  records: number;
+  pending: Buffer[];
+  pendingBytes: number;
+  /** Bytes written or being written (blocks counted by their raw size until compressed). */
+  bytes: number;
+  openedAt: number;
+  /** Block writes in order: compression runs on the thread pool while records keep coming. */
+  writing: Promise<void>;
+  failure: unknown;
+}
+
+interface PartitionState {
+  /** Hour -> offset ranges already archived (complete files). */
+  covered: Map<string, Array<[number, number]>>;
+  open: Map<string, OpenFile>;
+  /** Highest offset appended or skipped. */
+  lastSeen: number;
+}
+
+/** What became of an appended record. */
+export type AppendResult = 'appended' | 'skipped';
+
+export class ArchiveRoller {
+  private readonly partitions = new Map<number, PartitionState>();
+  private readonly maxBytes: number;
+  private readonly maxAgeMs: number;
+  private readonly blockBytes: number;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: ArchiveRollerOptions) {
+    const positive = (name: string, v: number | undefined, dflt: number): number => {
+      const value = v ?? dflt;
+      if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`archive: ${name} must be a number > 0, got ${JSON.stringify(v)}`);
+      return value;
+    };
+    if (!opts.dir) throw new ConfigError('archive: dir is required');
+    if (!opts.topic || /[/\\]/.test(opts.topic)) throw new ConfigError(`archive: topic must be a topic name, got ${JSON.stringify(opts.topic)}`);
+    this.maxBytes = positive('maxBytes', opts.maxBytes, 64 * 1024 * 1024);
+    this.maxAgeMs = positive('maxAgeMs', opts.maxAgeMs, 10 * 60 * 1000);
+    this.blockBytes = Math.min(positive('blockBytes', opts.blockBytes, 256 * 1024), this.maxBytes);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Lists a partition's complete files and removes its stale temporary ones (before its first record). */
+  private async state(partition: number): Promise<PartitionState> {
+    let state = this.partitions.get(partition);
+    if (state !== undefined) return state;
+    const { files, temporary } = await listArchive(this.opts.dir, this.opts.topic, partition);
+    for (const t of temporary) await rm(t, { force: true });
+    const covered = new Map<string, Array<[number, number]>>();
+    for (const f of files) {
+      const k = `${f.date}/${f.hour}`;
+      const list = covered.get(k) ?? [];
+      list.push([f.first, f.last]);
+      covered.set(k, list);
+    }
+    state = { covered, open: new Map(), lastSeen: -1 };
+    this.partitions.set(partition, state);
+    return state;
+  }
+
+  /** Whether a partition's archive state is loaded (append needs it: call prepare first). */
+  ready(partition: number): boolean {
+    return this.partitions.has(partition);
+  }
+
+  /** Loads a partition's archive state (list of complete files); idempotent. */
+  async prepare(partition: number): Promise<void> {
+    await this.state(partition);
+  }
+
+  /** Marks an offset as passed without archiving it (a dead letter): it counts for the commit offset. */
+  seen(partition: number, offset: number): void {
+    const state = this.partitions.get(partition);
+    if (state === undefined) throw new ConfigError(`archive: partition ${partition} seen before prepare()`);
+    state.lastSeen = Math.max(state.lastSeen, offset);
+  }
+
+  /**
+   * Appends one record (offsets in increasing order per partition).
+   * `eventTime` decides the hour folder. Skips a record an existing file
+   * already holds. The partition must be prepared. Returns a promise only
+   * when a new file is opened: await it before the next append.
+   */
+  append(partition: number, offset: number, eventTime: number, value: Buffer): AppendResult | Promise<AppendResult> {
+    const state = this.partitions.get(partition);
+    if (state === undefined) throw new ConfigError(`archive: partition ${partition} appended before prepare()`);
+    state.lastSeen = Math.max(state.lastSeen, offset);
+    const { key, k } = this.hour(eventTime);
+    if (state.covered.get(k)?.some(([a, b]) => a <= offset && offset <= b) === true) return 'skipped';
+    const file = state.open.get(k);
+    // Synchronous unless a file must be opened: no promise per record on the common path.
+    if (file !== undefined) return this.add(file, offset, value);
+    return this.openFile(partition, key, offset).then((opened) => {
+      state.open.set(k, opened);
+      return this.add(opened, offset, value);
+    });
+  }
+
+  private add(file: OpenFile, offset: number, value: Buffer): AppendResult {
+    file.pending.push(value);
+    file.pendingBytes += value.length;
+    file.last = offset;
+    file.records += 1;
+    if (file.pendingBytes >= this.blockBytes) this.writeBlock(file);
+    return 'appended';
+  }
+
+  private readonly hours = new Map<number, { key: HourKey; k: string }>();
+
+  /** The hour of an event time, cached (toISOString per record costs more than the rest of append). */
+  private hour(ms: number): { key: HourKey; k: string } {
+    const index = Math.floor(ms / 3_600_000);
+    let h = this.hours.get(index);
+    if (h === undefined) {
+      const key = hourOf(ms);
+      h = { key, k: `${key.date}/${key.hour}` };
+      if (this.hours.size > 10_000) this.hours.clear();
+      this.hours.set(index, h);
+    }
+    return h;
+  }
+
+  private async openFile(partition: number, key: HourKey, first: number): Promise<OpenFile> {
+    const dirPath = hourDir(this.opts.dir, this.opts.topic, key);
+    await mkdir(dirPath, { recursive: true });
+    const temp = join(dirPath, `${this.opts.topic}+${partition}+${padOffset(first)}.${process.pid}.tmp`);
+    const handle = await open(temp, 'w');
+    const encoder = new ContainerEncoder({ schema: this.opts.schema, codec: this.opts.codec ?? 'deflate' });
+    const header = encoder.header();
+    await handle.write(header);
+    return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: [], pendingBytes: 0, bytes: header.length, openedAt: this.now(), writing: Promise.resolve(), failure: undefined };
+  }
+
+  /** Queues the pending records as one block (not awaited: flush waits for the queue). */
+  private writeBlock(file: OpenFile): void {
+    if (file.failure !== undefined) throw file.failure;
+    if (file.pending.length === 0) return;
+    const records = file.pending;
+    const raw = file.pendingBytes;
+    file.pending = [];
+    file.pendingBytes = 0;
+    file.bytes += raw;
+    file.writing = file.writing.then(async () => {
+      if (file.failure !== undefined) return;
+      try {
+        const block = await file.encoder.blockAsync(records);
+        await file.handle.write(block);
+        file.bytes += block.length - raw;
+      } catch (err) {
+        file.failure = err;
+      }
+    });
+  }
+
+  /** Partitions with an open file that is full (maxBytes) or old (maxAgeMs). */
+  due(): number[] {
+    const now = this.now();
+    const out: number[] = [];
+    for (const [partition, state] of this.partitions) {
+      for (const f of state.open.values()) {
+        if (f.bytes + f.pendingBytes >= this.maxBytes || now - f.openedAt >= this.maxAgeMs) {
+          out.push(partition);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Partitions loaded (with or without open files). */
+  known(): number[] {
+    return [...this.partitions.keys()];
+  }
+
+  /**
+   * Closes every open file of the partition (write, fsync, rename, fsync
+   * the folder) and returns the offset to commit: the partition's last seen
+   * offset + 1 (undefined when nothing was seen).
+   */
+  async flush(partition: number): Promise<number | undefined> {
+    const state = this.partitions.get(partition);
+    if (state === undefined || state.lastSeen < 0) return undefined;
+    for (const [k, file] of [...state.open]) {
+      this.writeBlock(file);
+      await file.writing;
+      if (file.failure !== undefined) throw file.failure;
+      await file.handle.sync();
+      await file.handle.close();
+      const final = join(file.dirPath, archiveFileName(this.opts.topic, partition, file.first, file.last));
+      await rename(file.temp, final);
+      const dirHandle = await open(file.dirPath, 'r');
+      try {
+        await dirHandle.sync();
+      } finally {
+        await dirHandle.close();
+      }
+      state.open.delete(k);
+      const list = state.covered.get(k) ?? [];
+      list.push([file.first, file.last]);
+      state.covered.set(k, list);
+      this.opts.onFile?.({ path: final, partition, first: file.first, last: file.last, records: file.records, bytes: file.bytes });
+    }
+    return state.lastSeen + 1;
+  }
+
+  /** Number of open (temporary) files. */
+  openFiles(): number {
+    let n = 0;
+    for (const s of this.partitions.values()) n += s.open.size;
+    return n;
+  }
+
+  /**
+   * Forgets a partition (it moved to another worker, or the group
+   * rebalanced): its open files are removed, its state reloaded from disk
+   * on its next prepare().
+   */
+  async drop(partition: number): Promise<void> {
+    const state = this.partitions.get(partition);
+    if (state === undefined) return;
+    this.partitions.delete(partition);
+    for (const f of state.open.values()) {
+      await f.writing;
+      await f.handle.close().catch(() => undefined);
+      await rm(f.temp, { force: true });
+    }
+  }
+}

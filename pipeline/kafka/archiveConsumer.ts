@@ -1,0 +1,167 @@
+/**
+ * The Kafka side of the archive sink: a consumer group reading one topic
+ * (read_committed) and handing each record, in offset order per partition,
+ * to an ArchiveTarget; offsets are committed only with what the target's
+ * flush returns, i.e. after the records are in complete, fsynced, renamed
+ * files. autoCommit is off: a kill -9 loses nothing that was not committed,
+ * and the target skips what it already archived when records come again.
+ *
+ * Flushes happen between batches: at the end of each fetched batch for the
+ * partitions the target says are due, on a timer (age-based rolls of a
+ * quiet topic), on a rebalance (everything open, before the partitions may
+ * move; the target then reloads each partition from disk) and on stop. All
+ * target calls are serialized.
+ */
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import { ConfigError } from '../../common/errors.js';
+import type { Logger } from '../ops/logger.js';
+import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
+import { isRebalancing, kafkaEdgeError } from './errors.js';
+
+/** One consumed record, as the target sees it. */
+export interface ArchiveRecord {
+  partition: number;
+  offset: number;
+  /** The record's timestamp (epoch ms). */
+  timestamp: number;
+  key: Buffer | null;
+  value: Buffer | null;
+}
+
+/** What the consumer drives (pipeline/stream/archiveSink.ts adapts ArchiveRoller to it). */
+export interface ArchiveTarget {
+  /** Takes the records of one fetched batch of one partition, in offset order. */
+  take(records: readonly ArchiveRecord[]): Promise<void>;
+  /** Partitions to flush now. */
+  due(): number[];
+  /** Partitions with state (to flush on a rebalance or stop). */
+  known(): number[];
+  /** Closes the partition's files; resolves with the offset to commit (undefined: nothing). */
+  flush(partition: number): Promise<number | undefined>;
+  /** Forgets a partition's state (after a rebalance). */
+  drop(partition: number): Promise<void>;
+}
+
+export interface ArchiveConsumerOptions extends KafkaConnectionOptions {
+  topic: string;
+  groupId: string;
+  target: ArchiveTarget;
+  logger: Logger;
+  /** How often due() is checked without traffic (ms); default 1000. */
+  tickMs?: number;
+  sessionTimeoutMs?: number;
+  /** Called after each commit. */
+  onCommit?: (partition: number, offset: number) => void;
+}
+
+export interface ArchiveConsumer {
+  /** Resolves when the consumer has joined and is running. */
+  readonly started: Promise<void>;
+  /** Flushes and commits everything open, then leaves the group. */
+  stop(): Promise<void>;
+  /** Rejects when the consumer fails for good. */
+  readonly done: Promise<void>;
+}
+
+export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsumer {
+  const { topic, target, logger } = opts;
+  const tickMs = opts.tickMs ?? 1000;
+  if (!Number.isFinite(tickMs) || tickMs <= 0) throw new ConfigError(`archive: tickMs must be > 0, got ${tickMs}`);
+  const sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
+  const consumer: Consumer = createKafkaClient(opts).consumer({
+    groupId: opts.groupId,
+    sessionTimeout,
+    heartbeatInterval: Math.floor(sessionTimeout / 3),
+    maxWaitTimeInMs: 500,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+  });
+
+  // Every target call goes through this chain: batches, ticks, rebalances and stop never interleave.
+  let chain: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+
+  const flushAndCommit = async (partitions: readonly number[]): Promise<void> => {
+    const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
+    for (const partition of partitions) {
+      const offset = await target.flush(partition);
+      if (offset !== undefined) offsets.push({ topic, partition, offset: String(offset) });
+    }
+    if (offsets.length === 0) return;
+    try {
+      await consumer.commitOffsets(offsets);
+      for (const o of offsets) opts.onCommit?.(o.partition, Number(o.offset));
+    } catch (err) {
+      // The files are in place; the records come again after the rebalance and are skipped.
+      if (!isRebalancing(err)) throw kafkaEdgeError('cannot commit archive offsets', err, { topic });
+      logger.warn('archive: commit refused during a rebalance; the archived records will be skipped when they come again', { partitions: offsets.map((o) => o.partition) });
+    }
+  };
+
+  let failed: (err: unknown) => void = () => undefined;
+  const done = new Promise<void>((_resolve, reject) => (failed = reject));
+  done.catch(() => undefined);
+
+  const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+    if (!isRunning() || isStale()) return;
+    const records: ArchiveRecord[] = batch.messages.map((m) => ({
+      partition: batch.partition,
+      offset: Number(m.offset),
+      timestamp: Number(m.timestamp),
+      key: m.key,
+      value: m.value,
+    }));
+    await serial(async () => {
+      await target.take(records);
+      const due = target.due();
+      if (due.length > 0) await flushAndCommit(due);
+    });
+    await heartbeat();
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  const started = (async () => {
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    } catch (err) {
+      throw kafkaEdgeError(`cannot start the archive consumer of ${topic}`, err, { topic });
+    }
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const assigned = (e.payload.memberAssignment as Record<string, number[]>)[topic] ?? [];
+      logger.info('archive: joined the group', { partitions: assigned });
+      // Close what is open (the partitions may have moved) and reload every partition from disk.
+      void serial(async () => {
+        const known = target.known();
+        await flushAndCommit(known);
+        for (const p of known) await target.drop(p);
+      }).catch(failed);
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart !== true) failed(e.payload.error);
+    });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch });
+    timer = setInterval(() => {
+      void serial(async () => {
+        const due = target.due();
+        if (due.length > 0) await flushAndCommit(due);
+      }).catch(failed);
+    }, tickMs);
+  })();
+
+  return {
+    started,
+    done,
+    async stop() {
+      if (timer !== undefined) clearInterval(timer);
+      await started.catch(() => undefined);
+      await consumer.pause([{ topic }]);
+      await serial(() => flushAndCommit(target.known()));
+      await consumer.disconnect();
+    },
+  };
+}

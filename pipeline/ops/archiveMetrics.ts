@@ -1,0 +1,43 @@
+/**
+ * Metrics of the archive sink (`mentionflow archive --follow`), on the same
+ * ops endpoint as the worker's (/metrics, /healthz, /readyz):
+ *
+ *   mentionflow_archive_records_total{result}   archived | skipped (already in a file) | deadletter
+ *   mentionflow_archive_files_total             files renamed into place
+ *   mentionflow_archive_bytes_total             bytes of those files
+ *   mentionflow_archive_open_files              files being written (temporary names)
+ *   mentionflow_archive_committed_offset{partition}  last committed offset
+ *
+ * plus the process defaults (CPU, memory, event loop lag).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface ArchiveMetrics {
+  readonly registry: Registry;
+  record(result: 'archived' | 'skipped' | 'deadletter', n?: number): void;
+  file(bytes: number): void;
+  openFiles(n: number): void;
+  committed(partition: number, offset: number): void;
+}
+
+export function createArchiveMetrics(opts: { registry?: Registry; collectDefault?: boolean } = {}): ArchiveMetrics {
+  const registry = opts.registry ?? new Registry();
+  if (opts.collectDefault !== false) collectDefaultMetrics({ register: registry, prefix: 'mentionflow_' });
+  const registers = [registry];
+  const records = new Counter({ name: 'mentionflow_archive_records_total', help: 'Records consumed by the archive sink, by result', labelNames: ['result'], registers });
+  for (const r of ['archived', 'skipped', 'deadletter']) records.inc({ result: r }, 0);
+  const files = new Counter({ name: 'mentionflow_archive_files_total', help: 'Archive files completed (fsynced and renamed)', registers });
+  const bytes = new Counter({ name: 'mentionflow_archive_bytes_total', help: 'Bytes of completed archive files', registers });
+  const open = new Gauge({ name: 'mentionflow_archive_open_files', help: 'Archive files being written', registers });
+  const committed = new Gauge({ name: 'mentionflow_archive_committed_offset', help: 'Last offset committed by the archive sink', labelNames: ['partition'], registers });
+  return {
+    registry,
+    record: (result, n = 1) => records.inc({ result }, n),
+    file: (b) => {
+      files.inc();
+      bytes.inc(b);
+    },
+    openFiles: (n) => open.set(n),
+    committed: (partition, offset) => committed.set({ partition: String(partition) }, offset),
+  };
+}

@@ -1,0 +1,216 @@
+/**
+ * The archive sink (`mentionflow archive --follow`): the post topic, as
+ * consumed, into rolling Avro container files. Reads as
+ *   Kafka (archiveConsumer) -> check each record is a Post -> ArchiveRoller (files)
+ * with undecodable records going to the dead-letter topic instead, and
+ * offsets committed only after the files holding them are renamed.
+ *
+ * A record already written with the latest Post schema (raw framing) is
+ * stored byte for byte; one written with an older version (or Confluent
+ * framing) is stored re-encoded as the latest version, so every file is a
+ * container of latest-version Post records. The event hour is the post's
+ * created_at (UTC); a post whose created_at is not a plausible time (before
+ * 1970 or after 9999) goes by the record's timestamp.
+ */
+import { ConfigError, DecodeError, MentionflowError } from '../../common/errors.js';
+import { deadLetterMessage } from '../../operators/deadLetter.js';
+import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, resolvingDecoder, scanAvro, type ResolvingDecoder, type WireFormat } from '../../schemas/registry.js';
+import type { Post } from '../../schemas/types.generated.js';
+import { ArchiveRoller } from '../file/archiveRoller.js';
+import { startArchiveConsumer, type ArchiveConsumer, type ArchiveRecord } from '../kafka/archiveConsumer.js';
+import type { KafkaConnectionOptions } from '../kafka/client.js';
+import { openTopicWriter, type TopicWriter } from '../kafka/topicWriter.js';
+import { createArchiveMetrics, type ArchiveMetrics } from '../ops/archiveMetrics.js';
+import type { Logger } from '../ops/logger.js';
+import { startOpsServer, type OpsServer } from '../ops/server.js';
+
+export interface ArchiveSinkOptions extends KafkaConnectionOptions {
+  topic: string;
+  dir: string;
+  groupId: string;
+  /** Dead-letter topic for records that are not Posts; undefined: the sink stops on one. */
+  deadLetterTopic?: string;
+  wire?: WireFormat;
+  maxFileBytes?: number;
+  maxFileAgeMs?: number;
+  codec?: 'null' | 'deflate';
+  logger: Logger;
+  /** Ops endpoint port (/metrics, /healthz, /readyz); undefined: none. */
+  metricsPort?: number;
+  metricsHost?: string;
+  sessionTimeoutMs?: number;
+  tickMs?: number;
+}
+
+export interface ArchiveSink {
+  readonly metrics: ArchiveMetrics;
+  readonly ops: OpsServer | undefined;
+  readonly started: Promise<void>;
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** The latest-version bytes of a record, and its event time; DecodeError when it is not a Post. */
+export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | null, timestamp: number) => { bytes: Buffer; eventTime: number } {
+  const latest = latestVersion('post');
+  const type = loadSchema('post');
+  const decoders: ResolvingDecoder<Post>[] = [];
+  for (const v of [...listVersions('post')].reverse()) {
+    try {
+      decoders.push(resolvingDecoder<Post>('post', v, latest));
+    } catch (err) {
+      if (!(err instanceof MentionflowError)) throw err;
+    }
+  }
+  const latestWriter = loadSchema('post', latest);
+  return (value, timestamp) => {
+    if (value === null) throw new DecodeError('cannot archive: the record has no value (null payload, e.g. a tombstone)');
+    // Fast path, the common case: a raw record of the latest version. The bounded scan checks it
+    // whole (every byte consumed, strings valid); only id and created_at are then read.
+    if (wire === 'raw') {
+      let end = -1;
+      try {
+        end = scanAvro(latestWriter, value);
+      } catch {
+        // not the latest version (or not a Post): the full path below says why
+      }
+      if (end === value.length) {
+        const head = postHead(value);
+        if (head.id.trim() === '') throw new DecodeError('invalid Post: empty id (Post.id must be the platform post id, never empty)');
+        const t = head.createdAt;
+        return { bytes: value, eventTime: Number.isSafeInteger(t) && t >= 0 && t <= MAX_TIME ? t : timestamp };
+      }
+    }
+    const reasons: string[] = [];
+    for (const d of decoders) {
+      let post: Post;
+      try {
+        post = d.decode(value, { wireFormat: wire });
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        reasons.push(err.message);
+        continue;
+      }
+      if (post.id.trim() === '') throw new DecodeError('invalid Post: empty id (Post.id must be the platform post id, never empty)');
+      const t = post.created_at;
+      const eventTime = Number.isSafeInteger(t) && t >= 0 && t <= MAX_TIME ? t : timestamp;
+      return { bytes: d.writerVersion === latest && wire === 'raw' ? value : encodeStrict(type, post), eventTime };
+    }
+    throw new DecodeError(`cannot decode Post from ${value.length} bytes: ${reasons.join('; ')}`);
+  };
+}
+
+/** Reads a zig-zag varint long at pos (the value exact up to 2^53). */
+function readLong(buf: Buffer, pos: number): { value: number; pos: number } {
+  let n = 0;
+  let scale = 1;
+  let b: number;
+  do {
+    b = buf[pos++];
+    n += (b & 0x7f) * scale;
+    scale *= 128;
+  } while (b & 0x80);
+  return { value: n % 2 === 0 ? n / 2 : -(n + 1) / 2, pos };
+}
+
+/** id and created_at of a scanned Post (fields 1-4: id, text, author_id strings, created_at long; same in v1 and v2). */
+function postHead(buf: Buffer): { id: string; createdAt: number } {
+  let r = readLong(buf, 0);
+  const id = buf.toString('utf8', r.pos, r.pos + r.value);
+  let pos = r.pos + r.value;
+  for (let i = 0; i < 2; i++) {
+    r = readLong(buf, pos);
+    pos = r.pos + r.value;
+  }
+  return { id, createdAt: readLong(buf, pos).value };
+}
+
+export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<ArchiveSink> {
+  const { topic, logger } = opts;
+  if (!opts.groupId) throw new ConfigError('archive: groupId is required');
+  const metrics = createArchiveMetrics();
+  const roller = new ArchiveRoller({
+    dir: opts.dir,
+    topic,
+    schema: loadSchemaJson('post'),
+    ...(opts.maxFileBytes !== undefined ? { maxBytes: opts.maxFileBytes } : {}),
+    ...(opts.maxFileAgeMs !== undefined ? { maxAgeMs: opts.maxFileAgeMs } : {}),
+    codec: opts.codec ?? 'deflate',
+    onFile: (f) => {
+      metrics.file(f.bytes);
+      logger.debug('archive: file written', { ...f });
+    },
+  });
+  const read = postRecordReader(opts.wire ?? 'raw');
+  const deadLetters: TopicWriter | undefined = opts.deadLetterTopic === undefined ? undefined : await openTopicWriter({ ...opts, topic: opts.deadLetterTopic });
+
+  const take = async (records: readonly ArchiveRecord[]): Promise<void> => {
+    if (records.length === 0) return;
+    const partition = records[0].partition;
+    await roller.prepare(partition);
+    const failed = [];
+    let archived = 0;
+    let skipped = 0;
+    for (const r of records) {
+      let out: { bytes: Buffer; eventTime: number };
+      try {
+        out = read(r.value, r.timestamp);
+      } catch (err) {
+        if (!(err instanceof DecodeError) || deadLetters === undefined) throw err;
+        failed.push(deadLetterMessage({ kind: 'failed', ref: { topic, partition, offset: String(r.offset), receivedAt: Date.now() }, payload: r.value, key: r.key, stage: 'decode', error: err }, Date.now()));
+        roller.seen(partition, r.offset);
+        continue;
+      }
+      const appended = roller.append(partition, r.offset, out.eventTime, out.bytes);
+      if ((typeof appended === 'string' ? appended : await appended) === 'appended') archived++;
+      else skipped++;
+    }
+    // Dead letters are on the broker before the offsets that pass them can be committed.
+    if (failed.length > 0 && deadLetters !== undefined) await deadLetters.send(failed.map((m) => ({ key: m.key, value: m.value })));
+    metrics.record('archived', archived);
+    metrics.record('skipped', skipped);
+    metrics.record('deadletter', failed.length);
+    metrics.openFiles(roller.openFiles());
+  };
+
+  let healthy = true;
+  const consumer: ArchiveConsumer = startArchiveConsumer({
+    ...opts,
+    target: {
+      take,
+      due: () => roller.due(),
+      known: () => roller.known(),
+      flush: async (p) => {
+        const offset = await roller.flush(p);
+        metrics.openFiles(roller.openFiles());
+        return offset;
+      },
+      drop: (p) => roller.drop(p),
+    },
+    onCommit: (p, o) => metrics.committed(p, o),
+  });
+  consumer.done.catch(() => (healthy = false));
+  let ready = false;
+  const started = consumer.started.then(() => void (ready = true));
+  const ops =
+    opts.metricsPort === undefined
+      ? undefined
+      : await startOpsServer({ port: opts.metricsPort, ...(opts.metricsHost !== undefined ? { host: opts.metricsHost } : {}), registry: metrics.registry, health: () => healthy, ready: () => ready && healthy });
+  return {
+    metrics,
+    ops,
+    started,
+    done: consumer.done,
+    async stop() {
+      ready = false;
+      try {
+        await consumer.stop();
+      } finally {
+        await deadLetters?.close();
+        await ops?.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * schemas/container.ts, the one Avro object container reader (and the raw
+ * block writer the archive sink uses), and its three other callers: the
+ * embedded file mode (readPostsFile of pipeline/file), `produce`'s loader and
+ * the training sources. A truncated or corrupt block is an error naming the
+ * file and the byte offset, in every caller; never a silent drop (avsc's
+ * own decoder returns the records before a truncated last block and stops).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ConfigError, DecodeError } from '../../common/errors.js';
+import { readPostsFile as producePosts } from '../../cli/commands/produce.js';
+import { readPostsFile as filePosts } from '../../pipeline/file/fileSource.js';
+import { ContainerEncoder, readContainer } from '../../schemas/container.js';
+import { decodeStrict, encodeStrict, loadSchema, loadSchemaJson } from '../../schemas/registry.js';
+import type { Post } from '../../schemas/types.generated.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'container-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const postType = loadSchema('post');
+
+function post(i: number): Post {
+  return { id: `p${i}`, text: `第${i}条微博，北京`, author_id: `a${i % 7}`, created_at: 1_700_000_000_000 + i, source: 'weibo', lang: null, reply_to: null, attributes: {}, geo: null, topic_tags: [] } as unknown as Post;
+}
+
+/** A container of `n` posts in blocks of `perBlock`, with each block's byte offset. */
+function container(name: string, n: number, perBlock: number, codec: 'null' | 'deflate'): { file: string; bytes: Buffer; blockOffsets: number[] } {
+  const enc = new ContainerEncoder({ schema: loadSchemaJson('post'), codec });
+  const parts = [enc.header()];
+  const blockOffsets: number[] = [];
+  let at = parts[0].length;
+  for (let i = 0; i < n; i += perBlock) {
+    const records = [];
+    for (let j = i; j < Math.min(n, i + perBlock); j++) records.push(encodeStrict(postType, post(j)));
+    const block = enc.block(records);
+    blockOffsets.push(at);
+    at += block.length;
+    parts.push(block);
+  }
+  const bytes = Buffer.concat(parts);
+  const file = path.join(dir, name);
+  writeFileSync(file, bytes);
+  return { file, bytes, blockOffsets };
+}
+
+async function all(file: string): Promise<Array<{ index: number; block: number; blockOffset: number; post: Post }>> {
+  const out = [];
+  for await (const item of readContainer(file, 97)) {
+    if (item.kind === 'record') out.push({ index: item.index, block: item.block, blockOffset: item.blockOffset, post: decodeStrict<Post>(postType, item.bytes) });
+  }
+  return out;
+}
+
+async function failure(run: () => Promise<unknown>): Promise<Error> {
+  try {
+    await run();
+  } catch (err) {
+    return err as Error;
+  }
+  assert.fail('expected an error, the read succeeded');
+}
+
+describe('readContainer + ContainerEncoder', () => {
+  for (const codec of ['null', 'deflate'] as const) {
+    it(`round trip (${codec}): every record, in order, with its block and the block's byte offset`, async () => {
+      const { file, blockOffsets } = container(`rt-${codec}.avro`, 250, 40, codec);
+      const read = await all(file);
+      assert.equal(read.length, 250);
+      assert.deepEqual(read.map((r) => r.post.id), Array.from({ length: 250 }, (_, i) => `p${i}`));
+      assert.deepEqual([...new Set(read.map((r) => r.blockOffset))], blockOffsets);
+      assert.equal(read[249].block, 7);
+    });
+  }
+
+  it('a truncated last block is a DecodeError naming the file and the byte offset of the block', async () => {
+    const { bytes, blockOffsets } = container('whole.avro', 100, 30, 'deflate');
+    for (const cut of [1, 17, 40]) {
+      const file = path.join(dir, `cut${cut}.avro`);
+      writeFileSync(file, bytes.subarray(0, bytes.length - cut));
+      const err = await failure(() => all(file));
+      assert.ok(err instanceof DecodeError, String(err));
+      assert.ok(err.message.startsWith(`${file}: block 4 (byte ${blockOffsets[3]})`), err.message);
+    }
+  });
+
+  it('a corrupt record in a null-codec block names the record and its byte offset', async () => {
+    const { bytes, blockOffsets } = container('corrupt.avro', 10, 5, 'null');
+    const bad = Buffer.from(bytes);
+    // The second block's first record starts after the block's count and size (1 byte each here): its id length.
+    const at = blockOffsets[1] + 3;
+    bad[at] = 0x7f; // a negative string length
+    const file = path.join(dir, 'corrupt-bad.avro');
+    writeFileSync(file, bad);
+    const err = await failure(() => all(file));
+    assert.ok(err instanceof DecodeError, String(err));
+    assert.match(err.message, new RegExp(`block 2 \\(byte ${blockOffsets[1]}\\), record 6 \\(byte \\d+\\)`));
+  });
+
+  it('the file mode (run --input) and produce fail on a truncated container with file and byte, reading nothing silently', async () => {
+    const { bytes, blockOffsets } = container('posts.avro', 60, 20, 'deflate');
+    const file = path.join(dir, 'posts-cut.avro');
+    writeFileSync(file, bytes.subarray(0, bytes.length - 3));
+    const fileMode = await failure(async () => {
+      for await (const _ of filePosts(file)) void _;
+    });
+    assert.ok(fileMode instanceof ConfigError, String(fileMode));
+    assert.match(fileMode.message, new RegExp(`${file}: block 3 \\(byte ${blockOffsets[2]}\\)`));
+    const produce = await failure(() => producePosts(file));
+    assert.ok(produce instanceof ConfigError, String(produce));
+    assert.match(produce.message, new RegExp(`${file}: block 3 \\(byte ${blockOffsets[2]}\\)`));
+    // The whole file reads fully in both.
+    const whole = path.join(dir, 'posts.avro');
+    let n = 0;
+    for await (const _ of filePosts(whole)) n++;
+    assert.equal(n, 60);
+    assert.equal((await producePosts(whole)).length, 60);
+  });
+});
