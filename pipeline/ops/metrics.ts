@@ -6,7 +6,7 @@
  *   records_in_total{topic,partition}        counter    input records read
  *   records_out_total{output}                counter    outputs acked (mentions | deadletter)
  *   dead_letters_total{stage,error_class}    counter    records sent to the dead-letter topic
- *   mentions_total{type,kind}                counter    mentions found (PER/ORG/LOC/GPE x NAM/NOM)
+ *   mentions_total{type,kind,label}          counter    mentions found (PER/ORG/LOC/GPE x NAM/NOM, and the model's own label)
  *   batch_size                               histogram  posts per tagger batch (1..512)
  *   batch_chars                              histogram  code points per tagger batch
  *   batch_latency_seconds                    histogram  first item of a batch -> batch emitted
@@ -83,7 +83,7 @@ export interface PipelineMetrics {
   /** A record went to the dead-letter topic (call recordOut('deadletter', ...) when it is acked). */
   deadLetter(stage: string, errorClass: string): void;
   /** Counts the mentions of one tagged post. */
-  countMentions(mentions: ReadonlyArray<{ type: string; kind: string }>): void;
+  countMentions(mentions: ReadonlyArray<{ type: string; kind: string; label?: string }>): void;
   /** Consumer lag of one partition, in records. */
   setLag(topic: string, partition: number, lag: number): void;
   /** The broker became unreachable (false; an outage begins) or reachable again (true) for one side of the worker. */
@@ -166,8 +166,8 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
   });
   const mentions = new Counter({
     name: name('mentions_total'),
-    help: 'Entity mentions found, by entity type (PER, ORG, LOC, GPE) and kind (NAM name, NOM nominal).',
-    labelNames: ['type', 'kind'] as const,
+    help: "Entity mentions found, by entity type (PER, ORG, LOC, GPE; UNKNOWN for other label sets), kind (NAM name, NOM nominal) and the model's label (e.g. PER.NAM, PRODUCT).",
+    labelNames: ['type', 'kind', 'label'] as const,
     registers,
   });
   const batchSize = new Histogram({
@@ -305,7 +305,7 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
       deadLetters.inc({ stage, error_class: errorClass });
     },
     countMentions(list) {
-      for (const m of list) mentions.inc({ type: m.type, kind: m.kind });
+      for (const m of list) mentions.inc({ type: m.type, kind: m.kind, label: m.label === undefined || m.label === '' ? `${m.type}.${m.kind}` : m.label });
     },
     setLag(topic, partition, lag) {
       consumerLag.set({ topic, partition: String(partition) }, lag);

@@ -95,9 +95,10 @@ describe('createPipelineMetrics', () => {
     m.recordIn('posts', 2);
     m.observeTagging(0.3);
     m.countMentions([
-      { type: 'PER', kind: 'NAM' },
-      { type: 'PER', kind: 'NAM' },
+      { type: 'PER', kind: 'NAM', label: 'PER.NAM' },
+      { type: 'PER', kind: 'NAM', label: 'PER.NAM' },
       { type: 'ORG', kind: 'NOM' },
+      { type: 'UNKNOWN', kind: 'UNKNOWN', label: 'PRODUCT' },
     ]);
     m.recordOut('mentions', 1_000, 1_250);
     m.deadLetter('decode', 'DecodeError');
@@ -108,8 +109,9 @@ describe('createPipelineMetrics', () => {
     assert.equal(sample(text, 'mentionflow_records_in_total{topic="posts",partition="2"}'), 1);
     assert.equal(sample(text, 'mentionflow_in_flight_records'), 1);
     assert.equal(sample(text, 'mentionflow_tagging_seconds_sum'), 0.3);
-    assert.equal(sample(text, 'mentionflow_mentions_total{type="PER",kind="NAM"}'), 2);
-    assert.equal(sample(text, 'mentionflow_mentions_total{type="ORG",kind="NOM"}'), 1);
+    assert.equal(sample(text, 'mentionflow_mentions_total{type="PER",kind="NAM",label="PER.NAM"}'), 2);
+    assert.equal(sample(text, 'mentionflow_mentions_total{type="ORG",kind="NOM",label="ORG.NOM"}'), 1);
+    assert.equal(sample(text, 'mentionflow_mentions_total{type="UNKNOWN",kind="UNKNOWN",label="PRODUCT"}'), 1);
     assert.equal(sample(text, 'mentionflow_records_out_total{output="mentions"}'), 1);
     assert.equal(sample(text, 'mentionflow_records_out_total{output="deadletter"}'), 1);
     assert.equal(sample(text, 'mentionflow_dead_letters_total{stage="decode",error_class="DecodeError"}'), 1);
