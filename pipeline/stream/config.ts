@@ -22,7 +22,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../../common/errors.js';
-import { DELIVERY_MODES, SASL_MECHANISMS, START_FROM, type DeliveryMode, type SaslMechanism } from '../kafka/settings.js';
+import { DELIVERY_MODES, SASL_MECHANISMS, START_FROM, type DeliveryMode, type KafkaEdgesSettings, type SaslMechanism } from '../kafka/settings.js';
 
 export { DELIVERY_MODES, SASL_MECHANISMS, type DeliveryMode, type SaslMechanism };
 const BACKENDS = ['auto', 'native', 'wasm', 'cpu'] as const;
@@ -44,8 +44,8 @@ export const CONFIG_FILE_ENV = 'MENTIONFLOW_CONFIG';
 /** Variables of the MENTIONFLOW_ namespace that other parts of the program read; not worker options. */
 const OTHER_ENV = ['MENTIONFLOW_DEBUG', 'MENTIONFLOW_CORPORA', SASL_PASSWORD_ENV, CONFIG_FILE_ENV];
 
-/** Every setting of the streaming worker (`mentionflow run`); defaultConfig gives the defaults, resolveWorkerConfig merges flags, environment and config file. */
-export interface WorkerConfig {
+/** Every setting of the streaming worker (`mentionflow run`); defaultConfig gives the defaults, resolveWorkerConfig merges flags, environment and config file. The Kafka edges read their part (KafkaEdgesSettings: connection, TLS/SASL, topics, delivery). */
+export interface WorkerConfig extends KafkaEdgesSettings {
   /** Kafka bootstrap brokers (host:port). Empty: the embedded file mode (no Kafka). */
   brokers: string[];
   clientId: string;
@@ -93,14 +93,8 @@ export interface WorkerConfig {
   commitIntervalMs: number;
   metricsPort: number;
   metricsHost: string;
+  /** TLS (the CA, certificate and key files, and SASL: see KafkaConnectionSettings; the SASL password from MENTIONFLOW_SASL_PASSWORD only). */
   ssl: boolean;
-  sslCa?: string;
-  sslCert?: string;
-  sslKey?: string;
-  saslMechanism?: SaslMechanism;
-  saslUsername?: string;
-  /** From MENTIONFLOW_SASL_PASSWORD only. */
-  saslPassword?: string;
   connectionTimeoutMs: number;
   sessionTimeoutMs: number;
   /**
