@@ -2,7 +2,8 @@
  * Linear-chain CRF parameters: tag-to-tag transition scores plus start and
  * end scores. Invalid tag bigrams of the tag scheme (e.g. O -> I-PER.NAM in
  * BIO) can be forbidden by a constant penalty added to the learned scores.
- * The loss (forward algorithm) lives in ./logLikelihood.ts, decoding in
+ * The loss lives in ./fastNll.ts (with ./logLikelihood.ts, the tensor-op
+ * reference), the one forward-backward in ./forwardBackward.ts, decoding in
  * ./viterbi.ts, marginals in ./marginals.ts; this module only owns weights.
  */
 import * as tf from '@tensorflow/tfjs';

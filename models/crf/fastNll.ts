@@ -1,14 +1,16 @@
 /**
  * The CRF negative log-likelihood as one custom op: the forward value and
  * the exact gradients (tag marginals minus gold indicators, pairwise
- * marginals minus gold transition counts) come from forward-backward run in
- * plain TypeScript on the CPU. With K = 17 tags this costs a few
+ * marginals minus gold transition counts) come from forward-backward
+ * (./forwardBackward.ts, the same recursion the mention confidences use) run
+ * in plain TypeScript on the CPU. With K = 17 tags this costs a few
  * milliseconds per batch, where the same recursion as per-time-step tensor
  * ops (./logLikelihood.ts, kept as the reference) costs ~40 ops per step in
  * tfjs and dominates training time. Works on every backend.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Crf } from './crf.js';
+import type { Crf, CrfScores } from './crf.js';
+import { forwardBackward } from './forwardBackward.js';
 
 export interface NllTargets {
   /** Gold tag ids, row-major [B * T] (any value past each length). */
@@ -17,62 +19,38 @@ export interface NllTargets {
   lengths: Int32Array;
 }
 
-function logSumExpRow(xs: Float64Array, n: number): number {
-  let m = -Infinity;
-  for (let i = 0; i < n; i++) if (xs[i] > m) m = xs[i];
-  if (m === -Infinity) return m;
-  let s = 0;
-  for (let i = 0; i < n; i++) s += Math.exp(xs[i] - m);
-  return m + Math.log(s);
+/** The mean NLL of a batch and its gradients with respect to the effective scores. */
+export interface NllResult {
+  /** Mean over the batch. */
+  loss: number;
+  /** d loss / d emissions [B*T*K] (0 at padded positions). */
+  gEm: Float32Array;
+  /** d loss / d transitions [K*K], row-major from -> to. */
+  gTrans: Float32Array;
+  /** d loss / d start scores [K]. */
+  gStart: Float32Array;
+  /** d loss / d end scores [K]. */
+  gEnd: Float32Array;
 }
 
-interface NllResult {
-  loss: number; // mean over the batch
-  gEm: Float32Array; // [B*T*K]
-  gTrans: Float32Array; // [K*K]
-  gStart: Float32Array; // [K]
-  gEnd: Float32Array; // [K]
-}
-
-/** Mean NLL and its gradients for effective scores (plain arrays). */
-export function nllAndGradients(
-  em: Float32Array,
-  dims: { batch: number; steps: number; numTags: number },
-  trans: Float32Array,
-  start: Float32Array,
-  end: Float32Array,
-  targets: NllTargets,
-): NllResult {
+/**
+ * Mean NLL and its gradients for effective scores (plain arrays): emissions
+ * `em` [B, T, K] row-major, each row b read for its first lengths[b] steps.
+ */
+export function nllAndGradients(em: Float32Array, dims: { batch: number; steps: number; numTags: number }, scores: CrfScores, targets: NllTargets): NllResult {
   const { batch: bsz, steps, numTags: k } = dims;
+  const { trans, start, end } = scores;
   const gEm = new Float32Array(bsz * steps * k);
   const gTrans = new Float64Array(k * k);
   const gStart = new Float64Array(k);
   const gEnd = new Float64Array(k);
-  const alpha = new Float64Array(steps * k);
-  const beta = new Float64Array(steps * k);
-  const tmp = new Float64Array(k);
   const inv = 1 / bsz;
   let total = 0;
   for (let b = 0; b < bsz; b++) {
     const len = targets.lengths[b];
     const e0 = b * steps * k;
     const y = (t: number) => targets.tags[b * steps + t];
-    for (let j = 0; j < k; j++) alpha[j] = start[j] + em[e0 + j];
-    for (let t = 1; t < len; t++) {
-      for (let j = 0; j < k; j++) {
-        for (let i = 0; i < k; i++) tmp[i] = alpha[(t - 1) * k + i] + trans[i * k + j];
-        alpha[t * k + j] = logSumExpRow(tmp, k) + em[e0 + t * k + j];
-      }
-    }
-    for (let j = 0; j < k; j++) beta[(len - 1) * k + j] = end[j];
-    for (let t = len - 2; t >= 0; t--) {
-      for (let i = 0; i < k; i++) {
-        for (let j = 0; j < k; j++) tmp[j] = trans[i * k + j] + em[e0 + (t + 1) * k + j] + beta[(t + 1) * k + j];
-        beta[t * k + i] = logSumExpRow(tmp, k);
-      }
-    }
-    for (let j = 0; j < k; j++) tmp[j] = alpha[(len - 1) * k + j] + end[j];
-    const logZ = logSumExpRow(tmp, k);
+    const { alpha, beta, logZ } = forwardBackward(scores, em, e0, len);
     let gold = start[y(0)] + end[y(len - 1)];
     for (let t = 0; t < len; t++) gold += em[e0 + t * k + y(t)] + (t > 0 ? trans[y(t - 1) * k + y(t)] : 0);
     total += logZ - gold;
@@ -86,10 +64,11 @@ export function nllAndGradients(
       gStart[j] += gEm[e0 + j];
       gEnd[j] += gEm[e0 + (len - 1) * k + j];
     }
-    // pairwise marginals
+    // pairwise marginals: each term is the log-probability of a set of paths, so <= 0 and exp cannot overflow
     for (let t = 1; t < len; t++) {
       for (let i = 0; i < k; i++) {
         const a = alpha[(t - 1) * k + i] - logZ;
+        if (a === -Infinity) continue;
         for (let j = 0; j < k; j++) gTrans[i * k + j] += Math.exp(a + trans[i * k + j] + em[e0 + t * k + j] + beta[t * k + j]) * inv;
       }
       gTrans[y(t - 1) * k + y(t)] -= inv;
@@ -102,14 +81,13 @@ export function nllAndGradients(
 export function crfNll(crf: Crf, emissions: tf.Tensor3D, targets: NllTargets): tf.Scalar {
   const [bsz, steps, k] = emissions.shape;
   const f = (em: tf.Tensor, trans: tf.Tensor, start: tf.Tensor, end: tf.Tensor) => {
-    const r = nllAndGradients(
-      em.dataSync() as Float32Array,
-      { batch: bsz, steps, numTags: k },
-      trans.dataSync() as Float32Array,
-      start.dataSync() as Float32Array,
-      end.dataSync() as Float32Array,
-      targets,
-    );
+    const scores: CrfScores = {
+      numTags: k,
+      trans: trans.dataSync() as Float32Array,
+      start: start.dataSync() as Float32Array,
+      end: end.dataSync() as Float32Array,
+    };
+    const r = nllAndGradients(em.dataSync() as Float32Array, { batch: bsz, steps, numTags: k }, scores, targets);
     return {
       value: tf.scalar(r.loss),
       gradFunc: (dy: tf.Tensor) => [

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Crf, type CrfScores } from '../../../models/crf/crf.js';
 import { goldScore, logPartition } from '../../../models/crf/logLikelihood.js';
-import { forwardBackward, spanProbability, tagMarginal } from '../../../models/crf/marginals.js';
+import { forwardBackward } from '../../../models/crf/forwardBackward.js';
+import { spanProbability, tagMarginal } from '../../../models/crf/marginals.js';
 import { viterbi } from '../../../models/crf/viterbi.js';
 import { Rng } from '../../../models/rng.js';
 import { testBackend } from '../../support/backend.js';
@@ -185,5 +186,122 @@ test('the fused CRF NLL op equals the tensor-op reference in value and gradients
   const eRef = tf.grad((x) => ref(x as tf.Tensor3D))(em).dataSync();
   const eFast = tf.grad((x) => fast(x as tf.Tensor3D))(em).dataSync();
   for (let i = 0; i < eRef.length; i++) assert.ok(Math.abs(eRef[i] - eFast[i]) < 1e-4, `emission grad ${i}`);
+  dispose(crf);
+});
+
+/** CrfScores with random learned scores plus the FORBIDDEN penalty where `allowed` says no (as Crf.scores() gives them). */
+function randomScores(rng: Rng, k: number, allowed?: boolean[][], allowedStart?: boolean[]): CrfScores {
+  const pen = (ok: boolean | undefined) => (ok === false ? -1e4 : 0);
+  return {
+    numTags: k,
+    trans: Float32Array.from({ length: k * k }, (_, i) => rng.normal() + pen(allowed?.[Math.floor(i / k)][i % k])),
+    start: Float32Array.from({ length: k }, (_, j) => rng.normal() + pen(allowedStart?.[j])),
+    end: Float32Array.from({ length: k }, () => rng.normal()),
+  };
+}
+
+test('the fused NLL and its gradients equal brute force over all paths: marginals minus gold counts, with padding and constraints', async () => {
+  const { nllAndGradients } = await import('../../../models/crf/fastNll.js');
+  const rng = new Rng(23);
+  const allowed = [
+    [true, true, false],
+    [true, true, true],
+    [true, true, true],
+  ];
+  for (let trial = 0; trial < 6; trial++) {
+    const scores = trial % 2 === 0 ? randomScores(rng, K) : randomScores(rng, K, allowed, [true, true, false]);
+    const lengths = Int32Array.from([4, 1, 3, 2]);
+    const steps = 4;
+    const bsz = lengths.length;
+    const em = Float32Array.from({ length: bsz * steps * K }, () => rng.normal() * 2); // padding holds garbage too
+    const tags = new Int32Array(bsz * steps).fill(1);
+    const gold: number[][] = [];
+    lengths.forEach((len, b) => {
+      const path = [rng.int(2)];
+      for (let t = 1; t < len; t++) path.push(path[t - 1] === 0 ? rng.int(2) : rng.int(3)); // a path the constraints allow
+      gold.push(path);
+      tags.set(path, b * steps);
+    });
+    const r = nllAndGradients(em, { batch: bsz, steps, numTags: K }, scores, { tags, lengths });
+    let loss = 0;
+    const gEm = new Float64Array(bsz * steps * K);
+    const gTrans = new Float64Array(K * K);
+    const gStart = new Float64Array(K);
+    const gEnd = new Float64Array(K);
+    lengths.forEach((len, b) => {
+      const row = em.subarray(b * steps * K, b * steps * K + len * K);
+      const paths = allPaths(K, len);
+      const all = paths.map((p) => pathScore(scores, row, p));
+      const logZ = logSumExp(all);
+      loss += (logZ - pathScore(scores, row, gold[b])) / bsz;
+      paths.forEach((p, n) => {
+        const prob = Math.exp(all[n] - logZ) / bsz;
+        p.forEach((j, t) => (gEm[b * steps * K + t * K + j] += prob));
+        for (let t = 1; t < len; t++) gTrans[p[t - 1] * K + p[t]] += prob;
+        gStart[p[0]] += prob;
+        gEnd[p[len - 1]] += prob;
+      });
+      const g = gold[b];
+      g.forEach((j, t) => (gEm[b * steps * K + t * K + j] -= 1 / bsz));
+      for (let t = 1; t < len; t++) gTrans[g[t - 1] * K + g[t]] -= 1 / bsz;
+      gStart[g[0]] -= 1 / bsz;
+      gEnd[g[len - 1]] -= 1 / bsz;
+    });
+    assert.ok(Math.abs(r.loss - loss) < 1e-6, `loss ${r.loss} vs brute force ${loss}`);
+    const close = (name: string, got: ArrayLike<number>, want: ArrayLike<number>) => {
+      assert.equal(got.length, want.length);
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-6, `${name}[${i}]: ${got[i]} vs brute force ${want[i]}`);
+    };
+    close('gEm', r.gEm, gEm);
+    close('gTrans', r.gTrans, gTrans);
+    close('gStart', r.gStart, gStart);
+    close('gEnd', r.gEnd, gEnd);
+  }
+});
+
+test('the fused NLL equals the log-space tensor reference on long sequences with large scores (no overflow in the scaled recursion)', async () => {
+  await testBackend();
+  const { nllAndGradients } = await import('../../../models/crf/fastNll.js');
+  const rng = new Rng(29);
+  const k = 17;
+  const steps = 200;
+  const lengths = Int32Array.from([200, 57]);
+  const scores = randomScores(rng, k);
+  const crf = new Crf({ numTags: k });
+  crf.transitions.assign(tf.tensor2d(scores.trans, [k, k]));
+  crf.start.assign(tf.tensor1d(scores.start));
+  crf.end.assign(tf.tensor1d(scores.end));
+  const em = Float32Array.from({ length: lengths.length * steps * k }, () => rng.normal() * 30);
+  const tags = Int32Array.from({ length: lengths.length * steps }, () => rng.int(k));
+  const mask = Float32Array.from({ length: lengths.length * steps }, (_, i) => (i % steps < lengths[Math.floor(i / steps)] ? 1 : 0));
+  const r = nllAndGradients(em, { batch: lengths.length, steps, numTags: k }, scores, { tags, lengths });
+  assert.ok(Number.isFinite(r.loss) && r.gEm.every(Number.isFinite) && r.gTrans.every(Number.isFinite));
+  const emT = tf.tensor3d(em, [lengths.length, steps, k]);
+  const logZ = logPartition(crf, emT, tf.tensor2d(mask, [lengths.length, steps])).arraySync();
+  const gold = Array.from(lengths, (len, b) => pathScore(scores, em.subarray(b * steps * k, (b * steps + len) * k), Array.from(tags.subarray(b * steps, b * steps + len))));
+  const ref = (logZ[0] - gold[0] + logZ[1] - gold[1]) / 2;
+  // float32 tensor ops over 200 steps of scores ~100: agree to float32 rounding of the sums
+  assert.ok(Math.abs(r.loss - ref) / Math.abs(ref) < 1e-5, `fused ${r.loss} vs log-space reference ${ref}`);
+  tf.dispose(emT);
+  dispose(crf);
+});
+
+test('the fused CRF NLL op leaves no tensors behind: the count stays flat over loss + gradient steps', async () => {
+  await testBackend();
+  const { crfNll } = await import('../../../models/crf/fastNll.js');
+  const rng = new Rng(31);
+  const crf = randomCrf(rng);
+  const lengths = Int32Array.from([3, 2]);
+  const tags = Int32Array.from([0, 1, 2, 1, 1, 0]);
+  const em = tf.variable(tf.tensor3d(Float32Array.from({ length: 2 * 3 * K }, () => rng.normal()), [2, 3, K]));
+  const step = () => {
+    const { value, grads } = tf.variableGrads(() => crfNll(crf, em, { tags, lengths }), [em, crf.transitions, crf.start, crf.end]);
+    tf.dispose([value, ...Object.values(grads)]);
+  };
+  step(); // first call may allocate lazily-created backend state
+  const before = tf.memory().numTensors;
+  for (let i = 0; i < 5; i++) step();
+  assert.equal(tf.memory().numTensors, before, 'tensors leaked by the NLL op or its gradient');
+  em.dispose();
   dispose(crf);
 });
