@@ -19,7 +19,7 @@ export const spec: CommandSpec = {
     'seg-dev': { type: 'string', arg: 'SOURCE', description: 'segmented dev sentences' },
     out: { type: 'string', arg: 'DIR', description: 'output model directory' },
     mode: { type: 'string', arg: 'MODE', description: 'joint (alternating), pipeline (segmentation first, then NER) or features (a CRF segmenter trained first and frozen; its predicted segmentation gives the NER head segmentation features, Table 1 rows 2 and 6)', default: 'joint' },
-    lambda: { type: 'string', arg: 'X', description: `weight of the segmentation loss (default ${DEFAULT_TRAIN_OPTIONS.lambda})` },
+    lambda: { type: 'string', arg: 'X', description: `weight of the segmentation loss, > 0 (default ${DEFAULT_TRAIN_OPTIONS.lambda}; the paper tunes it in [0.5, 1])` },
     seed: { type: 'string', arg: 'N', description: `random seed (default ${DEFAULT_TRAIN_OPTIONS.seed})` },
     epochs: { type: 'string', arg: 'N', description: `maximum epochs (default ${DEFAULT_TRAIN_OPTIONS.epochs})` },
     dropout: { type: 'string', arg: 'X', description: `dropout on the LSTM input (default ${DEFAULT_TRAIN_OPTIONS.dropout})` },

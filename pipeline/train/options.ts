@@ -47,7 +47,12 @@ export interface TrainOptions {
   normalize: boolean;
   /** Longest piece of text fed to the tagger at once (code points). */
   maxLength: number;
-  /** Weight of the segmentation loss in joint training (the paper's lambda). */
+  /**
+   * Weight of the segmentation loss in joint training and segmentation
+   * pretraining (the paper's lambda), in (0, 10]; the paper tunes it in
+   * [0.5, 1]. Not 0: the segmentation head would learn nothing while its
+   * batches still ran; NER alone is `train-ner`.
+   */
   lambda: number;
   /** Segmentation dev sentences scored per epoch in joint training (a fixed sample; 0 = all). */
   segDevSample: number;
@@ -139,7 +144,8 @@ const CHECKS: Record<keyof TrainOptions, Check> = {
   minFreq: int(1, 1e9),
   normalize: bool,
   maxLength: int(8, 100000),
-  lambda: num(0, 10),
+  lambda: (v) =>
+    typeof v === 'number' && v > 0 && v <= 10 ? undefined : 'a number in (0, 10] (the paper tunes it in [0.5, 1]; for NER without segmentation use train-ner)',
   segDevSample: int(0, 1e9),
   pretrainEpochs: int(1, 1000),
   charPositional: bool,

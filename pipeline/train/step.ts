@@ -21,11 +21,12 @@ export interface StepOptions {
 export function trainStep(network: TaggingNetwork, batch: Batch, opts: StepOptions): number {
   const vars = network.headParams(opts.head);
   const varList = [...vars.values()];
-  const { value, grads } = tf.variableGrads(
-    () => tf.mul(network.loss(opts.head, batch, opts.dropoutSeed), opts.weight) as tf.Scalar,
-    varList,
-  );
-  const loss = value.dataSync()[0] / opts.weight;
+  let loss = NaN;
+  const { value, grads } = tf.variableGrads(() => {
+    const raw = network.loss(opts.head, batch, opts.dropoutSeed);
+    loss = raw.dataSync()[0]; // the unweighted loss, read here rather than divided out of the weighted one
+    return tf.mul(raw, opts.weight) as tf.Scalar;
+  }, varList);
   value.dispose();
   const clipped = opts.clipNorm > 0 ? clipByGlobalNorm(grads, opts.clipNorm) : grads;
   opts.optimizer.applyGradients(clipped);

@@ -16,3 +16,13 @@ test('unknown and out-of-range options are refused with the option name', () => 
   assert.throws(() => resolveTrainOptions({ dropout: 1.5 }), (e: unknown) => e instanceof ConfigError && /"dropout" must be a number in \[0, 1\)/.test(e.message));
   assert.throws(() => resolveTrainOptions({ useHidden: false, useEmbeddings: false, lexicalBuckets: 0 }), ConfigError);
 });
+
+test('lambda must be above 0 (0 would train the segmentation head on nothing); the message says where NER alone is', () => {
+  for (const lambda of [0, -1, 11]) {
+    assert.throws(
+      () => resolveTrainOptions({ lambda }),
+      (e: unknown) => e instanceof ConfigError && /option "lambda" must be a number in \(0, 10\] \(the paper tunes it in \[0\.5, 1\]; for NER without segmentation use train-ner\)/.test(e.message),
+    );
+  }
+  assert.equal(resolveTrainOptions({ lambda: 0.5 }).lambda, 0.5);
+});
