@@ -14,7 +14,8 @@
  * The parts, from small to large:
  * - **Tagging**: {@link loadTagger}, the {@link Tagger} interface and its
  *   implementations ({@link NeuralTagger} on the calling thread,
- *   {@link ThreadTagger} in a worker thread), {@link useBackend}.
+ *   {@link ThreadTagger} in a worker thread), {@link useBackend}; word
+ *   segmentation with {@link NeuralTagger.segment} ({@link Word}).
  * - **Operators** (RxJS, one stage each, in pipeline order):
  *   {@link decodePosts}, {@link batchItems} / {@link batchAdaptive},
  *   {@link tagBatch}, {@link toMentions}, {@link encodeOutputs}; plus
@@ -26,7 +27,9 @@
  *   `mentionflow run` worker from a {@link WorkerConfig} ({@link workerConfig}
  *   builds and checks one).
  * - **Training**: {@link trainNer}, {@link resolveTrainOptions},
- *   {@link readConll}, {@link evaluateNer}, {@link TaggerModel}.
+ *   {@link readConll}, {@link evaluateNer}, {@link TaggerModel}; for
+ *   segmentation {@link readSegmented}, {@link readWordList},
+ *   {@link evaluateSegmentation}, {@link scoreSegmentation}.
  * - **Records and errors**: the Avro record types ({@link Post},
  *   {@link PostMentions}, {@link DeadLetter}), {@link loadSchema}, and the
  *   error hierarchy under {@link MentionflowError}.
@@ -38,7 +41,7 @@
 export { defaultModelDir, loadTagger } from './api/loadTagger.js';
 export type { LoadTaggerOptions } from './api/loadTagger.js';
 export { NeuralTagger, DEFAULT_SLICE_CHARS } from './models/tagger.js';
-export type { EntityType, Mention, MentionKind, NeuralTaggerOptions, Tagger } from './models/tagger.js';
+export type { EntityType, Mention, MentionKind, NeuralTaggerOptions, Tagger, Word } from './models/tagger.js';
 export { ThreadTagger } from './models/threadTagger.js';
 export type { ThreadTaggerOptions } from './models/threadTagger.js';
 export { BACKEND_CHOICES, activeBackend, useBackend } from './models/backend.js';
@@ -110,8 +113,12 @@ export type { TrainResult } from './pipeline/train/trainTagger.js';
 export type { EpochReport } from './pipeline/train/trainer.js';
 export { DEFAULT_TRAIN_OPTIONS, resolveTrainOptions } from './pipeline/train/options.js';
 export type { TrainOptions } from './pipeline/train/options.js';
-export { evaluateNer } from './pipeline/train/evaluate.js';
-export type { NerEvaluation } from './pipeline/train/evaluate.js';
+export { evaluateNer, evaluateSegmentation } from './pipeline/train/evaluate.js';
+export type { NerEvaluation, SegEvaluation } from './pipeline/train/evaluate.js';
+export { parseSegmented, readSegmented, readWordList } from './models/data/segmentation.js';
+export type { SegSentence } from './models/data/segmentation.js';
+export { scoreSegmentation } from './models/eval/segScorer.js';
+export type { RecallScore, SegScores } from './models/eval/segScorer.js';
 export { parseConll, readConll } from './models/data/conll.js';
 export type { NerSentence } from './models/data/conll.js';
 export { scoreSpans } from './models/eval/spanScorer.js';

@@ -13,6 +13,7 @@ import { Pace } from './pace.js';
 import { labelFields, type Mention } from './mention.js';
 import type { TaggerModel } from './taggerModel.js';
 import { isSurrogatePairAt, toCodePoints, utf16Offsets } from './text/codepoints.js';
+import { textWordSpans } from './text/segTags.js';
 
 export { labelFields, type EntityType, type Mention, type MentionKind } from './mention.js';
 
@@ -46,6 +47,19 @@ export interface TaggerLease {
   readonly model: ModelVersionRef;
   /** The batch is done with the model; idempotent. */
   release(): void;
+}
+
+/**
+ * A word of a segmented text (NeuralTagger.segment). Offsets as a Mention's:
+ * `start`/`end` in Unicode code points, end exclusive; `start_utf16`/`end_utf16`
+ * the same span in UTF-16 code units (`text.slice(start_utf16, end_utf16)`).
+ */
+export interface Word {
+  text: string;
+  start: number;
+  end: number;
+  start_utf16: number;
+  end_utf16: number;
 }
 
 /** Options of NeuralTagger. */
@@ -122,13 +136,7 @@ export class NeuralTagger implements Tagger {
 
   async tag(texts: readonly string[]): Promise<Mention[][]> {
     const pace = new Pace(this.sliceChars);
-    const pieces: Piece[] = [];
-    for (let text = 0; text < texts.length; text++) {
-      for (const piece of textPieces(texts[text], text, this.model.meta.maxLength)) {
-        pieces.push(piece);
-        await pace.spend(piece.chars.length / LINEAR_CHARS_PER_CELL);
-      }
-    }
+    const pieces = await this.pieces(texts, pace);
     const preds = await this.model.predict(
       pieces.map((p) => p.chars),
       this.batchSize,
@@ -155,6 +163,66 @@ export class NeuralTagger implements Tagger {
       await pace.spend(piece.chars.length / LINEAR_CHARS_PER_CELL);
     }
     return out;
+  }
+
+  /** Whether the model has a segmentation head (a model trained with `train-joint`, as the shipped default), which segment() needs. */
+  get canSegment(): boolean {
+    return this.model.segTags !== undefined && this.model.network.seg !== undefined;
+  }
+
+  /**
+   * Word segmentation by the model's segmentation head: the words of each
+   * text, in text order (the result has texts.length entries). Whitespace
+   * separates words and is never part of one. Texts longer than the model's
+   * maxLength are segmented in consecutive pieces, so a word never spans two
+   * pieces. With a char-positional model (the shipped default) the head also
+   * reads jieba's word positions, so its words lean towards jieba's.
+   *
+   * Throws a ConfigError when the model has no segmentation head (see
+   * canSegment).
+   */
+  async segment(texts: readonly string[]): Promise<Word[][]> {
+    if (!this.canSegment) {
+      throw new ConfigError(
+        `model ${this.modelId} ${this.modelVersion} has no segmentation head (trained for NER only); segmentation needs a model trained with train-joint, such as the shipped default`,
+      );
+    }
+    const pace = new Pace(this.sliceChars);
+    const pieces = await this.pieces(texts, pace);
+    const preds = await this.model.predict(
+      pieces.map((p) => p.chars),
+      this.batchSize,
+      'seg',
+      pace,
+    );
+    const out: Word[][] = texts.map(() => []);
+    for (let i = 0; i < preds.length; i++) {
+      const piece = pieces[i];
+      const utf16 = utf16Offsets(piece.chars);
+      for (const w of textWordSpans(piece.chars, preds[i].tags)) {
+        out[piece.text].push({
+          text: piece.chars.slice(w.start, w.end).join(''),
+          start: piece.offset + w.start,
+          end: piece.offset + w.end,
+          start_utf16: piece.offset16 + utf16[w.start],
+          end_utf16: piece.offset16 + utf16[w.end],
+        });
+      }
+      await pace.spend(piece.chars.length / LINEAR_CHARS_PER_CELL);
+    }
+    return out;
+  }
+
+  /** The texts cut into pieces of at most maxLength code points, paced as linear work. */
+  private async pieces(texts: readonly string[], pace: Pace): Promise<Piece[]> {
+    const pieces: Piece[] = [];
+    for (let text = 0; text < texts.length; text++) {
+      for (const piece of textPieces(texts[text], text, this.model.meta.maxLength)) {
+        pieces.push(piece);
+        await pace.spend(piece.chars.length / LINEAR_CHARS_PER_CELL);
+      }
+    }
+    return pieces;
   }
 
   dispose(): void {

@@ -17,6 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { CorpusFormatError } from '../../common/errors.js';
 import { lengthsToBies, type SegTag } from '../text/segTags.js';
 
+/** One segmented sentence: its code points, their BIES tags, and its words. */
 export interface SegSentence {
   /** One code point per element. */
   chars: string[];

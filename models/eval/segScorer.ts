@@ -3,12 +3,21 @@
  * code-point span (start, end); a predicted word is correct iff the same span
  * is a gold word. P = correct/predicted, R = correct/gold (percent 0–100).
  * With a training word list, OOV recall is the recall over gold words whose
- * string is not in the list, IV recall over those that are.
+ * string is not in the list, IV recall over those that are, and the OOV rate
+ * the share of gold words that are OOV: the figures the bakeoff's `score`
+ * script prints (TOTAL TEST WORDS PRECISION, TOTAL TRUE WORDS RECALL,
+ * F MEASURE, OOV Rate, OOV Recall Rate, IV Recall Rate), here in percent.
+ * That script aligns each line's words with diff (a longest common
+ * subsequence of word strings); on the same characters this counts the same
+ * matches as spans do, except where diff pairs a word with an identical word
+ * at another position ("aa a" against "a aa" over "aaa": one match for
+ * diff, none by span), which this scorer does not count.
  */
 import { MentionflowError } from '../../common/errors.js';
 import { biesToWordSpans } from '../text/segTags.js';
 import { prf, type PrfScore } from './prf.js';
 
+/** Recall over one group of gold words (OOV or IV). */
 export interface RecallScore {
   /** Gold words in this group. */
   gold: number;
@@ -18,11 +27,14 @@ export interface RecallScore {
   recall: number;
 }
 
+/** Word segmentation scores (scoreSegmentation): word P/R/F1, and OOV / IV recall with a training word list. */
 export interface SegScores {
   /** tp = correct words, fp = predicted words not in gold, fn = gold words missed. */
   words: PrfScore;
   /** Present when a training word list is given. */
   oov?: RecallScore;
+  /** Percent of gold words not in the training word list (SIGHAN's OOV rate); present when a list is given. */
+  oovRate?: number;
   /** Present when a training word list is given. */
   iv?: RecallScore;
 }
@@ -69,5 +81,5 @@ export function scoreSegmentation(
   });
   const words = prf(correct, predWords - correct, goldWords - correct);
   if (trainWords === undefined) return { words };
-  return { words, oov: recallScore(oov.gold, oov.correct), iv: recallScore(iv.gold, iv.correct) };
+  return { words, oov: recallScore(oov.gold, oov.correct), iv: recallScore(iv.gold, iv.correct), oovRate: goldWords === 0 ? 0 : (100 * oov.gold) / goldWords };
 }

@@ -49,3 +49,26 @@ export function biesToWordSpans(tags: readonly string[]): WordSpan[] {
   if (start >= 0) spans.push({ start, end: tags.length });
   return spans;
 }
+
+/**
+ * The words of a text from its BIES tags (biesToWordSpans), where whitespace
+ * separates words whatever the tags say: a word is cut at each whitespace
+ * code point and whitespace is never part of a word (so a text's own spaces
+ * are kept as boundaries and do not come out as words).
+ */
+export function textWordSpans(chars: readonly string[], tags: readonly string[]): WordSpan[] {
+  const out: WordSpan[] = [];
+  for (const w of biesToWordSpans(tags)) {
+    let start = -1;
+    for (let i = w.start; i <= w.end; i++) {
+      const blank = i === w.end || /^\s$/u.test(chars[i]);
+      if (blank && start >= 0) {
+        out.push({ start, end: i });
+        start = -1;
+      } else if (!blank && start < 0) {
+        start = i;
+      }
+    }
+  }
+  return out;
+}

@@ -34,18 +34,39 @@ export async function evaluateNer(model: TaggerModel, data: readonly NerSentence
   return { scores, predictedTags: preds.map((p) => convert(p.tags)) };
 }
 
-/** Word segmentation scores of the segmentation head on BIES-tagged sentences. */
-export async function evaluateSeg(model: TaggerModel, data: readonly SegSentence[], trainWords?: ReadonlySet<string>, batchSize = 64): Promise<SegScores> {
-  const sents = data.filter((s) => s.chars.length > 0);
+/** Word segmentation scores of a model's segmentation head on gold data, and its predicted BIES tags per scored sentence. */
+export interface SegEvaluation {
+  scores: SegScores;
+  /** The sentences scored: those of the data with at least one character, in order. */
+  sentences: SegSentence[];
+  /** Predicted BIES tags of each scored sentence. */
+  predictedTags: string[][];
+}
+
+/**
+ * Segments the sentences of `data` with the model's segmentation head and
+ * scores the predicted words against the gold ones (models/eval/segScorer.ts:
+ * word P/R/F1 in percent, and OOV / IV recall against `trainWords`, the
+ * training word list, when given). Empty sentences are skipped.
+ */
+export async function evaluateSegmentation(model: TaggerModel, data: readonly SegSentence[], trainWords?: ReadonlySet<string>, batchSize = 64): Promise<SegEvaluation> {
+  const sentences = data.filter((s) => s.chars.length > 0);
   const preds = await model.predict(
-    sents.map((s) => s.chars),
+    sentences.map((s) => s.chars),
     batchSize,
     'seg',
   );
-  return scoreSegmentation(
-    sents.map((s) => s.chars),
-    sents.map((s) => s.tags),
-    preds.map((p) => p.tags),
+  const predictedTags = preds.map((p) => p.tags);
+  const scores = scoreSegmentation(
+    sentences.map((s) => s.chars),
+    sentences.map((s) => s.tags),
+    predictedTags,
     trainWords,
   );
+  return { scores, sentences, predictedTags };
+}
+
+/** Word segmentation scores of the segmentation head on BIES-tagged sentences (evaluateSegmentation's scores). */
+export async function evaluateSeg(model: TaggerModel, data: readonly SegSentence[], trainWords?: ReadonlySet<string>, batchSize = 64): Promise<SegScores> {
+  return (await evaluateSegmentation(model, data, trainWords, batchSize)).scores;
 }
