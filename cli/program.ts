@@ -24,6 +24,7 @@ import * as produce from './commands/produce.js';
 import * as promote from './commands/promote.js';
 import * as pretrainEmbeddings from './commands/pretrainEmbeddings.js';
 import * as runCmd from './commands/run.js';
+import * as segment from './commands/segment.js';
 import * as tag from './commands/tag.js';
 import * as tail from './commands/tail.js';
 import * as topics from './commands/topics.js';
@@ -34,7 +35,7 @@ import * as completion from './completion.js';
 import { projectRoot } from './defaults.js';
 import { userMistake } from './userErrors.js';
 
-const COMMANDS: CommandModule[] = [tag, evalCmd, compare, promote, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, topics, produce, tail, archive];
+const COMMANDS: CommandModule[] = [tag, segment, evalCmd, compare, promote, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, topics, produce, tail, archive];
 
 /** The package's version, from its package.json. */
 export function version(): string {

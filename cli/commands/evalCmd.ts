@@ -1,28 +1,43 @@
-/** `mentionflow eval`: exact-span P/R/F1 of a model on a CoNLL file, as in the paper's Table 1. */
+/**
+ * `mentionflow eval`: exact-span P/R/F1 of a model on a CoNLL file, as in the
+ * paper's Table 1; with `--task seg`, the segmentation head's word P/R/F1
+ * and OOV recall on a segmented file, as the SIGHAN bakeoff scores them.
+ */
 import { writeFile } from 'node:fs/promises';
+import { ConfigError } from '../../common/errors.js';
+import { readWordList } from '../../models/data/segmentation.js';
+import type { SegScores } from '../../models/eval/segScorer.js';
+import { biesToWordSpans } from '../../models/text/segTags.js';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
 import { formatConllevalLines, type NerScores, type PrfScore } from '../../models/eval/spanScorer.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { tagsToSpans } from '../../models/text/labels.js';
-import { evaluateNer } from '../../pipeline/train/evaluate.js';
-import { readNerSource } from '../../pipeline/train/sources/openSource.js';
+import { evaluateNer, evaluateSegmentation } from '../../pipeline/train/evaluate.js';
+import { readNerSource, readSegSource } from '../../pipeline/train/sources/openSource.js';
 import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
-import { BACKEND_OPTION, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, checkPath, type CommandSpec, type Parsed } from '../args.js';
 import { requireSource, sourceKafka } from '../sourceOption.js';
 import { modelDirOption } from '../defaults.js';
 
 export const spec: CommandSpec = {
   name: 'eval',
   summary: 'score a model on labelled data: precision, recall, F1 by exact span, per label, overall (and named, nominal for NAM/NOM labels)',
-  usage: 'mentionflow eval --data SOURCE [--model DIR] [--json] [--write-predictions FILE]',
+  usage: 'mentionflow eval --data SOURCE [--model DIR] [--json] [--write-predictions FILE] | eval --task seg --data SOURCE [--train-words FILE | --train-words-from SOURCE] [--model DIR] [--json]',
   options: {
     model: { type: 'string', arg: 'DIR', description: 'model artifact directory (default: the shipped model, models/default)' },
-    data: { type: 'string', arg: 'SOURCE', description: 'char-per-line CoNLL file with gold tags (BIO or BIOES, any labels), or any example source with NER spans (see below)' },
+    task: { type: 'string', arg: 'TASK', description: 'ner: mentions by exact span; seg: the segmentation head\'s words', choices: ['ner', 'seg'], default: 'ner' },
+    data: { type: 'string', arg: 'SOURCE', description: 'ner: char-per-line CoNLL file with gold tags (BIO or BIOES, any labels); seg: segmented text, one sentence a line, words separated by spaces (NLPCC 2016, SIGHAN gold files); or any example source with NER spans / segmentation (see below)' },
+    'train-words': { type: 'string', arg: 'FILE', description: 'seg: the training word list for OOV recall, one word a line (SIGHAN\'s *_training_words.utf8; the first field of a line)' },
+    'train-words-from': { type: 'string', arg: 'SOURCE', description: 'seg: take the training word list from the words of this segmented training corpus (e.g. the NLPCC 2016 train file)' },
     json: { type: 'boolean', description: 'print the scores as JSON' },
-    'write-predictions': { type: 'string', arg: 'FILE', description: 'write "char gold predicted" lines (conlleval input) to FILE' },
+    'write-predictions': { type: 'string', arg: 'FILE', description: 'ner: write "char gold predicted" lines (conlleval input) to FILE; seg: the predicted segmentation, one sentence a line, words separated by spaces (the SIGHAN score script\'s input)' },
     backend: BACKEND_OPTION,
   },
-  notes: 'Scores are percentages; a mention counts only if its start, end and label all match (conlleval semantics).\nNamed and nominal rows appear when the labels have the NAM/NOM split (WeiboNER).\nCheck them with conlleval: perl conlleval.pl -d " " < FILE\n\n' + SOURCE_SYNTAX_HELP,
+  notes:
+    'Scores are percentages; a mention counts only if its start, end and label all match (conlleval semantics).\nNamed and nominal rows appear when the labels have the NAM/NOM split (WeiboNER).\nCheck them with conlleval: perl conlleval.pl -d " " < FILE\n' +
+    'With --task seg: a predicted word counts if its span is a gold word (SIGHAN bakeoff scoring); OOV recall is the recall of gold words not in the training word list, IV recall of those in it, OOV rate their share of gold words.\n' +
+    'example: mentionflow eval --task seg --data ../shared/corpora/nlpcc2016-weibo-cws/nlpcc2016-wordseg-dev.dat --train-words-from ../shared/corpora/nlpcc2016-weibo-cws/nlpcc2016-word-seg-train.dat\n\n' +
+    SOURCE_SYNTAX_HELP,
 };
 
 export function formatScores(s: NerScores): string {
@@ -38,7 +53,72 @@ export function formatScores(s: NerScores): string {
   return lines.join('\n');
 }
 
+/** The segmentation scores as a table: words P/R/F1, then OOV rate, OOV and IV recall when a training word list was given. */
+export function formatSegScores(s: SegScores): string {
+  const w = s.words;
+  const lines = [
+    'words        precision  recall     F1   gold  pred',
+    '-----------------------------------------------',
+    `${'words'.padEnd(12)} ${w.precision.toFixed(2).padStart(9)} ${w.recall.toFixed(2).padStart(7)} ${w.f1.toFixed(2).padStart(6)} ${String(w.tp + w.fn).padStart(6)} ${String(w.tp + w.fp).padStart(5)}`,
+  ];
+  if (s.oov && s.iv) {
+    lines.push(`OOV rate ${(s.oovRate ?? 0).toFixed(2)}   OOV recall ${s.oov.recall.toFixed(2)} (${s.oov.correct} of ${s.oov.gold})   IV recall ${s.iv.recall.toFixed(2)} (${s.iv.correct} of ${s.iv.gold})`);
+  }
+  return lines.join('\n');
+}
+
+/** The training word list of --train-words / --train-words-from, with a description of where it came from; undefined when neither is given. */
+async function trainWords(p: Parsed): Promise<{ words: Set<string>; from: string } | undefined> {
+  const list = p.values['train-words'];
+  const corpus = p.values['train-words-from'];
+  if (typeof list === 'string' && typeof corpus === 'string') throw new ConfigError('give --train-words or --train-words-from, not both');
+  if (typeof list === 'string') {
+    checkPath(list, '--train-words');
+    const words = await readWordList(list);
+    return { words, from: `word list ${list}` };
+  }
+  if (typeof corpus === 'string') {
+    const spec = await requireSource(p, 'train-words-from', 'eval', 'seg');
+    const sentences = (await readSegSource(spec, { where: '--train-words-from', fingerprintRole: 'train-words', kafka: sourceKafka() })).sentences;
+    return { words: new Set(sentences.flatMap((s) => s.words)), from: `the words of ${spec}` };
+  }
+  return undefined;
+}
+
+async function runSeg(p: Parsed): Promise<number> {
+  const data = await requireSource(p, 'data', spec.name, 'seg');
+  const dir = modelDirOption(p);
+  const train = await trainWords(p);
+  await useBackend(p.values.backend as BackendChoice);
+  const sentences = (await readSegSource(data, { where: '--data', fingerprintRole: 'eval', kafka: sourceKafka() })).sentences;
+  const { model, manifest } = await TaggerModel.load(dir);
+  try {
+    if (!model.segTags || !model.network.seg) {
+      throw new ConfigError(`--model ${dir}: model ${manifest.modelId} ${manifest.modelVersion} has no segmentation head (trained for NER only); --task seg needs a model trained with train-joint, such as the shipped default`);
+    }
+    const { scores, sentences: scored, predictedTags } = await evaluateSegmentation(model, sentences, train?.words);
+    if (typeof p.values['write-predictions'] === 'string') {
+      const lines = scored.map((s, i) => biesToWordSpans(predictedTags[i]).map((w) => s.chars.slice(w.start, w.end).join('')).join(' '));
+      await writeFile(p.values['write-predictions'], lines.join('\n') + '\n');
+    }
+    const modelRef = { id: manifest.modelId, version: manifest.modelVersion, dir };
+    if (p.values.json) {
+      process.stdout.write(JSON.stringify({ model: modelRef, task: 'seg', data, sentences: scored.length, trainWords: train ? { from: train.from, words: train.words.size } : undefined, scores }) + '\n');
+    } else {
+      const oovNote = train ? `OOV relative to ${train.from} (${train.words.size} words)` : 'no --train-words / --train-words-from: OOV recall not computed';
+      process.stdout.write(`model ${manifest.modelId} ${manifest.modelVersion}, segmentation head, on ${data} (${scored.length} sentences)\n${formatSegScores(scores)}\n${oovNote}\n`);
+    }
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}
+
 export async function run(p: Parsed): Promise<number> {
+  if (p.values.task === 'seg') return runSeg(p);
+  for (const flag of ['train-words', 'train-words-from']) {
+    if (p.values[flag] !== undefined) throw new ConfigError(`--${flag} is for --task seg (OOV recall of segmentation)`);
+  }
   const data = await requireSource(p, 'data', spec.name, 'ner');
   const dir = modelDirOption(p);
   await useBackend(p.values.backend as BackendChoice);

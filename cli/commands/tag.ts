@@ -34,9 +34,10 @@ function readable(text: string, mentions: Mention[]): string {
  * by line as it comes, each batch holding the lines that arrived while the
  * previous one was being tagged (at most `max`), so a line typed or piped in
  * is tagged at once and a file streams in full batches. Reading pauses while
- * a few batches are waiting.
+ * a few batches are waiting. Blank lines are skipped unless `keepBlank`
+ * (`segment` answers every line, so its output lines match its input's).
  */
-async function* batches(p: Parsed, max: number, input: NodeJS.ReadableStream = process.stdin): AsyncGenerator<string[]> {
+export async function* batches(p: Parsed, max: number, input: NodeJS.ReadableStream = process.stdin, keepBlank = false): AsyncGenerator<string[]> {
   if (p.positionals.length > 0) {
     for (let i = 0; i < p.positionals.length; i += max) yield p.positionals.slice(i, i + max);
     return;
@@ -46,7 +47,7 @@ async function* batches(p: Parsed, max: number, input: NodeJS.ReadableStream = p
   let wake: (() => void) | undefined;
   const lines = createInterface({ input, crlfDelay: Infinity });
   lines.on('line', (line) => {
-    if (line.trim() === '') return;
+    if (!keepBlank && line.trim() === '') return;
     queue.push(line);
     if (queue.length >= 4 * max) lines.pause();
     wake?.();
