@@ -50,6 +50,10 @@ try train-ner --train bad.conll --dev ok.conll --out o
 try train-ner --train ok.conll --dev ok.conll --out o --lexicon /missing.txt
 try train-joint --ner-train ok.conll --ner-dev ok.conll --seg-train /missing --seg-dev ok.conll --out o
 try train-joint --ner-train ok.conll --ner-dev ok.conll --seg-train ok.conll --seg-dev ok.conll --out o --mode both
+try train-joint --ner-train ok.conll --ner-dev ok.conll --seg-train ok.conll --seg-dev ok.conll --out o --lambda 0
+try segment --input /missing
+try segment --input ok.conll x
+try eval --task seg --data ok.conll --train-words /missing
 try pretrain-embeddings --out e.bin --corpora /missing
 try pretrain-embeddings --out e.bin --dim 0
 try experiment table2
