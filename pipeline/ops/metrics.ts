@@ -1,7 +1,8 @@
 /**
  * The pipeline's Prometheus metrics, in one registry (a fresh one unless the
  * caller passes one), plus the few helpers the streaming worker calls. Every
- * name gets the prefix (default `mentionflow_`):
+ * pipeline metric gets the prefix (default `mentionflow_`); the process
+ * metrics keep their standard names, so stock Node.js dashboards find them:
  *
  *   records_in_total{topic,partition}        counter    input records read
  *   records_out_total{output}                counter    outputs acked (mentions | deadletter)
@@ -20,7 +21,8 @@
  *                                                       tagger's thread with --inference thread)
  *   model_info{id,version}                   gauge      1 for the model in service (the one the next batch uses)
  *   model_swaps_total{result}                counter    candidates from the model store: swapped | refused
- *   process_*, nodejs_*                      prom-client default process metrics
+ *   process_*, nodejs_*                      prom-client default process metrics, unprefixed
+ *                                                       (process_resident_memory_bytes, nodejs_heap_size_used_bytes, ...)
  */
 import * as tf from '@tensorflow/tfjs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
@@ -32,7 +34,7 @@ export interface PipelineMetricsOptions {
   registry?: Registry;
   /** Prefix of every metric name; default 'mentionflow_'. */
   prefix?: string;
-  /** Also register prom-client's default process metrics (with the same prefix); default true. */
+  /** Also register prom-client's default process metrics, under their standard names (`process_*`, `nodejs_*`, no prefix); default true. */
   collectDefault?: boolean;
   /**
    * Where tfjs_tensors and tfjs_bytes come from; default this thread's
@@ -261,7 +263,9 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     kafkaReachable.set({ side }, 1);
     kafkaOutages.inc({ side }, 0);
   }
-  if (collectDefault) collectDefaultMetrics({ register: registry, prefix });
+  // Unprefixed on purpose: process_* and nodejs_* are what stock Node.js
+  // dashboards and alerts query.
+  if (collectDefault) collectDefaultMetrics({ register: registry });
 
   return {
     registry,

@@ -38,8 +38,11 @@ describe('createPipelineMetrics', () => {
       assert.match(text, new RegExp(`^# HELP mentionflow_${name} \\S.{10,}`, 'm'), `${name} has a help line`);
       assert.match(text, new RegExp(`^# TYPE mentionflow_${name} `, 'm'));
     }
-    assert.match(text, /^mentionflow_process_cpu_user_seconds_total /m);
-    assert.match(text, /^mentionflow_nodejs_heap_size_used_bytes /m);
+    // the process metrics under their standard names, as stock Node.js dashboards query them
+    assert.match(text, /^process_cpu_user_seconds_total /m);
+    assert.match(text, /^process_resident_memory_bytes /m);
+    assert.match(text, /^nodejs_heap_size_used_bytes /m);
+    assert.doesNotMatch(text, /^mentionflow_(process|nodejs)_/m);
     assert.ok(m.registry.getSingleMetric('mentionflow_batch_size'));
   });
 
