@@ -1,0 +1,137 @@
+// The deploy kit's alert rules and Grafana dashboard against the worker's real
+// metrics: every metric name their PromQL selects must be one that
+// `mentionflow run` exports (its registry, createPipelineMetrics, as run
+// builds it; and the archive sink's), so renaming a metric fails here.
+// The rules are also checked and unit-tested with promtool where it is
+// installed (Debian: apt-get install prometheus; .ci/run does).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { Registry } from 'prom-client';
+import { projectRoot } from '../../cli/defaults.js';
+import { createArchiveMetrics } from '../../pipeline/ops/archiveMetrics.js';
+import { createPipelineMetrics } from '../../pipeline/ops/metrics.js';
+import { dashboardQueries, promqlMetricNames, ruleQueries, unknownNames, type Query } from './promqlNames.js';
+
+const root = projectRoot();
+const ALERTS = join(root, 'deploy/prometheus/alerts.yml');
+const ALERT_TESTS = join(root, 'deploy/prometheus/alerts.test.yml');
+const DASHBOARD = join(root, 'deploy/grafana/dashboards/mentionflow.json');
+/** Series Prometheus itself makes for every scrape target. */
+const SCRAPE_SERIES = ['up', 'scrape_duration_seconds', 'scrape_samples_scraped'];
+
+/** The series names a registry exposes (a histogram as its _bucket, _sum and _count). */
+async function seriesNames(registry: Registry): Promise<string[]> {
+  const names: string[] = [];
+  for (const m of await registry.getMetricsAsJSON()) {
+    const type = String(m.type);
+    if (type === 'histogram') names.push(`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`);
+    else if (type === 'summary') names.push(m.name, `${m.name}_sum`, `${m.name}_count`);
+    else names.push(m.name);
+  }
+  return names;
+}
+
+async function exported(): Promise<Set<string>> {
+  // as cli/commands/run.ts creates them with --metrics-port (collectDefault on)
+  const worker = createPipelineMetrics({ collectDefault: true });
+  const archive = createArchiveMetrics();
+  return new Set([...(await seriesNames(worker.registry)), ...(await seriesNames(archive.registry)), ...SCRAPE_SERIES]);
+}
+
+const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as Parameters<typeof dashboardQueries>[0];
+const alerts = ruleQueries(ALERTS);
+const panels: Query[] = dashboardQueries(dashboard, 'mentionflow.json');
+
+describe('PromQL metric names', () => {
+  it('finds the metric names of an expression, not its functions, labels, keywords or durations', () => {
+    const names = promqlMetricNames(
+      'histogram_quantile(0.99, sum by (le) (rate(a_bucket{job=~"$job", x="y{z}"}[$__rate_interval]))) > 0.5 and on () b offset 30m unless ignoring (instance) c_total / d',
+    );
+    assert.deepEqual([...names].sort(), ['a_bucket', 'b', 'c_total', 'd']);
+  });
+
+  it('reads every alert rule expression of alerts.yml', () => {
+    const rules = readFileSync(ALERTS, 'utf8').match(/^\s*- alert:/gm) ?? [];
+    assert.equal(alerts.length, rules.length);
+    assert.ok(alerts.length >= 5);
+    for (const q of alerts) assert.ok(promqlMetricNames(q.expr).size > 0, `${q.where}: no metric in ${q.expr}`);
+  });
+});
+
+describe('alerts and dashboard use only exported metric names', () => {
+  it('every metric in the alert rules is exported by the worker', async () => {
+    assert.deepEqual(unknownNames(alerts, await exported()), []);
+  });
+
+  it('every metric in the dashboard queries is exported by the worker', async () => {
+    assert.ok(panels.length >= 20, `dashboard has ${panels.length} queries`);
+    assert.deepEqual(unknownNames(panels, await exported()), []);
+  });
+
+  it('a renamed metric is reported (on either side)', async () => {
+    const known = await exported();
+    const renamedInQuery = panels.map((q) => ({ ...q, expr: q.expr.replaceAll('mentionflow_consumer_lag', 'mentionflow_consumer_lag_records') }));
+    assert.ok(unknownNames(renamedInQuery, known).some((l) => l.startsWith('mentionflow_consumer_lag_records ')));
+    const renamedInWorker = new Set([...known].filter((n) => n !== 'mentionflow_dead_letters_total'));
+    assert.ok(unknownNames(alerts, renamedInWorker).some((l) => l.startsWith('mentionflow_dead_letters_total (')));
+  });
+
+  it('the dashboard covers throughput, lag per partition, latency percentiles, dead letters by reason, batch sizes, tensors and memory', () => {
+    const used = new Set(panels.flatMap((q) => [...promqlMetricNames(q.expr)]));
+    for (const name of [
+      'mentionflow_records_in_total',
+      'mentionflow_records_out_total',
+      'mentionflow_consumer_lag',
+      'mentionflow_end_to_end_latency_seconds_bucket',
+      'mentionflow_dead_letters_total',
+      'mentionflow_batch_size_bucket',
+      'mentionflow_tfjs_tensors',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+    ]) {
+      assert.ok(used.has(name), `dashboard queries ${name}`);
+    }
+    const lag = panels.find((q) => q.expr.includes('mentionflow_consumer_lag') && /by \(topic, partition\)/.test(q.expr));
+    assert.ok(lag, 'a lag panel per partition');
+    const reasons = panels.find((q) => q.expr.includes('mentionflow_dead_letters_total') && /by \(stage, error_class\)/.test(q.expr));
+    assert.ok(reasons, 'dead letters by stage and error class');
+    for (const q of ['0.5', '0.9', '0.99']) {
+      assert.ok(panels.some((p) => p.expr.startsWith(`histogram_quantile(${q}, `) && p.expr.includes('end_to_end_latency')), `latency p${q}`);
+    }
+  });
+
+  it('the alerts cover lag growing, dead-letter rate, worker down, p99 latency and tensor leaks', () => {
+    const names = new Set(readFileSync(ALERTS, 'utf8').match(/(?<=- alert:\s*)\S+/g));
+    for (const a of ['MentionflowConsumerLagGrowing', 'MentionflowDeadLetterRateHigh', 'MentionflowWorkerDown', 'MentionflowLatencyP99High', 'MentionflowTensorLeak']) {
+      assert.ok(names.has(a), a);
+    }
+  });
+});
+
+const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' });
+const noPromtool = promtool.error !== undefined || promtool.status !== 0 ? 'promtool not installed (Debian: apt-get install prometheus; .ci/run installs it)' : false;
+
+describe('promtool', { skip: noPromtool }, () => {
+  it('check rules: alerts.yml is valid', () => {
+    const r = spawnSync('promtool', ['check', 'rules', ALERTS], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /SUCCESS: \d+ rules found/);
+  });
+
+  it('test rules: each alert fires on its failing series and stays silent on a healthy one', () => {
+    const r = spawnSync('promtool', ['test', 'rules', ALERT_TESTS], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /SUCCESS/);
+    // every alert of the rule file has at least one test that expects it to fire and one that expects silence
+    const tests = readFileSync(ALERT_TESTS, 'utf8');
+    for (const q of alerts) {
+      const alert = q.where.split(': ').pop()!;
+      const blocks = tests.split(/\n\s*- eval_time:/).filter((b) => new RegExp(`alertname: ${alert}\\b`).test(b));
+      assert.ok(blocks.some((b) => /exp_alerts:\s*\n\s*- exp_labels/.test(b)), `${alert}: a test where it fires`);
+      assert.ok(blocks.some((b) => /exp_alerts: \[\]/.test(b)), `${alert}: a test where it does not fire`);
+    }
+  });
+});
