@@ -13,7 +13,8 @@
  *   batch_latency_seconds                    histogram  first item of a batch -> batch emitted
  *   tagging_seconds                          histogram  tagger time per batch
  *   end_to_end_latency_seconds               histogram  record received -> its output acked
- *   consumer_lag{topic,partition}            gauge      high watermark - committed offset
+ *   consumer_lag{topic,partition}            gauge      high watermark - committed offset, for the
+ *                                                       partitions this worker holds (dropped on losing one)
  *   in_flight_records                        gauge      records read but not yet acked
  *   kafka_reachable{side}                    gauge      1, or 0 during a broker outage (side: read | write)
  *   kafka_outages_total{side}                counter    broker outages begun (each one ridden through or fatal)
@@ -88,6 +89,8 @@ export interface PipelineMetrics {
   countMentions(mentions: ReadonlyArray<{ type: string; kind: string; label?: string }>): void;
   /** Consumer lag of one partition, in records. */
   setLag(topic: string, partition: number, lag: number): void;
+  /** This worker now holds `partitions` of `topic`: the lag series of its other partitions are removed (their new holder reports them). */
+  retainLag(topic: string, partitions: readonly number[]): void;
   /** The broker became unreachable (false; an outage begins) or reachable again (true) for one side of the worker. */
   setBrokerReachable(side: 'read' | 'write', reachable: boolean): void;
   /** The model in service is now `id`/`version` (model_info shows it alone). */
@@ -138,6 +141,8 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
   const pendingIn = new Map<string, Map<number, number>>();
   const pendingOut = new Map<OutputName, number>();
   let inFlightNow = 0;
+  /** The partitions each topic has a consumer_lag series for. */
+  const lagSeries = new Map<string, Set<number>>();
   const recordsIn = new Counter({
     name: name('records_in_total'),
     help: 'Input records read from Kafka, by topic and partition.',
@@ -313,6 +318,18 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     },
     setLag(topic, partition, lag) {
       consumerLag.set({ topic, partition: String(partition) }, lag);
+      let partitions = lagSeries.get(topic);
+      if (partitions === undefined) lagSeries.set(topic, (partitions = new Set()));
+      partitions.add(partition);
+    },
+    retainLag(topic, partitions) {
+      const series = lagSeries.get(topic);
+      if (series === undefined) return;
+      for (const partition of [...series]) {
+        if (partitions.includes(partition)) continue;
+        consumerLag.remove({ topic, partition: String(partition) });
+        series.delete(partition);
+      }
     },
     setBrokerReachable(side, reachable) {
       kafkaReachable.set({ side }, reachable ? 1 : 0);

@@ -62,6 +62,22 @@ describe('createPipelineMetrics', () => {
     assert.throws(() => createPipelineMetrics({ prefix: 'bad-prefix' }), ConfigError);
   });
 
+  it('retainLag drops the lag series of partitions the worker no longer holds, of that topic only', async () => {
+    const m = createPipelineMetrics({ collectDefault: false });
+    for (const p of [0, 1, 2]) m.setLag('posts', p, 10 + p);
+    m.setLag('other', 1, 5);
+    m.retainLag('posts', [2]);
+    let text = await m.registry.metrics();
+    assert.equal(sample(text, 'mentionflow_consumer_lag{topic="posts",partition="0"}'), undefined);
+    assert.equal(sample(text, 'mentionflow_consumer_lag{topic="posts",partition="1"}'), undefined);
+    assert.equal(sample(text, 'mentionflow_consumer_lag{topic="posts",partition="2"}'), 12);
+    assert.equal(sample(text, 'mentionflow_consumer_lag{topic="other",partition="1"}'), 5);
+    m.setLag('posts', 0, 3); // assigned again later: reported again
+    m.retainLag('posts', []);
+    text = await m.registry.metrics();
+    assert.doesNotMatch(text, /^mentionflow_consumer_lag\{topic="posts"/m);
+  });
+
   it('histogram buckets: batch_size 1..512, latency in seconds', async () => {
     const m = createPipelineMetrics({ collectDefault: false });
     m.observeBatch(300, 9000, 0.02);
