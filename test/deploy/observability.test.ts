@@ -103,6 +103,24 @@ describe('alerts and dashboard use only exported metric names', () => {
     }
   });
 
+  it('the dashboard is well formed: unique panel ids, panels on the 24-column grid without overlap, every query on the datasource variable', () => {
+    type P = { id: number; type: string; gridPos: { x: number; y: number; w: number; h: number }; datasource?: { uid?: string }; targets?: { datasource?: { uid?: string } }[] };
+    const list = (dashboard as unknown as { panels: P[] }).panels;
+    assert.equal(new Set(list.map((p) => p.id)).size, list.length, 'unique ids');
+    const cells = new Set<string>();
+    for (const p of list) {
+      const { x, y, w, h } = p.gridPos;
+      assert.ok(x >= 0 && w > 0 && x + w <= 24 && h > 0, `panel ${p.id} fits the grid`);
+      for (let i = x; i < x + w; i++) {
+        for (let j = y; j < y + h; j++) {
+          assert.ok(!cells.has(`${i},${j}`), `panel ${p.id} overlaps another at ${i},${j}`);
+          cells.add(`${i},${j}`);
+        }
+      }
+      if (p.type !== 'row') for (const t of p.targets ?? []) assert.equal(t.datasource?.uid, '${datasource}', `panel ${p.id}`);
+    }
+  });
+
   it('the alerts cover lag growing, dead-letter rate, worker down, p99 latency and tensor leaks', () => {
     const names = new Set(readFileSync(ALERTS, 'utf8').match(/(?<=- alert:\s*)\S+/g));
     for (const a of ['MentionflowConsumerLagGrowing', 'MentionflowDeadLetterRateHigh', 'MentionflowWorkerDown', 'MentionflowLatencyP99High', 'MentionflowTensorLeak']) {
