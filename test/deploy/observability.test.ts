@@ -6,13 +6,27 @@
 // installed (Debian: apt-get install prometheus; .ci/run does).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Registry } from 'prom-client';
 import { projectRoot } from '../../cli/defaults.js';
 import { createArchiveMetrics } from '../../pipeline/ops/archiveMetrics.js';
 import { createPipelineMetrics } from '../../pipeline/ops/metrics.js';
+import {
+  KAFKA_SKIP,
+  createTestTopics,
+  deleteTestTopics,
+  inputRecords,
+  kafkaBrokers,
+  produceRecords,
+  runArgs,
+  saveTinyModel,
+  spawnCli,
+  waitUntil,
+} from '../support/kafka.js';
 import { dashboardQueries, promqlMetricNames, ruleQueries, unknownNames, type Query } from './promqlNames.js';
 
 const root = projectRoot();
@@ -150,6 +164,59 @@ describe('promtool', { skip: noPromtool }, () => {
       const blocks = tests.split(/\n\s*- eval_time:/).filter((b) => new RegExp(`alertname: ${alert}\\b`).test(b));
       assert.ok(blocks.some((b) => /exp_alerts:\s*\n\s*- exp_labels/.test(b)), `${alert}: a test where it fires`);
       assert.ok(blocks.some((b) => /exp_alerts: \[\]/.test(b)), `${alert}: a test where it does not fire`);
+    }
+  });
+});
+
+/** The series names of a Prometheus text exposition (# TYPE lines; a histogram as its _bucket, _sum and _count). */
+function scrapedNames(text: string): Set<string> {
+  const names = new Set<string>(SCRAPE_SERIES);
+  for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    if (m[2] === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(m[1] + suffix);
+    else if (m[2] === 'summary') for (const suffix of ['', '_sum', '_count']) names.add(m[1] + suffix);
+    else names.add(m[1]);
+  }
+  return names;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('a real `mentionflow run` scraped on --metrics-port', () => {
+  it('exports every metric the alert rules and the dashboard query', { timeout: 180_000 }, async (t) => {
+    const brokers = kafkaBrokers();
+    if (brokers === undefined) return t.skip(KAFKA_SKIP);
+    const model = await saveTinyModel(join(mkdtempSync(join(tmpdir(), 'mf-observability-')), 'model'));
+    const topics = await createTestTopics(brokers, 'observability', 2);
+    const port = await freePort();
+    const worker = spawnCli(runArgs(brokers, topics, model, ['--metrics-port', String(port)]));
+    try {
+      await worker.waitForStderr(/"msg":"worker started"/, 60_000);
+      await produceRecords(brokers, topics.input, inputRecords(40, 'obs', 10).records);
+      let text = '';
+      async function scrape(): Promise<void> {
+        text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      }
+      // until the outputs are acknowledged and an offset commit has set the lag
+      const poll = setInterval(() => void scrape().catch(() => undefined), 250);
+      try {
+        await waitUntil(() => /^mentionflow_consumer_lag\{/m.test(text) && /^mentionflow_records_out_total\{output="mentions"\} [1-9]/m.test(text), 60_000, 'outputs and lag on /metrics', () => text.slice(-1500));
+      } finally {
+        clearInterval(poll);
+      }
+      const scraped = scrapedNames(text);
+      assert.deepEqual(unknownNames([...alerts, ...panels], scraped), []);
+      assert.match(text, /^process_resident_memory_bytes \d/m);
+      assert.match(text, /^mentionflow_dead_letters_total\{stage="decode",error_class="\w+"\} [1-9]/m, 'the garbage records went to the dead-letter topic');
+    } finally {
+      worker.kill('SIGTERM');
+      await worker.exited;
+      await deleteTestTopics(brokers, topics);
     }
   });
 });
