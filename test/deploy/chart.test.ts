@@ -17,7 +17,7 @@
 // saying so.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
@@ -25,6 +25,7 @@ import { projectRoot } from '../../cli/defaults.js';
 import { ConfigError } from '../../common/errors.js';
 import { startOpsServer } from '../../pipeline/ops/server.js';
 import { WORKER_OPTIONS, resolveWorkerConfig } from '../../pipeline/stream/config.js';
+import { CHART_OWNED, SCHEMA_PATH, chartValuesSchema } from './chartSchema.js';
 
 const root = projectRoot();
 const CHART = join(root, 'deploy/helm/mentionflow');
@@ -109,6 +110,31 @@ function resolveRendered(report: Report) {
 const valueSets = existsSync(join(CHART, 'ci')) ? readdirSync(join(CHART, 'ci')).filter((f) => f.endsWith('-values.yaml')) : [];
 const cases: { name: string; args: string[] }[] = [{ name: 'default values', args: [] }, ...valueSets.map((f) => ({ name: f, args: ['-f', join(CHART, 'ci', f)] }))];
 
+describe('chart values and run\'s option table (no tools needed)', () => {
+  it('values.schema.json is the one generated from WORKER_OPTIONS (regenerate: node dist/test/deploy/chartSchema.js --write)', () => {
+    assert.equal(readFileSync(SCHEMA_PATH, 'utf8'), chartValuesSchema());
+  });
+
+  it('every key under config: in values.yaml and the ci/ value sets is a `run` option the chart does not own', () => {
+    const keys = new Set(WORKER_OPTIONS.map((o) => o.key as string).filter((k) => !CHART_OWNED.includes(k)));
+    const files = [join(CHART, 'values.yaml'), ...valueSets.map((f) => join(CHART, 'ci', f))];
+    let seen = 0;
+    for (const file of files) {
+      const lines = readFileSync(file, 'utf8').split('\n');
+      const start = lines.findIndex((l) => /^config:\s*(#.*)?$/.test(l));
+      assert.ok(start >= 0, `${file} has a config: block`);
+      for (const line of lines.slice(start + 1)) {
+        if (/^\S/.test(line)) break;
+        const m = /^ {2}([A-Za-z]\w*):/.exec(line);
+        if (!m) continue;
+        seen++;
+        assert.ok(keys.has(m[1]), `${file}: config.${m[1]} is not an option of \`mentionflow run\``);
+      }
+    }
+    assert.ok(seen >= 10, `read ${seen} config keys`);
+  });
+});
+
 describe('Helm chart deploy/helm/mentionflow', { skip }, () => {
   it('has value sets besides the defaults', () => assert.ok(valueSets.length >= 2, valueSets.join(', ')));
 
@@ -165,8 +191,15 @@ describe('Helm chart deploy/helm/mentionflow', { skip }, () => {
     assert.ok(sasl.has('Secret') && sasl.has('TriggerAuthentication'));
   });
 
-  it('a chart config key that is not a `run` option is rejected by the worker', () => {
-    const r = check(template(['--set', 'config.inputTopc=posts']));
+  it('a chart config key that is not a `run` option is refused by helm (values.schema.json), and by the worker when the schema is skipped', () => {
+    const refused = helmRun(['template', 'mf', CHART, '--set', 'config.inputTopc=posts']);
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /additional properties 'inputTopc' not allowed/);
+    const outOfRange = helmRun(['template', 'mf', CHART, '--set', 'config.batchMaxCount=0']);
+    assert.notEqual(outOfRange.status, 0);
+    assert.match(outOfRange.stderr, /batchMaxCount/);
+
+    const r = check(template(['--skip-schema-validation', '--set', 'config.inputTopc=posts']));
     assert.equal(r.status, 0, r.stderr);
     assert.throws(() => resolveRendered(r.report!), (err: unknown) => err instanceof ConfigError && /unknown option "inputTopc" \(did you mean "inputTopic"\?\)/.test(err.message));
   });
@@ -191,15 +224,18 @@ describe('Helm chart deploy/helm/mentionflow', { skip }, () => {
     assert.match(typo.stderr, /kafka trigger metadata "lagTreshold" is not a parameter/);
   });
 
-  it('helm template refuses what cannot work: no brokers, SASL without a password, metricsPort in config', () => {
-    for (const [args, message] of [
-      [['--set', 'config.brokers=null'], /config.brokers is required/],
-      [['--set', 'sasl.enabled=true', '--set', 'sasl.username=u'], /sasl.enabled needs sasl.password/],
-      [['--set', 'config.metricsPort=9000'], /config.metricsPort is set by the chart/],
+  it('helm template refuses what cannot work: no brokers, SASL without a password, metricsPort in config (by the schema, and by the templates when the schema is skipped)', () => {
+    for (const [args, bySchema, byTemplate] of [
+      [['--set', 'config.brokers=null'], /config/, /config.brokers is required/],
+      [['--set', 'sasl.enabled=true', '--set', 'sasl.username=u'], undefined, /sasl.enabled needs sasl.password/],
+      [['--set', 'config.metricsPort=9000'], /additional properties 'metricsPort' not allowed/, /config.metricsPort is set by the chart/],
     ] as const) {
       const r = helmRun(['template', 'mf', CHART, ...args]);
       assert.notEqual(r.status, 0, args.join(' '));
-      assert.match(r.stderr, message);
+      assert.match(r.stderr, bySchema ?? byTemplate);
+      const skipped = helmRun(['template', 'mf', CHART, '--skip-schema-validation', ...args]);
+      assert.notEqual(skipped.status, 0, args.join(' '));
+      assert.match(skipped.stderr, byTemplate);
     }
   });
 });
