@@ -75,6 +75,7 @@ export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdge
     logger,
     outage: readOutage,
     onLag: metrics === undefined ? undefined : (topic, partition, lag) => metrics.setLag(topic, partition, lag),
+    onAssigned: metrics === undefined ? undefined : (topic, partitions) => metrics.retainLag(topic, partitions),
   });
   const topics = { mentions: config.outputTopic, deadletter: config.deadLetterTopic };
   const claim = exactlyOnce && config.transactionalId === undefined ? await claimTransactionalId({ groupId: config.groupId }) : undefined;

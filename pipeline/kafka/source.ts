@@ -68,6 +68,8 @@ export interface KafkaSourceOptions {
   outage: BrokerOutage;
   /** Called with a partition's lag (last seen high watermark - committed offset) after each commit. */
   onLag?: (topic: string, partition: number, lag: number) => void;
+  /** Called with the partitions of the topic assigned to this worker each time it joins the group (so lag of partitions it lost can be forgotten). */
+  onAssigned?: (topic: string, partitions: readonly number[]) => void;
 }
 
 /** What the exactly-once sink needs from the source (see KafkaSource.transactionOffsets). */
@@ -105,7 +107,7 @@ const DEFAULT_SLICE_SIZE = 512;
 export class KafkaSource implements RecordSource {
   private readonly tracker = new OffsetTracker();
   private readonly consumer: Consumer;
-  private readonly opts: Required<Omit<KafkaSourceOptions, 'onLag'>> & Pick<KafkaSourceOptions, 'onLag'>;
+  private readonly opts: Required<Omit<KafkaSourceOptions, 'onLag' | 'onAssigned'>> & Pick<KafkaSourceOptions, 'onLag' | 'onAssigned'>;
   private readonly log: Logger;
   private subscriber: Subscriber<RawRecord> | undefined;
   private stopping = false;
@@ -218,6 +220,9 @@ export class KafkaSource implements RecordSource {
         memberId: payload.memberId,
         ...(lapsed ? { membershipLapsed: true } : {}),
       });
+      // a partition this worker no longer holds: its lag is another member's to report
+      for (const partition of [...this.highWatermarks.keys()]) if (!mine.includes(partition)) this.highWatermarks.delete(partition);
+      this.opts.onAssigned?.(this.opts.topic, mine);
       this.wake();
     });
     // A broker answered a request: the brokers are reachable. (Not kafkajs's

@@ -8,7 +8,8 @@
  *   mentionflow_archive_open_files              files being written (temporary names)
  *   mentionflow_archive_committed_offset{partition}  last committed offset
  *
- * plus the process defaults (CPU, memory, event loop lag).
+ * plus the process defaults (CPU, memory, event loop lag) under their
+ * standard names (process_*, nodejs_*).
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -22,7 +23,7 @@ export interface ArchiveMetrics {
 
 export function createArchiveMetrics(opts: { registry?: Registry; collectDefault?: boolean } = {}): ArchiveMetrics {
   const registry = opts.registry ?? new Registry();
-  if (opts.collectDefault !== false) collectDefaultMetrics({ register: registry, prefix: 'mentionflow_' });
+  if (opts.collectDefault !== false) collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const records = new Counter({ name: 'mentionflow_archive_records_total', help: 'Records consumed by the archive sink, by result', labelNames: ['result'], registers });
   for (const r of ['archived', 'skipped', 'deadletter']) records.inc({ result: r }, 0);

@@ -1,7 +1,8 @@
 /**
  * The pipeline's Prometheus metrics, in one registry (a fresh one unless the
  * caller passes one), plus the few helpers the streaming worker calls. Every
- * name gets the prefix (default `mentionflow_`):
+ * pipeline metric gets the prefix (default `mentionflow_`); the process
+ * metrics keep their standard names, so stock Node.js dashboards find them:
  *
  *   records_in_total{topic,partition}        counter    input records read
  *   records_out_total{output}                counter    outputs acked (mentions | deadletter)
@@ -12,7 +13,8 @@
  *   batch_latency_seconds                    histogram  first item of a batch -> batch emitted
  *   tagging_seconds                          histogram  tagger time per batch
  *   end_to_end_latency_seconds               histogram  record received -> its output acked
- *   consumer_lag{topic,partition}            gauge      high watermark - committed offset
+ *   consumer_lag{topic,partition}            gauge      high watermark - committed offset, for the
+ *                                                       partitions this worker holds (dropped on losing one)
  *   in_flight_records                        gauge      records read but not yet acked
  *   kafka_reachable{side}                    gauge      1, or 0 during a broker outage (side: read | write)
  *   kafka_outages_total{side}                counter    broker outages begun (each one ridden through or fatal)
@@ -20,7 +22,8 @@
  *                                                       tagger's thread with --inference thread)
  *   model_info{id,version}                   gauge      1 for the model in service (the one the next batch uses)
  *   model_swaps_total{result}                counter    candidates from the model store: swapped | refused
- *   process_*, nodejs_*                      prom-client default process metrics
+ *   process_*, nodejs_*                      prom-client default process metrics, unprefixed
+ *                                                       (process_resident_memory_bytes, nodejs_heap_size_used_bytes, ...)
  */
 import * as tf from '@tensorflow/tfjs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
@@ -32,7 +35,7 @@ export interface PipelineMetricsOptions {
   registry?: Registry;
   /** Prefix of every metric name; default 'mentionflow_'. */
   prefix?: string;
-  /** Also register prom-client's default process metrics (with the same prefix); default true. */
+  /** Also register prom-client's default process metrics, under their standard names (`process_*`, `nodejs_*`, no prefix); default true. */
   collectDefault?: boolean;
   /**
    * Where tfjs_tensors and tfjs_bytes come from; default this thread's
@@ -86,6 +89,8 @@ export interface PipelineMetrics {
   countMentions(mentions: ReadonlyArray<{ type: string; kind: string; label?: string }>): void;
   /** Consumer lag of one partition, in records. */
   setLag(topic: string, partition: number, lag: number): void;
+  /** This worker now holds `partitions` of `topic`: the lag series of its other partitions are removed (their new holder reports them). */
+  retainLag(topic: string, partitions: readonly number[]): void;
   /** The broker became unreachable (false; an outage begins) or reachable again (true) for one side of the worker. */
   setBrokerReachable(side: 'read' | 'write', reachable: boolean): void;
   /** The model in service is now `id`/`version` (model_info shows it alone). */
@@ -136,6 +141,8 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
   const pendingIn = new Map<string, Map<number, number>>();
   const pendingOut = new Map<OutputName, number>();
   let inFlightNow = 0;
+  /** The partitions each topic has a consumer_lag series for. */
+  const lagSeries = new Map<string, Set<number>>();
   const recordsIn = new Counter({
     name: name('records_in_total'),
     help: 'Input records read from Kafka, by topic and partition.',
@@ -261,7 +268,9 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     kafkaReachable.set({ side }, 1);
     kafkaOutages.inc({ side }, 0);
   }
-  if (collectDefault) collectDefaultMetrics({ register: registry, prefix });
+  // Unprefixed on purpose: process_* and nodejs_* are what stock Node.js
+  // dashboards and alerts query.
+  if (collectDefault) collectDefaultMetrics({ register: registry });
 
   return {
     registry,
@@ -309,6 +318,18 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     },
     setLag(topic, partition, lag) {
       consumerLag.set({ topic, partition: String(partition) }, lag);
+      let partitions = lagSeries.get(topic);
+      if (partitions === undefined) lagSeries.set(topic, (partitions = new Set()));
+      partitions.add(partition);
+    },
+    retainLag(topic, partitions) {
+      const series = lagSeries.get(topic);
+      if (series === undefined) return;
+      for (const partition of [...series]) {
+        if (partitions.includes(partition)) continue;
+        consumerLag.remove({ topic, partition: String(partition) });
+        series.delete(partition);
+      }
     },
     setBrokerReachable(side, reachable) {
       kafkaReachable.set({ side }, reachable ? 1 : 0);

@@ -38,8 +38,11 @@ describe('createPipelineMetrics', () => {
       assert.match(text, new RegExp(`^# HELP mentionflow_${name} \\S.{10,}`, 'm'), `${name} has a help line`);
       assert.match(text, new RegExp(`^# TYPE mentionflow_${name} `, 'm'));
     }
-    assert.match(text, /^mentionflow_process_cpu_user_seconds_total /m);
-    assert.match(text, /^mentionflow_nodejs_heap_size_used_bytes /m);
+    // the process metrics under their standard names, as stock Node.js dashboards query them
+    assert.match(text, /^process_cpu_user_seconds_total /m);
+    assert.match(text, /^process_resident_memory_bytes /m);
+    assert.match(text, /^nodejs_heap_size_used_bytes /m);
+    assert.doesNotMatch(text, /^mentionflow_(process|nodejs)_/m);
     assert.ok(m.registry.getSingleMetric('mentionflow_batch_size'));
   });
 
@@ -57,6 +60,22 @@ describe('createPipelineMetrics', () => {
     assert.match(text, /^# TYPE mf_records_in_total counter/m);
     assert.doesNotMatch(text, /process_cpu/);
     assert.throws(() => createPipelineMetrics({ prefix: 'bad-prefix' }), ConfigError);
+  });
+
+  it('retainLag drops the lag series of partitions the worker no longer holds, of that topic only', async () => {
+    const m = createPipelineMetrics({ collectDefault: false });
+    for (const p of [0, 1, 2]) m.setLag('posts', p, 10 + p);
+    m.setLag('other', 1, 5);
+    m.retainLag('posts', [2]);
+    let text = await m.registry.metrics();
+    assert.equal(sample(text, 'mentionflow_consumer_lag{topic="posts",partition="0"}'), undefined);
+    assert.equal(sample(text, 'mentionflow_consumer_lag{topic="posts",partition="1"}'), undefined);
+    assert.equal(sample(text, 'mentionflow_consumer_lag{topic="posts",partition="2"}'), 12);
+    assert.equal(sample(text, 'mentionflow_consumer_lag{topic="other",partition="1"}'), 5);
+    m.setLag('posts', 0, 3); // assigned again later: reported again
+    m.retainLag('posts', []);
+    text = await m.registry.metrics();
+    assert.doesNotMatch(text, /^mentionflow_consumer_lag\{topic="posts"/m);
   });
 
   it('histogram buckets: batch_size 1..512, latency in seconds', async () => {

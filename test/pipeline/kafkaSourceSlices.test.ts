@@ -11,11 +11,14 @@ import { createLogger } from '../../pipeline/ops/logger.js';
 type EachBatch = (payload: unknown) => Promise<void>;
 
 /** The parts of a kafkajs client the source touches, with the eachBatch handler it registers. */
-function fakeKafka(): { kafka: KafkaSourceOptions['kafka']; eachBatch: () => EachBatch } {
+function fakeKafka(): { kafka: KafkaSourceOptions['kafka']; eachBatch: () => EachBatch; emit: (event: string, payload: unknown) => void } {
   let handler: EachBatch | undefined;
+  const listeners = new Map<string, ((e: { payload: unknown }) => void)[]>();
   const consumer = {
     events: { GROUP_JOIN: 'join', REBALANCING: 'rebalancing', CRASH: 'crash' },
-    on: () => undefined,
+    on: (event: string, listener: (e: { payload: unknown }) => void) => {
+      listeners.set(event, [...(listeners.get(event) ?? []), listener]);
+    },
     connect: async () => undefined,
     subscribe: async () => undefined,
     run: async (opts: { eachBatch: EachBatch }) => {
@@ -31,6 +34,9 @@ function fakeKafka(): { kafka: KafkaSourceOptions['kafka']; eachBatch: () => Eac
     eachBatch: () => {
       assert.ok(handler, 'the source has not started consuming');
       return handler;
+    },
+    emit: (event, payload) => {
+      for (const l of listeners.get(event) ?? []) l({ payload });
     },
   };
 }
@@ -77,4 +83,33 @@ test('sliceSize must be an integer >= 1', () => {
       (err: unknown) => err instanceof ConfigError && /sliceSize must be an integer >= 1/.test(err.message),
     );
   }
+});
+
+test('each group join reports the partitions of the topic assigned to this worker (onAssigned), so their lag series can be kept and the others dropped', async () => {
+  const { kafka, eachBatch, emit } = fakeKafka();
+  const assigned: [string, number[]][] = [];
+  const lags: [number, number][] = [];
+  const source = new KafkaSource({
+    kafka,
+    groupId: 'g',
+    topic: 't',
+    maxInFlight: 100,
+    commit: 'consumer',
+    logger,
+    outage,
+    onAssigned: (topic, partitions) => assigned.push([topic, [...partitions]]),
+    onLag: (_topic, partition, lag) => lags.push([partition, lag]),
+  });
+  const subscription = source.records().subscribe();
+  await eachBatch(); // started
+  emit('join', { memberId: 'm1', memberAssignment: { t: [0, 1], other: [5] } });
+  emit('join', { memberId: 'm1', memberAssignment: { t: [1] } });
+  emit('join', { memberId: 'm1', memberAssignment: {} });
+  assert.deepEqual(assigned, [
+    ['t', [0, 1]],
+    ['t', [1]],
+    ['t', []],
+  ]);
+  source.stop();
+  subscription.unsubscribe();
 });
