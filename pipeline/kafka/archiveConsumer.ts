@@ -96,11 +96,13 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
   // Set when kafkajs reports a rebalance, cleared once the new assignment is handled: no file is
   // renamed meanwhile (the partition may already belong to another sink).
   let rebalancing = false;
+  /** Rebalances announced so far: a join handled clears the flag only if no rebalance began after it. */
+  let rebalances = 0;
 
-  const flushAndCommit = async (partitions: readonly number[], force = false): Promise<void> => {
+  const flushAndCommit = async (partitions: readonly number[]): Promise<void> => {
     const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
     for (const partition of partitions) {
-      if (rebalancing && !force) break;
+      if (rebalancing) break;
       const offset = await target.flush(partition);
       if (offset !== undefined) offsets.push({ topic, partition, offset: String(offset) });
     }
@@ -146,11 +148,13 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
     }
     consumer.on(consumer.events.REBALANCING, () => {
       rebalancing = true;
+      rebalances++;
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assigned = (e.payload.memberAssignment as Record<string, number[]>)[topic] ?? [];
       logger.info('archive: joined the group', { partitions: assigned });
       rebalancing = true; // also after a rejoin kafkajs did not announce (e.g. an unknown member id)
+      const seenRebalances = rebalances;
       // Partitions lost: their open files are deleted, not renamed (another sink may have listed the
       // partition's files already) and nothing is committed; partitions kept: closed and committed.
       // Then every partition is reloaded from disk.
@@ -160,9 +164,13 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
         const lost = known.filter((p) => !assigned.includes(p));
         for (const p of lost) await target.drop(p);
         if (lost.length > 0) logger.info('archive: partitions moved away; their open files deleted, their records left to the new owner', { partitions: lost });
-        await flushAndCommit(kept, true);
+        // A rebalance begun since this join may move the kept ones too: then they are not renamed
+        // either (dropped below, uncommitted) and the next join clears the flag.
+        if (rebalances === seenRebalances) {
+          rebalancing = false;
+          await flushAndCommit(kept);
+        }
         for (const p of kept) await target.drop(p);
-        rebalancing = false;
       }).catch(failed);
     });
     consumer.on(consumer.events.CRASH, (e) => {
