@@ -14,7 +14,7 @@ import { useBackend, type BackendChoice } from '../../models/backend.js';
 import type { Verdict } from '../../models/eval/pairedBootstrap.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { compareModels, type ModelComparison } from '../../pipeline/train/compare.js';
-import { BACKEND_OPTION, checkPath, oneOf, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, checkPath, numberOption, oneOf, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { checkSourceOption } from '../sourceOption.js';
 import { BOOTSTRAP_OPTIONS, bootstrapOptions, comparisonJson, formatComparison, overallLine, readLabelled } from './compare.js';
 
@@ -36,6 +36,7 @@ export const spec: CommandSpec = {
     force: { type: 'boolean', description: 'promote even when the comparison refuses it or no --data is given (a candidate that fails to load is refused all the same)' },
     reason: { type: 'string', arg: 'TEXT', description: 'a note kept in SERVING and history.jsonl beside the comparison' },
     'dry-run': { type: 'boolean', description: 'check and compare, print the decision, change nothing' },
+    'lock-wait-ms': { type: 'string', arg: 'MS', description: "how long to wait for another promote holding the store's LOCK before giving up (exit 1)", default: '10000' },
     ...BOOTSTRAP_OPTIONS,
     json: { type: 'boolean', description: 'print the decision (and the comparison) as one JSON object' },
     backend: BACKEND_OPTION,
@@ -43,6 +44,7 @@ export const spec: CommandSpec = {
   notes: [
     'Exit 0 when promoted (or already in service, or with --dry-run when it would be), 1 when refused, 2 for a usage mistake.',
     'A candidate is refused when it does not load or cannot tag a sentence, even with --force.',
+    'Promotes into one store are serialised by STORE/LOCK (pid, host, time); a lock whose process is gone is taken over.',
     'Examples:',
     '  mentionflow promote --store models/store --candidate out/model                     # the first version',
     '  mentionflow promote --store models/store --candidate out/model2 --data dev.conll   # compared with the served one',
@@ -106,6 +108,7 @@ export async function run(p: Parsed): Promise<number> {
   const force = p.values.force === true;
   const dryRun = p.values['dry-run'] === true;
   const options = bootstrapOptions(p);
+  const lockWaitMs = numberOption(p, 'lock-wait-ms', { integer: true, min: 0, max: 3_600_000 }) as number;
   await useBackend(p.values.backend as BackendChoice);
   if (dryRun && candidateDir !== undefined && !existsSync(join(storeDir, VERSIONS_DIR))) {
     // the first promotion, tried dry: nothing to compare with, and no store is made
@@ -158,14 +161,20 @@ export async function run(p: Parsed): Promise<number> {
   const reason = typeof p.values.reason === 'string' ? `${p.values.reason}; ${why}` : why;
   report.reason = reason;
   if (dryRun) return finish('would-promote', `would promote ${name} (${reason}); --dry-run: nothing changed`, 0);
-  // another promote may have moved SERVING while this one compared: then this comparison is void
-  // (checked again just before the add and the move, which leaves a window of one file copy)
-  const now = await store.serving();
-  if (now?.version !== serving?.version) {
-    throw new PromotionRefused(`refused: SERVING moved from ${serving?.version ?? 'nothing'} to ${now?.version ?? 'nothing'} while ${name} was being checked; nothing changed, run promote again to compare with it`);
-  }
-  if (candidateDir !== undefined && !existing) await store.add(candidateDir, name);
-  const pointer = await store.promote(name, reason);
+  // The store's lock makes the last steps one transaction against other promotes: SERVING read
+  // again (another promote may have moved it while this one compared: then this comparison is
+  // void), the name chosen, the artifact copied in, SERVING moved and the history line appended.
+  const pointer = await store.withLock('promote', async () => {
+    const now = await store.serving();
+    if (now?.version !== serving?.version) {
+      throw new PromotionRefused(`refused: SERVING moved from ${serving?.version ?? 'nothing'} to ${now?.version ?? 'nothing'} while ${name} was being checked; nothing changed, run promote again to compare with it`);
+    }
+    let final = { name, existing };
+    if (candidateDir !== undefined && p.values.name === undefined) final = await nameInStore(store, candidateDir, loads.id, loads.version, undefined); // a concurrent promote may have taken the name
+    if (candidateDir !== undefined && !final.existing) await store.add(candidateDir, final.name);
+    report.version = final.name;
+    return store.promote(final.name, reason);
+  }, { waitMs: lockWaitMs });
   report.promotedAt = pointer.promotedAt;
-  return finish('promoted', `promoted ${name} in ${store.dir}${pointer.previous ? ` (previous: ${pointer.previous})` : ''}: ${reason}`, 0);
+  return finish('promoted', `promoted ${pointer.version} in ${store.dir}${pointer.previous ? ` (previous: ${pointer.previous})` : ''}: ${reason}`, 0);
 }

@@ -9,14 +9,16 @@
  *     versions/NAME/          one artifact each (manifest.json, weights.bin, ...), never changed once added
  *     SERVING                 JSON ServingPointer: the version in service; replaced atomically (write, fsync, rename)
  *     history.jsonl           one ServingPointer per promotion, oldest first
+ *     LOCK                    while a promotion writes: {"pid","host","since","what"} (see `withLock`)
  *
  * NAME defaults to `<modelId>@<modelVersion>` with characters outside
  * [A-Za-z0-9._@-] replaced by "_".
  */
 import { randomBytes } from 'node:crypto';
-import { appendFile, cp, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { appendFile, cp, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, ModelArtifactError } from '../../common/errors.js';
+import { ConfigError, MentionflowError, ModelArtifactError } from '../../common/errors.js';
 import { readArtifact } from './load.js';
 
 /** What SERVING holds: the version in service and how it got there. */
@@ -34,6 +36,7 @@ export interface ServingPointer {
 export const SERVING_FILE = 'SERVING';
 export const VERSIONS_DIR = 'versions';
 export const HISTORY_FILE = 'history.jsonl';
+export const LOCK_FILE = 'LOCK';
 
 const NAME_RE = /^[A-Za-z0-9._@-]+$/;
 
@@ -68,6 +71,48 @@ async function writeAtomic(path: string, text: string): Promise<void> {
     await fh.close();
   }
   await rename(tmp, path);
+}
+
+/** What LOCK holds: who holds the store and since when. */
+export interface StoreLock {
+  pid: number;
+  host: string;
+  /** ISO time the lock was taken. */
+  since: string;
+  /** What the holder is doing, e.g. "promote". */
+  what: string;
+}
+
+/** The store is locked by another process (exit 1: retry, or remove LOCK if its holder is gone). */
+export class StoreLockedError extends MentionflowError {
+  constructor(
+    readonly store: string,
+    readonly holder: StoreLock | undefined,
+  ) {
+    const who = holder === undefined ? 'another process (LOCK unreadable)' : `pid ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`} since ${holder.since} (${holder.what})`;
+    super(`model store ${store} is locked by ${who}; retry, or remove ${join(store, LOCK_FILE)} if that process is gone`, { retriable: true });
+  }
+}
+
+/** A lock whose holder is known to be gone: a process of this host that no longer runs, or an unreadable LOCK older than a minute. */
+function isStale(lock: StoreLock | undefined, mtimeMs: number): boolean {
+  if (lock === undefined) return Date.now() - mtimeMs > 60_000; // a holder that died between create and write
+  if (lock.host !== hostname()) return false; // another machine's process: cannot tell
+  try {
+    process.kill(lock.pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function parseLock(text: string): StoreLock | undefined {
+  try {
+    const v = JSON.parse(text) as StoreLock;
+    return typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.since === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class ModelStore {
@@ -173,5 +218,64 @@ export class ModelStore {
     await writeAtomic(join(this.dir, SERVING_FILE), `${JSON.stringify(pointer)}\n`);
     await appendFile(join(this.dir, HISTORY_FILE), `${JSON.stringify(pointer)}\n`);
     return pointer;
+  }
+
+  /**
+   * Runs `fn` holding the store's exclusive lock: STORE/LOCK created with
+   * O_EXCL, holding this process's pid, host and the time. Another holder
+   * makes it wait up to `waitMs` (polling), then a StoreLockedError naming
+   * the holder. A stale lock (its pid no longer runs on this host) is taken
+   * over: moved aside under a unique name, checked to be the very lock
+   * judged stale (else put back), removed. The lock is removed after `fn`,
+   * only while it is still this holder's.
+   */
+  async withLock<T>(what: string, fn: () => Promise<T>, opts: { waitMs?: number; pollMs?: number } = {}): Promise<T> {
+    const { waitMs = 0, pollMs = 100 } = opts;
+    const path = join(this.dir, LOCK_FILE);
+    const mine: StoreLock = { pid: process.pid, host: hostname(), since: new Date().toISOString(), what };
+    const text = `${JSON.stringify(mine)}\n`;
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        const fh = await open(path, 'wx');
+        try {
+          await fh.writeFile(text);
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const [held, st] = await Promise.all([readFile(path, 'utf8').catch(() => undefined), stat(path).catch(() => undefined)]);
+      if (held === undefined || st === undefined) continue; // released meanwhile: try again
+      const holder = parseLock(held);
+      if (isStale(holder, st.mtimeMs)) {
+        await this.breakStale(path, held);
+        continue;
+      }
+      if (Date.now() >= deadline) throw new StoreLockedError(this.dir, holder);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    try {
+      return await fn();
+    } finally {
+      // remove it only while it is ours (someone may have judged it stale and taken it)
+      if ((await readFile(path, 'utf8').catch(() => undefined)) === text) await unlink(path).catch(() => undefined);
+    }
+  }
+
+  /** Removes the lock at `path` if it still holds `stale`; one that changed meanwhile is put back. */
+  private async breakStale(path: string, stale: string): Promise<void> {
+    const aside = `${path}.${randomBytes(4).toString('hex')}.stale`;
+    try {
+      await rename(path, aside);
+    } catch {
+      return; // gone meanwhile
+    }
+    const moved = await readFile(aside, 'utf8').catch(() => undefined);
+    if (moved !== stale) await link(aside, path).catch(() => undefined); // a live lock: back, unless a new one is there already
+    await unlink(aside).catch(() => undefined);
   }
 }

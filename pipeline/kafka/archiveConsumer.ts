@@ -8,9 +8,17 @@
  *
  * Flushes happen between batches: at the end of each fetched batch for the
  * partitions the target says are due, on a timer (age-based rolls of a
- * quiet topic), on a rebalance (everything open, before the partitions may
- * move; the target then reloads each partition from disk) and on stop. All
- * target calls are serialized.
+ * quiet topic), after a rebalance and on stop. All target calls are
+ * serialized.
+ *
+ * Several sinks share a topic's partitions. A partition that moves to
+ * another sink must get no file from this one once the other has listed
+ * its files (it would archive the same records again): from the moment
+ * kafkajs says the group is rebalancing no file is renamed, and when the
+ * new assignment arrives the open files of the partitions this sink lost
+ * are deleted unrenamed and their offsets not committed (their records
+ * come again to the new owner), while those of the partitions it kept are
+ * renamed and committed; every partition is then reloaded from disk.
  */
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { ConfigError } from '../../common/errors.js';
@@ -85,9 +93,16 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
     return run;
   };
 
+  // Set when kafkajs reports a rebalance, cleared once the new assignment is handled: no file is
+  // renamed meanwhile (the partition may already belong to another sink).
+  let rebalancing = false;
+  /** Rebalances announced so far: a join handled clears the flag only if no rebalance began after it. */
+  let rebalances = 0;
+
   const flushAndCommit = async (partitions: readonly number[]): Promise<void> => {
     const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
     for (const partition of partitions) {
+      if (rebalancing) break;
       const offset = await target.flush(partition);
       if (offset !== undefined) offsets.push({ topic, partition, offset: String(offset) });
     }
@@ -131,14 +146,31 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
     } catch (err) {
       throw kafkaEdgeError(`cannot start the archive consumer of ${topic}`, err, { topic });
     }
+    consumer.on(consumer.events.REBALANCING, () => {
+      rebalancing = true;
+      rebalances++;
+    });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assigned = (e.payload.memberAssignment as Record<string, number[]>)[topic] ?? [];
       logger.info('archive: joined the group', { partitions: assigned });
-      // Close what is open (the partitions may have moved) and reload every partition from disk.
+      rebalancing = true; // also after a rejoin kafkajs did not announce (e.g. an unknown member id)
+      const seenRebalances = rebalances;
+      // Partitions lost: their open files are deleted, not renamed (another sink may have listed the
+      // partition's files already) and nothing is committed; partitions kept: closed and committed.
+      // Then every partition is reloaded from disk.
       void serial(async () => {
         const known = target.known();
-        await flushAndCommit(known);
-        for (const p of known) await target.drop(p);
+        const kept = known.filter((p) => assigned.includes(p));
+        const lost = known.filter((p) => !assigned.includes(p));
+        for (const p of lost) await target.drop(p);
+        if (lost.length > 0) logger.info('archive: partitions moved away; their open files deleted, their records left to the new owner', { partitions: lost });
+        // A rebalance begun since this join may move the kept ones too: then they are not renamed
+        // either (dropped below, uncommitted) and the next join clears the flag.
+        if (rebalances === seenRebalances) {
+          rebalancing = false;
+          await flushAndCommit(kept);
+        }
+        for (const p of kept) await target.drop(p);
       }).catch(failed);
     });
     consumer.on(consumer.events.CRASH, (e) => {
@@ -160,7 +192,10 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
       if (timer !== undefined) clearInterval(timer);
       await started.catch(() => undefined);
       await consumer.pause([{ topic }]);
-      await serial(() => flushAndCommit(target.known()));
+      await serial(async () => {
+        await flushAndCommit(target.known()); // not during a rebalance: then the open files are deleted below, uncommitted
+        for (const p of target.known()) await target.drop(p);
+      });
       await consumer.disconnect();
     },
   };
