@@ -138,13 +138,15 @@ export class ArchiveRoller {
   /**
    * Appends one record (offsets in increasing order per partition).
    * `eventTime` decides the hour folder. Skips a record an existing file
-   * already holds. The partition must be prepared. Returns a promise only
+   * already holds, and one at or before the last offset appended or seen. The partition must be prepared. Returns a promise only
    * when a new file is opened: await it before the next append.
    */
   append(partition: number, offset: number, eventTime: number, value: Buffer): AppendResult | Promise<AppendResult> {
     const state = this.partitions.get(partition);
     if (state === undefined) throw new ConfigError(`archive: partition ${partition} appended before prepare()`);
-    state.lastSeen = Math.max(state.lastSeen, offset);
+    // A record at or before the last one passed came again (a batch retried or fetched twice): it is in a file already.
+    if (offset <= state.lastSeen) return 'skipped';
+    state.lastSeen = offset;
     const { key, k } = this.hour(eventTime);
     if (state.covered.get(k)?.some(([a, b]) => a <= offset && offset <= b) === true) return 'skipped';
     const file = state.open.get(k);
@@ -240,27 +242,33 @@ export class ArchiveRoller {
   async flush(partition: number): Promise<number | undefined> {
     const state = this.partitions.get(partition);
     if (state === undefined || state.lastSeen < 0) return undefined;
-    for (const [k, file] of [...state.open]) {
-      this.writeBlock(file);
-      await file.writing;
-      if (file.failure !== undefined) throw file.failure;
-      await file.handle.sync();
-      await file.handle.close();
-      const final = join(file.dirPath, archiveFileName(this.opts.topic, partition, file.first, file.last));
-      await rename(file.temp, final);
-      const dirHandle = await open(file.dirPath, 'r');
-      try {
-        await dirHandle.sync();
-      } finally {
-        await dirHandle.close();
-      }
-      state.open.delete(k);
-      const list = state.covered.get(k) ?? [];
-      list.push([file.first, file.last]);
-      state.covered.set(k, list);
-      this.opts.onFile?.({ path: final, partition, first: file.first, last: file.last, records: file.records, bytes: file.bytes });
-    }
+    // The files are independent (one per hour): they are closed at once, so their compression,
+    // fsyncs and renames overlap instead of queueing file after file.
+    const closed = await Promise.allSettled([...state.open].map(([k, file]) => this.close(partition, state, k, file)));
+    for (const r of closed) if (r.status === 'rejected') throw r.reason;
     return state.lastSeen + 1;
+  }
+
+  /** Writes a file's last block, fsyncs it, renames it to its final name and fsyncs its folder. */
+  private async close(partition: number, state: PartitionState, k: string, file: OpenFile): Promise<void> {
+    this.writeBlock(file);
+    await file.writing;
+    if (file.failure !== undefined) throw file.failure;
+    await file.handle.sync();
+    await file.handle.close();
+    const final = join(file.dirPath, archiveFileName(this.opts.topic, partition, file.first, file.last));
+    await rename(file.temp, final);
+    const dirHandle = await open(file.dirPath, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+    state.open.delete(k);
+    const list = state.covered.get(k) ?? [];
+    list.push([file.first, file.last]);
+    state.covered.set(k, list);
+    this.opts.onFile?.({ path: final, partition, first: file.first, last: file.last, records: file.records, bytes: file.bytes });
   }
 
   /** Number of open (temporary) files. */

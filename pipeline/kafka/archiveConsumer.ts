@@ -10,7 +10,19 @@
  * partitions the target says are due, on a timer (age-based rolls of a
  * quiet topic), on a rebalance (everything open, before the partitions may
  * move; the target then reloads each partition from disk) and on stop. All
- * target calls are serialized.
+ * target calls are serialized, except that the flushes of several
+ * partitions run at once (separate files; their fsyncs overlap).
+ *
+ * Pipelined: kafkajs fetches the next batches only once eachBatch has
+ * returned for every batch of the last fetch, so eachBatch queues the
+ * batch for the target and returns at once while up to maxPendingBytes of
+ * record values are queued (then it waits for the queue to drain below
+ * that): the target archives one fetch while the next is on the wire.
+ * Nothing is committed by returning early (autoCommit is off; offsets are
+ * committed only with what flush returns). A failing take makes the
+ * consumer fail-stop: the target accepts no more calls and `done` rejects,
+ * so no offset past the failure is ever committed; a restart resumes from
+ * the committed offsets.
  */
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { ConfigError } from '../../common/errors.js';
@@ -52,6 +64,8 @@ export interface ArchiveConsumerOptions extends KafkaConnectionOptions {
   sessionTimeoutMs?: number;
   /** Called after each commit. */
   onCommit?: (partition: number, offset: number) => void;
+  /** Bytes of record values queued for the target before eachBatch waits; default 16 MiB. */
+  maxPendingBytes?: number;
 }
 
 export interface ArchiveConsumer {
@@ -67,6 +81,8 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
   const { topic, target, logger } = opts;
   const tickMs = opts.tickMs ?? 1000;
   if (!Number.isFinite(tickMs) || tickMs <= 0) throw new ConfigError(`archive: tickMs must be > 0, got ${tickMs}`);
+  const maxPendingBytes = opts.maxPendingBytes ?? 16 * 1024 * 1024;
+  if (!Number.isFinite(maxPendingBytes) || maxPendingBytes < 0) throw new ConfigError(`archive: maxPendingBytes must be >= 0, got ${maxPendingBytes}`);
   const sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
   const consumer: Consumer = createKafkaClient(opts).consumer({
     groupId: opts.groupId,
@@ -78,19 +94,27 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
   });
 
   // Every target call goes through this chain: batches, ticks, rebalances and stop never interleave.
+  // After a failure (`broken`) nothing more runs: what follows a failed take must never be committed.
   let chain: Promise<unknown> = Promise.resolve();
+  let broken: { error: unknown } | undefined;
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = chain.then(fn);
-    chain = run.catch(() => undefined);
+    const run = chain.then(() => {
+      if (broken !== undefined) throw broken.error;
+      return fn();
+    });
+    chain = run.catch((error: unknown) => {
+      broken ??= { error };
+    });
     return run;
   };
 
   const flushAndCommit = async (partitions: readonly number[]): Promise<void> => {
+    const flushed = await Promise.allSettled(partitions.map((partition) => target.flush(partition)));
     const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
-    for (const partition of partitions) {
-      const offset = await target.flush(partition);
-      if (offset !== undefined) offsets.push({ topic, partition, offset: String(offset) });
-    }
+    flushed.forEach((r, i) => {
+      if (r.status === 'rejected') throw r.reason;
+      if (r.value !== undefined) offsets.push({ topic, partition: partitions[i], offset: String(r.value) });
+    });
     if (offsets.length === 0) return;
     try {
       await consumer.commitOffsets(offsets);
@@ -106,20 +130,33 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
   const done = new Promise<void>((_resolve, reject) => (failed = reject));
   done.catch(() => undefined);
 
+  // Batches queued for the target and not yet taken (bytes of their values).
+  let pendingBytes = 0;
+  let drained: Array<() => void> = [];
   const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     if (!isRunning() || isStale()) return;
-    const records: ArchiveRecord[] = batch.messages.map((m) => ({
-      partition: batch.partition,
-      offset: Number(m.offset),
-      timestamp: Number(m.timestamp),
-      key: m.key,
-      value: m.value,
-    }));
-    await serial(async () => {
+    if (broken !== undefined) throw broken.error;
+    while (pendingBytes > maxPendingBytes && broken === undefined) await new Promise<void>((resolve) => drained.push(resolve));
+    let bytes = 0;
+    const records: ArchiveRecord[] = batch.messages.map((m) => {
+      bytes += m.value?.length ?? 0;
+      return { partition: batch.partition, offset: Number(m.offset), timestamp: Number(m.timestamp), key: m.key, value: m.value };
+    });
+    pendingBytes += bytes;
+    serial(async () => {
       await target.take(records);
       const due = target.due();
       if (due.length > 0) await flushAndCommit(due);
-    });
+    })
+      .catch(failed)
+      .finally(() => {
+        pendingBytes -= bytes;
+        const waiting = drained;
+        drained = [];
+        for (const resolve of waiting) resolve();
+      })
+      .catch(() => undefined);
+    if (maxPendingBytes === 0) await chain;
     await heartbeat();
   };
 
@@ -160,8 +197,12 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
       if (timer !== undefined) clearInterval(timer);
       await started.catch(() => undefined);
       await consumer.pause([{ topic }]);
-      await serial(() => flushAndCommit(target.known()));
-      await consumer.disconnect();
+      try {
+        // After a failure nothing is flushed or committed (done has rejected with the cause).
+        if (broken === undefined) await serial(() => flushAndCommit(target.known()));
+      } finally {
+        await consumer.disconnect();
+      }
     },
   };
 }
