@@ -58,8 +58,10 @@ interface OpenFile {
   first: number;
   last: number;
   records: number;
-  pending: Buffer[];
+  /** The records of the block being filled, copied end to end (no Buffer kept per record). */
+  pending: Buffer;
   pendingBytes: number;
+  pendingCount: number;
   /** Bytes written or being written (blocks counted by their raw size until compressed). */
   bytes: number;
   openedAt: number;
@@ -159,8 +161,14 @@ export class ArchiveRoller {
   }
 
   private add(file: OpenFile, offset: number, value: Buffer): AppendResult {
-    file.pending.push(value);
+    if (file.pendingBytes + value.length > file.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + value.length));
+      file.pending.copy(grown, 0, 0, file.pendingBytes);
+      file.pending = grown;
+    }
+    value.copy(file.pending, file.pendingBytes);
     file.pendingBytes += value.length;
+    file.pendingCount += 1;
     file.last = offset;
     file.records += 1;
     if (file.pendingBytes >= this.blockBytes) this.writeBlock(file);
@@ -190,22 +198,24 @@ export class ArchiveRoller {
     const encoder = new ContainerEncoder({ schema: this.opts.schema, codec: this.opts.codec ?? 'deflate' });
     const header = encoder.header();
     await handle.write(header);
-    return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: [], pendingBytes: 0, bytes: header.length, openedAt: this.now(), writing: Promise.resolve(), failure: undefined };
+    return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: Buffer.allocUnsafe(this.blockBytes + 4096), pendingBytes: 0, pendingCount: 0, bytes: header.length, openedAt: this.now(), writing: Promise.resolve(), failure: undefined };
   }
 
   /** Queues the pending records as one block (not awaited: flush waits for the queue). */
   private writeBlock(file: OpenFile): void {
     if (file.failure !== undefined) throw file.failure;
-    if (file.pending.length === 0) return;
-    const records = file.pending;
+    if (file.pendingCount === 0) return;
+    const records = file.pending.subarray(0, file.pendingBytes);
+    const count = file.pendingCount;
     const raw = file.pendingBytes;
-    file.pending = [];
+    file.pending = Buffer.allocUnsafe(this.blockBytes + 4096);
     file.pendingBytes = 0;
+    file.pendingCount = 0;
     file.bytes += raw;
     file.writing = file.writing.then(async () => {
       if (file.failure !== undefined) return;
       try {
-        const block = await file.encoder.blockAsync(records);
+        const block = await file.encoder.rawBlockAsync(records, count);
         await file.handle.write(block);
         file.bytes += block.length - raw;
       } catch (err) {

@@ -15,7 +15,7 @@
  *
  * Pipelined: kafkajs fetches the next batches only once eachBatch has
  * returned for every batch of the last fetch, so eachBatch queues the
- * batch for the target and returns at once while up to maxPendingBytes of
+ * batch for the target and returns at once while up to maxPendingBytes (4 MiB) of
  * record values are queued (then it waits for the queue to drain below
  * that): the target archives one fetch while the next is on the wire.
  * Nothing is committed by returning early (autoCommit is off; offsets are
@@ -64,8 +64,10 @@ export interface ArchiveConsumerOptions extends KafkaConnectionOptions {
   sessionTimeoutMs?: number;
   /** Called after each commit. */
   onCommit?: (partition: number, offset: number) => void;
-  /** Bytes of record values queued for the target before eachBatch waits; default 16 MiB. */
+  /** Bytes of record values queued for the target before eachBatch waits; default 4 MiB (about one fetch of 3 partitions at 1 MiB each). */
   maxPendingBytes?: number;
+  /** Called with the bytes queued for the target whenever that changes (a batch queued or taken). */
+  onPending?: (bytes: number) => void;
 }
 
 export interface ArchiveConsumer {
@@ -81,7 +83,7 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
   const { topic, target, logger } = opts;
   const tickMs = opts.tickMs ?? 1000;
   if (!Number.isFinite(tickMs) || tickMs <= 0) throw new ConfigError(`archive: tickMs must be > 0, got ${tickMs}`);
-  const maxPendingBytes = opts.maxPendingBytes ?? 16 * 1024 * 1024;
+  const maxPendingBytes = opts.maxPendingBytes ?? 4 * 1024 * 1024;
   if (!Number.isFinite(maxPendingBytes) || maxPendingBytes < 0) throw new ConfigError(`archive: maxPendingBytes must be >= 0, got ${maxPendingBytes}`);
   const sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
   const consumer: Consumer = createKafkaClient(opts).consumer({
@@ -143,6 +145,7 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
       return { partition: batch.partition, offset: Number(m.offset), timestamp: Number(m.timestamp), key: m.key, value: m.value };
     });
     pendingBytes += bytes;
+    opts.onPending?.(pendingBytes);
     serial(async () => {
       await target.take(records);
       const due = target.due();
@@ -151,6 +154,7 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
       .catch(failed)
       .finally(() => {
         pendingBytes -= bytes;
+        opts.onPending?.(pendingBytes);
         const waiting = drained;
         drained = [];
         for (const resolve of waiting) resolve();

@@ -210,6 +210,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       drop: (p) => roller.drop(p),
     },
     onCommit: (p, o) => metrics.committed(p, o),
+    onPending: (bytes) => metrics.pending(bytes),
   });
   consumer.done.catch(() => (healthy = false));
   let ready = false;
