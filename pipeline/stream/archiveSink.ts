@@ -166,24 +166,24 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
   const read = postRecordReader(opts.wire ?? 'raw');
   const deadLetters: TopicWriter | undefined = opts.deadLetterTopic === undefined ? undefined : await openTopicWriter({ ...opts, topic: opts.deadLetterTopic });
 
-  const take = async (records: readonly ArchiveRecord[]): Promise<void> => {
+  const take = async (partition: number, records: readonly ArchiveRecord[]): Promise<void> => {
     if (records.length === 0) return;
-    const partition = records[0].partition;
     await roller.prepare(partition);
     const failed = [];
     let archived = 0;
     let skipped = 0;
     for (const r of records) {
+      const offset = Number(r.offset);
       let out: { bytes: Buffer; eventTime: number };
       try {
-        out = read(r.value, r.timestamp);
+        out = read(r.value, Number(r.timestamp));
       } catch (err) {
         if (!(err instanceof DecodeError) || deadLetters === undefined) throw err;
-        failed.push(deadLetterMessage({ kind: 'failed', ref: { topic, partition, offset: String(r.offset), receivedAt: Date.now() }, payload: r.value, key: r.key, stage: 'decode', error: err }, Date.now()));
-        roller.seen(partition, r.offset);
+        failed.push(deadLetterMessage({ kind: 'failed', ref: { topic, partition, offset: r.offset, receivedAt: Date.now() }, payload: r.value, key: r.key, stage: 'decode', error: err }, Date.now()));
+        roller.seen(partition, offset);
         continue;
       }
-      const appended = roller.append(partition, r.offset, out.eventTime, out.bytes);
+      const appended = roller.append(partition, offset, out.eventTime, out.bytes);
       if ((typeof appended === 'string' ? appended : await appended) === 'appended') archived++;
       else skipped++;
     }
