@@ -7,16 +7,31 @@
  * turn: (a) bare: a kafkajs consumer group (new group id) with eachBatch
  * only counting the messages; (b) archive: startArchiveSink (new group id,
  * new directory, default rolls: 64 MiB / 10 min, deflate) until every
- * record is archived, then stop() (final flush: fsync, rename, commit).
- * Each time runs from the first record received to the last record counted
- * (bare) or to the end of stop() (archive), so the group join is left out
- * of both. Reports medians (posts/s) and the ratio of medians.
+ * record is archived, then stop() (final flush: fsync, rename, commit,
+ * then leave the group); (c) with --baseline DIST, the same archive leg
+ * with the startArchiveSink of another compiled tree (e.g. a copy of
+ * main's dist/, with its schemas/ and a node_modules link beside it), so
+ * before and after are measured side by side in one run.
+ * Each time runs from the first record received (bare: the first batch;
+ * archive: the first batch queued for the files, mentionflow_archive_pending_bytes
+ * > 0, polled every 2 ms; a baseline without that gauge: the first record
+ * archived, which starts its clock a batch late) to the last record counted
+ * (bare) or to the commit of the last offset by the final flush (archive:
+ * every record then in a renamed, fsynced file and committed), so the
+ * group join and the group leave (disconnect, which waits out the fetch in
+ * flight, up to maxWaitTimeInMs 500) are left out of both; the time of the
+ * whole stop() is printed per run too. Reports medians (posts/s), the
+ * range, the ratio of medians and the per-run ratios, the load average,
+ * and the process's CPU time per record over the same span (all threads:
+ * the main one and libuv's pool, where deflate and fsync run), which moves
+ * much less than wall time when the machine is shared.
  *
- * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|null]
+ * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|null] [--baseline DIST]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createKafkaClient } from '../pipeline/kafka/client.js';
 import { deleteTopics, ensureTopic } from '../pipeline/kafka/topicAdmin.js';
 import { openTopicWriter } from '../pipeline/kafka/topicWriter.js';
@@ -26,7 +41,7 @@ import { encodeStrict, loadSchema } from '../schemas/registry.js';
 import { benchArgs } from './args.js';
 import { median } from './stats.js';
 
-const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, codec: { type: 'string', default: 'deflate' } });
+const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, codec: { type: 'string', default: 'deflate' }, baseline: { type: 'string' } });
 const CODEC = args.codec === 'null' ? 'null' : 'deflate';
 const POSTS = Number(args.posts);
 const RUNS = Number(args.runs);
@@ -56,60 +71,130 @@ async function produce(): Promise<void> {
   await writer.close();
 }
 
-async function bare(run: number): Promise<number> {
+/** CPU time of this process (all its threads: main, libuv pool for deflate and fsync) in microseconds since `from`. */
+const cpuSince = (from: NodeJS.CpuUsage): number => {
+  const u = process.cpuUsage(from);
+  return u.user + u.system;
+};
+
+async function bare(run: number): Promise<{ rate: number; cpuUs: number }> {
   const consumer = createKafkaClient({ brokers: brokers, logger }).consumer({ groupId: `${topic}-bare-${run}`, maxWaitTimeInMs: 500 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let count = 0;
   let first = 0n;
   let last = 0n;
+  let cpu0 = process.cpuUsage();
+  let cpuUs = 0;
   let finish: () => void = () => undefined;
   const done = new Promise<void>((r) => (finish = r));
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
-      if (count === 0) first = process.hrtime.bigint();
+      if (count === 0) {
+        first = process.hrtime.bigint();
+        cpu0 = process.cpuUsage();
+      }
       count += batch.messages.length;
       if (count >= POSTS) {
         last = process.hrtime.bigint();
+        cpuUs = cpuSince(cpu0);
         finish();
       }
     },
   });
   await done;
   await consumer.disconnect();
-  return POSTS / (Number(last - first) / 1e9);
+  return { rate: POSTS / (Number(last - first) / 1e9), cpuUs: cpuUs / POSTS };
 }
 
-async function archive(run: number): Promise<number> {
+type StartSink = typeof startArchiveSink;
+interface Gauge {
+  get(): Promise<{ values: Array<{ value: number; labels: { result?: string } }> }>;
+}
+
+async function archive(start: StartSink, label: string, run: number): Promise<{ rate: number; stopMs: number; cpuUs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-archive-'));
-  const sink = await startArchiveSink({ brokers: brokers, logger, topic, dir, groupId: `${topic}-archive-${run}`, tickMs: 5, codec: CODEC });
-  const counter = sink.metrics.registry.getSingleMetric('mentionflow_archive_records_total') as unknown as { get(): Promise<{ values: Array<{ value: number; labels: { result?: string } }> }> };
+  const sink = await start({ brokers: brokers, logger, topic, dir, groupId: `${topic}-${label}-${run}`, tickMs: 5, codec: CODEC });
+  const metric = (name: string) => sink.metrics.registry.getSingleMetric(name) as unknown as Gauge;
+  const counter = metric('mentionflow_archive_records_total');
+  const committedGauge = metric('mentionflow_archive_committed_offset');
   const archived = async () => (await counter.get()).values.find((v) => v.labels.result === 'archived')?.value ?? 0;
+  // The first record fetched: the sink queues each fetched batch (pending bytes) before archiving it.
+  // A tree without that gauge (an older baseline) starts the clock at the first record archived.
+  const pendingGauge = sink.metrics.registry.getSingleMetric('mentionflow_archive_pending_bytes') as unknown as Gauge | undefined;
+  const fetched = async () => (pendingGauge === undefined ? 0 : ((await pendingGauge.get()).values[0]?.value ?? 0));
+  // The topic is fresh: offsets start at 0 in each partition, so the committed offsets sum to POSTS at the end.
+  const committed = async () => (await committedGauge.get()).values.reduce((sum, v) => sum + v.value, 0);
   let first = 0n;
+  let cpu0 = process.cpuUsage();
   for (;;) {
     const n = await archived();
-    if (n > 0 && first === 0n) first = process.hrtime.bigint();
+    if ((n > 0 || (await fetched()) > 0) && first === 0n) {
+      first = process.hrtime.bigint();
+      cpu0 = process.cpuUsage();
+    }
     if (n >= POSTS) break;
     await new Promise((r) => setTimeout(r, 2));
   }
-  await sink.stop();
-  const seconds = Number(process.hrtime.bigint() - first) / 1e9;
+  const stopStart = process.hrtime.bigint();
+  const stopping = sink.stop();
+  let last = 0n;
+  let cpuUs = 0;
+  for (;;) {
+    if ((await committed()) >= POSTS) {
+      last = process.hrtime.bigint();
+      cpuUs = cpuSince(cpu0);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await stopping;
+  const stopMs = Number(process.hrtime.bigint() - stopStart) / 1e6;
   rmSync(dir, { recursive: true, force: true });
-  return POSTS / seconds;
+  return { rate: POSTS / (Number(last - first) / 1e9), stopMs, cpuUs: cpuUs / POSTS };
 }
 
-await produce();
-const rates = { bare: [] as number[], archive: [] as number[] };
-for (let r = 0; r < RUNS; r++) {
-  rates.bare.push(await bare(r));
-  rates.archive.push(await archive(r));
-  process.stderr.write(`run ${r + 1}: bare ${rates.bare[r].toFixed(0)} posts/s, archive ${rates.archive[r].toFixed(0)} posts/s\n`);
+const legs: Array<{ label: string; start: StartSink }> = [{ label: 'archive', start: startArchiveSink }];
+if (args.baseline !== undefined) {
+  const url = pathToFileURL(join(resolve(args.baseline), 'pipeline/stream/archiveSink.js')).href;
+  legs.push({ label: 'baseline', start: ((await import(url)) as { startArchiveSink: StartSink }).startArchiveSink });
 }
+const load = { start: loadavg(), end: [] as number[] };
+await produce();
+const rates: Record<string, number[]> = { bare: [] };
+const cpu: Record<string, number[]> = { bare: [] };
+for (const leg of legs) {
+  rates[leg.label] = [];
+  cpu[leg.label] = [];
+}
+for (let r = 0; r < RUNS; r++) {
+  const b = await bare(r);
+  rates.bare.push(b.rate);
+  cpu.bare.push(b.cpuUs);
+  const line = [`run ${r + 1}: bare ${b.rate.toFixed(0)} posts/s (${b.cpuUs.toFixed(2)} us CPU/record)`];
+  // Alternate the order of the archive legs from run to run, so neither always follows the bare loop.
+  for (const leg of r % 2 === 0 ? legs : [...legs].reverse()) {
+    const { rate, stopMs, cpuUs } = await archive(leg.start, leg.label, r);
+    rates[leg.label].push(rate);
+    cpu[leg.label].push(cpuUs);
+    line.push(`${leg.label} ${rate.toFixed(0)} posts/s (ratio ${(rate / rates.bare[r]).toFixed(2)}, ${cpuUs.toFixed(2)} us CPU/record, stop() ${stopMs.toFixed(0)} ms)`);
+  }
+  process.stderr.write(`${line.join(', ')}\n`);
+}
+load.end = loadavg();
 await deleteTopics({ brokers, topics: [topic] }).catch(() => undefined);
+const fmt = (xs: number[]) => `${median(xs).toFixed(0)} posts/s (${xs.map((x) => x.toFixed(0)).join(', ')})`;
+const fmtCpu = (label: string) => `CPU ${median(cpu[label]).toFixed(2)} us/record (${cpu[label].map((x) => x.toFixed(2)).join(', ')})`;
 const b = median(rates.bare);
-const a = median(rates.archive);
 process.stdout.write(
-  `${POSTS} posts, ${RUNS} runs: bare kafkajs consume ${b.toFixed(0)} posts/s (${rates.bare.map((x) => x.toFixed(0)).join(', ')}), ` +
-    `archive sink (${CODEC}) ${a.toFixed(0)} posts/s (${rates.archive.map((x) => x.toFixed(0)).join(', ')}); ratio of medians ${(a / b).toFixed(2)}\n`,
+  `${POSTS} posts, ${RUNS} runs, codec ${CODEC}, load average ${load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at end\n` +
+    `  bare kafkajs consume: ${fmt(rates.bare)}; ${fmtCpu('bare')}\n` +
+    legs
+      .map((leg) => {
+        const xs = rates[leg.label];
+        const ratios = xs.map((x, i) => x / rates.bare[i]);
+        return `  ${leg.label === 'archive' ? 'archive sink (this tree)' : `archive sink (baseline ${args.baseline})`}: ${fmt(xs)}; ratio of medians ${(median(xs) / b).toFixed(2)} (per run ${ratios.map((x) => x.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)}); ${fmtCpu(leg.label)}\n`;
+      })
+      .join(''),
 );

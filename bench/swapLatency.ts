@@ -17,14 +17,20 @@
  * dispose and the backlog they leave all fall inside); "steady": every other
  * batch. Reported per mode: p50 and p99
  * of both, the ratio of the p99s (target < 2x), and promote-to-serving time;
- * medians over --runs runs.
+ * medians over --runs runs, the per-run ratios and the load average.
+ * With --baseline DIST (another compiled tree, e.g. a copy of main's dist/
+ * with its schemas/ and a node_modules link beside it) the mode
+ * inline-baseline loads candidates with that tree's TaggerModel.load
+ * (the follower is this tree's): before and after side by side. Runs are
+ * interleaved: run 1 of every mode, then run 2, ...
  *
  * Usage: node dist/bench/swapLatency.js [--runs 3] [--modes inline,thread] [--swaps 3] [--gap-ms 6000] [--after-ms 2000]
- *   [--batch 32] [--period MS] [--model DIR]
+ *   [--batch 32] [--period MS] [--model DIR] [--baseline DIST]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ModelStore } from '../models/artifact/store.js';
 import { preferOneComputeThread, useBackend } from '../models/backend.js';
 import { SwappableTagger } from '../models/swappableTagger.js';
@@ -41,13 +47,14 @@ import { samplePosts } from './syntheticPosts.js';
 
 const args = benchArgs(import.meta.url, {
   runs: { type: 'string', default: '3' },
-  modes: { type: 'string', default: 'inline,thread' },
+  modes: { type: 'string' },
   swaps: { type: 'string', default: '3' },
   'gap-ms': { type: 'string', default: '6000' },
   'after-ms': { type: 'string', default: '2000' },
   batch: { type: 'string', default: '32' },
   period: { type: 'string' },
   model: { type: 'string' },
+  baseline: { type: 'string' },
 });
 const runs = Number(args.runs);
 const swaps = Number(args.swaps);
@@ -55,7 +62,14 @@ const gapMs = Number(args['gap-ms']);
 const batchSize = Number(args.batch);
 const afterMs = Number(args['after-ms']);
 const modelDir = args.model ?? defaultModelDir();
-const modes = String(args.modes).split(',') as Array<'inline' | 'thread'>;
+type Mode = 'inline' | 'inline-baseline' | 'thread';
+const modes = String(args.modes ?? (args.baseline !== undefined ? 'inline,inline-baseline,thread' : 'inline,thread')).split(',') as Mode[];
+for (const m of modes) {
+  if (m !== 'inline' && m !== 'thread' && m !== 'inline-baseline') throw new Error(`--modes: unknown mode ${m} (inline, inline-baseline, thread)`);
+  if (m === 'inline-baseline' && args.baseline === undefined) throw new Error('--modes inline-baseline needs --baseline DIST');
+}
+const baselineModel: typeof TaggerModel | undefined =
+  args.baseline === undefined ? undefined : ((await import(pathToFileURL(join(resolve(args.baseline), 'models/taggerModel.js')).href)) as { TaggerModel: typeof TaggerModel }).TaggerModel;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
@@ -75,7 +89,13 @@ async function loadInline(dir: string): Promise<Tagger> {
   return new NeuralTagger(model, { batchSize: 64 });
 }
 
-async function runOnce(mode: 'inline' | 'thread', store: ModelStore): Promise<RunResult> {
+/** main's (or another tree's) TaggerModel.load; the model then serves through this tree's NeuralTagger. */
+async function loadInlineBaseline(dir: string): Promise<Tagger> {
+  const { model } = await (baselineModel as typeof TaggerModel).load(dir);
+  return new NeuralTagger(model, { batchSize: 64 });
+}
+
+async function runOnce(mode: Mode, store: ModelStore): Promise<RunResult> {
   await store.promote('a');
   // As `run --model-store` does: thread mode loads every version into the one inference thread.
   let host: ThreadTagger | undefined;
@@ -86,7 +106,9 @@ async function runOnce(mode: 'inline' | 'thread', store: ModelStore): Promise<Ru
           host = await ThreadTagger.open(dir, { batchSize: 64 });
           return host.initialModel();
         }
-      : loadInline;
+      : mode === 'inline-baseline'
+        ? loadInlineBaseline
+        : loadInline;
   const served = await loadServing(store, load);
   const tagger = new SwappableTagger(served.tagger, served.model);
   const follower = startModelFollower({ store, tagger, load, intervalMs: 50, logger: silentLogger(), metrics: createPipelineMetrics({ collectDefault: false }) });
@@ -152,21 +174,27 @@ async function main(): Promise<void> {
     const store = await ModelStore.open(dir, { create: true });
     await store.add(modelDir, 'a');
     await store.add(modelDir, 'b');
-    process.stdout.write(`CPU ${cpus()[0]?.model ?? '?'} x ${cpus().length}, Node ${process.version}, backend ${backend}; model ${modelDir}; batch ${batchSize}; ${swaps} swaps ${gapMs} ms apart; medians of ${runs} runs\n\n`);
-    process.stdout.write('| inference | period ms | steady p50 / p99 ms | around a swap p50 / p99 ms | p99 ratio (target < 2x) | promote -> serving ms | batches steady / around (per run) |\n|---|---|---|---|---|---|---|\n');
-    for (const mode of modes) {
-      const results: RunResult[] = [];
-      for (let r = 0; r < runs; r++) {
-        results.push(await runOnce(mode, store));
-        const x = results.at(-1) as RunResult;
-        process.stderr.write(`${mode} run ${r + 1}: steady p99 ${x.steadyP99.toFixed(1)} ms, around p99 ${x.aroundP99.toFixed(1)} ms, swap ${x.swapMs.toFixed(0)} ms\n`);
+    const load = { start: loadavg(), end: [] as number[] };
+    process.stdout.write(`CPU ${cpus()[0]?.model ?? '?'} x ${cpus().length}, Node ${process.version}, backend ${backend}; model ${modelDir}; batch ${batchSize}; ${swaps} swaps ${gapMs} ms apart; medians of ${runs} runs, modes interleaved${args.baseline !== undefined ? `; inline-baseline: TaggerModel.load of ${resolve(args.baseline)}` : ''}\n\n`);
+    const results = new Map<Mode, RunResult[]>(modes.map((m) => [m, []]));
+    for (let r = 0; r < runs; r++) {
+      for (const mode of modes) {
+        const x = await runOnce(mode, store);
+        (results.get(mode) as RunResult[]).push(x);
+        process.stderr.write(`${mode} run ${r + 1}: steady p99 ${x.steadyP99.toFixed(1)} ms, around p99 ${x.aroundP99.toFixed(1)} ms, ratio ${(x.aroundP99 / x.steadyP99).toFixed(2)}x, swap ${x.swapMs.toFixed(0)} ms (load avg ${loadavg()[0].toFixed(1)})\n`);
       }
-      const m = (f: (x: RunResult) => number) => median(results.map(f));
+    }
+    load.end = loadavg();
+    process.stdout.write('| inference | period ms | steady p50 / p99 ms | around a swap p50 / p99 ms | p99 ratio (target < 2x) | per-run ratios | promote -> serving ms | batches steady / around (per run) |\n|---|---|---|---|---|---|---|---|\n');
+    for (const mode of modes) {
+      const rs = results.get(mode) as RunResult[];
+      const m = (f: (x: RunResult) => number) => median(rs.map(f));
       const ratio = m((x) => x.aroundP99 / x.steadyP99);
       process.stdout.write(
-        `| ${mode} | ${m((x) => x.period).toFixed(0)} | ${m((x) => x.steadyP50).toFixed(1)} / ${m((x) => x.steadyP99).toFixed(1)} | ${m((x) => x.aroundP50).toFixed(1)} / ${m((x) => x.aroundP99).toFixed(1)} | ${ratio.toFixed(2)}x | ${m((x) => x.swapMs).toFixed(0)} | ${m((x) => x.steadyN).toFixed(0)} / ${m((x) => x.aroundN).toFixed(0)} |\n`,
+        `| ${mode} | ${m((x) => x.period).toFixed(0)} | ${m((x) => x.steadyP50).toFixed(1)} / ${m((x) => x.steadyP99).toFixed(1)} | ${m((x) => x.aroundP50).toFixed(1)} / ${m((x) => x.aroundP99).toFixed(1)} | ${ratio.toFixed(2)}x | ${rs.map((x) => (x.aroundP99 / x.steadyP99).toFixed(2)).join(', ')} | ${m((x) => x.swapMs).toFixed(0)} | ${m((x) => x.steadyN).toFixed(0)} / ${m((x) => x.aroundN).toFixed(0)} |\n`,
       );
     }
+    process.stdout.write(`\nLoad average ${load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at end.\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,8 @@ import { readArtifact, assignWeights } from './artifact/load.js';
 import type { ModelManifest } from './artifact/manifest.js';
 import { saveArtifact, type ManifestDraft } from './artifact/save.js';
 import { makeBatch, lengthBuckets, type EncodedSentence } from './batch.js';
-import { Pace } from './pace.js';
+import { withoutInit } from './layers/params.js';
+import { Pace, yieldToEventLoop } from './pace.js';
 import type { CrfOptions } from './crf/crf.js';
 import { forwardBackward } from './crf/forwardBackward.js';
 import { spanProbability } from './crf/marginals.js';
@@ -205,22 +206,31 @@ export class TaggerModel {
     );
   }
 
-  /** Loads an artifact directory (see models/artifact/). */
+  /**
+   * Loads an artifact directory (see models/artifact/). In steps, returning
+   * to the event loop between them (a worker keeps serving while it loads a
+   * candidate): read and verify the files, build the network (no random
+   * initialisation: every weight is assigned next), assign the weights
+   * tensor by tensor.
+   */
   static async load(dir: string): Promise<{ model: TaggerModel; manifest: ModelManifest }> {
     const loaded = await readArtifact(dir);
     const m = loaded.manifest;
+    await yieldToEventLoop();
     let model: TaggerModel;
     try {
       const vocab = Vocabulary.fromJSON(m.vocabulary);
       const nerTags = TagDictionary.fromJSON(m.tags.ner);
       if (m.network.vocabSize !== vocab.size) throw new Error(`network vocabSize ${m.network.vocabSize} != vocabulary size ${vocab.size}`);
-      model = TaggerModel.create(m.network, vocab, nerTags, { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength, charPositional: m.charPositional === true, tagFeatures: m.tagFeatures }, 0);
+      const meta = { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength, charPositional: m.charPositional === true, tagFeatures: m.tagFeatures };
+      model = withoutInit(() => TaggerModel.create(m.network, vocab, nerTags, meta, 0));
     } catch (err) {
       if (err instanceof ModelArtifactError) throw err;
       throw new ModelArtifactError(dir, `inconsistent manifest: ${(err as Error).message}`, { cause: err });
     }
     try {
-      assignWeights(dir, loaded, model.network.params());
+      await yieldToEventLoop();
+      await assignWeights(dir, loaded, model.network.params());
     } catch (err) {
       model.dispose();
       throw err;

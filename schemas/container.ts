@@ -296,8 +296,12 @@ export class ContainerEncoder {
 
   /** block(), compressed on libuv's thread pool instead of the calling thread. */
   async blockAsync(records: readonly Buffer[]): Promise<Buffer> {
-    const raw = Buffer.concat(records as Buffer[]);
+    return this.rawBlockAsync(Buffer.concat(records as Buffer[]), records.length);
+  }
+
+  /** blockAsync() of `count` records already laid end to end in `raw`. */
+  async rawBlockAsync(raw: Buffer, count: number): Promise<Buffer> {
     const data = this.codec === 'deflate' ? await deflateRawAsync(raw) : raw;
-    return Buffer.concat([LONG_TYPE.toBuffer(records.length), LONG_TYPE.toBuffer(data.length), data, this.sync]);
+    return Buffer.concat([LONG_TYPE.toBuffer(count), LONG_TYPE.toBuffer(data.length), data, this.sync]);
   }
 }

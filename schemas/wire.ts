@@ -338,11 +338,19 @@ function scanValue(type: AvscTypeView, c: Cursor): void {
  * With `content: false` only the framing is checked (UTF-8 and the
  * "__proto__" key are left to the decoder): how the container reader finds
  * record boundaries, so a record whose text is bad is that record's problem
- * (a dead letter), not the file's.
+ * (a dead letter), not the file's. `compiled: false` skips the compiled
+ * check and runs the interpreter alone (for tests comparing the two).
  */
-export function scanAvro(type: Type, buf: Buffer, pos = 0, options: { content?: boolean } = {}): number {
+export function scanAvro(type: Type, buf: Buffer, pos = 0, options: { content?: boolean; compiled?: boolean } = {}): number {
   const view = type as unknown as AvscTypeView;
   const content = options.content ?? true;
+  // The hot path: the type's compiled check says "well formed" (and where it ends) or "not sure";
+  // only then does the interpreter below run, to reject with the field path, or to accept what the
+  // compiled check leaves to it (longs over 7 bytes, unknown types).
+  if (options.compiled !== false) {
+    fp = pos;
+    if (compiled(view)(buf, content)) return fp;
+  }
   const c = new Cursor(buf, pos, false, content);
   try {
     scanValue(view, c);
@@ -354,6 +362,180 @@ export function scanAvro(type: Type, buf: Buffer, pos = 0, options: { content?: 
     throw err;
   }
   return c.pos;
+}
+
+/**
+ * The compiled form of scanValue for one type: a tree of closures built once
+ * per type (no switch on the type name, no Cursor, no allocation per value
+ * but for non-ASCII strings' UTF-8 check), reading at the module-level `fp`.
+ * It returns true only for data scanValue accepts, leaving `fp` just past
+ * it; false means "rejected or not sure" and scanAvro falls back to
+ * scanValue (tests compare the two on mutated payloads: test/schemas/scanCompiled.test.ts).
+ */
+type Check = (buf: Buffer, content: boolean) => boolean;
+let fp = 0;
+const compiledCache = new WeakMap<AvscTypeView, Check>();
+
+/** A zig-zag varint of at most `maxBytes` (<= 7) bytes at fp, or NaN (longer, truncated): exact below 2^49. */
+function fastVarint(buf: Buffer, maxBytes: number): number {
+  let n = 0;
+  let mult = 1;
+  for (let i = 0; i < maxBytes; i++) {
+    if (fp >= buf.length) return NaN;
+    const b = buf[fp++];
+    n += (b & 0x7f) * mult;
+    if ((b & 0x80) === 0) return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
+    mult *= 128;
+  }
+  return NaN;
+}
+
+function fastInt(buf: Buffer): number {
+  const v = fastVarint(buf, 5);
+  return v >= -0x80000000 && v <= 0x7fffffff ? v : NaN;
+}
+
+/** Skips a length-prefixed body; returns its start, or -1. */
+function fastBody(buf: Buffer): number {
+  const len = fastVarint(buf, 7);
+  if (!(len >= 0) || fp + len > buf.length) return -1;
+  const body = fp;
+  fp += len;
+  return body;
+}
+
+/**
+ * Whether buf[start, end) is well-formed UTF-8 (what node:buffer's isUtf8 says: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). Short strings are checked here, which costs
+ * less than a view and a native call; long ones go to isUtf8.
+ */
+function utf8(buf: Buffer, start: number, end: number): boolean {
+  if (end - start > 256) return isAscii(buf, start, end) || isUtf8(buf.subarray(start, end));
+  let i = start;
+  while (i < end) {
+    const b = buf[i];
+    if (b < 0x80) {
+      i++;
+    } else if (b < 0xc2) {
+      return false; // a continuation byte first, or an overlong 2-byte form
+    } else if (b < 0xe0) {
+      if (i + 1 >= end || (buf[i + 1] & 0xc0) !== 0x80) return false;
+      i += 2;
+    } else if (b < 0xf0) {
+      if (i + 2 >= end) return false;
+      const b1 = buf[i + 1];
+      if ((b1 & 0xc0) !== 0x80 || (buf[i + 2] & 0xc0) !== 0x80) return false;
+      if ((b === 0xe0 && b1 < 0xa0) || (b === 0xed && b1 >= 0xa0)) return false; // overlong, surrogate
+      i += 3;
+    } else if (b < 0xf5) {
+      if (i + 3 >= end) return false;
+      const b1 = buf[i + 1];
+      if ((b1 & 0xc0) !== 0x80 || (buf[i + 2] & 0xc0) !== 0x80 || (buf[i + 3] & 0xc0) !== 0x80) return false;
+      if ((b === 0xf0 && b1 < 0x90) || (b === 0xf4 && b1 >= 0x90)) return false; // overlong, above U+10FFFF
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+const OK: Check = () => true;
+const UNSURE: Check = () => false;
+
+function compiled(type: AvscTypeView): Check {
+  let check = compiledCache.get(type);
+  if (check !== undefined) return check;
+  // A recursive type refers to itself through this indirection until it is built.
+  compiledCache.set(type, (buf, content) => (compiledCache.get(type) as Check)(buf, content));
+  check = compile(type);
+  compiledCache.set(type, check);
+  return check;
+}
+
+function compile(type: AvscTypeView): Check {
+  switch (type.typeName) {
+    case 'null':
+      return OK;
+    case 'boolean':
+      return (buf) => fp < buf.length && buf[fp] <= 1 && ++fp > 0;
+    case 'int':
+      return (buf) => !Number.isNaN(fastInt(buf));
+    case 'long':
+    case 'abstract:long':
+      return (buf) => !Number.isNaN(fastVarint(buf, 7));
+    case 'float':
+    case 'double':
+    case 'fixed': {
+      const size = type.typeName === 'float' ? 4 : type.typeName === 'double' ? 8 : (type.size ?? 0);
+      return (buf) => fp + size <= buf.length && (fp += size) >= 0;
+    }
+    case 'bytes':
+      return (buf) => fastBody(buf) >= 0;
+    case 'string':
+      return (buf, content) => {
+        const body = fastBody(buf);
+        return body >= 0 && (!content || utf8(buf, body, fp));
+      };
+    case 'enum': {
+      const n = (type.symbols ?? []).length;
+      return (buf) => {
+        const i = fastInt(buf);
+        return i >= 0 && i < n;
+      };
+    }
+    case 'union:unwrapped':
+    case 'union:wrapped': {
+      const branches = (type.types ?? []).map((t) => compiled(t));
+      return (buf, content) => {
+        const i = fastInt(buf);
+        return i >= 0 && i < branches.length && branches[i](buf, content);
+      };
+    }
+    case 'record':
+    case 'error': {
+      const fields = (type.fields ?? []).map((f) => compiled(f.type));
+      return (buf, content) => {
+        for (let i = 0; i < fields.length; i++) if (!fields[i](buf, content)) return false;
+        return true;
+      };
+    }
+    case 'array':
+    case 'map': {
+      const isMap = type.typeName === 'map';
+      const itemType = (isMap ? type.valuesType : type.itemsType) as AvscTypeView;
+      const itemMin = isMap ? 1 + minSize(itemType) : minSize(itemType);
+      const item = compiled(itemType);
+      return (buf, content) => {
+        let index = 0;
+        for (;;) {
+          let count = fastVarint(buf, 7);
+          if (Number.isNaN(count)) return false;
+          if (count === 0) return true;
+          let blockEnd = -1;
+          if (count < 0) {
+            count = -count;
+            const sized = fastVarint(buf, 7);
+            if (!(sized >= 0) || fp + sized > buf.length) return false;
+            blockEnd = fp + sized;
+          }
+          if (itemMin > 0 ? count * itemMin > buf.length - fp : index + count > MAX_ZERO_SIZE_ITEMS) return false;
+          for (let i = 0; i < count; i++, index++) {
+            if (isMap) {
+              const key = fastBody(buf);
+              if (key < 0) return false;
+              if (content && (!utf8(buf, key, fp) || (fp - key === PROTO_KEY.length && PROTO_KEY.equals(buf.subarray(key, fp))))) return false;
+            }
+            if (!item(buf, content)) return false;
+          }
+          if (blockEnd >= 0 && fp !== blockEnd) return false;
+        }
+      };
+    }
+    default:
+      if (type.typeName.startsWith('logical:') && type.underlyingType) return compiled(type.underlyingType);
+      return UNSURE;
+  }
 }
 
 /** True when buf[start, end) is all ASCII (then it is valid UTF-8 without a native call). */

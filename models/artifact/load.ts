@@ -3,6 +3,11 @@
  * files, unparsable or incomplete manifest, unknown format version,
  * truncated or corrupted weights, shapes that do not match the network)
  * raises a ModelArtifactError that says what is wrong and what to do.
+ *
+ * Loading runs beside a serving worker (a hot swap, pipeline/stream/modelFollower.ts),
+ * so no step holds the event loop for long: the files are read asynchronously,
+ * the weights are hashed HASH_CHUNK at a time and assigned tensor by tensor,
+ * with a return to the event loop between steps.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -10,6 +15,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ModelArtifactError } from '../../common/errors.js';
 import type { ParamMap } from '../layers/params.js';
+import { yieldToEventLoop } from '../pace.js';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, MANIFEST_FILE, type ModelManifest, WEIGHTS_FILE } from './manifest.js';
 
 export interface LoadedArtifact {
@@ -46,6 +52,9 @@ function requireFields(dir: string, m: ModelManifest): void {
   if (!Array.isArray(m.weights.tensors)) throw new ModelArtifactError(dir, 'manifest.weights.tensors is not a list');
 }
 
+/** Bytes of weights hashed per step (about 2 ms of SHA-256 here). */
+const HASH_CHUNK = 1 << 20;
+
 /** Reads and verifies `dir`; does not build a network. */
 export async function readArtifact(dir: string): Promise<LoadedArtifact> {
   const text = (await readOrFail(dir, MANIFEST_FILE)).toString('utf8');
@@ -61,15 +70,22 @@ export async function readArtifact(dir: string): Promise<LoadedArtifact> {
   if (bytes.byteLength !== manifest.weights.bytes) {
     throw new ModelArtifactError(dir, `${WEIGHTS_FILE} has ${bytes.byteLength} bytes, the manifest says ${manifest.weights.bytes}: the file is truncated or from another model`);
   }
-  const digest = createHash('sha256').update(bytes).digest('hex');
+  const hash = createHash('sha256');
+  for (let at = 0; at < bytes.byteLength; at += HASH_CHUNK) {
+    hash.update(bytes.subarray(at, at + HASH_CHUNK));
+    await yieldToEventLoop();
+  }
+  const digest = hash.digest('hex');
   if (digest !== manifest.weights.sha256) throw new ModelArtifactError(dir, `${WEIGHTS_FILE} checksum mismatch (sha256 ${digest.slice(0, 12)}..., expected ${manifest.weights.sha256.slice(0, 12)}...): the file is corrupted`);
+  // A view when the bytes are 4-byte aligned (a file read whole is), a copy otherwise.
+  if (bytes.byteOffset % 4 === 0) return { manifest, weights: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) };
   const weights = new Float32Array(bytes.byteLength / 4);
   Buffer.from(weights.buffer).set(bytes);
   return { manifest, weights };
 }
 
-/** Assigns the artifact's weights to `params`, checking names and shapes. */
-export function assignWeights(dir: string, loaded: LoadedArtifact, params: ParamMap): void {
+/** Assigns the artifact's weights to `params`, checking names and shapes; returns to the event loop after each tensor. */
+export async function assignWeights(dir: string, loaded: LoadedArtifact, params: ParamMap): Promise<void> {
   const entries = new Map(loaded.manifest.weights.tensors.map((t) => [t.name, t]));
   for (const [name, v] of params) {
     const e = entries.get(name);
@@ -80,6 +96,7 @@ export function assignWeights(dir: string, loaded: LoadedArtifact, params: Param
     }
     tf.tidy(() => v.assign(tf.tensor(loaded.weights.subarray(e.offset, e.offset + size), v.shape, 'float32')));
     entries.delete(name);
+    await yieldToEventLoop();
   }
   if (entries.size > 0) throw new ModelArtifactError(dir, `unexpected weights ${[...entries.keys()].join(', ')}`);
 }

@@ -58,8 +58,10 @@ interface OpenFile {
   first: number;
   last: number;
   records: number;
-  pending: Buffer[];
+  /** The records of the block being filled, copied end to end (no Buffer kept per record). */
+  pending: Buffer;
   pendingBytes: number;
+  pendingCount: number;
   /** Bytes written or being written (blocks counted by their raw size until compressed). */
   bytes: number;
   openedAt: number;
@@ -138,13 +140,15 @@ export class ArchiveRoller {
   /**
    * Appends one record (offsets in increasing order per partition).
    * `eventTime` decides the hour folder. Skips a record an existing file
-   * already holds. The partition must be prepared. Returns a promise only
+   * already holds, and one at or before the last offset appended or seen. The partition must be prepared. Returns a promise only
    * when a new file is opened: await it before the next append.
    */
   append(partition: number, offset: number, eventTime: number, value: Buffer): AppendResult | Promise<AppendResult> {
     const state = this.partitions.get(partition);
     if (state === undefined) throw new ConfigError(`archive: partition ${partition} appended before prepare()`);
-    state.lastSeen = Math.max(state.lastSeen, offset);
+    // A record at or before the last one passed came again (a batch retried or fetched twice): it is in a file already.
+    if (offset <= state.lastSeen) return 'skipped';
+    state.lastSeen = offset;
     const { key, k } = this.hour(eventTime);
     if (state.covered.get(k)?.some(([a, b]) => a <= offset && offset <= b) === true) return 'skipped';
     const file = state.open.get(k);
@@ -157,8 +161,14 @@ export class ArchiveRoller {
   }
 
   private add(file: OpenFile, offset: number, value: Buffer): AppendResult {
-    file.pending.push(value);
+    if (file.pendingBytes + value.length > file.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + value.length));
+      file.pending.copy(grown, 0, 0, file.pendingBytes);
+      file.pending = grown;
+    }
+    value.copy(file.pending, file.pendingBytes);
     file.pendingBytes += value.length;
+    file.pendingCount += 1;
     file.last = offset;
     file.records += 1;
     if (file.pendingBytes >= this.blockBytes) this.writeBlock(file);
@@ -188,22 +198,24 @@ export class ArchiveRoller {
     const encoder = new ContainerEncoder({ schema: this.opts.schema, codec: this.opts.codec ?? 'deflate' });
     const header = encoder.header();
     await handle.write(header);
-    return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: [], pendingBytes: 0, bytes: header.length, openedAt: this.now(), writing: Promise.resolve(), failure: undefined };
+    return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: Buffer.allocUnsafe(this.blockBytes + 4096), pendingBytes: 0, pendingCount: 0, bytes: header.length, openedAt: this.now(), writing: Promise.resolve(), failure: undefined };
   }
 
   /** Queues the pending records as one block (not awaited: flush waits for the queue). */
   private writeBlock(file: OpenFile): void {
     if (file.failure !== undefined) throw file.failure;
-    if (file.pending.length === 0) return;
-    const records = file.pending;
+    if (file.pendingCount === 0) return;
+    const records = file.pending.subarray(0, file.pendingBytes);
+    const count = file.pendingCount;
     const raw = file.pendingBytes;
-    file.pending = [];
+    file.pending = Buffer.allocUnsafe(this.blockBytes + 4096);
     file.pendingBytes = 0;
+    file.pendingCount = 0;
     file.bytes += raw;
     file.writing = file.writing.then(async () => {
       if (file.failure !== undefined) return;
       try {
-        const block = await file.encoder.blockAsync(records);
+        const block = await file.encoder.rawBlockAsync(records, count);
         await file.handle.write(block);
         file.bytes += block.length - raw;
       } catch (err) {
@@ -240,27 +252,33 @@ export class ArchiveRoller {
   async flush(partition: number): Promise<number | undefined> {
     const state = this.partitions.get(partition);
     if (state === undefined || state.lastSeen < 0) return undefined;
-    for (const [k, file] of [...state.open]) {
-      this.writeBlock(file);
-      await file.writing;
-      if (file.failure !== undefined) throw file.failure;
-      await file.handle.sync();
-      await file.handle.close();
-      const final = join(file.dirPath, archiveFileName(this.opts.topic, partition, file.first, file.last));
-      await rename(file.temp, final);
-      const dirHandle = await open(file.dirPath, 'r');
-      try {
-        await dirHandle.sync();
-      } finally {
-        await dirHandle.close();
-      }
-      state.open.delete(k);
-      const list = state.covered.get(k) ?? [];
-      list.push([file.first, file.last]);
-      state.covered.set(k, list);
-      this.opts.onFile?.({ path: final, partition, first: file.first, last: file.last, records: file.records, bytes: file.bytes });
-    }
+    // The files are independent (one per hour): they are closed at once, so their compression,
+    // fsyncs and renames overlap instead of queueing file after file.
+    const closed = await Promise.allSettled([...state.open].map(([k, file]) => this.close(partition, state, k, file)));
+    for (const r of closed) if (r.status === 'rejected') throw r.reason;
     return state.lastSeen + 1;
+  }
+
+  /** Writes a file's last block, fsyncs it, renames it to its final name and fsyncs its folder. */
+  private async close(partition: number, state: PartitionState, k: string, file: OpenFile): Promise<void> {
+    this.writeBlock(file);
+    await file.writing;
+    if (file.failure !== undefined) throw file.failure;
+    await file.handle.sync();
+    await file.handle.close();
+    const final = join(file.dirPath, archiveFileName(this.opts.topic, partition, file.first, file.last));
+    await rename(file.temp, final);
+    const dirHandle = await open(file.dirPath, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+    state.open.delete(k);
+    const list = state.covered.get(k) ?? [];
+    list.push([file.first, file.last]);
+    state.covered.set(k, list);
+    this.opts.onFile?.({ path: final, partition, first: file.first, last: file.last, records: file.records, bytes: file.bytes });
   }
 
   /** Number of open (temporary) files. */

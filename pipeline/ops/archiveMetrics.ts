@@ -7,6 +7,7 @@
  *   mentionflow_archive_bytes_total             bytes of those files
  *   mentionflow_archive_open_files              files being written (temporary names)
  *   mentionflow_archive_committed_offset{partition}  last committed offset
+ *   mentionflow_archive_pending_bytes           record bytes fetched and queued, not yet in files (at most about 4 MiB: then the consumer waits)
  *
  * plus the process defaults (CPU, memory, event loop lag) under their
  * standard names (process_*, nodejs_*).
@@ -19,6 +20,7 @@ export interface ArchiveMetrics {
   file(bytes: number): void;
   openFiles(n: number): void;
   committed(partition: number, offset: number): void;
+  pending(bytes: number): void;
 }
 
 export function createArchiveMetrics(opts: { registry?: Registry; collectDefault?: boolean } = {}): ArchiveMetrics {
@@ -30,6 +32,7 @@ export function createArchiveMetrics(opts: { registry?: Registry; collectDefault
   const files = new Counter({ name: 'mentionflow_archive_files_total', help: 'Archive files completed (fsynced and renamed)', registers });
   const bytes = new Counter({ name: 'mentionflow_archive_bytes_total', help: 'Bytes of completed archive files', registers });
   const open = new Gauge({ name: 'mentionflow_archive_open_files', help: 'Archive files being written', registers });
+  const pending = new Gauge({ name: 'mentionflow_archive_pending_bytes', help: 'Bytes of fetched records queued for the archive files, not yet written', registers });
   const committed = new Gauge({ name: 'mentionflow_archive_committed_offset', help: 'Last offset committed by the archive sink', labelNames: ['partition'], registers });
   return {
     registry,
@@ -40,5 +43,6 @@ export function createArchiveMetrics(opts: { registry?: Registry; collectDefault
     },
     openFiles: (n) => open.set(n),
     committed: (partition, offset) => committed.set({ partition: String(partition) }, offset),
+    pending: (b) => pending.set(b),
   };
 }

@@ -78,7 +78,7 @@ export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | nul
       }
       if (end === value.length) {
         const head = postHead(value);
-        if (head.id.trim() === '') throw new DecodeError('invalid Post: empty id (Post.id must be the platform post id, never empty)');
+        if (head.idEmpty) throw new DecodeError('invalid Post: empty id (Post.id must be the platform post id, never empty)');
         const t = head.createdAt;
         return { bytes: value, eventTime: Number.isSafeInteger(t) && t >= 0 && t <= MAX_TIME ? t : timestamp };
       }
@@ -102,8 +102,9 @@ export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | nul
   };
 }
 
-/** Reads a zig-zag varint long at pos (the value exact up to 2^53). */
-function readLong(buf: Buffer, pos: number): { value: number; pos: number } {
+/** Position after the zig-zag varint at pos; its value is left in `varint` (exact up to 2^53). */
+let varint = 0;
+function readLong(buf: Buffer, pos: number): number {
   let n = 0;
   let scale = 1;
   let b: number;
@@ -112,19 +113,38 @@ function readLong(buf: Buffer, pos: number): { value: number; pos: number } {
     n += (b & 0x7f) * scale;
     scale *= 128;
   } while (b & 0x80);
-  return { value: n % 2 === 0 ? n / 2 : -(n + 1) / 2, pos };
+  varint = n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+  return pos;
 }
 
-/** id and created_at of a scanned Post (fields 1-4: id, text, author_id strings, created_at long; same in v1 and v2). */
-function postHead(buf: Buffer): { id: string; createdAt: number } {
-  let r = readLong(buf, 0);
-  const id = buf.toString('utf8', r.pos, r.pos + r.value);
-  let pos = r.pos + r.value;
-  for (let i = 0; i < 2; i++) {
-    r = readLong(buf, pos);
-    pos = r.pos + r.value;
+/** Whether bytes [start, end) hold something besides ASCII whitespace (what String.trim removes there). */
+function hasNonSpace(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b !== 0x20 && (b < 0x09 || b > 0x0d)) return true;
   }
-  return { id, createdAt: readLong(buf, pos).value };
+  return false;
+}
+
+/**
+ * id and created_at of a scanned Post (fields 1-4: id, text, author_id strings, created_at long;
+ * same in v1 and v2). The id is decoded only when it might be all (Unicode) whitespace.
+ */
+function postHead(buf: Buffer): { idEmpty: boolean; createdAt: number } {
+  let pos = readLong(buf, 0);
+  const idStart = pos;
+  const idEnd = pos + varint;
+  // A byte >= 0x80 may be part of a Unicode space (U+3000, U+00A0, ...): then trim decides.
+  const idEmpty = !hasNonSpace(buf, idStart, idEnd) || (!asciiOnly(buf, idStart, idEnd) && buf.toString('utf8', idStart, idEnd).trim() === '');
+  pos = idEnd;
+  for (let i = 0; i < 2; i++) pos = readLong(buf, pos) + varint;
+  readLong(buf, pos);
+  return { idEmpty, createdAt: varint };
+}
+
+function asciiOnly(buf: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] >= 0x80) return false;
+  return true;
 }
 
 export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<ArchiveSink> {
@@ -146,24 +166,24 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
   const read = postRecordReader(opts.wire ?? 'raw');
   const deadLetters: TopicWriter | undefined = opts.deadLetterTopic === undefined ? undefined : await openTopicWriter({ ...opts, topic: opts.deadLetterTopic });
 
-  const take = async (records: readonly ArchiveRecord[]): Promise<void> => {
+  const take = async (partition: number, records: readonly ArchiveRecord[]): Promise<void> => {
     if (records.length === 0) return;
-    const partition = records[0].partition;
     await roller.prepare(partition);
     const failed = [];
     let archived = 0;
     let skipped = 0;
     for (const r of records) {
+      const offset = Number(r.offset);
       let out: { bytes: Buffer; eventTime: number };
       try {
-        out = read(r.value, r.timestamp);
+        out = read(r.value, Number(r.timestamp));
       } catch (err) {
         if (!(err instanceof DecodeError) || deadLetters === undefined) throw err;
-        failed.push(deadLetterMessage({ kind: 'failed', ref: { topic, partition, offset: String(r.offset), receivedAt: Date.now() }, payload: r.value, key: r.key, stage: 'decode', error: err }, Date.now()));
-        roller.seen(partition, r.offset);
+        failed.push(deadLetterMessage({ kind: 'failed', ref: { topic, partition, offset: r.offset, receivedAt: Date.now() }, payload: r.value, key: r.key, stage: 'decode', error: err }, Date.now()));
+        roller.seen(partition, offset);
         continue;
       }
-      const appended = roller.append(partition, r.offset, out.eventTime, out.bytes);
+      const appended = roller.append(partition, offset, out.eventTime, out.bytes);
       if ((typeof appended === 'string' ? appended : await appended) === 'appended') archived++;
       else skipped++;
     }
@@ -190,6 +210,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       drop: (p) => roller.drop(p),
     },
     onCommit: (p, o) => metrics.committed(p, o),
+    onPending: (bytes) => metrics.pending(bytes),
   });
   consumer.done.catch(() => (healthy = false));
   let ready = false;

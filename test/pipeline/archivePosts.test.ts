@@ -48,4 +48,11 @@ describe('postRecordReader (archive sink)', () => {
       assert.throws(() => read(bad, 0), DecodeError);
     }
   });
+
+  it('an id of only whitespace, ASCII or Unicode (U+3000, U+00A0, U+FEFF), is not a post id; any other id is', () => {
+    for (const id of ['  ', '\t\n\r\v\f', '\u3000', ' \u00a0 ', '\ufeff\u2028']) {
+      assert.throws(() => read(encodeStrict(v2, post(id, 1)), 0), DecodeError, JSON.stringify(id));
+    }
+    for (const id of ['a', ' a ', '中', '\u3000中', '\u001f', '😀']) assert.equal(read(encodeStrict(v2, post(id, 7)), 0).eventTime, 7, JSON.stringify(id));
+  });
 });

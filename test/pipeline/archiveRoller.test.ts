@@ -125,6 +125,17 @@ describe('ArchiveRoller', () => {
     exactlyOnce(await contents(dir), 0, 90);
   });
 
+  it('a batch that comes again in the same run (a retried or refetched batch): its records are skipped, open files or not', async () => {
+    const dir = join(root, 'again');
+    const r = roller(dir);
+    await feed(r, 0, 0, 30);
+    await r.flush(0);
+    await feed(r, 0, 20, 60); // 20..29 are in complete files, 30..59 new
+    await feed(r, 0, 45, 70); // 45..59 are in open files, 60..69 new
+    assert.equal(await r.flush(0), 70);
+    exactlyOnce(await contents(dir), 0, 70);
+  });
+
   it('rejects bad options at construction and appends before prepare', () => {
     assert.throws(() => new ArchiveRoller({ dir: root, topic: 'a/b', schema: {} }), ConfigError);
     assert.throws(() => new ArchiveRoller({ dir: root, topic: 'posts', schema: {}, maxBytes: 0 }), ConfigError);

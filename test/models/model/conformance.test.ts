@@ -45,6 +45,33 @@ test('save -> load round trip predicts identically, with confidences', async () 
   loaded.dispose();
 });
 
+test('load returns to the event loop between its steps (a worker keeps serving while it loads a candidate), and leaves random initialisation on', async () => {
+  await model.save(join(dir, 'steps'), { training: { seed: 1, epochs: 1, bestEpoch: 1, data: [], options: {} }, scores: {} });
+  // Sample the tensor count at every event-loop turn (setImmediate callbacks) while the load runs:
+  // the turns after the network's variables exist are the ones its weights are assigned in.
+  const before = tf.memory().numTensors;
+  const counts: number[] = [];
+  let loading = true;
+  const spin = (): void => {
+    counts.push(tf.memory().numTensors - before);
+    if (loading) setImmediate(spin);
+  };
+  setImmediate(spin);
+  const { model: loaded } = await TaggerModel.load(join(dir, 'steps'));
+  loading = false;
+  const tensors = loaded.network.params().size;
+  const built = counts.findIndex((n) => n >= tensors);
+  const turnsAfter = built < 0 ? 0 : counts.length - built;
+  assert.ok(turnsAfter >= tensors, `${turnsAfter} event-loop turns between building the network and the end of the load, for ${tensors} tensors (counts ${counts.join(',')})`);
+  assert.deepEqual(await loaded.predict(TINY.map((s) => s.chars)), await model.predict(TINY.map((s) => s.chars)));
+  loaded.dispose();
+  // The load builds its network without drawing random values; a model created afterwards still draws them.
+  const fresh = tinyModel();
+  const values = [...fresh.network.params().values()].map((v) => v.dataSync());
+  assert.ok(values.some((a) => a.some((x) => x !== 0)), 'a new model has non-zero initial weights');
+  fresh.dispose();
+});
+
 test('the Tagger reports code-point and UTF-16 offsets (emoji is one code point, two UTF-16 units)', async () => {
   const tagger = new NeuralTagger(model);
   const [mentions] = await tagger.tag(['😀长江很美']);
