@@ -1,0 +1,63 @@
+/**
+ * The worker image (deploy/image/Dockerfile) against the test broker: one
+ * container, host network, produces -> mention records checked, the image's
+ * HEALTHCHECK run, then SIGTERM: the container must exit 0 (tini forwards it,
+ * the worker drains and commits) with every input offset committed and every
+ * post's mention record written (nothing lost). Skips with the command to run
+ * when podman, the image or KAFKA_BROKERS is missing.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { KAFKA_SKIP, OutputCollector, committedOffsets, createTestTopics, deleteTestTopics, endOffsets, inputRecords, kafkaBrokers, produceRecords, uniqueName, waitUntil, type TestTopics } from '../support/kafka.js';
+import { WORKER_IMAGE, podman, podmanSkip, podmanStatus, removeContainers } from '../support/podman.js';
+
+const brokers = kafkaBrokers();
+const skip = brokers ? podmanSkip([WORKER_IMAGE]) : KAFKA_SKIP;
+const container = uniqueName('mf-image-test');
+let topics: TestTopics | undefined;
+
+before(async () => {
+  if (skip || !brokers) return;
+  topics = await createTestTopics(brokers, 'image', 3);
+});
+after(async () => {
+  if (skip || !brokers) return;
+  await removeContainers([container]);
+  if (topics) await deleteTestTopics(brokers, topics);
+});
+
+test('the image tags posts from Kafka, reports healthy, and exits 0 on SIGTERM with nothing lost', { skip, timeout: 240_000 }, async () => {
+  assert.ok(brokers && topics);
+  const t = topics;
+  const { records, ids, badKeys } = inputRecords(60, 'img', 20); // 57 posts, 3 undecodable payloads
+  await produceRecords(brokers, t.input, records);
+  const port = String(19464 + Math.floor(Math.random() * 500));
+  await podman(['run', '-d', '--name', container, '--network', 'host',
+    '-e', `MENTIONFLOW_BROKERS=${brokers.join(',')}`, '-e', `MENTIONFLOW_INPUT_TOPIC=${t.input}`,
+    '-e', `MENTIONFLOW_OUTPUT_TOPIC=${t.output}`, '-e', `MENTIONFLOW_DEAD_LETTER_TOPIC=${t.deadLetter}`,
+    '-e', `MENTIONFLOW_GROUP_ID=${t.group}`, '-e', `MENTIONFLOW_METRICS_PORT=${port}`, WORKER_IMAGE]);
+  const collector = OutputCollector.start(brokers, t);
+  try {
+    await collector.waitForAll(ids, badKeys, 120_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}\ncontainer log:\n${(await podman(['logs', '--tail', '40', container]).catch(() => '')).slice(-4000)}`);
+    });
+    // the image's own HEALTHCHECK command, run by podman inside the container (the user is node)
+    assert.equal(await podmanStatus(['healthcheck', 'run', container]), 0, 'HEALTHCHECK should pass while the worker runs');
+    assert.equal((await podman(['exec', container, 'id', '-un'])).trim(), 'node');
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.match(metrics, /^mentionflow_/m);
+    await podman(['kill', '--signal', 'TERM', container]);
+    const code = Number((await podman(['wait', container], 90_000)).trim());
+    const log = await podman(['logs', container]);
+    assert.equal(code, 0, `exit code after SIGTERM; log tail:\n${log.slice(-3000)}`);
+    // nothing lost: each post has its mention record, each bad payload its dead letter, offsets all committed
+    const committed = await committedOffsets(brokers, t.group, t.input);
+    const ends = await endOffsets(brokers, t.input);
+    for (const [partition, end] of ends) assert.equal(committed.get(partition), end, `partition ${partition}: committed offset`);
+    await waitUntil(() => ids.every((id) => collector.mentions.has(id)), 10_000, 'every mention record');
+    assert.equal(collector.mentions.size, ids.length);
+    assert.deepEqual([...collector.deadLetters.keys()].sort(), [...badKeys].sort());
+  } finally {
+    await collector.stop();
+  }
+});
