@@ -3,6 +3,8 @@
 #   docker.io/library/node:20-bookworm-slim  (runtime: Debian 12 minbase + Node 20)
 #   docker.io/library/node:20-bookworm       (build stage: the same + python3, pip, make, g++, patch: what
 #                                            the official image (buildpack-deps) has and deploy/native needs)
+#   docker.io/library/debian:bookworm-slim   (Debian 12 minbase, no Node: the Kafka image's base,
+#                                            deploy/kafka/image/Dockerfile)
 # Where Docker Hub is reachable you do not need this script: the Dockerfile pulls the official
 # images under the same names. Here no image registry is reachable, so the root file system
 # comes from mmdebstrap (deb.debian.org) and Node 20 from this machine's own install (the
@@ -17,6 +19,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$HERE/../podman/containers.conf}"
 SLIM=docker.io/library/node:20-bookworm-slim
 FULL=docker.io/library/node:20-bookworm
+DEBIAN=docker.io/library/debian:bookworm-slim
 MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 log() { printf '[base-images %ss] %s\n' "$SECONDS" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -42,25 +45,30 @@ node_tree() {
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$work/node/usr/local/bin/npx"
 }
 
-# $1 tag, $2 extra packages (comma separated, may be empty)
+# $1 tag, $2 extra packages (comma separated, may be empty), $3 "node" to add Node 20 and user node
 build() {
   local tag="$1" include="$2" args=(--variant=minbase --components=main --skip=cleanup/apt/lists)
   [ -n "$include" ] && args+=("--include=$include")
-  log "mmdebstrap bookworm${include:+ + $include} -> $tag"
+  if [ "${3:-}" = node ]; then
+    args+=(--customize-hook="tar -C '$work/node' -c . | tar -C \"\$1\" -x --no-same-owner"
+      --customize-hook='chroot "$1" groupadd --gid 1000 node'
+      --customize-hook='chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node')
+  fi
+  log "mmdebstrap bookworm${include:+ + $include}${3:+ + Node 20} -> $tag"
   mmdebstrap "${args[@]}" --quiet \
-    --customize-hook="tar -C '$work/node' -c . | tar -C \"\$1\" -x --no-same-owner" \
-    --customize-hook='chroot "$1" groupadd --gid 1000 node' \
-    --customize-hook='chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/usr/share/doc/* "$1"/usr/share/man/*' \
     bookworm "$work/rootfs.tar" "$MIRROR"
-  podman import --change 'ENV NODE_VERSION='"$("$NODE_BIN" -p process.versions.node)" \
-    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    --change 'CMD ["node"]' "$work/rootfs.tar" "$tag" >/dev/null
+  local changes=()
+  [ "${3:-}" = node ] && changes+=(--change "ENV NODE_VERSION=$("$NODE_BIN" -p process.versions.node)" --change 'CMD ["node"]')
+  [ "${3:-}" = node ] || changes+=(--change 'CMD ["bash"]')
+  podman import --quiet "${changes[@]}" --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "$work/rootfs.tar" "$tag" >/dev/null
   rm -f "$work/rootfs.tar"
   log "$tag: $(podman image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}')"
 }
 
 node_tree
-have "$SLIM" && log "$SLIM exists (FORCE=1 rebuilds)" || build "$SLIM" "ca-certificates"
-have "$FULL" && log "$FULL exists (FORCE=1 rebuilds)" || build "$FULL" "ca-certificates,python3,python3-pip,make,g++,patch,file,xz-utils,git"
+have "$SLIM" && log "$SLIM exists (FORCE=1 rebuilds)" || build "$SLIM" "ca-certificates" node
+have "$FULL" && log "$FULL exists (FORCE=1 rebuilds)" || build "$FULL" "ca-certificates,python3,python3-pip,make,g++,patch,file,xz-utils,git" node
+have "$DEBIAN" && log "$DEBIAN exists (FORCE=1 rebuilds)" || build "$DEBIAN" ""
 log "done"
