@@ -8,7 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { KAFKA_SKIP, OutputCollector, committedOffsets, createTestTopics, deleteTestTopics, endOffsets, inputRecords, kafkaBrokers, produceRecords, uniqueName, waitUntil, type TestTopics } from '../support/kafka.js';
+import { Kafka, logLevel } from 'kafkajs';
+import { loadSchema } from '../../schemas/registry.js';
+import type { PostMentions } from '../../schemas/types.generated.js';
+import { KAFKA_SKIP, OutputCollector, testPost, within, committedOffsets, createTestTopics, deleteTestTopics, endOffsets, inputRecords, kafkaBrokers, produceRecords, uniqueName, waitUntil, type TestTopics } from '../support/kafka.js';
 import { WORKER_IMAGE, podman, podmanSkip, podmanStatus, removeContainers } from '../support/podman.js';
 
 const brokers = kafkaBrokers();
@@ -57,7 +60,36 @@ test('the image tags posts from Kafka, reports healthy, and exits 0 on SIGTERM w
     await waitUntil(() => ids.every((id) => collector.mentions.has(id)), 10_000, 'every mention record');
     assert.equal(collector.mentions.size, ids.length);
     assert.deepEqual([...collector.deadLetters.keys()].sort(), [...badKeys].sort());
+    // the records themselves: from the input topic, by the shipped model, mentions that are substrings of their post
+    const records = await readMentions(brokers, t.output, ids.length);
+    const texts = new Map(records.map((r) => [r.post_id, testPost(r.post_id, Number(r.post_id.split('-').pop())).text]));
+    for (const r of records) {
+      assert.equal(r.origin?.topic, t.input);
+      assert.ok(r.model.id.length > 0, 'model id');
+      for (const m of r.mentions) assert.ok(texts.get(r.post_id)?.includes(m.text), `${m.text} in ${texts.get(r.post_id)}`);
+    }
+    assert.ok(records.some((r) => r.mentions.some((m) => m.text === '北京' && m.label === 'GPE.NAM')), 'some post tagged 北京 as GPE.NAM');
   } finally {
     await collector.stop();
   }
 });
+
+/** The first `n` PostMentions records of a topic (bounded wait). */
+async function readMentions(brokers: string[], topic: string, n: number): Promise<PostMentions[]> {
+  const type = loadSchema('mentions');
+  const consumer = new Kafka({ clientId: 'image-test', brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: uniqueName('image-test-reader') });
+  const out: PostMentions[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await within(new Promise<void>((resolve) => {
+      void consumer.run({ eachMessage: async ({ message }) => {
+        out.push(type.fromBuffer(message.value as Buffer) as PostMentions);
+        if (out.length >= n) resolve();
+      } });
+    }), 60_000, `${n} mention records`);
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
