@@ -93,3 +93,34 @@ async function readMentions(brokers: string[], topic: string, n: number): Promis
   }
   return out;
 }
+
+// Why the entrypoint is tini: the worker's forced exit (second signal, or the shutdown deadline)
+// removes its handler and raises the signal again; the kernel ignores that for PID 1.
+test('PID 1: under the image\'s tini a re-raised SIGTERM ends node; node itself as PID 1 survives it', { skip: podmanSkip([WORKER_IMAGE]), timeout: 120_000 }, async () => {
+  const entrypoint = JSON.parse(await podman(['image', 'inspect', '--format', '{{json .Config.Entrypoint}}', WORKER_IMAGE])) as string[];
+  assert.deepEqual(entrypoint.slice(0, 3), ['/usr/bin/tini', '--', 'node']);
+  const script = "process.on('SIGTERM',()=>{process.removeAllListeners('SIGTERM');process.kill(process.pid,'SIGTERM')});console.log('up');setInterval(()=>{},1000)";
+  const states: Record<string, string> = {};
+  for (const [kind, ep] of [['tini', JSON.stringify(entrypoint.slice(0, 3))], ['node', 'node']] as const) {
+    const name = uniqueName(`mf-pid1-${kind}`);
+    try {
+      await podman(['run', '-d', '--name', name, '--entrypoint', ep, WORKER_IMAGE, '-e', script]);
+      await waitUntilAsync(async () => (await podman(['logs', name])).includes('up'), 30_000, `${kind}: node up`);
+      await podman(['kill', '--signal', 'TERM', name]);
+      await new Promise((r) => setTimeout(r, 2000));
+      states[kind] = (await podman(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', name])).trim();
+    } finally {
+      await removeContainers([name]);
+    }
+  }
+  assert.equal(states.tini, 'exited 143', 'under tini: ended by SIGTERM (128 + 15)');
+  assert.equal(states.node, 'running 0', 'node as PID 1: the re-raised SIGTERM is ignored');
+});
+
+async function waitUntilAsync(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
