@@ -6,7 +6,7 @@
 //
 //   node deploy/kafka/testcontainers.mjs [--image IMAGE] &
 //
-// IMAGE (or MENTIONFLOW_KAFKA_IMAGE): default confluentinc/cp-kafka:7.9.0 (Kafka 3.9) where a
+// IMAGE (or KAFKA_IMAGE): default confluentinc/cp-kafka:7.9.0 (Kafka 3.9) where a
 // registry is reachable. Our machines have no registry and no Docker engine, but podman: there
 // `.ci/run` uses deploy/podman/setup.sh --service (the Docker API on a unix socket, DOCKER_HOST,
 // TESTCONTAINERS_RYUK_DISABLED=true) and the image deploy/kafka/image/build.sh makes from the same
@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { KafkaContainer } from '@testcontainers/kafka';
 
 const arg = process.argv.indexOf('--image');
-const image = arg > 0 ? process.argv[arg + 1] : (process.env.MENTIONFLOW_KAFKA_IMAGE ?? 'confluentinc/cp-kafka:7.9.0');
+const image = arg > 0 ? process.argv[arg + 1] : (process.env.KAFKA_IMAGE ?? 'confluentinc/cp-kafka:7.9.0');
 const log = (m) => process.stderr.write(`[testcontainers] ${m}\n`);
 const t0 = Date.now();
 

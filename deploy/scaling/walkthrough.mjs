@@ -11,7 +11,7 @@
 // Workers run with --network host against KAFKA_BROKERS, --session-timeout-ms 6000 (how soon the
 // group notices the dead one). The last stdout line is a JSON summary; exit 0 when nothing is lost
 // (and, with exactly-once, nothing is duplicated), else 1. test/deploy/scaling.test.ts runs a short
-// version. Env: MENTIONFLOW_IMAGE (default localhost/mentionflow:dev), CONTAINERS_CONF.
+// version. Env: WORKER_IMAGE (default localhost/mentionflow:dev), CONTAINERS_CONF.
 /* global fetch */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -40,7 +40,7 @@ if (brokers.length === 0 || !(POSTS >= 2) || !(PARTITIONS >= 2) || !['at-least-o
   console.error('usage: KAFKA_BROKERS=host:port node deploy/scaling/walkthrough.mjs [--posts N>=2] [--partitions N>=2] [--delivery at-least-once|exactly-once] [--rate POSTS_PER_S]');
   process.exit(2);
 }
-const IMAGE = process.env.MENTIONFLOW_IMAGE ?? 'localhost/mentionflow:dev';
+const IMAGE = process.env.WORKER_IMAGE ?? 'localhost/mentionflow:dev';
 const env = { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? join(ROOT, 'deploy', 'podman', 'containers.conf') };
 const podman = async (...args) => (await promisify(execFile)('podman', args, { env, timeout: 120_000 })).stdout.trim();
 const t0 = Date.now();

@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, test } from 'node:test';
-import { Kafka, logLevel } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel } from 'kafkajs';
 import { composeProject, freePort, promQuery } from '../support/compose.js';
 import { inputRecords, produceRecords, sleep, uniqueName } from '../support/kafka.js';
 import { KAFKA_IMAGE, WORKER_IMAGE, podman, podmanSkip } from '../support/podman.js';
@@ -55,6 +55,19 @@ test('compose: Prometheus scrapes both workers and their record counters add up 
     try {
       const md = await admin.fetchTopicMetadata({ topics: ['posts'] });
       return md.topics[0]?.partitions.length === 6 ? undefined : 'posts has no 6 partitions yet';
+    } finally {
+      await admin.disconnect();
+    }
+  });
+  // both workers in the group, each with partitions, before any post exists (else the first one
+  // to join may read them all)
+  await eventually(180_000, async () => {
+    const admin = new Kafka({ clientId: 'compose-test-group', brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      const { groups: [g] } = await admin.describeGroups(['mentionflow']);
+      const owned = (g?.members ?? []).map((m) => (m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment.posts?.length ?? 0 : 0));
+      return owned.length === 2 && owned.every((n) => n > 0) ? undefined : `group mentionflow: partitions per member ${JSON.stringify(owned)}`;
     } finally {
       await admin.disconnect();
     }

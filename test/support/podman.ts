@@ -11,10 +11,10 @@ import { projectRoot } from '../../cli/defaults.js';
 
 const run = promisify(execFile);
 
-/** The worker image (deploy/image/build.sh's default tag, or MENTIONFLOW_IMAGE). */
-export const WORKER_IMAGE = process.env.MENTIONFLOW_IMAGE ?? 'localhost/mentionflow:dev';
-/** The Kafka image (deploy/kafka/image/build.sh's tag, or MENTIONFLOW_KAFKA_IMAGE). */
-export const KAFKA_IMAGE = process.env.MENTIONFLOW_KAFKA_IMAGE ?? 'localhost/mentionflow-kafka:7.9.0';
+/** The worker image (deploy/image/build.sh's default tag, or WORKER_IMAGE). */
+export const WORKER_IMAGE = process.env.WORKER_IMAGE ?? 'localhost/mentionflow:dev';
+/** The Kafka image (deploy/kafka/image/build.sh's tag, or KAFKA_IMAGE). */
+export const KAFKA_IMAGE = process.env.KAFKA_IMAGE ?? 'localhost/mentionflow-kafka:7.9.0';
 
 export function podmanEnv(): NodeJS.ProcessEnv {
   return { ...process.env, CONTAINERS_CONF: process.env.CONTAINERS_CONF ?? join(projectRoot(), 'deploy', 'podman', 'containers.conf') };
