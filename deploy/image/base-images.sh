@@ -45,30 +45,41 @@ node_tree() {
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$work/node/usr/local/bin/npx"
 }
 
-# $1 tag, $2 extra packages (comma separated, may be empty), $3 "node" to add Node 20 and user node
-build() {
-  local tag="$1" include="$2" args=(--variant=minbase --components=main --skip=cleanup/apt/lists)
-  [ -n "$include" ] && args+=("--include=$include")
-  if [ "${3:-}" = node ]; then
-    args+=(--customize-hook="tar -C '$work/node' -c . | tar -C \"\$1\" -x --no-same-owner"
-      --customize-hook='chroot "$1" groupadd --gid 1000 node'
-      --customize-hook='chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node')
-  fi
-  log "mmdebstrap bookworm${include:+ + $include}${3:+ + Node 20} -> $tag"
-  mmdebstrap "${args[@]}" --quiet \
+# One Debian bootstrap (mmdebstrap, the slow part), then the Node images derived from it with podman
+# build (the node tree copied in; the build image's extra packages from apt-get inside a container).
+debian() {
+  log "mmdebstrap bookworm minbase -> $DEBIAN"
+  mmdebstrap --variant=minbase --components=main --include=ca-certificates --quiet \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/usr/share/doc/* "$1"/usr/share/man/*' \
     bookworm "$work/rootfs.tar" "$MIRROR"
-  local changes=()
-  [ "${3:-}" = node ] && changes+=(--change "ENV NODE_VERSION=$("$NODE_BIN" -p process.versions.node)" --change 'CMD ["node"]')
-  [ "${3:-}" = node ] || changes+=(--change 'CMD ["bash"]')
-  podman import --quiet "${changes[@]}" --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-    "$work/rootfs.tar" "$tag" >/dev/null
+  podman import --quiet --change 'CMD ["bash"]' --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    "$work/rootfs.tar" "$DEBIAN" >/dev/null
   rm -f "$work/rootfs.tar"
-  log "$tag: $(podman image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}')"
 }
+slim() {
+  log "$DEBIAN + Node 20 -> $SLIM"
+  cat >"$work/Containerfile.slim" <<CONTAINERFILE
+FROM $DEBIAN
+COPY node/ /
+RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node
+ENV NODE_VERSION=$("$NODE_BIN" -p process.versions.node)
+CMD ["node"]
+CONTAINERFILE
+  podman build --quiet --format docker -f "$work/Containerfile.slim" -t "$SLIM" "$work" >/dev/null
+}
+full() {
+  log "$SLIM + python3, pip, make, g++, patch, git -> $FULL"
+  cat >"$work/Containerfile.full" <<CONTAINERFILE
+FROM $SLIM
+RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip make g++ patch file xz-utils git \
+ && rm -rf /var/lib/apt/lists/*
+CONTAINERFILE
+  podman build --quiet --format docker -f "$work/Containerfile.full" -t "$FULL" "$work" >/dev/null
+}
+size() { log "$1: $(podman image inspect --format '{{.Size}}' "$1" | awk '{printf "%.0f MB", $1/1e6}')"; }
 
 node_tree
-have "$SLIM" && log "$SLIM exists (FORCE=1 rebuilds)" || build "$SLIM" "ca-certificates" node
-have "$FULL" && log "$FULL exists (FORCE=1 rebuilds)" || build "$FULL" "ca-certificates,python3,python3-pip,make,g++,patch,file,xz-utils,git" node
-have "$DEBIAN" && log "$DEBIAN exists (FORCE=1 rebuilds)" || build "$DEBIAN" ""
+have "$DEBIAN" && log "$DEBIAN exists (FORCE=1 rebuilds)" || { debian; size "$DEBIAN"; }
+have "$SLIM" && log "$SLIM exists (FORCE=1 rebuilds)" || { slim; size "$SLIM"; }
+have "$FULL" && log "$FULL exists (FORCE=1 rebuilds)" || { full; size "$FULL"; }
 log "done"
