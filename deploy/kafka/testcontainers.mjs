@@ -1,39 +1,50 @@
 #!/usr/bin/env node
-// Where a Docker engine exists, the test broker is started by Testcontainers
-// (@testcontainers/kafka 11.x, the line that supports Node 20) instead of
-// from the Maven jars: this script starts a single KRaft Kafka container
-// (Confluent's cp-kafka image, Kafka 3.9-compatible), writes
-// `KAFKA_BROKERS=<host>:<port>` to stdout, and keeps the container until it
-// receives SIGTERM/SIGINT (then stops it). .ci/run picks this path when
-// `docker info` succeeds; our machines have no Docker engine, so they use
-// deploy/kafka/start.sh. The readiness check is the same admin round trip.
+// The test broker in a container, started by Testcontainers (@testcontainers/kafka 11.x):
+// a single KRaft Kafka container; writes `KAFKA_BROKERS=<host>:<port>` to stdout once the broker
+// answers and is warmed up (wait-ready.mjs --warm, as start.sh does), keeps it until SIGTERM/SIGINT
+// (then stops it).
 //
 //   node deploy/kafka/testcontainers.mjs [--image IMAGE] &
-import { KafkaContainer } from '@testcontainers/kafka';
-import { Kafka, logLevel } from 'kafkajs';
+//
+// IMAGE (or KAFKA_IMAGE): default confluentinc/cp-kafka:7.9.0 (Kafka 3.9) where a
+// registry is reachable. Our machines have no registry and no Docker engine, but podman: there
+// `.ci/run` uses deploy/podman/setup.sh --service (the Docker API on a unix socket, DOCKER_HOST,
+// TESTCONTAINERS_RYUK_DISABLED=true) and the image deploy/kafka/image/build.sh makes from the same
+// Maven jars as start.sh, localhost/mentionflow-kafka:7.9.0 (tagged like cp-kafka, see there).
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
 import { setInterval } from 'node:timers';
+import { fileURLToPath } from 'node:url';
+import { KafkaContainer } from '@testcontainers/kafka';
 
-const image = process.argv.includes('--image') ? process.argv[process.argv.indexOf('--image') + 1] : 'confluentinc/cp-kafka:7.9.0';
+const arg = process.argv.indexOf('--image');
+const image = arg > 0 ? process.argv[arg + 1] : (process.env.KAFKA_IMAGE ?? 'confluentinc/cp-kafka:7.9.0');
 const log = (m) => process.stderr.write(`[testcontainers] ${m}\n`);
+const t0 = Date.now();
 
-log(`starting ${image} (KRaft)`);
+log(`starting ${image} (KRaft)${process.env.DOCKER_HOST ? ` through ${process.env.DOCKER_HOST}` : ''}`);
 const container = await new KafkaContainer(image).withKraft().start();
 const brokers = `${container.getHost()}:${container.getMappedPort(9093)}`;
-const admin = new Kafka({ clientId: 'mentionflow-ready', brokers: [brokers], logLevel: logLevel.NOTHING }).admin();
-await admin.connect();
-await admin.describeCluster();
-await admin.disconnect();
-log(`ready at ${brokers}`);
-process.stdout.write(`KAFKA_BROKERS=${brokers}\n`);
-
 let stopping = false;
-const stop = async () => {
+const stop = async (code = 0) => {
   if (stopping) return;
   stopping = true;
   log('stopping the container');
   await container.stop();
-  process.exit(0);
+  process.exit(code);
 };
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
+
+// the readiness round trip and the coordinator warm-up of start.sh
+const ready = spawnSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'wait-ready.mjs'), '--warm'], {
+  env: { ...process.env, KAFKA_BROKERS: brokers },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+if (ready.status !== 0) {
+  log(`the broker at ${brokers} did not get ready`);
+  await stop(1);
+}
+log(`ready at ${brokers} after ${Date.now() - t0} ms`);
+process.stdout.write(`KAFKA_BROKERS=${brokers}\n`);
 setInterval(() => {}, 1 << 30);
