@@ -49,7 +49,7 @@ export interface TrendInput {
   readonly author_id?: string | null;
 }
 
-/** The settings of the trends (checked by windowTrends, or {@link checkTrendSettings}). */
+/** The settings of the trends (checked by windowTrends and the TrendState constructor). */
 export interface TrendSettings extends WindowShape {
   /** Allowed lateness in ms (>= 0): the watermark is the largest created_at seen minus this. */
   latenessMs: number;
@@ -69,6 +69,7 @@ export interface TrendSettings extends WindowShape {
   maxEmptyWindows: number;
 }
 
+/** The defaults of every setting but the window size and hop. */
 export const TREND_DEFAULTS: Omit<TrendSettings, 'sizeMs' | 'hopMs'> = {
   latenessMs: 0,
   top: 10,
@@ -156,6 +157,12 @@ export interface TrendSnapshot {
 /** What `add` did with a record: counted in at least one window, or late (every window of it had closed). */
 export type AddResult = 'counted' | 'late';
 
+/**
+ * The windows, counts and history of the trends (see this module's comment
+ * for the semantics): `add` a record, `close` what the watermark passed,
+ * `flush` at the end of the input, `snapshot` / `restore` to persist it.
+ * Throws a ConfigError at construction for bad settings.
+ */
 export class TrendState {
   private maxEventTime = -Infinity;
   /** Every window starting below this has closed (undefined until one has). */
