@@ -218,23 +218,25 @@ export class TrendState {
       return 'late';
     }
     const seq = ++this.seq;
+    const keys = r.mentions.map(trendKey); // once per record, not per window
     for (const s of starts) {
       let w = this.open.get(s);
       if (w === undefined) this.open.set(s, (w = new WindowAgg(this.settings.maxKeysPerWindow)));
-      this.count(w, r, seq);
+      this.count(w, r, keys, seq);
     }
     if (t > this.maxEventTime) this.maxEventTime = t;
     return 'counted';
   }
 
-  private count(w: WindowAgg, r: TrendInput, seq: number): void {
+  private count(w: WindowAgg, r: TrendInput, keys: readonly string[], seq: number): void {
     w.records++;
     const author = typeof r.author_id === 'string' ? r.author_id : null;
     if (author !== null) w.hasAuthors = true;
     const fresh = (): KeyData => ({ posts: 0, lastSeq: 0, authors: null, examples: [] });
-    for (const m of r.mentions) {
+    for (let i = 0; i < keys.length; i++) {
+      const m = r.mentions[i]!;
       w.mentions++;
-      const d = w.counts.increment(trendKey(m), fresh).data;
+      const d = w.counts.increment(keys[i]!, fresh).data;
       if (d.lastSeq !== seq) {
         d.lastSeq = seq;
         d.posts++;
