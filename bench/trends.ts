@@ -4,8 +4,9 @@
  *
  * Throughput: produces --records PostMentions records (2 mentions each, drawn
  * from 2,000 entity strings, created_at spread over 2 hours, out of order by
- * up to 3 s) to a fresh 1-partition topic once (with several partitions read
- * out of step, the single watermark turns many records late: see the README); then for each of --runs
+ * up to 3 s) to a fresh --partitions (3) topic once; the aggregator keeps
+ * a watermark per partition (the smallest counts), so partitions read out of
+ * step make no record late (the late count is printed per run); then for each of --runs
  * rounds, in turn: (a) bare: a kafkajs consumer (new group) whose eachBatch
  * only counts messages; (b) trends: the same consumer decoding each record
  * (decodeStrict, mentions schema) into a TrendState (1-minute windows, hop
@@ -20,7 +21,7 @@
  * (run node with --expose-gc), and the tracked keys.
  *
  * Needs KAFKA_BROKERS for the throughput leg (skipped without it).
- * Usage: node --expose-gc dist/bench/trends.js [--records 200000] [--runs 3] [--memory-keys 1000000] [--cap 10000]
+ * Usage: node --expose-gc dist/bench/trends.js [--records 200000] [--runs 3] [--partitions 3] [--memory-keys 1000000] [--cap 10000]
  */
 import { createKafkaClient } from '../pipeline/kafka/client.js';
 import { deleteTopics, ensureTopic } from '../pipeline/kafka/topicAdmin.js';
@@ -37,7 +38,9 @@ const args = benchArgs(import.meta.url, {
   runs: { type: 'string', default: '3' },
   'memory-keys': { type: 'string', default: '1000000' },
   cap: { type: 'string', default: '10000' },
+  partitions: { type: 'string', default: '3' },
 });
+const PARTITIONS = Number(args.partitions);
 const RECORDS = Number(args.records);
 const RUNS = Number(args.runs);
 const MENTIONS_PER_RECORD = 2;
@@ -62,9 +65,7 @@ function record(i: number): PostMentions {
 }
 
 async function produce(brokers: string[], topic: string): Promise<void> {
-  // one partition: the watermark is the largest created_at over all input (see the README, Entity trends),
-  // so partitions read out of step with each other would turn in-time records late
-  await ensureTopic({ brokers, topic, partitions: 1 });
+  await ensureTopic({ brokers, topic, partitions: PARTITIONS });
   const type = loadSchema('mentions');
   const writer = await openTopicWriter({ brokers, topic });
   for (let i = 0; i < RECORDS; i += 2000) {
@@ -80,7 +81,7 @@ interface Rate {
   cpu: number;
 }
 
-async function consume(brokers: string[], topic: string, group: string, onBatch: (values: Buffer[]) => void, onEnd: () => void): Promise<Rate> {
+async function consume(brokers: string[], topic: string, group: string, onBatch: (values: Buffer[], partition: number) => void, onEnd: () => void): Promise<Rate> {
   const consumer = createKafkaClient({ brokers, logger }).consumer({ groupId: group, maxWaitTimeInMs: 500 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -97,7 +98,7 @@ async function consume(brokers: string[], topic: string, group: string, onBatch:
         first = process.hrtime.bigint();
         cpu0 = process.cpuUsage();
       }
-      onBatch(batch.messages.map((m) => m.value!));
+      onBatch(batch.messages.map((m) => m.value!), batch.partition);
       count += batch.messages.length;
       if (count >= RECORDS) {
         onEnd();
@@ -123,14 +124,16 @@ async function throughput(brokers: string[]): Promise<void> {
   for (let r = 0; r < RUNS; r++) {
     bare.push(await consume(brokers, topic, `${topic}-bare-${r}`, () => undefined, () => undefined));
     const st = new TrendState(settings);
+    for (let p = 0; p < PARTITIONS; p++) st.addSource(String(p)); // the assignment: wait for every partition
     let windows = 0;
     trends.push(
       await consume(
         brokers,
         topic,
         `${topic}-trends-${r}`,
-        (values) => {
-          for (const v of values) st.add(decodeStrict<PostMentions>(type, v));
+        (values, partition) => {
+          const source = String(partition);
+          for (const v of values) st.add(decodeStrict<PostMentions>(type, v), source);
           windows += st.close(0).length;
         },
         () => (windows += st.flush(0).length),

@@ -21,6 +21,15 @@ export interface WindowTrendsOptions extends Partial<Omit<TrendSettings, 'sizeMs
    * end of the input.
    */
   idleTimeoutMs?: number;
+  /**
+   * The input source of a record, e.g. `(r) => String(r.origin?.partition)`:
+   * the watermark is then the smallest of the sources' (TrendState.watermark),
+   * and with idleTimeoutMs a source silent that long is left out of it until
+   * its next record. Default: one source. If it throws, the stream errors.
+   */
+  sourceOf?: (record: TrendInput) => string;
+  /** Sources to wait for from the start (TrendState.addSource), e.g. the partitions assigned; with idleTimeoutMs one that stays silent that long is left out. */
+  sources?: readonly string[];
   /** Scheduler of the idle timer; default asyncScheduler. */
   scheduler?: SchedulerLike;
   /** Wall clock for `emitted_at`; default Date.now. If it throws, the stream errors. */
@@ -40,7 +49,7 @@ export type TrendEvent<T extends TrendInput = TrendInput> =
 
 /** The settings the options give (defaults filled in). */
 export function trendSettings(opts: WindowTrendsOptions): TrendSettings {
-  const { windowMs, hopMs, idleTimeoutMs: _i, scheduler: _s, now: _n, state: _st, ...rest } = opts;
+  const { windowMs, hopMs, idleTimeoutMs: _i, scheduler: _s, now: _n, state: _st, sourceOf: _so, sources: _ss, ...rest } = opts;
   if (windowMs === undefined) throw new ConfigError(`${OP}: windowMs is required, e.g. 60000 for one-minute windows`);
   const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Partial<TrendSettings>;
   return { ...TREND_DEFAULTS, ...given, sizeMs: windowMs, hopMs: hopMs ?? windowMs };
@@ -65,7 +74,7 @@ export function windowTrends<T extends TrendInput>(opts: WindowTrendsOptions): O
   let settings: TrendSettings;
   if (opts.state !== undefined) {
     if (!(opts.state instanceof TrendState)) throw new ConfigError(`${OP}: state must be a TrendState`);
-    const extra = Object.keys(opts).filter((k) => !['state', 'idleTimeoutMs', 'scheduler', 'now'].includes(k) && (opts as Record<string, unknown>)[k] !== undefined);
+    const extra = Object.keys(opts).filter((k) => !['state', 'idleTimeoutMs', 'scheduler', 'now', 'sourceOf', 'sources'].includes(k) && (opts as Record<string, unknown>)[k] !== undefined);
     if (extra.length > 0) throw new ConfigError(`${OP}: with state, leave out ${extra.join(', ')} (the state's settings apply)`);
     settings = opts.state.settings;
   } else {
@@ -75,6 +84,11 @@ export function windowTrends<T extends TrendInput>(opts: WindowTrendsOptions): O
   const idleMs = opts.idleTimeoutMs ?? Infinity;
   checkNumberAtLeast(OP, 'idleTimeoutMs', idleMs, 0, true, 'e.g. 5000 (ms), or Infinity to close windows only on records and at the end');
   checkFunction(OP, 'now', opts.now, true, 'pass () => Date.now()');
+  checkFunction(OP, 'sourceOf', opts.sourceOf, true, 'pass (record) => String(record.origin?.partition)');
+  const sourceOf = opts.sourceOf;
+  if (opts.sources !== undefined && (!Array.isArray(opts.sources) || opts.sources.some((x) => typeof x !== 'string') || sourceOf === undefined)) {
+    throw new ConfigError(`${OP}: sources must be an array of source names, with sourceOf to name each record's source`);
+  }
   const scheduler = opts.scheduler ?? asyncScheduler;
   if (typeof scheduler?.schedule !== 'function') throw new ConfigError(`${OP}: scheduler must be an RxJS SchedulerLike (e.g. asyncScheduler)`);
   const now = opts.now ?? Date.now;
@@ -84,6 +98,16 @@ export function windowTrends<T extends TrendInput>(opts: WindowTrendsOptions): O
     new Observable<TrendEvent<T>>((subscriber) => {
       const state = given ?? new TrendState(settings);
       let timer: Subscription | null = null;
+      const lastSeen = new Map<string, number>(); // source -> scheduler time of its last record
+      for (const src of opts.sources ?? []) {
+        state.addSource(src);
+        lastSeen.set(src, scheduler.now());
+      }
+      const markIdleSources = (): void => {
+        if (idleMs === Infinity) return;
+        const at = scheduler.now();
+        for (const [src, seen] of lastSeen) if (at - seen >= idleMs) state.markIdle(src);
+      };
       const emit = (close: (at: number) => EntityTrend[]): void => {
         for (const trend of close(now())) {
           if (subscriber.closed) return;
@@ -94,6 +118,7 @@ export function windowTrends<T extends TrendInput>(opts: WindowTrendsOptions): O
         timer = null;
         try {
           state.advanceIdle(idleMs);
+          markIdleSources();
           emit((at) => state.close(at));
         } catch (err) {
           subscriber.error(err);
@@ -107,7 +132,11 @@ export function windowTrends<T extends TrendInput>(opts: WindowTrendsOptions): O
           timer?.unsubscribe();
           timer = null;
           try {
-            if (state.add(record) === 'late') {
+            const src = sourceOf === undefined ? '' : sourceOf(record);
+            if (sourceOf !== undefined) lastSeen.set(src, scheduler.now());
+            const result = state.add(record, src);
+            markIdleSources();
+            if (result === 'late') {
               subscriber.next({ kind: 'late', record, watermark: state.watermark });
             } else {
               emit((at) => state.close(at));

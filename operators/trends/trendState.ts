@@ -145,7 +145,10 @@ export interface TrendSnapshot {
   sizeMs: number;
   hopMs: number;
   latenessMs: number;
+  /** The combined event time (the watermark plus the lateness), null before the first record. */
   maxEventTime: number | null;
+  /** Per input source: [name, largest created_at, idle]. */
+  sources: Array<[string, number, boolean]>;
   closedBelow: number | null;
   seq: number;
   lateRecords: number;
@@ -164,7 +167,9 @@ export type AddResult = 'counted' | 'late';
  * Throws a ConfigError at construction for bad settings.
  */
 export class TrendState {
+  /** The combined event time: the smallest of the active sources' largest created_at, never decreasing. */
   private maxEventTime = -Infinity;
+  private readonly sources = new Map<string, { max: number; idle: boolean }>();
   /** Every window starting below this has closed (undefined until one has). */
   private closedBelow: number | undefined;
   private readonly open = new Map<number, WindowAgg>();
@@ -177,7 +182,14 @@ export class TrendState {
     checkTrendSettings('TrendState', settings);
   }
 
-  /** The watermark: the largest created_at seen minus the lateness (-Infinity before the first record). */
+  /**
+   * The watermark: the largest created_at seen minus the lateness (-Infinity
+   * before the first record). With several input sources (`add`'s `source`,
+   * e.g. Kafka partitions), the smallest of the active sources' largest
+   * created_at, minus the lateness, as Flink does: a source read ahead of the
+   * others does not make their records late; an idle one is left out
+   * (`markIdle`). It never decreases.
+   */
   get watermark(): number {
     return this.maxEventTime - this.settings.latenessMs;
   }
@@ -204,17 +216,18 @@ export class TrendState {
   }
 
   /**
-   * Counts a record in its open windows, then raises the watermark; 'late'
+   * Counts a record from input `source` (default: one source) in its open windows, then raises the watermark; 'late'
    * when all its windows had closed (the record is counted nowhere). Call
    * {@link close} after it to collect the windows the watermark closed.
    * Throws a TypeError for a created_at that is not a finite number.
    */
-  add(r: TrendInput): AddResult {
+  add(r: TrendInput, source = ''): AddResult {
     const t = r.created_at;
     if (typeof t !== 'number' || !Number.isFinite(t)) throw new TypeError(`created_at of post ${JSON.stringify(r.post_id)} is not a finite number: ${String(t)}`);
     const starts = windowStartsOf(t, this.settings).filter((s) => !this.isClosed(s));
     if (starts.length === 0) {
       this.lateRecords++;
+      this.seen(source, t); // the source is not idle, whatever its record's time
       return 'late';
     }
     const seq = ++this.seq;
@@ -224,8 +237,55 @@ export class TrendState {
       if (w === undefined) this.open.set(s, (w = new WindowAgg(this.settings.maxKeysPerWindow)));
       this.count(w, r, keys, seq);
     }
-    if (t > this.maxEventTime) this.maxEventTime = t;
+    this.seen(source, t);
     return 'counted';
+  }
+
+  private seen(source: string, t: number): void {
+    const s = this.sources.get(source);
+    if (s === undefined) this.sources.set(source, { max: t, idle: false });
+    else {
+      if (t > s.max) s.max = t;
+      s.idle = false;
+    }
+    this.updateClock();
+  }
+
+  private updateClock(): void {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const s of this.sources.values()) {
+      if (!s.idle && s.max < min) min = s.max;
+      if (s.max > max) max = s.max;
+    }
+    const clock = min === Infinity ? max : min; // every source idle: the largest (an announced source with no record: -Infinity, waits)
+    if (clock > this.maxEventTime) this.maxEventTime = clock;
+  }
+
+  /**
+   * Leaves `source` out of the watermark until its next record (an idle
+   * partition must not hold the windows open); the watermark can only rise.
+   */
+  markIdle(source: string): void {
+    const s = this.sources.get(source);
+    if (s === undefined || s.idle) return;
+    s.idle = true;
+    this.updateClock();
+  }
+
+  /**
+   * Announces an input source before its first record (e.g. the partitions
+   * of an assignment): until it delivers, or is marked idle, the watermark
+   * waits for it. A source not announced counts from its first record, so
+   * whatever another source moved the watermark past meanwhile is late.
+   */
+  addSource(source: string): void {
+    if (!this.sources.has(source)) this.sources.set(source, { max: -Infinity, idle: false });
+  }
+
+  /** The input sources seen (e.g. partitions) and whether each is idle. */
+  get sourceStates(): ReadonlyMap<string, { readonly max: number; readonly idle: boolean }> {
+    return this.sources;
   }
 
   private count(w: WindowAgg, r: TrendInput, keys: readonly string[], seq: number): void {
@@ -260,7 +320,9 @@ export class TrendState {
 
   /** Moves event time on by `ms` with no record (an idle input): the watermark rises with it. No-op before the first record. */
   advanceIdle(ms: number): void {
-    if (this.maxEventTime !== -Infinity) this.maxEventTime += ms;
+    if (this.maxEventTime === -Infinity) return;
+    for (const s of this.sources.values()) if (s.max !== -Infinity) s.max += ms;
+    this.maxEventTime += ms;
   }
 
   /** Closes every window the watermark has passed, in start order; their trends, made at `now`. */
@@ -281,6 +343,8 @@ export class TrendState {
     if (cursor === undefined) {
       if (this.open.size === 0) return [];
       cursor = Math.min(...this.open.keys());
+      // nothing has closed yet: a window before the first open one may still get records
+      if (cursor + sizeMs > watermark) return [];
     }
     const out: EntityTrend[] = [];
     let emptyRun = 0;
@@ -408,6 +472,7 @@ export class TrendState {
       hopMs: this.settings.hopMs,
       latenessMs: this.settings.latenessMs,
       maxEventTime: Number.isFinite(this.maxEventTime) ? this.maxEventTime : null,
+      sources: [...this.sources.entries()].map(([name, x]) => [name, x.max, x.idle]),
       closedBelow: this.closedBelow ?? null,
       seq: this.seq,
       lateRecords: this.lateRecords,
@@ -426,6 +491,7 @@ export class TrendState {
       }
     }
     st.maxEventTime = snap.maxEventTime ?? -Infinity;
+    for (const [name, max, idle] of snap.sources) st.sources.set(name, { max, idle });
     st.closedBelow = snap.closedBelow ?? undefined;
     st.seq = snap.seq;
     st.lateRecords = snap.lateRecords;

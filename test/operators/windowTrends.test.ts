@@ -88,6 +88,16 @@ describe('windowTrends', () => {
     });
   });
 
+  it('a record before the first window, inside the lateness, is counted (no window has closed yet)', () => {
+    const recs = { a: rec('a', 100, '北京'), b: rec('b', 95, '上海'), c: rec('c', 160, '深圳') };
+    newScheduler().run(({ cold, expectObservable }) => {
+      expectObservable(cold('abc', recs).pipe(trends({ ...tumbling, latenessMs: 50 }))).toBe('--(xy)', {
+        x: '[90,100) r=1 上海=1',
+        y: '[100,110) r=1 北京=1',
+      });
+    });
+  });
+
   it('late records: routed to the late output with the watermark, never counted', () => {
     const recs = { a: rec('a', 8, '北京'), b: rec('b', 16, '上海'), c: rec('c', 9, '北京'), d: rec('d', 11, '上海') };
     newScheduler().run(({ cold, expectObservable }) => {
@@ -156,6 +166,59 @@ describe('windowTrends', () => {
     ts.run(({ cold, expectObservable }) => {
       expectObservable(cold('a 50ms |', { a: rec('a', 4, '成都') }).pipe(trends({ ...tumbling, scheduler: ts }))).toBe('- 50ms (x|)', {
         x: '[0,10) r=1 成都=1',
+      });
+    });
+  });
+
+  it('several sources (partitions): the watermark is the smallest of theirs, so a source read ahead makes no record late', () => {
+    const src = (r: TrendInput) => r.post_id.slice(0, 1); // A... / B...
+    const recs = { a: rec('A1', 5, '北京'), c: rec('B1', 3, '上海'), b: rec('A2', 25, '北京'), d: rec('B2', 12, '上海') };
+    newScheduler().run(({ cold, expectObservable }) => {
+      // b moves A to 25, but B is at 3: nothing closes; d moves B to 12: [0,10) closes
+      expectObservable(cold('acbd|', recs).pipe(trends({ ...tumbling, sourceOf: src }))).toBe('---x(yz|)', {
+        x: '[0,10) r=2 上海=1 北京=1',
+        y: '[10,20) r=1 上海=1',
+        z: '[20,30) r=1 北京=1',
+      });
+      // one watermark over both: b closes [0,10) and [10,20) at once, and d is late
+      expectObservable(cold('acb-----d-|', recs).pipe(trends(tumbling))).toBe('--(xy)--w-(z|)', {
+        x: '[0,10) r=2 上海=1 北京=1',
+        y: '[10,20) r=0',
+        w: 'late B2 wm=25',
+        z: '[20,30) r=1 北京=1',
+      });
+    });
+  });
+
+  it('several sources announced up front: the watermark waits for the first record of each', () => {
+    const src = (r: TrendInput) => r.post_id.slice(0, 1);
+    const recs = { b: rec('A2', 25, '北京'), c: rec('B1', 3, '上海'), d: rec('B2', 12, '上海') };
+    newScheduler().run(({ cold, expectObservable }) => {
+      // without `sources`, A's 25 would close [0,10) before B's first record (t=3) came, making it late
+      expectObservable(cold('bcd|', recs).pipe(trends({ ...tumbling, sourceOf: src, sources: ['A', 'B'] }))).toBe('--x(yz|)', {
+        x: '[0,10) r=1 上海=1',
+        y: '[10,20) r=1 上海=1',
+        z: '[20,30) r=1 北京=1',
+      });
+      expectObservable(cold('bcd|', recs).pipe(trends({ ...tumbling, sourceOf: src }))).toBe('-wv(z|)', {
+        w: 'late B1 wm=25',
+        v: 'late B2 wm=25',
+        z: '[20,30) r=1 北京=1',
+      });
+    });
+    assert.throws(() => windowTrends({ windowMs: 10, sources: ['A'] }), /sources must be an array of source names, with sourceOf/);
+  });
+
+  it('several sources: one silent for idleTimeoutMs is left out of the watermark until its next record', () => {
+    const ts = newScheduler();
+    const src = (r: TrendInput) => r.post_id.slice(0, 1);
+    ts.run(({ cold, expectObservable }) => {
+      const recs = { a: rec('A1', 5, '北京'), b: rec('B1', 3, '上海'), c: rec('A2', 25, '北京'), e: rec('A3', 26, '北京') };
+      // B's last record came at 1 ms; at 11 ms it has been silent for 10: the watermark jumps to A's 26
+      const input = cold('abc--------e', recs);
+      expectObservable(input.pipe(trends({ ...tumbling, sourceOf: src, idleTimeoutMs: 10, scheduler: ts })), '^ 14ms !').toBe('-----------(xy)', {
+        x: '[0,10) r=2 上海=1 北京=1',
+        y: '[10,20) r=0',
       });
     });
   });
