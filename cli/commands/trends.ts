@@ -10,7 +10,10 @@ import { createInterface } from 'node:readline';
 import { lastValueFrom, tap } from 'rxjs';
 import { entityTrends } from '../../pipeline/file/mentionRecords.js';
 import { ConfigError } from '../../common/errors.js';
-import { TREND_DEFAULTS } from '../../operators/trends/trendState.js';
+import { TREND_DEFAULTS, TrendState } from '../../operators/trends/trendState.js';
+import { trendSettings } from '../../operators/windowTrends.js';
+import { startOpsServer } from '../../pipeline/ops/server.js';
+import { createTrendMetrics } from '../../pipeline/ops/trendMetrics.js';
 import { checkPath, numberOption, type CommandSpec, type Parsed } from '../args.js';
 
 export const spec: CommandSpec = {
@@ -27,6 +30,7 @@ export const spec: CommandSpec = {
     'min-count': { type: 'string', arg: 'N', description: 'fewest mentions in a window to be flagged new or rising', default: String(TREND_DEFAULTS.minCount) },
     'rising-ratio': { type: 'string', arg: 'X', description: 'rising: mentions at least X times the trailing average', default: String(TREND_DEFAULTS.risingRatio) },
     'max-keys': { type: 'string', arg: 'N', description: 'cap on entities tracked per window; beyond it counts are Space-Saving estimates (error <= mentions / N)', default: String(TREND_DEFAULTS.maxKeysPerWindow) },
+    'metrics-port': { type: 'string', arg: 'PORT', description: 'serve the aggregator\'s metrics (windows open, late records, keys tracked, state size) on http://127.0.0.1:PORT/metrics while running' },
     'idle-timeout': { type: 'string', arg: 'DURATION', description: 'with no record for this long, let the watermark move on with the clock (default: windows close on later records and at the end of the input)' },
   },
   notes: [
@@ -57,17 +61,21 @@ export async function run(p: Parsed): Promise<number> {
   const windowMs = durationOption(p, 'window', 1)!;
   const hopMs = durationOption(p, 'hop', 1) ?? windowMs;
   if (hopMs > windowMs) throw new ConfigError(`--hop (${hopMs} ms) must not exceed --window (${windowMs} ms)`);
-  const opts = {
+  const settings = trendSettings({
     windowMs,
     hopMs,
     latenessMs: durationOption(p, 'lateness', 0),
-    idleTimeoutMs: durationOption(p, 'idle-timeout', 1),
     top: numberOption(p, 'top', { integer: true, min: 1, max: 10_000 }),
     historyWindows: numberOption(p, 'history', { integer: true, min: 1, max: 10_000 }),
     minCount: numberOption(p, 'min-count', { integer: true, min: 1 }),
     risingRatio: numberOption(p, 'rising-ratio', { min: 1.000001 }),
     maxKeysPerWindow: numberOption(p, 'max-keys', { integer: true, min: 1 }),
-  };
+  });
+  const state = new TrendState(settings);
+  const opts = { state, idleTimeoutMs: durationOption(p, 'idle-timeout', 1) };
+  const port = numberOption(p, 'metrics-port', { integer: true, min: 0, max: 65535 });
+  const metrics = port === undefined ? undefined : createTrendMetrics({ state: () => state });
+  const server = metrics === undefined ? undefined : await startOpsServer({ port: port!, registry: metrics.registry, health: () => true, ready: () => true });
   const file = p.values.input as string | undefined;
   if (file !== undefined && file !== '-') checkPath(file, '--input');
   const input = file === undefined || file === '-' ? process.stdin : createReadStream(file, { encoding: 'utf8' });
@@ -81,6 +89,7 @@ export async function run(p: Parsed): Promise<number> {
     entityTrends(lines, opts).pipe(
       tap((e) => {
         if (e.kind === 'trend') {
+          metrics?.closed();
           out += `${JSON.stringify(e.trend)}\n`;
           flush();
         } else if (e.kind === 'late') process.stderr.write(`${JSON.stringify({ late: e.record.post_id, created_at: e.record.created_at, watermark: e.watermark })}\n`);
@@ -90,5 +99,6 @@ export async function run(p: Parsed): Promise<number> {
     { defaultValue: undefined },
   );
   flush();
+  await server?.close();
   return 0;
 }
