@@ -174,6 +174,8 @@ export class TrendState {
   private closedBelow: number | undefined;
   private readonly open = new Map<number, WindowAgg>();
   private history: Map<string, number>[] = [];
+  /** Per key, its mentions summed over `history` (kept as windows enter and leave it). */
+  private historySum = new Map<string, number>();
   private seq = 0;
   /** Late records so far. */
   lateRecords = 0;
@@ -372,7 +374,14 @@ export class TrendState {
 
   private remember(counts: Map<string, number>): void {
     this.history.push(counts);
-    if (this.history.length > this.settings.historyWindows) this.history.shift();
+    for (const [k, n] of counts) this.historySum.set(k, (this.historySum.get(k) ?? 0) + n);
+    if (this.history.length > this.settings.historyWindows) {
+      for (const [k, n] of this.history.shift()!) {
+        const left = this.historySum.get(k)! - n;
+        if (left === 0) this.historySum.delete(k);
+        else this.historySum.set(k, left);
+      }
+    }
   }
 
   private emit(start: number, w: WindowAgg | undefined, watermark: number, now: number): EntityTrend {
@@ -412,8 +421,7 @@ export class TrendState {
       };
     };
     const flagsOf = (c: Counter<KeyData>): Flags => {
-      let sum = 0;
-      for (const h of history) sum += h.get(c.key) ?? 0;
+      const sum = this.historySum.get(c.key) ?? 0;
       const trailing = history.length === 0 ? 0 : sum / s.historyWindows;
       const enough = full && c.count >= s.minCount;
       return { trailing, isNew: enough && sum === 0, isRising: enough && trailing > 0 && c.count / trailing >= s.risingRatio };
@@ -422,13 +430,16 @@ export class TrendState {
     const fresh: TrendEntity[] = [];
     const rising: TrendEntity[] = [];
     for (const type of [...byType.keys()].sort()) {
-      const list = byType.get(type)!.sort(byCount);
+      const list = byType.get(type)!;
       const ranks = new Map<Counter<KeyData>, number>();
-      list.slice(0, s.top).forEach((c, i) => ranks.set(c, i + 1));
-      const flagged = list.map((c) => ({ c, f: flagsOf(c) }));
-      for (const { c, f } of flagged) if (ranks.has(c)) top.push(entity(c, ranks.get(c)!, f));
-      for (const { c, f } of flagged.filter((x) => x.f.isNew).slice(0, s.top)) fresh.push(entity(c, ranks.get(c) ?? 0, f));
-      const up = flagged.filter((x) => x.f.isRising).sort((a, b) => b.c.count / b.f.trailing - a.c.count / a.f.trailing || byCount(a.c, b.c));
+      const best = topK(list, s.top, byCount); // the top list without sorting every key
+      best.forEach((c, i) => ranks.set(c, i + 1));
+      const flags = new Map<Counter<KeyData>, Flags>();
+      for (const c of list) flags.set(c, flagsOf(c));
+      for (const c of best) top.push(entity(c, ranks.get(c)!, flags.get(c)!));
+      for (const c of topK(list.filter((x) => flags.get(x)!.isNew), s.top, byCount)) fresh.push(entity(c, ranks.get(c) ?? 0, flags.get(c)!));
+      const ratio = (c: Counter<KeyData>) => c.count / flags.get(c)!.trailing;
+      const up = topK(list.filter((x) => flags.get(x)!.isRising), s.top, (a, b) => ratio(b) - ratio(a) || byCount(a, b)).map((c) => ({ c, f: flags.get(c)! }));
       for (const { c, f } of up.slice(0, s.top)) rising.push(entity(c, ranks.get(c) ?? 0, f));
     }
     const counts = new Map<string, number>();
@@ -507,7 +518,7 @@ export class TrendState {
       w.counts.evictions = ws.evictions;
       st.open.set(ws.start, w);
     }
-    st.history = snap.history.map((h) => new Map(h)).slice(-settings.historyWindows);
+    for (const h of snap.history.slice(-settings.historyWindows)) st.remember(new Map(h));
     return st;
   }
 }
@@ -522,6 +533,20 @@ function typeOf(key: string): string {
   const label = key.slice(key.lastIndexOf('\u0001') + 1);
   const dot = label.indexOf('.');
   return dot < 0 ? label : label.slice(0, dot);
+}
+
+/** The first k of `xs` in `cmp` order, sorted (a bounded insertion: O(n k), no sort of all of xs). */
+function topK<T>(xs: readonly T[], k: number, cmp: (a: T, b: T) => number): T[] {
+  if (xs.length <= 4 * k) return [...xs].sort(cmp).slice(0, k);
+  const out: T[] = [];
+  for (const x of xs) {
+    if (out.length === k && cmp(x, out[k - 1]!) >= 0) continue;
+    let i = out.length;
+    while (i > 0 && cmp(x, out[i - 1]!) < 0) i--;
+    out.splice(i, 0, x);
+    if (out.length > k) out.pop();
+  }
+  return out;
 }
 
 function byCount(a: Counter<unknown>, b: Counter<unknown>): number {
