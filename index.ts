@@ -58,6 +58,8 @@ export {
   taggerSlots,
   tapSafe,
   toMentions,
+  TrendState,
+  windowTrends,
 } from './operators/index.js';
 export type {
   BatchAdaptiveOptions,
@@ -79,7 +81,17 @@ export type {
   TaggerSlotsOptions,
   TapSafeOptions,
   ToMentionsOptions,
+  TrendEvent,
+  TrendInput,
+  TrendMention,
+  TrendSettings,
+  TrendSnapshot,
+  WindowSnapshot,
+  WindowTrendsOptions,
+  AddResult,
 } from './operators/index.js';
+export { entityTrends, mentionRecordFromJson } from './pipeline/file/mentionRecords.js';
+export type { InvalidLine } from './pipeline/file/mentionRecords.js';
 export { postItems, postSource } from './api/posts.js';
 export type { PostInput, PostRecordsOptions } from './api/posts.js';
 
@@ -129,7 +141,7 @@ export type { Prediction, ScoredSpan, TaggerModelMeta } from './models/taggerMod
 // Records (Avro schemas) and errors
 export { loadSchema, SCHEMA_NAMES } from './schemas/registry.js';
 export type { SchemaName } from './schemas/registry.js';
-export type { DeadLetter, Geo, KafkaPosition, ModelRef, Post, PostMentions } from './schemas/types.generated.js';
+export type { DeadLetter, EntityTrend, Geo, KafkaPosition, MentionRef, ModelRef, Post, PostMentions, TrendEntity } from './schemas/types.generated.js';
 export { mentionJson, mentionLabel, postMentionsJson } from './schemas/mentionJson.js';
 export type { MentionJson, PostMentionsJson } from './schemas/mentionJson.js';
 export { labelFields } from './models/mention.js';

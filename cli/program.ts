@@ -30,12 +30,13 @@ import * as tail from './commands/tail.js';
 import * as topics from './commands/topics.js';
 import * as trainJoint from './commands/trainJoint.js';
 import * as trainNer from './commands/trainNer.js';
+import * as trends from './commands/trends.js';
 import * as tune from './commands/tune.js';
 import * as completion from './completion.js';
 import { projectRoot } from './defaults.js';
 import { userMistake } from './userErrors.js';
 
-const COMMANDS: CommandModule[] = [tag, segment, evalCmd, compare, promote, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, topics, produce, tail, archive];
+const COMMANDS: CommandModule[] = [tag, segment, evalCmd, compare, promote, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, topics, produce, tail, archive, trends];
 
 /** The package's version, from its package.json. */
 export function version(): string {

@@ -3,6 +3,8 @@
  *
  *   decodePosts -> batchItems (or batchAdaptive) -> tagBatch -> toMentions -> encodeOutputs
  *
+ * and, over the mention records, windowTrends (windowed entity trends)
+ *
  * plus taggerSlots (tagBatch's load, read by batchAdaptive), tapSafe for
  * observation (metrics) and the dead-letter helpers.
  */
@@ -23,6 +25,10 @@ export { DEFAULT_MAX_RECORD_BYTES, encodeOutputs } from './encodeOutputs.js';
 export type { EncodeOutputsOptions } from './encodeOutputs.js';
 export { tapSafe } from './tapSafe.js';
 export type { TapSafeOptions } from './tapSafe.js';
+export { windowTrends, trendSettings } from './windowTrends.js';
+export type { TrendEvent, WindowTrendsOptions } from './windowTrends.js';
+export { TrendState, TREND_DEFAULTS, normaliseText, trendKey } from './trends/trendState.js';
+export type { AddResult, TrendInput, TrendMention, TrendSettings, TrendSnapshot, WindowSnapshot } from './trends/trendState.js';
 export { deadLetterMessage, deadLetterRecord, MAX_ERROR_MESSAGE_LENGTH } from './deadLetter.js';
 export type { DeadLetterMessageOptions } from './deadLetter.js';
 export type { FailedItem, Item, OkItem, OutputMessage, RawRecord, RecordRef, StageName, TaggedPost } from './types.js';

@@ -4,6 +4,7 @@
 //   schemas/mentions/v2.avsc
 //   schemas/deadletter/v1.avsc
 //   schemas/example/v1.avsc
+//   schemas/trends/v1.avsc
 // Regenerate: npx tsc -p tsconfig.json && node dist/schemas/codegen.js
 // Timestamps (timestamp-millis) are numbers of milliseconds since the Unix epoch, UTC.
 
@@ -338,12 +339,198 @@ export interface LabeledSpan {
  */
 export const LabeledSpanFields = ['start', 'end', 'label'] as const;
 
+/**
+ * What was said about which entities in one event-time window of mention records (trends topic,
+ * `mentionflow trends`): written once, when the window closes (the watermark, the largest post
+ * created_at seen minus the allowed lateness, reaches `window_end`). Keyed by the window start.
+ * Version 1.
+ * Avro record `io.mentionflow.EntityTrend`.
+ */
+export interface EntityTrend {
+  /**
+   * Start of the window, inclusive: milliseconds since the Unix epoch, UTC, a multiple of `hop_ms`.
+   * A mention record is in the window when its post's created_at is in [window_start, window_end).
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  window_start: number;
+  /**
+   * End of the window, EXCLUSIVE: window_start + the window size.
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  window_end: number;
+  /**
+   * Milliseconds between the starts of consecutive windows: the window size for tumbling windows,
+   * less for hopping (overlapping) ones.
+   */
+  hop_ms: number;
+  /**
+   * The allowed lateness the window was closed with: records whose every window had closed were
+   * routed to the late output instead of being counted.
+   */
+  lateness_ms: number;
+  /** Mention records (posts) counted in the window, with or without mentions. */
+  records: number;
+  /** Mentions counted in the window, all entities together (exact also in the approximate mode). */
+  mentions: number;
+  /**
+   * Distinct entity keys in the window; in the approximate mode the keys tracked at the close (at
+   * most the cap).
+   */
+  entities: number;
+  /**
+   * True when the window had more distinct keys than the cap on tracked keys, so that its counts
+   * are Space-Saving estimates: each entity's `mentions` overestimates the true count by at most
+   * its `error`, and `error_bound` bounds every error (<= mentions / cap). False: every count is
+   * exact.
+   */
+  approximate: boolean;
+  /**
+   * The largest possible overestimate of any entity count in the window: 0 when exact, else the
+   * smallest tracked count at the close (<= mentions / cap); an entity missing from the window has
+   * a true count of at most this.
+   */
+  error_bound: number;
+  /**
+   * The top entities of each type, by mentions: the types in alphabetical order, each type's list
+   * by rank.
+   */
+  top: TrendEntity[];
+  /** Entities flagged `is_new`, per type by mentions (at most the top size per type). */
+  new_entities: TrendEntity[];
+  /** Entities flagged `is_rising`, per type by ratio (at most the top size per type). */
+  rising: TrendEntity[];
+  /**
+   * Records the aggregator has routed to its late output so far (since it started, restored state
+   * included), for monitoring.
+   */
+  late_records: number;
+  /**
+   * The watermark that closed the window (>= window_end).
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  watermark: number;
+  /**
+   * Wall-clock time the record was made: milliseconds since the Unix epoch, UTC.
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  emitted_at: number;
+}
+/**
+ * Field names of {@link EntityTrend} in schema order (the order of its JSON and binary encodings).
+ */
+export const EntityTrendFields = ['window_start', 'window_end', 'hop_ms', 'lateness_ms', 'records', 'mentions', 'entities', 'approximate', 'error_bound', 'top', 'new_entities', 'rising', 'late_records', 'watermark', 'emitted_at'] as const;
+
+/**
+ * One entity of a window: its key (normalised surface text and label), counts, and how it compares
+ * with the previous windows.
+ * Avro record `io.mentionflow.TrendEntity`.
+ */
+export interface TrendEntity {
+  /**
+   * The normalised surface text: Unicode NFKC (full-width letters and digits become ASCII), ASCII
+   * lowercased, whitespace runs trimmed and collapsed to one space.
+   */
+  text: string;
+  /**
+   * The mentions' label ("PER.NAM", "PRODUCT"); a mention record written with mentions v1 counts as
+   * TYPE.KIND.
+   */
+  label: string;
+  /**
+   * The label's type: the part before the first '.' ("PER" for PER.NAM, "PRODUCT" for PRODUCT). Top
+   * lists are per type.
+   */
+  type: string;
+  /**
+   * The label's kind: the part after the first '.' ("NAM", "NOM"), empty when the label has none.
+   */
+  kind: string;
+  /**
+   * Mentions of the entity in the window (an estimate in the approximate mode: at most `error`
+   * above the true count).
+   */
+  mentions: number;
+  /** Upper bound of `mentions` minus the true count: 0 when exact. */
+  error: number;
+  /**
+   * Mention records (posts) in the window mentioning the entity at least once; in the approximate
+   * mode counted since the entity was last tracked (a lower bound).
+   */
+  posts: number;
+  /**
+   * Distinct authors of those posts where the input records carry an author (`author_id`); null
+   * where they do not (mention records have no author).
+   * @defaultValue null
+   */
+  authors: number | null;
+  /**
+   * Position in its type's top list, 1-based, by mentions (ties: by text, then label); 0 in the new
+   * and rising lists for an entity outside the top list.
+   */
+  rank: number;
+  /**
+   * The entity's mentions in the previous windows (oldest first, at most the history length; 0
+   * where it was not counted), for sparklines.
+   */
+  recent: number[];
+  /**
+   * Mean of `recent` over the full history length (missing windows count as 0); 0 when there is no
+   * history yet.
+   */
+  trailing_avg: number;
+  /**
+   * mentions / trailing_avg, or null when trailing_avg is 0.
+   * @defaultValue null
+   */
+  ratio: number | null;
+  /**
+   * Counted at least the minimum count here and in none of the previous windows of a full history.
+   */
+  is_new: boolean;
+  /** Counted at least the minimum count, with `ratio` at least the rising ratio. */
+  is_rising: boolean;
+  /**
+   * The latest mentions of the entity in the window by created_at (at most a few), newest first.
+   */
+  examples: MentionRef[];
+}
+/**
+ * Field names of {@link TrendEntity} in schema order (the order of its JSON and binary encodings).
+ */
+export const TrendEntityFields = ['text', 'label', 'type', 'kind', 'mentions', 'error', 'posts', 'authors', 'rank', 'recent', 'trailing_avg', 'ratio', 'is_new', 'is_rising', 'examples'] as const;
+
+/**
+ * Where one mention of the entity is: the post and the span, to show the post with the mention
+ * marked.
+ * Avro record `io.mentionflow.MentionRef`.
+ */
+export interface MentionRef {
+  /** `Post.id` of the post. */
+  post_id: string;
+  /**
+   * `Post.created_at` of the post: milliseconds since the Unix epoch, UTC.
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  created_at: number;
+  /** Start of the mention in the post text, in UTF-16 code units, inclusive. */
+  start_utf16: number;
+  /** End of the mention in the post text, in UTF-16 code units, EXCLUSIVE. */
+  end_utf16: number;
+  /** The mention's surface text as in the post (before normalisation). */
+  surface: string;
+}
+/**
+ * Field names of {@link MentionRef} in schema order (the order of its JSON and binary encodings).
+ */
+export const MentionRefFields = ['post_id', 'created_at', 'start_utf16', 'end_utf16', 'surface'] as const;
+
 /** The top-level record type of each schema family, at its latest version. */
 export interface SchemaRecords {
   post: Post;
   mentions: PostMentions;
   deadletter: DeadLetter;
   example: LabeledExample;
+  trends: EntityTrend;
 }
 
 /** The schema versions these types were generated from (the latest of each family). */
@@ -352,4 +539,5 @@ export const GENERATED_FROM_VERSIONS = {
   mentions: 2,
   deadletter: 1,
   example: 1,
+  trends: 1,
 } as const;

@@ -119,7 +119,7 @@ describe('mentionflow command line', () => {
     assert.deepEqual(complete('mentionflow', 'topics', ''), ['create', 'describe']);
     assert.deepEqual(complete('mentionflow', 'topics', 'create', '--upd'), ['--update']);
     assert.deepEqual(complete('mentionflow', 'completion', ''), ['bash', 'zsh']);
-    assert.deepEqual(complete('mentionflow', 'help', 'tr'), ['train-ner', 'train-joint']);
+    assert.deepEqual(complete('mentionflow', 'help', 'tr'), ['train-ner', 'train-joint', 'trends']);
     assert.ok(complete('mentionflow', 'eval', '--data', 'comp').includes('completion.bash'), 'file names after a flag that takes a file');
   });
 });

@@ -21,6 +21,7 @@ const EXPECTED_RECORDS: Record<SchemaName, string> = {
   mentions: 'io.mentionflow.PostMentions',
   deadletter: 'io.mentionflow.DeadLetter',
   example: 'io.mentionflow.LabeledExample',
+  trends: 'io.mentionflow.EntityTrend',
 };
 
 describe('schema registry', () => {
@@ -36,7 +37,7 @@ describe('schema registry', () => {
     assert.equal(latestVersion('post'), 2);
     assert.deepEqual(listVersions('mentions'), [1, 2]);
     assert.equal(latestVersion('mentions'), 2);
-    for (const name of ['deadletter', 'example'] as const) assert.equal(latestVersion(name), 1);
+    for (const name of ['deadletter', 'example', 'trends'] as const) assert.equal(latestVersion(name), 1);
   });
 
   it('versions are contiguous from 1 (old versions are never deleted)', () => {
@@ -68,7 +69,7 @@ describe('schema registry', () => {
   it('rejects unknown names and versions with a MentionflowError that says what exists', () => {
     assert.throws(() => loadSchema('tweets' as SchemaName), (err: unknown) => {
       assert.ok(err instanceof MentionflowError);
-      assert.match(err.message, /unknown schema "tweets".*post, mentions, deadletter, example/);
+      assert.match(err.message, /unknown schema "tweets".*post, mentions, deadletter, example, trends/);
       return true;
     });
     assert.throws(() => loadSchema('post', 9), /schema post has no version 9; available: 1, 2/);

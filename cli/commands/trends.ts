@@ -1,0 +1,104 @@
+/**
+ * `mentionflow trends`: windowed entity trends over mention records. The
+ * embedded mode reads the NDJSON mention records `mentionflow run` prints
+ * (--input FILE, or stdin), so `mentionflow run | mentionflow trends` needs
+ * no Kafka; it prints one EntityTrend per closed window as NDJSON on stdout,
+ * late records and lines that are not mention records as NDJSON on stderr.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { lastValueFrom, tap } from 'rxjs';
+import { entityTrends } from '../../pipeline/file/mentionRecords.js';
+import { ConfigError } from '../../common/errors.js';
+import { TREND_DEFAULTS, TrendState } from '../../operators/trends/trendState.js';
+import { trendSettings } from '../../operators/windowTrends.js';
+import { startOpsServer } from '../../pipeline/ops/server.js';
+import { createTrendMetrics } from '../../pipeline/ops/trendMetrics.js';
+import { checkPath, numberOption, type CommandSpec, type Parsed } from '../args.js';
+
+export const spec: CommandSpec = {
+  name: 'trends',
+  summary: 'windowed entity trends (top, new, rising per type) over mention records: NDJSON from `mentionflow run` in, one EntityTrend per closed window out',
+  usage: 'mentionflow trends [--input FILE] [--window 1m] [--hop 1m] [--lateness 10s] [--top 10]',
+  options: {
+    input: { type: 'string', arg: 'FILE', description: 'NDJSON mention records, as `mentionflow run` prints them (default: stdin)' },
+    window: { type: 'string', arg: 'DURATION', description: 'window size by the posts\' created_at: 500ms, 30s, 5m, 1h or milliseconds', default: '1m' },
+    hop: { type: 'string', arg: 'DURATION', description: 'distance between window starts (<= --window; less than it: hopping windows; default: --window, tumbling)' },
+    lateness: { type: 'string', arg: 'DURATION', description: 'allowed lateness: the watermark is the largest created_at seen minus this', default: '10s' },
+    top: { type: 'string', arg: 'N', description: 'entities listed per type (top, new, rising)', default: String(TREND_DEFAULTS.top) },
+    history: { type: 'string', arg: 'N', description: 'previous windows compared against for new and rising entities', default: String(TREND_DEFAULTS.historyWindows) },
+    'min-count': { type: 'string', arg: 'N', description: 'fewest mentions in a window to be flagged new or rising', default: String(TREND_DEFAULTS.minCount) },
+    'rising-ratio': { type: 'string', arg: 'X', description: 'rising: mentions at least X times the trailing average', default: String(TREND_DEFAULTS.risingRatio) },
+    'max-keys': { type: 'string', arg: 'N', description: 'cap on entities tracked per window; beyond it counts are Space-Saving estimates (error <= mentions / N)', default: String(TREND_DEFAULTS.maxKeysPerWindow) },
+    'metrics-port': { type: 'string', arg: 'PORT', description: 'serve the aggregator\'s metrics (windows open, late records, keys tracked, state size) on http://127.0.0.1:PORT/metrics while running' },
+    'idle-timeout': { type: 'string', arg: 'DURATION', description: 'with no record for this long, let the watermark move on with the clock (default: windows close on later records and at the end of the input)' },
+  },
+  notes: [
+    'Windows are event-time, aligned to the epoch: [start, start + window), a start every --hop. A window is printed once the',
+    'watermark (largest created_at seen - lateness) reaches its end, and every open one at the end of the input. A record',
+    'all of whose windows had closed is printed to stderr as {"late":...}; a line that is not a mention record as {"invalid_line":N,...}.',
+    'examples:',
+    '  mentionflow run --input posts.ndjson | mentionflow trends --window 5m --hop 1m --top 5',
+    '  mentionflow trends --input mentions.ndjson --window 1h --lateness 5m',
+  ].join('\n'),
+};
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration option in ms: "500ms", "30s", "5m", "1h", "1d" or a number of ms. */
+export function durationOption(p: Parsed, name: string, min: number): number | undefined {
+  const v = p.values[name];
+  if (v === undefined) return undefined;
+  const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(v) : null;
+  const ms = m === null ? NaN : Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+  if (!Number.isSafeInteger(ms) || ms < min) {
+    throw new ConfigError(`--${name} must be a duration of at least ${min} ms such as 500ms, 30s, 5m, 1h (or a number of ms), got ${JSON.stringify(v)}`);
+  }
+  return ms;
+}
+
+export async function run(p: Parsed): Promise<number> {
+  const windowMs = durationOption(p, 'window', 1)!;
+  const hopMs = durationOption(p, 'hop', 1) ?? windowMs;
+  if (hopMs > windowMs) throw new ConfigError(`--hop (${hopMs} ms) must not exceed --window (${windowMs} ms)`);
+  const settings = trendSettings({
+    windowMs,
+    hopMs,
+    latenessMs: durationOption(p, 'lateness', 0),
+    top: numberOption(p, 'top', { integer: true, min: 1, max: 10_000 }),
+    historyWindows: numberOption(p, 'history', { integer: true, min: 1, max: 10_000 }),
+    minCount: numberOption(p, 'min-count', { integer: true, min: 1 }),
+    risingRatio: numberOption(p, 'rising-ratio', { min: 1.000001 }),
+    maxKeysPerWindow: numberOption(p, 'max-keys', { integer: true, min: 1 }),
+  });
+  const state = new TrendState(settings);
+  const opts = { state, idleTimeoutMs: durationOption(p, 'idle-timeout', 1) };
+  const port = numberOption(p, 'metrics-port', { integer: true, min: 0, max: 65535 });
+  const metrics = port === undefined ? undefined : createTrendMetrics({ state: () => state });
+  const server = metrics === undefined ? undefined : await startOpsServer({ port: port!, registry: metrics.registry, health: () => true, ready: () => true });
+  const file = p.values.input as string | undefined;
+  if (file !== undefined && file !== '-') checkPath(file, '--input');
+  const input = file === undefined || file === '-' ? process.stdin : createReadStream(file, { encoding: 'utf8' });
+  const lines = createInterface({ input, crlfDelay: Infinity });
+  let out = '';
+  const flush = (): void => {
+    if (out !== '') process.stdout.write(out);
+    out = '';
+  };
+  await lastValueFrom(
+    entityTrends(lines, opts).pipe(
+      tap((e) => {
+        if (e.kind === 'trend') {
+          metrics?.closed();
+          out += `${JSON.stringify(e.trend)}\n`;
+          flush();
+        } else if (e.kind === 'late') process.stderr.write(`${JSON.stringify({ late: e.record.post_id, created_at: e.record.created_at, watermark: e.watermark })}\n`);
+        else process.stderr.write(`${JSON.stringify({ invalid_line: e.line, reason: e.reason })}\n`);
+      }),
+    ),
+    { defaultValue: undefined },
+  );
+  flush();
+  await server?.close();
+  return 0;
+}
