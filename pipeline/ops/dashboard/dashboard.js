@@ -139,6 +139,7 @@ function showPosts(e) {
   for (const row of document.querySelectorAll('.entity')) row.classList.toggle('selected', row.getAttribute('data-key') === e.key);
   document.getElementById('posts-title').replaceChildren(el('span', {}, e.text), el('span', { class: 'label' }, ` ${e.label}`));
   document.getElementById('posts').hidden = false;
+  document.body.classList.add('with-posts');
   loadPosts(e.key).catch((err) => setStatus('error', `cannot load posts: ${err.message}`));
 }
 
@@ -162,6 +163,7 @@ document.addEventListener('DOMContentLoaded', () => {
   document.getElementById('posts-close').addEventListener('click', () => {
     selected = null;
     document.getElementById('posts').hidden = true;
+    document.body.classList.remove('with-posts');
     for (const row of document.querySelectorAll('.entity.selected')) row.classList.remove('selected');
   });
   connect();
