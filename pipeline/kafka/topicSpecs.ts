@@ -9,7 +9,7 @@
  * entry in `topicSpecs`. Pure: no Kafka client here.
  */
 
-export type TopicRole = 'input' | 'output' | 'dead-letter';
+export type TopicRole = 'input' | 'output' | 'dead-letter' | 'trends' | 'changelog';
 
 /** The settings the specs are made from: a subset of WorkerConfig. */
 export interface TopicSettings {
@@ -53,6 +53,36 @@ export function topicSpecs(s: TopicSettings): TopicSpec[] {
       config: { 'retention.ms': String(s.topicRetentionMs), 'cleanup.policy': s.outputCleanupPolicy },
     },
     { role: 'dead-letter', name: s.deadLetterTopic, holds: 'DeadLetter records', ...common, config: { 'retention.ms': String(s.deadLetterRetentionMs), 'cleanup.policy': 'delete' } },
+  ];
+}
+
+/** The settings of the trends aggregator's own topics (`mentionflow trends` in Kafka mode). */
+export interface TrendTopicSettings {
+  /** Where EntityTrend records go, keyed by window start. */
+  trendsTopic: string;
+  /** The aggregator's state changelog (compacted: the latest state entry per key survives). */
+  changelogTopic: string;
+  topicPartitions: number;
+  /** -1: the broker's default.replication.factor. */
+  topicReplicationFactor: number;
+  /** Retention of the trends topic; -1: forever. */
+  topicRetentionMs: number;
+}
+
+/**
+ * The trends topic and the state changelog of a trends aggregator. The
+ * changelog is compacted, never deleted by time (Kafka Streams' changelogs
+ * likewise): a restart reads it back to rebuild the window state, so only the
+ * latest entry per key needs to stay, and it must stay as long as the state
+ * it describes is live. A shorter `min.compaction.lag.ms` is not set: any
+ * tail the cleaner has not reached yet is read and superseded on restore.
+ */
+export function trendTopicSpecs(s: TrendTopicSettings): TopicSpec[] {
+  const common = { partitions: s.topicPartitions, replicationFactor: s.topicReplicationFactor };
+  return [
+    { role: 'trends', name: s.trendsTopic, holds: 'EntityTrend records, keyed by window start', ...common, config: { 'retention.ms': String(s.topicRetentionMs), 'cleanup.policy': 'delete' } },
+    // the changelog is read whole at start-up: one partition keeps the restore a single ordered read
+    { role: 'changelog', name: s.changelogTopic, holds: 'trend state entries (window state and input offsets), keyed', partitions: 1, replicationFactor: s.topicReplicationFactor, config: { 'cleanup.policy': 'compact', 'retention.ms': '-1' } },
   ];
 }
 
