@@ -32,10 +32,21 @@ export async function* followLines(source: string, opts: FollowLinesOptions = {}
   if (!(pollMs > 0)) throw new RangeError(`pollMs must be > 0, got ${pollMs}`);
   if (!follow || source === '-') {
     const input = source === '-' ? process.stdin : createReadStream(source);
+    // an abort ends the lines at once, also while stdin has nothing to read
+    const lines = createInterface({ input, crlfDelay: Infinity });
+    const onAbort = () => {
+      lines.close();
+      input.destroy();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     let number = 0;
-    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-      if (signal?.aborted) return;
-      yield { line, number: ++number };
+    try {
+      for await (const line of lines) {
+        if (signal?.aborted) return;
+        yield { line, number: ++number };
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     return;
   }

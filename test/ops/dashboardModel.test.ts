@@ -1,7 +1,7 @@
 // The live page's state (DashboardModel), its HTTP/SSE endpoint and the line follower, without a
 // browser: real sockets on 127.0.0.1 and real files.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -214,5 +214,27 @@ describe('mentionflow dashboard: user mistakes', () => {
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, line);
     }
+  });
+});
+
+describe('mentionflow dashboard: stopping', () => {
+  it('SIGTERM ends it with exit 0 while stdin is open and silent', { timeout: 60_000 }, async () => {
+    const child = spawn(process.execPath, [join(projectRoot(), 'dist/cli/main.js'), 'dashboard', '--port', '0', '--trends', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (err.includes('serving http://')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`exited early with ${code}: ${err}`)));
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    // stdin stays open: the command must not wait for its end (killed after 20 s: exit null, the test fails)
+    const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(guard);
+    assert.equal(code, 0, err);
+    child.stdin!.destroy();
   });
 });
