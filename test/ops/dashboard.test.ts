@@ -172,4 +172,11 @@ describe('mentionflow dashboard in headless Chromium', { skip: browserMissing() 
     await browser.screenshot(join(dir, 'dashboard.png'));
     assert.ok(statSync(join(dir, 'dashboard.png')).size > 1000);
   });
+
+  it('a window without mentions empties the lists and says so', async () => {
+    appendFileSync(trends(), ndjson([window(2, [])]));
+    const text = await browser.waitFor(js<string | null>("return document.querySelector('#types .no-entities')?.textContent ?? null"), (t) => t !== null, 'the empty window');
+    assert.equal(text, 'no entity was mentioned in this window');
+    assert.equal(await browser.script<number>("return document.querySelectorAll('#types tr.entity, #new-list li.entity').length"), 0);
+  });
 });

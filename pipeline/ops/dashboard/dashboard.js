@@ -100,8 +100,9 @@ function render(view) {
   meta.setAttribute('data-window-start', String(w.start));
   renderChips('new-list', view.newEntities, 'new');
   renderChips('rising-list', view.rising, 'rising');
-  document.getElementById('types').replaceChildren(...view.types.map((t) =>
-    el('section', { class: 'type', 'data-type': t.type }, el('h2', {}, t.type), el('table', {}, el('tbody', {}, ...t.top.map(entityRow))))));
+  document.getElementById('types').replaceChildren(...(view.types.length > 0 ? view.types.map((t) =>
+    el('section', { class: 'type', 'data-type': t.type }, el('h2', {}, t.type), el('table', {}, el('tbody', {}, ...t.top.map(entityRow)))))
+    : [el('p', { class: 'no-entities' }, 'no entity was mentioned in this window')]));
   if (selected !== null) loadPosts(selected);
 }
 
