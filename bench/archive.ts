@@ -32,13 +32,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createKafkaClient } from '../pipeline/kafka/client.js';
 import { deleteTopics, ensureTopic } from '../pipeline/kafka/topicAdmin.js';
 import { openTopicWriter } from '../pipeline/kafka/topicWriter.js';
 import { createLogger } from '../pipeline/ops/logger.js';
 import { startArchiveSink } from '../pipeline/stream/archiveSink.js';
 import { encodeStrict, loadSchema } from '../schemas/registry.js';
 import { benchArgs } from './args.js';
+import { consumeLoop } from './consumeLoop.js';
 import { median } from './stats.js';
 
 const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, codec: { type: 'string', default: 'deflate' }, baseline: { type: 'string' } });
@@ -78,34 +78,8 @@ const cpuSince = (from: NodeJS.CpuUsage): number => {
 };
 
 async function bare(run: number): Promise<{ rate: number; cpuUs: number }> {
-  const consumer = createKafkaClient({ brokers: brokers, logger }).consumer({ groupId: `${topic}-bare-${run}`, maxWaitTimeInMs: 500 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  let count = 0;
-  let first = 0n;
-  let last = 0n;
-  let cpu0 = process.cpuUsage();
-  let cpuUs = 0;
-  let finish: () => void = () => undefined;
-  const done = new Promise<void>((r) => (finish = r));
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch }) => {
-      if (count === 0) {
-        first = process.hrtime.bigint();
-        cpu0 = process.cpuUsage();
-      }
-      count += batch.messages.length;
-      if (count >= POSTS) {
-        last = process.hrtime.bigint();
-        cpuUs = cpuSince(cpu0);
-        finish();
-      }
-    },
-  });
-  await done;
-  await consumer.disconnect();
-  return { rate: POSTS / (Number(last - first) / 1e9), cpuUs: cpuUs / POSTS };
+  const t = await consumeLoop({ brokers, topic, groupId: `${topic}-bare-${run}`, total: POSTS, logger });
+  return { rate: POSTS / t.seconds, cpuUs: (t.cpuSeconds * 1e6) / POSTS };
 }
 
 type StartSink = typeof startArchiveSink;

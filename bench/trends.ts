@@ -23,7 +23,6 @@
  * Needs KAFKA_BROKERS for the throughput leg (skipped without it).
  * Usage: node --expose-gc dist/bench/trends.js [--records 200000] [--runs 3] [--partitions 3] [--memory-keys 1000000] [--cap 10000]
  */
-import { createKafkaClient } from '../pipeline/kafka/client.js';
 import { deleteTopics, ensureTopic } from '../pipeline/kafka/topicAdmin.js';
 import { openTopicWriter } from '../pipeline/kafka/topicWriter.js';
 import { createLogger } from '../pipeline/ops/logger.js';
@@ -31,6 +30,7 @@ import { TrendState, TREND_DEFAULTS } from '../operators/trends/trendState.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../schemas/registry.js';
 import type { PostMentions } from '../schemas/types.generated.js';
 import { benchArgs } from './args.js';
+import { consumeLoop } from './consumeLoop.js';
 import { median } from './stats.js';
 
 const args = benchArgs(import.meta.url, {
@@ -82,37 +82,9 @@ interface Rate {
 }
 
 async function consume(brokers: string[], topic: string, group: string, onBatch: (values: Buffer[], partition: number) => void, onEnd: () => void): Promise<Rate> {
-  const consumer = createKafkaClient({ brokers, logger }).consumer({ groupId: group, maxWaitTimeInMs: 500 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  let count = 0;
-  let first = 0n;
-  let cpu0 = process.cpuUsage();
-  let rate: Rate = { wall: 0, cpu: 0 };
-  let finish: () => void = () => undefined;
-  const done = new Promise<void>((r) => (finish = r));
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch }) => {
-      if (count === 0) {
-        first = process.hrtime.bigint();
-        cpu0 = process.cpuUsage();
-      }
-      onBatch(batch.messages.map((m) => m.value!), batch.partition);
-      count += batch.messages.length;
-      if (count >= RECORDS) {
-        onEnd();
-        const seconds = Number(process.hrtime.bigint() - first) / 1e9;
-        const c = process.cpuUsage(cpu0);
-        const mentions = RECORDS * MENTIONS_PER_RECORD;
-        rate = { wall: mentions / seconds, cpu: mentions / ((c.user + c.system) / 1e6) };
-        finish();
-      }
-    },
-  });
-  await done;
-  await consumer.disconnect();
-  return rate;
+  const t = await consumeLoop({ brokers, topic, groupId: group, total: RECORDS, logger, onBatch: (batch) => onBatch(batch.messages.map((m) => m.value!), batch.partition), onEnd });
+  const mentions = RECORDS * MENTIONS_PER_RECORD;
+  return { wall: mentions / t.seconds, cpu: mentions / t.cpuSeconds };
 }
 
 async function throughput(brokers: string[]): Promise<void> {

@@ -11,6 +11,7 @@
  * rejected and otherwise ignored (the page must not die of one bad line).
  */
 import { trendKey } from '../../operators/trends/trendState.js';
+import type { EntityTrend, TrendEntity } from '../../schemas/types.generated.js';
 
 /** One entity of a window, as the page gets it. */
 export interface EntityView {
@@ -72,39 +73,15 @@ interface Ref {
   surface: string;
 }
 
-interface TrendEntityIn {
-  text: string;
-  label: string;
-  type: string;
-  kind: string;
-  mentions: number;
-  error: number;
-  posts: number;
-  authors: number | null;
-  rank: number;
-  recent: number[];
-  ratio: number | null;
-  is_new: boolean;
-  is_rising: boolean;
-  examples: { post_id: string; created_at: number; start_utf16: number; end_utf16: number; surface: string }[];
-}
+/** The fields of a trend entity the page uses (the generated type of schemas/trends). */
+type TrendEntityIn = Pick<TrendEntity, 'text' | 'label' | 'type' | 'kind' | 'mentions' | 'error' | 'posts' | 'authors' | 'rank' | 'recent' | 'ratio' | 'is_new' | 'is_rising' | 'examples'>;
 
-interface TrendIn {
-  window_start: number;
-  window_end: number;
-  hop_ms: number;
-  lateness_ms: number;
-  records: number;
-  mentions: number;
-  entities: number;
-  approximate: boolean;
-  error_bound: number;
+/** The fields of an EntityTrend record the page uses, its entity lists narrowed to TrendEntityIn. */
+type TrendIn = Pick<EntityTrend, 'window_start' | 'window_end' | 'hop_ms' | 'lateness_ms' | 'records' | 'mentions' | 'entities' | 'approximate' | 'error_bound' | 'late_records' | 'watermark'> & {
   top: TrendEntityIn[];
   new_entities: TrendEntityIn[];
   rising: TrendEntityIn[];
-  late_records: number;
-  watermark: number;
-}
+};
 
 /** A union's value: `{"double": 4}` -> 4 (Avro JSON), plain values as they are. */
 function unwrap(v: unknown): unknown {
