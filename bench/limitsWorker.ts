@@ -1,13 +1,15 @@
 /** Child process of bench/limits.ts: one measurement, JSON on stdout. */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../models/backend.js';
-import { lengthBuckets, makeBatch } from '../models/batch.js';
+import { useLeastCostBuckets } from '../models/batch.js';
 import { useBlockLstm } from '../models/layers/blockLstm.js';
 import { readConll } from '../models/data/conll.js';
-import { NeuralTagger } from '../models/tagger.js';
+import { DEFAULT_SLICE_CHARS, NeuralTagger } from '../models/tagger.js';
 import { TaggerModel } from '../models/taggerModel.js';
+import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
 import { forwardFlopsPerPosition } from './flops.js';
 import { median, timeRuns } from './stats.js';
+import { pieceLengths, totalPadding, workerBatches } from './workerBatches.js';
 
 const [what, ...args] = process.argv.slice(2);
 const backend = await useBackend('native');
@@ -35,29 +37,57 @@ if (what === 'matmul') {
   const [modelDir, dataFile, runsArg] = args;
   const runs = Number(runsArg);
   const texts = (await readConll(dataFile)).filter((s) => s.chars.length > 0).map((s) => s.chars.join(''));
-  const lengths = texts.map((t) => [...t].length);
-  const chars = lengths.reduce((x, y) => x + y, 0);
   const { model } = await TaggerModel.load(modelDir);
   const perPos = forwardFlopsPerPosition(model.network.config);
-  const batches = [];
-  for (const batchSize of [1, 32, 256]) {
+  const max = model.meta.maxLength;
+  const chars = pieceLengths(texts, max).reduce((x, y) => x + y, 0);
+  // One measurement: `calls` tagger calls in a row, timed with the greedy
+  // grouping (lengthBuckets, as before) and the least-cost one
+  // (inferenceBuckets) alternately, run by run; FLOPs counted over the cells
+  // the tagger computes (padded) and over the real characters (useful).
+  const measure = async (name: string, batchSize: number, calls: readonly (readonly string[])[]) => {
     const tagger = new NeuralTagger(model, { batchSize });
-    const secs = await timeRuns(() => tagger.tag(texts).then(() => undefined), runs, 1);
-    const bucketed = lengthBuckets(lengths, batchSize);
-    const arrival = Array.from({ length: Math.ceil(texts.length / batchSize) }, (_, i) => lengths.map((_, j) => j).slice(i * batchSize, (i + 1) * batchSize));
-    const waste = (groups: number[][]) => {
-      let padded = 0;
-      for (const g of groups) {
-        const batch = makeBatch(g.map((i) => ({ ids: new Int32Array(lengths[i]) })));
-        padded += batch.size * batch.steps;
-      }
-      return { padded, waste: 1 - chars / padded };
+    const pass = async () => {
+      for (const c of calls) await tagger.tag(c);
     };
-    const wb = waste(bucketed);
-    const wa = waste(arrival);
-    const t = median(secs);
-    batches.push({ batchSize, charsPerSecond: chars / t, gflops: (perPos * wb.padded) / t / 1e9, wasteBucketed: wb.waste, wasteArrival: wa.waste, runs: secs });
-  }
+    const secs = { greedy: [] as number[], leastCost: [] as number[] };
+    for (let r = 0; r <= runs; r++) {
+      for (const grouping of ['greedy', 'leastCost'] as const) {
+        useLeastCostBuckets(grouping === 'leastCost');
+        const [s] = await timeRuns(pass, 1, r === 0 ? 1 : 0);
+        if (r > 0) secs[grouping].push(s);
+      }
+    }
+    const result = (grouping: 'greedy' | 'leastCost') => {
+      useLeastCostBuckets(grouping === 'leastCost');
+      const p = totalPadding(calls, max, batchSize, DEFAULT_SLICE_CHARS);
+      const t = median(secs[grouping]);
+      return {
+        passes: p.passes,
+        real: p.real,
+        cells: p.cells,
+        padding: 1 - p.real / p.cells,
+        charsPerSecond: p.real / t,
+        gflops: (perPos * p.cells) / t / 1e9,
+        usefulGflops: (perPos * p.real) / t / 1e9,
+        runs: secs[grouping],
+      };
+    };
+    // What the report counted before: one tensor batch per `batchSize` sentences, without the tagger's cell limit.
+    useLeastCostBuckets(false);
+    const unlimited = totalPadding(calls, max, batchSize, Infinity);
+    const out = { name, batchSize, calls: calls.length, paddingCountedBefore: 1 - unlimited.real / unlimited.cells, greedy: result('greedy'), leastCost: result('leastCost') };
+    useLeastCostBuckets(true);
+    return out;
+  };
+  const batches = [];
+  for (const batchSize of [1, 32, 64, 256]) batches.push(await measure(`batch ${batchSize}`, batchSize, [texts]));
+  const setting = (key: string) => WORKER_OPTIONS.find((o) => o.key === key)?.default as number;
+  const worker = { maxCount: setting('batchMaxCount'), maxChars: setting('batchMaxChars'), maxWaitMs: setting('batchMaxWaitMs') };
+  const backlog = workerBatches(texts, { ...worker, postsPerSecond: Infinity });
+  const paced = workerBatches(texts, { ...worker, postsPerSecond: 700 });
+  batches.push(await measure('worker batches, backlog', worker.maxCount, backlog));
+  batches.push(await measure('worker batches, 700 posts/s', worker.maxCount, paced));
   model.dispose();
   process.stdout.write(JSON.stringify({ backend, flopsPerPosition: perPos, chars, batches }) + '\n');
 }

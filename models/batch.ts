@@ -95,3 +95,61 @@ export function paddingWaste(batch: Batch): number {
   for (let b = 0; b < batch.size; b++) real += batch.lengths[b];
   return batch.size === 0 ? 0 : 1 - real / (batch.size * batch.steps);
 }
+
+/**
+ * What one tensor batch costs at inference beyond its cells, in cells: a
+ * forward pass has a fixed cost (tensor creation, the embedding and
+ * lexical-feature gathers, kernel launches, reading the emissions back) of
+ * about 9-13 ms on one core against about 20 us per cell (sentences x
+ * padded length), fitted over B 1-48 x T 16-160 with the shipped model
+ * (BENCHMARKS.md, Round 2: useful work).
+ */
+export const PASS_CELLS = 512;
+
+let leastCost = true;
+
+/**
+ * Switches inference grouping between inferenceBuckets' least-cost cuts (on,
+ * the default) and lengthBuckets' greedy cuts, for this process; benchmarks
+ * use it to compare both in one run.
+ */
+export function useLeastCostBuckets(on: boolean): void {
+  leastCost = on;
+}
+
+/**
+ * Groups sentence indices into tensor batches for inference: sorted by
+ * length (as lengthBuckets), then cut where the total cost is least, a batch
+ * costing `passCells` plus its cells (sentences x longest length), under the
+ * same limits as lengthBuckets (at most `batchSize` sentences and `maxCells`
+ * cells, at least one sentence). lengthBuckets fills each batch up to a
+ * limit, so a batch of short posts is padded to the longest that still fits;
+ * here a batch is cut earlier when the padding it saves costs more than
+ * another pass. Exact, by dynamic programming over the sorted lengths
+ * (O(n x batchSize)). Batches come out shortest first. With
+ * useLeastCostBuckets(false), lengthBuckets' grouping.
+ */
+export function inferenceBuckets(lengths: readonly number[], batchSize: number, maxCells = Infinity, passCells = PASS_CELLS): number[][] {
+  if (!leastCost) return lengthBuckets(lengths, batchSize, maxCells);
+  const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
+  const n = order.length;
+  // best[i]: least cost of the first i sorted sentences; cut[i]: where their last batch starts.
+  const best = new Float64Array(n + 1).fill(Infinity);
+  const cut = new Int32Array(n + 1);
+  best[0] = 0;
+  for (let i = 1; i <= n; i++) {
+    const steps = lengths[order[i - 1]]; // the longest of any batch ending at i
+    for (let j = i - 1; j >= 0 && i - j <= batchSize; j--) {
+      const count = i - j;
+      if (count > 1 && count * steps > maxCells) break;
+      const cost = best[j] + passCells + count * steps;
+      if (cost < best[i]) {
+        best[i] = cost;
+        cut[i] = j;
+      }
+    }
+  }
+  const out: number[][] = [];
+  for (let i = n; i > 0; i = cut[i]) out.push(order.slice(cut[i], i));
+  return out.reverse();
+}
