@@ -85,14 +85,15 @@ export async function run(p: Parsed): Promise<number> {
       const baseVersion = manifest.modelVersion.replace(/-obias-?[0-9.]+$/, '');
       model.meta.nonOBias = bias;
       model.meta.modelVersion = bias === 0 ? baseVersion : `${baseVersion}-obias${bias.toFixed(2)}`;
+      const kinds = (s: NerScores) => ({ named: s.named, nominal: s.nominal, overall: s.overall });
       const summary = {
         data,
         sentences: c.sentences,
         grid,
-        devAtZero: c.atZero.scores.overall,
-        devAtChosen: c.chosen.scores.overall,
-        folds: c.folds.map((fo) => ({ tunedOn: fo.tunedOn, bias: fo.bias, heldOutAtZero: fo.heldOutAtZero.overall, heldOutAtChosen: fo.heldOutAtChosen.overall })),
-        crossFitted: { atZero: c.crossFitted.atZero.overall, atChosen: c.crossFitted.atChosen.overall },
+        atZero: kinds(c.atZero.scores),
+        atChosen: kinds(c.chosen.scores),
+        folds: c.folds.map((fo) => ({ tunedOn: fo.tunedOn, bias: fo.bias, heldOutAtZero: kinds(fo.heldOutAtZero), heldOutAtChosen: kinds(fo.heldOutAtChosen) })),
+        crossFitted: { atZero: kinds(c.crossFitted.atZero), atChosen: kinds(c.crossFitted.atChosen) },
         fromModelVersion: manifest.modelVersion,
       };
       await model.save(out, { training: manifest.training, scores: manifest.scores, createdAt: new Date().toISOString(), calibration: summary });
