@@ -60,7 +60,10 @@ describe('mentionflow calibrate', () => {
     assert.equal((JSON.parse(evalOut.stdout) as { scores: { overall: { f1: number } } }).scores.overall.f1, 100);
     // The model as saved (bias -50) finds less than the calibrated copy.
     const before = cli(['eval', '--model', model, '--data', data, '--json']);
-    assert.ok((JSON.parse(before.stdout) as { scores: { overall: { f1: number } } }).scores.overall.f1 < 100, before.stdout);
+    const parsed = JSON.parse(before.stdout) as { model: { nonOBias: number }; scores: { overall: { f1: number } } };
+    assert.ok(parsed.scores.overall.f1 < 100, before.stdout);
+    assert.equal(parsed.model.nonOBias, -50);
+    assert.match(cli(['eval', '--model', model, '--data', data]).stdout, /^model tiny test \(decoding bias -50 on non-O tags; mentionflow calibrate\) on /);
   });
 
   it('a grid mistake is one line and exit 2', () => {
