@@ -12,6 +12,7 @@ import { inferenceBuckets, makeBatch, type EncodedSentence } from './batch.js';
 import { withoutInit } from './layers/params.js';
 import { Pace, yieldToEventLoop } from './pace.js';
 import type { CrfOptions } from './crf/crf.js';
+import { applyNonOBias } from './crf/decodingBias.js';
 import { forwardBackward } from './crf/forwardBackward.js';
 import { spanProbability } from './crf/marginals.js';
 import { viterbi } from './crf/viterbi.js';
@@ -54,6 +55,8 @@ export interface TaggerModelMeta {
   charPositional?: boolean;
   /** Extra NER features from taggings of the sentence (segmentation head, name dictionary). */
   tagFeatures?: TagFeaturesSpec;
+  /** Added to every non-O emission of the NER head before decoding (models/crf/decodingBias.ts); absent means 0. */
+  nonOBias?: number;
 }
 
 /** CRF constraints from a tag dictionary's scheme (forbidden bigrams get -1e4). */
@@ -157,15 +160,9 @@ export class TaggerModel {
     const dict: TagDictionary = head === 'ner' ? this.nerTags : this.segTags!;
     const scores = this.network.head(head).crf.scores();
     const toSpans = head === 'seg' ? () => [] : this.meta.scheme === 'BIOES' ? bioesToSpans : bioToSpans;
-    const segTags = head === 'ner' ? await this.predictSegmentation(sentences, batchSize, pace) : undefined;
-    for (const group of inferenceBuckets(sentences.map((s) => s.length), batchSize, pace.maxCells)) {
-      await pace.pause();
-      const batch = makeBatch(group.map((i) => this.encode(sentences[i], undefined, head, segTags?.[i])));
-      const em = this.network.emissions(head, batch);
-      const data = (await em.data()) as Float32Array;
-      em.dispose();
-      await pace.pause();
-      const k = dict.size;
+    const k = dict.size;
+    for await (const { group, batch, data } of this.emissionBatches(sentences, batchSize, head, pace)) {
+      if (head === 'ner') this.applyDecodingBias(data, this.meta.nonOBias ?? 0);
       group.forEach((sentIndex, b) => {
         const len = batch.lengths[b];
         const offset = b * batch.steps * k;
@@ -185,8 +182,65 @@ export class TaggerModel {
     return out;
   }
 
+  /**
+   * The network's emissions of `head`, batch by batch: the sentence indices
+   * of each batch, the padded batch and its [B, T, K] scores, no decoding
+   * bias applied. Batched as predict() batches (inferenceBuckets: by length, cut where padding plus passes cost least; with the
+   * pace's pauses before each forward pass and after it).
+   */
+  private async *emissionBatches(
+    sentences: readonly (readonly string[])[],
+    batchSize: number,
+    head: HeadName,
+    pace: Pace,
+  ): AsyncGenerator<{ group: number[]; batch: ReturnType<typeof makeBatch>; data: Float32Array }> {
+    const segTags = head === 'ner' ? await this.predictSegmentation(sentences, batchSize, pace) : undefined;
+    for (const group of inferenceBuckets(sentences.map((s) => s.length), batchSize, pace.maxCells)) {
+      await pace.pause();
+      const batch = makeBatch(group.map((i) => this.encode(sentences[i], undefined, head, segTags?.[i])));
+      const em = this.network.emissions(head, batch);
+      const data = (await em.data()) as Float32Array;
+      em.dispose();
+      await pace.pause();
+      yield { group, batch, data };
+    }
+  }
+
+  /** Applies a non-O bias in place to NER emissions laid out [rows, K] (see models/crf/decodingBias.ts). */
+  applyDecodingBias(data: Float32Array, bias: number): void {
+    applyNonOBias(data, this.nerTags.size, this.nerTags.id('O'), bias);
+  }
+
+  /**
+   * The NER head's emissions of each sentence ([length, K] row-major, no
+   * decoding bias), for decoding them again under other biases
+   * (decodeNer) without running the network again: `mentionflow calibrate`.
+   */
+  async nerEmissions(sentences: readonly (readonly string[])[], batchSize = 64): Promise<Float32Array[]> {
+    const out: Float32Array[] = new Array(sentences.length);
+    const k = this.nerTags.size;
+    for await (const { group, batch, data } of this.emissionBatches(sentences, batchSize, 'ner', Pace.OFF)) {
+      group.forEach((sentIndex, b) => {
+        const offset = b * batch.steps * k;
+        out[sentIndex] = data.slice(offset, offset + batch.lengths[b] * k);
+      });
+    }
+    return out;
+  }
+
+  /** Viterbi spans (no confidences) of one sentence's NER emissions (from nerEmissions) under `bias`; `emissions` is not changed. */
+  decodeNer(emissions: Float32Array, bias: number, scores = this.network.ner.crf.scores()): Span[] {
+    const k = this.nerTags.size;
+    const data = bias === 0 ? emissions : emissions.slice();
+    this.applyDecodingBias(data, bias);
+    const { path } = viterbi(scores, data, 0, data.length / k);
+    const tags = Array.from(path, (id) => this.nerTags.tag(id));
+    return this.meta.scheme === 'BIOES' ? bioesToSpans(tags) : bioToSpans(tags);
+  }
+
   /** Writes the artifact (weights + manifest) to `dir`. */
-  async save(dir: string, extra: Pick<ManifestDraft, 'training' | 'scores'> & { createdAt?: string }): Promise<ModelManifest> {
+  async save(dir: string, extra: Pick<ManifestDraft, 'training' | 'scores'> & { createdAt?: string; calibration?: Record<string, unknown> }): Promise<ModelManifest> {
+    const nonOBias = this.meta.nonOBias ?? 0;
     return saveArtifact(
       dir,
       {
@@ -199,6 +253,7 @@ export class TaggerModel {
         vocabulary: this.vocab.toJSON(),
         charPositional: this.meta.charPositional ? true : undefined,
         tagFeatures: this.tagFeatures ? this.meta.tagFeatures : undefined,
+        decoding: nonOBias !== 0 || extra.calibration ? { nonOBias, calibration: extra.calibration } : undefined,
         tags: { ner: this.nerTags.toJSON(), seg: this.segTags?.toJSON() },
         training: extra.training,
         scores: extra.scores,
@@ -223,7 +278,7 @@ export class TaggerModel {
       const vocab = Vocabulary.fromJSON(m.vocabulary);
       const nerTags = TagDictionary.fromJSON(m.tags.ner);
       if (m.network.vocabSize !== vocab.size) throw new Error(`network vocabSize ${m.network.vocabSize} != vocabulary size ${vocab.size}`);
-      const meta = { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength, charPositional: m.charPositional === true, tagFeatures: m.tagFeatures };
+      const meta = { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength, charPositional: m.charPositional === true, tagFeatures: m.tagFeatures, nonOBias: m.decoding?.nonOBias ?? 0 };
       model = withoutInit(() => TaggerModel.create(m.network, vocab, nerTags, meta, 0));
     } catch (err) {
       if (err instanceof ModelArtifactError) throw err;

@@ -140,9 +140,10 @@ export async function run(p: Parsed): Promise<number> {
       await writeFile(p.values['write-predictions'], lines.join('\n') + '\n');
     }
     if (p.values.json) {
-      process.stdout.write(JSON.stringify({ model: { id: manifest.modelId, version: manifest.modelVersion, dir }, data, sentences: sentences.length, scores }) + '\n');
+      process.stdout.write(JSON.stringify({ model: { id: manifest.modelId, version: manifest.modelVersion, dir, nonOBias: model.meta.nonOBias ?? 0 }, data, sentences: sentences.length, scores }) + '\n');
     } else {
-      process.stdout.write(`model ${manifest.modelId} ${manifest.modelVersion} on ${data} (${sentences.length} sentences)\n${formatScores(scores)}\n`);
+      const bias = model.meta.nonOBias ? ` (decoding bias ${model.meta.nonOBias} on non-O tags; mentionflow calibrate)` : '';
+      process.stdout.write(`model ${manifest.modelId} ${manifest.modelVersion}${bias} on ${data} (${sentences.length} sentences)\n${formatScores(scores)}\n`);
     }
   } finally {
     model.dispose();

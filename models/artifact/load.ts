@@ -50,6 +50,9 @@ function requireFields(dir: string, m: ModelManifest): void {
   );
   if (missing.length > 0) throw new ModelArtifactError(dir, `manifest lacks ${missing.join(', ')}; the artifact is incomplete, re-export it`);
   if (!Array.isArray(m.weights.tensors)) throw new ModelArtifactError(dir, 'manifest.weights.tensors is not a list');
+  if (m.decoding !== undefined && (typeof m.decoding !== 'object' || m.decoding === null || typeof m.decoding.nonOBias !== 'number' || !Number.isFinite(m.decoding.nonOBias))) {
+    throw new ModelArtifactError(dir, `manifest.decoding.nonOBias must be a finite number, got ${JSON.stringify((m.decoding as { nonOBias?: unknown } | null)?.nonOBias)}`);
+  }
 }
 
 /** Bytes of weights hashed per step (about 2 ms of SHA-256 here). */

@@ -14,11 +14,11 @@ import type { NetworkConfig } from '../network/taggingNetwork.js';
 export const ARTIFACT_FORMAT = 'mentionflow-model';
 /**
  * Highest format version this code reads. Version 2 adds `charPositional`,
- * version 3 `tagFeatures`; a manifest is written with the lowest version
+ * version 3 `tagFeatures`, version 4 a non-zero `decoding.nonOBias`; a manifest is written with the lowest version
  * that describes it (see `manifestVersion`), so a reader that predates a
  * feature refuses those artifacts instead of computing other inputs.
  */
-export const ARTIFACT_VERSION = 3;
+export const ARTIFACT_VERSION = 4;
 export const MANIFEST_FILE = 'manifest.json';
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -64,6 +64,13 @@ export interface ModelManifest {
    * Absent means none. Format version 3.
    */
   tagFeatures?: TagFeaturesSpec;
+  /**
+   * Decoding calibration of the NER head (models/crf/decodingBias.ts):
+   * `nonOBias` is added to every non-O emission before Viterbi, chosen on dev
+   * by `mentionflow calibrate` (`calibration` records how). Absent means 0:
+   * older artifacts decode as they always did. Format version 4 when non-zero.
+   */
+  decoding?: { nonOBias: number; calibration?: Record<string, unknown> };
   /** TagDictionary.toJSON() per head. */
   tags: { ner: unknown; seg?: unknown };
   training: {
@@ -84,8 +91,9 @@ export interface ModelManifest {
   };
 }
 
-/** The format version a manifest is written with: 3 with tag features, 2 with char-positional inputs, else 1. */
-export function manifestVersion(m: Pick<ModelManifest, 'charPositional' | 'tagFeatures'>): number {
+/** The format version a manifest is written with: 4 with a non-zero decoding bias, 3 with tag features, 2 with char-positional inputs, else 1. */
+export function manifestVersion(m: Pick<ModelManifest, 'charPositional' | 'tagFeatures' | 'decoding'>): number {
+  if (m.decoding && m.decoding.nonOBias !== 0) return 4;
   if (m.tagFeatures) return 3;
   return m.charPositional ? 2 : 1;
 }
