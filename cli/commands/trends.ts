@@ -124,6 +124,9 @@ async function runKafka(p: Parsed, settings: TrendSettings): Promise<number> {
   const brokers = String(p.values.brokers).split(',').map((b) => b.trim()).filter((b) => b !== '');
   if (brokers.length === 0) throw new ConfigError('--brokers must list at least one HOST:PORT');
   if (p.values.input !== undefined) throw new ConfigError('--input is the embedded mode: leave it out with --brokers');
+  if (p.values['idle-timeout'] !== undefined) {
+    throw new ConfigError('--idle-timeout is not supported with --brokers yet: windows close as the slowest partition\'s records move the watermark');
+  }
   const delivery = String(p.values.delivery);
   if (delivery !== 'exactly-once' && delivery !== 'at-least-once') throw new ConfigError(`--delivery must be exactly-once or at-least-once, got ${JSON.stringify(delivery)}`);
   const toTopic = String(p.values['to-topic']);
