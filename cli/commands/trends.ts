@@ -14,12 +14,17 @@ import { TREND_DEFAULTS, TrendState } from '../../operators/trends/trendState.js
 import { trendSettings } from '../../operators/windowTrends.js';
 import { startOpsServer } from '../../pipeline/ops/server.js';
 import { createTrendMetrics } from '../../pipeline/ops/trendMetrics.js';
+import { createTopics } from '../../pipeline/kafka/topicAdmin.js';
+import { trendTopicSpecs } from '../../pipeline/kafka/topicSpecs.js';
+import { createLogger } from '../../pipeline/ops/logger.js';
+import { startTrendsWorker, type TrendsWorker } from '../../pipeline/stream/trendsWorker.js';
+import type { TrendSettings } from '../../operators/trends/trendState.js';
 import { checkPath, numberOption, type CommandSpec, type Parsed } from '../args.js';
 
 export const spec: CommandSpec = {
   name: 'trends',
   summary: 'windowed entity trends (top, new, rising per type) over mention records: NDJSON from `mentionflow run` in, one EntityTrend per closed window out',
-  usage: 'mentionflow trends [--input FILE] [--window 1m] [--hop 1m] [--lateness 10s] [--top 10]',
+  usage: 'mentionflow trends [--input FILE | --brokers HOST:PORT --from-topic mentions --to-topic trends] [--window 1m] [--hop 1m] [--lateness 10s] [--top 10]',
   options: {
     input: { type: 'string', arg: 'FILE', description: 'NDJSON mention records, as `mentionflow run` prints them (default: stdin)' },
     window: { type: 'string', arg: 'DURATION', description: 'window size by the posts\' created_at: 500ms, 30s, 5m, 1h or milliseconds', default: '1m' },
@@ -31,6 +36,16 @@ export const spec: CommandSpec = {
     'rising-ratio': { type: 'string', arg: 'X', description: 'rising: mentions at least X times the trailing average', default: String(TREND_DEFAULTS.risingRatio) },
     'max-keys': { type: 'string', arg: 'N', description: 'cap on entities tracked per window; beyond it counts are Space-Saving estimates (error <= mentions / N)', default: String(TREND_DEFAULTS.maxKeysPerWindow) },
     'metrics-port': { type: 'string', arg: 'PORT', description: 'serve the aggregator\'s metrics (windows open, late records, keys tracked, state size) on http://127.0.0.1:PORT/metrics while running' },
+    brokers: { type: 'string', arg: 'HOST:PORT,...', description: 'Kafka mode: consume mention records (Avro) from --from-topic, write EntityTrend records to --to-topic' },
+    'from-topic': { type: 'string', arg: 'NAME', description: 'Kafka mode: the mentions topic', default: 'mentions' },
+    'to-topic': { type: 'string', arg: 'NAME', description: 'Kafka mode: the trends topic', default: 'trends' },
+    'late-topic': { type: 'string', arg: 'NAME', description: 'Kafka mode: late (header reason=late) and undecodable (reason=invalid) mention records, as read (default: TO-TOPIC.late)' },
+    'changelog-topic': { type: 'string', arg: 'NAME', description: 'Kafka mode: the compacted state changelog (default: TO-TOPIC.changelog)' },
+    group: { type: 'string', arg: 'ID', description: 'Kafka mode: consumer group; one aggregator per group', default: 'mentionflow-trends' },
+    delivery: { type: 'string', arg: 'MODE', description: 'Kafka mode: exactly-once (outputs, state and offsets in one transaction) or at-least-once', default: 'exactly-once' },
+    'transactional-id': { type: 'string', arg: 'ID', description: 'Kafka mode, exactly-once: stable across restarts (default: GROUP-trends)' },
+    'create-topics': { type: 'boolean', description: 'Kafka mode: create the trends, late and changelog topics (trendTopicSpecs) if missing, then run' },
+    partitions: { type: 'string', arg: 'N', description: 'with --create-topics: partitions of the trends and late topics', default: '1' },
     'idle-timeout': { type: 'string', arg: 'DURATION', description: 'with no record for this long, let the watermark move on with the clock (default: windows close on later records and at the end of the input)' },
   },
   notes: [
@@ -71,6 +86,7 @@ export async function run(p: Parsed): Promise<number> {
     risingRatio: numberOption(p, 'rising-ratio', { min: 1.000001 }),
     maxKeysPerWindow: numberOption(p, 'max-keys', { integer: true, min: 1 }),
   });
+  if (p.values.brokers !== undefined) return runKafka(p, settings);
   const state = new TrendState(settings);
   const opts = { state, idleTimeoutMs: durationOption(p, 'idle-timeout', 1) };
   const port = numberOption(p, 'metrics-port', { integer: true, min: 0, max: 65535 });
@@ -100,5 +116,61 @@ export async function run(p: Parsed): Promise<number> {
   );
   flush();
   await server?.close();
+  return 0;
+}
+
+/** Kafka mode: the aggregator on the mentions topic (pipeline/stream/trendsWorker.ts) until SIGTERM/SIGINT. */
+async function runKafka(p: Parsed, settings: TrendSettings): Promise<number> {
+  const brokers = String(p.values.brokers).split(',').map((b) => b.trim()).filter((b) => b !== '');
+  if (brokers.length === 0) throw new ConfigError('--brokers must list at least one HOST:PORT');
+  if (p.values.input !== undefined) throw new ConfigError('--input is the embedded mode: leave it out with --brokers');
+  if (p.values['idle-timeout'] !== undefined) {
+    throw new ConfigError('--idle-timeout is not supported with --brokers yet: windows close as the slowest partition\'s records move the watermark');
+  }
+  const delivery = String(p.values.delivery);
+  if (delivery !== 'exactly-once' && delivery !== 'at-least-once') throw new ConfigError(`--delivery must be exactly-once or at-least-once, got ${JSON.stringify(delivery)}`);
+  const toTopic = String(p.values['to-topic']);
+  const lateTopic = (p.values['late-topic'] as string | undefined) ?? `${toTopic}.late`;
+  const changelogTopic = (p.values['changelog-topic'] as string | undefined) ?? `${toTopic}.changelog`;
+  const groupId = String(p.values.group);
+  const logger = createLogger({ level: 'info', base: { command: 'trends' } });
+  if (p.values['create-topics'] === true) {
+    const topicPartitions = numberOption(p, 'partitions', { integer: true, min: 1, max: 10_000 })!;
+    const specs = trendTopicSpecs({ trendsTopic: toTopic, changelogTopic, topicPartitions, topicReplicationFactor: -1, topicRetentionMs: -1 });
+    const late = { ...specs[0]!, name: lateTopic, holds: 'late and undecodable mention records' };
+    await createTopics({ brokers, logger }, [...specs, late]);
+  }
+  const running: { worker?: TrendsWorker } = {};
+  const port = numberOption(p, 'metrics-port', { integer: true, min: 0, max: 65535 });
+  const metrics = port === undefined ? undefined : createTrendMetrics({ state: () => running.worker?.state() ?? new TrendState(settings) });
+  const server = metrics === undefined ? undefined : await startOpsServer({ port: port!, registry: metrics.registry, health: () => true, ready: () => running.worker !== undefined });
+  let stopped = false;
+  const onSignal = (): void => {
+    stopped = true;
+    void running.worker?.stop();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const worker = (running.worker = await startTrendsWorker({
+    connection: { brokers, logger },
+    settings,
+    fromTopic: String(p.values['from-topic']),
+    toTopic,
+    lateTopic,
+    changelogTopic,
+    groupId,
+    delivery,
+    transactionalId: (p.values['transactional-id'] as string | undefined) ?? `${groupId}-trends`,
+    logger,
+    ...(metrics ? { metrics } : {}),
+  }));
+  if (stopped) void worker.stop();
+  try {
+    await worker.done;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await server?.close();
+  }
   return 0;
 }

@@ -147,8 +147,8 @@ export interface TrendSnapshot {
   latenessMs: number;
   /** The combined event time (the watermark plus the lateness), null before the first record. */
   maxEventTime: number | null;
-  /** Per input source: [name, largest created_at, idle]. */
-  sources: Array<[string, number, boolean]>;
+  /** Per input source: [name, largest created_at (-Infinity, or null after JSON, before its first record), idle]. */
+  sources: Array<[string, number | null, boolean]>;
   closedBelow: number | null;
   seq: number;
   lateRecords: number;
@@ -502,7 +502,8 @@ export class TrendState {
       }
     }
     st.maxEventTime = snap.maxEventTime ?? -Infinity;
-    for (const [name, max, idle] of snap.sources) st.sources.set(name, { max, idle });
+    // an announced source with no record yet has max -Infinity, which JSON writes as null
+    for (const [name, max, idle] of snap.sources) st.sources.set(name, { max: typeof max === 'number' ? max : -Infinity, idle });
     st.closedBelow = snap.closedBelow ?? undefined;
     st.seq = snap.seq;
     st.lateRecords = snap.lateRecords;

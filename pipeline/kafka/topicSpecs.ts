@@ -70,6 +70,14 @@ export interface TrendTopicSettings {
 }
 
 /**
+ * Segment size of the changelog: the trends aggregator writes its whole state
+ * with every batch, and compaction never touches the active segment, so with
+ * the broker's 1 GiB default a restore would read every entry since the start.
+ * 16 MiB segments let the cleaner keep the restore to about that much.
+ */
+export const CHANGELOG_SEGMENT_BYTES = 16 * 1024 * 1024;
+
+/**
  * The trends topic and the state changelog of a trends aggregator. The
  * changelog is compacted, never deleted by time (Kafka Streams' changelogs
  * likewise): a restart reads it back to rebuild the window state, so only the
@@ -82,7 +90,7 @@ export function trendTopicSpecs(s: TrendTopicSettings): TopicSpec[] {
   return [
     { role: 'trends', name: s.trendsTopic, holds: 'EntityTrend records, keyed by window start', ...common, config: { 'retention.ms': String(s.topicRetentionMs), 'cleanup.policy': 'delete' } },
     // the changelog is read whole at start-up: one partition keeps the restore a single ordered read
-    { role: 'changelog', name: s.changelogTopic, holds: 'trend state entries (window state and input offsets), keyed', partitions: 1, replicationFactor: s.topicReplicationFactor, config: { 'cleanup.policy': 'compact', 'retention.ms': '-1' } },
+    { role: 'changelog', name: s.changelogTopic, holds: 'trend state entries (window state and input offsets), keyed', partitions: 1, replicationFactor: s.topicReplicationFactor, config: { 'cleanup.policy': 'compact', 'retention.ms': '-1', 'segment.bytes': String(CHANGELOG_SEGMENT_BYTES) } },
   ];
 }
 

@@ -62,6 +62,20 @@ describe('mentionflow trends', () => {
     assert.equal(r.stdout, '');
   });
 
+  it('Kafka mode: bad options are one line and exit 2, before any connection', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, [cli, 'trends', '--brokers', '127.0.0.1:1', ...args], { encoding: 'utf8' });
+    const cases: Array<[string[], string]> = [
+      [['--delivery', 'twice'], 'mentionflow trends: --delivery must be exactly-once or at-least-once, got "twice"\n'],
+      [['--input', file], 'mentionflow trends: --input is the embedded mode: leave it out with --brokers\n'],
+      [['--idle-timeout', '5s'], "mentionflow trends: --idle-timeout is not supported with --brokers yet: windows close as the slowest partition's records move the watermark\n"],
+    ];
+    for (const [args, stderr] of cases) {
+      const r = run(...args);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stderr, stderr);
+    }
+  });
+
   it('mentionflow run | mentionflow trends: the sample posts, with no Kafka', () => {
     const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${cli}" run 2>/dev/null | "${process.execPath}" "${cli}" trends --window 10m`], { encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);

@@ -1,0 +1,99 @@
+/**
+ * The trends aggregator on Kafka (`mentionflow trends --brokers`). Per
+ * fetched batch of the mentions topic, as data flows:
+ *
+ *   mentions (Avro) -> decode -> TrendState.add (per-partition watermark) -> close -> encode EntityTrend -> trends topic
+ *                                     \-> late records -> late topic (the record as read, header reason=late)
+ *   state -> snapshot (gzip JSON) -> changelog topic;  input offsets -> the group
+ *
+ * all of one batch written together (pipeline/kafka/trendsEdge.ts: one
+ * transaction in exactly-once mode). A record that does not decode goes to
+ * the late topic too, with reason=invalid: nothing is dropped silently.
+ *
+ * The changelog entry is the whole state (TrendState.snapshot) under one key
+ * per aggregator, written with every batch: the simplest entry that is
+ * correct (it is the state the committed offsets belong to, no replay of
+ * deltas to get wrong) and bounded (open windows x --max-keys, plus the
+ * history counts); closed windows leave the snapshot, so no tombstones are
+ * needed and compaction keeps one entry. The price is writing the state once
+ * per batch; gzip keeps it small.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { TrendState, type TrendSettings, type TrendSnapshot } from '../../operators/trends/trendState.js';
+import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
+import type { PostMentions } from '../../schemas/types.generated.js';
+import type { KafkaConnectionOptions } from '../kafka/client.js';
+import { runTrendsEdge, type BatchResult, type InputRecord, type OutRecord, type TrendsEdge } from '../kafka/trendsEdge.js';
+import type { Logger } from '../ops/logger.js';
+import type { TrendMetrics } from '../ops/trendMetrics.js';
+
+export interface TrendsWorkerOptions {
+  /** How to reach Kafka. */
+  connection: KafkaConnectionOptions;
+  settings: TrendSettings;
+  fromTopic: string;
+  toTopic: string;
+  lateTopic: string;
+  changelogTopic: string;
+  groupId: string;
+  delivery: 'exactly-once' | 'at-least-once';
+  transactionalId: string;
+  logger: Logger;
+  metrics?: TrendMetrics;
+  /** Wall clock for emitted_at; default Date.now. */
+  now?: () => number;
+}
+
+export interface TrendsWorker extends TrendsEdge {
+  /** The current state (for the metrics). */
+  state(): TrendState;
+}
+
+export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsWorker> {
+  const mentions = loadSchema('mentions');
+  const trends = loadSchema('trends');
+  const now = o.now ?? Date.now;
+  let state = new TrendState(o.settings);
+
+  const restore = (partitions: readonly number[], stored: Buffer | undefined, seconds: number): void => {
+    state = stored === undefined ? new TrendState(o.settings) : TrendState.restore(o.settings, JSON.parse(gunzipSync(stored).toString('utf8')) as TrendSnapshot);
+    for (const p of partitions) state.addSource(String(p)); // the watermark waits for every partition
+    o.metrics?.restored(seconds);
+    o.logger.info('trend state restored', { seconds, openWindows: state.openWindows, stored: stored !== undefined });
+  };
+
+  const process = (records: readonly InputRecord[], partition: number): BatchResult => {
+    const outputs: OutRecord[] = [];
+    const aside = (r: InputRecord, reason: string, detail: string): void => {
+      outputs.push({ topic: o.lateTopic, key: r.key?.toString() ?? '', value: r.value ?? Buffer.alloc(0), headers: { reason, detail, partition: String(r.partition), offset: r.offset } });
+    };
+    for (const r of records) {
+      let record: PostMentions;
+      try {
+        record = decodeStrict<PostMentions>(mentions, r.value ?? Buffer.alloc(0));
+      } catch (err) {
+        aside(r, 'invalid', (err as Error).message);
+        continue;
+      }
+      if (state.add(record, String(partition)) === 'late') aside(r, 'late', `watermark ${state.watermark}`);
+    }
+    const closed = state.close(now());
+    o.metrics?.closed(closed.length);
+    for (const t of closed) outputs.push({ topic: o.toTopic, key: String(t.window_start), value: encodeStrict(trends, t) });
+    return { outputs, state: gzipSync(JSON.stringify(state.snapshot())) };
+  };
+
+  const edge = await runTrendsEdge({
+    connection: o.connection,
+    fromTopic: o.fromTopic,
+    changelogTopic: o.changelogTopic,
+    groupId: o.groupId,
+    stateKey: `trends:${o.groupId}`,
+    delivery: o.delivery,
+    transactionalId: o.transactionalId,
+    logger: o.logger,
+    restore,
+    process,
+  });
+  return { ...edge, done: edge.done, stop: edge.stop, state: () => state };
+}
