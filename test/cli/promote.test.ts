@@ -16,6 +16,7 @@ import { DEFAULT_TRAIN_OPTIONS } from '../../pipeline/train/options.js';
 import { trainNer } from '../../pipeline/train/trainNer.js';
 import { testBackend } from '../support/backend.js';
 import { spawnCli, within } from '../support/kafka.js';
+import { corruptWeights } from '../support/tiny.js';
 
 const FIXTURES = join(projectRoot(), 'test', 'fixtures', 'labels');
 const TRAIN = join(FIXTURES, 'products.train.conll');
@@ -138,9 +139,7 @@ test('promote: a candidate that fails to load is refused even with --force, and 
   const before = readFileSync(join(store, 'SERVING'), 'utf8');
   const corrupt = join(work, 'corrupt');
   cpSync(weak, corrupt, { recursive: true });
-  const weights = readFileSync(join(corrupt, 'weights.bin'));
-  weights[10] ^= 0xff;
-  writeFileSync(join(corrupt, 'weights.bin'), weights);
+  corruptWeights(corrupt);
   const r = await cli(['promote', '--store', store, '--candidate', corrupt, '--force']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^mentionflow promote: refused: candidate .*corrupt fails to load: .*checksum mismatch/);

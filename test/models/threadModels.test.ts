@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
+import { mkdtempSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -7,15 +7,14 @@ import { ModelArtifactError, TaggingError } from '../../common/errors.js';
 import { SwappableTagger } from '../../models/swappableTagger.js';
 import { ThreadTagger } from '../../models/threadTagger.js';
 import { saveTinyModel } from '../support/kafka.js';
+import { corruptWeights } from '../support/tiny.js';
 
 test('a thread hosts several models: load beside the first, swap, unload; tensors back to one model; a corrupt one rejects', { timeout: 120_000 }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'mf-thread-models-'));
   const dir = await saveTinyModel(join(tmp, 'a'));
   const corrupt = join(tmp, 'corrupt');
   cpSync(dir, corrupt, { recursive: true });
-  const bytes = readFileSync(join(corrupt, 'weights.bin'));
-  bytes[10] ^= 0xff;
-  writeFileSync(join(corrupt, 'weights.bin'), bytes);
+  corruptWeights(corrupt);
 
   const host = await ThreadTagger.open(dir);
   try {

@@ -9,7 +9,7 @@
  * and as many live tensors idle after the swaps as before them.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ import {
   waitUntil,
   within,
 } from '../support/kafka.js';
+import { corruptWeights } from '../support/tiny.js';
 
 const POSTS = 6_000;
 /** 100 posts every 100 ms: about 6 s of steady load, so the swaps happen under it. */
@@ -87,10 +88,7 @@ for (const inference of ['inline', 'thread'] as const) {
     const artifact = await saveTinyModel(join(tmp, 'model'));
     const store = await ModelStore.open(join(tmp, 'store'), { create: true });
     for (const v of ['v1', 'v2', 'bad', 'v3']) await store.add(artifact, v);
-    const weights = join(store.versionDir('bad'), 'weights.bin');
-    const bytes = readFileSync(weights);
-    bytes[10] ^= 0xff;
-    writeFileSync(weights, bytes);
+    corruptWeights(store.versionDir('bad'));
     await store.promote('v1');
 
     const topics = await createTestTopics(brokers, 'swap');

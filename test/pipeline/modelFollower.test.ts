@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -14,6 +14,7 @@ import { createLogger } from '../../pipeline/ops/logger.js';
 import { createPipelineMetrics } from '../../pipeline/ops/metrics.js';
 import { loadServing, startModelFollower } from '../../pipeline/stream/modelFollower.js';
 import { saveTinyModel } from '../support/kafka.js';
+import { corruptWeights } from '../support/tiny.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'mf-follow-'));
 
@@ -42,10 +43,7 @@ test('the follower swaps to each promoted version, refuses a corrupt one (log + 
   const store = await ModelStore.open(join(tmp(), 'store'), { create: true });
   for (const v of ['v1', 'v2', 'bad', 'v3']) await store.add(artifact, v);
   // Corrupt after adding (as a disk fault or a hand-copied artifact would): the store checked it on add.
-  const weights = join(store.versionDir('bad'), 'weights.bin');
-  const bytes = readFileSync(weights);
-  bytes[10] ^= 0xff;
-  writeFileSync(weights, bytes);
+  corruptWeights(store.versionDir('bad'));
 
   await store.promote('v1');
   const { tagger: first, model } = await loadServing(store, loadNeural);

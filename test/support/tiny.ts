@@ -2,6 +2,8 @@
  * Hand-written tiny NER data (written for this project, not corpus
  * excerpts) and a small model factory for conformance tests.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { NerSentence } from '../../models/data/conll.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { toCodePoints } from '../../models/text/codepoints.js';
@@ -63,4 +65,16 @@ export async function fitTiny(model: TaggerModel, epochs = 40): Promise<number> 
     [],
   );
   return (await evaluateNer(model, TINY)).scores.overall.f1;
+}
+
+/**
+ * Flips one byte of a model artifact's weights.bin in place (its checksum
+ * no longer matches): a disk fault or a damaged copy, for the tests of
+ * refusing a corrupt model.
+ */
+export function corruptWeights(modelDir: string): void {
+  const weights = join(modelDir, 'weights.bin');
+  const bytes = readFileSync(weights);
+  bytes[10] ^= 0xff;
+  writeFileSync(weights, bytes);
 }

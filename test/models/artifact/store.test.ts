@@ -8,6 +8,7 @@ import { ConfigError, ModelArtifactError } from '../../../common/errors.js';
 import { readArtifact } from '../../../models/artifact/load.js';
 import { HISTORY_FILE, LOCK_FILE, ModelStore, SERVING_FILE, StoreLockedError, versionName } from '../../../models/artifact/store.js';
 import { saveTinyModel } from '../../support/kafka.js';
+import { corruptWeights } from '../../support/tiny.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'mf-store-'));
 
@@ -35,10 +36,7 @@ test('a store adds verified artifacts, promotes atomically and keeps the history
 
 test('a corrupt artifact is refused and adds nothing; bad names and a missing store are ConfigErrors', async () => {
   const model = await saveTinyModel(join(tmp(), 'model'));
-  const weights = join(model, 'weights.bin');
-  const bytes = readFileSync(weights);
-  bytes[10] ^= 0xff;
-  writeFileSync(weights, bytes);
+  corruptWeights(model);
   const store = await ModelStore.open(join(tmp(), 'store'), { create: true });
   await assert.rejects(store.add(model, 'bad'), ModelArtifactError);
   assert.deepEqual(await store.versions(), []);
