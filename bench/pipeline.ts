@@ -54,6 +54,7 @@
  *                               [--memory-variant full|identity]
  *                               [--worker-option KEY=VALUE ...]   (e.g. maxInFlight=4000; default: the worker's defaults)
  *                               [--scaling-variant full|identity] [--scaling-posts N] [--scaling-partitions 3[,6]]
+ *                               [--profile DIR]   (each measurement process writes a V8 CPU profile to DIR)
  *   e.g. node dist/bench/pipeline.js --legs scaling --runs 3 --scaling-partitions 3,6
  *
  * Prints a Markdown table; writes bench/results/pipeline.json and .md. Every
@@ -67,7 +68,7 @@ import { defaultModelDir, projectRoot } from '../cli/defaults.js';
 import { readTopic } from '../pipeline/kafka/topicReader.js';
 import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
 import { loadSchema } from '../schemas/registry.js';
-import { BenchKafka, ChildRun, checkLocalBrokers, interrupt, produceRange, producePaced, stopChildren, type DoneMessage } from './pipelineHarness.js';
+import { BenchKafka, ChildRun, checkLocalBrokers, interrupt, produceRange, producePaced, setChildNodeArgs, stopChildren, type DoneMessage } from './pipelineHarness.js';
 import { VARIANTS, type Variant, type WorkerTask } from './pipelineProtocol.js';
 import {
   renderReport,
@@ -108,6 +109,7 @@ const values = benchArgs(import.meta.url, {
     model: { type: 'string', default: defaultModelDir() },
     'broker-version': { type: 'string' },
     'worker-option': { type: 'string', multiple: true, default: [] },
+    profile: { type: 'string' },
   });
 
 /** Settings the benchmark itself decides (topics, group, delivery, model). */
@@ -188,6 +190,8 @@ if (opts.scalingPartitions.length === 0 || opts.scalingPartitions.some((p) => !N
 }
 if (opts.legs.includes('scaling') && cpus().length < 2) throw new Error('the scaling leg pins two workers to cores 0 and 1: it needs at least 2 cores');
 checkLocalBrokers(opts.brokers);
+// --profile DIR: every measurement process writes a V8 CPU profile there (open it in Chrome DevTools); the timed figures then include the profiler's cost
+if (values.profile !== undefined) setChildNodeArgs(['--cpu-prof', `--cpu-prof-dir=${values.profile}`]);
 if (opts.legs.includes('latency') && !opts.legs.includes('throughput')) {
   throw new Error('the latency leg paces at a share of the measured throughput: run it with --legs throughput,latency');
 }

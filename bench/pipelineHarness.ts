@@ -45,18 +45,42 @@ export class BenchKafka {
    */
   async create(topic: string, partitions: number, opts: { logAppendTime?: boolean } = {}): Promise<string> {
     this.topics.add(topic);
-    await this.admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic,
-          numPartitions: partitions,
-          replicationFactor: 1,
-          configEntries: opts.logAppendTime ? [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] : [],
-        },
-      ],
-    });
+    try {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic,
+            numPartitions: partitions,
+            replicationFactor: 1,
+            configEntries: opts.logAppendTime ? [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] : [],
+          },
+        ],
+      });
+    } catch (err) {
+      // kafkajs waits for leaders only through LEADER_NOT_AVAILABLE; a busy broker
+      // can first answer the metadata request with UNKNOWN_TOPIC_OR_PARTITION
+      // (seen here, it ended a run): the topic was created, wait for it.
+      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+      await this.waitForTopic(topic, partitions);
+    }
     return topic;
+  }
+
+  /** Polls the metadata until every partition of `topic` has a leader (at most 30 s). */
+  private async waitForTopic(topic: string, partitions: number): Promise<void> {
+    const until = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        const parts = topics[0]?.partitions ?? [];
+        if (parts.length === partitions && parts.every((p) => p.leader >= 0)) return;
+      } catch (err) {
+        if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION' && (err as { type?: string }).type !== 'LEADER_NOT_AVAILABLE') throw err;
+      }
+      if (Date.now() > until) throw new Error(`topic ${topic}: no leaders 30 s after it was created`);
+      await sleep(100);
+    }
   }
 
   /** Registers a consumer group id for deletion at cleanup. */
@@ -176,6 +200,13 @@ export async function producePaced(writer: TopicWriter, make: MakePost, rate: nu
 
 const WORKER = fileURLToPath(new URL('./pipelineWorker.js', import.meta.url));
 const live = new Set<ChildProcess>();
+/** Extra node flags for every measurement process (e.g. --cpu-prof; see setChildNodeArgs). */
+let childNodeArgs: string[] = [];
+
+/** Node flags added to every measurement process forked after this call (bench/pipeline.ts --profile). */
+export function setChildNodeArgs(args: readonly string[]): void {
+  childNodeArgs = [...args];
+}
 
 /** Aborted on SIGINT/SIGTERM: the producing loops stop at their next request. */
 export const interrupt = new AbortController();
@@ -230,7 +261,8 @@ export class ChildRun {
 
   constructor(task: WorkerTask, options: ChildOptions = {}) {
     // fork spawns execPath with [...execArgv, module, ...args]: with taskset as execPath, node runs pinned from its first thread on
-    const pin = options.cpu !== undefined ? { execPath: 'taskset', execArgv: ['-c', String(options.cpu), process.execPath, '--expose-gc'] } : { execArgv: ['--expose-gc'] };
+    const node = ['--expose-gc', ...childNodeArgs];
+    const pin = options.cpu !== undefined ? { execPath: 'taskset', execArgv: ['-c', String(options.cpu), process.execPath, ...node] } : { execArgv: node };
     this.child = fork(WORKER, [JSON.stringify(task)], {
       ...pin,
       env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...options.env },
