@@ -298,9 +298,14 @@ async function throughputLeg(): Promise<void> {
         uncommitted,
         ...(done.tensors ? { tensors: done.tensors } : {}),
         ...(done.tagging ? { tagging: done.tagging } : {}),
+        ...(done.cpuSeconds !== undefined ? { cpuUsPerPost: (1e6 * done.cpuSeconds) / input.posts } : {}),
+        ...(done.halfSeconds !== undefined && done.seconds > done.halfSeconds
+          ? { secondHalfPostsPerSecond: (input.posts - Math.ceil(input.posts / 2)) / (done.seconds - done.halfSeconds) }
+          : {}),
       };
       if (done.settings) results.settings.batch = done.settings;
-      log(`  ${Math.round(entry.postsPerSecond)} posts/s, ${Math.round(entry.charsPerSecond)} chars/s; output topic holds ${out} records, dead letters ${dlq}, input records after the group's commit ${uncommitted}`);
+      const extra = `${entry.secondHalfPostsPerSecond !== undefined ? `, second half ${Math.round(entry.secondHalfPostsPerSecond)} posts/s` : ''}${entry.cpuUsPerPost !== undefined ? `, CPU ${entry.cpuUsPerPost.toFixed(1)} us/post` : ''}`;
+      log(`  ${Math.round(entry.postsPerSecond)} posts/s${extra}, ${Math.round(entry.charsPerSecond)} chars/s; output topic holds ${out} records, dead letters ${dlq}, input records after the group's commit ${uncommitted}`);
       const t = (results.throughput[variant] ??= { posts: input.posts, chars: input.chars, runs: [], medianPostsPerSecond: 0, medianCharsPerSecond: 0 });
       t.runs.push(entry);
       const backend = await run.ready;
@@ -314,7 +319,19 @@ async function throughputLeg(): Promise<void> {
     t!.medianCharsPerSecond = median(t!.runs.map((r) => r.charsPerSecond));
   }
   const tp = results.throughput;
-  if (tp.bare && tp.identity) results.ratios.identityOverBare = tp.identity.medianPostsPerSecond / tp.bare.medianPostsPerSecond;
+  if (tp.bare && tp.identity) {
+    const [b, i] = [tp.bare, tp.identity];
+    results.ratios.identityOverBare = i.medianPostsPerSecond / b.medianPostsPerSecond;
+    results.ratios.identityOverBarePaired = i.runs.slice(0, b.runs.length).map((x, r) => x.postsPerSecond / b.runs[r].postsPerSecond);
+    const med = (runs: ThroughputRun[], f: (x: ThroughputRun) => number | undefined): number | undefined => {
+      const xs = runs.map(f).filter((x): x is number => x !== undefined);
+      return xs.length === runs.length && xs.length > 0 ? median(xs) : undefined;
+    };
+    const [bh, ih] = [med(b.runs, (x) => x.secondHalfPostsPerSecond), med(i.runs, (x) => x.secondHalfPostsPerSecond)];
+    if (bh !== undefined && ih !== undefined) results.ratios.identityOverBareSecondHalf = ih / bh;
+    const [bc, ic] = [med(b.runs, (x) => x.cpuUsPerPost), med(i.runs, (x) => x.cpuUsPerPost)];
+    if (bc !== undefined && ic !== undefined) results.ratios.identityOverBareCpu = bc / ic;
+  }
   if (tp.identity && tp.full) results.ratios.fullOverIdentity = tp.full.medianPostsPerSecond / tp.identity.medianPostsPerSecond;
   const sa = results.standalone;
   if (sa) {

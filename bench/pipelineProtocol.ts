@@ -108,6 +108,10 @@ export type ToParent =
       acked: number;
       /** From the first input record consumed to the target-th output acknowledged. */
       seconds: number;
+      /** CPU seconds (user + system, all threads) of the process over the same span. */
+      cpuSeconds?: number;
+      /** From the first input record consumed to the (target/2)-th output acknowledged: the rest is the warm second half. */
+      halfSeconds?: number;
       tensors?: TensorCounts;
       /** Epoch ms (performance.timeOrigin-based, sub-ms) of the first input record consumed; unset when none was. */
       firstAtEpochMs?: number;

@@ -1,5 +1,6 @@
 /** The results of bench/pipeline.ts, and their Markdown rendering. */
 import type { BatchSettings, MemorySnapshot, TaggingStats, TensorCounts, Variant } from './pipelineProtocol.js';
+import { median } from './stats.js';
 
 export interface ThroughputRun {
   posts: number;
@@ -17,6 +18,10 @@ export interface ThroughputRun {
   tensors?: TensorCounts;
   /** The tagger calls of the run (pipeline variants). */
   tagging?: TaggingStats;
+  /** CPU of the measuring process over the clock's span, microseconds per post (all its threads). */
+  cpuUsPerPost?: number;
+  /** Posts/s of the second half of the drain (from the (posts/2)-th output acked to the last): past the start-up and JIT warm-up. */
+  secondHalfPostsPerSecond?: number;
 }
 
 /** One run of the tagger alone (see WorkerTask.standalone). */
@@ -172,7 +177,17 @@ export interface PipelineResults {
     scalingPartitions?: number[];
   };
   throughput: Partial<Record<Variant, ThroughputResult>>;
-  ratios: { identityOverBare?: number; fullOverIdentity?: number; fullOverStandalone?: number };
+  ratios: {
+    identityOverBare?: number;
+    fullOverIdentity?: number;
+    fullOverStandalone?: number;
+    /** identity / bare of run r against run r (the two ran back to back), one per run. */
+    identityOverBarePaired?: number[];
+    /** identity / bare of the median second-half posts/s (warm). */
+    identityOverBareSecondHalf?: number;
+    /** bare / identity of the median CPU microseconds per post (the share of the bare loop's CPU cost: load-independent). */
+    identityOverBareCpu?: number;
+  };
   standalone?: StandaloneResult;
   /** Per variant, one result per load (ascending). */
   latency: Partial<Record<Variant, LatencyResult[]>>;
@@ -224,9 +239,15 @@ export function renderReport(r: PipelineResults): string {
       '',
       `## Throughput: draining a pre-loaded topic (median of ${s.runs} run${s.runs > 1 ? 's' : ''}, fresh process, group and output topic each)`,
       '',
-      '| variant | what | posts | posts/s | range over runs | chars/s | output records per run |',
-      '|---|---|---:|---:|---|---:|---|',
+      '| variant | what | posts | posts/s | range over runs | chars/s | second half posts/s (range) | CPU us/post (range) | output records per run |',
+      '|---|---|---:|---:|---|---:|---|---|---|',
     );
+    const spread = (xs: (number | undefined)[], digits = 0): string => {
+      const ys = xs.filter((x): x is number => x !== undefined);
+      if (ys.length === 0) return 'n/a';
+      const f = (x: number) => (digits === 0 ? n0(x) : x.toFixed(digits));
+      return `${f(median(ys))} (${f(Math.min(...ys))}–${f(Math.max(...ys))})`;
+    };
     for (const v of s.variants) {
       const t = tp[v];
       if (!t) continue;
@@ -237,7 +258,8 @@ export function renderReport(r: PipelineResults): string {
           `${x.uncommitted !== 0 ? ` (${x.uncommitted} uncommitted)` : ''}`,
       );
       lines.push(
-        `| ${v} | ${WHAT[v]} | ${n0(t.posts)} | ${n0(t.medianPostsPerSecond)} | ${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(t.medianCharsPerSecond)} | ${outs.join(', ')} |`,
+        `| ${v} | ${WHAT[v]} | ${n0(t.posts)} | ${n0(t.medianPostsPerSecond)} | ${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(t.medianCharsPerSecond)} | ` +
+          `${spread(t.runs.map((x) => x.secondHalfPostsPerSecond))} | ${spread(t.runs.map((x) => x.cpuUsPerPost), 1)} | ${outs.join(', ')} |`,
       );
     }
     const sa = r.standalone;
@@ -245,7 +267,7 @@ export function renderReport(r: PipelineResults): string {
       const pps = sa.runs.map((x) => x.postsPerSecond);
       lines.push(
         `| standalone | the tagger alone: same model, texts and batches of ${sa.batchSize} posts, no Kafka/Avro/RxJS | ${n0(sa.posts)} | ${n0(sa.medianPostsPerSecond)} | ` +
-          `${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(sa.medianCharsPerSecond)} | n/a (${sa.runs.map((x) => `${x.tagging.batches} calls`).join(', ')}) |`,
+          `${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(sa.medianCharsPerSecond)} | n/a | n/a | n/a (${sa.runs.map((x) => `${x.tagging.batches} calls`).join(', ')}) |`,
       );
     }
     const ratios = [];
@@ -253,6 +275,15 @@ export function renderReport(r: PipelineResults): string {
     if (r.ratios.fullOverIdentity !== undefined) ratios.push(`full / identity = ${r.ratios.fullOverIdentity.toFixed(4)}`);
     if (r.ratios.fullOverStandalone !== undefined) ratios.push(`full / standalone = ${r.ratios.fullOverStandalone.toFixed(3)} (target >= 0.85)`);
     if (ratios.length > 0) lines.push('', `Ratios of median posts/s: ${ratios.join('; ')}.`);
+    const paired = r.ratios.identityOverBarePaired ?? [];
+    if (paired.length > 0) {
+      const more = [
+        `run by run (identity run r / bare run r, back to back): ${paired.map((x) => x.toFixed(3)).join(', ')}, median ${median(paired).toFixed(3)}`,
+        ...(r.ratios.identityOverBareSecondHalf !== undefined ? [`second halves (warm): ${r.ratios.identityOverBareSecondHalf.toFixed(3)}`] : []),
+        ...(r.ratios.identityOverBareCpu !== undefined ? [`CPU per post, bare / identity: ${r.ratios.identityOverBareCpu.toFixed(3)} (what the ratio would be if the worker process alone set the pace)`] : []),
+      ];
+      lines.push('', `identity / bare, other views: ${more.join('; ')}.`);
+    }
     lines.push(
       '',
       'The bare loop consumes its partitions concurrently (partitionsConsumedConcurrently = partitions) and produces each fetched batch in requests of at most 512 KiB, ' +

@@ -55,6 +55,10 @@ let target = task.target;
 let acked = 0;
 let firstAt: number | undefined;
 let endAt: number | undefined;
+/** Process CPU time at the first record and at the end; when half the target was acked. */
+let cpuAtFirst: NodeJS.CpuUsage | undefined;
+let cpuSpan: NodeJS.CpuUsage | undefined;
+let halfAt: number | undefined;
 let lastAckAt: number | undefined;
 const consumedByPartition: Record<string, number> = {};
 const epoch = (t: number | undefined) => (t === undefined ? undefined : performance.timeOrigin + t);
@@ -102,14 +106,18 @@ function memory(): MemorySnapshot {
 }
 
 function checkTarget(): void {
+  if (halfAt === undefined && target !== undefined && acked >= target / 2) halfAt = performance.now();
   if (endAt === undefined && target !== undefined && acked >= target) {
     endAt = performance.now();
+    if (cpuAtFirst !== undefined) cpuSpan = process.cpuUsage(cpuAtFirst);
     reached();
   }
 }
 
 function firstRecord(): void {
-  firstAt ??= performance.now();
+  if (firstAt !== undefined) return;
+  firstAt = performance.now();
+  cpuAtFirst = process.cpuUsage();
 }
 
 function onAcked(n: number): void {
@@ -411,6 +419,8 @@ try {
     type: 'done',
     acked,
     seconds: firstAt === undefined ? 0 : (endAt! - firstAt) / 1000,
+    ...(cpuSpan ? { cpuSeconds: (cpuSpan.user + cpuSpan.system) / 1e6 } : {}),
+    ...(halfAt !== undefined && firstAt !== undefined ? { halfSeconds: (halfAt - firstAt) / 1000 } : {}),
     ...(tensors ? { tensors } : {}),
     ...(firstAt !== undefined ? { firstAtEpochMs: epoch(firstAt) } : {}),
     ...(lastAckAt !== undefined ? { lastAckAtEpochMs: epoch(lastAckAt) } : {}),
