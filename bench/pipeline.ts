@@ -299,12 +299,13 @@ async function throughputLeg(): Promise<void> {
         ...(done.tensors ? { tensors: done.tensors } : {}),
         ...(done.tagging ? { tagging: done.tagging } : {}),
         ...(done.cpuSeconds !== undefined ? { cpuUsPerPost: (1e6 * done.cpuSeconds) / input.posts } : {}),
+        ...(done.mainThreadBusy !== undefined ? { mainThreadBusy: done.mainThreadBusy } : {}),
         ...(done.halfSeconds !== undefined && done.seconds > done.halfSeconds
           ? { secondHalfPostsPerSecond: (input.posts - Math.ceil(input.posts / 2)) / (done.seconds - done.halfSeconds) }
           : {}),
       };
       if (done.settings) results.settings.batch = done.settings;
-      const extra = `${entry.secondHalfPostsPerSecond !== undefined ? `, second half ${Math.round(entry.secondHalfPostsPerSecond)} posts/s` : ''}${entry.cpuUsPerPost !== undefined ? `, CPU ${entry.cpuUsPerPost.toFixed(1)} us/post` : ''}`;
+      const extra = `${entry.secondHalfPostsPerSecond !== undefined ? `, second half ${Math.round(entry.secondHalfPostsPerSecond)} posts/s` : ''}${entry.cpuUsPerPost !== undefined ? `, CPU ${entry.cpuUsPerPost.toFixed(1)} us/post` : ''}${entry.mainThreadBusy !== undefined ? `, main thread busy ${(100 * entry.mainThreadBusy).toFixed(0)}%` : ''}`;
       log(`  ${Math.round(entry.postsPerSecond)} posts/s${extra}, ${Math.round(entry.charsPerSecond)} chars/s; output topic holds ${out} records, dead letters ${dlq}, input records after the group's commit ${uncommitted}`);
       const t = (results.throughput[variant] ??= { posts: input.posts, chars: input.chars, runs: [], medianPostsPerSecond: 0, medianCharsPerSecond: 0 });
       t.runs.push(entry);

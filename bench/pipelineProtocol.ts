@@ -110,6 +110,8 @@ export type ToParent =
       seconds: number;
       /** CPU seconds (user + system, all threads) of the process over the same span. */
       cpuSeconds?: number;
+      /** Share of the same span the main thread's event loop was busy (performance.eventLoopUtilization). */
+      mainThreadBusy?: number;
       /** From the first input record consumed to the (target/2)-th output acknowledged: the rest is the warm second half. */
       halfSeconds?: number;
       tensors?: TensorCounts;

@@ -20,6 +20,8 @@ export interface ThroughputRun {
   tagging?: TaggingStats;
   /** CPU of the measuring process over the clock's span, microseconds per post (all its threads). */
   cpuUsPerPost?: number;
+  /** Share of the clock's span the measuring process's event loop was busy (1: the main thread set the pace; lower: it waited, e.g. for the broker). */
+  mainThreadBusy?: number;
   /** Posts/s of the second half of the drain (from the (posts/2)-th output acked to the last): past the start-up and JIT warm-up. */
   secondHalfPostsPerSecond?: number;
 }
@@ -239,8 +241,8 @@ export function renderReport(r: PipelineResults): string {
       '',
       `## Throughput: draining a pre-loaded topic (median of ${s.runs} run${s.runs > 1 ? 's' : ''}, fresh process, group and output topic each)`,
       '',
-      '| variant | what | posts | posts/s | range over runs | chars/s | second half posts/s (range) | CPU us/post (range) | output records per run |',
-      '|---|---|---:|---:|---|---:|---|---|---|',
+      '| variant | what | posts | posts/s | range over runs | chars/s | second half posts/s (range) | CPU us/post (range) | main thread busy (range) | output records per run |',
+      '|---|---|---:|---:|---|---:|---|---|---|---|',
     );
     const spread = (xs: (number | undefined)[], digits = 0): string => {
       const ys = xs.filter((x): x is number => x !== undefined);
@@ -259,7 +261,7 @@ export function renderReport(r: PipelineResults): string {
       );
       lines.push(
         `| ${v} | ${WHAT[v]} | ${n0(t.posts)} | ${n0(t.medianPostsPerSecond)} | ${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(t.medianCharsPerSecond)} | ` +
-          `${spread(t.runs.map((x) => x.secondHalfPostsPerSecond))} | ${spread(t.runs.map((x) => x.cpuUsPerPost), 1)} | ${outs.join(', ')} |`,
+          `${spread(t.runs.map((x) => x.secondHalfPostsPerSecond))} | ${spread(t.runs.map((x) => x.cpuUsPerPost), 1)} | ${spread(t.runs.map((x) => x.mainThreadBusy), 2)} | ${outs.join(', ')} |`,
       );
     }
     const sa = r.standalone;
@@ -267,7 +269,7 @@ export function renderReport(r: PipelineResults): string {
       const pps = sa.runs.map((x) => x.postsPerSecond);
       lines.push(
         `| standalone | the tagger alone: same model, texts and batches of ${sa.batchSize} posts, no Kafka/Avro/RxJS | ${n0(sa.posts)} | ${n0(sa.medianPostsPerSecond)} | ` +
-          `${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(sa.medianCharsPerSecond)} | n/a | n/a | n/a (${sa.runs.map((x) => `${x.tagging.batches} calls`).join(', ')}) |`,
+          `${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(sa.medianCharsPerSecond)} | n/a | n/a | n/a | n/a (${sa.runs.map((x) => `${x.tagging.batches} calls`).join(', ')}) |`,
       );
     }
     const ratios = [];

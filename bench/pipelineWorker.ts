@@ -24,7 +24,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot } from '../cli/defaults.js';
 import type { Mention, Tagger } from '../models/tagger.js';
@@ -58,6 +58,9 @@ let endAt: number | undefined;
 /** Process CPU time at the first record and at the end; when half the target was acked. */
 let cpuAtFirst: NodeJS.CpuUsage | undefined;
 let cpuSpan: NodeJS.CpuUsage | undefined;
+/** The main thread's event loop utilization at the first record, and over the span. */
+let eluAtFirst: EventLoopUtilization | undefined;
+let eluSpan: EventLoopUtilization | undefined;
 let halfAt: number | undefined;
 let lastAckAt: number | undefined;
 const consumedByPartition: Record<string, number> = {};
@@ -110,6 +113,7 @@ function checkTarget(): void {
   if (endAt === undefined && target !== undefined && acked >= target) {
     endAt = performance.now();
     if (cpuAtFirst !== undefined) cpuSpan = process.cpuUsage(cpuAtFirst);
+    if (eluAtFirst !== undefined) eluSpan = performance.eventLoopUtilization(eluAtFirst);
     reached();
   }
 }
@@ -118,6 +122,7 @@ function firstRecord(): void {
   if (firstAt !== undefined) return;
   firstAt = performance.now();
   cpuAtFirst = process.cpuUsage();
+  eluAtFirst = performance.eventLoopUtilization();
 }
 
 function onAcked(n: number): void {
@@ -420,6 +425,7 @@ try {
     acked,
     seconds: firstAt === undefined ? 0 : (endAt! - firstAt) / 1000,
     ...(cpuSpan ? { cpuSeconds: (cpuSpan.user + cpuSpan.system) / 1e6 } : {}),
+    ...(eluSpan ? { mainThreadBusy: eluSpan.utilization } : {}),
     ...(halfAt !== undefined && firstAt !== undefined ? { halfSeconds: (halfAt - firstAt) / 1000 } : {}),
     ...(tensors ? { tensors } : {}),
     ...(firstAt !== undefined ? { firstAtEpochMs: epoch(firstAt) } : {}),
