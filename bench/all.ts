@@ -1,12 +1,21 @@
 /**
  * Every benchmark in one run, side by side, into one report
- * (bench/results/report.md and report.json) with the machine's description:
- * limits (matMul vs the tagger's achieved rate), backends, the streaming
- * pipeline through the real broker (needs KAFKA_BROKERS), /healthz and
- * /metrics under load with cooperative inference off and on (ops), and joint
- * training seconds per epoch (row 11). Each part runs in its own process.
+ * (bench/results/report.md and report.json) with the machine's description,
+ * headed by the table of the issues' performance targets (bench/targets.ts):
+ * each target, what was measured, met / not met / not measured, and the
+ * command for the full figure. Parts: limits (matMul vs the tagger's achieved
+ * and useful rate), backends, the streaming pipeline through the real broker
+ * (needs KAFKA_BROKERS), ops (/healthz and /metrics under load), archive
+ * (archive sink vs a bare kafkajs loop, needs KAFKA_BROKERS), trends (the
+ * aggregator vs a bare loop and its capped memory), swap (batch latency
+ * around a hot swap) and joint (training seconds per epoch, row 11). Each part
+ * runs in its own process, bounded by its own sizes; --quick runs every part
+ * small (a CI-like check that each runs and the table fills: verdicts are
+ * indicative only), the normal mode at the sizes of the targets' commands
+ * where that takes minutes, smaller where it would take much longer (the
+ * table's last column gives the full command).
  *
- *   node dist/bench/all.js [--parts limits,backends,pipeline,ops,joint] [--quick]
+ *   node dist/bench/all.js [--parts limits,backends,pipeline,ops,archive,trends,swap,joint] [--quick]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,26 +25,45 @@ import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../cli/defaults.js';
 import type { PipelineResults } from './pipelineReport.js';
 import { benchArgs } from './args.js';
+import { fromArchive, fromJoint, fromLimits, fromPipeline, fromSwap, fromTrends, renderTargets, targetRows, trendsReported, type Measurement, type Reported } from './targets.js';
 
-const values = benchArgs(import.meta.url, { parts: { type: 'string', default: 'limits,backends,pipeline,ops,joint' }, quick: { type: 'boolean', default: false } });
+const PARTS = ['limits', 'backends', 'pipeline', 'ops', 'archive', 'trends', 'swap', 'joint'];
+const values = benchArgs(import.meta.url, { parts: { type: 'string', default: PARTS.join(',') }, quick: { type: 'boolean', default: false } });
 const q = values.quick;
 const ARGS: Record<string, string[]> = {
   limits: ['--runs', q ? '2' : '5'],
   backends: ['--runs', q ? '2' : '5', ...(q ? ['--backends', 'native'] : [])],
-  pipeline: q ? ['--posts', '2000', '--full-posts', '300', '--runs', '1', '--rss-posts', '20000', '--latency-seconds', '6', '--latency-warmup-seconds', '1'] : ['--runs', '3'],
+  pipeline: q ? ['--posts', '2000', '--full-posts', '300', '--runs', '1', '--rss-posts', '12000', '--latency-seconds', '6', '--latency-warmup-seconds', '1'] : ['--posts', '20000', '--runs', '5'],
   ops: ['--out', join(projectRoot(), 'bench', 'results', 'ops.md'), ...(q ? ['--runs', '1', '--short-posts', '2000', '--long-lengths', '10000', '--huge', '40000'] : ['--runs', '3'])],
+  archive: q ? ['--posts', '20000', '--runs', '1'] : ['--posts', '200000', '--runs', '5'],
+  trends: q ? ['--records', '20000', '--runs', '1', '--memory-keys', '200000'] : ['--records', '100000', '--runs', '5'],
+  swap: q ? ['--runs', '1', '--swaps', '1', '--gap-ms', '3000'] : ['--runs', '5'],
   joint: ['--epochs', q ? '1' : '2'],
 };
-const SCRIPT: Record<string, string> = { limits: 'limits.js', backends: 'backends.js', pipeline: 'pipeline.js', ops: 'opsLatency.js', joint: 'jointEpoch.js' };
+const SCRIPT: Record<string, string> = {
+  limits: 'limits.js',
+  backends: 'backends.js',
+  pipeline: 'pipeline.js',
+  ops: 'opsLatency.js',
+  archive: 'archive.js',
+  trends: 'trends.js',
+  swap: 'swapLatency.js',
+  joint: 'jointEpoch.js',
+};
+/** Node flags a part needs (trends samples the heap after a forced GC). */
+const NODE_ARGS: Record<string, string[]> = { trends: ['--expose-gc'] };
 const dir = join(projectRoot(), 'bench', 'results');
 mkdirSync(dir, { recursive: true });
 const sections: string[] = [];
 const json: Record<string, unknown> = {};
-for (const part of values.parts!.split(',')) {
-  if (!SCRIPT[part]) throw new Error(`unknown part "${part}"; parts: ${Object.keys(SCRIPT).join(', ')}`);
+const measured: Record<string, Measurement | undefined> = {};
+const reported: Reported[] = [];
+const parts = values.parts!.split(',');
+for (const part of parts) if (!SCRIPT[part]) throw new Error(`unknown part "${part}"; parts: ${PARTS.join(', ')}`);
+for (const part of parts) {
   process.stderr.write(`== ${part}\n`);
   const started = Date.now();
-  const stdout = execFileSync(process.execPath, [fileURLToPath(new URL(`./${SCRIPT[part]}`, import.meta.url)), ...ARGS[part]], {
+  const stdout = execFileSync(process.execPath, [...(NODE_ARGS[part] ?? []), fileURLToPath(new URL(`./${SCRIPT[part]}`, import.meta.url)), ...ARGS[part]], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', KAFKAJS_NO_PARTITIONER_WARNING: '1' },
     maxBuffer: 1 << 26,
@@ -44,43 +72,28 @@ for (const part of values.parts!.split(',')) {
   if (part === 'joint') {
     const j = JSON.parse(stdout) as { secondsPerEpoch: number[]; thirtyEpochMinutes: number };
     json.joint = j;
+    Object.assign(measured, fromJoint(j));
     sections.push(`## Joint training (row 11, WeiboNER v2 + NLPCC subsample)\n\nSeconds per epoch: ${j.secondsPerEpoch.map((s) => s.toFixed(1)).join(', ')}; 30 epochs would take ${j.thirtyEpochMinutes.toFixed(1)} minutes.`);
+  } else if (part === 'archive' || part === 'trends' || part === 'swap') {
+    json[part] = { stdout };
+    Object.assign(measured, part === 'archive' ? fromArchive(stdout) : part === 'trends' ? fromTrends(stdout) : fromSwap(stdout));
+    const t = part === 'trends' ? trendsReported(stdout) : undefined;
+    if (t) reported.push(t);
+    sections.push(`## ${part}\n\n\`\`\`\n${stdout.trim()}\n\`\`\``);
   } else {
     const md = join(dir, `${part}.md`);
     sections.push(`## ${part}\n\n${existsSync(md) ? readFileSync(md, 'utf8') : stdout}`);
     const js = join(dir, `${part}.json`);
     if (existsSync(js)) json[part] = JSON.parse(readFileSync(js, 'utf8'));
+    if (part === 'pipeline' && json.pipeline) Object.assign(measured, fromPipeline(json.pipeline as PipelineResults));
+    if (part === 'limits' && json.limits) Object.assign(measured, fromLimits(json.limits));
   }
   sections.push(`(${part}: ${seconds.toFixed(0)} s)`);
 }
-const targets = json.pipeline ? pipelineTargets(json.pipeline as PipelineResults) : undefined;
-if (targets) sections.unshift(targets);
+const rows = targetRows(measured);
+json.targets = rows.map((r) => ({ id: r.target.id, wanted: `${r.target.comparison} ${r.target.threshold}`, measured: r.measured ?? null, verdict: r.verdict }));
+sections.unshift(renderTargets(rows, reported, q));
 const header = `# mentionflow benchmark report (${new Date().toISOString()})\n\nMachine: ${cpus()[0]?.model} x ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}${q ? '; QUICK mode (small sizes, not for figures)' : ''}.`;
 writeFileSync(join(dir, 'report.md'), [header, ...sections].join('\n\n') + '\n');
 writeFileSync(join(dir, 'report.json'), JSON.stringify({ machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version }, quick: q, ...json }, null, 1) + '\n');
 process.stdout.write([header, ...sections].join('\n\n') + '\n');
-
-/** The performance issue's pipeline targets, read off the pipeline part of this run (details in its section). */
-function pipelineTargets(p: PipelineResults): string {
-  const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
-  const rows: string[] = [];
-  const { identityOverBare, fullOverStandalone } = p.ratios;
-  if (identityOverBare !== undefined) rows.push(`| identity pipeline / bare kafkajs loop, posts/s | >= 0.70 | ${identityOverBare.toFixed(3)} | ${verdict(identityOverBare >= 0.7)} |`);
-  if (fullOverStandalone !== undefined) {
-    rows.push(`| full pipeline / tagger standalone (same model, batch size, texts), posts/s | >= 0.85 | ${fullOverStandalone.toFixed(3)} | ${verdict(fullOverStandalone >= 0.85)} |`);
-  }
-  const b = p.latencyBound;
-  if (b) rows.push(`| full pipeline p99 end-to-end at 50% load, ms | < 2 x ${b.waitMs} + ${b.batchTaggingMs.toFixed(1)} = ${b.boundMs.toFixed(1)} | ${b.p99Ms.toFixed(1)} | ${verdict(b.met)} |`);
-  for (const l of p.latency.full ?? []) {
-    if (l.load === 0.5) continue;
-    rows.push(`| full pipeline end-to-end at ${Math.round(100 * l.load)}% load, p50 / p99 ms (drain after the last post) | (reported) | ${l.e2eMs.p50.toFixed(1)} / ${l.e2eMs.p99.toFixed(1)} (${Math.round(l.drainMs)}) | - |`);
-  }
-  const snaps = p.memory?.snapshots ?? [];
-  if (snaps.length > 1) {
-    const [a, z] = [snaps[0], snaps[snaps.length - 1]];
-    const ratio = z.rss / a.rss;
-    rows.push(`| worker RSS after ${z.acked.toLocaleString('en-US')} posts / after ${a.acked.toLocaleString('en-US')} (${p.memory?.variant ?? 'identity'} pipeline) | <= 1.10 | ${ratio.toFixed(3)} | ${verdict(ratio <= 1.1)} |`);
-  }
-  if (rows.length === 0) return '';
-  return ['## Performance issue: pipeline targets (from the pipeline part below)', '', '| target | wanted | measured | |', '|---|---|---|---|', ...rows].join('\n');
-}
