@@ -293,7 +293,10 @@ export function renderReport(r: PipelineResults): string {
         'Clock: from the first input record the consumer delivers to the moment the last output is acknowledged by the broker ' +
         '(counted in the worker process: in the pipeline by its own metric taps, records_in_total when a record enters and records_out_total when the sink has an output acknowledged; in the bare loop when producer.send resolves); ' +
         'group join and process start are outside it. The output topic is then counted (high - low watermark) to check that every post produced exactly one output, and the committed offsets of the run group are compared with the end of the input (flagged when the final commit left records uncommitted). ' +
-        'chars/s = code points of all input posts / seconds.',
+        'chars/s = code points of all input posts / seconds. ' +
+        'Second half: posts/s from the moment half the posts were acknowledged to the end (past start-up and JIT warm-up). ' +
+        "CPU us/post: the measuring process's CPU time (user + system, all threads) over the clock's span, per post: on a shared machine the least load-dependent view. " +
+        "Main thread busy: the share of the span the process's event loop was running code (1: it set the pace; lower: it waited, e.g. for the broker's acknowledgements).",
     );
     if (sa) {
       const fullBatches = tp.full?.runs.map((x) => x.tagging).filter((x): x is TaggingStats => x !== undefined) ?? [];
