@@ -141,9 +141,10 @@ export class ArchiveRoller {
    * Appends one record (offsets in increasing order per partition).
    * `eventTime` decides the hour folder. Skips a record an existing file
    * already holds, and one at or before the last offset appended or seen. The partition must be prepared. Returns a promise only
-   * when a new file is opened: await it before the next append.
+   * when a new file is opened: await it before the next append. The record
+   * is bytes [start, end) of `value` (default: all of it), copied.
    */
-  append(partition: number, offset: number, eventTime: number, value: Buffer): AppendResult | Promise<AppendResult> {
+  append(partition: number, offset: number, eventTime: number, value: Buffer, start = 0, end = value.length): AppendResult | Promise<AppendResult> {
     const state = this.partitions.get(partition);
     if (state === undefined) throw new ConfigError(`archive: partition ${partition} appended before prepare()`);
     // A record at or before the last one passed came again (a batch retried or fetched twice): it is in a file already.
@@ -153,21 +154,22 @@ export class ArchiveRoller {
     if (state.covered.get(k)?.some(([a, b]) => a <= offset && offset <= b) === true) return 'skipped';
     const file = state.open.get(k);
     // Synchronous unless a file must be opened: no promise per record on the common path.
-    if (file !== undefined) return this.add(file, offset, value);
+    if (file !== undefined) return this.add(file, offset, value, start, end);
     return this.openFile(partition, key, offset).then((opened) => {
       state.open.set(k, opened);
-      return this.add(opened, offset, value);
+      return this.add(opened, offset, value, start, end);
     });
   }
 
-  private add(file: OpenFile, offset: number, value: Buffer): AppendResult {
-    if (file.pendingBytes + value.length > file.pending.length) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + value.length));
+  private add(file: OpenFile, offset: number, value: Buffer, start: number, end: number): AppendResult {
+    const length = end - start;
+    if (file.pendingBytes + length > file.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + length));
       file.pending.copy(grown, 0, 0, file.pendingBytes);
       file.pending = grown;
     }
-    value.copy(file.pending, file.pendingBytes);
-    file.pendingBytes += value.length;
+    value.copy(file.pending, file.pendingBytes, start, end);
+    file.pendingBytes += length;
     file.pendingCount += 1;
     file.last = offset;
     file.records += 1;
