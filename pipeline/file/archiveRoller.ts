@@ -44,6 +44,8 @@ export interface ArchiveRollerOptions {
   /** Records are encoded into blocks of about this many bytes; default 256 KiB. */
   blockBytes?: number;
   codec?: 'null' | 'deflate';
+  /** zlib level of the deflate codec (1 fastest .. 9 smallest); default 6. */
+  deflateLevel?: number;
   /** Called after each file is renamed into place. */
   onFile?: (file: { path: string; partition: number; first: number; last: number; records: number; bytes: number }) => void;
   now?: () => number;
@@ -100,6 +102,8 @@ export class ArchiveRoller {
     this.maxAgeMs = positive('maxAgeMs', opts.maxAgeMs, 10 * 60 * 1000);
     this.blockBytes = Math.min(positive('blockBytes', opts.blockBytes, 256 * 1024), this.maxBytes);
     this.now = opts.now ?? Date.now;
+    // Checked here, at construction, not at the first file.
+    new ContainerEncoder({ schema: opts.schema, codec: opts.codec ?? 'deflate', ...(opts.deflateLevel !== undefined ? { level: opts.deflateLevel } : {}) });
   }
 
   /** Lists a partition's complete files and removes its stale temporary ones (before its first record). */
@@ -197,7 +201,7 @@ export class ArchiveRoller {
     await mkdir(dirPath, { recursive: true });
     const temp = join(dirPath, `${this.opts.topic}+${partition}+${padOffset(first)}.${process.pid}.tmp`);
     const handle = await open(temp, 'w');
-    const encoder = new ContainerEncoder({ schema: this.opts.schema, codec: this.opts.codec ?? 'deflate' });
+    const encoder = new ContainerEncoder({ schema: this.opts.schema, codec: this.opts.codec ?? 'deflate', ...(this.opts.deflateLevel !== undefined ? { level: this.opts.deflateLevel } : {}) });
     const header = encoder.header();
     await handle.write(header);
     return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: Buffer.allocUnsafe(this.blockBytes + 4096), pendingBytes: 0, pendingCount: 0, bytes: header.length, openedAt: this.now(), writing: Promise.resolve(), failure: undefined };

@@ -34,6 +34,11 @@ export interface ArchiveSinkOptions extends KafkaConnectionOptions {
   maxFileBytes?: number;
   maxFileAgeMs?: number;
   codec?: 'null' | 'deflate';
+  /**
+   * zlib level of deflate, 1..9; default 1. On Post records of real Weibo text level 1 costs
+   * about half the CPU of zlib's default 6 for files 4% larger (BENCHMARKS.md, archive sink).
+   */
+  deflateLevel?: number;
   logger: Logger;
   /** Ops endpoint port (/metrics, /healthz, /readyz); undefined: none. */
   metricsPort?: number;
@@ -176,6 +181,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
     ...(opts.maxFileBytes !== undefined ? { maxBytes: opts.maxFileBytes } : {}),
     ...(opts.maxFileAgeMs !== undefined ? { maxAgeMs: opts.maxFileAgeMs } : {}),
     codec: opts.codec ?? 'deflate',
+    deflateLevel: opts.deflateLevel ?? 1,
     onFile: (f) => {
       metrics.file(f.bytes);
       logger.debug('archive: file written', { ...f });
