@@ -36,7 +36,7 @@ export interface ArchiveSinkOptions extends KafkaConnectionOptions {
   codec?: 'null' | 'deflate';
   /**
    * zlib level of deflate, 1..9; default 1. On Post records of real Weibo text level 1 costs
-   * about half the CPU of zlib's default 6 for files 4% larger (BENCHMARKS.md, archive sink).
+   * 52-64% of the CPU of zlib's default 6 for files 4% larger (BENCHMARKS.md, archive sink).
    */
   deflateLevel?: number;
   logger: Logger;
