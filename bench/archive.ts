@@ -2,8 +2,11 @@
  * Archive sink throughput (`mentionflow archive --follow`) as a ratio of a
  * bare kafkajs consume loop over the same records (target >= 0.7).
  *
- * Produces --posts Post records (v2, ~120 bytes, event times over 6 hours)
- * to a fresh 3-partition topic once, then for each of --runs rounds, in
+ * Produces --posts Post records (v2, ~120 bytes, event times over 6 hours;
+ * their texts are three sentences repeated, which deflate packs 10:1, or
+ * with --text FILE the non-empty lines of FILE in turn, whitespace removed,
+ * e.g. a segmented Weibo corpus: real text, which deflate packs about 2:1
+ * and costs several times more CPU on) to a fresh 3-partition topic once, then for each of --runs rounds, in
  * turn: (a) bare: a kafkajs consumer group (new group id) with eachBatch
  * only counting the messages; (b) archive: startArchiveSink (new group id,
  * new directory, default rolls: 64 MiB / 10 min, deflate) until every
@@ -26,9 +29,9 @@
  * the main one and libuv's pool, where deflate and fsync run), which moves
  * much less than wall time when the machine is shared.
  *
- * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|null] [--baseline DIST]
+ * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|null] [--text FILE] [--baseline DIST]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,7 +44,7 @@ import { benchArgs } from './args.js';
 import { consumeLoop } from './consumeLoop.js';
 import { median } from './stats.js';
 
-const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, codec: { type: 'string', default: 'deflate' }, baseline: { type: 'string' } });
+const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, codec: { type: 'string', default: 'deflate' }, baseline: { type: 'string' }, text: { type: 'string' } });
 const CODEC = args.codec === 'null' ? 'null' : 'deflate';
 const POSTS = Number(args.posts);
 const RUNS = Number(args.runs);
@@ -58,12 +61,19 @@ async function produce(): Promise<void> {
   await ensureTopic({ brokers, topic, partitions: 3 });
   const type = loadSchema('post');
   const writer = await openTopicWriter({ brokers, topic });
-  const texts = ['今天在北京见到了马云，他说阿里巴巴明年还要招人。', '上海下雨了😀小王约我明天去外滩散步', '那位老板昨天在深圳开了发布会，腾讯的人也来了'];
+  const texts =
+    args.text === undefined
+      ? ['今天在北京见到了马云，他说阿里巴巴明年还要招人。', '上海下雨了😀小王约我明天去外滩散步', '那位老板昨天在深圳开了发布会，腾讯的人也来了']
+      : readFileSync(args.text, 'utf8')
+          .split('\n')
+          .map((line) => line.replace(/\s+/g, ''))
+          .filter((line) => line !== '');
+  if (texts.length === 0) throw new Error(`--text ${args.text}: no non-empty line`);
   const base = Date.UTC(2024, 4, 1, 8);
   for (let i = 0; i < POSTS; i += 2000) {
     const batch = [];
     for (let j = i; j < Math.min(POSTS, i + 2000); j++) {
-      const post = { id: `b${j}`, text: `${texts[j % 3]} #${j}`, author_id: `u${j % 97}`, created_at: base + (j % 6) * 3_600_000 + j, source: 'weibo', lang: null, reply_to: null, attributes: {}, topic_tags: [], geo: null };
+      const post = { id: `b${j}`, text: `${texts[j % texts.length]} #${j}`, author_id: `u${j % 97}`, created_at: base + (j % 6) * 3_600_000 + j, source: 'weibo', lang: null, reply_to: null, attributes: {}, topic_tags: [], geo: null };
       batch.push({ key: post.id, value: encodeStrict(type, post) });
     }
     await writer.send(batch);
@@ -162,7 +172,7 @@ const fmt = (xs: number[]) => `${median(xs).toFixed(0)} posts/s (${xs.map((x) =>
 const fmtCpu = (label: string) => `CPU ${median(cpu[label]).toFixed(2)} us/record (${cpu[label].map((x) => x.toFixed(2)).join(', ')})`;
 const b = median(rates.bare);
 process.stdout.write(
-  `${POSTS} posts, ${RUNS} runs, codec ${CODEC}, load average ${load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at end\n` +
+  `${POSTS} posts${args.text === undefined ? '' : ` (texts: ${args.text})`}, ${RUNS} runs, codec ${CODEC}, load average ${load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at end\n` +
     `  bare kafkajs consume: ${fmt(rates.bare)}; ${fmtCpu('bare')}\n` +
     legs
       .map((leg) => {

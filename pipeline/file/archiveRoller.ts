@@ -44,6 +44,8 @@ export interface ArchiveRollerOptions {
   /** Records are encoded into blocks of about this many bytes; default 256 KiB. */
   blockBytes?: number;
   codec?: 'null' | 'deflate';
+  /** zlib level of the deflate codec (1 fastest .. 9 smallest); default 6. */
+  deflateLevel?: number;
   /** Called after each file is renamed into place. */
   onFile?: (file: { path: string; partition: number; first: number; last: number; records: number; bytes: number }) => void;
   now?: () => number;
@@ -100,6 +102,8 @@ export class ArchiveRoller {
     this.maxAgeMs = positive('maxAgeMs', opts.maxAgeMs, 10 * 60 * 1000);
     this.blockBytes = Math.min(positive('blockBytes', opts.blockBytes, 256 * 1024), this.maxBytes);
     this.now = opts.now ?? Date.now;
+    // Checked here, at construction, not at the first file.
+    new ContainerEncoder({ schema: opts.schema, codec: opts.codec ?? 'deflate', ...(opts.deflateLevel !== undefined ? { level: opts.deflateLevel } : {}) });
   }
 
   /** Lists a partition's complete files and removes its stale temporary ones (before its first record). */
@@ -141,9 +145,10 @@ export class ArchiveRoller {
    * Appends one record (offsets in increasing order per partition).
    * `eventTime` decides the hour folder. Skips a record an existing file
    * already holds, and one at or before the last offset appended or seen. The partition must be prepared. Returns a promise only
-   * when a new file is opened: await it before the next append.
+   * when a new file is opened: await it before the next append. The record
+   * is bytes [start, end) of `value` (default: all of it), copied.
    */
-  append(partition: number, offset: number, eventTime: number, value: Buffer): AppendResult | Promise<AppendResult> {
+  append(partition: number, offset: number, eventTime: number, value: Buffer, start = 0, end = value.length): AppendResult | Promise<AppendResult> {
     const state = this.partitions.get(partition);
     if (state === undefined) throw new ConfigError(`archive: partition ${partition} appended before prepare()`);
     // A record at or before the last one passed came again (a batch retried or fetched twice): it is in a file already.
@@ -153,21 +158,22 @@ export class ArchiveRoller {
     if (state.covered.get(k)?.some(([a, b]) => a <= offset && offset <= b) === true) return 'skipped';
     const file = state.open.get(k);
     // Synchronous unless a file must be opened: no promise per record on the common path.
-    if (file !== undefined) return this.add(file, offset, value);
+    if (file !== undefined) return this.add(file, offset, value, start, end);
     return this.openFile(partition, key, offset).then((opened) => {
       state.open.set(k, opened);
-      return this.add(opened, offset, value);
+      return this.add(opened, offset, value, start, end);
     });
   }
 
-  private add(file: OpenFile, offset: number, value: Buffer): AppendResult {
-    if (file.pendingBytes + value.length > file.pending.length) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + value.length));
+  private add(file: OpenFile, offset: number, value: Buffer, start: number, end: number): AppendResult {
+    const length = end - start;
+    if (file.pendingBytes + length > file.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + length));
       file.pending.copy(grown, 0, 0, file.pendingBytes);
       file.pending = grown;
     }
-    value.copy(file.pending, file.pendingBytes);
-    file.pendingBytes += value.length;
+    value.copy(file.pending, file.pendingBytes, start, end);
+    file.pendingBytes += length;
     file.pendingCount += 1;
     file.last = offset;
     file.records += 1;
@@ -195,7 +201,7 @@ export class ArchiveRoller {
     await mkdir(dirPath, { recursive: true });
     const temp = join(dirPath, `${this.opts.topic}+${partition}+${padOffset(first)}.${process.pid}.tmp`);
     const handle = await open(temp, 'w');
-    const encoder = new ContainerEncoder({ schema: this.opts.schema, codec: this.opts.codec ?? 'deflate' });
+    const encoder = new ContainerEncoder({ schema: this.opts.schema, codec: this.opts.codec ?? 'deflate', ...(this.opts.deflateLevel !== undefined ? { level: this.opts.deflateLevel } : {}) });
     const header = encoder.header();
     await handle.write(header);
     return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: Buffer.allocUnsafe(this.blockBytes + 4096), pendingBytes: 0, pendingCount: 0, bytes: header.length, openedAt: this.now(), writing: Promise.resolve(), failure: undefined };

@@ -24,9 +24,10 @@
  * fsyncs overlap).
  *
  * Pipelined: kafkajs fetches the next batches only once eachBatch has
- * returned for every batch of the last fetch, so eachBatch queues the
- * batch for the target and returns at once while up to maxPendingBytes (4 MiB) of
- * record values are queued (then it waits for the queue to drain below
+ * returned for every batch of the last fetch, so eachBatch packs the
+ * batch (target.pack: kafkajs's message objects are not kept), queues it
+ * for the target and returns at once while up to maxPendingBytes (4 MiB)
+ * of packed batches are queued (then it waits for the queue to drain below
  * that): the target archives one fetch while the next is on the wire.
  * Nothing is committed by returning early (autoCommit is off; offsets are
  * committed only with what flush returns). A failing take makes the
@@ -55,10 +56,23 @@ export interface ArchiveRecord {
   readonly value: Buffer | null;
 }
 
+/** A fetched batch as the target packed it for its queue; `bytes` counts toward maxPendingBytes. */
+export interface PackedBatch {
+  readonly bytes: number;
+}
+
 /** What the consumer drives (pipeline/stream/archiveSink.ts adapts ArchiveRoller to it). */
-export interface ArchiveTarget {
-  /** Takes the records of one fetched batch of one partition, in offset order. */
-  take(partition: number, records: readonly ArchiveRecord[]): Promise<void>;
+export interface ArchiveTarget<B extends PackedBatch = PackedBatch> {
+  /**
+   * Packs one fetched batch of one partition (records in offset order) for
+   * the queue, synchronously inside eachBatch, so that kafkajs's per-record
+   * objects die young instead of waiting in the queue (scavenges copying
+   * them were the sink's main GC cost). Must not throw: a record that cannot
+   * be archived is carried in the packed batch and fails its take.
+   */
+  pack(partition: number, records: readonly ArchiveRecord[]): B;
+  /** Takes a packed batch, in fetch order per partition. */
+  take(partition: number, batch: B): Promise<void>;
   /** Partitions to flush now. */
   due(): number[];
   /** Partitions with state (to flush on a rebalance or stop). */
@@ -69,17 +83,17 @@ export interface ArchiveTarget {
   drop(partition: number): Promise<void>;
 }
 
-export interface ArchiveConsumerOptions extends KafkaConnectionOptions {
+export interface ArchiveConsumerOptions<B extends PackedBatch = PackedBatch> extends KafkaConnectionOptions {
   topic: string;
   groupId: string;
-  target: ArchiveTarget;
+  target: ArchiveTarget<B>;
   logger: Logger;
   /** How often due() is checked without traffic (ms); default 1000. */
   tickMs?: number;
   sessionTimeoutMs?: number;
   /** Called after each commit. */
   onCommit?: (partition: number, offset: number) => void;
-  /** Bytes of record values queued for the target before eachBatch waits; default 4 MiB (about one fetch of 3 partitions at 1 MiB each). */
+  /** Bytes of packed batches queued for the target before eachBatch waits; default 4 MiB (about one fetch of 3 partitions at 1 MiB each). */
   maxPendingBytes?: number;
   /** Called with the bytes queued for the target whenever that changes (a batch queued or taken). */
   onPending?: (bytes: number) => void;
@@ -94,7 +108,7 @@ export interface ArchiveConsumer {
   readonly done: Promise<void>;
 }
 
-export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsumer {
+export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsumerOptions<B>): ArchiveConsumer {
   const { topic, target, logger } = opts;
   const tickMs = opts.tickMs ?? 1000;
   if (!Number.isFinite(tickMs) || tickMs <= 0) throw new ConfigError(`archive: tickMs must be > 0, got ${tickMs}`);
@@ -163,16 +177,15 @@ export function startArchiveConsumer(opts: ArchiveConsumerOptions): ArchiveConsu
     if (!isRunning() || isStale()) return;
     if (broken !== undefined) throw broken.error;
     while (pendingBytes > maxPendingBytes && broken === undefined) await new Promise<void>((resolve) => drained.push(resolve));
-    let bytes = 0;
-    const records: readonly ArchiveRecord[] = batch.messages;
-    for (const m of records) bytes += m.value?.length ?? 0;
     const partition = batch.partition;
+    const packed = target.pack(partition, batch.messages);
+    const bytes = packed.bytes;
     pendingBytes += bytes;
     opts.onPending?.(pendingBytes);
     serial(async () => {
       // A batch queued before a rebalance that moved its partition away: the new owner reads it again.
       if (owned !== undefined && !owned.has(partition)) return;
-      await target.take(partition, records);
+      await target.take(partition, packed);
       const due = target.due();
       if (due.length > 0) await flushAndCommit(due);
     })

@@ -34,6 +34,11 @@ export interface ArchiveSinkOptions extends KafkaConnectionOptions {
   maxFileBytes?: number;
   maxFileAgeMs?: number;
   codec?: 'null' | 'deflate';
+  /**
+   * zlib level of deflate, 1..9; default 1. On Post records of real Weibo text level 1 costs
+   * 52-64% of the CPU of zlib's default 6 for files 4% larger (BENCHMARKS.md, archive sink).
+   */
+  deflateLevel?: number;
   logger: Logger;
   /** Ops endpoint port (/metrics, /healthz, /readyz); undefined: none. */
   metricsPort?: number;
@@ -51,6 +56,24 @@ export interface ArchiveSink {
 }
 
 const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** A fetched batch as the sink queues it (see pack in startArchiveSink). */
+interface PostBatch {
+  /** Bytes in `data` (what the consumer's queue counts). */
+  readonly bytes: number;
+  /** Records packed: those before the fatal one, if any. */
+  readonly count: number;
+  readonly offsets: Float64Array;
+  /** Event time of each record (unset for the failed ones). */
+  readonly times: Float64Array;
+  /** End of each record's bytes in `data` (it starts where the previous one ends; a failed record is empty). */
+  readonly ends: Uint32Array;
+  readonly data: Buffer;
+  /** Records that are not Posts, in offset order: to the dead-letter topic. */
+  readonly failed: ReadonlyArray<{ index: number; record: ArchiveRecord; error: DecodeError }>;
+  /** An error at record `count` that stops the sink (a non-Post without a dead-letter topic, or worse). */
+  readonly fatal: { error: unknown } | undefined;
+}
 
 /** The latest-version bytes of a record, and its event time; DecodeError when it is not a Post. */
 export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | null, timestamp: number) => { bytes: Buffer; eventTime: number } {
@@ -158,6 +181,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
     ...(opts.maxFileBytes !== undefined ? { maxBytes: opts.maxFileBytes } : {}),
     ...(opts.maxFileAgeMs !== undefined ? { maxAgeMs: opts.maxFileAgeMs } : {}),
     codec: opts.codec ?? 'deflate',
+    deflateLevel: opts.deflateLevel ?? 1,
     onFile: (f) => {
       metrics.file(f.bytes);
       logger.debug('archive: file written', { ...f });
@@ -166,32 +190,85 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
   const read = postRecordReader(opts.wire ?? 'raw');
   const deadLetters: TopicWriter | undefined = opts.deadLetterTopic === undefined ? undefined : await openTopicWriter({ ...opts, topic: opts.deadLetterTopic });
 
-  const take = async (partition: number, records: readonly ArchiveRecord[]): Promise<void> => {
-    if (records.length === 0) return;
-    await roller.prepare(partition);
-    const failed = [];
-    let archived = 0;
-    let skipped = 0;
-    for (const r of records) {
-      const offset = Number(r.offset);
+  /**
+   * One fetched batch, checked and packed in eachBatch: the records' bytes end to end in one
+   * Buffer, offsets and event hours in typed arrays, so no kafkajs object per record waits in the
+   * consumer's queue (surviving scavenges, they were the sink's main GC cost). Records that are not
+   * Posts keep their message (dead letters); an error that must stop the sink is carried to take.
+   */
+  const pack = (_partition: number, records: readonly ArchiveRecord[]): PostBatch => {
+    const n = records.length;
+    let capacity = 0;
+    for (let i = 0; i < n; i++) capacity += records[i].value?.length ?? 0;
+    let data = Buffer.allocUnsafe(capacity);
+    const offsets = new Float64Array(n);
+    const times = new Float64Array(n);
+    const ends = new Uint32Array(n);
+    const failed: Array<{ index: number; record: ArchiveRecord; error: DecodeError }> = [];
+    let at = 0;
+    let count = 0;
+    let fatal: { error: unknown } | undefined;
+    for (; count < n; count++) {
+      const r = records[count];
+      offsets[count] = Number(r.offset);
       let out: { bytes: Buffer; eventTime: number };
       try {
         out = read(r.value, Number(r.timestamp));
       } catch (err) {
-        if (!(err instanceof DecodeError) || deadLetters === undefined) throw err;
-        failed.push(deadLetterMessage({ kind: 'failed', ref: { topic, partition, offset: r.offset, receivedAt: Date.now() }, payload: r.value, key: r.key, stage: 'decode', error: err }, Date.now()));
-        roller.seen(partition, offset);
+        if (!(err instanceof DecodeError) || deadLetters === undefined) {
+          fatal = { error: err };
+          break;
+        }
+        failed.push({ index: count, record: r, error: err });
+        ends[count] = at;
         continue;
       }
-      const appended = roller.append(partition, offset, out.eventTime, out.bytes);
+      const length = out.bytes.length;
+      if (at + length > data.length) {
+        // a record re-encoded to the latest version can be longer than it came
+        const grown = Buffer.allocUnsafe(Math.max(2 * data.length, at + length));
+        data.copy(grown, 0, 0, at);
+        data = grown;
+      }
+      out.bytes.copy(data, at);
+      at += length;
+      ends[count] = at;
+      times[count] = out.eventTime;
+    }
+    return { bytes: at, count, offsets, times, ends, data, failed, fatal };
+  };
+
+  const take = async (partition: number, batch: PostBatch): Promise<void> => {
+    const { count, offsets, times, ends, data, failed } = batch;
+    if (count === 0 && batch.fatal === undefined) return;
+    await roller.prepare(partition);
+    const deadMessages = [];
+    let nextFailed = failed.length > 0 ? failed[0].index : -1;
+    let f = 0;
+    let archived = 0;
+    let skipped = 0;
+    let start = 0;
+    for (let i = 0; i < count; i++) {
+      const end = ends[i];
+      if (i === nextFailed) {
+        const { record: r, error } = failed[f++];
+        nextFailed = f < failed.length ? failed[f].index : -1;
+        deadMessages.push(deadLetterMessage({ kind: 'failed', ref: { topic, partition, offset: r.offset, receivedAt: Date.now() }, payload: r.value, key: r.key, stage: 'decode', error }, Date.now()));
+        roller.seen(partition, offsets[i]);
+        continue;
+      }
+      const appended = roller.append(partition, offsets[i], times[i], data, start, end);
       if ((typeof appended === 'string' ? appended : await appended) === 'appended') archived++;
       else skipped++;
+      start = end;
     }
+    // Nothing after a record that cannot be archived is committed: the sink stops here.
+    if (batch.fatal !== undefined) throw batch.fatal.error;
     // Dead letters are on the broker before the offsets that pass them can be committed.
-    if (failed.length > 0 && deadLetters !== undefined) await deadLetters.send(failed.map((m) => ({ key: m.key, value: m.value })));
+    if (deadMessages.length > 0 && deadLetters !== undefined) await deadLetters.send(deadMessages.map((m) => ({ key: m.key, value: m.value })));
     metrics.record('archived', archived);
     metrics.record('skipped', skipped);
-    metrics.record('deadletter', failed.length);
+    metrics.record('deadletter', deadMessages.length);
     metrics.openFiles(roller.openFiles());
   };
 
@@ -199,6 +276,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
   const consumer: ArchiveConsumer = startArchiveConsumer({
     ...opts,
     target: {
+      pack,
       take,
       due: () => roller.due(),
       known: () => roller.known(),

@@ -139,6 +139,7 @@ describe('ArchiveRoller', () => {
   it('rejects bad options at construction and appends before prepare', () => {
     assert.throws(() => new ArchiveRoller({ dir: root, topic: 'a/b', schema: {} }), ConfigError);
     assert.throws(() => new ArchiveRoller({ dir: root, topic: 'posts', schema: {}, maxBytes: 0 }), ConfigError);
+    assert.throws(() => new ArchiveRoller({ dir: root, topic: 'posts', schema: {}, deflateLevel: 0 }), ConfigError);
     assert.throws(() => roller(root).append(5, 0, BASE, Buffer.alloc(1)), ConfigError);
   });
 });

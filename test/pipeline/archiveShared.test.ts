@@ -19,7 +19,7 @@ import { decodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
 import { KAFKA_SKIP, createTestTopics, deleteTestTopics, encodePost, kafkaBrokers, produceRecords, sleep, spawnCli, testPost, type Cli, type InputRecord } from '../support/kafka.js';
 
-const TOTAL = Number(process.env.ARCHIVE_SHARED_POSTS ?? 3000);
+const TOTAL = Number(process.env.ARCHIVE_SHARED_POSTS ?? 30000);
 const PARTITIONS = 4;
 const HOUR = 3_600_000;
 const BASE = Date.UTC(2024, 4, 1, 8, 0, 0);

@@ -75,6 +75,21 @@ describe('readContainer + ContainerEncoder', () => {
     });
   }
 
+  it('deflate levels 1 and 9 read back the same records (level 1 larger on this data); a level outside 1..9 is a ConfigError', async () => {
+    const records = Array.from({ length: 400 }, (_, i) => encodeStrict(postType, post(i)));
+    const sizes: number[] = [];
+    for (const level of [1, 9]) {
+      const enc = new ContainerEncoder({ schema: loadSchemaJson('post'), codec: 'deflate', level });
+      const block = await enc.rawBlockAsync(Buffer.concat(records), records.length);
+      sizes.push(block.length);
+      const file = path.join(dir, `level-${level}.avro`);
+      writeFileSync(file, Buffer.concat([enc.header(), block]));
+      assert.deepEqual((await all(file)).map((r) => r.post.id), Array.from({ length: 400 }, (_, i) => `p${i}`));
+    }
+    assert.ok(sizes[0] > sizes[1], `level 1 block ${sizes[0]} bytes, level 9 ${sizes[1]}`);
+    for (const level of [0, 10, 1.5]) assert.throws(() => new ContainerEncoder({ schema: loadSchemaJson('post'), level }), ConfigError);
+  });
+
   it('a truncated last block is a DecodeError naming the file and the byte offset of the block', async () => {
     const { bytes, blockOffsets } = container('whole.avro', 100, 30, 'deflate');
     for (const cut of [1, 17, 40]) {
