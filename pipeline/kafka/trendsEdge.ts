@@ -73,6 +73,14 @@ export interface TrendsEdgeOptions {
   restore(partitions: readonly number[], state: Buffer | undefined, seconds: number): void;
   /** One fetched batch of one partition, in offset order. */
   process(records: readonly InputRecord[], partition: number): BatchResult;
+  /**
+   * Idle input (`--idle-timeout`): called every `tickMs` between batches (never
+   * during one, never before the state is restored; restores it first when no
+   * batch came since the join). What it returns, if anything, is written like
+   * a batch but with no input offsets: the windows that idleness closed, and
+   * the state they leave.
+   */
+  idle?: { tickMs: number; tick(): BatchResult | undefined };
 }
 
 export interface TrendsEdge {
@@ -175,12 +183,28 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
     retry: { retries: 0, restartOnFailure: async () => false },
   });
   let needRestore = true;
+  /** This member holds the topic's partitions (set on each join). */
+  let assigned = false;
   let failure: unknown;
+  /** Batches and idle ticks run one at a time, in turn. */
+  let turn: Promise<unknown> = Promise.resolve();
+  const serially = <T>(f: () => Promise<T>): Promise<T> => {
+    const run = turn.then(f);
+    turn = run.catch(() => undefined);
+    return run;
+  };
+  const restoreNow = async (): Promise<void> => {
+    const t0 = process.hrtime.bigint();
+    const state = await readState();
+    opts.restore(partitions, state, Number(process.hrtime.bigint() - t0) / 1e9);
+    needRestore = false;
+  };
   let settle!: () => void;
   const ended = new Promise<void>((r) => (settle = r));
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     needRestore = true;
     const mine = [...(payload.memberAssignment[fromTopic] ?? [])].sort((a, b) => a - b);
+    assigned = mine.length > 0;
     if (mine.length > 0 && mine.join(',') !== partitions.join(',')) {
       failure = new ConfigError(
         `trends: this aggregator was assigned partitions ${mine.join(',')} of ${fromTopic}, not all of ${partitions.join(',')}: its state covers the whole topic, so run one aggregator per group (--group)`,
@@ -197,34 +221,49 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    eachBatch: async ({ batch, isStale, resolveOffset, heartbeat }) => {
-      if (failure !== undefined || isStale() || batch.messages.length === 0) return;
-      if (needRestore) {
-        const t0 = process.hrtime.bigint();
-        const state = await readState();
-        opts.restore(partitions, state, Number(process.hrtime.bigint() - t0) / 1e9);
-        needRestore = false;
-      }
-      const records = batch.messages.map((m) => ({ partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null }));
-      const result = opts.process(records, batch.partition);
-      const next = (BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n).toString();
-      try {
-        await write([...result.outputs, { topic: changelogTopic, key: stateKey, value: result.state }], [{ partition: batch.partition, offset: next }], consumer);
-        // kafkajs fetches on from the last resolved offset: without this it reads the batch again
-        resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-        await heartbeat();
-      } catch (err) {
-        // The state in memory is now ahead of what is committed: stop; the successor restores.
-        failure = new KafkaEdgeError(`trends: writing the batch of partition ${batch.partition} (offsets up to ${next}) failed; stopping so that a restart restores the committed state`, { cause: err });
-        settle();
-      }
-    },
+    eachBatch: ({ batch, isStale, resolveOffset, heartbeat }) =>
+      serially(async () => {
+        if (failure !== undefined || isStale() || batch.messages.length === 0) return;
+        if (needRestore) await restoreNow();
+        const records = batch.messages.map((m) => ({ partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null }));
+        const result = opts.process(records, batch.partition);
+        const next = (BigInt(batch.messages[batch.messages.length - 1]!.offset) + 1n).toString();
+        try {
+          await write([...result.outputs, { topic: changelogTopic, key: stateKey, value: result.state }], [{ partition: batch.partition, offset: next }], consumer);
+          // kafkajs fetches on from the last resolved offset: without this it reads the batch again
+          resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+          await heartbeat();
+        } catch (err) {
+          // The state in memory is now ahead of what is committed: stop; the successor restores.
+          failure = new KafkaEdgeError(`trends: writing the batch of partition ${batch.partition} (offsets up to ${next}) failed; stopping so that a restart restores the committed state`, { cause: err });
+          settle();
+        }
+      }),
   });
-  log.info('trends aggregator consuming', { partitions, delivery });
+  let ticker: NodeJS.Timeout | undefined;
   let stopping: Promise<void> | undefined;
+  if (opts.idle !== undefined) {
+    const idle = opts.idle;
+    const tick = (): Promise<void> =>
+      serially(async () => {
+        if (failure !== undefined || stopping !== undefined || !assigned) return;
+        try {
+          if (needRestore) await restoreNow(); // joined, but no batch since: the input may be idle from the start
+          const result = idle.tick();
+          if (result !== undefined) await write([...result.outputs, { topic: changelogTopic, key: stateKey, value: result.state }], []);
+        } catch (err) {
+          failure = new KafkaEdgeError('trends: writing the windows closed by the idle timeout failed; stopping so that a restart restores the committed state', { cause: err });
+          settle();
+        }
+      });
+    ticker = setInterval(() => void tick(), idle.tickMs);
+  }
+  log.info('trends aggregator consuming', { partitions, delivery });
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      clearInterval(ticker);
       await consumer.disconnect().catch(() => undefined);
+      await turn; // a tick under way finishes its write
       await producer.disconnect().catch(() => undefined);
       settle();
     })());

@@ -21,7 +21,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { TrendState, type TrendSettings, type TrendSnapshot } from '../../operators/trends/trendState.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
-import type { PostMentions } from '../../schemas/types.generated.js';
+import { ConfigError } from '../../common/errors.js';
+import type { EntityTrend, PostMentions } from '../../schemas/types.generated.js';
 import type { KafkaConnectionOptions } from '../kafka/client.js';
 import { runTrendsEdge, type BatchResult, type InputRecord, type OutRecord, type TrendsEdge } from '../kafka/trendsEdge.js';
 import type { Logger } from '../ops/logger.js';
@@ -40,8 +41,18 @@ export interface TrendsWorkerOptions {
   transactionalId: string;
   logger: Logger;
   metrics?: TrendMetrics;
-  /** Wall clock for emitted_at; default Date.now. */
+  /** Wall clock for emitted_at and the idle timeout; default Date.now. */
   now?: () => number;
+  /**
+   * Idle input, in ms of wall clock (default Infinity: off). A partition with
+   * no record for this long is left out of the watermark until it delivers
+   * again (TrendState.markIdle); when no partition has delivered for this long,
+   * event time moves on with the clock (TrendState.advanceIdle), so the last
+   * windows of a quiet stream close. Checked about every second (every
+   * idleTimeoutMs when shorter); the windows it closes are written like a
+   * batch (one transaction with the state), with no input offsets.
+   */
+  idleTimeoutMs?: number;
 }
 
 export interface TrendsWorker extends TrendsEdge {
@@ -54,15 +65,43 @@ export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsW
   const trends = loadSchema('trends');
   const now = o.now ?? Date.now;
   let state = new TrendState(o.settings);
+  const idleMs = o.idleTimeoutMs ?? Infinity;
+  if (!(idleMs > 0)) throw new ConfigError(`trends: idleTimeoutMs must be > 0 ms (or Infinity: off), got ${idleMs}`);
+  /** Wall clock of each partition's last record (or of the restore), of the last record of any, and of the last idle advance. */
+  const lastSeen = new Map<number, number>();
+  let lastInput = now();
+  let advancedAt = lastInput;
 
   const restore = (partitions: readonly number[], stored: Buffer | undefined, seconds: number): void => {
     state = stored === undefined ? new TrendState(o.settings) : TrendState.restore(o.settings, JSON.parse(gunzipSync(stored).toString('utf8')) as TrendSnapshot);
     for (const p of partitions) state.addSource(String(p)); // the watermark waits for every partition
+    lastInput = advancedAt = now();
+    for (const p of partitions) lastSeen.set(p, lastInput);
     o.metrics?.restored(seconds);
     o.logger.info('trend state restored', { seconds, openWindows: state.openWindows, stored: stored !== undefined });
   };
 
+  const written = (closed: readonly EntityTrend[], outputs: OutRecord[]): BatchResult => {
+    o.metrics?.closed(closed.length);
+    for (const t of closed) outputs.push({ topic: o.toTopic, key: String(t.window_start), value: encodeStrict(trends, t) });
+    return { outputs, state: gzipSync(JSON.stringify(state.snapshot())) };
+  };
+
+  /** The idle timeout: partitions silent for idleMs leave the watermark; all silent that long, event time follows the clock. */
+  const tick = (): BatchResult | undefined => {
+    const at = now();
+    for (const [p, seen] of lastSeen) if (at - seen >= idleMs) state.markIdle(String(p));
+    if (at - lastInput >= idleMs) {
+      state.advanceIdle(at - advancedAt);
+      advancedAt = at;
+    }
+    const closed = state.close(at);
+    return closed.length === 0 ? undefined : written(closed, []);
+  };
+
   const process = (records: readonly InputRecord[], partition: number): BatchResult => {
+    lastInput = advancedAt = now();
+    lastSeen.set(partition, lastInput);
     const outputs: OutRecord[] = [];
     const aside = (r: InputRecord, reason: string, detail: string): void => {
       outputs.push({ topic: o.lateTopic, key: r.key?.toString() ?? '', value: r.value ?? Buffer.alloc(0), headers: { reason, detail, partition: String(r.partition), offset: r.offset } });
@@ -77,10 +116,7 @@ export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsW
       }
       if (state.add(record, String(partition)) === 'late') aside(r, 'late', `watermark ${state.watermark}`);
     }
-    const closed = state.close(now());
-    o.metrics?.closed(closed.length);
-    for (const t of closed) outputs.push({ topic: o.toTopic, key: String(t.window_start), value: encodeStrict(trends, t) });
-    return { outputs, state: gzipSync(JSON.stringify(state.snapshot())) };
+    return written(state.close(now()), outputs);
   };
 
   const edge = await runTrendsEdge({
@@ -94,6 +130,7 @@ export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsW
     logger: o.logger,
     restore,
     process,
+    ...(idleMs === Infinity ? {} : { idle: { tickMs: Math.min(idleMs, 1000), tick } }),
   });
   return { ...edge, done: edge.done, stop: edge.stop, state: () => state };
 }
