@@ -46,6 +46,7 @@ export const spec: CommandSpec = {
     'transactional-id': { type: 'string', arg: 'ID', description: 'Kafka mode, exactly-once: stable across restarts (default: GROUP-trends)' },
     'create-topics': { type: 'boolean', description: 'Kafka mode: create the trends, late and changelog topics (trendTopicSpecs) if missing, then run' },
     partitions: { type: 'string', arg: 'N', description: 'with --create-topics: partitions of the trends and late topics', default: '1' },
+    'commit-interval': { type: 'string', arg: 'DURATION', description: 'Kafka mode: write outputs, state and input offsets at most this often (one transaction in exactly-once mode); 0: after every fetched batch', default: '1s' },
     'idle-timeout': { type: 'string', arg: 'DURATION', description: 'with no record for this long, let the watermark move on with the clock; Kafka mode: also leave a partition silent this long out of the watermark (default: windows close on later records and at the end of the input)' },
   },
   notes: [
@@ -125,6 +126,7 @@ async function runKafka(p: Parsed, settings: TrendSettings): Promise<number> {
   if (brokers.length === 0) throw new ConfigError('--brokers must list at least one HOST:PORT');
   if (p.values.input !== undefined) throw new ConfigError('--input is the embedded mode: leave it out with --brokers');
   const idleTimeoutMs = durationOption(p, 'idle-timeout', 1) ?? Infinity;
+  const commitIntervalMs = durationOption(p, 'commit-interval', 0)!;
   const delivery = String(p.values.delivery);
   if (delivery !== 'exactly-once' && delivery !== 'at-least-once') throw new ConfigError(`--delivery must be exactly-once or at-least-once, got ${JSON.stringify(delivery)}`);
   const toTopic = String(p.values['to-topic']);
@@ -160,6 +162,7 @@ async function runKafka(p: Parsed, settings: TrendSettings): Promise<number> {
     delivery,
     transactionalId: (p.values['transactional-id'] as string | undefined) ?? `${groupId}-trends`,
     idleTimeoutMs,
+    commitIntervalMs,
     logger,
     ...(metrics ? { metrics } : {}),
   }));
