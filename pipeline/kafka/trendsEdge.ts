@@ -82,6 +82,8 @@ export interface TrendsEdgeOptions {
   sessionTimeoutMs?: number;
   /** Outputs, state and offsets are written at most this often (ms, >= 0; 0: after every batch). Default 1000. */
   commitIntervalMs?: number;
+  /** Largest changelog record (state chunk) in bytes; default CHANGELOG_CHUNK_BYTES. */
+  changelogChunkBytes?: number;
   /** Called before the first batch after each join with the partitions and the stored state (undefined: none yet); returns nothing. */
   restore(partitions: readonly number[], state: Buffer | undefined, seconds: number): void;
   /** One fetched batch of one partition, in offset order: the records to write for it. */
@@ -132,6 +134,8 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
   const { fromTopic, changelogTopic, groupId, stateKey, delivery, logger } = opts;
   if (delivery !== 'exactly-once' && delivery !== 'at-least-once') throw new ConfigError(`delivery must be exactly-once or at-least-once, got ${JSON.stringify(delivery)}`);
   const commitIntervalMs = opts.commitIntervalMs ?? 1000;
+  const chunkBytes = opts.changelogChunkBytes ?? CHANGELOG_CHUNK_BYTES;
+  if (!(Number.isSafeInteger(chunkBytes) && chunkBytes >= 1)) throw new ConfigError(`changelogChunkBytes must be an integer >= 1, got ${chunkBytes}`);
   if (!(commitIntervalMs >= 0 && Number.isFinite(commitIntervalMs))) throw new ConfigError(`commitIntervalMs must be a number of ms >= 0, got ${commitIntervalMs}`);
   const log = logger.child({ component: 'trends-edge', topic: fromTopic, groupId });
   const eos = delivery === 'exactly-once';
@@ -271,7 +275,7 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
     pending = { outputs: [], offsets: new Map() };
     lastWrite = Date.now();
     try {
-      await write([...outputs, ...changelogEntry(changelogTopic, stateKey, opts.snapshot())], [...offsets].map(([partition, offset]) => ({ partition, offset })), consumer);
+      await write([...outputs, ...changelogEntry(changelogTopic, stateKey, opts.snapshot(), chunkBytes)], [...offsets].map(([partition, offset]) => ({ partition, offset })), consumer);
     } catch (err) {
       // The state in memory is now ahead of what is committed: stop; the successor restores.
       const upTo = [...offsets].map(([p, o]) => `${p}:${o}`).join(', ');

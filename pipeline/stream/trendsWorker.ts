@@ -56,6 +56,8 @@ export interface TrendsWorkerOptions {
   idleTimeoutMs?: number;
   /** Outputs, state and offsets are written at most this often (ms; 0: after every batch); default 1000 (trendsEdge.ts). */
   commitIntervalMs?: number;
+  /** Largest changelog record in bytes (the state is split into chunks); default 512 KiB (trendsEdge.ts). */
+  changelogChunkBytes?: number;
 }
 
 export interface TrendsWorker extends TrendsEdge {
@@ -134,6 +136,7 @@ export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsW
     process,
     snapshot: () => gzipSync(JSON.stringify(state.snapshot()), { level: 1 }),
     ...(o.commitIntervalMs === undefined ? {} : { commitIntervalMs: o.commitIntervalMs }),
+    ...(o.changelogChunkBytes === undefined ? {} : { changelogChunkBytes: o.changelogChunkBytes }),
     ...(idleMs === Infinity ? {} : { idle: { tickMs: Math.min(idleMs, 1000), tick } }),
   });
   return { ...edge, done: edge.done, stop: edge.stop, state: () => state };
