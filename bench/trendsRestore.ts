@@ -79,7 +79,7 @@ for (let i = 0; i < KEYS; i += 5000) {
 await producer.disconnect();
 
 const restores: number[] = [];
-const metrics = (): TrendMetrics => ({ closed: () => undefined, restored: (s: number) => void restores.push(s) }) as unknown as TrendMetrics;
+const metrics = (): TrendMetrics => ({ closed: () => undefined, restored: (s: number) => void restores.push(s), stateWritten: () => undefined }) as unknown as TrendMetrics;
 const options = (m: TrendMetrics): TrendsWorkerOptions => ({
   connection: { brokers, logger },
   settings,

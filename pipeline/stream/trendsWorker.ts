@@ -134,7 +134,11 @@ export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsW
     logger: o.logger,
     restore,
     process,
-    snapshot: () => gzipSync(JSON.stringify(state.snapshot()), { level: 1 }),
+    snapshot: () => {
+      const entry = gzipSync(JSON.stringify(state.snapshot()), { level: 1 });
+      o.metrics?.stateWritten(entry.length);
+      return entry;
+    },
     ...(o.commitIntervalMs === undefined ? {} : { commitIntervalMs: o.commitIntervalMs }),
     ...(o.changelogChunkBytes === undefined ? {} : { changelogChunkBytes: o.changelogChunkBytes }),
     ...(idleMs === Infinity ? {} : { idle: { tickMs: Math.min(idleMs, 1000), tick } }),

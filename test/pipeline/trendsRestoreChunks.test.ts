@@ -54,7 +54,8 @@ describe('trends state in chunks, restored', { skip: brokers === undefined ? KAF
     await producer.disconnect();
 
     let restores = 0;
-    const metrics = { closed: () => undefined, restored: () => void restores++ } as unknown as TrendMetrics;
+    let entryBytes = 0;
+    const metrics = { closed: () => undefined, restored: () => void restores++, stateWritten: (b: number) => void (entryBytes = b) } as unknown as TrendMetrics;
     const options: TrendsWorkerOptions = {
       connection: { brokers: brokers!, logger },
       settings: { ...TREND_DEFAULTS, sizeMs: 600_000, hopMs: 600_000, latenessMs: 10_000 },
@@ -72,6 +73,7 @@ describe('trends state in chunks, restored', { skip: brokers === undefined ? KAF
     const saved = JSON.stringify(first.state().snapshot());
     assert.equal(first.state().keysTracked, N);
     const chunks = Math.ceil(gzipSync(saved, { level: 1 }).length / CHUNK);
+    assert.equal(entryBytes, gzipSync(saved, { level: 1 }).length, 'the entry size metric is the last entry written');
     assert.ok(chunks >= 3, `the state should need several chunks of ${CHUNK} bytes, needs ${chunks}`);
 
     restores = 0;
