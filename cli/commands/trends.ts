@@ -46,7 +46,8 @@ export const spec: CommandSpec = {
     'transactional-id': { type: 'string', arg: 'ID', description: 'Kafka mode, exactly-once: stable across restarts (default: GROUP-trends)' },
     'create-topics': { type: 'boolean', description: 'Kafka mode: create the trends, late and changelog topics (trendTopicSpecs) if missing, then run' },
     partitions: { type: 'string', arg: 'N', description: 'with --create-topics: partitions of the trends and late topics', default: '1' },
-    'idle-timeout': { type: 'string', arg: 'DURATION', description: 'with no record for this long, let the watermark move on with the clock (default: windows close on later records and at the end of the input)' },
+    'commit-interval': { type: 'string', arg: 'DURATION', description: 'Kafka mode: write outputs, state and input offsets at most this often (one transaction in exactly-once mode); 0: after every fetched batch', default: '1s' },
+    'idle-timeout': { type: 'string', arg: 'DURATION', description: 'with no record for this long, let the watermark move on with the clock; Kafka mode: also leave a partition silent this long out of the watermark (default: windows close on later records and at the end of the input)' },
   },
   notes: [
     'Windows are event-time, aligned to the epoch: [start, start + window), a start every --hop. A window is printed once the',
@@ -124,9 +125,8 @@ async function runKafka(p: Parsed, settings: TrendSettings): Promise<number> {
   const brokers = String(p.values.brokers).split(',').map((b) => b.trim()).filter((b) => b !== '');
   if (brokers.length === 0) throw new ConfigError('--brokers must list at least one HOST:PORT');
   if (p.values.input !== undefined) throw new ConfigError('--input is the embedded mode: leave it out with --brokers');
-  if (p.values['idle-timeout'] !== undefined) {
-    throw new ConfigError('--idle-timeout is not supported with --brokers yet: windows close as the slowest partition\'s records move the watermark');
-  }
+  const idleTimeoutMs = durationOption(p, 'idle-timeout', 1) ?? Infinity;
+  const commitIntervalMs = durationOption(p, 'commit-interval', 0)!;
   const delivery = String(p.values.delivery);
   if (delivery !== 'exactly-once' && delivery !== 'at-least-once') throw new ConfigError(`--delivery must be exactly-once or at-least-once, got ${JSON.stringify(delivery)}`);
   const toTopic = String(p.values['to-topic']);
@@ -161,6 +161,8 @@ async function runKafka(p: Parsed, settings: TrendSettings): Promise<number> {
     groupId,
     delivery,
     transactionalId: (p.values['transactional-id'] as string | undefined) ?? `${groupId}-trends`,
+    idleTimeoutMs,
+    commitIntervalMs,
     logger,
     ...(metrics ? { metrics } : {}),
   }));

@@ -10,6 +10,7 @@
  *                                               in the history of closed windows (history)
  *   mentionflow_trends_watermark_seconds        the watermark (epoch seconds; 0 before the first record)
  *   mentionflow_trends_restore_seconds          time the last state restore took (0: none)
+ *   mentionflow_trends_changelog_entry_bytes    size of the last state written to the changelog (Kafka mode; 0: none)
  *
  * plus the process defaults (CPU, memory, event loop lag).
  */
@@ -30,6 +31,8 @@ export interface TrendMetrics {
   closed(n?: number): void;
   /** The duration of a state restore, in seconds. */
   restored(seconds: number): void;
+  /** The size of the state entry just written to the changelog, in bytes (what each commit writes). */
+  stateWritten(bytes: number): void;
 }
 
 export function createTrendMetrics(opts: { state: () => TrendStateGauges; registry?: Registry; collectDefault?: boolean }): TrendMetrics {
@@ -73,5 +76,7 @@ export function createTrendMetrics(opts: { state: () => TrendStateGauges; regist
   });
   const restore = new Gauge({ name: 'mentionflow_trends_restore_seconds', help: 'Duration of the last trend state restore (0: none)', registers });
   restore.set(0);
-  return { registry, closed: (n = 1) => closed.inc(n), restored: (s) => restore.set(s) };
+  const entry = new Gauge({ name: 'mentionflow_trends_changelog_entry_bytes', help: 'Size of the last trend state entry written to the changelog, bytes (written whole at each commit)', registers });
+  entry.set(0);
+  return { registry, closed: (n = 1) => closed.inc(n), restored: (s) => restore.set(s), stateWritten: (b) => entry.set(b) };
 }

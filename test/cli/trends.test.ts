@@ -67,7 +67,8 @@ describe('mentionflow trends', () => {
     const cases: Array<[string[], string]> = [
       [['--delivery', 'twice'], 'mentionflow trends: --delivery must be exactly-once or at-least-once, got "twice"\n'],
       [['--input', file], 'mentionflow trends: --input is the embedded mode: leave it out with --brokers\n'],
-      [['--idle-timeout', '5s'], "mentionflow trends: --idle-timeout is not supported with --brokers yet: windows close as the slowest partition's records move the watermark\n"],
+      [['--idle-timeout', '0'], 'mentionflow trends: --idle-timeout must be a duration of at least 1 ms such as 500ms, 30s, 5m, 1h (or a number of ms), got "0"\n'],
+      [['--commit-interval', 'soon'], 'mentionflow trends: --commit-interval must be a duration of at least 0 ms such as 500ms, 30s, 5m, 1h (or a number of ms), got "soon"\n'],
     ];
     for (const [args, stderr] of cases) {
       const r = run(...args);

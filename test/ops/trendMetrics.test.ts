@@ -18,6 +18,8 @@ test('trend metrics: windows open and closed, late records, keys, state entries,
   metrics.closed(closedN);
   st.add({ post_id: 'c', created_at: 1_000, mentions: [] });
   metrics.restored(0.25);
+  assert.match(await metrics.registry.metrics(), /^mentionflow_trends_changelog_entry_bytes 0$/m);
+  metrics.stateWritten(1234);
   const text = await metrics.registry.metrics();
   assert.match(text, new RegExp(`^mentionflow_trends_windows_open ${st.openWindows}$`, 'm'));
   assert.ok(st.openWindows > 0);
@@ -28,6 +30,7 @@ test('trend metrics: windows open and closed, late records, keys, state entries,
   assert.match(text, new RegExp(`^mentionflow_trends_state_entries\\{part="history"\\} ${st.historyKeys}$`, 'm'));
   assert.match(text, /^mentionflow_trends_watermark_seconds 21$/m);
   assert.match(text, /^mentionflow_trends_restore_seconds 0\.25$/m);
+  assert.match(text, /^mentionflow_trends_changelog_entry_bytes 1234$/m);
   // the late counter only grows by what is new
   assert.match(await metrics.registry.metrics(), /^mentionflow_trends_late_records_total 1$/m);
 });

@@ -1,0 +1,146 @@
+/**
+ * The trends aggregator as it runs in Kafka mode (pipeline/stream/trendsWorker.ts:
+ * decode, TrendState, encode, the state snapshot, one transaction per
+ * commit), against a bare kafkajs consume loop over the same records, with
+ * commit intervals side by side: --intervals 0,1000 (0: outputs, state and
+ * offsets written after every fetched batch, as before the commit interval).
+ *
+ * Produces --records mention records as bench/trends.ts does (2 mentions
+ * each, 2,000 entity strings, created_at over 2 hours, out of order by up to
+ * 3 s) to a fresh 3-partition topic once; then for each of --runs rounds, in
+ * turn: the bare loop (bench/consumeLoop.ts), and for each interval an
+ * aggregator (exactly-once, 1-minute windows, hop 20 s, lateness 5 s, new
+ * group and changelog) timed from its first committed offset to the last
+ * (the bare loop from its first batch to its last record), with this
+ * process's CPU time over the same span. Medians of the runs, the ratios of
+ * medians to the bare loop.
+ *
+ * Needs KAFKA_BROKERS. Usage: node dist/bench/trendsWorker.js [--records 100000] [--runs 3] [--intervals 0,1000]
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { createTopics, deleteTopics } from '../pipeline/kafka/topicAdmin.js';
+import { trendTopicSpecs } from '../pipeline/kafka/topicSpecs.js';
+import { createLogger } from '../pipeline/ops/logger.js';
+import { startTrendsWorker } from '../pipeline/stream/trendsWorker.js';
+import { TREND_DEFAULTS } from '../operators/trends/trendState.js';
+import { encodeStrict, loadSchema } from '../schemas/registry.js';
+import type { PostMentions } from '../schemas/types.generated.js';
+import { benchArgs } from './args.js';
+import { consumeLoop } from './consumeLoop.js';
+import { median } from './stats.js';
+
+const args = benchArgs(import.meta.url, {
+  records: { type: 'string', default: '100000' },
+  runs: { type: 'string', default: '3' },
+  intervals: { type: 'string', default: '0,1000' },
+});
+const RECORDS = Number(args.records);
+const RUNS = Number(args.runs);
+const INTERVALS = String(args.intervals).split(',').map(Number);
+const brokersEnv = process.env.KAFKA_BROKERS;
+if (brokersEnv === undefined) {
+  process.stderr.write('KAFKA_BROKERS is not set (export $(cat /tmp/kafka.env))\n');
+  process.exit(2);
+}
+const brokers = brokersEnv.split(',');
+const logger = createLogger({ level: 'error' });
+const settings = { ...TREND_DEFAULTS, sizeMs: 60_000, hopMs: 20_000, latenessMs: 5_000 };
+const stamp = Date.now().toString(36);
+const input = `bench-trendsw-in-${stamp}`;
+
+function record(i: number): PostMentions {
+  const base = Date.UTC(2024, 4, 1, 8);
+  const mention = (k: number) => {
+    const text = `实体${k % 2000}`;
+    return { text, label: k % 3 === 0 ? 'PER.NAM' : 'GPE.NAM', type: k % 3 === 0 ? ('PER' as const) : ('GPE' as const), kind: 'NAM' as const, start: 0, end: 4, start_utf16: 0, end_utf16: 4, confidence: 0.5 };
+  };
+  return {
+    post_id: `m${i}`,
+    created_at: base + Math.floor((i / RECORDS) * 7_200_000) - ((i * 7919) % 3000),
+    origin: null,
+    mentions: [mention((i * 31) % 1999), mention((i * 17 + 5) % 2003)],
+    model: { id: 'bench', version: '1' },
+    processed_at: base,
+    latency_ms: null,
+  };
+}
+
+const kafka = new Kafka({ clientId: 'bench-trendsw', brokers, logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+await admin.connect();
+await admin.createTopics({ waitForLeaders: true, topics: [{ topic: input, numPartitions: 3 }] });
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+await producer.connect();
+const type = loadSchema('mentions');
+for (let i = 0; i < RECORDS; i += 2000) {
+  const messages = [];
+  for (let j = i; j < Math.min(RECORDS, i + 2000); j++) messages.push({ key: `m${j}`, value: encodeStrict(type, record(j)) });
+  await producer.send({ topic: input, acks: -1, messages });
+}
+await producer.disconnect();
+
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+const mentions = RECORDS * 2;
+const toDelete: string[] = [input];
+
+async function aggregator(interval: number, run: number): Promise<Rate> {
+  const out = `bench-trendsw-out-${stamp}-${interval}-${run}`;
+  const group = `bench-trendsw-${stamp}-${interval}-${run}`;
+  const specs = trendTopicSpecs({ trendsTopic: out, changelogTopic: `${out}.changelog`, topicPartitions: 1, topicReplicationFactor: -1, topicRetentionMs: -1 });
+  await createTopics({ brokers, logger }, [...specs, { ...specs[0]!, name: `${out}.late` }]);
+  toDelete.push(out, `${out}.changelog`, `${out}.late`);
+  const worker = await startTrendsWorker({
+    connection: { brokers, logger },
+    settings,
+    fromTopic: input,
+    toTopic: out,
+    lateTopic: `${out}.late`,
+    changelogTopic: `${out}.changelog`,
+    groupId: group,
+    delivery: 'exactly-once',
+    transactionalId: `${group}-trends`,
+    logger,
+    commitIntervalMs: interval,
+  });
+  const committed = async (): Promise<number> => {
+    const [entry] = await admin.fetchOffsets({ groupId: group, topics: [input] });
+    return entry!.partitions.reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
+  };
+  let first = 0;
+  while ((first = await committed()) === 0) await new Promise((r) => setTimeout(r, 20));
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  let n = first;
+  while ((n = await committed()) < RECORDS) await new Promise((r) => setTimeout(r, 20));
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cu = process.cpuUsage(c0);
+  await worker.stop();
+  await worker.done;
+  const counted = (n - first) * 2; // mentions committed over the timed span
+  return { wall: counted / seconds, cpu: counted / ((cu.user + cu.system) / 1e6) };
+}
+
+const bare: Rate[] = [];
+const agg = new Map<number, Rate[]>(INTERVALS.map((i) => [i, []]));
+for (let r = 0; r < RUNS; r++) {
+  const t = await consumeLoop({ brokers, topic: input, groupId: `bench-trendsw-bare-${stamp}-${r}`, total: RECORDS, logger });
+  bare.push({ wall: mentions / t.seconds, cpu: mentions / t.cpuSeconds });
+  const line = [`run ${r + 1}: bare ${bare[r]!.wall.toFixed(0)} mentions/s (${bare[r]!.cpu.toFixed(0)} per CPU-s)`];
+  for (const i of INTERVALS) {
+    const rate = await aggregator(i, r);
+    agg.get(i)!.push(rate);
+    line.push(`commit interval ${i} ms ${rate.wall.toFixed(0)} mentions/s (${rate.cpu.toFixed(0)} per CPU-s)`);
+  }
+  process.stderr.write(`${line.join('; ')}\n`);
+}
+await admin.disconnect();
+await deleteTopics({ brokers, topics: toDelete }).catch(() => undefined);
+const m = (xs: Rate[], k: keyof Rate) => median(xs.map((x) => x[k]));
+const parts = [`${RECORDS} records (${mentions} mentions), ${RUNS} runs, medians: bare kafkajs consume ${m(bare, 'wall').toFixed(0)} mentions/s (${m(bare, 'cpu').toFixed(0)} per CPU-s)`];
+for (const [i, xs] of agg) {
+  parts.push(`aggregator, commit interval ${i} ms: ${m(xs, 'wall').toFixed(0)} mentions/s (${m(xs, 'cpu').toFixed(0)} per CPU-s), ratio wall ${(m(xs, 'wall') / m(bare, 'wall')).toFixed(3)}, per core ${(m(xs, 'cpu') / m(bare, 'cpu')).toFixed(3)}`);
+}
+process.stdout.write(`${parts.join('; ')}\n`);
