@@ -93,6 +93,16 @@ export interface TransactionOffsets {
   owns(ref: RecordRef): boolean;
   /** The offsets still to commit, of the partitions this worker holds. */
   pending(): TopicPartitionOffset[];
+  /**
+   * The sink says how a partition is claimed (TransactionalKafkaSink.claim:
+   * fence its previous writers, then read its committed offset). The source
+   * claims each partition before it hands over its records, each time the
+   * partition is assigned (a new epoch), and reads it from the offset the
+   * claim returns.
+   */
+  claimWith(claim: (topic: string, partition: number) => Promise<string>): void;
+  /** The sink gave the partition up (another worker committed it): what is in flight there is dropped; it is claimed again before it is read again. */
+  release(tp: TopicPartition): void;
 }
 
 const { AssignerProtocol } = kafkajs;
@@ -132,6 +142,22 @@ export class KafkaSource implements RecordSource {
   private watchdog: NodeJS.Timeout | undefined;
   /** Per partition, how many times it was dropped: RecordRef.epoch of the records read since. */
   private readonly epochs = new Map<string, number>();
+  /** Exactly-once: how the sink claims a partition (TransactionOffsets.claimWith). */
+  private claim: ((topic: string, partition: number) => Promise<string>) | undefined;
+  /** Exactly-once: per partition, the epoch it was last claimed in. */
+  private readonly claimedEpochs = new Map<string, number>();
+  /**
+   * Exactly-once: partitions dropped outside a join (moved while this worker
+   * was unresponsive, or given up by the sink after another worker claimed
+   * them), with when. kafkajs may still deliver them until the group tells
+   * it otherwise, and claiming them again at once would fence the worker
+   * that holds them now; so they are paused until the next join says whose
+   * they are, or for one session timeout at most (when no join comes, the
+   * group still says they are this worker's: it claims them again).
+   */
+  private readonly unclaimable = new Map<string, number>();
+  /** Timers resuming the partitions paused as unclaimable. */
+  private readonly unclaimableTimers = new Map<string, { timer: NodeJS.Timeout; topic: string; partition: number }>();
 
   constructor(opts: KafkaSourceOptions) {
     const maxInFlight = opts.maxInFlight;
@@ -208,6 +234,7 @@ export class KafkaSource implements RecordSource {
       const dropAll = lapsed && this.opts.commit === 'transaction';
       const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && (dropAll || !mine.includes(tp.partition)));
       const dropped = this.drop(lost);
+      this.clearUnclaimable(); // the new assignment says whose each partition is
       this.joined = true;
       this.lastAnswer = Date.now();
       this.memberId = payload.memberId;
@@ -364,6 +391,7 @@ export class KafkaSource implements RecordSource {
       unresolved = undefined;
     };
     let slice = 0;
+    if (this.opts.commit === 'transaction' && !(await this.claimed(payload, beat))) return;
     try {
       for (const message of batch.messages) {
         if (!this.open || !isRunning() || isStale()) break;
@@ -397,6 +425,82 @@ export class KafkaSource implements RecordSource {
       this.scheduleCommit();
     }
     if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * Exactly-once: makes sure the batch's partition is claimed in its current
+   * epoch before any of its records is handed over (see
+   * TransactionalKafkaSink.claim). Once claimed, the partition is read from
+   * the committed offset the claim returned: when the batch was fetched from
+   * elsewhere (a worker that held the partition before committed more of it
+   * between this worker's offset fetch and its claim), the consumer seeks
+   * there and the batch is dropped. Resolves true when the batch may be
+   * handed over.
+   */
+  private async claimed(payload: EachBatchPayload, beat: () => Promise<void>): Promise<boolean> {
+    const { topic, partition } = payload.batch;
+    const epoch = this.epochOf(topic, partition);
+    const k = `${partition}\u0000${topic}`;
+    if (this.claimedEpochs.get(k) === epoch) return true;
+    const markedAt = this.unclaimable.get(k);
+    if (markedAt !== undefined) {
+      const wait = markedAt + this.opts.sessionTimeoutMs - Date.now();
+      if (wait > 0) {
+        this.holdUnclaimable(k, topic, partition, wait);
+        return false;
+      }
+      this.unclaimable.delete(k); // no join came: the group still says it is this worker's
+    }
+    const claim = this.claim;
+    if (claim === undefined) throw new KafkaEdgeError('internal: exactly-once source read records before the sink registered how partitions are claimed');
+    let committed: string | undefined;
+    let failure: unknown;
+    const claiming = claim(topic, partition).then(
+      (offset) => {
+        committed = offset;
+      },
+      (err: unknown) => {
+        failure = err;
+      },
+    );
+    void claiming.finally(() => this.wake());
+    await this.waitFor(() => committed !== undefined || failure !== undefined, beat);
+    if (failure !== undefined) {
+      this.fail(failure);
+      return false;
+    }
+    // Dropped meanwhile (a rebalance, or the sink gave it up): the next batch claims it again.
+    if (committed === undefined || this.epochOf(topic, partition) !== epoch || !payload.isRunning() || payload.isStale()) return false;
+    this.claimedEpochs.set(k, epoch);
+    // kafkajs's Batch keeps the offset it was fetched from (not in its typings).
+    const fetchedOffset = (payload.batch as { fetchedOffset?: unknown }).fetchedOffset;
+    if (committed === '-1' || String(fetchedOffset) === committed) return true;
+    this.log.info('partition claimed; reading it from its committed offset', { partition, committed, fetchedFrom: String(fetchedOffset) });
+    this.consumer.seek({ topic, partition, offset: committed });
+    return false;
+  }
+
+  /** Pauses an unclaimable partition until the next join, or for `ms` at most. */
+  private holdUnclaimable(k: string, topic: string, partition: number, ms: number): void {
+    this.log.info('partition paused until the group assigns it again', { partition, maxMs: Math.round(ms) });
+    this.consumer.pause([{ topic, partitions: [partition] }]);
+    clearTimeout(this.unclaimableTimers.get(k)?.timer);
+    const timer = setTimeout(() => {
+      this.unclaimableTimers.delete(k);
+      if (!this.stopping && !this.closing) this.consumer.resume([{ topic, partitions: [partition] }]);
+    }, ms);
+    timer.unref();
+    this.unclaimableTimers.set(k, { timer, topic, partition });
+  }
+
+  /** A join: the new assignment says whose each partition is; the partitions paused as unclaimable read again. */
+  private clearUnclaimable(): void {
+    this.unclaimable.clear();
+    for (const { timer, topic, partition } of this.unclaimableTimers.values()) {
+      clearTimeout(timer);
+      if (!this.stopping && !this.closing) this.consumer.resume([{ topic, partitions: [partition] }]);
+    }
+    this.unclaimableTimers.clear();
   }
 
   /** Pauses every assigned partition until acks bring the in-flight count down to resumeAt. */
@@ -481,6 +585,15 @@ export class KafkaSource implements RecordSource {
       confirm: () => this.confirmMembership(),
       owns: (ref) => this.tracker.tracks(ref) && ref.epoch === this.epochOf(ref.topic, ref.partition),
       pending: () => this.tracker.pendingCommits(),
+      claimWith: (claim) => {
+        this.claim = claim;
+      },
+      release: (tp) => {
+        const dropped = this.drop([tp]);
+        this.unclaimable.set(`${tp.partition}\u0000${tp.topic}`, Date.now());
+        this.log.warn('partition given up by the sink; it is claimed again before it is read again', { partition: tp.partition, droppedInFlight: dropped });
+        this.wake();
+      },
     };
   }
 
@@ -504,6 +617,7 @@ export class KafkaSource implements RecordSource {
     const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && !mine.includes(tp.partition));
     if (lost.length > 0) {
       const dropped = this.drop(lost);
+      for (const tp of lost) this.unclaimable.set(`${tp.partition}\u0000${tp.topic}`, Date.now());
       this.wake();
       this.log.warn('partitions moved to another worker while this one was unresponsive; dropping what it had in flight there (their new owner reads it again)', {
         partitions: lost.map((tp) => tp.partition),
