@@ -86,6 +86,10 @@ interface PartitionWriter {
   producer: Producer;
   /** The partition's committed offset as this worker last knew it (after its claim, then after each of its commits). */
   committed: string;
+  /** Transactions under way on the producer. */
+  busy: number;
+  /** Replaced by a newer claim: disconnected once its transaction under way ends. */
+  retired: boolean;
 }
 
 /** One partition's share of a write: its outputs and the input offset they complete. */
@@ -151,7 +155,7 @@ export class TransactionalKafkaSink implements OutputSink {
     const transactionalId = partitionTransactionalId(this.opts.transactionalIdPrefix, tp.topic, tp.partition);
     const old = this.writers.get(key(tp));
     this.writers.delete(key(tp));
-    await old?.producer.disconnect().catch(() => undefined);
+    if (old !== undefined) await this.retire(old);
     try {
       return await withBrokerRetry(
         `claiming ${tp.topic}[${tp.partition}]`,
@@ -161,7 +165,7 @@ export class TransactionalKafkaSink implements OutputSink {
             await this.register(producer);
             const committed = await this.committedOffset(tp);
             if (this.closing) throw new KafkaEdgeError('the sink is closing');
-            this.writers.set(key(tp), { tp, transactionalId, producer, committed });
+            this.writers.set(key(tp), { tp, transactionalId, producer, committed, busy: 0, retired: false });
             this.log.info('input partition claimed', { topic: tp.topic, partition: tp.partition, transactionalId, committed });
             return committed;
           } catch (err) {
@@ -253,7 +257,11 @@ export class TransactionalKafkaSink implements OutputSink {
             transactionalId = writer.transactionalId;
             const batch = topicMessages(messages, topics);
             if (batch.length === 0 && offset === undefined) return;
-            const txn = await writer.producer.transaction();
+            writer.busy++;
+            const txn = await writer.producer.transaction().catch((err: unknown) => {
+              void this.done(writer);
+              throw err;
+            });
             try {
               if (batch.length > 0) await txn.sendBatch({ topicMessages: batch, acks: -1 });
               if (offset !== undefined) {
@@ -287,6 +295,8 @@ export class TransactionalKafkaSink implements OutputSink {
               // producer's registration settles it, settled() reads it.
               if (!commitSent && !isFenced(err)) await txn.abort().catch(() => undefined);
               throw err;
+            } finally {
+              await this.done(writer);
             }
           }
         },
@@ -342,7 +352,7 @@ export class TransactionalKafkaSink implements OutputSink {
       expected: writer.committed,
     });
     this.writers.delete(key(tp));
-    await writer.producer.disconnect().catch(() => undefined);
+    await this.retire(writer);
     this.opts.offsets.release(tp);
     return 'given up';
   }
@@ -360,14 +370,26 @@ export class TransactionalKafkaSink implements OutputSink {
     const { tp } = writer;
     if (this.writers.get(key(tp)) !== writer) return;
     this.writers.delete(key(tp));
+    writer.retired = true;
     this.log.warn('fenced: another worker claimed this input partition, or its transaction timed out; giving it up (its new owner reads it from the committed offset)', {
       topic: tp.topic,
       partition: tp.partition,
       transactionalId: writer.transactionalId,
       err: kafkaEdgeError('transaction', err),
     });
-    await writer.producer.disconnect().catch(() => undefined);
     this.opts.offsets.release(tp);
+  }
+
+  /** A transaction on the writer's producer ended: a retired writer is disconnected once none is under way. */
+  private async done(writer: PartitionWriter): Promise<void> {
+    writer.busy--;
+    if (writer.retired && writer.busy === 0) await writer.producer.disconnect().catch(() => undefined);
+  }
+
+  /** Retires a writer a newer claim (or giving the partition up) replaced: disconnected now, or once its transaction under way ends. */
+  private async retire(writer: PartitionWriter): Promise<void> {
+    writer.retired = true;
+    if (writer.busy === 0) await writer.producer.disconnect().catch(() => undefined);
   }
 
   /** A fresh producer with the same transactional id after a failed transaction of `tp`. */
