@@ -63,7 +63,7 @@ for (const delivery of ['at-least-once', 'exactly-once'] as const) {
     const collector = OutputCollector.start(brokers, topics);
     // What a read_uncommitted reader sees too: records of the transaction the kill left open (then aborted).
     const uncommitted = eos ? OutputCollector.start(brokers, topics, { readUncommitted: true }) : undefined;
-    const args = runArgs(brokers, topics, model, ['--delivery', delivery, '--transactional-id', `${topics.group}-tx`, ...SMALL_BATCHES]);
+    const args = runArgs(brokers, topics, model, ['--delivery', delivery, ...SMALL_BATCHES]);
     const workers: Cli[] = [];
     try {
       const first = spawnCli(args);
@@ -159,44 +159,13 @@ test('two workers share the partitions; one stops (SIGTERM), the other takes ove
   }
 });
 
-test('exactly-once: a second worker with the same transactional id fences the first, which stops', { timeout: 240_000 }, async (t) => {
-  const brokers = kafkaBrokers();
-  if (brokers === undefined) return t.skip(KAFKA_SKIP);
-  const topics = await createTestTopics(brokers, 'fence');
-  const { records, ids, badKeys } = inputRecords(3_000, 'f');
-  const collector = OutputCollector.start(brokers, topics);
-  const args = runArgs(brokers, topics, model, ['--delivery', 'exactly-once', '--transactional-id', `${topics.group}-tx`, ...SMALL_BATCHES]);
-  const zombie = spawnCli(args);
-  let successor: Cli | undefined;
-  try {
-    await zombie.waitForStderr(/"msg":"partitions assigned"/, 60_000);
-    const producing = produceRecords(brokers, topics.input, records, { chunk: 100, pauseMs: 100 });
-    await waitUntil(() => collector.total >= 300, 90_000, 'the first worker to produce outputs');
-    successor = spawnCli(args);
-    const fenced = await within(zombie.exited, 90_000, 'the fenced worker to stop');
-    assert.notEqual(fenced.code, 0);
-    assert.match(zombie.stderr, /fenced: another worker registered transactional id/);
-    await within(producing, 60_000, 'the producer');
-    await collector.waitForAll(ids, badKeys, 120_000);
-    await collector.settle(2_000, 20_000);
-    successor.kill('SIGTERM');
-    assert.equal((await within(successor.exited, 30_000, 'the successor to stop')).code, 0, successor.stderr.slice(-2000));
-    assert.deepEqual(collector.duplicates(), []);
-  } finally {
-    zombie.kill();
-    successor?.kill();
-    await collector.stop();
-    await deleteTestTopics(brokers, topics);
-  }
-});
-
 test('exactly-once: a worker joins mid-stream, then the first leaves; no post missing or duplicated (read_committed)', { timeout: 240_000 }, async (t) => {
   const brokers = kafkaBrokers();
   if (brokers === undefined) return t.skip(KAFKA_SKIP);
   const topics = await createTestTopics(brokers, 'group-eos');
   const { records, ids, badKeys } = inputRecords(POSTS, 'ge');
   const collector = OutputCollector.start(brokers, topics);
-  const eos = (name: string) => ['--client-id', name, '--delivery', 'exactly-once', '--transactional-id', `${topics.group}-${name}`, ...SMALL_BATCHES];
+  const eos = (name: string) => ['--client-id', name, '--delivery', 'exactly-once', ...SMALL_BATCHES];
   const a = spawnCli(runArgs(brokers, topics, model, eos('worker-a')));
   let b: Cli | undefined;
   try {
