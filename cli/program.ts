@@ -76,8 +76,16 @@ export function program(onResult: (code: number) => void = () => undefined): Com
   return root;
 }
 
+/** Options that were renamed or replaced: what to say instead of commander's bare "unknown option". */
+const REPLACED_OPTIONS: Record<string, string> = {
+  '--transactional-id':
+    'exactly-once now uses one transactional id per input partition, <prefix>-<topic>-<partition>, the same for every worker of the group: drop it, or set --transactional-id-prefix (default: the group id)',
+};
+
 /** commander's parse error as one line: "unknown option '--inpt' (Did you mean --input?)" -> "unknown option '--inpt' (did you mean --input?)". */
 function parseErrorLine(err: CommanderError): string {
+  const replaced = /^error: unknown option '([^']+)'/.exec(err.message)?.[1];
+  if (replaced !== undefined && REPLACED_OPTIONS[replaced] !== undefined) return `unknown option '${replaced}': ${REPLACED_OPTIONS[replaced]}`;
   return err.message
     .replace(/^error: /, '')
     .replace(/^option '(\S+)[^']*' argument '(.*)' is invalid\. Allowed choices are (.*)\.$/s, (_m, flag: string, got: string, allowed: string) => `${flag} must be one of ${allowed}, got ${JSON.stringify(got)}`)

@@ -104,7 +104,7 @@ try {
       '-e', `MENTIONFLOW_BROKERS=${brokers.join(',')}`, '-e', `MENTIONFLOW_INPUT_TOPIC=${topics.input}`,
       '-e', `MENTIONFLOW_OUTPUT_TOPIC=${topics.output}`, '-e', `MENTIONFLOW_DEAD_LETTER_TOPIC=${topics.deadLetter}`,
       '-e', `MENTIONFLOW_GROUP_ID=${group}`, '-e', `MENTIONFLOW_METRICS_PORT=${w.port}`, '-e', `MENTIONFLOW_DELIVERY=${opt.delivery}`,
-      '-e', 'MENTIONFLOW_SESSION_TIMEOUT_MS=6000', '-e', `MENTIONFLOW_TRANSACTIONAL_ID=${w.name}`, IMAGE);
+      '-e', 'MENTIONFLOW_SESSION_TIMEOUT_MS=6000', IMAGE);
     say(`started ${w.name} (metrics :${w.port})`);
   }
   await waitFor('both workers ready', 120_000, async () => (await ready(workers[0])) && (await ready(workers[1])));

@@ -12,7 +12,6 @@ import { DEFAULT_MAX_RECORD_BYTES, MIN_MAX_RECORD_BYTES } from '../../operators/
 import { DEFAULT_MAX_REQUEST_BYTES, KafkaSink, RECORD_OVERHEAD_BYTES } from './sink.js';
 import { KafkaSource } from './source.js';
 import { TransactionalKafkaSink } from './transactionalSink.js';
-import { claimTransactionalId } from './transactionalId.js';
 import { BrokerOutage } from './outage.js';
 import { committedOffsets } from './groupOffsets.js';
 import type { KafkaEdgesSettings } from './settings.js';
@@ -78,36 +77,30 @@ export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdge
     onAssigned: metrics === undefined ? undefined : (topic, partitions) => metrics.retainLag(topic, partitions),
   });
   const topics = { mentions: config.outputTopic, deadletter: config.deadLetterTopic };
-  const claim = exactlyOnce && config.transactionalId === undefined ? await claimTransactionalId({ groupId: config.groupId }) : undefined;
-  const transactionalId = config.transactionalId ?? claim?.transactionalId ?? '';
+  const transactionalIdPrefix = config.transactionalIdPrefix ?? config.groupId;
   const sink = exactlyOnce
     ? new TransactionalKafkaSink({
         kafka,
         topics,
-        transactionalId,
+        transactionalIdPrefix,
         offsets: source.transactionOffsets(),
         committedOffsets: (partitions) => committedOffsets(kafka, config.groupId, partitions),
         // Shorter than the session: a worker paused or cut off long enough
         // for its partitions to move has its open transaction aborted (and is
-        // fenced) before its successor can read those partitions.
+        // fenced) even before their new owner claims them.
         transactionTimeoutMs: Math.floor((config.sessionTimeoutMs * 2) / 3),
         outage: writeOutage,
         logger,
         maxRequestBytes,
       })
     : new KafkaSink({ kafka, topics, outage: writeOutage, logger, maxRequestBytes });
-  // The producer first: in exactly-once mode registering the transactional id
-  // aborts what a predecessor left open before the consumer reads its offsets.
+  // Exactly-once: the sink registers each input partition's transactional id
+  // when the source claims the partition, before reading it (TransactionalKafkaSink.claim).
+  await sink.connect();
   try {
-    await sink.connect();
-    try {
-      await source.connect();
-    } catch (err) {
-      await sink.close();
-      throw err;
-    }
+    await source.connect();
   } catch (err) {
-    await claim?.release();
+    await sink.close();
     throw err;
   }
   logger.info('connected to Kafka', {
@@ -115,7 +108,7 @@ export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdge
     delivery: config.delivery,
     input: config.inputTopic,
     groupId: config.groupId,
-    ...(exactlyOnce ? { transactionalId } : {}),
+    ...(exactlyOnce ? { transactionalIdPrefix } : {}),
   });
   return {
     source,
@@ -127,7 +120,6 @@ export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdge
       writeOutage.dispose();
       await source.close();
       await sink.close();
-      await claim?.release();
     },
   };
 }

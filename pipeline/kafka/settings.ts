@@ -52,8 +52,8 @@ export interface KafkaEdgesSettings extends KafkaConnectionSettings {
   deadLetterTopic: string;
   startFrom: StartFrom;
   delivery: DeliveryMode;
-  /** exactly-once: unset, one is claimed per host (pipeline/kafka/transactionalId.ts). */
-  transactionalId?: string;
+  /** exactly-once: prefix of the per-input-partition transactional ids; unset, the group id. */
+  transactionalIdPrefix?: string;
   /** Most records read and not yet acknowledged. */
   maxInFlight: number;
   commitIntervalMs: number;

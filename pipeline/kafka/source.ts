@@ -93,6 +93,16 @@ export interface TransactionOffsets {
   owns(ref: RecordRef): boolean;
   /** The offsets still to commit, of the partitions this worker holds. */
   pending(): TopicPartitionOffset[];
+  /**
+   * The sink says how a partition is claimed (TransactionalKafkaSink.claim:
+   * fence its previous writers, then read its committed offset). The source
+   * claims each partition before it hands over its records, each time the
+   * partition is assigned (a new epoch), and reads it from the offset the
+   * claim returns.
+   */
+  claimWith(claim: (topic: string, partition: number) => Promise<string>): void;
+  /** The sink gave the partition up (another worker committed it): what is in flight there is dropped; it is claimed again before it is read again. */
+  release(tp: TopicPartition): void;
 }
 
 const { AssignerProtocol } = kafkajs;
@@ -132,6 +142,27 @@ export class KafkaSource implements RecordSource {
   private watchdog: NodeJS.Timeout | undefined;
   /** Per partition, how many times it was dropped: RecordRef.epoch of the records read since. */
   private readonly epochs = new Map<string, number>();
+  /** Exactly-once: how the sink claims a partition (TransactionOffsets.claimWith). */
+  private claim: ((topic: string, partition: number) => Promise<string>) | undefined;
+  /**
+   * Exactly-once: per partition, its claim (under way or done; `checked`
+   * once a batch was seen to start at the claimed offset). Every join starts
+   * them afresh for the partitions it assigns (all at once); a partition
+   * dropped outside a join loses its claim.
+   */
+  private readonly claims = new Map<string, { result: Promise<{ committed?: string; failure?: unknown }>; checked: boolean }>();
+  /**
+   * Exactly-once: partitions dropped outside a join (moved while this worker
+   * was unresponsive, or given up by the sink after another worker claimed
+   * them), with when. kafkajs may still deliver them until the group tells
+   * it otherwise, and claiming them again at once would fence the worker
+   * that holds them now; so they are paused until the next join says whose
+   * they are, or for one session timeout at most (when no join comes, the
+   * group still says they are this worker's: it claims them again).
+   */
+  private readonly unclaimable = new Map<string, number>();
+  /** Timers resuming the partitions paused as unclaimable. */
+  private readonly unclaimableTimers = new Map<string, { timer: NodeJS.Timeout; topic: string; partition: number }>();
 
   constructor(opts: KafkaSourceOptions) {
     const maxInFlight = opts.maxInFlight;
@@ -208,6 +239,10 @@ export class KafkaSource implements RecordSource {
       const dropAll = lapsed && this.opts.commit === 'transaction';
       const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && (dropAll || !mine.includes(tp.partition)));
       const dropped = this.drop(lost);
+      this.clearUnclaimable(); // the new assignment says whose each partition is
+      // Claim every assigned partition afresh, all at once (each claim takes a round trip or three).
+      this.claims.clear();
+      if (this.opts.commit === 'transaction') for (const p of mine) this.startClaim(this.opts.topic, p);
       this.joined = true;
       this.lastAnswer = Date.now();
       this.memberId = payload.memberId;
@@ -364,6 +399,7 @@ export class KafkaSource implements RecordSource {
       unresolved = undefined;
     };
     let slice = 0;
+    if (this.opts.commit === 'transaction' && !(await this.claimed(payload, beat))) return;
     try {
       for (const message of batch.messages) {
         if (!this.open || !isRunning() || isStale()) break;
@@ -397,6 +433,103 @@ export class KafkaSource implements RecordSource {
       this.scheduleCommit();
     }
     if (failure !== undefined) throw failure;
+  }
+
+  /**
+   * Exactly-once: makes sure the batch's partition is claimed in its current
+   * epoch before any of its records is handed over (see
+   * TransactionalKafkaSink.claim). Once claimed, the partition is read from
+   * the committed offset the claim returned: when the batch was fetched from
+   * elsewhere (a worker that held the partition before committed more of it
+   * between this worker's offset fetch and its claim), the consumer seeks
+   * there and the batch is dropped. Resolves true when the batch may be
+   * handed over.
+   */
+  private async claimed(payload: EachBatchPayload, beat: () => Promise<void>): Promise<boolean> {
+    const { topic, partition } = payload.batch;
+    const k = `${partition}\u0000${topic}`;
+    let entry = this.claims.get(k);
+    if (entry?.checked === true) return true;
+    if (entry === undefined) {
+      const markedAt = this.unclaimable.get(k);
+      if (markedAt !== undefined) {
+        const wait = markedAt + this.opts.sessionTimeoutMs - Date.now();
+        if (wait > 0) {
+          this.holdUnclaimable(k, topic, partition, wait);
+          return false;
+        }
+        this.unclaimable.delete(k); // no join came: the group still says it is this worker's
+      }
+      // Not claimed at the join: make sure the group still assigns it to this
+      // worker first (after a pause, claiming it would fence its new owner).
+      const now = await this.assignedNow();
+      if (now !== undefined && !now.mine.includes(partition)) {
+        this.unclaimable.set(k, Date.now());
+        this.holdUnclaimable(k, topic, partition, this.opts.sessionTimeoutMs);
+        return false;
+      }
+      entry = this.claims.get(k) ?? this.startClaim(topic, partition);
+    }
+    const claim = entry;
+    let outcome: { committed?: string; failure?: unknown } | undefined;
+    void claim.result.then((o) => {
+      outcome = o;
+      this.wake();
+    });
+    await this.waitFor(() => outcome !== undefined, beat);
+    // Given up or reassigned meanwhile: a later batch goes by the new claim.
+    if (this.claims.get(k) !== claim || !payload.isRunning() || payload.isStale()) return false;
+    if (outcome?.failure !== undefined) {
+      this.claims.delete(k);
+      this.fail(outcome.failure);
+      return false;
+    }
+    const committed = outcome?.committed ?? '-1';
+    claim.checked = true;
+    // kafkajs's Batch keeps the offset it was fetched from (not in its typings).
+    const fetchedOffset = (payload.batch as { fetchedOffset?: unknown }).fetchedOffset;
+    if (committed === '-1' || String(fetchedOffset) === committed) return true;
+    this.log.info('partition claimed; reading it from its committed offset', { partition, committed, fetchedFrom: String(fetchedOffset) });
+    this.consumer.seek({ topic, partition, offset: committed });
+    return false;
+  }
+
+  /** Starts claiming the partition (see TransactionOffsets.claimWith); the claim replaces any earlier one. */
+  private startClaim(topic: string, partition: number): { result: Promise<{ committed?: string; failure?: unknown }>; checked: boolean } {
+    const claim = this.claim;
+    const result =
+      claim === undefined
+        ? Promise.resolve({ failure: new KafkaEdgeError('internal: exactly-once source read records before the sink registered how partitions are claimed') })
+        : claim(topic, partition).then(
+            (committed) => ({ committed }),
+            (failure: unknown) => ({ failure }),
+          );
+    const entry = { result, checked: false };
+    this.claims.set(`${partition}\u0000${topic}`, entry);
+    return entry;
+  }
+
+  /** Pauses an unclaimable partition until the next join, or for `ms` at most. */
+  private holdUnclaimable(k: string, topic: string, partition: number, ms: number): void {
+    this.log.info('partition paused until the group assigns it again', { partition, maxMs: Math.round(ms) });
+    this.consumer.pause([{ topic, partitions: [partition] }]);
+    clearTimeout(this.unclaimableTimers.get(k)?.timer);
+    const timer = setTimeout(() => {
+      this.unclaimableTimers.delete(k);
+      if (!this.stopping && !this.closing) this.consumer.resume([{ topic, partitions: [partition] }]);
+    }, ms);
+    timer.unref();
+    this.unclaimableTimers.set(k, { timer, topic, partition });
+  }
+
+  /** A join: the new assignment says whose each partition is; the partitions paused as unclaimable read again. */
+  private clearUnclaimable(): void {
+    this.unclaimable.clear();
+    for (const { timer, topic, partition } of this.unclaimableTimers.values()) {
+      clearTimeout(timer);
+      if (!this.stopping && !this.closing) this.consumer.resume([{ topic, partitions: [partition] }]);
+    }
+    this.unclaimableTimers.clear();
   }
 
   /** Pauses every assigned partition until acks bring the in-flight count down to resumeAt. */
@@ -481,6 +614,16 @@ export class KafkaSource implements RecordSource {
       confirm: () => this.confirmMembership(),
       owns: (ref) => this.tracker.tracks(ref) && ref.epoch === this.epochOf(ref.topic, ref.partition),
       pending: () => this.tracker.pendingCommits(),
+      claimWith: (claim) => {
+        this.claim = claim;
+      },
+      release: (tp) => {
+        const dropped = this.drop([tp]);
+        this.claims.delete(`${tp.partition}\u0000${tp.topic}`);
+        this.unclaimable.set(`${tp.partition}\u0000${tp.topic}`, Date.now());
+        this.log.warn('partition given up by the sink; it is claimed again before it is read again', { partition: tp.partition, droppedInFlight: dropped });
+        this.wake();
+      },
     };
   }
 
@@ -494,16 +637,37 @@ export class KafkaSource implements RecordSource {
     return this.tracker.drop(partitions);
   }
 
-  /** See TransactionOffsets.confirm. */
-  private async confirmMembership(): Promise<boolean> {
-    if (Date.now() - this.lastHeartbeat <= (this.opts.sessionTimeoutMs * 2) / 3) return false;
-    // No heartbeat for a while: the group may have moved on without us.
+  /**
+   * After no heartbeat for 2/3 of the session (the group may have moved on
+   * without this worker): the partitions the group assigns it now, read
+   * from the coordinator, and whether it is still a member. Undefined while
+   * heartbeats succeed.
+   */
+  private async assignedNow(): Promise<{ me: unknown; mine: number[] } | undefined> {
+    if (Date.now() - this.lastHeartbeat <= (this.opts.sessionTimeoutMs * 2) / 3) return undefined;
     const group = await this.consumer.describeGroup();
     const me = group.members.find((m) => m.memberId === this.memberId);
     const mine = me === undefined ? [] : (AssignerProtocol.MemberAssignment.decode(me.memberAssignment)?.assignment[this.opts.topic] ?? []);
+    return { me, mine };
+  }
+
+  /** See TransactionOffsets.confirm. */
+  private async confirmMembership(): Promise<boolean> {
+    const now = await this.assignedNow();
+    if (now === undefined) return false;
+    const { me, mine } = now;
     const lost = this.tracker.partitions().filter((tp) => tp.topic === this.opts.topic && !mine.includes(tp.partition));
+    const dropped = lost.length > 0 ? this.drop(lost) : 0;
+    for (const tp of lost) this.unclaimable.set(`${tp.partition}\u0000${tp.topic}`, Date.now());
+    // Claims of partitions the group no longer assigns here (with nothing in flight) go too.
+    for (const k of [...this.claims.keys()]) {
+      const partition = Number(k.slice(0, k.indexOf('\u0000')));
+      if (!mine.includes(partition)) {
+        this.claims.delete(k);
+        this.unclaimable.set(k, Date.now());
+      }
+    }
     if (lost.length > 0) {
-      const dropped = this.drop(lost);
       this.wake();
       this.log.warn('partitions moved to another worker while this one was unresponsive; dropping what it had in flight there (their new owner reads it again)', {
         partitions: lost.map((tp) => tp.partition),

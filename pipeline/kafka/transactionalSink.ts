@@ -1,29 +1,41 @@
 /**
- * The output edge for exactly-once delivery: a transactional kafkajs producer
- * (idempotent, one request in flight). Each write is one transaction holding
- * a group of output messages AND the input offsets they complete
- * (transaction.sendOffsets to the consumer group), so a read_committed reader
- * sees each output exactly once: either the outputs and the offset advance
- * are both committed, or neither is and the inputs are read again.
+ * The output edge for exactly-once delivery: transactional kafkajs producers
+ * (idempotent, one request in flight), one per input partition. Each write
+ * of a partition's outputs is one transaction holding those output messages
+ * AND the input offset they complete (transaction.sendOffsets to the
+ * consumer group), so a read_committed reader sees each output exactly once:
+ * either the outputs and the offset advance are both committed, or neither
+ * is and the inputs are read again.
  *
- * Fencing: the transactional id is stable per worker. On connect the producer
- * registers it (InitProducerId), which aborts whatever transaction a previous
- * instance (e.g. one killed with kill -9) left open and fences that instance
- * off: if it is still alive, its next transaction fails with a fencing error
- * and it stops.
+ * Fencing, per input partition (Kafka's original exactly-once design, the
+ * one Kafka Streams used before KIP-447): the transactional id of partition
+ * P of topic T is `<prefix>-<T>-<P>`, whoever processes it. Before a worker
+ * reads P (each time P is assigned to it) the source asks claim(T, P): a
+ * fresh producer registers P's id (InitProducerId), which fences every
+ * earlier producer of P, on any worker (their next transaction fails with a
+ * fencing error), and settles the transaction the previous owner left: an
+ * open one is aborted, one whose commit was sent is completed first. Only
+ * then is P's committed offset read, and the source reads P from there. So
+ * a worker that was frozen, cut off or slow long enough for P to move can no
+ * longer commit P's offsets or outputs once P's new owner has claimed it,
+ * and what it committed before that claim is seen by the new owner. This
+ * holds whatever the group membership says and whatever the worker's name
+ * is: pods restarted under new names (a Kubernetes Deployment) fence their
+ * predecessors just as a restarted process does.
  *
  * A transaction that fails transiently (broker down or restarting) is
  * retried, on a fresh producer with the same transactional id, with backoff,
  * for as long as the outage bound allows (BrokerOutage). The fresh producer's
- * InitProducerId settles the failed transaction at the coordinator: an open
- * one is aborted, one whose commit the coordinator received is completed.
- * When the failure came after the commit was sent, the outcome is read back
- * from the consumer group's committed offsets (they advance in the same
- * transaction): committed, the group is done; not committed, it is written
- * again in a new transaction. Either way a read_committed reader sees each
- * output once. Any other failure (fencing included), or an outage past the
- * bound, ends the stream: the worker exits and its successor resumes from the
- * committed offsets.
+ * InitProducerId settles the failed transaction at the coordinator. Then the
+ * partition's committed offset says what happened: at the offset this
+ * transaction carries, it committed; at the offset this worker committed
+ * before it, it did not and is written again; anywhere else another worker
+ * committed P meanwhile (this one was cut off long enough for P to move, and
+ * has just fenced P's new owner): the worker gives P up (its outputs are
+ * dropped, the source claims P again and reads it from the committed
+ * offset). Any other failure (fencing included), or an outage past the
+ * bound, ends the stream: the worker exits and its successor resumes from
+ * the committed offsets.
  */
 import type { OperatorFunction } from 'rxjs';
 import type { Kafka, Producer } from 'kafkajs';
@@ -41,11 +53,15 @@ import type { TransactionOffsets } from './source.js';
 export interface TransactionalKafkaSinkOptions {
   kafka: Kafka;
   topics: OutputTopics;
-  /** Unique per worker, stable across its restarts. */
-  transactionalId: string;
+  /**
+   * Prefix of the transactional ids, one per input partition:
+   * `<prefix>-<topic>-<partition>`. The same for every worker of a group
+   * (default: the group id), and different from any other application's.
+   */
+  transactionalIdPrefix: string;
   /** The source's offsets (KafkaSource.transactionOffsets()). */
   offsets: TransactionOffsets;
-  /** The consumer group's committed offsets of these partitions (to learn whether an interrupted commit went through). */
+  /** The consumer group's committed offsets of these partitions ('-1' where none is). */
   committedOffsets: (partitions: readonly TopicPartition[]) => Promise<TopicPartitionOffset[]>;
   /** The worker's outage clock: transient failures are retried within its bound. */
   outage: BrokerOutage;
@@ -56,33 +72,49 @@ export interface TransactionalKafkaSinkOptions {
   maxRequestBytes?: number;
 }
 
-/** Offsets grouped by topic, as transaction.sendOffsets wants them. */
-function offsetsByTopic(offsets: readonly TopicPartitionOffset[]): Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> {
-  const by = new Map<string, Array<{ partition: number; offset: string }>>();
-  for (const o of offsets) {
-    const list = by.get(o.topic) ?? [];
-    list.push({ partition: o.partition, offset: o.offset });
-    by.set(o.topic, list);
-  }
-  return [...by].map(([topic, partitions]) => ({ topic, partitions }));
+/** The transactional id of an input partition. */
+export function partitionTransactionalId(prefix: string, topic: string, partition: number): string {
+  return `${prefix}-${topic}-${partition}`;
+}
+
+const key = (tp: TopicPartition): string => `${tp.topic}\u0000${tp.partition}`;
+
+/** The producer of one input partition's transactions, and the offset this worker last saw committed there. */
+interface PartitionWriter {
+  readonly tp: TopicPartition;
+  readonly transactionalId: string;
+  producer: Producer;
+  /** The partition's committed offset as this worker last knew it (after its claim, then after each of its commits). */
+  committed: string;
+  /** Transactions under way on the producer. */
+  busy: number;
+  /** Replaced by a newer claim: disconnected once its transaction under way ends. */
+  retired: boolean;
+}
+
+/** One partition's share of a write: its outputs and the input offset they complete. */
+interface PartitionWrite {
+  tp: TopicPartition;
+  messages: OutputMessage[];
+  offset: TopicPartitionOffset | undefined;
 }
 
 export class TransactionalKafkaSink implements OutputSink {
-  private producer: Producer;
+  private readonly writers = new Map<string, PartitionWriter>();
   private closing = false;
   private readonly log: Logger;
 
   constructor(private readonly opts: TransactionalKafkaSinkOptions) {
-    if (typeof opts.transactionalId !== 'string' || opts.transactionalId.trim() === '') {
-      throw new KafkaEdgeError('TransactionalKafkaSink: transactionalId must be a non-empty string, unique per worker');
+    if (typeof opts.transactionalIdPrefix !== 'string' || opts.transactionalIdPrefix.trim() === '') {
+      throw new KafkaEdgeError('TransactionalKafkaSink: transactionalIdPrefix must be a non-empty string');
     }
-    this.log = opts.logger.child({ component: 'kafka-sink', transactionalId: opts.transactionalId });
-    this.producer = this.newProducer();
+    this.log = opts.logger.child({ component: 'kafka-sink', transactionalIdPrefix: opts.transactionalIdPrefix });
+    opts.offsets.claimWith((topic, partition) => this.claim({ topic, partition }));
   }
 
-  private newProducer(): Producer {
+  private newProducer(transactionalId: string): Producer {
     return this.opts.kafka.producer({
-      transactionalId: this.opts.transactionalId,
+      transactionalId,
       transactionTimeout: this.opts.transactionTimeoutMs ?? 60_000,
       idempotent: true,
       maxInFlightRequests: 1,
@@ -93,24 +125,58 @@ export class TransactionalKafkaSink implements OutputSink {
     });
   }
 
-  /** Connects and registers the transactional id (InitProducerId): fences older instances, settles what they left open. */
-  private async register(): Promise<void> {
-    await this.producer.connect();
-    const init = await this.producer.transaction(); // InitProducerId: fences and aborts the predecessor
+  /** Connects a producer and registers its transactional id (InitProducerId): fences older producers of the id, settles what they left open. */
+  private async register(producer: Producer): Promise<void> {
+    await producer.connect();
+    const init = await producer.transaction(); // InitProducerId: fences and aborts the predecessor
     await init.abort(); // nothing was sent: ends locally
   }
 
-  /**
-   * Connects and registers the transactional id, fencing any older instance
-   * and aborting the transaction it left open. Call before the consumer
-   * fetches its committed offsets.
-   */
+  /** The partition's committed offset ('-1' where none is). */
+  private async committedOffset(tp: TopicPartition): Promise<string> {
+    const [committed] = await this.opts.committedOffsets([tp]);
+    return committed?.offset ?? '-1';
+  }
+
+  /** Nothing to connect up front: each input partition's producer is registered when the source claims the partition. */
   async connect(): Promise<void> {
+    this.log.info('transactional producers are registered per input partition as partitions are claimed');
+    return Promise.resolve();
+  }
+
+  /**
+   * Takes over input partition `tp` for this worker: a fresh producer
+   * registers the partition's transactional id (fencing its previous
+   * writers, settling their last transaction), then the partition's
+   * committed offset is read. Resolves with that offset ('-1' where none is
+   * committed): the source reads the partition from there.
+   */
+  async claim(tp: TopicPartition): Promise<string> {
+    const transactionalId = partitionTransactionalId(this.opts.transactionalIdPrefix, tp.topic, tp.partition);
+    const old = this.writers.get(key(tp));
+    this.writers.delete(key(tp));
+    if (old !== undefined) await this.retire(old);
     try {
-      await this.register();
-      this.log.info('transactional producer ready');
+      return await withBrokerRetry(
+        `claiming ${tp.topic}[${tp.partition}]`,
+        async () => {
+          const producer = this.newProducer(transactionalId);
+          try {
+            await this.register(producer);
+            const committed = await this.committedOffset(tp);
+            if (this.closing) throw new KafkaEdgeError('the sink is closing');
+            this.writers.set(key(tp), { tp, transactionalId, producer, committed, busy: 0, retired: false });
+            this.log.info('input partition claimed', { topic: tp.topic, partition: tp.partition, transactionalId, committed });
+            return committed;
+          } catch (err) {
+            await producer.disconnect().catch(() => undefined);
+            throw err;
+          }
+        },
+        { outage: this.opts.outage, stopped: () => this.closing },
+      );
     } catch (err) {
-      throw this.error('cannot initialise the transactional producer', err);
+      throw this.error(transactionalId, `cannot claim input partition ${tp.topic}[${tp.partition}]`, err);
     }
   }
 
@@ -123,41 +189,84 @@ export class TransactionalKafkaSink implements OutputSink {
   }
 
   /**
-   * One transaction: the messages, then the offsets they complete, then
-   * commit; retried as a whole on transient failures. Each attempt first
-   * confirms that this worker still holds the partitions (after a pause or
-   * an outage they may have moved to another worker, which reads them again
-   * from the committed offsets): outputs of partitions that moved are
-   * dropped, and only the offsets of partitions still held are committed.
+   * Commits a group of outputs: one transaction per input partition they
+   * come from (its outputs, then the input offset they complete), the
+   * partitions' transactions in parallel. First confirms that this worker
+   * still holds the partitions (after a pause or an outage they may have
+   * moved to another worker, which reads them again from the committed
+   * offsets): outputs of partitions that moved are dropped, and only the
+   * offsets of partitions still held are committed.
    */
   private async commit(messages: OutputMessage[]): Promise<void> {
+    const { offsets } = this.opts;
+    try {
+      await withBrokerRetry('confirming the group membership', () => offsets.confirm(), { outage: this.opts.outage, stopped: () => this.closing });
+    } catch (err) {
+      throw kafkaEdgeError(`transaction of ${messages.length} output record(s) failed`, err);
+    }
+    const owned = messages.filter((m) => offsets.owns(m.ref));
+    if (owned.length < messages.length) {
+      this.log.info('outputs of partitions that moved to another worker are dropped', { dropped: messages.length - owned.length });
+    }
+    offsets.stage(owned.map((m) => m.ref));
+    const writes = new Map<string, PartitionWrite>();
+    const writeOf = (tp: TopicPartition): PartitionWrite => {
+      let w = writes.get(key(tp));
+      if (w === undefined) {
+        w = { tp: { topic: tp.topic, partition: tp.partition }, messages: [], offset: undefined };
+        writes.set(key(tp), w);
+      }
+      return w;
+    };
+    for (const m of owned) writeOf(m.ref).messages.push(m);
+    for (const o of offsets.pending()) writeOf(o).offset = o;
+    await Promise.all([...writes.values()].map((w) => this.commitPartition(w)));
+  }
+
+  /**
+   * One input partition's transaction: its outputs, then its input offset,
+   * then commit; retried as a whole on transient failures (see the module
+   * comment for how an interrupted commit is resolved).
+   */
+  private async commitPartition(write: PartitionWrite): Promise<void> {
     const { offsets, topics } = this.opts;
-    let pending: TopicPartitionOffset[] = [];
-    let staged = false;
+    const { tp, messages, offset } = write;
+    const held = (): boolean => messages.every((m) => offsets.owns(m.ref)) && (offset === undefined || offsets.pending().some((o) => key(o) === key(tp)));
     let commitSent = false;
+    let replaced = false;
+    /** Whether this write's transaction committed (its offset then counts as committed). */
+    let committed = false;
+    let transactionalId = partitionTransactionalId(this.opts.transactionalIdPrefix, tp.topic, tp.partition);
     try {
       await withBrokerRetry(
-        `transaction of ${messages.length} output record(s)`,
+        `transaction of ${messages.length} output record(s) of ${tp.topic}[${tp.partition}]`,
         async () => {
-          if (commitSent && (await this.committedAlready(pending))) return;
+          if (replaced) {
+            replaced = false;
+            const outcome = await this.settled(tp, offset, commitSent);
+            committed = outcome === 'committed';
+            if (outcome !== 'not committed') return;
+          }
           commitSent = false;
-          await offsets.confirm();
           for (;;) {
-            const owned = messages.filter((m) => offsets.owns(m.ref));
-            if (owned.length < messages.length) {
-              this.log.info('outputs of partitions that moved to another worker are dropped', { dropped: messages.length - owned.length });
+            if (!held()) return; // the partition moved: its new owner reads these inputs again
+            const writer = this.writers.get(key(tp));
+            if (writer === undefined) {
+              throw new KafkaEdgeError(`internal: no producer claimed input partition ${tp.topic}[${tp.partition}] before its outputs were written`);
             }
-            if (!staged) {
-              offsets.stage(owned.map((m) => m.ref));
-              staged = true;
-            }
-            pending = offsets.pending();
-            const batch = topicMessages(owned, topics);
-            if (batch.length === 0 && pending.length === 0) return;
-            const txn = await this.producer.transaction();
+            transactionalId = writer.transactionalId;
+            const batch = topicMessages(messages, topics);
+            if (batch.length === 0 && offset === undefined) return;
+            writer.busy++;
+            const txn = await writer.producer.transaction().catch((err: unknown) => {
+              void this.done(writer);
+              throw err;
+            });
             try {
               if (batch.length > 0) await txn.sendBatch({ topicMessages: batch, acks: -1 });
-              if (pending.length > 0) await txn.sendOffsets({ consumerGroupId: offsets.groupId, topics: offsetsByTopic(pending) });
+              if (offset !== undefined) {
+                await txn.sendOffsets({ consumerGroupId: offsets.groupId, topics: [{ topic: tp.topic, partitions: [{ partition: tp.partition, offset: offset.offset }] }] });
+              }
               // Once more right before the commit: a pause while the
               // transaction was being written may have moved partitions.
               if (await offsets.confirm()) {
@@ -166,51 +275,139 @@ export class TransactionalKafkaSink implements OutputSink {
               }
               commitSent = true;
               await txn.commit();
+              committed = true;
+              if (offset !== undefined) writer.committed = offset.offset;
               return;
             } catch (err) {
+              // A partition given up meanwhile (claimed again, its producer
+              // replaced): whatever this transaction did, the new claim
+              // settled it and read the committed offset after it.
+              if (!held()) return;
+              // Another worker claimed the partition after this one (which
+              // was unresponsive or cut off meanwhile), or the coordinator
+              // aborted this transaction after its timeout: nothing of it
+              // is committed; the partition is given up (see giveUp).
+              if (isFenced(err)) {
+                await this.giveUp(writer, err);
+                return;
+              }
               // After the commit was sent its outcome is unknown: the next
-              // producer's registration settles it, committedAlready reads it.
+              // producer's registration settles it, settled() reads it.
               if (!commitSent && !isFenced(err)) await txn.abort().catch(() => undefined);
               throw err;
+            } finally {
+              await this.done(writer);
             }
           }
         },
-        { outage: this.opts.outage, beforeRetry: () => this.replaceProducer(), stopped: () => this.closing },
+        {
+          outage: this.opts.outage,
+          beforeRetry: async () => {
+            // Still ours? (Re-registering the partition's id would fence a new owner.)
+            await offsets.confirm();
+            if (!held()) return;
+            if (offset === undefined && commitSent) {
+              throw new KafkaEdgeError(
+                `a transaction of ${tp.topic}[${tp.partition}] without its input offset was interrupted after its commit was sent, so whether it committed cannot be read back; ` +
+                  'stopping so that the next worker resumes from the committed offsets',
+              );
+            }
+            await this.replaceProducer(tp);
+            replaced = true;
+          },
+          stopped: () => this.closing,
+        },
       );
     } catch (err) {
-      throw this.error(`transaction of ${messages.length} output record(s) failed`, err);
+      throw this.error(transactionalId, `transaction of ${messages.length} output record(s) of ${tp.topic}[${tp.partition}] failed`, err);
     }
-    offsets.committed(pending);
+    if (committed && offset !== undefined) offsets.committed([offset]);
   }
 
-  /** Whether the group's committed offsets show that the transaction carrying `pending` committed. */
-  private async committedAlready(pending: readonly TopicPartitionOffset[]): Promise<boolean> {
-    if (pending.length === 0) {
-      throw new KafkaEdgeError(
-        'a transaction without input offsets was interrupted after its commit was sent, so whether it committed cannot be read back; ' +
-          'stopping so that the next worker resumes from the committed offsets',
-      );
+  /**
+   * After a failed transaction of `tp` and a fresh registration of its
+   * transactional id: what became of it. The committed offset tells: at
+   * `offset`, the interrupted commit went through; at what this worker
+   * committed before, it did not (write again); anywhere else, another
+   * worker committed the partition meanwhile: this worker gives the
+   * partition up (its outputs are the new owner's to write).
+   */
+  private async settled(tp: TopicPartition, offset: TopicPartitionOffset | undefined, commitSent: boolean): Promise<'committed' | 'not committed' | 'given up'> {
+    const writer = this.writers.get(key(tp));
+    if (writer === undefined) return 'given up'; // meanwhile
+    const committed = await this.committedOffset(tp);
+    if (offset !== undefined && commitSent && committed === offset.offset) {
+      this.log.info('an interrupted commit was resolved', { topic: tp.topic, partition: tp.partition, committed: true, offset: committed });
+      writer.committed = committed;
+      return 'committed';
     }
-    const committed = new Map((await this.opts.committedOffsets(pending)).map((o) => [`${o.topic}\u0000${o.partition}`, BigInt(o.offset)]));
-    const done = pending.every((p) => (committed.get(`${p.topic}\u0000${p.partition}`) ?? -1n) >= BigInt(p.offset));
-    this.log.info('an interrupted commit was resolved', { committed: done, offsets: pending });
-    return done;
+    if (committed === writer.committed) {
+      if (commitSent) this.log.info('an interrupted commit was resolved', { topic: tp.topic, partition: tp.partition, committed: false, offset: committed });
+      return 'not committed';
+    }
+    this.log.warn('another worker committed this input partition meanwhile; giving it up (the source claims it again and reads it from the committed offset)', {
+      topic: tp.topic,
+      partition: tp.partition,
+      committed,
+      expected: writer.committed,
+    });
+    this.writers.delete(key(tp));
+    await this.retire(writer);
+    this.opts.offsets.release(tp);
+    return 'given up';
   }
 
-  /** A fresh producer with the same transactional id after a failed transaction. */
-  private async replaceProducer(): Promise<void> {
-    const old = this.producer;
-    this.producer = this.newProducer();
+  /**
+   * This worker's producer of a partition was fenced: another worker claimed
+   * the partition after it, or the coordinator aborted its transaction after
+   * the transaction timeout. Nothing of that transaction is committed. The
+   * worker gives the partition up (its outputs are dropped, what is in
+   * flight there is dropped by the source) and carries on with its other
+   * partitions; the source claims it again, reading it from the committed
+   * offset, when the group assigns it to this worker again.
+   */
+  private async giveUp(writer: PartitionWriter, err: unknown): Promise<void> {
+    const { tp } = writer;
+    if (this.writers.get(key(tp)) !== writer) return;
+    this.writers.delete(key(tp));
+    writer.retired = true;
+    this.log.warn('fenced: another worker claimed this input partition, or its transaction timed out; giving it up (its new owner reads it from the committed offset)', {
+      topic: tp.topic,
+      partition: tp.partition,
+      transactionalId: writer.transactionalId,
+      err: kafkaEdgeError('transaction', err),
+    });
+    this.opts.offsets.release(tp);
+  }
+
+  /** A transaction on the writer's producer ended: a retired writer is disconnected once none is under way. */
+  private async done(writer: PartitionWriter): Promise<void> {
+    writer.busy--;
+    if (writer.retired && writer.busy === 0) await writer.producer.disconnect().catch(() => undefined);
+  }
+
+  /** Retires a writer a newer claim (or giving the partition up) replaced: disconnected now, or once its transaction under way ends. */
+  private async retire(writer: PartitionWriter): Promise<void> {
+    writer.retired = true;
+    if (writer.busy === 0) await writer.producer.disconnect().catch(() => undefined);
+  }
+
+  /** A fresh producer with the same transactional id after a failed transaction of `tp`. */
+  private async replaceProducer(tp: TopicPartition): Promise<void> {
+    const writer = this.writers.get(key(tp));
+    if (writer === undefined) return;
+    const old = writer.producer;
+    writer.producer = this.newProducer(writer.transactionalId);
     await old.disconnect().catch(() => undefined);
-    await this.register();
+    await this.register(writer.producer);
   }
 
-  private error(what: string, err: unknown): KafkaEdgeError {
+  private error(transactionalId: string, what: string, err: unknown): KafkaEdgeError {
     if (isFenced(err)) {
       return new KafkaEdgeError(
-        `fenced: another worker registered transactional id "${this.opts.transactionalId}" (a newer instance of this worker, ` +
-          `or two workers configured with the same --transactional-id), or this worker was unresponsive longer than its transaction timeout ` +
-          `(${this.opts.transactionTimeoutMs ?? 60_000} ms) and the coordinator aborted its transaction; this one stops, its successor resumes from the committed offsets`,
+        `fenced: another worker claimed input partition ${transactionalId.slice(this.opts.transactionalIdPrefix.length + 1)} (transactional id "${transactionalId}") ` +
+          `while this one was unresponsive or cut off, or this worker was unresponsive longer than its transaction timeout ` +
+          `(${this.opts.transactionTimeoutMs ?? 60_000} ms) and the coordinator aborted its transaction; this one stops, the partition's new owner resumes from the committed offsets`,
         { cause: err },
       );
     }
@@ -219,8 +416,14 @@ export class TransactionalKafkaSink implements OutputSink {
 
   async close(): Promise<void> {
     this.closing = true;
-    await this.producer.disconnect().catch((err: unknown) => {
-      this.log.warn('producer disconnect failed', { err: kafkaEdgeError('disconnect', err) });
-    });
+    const writers = [...this.writers.values()];
+    this.writers.clear();
+    await Promise.all(
+      writers.map((w) =>
+        w.producer.disconnect().catch((err: unknown) => {
+          this.log.warn('producer disconnect failed', { transactionalId: w.transactionalId, err: kafkaEdgeError('disconnect', err) });
+        }),
+      ),
+    );
   }
 }

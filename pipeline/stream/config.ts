@@ -57,11 +57,11 @@ export interface WorkerConfig extends KafkaEdgesSettings {
   startFrom: (typeof START_FROM)[number];
   delivery: DeliveryMode;
   /**
-   * exactly-once: the producer's transactional id; unique per worker, stable
-   * across its restarts. Unset: `<groupId>-<hostname>-<slot>`, the lowest slot
-   * no live worker of the group holds on this host (pipeline/kafka/transactionalId.ts).
+   * exactly-once: prefix of the transactional ids, one per input partition
+   * (`<prefix>-<inputTopic>-<partition>`), the same for every worker of the
+   * group. Unset: the group id.
    */
-  transactionalId?: string;
+  transactionalIdPrefix?: string;
   /** Model artifact directory (not used with modelStore). */
   model: string;
   /**
@@ -162,7 +162,7 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'deadLetterTopic', kind: str, arg: 'TOPIC', description: 'topic for DeadLetter records (inputs that failed)', default: 'posts.deadletter' },
   { key: 'startFrom', kind: oneOf(START_FROM), arg: 'WHERE', description: 'where a group with no committed offset starts: earliest or latest', default: 'earliest' },
   { key: 'delivery', kind: oneOf(DELIVERY_MODES), arg: 'MODE', description: 'at-least-once (commit after outputs are acked) or exactly-once (outputs and offsets in one transaction; read outputs with read_committed)', default: 'at-least-once' },
-  { key: 'transactionalId', kind: optStr, arg: 'ID', description: 'exactly-once: transactional id, unique per worker and stable across its restarts (a restart fences the old instance)', defaultText: '<groupId>-<hostname>-<n>, n the lowest slot no live worker of the group holds on this host' },
+  { key: 'transactionalIdPrefix', kind: optStr, arg: 'PREFIX', description: 'exactly-once: prefix of the transactional ids, one per input partition (<prefix>-<inputTopic>-<partition>), the same for every worker of the group; the worker that takes a partition over fences its previous writers', defaultText: 'the group id' },
   { key: 'model', kind: str, arg: 'DIR', description: 'model artifact directory', default: (paths) => paths.model, defaultText: 'the shipped model, models/default' },
   { key: 'modelStore', kind: optStr, arg: 'DIR', description: 'model store (see `mentionflow promote`): serve the version its SERVING names and hot-swap between batches when a promotion moves it (a candidate that fails to load is refused, the old model keeps serving); overrides --model' },
   { key: 'modelPollMs', kind: int(10, 3_600_000), arg: 'MS', description: 'with --model-store: time between reads of its SERVING pointer', default: 2000 },
@@ -476,8 +476,8 @@ function validate(c: WorkerConfig): void {
   if (c.topicReplicationFactor === 0) {
     throw new ConfigError('topicReplicationFactor must be at least 1, or -1 for the broker\'s default.replication.factor');
   }
-  if (c.transactionalId !== undefined && c.transactionalId.trim() === '') {
-    throw new ConfigError('transactionalId must not be empty: leave it unset for the per-host default, or give each worker its own id, stable across its restarts');
+  if (c.transactionalIdPrefix !== undefined && c.transactionalIdPrefix.trim() === '') {
+    throw new ConfigError('transactionalIdPrefix must not be empty: leave it unset for the group id, or give one prefix to every worker of the group');
   }
 }
 

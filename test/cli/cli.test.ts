@@ -46,6 +46,7 @@ describe('mentionflow command line', () => {
     mistake(['rn'], /^mentionflow: unknown command 'rn' \(did you mean run\?\)/);
     mistake(['tagg', 'x'], /did you mean tag\?/);
     mistake(['run', '--input-topc', 'x'], /^mentionflow run: unknown option '--input-topc' \(did you mean --input-topic\?\); run `mentionflow run --help`/);
+    mistake(['run', '--transactional-id', 'x'], /^mentionflow run: unknown option '--transactional-id': exactly-once now uses one transactional id per input partition.*--transactional-id-prefix/);
     mistake(['eval', '--dat', 'x'], /did you mean --data\?/);
   });
 

@@ -327,9 +327,10 @@ export async function poisonOutput(opts: { brokers: string[]; model: string; del
 }
 
 /**
- * Two exactly-once workers on one host with the default transactional id
- * (`<group>-<host>-<slot>`): they must share the partitions without fencing
- * each other, and a read_committed reader sees each output once.
+ * Two exactly-once workers on one host with the default transactional ids
+ * (one per input partition, `<group>-<topic>-<partition>`): they must share
+ * the partitions without fencing each other, and a read_committed reader sees
+ * each output once.
  */
 export async function twoExactlyOnceWorkersOneHost(opts: { brokers: string[]; model: string }): Promise<FaultRow> {
   const { brokers, model } = opts;
@@ -347,7 +348,7 @@ export async function twoExactlyOnceWorkersOneHost(opts: { brokers: string[]; mo
     a.kill('SIGTERM');
     b.kill('SIGTERM');
     const exits = [outcome(await within(a.exited, 60_000, 'worker a')), outcome(await within(b.exited, 60_000, 'worker b'))];
-    const ids2 = [a, b].map((w) => /"transactionalId":"([^"]+)"/.exec(w.stderr)?.[1] ?? '?');
+    const claims = [a, b].map((w) => [...w.stderr.matchAll(/"msg":"input partition claimed".*?"partition":(\d+)/g)].map((m) => m[1]).join(','));
     return {
       event: 'two exactly-once workers on one host (default transactional ids)',
       runs: 1,
@@ -356,7 +357,7 @@ export async function twoExactlyOnceWorkersOneHost(opts: { brokers: string[]; mo
       duplicated,
       exits: `${alive}/2 alive until SIGTERM; then ${tally(exits)}`,
       readiness: '-',
-      notes: `ids ${ids2.map((id) => id.slice(id.lastIndexOf('-'))).join(' and ')}${/fenced/.test(a.stderr + b.stderr) ? '; FENCED' : ', no fencing'}`,
+      notes: `partitions claimed ${claims.map((c) => `[${c}]`).join(' and ')}${/fenced/.test(a.stderr + b.stderr) ? '; FENCED' : ', no fencing'}`,
     };
   } finally {
     a.kill();

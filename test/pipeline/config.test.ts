@@ -17,7 +17,7 @@ test('defaults: embedded mode, at-least-once, shipped model and sample input', (
   assert.equal(c.inputTopic, 'posts');
   assert.equal(c.maxInFlight, 2000);
   assert.equal(c.metricsPort, 0);
-  assert.equal(c.transactionalId, undefined, 'unset: the per-host slot is claimed when the Kafka edges open');
+  assert.equal(c.transactionalIdPrefix, undefined, 'unset: the group id is the prefix of the per-partition transactional ids');
   assert.ok(Object.isFrozen(c));
 });
 
@@ -169,7 +169,7 @@ test('settings that would not do what they say are reported, not fatal', () => {
 test('defaults are written once, in WORKER_OPTIONS: defaultConfig and the help text both come from there', () => {
   const d = defaultConfig(paths) as unknown as Record<string, unknown>;
   const optional = WORKER_OPTIONS.filter((o) => o.default === undefined).map((o) => o.key);
-  assert.deepEqual(optional.sort(), ['deadLetterFile', 'modelStore', 'saslMechanism', 'saslUsername', 'sslCa', 'sslCert', 'sslKey', 'transactionalId']);
+  assert.deepEqual(optional.sort(), ['deadLetterFile', 'modelStore', 'saslMechanism', 'saslUsername', 'sslCa', 'sslCert', 'sslKey', 'transactionalIdPrefix']);
   for (const o of WORKER_OPTIONS) {
     if (o.default === undefined) assert.equal(d[o.key], undefined, o.key);
     else assert.deepEqual(d[o.key], typeof o.default === 'function' ? o.default(paths) : o.default, o.key);

@@ -149,7 +149,7 @@ test(`fuzz through the broker (${DELIVERY}): ${COUNT.toLocaleString('en')} paylo
   const cases = new FuzzPayloads({ seed: SEED, wire: 'raw', huge: HUGE, maxLongChars: 3_000 }).take(COUNT);
   const abort = new AbortController();
   const collected = collectOutputs(brokers, topics, abort.signal);
-  const delivery = ['--delivery', DELIVERY, ...(DELIVERY === 'exactly-once' ? ['--transactional-id', `${topics.group}-tx`] : [])];
+  const delivery = ['--delivery', DELIVERY, ...(DELIVERY === 'exactly-once' ? ['--transactional-id-prefix', `${topics.group}-tx`] : [])];
   const worker = spawnCli(runArgs(brokers, topics, model, ['--max-in-flight', '1000', '--shutdown-timeout-ms', '20000', ...delivery]));
   try {
     const started = Date.now();

@@ -71,7 +71,7 @@ for (const { delivery, batching, label } of CASES) {
       const tagger = new FakeTagger(batching.taggerConcurrency ? { delayMs: 3 } : {});
       const metrics = createPipelineMetrics({ collectDefault: false });
       const worker = await startWorker({
-        config: config(brokers, topics, { delivery, transactionalId: `${topics.group}-tx`, maxInFlight: '1000', ...batching }),
+        config: config(brokers, topics, { delivery, transactionalIdPrefix: `${topics.group}-tx`, maxInFlight: '1000', ...batching }),
         tagger,
         logger,
         metrics,
