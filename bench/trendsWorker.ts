@@ -28,6 +28,7 @@ import type { PostMentions } from '../schemas/types.generated.js';
 import { benchArgs } from './args.js';
 import { consumeLoop } from './consumeLoop.js';
 import { median } from './stats.js';
+import { trendBenchRecord } from './trendRecords.js';
 
 const args = benchArgs(import.meta.url, {
   records: { type: 'string', default: '100000' },
@@ -48,22 +49,7 @@ const settings = { ...TREND_DEFAULTS, sizeMs: 60_000, hopMs: 20_000, latenessMs:
 const stamp = Date.now().toString(36);
 const input = `bench-trendsw-in-${stamp}`;
 
-function record(i: number): PostMentions {
-  const base = Date.UTC(2024, 4, 1, 8);
-  const mention = (k: number) => {
-    const text = `实体${k % 2000}`;
-    return { text, label: k % 3 === 0 ? 'PER.NAM' : 'GPE.NAM', type: k % 3 === 0 ? ('PER' as const) : ('GPE' as const), kind: 'NAM' as const, start: 0, end: 4, start_utf16: 0, end_utf16: 4, confidence: 0.5 };
-  };
-  return {
-    post_id: `m${i}`,
-    created_at: base + Math.floor((i / RECORDS) * 7_200_000) - ((i * 7919) % 3000),
-    origin: null,
-    mentions: [mention((i * 31) % 1999), mention((i * 17 + 5) % 2003)],
-    model: { id: 'bench', version: '1' },
-    processed_at: base,
-    latency_ms: null,
-  };
-}
+const record = (i: number): PostMentions => trendBenchRecord(i, RECORDS);
 
 const kafka = new Kafka({ clientId: 'bench-trendsw', brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
