@@ -63,7 +63,7 @@ export function ensembleModel(members: readonly LoadedMember[], opts: EnsembleOp
   const m0 = members[0].model;
   const meta = {
     ...m0.meta,
-    modelVersion: opts.modelVersion ?? `ensemble${members.length}-${members.map((m) => m.manifest.modelVersion).join('+')}`,
+    modelVersion: opts.modelVersion ?? `ensemble${members.length}-${members.map((m) => m.manifest.modelVersion.replace(/-obias-?[0-9.]+$/, '')).join('+')}`,
     nonOBias: opts.nonOBias ?? 0,
   };
   try {

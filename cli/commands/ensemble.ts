@@ -52,7 +52,7 @@ export async function run(p: Parsed): Promise<number> {
     const manifest = await model.save(out, { training: first.training, scores: {} });
     const biases = loaded.filter((m) => (m.manifest.decoding?.nonOBias ?? 0) !== 0).map((m) => `${m.dir}: ${m.manifest.decoding!.nonOBias}`);
     if (biases.length > 0) process.stderr.write(`note: members' decoding biases dropped (${biases.join('; ')}); the ensemble's is ${nonOBias}\n`);
-    process.stdout.write(`wrote ${out}: model ${manifest.modelId} ${manifest.modelVersion}, ${dirs.length} members, ${(manifest.weights.bytes / 1e6).toFixed(1)} MB of weights\n`);
+    process.stdout.write(`wrote ${out}: model ${manifest.modelId} ${manifest.modelVersion}, ${dirs.length} member${dirs.length === 1 ? '' : 's'}, ${(manifest.weights.bytes / 1e6).toFixed(1)} MB of weights\n`);
   } finally {
     model.dispose();
   }
