@@ -81,7 +81,8 @@ export interface ModelManifest {
   /**
    * Present for an ensemble of N >= 1 networks (in practice 2 or more) sharing this manifest's
    * vocabulary, tags and input features: one entry per member, in the order
-   * of their weights (`members/<i>/...`); `network` above is member 0's.
+   * of their weights (`members/<i>/...`); `network` and `training` are member 0's
+   * (`mentionflow ensemble` writes them so), each member's own are here.
    * Absent means a single network. Format version 5.
    */
   ensemble?: { members: EnsembleMember[] };
