@@ -31,7 +31,7 @@ const dev = (await readConll(String(values.data))).filter((s) => s.chars.length 
 const scheme = detectScheme(dev.map((s) => s.tags));
 const gold = dev.map((s) => tagsToSpans(s.tags, scheme));
 const emissions = await model.nerEmissions(dev.map((s) => s.chars));
-const crf = model.network.ner.crf.scores();
+const crf = model.crfScores('ner');
 const grid = Array.from({ length: 61 }, (_, i) => Math.round((i - 20) * 5) / 100);
 const cache = new Map<string, Span[]>();
 const decode = (i: number, b: number): Span[] => {

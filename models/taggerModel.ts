@@ -3,15 +3,23 @@
  * to turn characters into ids and tag ids back into tags (vocabulary, tag
  * dictionaries, scheme). This is the unit saved as and loaded from a model
  * artifact, by training and serving alike.
+ *
+ * An ensemble is the same unit with N >= 2 member networks (`members`; the
+ * first is `network`) sharing the vocabulary, tag dictionaries and input
+ * features: its potentials are the mean of the members' CRF log-potentials
+ * (emissions, transitions, start and end scores), decoded by one Viterbi
+ * with the decoding bias added to the averaged emissions. A model of one
+ * member computes exactly what that network alone does.
  */
+import * as tf from '@tensorflow/tfjs';
 import { ModelArtifactError } from '../common/errors.js';
 import { readArtifact, assignWeights } from './artifact/load.js';
-import type { ModelManifest } from './artifact/manifest.js';
+import { memberPrefix, type EnsembleMember, type ModelManifest } from './artifact/manifest.js';
 import { saveArtifact, type ManifestDraft } from './artifact/save.js';
 import { inferenceBuckets, makeBatch, type EncodedSentence } from './batch.js';
-import { withoutInit } from './layers/params.js';
+import { collect, withoutInit, type ParamMap } from './layers/params.js';
 import { Pace, yieldToEventLoop } from './pace.js';
-import type { CrfOptions } from './crf/crf.js';
+import type { CrfOptions, CrfScores } from './crf/crf.js';
 import { applyNonOBias } from './crf/decodingBias.js';
 import { forwardBackward } from './crf/forwardBackward.js';
 import { spanProbability } from './crf/marginals.js';
@@ -82,13 +90,34 @@ export class TaggerModel {
   /** Computes the NER head's tag features; undefined when the model has none. */
   readonly tagFeatures?: TagFeatureExtractor;
 
+  /** The member networks whose potentials are averaged: [network] for a single model. */
+  readonly members: readonly TaggingNetwork[];
+  /** For an ensemble (saved in the ensemble format, even of one member): what each member is. */
+  readonly ensemble?: readonly EnsembleMember[];
+
   constructor(
     readonly network: TaggingNetwork,
     readonly vocab: Vocabulary,
     readonly nerTags: TagDictionary,
     readonly segTags: TagDictionary | undefined,
     readonly meta: TaggerModelMeta,
+    /**
+     * Makes this an ensemble (see the module comment): `networks` (the first
+     * is `network`) and a description of each. Every member needs
+     * `network`'s heads, tag counts, vocabulary size and lexical buckets.
+     */
+    ensemble?: { networks: readonly TaggingNetwork[]; members: readonly EnsembleMember[] },
   ) {
+    this.members = ensemble?.networks ?? [network];
+    if (ensemble) {
+      if (ensemble.networks[0] !== network) throw new Error('an ensemble\'s first member network is its `network`');
+      if (ensemble.members.length !== ensemble.networks.length) throw new Error(`ensemble: ${ensemble.networks.length} networks but ${ensemble.members.length} member descriptions`);
+      this.ensemble = ensemble.members;
+    }
+    for (const [i, m] of this.members.entries()) {
+      const why = memberMismatch(network.config, m.config);
+      if (why) throw new Error(`ensemble member ${i} does not fit member 0: ${why}`);
+    }
     const spec = meta.tagFeatures;
     if (spec && (spec.segmentation || spec.dictionary)) {
       if (network.config.ner.lexicalBuckets <= 0) throw new Error('tag features are hashed into the lexical buckets: the NER head needs lexicalBuckets > 0');
@@ -158,7 +187,7 @@ export class TaggerModel {
   async predict(sentences: readonly (readonly string[])[], batchSize = 64, head: HeadName = 'ner', pace: Pace = Pace.OFF): Promise<Prediction[]> {
     const out: Prediction[] = new Array(sentences.length);
     const dict: TagDictionary = head === 'ner' ? this.nerTags : this.segTags!;
-    const scores = this.network.head(head).crf.scores();
+    const scores = this.crfScores(head);
     const toSpans = head === 'seg' ? () => [] : this.meta.scheme === 'BIOES' ? bioesToSpans : bioToSpans;
     const k = dict.size;
     for await (const { group, batch, data } of this.emissionBatches(sentences, batchSize, head, pace)) {
@@ -198,12 +227,30 @@ export class TaggerModel {
     for (const group of inferenceBuckets(sentences.map((s) => s.length), batchSize, pace.maxCells)) {
       await pace.pause();
       const batch = makeBatch(group.map((i) => this.encode(sentences[i], undefined, head, segTags?.[i])));
-      const em = this.network.emissions(head, batch);
+      const em = this.emissions(head, batch);
       const data = (await em.data()) as Float32Array;
       em.dispose();
       await pace.pause();
       yield { group, batch, data };
     }
+  }
+
+  /** Emissions [B, T, K] of `head` for a padded batch (inference mode): the network's, or the mean of an ensemble's members'. */
+  emissions(head: HeadName, batch: ReturnType<typeof makeBatch>): tf.Tensor3D {
+    if (this.members.length === 1) return this.network.emissions(head, batch);
+    return tf.tidy(() => tf.div(tf.addN(this.members.map((m) => m.emissions(head, batch))), this.members.length) as tf.Tensor3D);
+  }
+
+  /** CRF scores of `head` (transitions, start, end; with the scheme's constraints): the network's, or the mean of an ensemble's members'. */
+  crfScores(head: HeadName): CrfScores {
+    const all = this.members.map((m) => m.head(head).crf.scores());
+    if (all.length === 1) return all[0];
+    const mean = (pick: (s: CrfScores) => Float32Array): Float32Array => {
+      const out = new Float32Array(pick(all[0]).length);
+      for (const s of all) pick(s).forEach((v, i) => (out[i] += v));
+      return out.map((v) => v / all.length);
+    };
+    return { numTags: all[0].numTags, trans: mean((s) => s.trans), start: mean((s) => s.start), end: mean((s) => s.end) };
   }
 
   /** Applies a non-O bias in place to NER emissions laid out [rows, K] (see models/crf/decodingBias.ts). */
@@ -229,7 +276,7 @@ export class TaggerModel {
   }
 
   /** Viterbi spans (no confidences) of one sentence's NER emissions (from nerEmissions) under `bias`; `emissions` is not changed. */
-  decodeNer(emissions: Float32Array, bias: number, scores = this.network.ner.crf.scores()): Span[] {
+  decodeNer(emissions: Float32Array, bias: number, scores = this.crfScores('ner')): Span[] {
     const k = this.nerTags.size;
     const data = bias === 0 ? emissions : emissions.slice();
     this.applyDecodingBias(data, bias);
@@ -238,9 +285,10 @@ export class TaggerModel {
     return this.meta.scheme === 'BIOES' ? bioesToSpans(tags) : bioToSpans(tags);
   }
 
-  /** Writes the artifact (weights + manifest) to `dir`. */
+  /** Writes the artifact (weights + manifest) to `dir`; an ensemble in the ensemble format (format version 5). */
   async save(dir: string, extra: Pick<ManifestDraft, 'training' | 'scores'> & { createdAt?: string; calibration?: Record<string, unknown> }): Promise<ModelManifest> {
     const nonOBias = this.meta.nonOBias ?? 0;
+    const ensemble = this.ensemble;
     return saveArtifact(
       dir,
       {
@@ -254,12 +302,21 @@ export class TaggerModel {
         charPositional: this.meta.charPositional ? true : undefined,
         tagFeatures: this.tagFeatures ? this.meta.tagFeatures : undefined,
         decoding: nonOBias !== 0 || extra.calibration ? { nonOBias, calibration: extra.calibration } : undefined,
+        ensemble: ensemble ? { members: ensemble.map((e, i) => ({ ...e, network: this.members[i].config })) } : undefined,
         tags: { ner: this.nerTags.toJSON(), seg: this.segTags?.toJSON() },
         training: extra.training,
         scores: extra.scores,
       },
-      this.network.params(),
+      this.params(),
     );
+  }
+
+  /** The weights saved: the network's, or each ensemble member's under memberPrefix(i). */
+  private params(): ParamMap {
+    if (this.ensemble === undefined) return this.network.params();
+    const out: ParamMap = new Map();
+    this.members.forEach((m, i) => collect(out, memberPrefix(i).slice(0, -1), m.params()));
+    return out;
   }
 
   /**
@@ -267,7 +324,8 @@ export class TaggerModel {
    * to the event loop between them (a worker keeps serving while it loads a
    * candidate): read and verify the files, build the network (no random
    * initialisation: every weight is assigned next), assign the weights
-   * tensor by tensor.
+   * tensor by tensor. An ensemble artifact (manifest.ensemble) loads as a
+   * model with its N members.
    */
   static async load(dir: string): Promise<{ model: TaggerModel; manifest: ModelManifest }> {
     const loaded = await readArtifact(dir);
@@ -279,14 +337,15 @@ export class TaggerModel {
       const nerTags = TagDictionary.fromJSON(m.tags.ner);
       if (m.network.vocabSize !== vocab.size) throw new Error(`network vocabSize ${m.network.vocabSize} != vocabulary size ${vocab.size}`);
       const meta = { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength, charPositional: m.charPositional === true, tagFeatures: m.tagFeatures, nonOBias: m.decoding?.nonOBias ?? 0 };
-      model = withoutInit(() => TaggerModel.create(m.network, vocab, nerTags, meta, 0));
+      if (m.ensemble === undefined) model = withoutInit(() => TaggerModel.create(m.network, vocab, nerTags, meta, 0));
+      else model = withoutInit(() => ensembleOf(m.ensemble!.members, vocab, nerTags, meta));
     } catch (err) {
       if (err instanceof ModelArtifactError) throw err;
       throw new ModelArtifactError(dir, `inconsistent manifest: ${(err as Error).message}`, { cause: err });
     }
     try {
       await yieldToEventLoop();
-      await assignWeights(dir, loaded, model.network.params());
+      await assignWeights(dir, loaded, model.params());
     } catch (err) {
       model.dispose();
       throw err;
@@ -294,8 +353,39 @@ export class TaggerModel {
     return { model, manifest: m };
   }
 
-  /** Frees the network's tensors. */
+  /** Frees the networks' tensors. */
   dispose(): void {
-    this.network.dispose();
+    for (const m of this.members) m.dispose();
+  }
+}
+
+/** Why `other` cannot be averaged with `first` (heads, tag counts, lexical buckets differ), or undefined. */
+function memberMismatch(first: NetworkConfig, other: NetworkConfig): string | undefined {
+  if (other === first) return undefined;
+  for (const h of ['ner', 'seg'] as const) {
+    const a = first[h];
+    const b = other[h];
+    if ((a === undefined) !== (b === undefined)) return `one has a ${h} head, the other not`;
+    if (a && b && a.numTags !== b.numTags) return `${h} head: ${b.numTags} tags, not ${a.numTags}`;
+    if (a && b && a.lexicalBuckets !== b.lexicalBuckets) return `${h} head: ${b.lexicalBuckets} lexical buckets, not ${a.lexicalBuckets}`;
+  }
+  if (other.vocabSize !== first.vocabSize) return `vocabSize ${other.vocabSize}, not ${first.vocabSize}`;
+  return undefined;
+}
+
+/** An ensemble model with uninitialised member networks (weights assigned next), from an ensemble manifest's members. */
+function ensembleOf(members: readonly EnsembleMember[], vocab: Vocabulary, nerTags: TagDictionary, meta: TaggerModelMeta): TaggerModel {
+  if (!Array.isArray(members) || members.length < 1) throw new Error('ensemble.members must list at least one member');
+  const constraints = (c: NetworkConfig) => ({ ner: schemeConstraints(nerTags), seg: c.seg ? segConstraints() : undefined });
+  const networks: TaggingNetwork[] = [];
+  try {
+    for (const e of members) {
+      if (e.network.vocabSize !== vocab.size) throw new Error(`member ${e.modelVersion}: network vocabSize ${e.network.vocabSize} != vocabulary size ${vocab.size}`);
+      networks.push(new TaggingNetwork(e.network, constraints(e.network), 0));
+    }
+    return new TaggerModel(networks[0], vocab, nerTags, networks[0].seg ? segTagDictionary() : undefined, meta, { networks, members });
+  } catch (err) {
+    for (const n of networks) n.dispose();
+    throw err;
   }
 }

@@ -18,6 +18,7 @@ export const spec: CommandSpec = {
     seeds: { type: 'string', arg: 'N', description: 'seeds per row (1..N)', default: '5' },
     datasets: { type: 'string', arg: 'LIST', description: 'WeiboNER versions', default: 'v1,v2' },
     rows: { type: 'string', arg: 'LIST', description: `rows to run (${TABLE1_ROWS.map((r) => r.id).join(', ')}); default all` },
+    'only-seeds': { type: 'string', arg: 'LIST', description: 'train only these of seeds 1..N, e.g. 4,5 (runs done before are reused; the others are left out of the report)' },
     epochs: { type: 'string', arg: 'N', description: 'maximum epochs per run (default from the config, 30)' },
     out: { type: 'string', arg: 'DIR', description: 'report and run folders', default: 'runs/table1' },
     corpora: { type: 'string', arg: 'DIR', description: 'folder with weiboNER/ and nlpcc2016-weibo-cws/ (default ../shared/corpora or $MENTIONFLOW_CORPORA)' },
@@ -38,6 +39,11 @@ export async function run(p: Parsed): Promise<number> {
   const base = resolveTrainOptions(layered(fromFile, { epochs: numberOption(p, 'epochs', { integer: true, min: 1 }) }), typeof p.values.config === 'string' ? p.values.config : 'options');
   const corpora = typeof p.values.corpora === 'string' ? p.values.corpora : corporaDir();
   const seeds = numberOption(p, 'seeds', { integer: true, min: 1, max: 100 })!;
+  let onlySeeds: number[] | undefined;
+  if (typeof p.values['only-seeds'] === 'string') {
+    onlySeeds = p.values['only-seeds'].split(',').map(Number);
+    for (const k of onlySeeds) if (!Number.isInteger(k) || k < 1 || k > seeds) throw new ConfigError(`--only-seeds takes seeds among 1..${seeds} (--seeds), got "${p.values['only-seeds']}"`);
+  }
   if (p.values['report-only'] !== true) checkPath(corpora, typeof p.values.corpora === 'string' ? '--corpora' : 'corpora folder (--corpora or MENTIONFLOW_CORPORA)', 'dir');
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
@@ -46,6 +52,7 @@ export async function run(p: Parsed): Promise<number> {
     datasets,
     rows: typeof p.values.rows === 'string' ? p.values.rows.split(',') : [],
     seeds,
+    onlySeeds,
     base,
     outDir: String(p.values.out),
     quiet: p.values.quiet === true,

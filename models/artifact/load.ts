@@ -50,6 +50,12 @@ function requireFields(dir: string, m: ModelManifest): void {
   );
   if (missing.length > 0) throw new ModelArtifactError(dir, `manifest lacks ${missing.join(', ')}; the artifact is incomplete, re-export it`);
   if (!Array.isArray(m.weights.tensors)) throw new ModelArtifactError(dir, 'manifest.weights.tensors is not a list');
+  if (m.ensemble !== undefined) {
+    const members = (m.ensemble as { members?: unknown } | null)?.members;
+    if (!Array.isArray(members) || members.length === 0 || !members.every((e) => typeof e === 'object' && e !== null && typeof (e as { network?: unknown }).network === 'object')) {
+      throw new ModelArtifactError(dir, 'manifest.ensemble.members must be a non-empty list of members, each with its network; the artifact is incomplete, rebuild it with `mentionflow ensemble`');
+    }
+  }
   if (m.decoding !== undefined && (typeof m.decoding !== 'object' || m.decoding === null || typeof m.decoding.nonOBias !== 'number' || !Number.isFinite(m.decoding.nonOBias))) {
     throw new ModelArtifactError(dir, `manifest.decoding.nonOBias must be a finite number, got ${JSON.stringify((m.decoding as { nonOBias?: unknown } | null)?.nonOBias)}`);
   }

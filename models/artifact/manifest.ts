@@ -7,6 +7,12 @@
  *                    the order of manifest.weights.tensors
  * Training and serving both read and write it through ./save.ts and
  * ./load.ts. Older format versions are migrated in ./load.ts.
+ *
+ * An ensemble (format version 5, `mentionflow ensemble`) is the same two
+ * files: one vocabulary, tag dictionaries and input features shared by N
+ * member networks, `ensemble.members` describing each member, and the
+ * members' weights in weights.bin named `members/<i>/<weight name>`.
+ * Decoding averages the members' CRF potentials (models/taggerModel.ts).
  */
 import type { TagFeaturesSpec } from '../features/tagFeatures.js';
 import type { NetworkConfig } from '../network/taggingNetwork.js';
@@ -14,11 +20,12 @@ import type { NetworkConfig } from '../network/taggingNetwork.js';
 export const ARTIFACT_FORMAT = 'mentionflow-model';
 /**
  * Highest format version this code reads. Version 2 adds `charPositional`,
- * version 3 `tagFeatures`, version 4 a non-zero `decoding.nonOBias`; a manifest is written with the lowest version
+ * version 3 `tagFeatures`, version 4 a non-zero `decoding.nonOBias`, version 5
+ * `ensemble`; a manifest is written with the lowest version
  * that describes it (see `manifestVersion`), so a reader that predates a
  * feature refuses those artifacts instead of computing other inputs.
  */
-export const ARTIFACT_VERSION = 4;
+export const ARTIFACT_VERSION = 5;
 export const MANIFEST_FILE = 'manifest.json';
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -71,6 +78,14 @@ export interface ModelManifest {
    * older artifacts decode as they always did. Format version 4 when non-zero.
    */
   decoding?: { nonOBias: number; calibration?: Record<string, unknown> };
+  /**
+   * Present for an ensemble of N >= 1 networks (in practice 2 or more) sharing this manifest's
+   * vocabulary, tags and input features: one entry per member, in the order
+   * of their weights (`members/<i>/...`); `network` and `training` are member 0's
+   * (`mentionflow ensemble` writes them so), each member's own are here.
+   * Absent means a single network. Format version 5.
+   */
+  ensemble?: { members: EnsembleMember[] };
   /** TagDictionary.toJSON() per head. */
   tags: { ner: unknown; seg?: unknown };
   training: {
@@ -91,8 +106,23 @@ export interface ModelManifest {
   };
 }
 
-/** The format version a manifest is written with: 4 with a non-zero decoding bias, 3 with tag features, 2 with char-positional inputs, else 1. */
-export function manifestVersion(m: Pick<ModelManifest, 'charPositional' | 'tagFeatures' | 'decoding'>): number {
+/** One member network of an ensemble artifact: where it came from and how it was configured. */
+export interface EnsembleMember {
+  /** The member's own modelVersion when it was a single artifact. */
+  modelVersion: string;
+  network: NetworkConfig;
+  training: ModelManifest['training'];
+  scores: Record<string, unknown>;
+}
+
+/** Weight-name prefix of ensemble member `i` in weights.bin. */
+export function memberPrefix(i: number): string {
+  return `members/${i}/`;
+}
+
+/** The format version a manifest is written with: 5 for an ensemble, 4 with a non-zero decoding bias, 3 with tag features, 2 with char-positional inputs, else 1. */
+export function manifestVersion(m: Pick<ModelManifest, 'charPositional' | 'tagFeatures' | 'decoding' | 'ensemble'>): number {
+  if (m.ensemble) return 5;
   if (m.decoding && m.decoding.nonOBias !== 0) return 4;
   if (m.tagFeatures) return 3;
   return m.charPositional ? 2 : 1;

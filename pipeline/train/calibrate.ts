@@ -110,7 +110,7 @@ export async function calibrateBias(model: TaggerModel, data: readonly NerSenten
     sentences.map((s) => s.chars),
     batchSize,
   );
-  const crf = model.network.ner.crf.scores();
+  const crf = model.crfScores('ner');
   const cache = new Map<string, Span[]>();
   const decode = (i: number, bias: number): Span[] => {
     const key = `${i}@${bias}`;

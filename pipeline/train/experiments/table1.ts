@@ -33,6 +33,8 @@ export interface Table1Input {
   datasets: DatasetVersion[];
   rows: string[];
   seeds: number;
+  /** Train only these of seeds 1..`seeds` (the others are reused when done before, else left out of the report); default all. */
+  onlySeeds?: readonly number[];
   base: TrainOptions;
   outDir: string;
   quiet?: boolean;
@@ -85,7 +87,7 @@ export async function runTable1(input: Table1Input): Promise<RunResult[]> {
           log(`[${done}/${total}] ${dataset} row ${row.id} seed ${k}: done before, reusing ${file}`);
           continue;
         }
-        if (input.reportOnly) {
+        if (input.reportOnly || (input.onlySeeds !== undefined && !input.onlySeeds.includes(k))) {
           missing += 1;
           log(`[${done}/${total}] ${dataset} row ${row.id} seed ${k}: not run yet, left out of the report`);
           continue;
