@@ -14,11 +14,12 @@ import type { NetworkConfig } from '../network/taggingNetwork.js';
 export const ARTIFACT_FORMAT = 'mentionflow-model';
 /**
  * Highest format version this code reads. Version 2 adds `charPositional`,
- * version 3 `tagFeatures`, version 4 a non-zero `decoding.nonOBias`; a manifest is written with the lowest version
+ * version 3 `tagFeatures`, version 4 a non-zero `decoding.nonOBias`, version 5
+ * `tagFeatures.softLexicon`; a manifest is written with the lowest version
  * that describes it (see `manifestVersion`), so a reader that predates a
  * feature refuses those artifacts instead of computing other inputs.
  */
-export const ARTIFACT_VERSION = 4;
+export const ARTIFACT_VERSION = 5;
 export const MANIFEST_FILE = 'manifest.json';
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -91,8 +92,9 @@ export interface ModelManifest {
   };
 }
 
-/** The format version a manifest is written with: 4 with a non-zero decoding bias, 3 with tag features, 2 with char-positional inputs, else 1. */
+/** The format version a manifest is written with: 5 with SoftLexicon features, 4 with a non-zero decoding bias, 3 with tag features, 2 with char-positional inputs, else 1. */
 export function manifestVersion(m: Pick<ModelManifest, 'charPositional' | 'tagFeatures' | 'decoding'>): number {
+  if (m.tagFeatures?.softLexicon) return 5;
   if (m.decoding && m.decoding.nonOBias !== 0) return 4;
   if (m.tagFeatures) return 3;
   return m.charPositional ? 2 : 1;

@@ -1,0 +1,211 @@
+/**
+ * SoftLexicon features (Ma et al. 2020, "Simplify the usage of lexicon in
+ * Chinese NER") as sparse templates of the CRF emissions. For each
+ * character c[t] of a sentence, the dictionary words matching the sentence
+ * are sorted into four sets:
+ *   B(t): words of >= 2 characters that start at t,
+ *   M(t): words of >= 3 characters with t strictly inside,
+ *   E(t): words of >= 2 characters that end at t,
+ *   S(t): c[t] itself, when it is a dictionary word.
+ * The paper summarises each set by a frequency-weighted mean of word
+ * embeddings; this project's NER head is a CRF over LSTM emissions plus
+ * hashed sparse features, so each set is summarised by a few discrete
+ * values instead (see `softLexiconFeatureIds`): the frequency class of its
+ * most frequent word, the part-of-speech classes of its words (person /
+ * place / organisation / other proper name / common noun / other), and the
+ * length of its longest word. The values are hashed into the lexical
+ * buckets like the other templates.
+ *
+ * The dictionary is jieba's format, `word freq pos` a line (jieba's dict.txt
+ * holds ~350k words). Pure functions of their arguments.
+ */
+import { ConfigError } from '../../common/errors.js';
+import { fnv1a32 } from './lexical.js';
+
+/** Part-of-speech classes kept apart (jieba tags mapped by `posClass`). */
+export const POS_CLASSES = ['nr', 'ns', 'nt', 'nz', 'n', 'x'] as const;
+export type PosClass = (typeof POS_CLASSES)[number];
+
+/** jieba tag -> class: nr/nrt/nrfg person, ns place, nt organisation, nz other proper noun, n common noun, everything else x. */
+export function posClass(tag: string): PosClass {
+  if (tag === 'nr' || tag === 'nrt' || tag === 'nrfg') return 'nr';
+  if (tag === 'ns' || tag === 'nt' || tag === 'nz' || tag === 'n') return tag;
+  return 'x';
+}
+
+/** One dictionary entry. */
+export interface LexiconEntry {
+  word: string;
+  freq: number;
+  pos: PosClass;
+}
+
+export interface SoftLexiconOptions {
+  /** Longest word kept and matched, in code points. */
+  maxWordLength: number;
+  /** Keep only the N most frequent words (ties by word order); 0 keeps all. */
+  topN: number;
+}
+
+/**
+ * Parses jieba-style lines (`word freq pos`; freq and pos optional: 1 and
+ * x) into entries, longest word `maxWordLength`, duplicates merged (the
+ * higher frequency wins), the `topN` most frequent kept, sorted by word.
+ * A word holding whitespace cannot be written by this format, so none
+ * occurs; a line with a frequency that is not a non-negative number is an error.
+ */
+export function parseSoftLexicon(text: string, opts: SoftLexiconOptions, source = 'dictionary'): LexiconEntry[] {
+  const byWord = new Map<string, LexiconEntry>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const parts = raw.trim().split(/\s+/);
+    if (parts[0] === '') return;
+    const [word, freqText, tag] = parts;
+    const freq = freqText === undefined ? 1 : Number(freqText);
+    if (!Number.isFinite(freq) || freq < 0) throw new ConfigError(`${source} line ${i + 1}: frequency ${JSON.stringify(freqText)} is not a non-negative number (expected "word freq pos")`);
+    if ([...word].length > opts.maxWordLength) return;
+    const e: LexiconEntry = { word, freq, pos: posClass(tag ?? 'x') };
+    const old = byWord.get(word);
+    if (!old || old.freq < freq) byWord.set(word, e);
+  });
+  let entries = [...byWord.values()];
+  if (opts.topN > 0 && entries.length > opts.topN) {
+    entries = entries.sort((a, b) => b.freq - a.freq || (a.word < b.word ? -1 : 1)).slice(0, opts.topN);
+  }
+  return entries.sort((a, b) => (a.word < b.word ? -1 : a.word > b.word ? 1 : 0));
+}
+
+/** Entries as stored in the artifact: `word freq pos` lines joined by "\n". */
+export function serializeEntries(entries: readonly LexiconEntry[]): string {
+  return entries.map((e) => `${e.word} ${e.freq} ${e.pos}`).join('\n');
+}
+
+/** The matches of one set at one position, summarised. */
+export interface SetSummary {
+  /** Words in the set. */
+  count: number;
+  /** Highest frequency among them (-1 for an empty set). */
+  maxFreq: number;
+  /** Bit i set when a word of class POS_CLASSES[i] is in the set. */
+  posMask: number;
+  /** Longest word, in code points (0 for an empty set). */
+  maxLength: number;
+}
+
+/** The four sets, in this order. */
+export const SETS = ['B', 'M', 'E', 'S'] as const;
+
+const emptySummary = (): SetSummary => ({ count: 0, maxFreq: -1, posMask: 0, maxLength: 0 });
+
+function add(s: SetSummary, e: LexiconEntry, length: number): void {
+  s.count += 1;
+  s.maxFreq = Math.max(s.maxFreq, e.freq);
+  s.posMask |= 1 << POS_CLASSES.indexOf(e.pos);
+  s.maxLength = Math.max(s.maxLength, length);
+}
+
+/**
+ * A dictionary for SoftLexicon matching: a map from every word and every
+ * prefix of a word (prefix-only keys map to undefined), so the scan from a
+ * position stops at the first string no word starts with.
+ */
+export class SoftLexicon {
+  private readonly keys = new Map<string, LexiconEntry | undefined>();
+  readonly size: number;
+  readonly maxWordLength: number;
+
+  constructor(entries: readonly LexiconEntry[]) {
+    let maxLen = 0;
+    for (const e of entries) {
+      const cps = [...e.word];
+      if (cps.length === 0) continue;
+      maxLen = Math.max(maxLen, cps.length);
+      let prefix = '';
+      for (let i = 0; i < cps.length - 1; i++) {
+        prefix += cps[i];
+        if (!this.keys.has(prefix)) this.keys.set(prefix, undefined);
+      }
+      this.keys.set(e.word, e);
+    }
+    this.size = entries.length;
+    this.maxWordLength = maxLen;
+  }
+
+  /** Parses stored `word freq pos` lines (serializeEntries). */
+  static fromSerialized(text: string): SoftLexicon {
+    return new SoftLexicon(text.length === 0 ? [] : parseSoftLexicon(text, { maxWordLength: Number.MAX_SAFE_INTEGER, topN: 0 }));
+  }
+
+  lookup(word: string): LexiconEntry | undefined {
+    return this.keys.get(word);
+  }
+
+  /** Every dictionary word occurrence in `chars`: [start, end) in code points, end - start >= 1. */
+  matches(chars: readonly string[]): { start: number; end: number; entry: LexiconEntry }[] {
+    const out: { start: number; end: number; entry: LexiconEntry }[] = [];
+    for (let i = 0; i < chars.length; i++) {
+      let s = '';
+      for (let j = i; j < chars.length && j - i < this.maxWordLength; j++) {
+        s += chars[j];
+        if (!this.keys.has(s)) break;
+        const e = this.keys.get(s);
+        if (e) out.push({ start: i, end: j + 1, entry: e });
+      }
+    }
+    return out;
+  }
+
+  /** The B/M/E/S sets of every position, summarised: [T][4] in SETS order. */
+  sets(chars: readonly string[]): SetSummary[][] {
+    const out = chars.map(() => SETS.map(emptySummary));
+    for (const { start, end, entry } of this.matches(chars)) {
+      const n = end - start;
+      if (n === 1) {
+        add(out[start][3], entry, 1);
+        continue;
+      }
+      add(out[start][0], entry, n);
+      for (let t = start + 1; t < end - 1; t++) add(out[t][1], entry, n);
+      add(out[end - 1][2], entry, n);
+    }
+    return out;
+  }
+}
+
+/** Frequency class of a word: floor(log4(freq + 1)), so 0 for frequencies 0-2, 1 for 3-14, 2 for 15-62, ..., 9 for 262,143-1,048,574. */
+export function freqClass(freq: number): number {
+  return Math.floor(Math.log(freq + 1) / Math.log(4));
+}
+
+function posText(mask: number): string {
+  return POS_CLASSES.filter((_, i) => mask & (1 << i)).join('+');
+}
+
+/**
+ * Templates per position: for each set (B, M, E, S) its frequency class,
+ * its POS classes and its longest word length (a value "-" for an empty
+ * set, so every slot always holds a feature); then the pattern of non-empty
+ * sets ("BE", "S", ...) and that pattern with the character.
+ */
+export const SOFT_LEXICON_TEMPLATES = SETS.length * 3 + 2;
+
+/** Feature ids of one sentence, shape [T, SOFT_LEXICON_TEMPLATES] row-major, each in [1, numBuckets). */
+export function softLexiconFeatureIds(chars: readonly string[], lexicon: SoftLexicon, numBuckets: number): Int32Array {
+  if (!Number.isInteger(numBuckets) || numBuckets < 2) throw new ConfigError(`numBuckets must be an integer >= 2, got ${numBuckets}`);
+  const per = SOFT_LEXICON_TEMPLATES;
+  const out = new Int32Array(chars.length * per);
+  const hash = (key: string) => 1 + (fnv1a32(key) % (numBuckets - 1));
+  lexicon.sets(chars).forEach((sets, t) => {
+    let pattern = '';
+    sets.forEach((s, k) => {
+      const name = SETS[k];
+      const empty = s.count === 0;
+      if (!empty) pattern += name;
+      out[t * per + k * 3] = hash(`sl.${name}#f\u0001${empty ? '-' : freqClass(s.maxFreq)}`);
+      out[t * per + k * 3 + 1] = hash(`sl.${name}#p\u0001${empty ? '-' : posText(s.posMask)}`);
+      out[t * per + k * 3 + 2] = hash(`sl.${name}#l\u0001${empty ? '-' : Math.min(s.maxLength, 6)}`);
+    });
+    out[t * per + 12] = hash(`sl.pat\u0001${pattern}`);
+    out[t * per + 13] = hash(`sl.patc\u0001${pattern}\u0001${chars[t]}`);
+  });
+  return out;
+}
