@@ -79,6 +79,11 @@ export function serializeEntries(entries: readonly LexiconEntry[]): string {
   return entries.map((e) => `${e.word} ${e.freq} ${e.pos}`).join('\n');
 }
 
+/** Keeps the first of equal words in a list sorted by word (the most frequent, as sorted by the constructor). */
+function dedupeSorted(entries: LexiconEntry[]): LexiconEntry[] {
+  return entries.filter((e, i) => i === 0 || entries[i - 1].word !== e.word);
+}
+
 /** The matches of one set at one position, summarised. */
 export interface SetSummary {
   /** Words in the set. */
@@ -104,39 +109,66 @@ function add(s: SetSummary, e: LexiconEntry, length: number): void {
 }
 
 /**
- * A dictionary for SoftLexicon matching: a map from every word and every
- * prefix of a word (prefix-only keys map to undefined), so the scan from a
- * position stops at the first string no word starts with.
+ * A dictionary for SoftLexicon matching: the entries sorted by word (UTF-16
+ * code unit order), searched by binary search. Words sharing a prefix are
+ * contiguous, so the scan from a position narrows its range as it extends
+ * the string and stops at the first string no word starts with. No index is
+ * built: loading a 350k-word dictionary costs one pass over its lines.
  */
 export class SoftLexicon {
-  private readonly keys = new Map<string, LexiconEntry | undefined>();
-  readonly size: number;
+  private readonly words: readonly string[];
+  private readonly entries: readonly LexiconEntry[];
   readonly maxWordLength: number;
 
   constructor(entries: readonly LexiconEntry[]) {
+    const kept = entries.filter((e) => e.word.length > 0);
+    const sorted = kept.every((e, i) => i === 0 || kept[i - 1].word < e.word);
+    this.entries = sorted ? kept : dedupeSorted([...kept].sort((x, y) => (x.word < y.word ? -1 : x.word > y.word ? 1 : y.freq - x.freq)));
+    this.words = this.entries.map((e) => e.word);
     let maxLen = 0;
-    for (const e of entries) {
-      const cps = [...e.word];
-      if (cps.length === 0) continue;
-      maxLen = Math.max(maxLen, cps.length);
-      let prefix = '';
-      for (let i = 0; i < cps.length - 1; i++) {
-        prefix += cps[i];
-        if (!this.keys.has(prefix)) this.keys.set(prefix, undefined);
+    for (const w of this.words) {
+      let points = 0;
+      for (let i = 0; i < w.length; i++) {
+        const c = w.charCodeAt(i);
+        if (c < 0xdc00 || c > 0xdfff) points += 1;
       }
-      this.keys.set(e.word, e);
+      maxLen = Math.max(maxLen, points);
     }
-    this.size = entries.length;
     this.maxWordLength = maxLen;
   }
 
-  /** Parses stored `word freq pos` lines (serializeEntries). */
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Reads the stored form (serializeEntries output: `word freq pos` lines). */
   static fromSerialized(text: string): SoftLexicon {
-    return new SoftLexicon(text.length === 0 ? [] : parseSoftLexicon(text, { maxWordLength: Number.MAX_SAFE_INTEGER, topN: 0 }));
+    const entries: LexiconEntry[] = [];
+    if (text.length > 0) {
+      for (const line of text.split('\n')) {
+        const a = line.indexOf(' ');
+        const b = line.indexOf(' ', a + 1);
+        if (a <= 0 || b < 0) throw new ConfigError(`stored SoftLexicon entry ${JSON.stringify(line)} is not "word freq pos"`);
+        entries.push({ word: line.slice(0, a), freq: Number(line.slice(a + 1, b)), pos: posClass(line.slice(b + 1)) });
+      }
+    }
+    return new SoftLexicon(entries);
+  }
+
+  /** First index in [lo, words.length) whose word is >= s. */
+  private lowerBound(s: string, lo: number): number {
+    let hi = this.words.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.words[mid] < s) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   lookup(word: string): LexiconEntry | undefined {
-    return this.keys.get(word);
+    const i = this.lowerBound(word, 0);
+    return this.words[i] === word ? this.entries[i] : undefined;
   }
 
   /** Every dictionary word occurrence in `chars`: [start, end) in code points, end - start >= 1. */
@@ -144,11 +176,13 @@ export class SoftLexicon {
     const out: { start: number; end: number; entry: LexiconEntry }[] = [];
     for (let i = 0; i < chars.length; i++) {
       let s = '';
+      let lo = 0;
       for (let j = i; j < chars.length && j - i < this.maxWordLength; j++) {
         s += chars[j];
-        if (!this.keys.has(s)) break;
-        const e = this.keys.get(s);
-        if (e) out.push({ start: i, end: j + 1, entry: e });
+        // words >= s that start with s follow each other; extending s only moves the range right
+        lo = this.lowerBound(s, lo);
+        if (lo >= this.words.length || !this.words[lo].startsWith(s)) break;
+        if (this.words[lo] === s) out.push({ start: i, end: j + 1, entry: this.entries[lo] });
       }
     }
     return out;

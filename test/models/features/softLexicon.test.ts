@@ -109,3 +109,20 @@ test('the tag feature extractor appends the SoftLexicon templates after the chan
   assert.equal(only.featuresPerStep, SOFT_LEXICON_TEMPLATES);
   assert.deepEqual([...only.featureIds(chars, 4096)], [...sl]);
 });
+
+test('entries in any order, duplicates and characters outside the BMP match as code points', () => {
+  const sorted = parseSoftLexicon(DICT, ALL);
+  const shuffled = [...sorted].reverse();
+  shuffled.push({ word: '北京', freq: 1, pos: 'x' }); // a less frequent duplicate loses
+  const a = new SoftLexicon(sorted);
+  const b = new SoftLexicon(shuffled);
+  assert.deepEqual(wordSets(b, chars), wordSets(a, chars));
+  assert.deepEqual(b.lookup('北京'), { word: '北京', freq: 100, pos: 'ns' });
+  assert.equal(b.lookup('北京大'), undefined);
+  const emoji = new SoftLexicon(parseSoftLexicon('😀长江 3 nz\n长江 9 ns', ALL));
+  assert.equal(emoji.maxWordLength, 3);
+  const cs = [...'看😀长江'];
+  assert.deepEqual(emoji.matches(cs).map((m) => [m.start, m.end]), [[1, 4], [2, 4]]);
+  // a word longer than maxWordLength is not kept
+  assert.equal(new SoftLexicon(parseSoftLexicon('一二三 3 n', { maxWordLength: 2, topN: 0 })).size, 0);
+});
