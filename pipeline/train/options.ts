@@ -85,7 +85,7 @@ export interface TrainOptions {
   lexiconMinLength: number;
   /**
    * General dictionary (jieba format, `word freq pos`, e.g. jieba's
-   * dict.txt, `mentionflow lexicon fetch`) for SoftLexicon features: the
+   * dict.txt, fetched by `deploy/fetch-jieba-dict.sh`) for SoftLexicon features: the
    * B/M/E/S sets of dictionary words matching at each character, summarised
    * by frequency class, part-of-speech classes and longest length, hashed
    * into the lexical buckets (models/features/softLexicon.ts). The kept
