@@ -112,12 +112,17 @@ function add(s: SetSummary, e: LexiconEntry, length: number): void {
  * A dictionary for SoftLexicon matching: the entries sorted by word (UTF-16
  * code unit order), searched by binary search. Words sharing a prefix are
  * contiguous, so the scan from a position narrows its range as it extends
- * the string and stops at the first string no word starts with. No index is
- * built: loading a 350k-word dictionary costs one pass over its lines.
+ * the string and stops at the first string no word starts with; the range
+ * of each first UTF-16 code unit is indexed, so a search starts within the
+ * words of its first character. No hash index is built: loading a
+ * 350k-word dictionary costs two passes over its lines.
  */
 export class SoftLexicon {
   private readonly words: readonly string[];
   private readonly entries: readonly LexiconEntry[];
+  /** Per first UTF-16 code unit c, its words are words[rangeStart[c], rangeEnd[c]). */
+  private readonly rangeStart = new Int32Array(0x10000);
+  private readonly rangeEnd = new Int32Array(0x10000);
   readonly maxWordLength: number;
 
   constructor(entries: readonly LexiconEntry[]) {
@@ -126,14 +131,17 @@ export class SoftLexicon {
     this.entries = sorted ? kept : dedupeSorted([...kept].sort((x, y) => (x.word < y.word ? -1 : x.word > y.word ? 1 : y.freq - x.freq)));
     this.words = this.entries.map((e) => e.word);
     let maxLen = 0;
-    for (const w of this.words) {
+    this.words.forEach((w, i) => {
+      const c = w.charCodeAt(0);
+      if (this.rangeEnd[c] === 0) this.rangeStart[c] = i;
+      this.rangeEnd[c] = i + 1;
       let points = 0;
       for (let i = 0; i < w.length; i++) {
         const c = w.charCodeAt(i);
         if (c < 0xdc00 || c > 0xdfff) points += 1;
       }
       maxLen = Math.max(maxLen, points);
-    }
+    });
     this.maxWordLength = maxLen;
   }
 
@@ -155,9 +163,8 @@ export class SoftLexicon {
     return new SoftLexicon(entries);
   }
 
-  /** First index in [lo, words.length) whose word is >= s. */
-  private lowerBound(s: string, lo: number): number {
-    let hi = this.words.length;
+  /** First index in [lo, hi) whose word is >= s (hi if none). */
+  private lowerBound(s: string, lo: number, hi: number): number {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.words[mid] < s) lo = mid + 1;
@@ -167,7 +174,9 @@ export class SoftLexicon {
   }
 
   lookup(word: string): LexiconEntry | undefined {
-    const i = this.lowerBound(word, 0);
+    if (word.length === 0) return undefined;
+    const c = word.charCodeAt(0);
+    const i = this.lowerBound(word, this.rangeStart[c], this.rangeEnd[c]);
     return this.words[i] === word ? this.entries[i] : undefined;
   }
 
@@ -175,13 +184,16 @@ export class SoftLexicon {
   matches(chars: readonly string[]): { start: number; end: number; entry: LexiconEntry }[] {
     const out: { start: number; end: number; entry: LexiconEntry }[] = [];
     for (let i = 0; i < chars.length; i++) {
+      if (chars[i].length === 0) continue;
+      const c = chars[i].charCodeAt(0);
+      const hi = this.rangeEnd[c];
+      let lo = this.rangeStart[c];
       let s = '';
-      let lo = 0;
-      for (let j = i; j < chars.length && j - i < this.maxWordLength; j++) {
+      for (let j = i; j < chars.length && j - i < this.maxWordLength && lo < hi; j++) {
         s += chars[j];
         // words >= s that start with s follow each other; extending s only moves the range right
-        lo = this.lowerBound(s, lo);
-        if (lo >= this.words.length || !this.words[lo].startsWith(s)) break;
+        lo = this.lowerBound(s, lo, hi);
+        if (lo >= hi || !this.words[lo].startsWith(s)) break;
         if (this.words[lo] === s) out.push({ start: i, end: j + 1, entry: this.entries[lo] });
       }
     }
@@ -222,24 +234,62 @@ function posText(mask: number): string {
  */
 export const SOFT_LEXICON_TEMPLATES = SETS.length * 3 + 2;
 
-/** Feature ids of one sentence, shape [T, SOFT_LEXICON_TEMPLATES] row-major, each in [1, numBuckets). */
+const VALUES = 64;
+
+function patternText(mask: number): string {
+  return SETS.filter((_, i) => mask & (1 << i)).join('');
+}
+
+/**
+ * The ids of the value-only templates, computed once per bucket count:
+ * [slot * VALUES + value] for the 12 set slots (value 0 = empty set; else
+ * frequency class + 1, the POS mask, or the length capped at 6) and the
+ * pattern slot 12 (value = mask of non-empty sets). The keys hashed are
+ * those written out in softLexiconFeatureIds' doc.
+ */
+const slotTables = new Map<number, Int32Array>();
+function slotIds(numBuckets: number): Int32Array {
+  let table = slotTables.get(numBuckets);
+  if (!table) {
+    const hash = (key: string) => 1 + (fnv1a32(key) % (numBuckets - 1));
+    table = new Int32Array(13 * VALUES);
+    SETS.forEach((name, k) => {
+      for (let v = 0; v < VALUES; v++) {
+        table![(k * 3) * VALUES + v] = hash(`sl.${name}#f\u0001${v === 0 ? '-' : v - 1}`);
+        table![(k * 3 + 1) * VALUES + v] = hash(`sl.${name}#p\u0001${v === 0 ? '-' : posText(v)}`);
+        table![(k * 3 + 2) * VALUES + v] = hash(`sl.${name}#l\u0001${v === 0 ? '-' : v}`);
+      }
+    });
+    for (let v = 0; v < 16; v++) table[12 * VALUES + v] = hash(`sl.pat\u0001${patternText(v)}`);
+    slotTables.set(numBuckets, table);
+  }
+  return table;
+}
+
+/**
+ * Feature ids of one sentence, shape [T, SOFT_LEXICON_TEMPLATES] row-major,
+ * each in [1, numBuckets): the hashes (FNV-1a, as lexical.ts) of the keys
+ * "sl.<set>#f\u0001<frequency class>", "sl.<set>#p\u0001<POS classes joined
+ * by +>", "sl.<set>#l\u0001<longest length, at most 6>" per set ("-" for an
+ * empty set), "sl.pat\u0001<non-empty sets>" and
+ * "sl.patc\u0001<non-empty sets>\u0001<char>".
+ */
 export function softLexiconFeatureIds(chars: readonly string[], lexicon: SoftLexicon, numBuckets: number): Int32Array {
   if (!Number.isInteger(numBuckets) || numBuckets < 2) throw new ConfigError(`numBuckets must be an integer >= 2, got ${numBuckets}`);
   const per = SOFT_LEXICON_TEMPLATES;
   const out = new Int32Array(chars.length * per);
-  const hash = (key: string) => 1 + (fnv1a32(key) % (numBuckets - 1));
+  const table = slotIds(numBuckets);
   lexicon.sets(chars).forEach((sets, t) => {
-    let pattern = '';
+    let pattern = 0;
     sets.forEach((s, k) => {
-      const name = SETS[k];
       const empty = s.count === 0;
-      if (!empty) pattern += name;
-      out[t * per + k * 3] = hash(`sl.${name}#f\u0001${empty ? '-' : freqClass(s.maxFreq)}`);
-      out[t * per + k * 3 + 1] = hash(`sl.${name}#p\u0001${empty ? '-' : posText(s.posMask)}`);
-      out[t * per + k * 3 + 2] = hash(`sl.${name}#l\u0001${empty ? '-' : Math.min(s.maxLength, 6)}`);
+      if (!empty) pattern |= 1 << k;
+      out[t * per + k * 3] = table[(k * 3) * VALUES + (empty ? 0 : Math.min(freqClass(s.maxFreq), VALUES - 2) + 1)];
+      out[t * per + k * 3 + 1] = table[(k * 3 + 1) * VALUES + s.posMask];
+      out[t * per + k * 3 + 2] = table[(k * 3 + 2) * VALUES + Math.min(s.maxLength, 6)];
     });
-    out[t * per + 12] = hash(`sl.pat\u0001${pattern}`);
-    out[t * per + 13] = hash(`sl.patc\u0001${pattern}\u0001${chars[t]}`);
+    out[t * per + 12] = table[12 * VALUES + pattern];
+    out[t * per + 13] = 1 + (fnv1a32(`sl.patc\u0001${patternText(pattern)}\u0001${chars[t]}`) % (numBuckets - 1));
   });
   return out;
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../../../common/errors.js';
 import { freqClass, parseSoftLexicon, posClass, serializeEntries, SOFT_LEXICON_TEMPLATES, SoftLexicon, softLexiconFeatureIds } from '../../../models/features/softLexicon.js';
+import { fnv1a32 } from '../../../models/features/lexical.js';
 import { TagFeatureExtractor, TEMPLATES_PER_CHANNEL } from '../../../models/features/tagFeatures.js';
 
 const DICT = ['北京 100 ns', '北京大学 40 nt', '大学 500 n', '学生 300 n', '大学生 60 n', '京 5 ns', '我 9000 r', '见 10 v', '周杰伦 20 nr', '北 7 f'].join('\n');
@@ -125,4 +126,29 @@ test('entries in any order, duplicates and characters outside the BMP match as c
   assert.deepEqual(emoji.matches(cs).map((m) => [m.start, m.end]), [[1, 4], [2, 4]]);
   // a word longer than maxWordLength is not kept
   assert.equal(new SoftLexicon(parseSoftLexicon('一二三 3 n', { maxWordLength: 2, topN: 0 })).size, 0);
+});
+
+test('feature ids are the hashes of the documented keys (trained artifacts depend on them)', () => {
+  const buckets = 131072;
+  const lex = new SoftLexicon(parseSoftLexicon(DICT, ALL));
+  const ids = softLexiconFeatureIds(chars, lex, buckets);
+  const h = (key: string) => 1 + (fnv1a32(key) % (buckets - 1));
+  const wordsAt = wordSets(lex, chars);
+  const info = (w: string) => lex.lookup(w)!;
+  chars.forEach((c, t) => {
+    const expected: number[] = [];
+    let pattern = '';
+    for (const name of ['B', 'M', 'E', 'S']) {
+      const ws = wordsAt[t][name];
+      if (ws.length > 0) pattern += name;
+      const maxFreq = Math.max(...ws.map((w) => info(w).freq));
+      const pos = ['nr', 'ns', 'nt', 'nz', 'n', 'x'].filter((p) => ws.some((w) => info(w).pos === p)).join('+');
+      const len = Math.min(6, Math.max(...ws.map((w) => [...w].length)));
+      expected.push(h(`sl.${name}#f\u0001${ws.length ? Math.floor(Math.log(maxFreq + 1) / Math.log(4)) : '-'}`));
+      expected.push(h(`sl.${name}#p\u0001${ws.length ? pos : '-'}`));
+      expected.push(h(`sl.${name}#l\u0001${ws.length ? len : '-'}`));
+    }
+    expected.push(h(`sl.pat\u0001${pattern}`), h(`sl.patc\u0001${pattern}\u0001${c}`));
+    assert.deepEqual([...ids.subarray(t * SOFT_LEXICON_TEMPLATES, (t + 1) * SOFT_LEXICON_TEMPLATES)], expected, `position ${t} (${c})`);
+  });
 });
