@@ -61,8 +61,9 @@ export interface ModelManifest {
   /**
    * Extra sparse features of the NER head from character-level taggings
    * (the segmentation head's predicted BIES tags, name-dictionary matches,
-   * with the dictionary's words); see models/features/tagFeatures.ts.
-   * Absent means none. Format version 3.
+   * with the dictionary's words; SoftLexicon word sets, with the kept
+   * entries); see models/features/tagFeatures.ts and softLexicon.ts.
+   * Absent means none. Format version 3; 5 with `softLexicon`.
    */
   tagFeatures?: TagFeaturesSpec;
   /**
