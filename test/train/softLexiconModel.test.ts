@@ -138,3 +138,11 @@ test('a manifest claiming a format newer than 5 is refused with a message', asyn
   await writeFile(file, JSON.stringify(m));
   await assert.rejects(TaggerModel.load(out), (e: unknown) => e instanceof ModelArtifactError && /format version 6 is newer than this mentionflow supports \(5\)/.test(e.message));
 });
+
+test('options: SoftLexicon features need lexical buckets; word length and top N are checked', () => {
+  assert.throws(() => resolveTrainOptions({ softLexiconFile: 'dict.txt', lexicalBuckets: 0 }), /softLexiconFile adds SoftLexicon features .* set lexicalBuckets > 0/);
+  assert.throws(() => resolveTrainOptions({ softLexiconMaxWordLength: 1 }), /option "softLexiconMaxWordLength" must be an integer in \[2, 100\]/);
+  assert.throws(() => resolveTrainOptions({ softLexiconTopN: -1 }), /option "softLexiconTopN"/);
+  assert.throws(() => resolveTrainOptions({ softLexiconFile: '' }), /option "softLexiconFile" must be a file path/);
+  assert.equal(resolveTrainOptions({}).softLexiconFile, undefined);
+});
