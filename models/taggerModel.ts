@@ -61,7 +61,7 @@ export interface TaggerModelMeta {
   maxLength: number;
   /** The vocabulary holds char-positional tokens: `tokens` segments with jieba (see models/text/charPositions.ts). */
   charPositional?: boolean;
-  /** Extra NER features from taggings of the sentence (segmentation head, name dictionary). */
+  /** Extra NER features from taggings of the sentence (segmentation head, name dictionary) and SoftLexicon word sets. */
   tagFeatures?: TagFeaturesSpec;
   /** Added to every non-O emission of the NER head before decoding (models/crf/decodingBias.ts); absent means 0. */
   nonOBias?: number;
@@ -119,7 +119,7 @@ export class TaggerModel {
       if (why) throw new Error(`ensemble member ${i} does not fit member 0: ${why}`);
     }
     const spec = meta.tagFeatures;
-    if (spec && (spec.segmentation || spec.dictionary)) {
+    if (spec && (spec.segmentation || spec.dictionary || spec.softLexicon)) {
       if (network.config.ner.lexicalBuckets <= 0) throw new Error('tag features are hashed into the lexical buckets: the NER head needs lexicalBuckets > 0');
       if (spec.segmentation && !network.seg) throw new Error('segmentation features need a segmentation head');
       this.tagFeatures = new TagFeatureExtractor(spec);

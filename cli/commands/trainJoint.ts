@@ -5,7 +5,7 @@ import { readNerSource, readSegSource } from '../../pipeline/train/sources/openS
 import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
 import { DEFAULT_TRAIN_OPTIONS, layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
 import { trainTagger } from '../../pipeline/train/trainTagger.js';
-import { BACKEND_OPTION, numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, numberOption, requireFile, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { requireSource, sourceKafka } from '../sourceOption.js';
 
 export const spec: CommandSpec = {
@@ -24,6 +24,7 @@ export const spec: CommandSpec = {
     epochs: { type: 'string', arg: 'N', description: `maximum epochs (default ${DEFAULT_TRAIN_OPTIONS.epochs})` },
     dropout: { type: 'string', arg: 'X', description: `dropout on the LSTM input (default ${DEFAULT_TRAIN_OPTIONS.dropout})` },
     config: { type: 'string', arg: 'FILE', description: 'JSON training options (see `mentionflow train-ner --help`)' },
+    'soft-lexicon': { type: 'string', arg: 'FILE', description: 'general dictionary, jieba "word freq pos" lines (jieba\'s dict.txt: bash deploy/fetch-jieba-dict.sh): SoftLexicon B/M/E/S word-set features, kept words stored in the artifact (config key softLexiconFile)' },
     'model-id': { type: 'string', arg: 'ID', description: 'model id recorded in the artifact', default: 'weibo-ner-joint' },
     backend: BACKEND_OPTION,
     quiet: { type: 'boolean', description: 'no progress bars' },
@@ -42,9 +43,11 @@ export async function run(p: Parsed): Promise<number> {
       seed: numberOption(p, 'seed', { integer: true, min: 0 }),
       epochs: numberOption(p, 'epochs', { integer: true, min: 1 }),
       dropout: numberOption(p, 'dropout', { min: 0, max: 0.99 }),
+      softLexiconFile: p.values['soft-lexicon'] as string | undefined,
     }),
     typeof p.values.config === 'string' ? p.values.config : 'options',
   );
+  if (typeof p.values['soft-lexicon'] === 'string') requireFile(p, 'soft-lexicon', spec.name);
   const sources = {
     'ner-train': await requireSource(p, 'ner-train', spec.name, 'ner'),
     'ner-dev': await requireSource(p, 'ner-dev', spec.name, 'ner'),

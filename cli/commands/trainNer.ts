@@ -22,6 +22,7 @@ export const spec: CommandSpec = {
     optimizer: { type: 'string', arg: 'adam|sgd', description: `optimizer (default ${DEFAULT_TRAIN_OPTIONS.optimizer})` },
     dropout: { type: 'string', arg: 'X', description: `dropout on the LSTM input (default ${DEFAULT_TRAIN_OPTIONS.dropout})` },
     lexicon: { type: 'string', arg: 'FILE', description: 'name dictionary, jieba "word freq pos" lines (person nr/nrt/nrfg, place ns, organisation nt): dictionary-match features, words stored in the artifact (config key lexiconFile)' },
+    'soft-lexicon': { type: 'string', arg: 'FILE', description: 'general dictionary, jieba "word freq pos" lines (jieba\'s dict.txt: bash deploy/fetch-jieba-dict.sh): SoftLexicon B/M/E/S word-set features, kept words stored in the artifact (config key softLexiconFile)' },
     backend: BACKEND_OPTION,
     quiet: { type: 'boolean', description: 'no progress bars' },
     resume: { type: 'boolean', description: 'continue an interrupted run from DIR/checkpoint' },
@@ -41,9 +42,11 @@ export async function run(p: Parsed): Promise<number> {
     dropout: numberOption(p, 'dropout', { min: 0, max: 0.99 }),
     optimizer: p.values.optimizer as string | undefined,
     lexiconFile: p.values.lexicon as string | undefined,
+    softLexiconFile: p.values['soft-lexicon'] as string | undefined,
   };
   const options = resolveTrainOptions(layered(fromFile, flags), typeof p.values.config === 'string' ? p.values.config : 'options');
   if (typeof p.values.lexicon === 'string') requireFile(p, 'lexicon', spec.name);
+  if (typeof p.values['soft-lexicon'] === 'string') requireFile(p, 'soft-lexicon', spec.name);
   const train = await requireSource(p, 'train', spec.name, 'ner');
   const dev = await requireSource(p, 'dev', spec.name, 'ner');
   const out = requireString(p, 'out', spec.name);

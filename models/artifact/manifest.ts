@@ -21,11 +21,11 @@ export const ARTIFACT_FORMAT = 'mentionflow-model';
 /**
  * Highest format version this code reads. Version 2 adds `charPositional`,
  * version 3 `tagFeatures`, version 4 a non-zero `decoding.nonOBias`, version 5
- * `ensemble`; a manifest is written with the lowest version
+ * `ensemble`, version 6 `tagFeatures.softLexicon`; a manifest is written with the lowest version
  * that describes it (see `manifestVersion`), so a reader that predates a
  * feature refuses those artifacts instead of computing other inputs.
  */
-export const ARTIFACT_VERSION = 5;
+export const ARTIFACT_VERSION = 6;
 export const MANIFEST_FILE = 'manifest.json';
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -67,8 +67,9 @@ export interface ModelManifest {
   /**
    * Extra sparse features of the NER head from character-level taggings
    * (the segmentation head's predicted BIES tags, name-dictionary matches,
-   * with the dictionary's words); see models/features/tagFeatures.ts.
-   * Absent means none. Format version 3.
+   * with the dictionary's words; SoftLexicon word sets, with the kept
+   * entries); see models/features/tagFeatures.ts and softLexicon.ts.
+   * Absent means none. Format version 3; 5 with `softLexicon`.
    */
   tagFeatures?: TagFeaturesSpec;
   /**
@@ -120,8 +121,9 @@ export function memberPrefix(i: number): string {
   return `members/${i}/`;
 }
 
-/** The format version a manifest is written with: 5 for an ensemble, 4 with a non-zero decoding bias, 3 with tag features, 2 with char-positional inputs, else 1. */
+/** The format version a manifest is written with: 6 with SoftLexicon features, 5 for an ensemble, 4 with a non-zero decoding bias, 3 with tag features, 2 with char-positional inputs, else 1. */
 export function manifestVersion(m: Pick<ModelManifest, 'charPositional' | 'tagFeatures' | 'decoding' | 'ensemble'>): number {
+  if (m.tagFeatures?.softLexicon) return 6;
   if (m.ensemble) return 5;
   if (m.decoding && m.decoding.nonOBias !== 0) return 4;
   if (m.tagFeatures) return 3;

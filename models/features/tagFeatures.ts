@@ -17,6 +17,7 @@
 import { ConfigError } from '../../common/errors.js';
 import { biesToWordSpans, lengthsToBies } from '../text/segTags.js';
 import { fnv1a32 } from './lexical.js';
+import { SOFT_LEXICON_TEMPLATES, SoftLexicon, softLexiconFeatureIds } from './softLexicon.js';
 
 /** One character-level tagging of a sentence. */
 export interface TagChannel {
@@ -197,6 +198,19 @@ export interface TagFeaturesSpec {
     /** Per name type, its words joined by single spaces (jieba words contain no spaces). */
     words: Record<string, string>;
   };
+  /**
+   * SoftLexicon B/M/E/S word-set features from a general dictionary
+   * (models/features/softLexicon.ts), added after the channels' templates.
+   * Format version 5.
+   */
+  softLexicon?: {
+    /** Base name of the dictionary file the entries came from. */
+    source: string;
+    maxWordLength: number;
+    topN: number;
+    /** The kept entries, `word freq pos` lines joined by "\n" (pos is the class: nr ns nt nz n x). */
+    entries: string;
+  };
 }
 
 /** The dictionary part of a spec from parsed words. */
@@ -214,8 +228,10 @@ export function dictionarySpec(source: string, words: Record<string, readonly st
  */
 export class TagFeatureExtractor {
   private readonly sets: (readonly [string, WordSet])[];
+  private readonly lexicon?: SoftLexicon;
 
   constructor(readonly spec: TagFeaturesSpec) {
+    if (spec.softLexicon) this.lexicon = SoftLexicon.fromSerialized(spec.softLexicon.entries);
     const words = spec.dictionary?.words ?? {};
     this.sets = Object.keys(words)
       .sort()
@@ -229,7 +245,7 @@ export class TagFeatureExtractor {
 
   /** Features per position this extractor adds. */
   get featuresPerStep(): number {
-    return this.channelCount * TEMPLATES_PER_CHANNEL;
+    return this.channelCount * TEMPLATES_PER_CHANNEL + (this.lexicon ? SOFT_LEXICON_TEMPLATES : 0);
   }
 
   channels(chars: readonly string[], segTags?: readonly string[]): TagChannel[] {
@@ -244,6 +260,9 @@ export class TagFeatureExtractor {
 
   /** Feature ids [T, featuresPerStep] of one sentence. */
   featureIds(chars: readonly string[], numBuckets: number, segTags?: readonly string[]): Int32Array {
-    return tagFeatureIds(chars, this.channels(chars, segTags), numBuckets);
+    const channels = this.channels(chars, segTags);
+    const ids = tagFeatureIds(chars, channels, numBuckets);
+    if (!this.lexicon) return ids;
+    return concatFeatureRows(ids, channels.length * TEMPLATES_PER_CHANNEL, softLexiconFeatureIds(chars, this.lexicon, numBuckets), SOFT_LEXICON_TEMPLATES, chars.length);
   }
 }

@@ -83,6 +83,19 @@ export interface TrainOptions {
   lexiconMinFreq: number;
   /** Dictionary words shorter than this (characters) are dropped. */
   lexiconMinLength: number;
+  /**
+   * General dictionary (jieba format, `word freq pos`, e.g. jieba's
+   * dict.txt, fetched by `deploy/fetch-jieba-dict.sh`) for SoftLexicon features: the
+   * B/M/E/S sets of dictionary words matching at each character, summarised
+   * by frequency class, part-of-speech classes and longest length, hashed
+   * into the lexical buckets (models/features/softLexicon.ts). The kept
+   * entries are stored in the artifact. Unset: none.
+   */
+  softLexiconFile?: string;
+  /** Keep only this many most frequent dictionary words (0: all). */
+  softLexiconTopN: number;
+  /** Longest dictionary word kept (characters). */
+  softLexiconMaxWordLength: number;
 }
 
 /** The training defaults (the configuration of the paper's BiLSTM-CRF baseline as tuned here). */
@@ -113,6 +126,8 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   charPositional: false,
   lexiconMinFreq: 1,
   lexiconMinLength: 2,
+  softLexiconTopN: 0,
+  softLexiconMaxWordLength: 8,
 };
 
 type Check = (v: unknown) => string | undefined;
@@ -153,6 +168,9 @@ const CHECKS: Record<keyof TrainOptions, Check> = {
   lexiconFile: (v) => (v === undefined || (typeof v === 'string' && v.length > 0) ? undefined : 'a file path (a non-empty string) or unset'),
   lexiconMinFreq: int(0, 1e12),
   lexiconMinLength: int(1, 100),
+  softLexiconFile: (v) => (v === undefined || (typeof v === 'string' && v.length > 0) ? undefined : 'a file path (a non-empty string) or unset'),
+  softLexiconTopN: int(0, 1e9),
+  softLexiconMaxWordLength: int(2, 100),
 };
 
 /**
@@ -187,6 +205,9 @@ export function resolveTrainOptions(overrides: Record<string, unknown>, source =
   }
   if (o.lexiconFile !== undefined && o.lexicalBuckets === 0) {
     throw new ConfigError(`${source}: lexiconFile adds dictionary features hashed into the lexical buckets; set lexicalBuckets > 0`);
+  }
+  if (o.softLexiconFile !== undefined && o.lexicalBuckets === 0) {
+    throw new ConfigError(`${source}: softLexiconFile adds SoftLexicon features hashed into the lexical buckets; set lexicalBuckets > 0`);
   }
   return o;
 }

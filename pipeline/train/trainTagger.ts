@@ -13,6 +13,8 @@
  *     artifact carries the segmenter, so serving computes the same).
  * With `lexiconFile`, the NER head also reads name-dictionary features
  * (models/features/tagFeatures.ts); the filtered words go in the artifact.
+ * With `softLexiconFile`, SoftLexicon B/M/E/S word-set features
+ * (models/features/softLexicon.ts); the kept entries go in the artifact.
  * With `charPositional`, the vocabulary and the embedding table are over
  * char-positional tokens (jieba); with `embeddingsFile`, the table starts
  * from pre-trained vectors (pipeline/train/pretrain/initEmbeddings.ts).
@@ -29,6 +31,7 @@ import { lengthBuckets, makeBatch, type Batch, type EncodedSentence } from '../.
 import type { NerSentence } from '../../models/data/conll.js';
 import type { SegSentence } from '../../models/data/segmentation.js';
 import type { NerScores } from '../../models/eval/spanScorer.js';
+import { parseSoftLexicon, serializeEntries } from '../../models/features/softLexicon.js';
 import { dictionarySpec, parseNameLexicon, type TagFeaturesSpec } from '../../models/features/tagFeatures.js';
 import type { HeadName } from '../../models/network/taggingNetwork.js';
 import type { Rng } from '../../models/rng.js';
@@ -120,7 +123,22 @@ export async function tagFeaturesOf(spec: Pick<TrainSpec, 'options' | 'seg'>): P
     const filter = { minFreq: o.lexiconMinFreq, minLength: o.lexiconMinLength };
     out.dictionary = dictionarySpec(basename(o.lexiconFile), parseNameLexicon(text, filter), filter);
   }
-  return out.segmentation || out.dictionary ? out : undefined;
+  if (o.softLexiconFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(o.softLexiconFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read softLexiconFile ${o.softLexiconFile}: ${(err as Error).message}`, { cause: err });
+    }
+    const kept = { maxWordLength: o.softLexiconMaxWordLength, topN: o.softLexiconTopN };
+    const entries = parseSoftLexicon(text, kept, o.softLexiconFile);
+    out.softLexicon = { source: basename(o.softLexiconFile), ...kept, entries: serializeEntries(entries) };
+  }
+  return out.segmentation || out.dictionary || out.softLexicon ? out : undefined;
+}
+
+function softLexiconWords(entries: string): number {
+  return entries.length === 0 ? 0 : entries.split('\n').length;
 }
 
 /** The model's tag scheme: the option, or with "auto" the training data's own. */
@@ -184,6 +202,7 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     ...spec.data,
     ...(embeddings ? [await fingerprint('embeddings', o.embeddingsFile!, embeddings.tokens.length)] : []),
     ...(tagFeatures?.dictionary ? [await fingerprint('lexicon', o.lexiconFile!, Object.values(tagFeatures.dictionary.words).reduce((a, w) => a + w.split(' ').length, 0))] : []),
+    ...(tagFeatures?.softLexicon ? [await fingerprint('soft-lexicon', o.softLexiconFile!, softLexiconWords(tagFeatures.softLexicon.entries))] : []),
   ];
   const params = [...model.network.params().values()].reduce((a, v) => a + v.size, 0);
   log(`model ${spec.modelId}: vocabulary ${model.vocab.size}${o.charPositional ? ' char-positional tokens' : ''}, ${model.nerTags.size} NER tags (${scheme}${o.scheme === 'auto' ? ", the data's scheme," : ''} over ${labels.join(' ')}), ${params.toLocaleString('en-US')} parameters${spec.seg ? `, segmentation head (${spec.seg.mode})` : ''}`);
@@ -194,6 +213,10 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
   if (tagFeatures?.dictionary) {
     const counts = Object.entries(tagFeatures.dictionary.words).map(([t, w]) => `${t} ${w.split(' ').length}`);
     log(`dictionary features from ${tagFeatures.dictionary.source} (freq >= ${o.lexiconMinFreq}, length >= ${o.lexiconMinLength}): ${counts.join(', ')} words`);
+  }
+  if (tagFeatures?.softLexicon) {
+    const sl = tagFeatures.softLexicon;
+    log(`SoftLexicon features from ${sl.source} (words of <= ${sl.maxWordLength} characters${sl.topN > 0 ? `, top ${sl.topN} by frequency` : ''}): ${softLexiconWords(sl.entries)} words, ${(Buffer.byteLength(sl.entries) / 1e6).toFixed(2)} MB in the manifest`);
   }
   // Encoded lazily, at the first epoch: with segmentation features they depend on the segmenter's weights, which are final (trained, or restored from a checkpoint) only then.
   let nerEncoded: EncodedSentence[] | undefined;

@@ -67,6 +67,8 @@ describe('mentionflow command line', () => {
     mistake(['eval', '--data', join(work, 'missing.conll')], /^mentionflow eval: --data .*missing\.conll: no such file$/);
     mistake(['eval', '--data', work], /^mentionflow eval: --data .*: no \*\.avro files under the directory \(a directory is read as an archive of Avro containers\)$/);
     mistake(['train-ner', '--train', join(work, 'missing'), '--dev', notConll, '--out', join(work, 'o')], /^mentionflow train-ner: --train .*missing: no such file$/);
+    mistake(['train-ner', '--soft-lexicon', join(work, 'no-dict.txt'), '--train', notConll, '--dev', notConll, '--out', join(work, 'o')], /^mentionflow train-ner: --soft-lexicon .*no-dict\.txt: no such file$/);
+    mistake(['train-joint', '--soft-lexicon', join(work, 'no-dict.txt'), '--ner-train', notConll, '--ner-dev', notConll, '--seg-train', notConll, '--seg-dev', notConll, '--out', join(work, 'o')], /^mentionflow train-joint: --soft-lexicon .*no-dict\.txt: no such file$/);
     mistake(['eval', '--data', notConll, '--model', join(projectRoot(), 'models', 'default')], /^mentionflow eval: .*not\.conll:1: /);
     mistake(['train-ner', '--config', badJson, '--train', notConll, '--dev', notConll, '--out', join(work, 'o')], /bad\.json is not a JSON object of options/);
     mistake(['tag', '--backend', 'gpu', 'x'], /^mentionflow tag: --backend must be one of auto, native, wasm, cpu, got "gpu"/);

@@ -1,0 +1,295 @@
+/**
+ * SoftLexicon features (Ma et al. 2020, "Simplify the usage of lexicon in
+ * Chinese NER") as sparse templates of the CRF emissions. For each
+ * character c[t] of a sentence, the dictionary words matching the sentence
+ * are sorted into four sets:
+ *   B(t): words of >= 2 characters that start at t,
+ *   M(t): words of >= 3 characters with t strictly inside,
+ *   E(t): words of >= 2 characters that end at t,
+ *   S(t): c[t] itself, when it is a dictionary word.
+ * The paper summarises each set by a frequency-weighted mean of word
+ * embeddings; this project's NER head is a CRF over LSTM emissions plus
+ * hashed sparse features, so each set is summarised by a few discrete
+ * values instead (see `softLexiconFeatureIds`): the frequency class of its
+ * most frequent word, the part-of-speech classes of its words (person /
+ * place / organisation / other proper name / common noun / other), and the
+ * length of its longest word. The values are hashed into the lexical
+ * buckets like the other templates.
+ *
+ * The dictionary is jieba's format, `word freq pos` a line (jieba's dict.txt
+ * holds ~350k words). Pure functions of their arguments.
+ */
+import { ConfigError } from '../../common/errors.js';
+import { fnv1a32 } from './lexical.js';
+
+/** Part-of-speech classes kept apart (jieba tags mapped by `posClass`). */
+export const POS_CLASSES = ['nr', 'ns', 'nt', 'nz', 'n', 'x'] as const;
+export type PosClass = (typeof POS_CLASSES)[number];
+
+/** jieba tag -> class: nr/nrt/nrfg person, ns place, nt organisation, nz other proper noun, n common noun, everything else x. */
+export function posClass(tag: string): PosClass {
+  if (tag === 'nr' || tag === 'nrt' || tag === 'nrfg') return 'nr';
+  if (tag === 'ns' || tag === 'nt' || tag === 'nz' || tag === 'n') return tag;
+  return 'x';
+}
+
+/** One dictionary entry. */
+export interface LexiconEntry {
+  word: string;
+  freq: number;
+  pos: PosClass;
+}
+
+export interface SoftLexiconOptions {
+  /** Longest word kept and matched, in code points. */
+  maxWordLength: number;
+  /** Keep only the N most frequent words (ties by word order); 0 keeps all. */
+  topN: number;
+}
+
+/**
+ * Parses jieba-style lines (`word freq pos`; freq and pos optional: 1 and
+ * x) into entries, longest word `maxWordLength`, duplicates merged (the
+ * higher frequency wins), the `topN` most frequent kept, sorted by word.
+ * A word holding whitespace cannot be written by this format, so none
+ * occurs; a line with a frequency that is not a non-negative number is an error.
+ */
+export function parseSoftLexicon(text: string, opts: SoftLexiconOptions, source = 'dictionary'): LexiconEntry[] {
+  const byWord = new Map<string, LexiconEntry>();
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const parts = raw.trim().split(/\s+/);
+    if (parts[0] === '') return;
+    const [word, freqText, tag] = parts;
+    const freq = freqText === undefined ? 1 : Number(freqText);
+    if (!Number.isFinite(freq) || freq < 0) throw new ConfigError(`${source} line ${i + 1}: frequency ${JSON.stringify(freqText)} is not a non-negative number (expected "word freq pos")`);
+    if ([...word].length > opts.maxWordLength) return;
+    const e: LexiconEntry = { word, freq, pos: posClass(tag ?? 'x') };
+    const old = byWord.get(word);
+    if (!old || old.freq < freq) byWord.set(word, e);
+  });
+  let entries = [...byWord.values()];
+  if (opts.topN > 0 && entries.length > opts.topN) {
+    entries = entries.sort((a, b) => b.freq - a.freq || (a.word < b.word ? -1 : 1)).slice(0, opts.topN);
+  }
+  return entries.sort((a, b) => (a.word < b.word ? -1 : a.word > b.word ? 1 : 0));
+}
+
+/** Entries as stored in the artifact: `word freq pos` lines joined by "\n". */
+export function serializeEntries(entries: readonly LexiconEntry[]): string {
+  return entries.map((e) => `${e.word} ${e.freq} ${e.pos}`).join('\n');
+}
+
+/** Keeps the first of equal words in a list sorted by word (the most frequent, as sorted by the constructor). */
+function dedupeSorted(entries: LexiconEntry[]): LexiconEntry[] {
+  return entries.filter((e, i) => i === 0 || entries[i - 1].word !== e.word);
+}
+
+/** The matches of one set at one position, summarised. */
+export interface SetSummary {
+  /** Words in the set. */
+  count: number;
+  /** Highest frequency among them (-1 for an empty set). */
+  maxFreq: number;
+  /** Bit i set when a word of class POS_CLASSES[i] is in the set. */
+  posMask: number;
+  /** Longest word, in code points (0 for an empty set). */
+  maxLength: number;
+}
+
+/** The four sets, in this order. */
+export const SETS = ['B', 'M', 'E', 'S'] as const;
+
+const emptySummary = (): SetSummary => ({ count: 0, maxFreq: -1, posMask: 0, maxLength: 0 });
+
+function add(s: SetSummary, e: LexiconEntry, length: number): void {
+  s.count += 1;
+  s.maxFreq = Math.max(s.maxFreq, e.freq);
+  s.posMask |= 1 << POS_CLASSES.indexOf(e.pos);
+  s.maxLength = Math.max(s.maxLength, length);
+}
+
+/**
+ * A dictionary for SoftLexicon matching: the entries sorted by word (UTF-16
+ * code unit order), searched by binary search. Words sharing a prefix are
+ * contiguous, so the scan from a position narrows its range as it extends
+ * the string and stops at the first string no word starts with; the range
+ * of each first UTF-16 code unit is indexed, so a search starts within the
+ * words of its first character. No hash index is built: loading a
+ * 350k-word dictionary costs two passes over its lines.
+ */
+export class SoftLexicon {
+  private readonly words: readonly string[];
+  private readonly entries: readonly LexiconEntry[];
+  /** Per first UTF-16 code unit c, its words are words[rangeStart[c], rangeEnd[c]). */
+  private readonly rangeStart = new Int32Array(0x10000);
+  private readonly rangeEnd = new Int32Array(0x10000);
+  readonly maxWordLength: number;
+
+  constructor(entries: readonly LexiconEntry[]) {
+    const kept = entries.filter((e) => e.word.length > 0);
+    const sorted = kept.every((e, i) => i === 0 || kept[i - 1].word < e.word);
+    this.entries = sorted ? kept : dedupeSorted([...kept].sort((x, y) => (x.word < y.word ? -1 : x.word > y.word ? 1 : y.freq - x.freq)));
+    this.words = this.entries.map((e) => e.word);
+    let maxLen = 0;
+    this.words.forEach((w, i) => {
+      const c = w.charCodeAt(0);
+      if (this.rangeEnd[c] === 0) this.rangeStart[c] = i;
+      this.rangeEnd[c] = i + 1;
+      let points = 0;
+      for (let i = 0; i < w.length; i++) {
+        const c = w.charCodeAt(i);
+        if (c < 0xdc00 || c > 0xdfff) points += 1;
+      }
+      maxLen = Math.max(maxLen, points);
+    });
+    this.maxWordLength = maxLen;
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Reads the stored form (serializeEntries output: `word freq pos` lines). */
+  static fromSerialized(text: string): SoftLexicon {
+    const entries: LexiconEntry[] = [];
+    if (text.length > 0) {
+      for (const line of text.split('\n')) {
+        const a = line.indexOf(' ');
+        const b = line.indexOf(' ', a + 1);
+        if (a <= 0 || b < 0) throw new ConfigError(`stored SoftLexicon entry ${JSON.stringify(line)} is not "word freq pos"`);
+        entries.push({ word: line.slice(0, a), freq: Number(line.slice(a + 1, b)), pos: posClass(line.slice(b + 1)) });
+      }
+    }
+    return new SoftLexicon(entries);
+  }
+
+  /** First index in [lo, hi) whose word is >= s (hi if none). */
+  private lowerBound(s: string, lo: number, hi: number): number {
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.words[mid] < s) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  lookup(word: string): LexiconEntry | undefined {
+    if (word.length === 0) return undefined;
+    const c = word.charCodeAt(0);
+    const i = this.lowerBound(word, this.rangeStart[c], this.rangeEnd[c]);
+    return this.words[i] === word ? this.entries[i] : undefined;
+  }
+
+  /** Every dictionary word occurrence in `chars`: [start, end) in code points, end - start >= 1. */
+  matches(chars: readonly string[]): { start: number; end: number; entry: LexiconEntry }[] {
+    const out: { start: number; end: number; entry: LexiconEntry }[] = [];
+    for (let i = 0; i < chars.length; i++) {
+      if (chars[i].length === 0) continue;
+      const c = chars[i].charCodeAt(0);
+      const hi = this.rangeEnd[c];
+      let lo = this.rangeStart[c];
+      let s = '';
+      for (let j = i; j < chars.length && j - i < this.maxWordLength && lo < hi; j++) {
+        s += chars[j];
+        // words >= s that start with s follow each other; extending s only moves the range right
+        lo = this.lowerBound(s, lo, hi);
+        if (lo >= hi || !this.words[lo].startsWith(s)) break;
+        if (this.words[lo] === s) out.push({ start: i, end: j + 1, entry: this.entries[lo] });
+      }
+    }
+    return out;
+  }
+
+  /** The B/M/E/S sets of every position, summarised: [T][4] in SETS order. */
+  sets(chars: readonly string[]): SetSummary[][] {
+    const out = chars.map(() => SETS.map(emptySummary));
+    for (const { start, end, entry } of this.matches(chars)) {
+      const n = end - start;
+      if (n === 1) {
+        add(out[start][3], entry, 1);
+        continue;
+      }
+      add(out[start][0], entry, n);
+      for (let t = start + 1; t < end - 1; t++) add(out[t][1], entry, n);
+      add(out[end - 1][2], entry, n);
+    }
+    return out;
+  }
+}
+
+/** Frequency class of a word: floor(log4(freq + 1)), so 0 for frequencies 0-2, 1 for 3-14, 2 for 15-62, ..., 9 for 262,143-1,048,574. */
+export function freqClass(freq: number): number {
+  return Math.floor(Math.log(freq + 1) / Math.log(4));
+}
+
+function posText(mask: number): string {
+  return POS_CLASSES.filter((_, i) => mask & (1 << i)).join('+');
+}
+
+/**
+ * Templates per position: for each set (B, M, E, S) its frequency class,
+ * its POS classes and its longest word length (a value "-" for an empty
+ * set, so every slot always holds a feature); then the pattern of non-empty
+ * sets ("BE", "S", ...) and that pattern with the character.
+ */
+export const SOFT_LEXICON_TEMPLATES = SETS.length * 3 + 2;
+
+const VALUES = 64;
+
+function patternText(mask: number): string {
+  return SETS.filter((_, i) => mask & (1 << i)).join('');
+}
+
+/**
+ * The ids of the value-only templates, computed once per bucket count:
+ * [slot * VALUES + value] for the 12 set slots (value 0 = empty set; else
+ * frequency class + 1, the POS mask, or the length capped at 6) and the
+ * pattern slot 12 (value = mask of non-empty sets). The keys hashed are
+ * those written out in softLexiconFeatureIds' doc.
+ */
+const slotTables = new Map<number, Int32Array>();
+function slotIds(numBuckets: number): Int32Array {
+  let table = slotTables.get(numBuckets);
+  if (!table) {
+    const hash = (key: string) => 1 + (fnv1a32(key) % (numBuckets - 1));
+    table = new Int32Array(13 * VALUES);
+    SETS.forEach((name, k) => {
+      for (let v = 0; v < VALUES; v++) {
+        table![(k * 3) * VALUES + v] = hash(`sl.${name}#f\u0001${v === 0 ? '-' : v - 1}`);
+        table![(k * 3 + 1) * VALUES + v] = hash(`sl.${name}#p\u0001${v === 0 ? '-' : posText(v)}`);
+        table![(k * 3 + 2) * VALUES + v] = hash(`sl.${name}#l\u0001${v === 0 ? '-' : v}`);
+      }
+    });
+    for (let v = 0; v < 16; v++) table[12 * VALUES + v] = hash(`sl.pat\u0001${patternText(v)}`);
+    slotTables.set(numBuckets, table);
+  }
+  return table;
+}
+
+/**
+ * Feature ids of one sentence, shape [T, SOFT_LEXICON_TEMPLATES] row-major,
+ * each in [1, numBuckets): the hashes (FNV-1a, as lexical.ts) of the keys
+ * "sl.<set>#f\u0001<frequency class>", "sl.<set>#p\u0001<POS classes joined
+ * by +>", "sl.<set>#l\u0001<longest length, at most 6>" per set ("-" for an
+ * empty set), "sl.pat\u0001<non-empty sets>" and
+ * "sl.patc\u0001<non-empty sets>\u0001<char>".
+ */
+export function softLexiconFeatureIds(chars: readonly string[], lexicon: SoftLexicon, numBuckets: number): Int32Array {
+  if (!Number.isInteger(numBuckets) || numBuckets < 2) throw new ConfigError(`numBuckets must be an integer >= 2, got ${numBuckets}`);
+  const per = SOFT_LEXICON_TEMPLATES;
+  const out = new Int32Array(chars.length * per);
+  const table = slotIds(numBuckets);
+  lexicon.sets(chars).forEach((sets, t) => {
+    let pattern = 0;
+    sets.forEach((s, k) => {
+      const empty = s.count === 0;
+      if (!empty) pattern |= 1 << k;
+      out[t * per + k * 3] = table[(k * 3) * VALUES + (empty ? 0 : Math.min(freqClass(s.maxFreq), VALUES - 2) + 1)];
+      out[t * per + k * 3 + 1] = table[(k * 3 + 1) * VALUES + s.posMask];
+      out[t * per + k * 3 + 2] = table[(k * 3 + 2) * VALUES + Math.min(s.maxLength, 6)];
+    });
+    out[t * per + 12] = table[12 * VALUES + pattern];
+    out[t * per + 13] = 1 + (fnv1a32(`sl.patc\u0001${patternText(pattern)}\u0001${chars[t]}`) % (numBuckets - 1));
+  });
+  return out;
+}
