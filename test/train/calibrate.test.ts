@@ -17,7 +17,7 @@ import { bestRow, calibrateBias } from '../../pipeline/train/calibrate.js';
 const sentences: NerSentence[] = Array.from({ length: 8 }, () => ({ chars: ['甲', '乙', '丙'], tags: ['B-PER.NAM', 'I-PER.NAM', 'O'] }));
 const fake = {
   meta: { nonOBias: 0 },
-  network: { ner: { crf: { scores: () => undefined } } },
+  crfScores: () => undefined,
   async nerEmissions(texts: readonly (readonly string[])[]) {
     return texts.map((_, i) => Float32Array.of(i));
   },
