@@ -288,7 +288,7 @@ export class TransactionalKafkaSink implements OutputSink {
               // aborted this transaction after its timeout: nothing of it
               // is committed; the partition is given up (see giveUp).
               if (isFenced(err)) {
-                await this.giveUp(writer, err);
+                await this.giveUp(writer, 'fenced: another worker claimed this input partition, or its transaction timed out', { err: kafkaEdgeError('transaction', err) });
                 return;
               }
               // After the commit was sent its outcome is unknown: the next
@@ -345,38 +345,31 @@ export class TransactionalKafkaSink implements OutputSink {
       if (commitSent) this.log.info('an interrupted commit was resolved', { topic: tp.topic, partition: tp.partition, committed: false, offset: committed });
       return 'not committed';
     }
-    this.log.warn('another worker committed this input partition meanwhile; giving it up (the source claims it again and reads it from the committed offset)', {
-      topic: tp.topic,
-      partition: tp.partition,
-      committed,
-      expected: writer.committed,
-    });
-    this.writers.delete(key(tp));
-    await this.retire(writer);
-    this.opts.offsets.release(tp);
+    await this.giveUp(writer, 'another worker committed this input partition meanwhile', { committed, expected: writer.committed });
     return 'given up';
   }
 
   /**
-   * This worker's producer of a partition was fenced: another worker claimed
-   * the partition after it, or the coordinator aborted its transaction after
-   * the transaction timeout. Nothing of that transaction is committed. The
+   * This worker lost a partition: its producer was fenced (another worker
+   * claimed the partition after it, or the coordinator aborted its
+   * transaction after the transaction timeout; nothing of that transaction
+   * is committed), or another worker committed the partition meanwhile. The
    * worker gives the partition up (its outputs are dropped, what is in
    * flight there is dropped by the source) and carries on with its other
    * partitions; the source claims it again, reading it from the committed
    * offset, when the group assigns it to this worker again.
    */
-  private async giveUp(writer: PartitionWriter, err: unknown): Promise<void> {
+  private async giveUp(writer: PartitionWriter, why: string, detail: Record<string, unknown>): Promise<void> {
     const { tp } = writer;
-    if (this.writers.get(key(tp)) !== writer) return;
+    if (this.writers.get(key(tp)) !== writer) return; // replaced by a newer claim already
     this.writers.delete(key(tp));
-    writer.retired = true;
-    this.log.warn('fenced: another worker claimed this input partition, or its transaction timed out; giving it up (its new owner reads it from the committed offset)', {
+    this.log.warn(`${why}; giving it up (the source claims it again when the group assigns it, and reads it from the committed offset)`, {
       topic: tp.topic,
       partition: tp.partition,
       transactionalId: writer.transactionalId,
-      err: kafkaEdgeError('transaction', err),
+      ...detail,
     });
+    await this.retire(writer);
     this.opts.offsets.release(tp);
   }
 
