@@ -13,7 +13,7 @@ import { DEFAULT_MAX_REQUEST_BYTES, KafkaSink, RECORD_OVERHEAD_BYTES } from './s
 import { KafkaSource } from './source.js';
 import { TransactionalKafkaSink } from './transactionalSink.js';
 import { BrokerOutage } from './outage.js';
-import { committedOffsets } from './groupOffsets.js';
+import { GroupOffsetReader } from './groupOffsets.js';
 import type { KafkaEdgesSettings } from './settings.js';
 
 /** What openKafkaEdges needs besides the configuration: a logger, and metrics to update. */
@@ -78,13 +78,15 @@ export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdge
   });
   const topics = { mentions: config.outputTopic, deadletter: config.deadLetterTopic };
   const transactionalIdPrefix = config.transactionalIdPrefix ?? config.groupId;
-  const sink = exactlyOnce
+  // One admin connection for every claim's committed-offset read (exactly-once only).
+  const groupOffsets = exactlyOnce ? new GroupOffsetReader(kafka, config.groupId) : undefined;
+  const sink = groupOffsets !== undefined
     ? new TransactionalKafkaSink({
         kafka,
         topics,
         transactionalIdPrefix,
         offsets: source.transactionOffsets(),
-        committedOffsets: (partitions) => committedOffsets(kafka, config.groupId, partitions),
+        committedOffsets: (partitions) => groupOffsets.read(partitions),
         // Shorter than the session: a worker paused or cut off long enough
         // for its partitions to move has its open transaction aborted (and is
         // fenced) even before their new owner claims them.
@@ -101,6 +103,7 @@ export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdge
     await source.connect();
   } catch (err) {
     await sink.close();
+    await groupOffsets?.close();
     throw err;
   }
   logger.info('connected to Kafka', {
@@ -120,6 +123,7 @@ export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdge
       writeOutage.dispose();
       await source.close();
       await sink.close();
+      await groupOffsets?.close();
     },
   };
 }

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { lastValueFrom, of, take, toArray } from 'rxjs';
 import type { OutputMessage, RecordRef } from '../../operators/types.js';
 import { createKafkaClient } from '../../pipeline/kafka/client.js';
-import { committedOffsets } from '../../pipeline/kafka/groupOffsets.js';
+import { GroupOffsetReader } from '../../pipeline/kafka/groupOffsets.js';
 import { BrokerOutage } from '../../pipeline/kafka/outage.js';
 import { KafkaSource, type TransactionOffsets } from '../../pipeline/kafka/source.js';
 import { partitionTransactionalId, TransactionalKafkaSink } from '../../pipeline/kafka/transactionalSink.js';
@@ -62,20 +62,21 @@ function outputs(topic: string, from: number, to: number, tag: string): OutputMe
   });
 }
 
-function worker(brokers: string[], topics: TestTopics, upTo: string, name: string): { sink: TransactionalKafkaSink; offsets: HeldPartition } {
+function worker(brokers: string[], topics: TestTopics, upTo: string, name: string): { sink: TransactionalKafkaSink; offsets: HeldPartition; groupOffsets: GroupOffsetReader } {
   const kafka = createKafkaClient({ brokers, clientId: name, logger });
   const offsets = new HeldPartition(topics.group, topics.input, upTo);
+  const groupOffsets = new GroupOffsetReader(kafka, topics.group);
   const sink = new TransactionalKafkaSink({
     kafka,
     topics: { mentions: topics.output, deadletter: topics.deadLetter },
     transactionalIdPrefix: topics.group,
     offsets,
-    committedOffsets: (partitions) => committedOffsets(kafka, topics.group, partitions),
+    committedOffsets: (partitions) => groupOffsets.read(partitions),
     outage: new BrokerOutage({ boundMs: 20_000, logger }),
     logger,
     transactionTimeoutMs: 10_000,
   });
-  return { sink, offsets };
+  return { sink, offsets, groupOffsets };
 }
 
 /** The output keys a read_committed reader sees. */
@@ -131,11 +132,48 @@ test('per-partition fencing: once a partition is claimed by its new owner, the o
     const keys = await committedKeys(brokers, topics.output);
     const expected = [...outputs(topics.input, 0, 10, 'a'), ...outputs(topics.input, 10, 20, 'b')].map((m) => m.key?.toString() ?? '').sort();
     assert.deepEqual(keys, expected);
-    const kafka = createKafkaClient({ brokers, logger });
-    assert.deepEqual(await committedOffsets(kafka, topics.group, [{ topic: topics.input, partition: 0 }]), [{ topic: topics.input, partition: 0, offset: '20' }]);
+    const reader = new GroupOffsetReader(createKafkaClient({ brokers, logger }), topics.group);
+    try {
+      assert.deepEqual(await reader.read([{ topic: topics.input, partition: 0 }]), [{ topic: topics.input, partition: 0, offset: '20' }]);
+    } finally {
+      await reader.close();
+    }
   } finally {
     await a.sink.close();
     await b.sink.close();
+    await a.groupOffsets.close();
+    await b.groupOffsets.close();
+    await deleteTestTopics(brokers, topics);
+  }
+});
+
+test('the group offset reader answers the reads of one tick (a join claiming every partition at once) with one OffsetFetch on one admin connection', { timeout: 120_000 }, async (t) => {
+  const brokers = kafkaBrokers();
+  if (brokers === undefined) return t.skip(KAFKA_SKIP);
+  const topics = await createTestTopics(brokers, 'groupoffsets', 3);
+  const kafka = createKafkaClient({ brokers, logger });
+  const reader = new GroupOffsetReader(kafka, topics.group);
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.setOffsets({ groupId: topics.group, topic: topics.input, partitions: [{ partition: 0, offset: '5' }, { partition: 2, offset: '7' }] });
+    const tp = (partition: number) => ({ topic: topics.input, partition });
+    const reads = await Promise.all([reader.read([tp(0)]), reader.read([tp(1)]), reader.read([tp(2), tp(0)])]);
+    assert.deepEqual(reads, [
+      [{ ...tp(0), offset: '5' }],
+      [{ ...tp(1), offset: '-1' }],
+      [{ ...tp(2), offset: '7' }, { ...tp(0), offset: '5' }],
+    ]);
+    assert.equal(reader.fetches, 1, 'three reads of one tick, one request');
+    // A later read reuses the connection and sees a later commit.
+    await admin.setOffsets({ groupId: topics.group, topic: topics.input, partitions: [{ partition: 1, offset: '3' }] });
+    assert.deepEqual(await reader.read([tp(1)]), [{ ...tp(1), offset: '3' }]);
+    assert.equal(reader.fetches, 2);
+    await reader.close();
+    await assert.rejects(reader.read([tp(0)]), /closed/);
+  } finally {
+    await reader.close();
+    await admin.disconnect();
     await deleteTestTopics(brokers, topics);
   }
 });
