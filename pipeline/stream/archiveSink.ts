@@ -49,7 +49,9 @@ export interface ArchiveSinkOptions extends KafkaConnectionOptions {
   tickMs?: number;
   /**
    * Worker threads checking that records are Posts (the scan, mostly UTF-8 validation, about
-   * 0.5 us a real-text record), off the consumer's thread; default 1; 0: on the consumer's thread.
+   * 0.5 us a real-text record) off the consumer's thread; default 0: on the consumer's thread.
+   * On 2 busy cores one worker cut the consumer thread's CPU by 0.0-0.6 us/record but added
+   * 0.3-1.0 us/record of CPU in all and no throughput (BENCHMARKS.md, archive sink round 4).
    */
   checkThreads?: number;
 }
@@ -140,7 +142,7 @@ export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | nul
 export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<ArchiveSink> {
   const { topic, logger } = opts;
   if (!opts.groupId) throw new ConfigError('archive: groupId is required');
-  const checkThreads = opts.checkThreads ?? 1;
+  const checkThreads = opts.checkThreads ?? 0;
   if (!Number.isInteger(checkThreads) || checkThreads < 0) throw new ConfigError(`archive: checkThreads must be an integer >= 0, got ${JSON.stringify(opts.checkThreads)}`);
   const metrics = createArchiveMetrics();
   const roller = new ArchiveRoller({
@@ -166,7 +168,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
    * One fetched batch, packed in eachBatch: the records' bytes end to end in one Buffer, offsets
    * and timestamps in typed arrays, so no kafkajs object per record waits in the consumer's queue
    * (surviving scavenges, they were the sink's main GC cost). The check that each record is a Post
-   * (schemas/postScan.ts) runs on the check pool's worker meanwhile; `ready` resolves with the
+   * (schemas/postScan.ts) runs here, or on the check pool's worker meanwhile; `ready` resolves with the
    * checked batch (finish). Until then the kafkajs messages are kept for the rare record that
    * needs the full decode path or goes to the dead-letter topic.
    */
