@@ -27,7 +27,9 @@
  * range, the ratio of medians and the per-run ratios, the load average,
  * and the process's CPU time per record over the same span (all threads:
  * the main one and libuv's pool, where deflate and fsync run), which moves
- * much less than wall time when the machine is shared.
+ * much less than wall time when the machine is shared, and the CPU time of
+ * the main (JS) thread alone per record (bench/threadCpu.ts: what the
+ * consumer's own thread spends, apart from libuv's pool and V8's helpers).
  *
  * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|null] [--text FILE] [--baseline DIST]
  */
@@ -43,6 +45,7 @@ import { encodeStrict, loadSchema } from '../schemas/registry.js';
 import { benchArgs } from './args.js';
 import { consumeLoop } from './consumeLoop.js';
 import { median } from './stats.js';
+import { mainThreadCpuUs } from './threadCpu.js';
 
 const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, codec: { type: 'string', default: 'deflate' }, baseline: { type: 'string' }, text: { type: 'string' } });
 const CODEC = args.codec === 'null' ? 'null' : 'deflate';
@@ -87,9 +90,9 @@ const cpuSince = (from: NodeJS.CpuUsage): number => {
   return u.user + u.system;
 };
 
-async function bare(run: number): Promise<{ rate: number; cpuUs: number }> {
+async function bare(run: number): Promise<{ rate: number; cpuUs: number; mainUs: number }> {
   const t = await consumeLoop({ brokers, topic, groupId: `${topic}-bare-${run}`, total: POSTS, logger });
-  return { rate: POSTS / t.seconds, cpuUs: (t.cpuSeconds * 1e6) / POSTS };
+  return { rate: POSTS / t.seconds, cpuUs: (t.cpuSeconds * 1e6) / POSTS, mainUs: ((t.mainCpuSeconds ?? NaN) * 1e6) / POSTS };
 }
 
 type StartSink = typeof startArchiveSink;
@@ -97,7 +100,7 @@ interface Gauge {
   get(): Promise<{ values: Array<{ value: number; labels: { result?: string } }> }>;
 }
 
-async function archive(start: StartSink, label: string, run: number): Promise<{ rate: number; stopMs: number; cpuUs: number }> {
+async function archive(start: StartSink, label: string, run: number): Promise<{ rate: number; stopMs: number; cpuUs: number; mainUs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-archive-'));
   const sink = await start({ brokers: brokers, logger, topic, dir, groupId: `${topic}-${label}-${run}`, tickMs: 5, codec: CODEC });
   const metric = (name: string) => sink.metrics.registry.getSingleMetric(name) as unknown as Gauge;
@@ -112,11 +115,13 @@ async function archive(start: StartSink, label: string, run: number): Promise<{ 
   const committed = async () => (await committedGauge.get()).values.reduce((sum, v) => sum + v.value, 0);
   let first = 0n;
   let cpu0 = process.cpuUsage();
+  let main0 = mainThreadCpuUs() ?? NaN;
   for (;;) {
     const n = await archived();
     if ((n > 0 || (await fetched()) > 0) && first === 0n) {
       first = process.hrtime.bigint();
       cpu0 = process.cpuUsage();
+      main0 = mainThreadCpuUs() ?? NaN;
     }
     if (n >= POSTS) break;
     await new Promise((r) => setTimeout(r, 2));
@@ -125,10 +130,12 @@ async function archive(start: StartSink, label: string, run: number): Promise<{ 
   const stopping = sink.stop();
   let last = 0n;
   let cpuUs = 0;
+  let mainUs = NaN;
   for (;;) {
     if ((await committed()) >= POSTS) {
       last = process.hrtime.bigint();
       cpuUs = cpuSince(cpu0);
+      mainUs = (mainThreadCpuUs() ?? NaN) - main0;
       break;
     }
     await new Promise((r) => setTimeout(r, 1));
@@ -136,7 +143,7 @@ async function archive(start: StartSink, label: string, run: number): Promise<{ 
   await stopping;
   const stopMs = Number(process.hrtime.bigint() - stopStart) / 1e6;
   rmSync(dir, { recursive: true, force: true });
-  return { rate: POSTS / (Number(last - first) / 1e9), stopMs, cpuUs: cpuUs / POSTS };
+  return { rate: POSTS / (Number(last - first) / 1e9), stopMs, cpuUs: cpuUs / POSTS, mainUs: mainUs / POSTS };
 }
 
 const legs: Array<{ label: string; start: StartSink }> = [{ label: 'archive', start: startArchiveSink }];
@@ -148,28 +155,33 @@ const load = { start: loadavg(), end: [] as number[] };
 await produce();
 const rates: Record<string, number[]> = { bare: [] };
 const cpu: Record<string, number[]> = { bare: [] };
+const mainCpu: Record<string, number[]> = { bare: [] };
 for (const leg of legs) {
   rates[leg.label] = [];
   cpu[leg.label] = [];
+  mainCpu[leg.label] = [];
 }
 for (let r = 0; r < RUNS; r++) {
   const b = await bare(r);
   rates.bare.push(b.rate);
   cpu.bare.push(b.cpuUs);
-  const line = [`run ${r + 1}: bare ${b.rate.toFixed(0)} posts/s (${b.cpuUs.toFixed(2)} us CPU/record)`];
+  mainCpu.bare.push(b.mainUs);
+  const line = [`run ${r + 1}: bare ${b.rate.toFixed(0)} posts/s (${b.cpuUs.toFixed(2)} us CPU/record, main thread ${b.mainUs.toFixed(2)})`];
   // Alternate the order of the archive legs from run to run, so neither always follows the bare loop.
   for (const leg of r % 2 === 0 ? legs : [...legs].reverse()) {
-    const { rate, stopMs, cpuUs } = await archive(leg.start, leg.label, r);
+    const { rate, stopMs, cpuUs, mainUs } = await archive(leg.start, leg.label, r);
     rates[leg.label].push(rate);
     cpu[leg.label].push(cpuUs);
-    line.push(`${leg.label} ${rate.toFixed(0)} posts/s (ratio ${(rate / rates.bare[r]).toFixed(2)}, ${cpuUs.toFixed(2)} us CPU/record, stop() ${stopMs.toFixed(0)} ms)`);
+    mainCpu[leg.label].push(mainUs);
+    line.push(`${leg.label} ${rate.toFixed(0)} posts/s (ratio ${(rate / rates.bare[r]).toFixed(2)}, ${cpuUs.toFixed(2)} us CPU/record, main thread ${mainUs.toFixed(2)}, stop() ${stopMs.toFixed(0)} ms)`);
   }
   process.stderr.write(`${line.join(', ')}\n`);
 }
 load.end = loadavg();
 await deleteTopics({ brokers, topics: [topic] }).catch(() => undefined);
 const fmt = (xs: number[]) => `${median(xs).toFixed(0)} posts/s (${xs.map((x) => x.toFixed(0)).join(', ')})`;
-const fmtCpu = (label: string) => `CPU ${median(cpu[label]).toFixed(2)} us/record (${cpu[label].map((x) => x.toFixed(2)).join(', ')})`;
+const fmtUs = (xs: number[]) => `${median(xs).toFixed(2)} us/record (${xs.map((x) => x.toFixed(2)).join(', ')})`;
+const fmtCpu = (label: string) => `CPU ${fmtUs(cpu[label])}, main thread ${fmtUs(mainCpu[label])}`;
 const b = median(rates.bare);
 process.stdout.write(
   `${POSTS} posts${args.text === undefined ? '' : ` (texts: ${args.text})`}, ${RUNS} runs, codec ${CODEC}, load average ${load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at end\n` +

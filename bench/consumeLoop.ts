@@ -9,6 +9,7 @@
 import type { Batch } from 'kafkajs';
 import { createKafkaClient } from '../pipeline/kafka/client.js';
 import type { Logger } from '../pipeline/ops/logger.js';
+import { mainThreadCpuUs } from './threadCpu.js';
 
 export interface ConsumeLoopOptions {
   brokers: string[];
@@ -28,6 +29,8 @@ export interface ConsumeLoopTiming {
   seconds: number;
   /** CPU seconds (user + system) of this process over the same span. */
   cpuSeconds: number;
+  /** CPU seconds of the main (JS) thread alone over the same span; undefined without /proc. */
+  mainCpuSeconds?: number;
 }
 
 export async function consumeLoop(opts: ConsumeLoopOptions): Promise<ConsumeLoopTiming> {
@@ -37,6 +40,7 @@ export async function consumeLoop(opts: ConsumeLoopOptions): Promise<ConsumeLoop
   let count = 0;
   let first = 0n;
   let cpu0 = process.cpuUsage();
+  let main0 = mainThreadCpuUs();
   let timing: ConsumeLoopTiming = { seconds: 0, cpuSeconds: 0 };
   let finish: () => void = () => undefined;
   const done = new Promise<void>((r) => (finish = r));
@@ -46,13 +50,16 @@ export async function consumeLoop(opts: ConsumeLoopOptions): Promise<ConsumeLoop
       if (count === 0) {
         first = process.hrtime.bigint();
         cpu0 = process.cpuUsage();
+        main0 = mainThreadCpuUs();
       }
       opts.onBatch?.(batch);
       count += batch.messages.length;
       if (count >= opts.total && timing.seconds === 0) {
         opts.onEnd?.();
         const c = process.cpuUsage(cpu0);
+        const main1 = mainThreadCpuUs();
         timing = { seconds: Number(process.hrtime.bigint() - first) / 1e9, cpuSeconds: (c.user + c.system) / 1e6 };
+        if (main0 !== undefined && main1 !== undefined) timing.mainCpuSeconds = (main1 - main0) / 1e6;
         finish();
       }
     },

@@ -12,6 +12,13 @@
  *   its open files, so after a flush every record up to the partition's
  *   last appended offset is in a complete file and that offset + 1 may be
  *   committed.
+ * - Blocks: records are copied into a block buffer as they come; a full
+ *   block is compressed off the calling thread at once (libuv's pool: node's
+ *   async zlib), several blocks at a time, while its file's writes stay in
+ *   block order. At most maxBlocksInFlight blocks are compressing or being
+ *   written at once across all files: past that, append returns a promise
+ *   that resolves when one is written (the consumer's backpressure), so the
+ *   memory held is bounded.
  * - Durability: a file is written as `<final name minus .avro>.<pid>.tmp`,
  *   fsynced, renamed to its final name, and its folder fsynced; only then
  *   does flush return the commit offset.
@@ -43,6 +50,11 @@ export interface ArchiveRollerOptions {
   maxAgeMs?: number;
   /** Records are encoded into blocks of about this many bytes; default 256 KiB. */
   blockBytes?: number;
+  /**
+   * Blocks compressing or being written at once, across all files, before append
+   * waits; default 8 (about 2 MiB of raw blocks with the default blockBytes).
+   */
+  maxBlocksInFlight?: number;
   codec?: 'null' | 'deflate';
   /** zlib level of the deflate codec (1 fastest .. 9 smallest); default 6. */
   deflateLevel?: number;
@@ -67,7 +79,7 @@ interface OpenFile {
   /** Bytes written or being written (blocks counted by their raw size until compressed). */
   bytes: number;
   openedAt: number;
-  /** Block writes in order: compression runs on the thread pool while records keep coming. */
+  /** Block writes, in block order (each block's compression starts as soon as it is full). */
   writing: Promise<void>;
   failure: unknown;
 }
@@ -88,7 +100,12 @@ export class ArchiveRoller {
   private readonly maxBytes: number;
   private readonly maxAgeMs: number;
   private readonly blockBytes: number;
+  private readonly maxBlocksInFlight: number;
   private readonly now: () => number;
+  /** Blocks queued and not yet written (or failed), across all files. */
+  private inFlight = 0;
+  /** Appends waiting for inFlight to drop below maxBlocksInFlight. */
+  private roomWaiters: Array<() => void> = [];
 
   constructor(private readonly opts: ArchiveRollerOptions) {
     const positive = (name: string, v: number | undefined, dflt: number): number => {
@@ -101,6 +118,8 @@ export class ArchiveRoller {
     this.maxBytes = positive('maxBytes', opts.maxBytes, 64 * 1024 * 1024);
     this.maxAgeMs = positive('maxAgeMs', opts.maxAgeMs, 10 * 60 * 1000);
     this.blockBytes = Math.min(positive('blockBytes', opts.blockBytes, 256 * 1024), this.maxBytes);
+    this.maxBlocksInFlight = positive('maxBlocksInFlight', opts.maxBlocksInFlight, 8);
+    if (!Number.isInteger(this.maxBlocksInFlight)) throw new ConfigError(`archive: maxBlocksInFlight must be an integer > 0, got ${JSON.stringify(opts.maxBlocksInFlight)}`);
     this.now = opts.now ?? Date.now;
     // Checked here, at construction, not at the first file.
     new ContainerEncoder({ schema: opts.schema, codec: opts.codec ?? 'deflate', ...(opts.deflateLevel !== undefined ? { level: opts.deflateLevel } : {}) });
@@ -145,7 +164,7 @@ export class ArchiveRoller {
    * Appends one record (offsets in increasing order per partition).
    * `eventTime` decides the hour folder. Skips a record an existing file
    * already holds, and one at or before the last offset appended or seen. The partition must be prepared. Returns a promise only
-   * when a new file is opened: await it before the next append. The record
+   * when a new file is opened or maxBlocksInFlight blocks are in flight: await it before the next append. The record
    * is bytes [start, end) of `value` (default: all of it), copied.
    */
   append(partition: number, offset: number, eventTime: number, value: Buffer, start = 0, end = value.length): AppendResult | Promise<AppendResult> {
@@ -165,7 +184,7 @@ export class ArchiveRoller {
     });
   }
 
-  private add(file: OpenFile, offset: number, value: Buffer, start: number, end: number): AppendResult {
+  private add(file: OpenFile, offset: number, value: Buffer, start: number, end: number): AppendResult | Promise<AppendResult> {
     const length = end - start;
     if (file.pendingBytes + length > file.pending.length) {
       const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + length));
@@ -177,8 +196,24 @@ export class ArchiveRoller {
     file.pendingCount += 1;
     file.last = offset;
     file.records += 1;
-    if (file.pendingBytes >= this.blockBytes) this.writeBlock(file);
+    if (file.pendingBytes >= this.blockBytes) {
+      this.writeBlock(file);
+      if (this.inFlight >= this.maxBlocksInFlight) return this.room().then(() => 'appended' as const);
+    }
     return 'appended';
+  }
+
+  /** Resolves once fewer than maxBlocksInFlight blocks are in flight. */
+  private room(): Promise<void> {
+    if (this.inFlight < this.maxBlocksInFlight) return Promise.resolve();
+    return new Promise<void>((resolve) => this.roomWaiters.push(resolve)).then(() => this.room());
+  }
+
+  private blockDone(): void {
+    this.inFlight -= 1;
+    const waiting = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const resolve of waiting) resolve();
   }
 
   private readonly hours = new Map<number, { key: HourKey; k: string }>();
@@ -207,7 +242,10 @@ export class ArchiveRoller {
     return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: Buffer.allocUnsafe(this.blockBytes + 4096), pendingBytes: 0, pendingCount: 0, bytes: header.length, openedAt: this.now(), writing: Promise.resolve(), failure: undefined };
   }
 
-  /** Queues the pending records as one block (not awaited: flush waits for the queue). */
+  /**
+   * Starts compressing the pending records as one block and queues its write
+   * after the file's earlier blocks (not awaited: flush waits for the queue).
+   */
   private writeBlock(file: OpenFile): void {
     if (file.failure !== undefined) throw file.failure;
     if (file.pendingCount === 0) return;
@@ -218,14 +256,20 @@ export class ArchiveRoller {
     file.pendingBytes = 0;
     file.pendingCount = 0;
     file.bytes += raw;
+    this.inFlight += 1;
+    // Compression of several blocks (of this file or others) overlaps; the writes keep block order.
+    const encoded = file.encoder.rawBlockAsync(records, count);
+    encoded.catch(() => undefined); // handled by the write below, in order
     file.writing = file.writing.then(async () => {
-      if (file.failure !== undefined) return;
       try {
-        const block = await file.encoder.rawBlockAsync(records, count);
+        if (file.failure !== undefined) return;
+        const block = await encoded;
         await file.handle.write(block);
         file.bytes += block.length - raw;
       } catch (err) {
         file.failure = err;
+      } finally {
+        this.blockDone();
       }
     });
   }
@@ -285,6 +329,11 @@ export class ArchiveRoller {
     list.push([file.first, file.last]);
     state.covered.set(k, list);
     this.opts.onFile?.({ path: final, partition, first: file.first, last: file.last, records: file.records, bytes: file.bytes });
+  }
+
+  /** Blocks compressing or being written now (at most maxBlocksInFlight, plus each file's last block while it closes). */
+  blocksInFlight(): number {
+    return this.inFlight;
   }
 
   /** Number of open (temporary) files. */

@@ -15,6 +15,8 @@
 import { ConfigError, DecodeError, MentionflowError } from '../../common/errors.js';
 import { deadLetterMessage } from '../../operators/deadLetter.js';
 import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, resolvingDecoder, scanAvro, type ResolvingDecoder, type WireFormat } from '../../schemas/registry.js';
+import { plausibleTime, postHead, POST_BLANK_ID, POST_OK, POST_SLOW } from '../../schemas/postScan.js';
+import { PostScanPool } from '../../schemas/postScanPool.js';
 import type { Post } from '../../schemas/types.generated.js';
 import { ArchiveRoller } from '../file/archiveRoller.js';
 import { startArchiveConsumer, type ArchiveConsumer, type ArchiveRecord } from '../kafka/archiveConsumer.js';
@@ -45,6 +47,13 @@ export interface ArchiveSinkOptions extends KafkaConnectionOptions {
   metricsHost?: string;
   sessionTimeoutMs?: number;
   tickMs?: number;
+  /**
+   * Worker threads checking that records are Posts (the scan, mostly UTF-8 validation, about
+   * 0.5 us a real-text record) off the consumer's thread; default 0: on the consumer's thread.
+   * On 2 busy cores one worker cut the consumer thread's CPU by 0.0-0.6 us/record but added
+   * 0.3-1.0 us/record of CPU in all and no throughput (BENCHMARKS.md, archive sink round 4).
+   */
+  checkThreads?: number;
 }
 
 export interface ArchiveSink {
@@ -55,12 +64,15 @@ export interface ArchiveSink {
   stop(): Promise<void>;
 }
 
-const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-
-/** A fetched batch as the sink queues it (see pack in startArchiveSink). */
-interface PostBatch {
-  /** Bytes in `data` (what the consumer's queue counts). */
+/** A fetched batch as the sink queues it (see pack in startArchiveSink); `ready` once its records are checked. */
+interface QueuedBatch {
+  /** Bytes of the records (what the consumer's queue counts). */
   readonly bytes: number;
+  readonly ready: Promise<PostBatch>;
+}
+
+/** A checked batch. */
+interface PostBatch {
   /** Records packed: those before the fatal one, if any. */
   readonly count: number;
   readonly offsets: Float64Array;
@@ -74,6 +86,8 @@ interface PostBatch {
   /** An error at record `count` that stops the sink (a non-Post without a dead-letter topic, or worse). */
   readonly fatal: { error: unknown } | undefined;
 }
+
+const EMPTY_ID = 'invalid Post: empty id (Post.id must be the platform post id, never empty)';
 
 /** The latest-version bytes of a record, and its event time; DecodeError when it is not a Post. */
 export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | null, timestamp: number) => { bytes: Buffer; eventTime: number } {
@@ -101,9 +115,9 @@ export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | nul
       }
       if (end === value.length) {
         const head = postHead(value);
-        if (head.idEmpty) throw new DecodeError('invalid Post: empty id (Post.id must be the platform post id, never empty)');
+        if (head.idBlank) throw new DecodeError(EMPTY_ID);
         const t = head.createdAt;
-        return { bytes: value, eventTime: Number.isSafeInteger(t) && t >= 0 && t <= MAX_TIME ? t : timestamp };
+        return { bytes: value, eventTime: plausibleTime(t) ? t : timestamp };
       }
     }
     const reasons: string[] = [];
@@ -116,63 +130,20 @@ export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | nul
         reasons.push(err.message);
         continue;
       }
-      if (post.id.trim() === '') throw new DecodeError('invalid Post: empty id (Post.id must be the platform post id, never empty)');
+      if (post.id.trim() === '') throw new DecodeError(EMPTY_ID);
       const t = post.created_at;
-      const eventTime = Number.isSafeInteger(t) && t >= 0 && t <= MAX_TIME ? t : timestamp;
+      const eventTime = plausibleTime(t) ? t : timestamp;
       return { bytes: d.writerVersion === latest && wire === 'raw' ? value : encodeStrict(type, post), eventTime };
     }
     throw new DecodeError(`cannot decode Post from ${value.length} bytes: ${reasons.join('; ')}`);
   };
 }
 
-/** Position after the zig-zag varint at pos; its value is left in `varint` (exact up to 2^53). */
-let varint = 0;
-function readLong(buf: Buffer, pos: number): number {
-  let n = 0;
-  let scale = 1;
-  let b: number;
-  do {
-    b = buf[pos++];
-    n += (b & 0x7f) * scale;
-    scale *= 128;
-  } while (b & 0x80);
-  varint = n % 2 === 0 ? n / 2 : -(n + 1) / 2;
-  return pos;
-}
-
-/** Whether bytes [start, end) hold something besides ASCII whitespace (what String.trim removes there). */
-function hasNonSpace(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const b = buf[i];
-    if (b !== 0x20 && (b < 0x09 || b > 0x0d)) return true;
-  }
-  return false;
-}
-
-/**
- * id and created_at of a scanned Post (fields 1-4: id, text, author_id strings, created_at long;
- * same in v1 and v2). The id is decoded only when it might be all (Unicode) whitespace.
- */
-function postHead(buf: Buffer): { idEmpty: boolean; createdAt: number } {
-  let pos = readLong(buf, 0);
-  const idStart = pos;
-  const idEnd = pos + varint;
-  // A byte >= 0x80 may be part of a Unicode space (U+3000, U+00A0, ...): then trim decides.
-  const idEmpty = !hasNonSpace(buf, idStart, idEnd) || (!asciiOnly(buf, idStart, idEnd) && buf.toString('utf8', idStart, idEnd).trim() === '');
-  pos = idEnd;
-  for (let i = 0; i < 2; i++) pos = readLong(buf, pos) + varint;
-  readLong(buf, pos);
-  return { idEmpty, createdAt: varint };
-}
-
-function asciiOnly(buf: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] >= 0x80) return false;
-  return true;
-}
-
 export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<ArchiveSink> {
   const { topic, logger } = opts;
   if (!opts.groupId) throw new ConfigError('archive: groupId is required');
+  const checkThreads = opts.checkThreads ?? 0;
+  if (!Number.isInteger(checkThreads) || checkThreads < 0) throw new ConfigError(`archive: checkThreads must be an integer >= 0, got ${JSON.stringify(opts.checkThreads)}`);
   const metrics = createArchiveMetrics();
   const roller = new ArchiveRoller({
     dir: opts.dir,
@@ -187,22 +158,55 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       logger.debug('archive: file written', { ...f });
     },
   });
-  const read = postRecordReader(opts.wire ?? 'raw');
+  const wire = opts.wire ?? 'raw';
+  const read = postRecordReader(wire);
   const deadLetters: TopicWriter | undefined = opts.deadLetterTopic === undefined ? undefined : await openTopicWriter({ ...opts, topic: opts.deadLetterTopic });
 
+  const checks = new PostScanPool(checkThreads);
+
   /**
-   * One fetched batch, checked and packed in eachBatch: the records' bytes end to end in one
-   * Buffer, offsets and event hours in typed arrays, so no kafkajs object per record waits in the
-   * consumer's queue (surviving scavenges, they were the sink's main GC cost). Records that are not
-   * Posts keep their message (dead letters); an error that must stop the sink is carried to take.
+   * One fetched batch, packed in eachBatch: the records' bytes end to end in one Buffer, offsets
+   * and timestamps in typed arrays, so no kafkajs object per record waits in the consumer's queue
+   * (surviving scavenges, they were the sink's main GC cost). The check that each record is a Post
+   * (schemas/postScan.ts) runs here, or on the check pool's worker meanwhile; `ready` resolves with the
+   * checked batch (finish). Until then the kafkajs messages are kept for the rare record that
+   * needs the full decode path or goes to the dead-letter topic.
    */
-  const pack = (_partition: number, records: readonly ArchiveRecord[]): PostBatch => {
+  const pack = (_partition: number, records: readonly ArchiveRecord[]): QueuedBatch => {
     const n = records.length;
     let capacity = 0;
     for (let i = 0; i < n; i++) capacity += records[i].value?.length ?? 0;
-    let data = Buffer.allocUnsafe(capacity);
+    const data = checks.alloc(capacity);
     const offsets = new Float64Array(n);
-    const times = new Float64Array(n);
+    const stamps = new Float64Array(n);
+    const ends = new Uint32Array(n);
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      const r = records[i];
+      offsets[i] = Number(r.offset);
+      stamps[i] = Number(r.timestamp);
+      if (r.value !== null) at += r.value.copy(data, at);
+      ends[i] = at;
+    }
+    // Other wire formats have no fast path (a framed record must not be taken for a raw one).
+    const checked = wire === 'raw' ? checks.check(data, ends, stamps, n) : Promise.resolve({ status: new Uint8Array(n).fill(POST_SLOW), times: new Float64Array(n) });
+    const ready = checked.then(({ status, times }) => finish(records, data, offsets, ends, status, times));
+    ready.catch(() => undefined); // take reports it
+    return { bytes: capacity, ready };
+  };
+
+  /**
+   * The checked batch: records of status POST_OK as packed; the others through the full decode
+   * path (an older version is re-encoded, then the records are packed again), dead letters, or
+   * a fatal error that ends the batch there.
+   */
+  const finish = (records: readonly ArchiveRecord[], packed: Buffer, offsets: Float64Array, packedEnds: Uint32Array, status: Uint8Array, times: Float64Array): PostBatch => {
+    const n = records.length;
+    let i = 0;
+    while (i < n && status[i] === POST_OK) i++;
+    if (i === n) return { count: n, offsets, times, ends: packedEnds, data: packed, failed: [], fatal: undefined };
+    // Rare: some record is not a latest-version Post. Pack again, record by record.
+    let data = Buffer.allocUnsafe(packed.length);
     const ends = new Uint32Array(n);
     const failed: Array<{ index: number; record: ArchiveRecord; error: DecodeError }> = [];
     let at = 0;
@@ -210,10 +214,15 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
     let fatal: { error: unknown } | undefined;
     for (; count < n; count++) {
       const r = records[count];
-      offsets[count] = Number(r.offset);
-      let out: { bytes: Buffer; eventTime: number };
+      let bytes: Buffer;
       try {
-        out = read(r.value, Number(r.timestamp));
+        if (status[count] === POST_OK) bytes = packed.subarray(count === 0 ? 0 : packedEnds[count - 1], packedEnds[count]);
+        else if (status[count] === POST_BLANK_ID) throw new DecodeError(EMPTY_ID);
+        else {
+          const out = read(r.value, Number(r.timestamp));
+          bytes = out.bytes;
+          times[count] = out.eventTime;
+        }
       } catch (err) {
         if (!(err instanceof DecodeError) || deadLetters === undefined) {
           fatal = { error: err };
@@ -223,22 +232,21 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
         ends[count] = at;
         continue;
       }
-      const length = out.bytes.length;
-      if (at + length > data.length) {
+      if (at + bytes.length > data.length) {
         // a record re-encoded to the latest version can be longer than it came
-        const grown = Buffer.allocUnsafe(Math.max(2 * data.length, at + length));
+        const grown = Buffer.allocUnsafe(Math.max(2 * data.length, at + bytes.length));
         data.copy(grown, 0, 0, at);
         data = grown;
       }
-      out.bytes.copy(data, at);
-      at += length;
+      bytes.copy(data, at);
+      at += bytes.length;
       ends[count] = at;
-      times[count] = out.eventTime;
     }
-    return { bytes: at, count, offsets, times, ends, data, failed, fatal };
+    return { count, offsets, times, ends, data, failed, fatal };
   };
 
-  const take = async (partition: number, batch: PostBatch): Promise<void> => {
+  const take = async (partition: number, queued: QueuedBatch): Promise<void> => {
+    const batch = await queued.ready;
     const { count, offsets, times, ends, data, failed } = batch;
     if (count === 0 && batch.fatal === undefined) return;
     await roller.prepare(partition);
@@ -307,6 +315,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       try {
         await consumer.stop();
       } finally {
+        await checks.close();
         await deadLetters?.close();
         await ops?.close();
       }

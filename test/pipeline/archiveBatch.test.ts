@@ -6,7 +6,7 @@
  *   longer than they came (the packed Buffer must grow), mixed with latest
  *   ones and records that are not Posts (dead letters): every post read back
  *   once, in offset order, as the latest version; dead letters counted;
- *   everything committed;
+ *   everything committed (with the Post check on a worker thread);
  * - without a dead-letter topic, a record that is not a Post stops the sink:
  *   `done` rejects with the DecodeError, no file holds the record or any
  *   after it, and no offset past it is committed.
@@ -73,7 +73,8 @@ describe('archive sink: packed batches (real broker)', { skip: brokers === undef
       else records.push({ key: id, value: encodePost({ ...testPost(id, i), created_at }) });
     }
     await produceRecords(b, t.input, records, { chunk: 300 });
-    const sink = await startArchiveSink({ brokers: b, logger, topic: t.input, dir, groupId: t.group, deadLetterTopic: t.deadLetter, tickMs: 50 });
+    // The Post check on a worker thread here (the verdicts match the in-thread check: test/schemas/postScanPool.test.ts).
+    const sink = await startArchiveSink({ brokers: b, logger, topic: t.input, dir, groupId: t.group, deadLetterTopic: t.deadLetter, tickMs: 50, checkThreads: 1 });
     try {
       await sink.started;
       const bad = kinds.filter((k) => k === 'bad').length;

@@ -136,10 +136,45 @@ describe('ArchiveRoller', () => {
     exactlyOnce(await contents(dir), 0, 70);
   });
 
+  it('at most maxBlocksInFlight blocks compress or write at once (append waits past that); each file keeps its blocks in order', async () => {
+    const dir = join(root, 'inflight');
+    const r = new ArchiveRoller({ dir, topic: 'posts', schema: loadSchemaJson('post'), blockBytes: 256, maxBlocksInFlight: 2 });
+    await r.prepare(0);
+    let most = 0;
+    let waits = 0;
+    for (let o = 0; o < 400; o++) {
+      const { value, time } = rec(0, o);
+      const appended = r.append(0, o, time, value);
+      most = Math.max(most, r.blocksInFlight());
+      if (typeof appended !== 'string') {
+        waits++;
+        assert.equal(await appended, 'appended');
+        assert.ok(r.blocksInFlight() < 2, `${r.blocksInFlight()} blocks in flight after the wait`);
+      }
+    }
+    assert.ok(waits > 0, 'the bound was reached');
+    assert.ok(most <= 2, `${most} blocks in flight at once`);
+    assert.equal(await r.flush(0), 400);
+    assert.equal(r.blocksInFlight(), 0);
+    const { files } = await listArchive(dir, 'posts');
+    for (const f of files) {
+      let previous = -1;
+      for await (const item of readContainer(f.path)) {
+        if (item.kind !== 'record') continue;
+        const offset = Number(decodeStrict<Post>(type, item.bytes).id.split('-')[1]);
+        assert.ok(offset > previous, `${f.path}: offset ${offset} after ${previous}`);
+        previous = offset;
+      }
+    }
+    exactlyOnce(await contents(dir), 0, 400);
+  });
+
   it('rejects bad options at construction and appends before prepare', () => {
     assert.throws(() => new ArchiveRoller({ dir: root, topic: 'a/b', schema: {} }), ConfigError);
     assert.throws(() => new ArchiveRoller({ dir: root, topic: 'posts', schema: {}, maxBytes: 0 }), ConfigError);
     assert.throws(() => new ArchiveRoller({ dir: root, topic: 'posts', schema: {}, deflateLevel: 0 }), ConfigError);
+    assert.throws(() => new ArchiveRoller({ dir: root, topic: 'posts', schema: {}, maxBlocksInFlight: 0 }), ConfigError);
+    assert.throws(() => new ArchiveRoller({ dir: root, topic: 'posts', schema: {}, maxBlocksInFlight: 1.5 }), ConfigError);
     assert.throws(() => roller(root).append(5, 0, BASE, Buffer.alloc(1)), ConfigError);
   });
 });
