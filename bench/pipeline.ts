@@ -55,6 +55,10 @@
  *                               [--worker-option KEY=VALUE ...]   (e.g. maxInFlight=4000; default: the worker's defaults)
  *                               [--scaling-variant full|identity] [--scaling-posts N] [--scaling-partitions 3[,6]]
  *                               [--profile DIR]   (each measurement process writes a V8 CPU profile to DIR)
+ *                               [--warmup-posts W]   (bare and identity: the topic holds W + --posts posts;
+ *                                 each run reports the cold figure (its first --posts outputs, as without
+ *                                 a warm-up) and the warm one (the last --posts, timed from the W-th output
+ *                                 acked on, in the same process and consumer); identical for both variants)
  *   e.g. node dist/bench/pipeline.js --legs scaling --runs 3 --scaling-partitions 3,6
  *
  * Prints a Markdown table; writes bench/results/pipeline.json and .md. Every
@@ -91,6 +95,7 @@ const DEFAULT_LEGS: readonly Leg[] = ['throughput', 'latency', 'memory'];
 
 const values = benchArgs(import.meta.url, {
     posts: { type: 'string', default: '20000' },
+    'warmup-posts': { type: 'string', default: '0' },
     'full-posts': { type: 'string', default: '3000' },
     runs: { type: 'string', default: '3' },
     partitions: { type: 'string', default: '3' },
@@ -163,6 +168,7 @@ function loads(): number[] {
 
 const opts = {
   posts: int('posts', 1),
+  warmupPosts: int('warmup-posts', 0),
   fullPosts: int('full-posts', 1),
   runs: int('runs', 1),
   partitions: int('partitions', 1),
@@ -260,7 +266,7 @@ const results: PipelineResults = {
 
 /** 1. Throughput: pre-load, then the variants interleaved, --runs times. */
 async function throughputLeg(): Promise<void> {
-  const inputs: Partial<Record<Variant, { topic: string; posts: number; chars: number }>> = {};
+  const inputs: Partial<Record<Variant, { topic: string; posts: number; chars: number; warmup: number }>> = {};
   for (const [which, posts] of [
     ['main', opts.posts],
     ['full', opts.fullPosts],
@@ -269,17 +275,26 @@ async function throughputLeg(): Promise<void> {
     if (users.length === 0) continue;
     const topic = await kafka.create(`${prefix}.tp-${which}.in`, opts.partitions);
     const writer = await kafka.writer(topic);
-    log(`producing ${posts} posts to ${topic}`);
-    const chars = await produceRange(writer, postFactory(`${prefix}-${which}-`), 0, posts).finally(() => writer.close());
-    for (const v of users) inputs[v] = { topic, posts, chars };
+    // the warm-up (bare and identity only) comes on top: the cold span times the first `posts`, the warm span the last
+    const warmup = which === 'main' ? opts.warmupPosts : 0;
+    log(`producing ${posts + warmup} posts to ${topic}`);
+    const make = postFactory(`${prefix}-${which}-`);
+    const chars = await produceRange(writer, make, 0, posts)
+      .then(async (c) => (await produceRange(writer, make, posts, posts + warmup), c))
+      .finally(() => writer.close());
+    for (const v of users) inputs[v] = { topic, posts, chars, warmup };
   }
   for (let r = 0; r < opts.runs; r++) {
     for (const variant of opts.variants) {
       const input = inputs[variant]!;
       const name = `${prefix}.tp-${variant}.r${r}`;
       await outputTopics(name, false);
-      log(`throughput ${variant} run ${r + 1}/${opts.runs}: ${input.posts} posts`);
-      const run = new ChildRun(task(variant, name, { inputTopic: input.topic, target: input.posts, deadlineMs: deadline(variant, input.posts) }));
+      log(`throughput ${variant} run ${r + 1}/${opts.runs}: ${input.posts} posts${input.warmup > 0 ? ` (cold), then ${input.warmup} posts of warm-up and the last ${input.posts} timed again (warm)` : ''}`);
+      const load1 = loadavg()[0];
+      const total = input.posts + input.warmup;
+      const run = new ChildRun(
+        task(variant, name, { inputTopic: input.topic, target: total, ...(input.warmup > 0 ? { warmupPosts: input.warmup } : {}), deadlineMs: deadline(variant, total) }),
+      );
       const done: DoneMessage = await run.done;
       if (interrupt.signal.aborted) throw new Error('interrupted');
       const out = await kafka.count(`${name}.out`);
@@ -287,25 +302,44 @@ async function throughputLeg(): Promise<void> {
       const uncommitted = await kafka.uncommitted(name, input.topic);
       await kafka.deleteGroups([name]);
       await kafka.delete([`${name}.out`, `${name}.dlq`]);
+      // the bare loop acks whole requests: with a warm-up behind them, the cold span can end a little past `posts`
+      const coldPosts = done.coldAcked ?? input.posts;
       const entry: ThroughputRun = {
         posts: input.posts,
+        ...(input.warmup > 0 ? { warmupPosts: input.warmup } : {}),
         acked: done.acked,
         seconds: done.seconds,
-        postsPerSecond: input.posts / done.seconds,
-        charsPerSecond: input.chars / done.seconds,
+        postsPerSecond: coldPosts / done.seconds,
+        charsPerSecond: (input.chars * (coldPosts / input.posts)) / done.seconds,
+        loadavg1: load1,
+        ...(done.cpuSeconds !== undefined && done.seconds > 0 ? { cpuPerWallSecond: done.cpuSeconds / done.seconds } : {}),
         outputRecords: out,
         deadLetterRecords: dlq,
         uncommitted,
         ...(done.tensors ? { tensors: done.tensors } : {}),
         ...(done.tagging ? { tagging: done.tagging } : {}),
-        ...(done.cpuSeconds !== undefined ? { cpuUsPerPost: (1e6 * done.cpuSeconds) / input.posts } : {}),
+        ...(done.cpuSeconds !== undefined ? { cpuUsPerPost: (1e6 * done.cpuSeconds) / coldPosts } : {}),
         ...(done.mainThreadBusy !== undefined ? { mainThreadBusy: done.mainThreadBusy } : {}),
         ...(done.halfSeconds !== undefined && done.seconds > done.halfSeconds
           ? { secondHalfPostsPerSecond: (input.posts - Math.ceil(input.posts / 2)) / (done.seconds - done.halfSeconds) }
           : {}),
+        ...(done.warm
+          ? {
+              warm: {
+                posts: done.warm.posts,
+                seconds: done.warm.seconds,
+                postsPerSecond: done.warm.posts / done.warm.seconds,
+                cpuUsPerPost: (1e6 * done.warm.cpuSeconds) / done.warm.posts,
+                mainThreadBusy: done.warm.mainThreadBusy,
+                cpuPerWallSecond: done.warm.cpuSeconds / done.warm.seconds,
+              },
+            }
+          : {}),
       };
       if (done.settings) results.settings.batch = done.settings;
       const extra = `${entry.secondHalfPostsPerSecond !== undefined ? `, second half ${Math.round(entry.secondHalfPostsPerSecond)} posts/s` : ''}${entry.cpuUsPerPost !== undefined ? `, CPU ${entry.cpuUsPerPost.toFixed(1)} us/post` : ''}${entry.mainThreadBusy !== undefined ? `, main thread busy ${(100 * entry.mainThreadBusy).toFixed(0)}%` : ''}`;
+      const w = entry.warm;
+      if (w) log(`  warm (last ${w.posts} after the warm-up): ${Math.round(w.postsPerSecond)} posts/s, CPU ${w.cpuUsPerPost.toFixed(1)} us/post, main thread busy ${(100 * w.mainThreadBusy).toFixed(0)}%`);
       log(`  ${Math.round(entry.postsPerSecond)} posts/s${extra}, ${Math.round(entry.charsPerSecond)} chars/s; output topic holds ${out} records, dead letters ${dlq}, input records after the group's commit ${uncommitted}`);
       const t = (results.throughput[variant] ??= { posts: input.posts, chars: input.chars, runs: [], medianPostsPerSecond: 0, medianCharsPerSecond: 0 });
       t.runs.push(entry);
@@ -332,6 +366,13 @@ async function throughputLeg(): Promise<void> {
     if (bh !== undefined && ih !== undefined) results.ratios.identityOverBareSecondHalf = ih / bh;
     const [bc, ic] = [med(b.runs, (x) => x.cpuUsPerPost), med(i.runs, (x) => x.cpuUsPerPost)];
     if (bc !== undefined && ic !== undefined) results.ratios.identityOverBareCpu = bc / ic;
+    const [bw, iw] = [med(b.runs, (x) => x.warm?.postsPerSecond), med(i.runs, (x) => x.warm?.postsPerSecond)];
+    if (bw !== undefined && iw !== undefined) {
+      results.ratios.identityOverBareWarm = iw / bw;
+      results.ratios.identityOverBareWarmPaired = i.runs.slice(0, b.runs.length).map((x, r) => x.warm!.postsPerSecond / b.runs[r].warm!.postsPerSecond);
+      const [bwc, iwc] = [med(b.runs, (x) => x.warm?.cpuUsPerPost), med(i.runs, (x) => x.warm?.cpuUsPerPost)];
+      results.ratios.identityOverBareWarmCpu = bwc! / iwc!;
+    }
   }
   if (tp.identity && tp.full) results.ratios.fullOverIdentity = tp.full.medianPostsPerSecond / tp.identity.medianPostsPerSecond;
   const sa = results.standalone;

@@ -20,6 +20,14 @@ export interface WorkerTask {
   partitions: number;
   /** Stop after this many outputs are acknowledged; unset: wait for a 'target' message. */
   target?: number;
+  /**
+   * Of the target, how many outputs are the warm-up: the cold span is the
+   * first (target - warmupPosts) outputs (from the first record consumed, as
+   * without a warm-up), the warm span the last (target - warmupPosts), from
+   * the warmupPosts-th output acked on, in the same process and consumer.
+   * Default 0: no warm span.
+   */
+  warmupPosts?: number;
   /** Acked-output counts at which to report a memory snapshot. */
   checkpoints: number[];
   /** Report progress every this many acked outputs. */
@@ -64,6 +72,15 @@ export interface TaggingStats {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+}
+
+/** A span measured after the warm-up, in the same process and consumer. */
+export interface WarmSpan {
+  /** Outputs acked within it (the bare loop acks whole requests, so it can differ a little from the target's share). */
+  posts: number;
+  seconds: number;
+  cpuSeconds: number;
+  mainThreadBusy: number;
 }
 
 export interface MemorySnapshot {
@@ -114,6 +131,10 @@ export type ToParent =
       mainThreadBusy?: number;
       /** From the first input record consumed to the (target/2)-th output acknowledged: the rest is the warm second half. */
       halfSeconds?: number;
+      /** With task.warmupPosts: outputs acked when the cold span ended (>= target - warmupPosts; the bare loop counts whole requests). */
+      coldAcked?: number;
+      /** With task.warmupPosts: the warm span, from the warmupPosts-th output acked to the target-th (same clock and CPU views as the cold span). */
+      warm?: WarmSpan;
       tensors?: TensorCounts;
       /** Epoch ms (performance.timeOrigin-based, sub-ms) of the first input record consumed; unset when none was. */
       firstAtEpochMs?: number;

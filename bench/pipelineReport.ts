@@ -24,6 +24,14 @@ export interface ThroughputRun {
   mainThreadBusy?: number;
   /** Posts/s of the second half of the drain (from the (posts/2)-th output acked to the last): past the start-up and JIT warm-up. */
   secondHalfPostsPerSecond?: number;
+  /** --warmup-posts: the posts drained after the cold span and before the warm one (the topic holds posts + warmupPosts). */
+  warmupPosts?: number;
+  /** The 1-minute load average just before the run (the other jobs on the machine). */
+  loadavg1?: number;
+  /** CPU seconds of the measuring process per wall second of the span: under 1 with the main thread busy means it waited for a core (other processes ran). */
+  cpuPerWallSecond?: number;
+  /** --warmup-posts: the last `posts` outputs, timed from the warmupPosts-th output acked on (same process and consumer). */
+  warm?: { posts: number; seconds: number; postsPerSecond: number; cpuUsPerPost: number; mainThreadBusy: number; cpuPerWallSecond: number };
 }
 
 /** One run of the tagger alone (see WorkerTask.standalone). */
@@ -189,6 +197,10 @@ export interface PipelineResults {
     identityOverBareSecondHalf?: number;
     /** bare / identity of the median CPU microseconds per post (the share of the bare loop's CPU cost: load-independent). */
     identityOverBareCpu?: number;
+    /** --warmup-posts: identity / bare of the median warm posts/s, run by run, and of the median warm CPU per post (bare / identity). */
+    identityOverBareWarm?: number;
+    identityOverBareWarmPaired?: number[];
+    identityOverBareWarmCpu?: number;
   };
   standalone?: StandaloneResult;
   /** Per variant, one result per load (ascending). */
@@ -256,7 +268,7 @@ export function renderReport(r: PipelineResults): string {
       const pps = t.runs.map((x) => x.postsPerSecond);
       const outs = t.runs.map(
         (x) =>
-          `${x.outputRecords}${x.outputRecords !== x.posts ? ' (MISMATCH)' : ''}${x.deadLetterRecords > 0 ? ` + ${x.deadLetterRecords} DLQ` : ''}` +
+          `${x.outputRecords}${x.outputRecords !== x.posts + (x.warmupPosts ?? 0) ? ' (MISMATCH)' : ''}${x.deadLetterRecords > 0 ? ` + ${x.deadLetterRecords} DLQ` : ''}` +
           `${x.uncommitted !== 0 ? ` (${x.uncommitted} uncommitted)` : ''}`,
       );
       lines.push(
@@ -286,6 +298,7 @@ export function renderReport(r: PipelineResults): string {
       ];
       lines.push('', `identity / bare, other views: ${more.join('; ')}.`);
     }
+    lines.push(...warmSection(r, spread));
     lines.push(
       '',
       'The bare loop consumes its partitions concurrently (partitionsConsumedConcurrently = partitions) and produces each fetched batch in requests of at most 512 KiB, ' +
@@ -431,4 +444,54 @@ export function renderReport(r: PipelineResults): string {
     for (const [label, t] of tensors) if (t) lines.push(`| ${label} | ${t.afterLoad} | ${t.beforeStream} | ${t.afterStream} | ${t.afterDispose} |`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** --warmup-posts: the warm figures next to the cold ones, and each run's conditions (where the spread comes from). */
+function warmSection(r: PipelineResults, spread: (xs: (number | undefined)[], digits?: number) => string): string[] {
+  const variants = r.settings.variants.filter((v) => r.throughput[v]?.runs.some((x) => x.warm !== undefined));
+  if (variants.length === 0) return [];
+  const w = r.throughput[variants[0]]!.runs[0].warmupPosts ?? 0;
+  const lines = [
+    '',
+    `### Warm: the same runs, the last ${n0(r.settings.posts)} posts timed after ${n0(w)} posts drained untimed (same process, consumer and producer)`,
+    '',
+    '| variant | cold posts/s (range) | warm posts/s (range) | cold CPU us/post (range) | warm CPU us/post (range) | warm main thread busy (range) | warm CPU s per wall s (range) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const v of variants) {
+    const runs = r.throughput[v]!.runs;
+    lines.push(
+      `| ${v} | ${spread(runs.map((x) => x.postsPerSecond))} | ${spread(runs.map((x) => x.warm?.postsPerSecond))} | ${spread(runs.map((x) => x.cpuUsPerPost), 1)} | ` +
+        `${spread(runs.map((x) => x.warm?.cpuUsPerPost), 1)} | ${spread(runs.map((x) => x.warm?.mainThreadBusy), 2)} | ${spread(runs.map((x) => x.warm?.cpuPerWallSecond), 2)} |`,
+    );
+  }
+  const q = r.ratios;
+  if (q.identityOverBareWarm !== undefined) {
+    const paired = q.identityOverBareWarmPaired ?? [];
+    lines.push(
+      '',
+      `identity / bare, warm: **${q.identityOverBareWarm.toFixed(3)}** of medians (cold: ${q.identityOverBare?.toFixed(3) ?? 'n/a'}); run by run ${paired.map((x) => x.toFixed(3)).join(', ')}` +
+        `${paired.length > 0 ? `, median ${median(paired).toFixed(3)}` : ''}; warm CPU per post, bare / identity: ${q.identityOverBareWarmCpu?.toFixed(3) ?? 'n/a'}.`,
+    );
+  }
+  lines.push('', '| run | variant | load avg (1 min) before | cold posts/s | cold CPU us/post | cold CPU s per wall s | warm posts/s | warm CPU us/post | warm CPU s per wall s |', '|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  const runs = Math.max(...variants.map((v) => r.throughput[v]!.runs.length));
+  const f = (x: number | undefined, d: number) => (x === undefined ? 'n/a' : d === 0 ? n0(x) : x.toFixed(d));
+  for (let i = 0; i < runs; i++) {
+    for (const v of variants) {
+      const x = r.throughput[v]!.runs[i];
+      if (!x) continue;
+      lines.push(
+        `| ${i + 1} | ${v} | ${f(x.loadavg1, 2)} | ${f(x.postsPerSecond, 0)} | ${f(x.cpuUsPerPost, 1)} | ${f(x.cpuPerWallSecond, 2)} | ${f(x.warm?.postsPerSecond, 0)} | ${f(x.warm?.cpuUsPerPost, 1)} | ${f(x.warm?.cpuPerWallSecond, 2)} |`,
+      );
+    }
+  }
+  lines.push(
+    '',
+    `Warm: the input topic holds ${n0(w)} more posts than --posts; the cold figures are the first --posts outputs (timed as without a warm-up), the warm ones the last --posts, ` +
+      `timed from the ${n0(w)}-th output acknowledged to the end, in the same process, consumer group member and producer: JIT, connections and lazily loaded modules are warm. ` +
+      'Identical for both variants. CPU s per wall s: the process\'s CPU time over the span divided by its wall time; with the main thread busy near 1, a value under 1 is time the process ' +
+      'waited for a core while other processes ran (the load of the machine), which moves posts/s but not CPU us/post.',
+  );
+  return lines;
 }

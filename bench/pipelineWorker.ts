@@ -20,7 +20,9 @@
  * the sink has had acknowledged, right before its input is acked to the
  * source); in the bare loop, when producer.send resolves. The clock runs
  * from the first input record the consumer delivers to the moment the
- * target-th output is acknowledged.
+ * target-th output is acknowledged, or with task.warmupPosts W to the
+ * (target - W)-th (the cold span); the warm span then runs from the W-th
+ * output acknowledged to the target-th, with the same CPU and event-loop views.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +36,7 @@ import { createLogger } from '../pipeline/ops/logger.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../pipeline/ops/metrics.js';
 import { resolveWorkerConfig, type WorkerConfig } from '../pipeline/stream/config.js';
 import { startWorker } from '../pipeline/stream/worker.js';
-import type { BatchSettings, MemorySnapshot, TaggingStats, TensorCounts, ToChild, ToParent, WorkerTask } from './pipelineProtocol.js';
+import type { BatchSettings, MemorySnapshot, TaggingStats, TensorCounts, ToChild, ToParent, WarmSpan, WorkerTask } from './pipelineProtocol.js';
 import { quantile } from './stats.js';
 import { samplePosts } from './syntheticPosts.js';
 
@@ -62,6 +64,19 @@ let cpuSpan: NodeJS.CpuUsage | undefined;
 let eluAtFirst: EventLoopUtilization | undefined;
 let eluSpan: EventLoopUtilization | undefined;
 let halfAt: number | undefined;
+/** With task.warmupPosts: the end of the cold span (the (target - warmupPosts)-th output), and the warm span's two ends. */
+const warmupPosts = task.warmupPosts ?? 0;
+let coldAt: number | undefined;
+let coldAcked: number | undefined;
+interface Mark {
+  t: number;
+  cpu: NodeJS.CpuUsage;
+  elu: EventLoopUtilization;
+  acked: number;
+}
+const mark = (): Mark => ({ t: performance.now(), cpu: process.cpuUsage(), elu: performance.eventLoopUtilization(), acked });
+let warmFrom: Mark | undefined;
+let warmTo: Mark | undefined;
 let lastAckAt: number | undefined;
 const consumedByPartition: Record<string, number> = {};
 const epoch = (t: number | undefined) => (t === undefined ? undefined : performance.timeOrigin + t);
@@ -109,13 +124,32 @@ function memory(): MemorySnapshot {
 }
 
 function checkTarget(): void {
-  if (halfAt === undefined && target !== undefined && acked >= target / 2) halfAt = performance.now();
-  if (endAt === undefined && target !== undefined && acked >= target) {
-    endAt = performance.now();
+  if (target === undefined) return;
+  const cold = target - warmupPosts;
+  if (halfAt === undefined && acked >= cold / 2) halfAt = performance.now();
+  if (coldAt === undefined && acked >= cold) {
+    coldAt = performance.now();
+    coldAcked = acked;
     if (cpuAtFirst !== undefined) cpuSpan = process.cpuUsage(cpuAtFirst);
     if (eluAtFirst !== undefined) eluSpan = performance.eventLoopUtilization(eluAtFirst);
+  }
+  if (warmupPosts > 0 && warmFrom === undefined && acked >= warmupPosts) warmFrom = mark();
+  if (endAt === undefined && acked >= target) {
+    endAt = performance.now();
+    if (warmupPosts > 0) warmTo = mark();
     reached();
   }
+}
+
+function warmSpan(): WarmSpan | undefined {
+  if (warmFrom === undefined || warmTo === undefined || warmTo.t <= warmFrom.t) return undefined;
+  const [a, b] = [warmFrom.cpu, warmTo.cpu];
+  return {
+    posts: warmTo.acked - warmFrom.acked,
+    seconds: (warmTo.t - warmFrom.t) / 1000,
+    cpuSeconds: (b.user + b.system - a.user - a.system) / 1e6,
+    mainThreadBusy: performance.eventLoopUtilization(warmTo.elu, warmFrom.elu).utilization,
+  };
 }
 
 function firstRecord(): void {
@@ -423,10 +457,12 @@ try {
   await send({
     type: 'done',
     acked,
-    seconds: firstAt === undefined ? 0 : (endAt! - firstAt) / 1000,
+    seconds: firstAt === undefined ? 0 : ((coldAt ?? endAt)! - firstAt) / 1000,
     ...(cpuSpan ? { cpuSeconds: (cpuSpan.user + cpuSpan.system) / 1e6 } : {}),
     ...(eluSpan ? { mainThreadBusy: eluSpan.utilization } : {}),
     ...(halfAt !== undefined && firstAt !== undefined ? { halfSeconds: (halfAt - firstAt) / 1000 } : {}),
+    ...(warmupPosts > 0 && coldAcked !== undefined ? { coldAcked } : {}),
+    ...(warmSpan() ? { warm: warmSpan() } : {}),
     ...(tensors ? { tensors } : {}),
     ...(firstAt !== undefined ? { firstAtEpochMs: epoch(firstAt) } : {}),
     ...(lastAckAt !== undefined ? { lastAckAtEpochMs: epoch(lastAckAt) } : {}),

@@ -188,8 +188,6 @@ async function tagLeased(
   ok: OkItem<Post>[],
   active: () => boolean,
 ): Promise<Item<TaggedPost>[]> {
-  const pinned = model === undefined ? {} : { model };
-
   const started = now();
   let results: Mention[][] | null;
   try {
@@ -199,15 +197,23 @@ async function tagLeased(
   }
   const tagMs = now() - started;
 
-  const tagged = new Map<OkItem<Post>, Item<TaggedPost>>();
   if (results !== null) {
-    ok.forEach((item, i) => tagged.set(item, withValue(item, { post: item.value, mentions: results[i], tagMs, ...pinned })));
-  } else {
-    for (const item of ok) {
-      if (!active()) return [];
-      const one = await tagOne(tagger, now, item);
-      tagged.set(item, one.kind === 'ok' ? withValue(one, { ...one.value, ...pinned }) : one);
-    }
+    // results[i] belongs to the i-th ok item in batch order (ok is batch filtered)
+    const found = results;
+    let i = 0;
+    return batch.map((item) =>
+      item.kind === 'ok'
+        ? withValue(item, model === undefined ? { post: item.value, mentions: found[i++], tagMs } : { post: item.value, mentions: found[i++], tagMs, model })
+        : item,
+    );
+  }
+  // the batch call failed: one post per call, so only the posts that fail become dead letters
+  const pinned = model === undefined ? {} : { model };
+  const tagged = new Map<OkItem<Post>, Item<TaggedPost>>();
+  for (const item of ok) {
+    if (!active()) return [];
+    const one = await tagOne(tagger, now, item);
+    tagged.set(item, one.kind === 'ok' ? withValue(one, { ...one.value, ...pinned }) : one);
   }
   return batch.map((item) => (item.kind === 'ok' ? (tagged.get(item) as Item<TaggedPost>) : item));
 }

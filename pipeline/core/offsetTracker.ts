@@ -47,9 +47,24 @@ function parseOffset(offset: string): bigint {
   return BigInt(offset);
 }
 
+interface Entry {
+  tp: TopicPartition;
+  s: PartitionState;
+}
+
 export class OffsetTracker {
-  private readonly parts = new Map<string, { tp: TopicPartition; s: PartitionState }>();
+  private readonly parts = new Map<string, Entry>();
   private total = 0;
+  /** The entry looked up last: records come in runs of one partition, and the map key is a string built per lookup. */
+  private last: Entry | undefined;
+
+  private entry(topic: string, partition: number): Entry | undefined {
+    const last = this.last;
+    if (last !== undefined && last.tp.partition === partition && last.tp.topic === topic) return last;
+    const entry = this.parts.get(key(topic, partition));
+    if (entry !== undefined) this.last = entry;
+    return entry;
+  }
 
   /**
    * Starts tracking an offset handed to the pipeline. Returns false (and
@@ -59,14 +74,14 @@ export class OffsetTracker {
    */
   track(ref: TopicPartitionOffset): boolean {
     const offset = parseOffset(ref.offset);
-    const k = key(ref.topic, ref.partition);
-    let entry = this.parts.get(k);
+    let entry = this.entry(ref.topic, ref.partition);
     if (entry === undefined) {
       entry = {
         tp: { topic: ref.topic, partition: ref.partition },
         s: { offsets: [], done: [], head: 0, inFlight: 0, highest: -1n, committed: undefined },
       };
-      this.parts.set(k, entry);
+      this.parts.set(key(ref.topic, ref.partition), entry);
+      this.last = entry;
     }
     const s = entry.s;
     if (offset <= s.highest) return false;
@@ -84,7 +99,7 @@ export class OffsetTracker {
    * or was already done; such calls change nothing.
    */
   done(ref: TopicPartitionOffset): boolean {
-    const entry = this.parts.get(key(ref.topic, ref.partition));
+    const entry = this.entry(ref.topic, ref.partition);
     if (entry === undefined) return false;
     const s = entry.s;
     const offset = parseOffset(ref.offset);
@@ -174,6 +189,7 @@ export class OffsetTracker {
       dropped += entry.s.inFlight;
       this.total -= entry.s.inFlight;
       this.parts.delete(k);
+      if (this.last === entry) this.last = undefined;
     }
     return dropped;
   }

@@ -22,6 +22,7 @@ import type { Logger } from '../ops/logger.js';
 import { writeCoalesced } from '../core/coalesce.js';
 import type { OutputSink } from '../core/ports.js';
 import { kafkaEdgeError } from './errors.js';
+import { keyPartitioner } from './keyPartitioner.js';
 import { isProducerStateError, withBrokerRetry, type BrokerOutage } from './outage.js';
 
 export interface OutputTopics {
@@ -69,9 +70,13 @@ export function messageBytes(m: OutputMessage): number {
   return m.value.length + (m.key?.length ?? 0) + RECORD_OVERHEAD_BYTES;
 }
 
-/** The producer settings of the at-least-once sink; kafkajs retries a request a few times before the sink's own retry takes over. */
+/**
+ * The producer settings of the at-least-once sink; kafkajs retries a request a few times before the sink's own retry takes over.
+ * Records are partitioned by key exactly as kafkajs's default partitioner does, without its per-key Long arithmetic.
+ */
 function idempotentProducer(kafka: Kafka): Producer {
   return kafka.producer({
+    createPartitioner: keyPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,

@@ -400,22 +400,35 @@ export class KafkaSource implements RecordSource {
     };
     let slice = 0;
     if (this.opts.commit === 'transaction' && !(await this.claimed(payload, beat))) return;
+    // isStale() (true once this source seeks the partition, in claimed()) and the
+    // partition's epoch (a new one when drop() forgets it on a rebalance) change
+    // only while this loop waits, never while it hands records over: both are
+    // read before the loop and after each wait, not per record (kafkajs's
+    // isStale and epochOf build a string key per call).
+    let stale = isStale();
+    let epoch = this.epochOf(topic, partition);
+    const reread = (): void => {
+      stale = isStale();
+      epoch = this.epochOf(topic, partition);
+    };
     try {
       for (const message of batch.messages) {
-        if (!this.open || !isRunning() || isStale()) break;
+        if (!this.open || !isRunning() || stale) break;
         if (this.tracker.inFlight() >= this.opts.maxInFlight) {
           slice = 0;
           resolve();
           await this.backpressure(beat);
-          if (!this.open || !isRunning() || isStale()) break;
+          reread();
+          if (!this.open || !isRunning() || stale) break;
         } else if (slice >= this.opts.sliceSize) {
           slice = 0;
           resolve();
           await yieldToEventLoop();
-          if (!this.open || !isRunning() || isStale()) break;
+          reread();
+          if (!this.open || !isRunning() || stale) break;
         }
         slice++;
-        const ref: RecordRef = { topic, partition, offset: message.offset, receivedAt: Date.now(), epoch: this.epochOf(topic, partition) };
+        const ref: RecordRef = { topic, partition, offset: message.offset, receivedAt: Date.now(), epoch };
         const fresh = this.tracker.track(ref);
         unresolved = message.offset;
         if (fresh) this.subscriber?.next({ ref, key: message.key ?? null, value: message.value ?? null });

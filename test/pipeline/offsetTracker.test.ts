@@ -94,6 +94,20 @@ test('drop() forgets revoked partitions: their in-flight records stop counting a
   assert.equal(t.committable(tp(0)), '0');
 });
 
+test('drop() of the partition looked up last: a later ack or record of it is not credited to the dropped state', () => {
+  const t = new OffsetTracker();
+  t.track(at(1, 0));
+  t.track(at(0, 5));
+  t.track(at(0, 6));
+  assert.equal(t.drop([tp(0)]), 2);
+  assert.equal(t.done(at(0, 5)), false);
+  assert.equal(t.tracks(tp(0)), false);
+  assert.equal(t.track(at(0, 3)), true, 'a fresh start: offsets below the dropped ones are new again');
+  assert.equal(t.done(at(0, 3)), true);
+  assert.equal(t.committable(tp(0)), '4');
+  assert.equal(t.inFlight(), 1);
+});
+
 test('markCommitted ignores partitions that are not tracked', () => {
   const t = new OffsetTracker();
   t.markCommitted([at(3, 10)]);
