@@ -3,10 +3,11 @@
  * acks=all, so a retried send neither loses nor duplicates records. Used by
  * `mentionflow produce` and the integration tests.
  */
-import { Partitioners, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { ConfigError } from '../../common/errors.js';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
 import { kafkaEdgeError } from './errors.js';
+import { keyPartitioner } from './keyPartitioner.js';
 
 export interface TopicWriterOptions extends KafkaConnectionOptions {
   topic: string;
@@ -38,7 +39,7 @@ export async function openTopicWriter(opts: TopicWriterOptions): Promise<TopicWr
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
+    createPartitioner: keyPartitioner,
   });
   try {
     await producer.connect();

@@ -46,6 +46,7 @@ import { writeCoalesced } from '../core/coalesce.js';
 import type { TopicPartition, TopicPartitionOffset } from '../core/offsetTracker.js';
 import type { OutputSink } from '../core/ports.js';
 import { isFenced, kafkaEdgeError } from './errors.js';
+import { keyPartitioner } from './keyPartitioner.js';
 import { withBrokerRetry, type BrokerOutage } from './outage.js';
 import { DEFAULT_MAX_REQUEST_BYTES, messageBytes, topicMessages, type OutputTopics } from './sink.js';
 import type { TransactionOffsets } from './source.js';
@@ -119,6 +120,7 @@ export class TransactionalKafkaSink implements OutputSink {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      createPartitioner: keyPartitioner,
       // CONCURRENT_TRANSACTIONS right after a commit clears within ~100 ms;
       // longer failures surface to commit()'s own retry (and its outage bound).
       retry: { initialRetryTime: 50, retries: 10, maxRetryTime: 1000 },
