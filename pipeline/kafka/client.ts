@@ -5,8 +5,8 @@
  * logger. kafkajs is imported only under pipeline/kafka/ (the two Kafka edges).
  */
 import { readFileSync } from 'node:fs';
-import { Kafka } from 'kafkajs';
-import type { KafkaConfig, RetryOptions, SASLOptions } from 'kafkajs';
+import type { Kafka, KafkaConfig, RetryOptions, SASLOptions } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import { ConfigError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../ops/logger.js';
 import { kafkaLogCreator, kafkaLogLevel } from './logAdapter.js';
@@ -98,7 +98,7 @@ export function createKafkaClient(opts: KafkaConnectionOptions): Kafka {
   const { brokers, clientId = 'mentionflow', connectionTimeoutMs = 3000, logger = silentLogger() } = opts;
   if (brokers.length === 0) throw new ConfigError('no Kafka brokers configured; set --brokers or MENTIONFLOW_BROKERS');
   if (!(connectionTimeoutMs > 0)) throw new ConfigError(`connectionTimeoutMs must be > 0, got ${connectionTimeoutMs}`);
-  return new Kafka({
+  return new kafkajs.Kafka({
     clientId,
     brokers: [...brokers],
     ssl: tls(opts),

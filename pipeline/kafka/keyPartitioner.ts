@@ -8,7 +8,8 @@
  * where they went before; messages with an explicit partition or without a
  * key are handed to kafkajs's DefaultPartitioner unchanged.
  */
-import { Partitioners, type ICustomPartitioner } from 'kafkajs';
+import type { ICustomPartitioner } from 'kafkajs';
+import kafkajs from './kafkajs.js';
 
 const M = 0x5bd1e995;
 const SEED = 0x9747b28c;
@@ -41,7 +42,7 @@ export function murmur2(data: Uint8Array): number {
 
 /** kafkajs's DefaultPartitioner, with the keyed case computed without Long objects. */
 export const keyPartitioner: ICustomPartitioner = () => {
-  const fallback = Partitioners.DefaultPartitioner();
+  const fallback = kafkajs.Partitioners.DefaultPartitioner();
   return (args) => {
     const { message, partitionMetadata } = args;
     const key = message.key;

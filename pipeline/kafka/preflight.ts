@@ -3,7 +3,7 @@
  * budget, so an unreachable broker, a TLS/SASL mistake or a missing topic is
  * a one-line error within seconds rather than a consumer retrying forever.
  */
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import { silentLogger } from '../ops/logger.js';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.js';

@@ -30,7 +30,7 @@
  *   they are already in flight.
  */
 import { Observable, type Subscriber } from 'rxjs';
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { RawRecord, RecordRef } from '../../operators/types.js';
 import type { Logger } from '../ops/logger.js';

@@ -1,5 +1,5 @@
 /** Topic checks and creation for the topic tools (`mentionflow topics`, `produce --create-topic`), `run --create-topics` and tests. */
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.js';
 import type { KafkaConnectionOptions } from './client.js';
 import { DESCRIBED_CONFIGS, type TopicSpec, type TopicState } from './topicSpecs.js';
 import { withAdmin } from './withAdmin.js';

@@ -142,6 +142,22 @@ test('dependency rules hold for every source file', () => {
   assert.deepEqual(violations(edges), []);
 });
 
+/** Lines of `source` importing kafkajs values (type-only imports aside). */
+export function kafkajsValueImports(source: string): string[] {
+  return [...source.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^;]*?from\s*['"]kafkajs['"]|^\s*import\s*['"]kafkajs['"]|import\(\s*['"]kafkajs['"]\s*\)/gm)].map((m) => m[0].trim());
+}
+
+test('kafkajs values are imported only through pipeline/kafka/kafkajs.ts, which puts the kafkajs fix in place first', () => {
+  const offenders = importEdges(root, ['pipeline', 'cli', 'operators', 'models', 'common', 'schemas'])
+    .filter((e) => pkg(e.spec, 'kafkajs') && e.file !== 'pipeline/kafka/kafkajs.ts')
+    .map((e) => e.file)
+    .filter((file, i, all) => all.indexOf(file) === i)
+    .filter((file) => kafkajsValueImports(readFileSync(join(root, file), 'utf8')).length > 0);
+  assert.deepEqual(offenders, []);
+  assert.deepEqual(kafkajsValueImports("import type { Kafka } from 'kafkajs';\nimport kafkajs from './kafkajs.js';"), []);
+  assert.deepEqual(kafkajsValueImports("import type { A } from 'kafkajs';\nimport { Kafka, type B } from 'kafkajs';\nconst k = await import('kafkajs');"), ["import { Kafka, type B } from 'kafkajs'", "import('kafkajs')"]);
+});
+
 test('the rules catch what they forbid', () => {
   const e = (file: string, target: string): ImportEdge => ({ file, spec: './x.js', target });
   const found = violations([

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import kafkajs from '../../pipeline/kafka/kafkajs.js';
 import { projectRoot } from '../../cli/defaults.js';
 import { deleteTopics } from '../../pipeline/kafka/topicAdmin.js';
 import { readTopic } from '../../pipeline/kafka/topicReader.js';
@@ -18,6 +18,8 @@ import type { DeadLetter, Post, PostMentions } from '../../schemas/types.generat
 import { post } from '../operators/helpers.js';
 import { testBackend } from './backend.js';
 import { tinyModel } from './tiny.js';
+
+const { Kafka, logLevel } = kafkajs;
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 

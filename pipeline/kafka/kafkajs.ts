@@ -1,0 +1,10 @@
+/**
+ * kafkajs, as mentionflow loads it: with the fix of kafkajsFix.ts in place
+ * before kafkajs's producer code is loaded (ES modules evaluate their imports
+ * in order). Every value import of kafkajs in the project goes through this
+ * module (test/architecture checks it); type imports may name 'kafkajs'.
+ */
+import './kafkajsFix.js';
+import kafkajs from 'kafkajs';
+
+export default kafkajs;
