@@ -7,7 +7,8 @@
  *  2. thread inference (ThreadTagger: the tagger in a worker thread) at
  *     sliceChars 2048 and 0, with the calling thread's lag;
  *  3. the batcher's limits (posts / characters per batch, 50 ms wait) on a
- *     backlog: 64/8192 (the default), 128/16384, 256/32768;
+ *     backlog: 64/8192 (the default before issue 17), 128/16384, 256/32768
+ *     (also 256/32768 at 700 posts/s, and on a backlog in thread mode);
  *  4. TensorFlow's intra-op threads: 1 (process pinned to core 0) against 2
  *     (not pinned, both cores).
  * Also batch 1, 32, 64 and 256 over the whole text list, one call each.
@@ -80,6 +81,8 @@ function variants(quick: boolean): Variant[] {
     [256, 32768],
   ])
     for (const s of [2048, 0]) out.push(worker(n, c, Infinity, s, 'inline'));
+  out.push(worker(256, 32768, 700, 2048, 'inline'));
+  out.push(worker(256, 32768, Infinity, 2048, 'thread'));
   out.push({ name: 'batch 1, inline', calls: 'batch', batchSize: 1, sliceChars: 2048, mode: 'inline' });
   for (const b of [32, 64, 256]) for (const s of [2048, 0]) out.push({ name: `batch ${b}, inline, slice ${s || 'unlimited'}`, calls: 'batch', batchSize: b, sliceChars: s, mode: 'inline' });
   return out;
