@@ -50,6 +50,8 @@ interface Variant {
 interface VariantResult {
   name: string;
   seconds: number;
+  /** CPU seconds of the process (every thread: TensorFlow's pool, the inference thread) over the same span. */
+  cpuSeconds: number;
   real: number;
   cells: number;
   passes: number;
@@ -126,6 +128,7 @@ async function child(modelDir: string, dataFile: string, quick: boolean): Promis
     await immediate();
     h.enable();
     const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     for (const c of calls) {
       const c0 = process.hrtime.bigint();
       const out = await tagger.tag(c);
@@ -135,6 +138,7 @@ async function child(modelDir: string, dataFile: string, quick: boolean): Promis
       await immediate();
     }
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
     // Let the histogram's timer fire once more, so a call that never yielded (sliceChars 0) is recorded too.
     await sleep(2);
     h.disable();
@@ -143,6 +147,7 @@ async function child(modelDir: string, dataFile: string, quick: boolean): Promis
     const r: VariantResult = {
       name: v.name,
       seconds,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
       real: p.real,
       cells: p.cells,
       passes: p.passes,
@@ -165,7 +170,31 @@ async function child(modelDir: string, dataFile: string, quick: boolean): Promis
   }
   for (const t of threads) await t.close();
   model.dispose();
-  process.stdout.write(JSON.stringify({ flopsPerPosition: forwardFlopsPerPosition(model.network.config), results }) + '\n');
+  process.stdout.write(JSON.stringify({ flopsPerPosition: forwardFlopsPerPosition(model.network.config), matmulCpuGflops: await matmulPerCpuSecond(), results }) + '\n');
+}
+
+/** GFLOP per CPU-second of a 1024x1024 float32 matMul in this process (its TensorFlow pool, after 2 warm-up products). */
+async function matmulPerCpuSecond(): Promise<number> {
+  const tf = await import('@tensorflow/tfjs');
+  const n = 1024;
+  const [a, b] = [tf.randomNormal([n, n]), tf.randomNormal([n, n])];
+  const product = () => {
+    const c = tf.matMul(a, b);
+    c.dataSync(); // outside tf.tidy (see bench/limitsWorker.ts)
+    c.dispose();
+  };
+  product();
+  product();
+  const cpus: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const c0 = process.cpuUsage();
+    product();
+    const c = process.cpuUsage(c0);
+    cpus.push((c.user + c.system) / 1e6);
+  }
+  a.dispose();
+  b.dispose();
+  return (2 * n ** 3) / median(cpus) / 1e9;
 }
 
 async function driver(): Promise<void> {
@@ -187,7 +216,7 @@ async function driver(): Promise<void> {
   const childArgs = ['child', values.model!, values.data!, values.quick ? 'quick' : 'full'];
   const loadBefore = loadavg();
   const mm: number[] = [];
-  const per = settings.map(() => [] as { flopsPerPosition: number; results: VariantResult[] }[]);
+  const per = settings.map(() => [] as { flopsPerPosition: number; matmulCpuGflops: number; results: VariantResult[] }[]);
   for (let r = 0; r < runs; r++) {
     mm.push(exec('taskset', ['-c', '0', process.execPath, limitsWorker, 'matmul', '1024', '5'], base).gflops);
     settings.forEach((s, i) => {
@@ -204,10 +233,12 @@ async function driver(): Promise<void> {
     `CPU ${cpus()[0]?.model} x ${cpus().length}, Node ${process.version}; model ${values.model}; texts ${values.data}; ${runs} rounds; load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(', ')}.`,
     `1-core matMul 1024x1024 float32 (pinned child, one per round): ${fmt(mm)} GFLOP/s. Forward FLOPs per position: ${perPos.toLocaleString('en-US')}.`,
     '',
-    'Useful rate: FLOPs over real characters per second as a share of the same round\'s 1-core matMul; padded: over the cells computed. Lag: the tagging thread\'s event loop (inline: the main thread; thread: the calling thread), monitorEventLoopDelay max and p99 per pass over all calls. Median (range) over rounds.',
+    'Useful rate: FLOPs over real characters per second as a share of the same round\'s 1-core matMul; padded: over the cells computed. Per CPU-second: useful FLOPs over the CPU time of the whole process (all threads) against the matMul\'s FLOPs per CPU-second in the same process (robust to a loaded machine, where wall time is not; the tagger\'s idle waits do not count). Lag: the tagging thread\'s event loop (inline: the main thread; thread: the calling thread), monitorEventLoopDelay max and p99 per pass over all calls (a call that never yields shows as the longest call instead). Median (range) over rounds.',
     '',
-    '| variant | TF threads | tensor batches | padding | chars/s | useful share of matMul | padded share | loop lag max ms | lag p99 ms | longest call ms | posts with other mentions |',
-    '|---|---|---:|---:|---|---|---|---|---|---|---:|',
+    `matMul per CPU-second in the children: ${settings.map((s, i) => `${s.name} ${fmt(per[i].map((c) => c.matmulCpuGflops))}`).join('; ')} GFLOP.`,
+    '',
+    '| variant | TF threads | tensor batches | padding | chars/s | useful share of matMul | padded share | useful per CPU-second, share of matMul\'s | loop lag max ms | lag p99 ms | longest call ms | posts with other mentions |',
+    '|---|---|---:|---:|---|---|---|---|---|---|---|---:|',
   ];
   const names = per[0][0].results.map((x) => x.name);
   for (const name of names) {
@@ -215,12 +246,13 @@ async function driver(): Promise<void> {
       const rs = per[i].map((c) => c.results.find((x) => x.name === name)!);
       const useful = rs.map((x, r) => (100 * perPos * x.real) / x.seconds / 1e9 / mm[r]);
       const padded = rs.map((x, r) => (100 * perPos * x.cells) / x.seconds / 1e9 / mm[r]);
+      const perCpu = rs.map((x, r) => (100 * perPos * x.real) / x.cpuSeconds / 1e9 / per[i][r].matmulCpuGflops);
       const x0 = rs[0];
       lines.push(
         `| ${name} | ${s.name} | ${x0.passes} | ${((100 * (x0.cells - x0.real)) / x0.cells).toFixed(1)}% | ${fmt(
           rs.map((x) => x.real / x.seconds),
           0,
-        )} | ${fmt(useful)}% | ${fmt(padded)}% | ${fmt(rs.map((x) => x.lagMaxMs), 0)} | ${fmt(rs.map((x) => x.lagP99Ms), 0)} | ${fmt(rs.map((x) => x.callMaxMs), 0)} | ${Math.max(...rs.map((x) => x.differingPosts))} |`,
+        )} | ${fmt(useful)}% | ${fmt(padded)}% | ${fmt(perCpu)}% | ${fmt(rs.map((x) => x.lagMaxMs), 0)} | ${fmt(rs.map((x) => x.lagP99Ms), 0)} | ${fmt(rs.map((x) => x.callMaxMs), 0)} | ${Math.max(...rs.map((x) => x.differingPosts))} |`,
       );
     });
   }
