@@ -20,10 +20,12 @@
  * order. Medians over rounds, with the range. Also checks that every variant
  * finds the same mentions as sliceChars 2048 (posts whose mentions differ).
  *
- *   node dist/bench/limitsLevers.js [--model DIR] [--data FILE] [--runs N] [--quick]
+ *   node dist/bench/limitsLevers.js [--model DIR] [--data FILE] [--runs N] [--quick] [--pass-cells 512,1024,...]
  *
  * --quick: only the worker's backlog batches (default limits) at each
- * sliceChars, inline and thread, for a fast look.
+ * sliceChars, inline and thread, for a fast look. --pass-cells: instead, the
+ * least-cost grouping's pass cost (models/batch.ts PASS_CELLS) at each value,
+ * on the worker's backlog batches of 64/8192 and 256/32768.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,8 @@ interface Variant {
   batchSize: number;
   sliceChars: number;
   mode: 'inline' | 'thread';
+  /** The least-cost grouping's pass cost in cells (models/batch.ts usePassCells); default PASS_CELLS. */
+  passCells?: number;
 }
 
 interface VariantResult {
@@ -64,7 +68,7 @@ interface VariantResult {
 const SLICES = [2048, 4096, 8192, 0];
 const WAIT = 50;
 
-function variants(quick: boolean): Variant[] {
+function variants(quick: boolean, passCells: number[]): Variant[] {
   const worker = (maxCount: number, maxChars: number, postsPerSecond: number, sliceChars: number, mode: 'inline' | 'thread'): Variant => ({
     name: `worker ${maxCount}/${maxChars}${Number.isFinite(postsPerSecond) ? ` at ${postsPerSecond} posts/s` : ', backlog'}, ${mode}, slice ${sliceChars || 'unlimited'}`,
     calls: 'worker',
@@ -74,6 +78,14 @@ function variants(quick: boolean): Variant[] {
     mode,
   });
   const out: Variant[] = [];
+  if (passCells.length > 0) {
+    for (const [n, c] of [
+      [64, 8192],
+      [256, 32768],
+    ])
+      for (const p of passCells) out.push({ ...worker(n, c, Infinity, 2048, 'inline'), name: `worker ${n}/${c}, backlog, inline, slice 2048, pass cost ${p} cells`, passCells: p });
+    return out;
+  }
   for (const s of SLICES) out.push(worker(64, 8192, Infinity, s, 'inline'));
   for (const s of [2048, 0]) out.push(worker(64, 8192, Infinity, s, 'thread'));
   if (quick) return out;
@@ -90,7 +102,7 @@ function variants(quick: boolean): Variant[] {
   return out;
 }
 
-async function child(modelDir: string, dataFile: string, quick: boolean): Promise<void> {
+async function child(modelDir: string, dataFile: string, quick: boolean, passCells: number[]): Promise<void> {
   const { useBackend } = await import('../models/backend.js');
   const { readConll } = await import('../models/data/conll.js');
   const { NeuralTagger } = await import('../models/tagger.js');
@@ -98,11 +110,12 @@ async function child(modelDir: string, dataFile: string, quick: boolean): Promis
   const { TaggerModel } = await import('../models/taggerModel.js');
   const { totalPadding, workerBatches } = await import('./workerBatches.js');
   const { forwardFlopsPerPosition } = await import('./flops.js');
+  const { PASS_CELLS, usePassCells } = await import('../models/batch.js');
   await useBackend('native');
   const texts = (await readConll(dataFile)).filter((s) => s.chars.length > 0).map((s) => s.chars.join(''));
   const { model } = await TaggerModel.load(modelDir);
   const max = model.meta.maxLength;
-  const vs = variants(quick);
+  const vs = variants(quick, passCells);
   type T = { tag(texts: readonly string[]): Promise<{ start: number; end: number; label: string }[][]> };
   const taggers = new Map<string, T>();
   const threads: { close(): Promise<unknown> }[] = [];
@@ -121,6 +134,7 @@ async function child(modelDir: string, dataFile: string, quick: boolean): Promis
   let reference: string[] | undefined;
   const run = async (v: Variant) => {
     const tagger = taggers.get(`${v.mode} ${v.batchSize} ${v.sliceChars}`)!;
+    usePassCells(v.passCells ?? PASS_CELLS); // also for the padding counted below
     const calls = callsOf(v);
     const found: string[] = [];
     const h = monitorEventLoopDelay({ resolution: 1 });
@@ -203,6 +217,7 @@ async function driver(): Promise<void> {
     data: { type: 'string', default: join(corporaDir(), 'weiboNER', 'weiboNER_2nd_conll.dev') },
     runs: { type: 'string', default: '5' },
     quick: { type: 'boolean', default: false },
+    'pass-cells': { type: 'string' },
   });
   const runs = Number(values.runs);
   const self = fileURLToPath(import.meta.url);
@@ -213,7 +228,7 @@ async function driver(): Promise<void> {
     { name: '1 TF thread, 1 core', env: { ...base, TF_NUM_INTRAOP_THREADS: '1' }, pinned: true },
     { name: '2 TF threads, 2 cores', env: { ...base, TF_NUM_INTRAOP_THREADS: '2' }, pinned: false },
   ];
-  const childArgs = ['child', values.model!, values.data!, values.quick ? 'quick' : 'full'];
+  const childArgs = ['child', values.model!, values.data!, values.quick ? 'quick' : 'full', values['pass-cells'] ?? ''];
   const loadBefore = loadavg();
   const mm: number[] = [];
   const per = settings.map(() => [] as { flopsPerPosition: number; matmulCpuGflops: number; results: VariantResult[] }[]);
@@ -263,5 +278,7 @@ async function driver(): Promise<void> {
   writeFileSync(join(dir, 'limitsLevers.md'), lines.join('\n') + '\n');
 }
 
-if (process.argv[2] === 'child') await child(process.argv[3], process.argv[4], process.argv[5] === 'quick');
-else await driver();
+if (process.argv[2] === 'child') {
+  const passCells = (process.argv[6] ?? '').split(',').filter((x) => x !== '').map(Number);
+  await child(process.argv[3], process.argv[4], process.argv[5] === 'quick', passCells);
+} else await driver();
