@@ -107,6 +107,17 @@ export function paddingWaste(batch: Batch): number {
 export const PASS_CELLS = 512;
 
 let leastCost = true;
+let passCost = PASS_CELLS;
+
+/**
+ * Sets the pass cost inferenceBuckets uses by default (cells, >= 0), for
+ * this process; benchmarks use it to compare cost models in one run.
+ * PASS_CELLS by default.
+ */
+export function usePassCells(cells: number): void {
+  if (!Number.isFinite(cells) || cells < 0) throw new RangeError(`pass cost must be a finite number of cells >= 0, got ${cells}`);
+  passCost = cells;
+}
 
 /**
  * Switches inference grouping between inferenceBuckets' least-cost cuts (on,
@@ -127,9 +138,10 @@ export function useLeastCostBuckets(on: boolean): void {
  * here a batch is cut earlier when the padding it saves costs more than
  * another pass. Exact, by dynamic programming over the sorted lengths
  * (O(n x batchSize)). Batches come out shortest first. With
- * useLeastCostBuckets(false), lengthBuckets' grouping.
+ * useLeastCostBuckets(false), lengthBuckets' grouping. `passCells`
+ * defaults to PASS_CELLS (or what usePassCells set).
  */
-export function inferenceBuckets(lengths: readonly number[], batchSize: number, maxCells = Infinity, passCells = PASS_CELLS): number[][] {
+export function inferenceBuckets(lengths: readonly number[], batchSize: number, maxCells = Infinity, passCells = passCost): number[][] {
   if (!leastCost) return lengthBuckets(lengths, batchSize, maxCells);
   const order = lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b);
   const n = order.length;

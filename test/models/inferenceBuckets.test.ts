@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { projectRoot } from '../../cli/defaults.js';
-import { inferenceBuckets, lengthBuckets, PASS_CELLS, useLeastCostBuckets } from '../../models/batch.js';
+import { inferenceBuckets, lengthBuckets, PASS_CELLS, useLeastCostBuckets, usePassCells } from '../../models/batch.js';
 import { NeuralTagger, type Mention } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { testBackend } from '../support/backend.js';
@@ -75,6 +75,23 @@ test('inferenceBuckets with useLeastCostBuckets(false) is lengthBuckets', () => 
     useLeastCostBuckets(true);
   }
   assert.notDeepEqual(inferenceBuckets(lengths, 4, 100, PASS_CELLS), lengthBuckets(lengths, 4, 100));
+});
+
+test('usePassCells sets the pass cost inferenceBuckets uses by default, and rejects a negative one', () => {
+  const lengths = [5, 40, 3, 3, 17, 60, 2, 33, 8];
+  const cheap = inferenceBuckets(lengths, 4, 100, 0);
+  const dear = inferenceBuckets(lengths, 4, 100, 10_000);
+  assert.notDeepEqual(cheap, dear); // a free pass cuts more batches than a costly one
+  try {
+    usePassCells(0);
+    assert.deepEqual(inferenceBuckets(lengths, 4, 100), cheap);
+    usePassCells(10_000);
+    assert.deepEqual(inferenceBuckets(lengths, 4, 100), dear);
+    assert.throws(() => usePassCells(-1), RangeError);
+  } finally {
+    usePassCells(PASS_CELLS);
+  }
+  assert.deepEqual(inferenceBuckets(lengths, 4, 100), inferenceBuckets(lengths, 4, 100, PASS_CELLS));
 });
 
 let model: TaggerModel;
