@@ -5,6 +5,7 @@
 // over the same input (a TrendState fed the same records in this process: every field but the
 // watermark, emitted_at and late_records), each window written once, and each window's records and
 // mentions equal an offline count written independently here. Skipped without KAFKA_BROKERS.
+// TRENDS_SCALED_KILL=1 also kills the first aggregator (SIGKILL) at 70% of the input and restarts it.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
@@ -24,6 +25,8 @@ const LATENESS = 1_000;
 const BASE = Date.UTC(2024, 4, 1, 8);
 const NAMES = [...'赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章'];
 const LABELS = ['PER.NAM', 'ORG.NAM', 'GPE.NAM'];
+/** TRENDS_SCALED_KILL=1: the first aggregator is also killed with SIGKILL at 70% of the input and restarted. */
+const KILL = process.env.TRENDS_SCALED_KILL === '1';
 
 /** Record i: 0-3 mentions of 40 skewed, drifting entities (an entity twice in a post now and then), created_at ~25 ms apart with jitter inside the lateness, all distinct. */
 function generate(): PostMentions[] {
@@ -76,6 +79,8 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
     const procs: Cli[] = [];
     const reader = kafka.consumer({ groupId: `${t.group}-check`, readUncommitted: false, maxWaitTimeInMs: 200 });
     let rebalancedAt = 0;
+    const killed: Cli[] = [];
+    let killedAt = 0;
     try {
       const rekey = spawnCli([...common, '--stage', 'rekey', '--create-topics', '--repartition-partitions', '3']);
       procs.push(rekey);
@@ -101,6 +106,15 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
           rebalancedAt = await committed(`${t.group}-aggregate`, `${t.output}.repartition`);
           if (rebalancedAt > 0) procs.push(spawnCli([...common, '--stage', 'aggregate']));
         }
+        if (KILL && i >= N * 0.7 && procs.length === 4 && killed.length === 0) {
+          // kill -9 of the first aggregator, restarted at once: its partitions move with their committed state
+          const a = procs.splice(1, 1)[0]!;
+          a.kill('SIGKILL');
+          await a.exited;
+          killed.push(a);
+          killedAt = await committed(`${t.group}-aggregate`, `${t.output}.repartition`);
+          procs.push(spawnCli([...common, '--stage', 'aggregate']));
+        }
         for (const p of procs) if (p.proc.exitCode !== null) assert.fail(`a stage exited early (${p.proc.exitCode}): ${p.stderr.slice(-2000)}`);
         await sleep(500);
       }
@@ -118,12 +132,13 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
       for (const p of procs) p.kill('SIGTERM');
       const exits = await Promise.all(procs.map((p) => p.exited));
       exits.forEach((e, i) => assert.equal(e.code, 0, `stage ${i} after SIGTERM: ${procs[i]!.stderr.slice(-2000)}`));
-      const owned = procs.slice(1).map((p) => [...p.stderr.matchAll(/"partitions":\[([\d,]*)\]/g)].map((m) => m[1]).join(' / '));
-      process.stderr.write(`trends scaled test: ${N} records, ${expected.length} windows expected, ${windows.size} written; aggregator A restored ${owned[0]}, B ${owned[2]}; B joined at ${rebalancedAt} repartition offsets committed\n`);
+      const owned = [...procs, ...killed].map((p) => [...p.stderr.matchAll(/"partitions":\[([\d,]*)\]/g)].map((m) => m[1]).join(' / ')).filter((x) => x !== '');
+      process.stderr.write(`trends scaled test: ${N} records, ${expected.length} windows expected, ${windows.size} written; aggregators restored ${owned.join('; ')}; B joined at ${rebalancedAt} repartition offsets committed${KILL ? `; A killed (SIGKILL) at ${killedAt} and restarted` : ''}\n`);
       assert.ok(procs[3] !== undefined && /trend states restored/.test(procs[3].stderr), 'the second aggregator joined and restored what it was assigned');
+      if (KILL) assert.ok(killed.length === 1 && killedAt > rebalancedAt, 'the first aggregator was killed after the second joined');
       assert.ok(rebalancedAt > 0, 'the second aggregator joined mid-stream (after some repartition offsets were committed)');
     } finally {
-      for (const p of procs) p.kill('SIGKILL');
+      for (const p of [...procs, ...killed]) p.kill('SIGKILL');
       await reader.disconnect();
     }
 
