@@ -32,3 +32,11 @@ export type { AddResult, TrendInput, TrendMention, TrendSettings, TrendSnapshot,
 export { deadLetterMessage, deadLetterRecord, MAX_ERROR_MESSAGE_LENGTH } from './deadLetter.js';
 export type { DeadLetterMessageOptions } from './deadLetter.js';
 export type { FailedItem, Item, OkItem, OutputMessage, RawRecord, RecordRef, StageName, TaggedPost } from './types.js';
+export { rekeyMentions, continuationRef } from './rekeyMentions.js';
+export type { RekeyMentionsOptions } from './rekeyMentions.js';
+export { mergeTrendPartials } from './mergeTrendPartials.js';
+export type { MergeTrendPartialsOptions, PartialTrend } from './mergeTrendPartials.js';
+export { PartialMerger, mergeWindow } from './trends/mergePartials.js';
+export type { MergerSnapshot } from './trends/mergePartials.js';
+export { entityMentions, trendInputOf } from './trends/rekey.js';
+export type { KeyedEntityMention, RekeySource } from './trends/rekey.js';

@@ -5,6 +5,7 @@
 //   schemas/deadletter/v1.avsc
 //   schemas/example/v1.avsc
 //   schemas/trends/v1.avsc
+//   schemas/repartition/v1.avsc
 // Regenerate: npx tsc -p tsconfig.json && node dist/schemas/codegen.js
 // Timestamps (timestamp-millis) are numbers of milliseconds since the Unix epoch, UTC.
 
@@ -524,6 +525,74 @@ export interface MentionRef {
  */
 export const MentionRefFields = ['post_id', 'created_at', 'start_utf16', 'end_utf16', 'surface'] as const;
 
+/**
+ * One entity of one mention record, re-keyed for the scaled-out trends (`mentionflow trends --stage
+ * rekey`): the repartition topic holds one such record per (post, entity key), keyed by the entity
+ * key (normalised text U+0001 label, as TrendState's trendKey), so that every mention of an entity
+ * lands in one partition and one aggregator counts it. A post without mentions gives one record
+ * with no spans, keyed by its post id, so that it is counted in `records` and moves its source's
+ * event time. Version 1.
+ * Avro record `io.mentionflow.EntityMention`.
+ */
+export interface EntityMention {
+  /** `Post.id` of the post. */
+  post_id: string;
+  /**
+   * `Post.created_at`: milliseconds since the Unix epoch, UTC; the event time the windows use.
+   * Avro long (timestamp-millis): epoch milliseconds, UTC.
+   */
+  created_at: number;
+  /**
+   * The post's author where the input record carries one; null where it does not (mention records
+   * have no author).
+   * @defaultValue null
+   */
+  author_id: string | null;
+  /**
+   * The entity's label ("PER.NAM", "PRODUCT"; TYPE.KIND for a mentions v1 record); empty in the
+   * record of a post without mentions.
+   */
+  label: string;
+  /**
+   * The post's mentions of this entity, in text order; empty in the record of a post without
+   * mentions.
+   */
+  spans: EntitySpan[];
+  /**
+   * True on exactly one of the records of a post (its first entity, or its only record when it has
+   * none), so that the post counts once in a window's `records`.
+   */
+  counts_post: boolean;
+  /** The topic the mention record was read from (the mentions topic). */
+  source_topic: string;
+  /** Its partition: the aggregators keep a watermark per source partition. */
+  source_partition: number;
+  /** Its offset, for tracing. */
+  source_offset: number;
+}
+/**
+ * Field names of {@link EntityMention} in schema order (the order of its JSON and binary
+ * encodings).
+ */
+export const EntityMentionFields = ['post_id', 'created_at', 'author_id', 'label', 'spans', 'counts_post', 'source_topic', 'source_partition', 'source_offset'] as const;
+
+/**
+ * One mention of the entity in the post.
+ * Avro record `io.mentionflow.EntitySpan`.
+ */
+export interface EntitySpan {
+  /** The mention's surface text as in the post (before normalisation). */
+  surface: string;
+  /** Start of the mention in the post text, in UTF-16 code units, inclusive. */
+  start_utf16: number;
+  /** End of the mention in the post text, in UTF-16 code units, EXCLUSIVE. */
+  end_utf16: number;
+}
+/**
+ * Field names of {@link EntitySpan} in schema order (the order of its JSON and binary encodings).
+ */
+export const EntitySpanFields = ['surface', 'start_utf16', 'end_utf16'] as const;
+
 /** The top-level record type of each schema family, at its latest version. */
 export interface SchemaRecords {
   post: Post;
@@ -531,6 +600,7 @@ export interface SchemaRecords {
   deadletter: DeadLetter;
   example: LabeledExample;
   trends: EntityTrend;
+  repartition: EntityMention;
 }
 
 /** The schema versions these types were generated from (the latest of each family). */
@@ -540,4 +610,5 @@ export const GENERATED_FROM_VERSIONS = {
   deadletter: 1,
   example: 1,
   trends: 1,
+  repartition: 1,
 } as const;

@@ -14,10 +14,13 @@ import { TREND_DEFAULTS, TrendState } from '../../operators/trends/trendState.js
 import { trendSettings } from '../../operators/windowTrends.js';
 import { startOpsServer } from '../../pipeline/ops/server.js';
 import { createTrendMetrics } from '../../pipeline/ops/trendMetrics.js';
-import { createTopics } from '../../pipeline/kafka/topicAdmin.js';
-import { trendTopicSpecs } from '../../pipeline/kafka/topicSpecs.js';
+import { createTopics, readTopicStates } from '../../pipeline/kafka/topicAdmin.js';
+import { scaledTrendTopicSpecs, trendTopicSpecs } from '../../pipeline/kafka/topicSpecs.js';
 import { createLogger } from '../../pipeline/ops/logger.js';
 import { startTrendsWorker, type TrendsWorker } from '../../pipeline/stream/trendsWorker.js';
+import { startTrendsAggregate } from '../../pipeline/stream/trendsAggregate.js';
+import { startTrendsMerge } from '../../pipeline/stream/trendsMerge.js';
+import { startTrendsRekey } from '../../pipeline/stream/trendsRekey.js';
 import type { TrendSettings } from '../../operators/trends/trendState.js';
 import { checkPath, numberOption, type CommandSpec, type Parsed } from '../args.js';
 
@@ -47,6 +50,11 @@ export const spec: CommandSpec = {
     'create-topics': { type: 'boolean', description: 'Kafka mode: create the trends, late and changelog topics (trendTopicSpecs) if missing, then run' },
     partitions: { type: 'string', arg: 'N', description: 'with --create-topics: partitions of the trends and late topics', default: '1' },
     'commit-interval': { type: 'string', arg: 'DURATION', description: 'Kafka mode: write outputs, state and input offsets at most this often (one transaction in exactly-once mode); 0: after every fetched batch', default: '1s' },
+    stage: { type: 'string', arg: 'STAGE', description: 'Kafka mode, scaled out: rekey (mentions -> repartition topic keyed by entity), aggregate (one of N aggregators on the repartition topic, partial trends per window), merge (the one merger: partials -> trends); default: one aggregator for everything' },
+    'repartition-topic': { type: 'string', arg: 'NAME', description: 'scaled out: the mentions keyed by entity (default: TO-TOPIC.repartition)' },
+    'partials-topic': { type: 'string', arg: 'NAME', description: 'scaled out: the aggregators\' partial trends (default: TO-TOPIC.partials)' },
+    'repartition-partitions': { type: 'string', arg: 'N', description: 'scaled out, with --create-topics: partitions of the repartition topic and of its changelog (the most aggregators that share the work)', default: '3' },
+    'dead-letter-topic': { type: 'string', arg: 'NAME', description: 'scaled out, --stage rekey: mention records that do not decode (default: REPARTITION-TOPIC.deadletter)' },
     'idle-timeout': { type: 'string', arg: 'DURATION', description: 'with no record for this long, let the watermark move on with the clock; Kafka mode: also leave a partition silent this long out of the watermark (default: windows close on later records and at the end of the input)' },
   },
   notes: [
@@ -120,6 +128,122 @@ export async function run(p: Parsed): Promise<number> {
   return 0;
 }
 
+const SCALED_STAGES = ['rekey', 'aggregate', 'merge'] as const;
+type ScaledStage = (typeof SCALED_STAGES)[number];
+
+interface ScaledCommon {
+  brokers: string[];
+  stage: ScaledStage;
+  toTopic: string;
+  lateTopic: string;
+  groupId: string;
+  delivery: 'exactly-once' | 'at-least-once';
+  idleTimeoutMs: number;
+  commitIntervalMs: number;
+  logger: ReturnType<typeof createLogger>;
+}
+
+/**
+ * Kafka mode scaled out (`--stage`): one stage per process, until SIGTERM/SIGINT. A mode of
+ * `trends` rather than three commands, because the stages share the window settings, the topic
+ * names derived from --to-topic and their checks; each stage runs in its own consumer group
+ * (GROUP-rekey, GROUP-aggregate, GROUP-merge).
+ */
+async function runScaled(p: Parsed, settings: TrendSettings, c: ScaledCommon): Promise<number> {
+  const fromTopic = String(p.values['from-topic']);
+  const repartitionTopic = (p.values['repartition-topic'] as string | undefined) ?? `${c.toTopic}.repartition`;
+  const partialsTopic = (p.values['partials-topic'] as string | undefined) ?? `${c.toTopic}.partials`;
+  const deadLetterTopic = (p.values['dead-letter-topic'] as string | undefined) ?? `${repartitionTopic}.deadletter`;
+  const changelogTopic = (p.values['changelog-topic'] as string | undefined) ?? `${c.toTopic}.changelog`;
+  const partitionChangelogTopic = `${repartitionTopic}.changelog`;
+  const repartitionPartitions = numberOption(p, 'repartition-partitions', { integer: true, min: 1, max: 10_000 })!;
+  const connection = { brokers: c.brokers, logger: c.logger };
+  if (p.values['create-topics'] === true) {
+    const topicPartitions = numberOption(p, 'partitions', { integer: true, min: 1, max: 10_000 })!;
+    const specs = trendTopicSpecs({ trendsTopic: c.toTopic, changelogTopic, topicPartitions, topicReplicationFactor: -1, topicRetentionMs: -1 });
+    const late = { ...specs[0]!, name: c.lateTopic, holds: 'late and undecodable mention records' };
+    const scaled = scaledTrendTopicSpecs({ repartitionTopic, repartitionPartitions, partitionChangelogTopic, partialsTopic, deadLetterTopic, topicReplicationFactor: -1, topicRetentionMs: -1 });
+    await createTopics(connection, [...specs, late, ...scaled]);
+  }
+  const partitionsOf = async (topic: string): Promise<number> => (await readTopicStates(connection, [topic])).get(topic)?.partitions ?? 0;
+  const running: { stop?: () => unknown } = {};
+  let stopped = false;
+  const onSignal = (): void => {
+    stopped = true;
+    void running.stop?.();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    let done: Promise<void>;
+    if (c.stage === 'rekey') {
+      const rekey = await startTrendsRekey({
+        logger: c.logger,
+        edges: {
+          brokers: c.brokers,
+          groupId: `${c.groupId}-rekey`,
+          inputTopic: fromTopic,
+          outputTopic: repartitionTopic,
+          deadLetterTopic,
+          startFrom: 'earliest',
+          delivery: c.delivery,
+          maxInFlight: 2000,
+          commitIntervalMs: c.commitIntervalMs,
+          sessionTimeoutMs: 30_000,
+          maxBrokerOutageMs: 300_000,
+        },
+      });
+      running.stop = () => rekey.stop();
+      done = rekey.done;
+    } else if (c.stage === 'aggregate') {
+      const sourcePartitions = await partitionsOf(fromTopic);
+      if (sourcePartitions === 0) throw new ConfigError(`topic ${fromTopic} (--from-topic: the mentions topic the re-key stage reads) does not exist; its partitions are the watermark's sources`);
+      const agg = await startTrendsAggregate({
+        connection,
+        settings,
+        fromTopic: repartitionTopic,
+        sourcePartitions,
+        partialsTopic,
+        lateTopic: c.lateTopic,
+        changelogTopic: partitionChangelogTopic,
+        groupId: `${c.groupId}-aggregate`,
+        delivery: c.delivery,
+        transactionalIdPrefix: (p.values['transactional-id'] as string | undefined) ?? `${c.groupId}-aggregate`,
+        idleTimeoutMs: c.idleTimeoutMs,
+        commitIntervalMs: c.commitIntervalMs,
+        logger: c.logger,
+      });
+      running.stop = () => agg.stop();
+      done = agg.done;
+    } else {
+      const partitions = await partitionsOf(repartitionTopic);
+      if (partitions === 0) throw new ConfigError(`topic ${repartitionTopic} (--repartition-topic) does not exist; the merger waits for one partial per partition of it`);
+      const merge = await startTrendsMerge({
+        connection,
+        partialsTopic,
+        toTopic: c.toTopic,
+        lateTopic: c.lateTopic,
+        changelogTopic,
+        groupId: `${c.groupId}-merge`,
+        delivery: c.delivery,
+        transactionalId: (p.values['transactional-id'] as string | undefined) ?? `${c.groupId}-merge`,
+        partitions,
+        top: settings.top,
+        commitIntervalMs: c.commitIntervalMs,
+        logger: c.logger,
+      });
+      running.stop = () => merge.stop();
+      done = merge.done;
+    }
+    if (stopped) void running.stop();
+    await done;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return 0;
+}
+
 /** Kafka mode: the aggregator on the mentions topic (pipeline/stream/trendsWorker.ts) until SIGTERM/SIGINT. */
 async function runKafka(p: Parsed, settings: TrendSettings): Promise<number> {
   const brokers = String(p.values.brokers).split(',').map((b) => b.trim()).filter((b) => b !== '');
@@ -133,7 +257,10 @@ async function runKafka(p: Parsed, settings: TrendSettings): Promise<number> {
   const lateTopic = (p.values['late-topic'] as string | undefined) ?? `${toTopic}.late`;
   const changelogTopic = (p.values['changelog-topic'] as string | undefined) ?? `${toTopic}.changelog`;
   const groupId = String(p.values.group);
-  const logger = createLogger({ level: 'info', base: { command: 'trends' } });
+  const stage = p.values.stage as string | undefined;
+  if (stage !== undefined && !(SCALED_STAGES as readonly string[]).includes(stage)) throw new ConfigError(`--stage must be one of ${SCALED_STAGES.join(', ')}, got ${JSON.stringify(stage)}`);
+  const logger = createLogger({ level: 'info', base: { command: 'trends', ...(stage === undefined ? {} : { stage }) } });
+  if (stage !== undefined) return runScaled(p, settings, { brokers, stage: stage as ScaledStage, toTopic, lateTopic, groupId, delivery, idleTimeoutMs, commitIntervalMs, logger });
   if (p.values['create-topics'] === true) {
     const topicPartitions = numberOption(p, 'partitions', { integer: true, min: 1, max: 10_000 })!;
     const specs = trendTopicSpecs({ trendsTopic: toTopic, changelogTopic, topicPartitions, topicReplicationFactor: -1, topicRetentionMs: -1 });

@@ -47,6 +47,12 @@ export interface TrendInput {
   readonly created_at: number;
   readonly mentions: readonly TrendMention[];
   readonly author_id?: string | null;
+  /**
+   * Whether the record counts in a window's `records` (default true). The
+   * scaled-out trends split a post into one record per entity
+   * (trends/rekey.ts) and set it on one of them only.
+   */
+  readonly countsRecord?: boolean;
 }
 
 /** The settings of the trends (checked by windowTrends and the TrendState constructor). */
@@ -291,7 +297,7 @@ export class TrendState {
   }
 
   private count(w: WindowAgg, r: TrendInput, keys: readonly string[], seq: number): void {
-    w.records++;
+    if (r.countsRecord !== false) w.records++;
     const author = typeof r.author_id === 'string' ? r.author_id : null;
     if (author !== null) w.hasAuthors = true;
     const fresh = (): KeyData => ({ posts: 0, lastSeq: 0, authors: null, examples: [] });

@@ -94,6 +94,38 @@ export function trendTopicSpecs(s: TrendTopicSettings): TopicSpec[] {
   ];
 }
 
+/** The topics of the scaled-out trends (`mentionflow trends --stage rekey|aggregate|merge --create-topics`), besides trendTopicSpecs'. */
+export interface ScaledTrendTopicSettings {
+  repartitionTopic: string;
+  /** Partitions of the repartition topic: how many aggregators can share the work. */
+  repartitionPartitions: number;
+  /** The aggregators' changelog: as many partitions as the repartition topic. */
+  partitionChangelogTopic: string;
+  /** The aggregators' partial trends, read by the one merger: one partition. */
+  partialsTopic: string;
+  /** The re-key stage's dead letters (mention records that do not decode). */
+  deadLetterTopic: string;
+  topicReplicationFactor: number;
+  topicRetentionMs: number;
+}
+
+/**
+ * The repartition topic (keyed by entity), the aggregators' changelog with
+ * the same partition count (partition P's state in partition P, as Kafka
+ * Streams' store changelogs), the partials topic (one partition: the merger
+ * reads it in order) and the re-key stage's dead letters.
+ */
+export function scaledTrendTopicSpecs(s: ScaledTrendTopicSettings): TopicSpec[] {
+  const rf = s.topicReplicationFactor;
+  const kept = { 'retention.ms': String(s.topicRetentionMs), 'cleanup.policy': 'delete' };
+  return [
+    { role: 'output', name: s.repartitionTopic, holds: 'EntityMention records, keyed by entity', partitions: s.repartitionPartitions, replicationFactor: rf, config: kept },
+    { role: 'changelog', name: s.partitionChangelogTopic, holds: 'trend state entries, partition P for repartition partition P', partitions: s.repartitionPartitions, replicationFactor: rf, config: { 'cleanup.policy': 'compact', 'retention.ms': '-1', 'segment.bytes': String(CHANGELOG_SEGMENT_BYTES) } },
+    { role: 'trends', name: s.partialsTopic, holds: 'partial EntityTrend records (one per window and repartition partition)', partitions: 1, replicationFactor: rf, config: kept },
+    { role: 'dead-letter', name: s.deadLetterTopic, holds: 'DeadLetter records', partitions: 1, replicationFactor: rf, config: kept },
+  ];
+}
+
 /** A topic as the broker has it. */
 export interface TopicState {
   name: string;

@@ -55,6 +55,8 @@ export interface InputRecord {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** The record's headers, as strings (absent when it has none). */
+  headers?: Record<string, string>;
 }
 
 /** A record to write. */
@@ -63,6 +65,8 @@ export interface OutRecord {
   key: string;
   value: Buffer;
   headers?: Record<string, string>;
+  /** The partition to write to (default: by key). */
+  partition?: number;
 }
 
 /** Largest changelog record written: a state entry is split into chunks of at most this (well under the broker's default message.max.bytes, 1 MiB). */
@@ -103,6 +107,17 @@ export interface TrendsEdge {
   /** Resolves when stopped; rejects with what ended the run. */
   readonly done: Promise<void>;
   stop(): Promise<void>;
+}
+
+/** A record's headers as strings (kafkajs gives Buffers, strings or arrays of them): `{ headers }`, or `{}` when it has none. */
+export function headersOf(headers: Record<string, Buffer | string | Array<Buffer | string> | undefined> | undefined): { headers?: Record<string, string> } {
+  if (headers === undefined) return {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) {
+    const one = Array.isArray(v) ? v[v.length - 1] : v;
+    if (one !== undefined) out[k] = one.toString();
+  }
+  return Object.keys(out).length === 0 ? {} : { headers: out };
 }
 
 /** The changelog records of one state entry: chunks `KEY#i`, then the header under KEY. */
@@ -314,7 +329,7 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
         // stopping: left unresolved, so nothing of it counts as read
         if (failure !== undefined || stopping !== undefined || isStale() || batch.messages.length === 0) return;
         if (needRestore) await restoreNow();
-        const records = batch.messages.map((m) => ({ partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null }));
+        const records = batch.messages.map((m) => ({ partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, ...headersOf(m.headers) }));
         pending.outputs.push(...opts.process(records, batch.partition));
         const last = batch.messages[batch.messages.length - 1]!.offset;
         pending.offsets.set(batch.partition, (BigInt(last) + 1n).toString());

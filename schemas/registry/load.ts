@@ -26,7 +26,7 @@ import type { Type } from 'avsc';
 import { MentionflowError } from '../../common/errors.js';
 
 /** The schema families, one directory each under schemas/. */
-export const SCHEMA_NAMES = ['post', 'mentions', 'deadletter', 'example', 'trends'] as const;
+export const SCHEMA_NAMES = ['post', 'mentions', 'deadletter', 'example', 'trends', 'repartition'] as const;
 /** The names of the Avro schemas under schemas/. */
 export type SchemaName = (typeof SCHEMA_NAMES)[number];
 

@@ -69,6 +69,8 @@ describe('mentionflow trends', () => {
       [['--input', file], 'mentionflow trends: --input is the embedded mode: leave it out with --brokers\n'],
       [['--idle-timeout', '0'], 'mentionflow trends: --idle-timeout must be a duration of at least 1 ms such as 500ms, 30s, 5m, 1h (or a number of ms), got "0"\n'],
       [['--commit-interval', 'soon'], 'mentionflow trends: --commit-interval must be a duration of at least 0 ms such as 500ms, 30s, 5m, 1h (or a number of ms), got "soon"\n'],
+      [['--stage', 'reduce'], 'mentionflow trends: --stage must be one of rekey, aggregate, merge, got "reduce"\n'],
+      [['--stage', 'aggregate', '--repartition-partitions', '0'], 'mentionflow trends: --repartition-partitions must be an integer >= 1 <= 10000, got "0"\n'],
     ];
     for (const [args, stderr] of cases) {
       const r = run(...args);

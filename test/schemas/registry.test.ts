@@ -22,6 +22,7 @@ const EXPECTED_RECORDS: Record<SchemaName, string> = {
   deadletter: 'io.mentionflow.DeadLetter',
   example: 'io.mentionflow.LabeledExample',
   trends: 'io.mentionflow.EntityTrend',
+  repartition: 'io.mentionflow.EntityMention',
 };
 
 describe('schema registry', () => {
@@ -37,7 +38,7 @@ describe('schema registry', () => {
     assert.equal(latestVersion('post'), 2);
     assert.deepEqual(listVersions('mentions'), [1, 2]);
     assert.equal(latestVersion('mentions'), 2);
-    for (const name of ['deadletter', 'example', 'trends'] as const) assert.equal(latestVersion(name), 1);
+    for (const name of ['deadletter', 'example', 'trends', 'repartition'] as const) assert.equal(latestVersion(name), 1);
   });
 
   it('versions are contiguous from 1 (old versions are never deleted)', () => {

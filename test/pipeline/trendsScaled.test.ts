@@ -1,0 +1,169 @@
+// The scaled-out trends against the test broker: `trends --stage rekey` (one member), two
+// `--stage aggregate` members on a 3-partition repartition topic (the second joins mid-stream: a
+// rebalance moves partitions and their state), and `--stage merge`, over a generated stream of
+// mention records produced while they run. The trend records must equal those of one aggregator
+// over the same input (a TrendState fed the same records in this process: every field but the
+// watermark, emitted_at and late_records), each window written once, and each window's records and
+// mentions equal an offline count written independently here. Skipped without KAFKA_BROKERS.
+// TRENDS_SCALED_KILL=1 also kills the first aggregator (SIGKILL) at 70% of the input and restarts it.
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { Kafka, logLevel } from 'kafkajs';
+import { trendSettings } from '../../operators/windowTrends.js';
+import { TrendState } from '../../operators/trends/trendState.js';
+import { deleteTopics } from '../../pipeline/kafka/topicAdmin.js';
+import { readTopic } from '../../pipeline/kafka/topicReader.js';
+import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
+import type { EntityTrend, Mention, PostMentions } from '../../schemas/types.generated.js';
+import { KAFKA_SKIP, committedOffsets, createTestTopics, deleteTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
+
+const brokers = kafkaBrokers();
+const N = Number(process.env.TRENDS_SCALED_RECORDS ?? 4000);
+const PER_TICK = 250;
+const WINDOW = 2_000;
+const LATENESS = 1_000;
+const BASE = Date.UTC(2024, 4, 1, 8);
+const NAMES = [...'赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章'];
+const LABELS = ['PER.NAM', 'ORG.NAM', 'GPE.NAM'];
+/** TRENDS_SCALED_KILL=1: the first aggregator is also killed with SIGKILL at 70% of the input and restarted. */
+const KILL = process.env.TRENDS_SCALED_KILL === '1';
+
+/** Record i: 0-3 mentions of 40 skewed, drifting entities (an entity twice in a post now and then), created_at ~25 ms apart with jitter inside the lateness, all distinct. */
+function generate(): PostMentions[] {
+  const used = new Set<number>();
+  return Array.from({ length: N }, (_, i) => {
+    let t = BASE + i * 25 - ((i * 7919) % 700);
+    while (used.has(t)) t++;
+    used.add(t);
+    const k = (i * 31) % 4;
+    const mentions: Mention[] = [];
+    for (let j = 0; j < k; j++) {
+      // skewed, and the popular ones drift every ~4 windows: new and rising entities
+      const e = (Math.floor((((i * 13 + j * 101) % 97) / 97) ** 2 * 20) + Math.floor(i / 300) * 3) % 40;
+      const text = `${NAMES[e]}${NAMES[(e * 7) % 40]}`;
+      const label = LABELS[e % 3]!;
+      const [type, kind] = label.split('.') as [Mention['type'], Mention['kind']];
+      mentions.push({ text, label, type, kind, start: j * 4, end: j * 4 + 2, start_utf16: j * 4, end_utf16: j * 4 + 2, confidence: 0.9 });
+    }
+    return { post_id: `p${i}`, created_at: t, origin: null, mentions, model: { id: 'test', version: '1' }, processed_at: BASE, latency_ms: null } as unknown as PostMentions;
+  });
+}
+
+function comparable(t: EntityTrend): unknown {
+  const { watermark: _w, emitted_at: _e, late_records: _l, ...rest } = t;
+  return JSON.parse(JSON.stringify(rest));
+}
+
+describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers === undefined ? KAFKA_SKIP : undefined, timeout: 240_000 }, () => {
+  let topics: TestTopics | undefined;
+  after(async () => {
+    if (topics === undefined) return;
+    await deleteTestTopics(brokers!, topics);
+    const o = topics.output;
+    await deleteTopics({ brokers: brokers!, topics: [`${o}.changelog`, `${o}.repartition`, `${o}.repartition.changelog`, `${o}.partials`, `${o}.repartition.deadletter`] }).catch(() => undefined);
+  });
+
+  it('two aggregators (the second joining mid-stream) and the merger write the trend records of one aggregator', async () => {
+    topics = await createTestTopics(brokers!, 'trends-scaled', 3);
+    const t = topics;
+    const common = [
+      'trends', '--brokers', brokers!.join(','), '--from-topic', t.input, '--to-topic', t.output, '--late-topic', t.deadLetter, '--group', t.group,
+      '--window', String(WINDOW), '--lateness', String(LATENESS), '--top', '5', '--history', '3', '--min-count', '2', '--idle-timeout', '3000', '--commit-interval', '500',
+    ];
+    const gen = generate();
+    const kafka = new Kafka({ clientId: 'trends-scaled-test', brokers: brokers!, logLevel: logLevel.NOTHING });
+    const mentionsType = loadSchema('mentions');
+
+    const trendType = loadSchema('trends');
+    const windows = new Map<number, EntityTrend[]>();
+    const procs: Cli[] = [];
+    const reader = kafka.consumer({ groupId: `${t.group}-check`, readUncommitted: false, maxWaitTimeInMs: 200 });
+    let rebalancedAt = 0;
+    const killed: Cli[] = [];
+    let killedAt = 0;
+    try {
+      const rekey = spawnCli([...common, '--stage', 'rekey', '--create-topics', '--repartition-partitions', '3']);
+      procs.push(rekey);
+      await rekey.waitForStderr(/re-key stage consuming/, 60_000);
+      const aggA = spawnCli([...common, '--stage', 'aggregate']);
+      const merge = spawnCli([...common, '--stage', 'merge']);
+      procs.push(aggA, merge);
+      await reader.connect();
+      await reader.subscribe({ topics: [t.output], fromBeginning: true });
+      await reader.run({
+        eachMessage: async ({ message }) => {
+          const trend = decodeStrict<EntityTrend>(trendType, message.value!);
+          windows.set(trend.window_start, [...(windows.get(trend.window_start) ?? []), trend]);
+        },
+      });
+      const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      const committed = async (group: string, topic: string): Promise<number> => [...(await committedOffsets(brokers!, group, topic)).values()].reduce((a, o) => a + Math.max(0, Number(o)), 0);
+      for (let i = 0; i < N; i += PER_TICK) {
+        await producer.send({ topic: t.input, acks: -1, messages: gen.slice(i, i + PER_TICK).map((r, j) => ({ key: r.post_id, value: encodeStrict(mentionsType, r), partition: (i + j) % 3 })) });
+        if (i >= N * 0.4 && procs.length === 3) {
+          // once the first aggregator has committed some of its input: a second one joins, a rebalance
+          rebalancedAt = await committed(`${t.group}-aggregate`, `${t.output}.repartition`);
+          if (rebalancedAt > 0) procs.push(spawnCli([...common, '--stage', 'aggregate']));
+        }
+        if (KILL && i >= N * 0.7 && procs.length === 4 && killed.length === 0) {
+          // kill -9 of the first aggregator, restarted at once: its partitions move with their committed state
+          const a = procs.splice(1, 1)[0]!;
+          a.kill('SIGKILL');
+          await a.exited;
+          killed.push(a);
+          killedAt = await committed(`${t.group}-aggregate`, `${t.output}.repartition`);
+          procs.push(spawnCli([...common, '--stage', 'aggregate']));
+        }
+        for (const p of procs) if (p.proc.exitCode !== null) assert.fail(`a stage exited early (${p.proc.exitCode}): ${p.stderr.slice(-2000)}`);
+        await sleep(500);
+      }
+      await producer.disconnect();
+
+      const single = new TrendState(trendSettings({ windowMs: WINDOW, hopMs: WINDOW, latenessMs: LATENESS, top: 5, historyWindows: 3, minCount: 2 }));
+      for (const r of gen) assert.equal(single.add(r), 'counted');
+      const expected = single.flush(0);
+      const lastStart = expected[expected.length - 1]!.window_start;
+      for (let i = 0; i < 900 && !windows.has(lastStart); i++) {
+        for (const p of procs) if (p.proc.exitCode !== null) assert.fail(`a stage exited early (${p.proc.exitCode}): ${p.stderr.slice(-2000)}`);
+        await sleep(200);
+      }
+      await sleep(3000); // time for a duplicate to show
+      for (const p of procs) p.kill('SIGTERM');
+      const exits = await Promise.all(procs.map((p) => p.exited));
+      exits.forEach((e, i) => assert.equal(e.code, 0, `stage ${i} after SIGTERM: ${procs[i]!.stderr.slice(-2000)}`));
+      const owned = [...procs, ...killed].map((p) => [...p.stderr.matchAll(/"partitions":\[([\d,]*)\]/g)].map((m) => m[1]).join(' / ')).filter((x) => x !== '');
+      process.stderr.write(`trends scaled test: ${N} records, ${expected.length} windows expected, ${windows.size} written; aggregators restored ${owned.join('; ')}; B joined at ${rebalancedAt} repartition offsets committed${KILL ? `; A killed (SIGKILL) at ${killedAt} and restarted` : ''}\n`);
+      assert.ok(procs[3] !== undefined && /trend states restored/.test(procs[3].stderr), 'the second aggregator joined and restored what it was assigned');
+      if (KILL) assert.ok(killed.length === 1 && killedAt > rebalancedAt, 'the first aggregator was killed after the second joined');
+      assert.ok(rebalancedAt > 0, 'the second aggregator joined mid-stream (after some repartition offsets were committed)');
+    } finally {
+      for (const p of [...procs, ...killed]) p.kill('SIGKILL');
+      await reader.disconnect();
+    }
+
+    const late: string[] = [];
+    await readTopic({ brokers: brokers!, topic: t.deadLetter, groupId: `${t.group}-check-late`, fromBeginning: true, idleTimeoutMs: 3000, onRecord: (r) => void late.push(String(r.key?.toString())) });
+    assert.deepEqual(late, [], 'no record is late or invalid');
+
+    const single = new TrendState(trendSettings({ windowMs: WINDOW, hopMs: WINDOW, latenessMs: LATENESS, top: 5, historyWindows: 3, minCount: 2 }));
+    for (const r of gen) single.add(r);
+    const expected = single.flush(0);
+    assert.deepEqual([...windows].filter(([, ts]) => ts.length > 1).map(([s]) => s), [], 'windows written more than once');
+    for (const e of expected) {
+      const got = windows.get(e.window_start)?.[0];
+      assert.ok(got !== undefined, `window ${e.window_start} missing`);
+      assert.deepEqual(comparable(got), comparable(e), `window ${new Date(e.window_start).toISOString()}`);
+    }
+    for (const [start, [w]] of windows) if (start > expected[expected.length - 1]!.window_start) assert.equal(w!.records, 0, `window ${start} after the last has records`);
+    // independently: records and mentions per window
+    const offline = new Map<number, [number, number]>();
+    for (const r of gen) {
+      const s = Math.floor(r.created_at / WINDOW) * WINDOW;
+      const [n, m] = offline.get(s) ?? [0, 0];
+      offline.set(s, [n + 1, m + r.mentions.length]);
+    }
+    for (const [s, [n, m]] of offline) assert.deepEqual([windows.get(s)?.[0]?.records, windows.get(s)?.[0]?.mentions], [n, m], `window ${s}`);
+    assert.ok(expected.some((e) => e.new_entities.length > 0) && expected.some((e) => e.rising.length > 0), 'new and rising entities occur');
+  });
+});
