@@ -22,7 +22,7 @@ import type { Logger } from '../ops/logger.js';
 import { writeCoalesced } from '../core/coalesce.js';
 import type { OutputSink } from '../core/ports.js';
 import { kafkaEdgeError } from './errors.js';
-import { keyPartitioner } from './keyPartitioner.js';
+import { newProducer } from './producers.js';
 import { isProducerStateError, withBrokerRetry, type BrokerOutage } from './outage.js';
 
 export interface OutputTopics {
@@ -75,13 +75,7 @@ export function messageBytes(m: OutputMessage): number {
  * Records are partitioned by key exactly as kafkajs's default partitioner does, without its per-key Long arithmetic.
  */
 function idempotentProducer(kafka: Kafka): Producer {
-  return kafka.producer({
-    createPartitioner: keyPartitioner,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-  });
+  return newProducer(kafka, { retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 } });
 }
 
 export class KafkaSink implements OutputSink {

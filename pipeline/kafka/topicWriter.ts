@@ -7,7 +7,7 @@ import type { Producer } from 'kafkajs';
 import { ConfigError } from '../../common/errors.js';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
 import { kafkaEdgeError } from './errors.js';
-import { keyPartitioner } from './keyPartitioner.js';
+import { newProducer } from './producers.js';
 
 export interface TopicWriterOptions extends KafkaConnectionOptions {
   topic: string;
@@ -35,12 +35,7 @@ export interface TopicWriter {
 export async function openTopicWriter(opts: TopicWriterOptions): Promise<TopicWriter> {
   const { topic } = opts;
   if (!topic) throw new ConfigError('topicWriter: topic is required');
-  const producer: Producer = createKafkaClient(opts).producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: keyPartitioner,
-  });
+  const producer: Producer = newProducer(createKafkaClient(opts));
   try {
     await producer.connect();
   } catch (err) {

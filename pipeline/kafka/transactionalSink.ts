@@ -46,7 +46,7 @@ import { writeCoalesced } from '../core/coalesce.js';
 import type { TopicPartition, TopicPartitionOffset } from '../core/offsetTracker.js';
 import type { OutputSink } from '../core/ports.js';
 import { isFenced, kafkaEdgeError } from './errors.js';
-import { keyPartitioner } from './keyPartitioner.js';
+import { newProducer } from './producers.js';
 import { withBrokerRetry, type BrokerOutage } from './outage.js';
 import { DEFAULT_MAX_REQUEST_BYTES, messageBytes, topicMessages, type OutputTopics } from './sink.js';
 import type { TransactionOffsets } from './source.js';
@@ -114,13 +114,9 @@ export class TransactionalKafkaSink implements OutputSink {
   }
 
   private newProducer(transactionalId: string): Producer {
-    return this.opts.kafka.producer({
+    return newProducer(this.opts.kafka, {
       transactionalId,
-      transactionTimeout: this.opts.transactionTimeoutMs ?? 60_000,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: keyPartitioner,
+      transactionTimeoutMs: this.opts.transactionTimeoutMs,
       // CONCURRENT_TRANSACTIONS right after a commit clears within ~100 ms;
       // longer failures surface to commit()'s own retry (and its outage bound).
       retry: { initialRetryTime: 50, retries: 10, maxRetryTime: 1000 },

@@ -48,6 +48,7 @@ import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
 import { kafkaEdgeError } from './errors.js';
+import { newProducer } from './producers.js';
 
 /** A record of the mentions topic. */
 export interface InputRecord {
@@ -166,11 +167,7 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  const producer: Producer = kafka.producer(
-    eos
-      ? { transactionalId: opts.transactionalId, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000 }
-      : { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false },
-  );
+  const producer: Producer = newProducer(kafka, eos ? { transactionalId: opts.transactionalId } : {});
   await producer.connect();
   if (eos) await (await producer.transaction()).abort(); // InitProducerId: fences a predecessor, aborts what it left open
 

@@ -32,6 +32,7 @@ import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
 import { kafkaEdgeError } from './errors.js';
+import { newProducer } from './producers.js';
 import { CHANGELOG_CHUNK_BYTES, changelogEntry, headersOf, stateFromChangelog, type InputRecord, type OutRecord } from './trendsEdge.js';
 import { partitionTransactionalId } from './transactionalSink.js';
 
@@ -108,17 +109,13 @@ export async function runTrendsPartitionEdge(opts: TrendsPartitionEdgeOptions): 
 
   /** exactly-once: the producer of each owned partition; at-least-once: one shared producer under -1. */
   const producers = new Map<number, Producer>();
-  const newProducer = async (p: number): Promise<Producer> => {
-    const producer = kafka.producer(
-      eos
-        ? { transactionalId: partitionTransactionalId(opts.transactionalIdPrefix, fromTopic, p), idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, transactionTimeout: 60_000 }
-        : { idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false },
-    );
+  const openProducer = async (p: number): Promise<Producer> => {
+    const producer = newProducer(kafka, eos ? { transactionalId: partitionTransactionalId(opts.transactionalIdPrefix, fromTopic, p) } : {});
     await producer.connect();
     if (eos) await (await producer.transaction()).abort(); // InitProducerId: fences P's previous owner, settles what it left open
     return producer;
   };
-  if (!eos) producers.set(-1, await newProducer(-1));
+  if (!eos) producers.set(-1, await openProducer(-1));
   const producerOf = (p: number): Producer => producers.get(eos ? p : -1)!;
 
   const markersToClear = new Map<number, string>();
@@ -243,7 +240,7 @@ export async function runTrendsPartitionEdge(opts: TrendsPartitionEdgeOptions): 
     if (eos) for (const p of next) {
       // registered again on every join: fences whoever held p meanwhile
       await producers.get(p)?.disconnect().catch(() => undefined);
-      producers.set(p, await newProducer(p));
+      producers.set(p, await openProducer(p));
     }
     owned = next;
     const states = await readStates(owned);
