@@ -32,6 +32,7 @@ import { projectRoot } from '../cli/defaults.js';
 import type { Mention, Tagger } from '../models/tagger.js';
 import type { Logger } from '../pipeline/ops/logger.js';
 import { createKafkaClient } from '../pipeline/kafka/client.js';
+import { newProducer } from '../pipeline/kafka/producers.js';
 import { createLogger } from '../pipeline/ops/logger.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../pipeline/ops/metrics.js';
 import { resolveWorkerConfig, type WorkerConfig } from '../pipeline/stream/config.js';
@@ -237,7 +238,9 @@ async function waitUntil(cond: () => boolean, what: string): Promise<void> {
 
 async function runBare(): Promise<void> {
   const kafka = createKafkaClient({ brokers: task.brokers, clientId: 'bench-bare', logger });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  // The worker's producer settings and key partitioner (pipeline/kafka/producers.ts): the ceiling
+  // gets every transport fix the worker gets, so identity / bare measures the framework alone.
+  const producer = newProducer(kafka);
   const consumer = kafka.consumer({ groupId: task.groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
   consumer.on(consumer.events.GROUP_JOIN, () => void send({ type: 'ready' }));
   consumer.on(consumer.events.CRASH, ({ payload }) => {
