@@ -4,6 +4,7 @@
  * corpora folder given here does not exist, so any attempt would throw).
  */
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,5 +64,29 @@ test('reportOnly rebuilds the report from finished runs, trains nothing and coun
     assert.match(md, /\| 1 \| [^|]+ \| 2 \|/);
   } finally {
     await rm(out, { recursive: true, force: true });
+  }
+});
+
+test('reportOnly on a folder that does not exist says there is nothing to report, writes nothing and does not throw', async () => {
+  const parent = await mkdtemp(join(tmpdir(), 'mf-table1-empty-'));
+  const out = join(parent, 'new-folder');
+  try {
+    const logs: string[] = [];
+    const results = await runTable1({
+      corporaDir: join(parent, 'no-such-corpora'),
+      datasets: ['v2'],
+      rows: ['11-cp'],
+      seeds: 2,
+      base: resolveTrainOptions({}, 'test'),
+      outDir: out,
+      quiet: true,
+      reportOnly: true,
+      log: (m) => logs.push(m),
+    });
+    assert.deepEqual(results, []);
+    assert.ok(logs.some((m) => m.includes(`nothing to report: no finished runs under ${out}`)), logs.join('\n'));
+    assert.equal(existsSync(out), false);
+  } finally {
+    await rm(parent, { recursive: true, force: true });
   }
 });
