@@ -7,7 +7,7 @@
  * configuration are). Their networks may differ in size.
  */
 import { ConfigError } from '../common/errors.js';
-import type { EnsembleMember, ModelManifest } from './artifact/manifest.js';
+import type { DataFingerprint, EnsembleMember, ModelManifest } from './artifact/manifest.js';
 import { TaggerModel } from './taggerModel.js';
 
 /** A loaded single model (TaggerModel.load's result). */
@@ -71,4 +71,42 @@ export function ensembleModel(members: readonly LoadedMember[], opts: EnsembleOp
   } catch (err) {
     throw new ConfigError(`these models cannot be averaged: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The ensemble's own `training` and `scores` for its manifest, from its
+ * members' descriptions: each member's seed, epochs and best epoch; the union
+ * of their data fingerprints; the training options they share (those that
+ * differ, such as the seed, are named in `differingOptions`); `seed` is
+ * member 0's and `epochs` / `bestEpoch` 0, so readers of format 5 find the
+ * numbers they expect. Scores: each member's dev scores (`membersDev`) when
+ * every member has them; the ensemble itself is not scored here (`eval`).
+ */
+export function ensembleSummary(members: readonly EnsembleMember[]): Pick<ModelManifest, 'training' | 'scores'> {
+  if (members.length === 0) throw new ConfigError('an ensemble needs at least one member model');
+  const data = new Map<string, DataFingerprint>();
+  for (const m of members) for (const d of m.training.data ?? []) data.set(`${d.role}\u0000${d.sha256}`, d);
+  const keys = [...new Set(members.flatMap((m) => Object.keys(m.training.options ?? {})))].sort();
+  const options: Record<string, unknown> = {};
+  const differing: string[] = [];
+  for (const k of keys) {
+    const values = members.map((m) => JSON.stringify(m.training.options?.[k]));
+    if (values.every((v) => v === values[0])) options[k] = members[0].training.options[k];
+    else differing.push(k);
+  }
+  const devs = members.map((m) => (m.scores as { dev?: unknown } | undefined)?.dev);
+  return {
+    training: {
+      seed: members[0].training.seed,
+      epochs: 0,
+      bestEpoch: 0,
+      data: [...data.values()],
+      options,
+      ensemble: {
+        members: members.map((m) => ({ modelVersion: m.modelVersion, seed: m.training.seed, epochs: m.training.epochs, bestEpoch: m.training.bestEpoch })),
+        differingOptions: differing,
+      },
+    },
+    scores: devs.every((d) => d !== undefined) ? { membersDev: devs } : {},
+  };
 }

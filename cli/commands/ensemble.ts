@@ -1,7 +1,7 @@
 /** `mentionflow ensemble`: one model artifact averaging the CRF potentials of several trained models (models/ensemble.ts). */
 import { ConfigError } from '../../common/errors.js';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
-import { ensembleModel, type LoadedMember } from '../../models/ensemble.js';
+import { ensembleModel, ensembleSummary, type LoadedMember } from '../../models/ensemble.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { BACKEND_OPTION, checkPath, numberOption, type CommandSpec, type Parsed } from '../args.js';
 
@@ -48,8 +48,7 @@ export async function run(p: Parsed): Promise<number> {
     throw err;
   }
   try {
-    const first = loaded[0].manifest;
-    const manifest = await model.save(out, { training: first.training, scores: {} });
+    const manifest = await model.save(out, ensembleSummary(model.ensemble!));
     const biases = loaded.filter((m) => (m.manifest.decoding?.nonOBias ?? 0) !== 0).map((m) => `${m.dir}: ${m.manifest.decoding!.nonOBias}`);
     if (biases.length > 0) process.stderr.write(`note: members' decoding biases dropped (${biases.join('; ')}); the ensemble's is ${nonOBias}\n`);
     process.stdout.write(`wrote ${out}: model ${manifest.modelId} ${manifest.modelVersion}, ${dirs.length} member${dirs.length === 1 ? '' : 's'}, ${(manifest.weights.bytes / 1e6).toFixed(1)} MB of weights\n`);

@@ -47,7 +47,7 @@ export async function run(p: Parsed): Promise<number> {
   if (p.values['report-only'] !== true) checkPath(corpora, typeof p.values.corpora === 'string' ? '--corpora' : 'corpora folder (--corpora or MENTIONFLOW_CORPORA)', 'dir');
   const backend = await useBackend(p.values.backend as BackendChoice);
   process.stderr.write(`backend: ${backend}\n`);
-  await runTable1({
+  const results = await runTable1({
     corporaDir: corpora,
     datasets,
     rows: typeof p.values.rows === 'string' ? p.values.rows.split(',') : [],
@@ -58,6 +58,6 @@ export async function run(p: Parsed): Promise<number> {
     quiet: p.values.quiet === true,
     reportOnly: p.values['report-only'] === true,
   });
-  process.stderr.write(`report: ${p.values.out}/table1.md\n`);
+  if (results.length > 0) process.stderr.write(`report: ${p.values.out}/table1.md\n`);
   return 0;
 }

@@ -82,21 +82,30 @@ export interface ModelManifest {
   /**
    * Present for an ensemble of N >= 1 networks (in practice 2 or more) sharing this manifest's
    * vocabulary, tags and input features: one entry per member, in the order
-   * of their weights (`members/<i>/...`); `network` and `training` are member 0's
-   * (`mentionflow ensemble` writes them so), each member's own are here.
+   * of their weights (`members/<i>/...`); `network` is member 0's, `training`
+   * and `scores` the ensemble's own summary of its members' (older ensemble
+   * artifacts carry member 0's training and empty scores); each member's own are here.
    * Absent means a single network. Format version 5.
    */
   ensemble?: { members: EnsembleMember[] };
   /** TagDictionary.toJSON() per head. */
   tags: { ner: unknown; seg?: unknown };
+  /**
+   * How the model was trained. For an ensemble (models/ensemble.ts
+   * `ensembleSummary`): `ensemble` lists each member's seed, epochs and best
+   * epoch, `data` is the union of the members' data, `options` the options
+   * they all share; `seed` is member 0's and `epochs` / `bestEpoch` are 0 (not
+   * trained as one network), so format 5 readers still find numbers there.
+   */
   training: {
     seed: number;
     epochs: number;
     bestEpoch: number;
     data: DataFingerprint[];
     options: Record<string, unknown>;
+    ensemble?: EnsembleTrainingSummary;
   };
-  /** Dev scores at the best epoch (F1 etc., percentages). */
+  /** Dev scores at the best epoch (F1 etc., percentages); for an ensemble, `membersDev`: each member's, when they carry them. */
   scores: Record<string, unknown>;
   weights: {
     file: typeof WEIGHTS_FILE;
@@ -114,6 +123,13 @@ export interface EnsembleMember {
   network: NetworkConfig;
   training: ModelManifest['training'];
   scores: Record<string, unknown>;
+}
+
+/** An ensemble's own training record: its members' training in brief, and the options on which they differ. */
+export interface EnsembleTrainingSummary {
+  members: { modelVersion: string; seed: number; epochs: number; bestEpoch: number }[];
+  /** Training options whose values differ between members (they are left out of `training.options`). */
+  differingOptions: string[];
 }
 
 /** Weight-name prefix of ensemble member `i` in weights.bin. */

@@ -2,8 +2,10 @@
  * Resumable training checkpoints: after every epoch the trainer writes the
  * network weights, each task's optimizer state (Adam moments, iteration
  * count), the random generator's state, learning rates, plugin states and
- * the history so far into `<dir>/`; a resumed run continues from the next
- * epoch and, on the same backend, reproduces the uninterrupted run.
+ * the history so far into `<dir>/`, and the weight average's shadow
+ * weights when training keeps one (`averaged.bin`); a resumed run continues
+ * from the next epoch and, on the same backend, reproduces the uninterrupted
+ * run.
  */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -19,6 +21,14 @@ export interface CheckpointState {
   learningRates: number[];
   plugins: unknown[];
   history: unknown[];
+  /** Steps folded into the weight average (pipeline/train/weightAverage.ts), when training keeps one. */
+  averageSteps?: number;
+}
+
+/** The weight average's shadow tensors, saved beside the weights. */
+export interface AverageTensors {
+  steps: number;
+  shadow: tf.Tensor[];
 }
 
 interface TensorEntry {
@@ -47,8 +57,9 @@ function readTensors(bytes: Buffer, entries: TensorEntry[]): Float32Array[] {
 }
 
 /** Saves a checkpoint (files renamed into place, state last). */
-export async function saveCheckpoint(dir: string, params: ParamMap, optimizers: tf.Optimizer[], state: CheckpointState): Promise<void> {
+export async function saveCheckpoint(dir: string, params: ParamMap, optimizers: tf.Optimizer[], state: CheckpointState, average?: AverageTensors): Promise<void> {
   await mkdir(dir, { recursive: true });
+  const averageEntries = average ? await writeTensors(join(dir, 'averaged.bin.tmp'), average.shadow) : undefined;
   const weightEntries = await writeTensors(join(dir, 'weights.bin.tmp'), [...params.values()]);
   const optStates = await Promise.all(optimizers.map((o) => o.getWeights()));
   const optEntries = await writeTensors(
@@ -57,7 +68,8 @@ export async function saveCheckpoint(dir: string, params: ParamMap, optimizers: 
   );
   await rename(join(dir, 'weights.bin.tmp'), join(dir, 'weights.bin'));
   await rename(join(dir, 'optimizers.bin.tmp'), join(dir, 'optimizers.bin'));
-  const meta = { ...state, weights: weightEntries, paramNames: [...params.keys()], optimizers: optStates.map((ws) => ws.map((w) => w.name)), optEntries };
+  if (average) await rename(join(dir, 'averaged.bin.tmp'), join(dir, 'averaged.bin'));
+  const meta = { ...state, averageSteps: average?.steps, averageEntries, weights: weightEntries, paramNames: [...params.keys()], optimizers: optStates.map((ws) => ws.map((w) => w.name)), optEntries };
   await writeFile(join(dir, 'state.json.tmp'), JSON.stringify(meta));
   await rename(join(dir, 'state.json.tmp'), join(dir, 'state.json'));
 }
@@ -66,9 +78,13 @@ export function hasCheckpoint(dir: string): boolean {
   return existsSync(join(dir, 'state.json'));
 }
 
-/** Restores weights and optimizer states in place and returns the trainer state. */
-export async function loadCheckpoint(dir: string, params: ParamMap, optimizers: tf.Optimizer[]): Promise<CheckpointState> {
+/**
+ * Restores weights and optimizer states in place and returns the trainer
+ * state, with the weight average's shadow values when the checkpoint has them.
+ */
+export async function loadCheckpoint(dir: string, params: ParamMap, optimizers: tf.Optimizer[]): Promise<CheckpointState & { averaged?: Float32Array[] }> {
   const meta = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as CheckpointState & {
+    averageEntries?: TensorEntry[];
     weights: TensorEntry[];
     paramNames: string[];
     optimizers: string[][];
@@ -90,5 +106,6 @@ export async function loadCheckpoint(dir: string, params: ParamMap, optimizers: 
     await opt.setWeights(named);
     tf.dispose(named.map((n) => n.tensor));
   }
-  return meta;
+  const averaged = meta.averageEntries ? readTensors(await readFile(join(dir, 'averaged.bin')), meta.averageEntries) : undefined;
+  return { ...meta, averaged };
 }

@@ -96,6 +96,17 @@ export interface TrainOptions {
   softLexiconTopN: number;
   /** Longest dictionary word kept (characters). */
   softLexiconMaxWordLength: number;
+  /**
+   * Weight averaging (issue 16): 0 = off; else the decay of an exponential
+   * moving average of the weights updated after every optimisation step
+   * (pipeline/train/weightAverage.ts), in [0.5, 1). The averaged weights are
+   * scored on dev at each epoch end (`avg_` metrics, next to the raw ones),
+   * early stopping and the best epoch follow them, and the artifact holds
+   * them; learning-rate halving still follows the raw weights. 1 / (1 -
+   * decay) steps is the horizon: 0.998 is about 3 epochs of joint WeiboNER
+   * training (~170 steps an epoch).
+   */
+  emaDecay: number;
 }
 
 /** The training defaults (the configuration of the paper's BiLSTM-CRF baseline as tuned here). */
@@ -128,6 +139,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   lexiconMinLength: 2,
   softLexiconTopN: 0,
   softLexiconMaxWordLength: 8,
+  emaDecay: 0,
 };
 
 type Check = (v: unknown) => string | undefined;
@@ -171,6 +183,7 @@ const CHECKS: Record<keyof TrainOptions, Check> = {
   softLexiconFile: (v) => (v === undefined || (typeof v === 'string' && v.length > 0) ? undefined : 'a file path (a non-empty string) or unset'),
   softLexiconTopN: int(0, 1e9),
   softLexiconMaxWordLength: int(2, 100),
+  emaDecay: (v) => (v === 0 || (typeof v === 'number' && v >= 0.5 && v < 1) ? undefined : '0 (off) or a number in [0.5, 1) (the moving average\'s decay per step, e.g. 0.998)'),
 };
 
 /**

@@ -21,7 +21,10 @@
  * Per-epoch dev evaluation, learning rates halved after `lrPatience` epochs
  * without dev gain (each task on its own metric), early stopping, and the
  * best epoch by NER dev F1 saved as the model artifact in `outDir`, next to
- * history.jsonl and training-curve.svg.
+ * history.jsonl and training-curve.svg. With `emaDecay` > 0, a moving
+ * average of the weights (pipeline/train/weightAverage.ts) is scored on dev
+ * too (`avg_ner_f1`, ...); early stopping and the saved best epoch follow
+ * the averaged weights, and the artifact holds them.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -50,6 +53,7 @@ import { readEmbeddings, type Embeddings } from './pretrain/embeddingsFile.js';
 import { initEmbeddingRows, withPretrainedTokens } from './pretrain/initEmbeddings.js';
 import { bestEpoch, historyLog, lrAnnealing, progressBar } from './plugins.js';
 import { train, type EpochReport, type TrainTask } from './trainer.js';
+import { WeightAverage } from './weightAverage.js';
 
 export type SegMode = 'joint' | 'pipeline' | 'features';
 
@@ -250,38 +254,53 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     log(`segmentation dev word F1 after pretraining: ${segHistory[segHistory.length - 1].dev.seg_f1.toFixed(2)}`);
   }
 
+  // With weight averaging, the averaged weights are what is scored for keeping, stopping and saving; the raw ones still drive the learning rates.
+  const average = o.emaDecay > 0 ? new WeightAverage(model.network.params(), o.emaDecay) : undefined;
+  const keptMetric = average ? 'avg_ner_f1' : 'ner_f1';
+  const withKept = <T>(fn: () => Promise<T>): Promise<T> => (average ? average.withAveraged(fn) : fn());
   let lastScores: NerScores | undefined;
   let bestScores: NerScores | undefined;
   const keeper = bestEpoch(
-    'ner_f1',
+    keptMetric,
     o.earlyStopPatience,
     async (report) => {
       bestScores = lastScores;
-      await model.save(spec.outDir, {
-        training: { seed: o.seed, epochs: report.epoch, bestEpoch: report.epoch, data, options: { ...o, segMode: seg?.mode ?? 'none' } },
-        scores: { dev: lastScores, devSeg: report.dev.seg_f1 },
-      });
+      await withKept(() =>
+        model.save(spec.outDir, {
+          training: { seed: o.seed, epochs: report.epoch, bestEpoch: report.epoch, data, options: { ...o, segMode: seg?.mode ?? 'none' } },
+          scores: { dev: lastScores, devSeg: average ? report.dev.avg_seg_f1 : report.dev.seg_f1 },
+        }),
+      );
     },
     log,
   );
   const tasks = seg?.mode === 'joint' ? [nerTask, segTask!] : [nerTask];
-  const history = await train(
-    model.network,
-    tasks,
-    async () => {
-      lastScores = (await evaluateNer(model, nerDev)).scores;
-      const dev: Record<string, number> = { ner_f1: lastScores.overall.f1 };
-      if (kinds) Object.assign(dev, { ner_named_f1: lastScores.named?.f1 ?? 0, ner_nominal_f1: lastScores.nominal?.f1 ?? 0 });
-      if (seg?.mode === 'joint') dev.seg_f1 = (await evaluateSeg(model, segDev)).words.f1;
-      return dev;
-    },
-    { ...trainerOptions, epochs: o.epochs, checkpointDir: join(spec.outDir, 'checkpoint'), resume: spec.resume ?? false },
-    [progressBar(spec.quiet ?? false), lrAnnealing(o.lrPatience, metricOf, log), keeper, historyLog(spec.outDir)],
-  );
+  const devMetrics = async (prefix: string): Promise<Record<string, number>> => {
+    lastScores = (await evaluateNer(model, nerDev)).scores;
+    const dev: Record<string, number> = { [`${prefix}ner_f1`]: lastScores.overall.f1 };
+    if (kinds) Object.assign(dev, { [`${prefix}ner_named_f1`]: lastScores.named?.f1 ?? 0, [`${prefix}ner_nominal_f1`]: lastScores.nominal?.f1 ?? 0 });
+    if (seg?.mode === 'joint') dev[`${prefix}seg_f1`] = (await evaluateSeg(model, segDev)).words.f1;
+    return dev;
+  };
+  let history: EpochReport[];
+  try {
+    history = await train(
+      model.network,
+      tasks,
+      // the averaged weights are scored last, so lastScores are theirs when averaging
+      async () => ({ ...(await devMetrics('')), ...(average ? await average.withAveraged(() => devMetrics('avg_')) : {}) }),
+      { ...trainerOptions, epochs: o.epochs, checkpointDir: join(spec.outDir, 'checkpoint'), resume: spec.resume ?? false, average },
+      [progressBar(spec.quiet ?? false), lrAnnealing(o.lrPatience, metricOf, log), keeper, historyLog(spec.outDir)],
+    );
+  } finally {
+    average?.dispose();
+  }
   if (!spec.keepCheckpoint) await rm(join(spec.outDir, 'checkpoint'), { recursive: true, force: true }); // the artifact holds the best epoch
-  await writeTrainingCurve(join(spec.outDir, 'training-curve.svg'), history, ['ner_f1', ...(kinds ? ['ner_named_f1', 'ner_nominal_f1'] : []), ...(seg?.mode === 'joint' ? ['seg_f1'] : [])]);
+  const curves = ['ner_f1', ...(kinds ? ['ner_named_f1', 'ner_nominal_f1'] : []), ...(seg?.mode === 'joint' ? ['seg_f1'] : [])];
+  await writeTrainingCurve(join(spec.outDir, 'training-curve.svg'), history, average ? [...curves, ...curves.map((c) => `avg_${c}`)] : curves);
   const best = keeper.best()!;
-  const byKind = kinds ? ` (named ${best.dev.ner_named_f1.toFixed(2)}, nominal ${best.dev.ner_nominal_f1.toFixed(2)})` : '';
-  log(`best epoch ${best.epoch}: dev F1 ${best.dev.ner_f1.toFixed(2)}${byKind}; artifact in ${spec.outDir}`);
+  const p = average ? 'avg_' : '';
+  const byKind = kinds ? ` (named ${best.dev[`${p}ner_named_f1`].toFixed(2)}, nominal ${best.dev[`${p}ner_nominal_f1`].toFixed(2)})` : '';
+  log(`best epoch ${best.epoch}: dev F1 ${best.dev[`${p}ner_f1`].toFixed(2)}${average ? ` with the averaged weights (raw ${best.dev.ner_f1.toFixed(2)})` : ''}${byKind}; artifact in ${spec.outDir}`);
   return { model, best, bestScores: bestScores!, history };
 }

@@ -6,11 +6,13 @@
  * Each task has its own optimizer and learning rate.
  */
 import * as tf from '@tensorflow/tfjs';
+import { MentionflowError } from '../../common/errors.js';
 import type { Batch } from '../../models/batch.js';
 import type { HeadName, TaggingNetwork } from '../../models/network/taggingNetwork.js';
 import { Rng } from '../../models/rng.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { trainStep } from './step.js';
+import type { WeightAverage } from './weightAverage.js';
 
 export interface TrainTask {
   head: HeadName;
@@ -62,6 +64,8 @@ export interface TrainerOptions {
   checkpointDir?: string;
   /** Continue from the checkpoint in checkpointDir if there is one. */
   resume?: boolean;
+  /** A moving average of the weights, updated after every step (and checkpointed); the caller evaluates and saves with it. */
+  average?: WeightAverage;
   log?: (msg: string) => void;
 }
 
@@ -100,6 +104,10 @@ export async function train(
     rng = Rng.fromState(saved.rngState);
     saved.learningRates.forEach((lr, i) => setLearningRate(states[i], lr));
     plugins.forEach((p, i) => p.restoreState?.(saved.plugins[i]));
+    if (options.average) {
+      if (!saved.averaged || saved.averageSteps === undefined) throw new MentionflowError(`checkpoint ${ckpt} was written without a weight average; resume with the same options or train into a new directory`);
+      options.average.restore(saved.averageSteps, saved.averaged);
+    }
     reports = saved.history as EpochReport[];
     first = saved.epoch + 1;
     options.log?.(`resumed from the checkpoint in ${ckpt} after epoch ${saved.epoch}`);
@@ -127,6 +135,7 @@ export async function train(
             clipNorm: options.clipNorm,
             dropoutSeed: rng.seed(),
           });
+          options.average?.update();
           s.lossSum += loss;
           s.batches += 1;
           done += 1;
@@ -152,7 +161,7 @@ export async function train(
           learningRates: states.map((s) => s.learningRate),
           plugins: plugins.map((p) => p.saveState?.()),
           history: reports,
-        });
+        }, options.average?.state());
       }
       if (stop) break;
     }

@@ -47,6 +47,11 @@ describe('mentionflow ensemble', () => {
     const manifest = JSON.parse(readFileSync(join(work, 'ab', 'manifest.json'), 'utf8')) as { formatVersion: number; ensemble: { members: { training: { seed: number } }[] } };
     assert.equal(manifest.formatVersion, 5);
     assert.deepEqual(manifest.ensemble.members.map((m) => m.training.seed), [1, 2]);
+    // its own training record, not member 0's (seed 1, 30 epochs)
+    const training = (manifest as unknown as { training: { seed: number; epochs: number; bestEpoch: number; ensemble?: { members: { seed: number; epochs: number }[] } } }).training;
+    assert.deepEqual(training.ensemble?.members.map((m) => [m.seed, m.epochs]), [[1, 30], [2, 6]]);
+    assert.equal(training.epochs, 0);
+    assert.equal(training.bestEpoch, 0);
     assert.ok(overallF1(join(work, 'ab')) > 0);
     const tagged = cli(['tag', '--model', join(work, 'ab'), '--json', '张三在北京工作']);
     assert.equal(tagged.status, 0, tagged.stderr);

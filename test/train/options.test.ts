@@ -26,3 +26,10 @@ test('lambda must be above 0 (0 would train the segmentation head on nothing); t
   }
   assert.equal(resolveTrainOptions({ lambda: 0.5 }).lambda, 0.5);
 });
+
+test('emaDecay is 0 (off, the default) or a decay in [0.5, 1), checked at construction', () => {
+  assert.equal(resolveTrainOptions({}).emaDecay, 0);
+  assert.equal(resolveTrainOptions({ emaDecay: 0.998 }).emaDecay, 0.998);
+  for (const bad of [1, 0.3, -0.5, 2, '0.99'])
+    assert.throws(() => resolveTrainOptions({ emaDecay: bad }), /option "emaDecay" must be 0 \(off\) or a number in \[0.5, 1\)/);
+});

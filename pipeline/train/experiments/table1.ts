@@ -10,7 +10,8 @@
  * start from pre-trained embeddings (rows 3 and 4) pre-train them once into
  * <out>/embeddings/ and reuse that file afterwards (delete it to redo it).
  * With `reportOnly`, nothing is trained: the report is rebuilt from the
- * finished runs found under the folder (a row shows how many it has).
+ * finished runs found under the folder (a row shows how many it has); with
+ * no finished run at all it says there is nothing to report and writes nothing.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -137,6 +138,10 @@ export async function runTable1(input: Table1Input): Promise<RunResult[]> {
     }
   }
   if (missing > 0) log(`${missing} of ${total} runs are not in the report (not run yet)`);
+  if (results.length === 0) {
+    log(`nothing to report: no finished runs under ${input.outDir}`);
+    return results;
+  }
   await writeTable1Report(input.outDir, rows, results, input);
   return results;
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { lineChartSvg } from '../plot.js';
 import type { DatasetVersion } from './corpora.js';
 import { fmt, meanSd, type MeanSd } from './stats.js';
+import { meanAbsChange, replayEarlyStop } from './curveStability.js';
 import type { TrainOptions } from '../options.js';
 import type { RunResult } from './runResult.js';
 import type { Table1Row } from './table1Rows.js';
@@ -68,6 +69,30 @@ function verdict(sum: RowSummary[], a: string, b: string, metric: 'named' | 'ove
   return `row ${a} ${word} row ${b} on ${metric} F1: ${x[metric].f1.mean.toFixed(2)} vs ${y[metric].f1.mean.toFixed(2)} (gap ${gap.toFixed(2)}, larger sd ${spread.toFixed(2)})`;
 }
 
+/**
+ * For rows trained with weight averaging (histories with `avg_ner_f1`): the
+ * kept averaged score against what the same runs keep without averaging (raw
+ * `ner_f1` under the same early stopping, replayed: the raw path does not
+ * depend on the average), and the epoch-to-epoch change of both dev curves.
+ */
+function averagingLines(rows: Table1Row[], results: RunResult[], dataset: DatasetVersion, base: TrainOptions): string[] {
+  const out: string[] = [];
+  for (const row of rows) {
+    const rs = results.filter((r) => r.dataset === dataset && r.row === row.id && r.history.some((h) => h.dev.avg_ner_f1 !== undefined)).sort((a, b) => a.seed - b.seed);
+    if (rs.length === 0) continue;
+    const o = { ...base, ...row.options };
+    const raw = rs.map((r) => replayEarlyStop(r.history, 'ner_f1', o.earlyStopPatience, o.epochs));
+    const known = raw.filter((x) => x?.known).map((x) => x!.value);
+    if (out.length === 0) out.push('', `Weight averaging (moving average of the weights, decay ${o.emaDecay}; the kept epoch and the artifact are the averaged weights'), overall F1:`, '');
+    out.push(
+      `- row ${row.id}: averaged ${fmt(meanSd(rs.map((r) => r.scores.overall.f1)))} (best epoch ${fmt(meanSd(rs.map((r) => r.bestEpoch)))}); the same runs without averaging (raw weights, same early stopping replayed) ${fmt(meanSd(known))}${known.length < rs.length ? ` (${known.length} of ${rs.length} runs long enough to tell)` : ''}`,
+      `  - per seed, averaged (epoch) / raw (epoch): ${rs.map((r, i) => `${r.seed}: ${r.scores.overall.f1.toFixed(2)} (${r.bestEpoch}) / ${raw[i] ? `${raw[i]!.value.toFixed(2)} (${raw[i]!.epoch})${raw[i]!.known ? '' : '?'}` : '-'}`).join('; ')}`,
+      `  - dev F1 epoch-to-epoch mean absolute change from epoch 3 on: raw ${fmt(meanSd(rs.map((r) => meanAbsChange(r.history, 'ner_f1'))))}, averaged ${fmt(meanSd(rs.map((r) => meanAbsChange(r.history, 'avg_ner_f1'))))}`,
+    );
+  }
+  return out;
+}
+
 /** What the report says about the experiment besides its results (the fields of Table1Input it reads). */
 export interface ReportSettings {
   datasets: DatasetVersion[];
@@ -100,6 +125,7 @@ export async function writeTable1Report(outDir: string, rows: Table1Row[], resul
     }
     md.push('', 'Comparisons (the paper found the joint model ahead of the control and the pipeline, and segmentation features ahead of rows 1 and 5; row 8 vs control-8, ours, asks whether the joint objective helps a model without sparse features, rows 11-cp vs control-cp and 7-cp whether it helps one that starts from pre-trained embeddings):', '');
     for (const [a, b] of [['11', 'control'], ['8', 'control-8'], ['11-cp', 'control-cp'], ['11-cp', '7-cp'], ['11', '7'], ['2', '1'], ['6', '5']]) for (const m of ['named', 'overall'] as const) md.push(`- ${verdict(sum, a, b, m)}`);
+    md.push(...averagingLines(rows, results, dataset, input.base));
     md.push('', `Best artifact per row: ${sum.map((s) => `row ${s.row}: \`${s.bestArtifact}\``).join('; ')}`, '', `![dev F1 per epoch, ${dataset}](dev-f1-${dataset}.svg)`, '');
     const series = sum.map((s) => {
       const rs = results.filter((r) => r.dataset === dataset && r.row === s.row);

@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, ModelArtifactError } from '../../../common/errors.js';
 import type { BackendChoice } from '../../../models/backend.js';
-import { ensembleModel, type LoadedMember } from '../../../models/ensemble.js';
+import { ensembleModel, ensembleSummary, type LoadedMember } from '../../../models/ensemble.js';
 import { NeuralTagger } from '../../../models/tagger.js';
 import { TaggerModel } from '../../../models/taggerModel.js';
 import { ThreadTagger } from '../../../models/threadTagger.js';
@@ -205,4 +205,27 @@ test('members that do not fit together, an ensemble as a member and a broken ens
   m.ensemble = { members: [] };
   await writeFile(join(dir, 'two', 'manifest.json'), JSON.stringify(m));
   await assert.rejects(TaggerModel.load(join(dir, 'two')), (err: unknown) => err instanceof ModelArtifactError && /ensemble\.members/.test(err.message));
+});
+
+test('an ensemble\'s own training record: members in brief, union of data, shared options, members\' dev scores when all have them', () => {
+  const fp = (role: string, sha256: string) => ({ role, file: `${role}.txt`, sha256, sentences: 3 });
+  const member = (seed: number, epochs: number, dev?: number) => ({
+    modelVersion: `v-seed${seed}`,
+    network: {} as never,
+    training: { seed, epochs, bestEpoch: epochs - 1, data: [fp('ner-train', 'aa'), fp('embeddings', seed === 1 ? 'e1' : 'e2')], options: { seed, epochs: 20, dropout: 0.3 } },
+    scores: dev === undefined ? {} : { dev: { overall: { f1: dev } } },
+  });
+  const s = ensembleSummary([member(1, 9, 60), member(2, 14, 61)]);
+  assert.deepEqual(s.training.ensemble, {
+    members: [
+      { modelVersion: 'v-seed1', seed: 1, epochs: 9, bestEpoch: 8 },
+      { modelVersion: 'v-seed2', seed: 2, epochs: 14, bestEpoch: 13 },
+    ],
+    differingOptions: ['seed'],
+  });
+  assert.deepEqual(s.training.options, { dropout: 0.3, epochs: 20 });
+  assert.deepEqual(s.training.data.map((d) => `${d.role}:${d.sha256}`), ['ner-train:aa', 'embeddings:e1', 'embeddings:e2']);
+  assert.deepEqual([s.training.seed, s.training.epochs, s.training.bestEpoch], [1, 0, 0]);
+  assert.deepEqual(s.scores, { membersDev: [{ overall: { f1: 60 } }, { overall: { f1: 61 } }] });
+  assert.deepEqual(ensembleSummary([member(1, 9, 60), member(2, 14)]).scores, {});
 });
