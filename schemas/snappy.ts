@@ -33,9 +33,6 @@ export function maxCompressedLength(n: number): number {
   return 32 + n + Math.floor(n / 6);
 }
 
-function load32(a: Uint8Array, i: number): number {
-  return a[i] | (a[i + 1] << 8) | (a[i + 2] << 16) | (a[i + 3] << 24);
-}
 
 function hash(v: number): number {
   return Math.imul(v, 0x1e35a7bd) >>> (32 - HASH_BITS);
@@ -64,7 +61,7 @@ function emitLiteral(out: Uint8Array, op: number, input: Uint8Array, from: numbe
     out[op++] = (n >>> 16) & 0xff;
     out[op++] = n >>> 24;
   }
-  if (len < 16) {
+  if (len < 64) {
     for (let i = 0; i < len; i++) out[op + i] = input[from + i];
   } else {
     out.set(input.subarray(from, from + len), op);
@@ -99,13 +96,14 @@ function emitCopy(out: Uint8Array, op: number, offset: number, len: number): num
 }
 
 /** Compresses input[start, end) (at most one fragment) to out at op; returns the new op. */
-function compressFragment(input: Uint8Array, start: number, end: number, out: Uint8Array, op: number): number {
+function compressFragment(input: Uint8Array, view: DataView, start: number, end: number, out: Uint8Array, op: number): number {
+  const load32 = (i: number): number => view.getInt32(i, true);
   let nextEmit = start;
   if (end - start >= INPUT_MARGIN) {
     table.fill(0);
     const ipLimit = end - INPUT_MARGIN;
     let ip = start + 1;
-    let nextHash = hash(load32(input, ip));
+    let nextHash = hash(load32(ip));
     outer: for (;;) {
       // Look for a 4-byte match, probing further apart the longer nothing is found.
       let skip = 32;
@@ -118,27 +116,29 @@ function compressFragment(input: Uint8Array, start: number, end: number, out: Ui
         if (nextIp > ipLimit) break outer;
         candidate = start + table[h];
         table[h] = ip - start;
-        nextHash = hash(load32(input, nextIp));
-      } while (load32(input, ip) !== load32(input, candidate));
+        nextHash = hash(load32(nextIp));
+      } while (load32(ip) !== load32(candidate));
       op = emitLiteral(out, op, input, nextEmit, ip - nextEmit);
       // Copies, as long as the bytes right after one copy start another.
       let again: boolean;
       do {
         const base = ip;
         let matched = 4;
+        // Four bytes at a time while they fit, then byte by byte.
+        while (ip + matched + 4 <= end && load32(candidate + matched) === load32(ip + matched)) matched += 4;
         while (ip + matched < end && input[candidate + matched] === input[ip + matched]) matched++;
         ip += matched;
         op = emitCopy(out, op, base - candidate, matched);
         nextEmit = ip;
         if (ip >= ipLimit) break outer;
-        table[hash(load32(input, ip - 1))] = ip - 1 - start;
-        const h = hash(load32(input, ip));
+        table[hash(load32(ip - 1))] = ip - 1 - start;
+        const h = hash(load32(ip));
         candidate = start + table[h];
         table[h] = ip - start;
-        again = load32(input, ip) === load32(input, candidate);
+        again = load32(ip) === load32(candidate);
       } while (again);
       ip += 1;
-      nextHash = hash(load32(input, ip));
+      nextHash = hash(load32(ip));
     }
   }
   if (nextEmit < end) op = emitLiteral(out, op, input, nextEmit, end - nextEmit);
@@ -155,8 +155,9 @@ export function snappyCompress(input: Uint8Array): Buffer {
     n >>>= 7;
   }
   out[op++] = n;
+  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   for (let start = 0; start < input.length; start += FRAGMENT) {
-    op = compressFragment(input, start, Math.min(start + FRAGMENT, input.length), out, op);
+    op = compressFragment(input, view, start, Math.min(start + FRAGMENT, input.length), out, op);
   }
   return out.subarray(0, op);
 }
