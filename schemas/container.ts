@@ -26,6 +26,7 @@ import { Observable } from 'rxjs';
 import { ConfigError, DecodeError } from '../common/errors.js';
 import { scanAvro, type Type } from './registry.js';
 import { snappyCompress, snappyUncompress } from './snappy.js';
+import { snappyOffThread } from './snappyThread.js';
 
 /** The header of a container file. */
 export interface ContainerHeader {
@@ -343,17 +344,23 @@ export class ContainerEncoder {
    * one per 16 KiB of output (zlib's default chunk), each trip costing the calling thread.
    */
   async rawBlockAsync(raw: Buffer, count: number): Promise<Buffer> {
-    // snappy runs on the calling thread: cheaper than a trip to the pool and back.
-    if (this.codec === 'snappy') return this.snappyBlock(raw, count);
+    if (this.codec === 'snappy') {
+      // On snappyThread's worker: the calling thread (the archive sink's consumer) only copies the block.
+      const { data, crc } = await snappyOffThread(raw);
+      return this.frame(count, data, crc);
+    }
     const data = this.codec === 'deflate' ? await deflateRawAsync(raw, { ...this.zlib, chunkSize: Math.max(16 * 1024, raw.length + 1024) }) : raw;
     return Buffer.concat([LONG_TYPE.toBuffer(count), LONG_TYPE.toBuffer(data.length), data, this.sync]);
   }
 
   /** A snappy block: the compressed records, then the big-endian CRC32 of the uncompressed ones (Avro spec). */
   private snappyBlock(raw: Buffer, count: number): Buffer {
-    const data = snappyCompress(raw);
-    const crc = Buffer.allocUnsafe(4);
-    crc.writeUInt32BE(crc32(raw), 0);
-    return Buffer.concat([LONG_TYPE.toBuffer(count), LONG_TYPE.toBuffer(data.length + 4), data, crc, this.sync]);
+    return this.frame(count, snappyCompress(raw), crc32(raw));
+  }
+
+  private frame(count: number, data: Buffer, crc: number): Buffer {
+    const tail = Buffer.allocUnsafe(4);
+    tail.writeUInt32BE(crc, 0);
+    return Buffer.concat([LONG_TYPE.toBuffer(count), LONG_TYPE.toBuffer(data.length + 4), data, tail, this.sync]);
   }
 }
