@@ -31,9 +31,9 @@
  * the main (JS) thread alone per record (bench/threadCpu.ts: what the
  * consumer's own thread spends, apart from libuv's pool and V8's helpers).
  *
- * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|null] [--text FILE] [--baseline DIST]
+ * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|snappy|null] [--codecs deflate,snappy,null] [--text FILE] [--baseline DIST]
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -47,8 +47,15 @@ import { consumeLoop } from './consumeLoop.js';
 import { median } from './stats.js';
 import { mainThreadCpuUs } from './threadCpu.js';
 
-const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, codec: { type: 'string', default: 'deflate' }, baseline: { type: 'string' }, text: { type: 'string' } });
-const CODEC = args.codec === 'null' ? 'null' : 'deflate';
+const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, codec: { type: 'string', default: 'deflate' }, codecs: { type: 'string' }, baseline: { type: 'string' }, text: { type: 'string' } });
+type Codec = 'deflate' | 'snappy' | 'null';
+const codecOf = (name: string): Codec => {
+  if (name !== 'deflate' && name !== 'snappy' && name !== 'null') throw new Error(`unknown codec ${JSON.stringify(name)} (deflate, snappy, null)`);
+  return name;
+};
+/** --codecs deflate,snappy,null: one archive leg per codec in each run, side by side; default --codec alone. */
+const CODECS: Codec[] = (args.codecs ?? args.codec).split(',').map((c) => codecOf(c.trim()));
+const CODEC = CODECS[0];
 const POSTS = Number(args.posts);
 const RUNS = Number(args.runs);
 const brokersEnv = process.env.KAFKA_BROKERS;
@@ -100,9 +107,19 @@ interface Gauge {
   get(): Promise<{ values: Array<{ value: number; labels: { result?: string } }> }>;
 }
 
-async function archive(start: StartSink, label: string, run: number): Promise<{ rate: number; stopMs: number; cpuUs: number; mainUs: number }> {
+/** Bytes of the files under `dir` (the archive written). */
+function dirBytes(dir: string): number {
+  let sum = 0;
+  for (const name of readdirSync(dir, { recursive: true }) as string[]) {
+    const st = statSync(join(dir, name));
+    if (st.isFile()) sum += st.size;
+  }
+  return sum;
+}
+
+async function archive(start: StartSink, label: string, run: number, codec: Codec): Promise<{ rate: number; stopMs: number; cpuUs: number; mainUs: number; bytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-archive-'));
-  const sink = await start({ brokers: brokers, logger, topic, dir, groupId: `${topic}-${label}-${run}`, tickMs: 5, codec: CODEC });
+  const sink = await start({ brokers: brokers, logger, topic, dir, groupId: `${topic}-${label}-${run}`, tickMs: 5, codec });
   const metric = (name: string) => sink.metrics.registry.getSingleMetric(name) as unknown as Gauge;
   const counter = metric('mentionflow_archive_records_total');
   const committedGauge = metric('mentionflow_archive_committed_offset');
@@ -142,21 +159,24 @@ async function archive(start: StartSink, label: string, run: number): Promise<{ 
   }
   await stopping;
   const stopMs = Number(process.hrtime.bigint() - stopStart) / 1e6;
+  const bytes = dirBytes(dir) / POSTS;
   rmSync(dir, { recursive: true, force: true });
-  return { rate: POSTS / (Number(last - first) / 1e9), stopMs, cpuUs: cpuUs / POSTS, mainUs: mainUs / POSTS };
+  return { rate: POSTS / (Number(last - first) / 1e9), stopMs, cpuUs: cpuUs / POSTS, mainUs: mainUs / POSTS, bytes };
 }
 
-const legs: Array<{ label: string; start: StartSink }> = [{ label: 'archive', start: startArchiveSink }];
+const legs: Array<{ label: string; start: StartSink; codec: Codec }> = CODECS.map((codec) => ({ label: CODECS.length === 1 ? 'archive' : codec, start: startArchiveSink, codec }));
 if (args.baseline !== undefined) {
   const url = pathToFileURL(join(resolve(args.baseline), 'pipeline/stream/archiveSink.js')).href;
-  legs.push({ label: 'baseline', start: ((await import(url)) as { startArchiveSink: StartSink }).startArchiveSink });
+  legs.push({ label: 'baseline', start: ((await import(url)) as { startArchiveSink: StartSink }).startArchiveSink, codec: CODEC });
 }
 const load = { start: loadavg(), end: [] as number[] };
 await produce();
 const rates: Record<string, number[]> = { bare: [] };
 const cpu: Record<string, number[]> = { bare: [] };
 const mainCpu: Record<string, number[]> = { bare: [] };
+const sizes: Record<string, number[]> = {};
 for (const leg of legs) {
+  sizes[leg.label] = [];
   rates[leg.label] = [];
   cpu[leg.label] = [];
   mainCpu[leg.label] = [];
@@ -167,13 +187,14 @@ for (let r = 0; r < RUNS; r++) {
   cpu.bare.push(b.cpuUs);
   mainCpu.bare.push(b.mainUs);
   const line = [`run ${r + 1}: bare ${b.rate.toFixed(0)} posts/s (${b.cpuUs.toFixed(2)} us CPU/record, main thread ${b.mainUs.toFixed(2)})`];
-  // Alternate the order of the archive legs from run to run, so neither always follows the bare loop.
-  for (const leg of r % 2 === 0 ? legs : [...legs].reverse()) {
-    const { rate, stopMs, cpuUs, mainUs } = await archive(leg.start, leg.label, r);
+  // Rotate the order of the archive legs from run to run, so none always follows the bare loop.
+  for (const leg of legs.map((_, i) => legs[(i + r) % legs.length])) {
+    const { rate, stopMs, cpuUs, mainUs, bytes } = await archive(leg.start, leg.label, r, leg.codec);
+    sizes[leg.label].push(bytes);
     rates[leg.label].push(rate);
     cpu[leg.label].push(cpuUs);
     mainCpu[leg.label].push(mainUs);
-    line.push(`${leg.label} ${rate.toFixed(0)} posts/s (ratio ${(rate / rates.bare[r]).toFixed(2)}, ${cpuUs.toFixed(2)} us CPU/record, main thread ${mainUs.toFixed(2)}, stop() ${stopMs.toFixed(0)} ms)`);
+    line.push(`${leg.label} ${rate.toFixed(0)} posts/s (ratio ${(rate / rates.bare[r]).toFixed(2)}, ${cpuUs.toFixed(2)} us CPU/record, main thread ${mainUs.toFixed(2)}, stop() ${stopMs.toFixed(0)} ms, ${bytes.toFixed(1)} file bytes/record)`);
   }
   process.stderr.write(`${line.join(', ')}\n`);
 }
@@ -184,13 +205,14 @@ const fmtUs = (xs: number[]) => `${median(xs).toFixed(2)} us/record (${xs.map((x
 const fmtCpu = (label: string) => `CPU ${fmtUs(cpu[label])}, main thread ${fmtUs(mainCpu[label])}`;
 const b = median(rates.bare);
 process.stdout.write(
-  `${POSTS} posts${args.text === undefined ? '' : ` (texts: ${args.text})`}, ${RUNS} runs, codec ${CODEC}, load average ${load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at end\n` +
+  `${POSTS} posts${args.text === undefined ? '' : ` (texts: ${args.text})`}, ${RUNS} runs, codec ${CODECS.join(', ')}, load average ${load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at end\n` +
     `  bare kafkajs consume: ${fmt(rates.bare)}; ${fmtCpu('bare')}\n` +
     legs
       .map((leg) => {
         const xs = rates[leg.label];
         const ratios = xs.map((x, i) => x / rates.bare[i]);
-        return `  ${leg.label === 'archive' ? 'archive sink (this tree)' : `archive sink (baseline ${args.baseline})`}: ${fmt(xs)}; ratio of medians ${(median(xs) / b).toFixed(2)} (per run ${ratios.map((x) => x.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)}); ${fmtCpu(leg.label)}\n`;
+        const name = leg.label === 'baseline' ? `archive sink (baseline ${args.baseline}, ${leg.codec})` : `archive sink (this tree, ${leg.codec})`;
+        return `  ${name}: ${fmt(xs)}; ratio of medians ${(median(xs) / b).toFixed(2)} (per run ${ratios.map((x) => x.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)}); ${fmtCpu(leg.label)}; ${median(sizes[leg.label]).toFixed(1)} file bytes/record\n`;
       })
       .join(''),
 );

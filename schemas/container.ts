@@ -11,18 +11,22 @@
  * wrong sync marker, a record that does not scan (schemas/wire.ts's bounded
  * scanAvro), or a file ending inside a block is a DecodeError naming the
  * file, the block, the record and the byte offset in the file where the
- * damaged part starts. Codecs: null and deflate.
+ * damaged part starts. Codecs: null, deflate and snappy (schemas/snappy.ts;
+ * each block followed by the big-endian CRC32 of its uncompressed data, as
+ * the Avro spec says; a CRC mismatch is an error too).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { promisify } from 'node:util';
-import { deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { crc32, deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
 
 const deflateRawAsync = promisify(deflateRaw);
 import avro from 'avsc';
 import { Observable } from 'rxjs';
 import { ConfigError, DecodeError } from '../common/errors.js';
 import { scanAvro, type Type } from './registry.js';
+import { snappyCompress, snappyUncompress } from './snappy.js';
+import { snappyOffThread } from './snappyThread.js';
 
 /** The header of a container file. */
 export interface ContainerHeader {
@@ -132,7 +136,7 @@ class ContainerParser {
     const { value } = HEADER_TYPE.decode(this.buf, 0);
     const meta = (value as { meta: Record<string, Buffer> }).meta;
     const codec = meta['avro.codec']?.toString('utf8') ?? 'null';
-    if (codec !== 'null' && codec !== 'deflate') this.fail(`unsupported codec "${codec}" (supported: null, deflate)`);
+    if (codec !== 'null' && codec !== 'deflate' && codec !== 'snappy') this.fail(`unsupported codec "${codec}" (supported: null, deflate, snappy)`);
     const schema = meta['avro.schema'];
     if (schema === undefined) this.fail('the container header has no avro.schema');
     let writerType: Type;
@@ -186,7 +190,8 @@ class ContainerParser {
         this.fail(`${at}: cannot inflate the deflate block: ${(err as Error).message}`);
       }
     }
-    const deflated = header.codec === 'deflate';
+    if (header.codec === 'snappy') data = this.unsnappy(data, at);
+    const deflated = header.codec !== 'null';
     this.blocks += 1;
     this.pos = end;
     const items: ContainerItem[] = [];
@@ -198,8 +203,8 @@ class ContainerParser {
         // Framing only: a record's bad text is for its decoder to report (a dead letter), not the file's.
         next = scanAvro(header.writerType, data, p, { content: false });
       } catch (err) {
-        // In a deflate block the record's own position is inside the inflated data.
-        this.fail(`${at}, record ${index} (${deflated ? `inflated byte ${p}` : `byte ${this.offset + dataStart + p}`}): ${(err as Error).message}`);
+        // In a compressed block the record's own position is inside the uncompressed data.
+        this.fail(`${at}, record ${index} (${deflated ? `uncompressed byte ${p}` : `byte ${this.offset + dataStart + p}`}): ${(err as Error).message}`);
       }
       items.push({ kind: 'record', bytes: data.subarray(p, next), index, block: this.blocks, blockOffset });
       this.records = index;
@@ -207,6 +212,23 @@ class ContainerParser {
     }
     if (p !== data.length) this.fail(`${at}: ${data.length - p} byte(s) after its ${count} record(s)`);
     return items;
+  }
+
+  /** A snappy block's data (compressed bytes, then the big-endian CRC32 of the uncompressed ones), uncompressed and checked. */
+  private unsnappy(block: Buffer, at: string): Buffer {
+    if (block.length < 4) this.fail(`${at}: a snappy block of ${block.length} byte(s) has no room for its CRC32`);
+    let data: Buffer;
+    try {
+      data = snappyUncompress(block.subarray(0, block.length - 4), MAX_BLOCK_BYTES);
+    } catch (err) {
+      this.fail(`${at}: cannot uncompress the snappy block: ${(err as Error).message}`);
+    }
+    const stored = block.readUInt32BE(block.length - 4);
+    const actual = crc32(data);
+    if (stored !== actual) {
+      this.fail(`${at}: CRC32 mismatch in the snappy block (stored ${stored.toString(16).padStart(8, '0')}, computed ${actual.toString(16).padStart(8, '0')})`);
+    }
+    return data;
   }
 }
 
@@ -251,12 +273,16 @@ export function containerRecords(path: string, chunkBytes = 64 * 1024): Observab
   });
 }
 
+/** The block compressions the container writer and reader know. */
+export type ContainerCodec = 'null' | 'deflate' | 'snappy';
+export const CONTAINER_CODECS: readonly ContainerCodec[] = ['deflate', 'snappy', 'null'];
+
 /** Options of {@link ContainerEncoder}. */
 export interface ContainerEncoderOptions {
   /** The writer schema (JSON) stored in the header; every record must be its Avro binary encoding. */
   schema: object;
-  /** Block compression; default deflate. */
-  codec?: 'null' | 'deflate';
+  /** Block compression; default deflate. snappy: several times cheaper in CPU than deflate level 1, larger files. */
+  codec?: ContainerCodec;
   /**
    * zlib level of the deflate codec, 1 (fastest) to 9 (smallest); default 6 (zlib's own).
    * Any level reads back the same: the container format does not record it.
@@ -274,13 +300,13 @@ export interface ContainerEncoderOptions {
  */
 export class ContainerEncoder {
   private readonly sync = randomBytes(SYNC_SIZE);
-  private readonly codec: 'null' | 'deflate';
+  private readonly codec: ContainerCodec;
   private readonly zlib: { level: number; memLevel: number };
   private readonly meta: Record<string, Buffer>;
 
   constructor(opts: ContainerEncoderOptions) {
     this.codec = opts.codec ?? 'deflate';
-    if (this.codec !== 'null' && this.codec !== 'deflate') throw new ConfigError(`container codec must be null or deflate, got ${JSON.stringify(opts.codec)}`);
+    if (!CONTAINER_CODECS.includes(this.codec)) throw new ConfigError(`container codec must be one of ${CONTAINER_CODECS.join(', ')}, got ${JSON.stringify(opts.codec)}`);
     const level = opts.level ?? 6;
     if (!Number.isInteger(level) || level < 1 || level > 9) throw new ConfigError(`container deflate level must be an integer from 1 to 9, got ${JSON.stringify(opts.level)}`);
     // memLevel 9 (zlib's default is 8): about 10% less CPU for the same size on Post records of
@@ -302,6 +328,7 @@ export class ContainerEncoder {
   /** One block holding `records` (each one record's Avro binary), in order. */
   block(records: readonly Buffer[]): Buffer {
     const raw = Buffer.concat(records as Buffer[]);
+    if (this.codec === 'snappy') return this.snappyBlock(raw, records.length);
     const data = this.codec === 'deflate' ? deflateRawSync(raw, this.zlib) : raw;
     return Buffer.concat([LONG_TYPE.toBuffer(records.length), LONG_TYPE.toBuffer(data.length), data, this.sync]);
   }
@@ -317,7 +344,23 @@ export class ContainerEncoder {
    * one per 16 KiB of output (zlib's default chunk), each trip costing the calling thread.
    */
   async rawBlockAsync(raw: Buffer, count: number): Promise<Buffer> {
+    if (this.codec === 'snappy') {
+      // On snappyThread's worker: the calling thread (the archive sink's consumer) only copies the block.
+      const { data, crc } = await snappyOffThread(raw);
+      return this.frame(count, data, crc);
+    }
     const data = this.codec === 'deflate' ? await deflateRawAsync(raw, { ...this.zlib, chunkSize: Math.max(16 * 1024, raw.length + 1024) }) : raw;
     return Buffer.concat([LONG_TYPE.toBuffer(count), LONG_TYPE.toBuffer(data.length), data, this.sync]);
+  }
+
+  /** A snappy block: the compressed records, then the big-endian CRC32 of the uncompressed ones (Avro spec). */
+  private snappyBlock(raw: Buffer, count: number): Buffer {
+    return this.frame(count, snappyCompress(raw), crc32(raw));
+  }
+
+  private frame(count: number, data: Buffer, crc: number): Buffer {
+    const tail = Buffer.allocUnsafe(4);
+    tail.writeUInt32BE(crc, 0);
+    return Buffer.concat([LONG_TYPE.toBuffer(count), LONG_TYPE.toBuffer(data.length + 4), data, tail, this.sync]);
   }
 }

@@ -64,7 +64,7 @@ export const spec: CommandSpec = {
     sample: { type: 'string', arg: 'K', description: 'keep K examples drawn uniformly by --seed (reservoir sampling; input order kept)' },
     shuffle: { type: 'boolean', description: 'write the examples in a random order drawn by --seed' },
     seed: { type: 'string', arg: 'N', description: 'seed for --sample and --shuffle (same seed, same output)', default: '1' },
-    codec: { type: 'string', arg: 'NAME', description: 'container block compression: deflate or null', default: 'deflate' },
+    codec: { type: 'string', arg: 'NAME', description: 'container block compression: deflate or null (with --follow also snappy)', default: 'deflate' },
     'deflate-level': { type: 'string', arg: 'N', description: 'with --follow: zlib level of deflate, 1 (fastest) to 9 (smallest)', default: '1' },
     'skip-invalid': { type: 'boolean', description: 'report malformed sentences/records on stderr and leave them out (default: stop at the first)' },
     'log-level': { type: 'string', arg: 'LEVEL', description: 'level of Kafka client log lines on stderr: debug, info, warn or error', default: 'warn' },
@@ -215,7 +215,7 @@ async function follow(p: Parsed): Promise<number> {
     groupId: String(p.values['group-id']),
     deadLetterTopic: String(p.values['dead-letter-topic']),
     wire: oneOf(p, 'wire', ['raw', 'confluent', 'auto'] as const),
-    codec: oneOf(p, 'codec', ['deflate', 'null'] as const),
+    codec: oneOf(p, 'codec', ['deflate', 'snappy', 'null'] as const),
     deflateLevel: numberOption(p, 'deflate-level', { integer: true, min: 1, max: 9 }) as number,
     maxFileBytes: numberOption(p, 'max-file-bytes', { integer: true, min: 1 }) as number,
     maxFileAgeMs: numberOption(p, 'max-file-age-ms', { integer: true, min: 1 }) as number,
@@ -249,6 +249,7 @@ export async function run(p: Parsed): Promise<number> {
   }
   const sample = numberOption(p, 'sample', { integer: true, min: 0 });
   const seed = numberOption(p, 'seed', { integer: true, min: 0, max: 2 ** 32 - 1 }) as number;
+  if (p.values.codec === 'snappy') throw new ConfigError('--codec snappy only applies with --follow (one-off archives: deflate or null)');
   const codec = oneOf(p, 'codec', ['deflate', 'null'] as const);
   let invalid = 0;
   const onInvalid =

@@ -33,7 +33,7 @@
 import { open, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
-import { ContainerEncoder } from '../../schemas/container.js';
+import { ContainerEncoder, type ContainerCodec } from '../../schemas/container.js';
 import { archiveFileName, hourDir, hourOf, listArchive, padOffset, type HourKey } from './archiveLayout.js';
 
 /** Options of {@link ArchiveRoller}. */
@@ -55,7 +55,8 @@ export interface ArchiveRollerOptions {
    * waits; default 8 (about 2 MiB of raw blocks with the default blockBytes).
    */
   maxBlocksInFlight?: number;
-  codec?: 'null' | 'deflate';
+  /** Block compression; default deflate. */
+  codec?: ContainerCodec;
   /** zlib level of the deflate codec (1 fastest .. 9 smallest); default 6. */
   deflateLevel?: number;
   /** Called after each file is renamed into place. */

@@ -31,7 +31,7 @@ function rec(p: number, offset: number): { value: Buffer; time: number } {
   return { value: encodeStrict(type, post), time };
 }
 
-function roller(dir: string, opts: { maxBytes?: number; now?: () => number; codec?: 'null' | 'deflate' } = {}): ArchiveRoller {
+function roller(dir: string, opts: { maxBytes?: number; now?: () => number; codec?: 'null' | 'deflate' | 'snappy' } = {}): ArchiveRoller {
   return new ArchiveRoller({ dir, topic: 'posts', schema: loadSchemaJson('post'), blockBytes: 512, ...opts });
 }
 
@@ -83,6 +83,22 @@ describe('ArchiveRoller', () => {
     assert.ok(files.length > 6, `expected many files, got ${files.length}`);
     assert.deepEqual(temporary, []);
     assert.deepEqual(new Set(files.map((f) => f.hour)), new Set(['08', '09', '10']));
+    exactlyOnce(await contents(dir), 0, 300);
+  });
+
+  it('codec snappy: the files say so in their header and hold every record once', async () => {
+    const dir = join(root, 'snappy');
+    const r = roller(dir, { maxBytes: 6000, codec: 'snappy' });
+    await feed(r, 0, 0, 300);
+    assert.equal(await r.flush(0), 300);
+    const { files } = await listArchive(dir, 'posts');
+    assert.ok(files.length > 1, `expected several files, got ${files.length}`);
+    for (const f of files) {
+      for await (const item of readContainer(f.path)) {
+        if (item.kind === 'header') assert.equal(item.header.codec, 'snappy');
+        break;
+      }
+    }
     exactlyOnce(await contents(dir), 0, 300);
   });
 
