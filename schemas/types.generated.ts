@@ -5,7 +5,7 @@
 //   schemas/deadletter/v1.avsc
 //   schemas/example/v1.avsc
 //   schemas/trends/v1.avsc
-//   schemas/repartition/v1.avsc
+//   schemas/repartition/v2.avsc
 // Regenerate: npx tsc -p tsconfig.json && node dist/schemas/codegen.js
 // Timestamps (timestamp-millis) are numbers of milliseconds since the Unix epoch, UTC.
 
@@ -531,7 +531,12 @@ export const MentionRefFields = ['post_id', 'created_at', 'start_utf16', 'end_ut
  * key (normalised text U+0001 label, as TrendState's trendKey), so that every mention of an entity
  * lands in one partition and one aggregator counts it. A post without mentions gives one record
  * with no spans, keyed by its post id, so that it is counted in `records` and moves its source's
- * event time. Version 1.
+ * event time. Version 2: adds `kind`; a PROGRESS record is a progress marker of the re-key stage
+ * (written to every repartition partition: the highest created_at it has seen from one source
+ * partition), which counts nothing and only moves that source's event time in the partition's
+ * aggregator, so that a partition with no entity records still closes its windows. Readable by v1
+ * readers as an entity record (the field is skipped), so aggregators are upgraded before re-key
+ * stages; reads v1 data (kind ENTITY).
  * Avro record `io.mentionflow.EntityMention`.
  */
 export interface EntityMention {
@@ -569,12 +574,17 @@ export interface EntityMention {
   source_partition: number;
   /** Its offset, for tracing. */
   source_offset: number;
+  /**
+   * What the record is (added in version 2; ENTITY when written with version 1).
+   * @defaultValue "ENTITY"
+   */
+  kind: EntityMentionKind;
 }
 /**
  * Field names of {@link EntityMention} in schema order (the order of its JSON and binary
  * encodings).
  */
-export const EntityMentionFields = ['post_id', 'created_at', 'author_id', 'label', 'spans', 'counts_post', 'source_topic', 'source_partition', 'source_offset'] as const;
+export const EntityMentionFields = ['post_id', 'created_at', 'author_id', 'label', 'spans', 'counts_post', 'source_topic', 'source_partition', 'source_offset', 'kind'] as const;
 
 /**
  * One mention of the entity in the post.
@@ -593,6 +603,18 @@ export interface EntitySpan {
  */
 export const EntitySpanFields = ['surface', 'start_utf16', 'end_utf16'] as const;
 
+/** Symbols of {@link EntityMentionKind} in schema order (the index is the value on the wire). */
+export const EntityMentionKindSymbols = ['ENTITY', 'PROGRESS'] as const;
+/**
+ * ENTITY an entity record (all fields as above); PROGRESS a progress marker: `created_at` the
+ * highest created_at the re-key stage has seen from source partition `source_partition` (at offset
+ * `source_offset`), `post_id`, `label` empty, `spans` empty, `counts_post` false. The enum default
+ * ENTITY is what a reader of this version reads a symbol added later as.
+ * Avro enum `io.mentionflow.EntityMentionKind`.
+ * Reader default for unknown symbols: ENTITY.
+ */
+export type EntityMentionKind = (typeof EntityMentionKindSymbols)[number];
+
 /** The top-level record type of each schema family, at its latest version. */
 export interface SchemaRecords {
   post: Post;
@@ -610,5 +632,5 @@ export const GENERATED_FROM_VERSIONS = {
   deadletter: 1,
   example: 1,
   trends: 1,
-  repartition: 1,
+  repartition: 2,
 } as const;

@@ -1,7 +1,7 @@
 /**
  * The re-key step of the scaled-out trends, as a pure function: one mention
  * record in, its entity records for the repartition topic out (schema
- * repartition v1, EntityMention), each with its Kafka key.
+ * repartition v2, EntityMention, kind ENTITY), each with its Kafka key.
  *
  * - One record per (post, entity key), not per mention: the post's mentions
  *   of one entity travel together (their spans in text order), so the
@@ -13,6 +13,8 @@
  *   the post counts once in a window's `records` and moves its source's
  *   event time wherever it lands.
  */
+import { DecodeError } from '../../common/errors.js';
+import { decodeStrict, loadSchema, resolvingDecoder } from '../../schemas/registry.js';
 import type { EntityMention, PostMentions } from '../../schemas/types.generated.js';
 import { trendKey, type TrendInput } from './trendState.js';
 
@@ -38,6 +40,7 @@ export function entityMentions(record: PostMentions & { author_id?: string | nul
     source_topic: source.topic,
     source_partition: source.partition,
     source_offset: source.offset,
+    kind: 'ENTITY' as const,
   };
   const byKey = new Map<string, KeyedEntityMention>();
   for (const m of record.mentions) {
@@ -62,4 +65,42 @@ export function trendInputOf(e: EntityMention): TrendInput & { countsRecord: boo
     countsRecord: e.counts_post,
     mentions: e.spans.map((s) => ({ text: s.surface, label: e.label, type: '', kind: '', start_utf16: s.start_utf16, end_utf16: s.end_utf16 })),
   };
+}
+
+/**
+ * A progress marker (kind PROGRESS): the re-key stage has seen created_at up
+ * to `createdAt` from source partition `source.partition` (its last record at
+ * `source.offset`). Written to every repartition partition; it counts nothing.
+ */
+export function progressMarker(createdAt: number, source: RekeySource): EntityMention {
+  return {
+    post_id: '',
+    created_at: createdAt,
+    author_id: null,
+    label: '',
+    spans: [],
+    counts_post: false,
+    source_topic: source.topic,
+    source_partition: source.partition,
+    source_offset: source.offset,
+    kind: 'PROGRESS',
+  };
+}
+
+/**
+ * Decodes a repartition record written with v2 (latest) or v1 (read as an
+ * ENTITY record). Raw Avro has no writer version: v2 is tried first (a v1
+ * payload lacks the trailing kind byte, so it fails strictly), then v1.
+ * Throws a DecodeError naming both attempts.
+ */
+export function decodeEntityMention(value: Buffer): EntityMention {
+  try {
+    return decodeStrict<EntityMention>(loadSchema('repartition'), value);
+  } catch (latest) {
+    try {
+      return resolvingDecoder<EntityMention>('repartition', 1).decode(value);
+    } catch {
+      throw latest instanceof DecodeError ? latest : new DecodeError(`cannot decode repartition record: ${(latest as Error).message}`, { cause: latest });
+    }
+  }
 }

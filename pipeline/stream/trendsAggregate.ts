@@ -17,8 +17,8 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { TrendState, type TrendSettings, type TrendSnapshot } from '../../operators/trends/trendState.js';
-import { trendInputOf } from '../../operators/trends/rekey.js';
-import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
+import { decodeEntityMention, trendInputOf } from '../../operators/trends/rekey.js';
+import { encodeStrict, loadSchema } from '../../schemas/registry.js';
 import { ConfigError } from '../../common/errors.js';
 import type { EntityMention, EntityTrend } from '../../schemas/types.generated.js';
 import type { KafkaConnectionOptions } from '../kafka/client.js';
@@ -54,7 +54,6 @@ export interface TrendsAggregate extends TrendsPartitionEdge {
 }
 
 export async function startTrendsAggregate(o: TrendsAggregateOptions): Promise<TrendsAggregate> {
-  const repartition = loadSchema('repartition');
   const trends = loadSchema('trends');
   const now = o.now ?? Date.now;
   const idleMs = o.idleTimeoutMs ?? Infinity;
@@ -104,7 +103,7 @@ export async function startTrendsAggregate(o: TrendsAggregateOptions): Promise<T
       for (const r of records) {
         let e: EntityMention;
         try {
-          e = decodeStrict<EntityMention>(repartition, r.value ?? Buffer.alloc(0));
+          e = decodeEntityMention(r.value ?? Buffer.alloc(0));
         } catch (err) {
           aside(r, 'invalid', (err as Error).message);
           continue;

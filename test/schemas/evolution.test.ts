@@ -12,6 +12,8 @@ import {
   resolvingDecoder,
 } from '../../schemas/registry.js';
 import { listSamples, readSampleBinary, readSampleValue } from '../../schemas/fixtures.js';
+import { DecodeError } from '../../common/errors.js';
+import { decodeEntityMention } from '../../operators/trends/rekey.js';
 import { mentionJson } from '../../schemas/mentionJson.js';
 import type { PostMentions } from '../../schemas/types.generated.js';
 
@@ -156,11 +158,29 @@ describe('schema evolution', () => {
     );
   });
 
+  it('repartition v2 reads the v1 golden records as ENTITY records, v1 reads v2 entity records, and decodeEntityMention tells them apart', () => {
+    const v1Samples = listSamples('repartition').filter((s) => s.version === 1);
+    const v2Samples = listSamples('repartition').filter((s) => s.version === 2);
+    assert.ok(v1Samples.length >= 2 && v2Samples.some((s) => s.label.endsWith('progress')));
+    for (const sample of v1Samples) {
+      const forward = resolvingDecoder('repartition', 1, 2).decode(readSampleBinary(sample));
+      assert.deepEqual(plain(forward), { ...plain(readSampleValue(sample)), kind: 'ENTITY' });
+      assert.deepEqual(plain(decodeEntityMention(readSampleBinary(sample))), { ...plain(readSampleValue(sample)), kind: 'ENTITY' });
+      assert.throws(() => decodeStrict(loadSchema('repartition', 2), readSampleBinary(sample)), DecodeError, 'a v1 payload does not decode strictly as v2');
+    }
+    for (const sample of v2Samples) {
+      assert.deepEqual(plain(decodeEntityMention(readSampleBinary(sample))), plain(readSampleValue(sample)));
+      const { kind: _kind, ...asV1 } = plain(readSampleValue(sample)) as Record<string, unknown>;
+      assert.deepEqual(plain(decodeStrict(loadSchema('repartition', 1), readSampleBinary(sample), { writerType: loadSchema('repartition', 2) })), asV1);
+    }
+    assert.throws(() => decodeEntityMention(Buffer.from([1, 2, 3])), DecodeError);
+  });
+
   it('repartition v1 golden records read with a hypothetical v2 that adds a field with a default, and v2 bytes read with v1', () => {
     const v1 = loadSchemaJson('repartition', 1) as unknown as { fields: unknown[] };
     const v2Json = { ...v1, fields: [...v1.fields, { name: 'source_key', type: ['null', 'string'], default: null, doc: 'hypothetical' }] };
     const v2 = avro.Type.forSchema(v2Json as never, { wrapUnions: 'never' });
-    const samples = listSamples('repartition');
+    const samples = listSamples('repartition').filter((s) => s.version === 1);
     assert.ok(samples.length >= 2);
     for (const sample of samples) {
       const forward = decodeStrict<Record<string, unknown>>(v2 as never, readSampleBinary(sample), { writerType: loadSchema('repartition', 1) });
