@@ -84,6 +84,8 @@ export interface OutputMessage {
   key: Buffer | null;
   value: Buffer;
   ref: RecordRef;
+  /** The output partition; absent (the usual case): chosen from the key by the producer's partitioner. */
+  partition?: number;
 }
 
 /** A post after tagging: what tagBatch emits and toMentions consumes. */

@@ -177,8 +177,11 @@ async function runScaled(p: Parsed, settings: TrendSettings, c: ScaledCommon): P
   try {
     let done: Promise<void>;
     if (c.stage === 'rekey') {
+      const outPartitions = await partitionsOf(repartitionTopic);
+      if (outPartitions === 0) throw new ConfigError(`topic ${repartitionTopic} (the repartition topic) does not exist; create it with --create-topics`);
       const rekey = await startTrendsRekey({
         logger: c.logger,
+        repartitionPartitions: outPartitions,
         edges: {
           brokers: c.brokers,
           groupId: `${c.groupId}-rekey`,

@@ -53,7 +53,7 @@ export function topicMessages(messages: readonly OutputMessage[], topics: Output
       entry = { topic, messages: [] };
       by.set(topic, entry);
     }
-    entry.messages.push({ key: m.key, value: m.value });
+    entry.messages.push(m.partition === undefined ? { key: m.key, value: m.value } : { key: m.key, value: m.value, partition: m.partition });
   }
   return [...by.values()];
 }

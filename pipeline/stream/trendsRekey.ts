@@ -4,6 +4,7 @@
  *
  *   mentions topic -> rekeyMentions (one record per post and entity, keyed by the entity) -> repartition topic -> ack
  *                          \-> undecodable records -> dead-letter topic
+ *                          \-> progress markers (per source partition, to every repartition partition) -> repartition topic
  *
  * on the same Kafka edges as `mentionflow run` (pipeline/kafka/edges.ts):
  * exactly-once writes each input partition's outputs and its input offset in
@@ -21,6 +22,14 @@ export interface TrendsRekeyOptions {
   /** The Kafka settings: inputTopic the mentions topic, outputTopic the repartition topic, deadLetterTopic for undecodable records. */
   edges: KafkaEdgesSettings;
   logger: Logger;
+  /**
+   * Partitions of the repartition topic: the stage writes progress markers
+   * to each (operators/rekeyMentions.ts), at most once per source partition
+   * per commit interval (1 s when it is 0) or per 1,000 of its records.
+   * Absent: no markers (a repartition partition that no entity maps to then
+   * holds the merger).
+   */
+  repartitionPartitions?: number;
 }
 
 export interface TrendsRekey {
@@ -33,11 +42,15 @@ export interface TrendsRekey {
 export async function startTrendsRekey(o: TrendsRekeyOptions): Promise<TrendsRekey> {
   const edges = await openKafkaEdges(o.edges, { logger: o.logger });
   const stream = edges.source.records().pipe(
-    rekeyMentions(),
+    rekeyMentions(
+      o.repartitionPartitions === undefined
+        ? {}
+        : { partitions: o.repartitionPartitions, markerIntervalMs: o.edges.commitIntervalMs > 0 ? o.edges.commitIntervalMs : 1000, markerEveryRecords: 1000 },
+    ),
     edges.sink.write(),
     tap((written) => edges.source.ack(written.map((m) => m.ref))),
   );
-  o.logger.info('trends re-key stage consuming', { from: o.edges.inputTopic, to: o.edges.outputTopic, delivery: o.edges.delivery });
+  o.logger.info('trends re-key stage consuming', { from: o.edges.inputTopic, to: o.edges.outputTopic, delivery: o.edges.delivery, progressMarkersTo: o.repartitionPartitions ?? 0 });
   const done = lastValueFrom(stream, { defaultValue: [] }).then(
     () => edges.close(),
     async (err: unknown) => {

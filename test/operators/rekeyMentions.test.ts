@@ -29,6 +29,7 @@ function raw(r: PostMentions | null, offset: number): RawRecord {
 function show(m: OutputMessage): string {
   if (m.output === 'deadletter') return `deadletter ${m.ref.offset} ${decodeStrict<DeadLetter>(loadSchema('deadletter'), m.value).stage}`;
   const e = decodeStrict<EntityMention>(loadSchema('repartition'), m.value);
+  if (e.kind === 'PROGRESS') return `M${m.partition}:${e.source_partition}@${e.created_at}/${e.source_offset} ${m.ref.offset === '9223372036854775807' ? 'cont' : m.ref.offset}`;
   return `${m.key!.toString().replace('\u0001', '|')} ${e.spans.map((s) => `${s.surface}@${s.start_utf16}`).join(',')} ${e.counts_post ? 'P' : '-'} ${m.ref.offset === '9223372036854775807' ? 'cont' : m.ref.offset}`;
 }
 
@@ -99,6 +100,50 @@ describe('rekeyMentions', () => {
       expectObservable(endless.pipe(op()), '^--!').toBe('-x-', { x: 'p1  P 1' });
       expectSubscriptions(endless.subscriptions).toBe('^--!');
     });
+  });
+
+  it('progress markers: due on the Nth record of a source with new event time (after its entities, the last carrying the ref), else by the timer after the interval (continuation ref); none without new event time', () => {
+    const sched = newScheduler();
+    sched.run(({ cold, expectObservable }) => {
+      const at = (id: string, t: number, offset: number, partition = 1): RawRecord => ({ ...raw(record(id, t, []), offset), ref: { ...raw(record(id, t, []), offset).ref, partition } });
+      const recs = { a: at('a', 100, 1), b: at('b', 90, 2), c: at('c', 105, 3), d: at('d', 106, 4) };
+      const src = cold<RawRecord>('-a-b-c-d 40ms |', recs);
+      const marked = src.pipe(rekeyMentions({ now: () => 0, partitions: 2, markerIntervalMs: 10, markerEveryRecords: 3, scheduler: sched }), map((ms) => ms.map(show).join('; ')));
+      expectObservable(marked).toBe('-a-b-c-d 12ms m 27ms |', {
+        a: 'a  P 1',
+        b: 'b  P 2',
+        // the third record of source 1: its markers follow its message; the last one carries its ref
+        c: 'c  P cont; M0:1@105/3 cont; M1:1@105/3 3',
+        d: 'd  P 4',
+        // 106 unmarked: not at 10 (5 ms after the last marker), at 20 by the timer; nothing new at 30, 40
+        m: 'M0:1@106/4 cont; M1:1@106/4 cont',
+      });
+    });
+  });
+
+  it('progress markers per source; a record older than the source\'s marked time adds none; the end of input marks what is left', () => {
+    const sched = newScheduler();
+    sched.run(({ cold, expectObservable }) => {
+      const at = (id: string, t: number, offset: number, partition: number): RawRecord => ({ ...raw(record(id, t, []), offset), ref: { ...raw(record(id, t, []), offset).ref, partition } });
+      const src = cold<RawRecord>('a 14ms bc 5ms d|', { a: at('a', 100, 1, 0), b: at('b', 50, 2, 0), c: at('c', 200, 7, 2), d: at('d', 300, 8, 2) });
+      const marked = src.pipe(rekeyMentions({ now: () => 0, partitions: 3, markerIntervalMs: 10, markerEveryRecords: 1000, scheduler: sched }), map((ms) => ms.map(show).join('; ')));
+      expectObservable(marked).toBe('a 9ms m 4ms bc 5ms d(z|)', {
+        a: 'a  P 1',
+        m: 'M0:0@100/1 cont; M1:0@100/1 cont; M2:0@100/1 cont',
+        b: 'b  P 2',
+        c: 'c  P 7',
+        // at 20: source 0 has nothing new (50 < 100), source 2 was first seen at 16 (4 ms): nothing; d at 22 (6 ms): not due
+        d: 'd  P 8',
+        // the end of input: source 2's 300 is marked at once
+        z: 'M0:2@300/8 cont; M1:2@300/8 cont; M2:2@300/8 cont',
+      });
+    });
+  });
+
+  it('rejects bad marker options at construction', () => {
+    assert.throws(() => rekeyMentions({ partitions: 0 }), /partitions must be an integer >= 1/);
+    assert.throws(() => rekeyMentions({ partitions: 2, markerIntervalMs: 0 }), /markerIntervalMs/);
+    assert.throws(() => rekeyMentions({ partitions: 2, markerEveryRecords: 1.5 }), /markerEveryRecords/);
   });
 
   it('continuationRef keeps topic, partition and epoch, with an offset no record has', () => {
