@@ -178,6 +178,8 @@ export class TrendState {
   private readonly sources = new Map<string, { max: number; idle: boolean }>();
   /** Every window starting below this has closed (undefined until one has). */
   private closedBelow: number | undefined;
+  /** Earliest event time of a progress marker (`advance`) before any window closed: where closing starts when no record opened a window. */
+  private progressFrom: number | undefined;
   private readonly open = new Map<number, WindowAgg>();
   private history: Map<string, number>[] = [];
   /** Per key, its mentions summed over `history` (kept as windows enter and leave it). */
@@ -247,6 +249,20 @@ export class TrendState {
     }
     this.seen(source, t);
     return 'counted';
+  }
+
+  /**
+   * Moves input `source`'s event time to `t` without a record (a progress
+   * marker of the scaled-out trends' re-key stage: the source has reached
+   * `t` elsewhere): the watermark rises as for a record at `t`, nothing is
+   * counted, and it is never late. A state that has had only markers closes
+   * its (empty) windows from the window of the first marker on.
+   * Throws a TypeError for a `t` that is not a finite number.
+   */
+  advance(t: number, source = ''): void {
+    if (typeof t !== 'number' || !Number.isFinite(t)) throw new TypeError(`progress time of source ${JSON.stringify(source)} is not a finite number: ${String(t)}`);
+    if (this.closedBelow === undefined && (this.progressFrom === undefined || t < this.progressFrom)) this.progressFrom = t;
+    this.seen(source, t);
   }
 
   private seen(source: string, t: number): void {
@@ -349,8 +365,8 @@ export class TrendState {
     const { sizeMs, hopMs, maxEmptyWindows } = this.settings;
     let cursor = this.closedBelow;
     if (cursor === undefined) {
-      if (this.open.size === 0) return [];
-      cursor = Math.min(...this.open.keys());
+      if (this.open.size === 0 && this.progressFrom === undefined) return [];
+      cursor = Math.min(...this.open.keys(), this.progressFrom === undefined ? Infinity : firstWindowStart(this.progressFrom, this.settings));
       // nothing has closed yet: a window before the first open one may still get records
       if (cursor + sizeMs > watermark) return [];
     }

@@ -11,7 +11,9 @@
  * per partition in exactly-once mode). The watermark of P's state is the
  * smallest over the mentions topic's partitions (the sources, carried in each
  * record, announced up front) of the largest created_at seen from each,
- * minus the lateness. A partial is written per closed window, empty ones
+ * minus the lateness; the re-key stage's progress markers (kind PROGRESS,
+ * sent to every partition) move a source's event time too, so a partition
+ * that no entity maps to still closes its windows. A partial is written per closed window, empty ones
  * too, with headers partition=P and partitions=N; the merger
  * (trendsMerge.ts) waits for all N.
  */
@@ -109,6 +111,10 @@ export async function startTrendsAggregate(o: TrendsAggregateOptions): Promise<T
           continue;
         }
         clock.seen.set(e.source_partition, at);
+        if (e.kind === 'PROGRESS') {
+          state.advance(e.created_at, String(e.source_partition)); // a progress marker: event time only, never counted, never late
+          continue;
+        }
         if (state.add(trendInputOf(e), String(e.source_partition)) === 'late') aside(r, 'late', `watermark ${state.watermark}`);
       }
       return partialsOf(p, state.close(at), outputs);

@@ -164,4 +164,52 @@ describe('N partition aggregators + merger = one aggregator', () => {
       for (const t of actual) assert.deepEqual(validate(loadSchema('trends'), t), []);
     });
   }
+
+  for (const withMarkers of [true, false]) {
+    it(`4 partitions, one that no entity maps to: ${withMarkers ? 'progress markers (TrendState.advance) close its windows, the merge equals one aggregator' : 'without markers it holds the merger (nothing written)'}`, () => {
+      const partitions = 4;
+      const records = generate(3000, 60, 140, 7);
+      const end = records.reduce((m, r) => Math.max(m, r.created_at), 0) + 10_000;
+      const single = new TrendState(settings);
+      const expected: EntityTrend[] = [];
+      const states = Array.from({ length: partitions }, () => new TrendState(settings));
+      const merger = new PartialMerger(partitions, settings.top);
+      const actual: EntityTrend[] = [];
+      const closeAll = (p: number): void => {
+        for (const t of states[p]!.close(0)) actual.push(...merger.add(t, p));
+      };
+      const advance = (p: number, t: number): void => {
+        states[p]!.advance(t, '0');
+        closeAll(p);
+      };
+      let max = -Infinity;
+      const entityRecords = [0, 0, 0, 0];
+      records.forEach((r, i) => {
+        assert.equal(single.add(r, '0'), 'counted');
+        expected.push(...single.close(0));
+        for (const e of entityMentions(r, { topic: 'mentions', partition: 0, offset: i })) {
+          const p = partitionOf(e.key, partitions - 1); // partition 3 gets no entity record
+          entityRecords[p]!++;
+          assert.equal(states[p]!.add(trendInputOf(e.value), '0'), 'counted');
+          closeAll(p);
+        }
+        max = Math.max(max, r.created_at);
+        // the re-key stage's markers: every 50 records, the source's highest created_at to every partition
+        if (withMarkers && i % 50 === 49) for (let p = 0; p < partitions; p++) advance(p, max);
+      });
+      single.add({ ...records[0]!, post_id: 'end', created_at: end, mentions: [] }, '0');
+      expected.push(...single.close(0));
+      // the end: as markers (or an idle timeout) move every partition on; partition 3 never had a record
+      for (let p = 0; p < partitions - 1; p++) advance(p, end);
+      if (withMarkers) advance(3, end);
+      assert.equal(entityRecords[3], 0);
+      assert.ok(entityRecords.slice(0, 3).every((n) => n > 0));
+      assert.ok(expected.length > 50, `${expected.length} windows`);
+      if (withMarkers) {
+        assert.deepEqual(actual.map(comparable), expected.map(comparable));
+      } else {
+        assert.deepEqual(actual, [], 'the merger waits for partition 3 forever');
+      }
+    });
+  }
 });
