@@ -337,3 +337,28 @@ describe('windowTrends', () => {
     assert.throws(() => windowTrends({ state, windowMs: 10 }), /with state, leave out windowMs/);
   });
 });
+
+describe('TrendState.advance (progress markers)', () => {
+  it('moves a source\'s event time without counting: a state with only markers closes empty windows from the first marker\'s window', () => {
+    const s = new TrendState({ ...SETTINGS, latenessMs: 5 });
+    s.addSource('0');
+    s.addSource('1');
+    s.advance(23, '0');
+    assert.deepEqual(s.close(0), [], 'source 1 has no event time yet');
+    s.advance(47, '1');
+    assert.equal(s.watermark, 18);
+    s.advance(31, '0');
+    assert.equal(s.watermark, 26);
+    assert.deepEqual(s.close(0), [], '[20, 30) is still open');
+    s.advance(36, '0');
+    assert.equal(s.watermark, 31);
+    const closed = s.close(0);
+    assert.deepEqual(closed.map((t) => [t.window_start, t.records, t.mentions, t.top.length]), [[20, 0, 0, 0]], 'from the window of the first marker (23), empty');
+    assert.equal(s.lateRecords, 0);
+    // a record behind a marker but inside the lateness still counts; markers are never late
+    assert.equal(s.add(rec('a', 33, '北京'), '0'), 'counted');
+    s.advance(1, '0');
+    assert.equal(s.lateRecords, 0);
+    assert.throws(() => s.advance(Number.NaN, '0'), TypeError);
+  });
+});
