@@ -11,11 +11,11 @@ import { after, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { trendSettings } from '../../operators/windowTrends.js';
 import { TrendState } from '../../operators/trends/trendState.js';
-import { deleteTopics } from '../../pipeline/kafka/topicAdmin.js';
 import { readTopic } from '../../pipeline/kafka/topicReader.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { EntityTrend, Mention, PostMentions } from '../../schemas/types.generated.js';
-import { KAFKA_SKIP, committedOffsets, createTestTopics, deleteTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
+import { comparableTrend, deleteScaledTopics, stageArgs } from '../support/trendsScaled.js';
+import { KAFKA_SKIP, committedOffsets, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
 const N = Number(process.env.TRENDS_SCALED_RECORDS ?? 4000);
@@ -49,27 +49,17 @@ function generate(): PostMentions[] {
   });
 }
 
-function comparable(t: EntityTrend): unknown {
-  const { watermark: _w, emitted_at: _e, late_records: _l, ...rest } = t;
-  return JSON.parse(JSON.stringify(rest));
-}
-
 describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers === undefined ? KAFKA_SKIP : undefined, timeout: 240_000 }, () => {
   let topics: TestTopics | undefined;
   after(async () => {
     if (topics === undefined) return;
-    await deleteTestTopics(brokers!, topics);
-    const o = topics.output;
-    await deleteTopics({ brokers: brokers!, topics: [`${o}.changelog`, `${o}.repartition`, `${o}.repartition.changelog`, `${o}.partials`, `${o}.repartition.deadletter`] }).catch(() => undefined);
+    await deleteScaledTopics(brokers!, topics);
   });
 
   it('two aggregators (the second joining mid-stream) and the merger write the trend records of one aggregator', async () => {
     topics = await createTestTopics(brokers!, 'trends-scaled', 3);
     const t = topics;
-    const common = [
-      'trends', '--brokers', brokers!.join(','), '--from-topic', t.input, '--to-topic', t.output, '--late-topic', t.deadLetter, '--group', t.group,
-      '--window', String(WINDOW), '--lateness', String(LATENESS), '--top', '5', '--history', '3', '--min-count', '2', '--idle-timeout', '3000', '--commit-interval', '500',
-    ];
+    const common = stageArgs(brokers!, t, WINDOW, LATENESS);
     const gen = generate();
     const kafka = new Kafka({ clientId: 'trends-scaled-test', brokers: brokers!, logLevel: logLevel.NOTHING });
     const mentionsType = loadSchema('mentions');
@@ -153,7 +143,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
     for (const e of expected) {
       const got = windows.get(e.window_start)?.[0];
       assert.ok(got !== undefined, `window ${e.window_start} missing`);
-      assert.deepEqual(comparable(got), comparable(e), `window ${new Date(e.window_start).toISOString()}`);
+      assert.deepEqual(comparableTrend(got), comparableTrend(e), `window ${new Date(e.window_start).toISOString()}`);
     }
     for (const [start, [w]] of windows) if (start > expected[expected.length - 1]!.window_start) assert.equal(w!.records, 0, `window ${start} after the last has records`);
     // independently: records and mentions per window

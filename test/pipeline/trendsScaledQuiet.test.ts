@@ -13,12 +13,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { trendSettings } from '../../operators/windowTrends.js';
 import { TrendState, trendKey } from '../../operators/trends/trendState.js';
 import { murmur2 } from '../../pipeline/kafka/keyPartitioner.js';
-import { deleteTopics } from '../../pipeline/kafka/topicAdmin.js';
 import { readTopic } from '../../pipeline/kafka/topicReader.js';
 import { decodeEntityMention } from '../../operators/trends/rekey.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { EntityTrend, Mention, PostMentions } from '../../schemas/types.generated.js';
-import { KAFKA_SKIP, createTestTopics, deleteTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
+import { comparableTrend, deleteScaledTopics, stageArgs } from '../support/trendsScaled.js';
+import { KAFKA_SKIP, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
 const N = 1500;
@@ -59,27 +59,17 @@ function generate(): PostMentions[] {
   });
 }
 
-function comparable(t: EntityTrend): unknown {
-  const { watermark: _w, emitted_at: _e, late_records: _l, ...rest } = t;
-  return JSON.parse(JSON.stringify(rest));
-}
-
 describe('mentionflow trends --stage rekey|aggregate|merge, a repartition partition with no entity record', { skip: brokers === undefined ? KAFKA_SKIP : undefined, timeout: 180_000 }, () => {
   let topics: TestTopics | undefined;
   after(async () => {
     if (topics === undefined) return;
-    await deleteTestTopics(brokers!, topics);
-    const o = topics.output;
-    await deleteTopics({ brokers: brokers!, topics: [`${o}.changelog`, `${o}.repartition`, `${o}.repartition.changelog`, `${o}.partials`, `${o}.repartition.deadletter`] }).catch(() => undefined);
+    await deleteScaledTopics(brokers!, topics);
   });
 
   it('the quiet partition closes its windows on the progress markers and the merger writes every window of one aggregator', async () => {
     topics = await createTestTopics(brokers!, 'trends-quiet', 3);
     const t = topics;
-    const common = [
-      'trends', '--brokers', brokers!.join(','), '--from-topic', t.input, '--to-topic', t.output, '--late-topic', t.deadLetter, '--group', t.group,
-      '--window', String(WINDOW), '--lateness', String(LATENESS), '--top', '5', '--history', '3', '--min-count', '2', '--idle-timeout', '3000', '--commit-interval', '500',
-    ];
+    const common = stageArgs(brokers!, t, WINDOW, LATENESS);
     const gen = generate();
     const kafka = new Kafka({ clientId: 'trends-quiet-test', brokers: brokers!, logLevel: logLevel.NOTHING });
     const mentionsType = loadSchema('mentions');
@@ -147,7 +137,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge, a repartition partit
     for (const e of expected) {
       const got = windows.get(e.window_start)?.[0];
       assert.ok(got !== undefined, `window ${e.window_start} missing`);
-      assert.deepEqual(comparable(got), comparable(e), `window ${new Date(e.window_start).toISOString()}`);
+      assert.deepEqual(comparableTrend(got), comparableTrend(e), `window ${new Date(e.window_start).toISOString()}`);
     }
     for (const [start, [w]] of windows) if (start > lastStart) assert.equal(w!.records, 0, `window ${start} after the last has records`);
   });
