@@ -13,6 +13,14 @@
  *   assigned fences P's previous owner and settles what it left open; one
  *   transaction then holds P's outputs, P's state entry and P's input offset,
  *   so the state in changelog partition P always matches P's committed offset.
+ *   A write of P that fails fenced (another member registered P's id: the
+ *   group gave P to it while this one was slow or cut off) gives P up, as
+ *   transactionalSink.ts does: P's state and held outputs are dropped (none of
+ *   them is committed; the new owner reads P again from the committed offset
+ *   on top of the committed state) and P is paused; the member carries on
+ *   with its other partitions, and claims and restores P again if the next
+ *   join assigns it P (or, when no join comes within a session timeout, the
+ *   group still says P is its own).
  * - at-least-once: one idempotent producer; outputs and state entries are
  *   produced, then the offsets committed by the consumer.
  * - Restore: after each join, before the first batch (or idle tick), for
@@ -31,7 +39,7 @@ import type { Consumer, Producer } from 'kafkajs';
 import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
-import { kafkaEdgeError } from './errors.js';
+import { isFenced, kafkaEdgeError } from './errors.js';
 import { newProducer } from './producers.js';
 import { CHANGELOG_CHUNK_BYTES, changelogEntry, headersOf, stateFromChangelog, type InputRecord, type OutRecord } from './trendsEdge.js';
 import { partitionTransactionalId } from './transactionalSink.js';
@@ -119,11 +127,12 @@ export async function runTrendsPartitionEdge(opts: TrendsPartitionEdgeOptions): 
   const producerOf = (p: number): Producer => producers.get(eos ? p : -1)!;
 
   const markersToClear = new Map<number, string>();
+  const sessionTimeoutMs = opts.sessionTimeoutMs ?? 6_000;
   const consumer: Consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
-    sessionTimeout: opts.sessionTimeoutMs ?? 6_000,
-    heartbeatInterval: Math.floor((opts.sessionTimeoutMs ?? 6_000) / 3),
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: Math.floor(sessionTimeoutMs / 3),
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
     retry: { retries: 0, restartOnFailure: async () => false },
@@ -180,16 +189,63 @@ export async function runTrendsPartitionEdge(opts: TrendsPartitionEdgeOptions): 
   };
   let settle!: () => void;
   const ended = new Promise<void>((r) => (settle = r));
+  /** Partitions given up after a fenced write, paused: the timer claims them again if no join comes first. */
+  const givenUp = new Map<number, NodeJS.Timeout>();
 
-  /** Reads the changelog partitions of `parts` up to a marker committed now in each; the stored entry of each. */
-  const readStates = async (parts: readonly number[]): Promise<Map<number, Buffer | undefined>> => {
+  /**
+   * Partition p's write was fenced: another member registered p's id, so
+   * nothing of p this member holds can commit any more. p's state and held
+   * outputs are dropped and p is paused until the next join says whose it is
+   * (or, after a session timeout with no join, claimed again: the group still
+   * says it is this member's).
+   */
+  const giveUp = async (p: number, err: unknown): Promise<void> => {
+    log.warn('fenced: another aggregator took this partition over; its state and held outputs are dropped, the partition is restored again if the group assigns it back', {
+      partition: p,
+      err: kafkaEdgeError('transaction', err).message,
+    });
+    owned = owned.filter((x) => x !== p);
+    pending.delete(p);
+    markersToClear.delete(p);
+    opts.drop(p);
+    await producers.get(p)?.disconnect().catch(() => undefined);
+    producers.delete(p);
+    consumer.pause([{ topic: fromTopic, partitions: [p] }]);
+    clearTimeout(givenUp.get(p));
+    const timer = setTimeout(() => {
+      givenUp.delete(p);
+      if (stopping !== undefined || !assigned.includes(p)) return;
+      needRestore = true; // no join came: still assigned here, so claimed and restored again before the next batch
+      consumer.resume([{ topic: fromTopic, partitions: [p] }]);
+    }, sessionTimeoutMs);
+    timer.unref();
+    givenUp.set(p, timer);
+  };
+  /** A join: the assignment says whose each partition is; the given-up ones read again (claimed by the restore if assigned here). */
+  const resumeGivenUp = (): void => {
+    if (givenUp.size === 0) return;
+    const parts = [...givenUp.keys()];
+    for (const t of givenUp.values()) clearTimeout(t);
+    givenUp.clear();
+    consumer.resume([{ topic: fromTopic, partitions: parts }]);
+  };
+
+  /** Reads the changelog partitions of `claimed` up to a marker committed now in each; the stored entry of each (of those not given up meanwhile). */
+  const readStates = async (claimed: readonly number[]): Promise<Map<number, Buffer | undefined>> => {
     const markers = new Map<number, string>();
-    for (const p of parts) {
+    for (const p of claimed) {
       const marker = `restore-marker:${randomUUID()}`;
-      await write(p, [{ topic: changelogTopic, partition: p, key: marker, value: Buffer.from('marker') }], undefined);
+      try {
+        await write(p, [{ topic: changelogTopic, partition: p, key: marker, value: Buffer.from('marker') }], undefined);
+      } catch (err) {
+        if (!(eos && isFenced(err))) throw err;
+        await giveUp(p, err); // claimed by another member since this one registered p's id
+        continue;
+      }
       markers.set(p, marker);
       markersToClear.set(p, marker);
     }
+    const parts = claimed.filter((p) => markers.has(p));
     const latest = new Map<number, Map<string, Buffer>>(parts.map((p) => [p, new Map()]));
     const reader = kafka.consumer({ groupId: `${groupId}-restore-${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
     const waiting = new Set(parts);
@@ -259,6 +315,10 @@ export async function runTrendsPartitionEdge(opts: TrendsPartitionEdgeOptions): 
       try {
         await write(p, [...outputs, ...changelogEntry(changelogTopic, keyOf(p), opts.snapshot(p), chunkBytes).map((r) => ({ ...r, partition: p }))], offset);
       } catch (err) {
+        if (eos && isFenced(err)) {
+          await giveUp(p, err); // nothing of p's held work committed; the other partitions carry on
+          continue;
+        }
         failure = new KafkaEdgeError(`trends: writing the outputs and state of ${fromTopic}[${p}]${offset === undefined ? '' : ` (offset ${offset})`} failed; stopping so that a restart restores the committed state`, { cause: err });
         settle();
         return;
@@ -274,6 +334,7 @@ export async function runTrendsPartitionEdge(opts: TrendsPartitionEdgeOptions): 
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     needRestore = true;
+    resumeGivenUp();
     assigned = [...(payload.memberAssignment[fromTopic] ?? [])].sort((a, b) => a - b);
   });
   consumer.on(consumer.events.REBALANCING, () => {
@@ -325,6 +386,7 @@ export async function runTrendsPartitionEdge(opts: TrendsPartitionEdgeOptions): 
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(ticker);
+      for (const t of givenUp.values()) clearTimeout(t);
       await serially(async () => {
         if (failure === undefined && !needRestore) await flush();
       });
