@@ -29,6 +29,11 @@
  *   this member does not own paused, up to every marker: only what it owns is
  *   restored, and the read ends exactly at what is committed. A partition
  *   that left is dropped (its new owner restores it from the changelog).
+ *   Then every owned partition is read from its committed offset, read after
+ *   the claim (the consumer seeks there): kafkajs read the committed offsets
+ *   at the join, before the claim fenced the previous owner, which may have
+ *   committed more of P in between; going on from kafkajs's position would
+ *   count those records again on top of a state that has them.
  * - Commit interval, as trendsEdge.ts: outputs, states and offsets are
  *   written at most every `commitIntervalMs` (and at stop); until then held
  *   in memory (a crash or a rebalance drops them, the input is read again
@@ -282,6 +287,25 @@ export async function runTrendsPartitionEdge(opts: TrendsPartitionEdgeOptions): 
     return new Map(parts.map((p) => [p, stateFromChangelog(keyOf(p), latest.get(p)!)]));
   };
 
+  /** Where each of `parts` is read from: the group's committed offset (none: the partition's start). */
+  const startOffsets = async (parts: readonly number[]): Promise<Map<number, string>> => {
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const [entry] = await admin.fetchOffsets({ groupId, topics: [fromTopic] });
+      const committed = new Map((entry?.partitions ?? []).map((x) => [x.partition, x.offset]));
+      const low = new Map((await admin.fetchTopicOffsets(fromTopic)).map((x) => [x.partition, x.low]));
+      return new Map(
+        parts.map((p) => {
+          const c = committed.get(p);
+          return [p, c !== undefined && Number(c) >= 0 ? c : (low.get(p) ?? '0')];
+        }),
+      );
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  };
+
   const restoreNow = async (): Promise<void> => {
     const t0 = process.hrtime.bigint();
     pending = new Map(); // made from states about to be replaced: the input is read again from the committed offsets
@@ -300,9 +324,12 @@ export async function runTrendsPartitionEdge(opts: TrendsPartitionEdgeOptions): 
     }
     owned = next;
     const states = await readStates(owned);
+    // read after the claim fenced each partition's previous owner: nothing commits there any more but this member
+    const from = await startOffsets(owned);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     for (const p of owned) opts.restore(p, states.get(p), seconds);
-    log.info('trend states restored', { partitions: owned, seconds });
+    for (const [p, offset] of from) consumer.seek({ topic: fromTopic, partition: p, offset }); // batches fetched before are stale
+    log.info('trend states restored', { partitions: owned, seconds, from: Object.fromEntries(from) });
     needRestore = false;
   };
 
@@ -352,8 +379,8 @@ export async function runTrendsPartitionEdge(opts: TrendsPartitionEdgeOptions): 
     eachBatch: ({ batch, isStale, resolveOffset, heartbeat }) =>
       serially(async () => {
         if (failure !== undefined || stopping !== undefined || isStale() || batch.messages.length === 0) return;
-        if (needRestore) await restoreNow();
-        if (!owned.includes(batch.partition)) return;
+        if (needRestore) await restoreNow(); // then the batch is stale: its partition is read again from the committed offset
+        if (isStale() || !owned.includes(batch.partition)) return;
         const records = batch.messages.map((m) => ({ partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, ...headersOf(m.headers) }));
         const out = pendingOf(batch.partition);
         out.outputs.push(...opts.process(records, batch.partition));
