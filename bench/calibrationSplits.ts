@@ -97,7 +97,7 @@ process.stdout.write(
       (maxPrGap === undefined ? '' : `; biases chosen with --max-pr-gap ${maxPrGap} (halves where none met it: ${outsideGap} of ${biases.length})`),
     `held-out half, overall F1 gain (${gains.length} halves): ${stat(gains)}; halves with gain <= 0: ${gains.filter((g) => g <= 0).length}`,
     `both halves pooled, gain per split: ${stat(pooled)}`,
-    `both halves pooled, with the chosen biases: precision ${stat(pooledP)}; recall ${stat(pooledR)}; P - R ${stat(pooledP.map((p, i) => p - pooledR[i]))}`,
+    `both halves pooled, with the chosen biases: precision ${stat(pooledP)}; recall ${stat(pooledR)}; P - R ${stat(pooledP.map((p, i) => p - pooledR[i]))}; splits with |P - R| <= 5: ${pooledP.filter((p, i) => Math.abs(p - pooledR[i]) <= 5).length} of ${splits}`,
     `chosen biases: ${stat(biases)}`,
   ].join('\n') + '\n',
 );

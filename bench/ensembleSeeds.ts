@@ -82,7 +82,7 @@ const prf = (rs: Row[], pick: (r: Row) => PrfScore | undefined): string => {
 };
 const lines = [
   `data ${values.data} (${dev.length} sentences); members: ${dirs.join(', ')}` +
-    (calibration.maxPrGap === undefined ? '' : `; calibrated with --max-pr-gap ${calibration.maxPrGap} (halves where no bias met it: ${rows.filter((r) => !r.withinGap).length} of ${rows.length} models)`),
+    (calibration.maxPrGap === undefined ? '' : `; calibrated with --max-pr-gap ${calibration.maxPrGap} (models with a half where no bias met it: ${rows.filter((r) => !r.withinGap).length} of ${rows.length})`),
   '',
   '| models | n | named P / R / F1 | nominal P / R / F1 | overall P / R / F1 | 2-fold calibrated overall P / R / F1 | bias on all dev |',
   '|---|---|---|---|---|---|---|',
