@@ -127,14 +127,18 @@ export const prGap = (row: BiasRow): number => Math.abs(row.scores.overall.preci
 /**
  * The row to choose under `maxPrGap` (see CalibrationOptions): bestRow among
  * the rows within the gap; when none is, bestRow among those with the
- * smallest gap. Without a constraint, bestRow.
+ * smallest gap. A row without a single correct mention (P = R = 0, e.g. a
+ * bias so low that nothing is predicted) meets any gap vacuously, so it
+ * counts only when every row is such. Without a constraint, bestRow.
  */
 export function chooseRow(rows: readonly BiasRow[], maxPrGap: number | undefined): { row: BiasRow; withinGap: boolean } {
   if (maxPrGap === undefined) return { row: bestRow(rows), withinGap: true };
-  const within = rows.filter((r) => prGap(r) <= maxPrGap + 1e-9);
+  const found = rows.filter((r) => r.scores.overall.tp > 0);
+  const pool = found.length > 0 ? found : rows;
+  const within = pool.filter((r) => prGap(r) <= maxPrGap + 1e-9);
   if (within.length > 0) return { row: bestRow(within), withinGap: true };
-  const smallest = Math.min(...rows.map(prGap));
-  return { row: bestRow(rows.filter((r) => prGap(r) <= smallest + 1e-9)), withinGap: false };
+  const smallest = Math.min(...pool.map(prGap));
+  return { row: bestRow(pool.filter((r) => prGap(r) <= smallest + 1e-9)), withinGap: false };
 }
 
 /** Sweeps the grid (then refines) over the sentences `subset` (indices); `decode(i, bias)` gives sentence i's spans. */

@@ -84,6 +84,12 @@ test('maxPrGap: the best F1 among rows within the gap; none within: the smallest
   assert.deepEqual(chooseRow(rows, 15), { row: rows[1], withinGap: true });
   // Without the balanced row nothing is within 5: the smallest gap (1.5, 9.1) rather than the best F1.
   assert.deepEqual(chooseRow([rows[0], rows[1], rows[3]], 5), { row: rows[3], withinGap: false });
+  // A bias that finds nothing right (P = R = 0) is not "within" any gap.
+  const nothing = row(-2, 0, 0, 100);
+  assert.deepEqual(chooseRow([nothing, rows[0], rows[1], rows[3]], 5), { row: rows[3], withinGap: false });
+  const wrong = row(-1.5, 0, 3, 100);
+  // ... unless no row finds anything: then the usual rule (F1 0 for both, the bias nearest 0).
+  assert.deepEqual(chooseRow([nothing, wrong], 5), { row: wrong, withinGap: true });
 });
 
 // Every sentence "甲乙丙丁戊己庚辛" holds four gold mentions; the fake always finds the first,
