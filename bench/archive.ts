@@ -33,7 +33,7 @@
  *
  * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|snappy|null] [--codecs deflate,snappy,null] [--text FILE] [--baseline DIST]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,7 +41,7 @@ import { deleteTopics, ensureTopic } from '../pipeline/kafka/topicAdmin.js';
 import { openTopicWriter } from '../pipeline/kafka/topicWriter.js';
 import { createLogger } from '../pipeline/ops/logger.js';
 import { startArchiveSink } from '../pipeline/stream/archiveSink.js';
-import { encodeStrict, loadSchema } from '../schemas/registry.js';
+import { benchPost, benchTexts } from './archivePosts.js';
 import { benchArgs } from './args.js';
 import { consumeLoop } from './consumeLoop.js';
 import { median } from './stats.js';
@@ -69,23 +69,11 @@ const logger = createLogger({ level: 'error' });
 
 async function produce(): Promise<void> {
   await ensureTopic({ brokers, topic, partitions: 3 });
-  const type = loadSchema('post');
+  const texts = benchTexts(args.text);
   const writer = await openTopicWriter({ brokers, topic });
-  const texts =
-    args.text === undefined
-      ? ['今天在北京见到了马云，他说阿里巴巴明年还要招人。', '上海下雨了😀小王约我明天去外滩散步', '那位老板昨天在深圳开了发布会，腾讯的人也来了']
-      : readFileSync(args.text, 'utf8')
-          .split('\n')
-          .map((line) => line.replace(/\s+/g, ''))
-          .filter((line) => line !== '');
-  if (texts.length === 0) throw new Error(`--text ${args.text}: no non-empty line`);
-  const base = Date.UTC(2024, 4, 1, 8);
   for (let i = 0; i < POSTS; i += 2000) {
     const batch = [];
-    for (let j = i; j < Math.min(POSTS, i + 2000); j++) {
-      const post = { id: `b${j}`, text: `${texts[j % texts.length]} #${j}`, author_id: `u${j % 97}`, created_at: base + (j % 6) * 3_600_000 + j, source: 'weibo', lang: null, reply_to: null, attributes: {}, topic_tags: [], geo: null };
-      batch.push({ key: post.id, value: encodeStrict(type, post) });
-    }
+    for (let j = i; j < Math.min(POSTS, i + 2000); j++) batch.push(benchPost(j, texts));
     await writer.send(batch);
   }
   await writer.close();

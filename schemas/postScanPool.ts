@@ -11,7 +11,6 @@ import { Worker } from 'node:worker_threads';
 import { ConfigError, MentionflowError } from '../common/errors.js';
 import { checkPosts } from './postScan.js';
 import type { PostScanReply, PostScanRequest } from './postScanWorker.js';
-import { latestVersion, loadSchema } from './registry.js';
 
 export interface PostScans {
   status: Uint8Array;
@@ -51,7 +50,7 @@ export class PostScanPool {
       try {
         const status = new Uint8Array(count);
         const times = new Float64Array(count);
-        checkPosts(loadSchema('post', latestVersion('post')), data, ends, timestamps, count, status, times);
+        checkPosts(data, ends, timestamps, count, status, times);
         return Promise.resolve({ status, times });
       } catch (err) {
         return Promise.reject(err);

@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { checkPosts } from './postScan.js';
-import { latestVersion, loadSchema } from './registry.js';
+
 
 export interface PostScanRequest {
   id: number;
@@ -27,12 +27,11 @@ export interface PostScanReply {
 
 const port = parentPort;
 if (port !== null) {
-  const type = loadSchema('post', latestVersion('post'));
   port.on('message', (req: PostScanRequest) => {
     try {
       const status = new Uint8Array(req.count);
       const times = new Float64Array(req.count);
-      checkPosts(type, Buffer.from(req.data, req.offset, req.length), req.ends, req.timestamps, req.count, status, times);
+      checkPosts(Buffer.from(req.data, req.offset, req.length), req.ends, req.timestamps, req.count, status, times);
       port.postMessage({ id: req.id, status, times } satisfies PostScanReply, [status.buffer, times.buffer]);
     } catch (err) {
       port.postMessage({ id: req.id, error: (err as Error)?.stack ?? String(err) } satisfies PostScanReply);

@@ -14,8 +14,8 @@
  */
 import { ConfigError, DecodeError, MentionflowError } from '../../common/errors.js';
 import { deadLetterMessage } from '../../operators/deadLetter.js';
-import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, resolvingDecoder, scanAvro, type ResolvingDecoder, type WireFormat } from '../../schemas/registry.js';
-import { plausibleTime, postHead, POST_BLANK_ID, POST_OK, POST_SLOW } from '../../schemas/postScan.js';
+import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, resolvingDecoder, type ResolvingDecoder, type WireFormat } from '../../schemas/registry.js';
+import { checkPost, plausibleTime, POST_BLANK_ID, POST_OK, POST_SLOW } from '../../schemas/postScan.js';
 import { PostScanPool } from '../../schemas/postScanPool.js';
 import type { Post } from '../../schemas/types.generated.js';
 import type { ContainerCodec } from '../../schemas/container.js';
@@ -103,24 +103,14 @@ export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | nul
       if (!(err instanceof MentionflowError)) throw err;
     }
   }
-  const latestWriter = loadSchema('post', latest);
   return (value, timestamp) => {
     if (value === null) throw new DecodeError('cannot archive: the record has no value (null payload, e.g. a tombstone)');
-    // Fast path, the common case: a raw record of the latest version. The bounded scan checks it
-    // whole (every byte consumed, strings valid); only id and created_at are then read.
+    // Fast path, the common case: a raw record of the latest version, checked whole (every byte
+    // consumed, strings valid); only id and created_at are then read.
     if (wire === 'raw') {
-      let end = -1;
-      try {
-        end = scanAvro(latestWriter, value);
-      } catch {
-        // not the latest version (or not a Post): the full path below says why
-      }
-      if (end === value.length) {
-        const head = postHead(value);
-        if (head.idBlank) throw new DecodeError(EMPTY_ID);
-        const t = head.createdAt;
-        return { bytes: value, eventTime: plausibleTime(t) ? t : timestamp };
-      }
+      const { status, eventTime } = checkPost(value, timestamp);
+      if (status === POST_BLANK_ID) throw new DecodeError(EMPTY_ID);
+      if (status === POST_OK) return { bytes: value, eventTime };
     }
     const reasons: string[] = [];
     for (const d of decoders) {
