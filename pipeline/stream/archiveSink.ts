@@ -17,7 +17,7 @@ import { deadLetterMessage } from '../../operators/deadLetter.js';
 import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, resolvingDecoder, type ResolvingDecoder, type WireFormat } from '../../schemas/registry.js';
 import { checkPost, checkPosts, plausibleTime, POST_BLANK_ID, POST_OK, POST_SLOW } from '../../schemas/postScan.js';
 import type { Post } from '../../schemas/types.generated.js';
-import type { ContainerCodec } from '../../schemas/container.js';
+import type { ContainerCodec, DeflateStrategy } from '../../schemas/container.js';
 import { ArchiveRoller } from '../file/archiveRoller.js';
 import { startArchiveConsumer, type ArchiveConsumer, type ArchiveRecord } from '../kafka/archiveConsumer.js';
 import type { KafkaConnectionOptions } from '../kafka/client.js';
@@ -42,6 +42,11 @@ export interface ArchiveSinkOptions extends KafkaConnectionOptions {
    * 52-64% of the CPU of zlib's default 6 for files 4% larger (BENCHMARKS.md, archive sink).
    */
   deflateLevel?: number;
+  /**
+   * zlib strategy of deflate; default 'default'. 'huffman' (no LZ77 matches) costs less CPU for
+   * larger files (BENCHMARKS.md, archive sink round 6).
+   */
+  deflateStrategy?: DeflateStrategy;
   logger: Logger;
   /** Ops endpoint port (/metrics, /healthz, /readyz); undefined: none. */
   metricsPort?: number;
@@ -135,6 +140,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
     ...(opts.maxFileAgeMs !== undefined ? { maxAgeMs: opts.maxFileAgeMs } : {}),
     codec: opts.codec ?? 'deflate',
     deflateLevel: opts.deflateLevel ?? 1,
+    ...(opts.deflateStrategy !== undefined ? { deflateStrategy: opts.deflateStrategy } : {}),
     onFile: (f) => {
       metrics.file(f.bytes);
       logger.debug('archive: file written', { ...f });
