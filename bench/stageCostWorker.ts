@@ -192,8 +192,12 @@ interface GcEntry {
   afterGC: { heapStatistics: { usedHeapSize: number } };
 }
 
-async function timed(pass: () => Promise<number>, records: number): Promise<{ cost: PassCost; outputs: number }> {
+/** With a --trace-* flag (bench/stageCost.ts --node-flags), the passes are marked on stdout between the trace's lines. */
+const TRACING = process.execArgv.some((f) => f.startsWith('--trace'));
+
+async function timed(name: string, pass: () => Promise<number>, records: number): Promise<{ cost: PassCost; outputs: number }> {
   gc();
+  if (TRACING) process.stdout.write(`[stage cost: ${name} pass begins]\n`);
   const profiler = new v8.GCProfiler();
   const used0 = v8.getHeapStatistics().used_heap_size;
   profiler.start();
@@ -203,6 +207,7 @@ async function timed(pass: () => Promise<number>, records: number): Promise<{ co
   const wallNs = Number(process.hrtime.bigint() - t0);
   const cpu = process.cpuUsage(cpu0);
   const used1 = v8.getHeapStatistics().used_heap_size;
+  if (TRACING) process.stdout.write(`[stage cost: ${name} pass ends]\n`);
   const stats = (profiler.stop() as unknown as { statistics: GcEntry[] }).statistics;
   const freed = stats.reduce((a, g) => a + (g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize), 0);
   return {
@@ -222,9 +227,9 @@ async function main(): Promise<void> {
   const build = await loadBuild(task.dist);
   const raw = rawRecords(task.records);
   const pass = await stagePass(build, task.stage, raw);
-  const cold = await timed(pass, task.records);
+  const cold = await timed('cold', pass, task.records);
   for (let i = 0; i < task.warmupPasses; i++) await pass();
-  const warm = await timed(pass, task.records);
+  const warm = await timed('warm', pass, task.records);
   if (cold.outputs !== warm.outputs) throw new Error(`stage ${task.stage}: ${cold.outputs} outputs cold, ${warm.outputs} warm`);
   const result: StageResult = { cold: cold.cost, warm: warm.cost, outputs: cold.outputs };
   process.send!(result);
