@@ -13,7 +13,9 @@
  *   taps        the five metric taps of mentionStream, each over what flows at its point
  *   coalesce    the sinks' write coalescing (writeCoalesced, writes resolving at once)
  *   all         mentionStream end to end: an in-memory source pausing at maxInFlight
- *               (resuming at half, as the Kafka source does), a sink whose writes resolve at once
+ *               (resuming at half, as the Kafka source does), a sink whose writes resolve at once;
+ *               ONE stream as in a worker: cold = its first --records outputs acked, warm = its
+ *               last --records, after --warmup-passes x --records more
  *
  * Every measurement runs in a fresh process (bench/stageCostWorker.ts):
  * cold = the stage's first pass in that process (its code not yet compiled,
@@ -26,7 +28,7 @@
  * after - before + what each GC during the pass freed (v8.GCProfiler).
  *
  *   node dist/bench/stageCost.js [--records N] [--runs K] [--warmup-passes P] [--stages decode,batch,...]
- *                                [--baseline DIR] [--node-flags "FLAGS"]   (e.g. "--trace-deopt", output to stdout)
+ *                                [--baseline DIR] [--node-flags="FLAGS"]   (with "=": e.g. --node-flags="--trace-deopt", output to stdout)
  *
  * Prints a Markdown table (and the load average at start and end).
  */
@@ -71,7 +73,7 @@ if (baseline !== undefined && !existsSync(join(baseline, 'operators', 'index.js'
 }
 const nodeFlags = String(values['node-flags']).split(/\s+/).filter(Boolean);
 const badFlag = nodeFlags.find((f) => !f.startsWith('-'));
-if (badFlag !== undefined) throw new Error(`--node-flags: "${badFlag}" is not a flag, e.g. --node-flags "--trace-deopt"`);
+if (badFlag !== undefined) throw new Error(`--node-flags: "${badFlag}" is not a flag, e.g. --node-flags="--trace-deopt"`);
 
 const WORKER = join(HERE, 'stageCostWorker.js');
 

@@ -3,7 +3,8 @@
  * --expose-gc): the framework stage `stage` of the build in `dist` (its
  * modules imported from that directory, so another build's dist measures
  * that build's code) over `records` synthetic posts, cold (the first pass in
- * this process) and warm (one more pass after `warmupPasses` untimed ones).
+ * this process) and warm (one more pass after `warmupPasses` untimed ones;
+ * for the whole stream, spans of one stream instead, see wholeStreamCost).
  * Inputs of a stage are made beforehand, untimed, by the same build's
  * upstream stages. Each pass: CPU (process.cpuUsage, all threads: GC helpers
  * and the background compiler included), wall time, and the bytes allocated
@@ -110,53 +111,61 @@ function drain<T, R>(input: readonly T[], op: OperatorFunction<T, R>, size: (r: 
 const one = (): number => 1;
 const len = (xs: readonly unknown[]): number => xs.length;
 
-/** The whole stream (mentionStream) between an in-memory source that pauses at maxInFlight as the Kafka source does and a sink whose writes resolve at once. */
-function wholeStream(b: Build, raw: readonly RawRecord[]): () => Promise<number> {
+/**
+ * The whole stream (mentionStream) between an in-memory source that pauses at
+ * maxInFlight as the Kafka source does (resuming at half) and a sink whose
+ * writes resolve at once: ONE stream, as in a worker, over `passes` cycles of
+ * `raw`; `onAcked(total)` after each acknowledged group. Resolves with the outputs acked.
+ */
+function wholeStream(b: Build, raw: readonly RawRecord[], passes: number, onAcked: (total: number) => void): Promise<number> {
   const settings = defaults(b);
   const metrics = b.metrics.createPipelineMetrics({ collectDefault: false, tensorMemory: () => ({ numTensors: 0, numBytes: 0 }) });
   const logger = b.logger.silentLogger();
   const tagger = new IdentityTagger();
-  return async () => {
-    let next = 0;
-    let inFlight = 0;
-    let wake: (() => void) | undefined;
-    let paused = false;
-    const source = {
-      records: () =>
-        new Observable<RawRecord>((sub) => {
-          const pump = (): void => {
-            while (next < raw.length && inFlight < settings.maxInFlight && !sub.closed) {
-              inFlight++;
-              sub.next(raw[next++]);
-            }
-            if (next === raw.length) sub.complete();
-            else paused = true;
-          };
-          wake = pump;
-          pump();
-        }),
-      ack: (refs: readonly RecordRef[]) => {
-        inFlight -= refs.length;
-        // the Kafka source resumes once in flight falls to half the limit
-        if (paused && inFlight <= settings.maxInFlight / 2) {
-          paused = false;
-          setImmediate(() => wake?.());
-        }
-      },
-      stop: () => undefined,
-    };
-    const sink = { write: () => b.coalesce.writeCoalesced<OutputMessage>({ write: () => Promise.resolve() }) };
-    let acked = 0;
-    await new Promise<void>((resolve, reject) =>
-      b.worker.mentionStream({ source, sink, tagger, settings, metrics, logger }).subscribe({ next: (xs) => (acked += xs.length), error: reject, complete: resolve }),
-    );
-    return acked;
+  const total = passes * raw.length;
+  let next = 0;
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  let paused = false;
+  const source = {
+    records: () =>
+      new Observable<RawRecord>((sub) => {
+        const pump = (): void => {
+          while (next < total && inFlight < settings.maxInFlight && !sub.closed) {
+            inFlight++;
+            sub.next(raw[next++ % raw.length]);
+          }
+          if (next === total) sub.complete();
+          else paused = true;
+        };
+        wake = pump;
+        pump();
+      }),
+    ack: (refs: readonly RecordRef[]) => {
+      inFlight -= refs.length;
+      if (paused && inFlight <= settings.maxInFlight / 2) {
+        paused = false;
+        setImmediate(() => wake?.());
+      }
+    },
+    stop: () => undefined,
   };
+  const sink = { write: () => b.coalesce.writeCoalesced<OutputMessage>({ write: () => Promise.resolve() }) };
+  let acked = 0;
+  return new Promise<number>((resolve, reject) =>
+    b.worker.mentionStream({ source, sink, tagger, settings, metrics, logger }).subscribe({
+      next: (xs) => {
+        acked += xs.length;
+        onAcked(acked);
+      },
+      error: reject,
+      complete: () => resolve(acked),
+    }),
+  );
 }
 
 /** The pass of `stage` and the inputs it needs (made here, untimed, by the build's upstream stages). */
-async function stagePass(b: Build, stage: Stage, raw: readonly RawRecord[]): Promise<() => Promise<number>> {
-  if (stage === 'all') return wholeStream(b, raw);
+async function stagePass(b: Build, stage: Exclude<Stage, 'all'>, raw: readonly RawRecord[]): Promise<() => Promise<number>> {
   const s = defaults(b);
   const { ops } = b;
   const batcher = () => ops.batchItems<Post>({ maxCount: s.batchMaxCount, maxChars: s.batchMaxChars, maxWaitMs: s.batchMaxWaitMs });
@@ -192,10 +201,11 @@ interface GcEntry {
   afterGC: { heapStatistics: { usedHeapSize: number } };
 }
 
-/** With a --trace-* flag (bench/stageCost.ts --node-flags), the passes are marked on stdout between the trace's lines. */
+/** With a --trace-* flag (bench/stageCost.ts --node-flags), the measured spans are marked on stdout between the trace's lines. */
 const TRACING = process.execArgv.some((f) => f.startsWith('--trace'));
 
-async function timed(name: string, pass: () => Promise<number>, records: number): Promise<{ cost: PassCost; outputs: number }> {
+/** Starts measuring a span (after a full GC); `end(records)` gives its cost per record. */
+function span(name: string): { end: (records: number) => PassCost } {
   gc();
   if (TRACING) process.stdout.write(`[stage cost: ${name} pass begins]\n`);
   const profiler = new v8.GCProfiler();
@@ -203,29 +213,58 @@ async function timed(name: string, pass: () => Promise<number>, records: number)
   profiler.start();
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const outputs = await pass();
-  const wallNs = Number(process.hrtime.bigint() - t0);
-  const cpu = process.cpuUsage(cpu0);
-  const used1 = v8.getHeapStatistics().used_heap_size;
-  if (TRACING) process.stdout.write(`[stage cost: ${name} pass ends]\n`);
-  const stats = (profiler.stop() as unknown as { statistics: GcEntry[] }).statistics;
-  const freed = stats.reduce((a, g) => a + (g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize), 0);
   return {
-    outputs,
-    cost: {
-      cpuUs: (cpu.user + cpu.system) / records,
-      wallUs: wallNs / 1000 / records,
-      allocBytes: (used1 - used0 + freed) / records,
-      gcs: stats.length,
-      gcUs: stats.reduce((a, g) => a + g.cost, 0) / records,
+    end: (records) => {
+      const wallNs = Number(process.hrtime.bigint() - t0);
+      const cpu = process.cpuUsage(cpu0);
+      const used1 = v8.getHeapStatistics().used_heap_size;
+      if (TRACING) process.stdout.write(`[stage cost: ${name} pass ends]\n`);
+      const stats = (profiler.stop() as unknown as { statistics: GcEntry[] }).statistics;
+      const freed = stats.reduce((a, g) => a + (g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize), 0);
+      return {
+        cpuUs: (cpu.user + cpu.system) / records,
+        wallUs: wallNs / 1000 / records,
+        allocBytes: (used1 - used0 + freed) / records,
+        gcs: stats.length,
+        gcUs: stats.reduce((a, g) => a + g.cost, 0) / records,
+      };
     },
   };
+}
+
+async function timed(name: string, pass: () => Promise<number>, records: number): Promise<{ cost: PassCost; outputs: number }> {
+  const s = span(name);
+  const outputs = await pass();
+  return { outputs, cost: s.end(records) };
+}
+
+/**
+ * The whole stream, cold and warm in one stream: cold = from the start to the
+ * N-th output acked, warm = from the (1 + warmupPasses) N-th to the end (the
+ * outputs actually acked in each span; groups can overrun a boundary).
+ */
+async function wholeStreamCost(b: Build, raw: readonly RawRecord[], warmupPasses: number): Promise<StageResult> {
+  const n = raw.length;
+  const warmFrom = (1 + warmupPasses) * n;
+  let cold: PassCost | undefined;
+  let warm: { s: ReturnType<typeof span>; from: number } | undefined;
+  const coldSpan = span('cold');
+  const outputs = await wholeStream(b, raw, 2 + warmupPasses, (acked) => {
+    if (cold === undefined && acked >= n) cold = coldSpan.end(acked);
+    if (warm === undefined && acked >= warmFrom) warm = { s: span('warm'), from: acked };
+  });
+  const end = warm!.s.end(outputs - warm!.from);
+  return { cold: cold!, warm: end, outputs };
 }
 
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2]!) as StageTask;
   const build = await loadBuild(task.dist);
   const raw = rawRecords(task.records);
+  if (task.stage === 'all') {
+    process.send!(await wholeStreamCost(build, raw, task.warmupPasses));
+    return;
+  }
   const pass = await stagePass(build, task.stage, raw);
   const cold = await timed('cold', pass, task.records);
   for (let i = 0; i < task.warmupPasses; i++) await pass();
