@@ -132,7 +132,7 @@ const lines = [
     `${nodeFlags.length > 0 ? `; node flags ${nodeFlags.join(' ')}` : ''}.`,
   `This build: ${OWN_DIST}${baseline ? `; baseline: ${baseline}` : ''}. Medians (range) over runs; per record.`,
   '',
-  '| stage | build | CPU us cold | CPU us warm | alloc B cold | alloc B warm | GC us warm | GCs warm |',
+  '| stage | build | CPU us cold | CPU us warm | alloc B cold | alloc B warm | GC wall us warm | GCs warm |',
   '|---|---|---|---|---|---|---|---|',
 ];
 for (const stage of stages) {
