@@ -350,6 +350,13 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
   let assigned: number[] = [];
   let owned: number[] = [];
   let needRestore = true;
+  /**
+   * From REBALANCING to the next GROUP_JOIN: the assignment is about to
+   * change, so nothing is restored or written (a restore now would register
+   * the producers of partitions that may already be their new owner's,
+   * fencing it).
+   */
+  let rebalancing = false;
   let failure: unknown;
   let stopping: Promise<void> | undefined;
   let pending = new Map<number, Pending>();
@@ -417,6 +424,7 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
 
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     needRestore = true;
+    rebalancing = false;
     assigned = [...(payload.memberAssignment[fromTopic] ?? [])].sort((a, b) => a - b);
     if (one && assigned.length > 0 && assigned.join(',') !== partitions.join(',')) {
       failure = new ConfigError(
@@ -427,6 +435,7 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
   });
   consumer.on(consumer.events.REBALANCING, () => {
     needRestore = true; // from now on nothing pending is written (see tick)
+    rebalancing = true;
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     failure ??= payload.error;
@@ -440,7 +449,7 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
     eachBatch: ({ batch, isStale, resolveOffset, heartbeat }) =>
       serially(async () => {
         // stopping: left unresolved, so nothing of it counts as read
-        if (failure !== undefined || stopping !== undefined || isStale() || batch.messages.length === 0) return;
+        if (failure !== undefined || stopping !== undefined || rebalancing || isStale() || batch.messages.length === 0) return;
         if (needRestore) await restoreNow();
         const s = stateOf(batch.partition);
         if (!owned.includes(s)) return;
@@ -458,7 +467,7 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
   const tickMs = Math.max(10, Math.min(opts.idle?.tickMs ?? Infinity, commitIntervalMs || 1000, 1000));
   const tick = (): Promise<void> =>
     serially(async () => {
-      if (failure !== undefined || stopping !== undefined || assigned.length === 0) return;
+      if (failure !== undefined || stopping !== undefined || rebalancing || assigned.length === 0) return;
       // after a rebalance, what is pending is dropped by the restore: never written, the input is read again from the committed offsets
       if (needRestore && opts.idle === undefined) return;
       if (opts.idle !== undefined) {
