@@ -156,6 +156,12 @@ export interface TrendSnapshot {
   /** Per input source: [name, largest created_at (-Infinity, or null after JSON, before its first record), idle]. */
   sources: Array<[string, number | null, boolean]>;
   closedBelow: number | null;
+  /**
+   * Before any window closed: the earliest progress-marker time (`advance`),
+   * where closing starts when no record opened a window; null otherwise.
+   * Absent in snapshots written before it existed (restored as null).
+   */
+  progressFrom?: number | null;
   seq: number;
   lateRecords: number;
   windows: WindowSnapshot[];
@@ -507,6 +513,7 @@ export class TrendState {
       maxEventTime: Number.isFinite(this.maxEventTime) ? this.maxEventTime : null,
       sources: [...this.sources.entries()].map(([name, x]) => [name, x.max, x.idle]),
       closedBelow: this.closedBelow ?? null,
+      progressFrom: this.progressFrom ?? null,
       seq: this.seq,
       lateRecords: this.lateRecords,
       windows,
@@ -527,6 +534,7 @@ export class TrendState {
     // an announced source with no record yet has max -Infinity, which JSON writes as null
     for (const [name, max, idle] of snap.sources) st.sources.set(name, { max: typeof max === 'number' ? max : -Infinity, idle });
     st.closedBelow = snap.closedBelow ?? undefined;
+    st.progressFrom = typeof snap.progressFrom === 'number' ? snap.progressFrom : undefined; // absent in older snapshots
     st.seq = snap.seq;
     st.lateRecords = snap.lateRecords;
     for (const ws of snap.windows) {

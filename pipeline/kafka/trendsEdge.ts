@@ -25,7 +25,16 @@
  *   join the producer of every owned state is registered (InitProducerId),
  *   which fences the state's previous writer and aborts what it left open.
  *   A failed transaction ends the run (the process exits; its successor
- *   restores and resumes).
+ *   restores and resumes), except, per partition, a write of P that fails
+ *   fenced (another member registered P's id: the group gave P to it while
+ *   this one was slow or cut off): P is given up, as transactionalSink.ts
+ *   does: its state and held outputs are dropped (none of them is
+ *   committed; the new owner reads P again from the committed offset on top
+ *   of the committed state) and P is paused; the member carries on with its
+ *   other partitions, and claims and restores P again if the next join
+ *   assigns it P (or, when no join comes within a session timeout, the group
+ *   still says P is its own). With one state a fenced write is another
+ *   aggregator under the same transactional id: the run ends.
  * - at-least-once: one idempotent producer; outputs and changelog entries are
  *   produced (acks=all), then the offsets committed by the consumer. A crash
  *   between the two reads the batch again on top of a state that already
@@ -39,7 +48,12 @@
  * paused, up to every marker: only what the member owns is restored, and the
  * read ends exactly at what is committed, with no guess from offsets or idle
  * time. The last entry under a state's key is the state. A state that left is
- * dropped (its new owner restores it).
+ * dropped (its new owner restores it). Then every owned partition is read
+ * from its committed offset, read after the claim (the consumer seeks there):
+ * kafkajs read the committed offsets at the join, before the claim fenced
+ * the previous owner, which may have committed more in between; going on
+ * from kafkajs's position would count those records again on top of a state
+ * that has them.
  *
  * Commit interval (Kafka Streams' commit.interval.ms): batches are processed
  * as they come, but their outputs, the states and their offsets are written
@@ -61,7 +75,7 @@ import type { Consumer, Producer } from 'kafkajs';
 import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
-import { kafkaEdgeError } from './errors.js';
+import { isFenced, kafkaEdgeError } from './errors.js';
 import { newProducer } from './producers.js';
 import { partitionTransactionalId } from './transactionalSink.js';
 
@@ -241,11 +255,12 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
   if (!eos) producers.set(-1, await openProducer(-1));
   const producerOf = (state: number): Producer => producers.get(eos ? state : -1)!;
 
+  const sessionTimeoutMs = opts.sessionTimeoutMs ?? 6_000;
   const consumer: Consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
-    sessionTimeout: opts.sessionTimeoutMs ?? 6_000,
-    heartbeatInterval: Math.floor((opts.sessionTimeoutMs ?? 6_000) / 3),
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: Math.floor(sessionTimeoutMs / 3),
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
     // never retried in place: process() has changed the state already (the successor restores instead)
@@ -298,15 +313,22 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
     return { topic: changelogTopic, key, value, ...(partition === undefined ? {} : { partition }) };
   };
 
-  /** Reads the changelog up to a marker committed now for each of `states`; the stored entry of each. */
-  const readStates = async (states: readonly number[]): Promise<Map<number, Buffer | undefined>> => {
+  /** Reads the changelog up to a marker committed now for each of `claimed`; the stored entry of each (of those not given up meanwhile). */
+  const readStates = async (claimed: readonly number[]): Promise<Map<number, Buffer | undefined>> => {
     const markers = new Map<number, string>();
-    for (const s of states) {
+    for (const s of claimed) {
       const marker = `restore-marker:${randomUUID()}`;
-      await write(s, [changelogRecord(s, marker, Buffer.from('marker'))], []);
+      try {
+        await write(s, [changelogRecord(s, marker, Buffer.from('marker'))], []);
+      } catch (err) {
+        if (!givesUp(err)) throw err;
+        await giveUp(s, err); // claimed by another member since this one registered its id
+        continue;
+      }
       markers.set(s, marker);
       markersToClear.set(s, marker);
     }
+    const states = claimed.filter((s) => markers.has(s));
     const latest = new Map<number, Map<string, Buffer>>(states.map((s) => [s, new Map()]));
     /** The owned state whose entries a changelog partition holds (undefined: one owned elsewhere). */
     const stateIn = (changelogPartition: number): number | undefined => (one ? (states.length > 0 ? 0 : undefined) : latest.has(changelogPartition) ? changelogPartition : undefined);
@@ -371,6 +393,67 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
   let settle!: () => void;
   const ended = new Promise<void>((r) => (settle = r));
 
+  /** Per partition, a fenced write gives the partition up; with one state it ends the run (another aggregator has the id). */
+  const givesUp = (err: unknown): boolean => eos && !one && isFenced(err);
+  /** States given up after a fenced write, their partitions paused: the timer claims them again if no join comes first. */
+  const givenUp = new Map<number, NodeJS.Timeout>();
+  /**
+   * State s's write was fenced: another member registered its id, so nothing
+   * of s this member holds can commit any more. Its state and held outputs are
+   * dropped and its partitions paused until the next join says whose they are
+   * (or, after a session timeout with no join, claimed again: the group still
+   * says they are this member's).
+   */
+  const giveUp = async (s: number, err: unknown): Promise<void> => {
+    log.warn('fenced: another aggregator took this partition over; its state and held outputs are dropped, the partition is restored again if the group assigns it back', {
+      partition: s,
+      err: kafkaEdgeError('transaction', err).message,
+    });
+    owned = owned.filter((x) => x !== s);
+    pending.delete(s);
+    markersToClear.delete(s);
+    opts.drop?.(s);
+    await producers.get(s)?.disconnect().catch(() => undefined);
+    producers.delete(s);
+    consumer.pause([{ topic: fromTopic, partitions: inputsOf(s) }]);
+    clearTimeout(givenUp.get(s));
+    const timer = setTimeout(() => {
+      givenUp.delete(s);
+      if (stopping !== undefined || !statesOf(assigned).includes(s)) return;
+      needRestore = true; // no join came: still assigned here, so claimed and restored again before the next batch
+      consumer.resume([{ topic: fromTopic, partitions: inputsOf(s) }]);
+    }, sessionTimeoutMs);
+    timer.unref();
+    givenUp.set(s, timer);
+  };
+  /** A join: the assignment says whose each partition is; the given-up ones read again (claimed by the restore if assigned here). */
+  const resumeGivenUp = (): void => {
+    if (givenUp.size === 0) return;
+    const parts = [...givenUp.keys()].flatMap(inputsOf);
+    for (const t of givenUp.values()) clearTimeout(t);
+    givenUp.clear();
+    consumer.resume([{ topic: fromTopic, partitions: parts }]);
+  };
+
+  /** Where each of `parts` is read from: the group's committed offset (none: the partition's start). */
+  const startOffsets = async (parts: readonly number[]): Promise<Map<number, string>> => {
+    const offsetAdmin = kafka.admin();
+    try {
+      await offsetAdmin.connect();
+      const [entry] = await offsetAdmin.fetchOffsets({ groupId, topics: [fromTopic] });
+      const committed = new Map((entry?.partitions ?? []).map((x) => [x.partition, x.offset]));
+      const low = new Map((await offsetAdmin.fetchTopicOffsets(fromTopic)).map((x) => [x.partition, x.low]));
+      return new Map(
+        parts.map((p) => {
+          const c = committed.get(p);
+          return [p, c !== undefined && Number(c) >= 0 ? c : (low.get(p) ?? '0')];
+        }),
+      );
+    } finally {
+      await offsetAdmin.disconnect().catch(() => undefined);
+    }
+  };
+
   const restoreNow = async (): Promise<void> => {
     const t0 = process.hrtime.bigint();
     pending = new Map(); // made from states about to be replaced: the input is read again from the committed offsets
@@ -388,10 +471,13 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
       producers.set(s, await openProducer(s));
     }
     owned = next;
-    const stored = await readStates(owned);
+    const stored = await readStates(owned); // gives up those claimed by another member meanwhile
+    // read after the claim fenced each state's previous writer: nothing commits there any more but this member
+    const from = await startOffsets(owned.flatMap(inputsOf));
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     for (const s of owned) opts.restore({ state: s, stored: stored.get(s), seconds, partitions: partitions.length });
-    log.info('trend states restored', { partitions: owned.flatMap(inputsOf), seconds });
+    for (const [partition, offset] of from) consumer.seek({ topic: fromTopic, partition, offset }); // batches fetched before are stale
+    log.info('trend states restored', { partitions: owned.flatMap(inputsOf), seconds, from: Object.fromEntries(from) });
     needRestore = false;
   };
 
@@ -406,6 +492,10 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
         const entry = changelogEntry(changelogTopic, keyOf(s), opts.snapshot(s), chunkBytes).map((r) => changelogRecord(s, r.key, r.value));
         await write(s, [...outputs, ...entry], [...offsets].map(([partition, offset]) => ({ partition, offset })));
       } catch (err) {
+        if (givesUp(err)) {
+          await giveUp(s, err); // nothing of its held work committed; the other partitions carry on
+          continue;
+        }
         // The state in memory is now ahead of what is committed: stop; the successor restores.
         const upTo = [...offsets].map(([p, o]) => `${p}:${o}`).join(', ');
         failure = new KafkaEdgeError(`trends: writing the outputs and state of ${one ? fromTopic : `${fromTopic}[${s}]`}${upTo === '' ? '' : ` (offsets up to ${upTo})`} failed; stopping so that a restart restores the committed state`, { cause: err });
@@ -425,6 +515,7 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     needRestore = true;
     rebalancing = false;
+    resumeGivenUp();
     assigned = [...(payload.memberAssignment[fromTopic] ?? [])].sort((a, b) => a - b);
     if (one && assigned.length > 0 && assigned.join(',') !== partitions.join(',')) {
       failure = new ConfigError(
@@ -450,9 +541,9 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
       serially(async () => {
         // stopping: left unresolved, so nothing of it counts as read
         if (failure !== undefined || stopping !== undefined || rebalancing || isStale() || batch.messages.length === 0) return;
-        if (needRestore) await restoreNow();
+        if (needRestore) await restoreNow(); // then the batch is stale: its partition is read again from the committed offset
         const s = stateOf(batch.partition);
-        if (!owned.includes(s)) return;
+        if (isStale() || !owned.includes(s)) return;
         const records = batch.messages.map((m) => ({ partition: batch.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, ...headersOf(m.headers) }));
         const out = pendingOf(s);
         out.outputs.push(...opts.process(records, batch.partition));
@@ -487,6 +578,7 @@ export async function runTrendsEdge(opts: TrendsEdgeOptions): Promise<TrendsEdge
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(ticker);
+      for (const t of givenUp.values()) clearTimeout(t);
       // what was processed is written before the consumer leaves (at-least-once commits through it)
       await serially(async () => {
         if (failure === undefined && !needRestore) await flush();

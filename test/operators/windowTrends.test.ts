@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { map } from 'rxjs';
 import { ConfigError } from '../../common/errors.js';
 import { windowTrends, type TrendEvent, type WindowTrendsOptions } from '../../operators/windowTrends.js';
-import { TrendState, type TrendInput, type TrendMention } from '../../operators/trends/trendState.js';
+import { TrendState, type TrendInput, type TrendMention, type TrendSnapshot } from '../../operators/trends/trendState.js';
 import { loadSchema, validate } from '../../schemas/registry.js';
 import { newScheduler } from './helpers.js';
 
@@ -360,5 +360,29 @@ describe('TrendState.advance (progress markers)', () => {
     s.advance(1, '0');
     assert.equal(s.lateRecords, 0);
     assert.throws(() => s.advance(Number.NaN, '0'), TypeError);
+  });
+
+  it('a state with only markers keeps its first marker\'s window through a JSON snapshot; a snapshot without progressFrom still restores', () => {
+    const settings = { ...SETTINGS, latenessMs: 5 };
+    const run = (snap: (s: TrendState) => TrendState): Array<[number, number]> => {
+      let s = new TrendState(settings);
+      s.addSource('0');
+      s.addSource('1');
+      s.advance(23, '0'); // source 1 has no event time yet: nothing closes
+      assert.deepEqual(s.close(0), []);
+      s = snap(s);
+      s.advance(47, '1');
+      s.advance(36, '0'); // watermark 31: [20, 30) closes, from the first marker's window
+      return s.close(0).map((t) => [t.window_start, t.records]);
+    };
+    const json = (s: TrendState): TrendState => TrendState.restore(settings, JSON.parse(JSON.stringify(s.snapshot())) as TrendSnapshot);
+    assert.deepEqual(run((s) => s), [[20, 0]]);
+    assert.deepEqual(run(json), [[20, 0]]);
+    // written before the field existed: restores, and starts its windows at the next marker's (36: [30, 40), not closed yet)
+    const old = (s: TrendState): TrendState => {
+      const { progressFrom: _p, ...rest } = JSON.parse(JSON.stringify(s.snapshot())) as TrendSnapshot;
+      return TrendState.restore(settings, rest);
+    };
+    assert.deepEqual(run(old), []);
   });
 });
