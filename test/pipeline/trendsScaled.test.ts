@@ -14,7 +14,7 @@ import { TrendState } from '../../operators/trends/trendState.js';
 import { readTopic } from '../../pipeline/kafka/topicReader.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { EntityTrend, Mention, PostMentions } from '../../schemas/types.generated.js';
-import { comparableTrend, deleteScaledTopics, stageArgs } from '../support/trendsScaled.js';
+import { assertStagesRunning, comparableTrend, deleteScaledTopics, stageArgs } from '../support/trendsScaled.js';
 import { KAFKA_SKIP, committedOffsets, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
@@ -98,7 +98,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
           for (let w = 0; w < 600 && rebalancedAt === 0; w++) {
             rebalancedAt = await committed(`${t.group}-aggregate`, `${t.output}.repartition`);
             if (rebalancedAt === 0) await sleep(200);
-            for (const p of procs) if (p.proc.exitCode !== null) assert.fail(`a stage exited early (${p.proc.exitCode}): ${p.stderr.slice(-2000)}`);
+            assertStagesRunning(procs);
           }
           if (rebalancedAt > 0) procs.push(spawnCli([...common, '--stage', 'aggregate']));
         }
@@ -111,7 +111,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
           killedAt = await committed(`${t.group}-aggregate`, `${t.output}.repartition`);
           procs.push(spawnCli([...common, '--stage', 'aggregate']));
         }
-        for (const p of procs) if (p.proc.exitCode !== null) assert.fail(`a stage exited early (${p.proc.exitCode}): ${p.stderr.slice(-2000)}`);
+        assertStagesRunning(procs);
         await sleep(500);
       }
       await producer.disconnect();
@@ -121,7 +121,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
       const expected = single.flush(0);
       const lastStart = expected[expected.length - 1]!.window_start;
       for (let i = 0; i < 900 && !windows.has(lastStart); i++) {
-        for (const p of procs) if (p.proc.exitCode !== null) assert.fail(`a stage exited early (${p.proc.exitCode}): ${p.stderr.slice(-2000)}`);
+        assertStagesRunning(procs);
         await sleep(200);
       }
       await sleep(3000); // time for a duplicate to show

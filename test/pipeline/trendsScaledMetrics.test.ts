@@ -10,7 +10,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { decodeEntityMention } from '../../operators/trends/rekey.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { EntityTrend, Mention, PostMentions } from '../../schemas/types.generated.js';
-import { deleteScaledTopics, stageArgs } from '../support/trendsScaled.js';
+import { assertStagesRunning, deleteScaledTopics, stageArgs } from '../support/trendsScaled.js';
 import { KAFKA_SKIP, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
@@ -95,7 +95,7 @@ describe('mentionflow trends --stage ... --metrics-port: the scaled-out stages o
       await producer.disconnect();
       const lastStart = Math.floor(gen.reduce((a, r) => Math.max(a, r.created_at), 0) / WINDOW) * WINDOW;
       for (let i = 0; i < 300 && seen.lastStart < lastStart; i++) {
-        for (const p of procs) if (p.proc.exitCode !== null) assert.fail(`a stage exited early (${p.proc.exitCode}): ${p.stderr.slice(-2000)}`);
+        assertStagesRunning(procs);
         await sleep(200);
       }
       assert.ok(seen.lastStart >= lastStart, `the last window (${lastStart}) was written`);
