@@ -1,7 +1,8 @@
 /** What the scaled-out trends' broker tests share (trendsScaled, trendsScaledQuiet). */
 import { deleteTopics } from '../../pipeline/kafka/topicAdmin.js';
 import type { EntityTrend } from '../../schemas/types.generated.js';
-import { deleteTestTopics, type TestTopics } from './kafka.js';
+import assert from 'node:assert/strict';
+import { deleteTestTopics, type Cli, type TestTopics } from './kafka.js';
 
 /** A trend record without the fields that differ between one aggregator and the scaled-out stages. */
 export function comparableTrend(t: EntityTrend): unknown {
@@ -22,4 +23,9 @@ export async function deleteScaledTopics(brokers: string[], topics: TestTopics):
   await deleteTestTopics(brokers, topics);
   const o = topics.output;
   await deleteTopics({ brokers, topics: [`${o}.changelog`, `${o}.repartition`, `${o}.repartition.changelog`, `${o}.partials`, `${o}.repartition.deadletter`] }).catch(() => undefined);
+}
+
+/** Fails the test, with its stderr, when a stage process has exited. */
+export function assertStagesRunning(procs: readonly Cli[]): void {
+  for (const p of procs) if (p.proc.exitCode !== null) assert.fail(`a stage exited early (${p.proc.exitCode}): ${p.stderr.slice(-2000)}`);
 }
