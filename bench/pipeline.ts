@@ -89,7 +89,7 @@ import {
 } from './pipelineReport.js';
 import { median, quantile } from './stats.js';
 import { postFactory } from './syntheticPosts.js';
-import { benchArgs } from './args.js';
+import { benchArgs, nodeFlagsArg } from './args.js';
 
 const LEGS = ['throughput', 'latency', 'memory', 'scaling'] as const;
 type Leg = (typeof LEGS)[number];
@@ -201,9 +201,7 @@ if (opts.legs.includes('scaling') && cpus().length < 2) throw new Error('the sca
 checkLocalBrokers(opts.brokers);
 // --profile DIR: every measurement process writes a V8 CPU profile there (open it in Chrome DevTools); the timed figures then include the profiler's cost
 // --node-flags "...": passed to every measurement process as well (after the profiler's)
-const nodeFlags = (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== '');
-const badFlag = nodeFlags.find((f) => !f.startsWith('-'));
-if (badFlag !== undefined) throw new Error(`--node-flags: "${badFlag}" is not a flag; pass node or V8 flags, e.g. --node-flags="--trace-deopt --max-semi-space-size=32"`);
+const nodeFlags = nodeFlagsArg(values['node-flags']);
 setChildNodeArgs([...(values.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), ...nodeFlags]);
 if (opts.legs.includes('latency') && !opts.legs.includes('throughput')) {
   throw new Error('the latency leg paces at a share of the measured throughput: run it with --legs throughput,latency');
