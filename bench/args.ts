@@ -36,3 +36,15 @@ export function benchArgs<O extends Options>(moduleUrl: string, options: O): Ret
     process.exit(2);
   }
 }
+
+/**
+ * The value of a `--node-flags="..."` option: node/V8 flags for the
+ * measurement processes, split on spaces (none when absent). A word that is
+ * not a flag is an error saying how to pass them.
+ */
+export function nodeFlagsArg(value: string | undefined): string[] {
+  const flags = (value ?? '').split(/\s+/).filter((f) => f !== '');
+  const bad = flags.find((f) => !f.startsWith('-'));
+  if (bad !== undefined) throw new Error(`--node-flags: "${bad}" is not a flag; pass node or V8 flags, e.g. --node-flags="--trace-deopt --max-semi-space-size=32"`);
+  return flags;
+}

@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { projectRoot } from '../cli/defaults.js';
-import type { Mention, Tagger } from '../models/tagger.js';
+import type { Tagger } from '../models/tagger.js';
 import type { Logger } from '../pipeline/ops/logger.js';
 import { createKafkaClient } from '../pipeline/kafka/client.js';
 import { newProducer } from '../pipeline/kafka/producers.js';
@@ -40,6 +40,7 @@ import { startWorker } from '../pipeline/stream/worker.js';
 import type { BatchSettings, MemorySnapshot, TaggingStats, TensorCounts, ToChild, ToParent, WarmSpan, WorkerTask } from './pipelineProtocol.js';
 import { quantile } from './stats.js';
 import { samplePosts } from './syntheticPosts.js';
+import { IdentityTagger } from './identityTagger.js';
 
 const task = JSON.parse(process.argv[2]) as WorkerTask;
 const logger = createLogger({ level: 'warn', base: { bench: 'pipeline', variant: task.variant } });
@@ -279,15 +280,6 @@ async function runBare(): Promise<void> {
 }
 
 // ---- the pipeline, with the identity tagger or the model
-
-class IdentityTagger implements Tagger {
-  readonly modelId = 'identity';
-  readonly modelVersion = '0';
-  tag(texts: readonly string[]): Promise<Mention[][]> {
-    return Promise.resolve(texts.map(() => []));
-  }
-  dispose(): void {}
-}
 
 /** The worker's settings for this task (the benchmark's own plus --worker-option ones, defaults for the rest). */
 function workerConfig(): WorkerConfig {

@@ -37,7 +37,7 @@ import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchArgs } from './args.js';
+import { benchArgs, nodeFlagsArg } from './args.js';
 import { median } from './stats.js';
 import { STAGES, type PassCost, type Stage, type StageResult, type StageTask } from './stageCostProtocol.js';
 
@@ -47,7 +47,7 @@ const values = benchArgs(import.meta.url, {
   'warmup-passes': { type: 'string', default: '4' },
   stages: { type: 'string', default: STAGES.join(',') },
   baseline: { type: 'string' },
-  'node-flags': { type: 'string', default: '' },
+  'node-flags': { type: 'string' },
 });
 
 function int(name: 'records' | 'runs' | 'warmup-passes', min: number): number {
@@ -71,9 +71,7 @@ const baseline = values.baseline === undefined ? undefined : resolve(values.base
 if (baseline !== undefined && !existsSync(join(baseline, 'operators', 'index.js'))) {
   throw new Error(`--baseline ${baseline}: no operators/index.js there; pass the dist directory of a build (e.g. /tmp/main/dist)`);
 }
-const nodeFlags = String(values['node-flags']).split(/\s+/).filter(Boolean);
-const badFlag = nodeFlags.find((f) => !f.startsWith('-'));
-if (badFlag !== undefined) throw new Error(`--node-flags: "${badFlag}" is not a flag, e.g. --node-flags="--trace-deopt"`);
+const nodeFlags = nodeFlagsArg(values['node-flags']);
 
 const WORKER = join(HERE, 'stageCostWorker.js');
 

@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import { Observable, from, type OperatorFunction } from 'rxjs';
-import type { Mention, Tagger } from '../models/tagger.js';
 import type { Item, OutputMessage, RawRecord, RecordRef, TaggedPost } from '../operators/types.js';
 import type { Post, PostMentions } from '../schemas/types.generated.js';
 import type * as OperatorsModule from '../operators/index.js';
@@ -27,19 +26,10 @@ import type * as WorkerModule from '../pipeline/stream/worker.js';
 import type * as LoggerModule from '../pipeline/ops/logger.js';
 import type * as ConfigModule from '../pipeline/stream/config.js';
 import type { PassCost, Stage, StageResult, StageTask } from './stageCostProtocol.js';
+import { IdentityTagger } from './identityTagger.js';
 import { postFactory } from './syntheticPosts.js';
 
 declare const gc: () => void;
-
-/** Identity tagger: finds nothing (the framework's cost alone). */
-class IdentityTagger implements Tagger {
-  readonly modelId = 'identity';
-  readonly modelVersion = '0';
-  tag(texts: readonly string[]): Promise<Mention[][]> {
-    return Promise.resolve(texts.map(() => []));
-  }
-  dispose(): void {}
-}
 
 interface Build {
   ops: typeof OperatorsModule;
