@@ -88,12 +88,13 @@ export async function run(p: Parsed): Promise<number> {
 
   const model = new DashboardModel({ history });
   const server = await startDashboardServer({ port, host: String(p.values.host), model });
-  process.stderr.write(`dashboard: serving http://${String(p.values.host)}:${server.port}/\n`);
-
+  // The handlers go in before the line announcing the page: whoever waits for that line may signal
+  // at once, and a signal before them would end the process by the default action (no exit code).
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  process.stderr.write(`dashboard: serving http://${String(p.values.host)}:${server.port}/\n`);
   const inputs: Promise<unknown>[] = [];
   const stopped = new Promise<void>((resolve) => abort.signal.addEventListener('abort', () => resolve(), { once: true }));
   try {
