@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Root podman on a Debian 12 machine with no Docker engine and no image registry (our machines, CI):
-#   1. apt-get install podman runc (+ mmdebstrap for the base images, podman-compose, prometheus)
+#   1. apt-get install podman runc (+ mmdebstrap for the base images, podman-compose, prometheus;
+#      iptables, which netavark runs for every container network: without it a build RUN step
+#      fails with "netavark: No such file or directory")
 #   2. this directory's containers.conf (runc, cgroupfs, no default ulimits) via CONTAINERS_CONF
 #   3. with --service: `podman system service` on unix:///run/podman/podman.sock, the Docker API
 #      Testcontainers talks to (DOCKER_HOST; Ryuk disabled: its image is not on any registry here)
@@ -12,7 +14,7 @@ SOCK=/run/podman/podman.sock
 log() { printf '[podman-setup %ss] %s\n' "$SECONDS" "$*" >&2; }
 
 need=()
-for pkg in podman runc mmdebstrap podman-compose prometheus; do
+for pkg in podman runc mmdebstrap podman-compose prometheus iptables; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
