@@ -2,19 +2,22 @@
  * Archive sink throughput (`mentionflow archive --follow`) as a ratio of a
  * bare kafkajs consume loop over the same records (target >= 0.7).
  *
- * Produces --posts Post records (v2, ~120 bytes, event times over 6 hours;
- * their texts are three sentences repeated, which deflate packs 10:1, or
- * with --text FILE the non-empty lines of FILE in turn, whitespace removed,
- * e.g. a segmented Weibo corpus: real text, which deflate packs about 2:1
- * and costs several times more CPU on) to a fresh 3-partition topic once, then for each of --runs rounds, in
+ * Produces --posts Post records (bench/archivePosts.ts: v2, ~120 bytes, event
+ * times over 6 hours; their texts are three sentences repeated, which deflate
+ * packs 10:1, or with --text FILE the non-empty lines of FILE in turn,
+ * whitespace removed, e.g. a segmented Weibo corpus: real text, which deflate
+ * packs about 2:1 and costs several times more CPU on) to a fresh 3-partition topic once, then for each of --runs rounds, in
  * turn: (a) bare: a kafkajs consumer group (new group id) with eachBatch
  * only counting the messages; (b) archive: startArchiveSink (new group id,
  * new directory, default rolls: 64 MiB / 10 min, deflate) until every
  * record is archived, then stop() (final flush: fsync, rename, commit,
- * then leave the group); (c) with --baseline DIST, the same archive leg
- * with the startArchiveSink of another compiled tree (e.g. a copy of
+ * then leave the group), one leg per compression of --codecs (deflate,
+ * deflate-huffman, deflate-rle, snappy, null; plain deflate uses
+ * --deflate-strategy); (c) with --baseline DIST1,DIST2,..., the same archive
+ * leg with the startArchiveSink of each other compiled tree (e.g. a copy of
  * main's dist/, with its schemas/ and a node_modules link beside it), so
- * before and after are measured side by side in one run.
+ * before and after are measured side by side in one run. The order of the
+ * archive legs rotates from run to run.
  * Each time runs from the first record received (bare: the first batch;
  * archive: the first batch queued for the files, mentionflow_archive_pending_bytes
  * > 0, polled every 2 ms; a baseline without that gauge: the first record
@@ -31,9 +34,10 @@
  * the main (JS) thread alone per record (bench/threadCpu.ts: what the
  * consumer's own thread spends, apart from libuv's pool and V8's helpers).
  *
- * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|snappy|null] [--codecs deflate,snappy,null] [--text FILE] [--baseline DIST]
+ * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|snappy|null] [--codecs deflate,deflate-huffman,snappy,null]
+ *   [--deflate-strategy default|huffman|rle] [--text FILE] [--baseline DIST1,DIST2,...]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,20 +45,37 @@ import { deleteTopics, ensureTopic } from '../pipeline/kafka/topicAdmin.js';
 import { openTopicWriter } from '../pipeline/kafka/topicWriter.js';
 import { createLogger } from '../pipeline/ops/logger.js';
 import { startArchiveSink } from '../pipeline/stream/archiveSink.js';
-import { encodeStrict, loadSchema } from '../schemas/registry.js';
+import { DEFLATE_STRATEGIES, type DeflateStrategy } from '../schemas/container.js';
+import { benchPost, benchTexts } from './archivePosts.js';
 import { benchArgs } from './args.js';
 import { consumeLoop } from './consumeLoop.js';
 import { median } from './stats.js';
 import { mainThreadCpuUs } from './threadCpu.js';
 
-const args = benchArgs(import.meta.url, { posts: { type: 'string', default: '200000' }, runs: { type: 'string', default: '3' }, codec: { type: 'string', default: 'deflate' }, codecs: { type: 'string' }, baseline: { type: 'string' }, text: { type: 'string' } });
+const args = benchArgs(import.meta.url, {
+  posts: { type: 'string', default: '200000' },
+  runs: { type: 'string', default: '3' },
+  codec: { type: 'string', default: 'deflate' },
+  codecs: { type: 'string' },
+  'deflate-strategy': { type: 'string', default: 'default' },
+  baseline: { type: 'string' },
+  text: { type: 'string' },
+});
 type Codec = 'deflate' | 'snappy' | 'null';
-const codecOf = (name: string): Codec => {
-  if (name !== 'deflate' && name !== 'snappy' && name !== 'null') throw new Error(`unknown codec ${JSON.stringify(name)} (deflate, snappy, null)`);
-  return name;
+/** A leg's compression: a codec, and for deflate a zlib strategy. */
+interface Compression {
+  name: string;
+  codec: Codec;
+  strategy: DeflateStrategy;
+}
+const compressionOf = (name: string): Compression => {
+  const [codec, strategy = args['deflate-strategy']] = name.split('-');
+  if (codec !== 'deflate' && codec !== 'snappy' && codec !== 'null') throw new Error(`unknown codec ${JSON.stringify(name)} (deflate, deflate-huffman, deflate-rle, snappy, null)`);
+  if (!(DEFLATE_STRATEGIES as readonly string[]).includes(strategy) || (codec !== 'deflate' && name.includes('-'))) throw new Error(`unknown deflate strategy in ${JSON.stringify(name)} (${DEFLATE_STRATEGIES.join(', ')})`);
+  return { name: codec === 'deflate' && strategy !== 'default' ? `deflate-${strategy}` : codec, codec, strategy: strategy as DeflateStrategy };
 };
-/** --codecs deflate,snappy,null: one archive leg per codec in each run, side by side; default --codec alone. */
-const CODECS: Codec[] = (args.codecs ?? args.codec).split(',').map((c) => codecOf(c.trim()));
+/** --codecs deflate,deflate-huffman,snappy,null: one archive leg per compression in each run, side by side; default --codec alone. */
+const CODECS: Compression[] = (args.codecs ?? args.codec).split(',').map((c) => compressionOf(c.trim()));
 const CODEC = CODECS[0];
 const POSTS = Number(args.posts);
 const RUNS = Number(args.runs);
@@ -69,23 +90,11 @@ const logger = createLogger({ level: 'error' });
 
 async function produce(): Promise<void> {
   await ensureTopic({ brokers, topic, partitions: 3 });
-  const type = loadSchema('post');
+  const texts = benchTexts(args.text);
   const writer = await openTopicWriter({ brokers, topic });
-  const texts =
-    args.text === undefined
-      ? ['今天在北京见到了马云，他说阿里巴巴明年还要招人。', '上海下雨了😀小王约我明天去外滩散步', '那位老板昨天在深圳开了发布会，腾讯的人也来了']
-      : readFileSync(args.text, 'utf8')
-          .split('\n')
-          .map((line) => line.replace(/\s+/g, ''))
-          .filter((line) => line !== '');
-  if (texts.length === 0) throw new Error(`--text ${args.text}: no non-empty line`);
-  const base = Date.UTC(2024, 4, 1, 8);
   for (let i = 0; i < POSTS; i += 2000) {
     const batch = [];
-    for (let j = i; j < Math.min(POSTS, i + 2000); j++) {
-      const post = { id: `b${j}`, text: `${texts[j % texts.length]} #${j}`, author_id: `u${j % 97}`, created_at: base + (j % 6) * 3_600_000 + j, source: 'weibo', lang: null, reply_to: null, attributes: {}, topic_tags: [], geo: null };
-      batch.push({ key: post.id, value: encodeStrict(type, post) });
-    }
+    for (let j = i; j < Math.min(POSTS, i + 2000); j++) batch.push(benchPost(j, texts));
     await writer.send(batch);
   }
   await writer.close();
@@ -117,9 +126,11 @@ function dirBytes(dir: string): number {
   return sum;
 }
 
-async function archive(start: StartSink, label: string, run: number, codec: Codec): Promise<{ rate: number; stopMs: number; cpuUs: number; mainUs: number; bytes: number }> {
+async function archive(start: StartSink, label: string, run: number, compression: Compression): Promise<{ rate: number; stopMs: number; cpuUs: number; mainUs: number; bytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-archive-'));
-  const sink = await start({ brokers: brokers, logger, topic, dir, groupId: `${topic}-${label}-${run}`, tickMs: 5, codec });
+  const { codec, strategy } = compression;
+  // A tree older than the strategy option ignores it (and is only run with the default).
+  const sink = await start({ brokers: brokers, logger, topic, dir, groupId: `${topic}-${label.replace(/[^\w.-]/g, '_')}-${run}`, tickMs: 5, codec, ...(strategy !== 'default' ? { deflateStrategy: strategy } : {}) });
   const metric = (name: string) => sink.metrics.registry.getSingleMetric(name) as unknown as Gauge;
   const counter = metric('mentionflow_archive_records_total');
   const committedGauge = metric('mentionflow_archive_committed_offset');
@@ -164,10 +175,12 @@ async function archive(start: StartSink, label: string, run: number, codec: Code
   return { rate: POSTS / (Number(last - first) / 1e9), stopMs, cpuUs: cpuUs / POSTS, mainUs: mainUs / POSTS, bytes };
 }
 
-const legs: Array<{ label: string; start: StartSink; codec: Codec }> = CODECS.map((codec) => ({ label: CODECS.length === 1 ? 'archive' : codec, start: startArchiveSink, codec }));
-if (args.baseline !== undefined) {
-  const url = pathToFileURL(join(resolve(args.baseline), 'pipeline/stream/archiveSink.js')).href;
-  legs.push({ label: 'baseline', start: ((await import(url)) as { startArchiveSink: StartSink }).startArchiveSink, codec: CODEC });
+const legs: Array<{ label: string; start: StartSink; codec: Compression; baseline?: string }> = CODECS.map((codec) => ({ label: CODECS.length === 1 ? 'archive' : codec.name, start: startArchiveSink, codec }));
+/** --baseline DIST1,DIST2: one leg per other compiled tree, with the first compression. */
+const BASELINES = args.baseline === undefined ? [] : args.baseline.split(',').map((d) => d.trim());
+for (const [i, dist] of BASELINES.entries()) {
+  const url = pathToFileURL(join(resolve(dist), 'pipeline/stream/archiveSink.js')).href;
+  legs.push({ label: BASELINES.length === 1 ? 'baseline' : `baseline${i + 1}`, start: ((await import(url)) as { startArchiveSink: StartSink }).startArchiveSink, codec: CODEC, baseline: dist });
 }
 const load = { start: loadavg(), end: [] as number[] };
 await produce();
@@ -205,13 +218,13 @@ const fmtUs = (xs: number[]) => `${median(xs).toFixed(2)} us/record (${xs.map((x
 const fmtCpu = (label: string) => `CPU ${fmtUs(cpu[label])}, main thread ${fmtUs(mainCpu[label])}`;
 const b = median(rates.bare);
 process.stdout.write(
-  `${POSTS} posts${args.text === undefined ? '' : ` (texts: ${args.text})`}, ${RUNS} runs, codec ${CODECS.join(', ')}, load average ${load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at end\n` +
+  `${POSTS} posts${args.text === undefined ? '' : ` (texts: ${args.text})`}, ${RUNS} runs, codec ${CODECS.map((c) => c.name).join(', ')}, load average ${load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at end\n` +
     `  bare kafkajs consume: ${fmt(rates.bare)}; ${fmtCpu('bare')}\n` +
     legs
       .map((leg) => {
         const xs = rates[leg.label];
         const ratios = xs.map((x, i) => x / rates.bare[i]);
-        const name = leg.label === 'baseline' ? `archive sink (baseline ${args.baseline}, ${leg.codec})` : `archive sink (this tree, ${leg.codec})`;
+        const name = leg.baseline !== undefined ? `archive sink (${leg.label} ${leg.baseline}, ${leg.codec.name})` : `archive sink (this tree, ${leg.codec.name})`;
         return `  ${name}: ${fmt(xs)}; ratio of medians ${(median(xs) / b).toFixed(2)} (per run ${ratios.map((x) => x.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)}); ${fmtCpu(leg.label)}; ${median(sizes[leg.label]).toFixed(1)} file bytes/record\n`;
       })
       .join(''),

@@ -55,6 +55,8 @@
  *                               [--worker-option KEY=VALUE ...]   (e.g. maxInFlight=4000; default: the worker's defaults)
  *                               [--scaling-variant full|identity] [--scaling-posts N] [--scaling-partitions 3[,6]]
  *                               [--profile DIR]   (each measurement process writes a V8 CPU profile to DIR)
+ *                               [--node-flags "FLAGS"]   (node/V8 flags for every measurement process, split
+ *                                 on spaces, e.g. "--trace-deopt" or "--max-semi-space-size=32")
  *                               [--warmup-posts W]   (bare and identity: the topic holds W + --posts posts;
  *                                 each run reports the cold figure (its first --posts outputs, as without
  *                                 a warm-up) and the warm one (the last --posts, timed from the W-th output
@@ -115,6 +117,7 @@ const values = benchArgs(import.meta.url, {
     'broker-version': { type: 'string' },
     'worker-option': { type: 'string', multiple: true, default: [] },
     profile: { type: 'string' },
+    'node-flags': { type: 'string' },
   });
 
 /** Settings the benchmark itself decides (topics, group, delivery, model). */
@@ -197,7 +200,11 @@ if (opts.scalingPartitions.length === 0 || opts.scalingPartitions.some((p) => !N
 if (opts.legs.includes('scaling') && cpus().length < 2) throw new Error('the scaling leg pins two workers to cores 0 and 1: it needs at least 2 cores');
 checkLocalBrokers(opts.brokers);
 // --profile DIR: every measurement process writes a V8 CPU profile there (open it in Chrome DevTools); the timed figures then include the profiler's cost
-if (values.profile !== undefined) setChildNodeArgs(['--cpu-prof', `--cpu-prof-dir=${values.profile}`]);
+// --node-flags "...": passed to every measurement process as well (after the profiler's)
+const nodeFlags = (values['node-flags'] ?? '').split(/\s+/).filter((f) => f !== '');
+const badFlag = nodeFlags.find((f) => !f.startsWith('-'));
+if (badFlag !== undefined) throw new Error(`--node-flags: "${badFlag}" is not a flag; pass node or V8 flags, e.g. --node-flags "--trace-deopt --max-semi-space-size=32"`);
+setChildNodeArgs([...(values.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), ...nodeFlags]);
 if (opts.legs.includes('latency') && !opts.legs.includes('throughput')) {
   throw new Error('the latency leg paces at a share of the measured throughput: run it with --legs throughput,latency');
 }
@@ -257,6 +264,7 @@ const results: PipelineResults = {
   settings: {
     ...opts,
     memoryCheckpoints: [],
+    ...(nodeFlags.length > 0 ? { nodeFlags } : {}),
     ...(opts.legs.includes('scaling') ? {} : { scalingVariant: undefined, scalingPosts: undefined, scalingPartitions: undefined }),
   },
   throughput: {},

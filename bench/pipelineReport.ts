@@ -181,6 +181,8 @@ export interface PipelineResults {
     legs: string[];
     model: string;
     workerOptions: Record<string, string>;
+    /** Node/V8 flags of every measurement process (--node-flags), when given. */
+    nodeFlags?: string[];
     memoryCheckpoints: number[];
     scalingVariant?: Variant;
     scalingPosts?: number;
@@ -244,7 +246,8 @@ export function renderReport(r: PipelineResults): string {
       `Load average (1/5/15 min) at start ${load(r.machine.loadavgStart)}, at end ${load(r.machine.loadavgEnd)}.`,
     '',
     `Worker settings: ${worker(s.workerOptions, s.batch)}; input topics of ${s.partitions} partitions; ` +
-      'synthetic posts = the sample posts (schemas/post/samples) cycled with unique ids, Avro (Post, latest version), keyed by id.',
+      'synthetic posts = the sample posts (schemas/post/samples) cycled with unique ids, Avro (Post, latest version), keyed by id.' +
+      (s.nodeFlags !== undefined && s.nodeFlags.length > 0 ? ` Node flags of the measurement processes: ${s.nodeFlags.join(' ')}.` : ''),
   ];
 
   const tp = r.throughput;

@@ -65,11 +65,12 @@ export function decodePosts(opts: DecodePostsOptions = {}): OperatorFunction<Raw
       if (!(err instanceof MentionflowError)) throw err;
     }
   }
+  const wireOptions = { wireFormat: wire }; // one object for every payload
   const decode = (record: RawRecord): Item<Post> => {
     const { ref, key, value } = record;
     try {
       if (record.problem !== undefined) throw new DecodeError(`cannot decode Post: ${record.problem}`);
-      const post = decodePayload(decoders, value, wire);
+      const post = decodePayload(decoders, value, wireOptions);
       return { kind: 'ok', ref, payload: value, key, value: post };
     } catch (err) {
       const error =
@@ -82,7 +83,7 @@ export function decodePosts(opts: DecodePostsOptions = {}): OperatorFunction<Raw
   return map(decode);
 }
 
-function decodePayload(decoders: readonly ResolvingDecoder<Post>[], value: Buffer | null, wire: WireFormat): Post {
+function decodePayload(decoders: readonly ResolvingDecoder<Post>[], value: Buffer | null, wireOptions: { wireFormat: WireFormat }): Post {
   if (value === null || value === undefined) {
     throw new DecodeError('cannot decode Post: the record has no value (null payload, e.g. a tombstone)');
   }
@@ -93,7 +94,7 @@ function decodePayload(decoders: readonly ResolvingDecoder<Post>[], value: Buffe
   for (const decoder of decoders) {
     let post: Post;
     try {
-      post = decoder.decode(value, { wireFormat: wire });
+      post = decoder.decode(value, wireOptions);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       errors.push(err);

@@ -80,10 +80,13 @@ export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction
   const maxBytes = opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   checkNumberAtLeast(OP, 'maxRecordBytes', maxBytes, MIN_MAX_RECORD_BYTES, false, "at most the output topics' message.max.bytes, e.g. 1000000");
   const mentionsType = loadSchema('mentions');
+  // per stream, not per record: the encoding options and the dead letters' options
+  const mentionsOptions = ids.mentions === undefined ? {} : { schemaId: ids.mentions };
+  const deadLetterOptions = { schemaId: ids.deadletter, maxBytes };
 
   const encodeOk = (item: OkItem<PostMentions>): OutputMessage | FailedItem => {
     try {
-      const value = encodeStrict(mentionsType, item.value, ids.mentions === undefined ? {} : { schemaId: ids.mentions });
+      const value = encodeStrict(mentionsType, item.value, mentionsOptions);
       const key = Buffer.from(item.value.post_id, 'utf8');
       if (value.length + key.length > maxBytes) {
         const { post_id: id, mentions } = item.value;
@@ -110,7 +113,7 @@ export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction
       const encoded = item.kind === 'ok' ? encodeOk(item) : item;
       if (!('kind' in encoded)) return encoded;
       failedAt ??= now();
-      return deadLetterMessage(encoded, failedAt, { schemaId: ids.deadletter, maxBytes });
+      return deadLetterMessage(encoded, failedAt, deadLetterOptions);
     });
   });
 }

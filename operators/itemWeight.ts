@@ -4,6 +4,7 @@
  * exported from operators/index.ts, the helpers are not).
  */
 import { MentionflowError } from '../common/errors.js';
+import { codePointLength } from '../models/text/codepoints.js';
 import { checkFunction, checkNumberAtLeast, checkPositiveInteger } from './options.js';
 import type { Item } from './types.js';
 
@@ -44,9 +45,7 @@ export function textWeight(op: string): (item: Item<unknown>) => number {
     if (typeof text !== 'string') {
       throw new MentionflowError(`${op}: the default weight needs items whose value has a text string; pass opts.weight`);
     }
-    let n = 0;
-    for (const _ of text) n++;
-    return n;
+    return codePointLength(text);
   };
 }
 

@@ -409,7 +409,7 @@ function fastBody(buf: Buffer): number {
  * forms, no surrogates, nothing above U+10FFFF). Short strings are checked here, which costs
  * less than a view and a native call; long ones go to isUtf8.
  */
-function utf8(buf: Buffer, start: number, end: number): boolean {
+export function wellFormedUtf8(buf: Buffer, start: number, end: number): boolean {
   if (end - start > 256) return isAscii(buf, start, end) || isUtf8(buf.subarray(start, end));
   let i = start;
   while (i < end) {
@@ -475,7 +475,7 @@ function compile(type: AvscTypeView): Check {
     case 'string':
       return (buf, content) => {
         const body = fastBody(buf);
-        return body >= 0 && (!content || utf8(buf, body, fp));
+        return body >= 0 && (!content || wellFormedUtf8(buf, body, fp));
       };
     case 'enum': {
       const n = (type.symbols ?? []).length;
@@ -524,7 +524,7 @@ function compile(type: AvscTypeView): Check {
             if (isMap) {
               const key = fastBody(buf);
               if (key < 0) return false;
-              if (content && (!utf8(buf, key, fp) || (fp - key === PROTO_KEY.length && PROTO_KEY.equals(buf.subarray(key, fp))))) return false;
+              if (content && (!wellFormedUtf8(buf, key, fp) || (fp - key === PROTO_KEY.length && PROTO_KEY.equals(buf.subarray(key, fp))))) return false;
             }
             if (!item(buf, content)) return false;
           }

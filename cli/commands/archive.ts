@@ -26,9 +26,10 @@ import { decodeLabeledRecord } from '../../pipeline/train/sources/kafkaExamples.
 import { writeExampleContainer, type ContainerWriteResult } from '../../pipeline/train/sources/containerWriter.js';
 import { toLabeledExample, type InvalidInputError, type TrainingExample } from '../../pipeline/train/sources/example.js';
 import { shuffleBySeed, subsample } from '../../pipeline/train/sources/sampling.js';
+import { DEFLATE_STRATEGIES } from '../../schemas/container.js';
 import type { WireFormat } from '../../schemas/registry.js';
 import type { LabeledExample } from '../../schemas/types.generated.js';
-import { checkPath, numberOption, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { checkPath, numberOption, oneOf, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { KAFKA_CONNECTION_FLAGS, KAFKA_CONNECTION_NOTE, kafkaConnection, kafkaConnectionFlags } from '../kafkaConnection.js';
 
 export const spec: CommandSpec = {
@@ -66,6 +67,7 @@ export const spec: CommandSpec = {
     seed: { type: 'string', arg: 'N', description: 'seed for --sample and --shuffle (same seed, same output)', default: '1' },
     codec: { type: 'string', arg: 'NAME', description: 'container block compression: deflate or null (with --follow also snappy)', default: 'deflate' },
     'deflate-level': { type: 'string', arg: 'N', description: 'with --follow: zlib level of deflate, 1 (fastest) to 9 (smallest)', default: '1' },
+    'deflate-strategy': { type: 'string', arg: 'NAME', description: 'with --follow: zlib strategy of deflate: default, huffman (no matches: less CPU, larger files) or rle', default: 'default' },
     'skip-invalid': { type: 'boolean', description: 'report malformed sentences/records on stderr and leave them out (default: stop at the first)' },
     'log-level': { type: 'string', arg: 'LEVEL', description: 'level of Kafka client log lines on stderr: debug, info, warn or error', default: 'warn' },
     ...kafkaConnectionFlags(),
@@ -186,14 +188,6 @@ function bound(p: Parsed, which: 'from' | 'to'): ReplayBound | undefined {
   return undefined;
 }
 
-function oneOf<T extends string>(p: Parsed, name: string, allowed: readonly T[]): T {
-  const v = p.values[name];
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    throw new ConfigError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  }
-  return v as T;
-}
-
 const TOPIC_ONLY = [...KAFKA_CONNECTION_FLAGS, 'from-offset', 'to-offset', 'from-time', 'to-time', 'partitions', 'read-uncommitted'];
 const FILE_ONLY = ['format', 'source', 'created-at'] as const;
 
@@ -217,6 +211,7 @@ async function follow(p: Parsed): Promise<number> {
     wire: oneOf(p, 'wire', ['raw', 'confluent', 'auto'] as const),
     codec: oneOf(p, 'codec', ['deflate', 'snappy', 'null'] as const),
     deflateLevel: numberOption(p, 'deflate-level', { integer: true, min: 1, max: 9 }) as number,
+    deflateStrategy: oneOf(p, 'deflate-strategy', DEFLATE_STRATEGIES),
     maxFileBytes: numberOption(p, 'max-file-bytes', { integer: true, min: 1 }) as number,
     maxFileAgeMs: numberOption(p, 'max-file-age-ms', { integer: true, min: 1 }) as number,
     sessionTimeoutMs: numberOption(p, 'session-timeout-ms', { integer: true, min: 1000 }) as number,

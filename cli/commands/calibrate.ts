@@ -4,13 +4,14 @@
  * maximises overall exact-span F1 on labelled dev data, prints the sweep
  * (bias -> P/R/F1, named / nominal / overall) with a 2-fold held-out check,
  * and with --out writes a copy of the model carrying the chosen bias
- * (pipeline/train/calibrate.ts).
+ * (pipeline/train/calibrate.ts). --max-pr-gap G restricts the choice to the
+ * biases whose overall |P - R| is at most G points.
  */
 import { ConfigError } from '../../common/errors.js';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
 import type { NerScores, PrfScore } from '../../models/eval/spanScorer.js';
 import { TaggerModel } from '../../models/taggerModel.js';
-import { calibrateBias, DEFAULT_GRID, type Calibration } from '../../pipeline/train/calibrate.js';
+import { calibrateBias, DEFAULT_GRID, prGap, type Calibration } from '../../pipeline/train/calibrate.js';
 import { readNerSource } from '../../pipeline/train/sources/openSource.js';
 import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
 import { BACKEND_OPTION, numberOption, type CommandSpec, type Parsed } from '../args.js';
@@ -20,11 +21,12 @@ import { requireSource, sourceKafka } from '../sourceOption.js';
 export const spec: CommandSpec = {
   name: 'calibrate',
   summary: 'choose the decoding bias (bonus to non-O emissions) that maximises dev F1; print the sweep with a 2-fold held-out check; --out writes the calibrated model',
-  usage: 'mentionflow calibrate --data SOURCE [--model DIR] [--out DIR] [--min B] [--max B] [--step S] [--json]',
+  usage: 'mentionflow calibrate --data SOURCE [--model DIR] [--out DIR] [--max-pr-gap G] [--min B] [--max B] [--step S] [--json]',
   options: {
     model: { type: 'string', arg: 'DIR', description: 'model artifact directory (default: the shipped model, models/default)' },
     data: { type: 'string', arg: 'SOURCE', description: 'labelled dev data (CoNLL, BIO or BIOES; any example source with NER spans). Never a test split' },
     out: { type: 'string', arg: 'DIR', description: 'write a copy of the model with the chosen bias here (model version suffixed -obiasB); without it nothing is written' },
+    'max-pr-gap': { type: 'string', arg: 'G', description: 'choose the best F1 among the biases whose overall |precision - recall| is at most G points (when none is: the smallest gap, and the output says so); default: no constraint' },
     min: { type: 'string', arg: 'B', description: 'lowest bias of the coarse grid', default: String(DEFAULT_GRID.min) },
     max: { type: 'string', arg: 'B', description: 'highest bias of the coarse grid', default: String(DEFAULT_GRID.max) },
     step: { type: 'string', arg: 'S', description: `step of the coarse grid (then refined by ${DEFAULT_GRID.refineStep} within one step of the best)`, default: String(DEFAULT_GRID.step) },
@@ -40,21 +42,25 @@ export const spec: CommandSpec = {
 
 const f = (x: number): string => x.toFixed(2);
 const prfCells = (s: PrfScore | undefined): string => (s ? `${f(s.precision).padStart(6)} ${f(s.recall).padStart(6)} ${f(s.f1).padStart(6)}` : '     -      -      -');
+const gapNote = (c: Calibration, withinGap: boolean): string =>
+  c.maxPrGap === undefined ? '' : withinGap ? ` (|P - R| <= ${c.maxPrGap})` : ` (no bias has |P - R| <= ${c.maxPrGap}: the smallest gap)`;
 const line = (s: NerScores): string => `P ${f(s.overall.precision)} R ${f(s.overall.recall)} F1 ${f(s.overall.f1)}` + (s.named && s.nominal ? ` (named F1 ${f(s.named.f1)}, nominal F1 ${f(s.nominal.f1)})` : '');
 
 /** The sweep as a table and the held-out check, for humans. */
 export function formatCalibration(c: Calibration): string {
-  const out = ['  bias | named  P      R     F1 | nominal P    R     F1 | overall P    R     F1', '-------+----------------------+----------------------+----------------------'];
+  const gapped = c.maxPrGap !== undefined;
+  const out = [`  bias | named  P      R     F1 | nominal P    R     F1 | overall P    R     F1${gapped ? ' | |P-R|' : ''}`, `-------+----------------------+----------------------+----------------------${gapped ? '+------' : ''}`];
   for (const r of c.rows) {
-    const mark = r.bias === c.chosen.bias ? ' <- best' : r.bias === 0 ? ' (uncalibrated)' : '';
-    out.push(`${r.bias.toFixed(2).padStart(6)} | ${prfCells(r.scores.named)} | ${prfCells(r.scores.nominal)} | ${prfCells(r.scores.overall)}${mark}`);
+    const mark = r.bias === c.chosen.bias ? (gapped ? ' <- chosen' : ' <- best') : r.bias === 0 ? ' (uncalibrated)' : '';
+    const gap = gapped ? ` | ${f(prGap(r)).padStart(5)}` : '';
+    out.push(`${r.bias.toFixed(2).padStart(6)} | ${prfCells(r.scores.named)} | ${prfCells(r.scores.nominal)} | ${prfCells(r.scores.overall)}${gap}${mark}`);
   }
   out.push('');
   out.push(`all ${c.sentences} sentences: bias 0: ${line(c.atZero.scores)}`);
-  out.push(`  best bias ${c.chosen.bias.toFixed(2)}: ${line(c.chosen.scores)}  (tuned and scored on the same sentences: optimistic)`);
+  out.push(`  best bias ${c.chosen.bias.toFixed(2)}${gapNote(c, c.chosenWithinGap)}: ${line(c.chosen.scores)}  (tuned and scored on the same sentences: optimistic)`);
   for (const fold of c.folds) {
     const other = fold.tunedOn === 'even' ? 'odd' : 'even';
-    out.push(`tuned on the ${fold.tunedOn} half -> bias ${fold.bias.toFixed(2)}; on the ${other} half: bias 0 ${line(fold.heldOutAtZero)}`);
+    out.push(`tuned on the ${fold.tunedOn} half -> bias ${fold.bias.toFixed(2)}${gapNote(c, fold.withinGap)}; on the ${other} half: bias 0 ${line(fold.heldOutAtZero)}`);
     out.push(`  with bias ${fold.bias.toFixed(2)}: ${line(fold.heldOutAtChosen)}  (overall F1 ${fold.heldOutAtChosen.overall.f1 - fold.heldOutAtZero.overall.f1 >= 0 ? '+' : ''}${f(fold.heldOutAtChosen.overall.f1 - fold.heldOutAtZero.overall.f1)})`);
   }
   const cf = c.crossFitted;
@@ -71,6 +77,7 @@ export async function run(p: Parsed): Promise<number> {
     step: numberOption(p, 'step', { min: 0.001 }) ?? DEFAULT_GRID.step,
     refineStep: DEFAULT_GRID.refineStep,
   };
+  const maxPrGap = numberOption(p, 'max-pr-gap', { min: 0 });
   if (grid.max < grid.min) throw new ConfigError(`--max ${grid.max} is below --min ${grid.min}`);
   if ((grid.max - grid.min) / grid.step > 10_000) throw new ConfigError(`--min ${grid.min} --max ${grid.max} --step ${grid.step} is more than 10000 values`);
   const out = typeof p.values.out === 'string' ? p.values.out : undefined;
@@ -78,7 +85,7 @@ export async function run(p: Parsed): Promise<number> {
   const sentences = (await readNerSource(data, { where: '--data', fingerprintRole: 'calibrate', kafka: sourceKafka() })).sentences;
   const { model, manifest } = await TaggerModel.load(dir);
   try {
-    const c = await calibrateBias(model, sentences, grid);
+    const c = await calibrateBias(model, sentences, { grid, maxPrGap });
     let written: { dir: string; modelVersion: string } | undefined;
     if (out !== undefined) {
       const bias = c.chosen.bias;
@@ -90,9 +97,10 @@ export async function run(p: Parsed): Promise<number> {
         data,
         sentences: c.sentences,
         grid,
+        ...(maxPrGap === undefined ? {} : { maxPrGap, chosenWithinGap: c.chosenWithinGap }),
         atZero: kinds(c.atZero.scores),
         atChosen: kinds(c.chosen.scores),
-        folds: c.folds.map((fo) => ({ tunedOn: fo.tunedOn, bias: fo.bias, heldOutAtZero: kinds(fo.heldOutAtZero), heldOutAtChosen: kinds(fo.heldOutAtChosen) })),
+        folds: c.folds.map((fo) => ({ tunedOn: fo.tunedOn, bias: fo.bias, ...(maxPrGap === undefined ? {} : { withinGap: fo.withinGap }), heldOutAtZero: kinds(fo.heldOutAtZero), heldOutAtChosen: kinds(fo.heldOutAtChosen) })),
         crossFitted: { atZero: kinds(c.crossFitted.atZero), atChosen: kinds(c.crossFitted.atChosen) },
         fromModelVersion: manifest.modelVersion,
       };

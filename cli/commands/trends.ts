@@ -13,15 +13,17 @@ import { ConfigError } from '../../common/errors.js';
 import { TREND_DEFAULTS, TrendState } from '../../operators/trends/trendState.js';
 import { trendSettings } from '../../operators/windowTrends.js';
 import { startOpsServer } from '../../pipeline/ops/server.js';
-import { createTrendMetrics } from '../../pipeline/ops/trendMetrics.js';
+import { createAggregateMetrics, createMergeMetrics, createRekeyMetrics, createTrendMetrics } from '../../pipeline/ops/trendMetrics.js';
 import { createTopics, readTopicStates } from '../../pipeline/kafka/topicAdmin.js';
-import { scaledTrendTopicSpecs, trendTopicSpecs } from '../../pipeline/kafka/topicSpecs.js';
+import { scaledTrendTopicSpecs, trendTopicSpecs, type TopicSpec } from '../../pipeline/kafka/topicSpecs.js';
 import { createLogger } from '../../pipeline/ops/logger.js';
 import { startTrendsWorker, type TrendsWorker } from '../../pipeline/stream/trendsWorker.js';
-import { startTrendsAggregate } from '../../pipeline/stream/trendsAggregate.js';
-import { startTrendsMerge } from '../../pipeline/stream/trendsMerge.js';
+import { startTrendsAggregate, type TrendsAggregate } from '../../pipeline/stream/trendsAggregate.js';
+import { startTrendsMerge, type TrendsMerge } from '../../pipeline/stream/trendsMerge.js';
+import { trendTopicNames, type TrendTopicNames } from '../../pipeline/stream/trendsOptions.js';
 import { startTrendsRekey } from '../../pipeline/stream/trendsRekey.js';
 import type { TrendSettings } from '../../operators/trends/trendState.js';
+import type { Registry } from 'prom-client';
 import { checkPath, numberOption, type CommandSpec, type Parsed } from '../args.js';
 
 export const spec: CommandSpec = {
@@ -134,13 +136,14 @@ type ScaledStage = (typeof SCALED_STAGES)[number];
 interface ScaledCommon {
   brokers: string[];
   stage: ScaledStage;
-  toTopic: string;
-  lateTopic: string;
+  topics: TrendTopicNames;
   groupId: string;
   delivery: 'exactly-once' | 'at-least-once';
   idleTimeoutMs: number;
   commitIntervalMs: number;
   logger: ReturnType<typeof createLogger>;
+  /** --metrics-port: serves a registry on it (logs the port bound). */
+  serve(registry: Registry, ready: () => boolean): Promise<{ close(): Promise<void> } | undefined>;
 }
 
 /**
@@ -151,21 +154,20 @@ interface ScaledCommon {
  */
 async function runScaled(p: Parsed, settings: TrendSettings, c: ScaledCommon): Promise<number> {
   const fromTopic = String(p.values['from-topic']);
-  const repartitionTopic = (p.values['repartition-topic'] as string | undefined) ?? `${c.toTopic}.repartition`;
-  const partialsTopic = (p.values['partials-topic'] as string | undefined) ?? `${c.toTopic}.partials`;
-  const deadLetterTopic = (p.values['dead-letter-topic'] as string | undefined) ?? `${repartitionTopic}.deadletter`;
-  const changelogTopic = (p.values['changelog-topic'] as string | undefined) ?? `${c.toTopic}.changelog`;
-  const partitionChangelogTopic = `${repartitionTopic}.changelog`;
+  const { topics } = c;
   const repartitionPartitions = numberOption(p, 'repartition-partitions', { integer: true, min: 1, max: 10_000 })!;
   const connection = { brokers: c.brokers, logger: c.logger };
   if (p.values['create-topics'] === true) {
     const topicPartitions = numberOption(p, 'partitions', { integer: true, min: 1, max: 10_000 })!;
-    const specs = trendTopicSpecs({ trendsTopic: c.toTopic, changelogTopic, topicPartitions, topicReplicationFactor: -1, topicRetentionMs: -1 });
-    const late = { ...specs[0]!, name: c.lateTopic, holds: 'late and undecodable mention records' };
-    const scaled = scaledTrendTopicSpecs({ repartitionTopic, repartitionPartitions, partitionChangelogTopic, partialsTopic, deadLetterTopic, topicReplicationFactor: -1, topicRetentionMs: -1 });
-    await createTopics(connection, [...specs, late, ...scaled]);
+    const scaled = scaledTrendTopicSpecs({
+      repartitionTopic: topics.repartition, repartitionPartitions, partitionChangelogTopic: topics.repartitionChangelog, partialsTopic: topics.partials, deadLetterTopic: topics.deadLetter,
+      topicReplicationFactor: -1, topicRetentionMs: -1,
+    });
+    await createTopics(connection, [...trendsTopicSpecs(topics, topicPartitions), ...scaled]);
   }
   const partitionsOf = async (topic: string): Promise<number> => (await readTopicStates(connection, [topic])).get(topic)?.partitions ?? 0;
+  const stage = { groupId: `${c.groupId}-${c.stage}`, transactionalId: (p.values['transactional-id'] as string | undefined) ?? `${c.groupId}-${c.stage}` };
+  const common = { connection, lateTopic: topics.late, delivery: c.delivery, commitIntervalMs: c.commitIntervalMs, logger: c.logger, groupId: stage.groupId, transactionalId: stage.transactionalId };
   const running: { stop?: () => unknown } = {};
   let stopped = false;
   const onSignal = (): void => {
@@ -174,20 +176,24 @@ async function runScaled(p: Parsed, settings: TrendSettings, c: ScaledCommon): P
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  let server: { close(): Promise<void> } | undefined;
   try {
     let done: Promise<void>;
     if (c.stage === 'rekey') {
-      const outPartitions = await partitionsOf(repartitionTopic);
-      if (outPartitions === 0) throw new ConfigError(`topic ${repartitionTopic} (the repartition topic) does not exist; create it with --create-topics`);
+      const outPartitions = await partitionsOf(topics.repartition);
+      if (outPartitions === 0) throw new ConfigError(`topic ${topics.repartition} (the repartition topic) does not exist; create it with --create-topics`);
+      const metrics = createRekeyMetrics();
+      server = await c.serve(metrics.registry, () => running.stop !== undefined);
       const rekey = await startTrendsRekey({
         logger: c.logger,
         repartitionPartitions: outPartitions,
+        metrics,
         edges: {
           brokers: c.brokers,
-          groupId: `${c.groupId}-rekey`,
+          groupId: stage.groupId,
           inputTopic: fromTopic,
-          outputTopic: repartitionTopic,
-          deadLetterTopic,
+          outputTopic: topics.repartition,
+          deadLetterTopic: topics.deadLetter,
           startFrom: 'earliest',
           delivery: c.delivery,
           maxInFlight: 2000,
@@ -201,40 +207,36 @@ async function runScaled(p: Parsed, settings: TrendSettings, c: ScaledCommon): P
     } else if (c.stage === 'aggregate') {
       const sourcePartitions = await partitionsOf(fromTopic);
       if (sourcePartitions === 0) throw new ConfigError(`topic ${fromTopic} (--from-topic: the mentions topic the re-key stage reads) does not exist; its partitions are the watermark's sources`);
-      const agg = await startTrendsAggregate({
-        connection,
+      const owner: { agg?: TrendsAggregate } = {};
+      const metrics = createAggregateMetrics({ owned: () => owner.agg?.owned().length ?? 0 });
+      server = await c.serve(metrics.registry, () => owner.agg !== undefined);
+      const agg = (owner.agg = await startTrendsAggregate({
+        ...common,
         settings,
-        fromTopic: repartitionTopic,
+        fromTopic: topics.repartition,
         sourcePartitions,
-        partialsTopic,
-        lateTopic: c.lateTopic,
-        changelogTopic: partitionChangelogTopic,
-        groupId: `${c.groupId}-aggregate`,
-        delivery: c.delivery,
-        transactionalIdPrefix: (p.values['transactional-id'] as string | undefined) ?? `${c.groupId}-aggregate`,
+        partialsTopic: topics.partials,
+        changelogTopic: topics.repartitionChangelog,
         idleTimeoutMs: c.idleTimeoutMs,
-        commitIntervalMs: c.commitIntervalMs,
-        logger: c.logger,
-      });
+        metrics,
+      }));
       running.stop = () => agg.stop();
       done = agg.done;
     } else {
-      const partitions = await partitionsOf(repartitionTopic);
-      if (partitions === 0) throw new ConfigError(`topic ${repartitionTopic} (--repartition-topic) does not exist; the merger waits for one partial per partition of it`);
-      const merge = await startTrendsMerge({
-        connection,
-        partialsTopic,
-        toTopic: c.toTopic,
-        lateTopic: c.lateTopic,
-        changelogTopic,
-        groupId: `${c.groupId}-merge`,
-        delivery: c.delivery,
-        transactionalId: (p.values['transactional-id'] as string | undefined) ?? `${c.groupId}-merge`,
+      const partitions = await partitionsOf(topics.repartition);
+      if (partitions === 0) throw new ConfigError(`topic ${topics.repartition} (--repartition-topic) does not exist; the merger waits for one partial per partition of it`);
+      const owner: { merge?: TrendsMerge } = {};
+      const metrics = createMergeMetrics({ waiting: () => owner.merge?.merger().openWindows ?? 0 });
+      server = await c.serve(metrics.registry, () => owner.merge !== undefined);
+      const merge = (owner.merge = await startTrendsMerge({
+        ...common,
+        partialsTopic: topics.partials,
+        toTopic: topics.trends,
+        changelogTopic: topics.changelog,
         partitions,
         top: settings.top,
-        commitIntervalMs: c.commitIntervalMs,
-        logger: c.logger,
-      });
+        metrics,
+      }));
       running.stop = () => merge.stop();
       done = merge.done;
     }
@@ -243,8 +245,15 @@ async function runScaled(p: Parsed, settings: TrendSettings, c: ScaledCommon): P
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await server?.close();
   }
   return 0;
+}
+
+/** The trends, late and changelog topics (trendTopicSpecs, plus the late topic shaped as the trends topic). */
+function trendsTopicSpecs(topics: TrendTopicNames, topicPartitions: number): TopicSpec[] {
+  const specs = trendTopicSpecs({ trendsTopic: topics.trends, changelogTopic: topics.changelog, topicPartitions, topicReplicationFactor: -1, topicRetentionMs: -1 });
+  return [...specs, { ...specs[0]!, name: topics.late, holds: 'late and undecodable mention records' }];
 }
 
 /** Kafka mode: the aggregator on the mentions topic (pipeline/stream/trendsWorker.ts) until SIGTERM/SIGINT. */
@@ -256,24 +265,32 @@ async function runKafka(p: Parsed, settings: TrendSettings): Promise<number> {
   const commitIntervalMs = durationOption(p, 'commit-interval', 0)!;
   const delivery = String(p.values.delivery);
   if (delivery !== 'exactly-once' && delivery !== 'at-least-once') throw new ConfigError(`--delivery must be exactly-once or at-least-once, got ${JSON.stringify(delivery)}`);
-  const toTopic = String(p.values['to-topic']);
-  const lateTopic = (p.values['late-topic'] as string | undefined) ?? `${toTopic}.late`;
-  const changelogTopic = (p.values['changelog-topic'] as string | undefined) ?? `${toTopic}.changelog`;
+  const topics = trendTopicNames(String(p.values['to-topic']), {
+    late: p.values['late-topic'] as string | undefined,
+    changelog: p.values['changelog-topic'] as string | undefined,
+    repartition: p.values['repartition-topic'] as string | undefined,
+    partials: p.values['partials-topic'] as string | undefined,
+    deadLetter: p.values['dead-letter-topic'] as string | undefined,
+  });
   const groupId = String(p.values.group);
   const stage = p.values.stage as string | undefined;
   if (stage !== undefined && !(SCALED_STAGES as readonly string[]).includes(stage)) throw new ConfigError(`--stage must be one of ${SCALED_STAGES.join(', ')}, got ${JSON.stringify(stage)}`);
   const logger = createLogger({ level: 'info', base: { command: 'trends', ...(stage === undefined ? {} : { stage }) } });
-  if (stage !== undefined) return runScaled(p, settings, { brokers, stage: stage as ScaledStage, toTopic, lateTopic, groupId, delivery, idleTimeoutMs, commitIntervalMs, logger });
+  const port = numberOption(p, 'metrics-port', { integer: true, min: 0, max: 65535 });
+  const serve = async (registry: Registry, ready: () => boolean) => {
+    if (port === undefined) return undefined;
+    const server = await startOpsServer({ port, registry, health: () => true, ready });
+    logger.info('metrics served', { url: `http://127.0.0.1:${server.port}/metrics` });
+    return server;
+  };
+  if (stage !== undefined) return runScaled(p, settings, { brokers, stage: stage as ScaledStage, topics, groupId, delivery, idleTimeoutMs, commitIntervalMs, logger, serve });
   if (p.values['create-topics'] === true) {
     const topicPartitions = numberOption(p, 'partitions', { integer: true, min: 1, max: 10_000 })!;
-    const specs = trendTopicSpecs({ trendsTopic: toTopic, changelogTopic, topicPartitions, topicReplicationFactor: -1, topicRetentionMs: -1 });
-    const late = { ...specs[0]!, name: lateTopic, holds: 'late and undecodable mention records' };
-    await createTopics({ brokers, logger }, [...specs, late]);
+    await createTopics({ brokers, logger }, trendsTopicSpecs(topics, topicPartitions));
   }
   const running: { worker?: TrendsWorker } = {};
-  const port = numberOption(p, 'metrics-port', { integer: true, min: 0, max: 65535 });
   const metrics = port === undefined ? undefined : createTrendMetrics({ state: () => running.worker?.state() ?? new TrendState(settings) });
-  const server = metrics === undefined ? undefined : await startOpsServer({ port: port!, registry: metrics.registry, health: () => true, ready: () => running.worker !== undefined });
+  const server = metrics === undefined ? undefined : await serve(metrics.registry, () => running.worker !== undefined);
   let stopped = false;
   const onSignal = (): void => {
     stopped = true;
@@ -285,9 +302,9 @@ async function runKafka(p: Parsed, settings: TrendSettings): Promise<number> {
     connection: { brokers, logger },
     settings,
     fromTopic: String(p.values['from-topic']),
-    toTopic,
-    lateTopic,
-    changelogTopic,
+    toTopic: topics.trends,
+    lateTopic: topics.late,
+    changelogTopic: topics.changelog,
     groupId,
     delivery,
     transactionalId: (p.values['transactional-id'] as string | undefined) ?? `${groupId}-trends`,

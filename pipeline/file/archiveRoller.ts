@@ -33,7 +33,7 @@
 import { open, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
-import { ContainerEncoder, type ContainerCodec } from '../../schemas/container.js';
+import { ContainerEncoder, type ContainerCodec, type DeflateStrategy } from '../../schemas/container.js';
 import { archiveFileName, hourDir, hourOf, listArchive, padOffset, type HourKey } from './archiveLayout.js';
 
 /** Options of {@link ArchiveRoller}. */
@@ -59,6 +59,8 @@ export interface ArchiveRollerOptions {
   codec?: ContainerCodec;
   /** zlib level of the deflate codec (1 fastest .. 9 smallest); default 6. */
   deflateLevel?: number;
+  /** zlib strategy of the deflate codec; default 'default'. */
+  deflateStrategy?: DeflateStrategy;
   /** Called after each file is renamed into place. */
   onFile?: (file: { path: string; partition: number; first: number; last: number; records: number; bytes: number }) => void;
   now?: () => number;
@@ -123,7 +125,13 @@ export class ArchiveRoller {
     if (!Number.isInteger(this.maxBlocksInFlight)) throw new ConfigError(`archive: maxBlocksInFlight must be an integer > 0, got ${JSON.stringify(opts.maxBlocksInFlight)}`);
     this.now = opts.now ?? Date.now;
     // Checked here, at construction, not at the first file.
-    new ContainerEncoder({ schema: opts.schema, codec: opts.codec ?? 'deflate', ...(opts.deflateLevel !== undefined ? { level: opts.deflateLevel } : {}) });
+    this.encoder();
+  }
+
+  /** A file's encoder (a fresh sync marker), as the options say. */
+  private encoder(): ContainerEncoder {
+    const o = this.opts;
+    return new ContainerEncoder({ schema: o.schema, codec: o.codec ?? 'deflate', ...(o.deflateLevel !== undefined ? { level: o.deflateLevel } : {}), ...(o.deflateStrategy !== undefined ? { strategy: o.deflateStrategy } : {}) });
   }
 
   /** Lists a partition's complete files and removes its stale temporary ones (before its first record). */
@@ -237,7 +245,7 @@ export class ArchiveRoller {
     await mkdir(dirPath, { recursive: true });
     const temp = join(dirPath, `${this.opts.topic}+${partition}+${padOffset(first)}.${process.pid}.tmp`);
     const handle = await open(temp, 'w');
-    const encoder = new ContainerEncoder({ schema: this.opts.schema, codec: this.opts.codec ?? 'deflate', ...(this.opts.deflateLevel !== undefined ? { level: this.opts.deflateLevel } : {}) });
+    const encoder = this.encoder();
     const header = encoder.header();
     await handle.write(header);
     return { key, dirPath, temp, handle, encoder, first, last: first, records: 0, pending: Buffer.allocUnsafe(this.blockBytes + 4096), pendingBytes: 0, pendingCount: 0, bytes: header.length, openedAt: this.now(), writing: Promise.resolve(), failure: undefined };

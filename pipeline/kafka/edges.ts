@@ -20,6 +20,8 @@ import type { KafkaEdgesSettings } from './settings.js';
 export interface KafkaEdgesDeps {
   logger: Logger;
   metrics?: PipelineMetrics;
+  /** Exactly-once: called once per committed transaction (for a metric); must not throw. */
+  onTransaction?: () => void;
 }
 
 /** Kafka's default max.message.bytes (message.max.bytes), used when a topic's cannot be read. */
@@ -94,6 +96,7 @@ export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdge
         outage: writeOutage,
         logger,
         maxRequestBytes,
+        ...(deps.onTransaction === undefined ? {} : { onCommitted: deps.onTransaction }),
       })
     : new KafkaSink({ kafka, topics, outage: writeOutage, logger, maxRequestBytes });
   // Exactly-once: the sink registers each input partition's transactional id

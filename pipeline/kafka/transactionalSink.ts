@@ -71,6 +71,8 @@ export interface TransactionalKafkaSinkOptions {
   transactionTimeoutMs?: number;
   /** Most value+key bytes per transaction (default 512 KiB). */
   maxRequestBytes?: number;
+  /** Called once per committed transaction (for a metric); must not throw. */
+  onCommitted?: (tp: TopicPartition) => void;
 }
 
 /** The transactional id of an input partition. */
@@ -274,6 +276,7 @@ export class TransactionalKafkaSink implements OutputSink {
               commitSent = true;
               await txn.commit();
               committed = true;
+              this.opts.onCommitted?.(tp);
               if (offset !== undefined) writer.committed = offset.offset;
               return;
             } catch (err) {

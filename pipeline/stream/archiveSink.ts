@@ -14,11 +14,10 @@
  */
 import { ConfigError, DecodeError, MentionflowError } from '../../common/errors.js';
 import { deadLetterMessage } from '../../operators/deadLetter.js';
-import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, resolvingDecoder, scanAvro, type ResolvingDecoder, type WireFormat } from '../../schemas/registry.js';
-import { plausibleTime, postHead, POST_BLANK_ID, POST_OK, POST_SLOW } from '../../schemas/postScan.js';
-import { PostScanPool } from '../../schemas/postScanPool.js';
+import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, resolvingDecoder, type ResolvingDecoder, type WireFormat } from '../../schemas/registry.js';
+import { checkPost, checkPosts, plausibleTime, POST_BLANK_ID, POST_OK, POST_SLOW } from '../../schemas/postScan.js';
 import type { Post } from '../../schemas/types.generated.js';
-import type { ContainerCodec } from '../../schemas/container.js';
+import type { ContainerCodec, DeflateStrategy } from '../../schemas/container.js';
 import { ArchiveRoller } from '../file/archiveRoller.js';
 import { startArchiveConsumer, type ArchiveConsumer, type ArchiveRecord } from '../kafka/archiveConsumer.js';
 import type { KafkaConnectionOptions } from '../kafka/client.js';
@@ -43,19 +42,17 @@ export interface ArchiveSinkOptions extends KafkaConnectionOptions {
    * 52-64% of the CPU of zlib's default 6 for files 4% larger (BENCHMARKS.md, archive sink).
    */
   deflateLevel?: number;
+  /**
+   * zlib strategy of deflate; default 'default'. 'huffman' (no LZ77 matches) costs less CPU for
+   * larger files (BENCHMARKS.md, archive sink round 6).
+   */
+  deflateStrategy?: DeflateStrategy;
   logger: Logger;
   /** Ops endpoint port (/metrics, /healthz, /readyz); undefined: none. */
   metricsPort?: number;
   metricsHost?: string;
   sessionTimeoutMs?: number;
   tickMs?: number;
-  /**
-   * Worker threads checking that records are Posts (the scan, mostly UTF-8 validation, about
-   * 0.5 us a real-text record) off the consumer's thread; default 0: on the consumer's thread.
-   * On 2 busy cores one worker cut the consumer thread's CPU by 0.0-0.6 us/record but added
-   * 0.3-1.0 us/record of CPU in all and no throughput (BENCHMARKS.md, archive sink round 4).
-   */
-  checkThreads?: number;
 }
 
 export interface ArchiveSink {
@@ -66,11 +63,11 @@ export interface ArchiveSink {
   stop(): Promise<void>;
 }
 
-/** A fetched batch as the sink queues it (see pack in startArchiveSink); `ready` once its records are checked. */
+/** A fetched batch as the sink queues it (see pack in startArchiveSink), checked. */
 interface QueuedBatch {
   /** Bytes of the records (what the consumer's queue counts). */
   readonly bytes: number;
-  readonly ready: Promise<PostBatch>;
+  readonly batch: PostBatch;
 }
 
 /** A checked batch. */
@@ -103,24 +100,14 @@ export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | nul
       if (!(err instanceof MentionflowError)) throw err;
     }
   }
-  const latestWriter = loadSchema('post', latest);
   return (value, timestamp) => {
     if (value === null) throw new DecodeError('cannot archive: the record has no value (null payload, e.g. a tombstone)');
-    // Fast path, the common case: a raw record of the latest version. The bounded scan checks it
-    // whole (every byte consumed, strings valid); only id and created_at are then read.
+    // Fast path, the common case: a raw record of the latest version, checked whole (every byte
+    // consumed, strings valid); only id and created_at are then read.
     if (wire === 'raw') {
-      let end = -1;
-      try {
-        end = scanAvro(latestWriter, value);
-      } catch {
-        // not the latest version (or not a Post): the full path below says why
-      }
-      if (end === value.length) {
-        const head = postHead(value);
-        if (head.idBlank) throw new DecodeError(EMPTY_ID);
-        const t = head.createdAt;
-        return { bytes: value, eventTime: plausibleTime(t) ? t : timestamp };
-      }
+      const { status, eventTime } = checkPost(value, timestamp);
+      if (status === POST_BLANK_ID) throw new DecodeError(EMPTY_ID);
+      if (status === POST_OK) return { bytes: value, eventTime };
     }
     const reasons: string[] = [];
     for (const d of decoders) {
@@ -144,8 +131,6 @@ export function postRecordReader(wire: WireFormat = 'raw'): (value: Buffer | nul
 export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<ArchiveSink> {
   const { topic, logger } = opts;
   if (!opts.groupId) throw new ConfigError('archive: groupId is required');
-  const checkThreads = opts.checkThreads ?? 0;
-  if (!Number.isInteger(checkThreads) || checkThreads < 0) throw new ConfigError(`archive: checkThreads must be an integer >= 0, got ${JSON.stringify(opts.checkThreads)}`);
   const metrics = createArchiveMetrics();
   const roller = new ArchiveRoller({
     dir: opts.dir,
@@ -155,6 +140,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
     ...(opts.maxFileAgeMs !== undefined ? { maxAgeMs: opts.maxFileAgeMs } : {}),
     codec: opts.codec ?? 'deflate',
     deflateLevel: opts.deflateLevel ?? 1,
+    ...(opts.deflateStrategy !== undefined ? { deflateStrategy: opts.deflateStrategy } : {}),
     onFile: (f) => {
       metrics.file(f.bytes);
       logger.debug('archive: file written', { ...f });
@@ -164,21 +150,18 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
   const read = postRecordReader(wire);
   const deadLetters: TopicWriter | undefined = opts.deadLetterTopic === undefined ? undefined : await openTopicWriter({ ...opts, topic: opts.deadLetterTopic });
 
-  const checks = new PostScanPool(checkThreads);
-
   /**
    * One fetched batch, packed in eachBatch: the records' bytes end to end in one Buffer, offsets
    * and timestamps in typed arrays, so no kafkajs object per record waits in the consumer's queue
-   * (surviving scavenges, they were the sink's main GC cost). The check that each record is a Post
-   * (schemas/postScan.ts) runs here, or on the check pool's worker meanwhile; `ready` resolves with the
-   * checked batch (finish). Until then the kafkajs messages are kept for the rare record that
-   * needs the full decode path or goes to the dead-letter topic.
+   * (surviving scavenges, they were the sink's main GC cost), and each record checked to be a
+   * latest-version Post (schemas/postScan.ts). The kafkajs messages are kept only when some record
+   * needs the full decode path or goes to the dead-letter topic (finish).
    */
   const pack = (_partition: number, records: readonly ArchiveRecord[]): QueuedBatch => {
     const n = records.length;
     let capacity = 0;
     for (let i = 0; i < n; i++) capacity += records[i].value?.length ?? 0;
-    const data = checks.alloc(capacity);
+    const data = Buffer.allocUnsafe(capacity);
     const offsets = new Float64Array(n);
     const stamps = new Float64Array(n);
     const ends = new Uint32Array(n);
@@ -190,11 +173,18 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       if (r.value !== null) at += r.value.copy(data, at);
       ends[i] = at;
     }
+    const status = new Uint8Array(n);
+    const times = new Float64Array(n);
     // Other wire formats have no fast path (a framed record must not be taken for a raw one).
-    const checked = wire === 'raw' ? checks.check(data, ends, stamps, n) : Promise.resolve({ status: new Uint8Array(n).fill(POST_SLOW), times: new Float64Array(n) });
-    const ready = checked.then(({ status, times }) => finish(records, data, offsets, ends, status, times));
-    ready.catch(() => undefined); // take reports it
-    return { bytes: capacity, ready };
+    if (wire === 'raw') checkPosts(data, ends, stamps, n, status, times);
+    else status.fill(POST_SLOW);
+    let batch: PostBatch;
+    try {
+      batch = finish(records, data, offsets, ends, status, times);
+    } catch (err) {
+      batch = { count: 0, offsets, times, ends, data, failed: [], fatal: { error: err } };
+    }
+    return { bytes: capacity, batch };
   };
 
   /**
@@ -248,7 +238,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
   };
 
   const take = async (partition: number, queued: QueuedBatch): Promise<void> => {
-    const batch = await queued.ready;
+    const batch = queued.batch;
     const { count, offsets, times, ends, data, failed } = batch;
     if (count === 0 && batch.fatal === undefined) return;
     await roller.prepare(partition);
@@ -317,7 +307,6 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       try {
         await consumer.stop();
       } finally {
-        await checks.close();
         await deadLetters?.close();
         await ops?.close();
       }

@@ -4,6 +4,7 @@
  * the value flowing at that point; they are wrapped in tapSafe, so a failing
  * metric never disturbs the stream.
  */
+import { codePointLength } from '../../models/text/codepoints.js';
 import type { PipelineMetrics } from '../ops/metrics.js';
 import type { Item, OutputMessage, RawRecord, TaggedPost } from '../../operators/types.js';
 import type { Post, PostMentions } from '../../schemas/types.generated.js';
@@ -13,19 +14,13 @@ export function countInput(metrics: PipelineMetrics): (record: RawRecord) => voi
   return (record) => metrics.recordIn(record.ref.topic, record.ref.partition);
 }
 
-function codePoints(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
-}
-
 /** A batch left the batcher: its size, its characters, and how long its oldest record has waited. */
 export function observeBatch(metrics: PipelineMetrics, now: () => number = Date.now): (batch: Item<Post>[]) => void {
   return (batch) => {
     let chars = 0;
     let oldest = Infinity;
     for (const item of batch) {
-      if (item.kind === 'ok') chars += codePoints(item.value.text);
+      if (item.kind === 'ok') chars += codePointLength(item.value.text);
       oldest = Math.min(oldest, item.ref.receivedAt);
     }
     metrics.observeBatch(batch.length, chars, Number.isFinite(oldest) ? Math.max(0, now() - oldest) / 1000 : 0);

@@ -11,29 +11,23 @@
  * topic has one partition; the state is small (at most N partials per
  * window waiting).
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { PartialMerger, type MergerSnapshot } from '../../operators/trends/mergePartials.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { EntityTrend } from '../../schemas/types.generated.js';
-import type { KafkaConnectionOptions } from '../kafka/client.js';
 import { runTrendsEdge, type InputRecord, type OutRecord, type TrendsEdge } from '../kafka/trendsEdge.js';
-import type { Logger } from '../ops/logger.js';
+import type { MergeMetrics } from '../ops/trendMetrics.js';
+import { decodeState, encodeState, setAside, stageEdgeOptions, type TrendsStageOptions } from './trendsOptions.js';
 
-export interface TrendsMergeOptions {
-  connection: KafkaConnectionOptions;
+export interface TrendsMergeOptions extends TrendsStageOptions {
   partialsTopic: string;
+  /** The trends topic. lateTopic: partials that do not decode or name no partition (header reason=invalid), and stale ones (reason=stale). */
   toTopic: string;
-  /** Partials that do not decode or name no partition (header reason=invalid), and stale ones (reason=stale). */
-  lateTopic: string;
-  changelogTopic: string;
-  groupId: string;
-  delivery: 'exactly-once' | 'at-least-once';
-  transactionalId: string;
   /** Partitions of the repartition topic: the partials expected per window. */
   partitions: number;
   top: number;
-  logger: Logger;
-  commitIntervalMs?: number;
+  metrics?: MergeMetrics;
+  /** Wall clock of the wait times; default Date.now. */
+  now?: () => number;
 }
 
 export interface TrendsMerge extends TrendsEdge {
@@ -41,26 +35,24 @@ export interface TrendsMerge extends TrendsEdge {
 }
 
 export async function startTrendsMerge(o: TrendsMergeOptions): Promise<TrendsMerge> {
-  const trends = loadSchema('trends');
+  const edgeOptions = stageEdgeOptions(o, { fromTopic: o.partialsTopic, states: 'one', stateKey: `trends-merge:${o.groupId}` });
   let merger = new PartialMerger(o.partitions, o.top);
+  const trends = loadSchema('trends');
+  const now = o.now ?? Date.now;
+  /** Wall clock of the first partial of each window waiting (windows restored waiting: the restore's). */
+  const firstSeen = new Map<number, number>();
   const edge = await runTrendsEdge({
-    connection: o.connection,
-    fromTopic: o.partialsTopic,
-    changelogTopic: o.changelogTopic,
-    groupId: o.groupId,
-    stateKey: `trends-merge:${o.groupId}`,
-    delivery: o.delivery,
-    transactionalId: o.transactionalId,
-    logger: o.logger,
-    restore: (_partitions, stored, seconds) => {
-      merger = stored === undefined ? new PartialMerger(o.partitions, o.top) : PartialMerger.restore(JSON.parse(gunzipSync(stored).toString('utf8')) as MergerSnapshot, o.partitions, o.top);
+    ...edgeOptions,
+    restore: ({ stored, seconds }) => {
+      merger = stored === undefined ? new PartialMerger(o.partitions, o.top) : PartialMerger.restore(decodeState<MergerSnapshot>(stored), o.partitions, o.top);
+      const at = now();
+      firstSeen.clear();
+      for (const [, t] of merger.snapshot().pending) firstSeen.set(t.window_start, at);
+      o.metrics?.restored(seconds);
       o.logger.info('trend merger restored', { seconds, openWindows: merger.openWindows, stored: stored !== undefined });
     },
     process: (records: readonly InputRecord[]) => {
       const outputs: OutRecord[] = [];
-      const aside = (r: InputRecord, reason: string, detail: string): void => {
-        outputs.push({ topic: o.lateTopic, key: r.key?.toString() ?? '', value: r.value ?? Buffer.alloc(0), headers: { reason, detail, partition: String(r.partition), offset: r.offset } });
-      };
       for (const r of records) {
         let partial: EntityTrend;
         const partition = Number(r.headers?.partition);
@@ -70,17 +62,24 @@ export async function startTrendsMerge(o: TrendsMergeOptions): Promise<TrendsMer
           if (!(Number.isSafeInteger(partition) && partition >= 0 && partition < o.partitions)) throw new Error(`partition header ${JSON.stringify(r.headers?.partition)} is not one of 0-${o.partitions - 1}`);
           if (of !== o.partitions) throw new Error(`written for ${of} partitions, the merger expects ${o.partitions}`);
         } catch (err) {
-          aside(r, 'invalid', (err as Error).message);
+          outputs.push(setAside(o.lateTopic, r, 'invalid', (err as Error).message));
           continue;
         }
         const before = merger.stale;
-        for (const t of merger.add(partial, partition)) outputs.push({ topic: o.toTopic, key: String(t.window_start), value: encodeStrict(trends, t) });
-        if (merger.stale > before) aside(r, 'stale', `window ${partial.window_start} was written already`);
+        const at = now();
+        const merged = merger.add(partial, partition);
+        if (merger.stale > before) outputs.push(setAside(o.lateTopic, r, 'stale', `window ${partial.window_start} was written already`));
+        else if (!firstSeen.has(partial.window_start)) firstSeen.set(partial.window_start, at);
+        for (const t of merged) {
+          outputs.push({ topic: o.toTopic, key: String(t.window_start), value: encodeStrict(trends, t) });
+          o.metrics?.merged((at - (firstSeen.get(t.window_start) ?? at)) / 1000);
+          firstSeen.delete(t.window_start);
+        }
       }
       return outputs;
     },
-    snapshot: () => gzipSync(JSON.stringify(merger.snapshot()), { level: 1 }),
-    ...(o.commitIntervalMs === undefined ? {} : { commitIntervalMs: o.commitIntervalMs }),
+    snapshot: () => encodeState(merger.snapshot()),
+    written: (_state, outputs) => o.metrics?.emitted(outputs.filter((r) => r.topic === o.toTopic).length),
   });
   return { ...edge, merger: () => merger };
 }

@@ -14,9 +14,11 @@
  */
 import { lastValueFrom, tap } from 'rxjs';
 import { rekeyMentions } from '../../operators/rekeyMentions.js';
+import type { OutputMessage } from '../../operators/types.js';
 import { openKafkaEdges } from '../kafka/edges.js';
 import type { KafkaEdgesSettings } from '../kafka/settings.js';
 import type { Logger } from '../ops/logger.js';
+import type { RekeyMetrics } from '../ops/trendMetrics.js';
 
 export interface TrendsRekeyOptions {
   /** The Kafka settings: inputTopic the mentions topic, outputTopic the repartition topic, deadLetterTopic for undecodable records. */
@@ -30,6 +32,8 @@ export interface TrendsRekeyOptions {
    * holds the merger).
    */
   repartitionPartitions?: number;
+  /** Records written (entity, progress markers, dead letters) and transactions committed. */
+  metrics?: RekeyMetrics;
 }
 
 export interface TrendsRekey {
@@ -40,7 +44,8 @@ export interface TrendsRekey {
 }
 
 export async function startTrendsRekey(o: TrendsRekeyOptions): Promise<TrendsRekey> {
-  const edges = await openKafkaEdges(o.edges, { logger: o.logger });
+  const { metrics } = o;
+  const edges = await openKafkaEdges(o.edges, { logger: o.logger, ...(metrics === undefined ? {} : { onTransaction: () => metrics.transaction() }) });
   const stream = edges.source.records().pipe(
     rekeyMentions(
       o.repartitionPartitions === undefined
@@ -48,7 +53,10 @@ export async function startTrendsRekey(o: TrendsRekeyOptions): Promise<TrendsRek
         : { partitions: o.repartitionPartitions, markerIntervalMs: o.edges.commitIntervalMs > 0 ? o.edges.commitIntervalMs : 1000, markerEveryRecords: 1000 },
     ),
     edges.sink.write(),
-    tap((written) => edges.source.ack(written.map((m) => m.ref))),
+    tap((written) => {
+      edges.source.ack(written.map((m) => m.ref));
+      if (metrics !== undefined) countWritten(metrics, written);
+    }),
   );
   o.logger.info('trends re-key stage consuming', { from: o.edges.inputTopic, to: o.edges.outputTopic, delivery: o.edges.delivery, progressMarkersTo: o.repartitionPartitions ?? 0 });
   const done = lastValueFrom(stream, { defaultValue: [] }).then(
@@ -59,4 +67,19 @@ export async function startTrendsRekey(o: TrendsRekeyOptions): Promise<TrendsRek
     },
   );
   return { done, stop: () => edges.source.stop() };
+}
+
+/** The re-key stage's records by kind: dead letters; progress markers (the messages rekeyMentions sends to an explicit partition); entity records. */
+function countWritten(metrics: RekeyMetrics, written: readonly OutputMessage[]): void {
+  let entity = 0;
+  let progress = 0;
+  let deadletter = 0;
+  for (const m of written) {
+    if (m.output === 'deadletter') deadletter++;
+    else if (m.partition !== undefined) progress++;
+    else entity++;
+  }
+  metrics.written('entity', entity);
+  metrics.written('progress', progress);
+  metrics.written('deadletter', deadletter);
 }

@@ -19,45 +19,20 @@
  * once per commit interval (gzip level 1 keeps it small and fast enough);
  * its cost grows with the state, not with the input.
  */
-import { gunzipSync, gzipSync } from 'node:zlib';
 import { TrendState, type TrendSettings, type TrendSnapshot } from '../../operators/trends/trendState.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
-import { ConfigError } from '../../common/errors.js';
 import type { EntityTrend, PostMentions } from '../../schemas/types.generated.js';
-import type { KafkaConnectionOptions } from '../kafka/client.js';
 import { runTrendsEdge, type InputRecord, type OutRecord, type TrendsEdge } from '../kafka/trendsEdge.js';
-import type { Logger } from '../ops/logger.js';
 import type { TrendMetrics } from '../ops/trendMetrics.js';
+import { IdleClock, decodeState, encodeState, idleTicks, idleTimeoutOf, setAside, stageEdgeOptions, type TrendsStageOptions, type TrendsWindowOptions } from './trendsOptions.js';
 
-export interface TrendsWorkerOptions {
-  /** How to reach Kafka. */
-  connection: KafkaConnectionOptions;
+export interface TrendsWorkerOptions extends TrendsStageOptions, TrendsWindowOptions {
   settings: TrendSettings;
+  /** The mentions topic. */
   fromTopic: string;
+  /** The trends topic. */
   toTopic: string;
-  lateTopic: string;
-  changelogTopic: string;
-  groupId: string;
-  delivery: 'exactly-once' | 'at-least-once';
-  transactionalId: string;
-  logger: Logger;
   metrics?: TrendMetrics;
-  /** Wall clock for emitted_at and the idle timeout; default Date.now. */
-  now?: () => number;
-  /**
-   * Idle input, in ms of wall clock (default Infinity: off). A partition with
-   * no record for this long is left out of the watermark until it delivers
-   * again (TrendState.markIdle); when no partition has delivered for this long,
-   * event time moves on with the clock (TrendState.advanceIdle), so the last
-   * windows of a quiet stream close. Checked about every second (every
-   * idleTimeoutMs when shorter); the windows it closes are written like a
-   * batch (one transaction with the state), with no input offsets.
-   */
-  idleTimeoutMs?: number;
-  /** Outputs, state and offsets are written at most this often (ms; 0: after every batch); default 1000 (trendsEdge.ts). */
-  commitIntervalMs?: number;
-  /** Largest changelog record in bytes (the state is split into chunks); default 512 KiB (trendsEdge.ts). */
-  changelogChunkBytes?: number;
 }
 
 export interface TrendsWorker extends TrendsEdge {
@@ -66,25 +41,13 @@ export interface TrendsWorker extends TrendsEdge {
 }
 
 export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsWorker> {
+  const edgeOptions = stageEdgeOptions(o, { fromTopic: o.fromTopic, states: 'one', stateKey: `trends:${o.groupId}` });
+  const idleMs = idleTimeoutOf(o);
   const mentions = loadSchema('mentions');
   const trends = loadSchema('trends');
   const now = o.now ?? Date.now;
   let state = new TrendState(o.settings);
-  const idleMs = o.idleTimeoutMs ?? Infinity;
-  if (!(idleMs > 0)) throw new ConfigError(`trends: idleTimeoutMs must be > 0 ms (or Infinity: off), got ${idleMs}`);
-  /** Wall clock of each partition's last record (or of the restore), of the last record of any, and of the last idle advance. */
-  const lastSeen = new Map<number, number>();
-  let lastInput = now();
-  let advancedAt = lastInput;
-
-  const restore = (partitions: readonly number[], stored: Buffer | undefined, seconds: number): void => {
-    state = stored === undefined ? new TrendState(o.settings) : TrendState.restore(o.settings, JSON.parse(gunzipSync(stored).toString('utf8')) as TrendSnapshot);
-    for (const p of partitions) state.addSource(String(p)); // the watermark waits for every partition
-    lastInput = advancedAt = now();
-    for (const p of partitions) lastSeen.set(p, lastInput);
-    o.metrics?.restored(seconds);
-    o.logger.info('trend state restored', { seconds, openWindows: state.openWindows, stored: stored !== undefined });
-  };
+  let clock = new IdleClock([], now(), idleMs);
 
   const written = (closed: readonly EntityTrend[], outputs: OutRecord[]): OutRecord[] => {
     o.metrics?.closed(closed.length);
@@ -92,56 +55,44 @@ export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsW
     return outputs;
   };
 
-  /** The idle timeout: partitions silent for idleMs leave the watermark; all silent that long, event time follows the clock. */
-  const tick = (): OutRecord[] => {
-    const at = now();
-    for (const [p, seen] of lastSeen) if (at - seen >= idleMs) state.markIdle(String(p));
-    if (at - lastInput >= idleMs) {
-      state.advanceIdle(at - advancedAt);
-      advancedAt = at;
-    }
-    return written(state.close(at), []);
-  };
-
-  const process = (records: readonly InputRecord[], partition: number): OutRecord[] => {
-    lastInput = advancedAt = now();
-    lastSeen.set(partition, lastInput);
-    const outputs: OutRecord[] = [];
-    const aside = (r: InputRecord, reason: string, detail: string): void => {
-      outputs.push({ topic: o.lateTopic, key: r.key?.toString() ?? '', value: r.value ?? Buffer.alloc(0), headers: { reason, detail, partition: String(r.partition), offset: r.offset } });
-    };
-    for (const r of records) {
-      let record: PostMentions;
-      try {
-        record = decodeStrict<PostMentions>(mentions, r.value ?? Buffer.alloc(0));
-      } catch (err) {
-        aside(r, 'invalid', (err as Error).message);
-        continue;
-      }
-      if (state.add(record, String(partition)) === 'late') aside(r, 'late', `watermark ${state.watermark}`);
-    }
-    return written(state.close(now()), outputs);
-  };
-
   const edge = await runTrendsEdge({
-    connection: o.connection,
-    fromTopic: o.fromTopic,
-    changelogTopic: o.changelogTopic,
-    groupId: o.groupId,
-    stateKey: `trends:${o.groupId}`,
-    delivery: o.delivery,
-    transactionalId: o.transactionalId,
-    logger: o.logger,
-    restore,
-    process,
+    ...edgeOptions,
+    restore: ({ stored, seconds, partitions }) => {
+      state = stored === undefined ? new TrendState(o.settings) : TrendState.restore(o.settings, decodeState<TrendSnapshot>(stored));
+      const sources = Array.from({ length: partitions }, (_, p) => String(p));
+      for (const p of sources) state.addSource(p); // the watermark waits for every partition
+      clock = new IdleClock(sources, now(), idleMs);
+      o.metrics?.restored(seconds);
+      o.logger.info('trend state restored', { seconds, openWindows: state.openWindows, stored: stored !== undefined });
+    },
+    process: (records: readonly InputRecord[], partition: number) => {
+      const at = now();
+      clock.input(at);
+      clock.saw(String(partition), at);
+      const outputs: OutRecord[] = [];
+      for (const r of records) {
+        let record: PostMentions;
+        try {
+          record = decodeStrict<PostMentions>(mentions, r.value ?? Buffer.alloc(0));
+        } catch (err) {
+          outputs.push(setAside(o.lateTopic, r, 'invalid', (err as Error).message));
+          continue;
+        }
+        if (state.add(record, String(partition)) === 'late') outputs.push(setAside(o.lateTopic, r, 'late', `watermark ${state.watermark}`));
+      }
+      return written(state.close(now()), outputs);
+    },
     snapshot: () => {
-      const entry = gzipSync(JSON.stringify(state.snapshot()), { level: 1 });
+      const entry = encodeState(state.snapshot());
       o.metrics?.stateWritten(entry.length);
       return entry;
     },
-    ...(o.commitIntervalMs === undefined ? {} : { commitIntervalMs: o.commitIntervalMs }),
-    ...(o.changelogChunkBytes === undefined ? {} : { changelogChunkBytes: o.changelogChunkBytes }),
-    ...(idleMs === Infinity ? {} : { idle: { tickMs: Math.min(idleMs, 1000), tick } }),
+    // the idle timeout: partitions silent for idleMs leave the watermark; all silent that long, event time follows the clock
+    ...idleTicks(idleMs, () => {
+      const at = now();
+      clock.tick(state, at);
+      return written(state.close(at), []);
+    }),
   });
-  return { ...edge, done: edge.done, stop: edge.stop, state: () => state };
+  return { ...edge, state: () => state };
 }

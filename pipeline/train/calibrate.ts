@@ -10,7 +10,14 @@
  * (even / odd), the bias is chosen on one half and scored on the other, and
  * the reverse; pooling the two held-out halves gives a dev score in which no
  * sentence was scored with a bias chosen on itself.
+ *
+ * With `maxPrGap` (issue 16's target: recall within 5 points of precision)
+ * only the biases whose overall |precision - recall| is at most that many
+ * points qualify, and the best F1 among them is chosen; when none qualifies,
+ * the smallest gap is (and the result says so). Each half of the 2-fold
+ * check chooses under the same constraint.
  */
+import { ConfigError } from '../../common/errors.js';
 import type { NerSentence } from '../../models/data/conll.js';
 import { scoreSpans, type NerScores } from '../../models/eval/spanScorer.js';
 import { detectScheme, tagsToSpans } from '../../models/text/labels.js';
@@ -30,6 +37,35 @@ export interface CalibrationGrid {
 
 export const DEFAULT_GRID: CalibrationGrid = { min: -2, max: 4, step: 0.25, refineStep: 0.05 };
 
+export interface CalibrationOptions {
+  /** The biases to try (default DEFAULT_GRID). */
+  grid?: CalibrationGrid;
+  /**
+   * Largest overall |precision - recall|, in points, that a chosen bias may
+   * have: the best F1 among the biases within it is chosen, or the smallest
+   * gap when none is. Finite, >= 0. Default: no constraint (best F1).
+   */
+  maxPrGap?: number;
+  /** Sentences per network batch (default 64). */
+  batchSize?: number;
+}
+
+/** Checks `opts` and fills in the defaults; a bad value is a ConfigError naming it. */
+export function calibrationOptions(opts: CalibrationOptions = {}): { grid: CalibrationGrid; maxPrGap: number | undefined; batchSize: number } {
+  const grid = opts.grid ?? DEFAULT_GRID;
+  for (const k of ['min', 'max', 'step', 'refineStep'] as const) {
+    if (!Number.isFinite(grid[k])) throw new ConfigError(`calibration grid ${k} must be a finite number, got ${grid[k]}`);
+  }
+  if (!(grid.step > 0) || !(grid.refineStep > 0)) throw new ConfigError(`calibration grid step and refineStep must be > 0, got ${grid.step} and ${grid.refineStep}`);
+  if (grid.max < grid.min) throw new ConfigError(`calibration grid max ${grid.max} is below min ${grid.min}`);
+  const { maxPrGap, batchSize = 64 } = opts;
+  if (maxPrGap !== undefined && !(Number.isFinite(maxPrGap) && maxPrGap >= 0)) {
+    throw new ConfigError(`maxPrGap must be a finite number >= 0 (points of |precision - recall|), got ${maxPrGap}`);
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`batchSize must be an integer >= 1, got ${batchSize}`);
+  return { grid, maxPrGap, batchSize };
+}
+
 /** The scores of one bias value. */
 export interface BiasRow {
   bias: number;
@@ -41,6 +77,8 @@ export interface FoldResult {
   tunedOn: 'even' | 'odd';
   /** The bias chosen on that half. */
   bias: number;
+  /** Whether that bias met `maxPrGap` on that half (always true without the constraint). */
+  withinGap: boolean;
   /** Scores on the other half: with bias 0 and with the chosen bias. */
   heldOutAtZero: NerScores;
   heldOutAtChosen: NerScores;
@@ -51,8 +89,12 @@ export interface Calibration {
   loadedBias: number;
   /** Every bias tried on all the data, sorted by bias. */
   rows: BiasRow[];
-  /** The bias with the best overall F1 on all the data (ties: the one nearest 0). */
+  /** The bias with the best overall F1 on all the data (ties: the one nearest 0), among those within `maxPrGap` when set. */
   chosen: BiasRow;
+  /** The constraint the choices were made under (undefined: none). */
+  maxPrGap: number | undefined;
+  /** Whether `chosen` meets `maxPrGap`; false when no bias did and the smallest gap was taken. */
+  chosenWithinGap: boolean;
   /** Scores on all the data at bias 0. */
   atZero: BiasRow;
   folds: [FoldResult, FoldResult];
@@ -64,7 +106,6 @@ export interface Calibration {
 const round = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 function gridValues(min: number, max: number, step: number): number[] {
-  if (!(step > 0) || !(max >= min)) throw new Error(`calibration grid ${min}..${max} step ${step} is empty`);
   const out: number[] = [];
   for (let i = 0; min + i * step <= max + 1e-9; i++) out.push(round(min + i * step));
   return out;
@@ -80,8 +121,28 @@ export function bestRow(rows: readonly BiasRow[]): BiasRow {
   return best;
 }
 
+/** Overall |precision - recall| of a row, in points. */
+export const prGap = (row: BiasRow): number => Math.abs(row.scores.overall.precision - row.scores.overall.recall);
+
+/**
+ * The row to choose under `maxPrGap` (see CalibrationOptions): bestRow among
+ * the rows within the gap; when none is, bestRow among those with the
+ * smallest gap. A row without a single correct mention (P = R = 0, e.g. a
+ * bias so low that nothing is predicted) meets any gap vacuously, so it
+ * counts only when every row is such. Without a constraint, bestRow.
+ */
+export function chooseRow(rows: readonly BiasRow[], maxPrGap: number | undefined): { row: BiasRow; withinGap: boolean } {
+  if (maxPrGap === undefined) return { row: bestRow(rows), withinGap: true };
+  const found = rows.filter((r) => r.scores.overall.tp > 0);
+  const pool = found.length > 0 ? found : rows;
+  const within = pool.filter((r) => prGap(r) <= maxPrGap + 1e-9);
+  if (within.length > 0) return { row: bestRow(within), withinGap: true };
+  const smallest = Math.min(...pool.map(prGap));
+  return { row: bestRow(pool.filter((r) => prGap(r) <= smallest + 1e-9)), withinGap: false };
+}
+
 /** Sweeps the grid (then refines) over the sentences `subset` (indices); `decode(i, bias)` gives sentence i's spans. */
-function sweep(subset: readonly number[], gold: readonly Span[][], decode: (i: number, bias: number) => Span[], grid: CalibrationGrid): { rows: BiasRow[]; best: BiasRow } {
+function sweep(subset: readonly number[], gold: readonly Span[][], decode: (i: number, bias: number) => Span[], grid: CalibrationGrid, maxPrGap: number | undefined): { rows: BiasRow[]; best: BiasRow; withinGap: boolean } {
   const seen = new Map<number, BiasRow>();
   const score = (bias: number): BiasRow => {
     const b = round(bias);
@@ -94,14 +155,16 @@ function sweep(subset: readonly number[], gold: readonly Span[][], decode: (i: n
   };
   for (const b of gridValues(grid.min, grid.max, grid.step)) score(b);
   score(0);
-  const coarse = bestRow([...seen.values()]);
+  const coarse = chooseRow([...seen.values()], maxPrGap).row;
   for (const b of gridValues(coarse.bias - grid.step, coarse.bias + grid.step, grid.refineStep)) score(b);
   const rows = [...seen.values()].sort((a, b) => a.bias - b.bias);
-  return { rows, best: bestRow(rows) };
+  const { row, withinGap } = chooseRow(rows, maxPrGap);
+  return { rows, best: row, withinGap };
 }
 
 /** Calibrates `model`'s non-O bias on `data` (see the module comment). Does not change the model. */
-export async function calibrateBias(model: TaggerModel, data: readonly NerSentence[], grid: CalibrationGrid = DEFAULT_GRID, batchSize = 64): Promise<Calibration> {
+export async function calibrateBias(model: TaggerModel, data: readonly NerSentence[], options: CalibrationOptions = {}): Promise<Calibration> {
+  const { grid, maxPrGap, batchSize } = calibrationOptions(options);
   const sentences = data.filter((s) => s.chars.length > 0);
   if (sentences.length < 2) throw new Error(`calibration needs at least 2 non-empty sentences, got ${sentences.length}`);
   const scheme = detectScheme(sentences.map((s) => s.tags));
@@ -124,12 +187,12 @@ export async function calibrateBias(model: TaggerModel, data: readonly NerSenten
   const all = sentences.map((_, i) => i);
   const even = all.filter((i) => i % 2 === 0);
   const odd = all.filter((i) => i % 2 === 1);
-  const full = sweep(all, gold, decode, grid);
+  const full = sweep(all, gold, decode, grid, maxPrGap);
   const scoreAt = (subset: readonly number[], bias: (i: number) => number): NerScores =>
     scoreSpans(subset.map((i) => gold[i]), subset.map((i) => decode(i, bias(i))));
   const fold = (tune: number[], test: number[], tunedOn: 'even' | 'odd'): FoldResult => {
-    const { best } = sweep(tune, gold, decode, grid);
-    return { tunedOn, bias: best.bias, heldOutAtZero: scoreAt(test, () => 0), heldOutAtChosen: scoreAt(test, () => best.bias) };
+    const { best, withinGap } = sweep(tune, gold, decode, grid, maxPrGap);
+    return { tunedOn, bias: best.bias, withinGap, heldOutAtZero: scoreAt(test, () => 0), heldOutAtChosen: scoreAt(test, () => best.bias) };
   };
   const folds: [FoldResult, FoldResult] = [fold(even, odd, 'even'), fold(odd, even, 'odd')];
   const biasFor = (i: number): number => (i % 2 === 0 ? folds[1].bias : folds[0].bias);
@@ -137,6 +200,8 @@ export async function calibrateBias(model: TaggerModel, data: readonly NerSenten
     loadedBias: model.meta.nonOBias ?? 0,
     rows: full.rows,
     chosen: full.best,
+    maxPrGap,
+    chosenWithinGap: full.withinGap,
     atZero: full.rows.find((r) => r.bias === 0)!,
     folds,
     crossFitted: { atZero: scoreAt(all, () => 0), atChosen: scoreAt(all, biasFor) },

@@ -85,6 +85,9 @@ function formatPath(root: TypeView, parts: readonly string[]): string {
   return out;
 }
 
+/** isValid's options on the hot path: one object for every call, not one per record. */
+const STRICT = { noUndeclaredFields: true } as const;
+
 /**
  * Every reason `value` does not match `type` (empty when it does). Fields that
  * are not in the schema count as errors; fields with a default may be omitted.
@@ -99,7 +102,7 @@ export function validate(type: Type, value: unknown): ValidationIssue[] {
   // Hot path: one check without hooks (undeclared fields included) and the
   // compiled wire-safety predicate; the passes that say what is wrong run
   // only when one of them fails.
-  if (type.isValid(value, { noUndeclaredFields: true })) {
+  if (type.isValid(value, STRICT)) {
     if (!wireCheck(root)(value)) wireCheck(root)(value, { at: [], issues });
     return issues;
   }
@@ -249,7 +252,10 @@ function compileWireCheck(type: TypeView): WireCheck {
       if (item === ALWAYS_SAFE) return ALWAYS_SAFE;
       return (value, report) => {
         const items = value as unknown[];
-        if (report === undefined) return items.every((v) => item(v));
+        if (report === undefined) {
+          for (let i = 0; i < items.length; i++) if (!item(items[i])) return false;
+          return true;
+        }
         let safe = true;
         for (let i = 0; i < items.length; i++) {
           report.at.push(`[${i}]`);
@@ -281,9 +287,14 @@ function compileWireCheck(type: TypeView): WireCheck {
       if (!type.typeName.startsWith('union')) return ALWAYS_SAFE;
       const branches = (type.types ?? []).map((b) => ({ type: b as unknown as Type, check: wireCheck(b) }));
       if (branches.every((b) => b.check === ALWAYS_SAFE)) return ALWAYS_SAFE;
+      // null first: the optional fields' unions (["null", X]) need no isValid call for an absent value
+      const nullBranch = branches.find((b) => b.type.typeName === 'null');
       return (value, report) => {
-        const branch = branches.find((b) => b.type.isValid(value));
-        return branch === undefined || branch.check(value, report);
+        if (value === null && nullBranch !== undefined) return nullBranch.check(value, report);
+        for (let i = 0; i < branches.length; i++) {
+          if (branches[i].type.isValid(value)) return branches[i].check(value, report);
+        }
+        return true;
       };
     }
   }

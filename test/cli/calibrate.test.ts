@@ -41,6 +41,11 @@ describe('mentionflow calibrate', () => {
     assert.match(table.stdout, /loaded bias -50/);
     assert.match(table.stdout, /^ {2}0\.00 \|.*\(uncalibrated\)|<- best/m);
     assert.match(table.stdout, /held-out halves pooled/);
+    // The tiny model fits its data, so bias 0 has P = R = 100 and meets any gap.
+    const gapped = cli(['calibrate', '--model', model, '--data', data, '--max-pr-gap', '0', '--min', '-1', '--max', '1', '--step', '0.5']);
+    assert.equal(gapped.status, 0, gapped.stderr);
+    assert.match(gapped.stdout, /\| \|P-R\|$/m);
+    assert.match(gapped.stdout, /best bias 0\.00 \(\|P - R\| <= 0\)/);
     const out = join(work, 'calibrated');
     const r = cli(['calibrate', '--model', model, '--data', data, '--out', out, '--json']);
     assert.equal(r.status, 0, r.stderr);
@@ -73,5 +78,11 @@ describe('mentionflow calibrate', () => {
     const s = cli(['calibrate', '--model', model, '--data', data, '--step', '0']);
     assert.equal(s.status, 2);
     assert.match(s.stderr, /^mentionflow calibrate: --step must be a number >= 0.001, got "0"\n$/);
+    for (const bad of ['-1', 'five', 'Infinity']) {
+      const g = cli(['calibrate', '--model', model, '--data', data, '--max-pr-gap', bad]);
+      assert.equal(g.status, 2, bad);
+      assert.equal(g.stderr, `mentionflow calibrate: --max-pr-gap must be a number >= 0, got "${bad}"\n`);
+      assert.equal(g.stdout, '');
+    }
   });
 });

@@ -73,8 +73,7 @@ describe('archive sink: packed batches (real broker)', { skip: brokers === undef
       else records.push({ key: id, value: encodePost({ ...testPost(id, i), created_at }) });
     }
     await produceRecords(b, t.input, records, { chunk: 300 });
-    // The Post check on a worker thread here (the verdicts match the in-thread check: test/schemas/postScanPool.test.ts).
-    const sink = await startArchiveSink({ brokers: b, logger, topic: t.input, dir, groupId: t.group, deadLetterTopic: t.deadLetter, tickMs: 50, checkThreads: 1 });
+    const sink = await startArchiveSink({ brokers: b, logger, topic: t.input, dir, groupId: t.group, deadLetterTopic: t.deadLetter, tickMs: 50 });
     try {
       await sink.started;
       const bad = kinds.filter((k) => k === 'bad').length;

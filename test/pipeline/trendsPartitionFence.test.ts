@@ -1,4 +1,4 @@
-// The scaled-out trends aggregators' Kafka edge (pipeline/kafka/trendsPartitionEdge.ts) against the
+// The scaled-out trends aggregators' Kafka edge (pipeline/kafka/trendsEdge.ts, one state per partition) against the
 // test broker, exactly-once, when another producer takes a partition's transactional id while the
 // member still holds uncommitted work of it (what a member sees when the group gave the partition
 // to another member while it was slow): the member must give that partition up (its state and held
@@ -14,7 +14,7 @@ import { after, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '../../pipeline/ops/logger.js';
 import { partitionTransactionalId } from '../../pipeline/kafka/transactionalSink.js';
-import { runTrendsPartitionEdge } from '../../pipeline/kafka/trendsPartitionEdge.js';
+import { runTrendsEdge } from '../../pipeline/kafka/trendsEdge.js';
 import { KAFKA_SKIP, committedOffsets, createTestTopics, deleteTestTopics, kafkaBrokers, waitUntil, type TestTopics } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
@@ -39,17 +39,18 @@ describe('trends partition edge, a fenced partition', { skip: brokers === undefi
       }),
     });
     const seen = new Map<number, string[]>();
-    const edge = await runTrendsPartitionEdge({
+    const edge = await runTrendsEdge({
       connection: { brokers: brokers! },
       fromTopic: t.input,
       changelogTopic: t.output,
       groupId: t.group,
+      states: 'per-partition',
       stateKey: 'seen',
       delivery: 'exactly-once',
-      transactionalIdPrefix: t.group,
+      transactionalId: t.group,
       logger,
       commitIntervalMs: 300,
-      restore: (p, stored) => void seen.set(p, stored === undefined ? [] : (JSON.parse(stored.toString('utf8')) as string[])),
+      restore: ({ state: p, stored }) => void seen.set(p, stored === undefined ? [] : (JSON.parse(stored.toString('utf8')) as string[])),
       drop: (p) => void seen.delete(p),
       process: (records, p) => {
         seen.get(p)!.push(...records.map((r) => r.value!.toString('utf8')));

@@ -22,7 +22,7 @@ import { trendKey } from '../../operators/trends/trendState.js';
 import { readTopic } from '../../pipeline/kafka/topicReader.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { EntityTrend, PostMentions } from '../../schemas/types.generated.js';
-import { assertRunning, checkScaledTrends, deleteScaledTopics, generateMentions, keepStageLogs, lateKeys, singleAggregatorTrends, stageArgs } from '../support/trendsScaled.js';
+import { assertStagesRunning, checkScaledTrends, deleteScaledTopics, generateMentions, keepStageLogs, lateKeys, singleAggregatorTrends, stageArgs } from '../support/trendsScaled.js';
 import { KAFKA_SKIP, committedOffsets, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
@@ -71,7 +71,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge, kill -9 of every sta
     const waitUntil = async (cond: () => Promise<boolean> | boolean, ms: number, what: string): Promise<void> => {
       const end = Date.now() + ms;
       while (!(await cond())) {
-        assertRunning(stages);
+        assertStagesRunning(stages);
         if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
         await sleep(200);
       }
@@ -120,7 +120,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge, kill -9 of every sta
       for (let i = 0; i < N; i += PER_TICK) {
         await send(gen.slice(i, i + PER_TICK), i);
         await sleep(500);
-        assertRunning(stages);
+        assertStagesRunning(stages);
         if (!stages.has('aggB') && READY.aggregate.test(stages.get('aggA')!.stderr)) start('aggB'); // apart from the first
         while (next < schedule.length && i + PER_TICK >= killAt(next)) {
           if (!stages.has('aggB')) {

@@ -16,7 +16,7 @@ import { murmur2 } from '../../pipeline/kafka/keyPartitioner.js';
 import { decodeEntityMention } from '../../operators/trends/rekey.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { EntityTrend, Mention, PostMentions } from '../../schemas/types.generated.js';
-import { comparableTrend, deleteScaledTopics, lateKeys, stageArgs } from '../support/trendsScaled.js';
+import { assertStagesRunning, comparableTrend, deleteScaledTopics, lateKeys, stageArgs } from '../support/trendsScaled.js';
 import { KAFKA_SKIP, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
@@ -106,13 +106,13 @@ describe('mentionflow trends --stage rekey|aggregate|merge, a repartition partit
       await producer.connect();
       for (let i = 0; i < N; i += PER_TICK) {
         await producer.send({ topic: t.input, acks: -1, messages: gen.slice(i, i + PER_TICK).map((r, j) => ({ key: r.post_id, value: encodeStrict(mentionsType, r), partition: (i + j) % 3 })) });
-        for (const p of procs) if (p.proc.exitCode !== null) assert.fail(`a stage exited early (${p.proc.exitCode}): ${p.stderr.slice(-2000)}`);
+        assertStagesRunning(procs);
         await sleep(500);
       }
       await producer.disconnect();
       // the last window closes on the idle timeout (3 s) once the input stops; 60 s is ample
       for (let i = 0; i < 300 && !windows.has(lastStart); i++) {
-        for (const p of procs) if (p.proc.exitCode !== null) assert.fail(`a stage exited early (${p.proc.exitCode}): ${p.stderr.slice(-2000)}`);
+        assertStagesRunning(procs);
         await sleep(200);
       }
       wrote = windows.has(lastStart);

@@ -7,6 +7,7 @@
  * own decoder returns the records before a truncated last block and stops).
  */
 import assert from 'node:assert/strict';
+import avro from 'avsc';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import { after, describe, it } from 'node:test';
 import { ConfigError, DecodeError } from '../../common/errors.js';
 import { readPostsFile as producePosts } from '../../cli/commands/produce.js';
 import { readPostsFile as filePosts } from '../../pipeline/file/fileSource.js';
-import { ContainerEncoder, readContainer } from '../../schemas/container.js';
+import { ContainerEncoder, DEFLATE_STRATEGIES, readContainer } from '../../schemas/container.js';
 import { decodeStrict, encodeStrict, loadSchema, loadSchemaJson } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
 
@@ -88,6 +89,36 @@ describe('readContainer + ContainerEncoder', () => {
     }
     assert.ok(sizes[0] > sizes[1], `level 1 block ${sizes[0]} bytes, level 9 ${sizes[1]}`);
     for (const level of [0, 10, 1.5]) assert.throws(() => new ContainerEncoder({ schema: loadSchemaJson('post'), level }), ConfigError);
+  });
+
+  it('each deflate strategy (default, huffman, rle) reads back the same records through readContainer and avsc; each writes other bytes; an unknown one is a ConfigError', async () => {
+    const records = Array.from({ length: 400 }, (_, i) => encodeStrict(postType, post(i)));
+    const expected = Array.from({ length: 400 }, (_, i) => `p${i}`);
+    const blocks = new Map<string, Buffer>();
+    for (const strategy of DEFLATE_STRATEGIES) {
+      const enc = new ContainerEncoder({ schema: loadSchemaJson('post'), codec: 'deflate', level: 1, strategy });
+      // the sink's path (libuv's pool) and the synchronous one
+      const block = await enc.rawBlockAsync(Buffer.concat(records.slice(0, 200)), 200);
+      blocks.set(strategy, block);
+      const file = path.join(dir, `strategy-${strategy}.avro`);
+      writeFileSync(file, Buffer.concat([enc.header(), block, enc.block(records.slice(200))]));
+      assert.deepEqual((await all(file)).map((r) => r.post.id), expected, `readContainer, ${strategy}`);
+      const viaAvsc: Post[] = [];
+      await new Promise<void>((resolve, reject) => {
+        avro
+          .createFileDecoder(file)
+          .on('data', (p: Post) => viaAvsc.push(p))
+          .on('end', resolve)
+          .on('error', reject);
+      });
+      assert.deepEqual(viaAvsc.map((p) => p.id), expected, `avsc's file decoder, ${strategy}`);
+      assert.equal(viaAvsc[7].text, post(7).text);
+    }
+    const size = (s: string) => (blocks.get(s) as Buffer).length;
+    // Huffman codes alone cannot use the repeats of these records: larger than with matches.
+    assert.ok(size('huffman') > size('default'), `huffman ${size('huffman')} bytes, default ${size('default')}`);
+    assert.notDeepEqual(blocks.get('rle'), blocks.get('default'));
+    assert.throws(() => new ContainerEncoder({ schema: loadSchemaJson('post'), strategy: 'fast' as never }), ConfigError);
   });
 
   it('a truncated last block is a DecodeError naming the file and the byte offset of the block', async () => {

@@ -99,9 +99,9 @@ export function checkScaledTrends(windows: ReadonlyMap<number, readonly EntityTr
   assert.ok(expected.some((e) => e.new_entities.length > 0) && expected.some((e) => e.rising.length > 0), 'new and rising entities occur');
 }
 
-/** Fails (with its stderr's tail) when a stage has exited. */
-export function assertRunning(stages: ReadonlyMap<string, Cli> | readonly Cli[]): void {
-  for (const [name, p] of stages instanceof Map ? stages : [...stages].entries()) {
+/** Fails the test, with its stderr's tail, when a stage process has exited (a map names them). */
+export function assertStagesRunning(procs: ReadonlyMap<string, Cli> | readonly Cli[]): void {
+  for (const [name, p] of procs instanceof Map ? procs : [...procs].entries()) {
     if (p.proc.exitCode !== null || p.proc.signalCode !== null) assert.fail(`stage ${String(name)} exited early (${p.proc.exitCode ?? p.proc.signalCode}): ${p.stderr.slice(-2000)}`);
   }
 }

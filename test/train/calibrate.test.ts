@@ -2,14 +2,18 @@
  * The calibration sweep (pipeline/train/calibrate.ts) on a fake model whose
  * spans depend on the bias in a known way: the chosen bias, the tie rule,
  * and the 2-fold held-out figures (a bias chosen on one half scored on the
- * other) are what the construction implies.
+ * other) are what the construction implies; under maxPrGap the choice moves
+ * to a balanced bias, or to the smallest gap when none qualifies, and says so.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { NerSentence } from '../../models/data/conll.js';
 import type { Span } from '../../models/text/spans.js';
 import type { TaggerModel } from '../../models/taggerModel.js';
-import { bestRow, calibrateBias } from '../../pipeline/train/calibrate.js';
+import { formatCalibration } from '../../cli/commands/calibrate.js';
+import { ConfigError } from '../../common/errors.js';
+import { prf } from '../../models/eval/prf.js';
+import { bestRow, calibrateBias, chooseRow } from '../../pipeline/train/calibrate.js';
 
 // Eight one-mention sentences "甲乙丙": gold PER.NAM at 0-2. Even sentences' mention is found
 // from bias 1 on, odd ones' from bias 2 on; from bias 3 on every sentence also gets a wrong
@@ -31,7 +35,7 @@ const fake = {
 } as unknown as TaggerModel;
 
 test('the sweep picks the best overall F1 on all sentences; each half tunes its own bias and is scored on the other', async () => {
-  const c = await calibrateBias(fake, sentences, { min: -1, max: 4, step: 0.5, refineStep: 0.1 });
+  const c = await calibrateBias(fake, sentences, { grid: { min: -1, max: 4, step: 0.5, refineStep: 0.1 } });
   // All: F1 0 below 1, 66.67 at [1, 2) (4 of 8 found, no false positive), 100 at [2, 3), 66.67 from 3 (8 right, 8 wrong).
   assert.equal(c.chosen.bias, 2);
   assert.equal(c.chosen.scores.overall.f1, 100);
@@ -61,4 +65,84 @@ test('ties go to the bias nearest 0, then to the lower one', () => {
   assert.equal(bestRow([row(-1, 50), row(0.5, 50), row(2, 49)]).bias, 0.5);
   assert.equal(bestRow([row(0.5, 50), row(-0.5, 50)]).bias, -0.5);
   assert.equal(bestRow([row(0, 40), row(3, 41)]).bias, 3);
+});
+
+test('maxPrGap: the best F1 among rows within the gap; none within: the smallest gap, flagged', () => {
+  // A conservative model's sweep: F1 peaks at 0.5 with recall 10 points below precision.
+  const row = (bias: number, tp: number, fp: number, fn: number) => ({ bias, scores: { perLabel: {}, overall: prf(tp, fp, fn) } });
+  const rows = [
+    row(0, 50, 10, 50), //   P 83.33 R 50 F1 62.50, gap 33.3
+    row(0.5, 60, 20, 40), // P 75    R 60 F1 66.67, gap 15
+    row(1, 64, 36, 36), //   P 64    R 64 F1 64.00, gap 0
+    row(1.5, 66, 50, 34), // P 56.90 R 66 F1 61.11, gap 9.1
+  ];
+  assert.deepEqual(chooseRow(rows, undefined), { row: rows[1], withinGap: true });
+  assert.equal(bestRow(rows).bias, 0.5);
+  assert.deepEqual(chooseRow(rows, 5), { row: rows[2], withinGap: true });
+  // Within 10: 1 (F1 64) and 1.5 (61.11): the better F1.
+  assert.deepEqual(chooseRow(rows, 10), { row: rows[2], withinGap: true });
+  assert.deepEqual(chooseRow(rows, 15), { row: rows[1], withinGap: true });
+  // Without the balanced row nothing is within 5: the smallest gap (1.5, 9.1) rather than the best F1.
+  assert.deepEqual(chooseRow([rows[0], rows[1], rows[3]], 5), { row: rows[3], withinGap: false });
+  // A bias that finds nothing right (P = R = 0) is not "within" any gap.
+  const nothing = row(-2, 0, 0, 100);
+  assert.deepEqual(chooseRow([nothing, rows[0], rows[1], rows[3]], 5), { row: rows[3], withinGap: false });
+  const wrong = row(-1.5, 0, 3, 100);
+  // ... unless no row finds anything: then the usual rule (F1 0 for both, the bias nearest 0).
+  assert.deepEqual(chooseRow([nothing, wrong], 5), { row: wrong, withinGap: true });
+});
+
+// Every sentence "甲乙丙丁戊己庚辛" holds four gold mentions; the fake always finds the first,
+// the second and third from bias 1 on, and from bias 2 on also a wrong one:
+// bias < 1: P 100 R 25 (F1 40, gap 75); [1, 2): P 100 R 75 (F1 85.71, gap 25); >= 2: P 75 R 75 (F1 75, gap 0).
+const four: NerSentence[] = Array.from({ length: 8 }, () => ({
+  chars: [...'甲乙丙丁戊己庚辛'],
+  tags: ['B-PER.NAM', 'I-PER.NAM', 'B-LOC.NAM', 'I-LOC.NAM', 'B-ORG.NOM', 'I-ORG.NOM', 'B-GPE.NAM', 'I-GPE.NAM'],
+}));
+const balanced = {
+  meta: { nonOBias: 0 },
+  crfScores: () => undefined,
+  async nerEmissions(texts: readonly (readonly string[])[]) {
+    return texts.map(() => new Float32Array(1));
+  },
+  decodeNer(_e: Float32Array, bias: number): Span[] {
+    const spans: Span[] = [{ start: 0, end: 2, label: 'PER.NAM' }];
+    if (bias >= 1) spans.push({ start: 2, end: 4, label: 'LOC.NAM' }, { start: 4, end: 6, label: 'ORG.NOM' });
+    if (bias >= 2) spans.push({ start: 6, end: 7, label: 'GPE.NAM' });
+    return spans;
+  },
+} as unknown as TaggerModel;
+const grid = { min: -1, max: 4, step: 0.5, refineStep: 0.1 };
+
+test('calibrateBias under maxPrGap chooses the balanced bias on all sentences and in each half', async () => {
+  const free = await calibrateBias(balanced, four, { grid });
+  assert.equal(free.chosen.bias, 1);
+  assert.equal(free.maxPrGap, undefined);
+  assert.equal(free.chosenWithinGap, true);
+  const c = await calibrateBias(balanced, four, { grid, maxPrGap: 5 });
+  assert.equal(c.chosen.bias, 2);
+  assert.equal(c.chosenWithinGap, true);
+  assert.equal(c.chosen.scores.overall.precision, 75);
+  assert.equal(c.chosen.scores.overall.recall, 75);
+  assert.deepEqual(c.folds.map((fo) => [fo.bias, fo.withinGap]), [[2, true], [2, true]]);
+  assert.equal(c.crossFitted.atChosen.overall.precision, 75);
+  assert.equal(c.crossFitted.atChosen.overall.recall, 75);
+  assert.match(formatCalibration(c), /best bias 2\.00 \(\|P - R\| <= 5\)/);
+  assert.match(formatCalibration(c), /^ {2}2\.00 \|.*\| {2}0\.00 <- chosen$/m);
+});
+
+test('calibrateBias under maxPrGap with no bias within it takes the smallest gap and says so', async () => {
+  const c = await calibrateBias(balanced, four, { grid: { min: -1, max: 1.5, step: 0.5, refineStep: 0.1 }, maxPrGap: 5 });
+  // Gaps 75 below 1 and 25 from 1 on: the smallest gap's best F1, nearest 0.
+  assert.equal(c.chosen.bias, 1);
+  assert.equal(c.chosenWithinGap, false);
+  assert.ok(c.folds.every((fo) => !fo.withinGap && fo.bias === 1));
+  assert.match(formatCalibration(c), /best bias 1\.00 \(no bias has \|P - R\| <= 5: the smallest gap\)/);
+});
+
+test('a maxPrGap that is negative or not finite is a ConfigError', async () => {
+  for (const maxPrGap of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    await assert.rejects(calibrateBias(balanced, four, { maxPrGap }), (err: Error) => err instanceof ConfigError && /^maxPrGap must be a finite number >= 0/.test(err.message));
+  }
+  await assert.rejects(calibrateBias(balanced, four, { grid: { ...grid, step: 0 } }), ConfigError);
 });

@@ -14,6 +14,17 @@ test('lone surrogates are kept, one element each', () => {
   assert.deepEqual(toCodePoints('\uDE00\uD83D'), ['\uDE00', '\uD83D']); // reversed halves are not a pair
 });
 
+test('codePointLength counts a surrogate pair once and a lone surrogate once', () => {
+  assert.equal(codePointLength(''), 0);
+  assert.equal(codePointLength('abc'), 3);
+  assert.equal(codePointLength('吉𠮷野😀家'), 5); // 7 UTF-16 units
+  assert.equal(codePointLength('😀'), 1);
+  assert.equal(codePointLength('😀😀'), 2);
+  assert.equal(codePointLength('a\uD83D'), 2); // high surrogate at the end, no low after it
+  assert.equal(codePointLength('\uDE00\uD83D'), 2); // reversed halves are not a pair
+  assert.equal(codePointLength('\uD83D\uD83D\uDE00'), 2); // lone high, then a pair
+});
+
 test('utf16Offsets are cumulative code-unit lengths', () => {
   assert.deepEqual([...utf16Offsets(['a', '😀', '中'])], [0, 1, 3, 4]);
   assert.deepEqual([...utf16Offsets([])], [0]);
