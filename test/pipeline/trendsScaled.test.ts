@@ -9,12 +9,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { trendSettings } from '../../operators/windowTrends.js';
-import { TrendState } from '../../operators/trends/trendState.js';
-import { readTopic } from '../../pipeline/kafka/topicReader.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
-import type { EntityTrend, Mention, PostMentions } from '../../schemas/types.generated.js';
-import { assertStagesRunning, comparableTrend, deleteScaledTopics, stageArgs } from '../support/trendsScaled.js';
+import type { EntityTrend } from '../../schemas/types.generated.js';
+import { assertStagesRunning, checkScaledTrends, deleteScaledTopics, generateMentions, lateKeys, singleAggregatorTrends, stageArgs } from '../support/trendsScaled.js';
 import { KAFKA_SKIP, committedOffsets, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
@@ -23,31 +20,8 @@ const PER_TICK = 250;
 const WINDOW = 2_000;
 const LATENESS = 1_000;
 const BASE = Date.UTC(2024, 4, 1, 8);
-const NAMES = [...'赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章'];
-const LABELS = ['PER.NAM', 'ORG.NAM', 'GPE.NAM'];
 /** TRENDS_SCALED_KILL=1: the first aggregator is also killed with SIGKILL at 70% of the input and restarted. */
 const KILL = process.env.TRENDS_SCALED_KILL === '1';
-
-/** Record i: 0-3 mentions of 40 skewed, drifting entities (an entity twice in a post now and then), created_at ~25 ms apart with jitter inside the lateness, all distinct. */
-function generate(): PostMentions[] {
-  const used = new Set<number>();
-  return Array.from({ length: N }, (_, i) => {
-    let t = BASE + i * 25 - ((i * 7919) % 700);
-    while (used.has(t)) t++;
-    used.add(t);
-    const k = (i * 31) % 4;
-    const mentions: Mention[] = [];
-    for (let j = 0; j < k; j++) {
-      // skewed, and the popular ones drift every ~4 windows: new and rising entities
-      const e = (Math.floor((((i * 13 + j * 101) % 97) / 97) ** 2 * 20) + Math.floor(i / 300) * 3) % 40;
-      const text = `${NAMES[e]}${NAMES[(e * 7) % 40]}`;
-      const label = LABELS[e % 3]!;
-      const [type, kind] = label.split('.') as [Mention['type'], Mention['kind']];
-      mentions.push({ text, label, type, kind, start: j * 4, end: j * 4 + 2, start_utf16: j * 4, end_utf16: j * 4 + 2, confidence: 0.9 });
-    }
-    return { post_id: `p${i}`, created_at: t, origin: null, mentions, model: { id: 'test', version: '1' }, processed_at: BASE, latency_ms: null } as unknown as PostMentions;
-  });
-}
 
 describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers === undefined ? KAFKA_SKIP : undefined, timeout: 240_000 }, () => {
   let topics: TestTopics | undefined;
@@ -60,7 +34,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
     topics = await createTestTopics(brokers!, 'trends-scaled', 3);
     const t = topics;
     const common = stageArgs(brokers!, t, WINDOW, LATENESS);
-    const gen = generate();
+    const gen = generateMentions(N, BASE);
     const kafka = new Kafka({ clientId: 'trends-scaled-test', brokers: brokers!, logLevel: logLevel.NOTHING });
     const mentionsType = loadSchema('mentions');
 
@@ -116,9 +90,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
       }
       await producer.disconnect();
 
-      const single = new TrendState(trendSettings({ windowMs: WINDOW, hopMs: WINDOW, latenessMs: LATENESS, top: 5, historyWindows: 3, minCount: 2 }));
-      for (const r of gen) assert.equal(single.add(r), 'counted');
-      const expected = single.flush(0);
+      const expected = singleAggregatorTrends(gen, WINDOW, LATENESS);
       const lastStart = expected[expected.length - 1]!.window_start;
       for (let i = 0; i < 900 && !windows.has(lastStart); i++) {
         assertStagesRunning(procs);
@@ -138,28 +110,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
       await reader.disconnect();
     }
 
-    const late: string[] = [];
-    await readTopic({ brokers: brokers!, topic: t.deadLetter, groupId: `${t.group}-check-late`, fromBeginning: true, idleTimeoutMs: 3000, onRecord: (r) => void late.push(String(r.key?.toString())) });
-    assert.deepEqual(late, [], 'no record is late or invalid');
-
-    const single = new TrendState(trendSettings({ windowMs: WINDOW, hopMs: WINDOW, latenessMs: LATENESS, top: 5, historyWindows: 3, minCount: 2 }));
-    for (const r of gen) single.add(r);
-    const expected = single.flush(0);
-    assert.deepEqual([...windows].filter(([, ts]) => ts.length > 1).map(([s]) => s), [], 'windows written more than once');
-    for (const e of expected) {
-      const got = windows.get(e.window_start)?.[0];
-      assert.ok(got !== undefined, `window ${e.window_start} missing`);
-      assert.deepEqual(comparableTrend(got), comparableTrend(e), `window ${new Date(e.window_start).toISOString()}`);
-    }
-    for (const [start, [w]] of windows) if (start > expected[expected.length - 1]!.window_start) assert.equal(w!.records, 0, `window ${start} after the last has records`);
-    // independently: records and mentions per window
-    const offline = new Map<number, [number, number]>();
-    for (const r of gen) {
-      const s = Math.floor(r.created_at / WINDOW) * WINDOW;
-      const [n, m] = offline.get(s) ?? [0, 0];
-      offline.set(s, [n + 1, m + r.mentions.length]);
-    }
-    for (const [s, [n, m]] of offline) assert.deepEqual([windows.get(s)?.[0]?.records, windows.get(s)?.[0]?.mentions], [n, m], `window ${s}`);
-    assert.ok(expected.some((e) => e.new_entities.length > 0) && expected.some((e) => e.rising.length > 0), 'new and rising entities occur');
+    assert.deepEqual(await lateKeys(brokers!, t), [], 'no record is late or invalid');
+    checkScaledTrends(windows, gen, WINDOW, LATENESS);
   });
 });
