@@ -98,19 +98,27 @@ async function child(modelDir: string, dataFile: string, root: string, reps: num
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
-/** Least squares y = a + b x. */
-function fitLine(xs: number[], ys: number[]): { a: number; b: number } {
-  const n = xs.length;
-  const mx = xs.reduce((s, x) => s + x, 0) / n;
-  const my = ys.reduce((s, y) => s + y, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  xs.forEach((x, i) => {
-    sxy += (x - mx) * (ys[i] - my);
-    sxx += (x - mx) ** 2;
-  });
-  const b = sxy / sxx;
-  return { a: my - b * mx, b };
+/** Least squares y = c[0] x[0] + c[1] x[1] + ... (normal equations, Gaussian elimination). */
+function leastSquares(rows: number[][], ys: number[]): number[] {
+  const k = rows[0].length;
+  const a = Array.from({ length: k }, (_, i) => [...Array.from({ length: k }, (_, j) => rows.reduce((s, r) => s + r[i] * r[j], 0)), rows.reduce((s, r, n) => s + r[i] * ys[n], 0)]);
+  for (let i = 0; i < k; i++) {
+    const p = a.slice(i).reduce((best, r, j) => (Math.abs(r[i]) > Math.abs(a[best][i]) ? i + j : best), i);
+    [a[i], a[p]] = [a[p], a[i]];
+    for (let j = 0; j < k; j++) if (j !== i) {
+      const f = a[j][i] / a[i][i];
+      for (let m = i; m <= k; m++) a[j][m] -= f * a[i][m];
+    }
+  }
+  return a.map((r, i) => r[k] / r[i]);
+}
+
+/** CPU ms per pass = fixed + per cell x B x T (two terms), and the same with a per time step term (T). */
+function fits(grid: ChildOut['grid']): { fixed: number; perCell: number; fixed3: number; perStep3: number; perCell3: number } {
+  const ys = grid.map((g) => g.cpuMs);
+  const [fixed, perCell] = leastSquares(grid.map((g) => [1, g.size * g.steps]), ys);
+  const [fixed3, perStep3, perCell3] = leastSquares(grid.map((g) => [1, g.steps, g.size * g.steps]), ys);
+  return { fixed, perCell, fixed3, perStep3, perCell3 };
 }
 
 async function driver(): Promise<void> {
@@ -143,14 +151,14 @@ async function driver(): Promise<void> {
   ];
   builds.forEach((b, i) => {
     const o = outs[i];
-    const fits = o.map((c) => fitLine(c.grid.map((g) => g.size * g.steps), c.grid.map((g) => g.cpuMs)));
+    const f = o.map((c) => fits(c.grid));
     const first = o[0];
     const wall = o.map((c) => c.passes.reduce((s, p) => s + p.ms, 0));
     const kernelMs = o.map((c) => Object.values(c.kernels).reduce((s, k) => s + k.ms, 0));
     lines.push(
       `## ${b.label} (${b.root})`,
       '',
-      `Fit of CPU ms per NER emissions pass = fixed + per cell x B x T over B ${SHAPES.sizes.join('/')} x T ${SHAPES.steps.join('/')}: fixed ${fmt(fits.map((f) => f.a))} ms, per cell ${fmt(fits.map((f) => 1000 * f.b))} us (median (range) over rounds).`,
+      `Fits of CPU ms per NER emissions pass over B ${SHAPES.sizes.join('/')} x T ${SHAPES.steps.join('/')} (median (range) over rounds): fixed + per cell x B x T: fixed ${fmt(f.map((x) => x.fixed))} ms, per cell ${fmt(f.map((x) => 1000 * x.perCell))} us; fixed + per step x T + per cell x B x T: fixed ${fmt(f.map((x) => x.fixed3))} ms, per time step ${fmt(f.map((x) => 1000 * x.perStep3))} us, per cell ${fmt(f.map((x) => 1000 * x.perCell3))} us.`,
       '',
       `Worker-sized call (${first.passes.length} passes, shapes ${first.passes.map((p) => `${p.size}x${p.steps}`).join(', ')}) under tf.profile: wall ${fmt(wall, 1)} ms, of which tfjs kernels ${fmt(kernelMs, 1)} ms; the rest (BlockLSTM, JavaScript between kernels, profiling) ${fmt(wall.map((w, r) => w - kernelMs[r]), 1)} ms.`,
       '',
