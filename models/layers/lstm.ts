@@ -10,7 +10,10 @@
  * direction; outputs at padded positions are unspecified and must be masked.
  * At inference on the native backend the recurrence instead runs in
  * TensorFlow's fused BlockLSTM kernel (blockLstm.ts), one op per direction
- * for the whole sequence, with the same weights and the same results.
+ * for the whole sequence, with the same weights and the same results; a
+ * pass there is a gather per direction into the kernel's time-major input,
+ * the kernels, and one gather back, with the weights in the kernel's layout
+ * cached per weights version (BENCHMARKS.md, Limits round 4).
  * (Measured: moving the gate math to plain TypeScript with one backend
  * matMul per step was slower at batch 32-64, e.g. 135 vs 50 ms forward at
  * B32 T60: the TypeScript exp/tanh loops cost more than the kernels they
