@@ -21,11 +21,21 @@
  * finds the same mentions as sliceChars 2048 (posts whose mentions differ).
  *
  *   node dist/bench/limitsLevers.js [--model DIR] [--data FILE] [--runs N] [--quick] [--pass-cells 512,1024,...]
+ *     [--batches] [--baseline DIST] [--threads 1|1,2] [--reps N]
  *
  * --quick: only the worker's backlog batches (default limits) at each
  * sliceChars, inline and thread, for a fast look. --pass-cells: instead, the
  * least-cost grouping's pass cost (models/batch.ts PASS_CELLS) at each value,
- * on the worker's backlog batches of 64/8192 and 256/32768.
+ * on the worker's backlog batches of 64/8192 and 256/32768. --batches:
+ * instead, batch 1, 32, 64 and 256 (one call over all texts, slice 2048) and
+ * the worker's backlog batches at the default limits (inline, slice 2048).
+ * --baseline DIST: also run every child with the model code of another
+ * build (e.g. /work/main/dist: its models/ modules are imported by the same
+ * bench code), the two builds alternating child by child in each round, and
+ * report the ratio of the useful rate per CPU-second (this build / baseline)
+ * per round. --threads: the TF thread settings to run (default 1,2).
+ * --reps N: time each variant N times per child (interleaved) and keep the
+ * median CPU and wall time (default 1).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -33,7 +43,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { corporaDir, defaultModelDir, projectRoot } from '../cli/defaults.js';
 import { benchArgs } from './args.js';
 import { median } from './stats.js';
@@ -68,7 +78,9 @@ interface VariantResult {
 const SLICES = [2048, 4096, 8192, 0];
 const WAIT = 50;
 
-function variants(quick: boolean, passCells: number[]): Variant[] {
+type VariantSet = 'full' | 'quick' | 'batches';
+
+function variants(set: VariantSet, passCells: number[]): Variant[] {
   const worker = (maxCount: number, maxChars: number, postsPerSecond: number, sliceChars: number, mode: 'inline' | 'thread'): Variant => ({
     name: `worker ${maxCount}/${maxChars}${Number.isFinite(postsPerSecond) ? ` at ${postsPerSecond} posts/s` : ', backlog'}, ${mode}, slice ${sliceChars || 'unlimited'}`,
     calls: 'worker',
@@ -78,6 +90,12 @@ function variants(quick: boolean, passCells: number[]): Variant[] {
     mode,
   });
   const out: Variant[] = [];
+  if (set === 'batches') {
+    out.push(worker(64, 8192, Infinity, 2048, 'inline'));
+    out.push({ name: 'batch 1, inline', calls: 'batch', batchSize: 1, sliceChars: 2048, mode: 'inline' });
+    for (const b of [32, 64, 256]) out.push({ name: `batch ${b}, inline, slice 2048`, calls: 'batch', batchSize: b, sliceChars: 2048, mode: 'inline' });
+    return out;
+  }
   if (passCells.length > 0) {
     for (const [n, c] of [
       [64, 8192],
@@ -88,7 +106,7 @@ function variants(quick: boolean, passCells: number[]): Variant[] {
   }
   for (const s of SLICES) out.push(worker(64, 8192, Infinity, s, 'inline'));
   for (const s of [2048, 0]) out.push(worker(64, 8192, Infinity, s, 'thread'));
-  if (quick) return out;
+  if (set === 'quick') return out;
   for (const s of SLICES) out.push(worker(64, 8192, 700, s, 'inline'));
   for (const [n, c] of [
     [128, 16384],
@@ -102,20 +120,25 @@ function variants(quick: boolean, passCells: number[]): Variant[] {
   return out;
 }
 
-async function child(modelDir: string, dataFile: string, quick: boolean, passCells: number[]): Promise<void> {
-  const { useBackend } = await import('../models/backend.js');
-  const { readConll } = await import('../models/data/conll.js');
-  const { NeuralTagger } = await import('../models/tagger.js');
-  const { ThreadTagger } = await import('../models/threadTagger.js');
-  const { TaggerModel } = await import('../models/taggerModel.js');
+/** The dist directory of this build (its models/ modules are the default model code of a child). */
+const OWN_DIST = fileURLToPath(new URL('..', import.meta.url));
+
+/** `modelsRoot`: the dist directory whose models/ modules run the tagger (this build's, or a baseline's). */
+async function child(modelDir: string, dataFile: string, set: VariantSet, passCells: number[], modelsRoot: string, reps: number): Promise<void> {
+  const from = (path: string) => pathToFileURL(join(modelsRoot, path)).href;
+  const { useBackend } = (await import(from('models/backend.js'))) as typeof import('../models/backend.js');
+  const { readConll } = (await import(from('models/data/conll.js'))) as typeof import('../models/data/conll.js');
+  const { NeuralTagger } = (await import(from('models/tagger.js'))) as typeof import('../models/tagger.js');
+  const { ThreadTagger } = (await import(from('models/threadTagger.js'))) as typeof import('../models/threadTagger.js');
+  const { TaggerModel } = (await import(from('models/taggerModel.js'))) as typeof import('../models/taggerModel.js');
+  const { PASS_CELLS, usePassCells } = (await import(from('models/batch.js'))) as typeof import('../models/batch.js');
   const { totalPadding, workerBatches } = await import('./workerBatches.js');
   const { forwardFlopsPerPosition } = await import('./flops.js');
-  const { PASS_CELLS, usePassCells } = await import('../models/batch.js');
   await useBackend('native');
   const texts = (await readConll(dataFile)).filter((s) => s.chars.length > 0).map((s) => s.chars.join(''));
   const { model } = await TaggerModel.load(modelDir);
   const max = model.meta.maxLength;
-  const vs = variants(quick, passCells);
+  const vs = variants(set, passCells);
   type T = { tag(texts: readonly string[]): Promise<{ start: number; end: number; label: string }[][]> };
   const taggers = new Map<string, T>();
   const threads: { close(): Promise<unknown> }[] = [];
@@ -132,6 +155,8 @@ async function child(modelDir: string, dataFile: string, quick: boolean, passCel
   const callsOf = (v: Variant) => (v.calls === 'worker' ? workerBatches(texts, v.limits!) : [texts]);
   const key = (ms: { start: number; end: number; label: string }[]) => ms.map((m) => `${m.start}-${m.end}-${m.label}`).join(',');
   let reference: string[] | undefined;
+  // The first timed variant's mentions, written out for the comparison between builds.
+  let firstFound: string[] | undefined;
   const run = async (v: Variant) => {
     const tagger = taggers.get(`${v.mode} ${v.batchSize} ${v.sliceChars}`)!;
     usePassCells(v.passCells ?? PASS_CELLS); // also for the padding counted below
@@ -157,6 +182,7 @@ async function child(modelDir: string, dataFile: string, quick: boolean, passCel
     await sleep(2);
     h.disable();
     reference ??= found;
+    firstFound ??= found;
     const p = totalPadding(calls, max, v.batchSize, v.sliceChars || Infinity);
     const r: VariantResult = {
       name: v.name,
@@ -176,15 +202,19 @@ async function child(modelDir: string, dataFile: string, quick: boolean, passCel
   for (const v of vs) if (v.calls === 'worker' && !Number.isFinite(v.limits!.postsPerSecond) && v.limits!.maxCount === 64) await run(v);
   await run(vs[0]);
   reference = undefined;
-  const results: VariantResult[] = [];
-  for (const v of vs) {
-    const r = await run(v);
-    // The reference (first variant, the default) defines the mentions; a variant over other texts (batch: all texts) has the same post order.
-    results.push(r);
-  }
+  firstFound = undefined;
+  // The reference (first variant, the default) defines the mentions; a variant over other texts (batch: all texts) has the same post order.
+  const timed = vs.map(() => [] as VariantResult[]);
+  for (let k = 0; k < reps; k++) for (const [i, v] of vs.entries()) timed[i].push(await run(v));
+  const results = timed.map((rs) => ({
+    ...rs[0],
+    seconds: median(rs.map((r) => r.seconds)),
+    cpuSeconds: median(rs.map((r) => r.cpuSeconds)),
+    differingPosts: Math.max(...rs.map((r) => r.differingPosts)),
+  }));
   for (const t of threads) await t.close();
   model.dispose();
-  process.stdout.write(JSON.stringify({ flopsPerPosition: forwardFlopsPerPosition(model.network.config), matmulCpuGflops: await matmulPerCpuSecond(), results }) + '\n');
+  process.stdout.write(JSON.stringify({ flopsPerPosition: forwardFlopsPerPosition(model.network.config), matmulCpuGflops: await matmulPerCpuSecond(), results, reference: firstFound }) + '\n');
 }
 
 /** GFLOP per CPU-second of a 1024x1024 float32 matMul in this process (its TensorFlow pool, after 2 warm-up products). */
@@ -218,24 +248,35 @@ async function driver(): Promise<void> {
     runs: { type: 'string', default: '5' },
     quick: { type: 'boolean', default: false },
     'pass-cells': { type: 'string' },
+    batches: { type: 'boolean', default: false },
+    baseline: { type: 'string' },
+    threads: { type: 'string', default: '1,2' },
+    reps: { type: 'string', default: '1' },
   });
   const runs = Number(values.runs);
   const self = fileURLToPath(import.meta.url);
   const limitsWorker = fileURLToPath(new URL('./limitsWorker.js', import.meta.url));
   const base = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' };
   const exec = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => JSON.parse(execFileSync(cmd, args, { env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 }).toString());
-  const settings = [
-    { name: '1 TF thread, 1 core', env: { ...base, TF_NUM_INTRAOP_THREADS: '1' }, pinned: true },
-    { name: '2 TF threads, 2 cores', env: { ...base, TF_NUM_INTRAOP_THREADS: '2' }, pinned: false },
-  ];
-  const childArgs = ['child', values.model!, values.data!, values.quick ? 'quick' : 'full', values['pass-cells'] ?? ''];
+  const threadSettings = [
+    { name: '1 TF thread, 1 core', threads: '1', env: { ...base, TF_NUM_INTRAOP_THREADS: '1' }, pinned: true },
+    { name: '2 TF threads, 2 cores', threads: '2', env: { ...base, TF_NUM_INTRAOP_THREADS: '2' }, pinned: false },
+  ].filter((t) => values.threads!.split(',').includes(t.threads));
+  if (threadSettings.length === 0) throw new Error(`--threads must list 1 and/or 2, got ${values.threads}`);
+  const reps = Number(values.reps);
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be an integer >= 1, got ${values.reps}`);
+  const builds = [{ label: 'this build', root: OWN_DIST }, ...(values.baseline ? [{ label: 'baseline', root: values.baseline }] : [])];
+  const settings = threadSettings.flatMap((t) => builds.map((b) => ({ ...t, name: values.baseline ? `${t.name}, ${b.label}` : t.name, root: b.root })));
+  const set: VariantSet = values.batches ? 'batches' : values.quick ? 'quick' : 'full';
+  const childArgs = (root: string) => ['child', values.model!, values.data!, set, values['pass-cells'] ?? '', root, String(reps)];
   const loadBefore = loadavg();
   const mm: number[] = [];
-  const per = settings.map(() => [] as { flopsPerPosition: number; matmulCpuGflops: number; results: VariantResult[] }[]);
+  const per = settings.map(() => [] as { flopsPerPosition: number; matmulCpuGflops: number; results: VariantResult[]; reference: string[] }[]);
   for (let r = 0; r < runs; r++) {
     mm.push(exec('taskset', ['-c', '0', process.execPath, limitsWorker, 'matmul', '1024', '5'], base).gflops);
     settings.forEach((s, i) => {
-      per[i].push(s.pinned ? exec('taskset', ['-c', '0', process.execPath, self, ...childArgs], s.env) : exec(process.execPath, [self, ...childArgs], s.env));
+      const args = [self, ...childArgs(s.root)];
+      per[i].push(s.pinned ? exec('taskset', ['-c', '0', process.execPath, ...args], s.env) : exec(process.execPath, args, s.env));
       process.stderr.write(`round ${r + 1}/${runs}: ${s.name} done (load ${loadavg()[0].toFixed(2)})\n`);
     });
   }
@@ -245,7 +286,7 @@ async function driver(): Promise<void> {
   const lines = [
     `# Limits: the levers on the useful rate (${new Date().toISOString()})`,
     '',
-    `CPU ${cpus()[0]?.model} x ${cpus().length}, Node ${process.version}; model ${values.model}; texts ${values.data}; ${runs} rounds; load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(', ')}.`,
+    `CPU ${cpus()[0]?.model} x ${cpus().length}, Node ${process.version}; model ${values.model}; texts ${values.data}; ${runs} rounds${reps > 1 ? `, each variant timed ${reps} times per child (median)` : ''}${values.baseline ? `; model code: this build (${OWN_DIST}) and baseline (${values.baseline}), alternating child by child` : ''}; load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(', ')}.`,
     `1-core matMul 1024x1024 float32 (pinned child, one per round): ${fmt(mm)} GFLOP/s. Forward FLOPs per position: ${perPos.toLocaleString('en-US')}.`,
     '',
     'Useful rate: FLOPs over real characters per second as a share of the same round\'s 1-core matMul; padded: over the cells computed. Per CPU-second: useful FLOPs over the CPU time of the whole process (all threads) against the matMul\'s FLOPs per CPU-second in the same process (robust to a loaded machine, where wall time is not; the tagger\'s idle waits do not count). Lag: the tagging thread\'s event loop (inline: the main thread; thread: the calling thread), monitorEventLoopDelay max and p99 per pass over all calls (a call that never yields shows as the longest call instead). Median (range) over rounds.',
@@ -271,6 +312,26 @@ async function driver(): Promise<void> {
       );
     });
   }
+  if (values.baseline) {
+    lines.push(
+      '',
+      `This build against the baseline, per round (same round, same thread setting, the children one after the other): ratio of the useful rate per CPU-second (each against its own child's matMul per CPU-second), median (range) over ${runs} rounds; and the posts whose mentions differ between the builds (first variant, every round).`,
+      '',
+      '| variant | TF threads | useful per CPU-second, this build / baseline | chars per CPU-second, this build / baseline | posts with other mentions than the baseline |',
+      '|---|---|---|---|---:|',
+    );
+    const differing = Math.max(
+      ...threadSettings.flatMap((_, t) => per[2 * t].map((c, r) => c.reference.filter((f, i) => f !== per[2 * t + 1][r].reference[i]).length)),
+    );
+    for (const name of names) {
+      threadSettings.forEach((t, k) => {
+        const [ours, base] = [per[2 * k], per[2 * k + 1]].map((cs) => cs.map((c) => ({ x: c.results.find((x) => x.name === name)!, mm: c.matmulCpuGflops })));
+        const share = ours.map((o, r) => (o.x.real / o.x.cpuSeconds / o.mm) / (base[r].x.real / base[r].x.cpuSeconds / base[r].mm));
+        const chars = ours.map((o, r) => base[r].x.cpuSeconds / o.x.cpuSeconds);
+        lines.push(`| ${name} | ${t.name} | ${fmt(share, 2)} | ${fmt(chars, 2)} | ${differing} |`);
+      });
+    }
+  }
   process.stdout.write(lines.join('\n') + '\n');
   const dir = join(projectRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -280,5 +341,5 @@ async function driver(): Promise<void> {
 
 if (process.argv[2] === 'child') {
   const passCells = (process.argv[6] ?? '').split(',').filter((x) => x !== '').map(Number);
-  await child(process.argv[3], process.argv[4], process.argv[5] === 'quick', passCells);
+  await child(process.argv[3], process.argv[4], process.argv[5] as VariantSet, passCells, process.argv[7] ?? OWN_DIST, Number(process.argv[8] ?? 1));
 } else await driver();

@@ -346,6 +346,7 @@ export class TaggerModel {
     try {
       await yieldToEventLoop();
       await assignWeights(dir, loaded, model.params());
+      for (const n of model.members) n.prepareInference();
     } catch (err) {
       model.dispose();
       throw err;

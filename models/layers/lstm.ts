@@ -10,7 +10,10 @@
  * direction; outputs at padded positions are unspecified and must be masked.
  * At inference on the native backend the recurrence instead runs in
  * TensorFlow's fused BlockLSTM kernel (blockLstm.ts), one op per direction
- * for the whole sequence, with the same weights and the same results.
+ * for the whole sequence, with the same weights and the same results; a
+ * pass there is a gather per direction into the kernel's time-major input,
+ * the kernels, and one gather back, with the weights in the kernel's layout
+ * cached per weights version (BENCHMARKS.md, Limits round 4).
  * (Measured: moving the gate math to plain TypeScript with one backend
  * matMul per step was slower at batch 32-64, e.g. 135 vs 50 ms forward at
  * B32 T60: the TypeScript exp/tanh loops cost more than the kernels they
@@ -19,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockLstm, blockLstmAvailable } from './blockLstm.js';
 import { gatherRows } from './gatherRows.js';
-import { glorotUniform, type ParamMap, variable } from './params.js';
+import { disposeParams, glorotUniform, type ParamMap, variable } from './params.js';
 import type { Rng } from '../rng.js';
 
 export interface LstmOptions {
@@ -34,6 +37,7 @@ export class LstmEncoder {
   readonly u: tf.Variable; // [dirs, H, 4H]
   readonly b: tf.Variable; // [dirs, 1, 4H], forget-gate bias starts at 1
   readonly dirs: number;
+  private blockCache?: { key: object[]; weights: { w: tf.Tensor2D; b: tf.Tensor1D }[] };
 
   constructor(readonly options: LstmOptions, rng: Rng) {
     const { inputDim: d, hiddenDim: h } = options;
@@ -57,6 +61,7 @@ export class LstmEncoder {
    * fused kernel; training must leave it unset.
    */
   apply(x: tf.Tensor3D, lengths: ArrayLike<number>, inference = false): tf.Tensor3D {
+    if (inference && blockLstmAvailable()) return this.fused(x, lengths);
     return tf.tidy(() => {
       const [bsz, steps, d] = x.shape;
       const h = this.options.hiddenDim;
@@ -64,10 +69,7 @@ export class LstmEncoder {
       const flat = tf.reshape(x, [bsz * steps, d]);
       const rev = dirs === 2 ? reverseIndex(bsz, steps, lengths) : undefined;
       const inputs = rev ? tf.stack([flat, gatherRows(flat as tf.Tensor2D, rev)]) : tf.expandDims(flat, 0); // [dirs, B*T, D]
-      const states =
-        inference && blockLstmAvailable()
-          ? this.fused(tf.reshape(inputs, [dirs, bsz, steps, d]) as tf.Tensor4D)
-          : recurrence(tf.reshape(tf.add(tf.matMul(inputs, this.w), this.b), [dirs, bsz, steps, 4 * h]), this.u); // [dirs, B, T, H]
+      const states = recurrence(tf.reshape(tf.add(tf.matMul(inputs, this.w), this.b), [dirs, bsz, steps, 4 * h]), this.u); // [dirs, B, T, H]
       if (dirs === 1) return tf.reshape(states, [bsz, steps, h]) as tf.Tensor3D;
       const [fwd, bwdRev] = tf.unstack(states);
       const bwd = tf.reshape(gatherRows(tf.reshape(bwdRev, [bsz * steps, h]) as tf.Tensor2D, rev!), [bsz, steps, h]);
@@ -75,19 +77,73 @@ export class LstmEncoder {
     });
   }
 
-  /** inputs [dirs, B, T, D] -> states [dirs, B, T, H], one BlockLSTM call per direction. */
-  private fused(inputs: tf.Tensor4D): tf.Tensor4D {
-    const h = this.options.hiddenDim;
-    // Our gate columns are i, f, o, g; BlockLSTM's are i, g, f, o.
-    const order = tf.tensor1d([...range(0, h), ...range(3 * h, 4 * h), ...range(h, 3 * h)], 'int32');
-    const [ws, us, bs] = [tf.unstack(this.w), tf.unstack(this.u), tf.unstack(this.b)]; // per direction
-    const out = tf.unstack(inputs).map((input, k) => {
-      const w = tf.gather(tf.concat([ws[k], us[k]], 0), order, 1) as tf.Tensor2D; // [D+H, 4H]
-      const b = tf.gather(tf.reshape(bs[k], [4 * h]), order) as tf.Tensor1D; // [4H]
-      const x = tf.transpose(input, [1, 0, 2]) as tf.Tensor3D; // [T, B, D]
-      return tf.transpose(blockLstm(x, w, b), [1, 0, 2]); // [B, T, H]
+  /**
+   * The inference path on the fused kernel, x [B, T, D] -> [B, T, outputDim].
+   * A pass is one gather per direction into BlockLSTM's time-major input
+   * (the backward one also reversing each row within its length), one
+   * BlockLSTM per direction, and one gather that takes both directions'
+   * [T, B, H] states back to batch-major, un-reverses the backward one and
+   * lays the directions side by side. The weights in BlockLSTM's layout come
+   * from a cache (blockWeights).
+   */
+  private fused(x: tf.Tensor3D, lengths: ArrayLike<number>): tf.Tensor3D {
+    const weights = this.blockWeights();
+    return tf.tidy(() => {
+      const [bsz, steps, d] = x.shape;
+      const h = this.options.hiddenDim;
+      const dirs = this.dirs;
+      const flat = tf.reshape(x, [bsz * steps, d]) as tf.Tensor2D;
+      const ix = timeMajorIndex(bsz, steps, lengths, dirs === 2);
+      const states = weights.map(({ w, b }, k) => {
+        const rows = tf.gather(flat, tf.tensor1d(k === 0 ? ix.forward : ix.backward!, 'int32'));
+        return blockLstm(tf.reshape(rows, [steps, bsz, d]) as tf.Tensor3D, w, b); // [T, B, H]
+      });
+      const all = tf.reshape(dirs === 2 ? tf.concat(states, 0) : states[0], [dirs * steps * bsz, h]) as tf.Tensor2D;
+      return tf.reshape(tf.gather(all, tf.tensor1d(ix.output, 'int32')), [bsz, steps, dirs * h]) as tf.Tensor3D;
     });
-    return tf.stack(out) as tf.Tensor4D;
+  }
+
+  /**
+   * Per direction: the weights [D + H, 4H] and bias [4H] with the gate
+   * columns in BlockLSTM's order (i, g, f, o; ours are i, f, o, g). Built
+   * once per weights version and kept: a variable's dataId changes on every
+   * assign (optimizer steps, loading, weight averaging, checkpoints), so the
+   * cache is keyed on the three variables' dataIds and rebuilt, the old
+   * tensors disposed, when any of them changed: stale weights are never used.
+   */
+  private blockWeights(): { w: tf.Tensor2D; b: tf.Tensor1D }[] {
+    const key: object[] = [this.w.dataId, this.u.dataId, this.b.dataId];
+    const cached = this.blockCache;
+    if (cached && cached.key.every((k, i) => k === key[i])) return cached.weights;
+    this.disposeBlockWeights();
+    const h = this.options.hiddenDim;
+    const weights = tf.tidy(() => {
+      const order = tf.tensor1d([...range(0, h), ...range(3 * h, 4 * h), ...range(h, 3 * h)], 'int32');
+      const [ws, us, bs] = [tf.unstack(this.w), tf.unstack(this.u), tf.unstack(this.b)]; // per direction
+      return ws.map((wk, k) => ({
+        w: tf.keep(tf.gather(tf.concat([wk, us[k]], 0), order, 1) as tf.Tensor2D),
+        b: tf.keep(tf.gather(tf.reshape(bs[k], [4 * h]), order) as tf.Tensor1D),
+      }));
+    });
+    this.blockCache = { key, weights };
+    return weights;
+  }
+
+  /** Builds the fused kernel's weights now where it runs (TaggerModel.load), instead of in the first call. */
+  prepareInference(): void {
+    if (blockLstmAvailable()) this.blockWeights();
+  }
+
+  /** Frees the cached BlockLSTM-ordered weights (rebuilt by the next fused call). */
+  disposeBlockWeights(): void {
+    for (const { w, b } of this.blockCache?.weights ?? []) tf.dispose([w, b]);
+    this.blockCache = undefined;
+  }
+
+  /** Disposes the variables and the cached fused-kernel weights. */
+  dispose(): void {
+    disposeParams(this.params());
+    this.disposeBlockWeights();
   }
 
   params(): ParamMap {
@@ -141,4 +197,39 @@ export function reverseIndex(bsz: number, steps: number, lengths: ArrayLike<numb
     for (let t = 0; t < steps; t++) idx[b * steps + t] = b * steps + (t < len ? len - 1 - t : t);
   }
   return tf.tensor1d(idx, 'int32');
+}
+
+/**
+ * Gather indices between a batch-major [B, T] grid (position b * T + t) and
+ * BlockLSTM's time-major one (row t * B + b):
+ *  - forward [T * B]: the batch-major position of each time-major row;
+ *  - backward [T * B] (bidirectional): the same with each row reversed
+ *    within its length (padding left in place);
+ *  - output [B * T * dirs]: for each batch-major position and direction, its
+ *    row in the time-major states stacked forward then backward
+ *    ([dirs * T * B]), the backward one un-reversed.
+ */
+export function timeMajorIndex(
+  bsz: number,
+  steps: number,
+  lengths: ArrayLike<number>,
+  bidirectional: boolean,
+): { forward: Int32Array; backward?: Int32Array; output: Int32Array } {
+  const dirs = bidirectional ? 2 : 1;
+  const forward = new Int32Array(bsz * steps);
+  const backward = bidirectional ? new Int32Array(bsz * steps) : undefined;
+  const output = new Int32Array(bsz * steps * dirs);
+  for (let b = 0; b < bsz; b++) {
+    const len = lengths[b];
+    for (let t = 0; t < steps; t++) {
+      const rev = t < len ? len - 1 - t : t;
+      forward[t * bsz + b] = b * steps + t;
+      output[(b * steps + t) * dirs] = t * bsz + b;
+      if (backward) {
+        backward[t * bsz + b] = b * steps + rev;
+        output[(b * steps + t) * dirs + 1] = (steps + rev) * bsz + b;
+      }
+    }
+  }
+  return { forward, backward, output };
 }

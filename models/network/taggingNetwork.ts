@@ -95,8 +95,19 @@ export class TaggingNetwork {
     return out;
   }
 
+  /**
+   * Builds what inference keeps per weights version (the LSTM's weights in
+   * the fused kernel's layout), so that the first call after a load does not
+   * and the tensor count is flat from the load on; a no-op where the fused
+   * kernel does not run. Later weight changes rebuild it on the next call.
+   */
+  prepareInference(): void {
+    this.encoder?.lstm.prepareInference();
+  }
+
   dispose(): void {
     disposeParams(this.params());
+    this.encoder?.lstm.disposeBlockWeights();
     this.ner.crf.disposeConstants();
     this.seg?.crf.disposeConstants();
   }

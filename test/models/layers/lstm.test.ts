@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { blockLstmAvailable, useBlockLstm } from '../../../models/layers/blockLstm.js';
-import { LstmEncoder } from '../../../models/layers/lstm.js';
+import { LstmEncoder, timeMajorIndex } from '../../../models/layers/lstm.js';
 import { disposeParams } from '../../../models/layers/params.js';
 import { Rng } from '../../../models/rng.js';
 import { testBackend } from '../../support/backend.js';
@@ -61,31 +61,63 @@ test('the fused inference kernel runs on the native backend, agrees with the tra
   const backend = await testBackend();
   assert.equal(blockLstmAvailable(), backend === 'native');
   const rng = new Rng(3);
-  for (const bidirectional of [true, false]) {
-    const lstm = new LstmEncoder({ inputDim: 20, hiddenDim: 16, bidirectional }, rng);
-    const lengths = [17, 9, 1, 17, 4, 12];
-    const x = tf.tensor3d(Float32Array.from({ length: 6 * 17 * 20 }, () => rng.normal()), [6, 17, 20]);
-    const slow = lstm.apply(x, lengths, false);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 5; i++) lstm.apply(x, lengths, true).dispose();
-    assert.equal(tf.memory().numTensors, before, 'tensor count flat');
-    const fast = lstm.apply(x, lengths, true);
+  const agree = (slow: tf.Tensor3D, fast: tf.Tensor3D, lengths: number[], what: string) => {
     const a = slow.arraySync();
     const f = fast.arraySync();
     lengths.forEach((len, bi) => {
       for (let t = 0; t < len; t++) {
-        for (let k = 0; k < lstm.outputDim; k++) assert.ok(Math.abs(a[bi][t][k] - f[bi][t][k]) < 1e-5, `b${bi} t${t} k${k}: ${a[bi][t][k]} vs ${f[bi][t][k]}`);
+        for (let k = 0; k < slow.shape[2]; k++) assert.ok(Math.abs(a[bi][t][k] - f[bi][t][k]) < 1e-5, `${what} b${bi} t${t} k${k}: ${a[bi][t][k]} vs ${f[bi][t][k]}`);
       }
     });
+  };
+  for (const bidirectional of [true, false]) {
+    const start = tf.memory().numTensors;
+    const lstm = new LstmEncoder({ inputDim: 20, hiddenDim: 16, bidirectional }, rng);
+    const lengths = [17, 9, 1, 17, 4, 12];
+    const x = tf.tensor3d(Float32Array.from({ length: 6 * 17 * 20 }, () => rng.normal()), [6, 17, 20]);
+    const slow = lstm.apply(x, lengths, false);
+    // The first fused call builds the BlockLSTM-ordered weights (kept while the weights do not change).
+    lstm.apply(x, lengths, true).dispose();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 5; i++) lstm.apply(x, lengths, true).dispose();
+    assert.equal(tf.memory().numTensors, before, 'tensor count flat');
+    const fast = lstm.apply(x, lengths, true);
+    agree(slow, fast, lengths, 'first weights');
+    // New weights (as an optimizer step or a load assigns them): the fused path uses them, not the cached
+    // layout of the old ones, and the old cached tensors are freed.
+    for (const v of [lstm.w, lstm.u, lstm.b]) tf.tidy(() => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', 7))));
+    const slow2 = lstm.apply(x, lengths, false);
+    const counted = tf.memory().numTensors;
+    const fast2 = lstm.apply(x, lengths, true);
+    assert.equal(tf.memory().numTensors, counted + 1, 'the new cached weights replace the old ones');
+    agree(slow2, fast2, lengths, 'after assign');
     // Switched off, inference takes the step-by-step path.
     useBlockLstm(false);
     assert.equal(blockLstmAvailable(), false);
     const off = lstm.apply(x, lengths, true);
-    assert.deepEqual(off.arraySync(), a);
+    assert.deepEqual(off.arraySync(), slow2.arraySync());
     useBlockLstm(true);
-    tf.dispose([x, slow, fast, off]);
-    disposeParams(lstm.params());
+    tf.dispose([x, slow, fast, slow2, fast2, off]);
+    lstm.dispose();
+    assert.equal(tf.memory().numTensors, start, 'dispose frees the variables and the cached weights');
   }
+});
+
+test('timeMajorIndex: forward and backward inputs in [T, B] order, the output gather undoes both', () => {
+  const lengths = [3, 1, 2];
+  const [bsz, steps] = [3, 3];
+  const ix = timeMajorIndex(bsz, steps, lengths, true);
+  // rows t * B + b hold batch-major positions b * T + t (backward: reversed within the length, padding in place)
+  assert.deepEqual([...ix.forward], [0, 3, 6, 1, 4, 7, 2, 5, 8]);
+  assert.deepEqual([...ix.backward!], [2, 3, 7, 1, 4, 6, 0, 5, 8]);
+  // Run "identity recurrences": the states are the inputs. Gathering them back must give each position
+  // its own index in both directions.
+  const stacked = [...ix.forward, ...ix.backward!];
+  const back = [...ix.output].map((r) => stacked[r]);
+  assert.deepEqual(back, [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8]);
+  const uni = timeMajorIndex(bsz, steps, lengths, false);
+  assert.equal(uni.backward, undefined);
+  assert.deepEqual([...uni.output].map((r) => uni.forward[r]), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
 });
 
 test('a unidirectional LSTM outputs hiddenDim features', async () => {
