@@ -10,8 +10,9 @@
  * 3 s) to a fresh 3-partition topic once; then for each of --runs rounds, in
  * turn: the bare loop (bench/consumeLoop.ts), and for each interval an
  * aggregator (exactly-once, 1-minute windows, hop 20 s, lateness 5 s, new
- * group and changelog) timed from its first committed offset to the last
- * (the bare loop from its first batch to its last record), with this
+ * group and changelog) timed from the end of its restore (just before its
+ * first batch) to its last committed offset (the bare loop from its first
+ * batch to its last record), with this
  * process's CPU time over the same span. Medians of the runs, the ratios of
  * medians to the bare loop.
  *
@@ -28,6 +29,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createTopics, deleteTopics } from '../pipeline/kafka/topicAdmin.js';
 import { trendTopicSpecs } from '../pipeline/kafka/topicSpecs.js';
 import { createLogger } from '../pipeline/ops/logger.js';
+import { createTrendMetrics } from '../pipeline/ops/trendMetrics.js';
 import { startTrendsWorker } from '../pipeline/stream/trendsWorker.js';
 import { TREND_DEFAULTS } from '../operators/trends/trendState.js';
 import { encodeStrict, loadSchema } from '../schemas/registry.js';
@@ -90,10 +92,12 @@ const toDelete: string[] = [input];
 
 async function aggregator(start: Start, build: number, interval: number, run: number): Promise<Rate> {
   const out = `bench-trendsw-out-${stamp}-${build}-${interval}-${run}`;
-  const group = `bench-trendsw-${stamp}-${interval}-${run}`;
+  const group = `bench-trendsw-${stamp}-${build}-${interval}-${run}`;
   const specs = trendTopicSpecs({ trendsTopic: out, changelogTopic: `${out}.changelog`, topicPartitions: 1, topicReplicationFactor: -1, topicRetentionMs: -1 });
   await createTopics({ brokers, logger }, [...specs, { ...specs[0]!, name: `${out}.late` }]);
   toDelete.push(out, `${out}.changelog`, `${out}.late`);
+  let started: { t0: bigint; c0: NodeJS.CpuUsage } | undefined;
+  const metrics = createTrendMetrics({ state: () => worker.state(), collectDefault: false });
   const worker = await start({
     connection: { brokers, logger },
     settings,
@@ -106,23 +110,26 @@ async function aggregator(start: Start, build: number, interval: number, run: nu
     transactionalId: `${group}-trends`,
     logger,
     commitIntervalMs: interval,
+    // timed from the end of the restore, just before the first batch is processed
+    metrics: {
+      ...metrics,
+      restored: (s: number) => {
+        started ??= { t0: process.hrtime.bigint(), c0: process.cpuUsage() };
+        metrics.restored(s);
+      },
+    },
   });
   const committed = async (): Promise<number> => {
     const [entry] = await admin.fetchOffsets({ groupId: group, topics: [input] });
     return entry!.partitions.reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
   };
-  let first = 0;
-  while ((first = await committed()) === 0) await new Promise((r) => setTimeout(r, 20));
-  const t0 = process.hrtime.bigint();
-  const c0 = process.cpuUsage();
-  let n = first;
-  while ((n = await committed()) < RECORDS) await new Promise((r) => setTimeout(r, 20));
+  while ((await committed()) < RECORDS) await new Promise((r) => setTimeout(r, 20));
+  const { t0, c0 } = started!;
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cu = process.cpuUsage(c0);
   await worker.stop();
   await worker.done;
-  const counted = (n - first) * 2; // mentions committed over the timed span
-  return { wall: counted / seconds, cpu: counted / ((cu.user + cu.system) / 1e6) };
+  return { wall: mentions / seconds, cpu: mentions / ((cu.user + cu.system) / 1e6) };
 }
 
 const bare: Rate[] = [];
