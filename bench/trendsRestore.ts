@@ -18,13 +18,13 @@
  *
  * Needs KAFKA_BROKERS. Usage: node dist/bench/trendsRestore.js [--keys 100000] [--hop-s 600] [--runs 3] [--commit-interval-ms 1000] [--keep]
  */
-import { gzipSync } from 'node:zlib';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTopics, deleteTopics } from '../pipeline/kafka/topicAdmin.js';
 import { trendTopicSpecs } from '../pipeline/kafka/topicSpecs.js';
 import { CHANGELOG_CHUNK_BYTES } from '../pipeline/kafka/trendsEdge.js';
 import { createLogger } from '../pipeline/ops/logger.js';
 import type { TrendMetrics } from '../pipeline/ops/trendMetrics.js';
+import { StateEncoder } from '../pipeline/stream/trendsOptions.js';
 import { startTrendsWorker, type TrendsWorkerOptions } from '../pipeline/stream/trendsWorker.js';
 import { TREND_DEFAULTS } from '../operators/trends/trendState.js';
 import { encodeStrict, loadSchema } from '../schemas/registry.js';
@@ -107,7 +107,7 @@ const first = await startTrendsWorker(options(metrics()));
 while ((await committed()) < KEYS) await new Promise((r) => setTimeout(r, 200));
 const drainS = (Date.now() - t0) / 1000;
 const keys = first.state().keysTracked;
-const bytes = gzipSync(JSON.stringify(first.state().snapshot()), { level: 1 }).length;
+const bytes = new StateEncoder().encode(first.state().snapshot()).length; // what the aggregator writes
 await first.stop();
 await first.done;
 process.stderr.write(`drained ${KEYS} records in ${drainS.toFixed(1)} s (from start, group join included); ${keys} keys tracked in ${first.state().openWindows} windows; entry ${bytes} bytes gzip (${Math.ceil(bytes / CHANGELOG_CHUNK_BYTES)} chunks)\n`);

@@ -10,17 +10,26 @@
  * 3 s) to a fresh 3-partition topic once; then for each of --runs rounds, in
  * turn: the bare loop (bench/consumeLoop.ts), and for each interval an
  * aggregator (exactly-once, 1-minute windows, hop 20 s, lateness 5 s, new
- * group and changelog) timed from its first committed offset to the last
- * (the bare loop from its first batch to its last record), with this
+ * group and changelog) timed from the end of its restore (just before its
+ * first batch) to its last committed offset (the bare loop from its first
+ * batch to its last record), with this
  * process's CPU time over the same span. Medians of the runs, the ratios of
  * medians to the bare loop.
  *
- * Needs KAFKA_BROKERS. Usage: node dist/bench/trendsWorker.js [--records 100000] [--runs 3] [--intervals 0,1000]
+ * --baseline DIR (a copy of another build's dist/, e.g. main's, in a directory
+ * whose parent has the package.json, schemas/ and node_modules): each round
+ * also runs that build's aggregator beside this one's (in turn first and second), on the same
+ * records and intervals, and prints the medians of both and their ratio.
+ *
+ * Needs KAFKA_BROKERS. Usage: node dist/bench/trendsWorker.js [--records 100000] [--runs 3] [--intervals 0,1000] [--baseline DIR]
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { createTopics, deleteTopics } from '../pipeline/kafka/topicAdmin.js';
 import { trendTopicSpecs } from '../pipeline/kafka/topicSpecs.js';
 import { createLogger } from '../pipeline/ops/logger.js';
+import { createTrendMetrics } from '../pipeline/ops/trendMetrics.js';
 import { startTrendsWorker } from '../pipeline/stream/trendsWorker.js';
 import { TREND_DEFAULTS } from '../operators/trends/trendState.js';
 import { encodeStrict, loadSchema } from '../schemas/registry.js';
@@ -34,6 +43,7 @@ const args = benchArgs(import.meta.url, {
   records: { type: 'string', default: '100000' },
   runs: { type: 'string', default: '3' },
   intervals: { type: 'string', default: '0,1000' },
+  baseline: { type: 'string', default: '' },
 });
 const RECORDS = Number(args.records);
 const RUNS = Number(args.runs);
@@ -50,6 +60,14 @@ const stamp = Date.now().toString(36);
 const input = `bench-trendsw-in-${stamp}`;
 
 const record = (i: number): PostMentions => trendBenchRecord(i, RECORDS);
+
+const BASELINE = String(args.baseline);
+type Start = typeof startTrendsWorker;
+const builds: Array<{ name: string; start: Start }> = [{ name: 'this build', start: startTrendsWorker }];
+if (BASELINE !== '') {
+  const mod = (await import(pathToFileURL(resolve(BASELINE, 'pipeline/stream/trendsWorker.js')).href)) as { startTrendsWorker: Start };
+  builds.push({ name: `baseline ${BASELINE}`, start: mod.startTrendsWorker });
+}
 
 const kafka = new Kafka({ clientId: 'bench-trendsw', brokers, logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
@@ -72,13 +90,15 @@ interface Rate {
 const mentions = RECORDS * 2;
 const toDelete: string[] = [input];
 
-async function aggregator(interval: number, run: number): Promise<Rate> {
-  const out = `bench-trendsw-out-${stamp}-${interval}-${run}`;
-  const group = `bench-trendsw-${stamp}-${interval}-${run}`;
+async function aggregator(start: Start, build: number, interval: number, run: number): Promise<Rate> {
+  const out = `bench-trendsw-out-${stamp}-${build}-${interval}-${run}`;
+  const group = `bench-trendsw-${stamp}-${build}-${interval}-${run}`;
   const specs = trendTopicSpecs({ trendsTopic: out, changelogTopic: `${out}.changelog`, topicPartitions: 1, topicReplicationFactor: -1, topicRetentionMs: -1 });
   await createTopics({ brokers, logger }, [...specs, { ...specs[0]!, name: `${out}.late` }]);
   toDelete.push(out, `${out}.changelog`, `${out}.late`);
-  const worker = await startTrendsWorker({
+  let started: { t0: bigint; c0: NodeJS.CpuUsage } | undefined;
+  const metrics = createTrendMetrics({ state: () => worker.state(), collectDefault: false });
+  const worker = await start({
     connection: { brokers, logger },
     settings,
     fromTopic: input,
@@ -90,35 +110,43 @@ async function aggregator(interval: number, run: number): Promise<Rate> {
     transactionalId: `${group}-trends`,
     logger,
     commitIntervalMs: interval,
+    // timed from the end of the restore, just before the first batch is processed
+    metrics: {
+      ...metrics,
+      restored: (s: number) => {
+        started ??= { t0: process.hrtime.bigint(), c0: process.cpuUsage() };
+        metrics.restored(s);
+      },
+    },
   });
   const committed = async (): Promise<number> => {
     const [entry] = await admin.fetchOffsets({ groupId: group, topics: [input] });
     return entry!.partitions.reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
   };
-  let first = 0;
-  while ((first = await committed()) === 0) await new Promise((r) => setTimeout(r, 20));
-  const t0 = process.hrtime.bigint();
-  const c0 = process.cpuUsage();
-  let n = first;
-  while ((n = await committed()) < RECORDS) await new Promise((r) => setTimeout(r, 20));
+  while ((await committed()) < RECORDS) await new Promise((r) => setTimeout(r, 20));
+  const { t0, c0 } = started!;
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cu = process.cpuUsage(c0);
   await worker.stop();
   await worker.done;
-  const counted = (n - first) * 2; // mentions committed over the timed span
-  return { wall: counted / seconds, cpu: counted / ((cu.user + cu.system) / 1e6) };
+  return { wall: mentions / seconds, cpu: mentions / ((cu.user + cu.system) / 1e6) };
 }
 
 const bare: Rate[] = [];
-const agg = new Map<number, Rate[]>(INTERVALS.map((i) => [i, []]));
+/** Per build, per interval: the runs. */
+const agg = builds.map(() => new Map<number, Rate[]>(INTERVALS.map((i) => [i, []])));
 for (let r = 0; r < RUNS; r++) {
   const t = await consumeLoop({ brokers, topic: input, groupId: `bench-trendsw-bare-${stamp}-${r}`, total: RECORDS, logger });
   bare.push({ wall: mentions / t.seconds, cpu: mentions / t.cpuSeconds });
   const line = [`run ${r + 1}: bare ${bare[r]!.wall.toFixed(0)} mentions/s (${bare[r]!.cpu.toFixed(0)} per CPU-s)`];
   for (const i of INTERVALS) {
-    const rate = await aggregator(i, r);
-    agg.get(i)!.push(rate);
-    line.push(`commit interval ${i} ms ${rate.wall.toFixed(0)} mentions/s (${rate.cpu.toFixed(0)} per CPU-s)`);
+    const order = [...builds.entries()];
+    if (r % 2 === 1) order.reverse(); // neither build always runs first
+    for (const [b, build] of order) {
+      const rate = await aggregator(build.start, b, i, r);
+      agg[b]!.get(i)!.push(rate);
+      line.push(`${build.name}, commit interval ${i} ms ${rate.wall.toFixed(0)} mentions/s (${rate.cpu.toFixed(0)} per CPU-s)`);
+    }
   }
   process.stderr.write(`${line.join('; ')}\n`);
 }
@@ -126,7 +154,15 @@ await admin.disconnect();
 await deleteTopics({ brokers, topics: toDelete }).catch(() => undefined);
 const m = (xs: Rate[], k: keyof Rate) => median(xs.map((x) => x[k]));
 const parts = [`${RECORDS} records (${mentions} mentions), ${RUNS} runs, medians: bare kafkajs consume ${m(bare, 'wall').toFixed(0)} mentions/s (${m(bare, 'cpu').toFixed(0)} per CPU-s)`];
-for (const [i, xs] of agg) {
-  parts.push(`aggregator, commit interval ${i} ms: ${m(xs, 'wall').toFixed(0)} mentions/s (${m(xs, 'cpu').toFixed(0)} per CPU-s), ratio wall ${(m(xs, 'wall') / m(bare, 'wall')).toFixed(3)}, per core ${(m(xs, 'cpu') / m(bare, 'cpu')).toFixed(3)}`);
+for (const [b, build] of builds.entries()) {
+  for (const [i, xs] of agg[b]!) {
+    parts.push(`${build.name}, commit interval ${i} ms: ${m(xs, 'wall').toFixed(0)} mentions/s (${m(xs, 'cpu').toFixed(0)} per CPU-s), ratio wall ${(m(xs, 'wall') / m(bare, 'wall')).toFixed(3)}, per core ${(m(xs, 'cpu') / m(bare, 'cpu')).toFixed(3)}`);
+  }
+}
+if (builds.length > 1) {
+  for (const i of INTERVALS) {
+    const [mine, base] = [agg[0]!.get(i)!, agg[1]!.get(i)!];
+    parts.push(`interval ${i} ms, this build / baseline: wall ${(m(mine, 'wall') / m(base, 'wall')).toFixed(2)}, per core ${(m(mine, 'cpu') / m(base, 'cpu')).toFixed(2)}`);
+  }
 }
 process.stdout.write(`${parts.join('; ')}\n`);

@@ -129,6 +129,8 @@ class WindowAgg {
   mentions = 0;
   hasAuthors = false;
   readonly counts: SpaceSaving<KeyData>;
+  /** This window in the last snapshot, while nothing counted since (the same object: a state encoder can reuse its encoding). */
+  snap: WindowSnapshot | undefined;
   constructor(cap: number) {
     this.counts = new SpaceSaving<KeyData>(cap);
   }
@@ -319,6 +321,7 @@ export class TrendState {
   }
 
   private count(w: WindowAgg, r: TrendInput, keys: readonly string[], seq: number): void {
+    w.snap = undefined;
     if (r.countsRecord !== false) w.records++;
     const author = typeof r.author_id === 'string' ? r.author_id : null;
     if (author !== null) w.hasAuthors = true;
@@ -492,11 +495,19 @@ export class TrendState {
     };
   }
 
-  /** The state as JSON-able data. */
+  /** A closed window's counts as in the snapshots (they never change once closed). */
+  private readonly historySnaps = new WeakMap<Map<string, number>, Array<[string, number]>>();
+
+  /**
+   * The state as JSON-able data, to read, not to change: a window counted
+   * nothing in since the last snapshot, and a window of the history, is the
+   * same object as in the last snapshot (so a state encoder can reuse its
+   * encoding, StateEncoder in pipeline/stream/trendsOptions.ts).
+   */
   snapshot(): TrendSnapshot {
     const windows: WindowSnapshot[] = [...this.open.entries()]
       .sort((a, b) => a[0] - b[0])
-      .map(([start, w]) => ({
+      .map(([start, w]) => (w.snap ??= {
         start,
         records: w.records,
         mentions: w.mentions,
@@ -517,7 +528,7 @@ export class TrendState {
       seq: this.seq,
       lateRecords: this.lateRecords,
       windows,
-      history: this.history.map((h) => [...h.entries()]),
+      history: this.history.map((h) => this.historySnaps.get(h) ?? this.historySnaps.set(h, [...h.entries()]).get(h)!),
     };
   }
 

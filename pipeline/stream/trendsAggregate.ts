@@ -24,7 +24,7 @@ import { ConfigError } from '../../common/errors.js';
 import type { EntityMention, EntityTrend } from '../../schemas/types.generated.js';
 import { runTrendsEdge, type InputRecord, type OutRecord, type TrendsEdge } from '../kafka/trendsEdge.js';
 import type { ScaledTrendMetrics } from '../ops/trendMetrics.js';
-import { IdleClock, decodeState, encodeState, idleTicks, idleTimeoutOf, setAside, stageEdgeOptions, type TrendsStageOptions, type TrendsWindowOptions } from './trendsOptions.js';
+import { IdleClock, StateEncoder, decodeState, idleTicks, idleTimeoutOf, setAside, stageEdgeOptions, type TrendsStageOptions, type TrendsWindowOptions } from './trendsOptions.js';
 
 export interface TrendsAggregateOptions extends TrendsStageOptions, TrendsWindowOptions {
   settings: TrendSettings;
@@ -52,6 +52,8 @@ export async function startTrendsAggregate(o: TrendsAggregateOptions): Promise<T
   const states = new Map<number, TrendState>();
   /** Per owned partition: the idle timeout over its sources. */
   const clocks = new Map<number, IdleClock>();
+  /** Per owned partition: its changelog entries re-encode only the windows counted in since the last (StateEncoder). */
+  const encoders = new Map<number, StateEncoder>();
   const sources = Array.from({ length: o.sourcePartitions }, (_, s) => String(s));
 
   const partialsOf = (p: number, closed: readonly EntityTrend[], outputs: OutRecord[]): OutRecord[] => {
@@ -66,6 +68,7 @@ export async function startTrendsAggregate(o: TrendsAggregateOptions): Promise<T
       const state = stored === undefined ? new TrendState(o.settings) : TrendState.restore(o.settings, decodeState<TrendSnapshot>(stored));
       for (const s of sources) state.addSource(s); // the watermark waits for every source partition
       states.set(p, state);
+      encoders.set(p, new StateEncoder());
       clocks.set(p, new IdleClock(sources, now(), idleMs));
       o.metrics?.restored(p, seconds);
       o.logger.info('trend state restored', { partition: p, seconds, openWindows: state.openWindows, stored: stored !== undefined });
@@ -73,6 +76,7 @@ export async function startTrendsAggregate(o: TrendsAggregateOptions): Promise<T
     drop: (p) => {
       states.delete(p);
       clocks.delete(p);
+      encoders.delete(p);
       o.metrics?.dropped(p);
     },
     process: (records: readonly InputRecord[], p: number) => {
@@ -98,7 +102,7 @@ export async function startTrendsAggregate(o: TrendsAggregateOptions): Promise<T
       }
       return partialsOf(p, state.close(at), outputs);
     },
-    snapshot: (p) => encodeState(states.get(p)!.snapshot()),
+    snapshot: (p) => encoders.get(p)!.encode(states.get(p)!.snapshot()),
     written: (p, outputs) => o.metrics?.partialsWritten(p, outputs.filter((r) => r.topic === o.partialsTopic).length),
     ...idleTicks(idleMs, (p) => {
       const state = states.get(p)!;

@@ -8,7 +8,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConfigError } from '../../common/errors.js';
-import type { TrendState } from '../../operators/trends/trendState.js';
+import type { TrendSnapshot, TrendState } from '../../operators/trends/trendState.js';
 import type { KafkaConnectionOptions } from '../kafka/client.js';
 import { checkTrendsEdgeSettings, type InputRecord, type OutRecord, type TrendsEdgeOptions } from '../kafka/trendsEdge.js';
 import type { Logger } from '../ops/logger.js';
@@ -149,6 +149,46 @@ export function idleTicks(idleMs: number, tick: (state: number) => OutRecord[]):
 /** A state as one changelog entry: gzip JSON, level 1 (small and fast enough to write whole at each commit). */
 export function encodeState(snapshot: unknown): Buffer {
   return gzipSync(JSON.stringify(snapshot), { level: 1 });
+}
+
+const gzip = (text: string): Buffer => gzipSync(text, { level: 1 });
+const COMMA = gzip(',');
+const HISTORY = gzip('],"history":[');
+const END = gzip(']}');
+
+/**
+ * Encodes the snapshots of one TrendState as {@link encodeState} does (gzip
+ * JSON: decodeState reads them, and old entries read the same way), at the
+ * cost of what changed since the last one: a gzip stream may be a series of
+ * gzip members, decoded as their texts joined, so the entry is one member
+ * per open window and per window of the history, between the head's and the
+ * separators'. A window object of the snapshot that is the same as in an
+ * earlier one (TrendState.snapshot keeps it while nothing counts in it;
+ * closed windows never change) reuses its member; the rest (the head, the
+ * windows counted in) is encoded again.
+ */
+export class StateEncoder {
+  private members = new WeakMap<object, Buffer>();
+
+  encode(snapshot: TrendSnapshot): Buffer {
+    const { windows, history, ...head } = snapshot;
+    const headJson = JSON.stringify(head);
+    const parts: Buffer[] = [gzip(`${headJson.slice(0, -1)}${headJson === '{}' ? '' : ','}"windows":[`)];
+    const members = new WeakMap<object, Buffer>(); // only the windows of this snapshot stay cached
+    const add = (xs: readonly object[]): void =>
+      xs.forEach((x, i) => {
+        if (i > 0) parts.push(COMMA);
+        const m = this.members.get(x) ?? gzip(JSON.stringify(x));
+        members.set(x, m);
+        parts.push(m);
+      });
+    add(windows);
+    parts.push(HISTORY);
+    add(history);
+    parts.push(END);
+    this.members = members;
+    return Buffer.concat(parts);
+  }
 }
 
 /** A changelog entry back to the snapshot it holds. */

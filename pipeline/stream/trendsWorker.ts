@@ -16,15 +16,16 @@
  * deltas to get wrong) and bounded (open windows x --max-keys, plus the
  * history counts); closed windows leave the snapshot, so no tombstones are
  * needed and compaction keeps one entry. The price is writing the whole state
- * once per commit interval (gzip level 1 keeps it small and fast enough);
- * its cost grows with the state, not with the input.
+ * once per commit interval; encoding it costs what changed since the last commit
+ * (StateEncoder: a window not counted in, and the history, reuse their gzip
+ * members), and its size grows with the state, not with the input.
  */
 import { TrendState, type TrendSettings, type TrendSnapshot } from '../../operators/trends/trendState.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { EntityTrend, PostMentions } from '../../schemas/types.generated.js';
 import { runTrendsEdge, type InputRecord, type OutRecord, type TrendsEdge } from '../kafka/trendsEdge.js';
 import type { TrendMetrics } from '../ops/trendMetrics.js';
-import { IdleClock, decodeState, encodeState, idleTicks, idleTimeoutOf, setAside, stageEdgeOptions, type TrendsStageOptions, type TrendsWindowOptions } from './trendsOptions.js';
+import { IdleClock, StateEncoder, decodeState, idleTicks, idleTimeoutOf, setAside, stageEdgeOptions, type TrendsStageOptions, type TrendsWindowOptions } from './trendsOptions.js';
 
 export interface TrendsWorkerOptions extends TrendsStageOptions, TrendsWindowOptions {
   settings: TrendSettings;
@@ -48,6 +49,8 @@ export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsW
   const now = o.now ?? Date.now;
   let state = new TrendState(o.settings);
   let clock = new IdleClock([], now(), idleMs);
+  /** Each commit's changelog entry re-encodes only the windows counted in since the last (StateEncoder). */
+  let encoder = new StateEncoder();
 
   const written = (closed: readonly EntityTrend[], outputs: OutRecord[]): OutRecord[] => {
     o.metrics?.closed(closed.length);
@@ -59,6 +62,7 @@ export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsW
     ...edgeOptions,
     restore: ({ stored, seconds, partitions }) => {
       state = stored === undefined ? new TrendState(o.settings) : TrendState.restore(o.settings, decodeState<TrendSnapshot>(stored));
+      encoder = new StateEncoder();
       const sources = Array.from({ length: partitions }, (_, p) => String(p));
       for (const p of sources) state.addSource(p); // the watermark waits for every partition
       clock = new IdleClock(sources, now(), idleMs);
@@ -83,7 +87,7 @@ export async function startTrendsWorker(o: TrendsWorkerOptions): Promise<TrendsW
       return written(state.close(now()), outputs);
     },
     snapshot: () => {
-      const entry = encodeState(state.snapshot());
+      const entry = encoder.encode(state.snapshot());
       o.metrics?.stateWritten(entry.length);
       return entry;
     },

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError } from '../../common/errors.js';
-import { TREND_DEFAULTS, TrendState } from '../../operators/trends/trendState.js';
+import { TREND_DEFAULTS, TrendState, type TrendInput } from '../../operators/trends/trendState.js';
 import { createLogger } from '../../pipeline/ops/logger.js';
 import { startTrendsAggregate } from '../../pipeline/stream/trendsAggregate.js';
 import { startTrendsMerge } from '../../pipeline/stream/trendsMerge.js';
 import { startTrendsWorker } from '../../pipeline/stream/trendsWorker.js';
-import { IdleClock, decodeState, encodeState, stageEdgeOptions, trendTopicNames, type TrendsStageOptions } from '../../pipeline/stream/trendsOptions.js';
+import { IdleClock, StateEncoder, decodeState, encodeState, stageEdgeOptions, trendTopicNames, type TrendsStageOptions } from '../../pipeline/stream/trendsOptions.js';
 
 const logger = createLogger({ level: 'error' });
 // a broker nobody listens on: a check that passed would try to connect (and fail with a KafkaEdgeError, not a ConfigError)
@@ -71,5 +71,35 @@ describe('trends stage options', () => {
   it('a state entry round-trips', () => {
     const snap = { version: 1, x: [1, 2, '三'] };
     assert.deepEqual(decodeState(encodeState(snap)), snap);
+  });
+
+  it('the StateEncoder writes what encodeState writes, re-encoding the windows counted in since the last entry', () => {
+    const st = new TrendState({ ...settings, sizeMs: 2000, hopMs: 1000, historyWindows: 2 });
+    const records: TrendInput[] = [];
+    // what the entry must hold: a new state fed the records so far, with one snapshot
+    const fresh = (): unknown => {
+      const twin = new TrendState(st.settings);
+      for (const r of records) {
+        twin.add(r);
+        twin.close(0);
+      }
+      return JSON.parse(JSON.stringify(twin.snapshot()));
+    };
+    const encoder = new StateEncoder();
+    const mention = (text: string) => ({ text, label: 'PER.NAM', type: 'PER', kind: 'NAM', start_utf16: 0, end_utf16: 2 });
+    // closes windows as it goes (history fills, windows leave), and adds to old windows and new ones in turn
+    const times = [500, 1500, 900, 2500, 2100, 4200, 3900, 3950, 6100, 6000, 9000];
+    times.forEach((t, i) => {
+      const record = { post_id: `p${i}`, created_at: t, author_id: `a${i % 2}`, mentions: [mention(`张${i % 3}`), mention('李四')] };
+      records.push(record);
+      st.add(record);
+      st.close(0);
+      const snap = st.snapshot();
+      const entry = encoder.encode(snap);
+      assert.deepEqual(decodeState(entry), decodeState(encodeState(snap)), `after record ${i}`);
+      assert.deepEqual(decodeState(entry), fresh(), `the state after record ${i}`);
+      assert.deepEqual(TrendState.restore(st.settings, decodeState(entry)).snapshot(), snap, `restores after record ${i}`);
+    });
+    assert.ok(st.snapshot().history.length > 0 && st.snapshot().windows.length > 0);
   });
 });
