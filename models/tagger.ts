@@ -124,6 +124,8 @@ export class NeuralTagger implements Tagger {
     }
     // A char-positional model segments with jieba: load its dictionary (~0.2 s) now, not in the first call.
     model.tokens([]);
+    // And the fused LSTM's weights, so that the first call adds no tensors (a model built in-process).
+    model.prepareInference();
   }
 
   get modelId(): string {

@@ -346,12 +346,20 @@ export class TaggerModel {
     try {
       await yieldToEventLoop();
       await assignWeights(dir, loaded, model.params());
-      for (const n of model.members) n.prepareInference();
+      model.prepareInference();
     } catch (err) {
       model.dispose();
       throw err;
     }
     return { model, manifest: m };
+  }
+
+  /**
+   * Builds what inference keeps beside the weights (the fused LSTM kernel's re-ordered weights) now,
+   * so that the first tagging call does not add tensors: at load and when a tagger is made of the model.
+   */
+  prepareInference(): void {
+    for (const n of this.members) n.prepareInference();
   }
 
   /** Frees the networks' tensors. */
