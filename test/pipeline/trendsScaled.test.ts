@@ -7,12 +7,11 @@
 // mentions equal an offline count written independently here. Skipped without KAFKA_BROKERS.
 // TRENDS_SCALED_KILL=1 also kills the first aggregator (SIGKILL) at 70% of the input and restarts it.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
-import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
-import type { EntityTrend } from '../../schemas/types.generated.js';
-import { assertStagesRunning, checkScaledTrends, deleteScaledTopics, generateMentions, lateKeys, singleAggregatorTrends, stageArgs } from '../support/trendsScaled.js';
-import { KAFKA_SKIP, committedOffsets, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
+import { encodeStrict, loadSchema } from '../../schemas/registry.js';
+import { assertStagesRunning, checkScaledTrends, generateMentions, lateKeys, singleAggregatorTrends, stageArgs, scaledTopicsOfSuite, TrendWindowReader } from '../support/trendsScaled.js';
+import { KAFKA_SKIP, committedOffsets, kafkaBrokers, sleep, spawnCli, type Cli } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
 const N = Number(process.env.TRENDS_SCALED_RECORDS ?? 4000);
@@ -24,24 +23,18 @@ const BASE = Date.UTC(2024, 4, 1, 8);
 const KILL = process.env.TRENDS_SCALED_KILL === '1';
 
 describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers === undefined ? KAFKA_SKIP : undefined, timeout: 240_000 }, () => {
-  let topics: TestTopics | undefined;
-  after(async () => {
-    if (topics === undefined) return;
-    await deleteScaledTopics(brokers!, topics);
-  });
+  const scaledTopics = scaledTopicsOfSuite(brokers);
 
   it('two aggregators (the second joining mid-stream) and the merger write the trend records of one aggregator', async () => {
-    topics = await createTestTopics(brokers!, 'trends-scaled', 3);
-    const t = topics;
+    const t = await scaledTopics('trends-scaled', 3);
     const common = stageArgs(brokers!, t, WINDOW, LATENESS);
     const gen = generateMentions(N, BASE);
     const kafka = new Kafka({ clientId: 'trends-scaled-test', brokers: brokers!, logLevel: logLevel.NOTHING });
     const mentionsType = loadSchema('mentions');
 
-    const trendType = loadSchema('trends');
-    const windows = new Map<number, EntityTrend[]>();
     const procs: Cli[] = [];
-    const reader = kafka.consumer({ groupId: `${t.group}-check`, readUncommitted: false, maxWaitTimeInMs: 200 });
+    const reader = new TrendWindowReader(kafka, `${t.group}-check`, t.output);
+    const windows = reader.windows;
     let rebalancedAt = 0;
     const killed: Cli[] = [];
     let killedAt = 0;
@@ -52,14 +45,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
       const aggA = spawnCli([...common, '--stage', 'aggregate']);
       const merge = spawnCli([...common, '--stage', 'merge']);
       procs.push(aggA, merge);
-      await reader.connect();
-      await reader.subscribe({ topics: [t.output], fromBeginning: true });
-      await reader.run({
-        eachMessage: async ({ message }) => {
-          const trend = decodeStrict<EntityTrend>(trendType, message.value!);
-          windows.set(trend.window_start, [...(windows.get(trend.window_start) ?? []), trend]);
-        },
-      });
+      await reader.start();
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       const committed = async (group: string, topic: string): Promise<number> => [...(await committedOffsets(brokers!, group, topic)).values()].reduce((a, o) => a + Math.max(0, Number(o)), 0);
@@ -107,7 +93,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge', { skip: brokers ===
       assert.ok(rebalancedAt > 0, 'the second aggregator joined mid-stream (after some repartition offsets were committed)');
     } finally {
       for (const p of [...procs, ...killed]) p.kill('SIGKILL');
-      await reader.disconnect();
+      await reader.consumer.disconnect();
     }
 
     assert.deepEqual(await lateKeys(brokers!, t), [], 'no record is late or invalid');

@@ -15,15 +15,15 @@
 // aggregator starts once the first has restored (two starting at the same instant could crash one).
 // Skipped without KAFKA_BROKERS.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { decodeEntityMention } from '../../operators/trends/rekey.js';
 import { trendKey } from '../../operators/trends/trendState.js';
 import { readTopic } from '../../pipeline/kafka/topicReader.js';
-import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
-import type { EntityTrend, PostMentions } from '../../schemas/types.generated.js';
-import { assertStagesRunning, checkScaledTrends, deleteScaledTopics, generateMentions, keepStageLogs, lateKeys, singleAggregatorTrends, stageArgs } from '../support/trendsScaled.js';
-import { KAFKA_SKIP, committedOffsets, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
+import { encodeStrict, loadSchema } from '../../schemas/registry.js';
+import type { PostMentions } from '../../schemas/types.generated.js';
+import { assertStagesRunning, checkScaledTrends, generateMentions, keepStageLogs, lateKeys, singleAggregatorTrends, stageArgs, scaledTopicsOfSuite, TrendWindowReader } from '../support/trendsScaled.js';
+import { KAFKA_SKIP, committedOffsets, kafkaBrokers, sleep, spawnCli, type Cli } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
 const ROUNDS = Number(process.env.TRENDS_SCALED_KILLS ?? 1);
@@ -39,21 +39,16 @@ const KIND: Record<string, Kind> = { rekey: 'rekey', aggA: 'aggregate', aggB: 'a
 const READY: Record<Kind, RegExp> = { rekey: /re-key stage consuming/, aggregate: /trend states restored/, merge: /trend merger restored/ };
 
 describe('mentionflow trends --stage rekey|aggregate|merge, kill -9 of every stage', { skip: brokers === undefined ? KAFKA_SKIP : undefined, timeout: 120_000 + 240_000 * ROUNDS }, () => {
-  let topics: TestTopics | undefined;
-  after(async () => {
-    if (topics !== undefined) await deleteScaledTopics(brokers!, topics);
-  });
+  const scaledTopics = scaledTopicsOfSuite(brokers);
 
   it(`${ROUNDS} round(s) of SIGKILL and restart of the re-key, an aggregator and the merger: every window once, equal to one aggregator's`, async () => {
     assert.ok(Number.isSafeInteger(ROUNDS) && ROUNDS >= 1, `TRENDS_SCALED_KILLS must be an integer >= 1, got ${process.env.TRENDS_SCALED_KILLS}`);
-    topics = await createTestTopics(brokers!, 'trends-kill', 3);
-    const t = topics;
+    const t = await scaledTopics('trends-kill', 3);
     const o = t.output;
     const common = stageArgs(brokers!, t, WINDOW, LATENESS, null);
     const gen = generateMentions(N, BASE);
     const kafka = new Kafka({ clientId: 'trends-kill-test', brokers: brokers!, logLevel: logLevel.NOTHING });
     const mentionsType = loadSchema('mentions');
-    const trendType = loadSchema('trends');
     const keep = keepStageLogs(process.env.TRENDS_SCALED_LOGS);
     const groupOf: Record<Kind, [string, string]> = { rekey: [`${t.group}-rekey`, t.input], aggregate: [`${t.group}-aggregate`, `${o}.repartition`], merge: [`${t.group}-merge`, `${o}.partials`] };
     const committed = async (kind: Kind): Promise<number> => [...(await committedOffsets(brokers!, ...groupOf[kind])).values()].reduce((a, x) => a + Math.max(0, Number(x)), 0);
@@ -77,8 +72,8 @@ describe('mentionflow trends --stage rekey|aggregate|merge, kill -9 of every sta
       }
     };
 
-    const windows = new Map<number, EntityTrend[]>();
-    const reader = kafka.consumer({ groupId: `${t.group}-check`, readUncommitted: false, maxWaitTimeInMs: 200 });
+    const reader = new TrendWindowReader(kafka, `${t.group}-check`, t.output);
+    const windows = reader.windows;
     const kills: string[] = [];
     const schedule = Array.from({ length: ROUNDS }, (_, r) => ['rekey', r % 2 === 0 ? 'aggA' : 'aggB', 'merge']).flat();
     /** Records produced before kill k: the kills spread evenly over the input. */
@@ -104,14 +99,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge, kill -9 of every sta
       await start('rekey', ['--create-topics', '--repartition-partitions', '3']).waitForStderr(READY.rekey, 60_000);
       start('aggA');
       start('merge');
-      await reader.connect();
-      await reader.subscribe({ topics: [o], fromBeginning: true });
-      await reader.run({
-        eachMessage: async ({ message }) => {
-          const trend = decodeStrict<EntityTrend>(trendType, message.value!);
-          windows.set(trend.window_start, [...(windows.get(trend.window_start) ?? []), trend]);
-        },
-      });
+      await reader.start();
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       const send = (records: readonly PostMentions[], from: number) =>
@@ -146,7 +134,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge, kill -9 of every sta
       process.stderr.write(`trends kill test: ${N} records, ${kills.length} kills (stage@its group's committed input) ${kills.join(' ')}, ${expected.length} windows expected, ${windows.size} written\n`);
     } finally {
       for (const p of [...all(), ...dead]) p.kill('SIGKILL');
-      await reader.disconnect();
+      await reader.consumer.disconnect();
     }
     assert.equal(kills.length, 3 * ROUNDS, 'every kill happened');
 

@@ -5,13 +5,13 @@
 // records, progress markers and dead letters, the aggregator's partials per partition and owned
 // partitions, the merger's trend records and wait-time observations. Skipped without KAFKA_BROKERS.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { decodeEntityMention } from '../../operators/trends/rekey.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { EntityTrend, Mention, PostMentions } from '../../schemas/types.generated.js';
-import { assertStagesRunning, deleteScaledTopics, stageArgs } from '../support/trendsScaled.js';
-import { KAFKA_SKIP, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
+import { assertStagesRunning, stageArgs, scaledTopicsOfSuite } from '../support/trendsScaled.js';
+import { KAFKA_SKIP, kafkaBrokers, sleep, spawnCli, type Cli } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
 const N = 1200;
@@ -39,15 +39,10 @@ function sample(page: string, name: string, labels = ''): number | undefined {
 }
 
 describe('mentionflow trends --stage ... --metrics-port: the scaled-out stages on /metrics', { skip: brokers === undefined ? KAFKA_SKIP : undefined, timeout: 180_000 }, () => {
-  let topics: TestTopics | undefined;
-  after(async () => {
-    if (topics === undefined) return;
-    await deleteScaledTopics(brokers!, topics);
-  });
+  const scaledTopics = scaledTopicsOfSuite(brokers);
 
   it('records, markers, dead letters, transactions; partitions owned, restores, partials; windows emitted and their wait', async () => {
-    topics = await createTestTopics(brokers!, 'trends-metrics', 3);
-    const t = topics;
+    const t = await scaledTopics('trends-metrics', 3);
     const common = [...stageArgs(brokers!, t, WINDOW, LATENESS), '--metrics-port', '0'];
     const gen = generate();
     const kafka = new Kafka({ clientId: 'trends-metrics-test', brokers: brokers!, logLevel: logLevel.NOTHING });

@@ -8,16 +8,16 @@
 // closes a window and the merger writes nothing. One re-key, one aggregate, one merge member.
 // Skipped without KAFKA_BROKERS.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { trendSettings } from '../../operators/windowTrends.js';
 import { TrendState, trendKey } from '../../operators/trends/trendState.js';
 import { murmur2 } from '../../pipeline/kafka/keyPartitioner.js';
 import { decodeEntityMention } from '../../operators/trends/rekey.js';
-import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
-import type { EntityTrend, Mention, PostMentions } from '../../schemas/types.generated.js';
-import { assertStagesRunning, comparableTrend, deleteScaledTopics, lateKeys, stageArgs } from '../support/trendsScaled.js';
-import { KAFKA_SKIP, createTestTopics, kafkaBrokers, sleep, spawnCli, type Cli, type TestTopics } from '../support/kafka.js';
+import { encodeStrict, loadSchema } from '../../schemas/registry.js';
+import type { Mention, PostMentions } from '../../schemas/types.generated.js';
+import { assertStagesRunning, comparableTrend, lateKeys, stageArgs, scaledTopicsOfSuite, TrendWindowReader } from '../support/trendsScaled.js';
+import { KAFKA_SKIP, kafkaBrokers, sleep, spawnCli, type Cli } from '../support/kafka.js';
 
 const brokers = kafkaBrokers();
 const N = 1500;
@@ -59,25 +59,19 @@ function generate(): PostMentions[] {
 }
 
 describe('mentionflow trends --stage rekey|aggregate|merge, a repartition partition with no entity record', { skip: brokers === undefined ? KAFKA_SKIP : undefined, timeout: 180_000 }, () => {
-  let topics: TestTopics | undefined;
-  after(async () => {
-    if (topics === undefined) return;
-    await deleteScaledTopics(brokers!, topics);
-  });
+  const scaledTopics = scaledTopicsOfSuite(brokers);
 
   it('the quiet partition closes its windows on the progress markers and the merger writes every window of one aggregator', async () => {
-    topics = await createTestTopics(brokers!, 'trends-quiet', 3);
-    const t = topics;
+    const t = await scaledTopics('trends-quiet', 3);
     const common = stageArgs(brokers!, t, WINDOW, LATENESS);
     const gen = generate();
     const kafka = new Kafka({ clientId: 'trends-quiet-test', brokers: brokers!, logLevel: logLevel.NOTHING });
     const mentionsType = loadSchema('mentions');
-    const trendType = loadSchema('trends');
-    const windows = new Map<number, EntityTrend[]>();
     const perPartition = [0, 0, 0];
     const markers = [0, 0, 0];
     const procs: Cli[] = [];
-    const reader = kafka.consumer({ groupId: `${t.group}-check`, readUncommitted: false, maxWaitTimeInMs: 200 });
+    const reader = new TrendWindowReader(kafka, `${t.group}-check`, t.output);
+    const windows = reader.windows;
     const single = new TrendState(trendSettings({ windowMs: WINDOW, hopMs: WINDOW, latenessMs: LATENESS, top: 5, historyWindows: 3, minCount: 2 }));
     for (const r of gen) assert.equal(single.add(r), 'counted');
     const expected = single.flush(0);
@@ -88,19 +82,9 @@ describe('mentionflow trends --stage rekey|aggregate|merge, a repartition partit
       procs.push(rekey);
       await rekey.waitForStderr(/re-key stage consuming/, 60_000);
       procs.push(spawnCli([...common, '--stage', 'aggregate']), spawnCli([...common, '--stage', 'merge']));
-      await reader.connect();
-      await reader.subscribe({ topics: [t.output, `${t.output}.repartition`], fromBeginning: true });
-      await reader.run({
-        eachMessage: async ({ topic, partition, message }) => {
-          if (topic !== t.output) {
-            const e = decodeEntityMention(message.value!);
-            if (e.kind === 'PROGRESS') markers[partition]!++;
-            else perPartition[partition]!++;
-            return;
-          }
-          const trend = decodeStrict<EntityTrend>(trendType, message.value!);
-          windows.set(trend.window_start, [...(windows.get(trend.window_start) ?? []), trend]);
-        },
+      await reader.start([`${t.output}.repartition`], (_topic, partition, message) => {
+        if (decodeEntityMention(message.value!).kind === 'PROGRESS') markers[partition]!++;
+        else perPartition[partition]!++;
       });
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
@@ -122,7 +106,7 @@ describe('mentionflow trends --stage rekey|aggregate|merge, a repartition partit
       exits.forEach((e, i) => assert.equal(e.code, 0, `stage ${i} after SIGTERM: ${procs[i]!.stderr.slice(-2000)}`));
     } finally {
       for (const p of procs) p.kill('SIGKILL');
-      await reader.disconnect();
+      await reader.consumer.disconnect();
     }
     process.stderr.write(`trends quiet-partition test: ${N} records, ${expected.length} windows expected, ${windows.size} written; repartition entity records per partition ${perPartition.join('/')}, progress markers ${markers.join('/')}\n`);
     assert.equal(perPartition[QUIET], 0, 'no entity record reached the quiet partition');

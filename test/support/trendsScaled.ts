@@ -1,13 +1,16 @@
-/** What the scaled-out trends' broker tests share (trendsScaled, trendsScaledQuiet, trendsScaledKill). */
+/** What the scaled-out trends' broker tests share (trendsScaled, trendsScaledQuiet, trendsScaledKill, trendsScaledMetrics). */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after } from 'node:test';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { trendSettings } from '../../operators/windowTrends.js';
 import { TrendState } from '../../operators/trends/trendState.js';
 import { deleteTopics } from '../../pipeline/kafka/topicAdmin.js';
 import { readTopic } from '../../pipeline/kafka/topicReader.js';
+import { decodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { EntityTrend, Mention, PostMentions } from '../../schemas/types.generated.js';
-import { deleteTestTopics, type Cli, type TestTopics } from './kafka.js';
+import { createTestTopics, deleteTestTopics, type Cli, type TestTopics } from './kafka.js';
 
 /** A trend record without the fields that differ between one aggregator and the scaled-out stages. */
 export function comparableTrend(t: EntityTrend): unknown {
@@ -29,6 +32,49 @@ export async function deleteScaledTopics(brokers: string[], topics: TestTopics):
   await deleteTestTopics(brokers, topics);
   const o = topics.output;
   await deleteTopics({ brokers, topics: [`${o}.changelog`, `${o}.repartition`, `${o}.repartition.changelog`, `${o}.partials`, `${o}.repartition.deadletter`] }).catch(() => undefined);
+}
+
+/**
+ * Called inside a describe: a function creating the suite's test topics (one set), which are deleted
+ * after the suite with the topics the stages created from them.
+ */
+export function scaledTopicsOfSuite(brokers: readonly string[] | undefined): (prefix: string, partitions: number) => Promise<TestTopics> {
+  let topics: TestTopics | undefined;
+  after(async () => {
+    if (topics !== undefined) await deleteScaledTopics([...brokers!], topics);
+  });
+  return async (prefix, partitions) => (topics = await createTestTopics([...brokers!], prefix, partitions));
+}
+
+/**
+ * A read_committed reader of the stages' trend records on `output`, kept by window start as read
+ * (`windows`); the records of the other topics it is started on go to `other`. Start it in the
+ * test's try, disconnect `consumer` in its finally.
+ */
+export class TrendWindowReader {
+  readonly windows = new Map<number, EntityTrend[]>();
+  readonly consumer: Consumer;
+  private readonly trendType = loadSchema('trends');
+
+  constructor(
+    kafka: Kafka,
+    groupId: string,
+    private readonly output: string,
+  ) {
+    this.consumer = kafka.consumer({ groupId, readUncommitted: false, maxWaitTimeInMs: 200 });
+  }
+
+  async start(others: readonly string[] = [], other?: (topic: string, partition: number, message: KafkaMessage) => void): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.output, ...others], fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        if (topic !== this.output) return other?.(topic, partition, message);
+        const trend = decodeStrict<EntityTrend>(this.trendType, message.value!);
+        this.windows.set(trend.window_start, [...(this.windows.get(trend.window_start) ?? []), trend]);
+      },
+    });
+  }
 }
 
 const NAMES = [...'赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨朱秦尤许何吕施张孔曹严华金魏陶姜戚谢邹喻柏水窦章'];
