@@ -134,34 +134,29 @@ let createdAt = 0;
 /** Set by varint when it stopped at 7 bytes with more to come (only the generic scan reads those exactly). */
 let long = false;
 
-/** The zig-zag varint at p, exact (at most 7 bytes, below 2^48 in magnitude); NaN when it runs past lim or is longer (`long`). */
-function varint(buf: Buffer): number {
+/**
+ * The zig-zag varint at p of at most `maxBytes` bytes, exact; NaN when it runs past lim or has more
+ * bytes (then `long` is set when `markLong`).
+ */
+function zigzag(buf: Buffer, maxBytes: number, markLong: boolean): number {
   let n = 0;
   let mult = 1;
-  for (let i = 0; i < 7; i++) {
+  for (let i = 0; i < maxBytes; i++) {
     if (p >= lim) return NaN;
     const b = buf[p++];
     n += (b & 0x7f) * mult;
     if (b < 0x80) return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
     mult *= 128;
   }
-  long = true;
+  if (markLong) long = true;
   return NaN;
 }
 
+/** A long at p (at most 7 bytes, below 2^48 in magnitude); a longer one is left to the generic scan (`long`). */
+const varint = (buf: Buffer): number => zigzag(buf, 7, true);
+
 /** An Avro int union branch index at p (at most 5 bytes, as scanAvro reads ints); NaN when bad. */
-function branch(buf: Buffer): number {
-  let n = 0;
-  let mult = 1;
-  for (let i = 0; i < 5; i++) {
-    if (p >= lim) return NaN;
-    const b = buf[p++];
-    n += (b & 0x7f) * mult;
-    if (b < 0x80) return n % 2 === 1 ? -(n + 1) / 2 : n / 2;
-    mult *= 128;
-  }
-  return NaN;
-}
+const branch = (buf: Buffer): number => zigzag(buf, 5, false);
 
 /** A length-prefixed UTF-8 string at p: true when whole and valid (p then past it). */
 function string(buf: Buffer): boolean {
