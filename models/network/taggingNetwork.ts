@@ -97,8 +97,8 @@ export class TaggingNetwork {
 
   /**
    * Builds what inference keeps per weights version (the LSTM's weights in
-   * the fused kernel's layout), so that the first call after a load does not
-   * and the tensor count is flat from the load on; a no-op where the fused
+   * the fused kernel's layout) now, so that the first call after a load adds
+   * no tensors and the count is flat from the load on; a no-op where the fused
    * kernel does not run. Later weight changes rebuild it on the next call.
    */
   prepareInference(): void {
