@@ -52,7 +52,7 @@ import { writeTrainingCurve } from './plot.js';
 import { readEmbeddings, type Embeddings } from './pretrain/embeddingsFile.js';
 import { initEmbeddingRows, withPretrainedTokens } from './pretrain/initEmbeddings.js';
 import { bestEpoch, historyLog, lrAnnealing, progressBar } from './plugins.js';
-import { train, type EpochReport, type TrainTask } from './trainer.js';
+import { train, type EpochReport, type TrainerPlugin, type TrainTask } from './trainer.js';
 import { WeightAverage } from './weightAverage.js';
 
 export type SegMode = 'joint' | 'pipeline' | 'features';
@@ -274,6 +274,13 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     },
     log,
   );
+  // The best epoch's scores travel in the checkpoint: a run resumed after its best epoch that finds no better one returns them too.
+  const bestScoresState: TrainerPlugin = {
+    saveState: () => bestScores,
+    restoreState: (state) => {
+      bestScores = state as NerScores | undefined;
+    },
+  };
   const tasks = seg?.mode === 'joint' ? [nerTask, segTask!] : [nerTask];
   const devMetrics = async (prefix: string): Promise<Record<string, number>> => {
     lastScores = (await evaluateNer(model, nerDev)).scores;
@@ -290,7 +297,7 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
       // the averaged weights are scored last, so lastScores are theirs when averaging
       async () => ({ ...(await devMetrics('')), ...(average ? await average.withAveraged(() => devMetrics('avg_')) : {}) }),
       { ...trainerOptions, epochs: o.epochs, checkpointDir: join(spec.outDir, 'checkpoint'), resume: spec.resume ?? false, average },
-      [progressBar(spec.quiet ?? false), lrAnnealing(o.lrPatience, metricOf, log), keeper, historyLog(spec.outDir)],
+      [progressBar(spec.quiet ?? false), lrAnnealing(o.lrPatience, metricOf, log), keeper, historyLog(spec.outDir), bestScoresState],
     );
   } finally {
     average?.dispose();

@@ -1,6 +1,8 @@
 /**
  * Checkpoints: a run interrupted after 2 epochs and resumed to 4 ends with
- * the same weights and history as an uninterrupted 4-epoch run (same backend).
+ * the same weights, history and best-epoch scores as an uninterrupted 4-epoch
+ * run (same backend). A run interrupted after its last checkpoint (nothing
+ * left to train when resumed) still returns its best epoch's dev scores.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,7 +24,7 @@ async function run(outDir: string, epochs: number, resume: boolean, keepCheckpoi
   const r = await trainTagger({ ner: { train: TINY, dev: TINY }, options, outDir, modelId: 'resume-test', data: [], quiet: true, resume, keepCheckpoint, log: (m) => logs.push(m) });
   const weights = [...r.model.network.params().values()].map((v) => Array.from(v.dataSync()));
   r.model.dispose();
-  return { weights, history: r.history.map((h) => ({ epoch: h.epoch, loss: h.loss, dev: h.dev })) };
+  return { weights, history: r.history.map((h) => ({ epoch: h.epoch, loss: h.loss, dev: h.dev })), best: r.best.epoch, bestScores: r.bestScores };
 }
 
 test('a resumed run reproduces the uninterrupted run', async () => {
@@ -38,4 +40,19 @@ test('a resumed run reproduces the uninterrupted run', async () => {
   assert.equal(resumed.history.length, 4);
   assert.deepEqual(resumed.history, straight.history);
   assert.deepEqual(resumed.weights, straight.weights);
+  assert.equal(resumed.best, straight.best);
+  assert.deepEqual(resumed.bestScores, straight.bestScores);
+});
+
+test('a run resumed from the checkpoint of its last epoch returns its best dev scores', async () => {
+  await testBackend();
+  const a = await mkdtemp(join(tmpdir(), 'mf-resume-c-'));
+  dirs.push(a);
+  const first = await run(a, 2, false, true);
+  assert.ok(first.bestScores !== undefined);
+  const again = await run(a, 2, true);
+  assert.equal(again.history.length, 2);
+  assert.equal(again.best, first.best);
+  assert.deepEqual(again.bestScores, first.bestScores);
+  assert.equal(again.bestScores.overall.f1, again.history[again.best - 1].dev.ner_f1);
 });
