@@ -27,14 +27,19 @@
  * group join and the group leave (disconnect, which waits out the fetch in
  * flight, up to maxWaitTimeInMs 500) are left out of both; the time of the
  * whole stop() is printed per run too. Reports medians (posts/s), the
- * range, the ratio of medians and the per-run ratios, the load average,
- * and the process's CPU time per record over the same span (all threads:
+ * range, the ratio of medians and the per-run ratios (their median and
+ * interquartile range), the load average at the start and end and at each
+ * run, each leg's timed seconds (a warning when a leg's median is under
+ * --min-seconds, default 2: shorter legs are mostly noise on a shared
+ * machine; the default 1,000,000 posts give legs of 2-5 s on 2 cores), and
+ * the process's CPU time per record over the same span (all threads:
  * the main one and libuv's pool, where deflate and fsync run), which moves
  * much less than wall time when the machine is shared, and the CPU time of
  * the main (JS) thread alone per record (bench/threadCpu.ts: what the
- * consumer's own thread spends, apart from libuv's pool and V8's helpers).
+ * consumer's own thread spends, apart from libuv's pool and V8's helpers),
+ * and the difference, the other threads' (pool, GC helpers).
  *
- * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 200000] [--runs 3] [--codec deflate|snappy|null] [--codecs deflate,deflate-huffman,snappy,null]
+ * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 1000000] [--runs 3] [--min-seconds 2] [--codec deflate|snappy|null] [--codecs deflate,deflate-huffman,snappy,null]
  *   [--deflate-strategy default|huffman|rle] [--text FILE] [--baseline DIST1,DIST2,...]
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -49,11 +54,12 @@ import { DEFLATE_STRATEGIES, type DeflateStrategy } from '../schemas/container.j
 import { benchPost, benchTexts } from './archivePosts.js';
 import { benchArgs } from './args.js';
 import { consumeLoop } from './consumeLoop.js';
-import { median } from './stats.js';
+import { median, quantile } from './stats.js';
 import { mainThreadCpuUs } from './threadCpu.js';
 
 const args = benchArgs(import.meta.url, {
-  posts: { type: 'string', default: '200000' },
+  posts: { type: 'string', default: '1000000' },
+  'min-seconds': { type: 'string', default: '2' },
   runs: { type: 'string', default: '3' },
   codec: { type: 'string', default: 'deflate' },
   codecs: { type: 'string' },
@@ -79,6 +85,11 @@ const CODECS: Compression[] = (args.codecs ?? args.codec).split(',').map((c) => 
 const CODEC = CODECS[0];
 const POSTS = Number(args.posts);
 const RUNS = Number(args.runs);
+const MIN_SECONDS = Number(args['min-seconds']);
+if (!(POSTS > 0) || !Number.isInteger(RUNS) || RUNS < 1 || !(MIN_SECONDS >= 0)) {
+  process.stderr.write('--posts must be > 0, --runs an integer >= 1, --min-seconds >= 0\n');
+  process.exit(2);
+}
 const brokersEnv = process.env.KAFKA_BROKERS;
 if (brokersEnv === undefined) {
   process.stderr.write('KAFKA_BROKERS is not set (e.g. export $(cat /tmp/kafka.env))\n');
@@ -106,9 +117,9 @@ const cpuSince = (from: NodeJS.CpuUsage): number => {
   return u.user + u.system;
 };
 
-async function bare(run: number): Promise<{ rate: number; cpuUs: number; mainUs: number }> {
+async function bare(run: number): Promise<{ rate: number; seconds: number; cpuUs: number; mainUs: number }> {
   const t = await consumeLoop({ brokers, topic, groupId: `${topic}-bare-${run}`, total: POSTS, logger });
-  return { rate: POSTS / t.seconds, cpuUs: (t.cpuSeconds * 1e6) / POSTS, mainUs: ((t.mainCpuSeconds ?? NaN) * 1e6) / POSTS };
+  return { rate: POSTS / t.seconds, seconds: t.seconds, cpuUs: (t.cpuSeconds * 1e6) / POSTS, mainUs: ((t.mainCpuSeconds ?? NaN) * 1e6) / POSTS };
 }
 
 type StartSink = typeof startArchiveSink;
@@ -126,7 +137,7 @@ function dirBytes(dir: string): number {
   return sum;
 }
 
-async function archive(start: StartSink, label: string, run: number, compression: Compression): Promise<{ rate: number; stopMs: number; cpuUs: number; mainUs: number; bytes: number }> {
+async function archive(start: StartSink, label: string, run: number, compression: Compression): Promise<{ rate: number; seconds: number; stopMs: number; cpuUs: number; mainUs: number; bytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-archive-'));
   const { codec, strategy } = compression;
   // A tree older than the strategy option ignores it (and is only run with the default).
@@ -172,7 +183,8 @@ async function archive(start: StartSink, label: string, run: number, compression
   const stopMs = Number(process.hrtime.bigint() - stopStart) / 1e6;
   const bytes = dirBytes(dir) / POSTS;
   rmSync(dir, { recursive: true, force: true });
-  return { rate: POSTS / (Number(last - first) / 1e9), stopMs, cpuUs: cpuUs / POSTS, mainUs: mainUs / POSTS, bytes };
+  const seconds = Number(last - first) / 1e9;
+  return { rate: POSTS / seconds, seconds, stopMs, cpuUs: cpuUs / POSTS, mainUs: mainUs / POSTS, bytes };
 }
 
 const legs: Array<{ label: string; start: StartSink; codec: Compression; baseline?: string }> = CODECS.map((codec) => ({ label: CODECS.length === 1 ? 'archive' : codec.name, start: startArchiveSink, codec }));
@@ -187,27 +199,32 @@ await produce();
 const rates: Record<string, number[]> = { bare: [] };
 const cpu: Record<string, number[]> = { bare: [] };
 const mainCpu: Record<string, number[]> = { bare: [] };
+const seconds: Record<string, number[]> = { bare: [] };
 const sizes: Record<string, number[]> = {};
 for (const leg of legs) {
   sizes[leg.label] = [];
+  seconds[leg.label] = [];
   rates[leg.label] = [];
   cpu[leg.label] = [];
   mainCpu[leg.label] = [];
 }
 for (let r = 0; r < RUNS; r++) {
+  const runLoad = loadavg()[0];
   const b = await bare(r);
   rates.bare.push(b.rate);
+  seconds.bare.push(b.seconds);
   cpu.bare.push(b.cpuUs);
   mainCpu.bare.push(b.mainUs);
-  const line = [`run ${r + 1}: bare ${b.rate.toFixed(0)} posts/s (${b.cpuUs.toFixed(2)} us CPU/record, main thread ${b.mainUs.toFixed(2)})`];
+  const line = [`run ${r + 1} (load ${runLoad.toFixed(2)}): bare ${b.rate.toFixed(0)} posts/s (${b.seconds.toFixed(2)} s, ${b.cpuUs.toFixed(2)} us CPU/record, main thread ${b.mainUs.toFixed(2)})`];
   // Rotate the order of the archive legs from run to run, so none always follows the bare loop.
   for (const leg of legs.map((_, i) => legs[(i + r) % legs.length])) {
-    const { rate, stopMs, cpuUs, mainUs, bytes } = await archive(leg.start, leg.label, r, leg.codec);
+    const { rate, seconds: s, stopMs, cpuUs, mainUs, bytes } = await archive(leg.start, leg.label, r, leg.codec);
+    seconds[leg.label].push(s);
     sizes[leg.label].push(bytes);
     rates[leg.label].push(rate);
     cpu[leg.label].push(cpuUs);
     mainCpu[leg.label].push(mainUs);
-    line.push(`${leg.label} ${rate.toFixed(0)} posts/s (ratio ${(rate / rates.bare[r]).toFixed(2)}, ${cpuUs.toFixed(2)} us CPU/record, main thread ${mainUs.toFixed(2)}, stop() ${stopMs.toFixed(0)} ms, ${bytes.toFixed(1)} file bytes/record)`);
+    line.push(`${leg.label} ${rate.toFixed(0)} posts/s (ratio ${(rate / rates.bare[r]).toFixed(2)}, ${s.toFixed(2)} s, ${cpuUs.toFixed(2)} us CPU/record, main thread ${mainUs.toFixed(2)}, stop() ${stopMs.toFixed(0)} ms, ${bytes.toFixed(1)} file bytes/record)`);
   }
   process.stderr.write(`${line.join(', ')}\n`);
 }
@@ -215,17 +232,20 @@ load.end = loadavg();
 await deleteTopics({ brokers, topics: [topic] }).catch(() => undefined);
 const fmt = (xs: number[]) => `${median(xs).toFixed(0)} posts/s (${xs.map((x) => x.toFixed(0)).join(', ')})`;
 const fmtUs = (xs: number[]) => `${median(xs).toFixed(2)} us/record (${xs.map((x) => x.toFixed(2)).join(', ')})`;
-const fmtCpu = (label: string) => `CPU ${fmtUs(cpu[label])}, main thread ${fmtUs(mainCpu[label])}`;
+const fmtCpu = (label: string) => `CPU ${fmtUs(cpu[label])}, main thread ${fmtUs(mainCpu[label])}, other threads ${(median(cpu[label]) - median(mainCpu[label])).toFixed(2)} us/record`;
+const fmtSeconds = (label: string) => `legs ${median(seconds[label]).toFixed(2)} s (${Math.min(...seconds[label]).toFixed(2)}-${Math.max(...seconds[label]).toFixed(2)})`;
 const b = median(rates.bare);
+const short = Object.keys(seconds).filter((label) => median(seconds[label]) < MIN_SECONDS);
+if (short.length > 0) process.stderr.write(`warning: legs shorter than ${MIN_SECONDS} s (median) in ${short.join(', ')}: their rates are mostly noise on a shared machine; raise --posts\n`);
 process.stdout.write(
   `${POSTS} posts${args.text === undefined ? '' : ` (texts: ${args.text})`}, ${RUNS} runs, codec ${CODECS.map((c) => c.name).join(', ')}, load average ${load.start.map((x) => x.toFixed(2)).join(' ')} at start, ${load.end.map((x) => x.toFixed(2)).join(' ')} at end\n` +
-    `  bare kafkajs consume: ${fmt(rates.bare)}; ${fmtCpu('bare')}\n` +
+    `  bare kafkajs consume: ${fmt(rates.bare)}; ${fmtSeconds('bare')}; ${fmtCpu('bare')}\n` +
     legs
       .map((leg) => {
         const xs = rates[leg.label];
         const ratios = xs.map((x, i) => x / rates.bare[i]);
         const name = leg.baseline !== undefined ? `archive sink (${leg.label} ${leg.baseline}, ${leg.codec.name})` : `archive sink (this tree, ${leg.codec.name})`;
-        return `  ${name}: ${fmt(xs)}; ratio of medians ${(median(xs) / b).toFixed(2)} (per run ${ratios.map((x) => x.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)}); ${fmtCpu(leg.label)}; ${median(sizes[leg.label]).toFixed(1)} file bytes/record\n`;
+        return `  ${name}: ${fmt(xs)}; ratio of medians ${(median(xs) / b).toFixed(2)} (per run ${ratios.map((x) => x.toFixed(2)).join(', ')}, median ${median(ratios).toFixed(2)}, interquartile ${quantile(ratios, 0.25).toFixed(2)}-${quantile(ratios, 0.75).toFixed(2)}); ${fmtSeconds(leg.label)}; ${fmtCpu(leg.label)}; ${median(sizes[leg.label]).toFixed(1)} file bytes/record\n`;
       })
       .join(''),
 );
