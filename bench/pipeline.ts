@@ -326,6 +326,7 @@ async function throughputLeg(): Promise<void> {
         ...(done.tagging ? { tagging: done.tagging } : {}),
         ...(done.cpuSeconds !== undefined ? { cpuUsPerPost: (1e6 * done.cpuSeconds) / coldPosts } : {}),
         ...(done.mainThreadBusy !== undefined ? { mainThreadBusy: done.mainThreadBusy } : {}),
+        ...(done.tailSeconds !== undefined ? { tailMs: 1000 * done.tailSeconds } : {}),
         ...(done.halfSeconds !== undefined && done.seconds > done.halfSeconds
           ? { secondHalfPostsPerSecond: (input.posts - Math.ceil(input.posts / 2)) / (done.seconds - done.halfSeconds) }
           : {}),
@@ -343,7 +344,7 @@ async function throughputLeg(): Promise<void> {
           : {}),
       };
       if (done.settings) results.settings.batch = done.settings;
-      const extra = `${entry.secondHalfPostsPerSecond !== undefined ? `, second half ${Math.round(entry.secondHalfPostsPerSecond)} posts/s` : ''}${entry.cpuUsPerPost !== undefined ? `, CPU ${entry.cpuUsPerPost.toFixed(1)} us/post` : ''}${entry.mainThreadBusy !== undefined ? `, main thread busy ${(100 * entry.mainThreadBusy).toFixed(0)}%` : ''}`;
+      const extra = `${entry.secondHalfPostsPerSecond !== undefined ? `, second half ${Math.round(entry.secondHalfPostsPerSecond)} posts/s` : ''}${entry.cpuUsPerPost !== undefined ? `, CPU ${entry.cpuUsPerPost.toFixed(1)} us/post` : ''}${entry.mainThreadBusy !== undefined ? `, main thread busy ${(100 * entry.mainThreadBusy).toFixed(0)}%` : ''}${entry.tailMs !== undefined ? `, tail ${entry.tailMs.toFixed(1)} ms` : ''}`;
       const w = entry.warm;
       if (w) log(`  warm (last ${w.posts} after the warm-up): ${Math.round(w.postsPerSecond)} posts/s, CPU ${w.cpuUsPerPost.toFixed(1)} us/post, main thread busy ${(100 * w.mainThreadBusy).toFixed(0)}%`);
       log(`  ${Math.round(entry.postsPerSecond)} posts/s${extra}, ${Math.round(entry.charsPerSecond)} chars/s; output topic holds ${out} records, dead letters ${dlq}, input records after the group's commit ${uncommitted}`);
@@ -370,6 +371,11 @@ async function throughputLeg(): Promise<void> {
     };
     const [bh, ih] = [med(b.runs, (x) => x.secondHalfPostsPerSecond), med(i.runs, (x) => x.secondHalfPostsPerSecond)];
     if (bh !== undefined && ih !== undefined) results.ratios.identityOverBareSecondHalf = ih / bh;
+    const [bt, it] = [med(b.runs, (x) => x.tailMs), med(i.runs, (x) => x.tailMs)];
+    if (bt !== undefined && it !== undefined) {
+      results.ratios.tailMs = { bare: bt, identity: it };
+      results.ratios.identityOverBareNoTail = median(i.runs.slice(0, b.runs.length).map((x, r) => (b.runs[r].seconds - b.runs[r].tailMs! / 1000) / (x.seconds - x.tailMs! / 1000)));
+    }
     const [bc, ic] = [med(b.runs, (x) => x.cpuUsPerPost), med(i.runs, (x) => x.cpuUsPerPost)];
     if (bc !== undefined && ic !== undefined) results.ratios.identityOverBareCpu = bc / ic;
     const [bw, iw] = [med(b.runs, (x) => x.warm?.postsPerSecond), med(i.runs, (x) => x.warm?.postsPerSecond)];

@@ -131,6 +131,8 @@ export type ToParent =
       mainThreadBusy?: number;
       /** From the first input record consumed to the (target/2)-th output acknowledged: the rest is the warm second half. */
       halfSeconds?: number;
+      /** From the last input record of the span handed on (consumed) to the span's end: the drain's tail (for the pipeline it includes its last partial batch's wait of up to batchMaxWaitMs; for the bare loop the last produce requests). */
+      tailSeconds?: number;
       /** With task.warmupPosts: outputs acked when the cold span ended (>= target - warmupPosts; the bare loop counts whole requests). */
       coldAcked?: number;
       /** With task.warmupPosts: the warm span, from the warmupPosts-th output acked to the target-th (same clock and CPU views as the cold span). */

@@ -24,6 +24,8 @@ export interface ThroughputRun {
   mainThreadBusy?: number;
   /** Posts/s of the second half of the drain (from the (posts/2)-th output acked to the last): past the start-up and JIT warm-up. */
   secondHalfPostsPerSecond?: number;
+  /** The drain's tail: from the last input record of the span handed on to the span's end, ms. */
+  tailMs?: number;
   /** --warmup-posts: the posts drained after the cold span and before the warm one (the topic holds posts + warmupPosts). */
   warmupPosts?: number;
   /** The 1-minute load average just before the run (the other jobs on the machine). */
@@ -199,6 +201,10 @@ export interface PipelineResults {
     identityOverBareSecondHalf?: number;
     /** bare / identity of the median CPU microseconds per post (the share of the bare loop's CPU cost: load-independent). */
     identityOverBareCpu?: number;
+    /** Median drain tail (ms) of each variant: from the last input record handed on to the span's end. */
+    tailMs?: { bare: number; identity: number };
+    /** identity / bare run by run with each run's tail left out of its span (median): the ratio without the end-of-drain waits. */
+    identityOverBareNoTail?: number;
     /** --warmup-posts: identity / bare of the median warm posts/s, run by run, and of the median warm CPU per post (bare / identity). */
     identityOverBareWarm?: number;
     identityOverBareWarmPaired?: number[];
@@ -298,6 +304,12 @@ export function renderReport(r: PipelineResults): string {
         `run by run (identity run r / bare run r, back to back): ${paired.map((x) => x.toFixed(3)).join(', ')}, median ${median(paired).toFixed(3)}`,
         ...(r.ratios.identityOverBareSecondHalf !== undefined ? [`second halves (warm): ${r.ratios.identityOverBareSecondHalf.toFixed(3)}`] : []),
         ...(r.ratios.identityOverBareCpu !== undefined ? [`CPU per post, bare / identity: ${r.ratios.identityOverBareCpu.toFixed(3)} (what the ratio would be if the worker process alone set the pace)`] : []),
+        ...(r.ratios.tailMs !== undefined && r.ratios.identityOverBareNoTail !== undefined
+          ? [
+              `drain tail (last input record handed on -> end of the span), median: bare ${r.ratios.tailMs.bare.toFixed(1)} ms, identity ${r.ratios.tailMs.identity.toFixed(1)} ms; ` +
+                `run by run without the tails: ${r.ratios.identityOverBareNoTail.toFixed(3)}`,
+            ]
+          : []),
       ];
       lines.push('', `identity / bare, other views: ${more.join('; ')}.`);
     }

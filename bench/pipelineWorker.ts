@@ -80,6 +80,9 @@ const mark = (): Mark => ({ t: performance.now(), cpu: process.cpuUsage(), elu: 
 let warmFrom: Mark | undefined;
 let warmTo: Mark | undefined;
 let lastAckAt: number | undefined;
+/** Input records handed on (pipeline: entering it; bare: given to the producer), and when the cold span's last one was. */
+let consumed = 0;
+let lastInAt: number | undefined;
 const consumedByPartition: Record<string, number> = {};
 const epoch = (t: number | undefined) => (t === undefined ? undefined : performance.timeOrigin + t);
 let nextProgress = task.progressEvery;
@@ -159,6 +162,11 @@ function firstRecord(): void {
   firstAt = performance.now();
   cpuAtFirst = process.cpuUsage();
   eluAtFirst = performance.eventLoopUtilization();
+}
+
+function onConsumed(n: number): void {
+  consumed += n;
+  if (lastInAt === undefined && target !== undefined && consumed >= target - warmupPosts) lastInAt = performance.now();
 }
 
 function onAcked(n: number): void {
@@ -266,6 +274,7 @@ async function runBare(): Promise<void> {
           bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
           chunk.push(m);
         }
+        onConsumed(chunk.length);
         await producer.send({ topic: task.outputTopic, acks: -1, messages: chunk.map((m) => ({ key: m.key, value: m.value })) });
         resolveOffset(chunk[chunk.length - 1].offset);
         onAcked(chunk.length);
@@ -388,6 +397,7 @@ async function runPipeline(): Promise<TensorCounts | undefined> {
     ...base,
     recordIn: (topic, partition) => {
       firstRecord();
+      onConsumed(1);
       consumedByPartition[partition] = (consumedByPartition[partition] ?? 0) + 1;
       base.recordIn(topic, partition);
     },
@@ -456,6 +466,7 @@ try {
     ...(cpuSpan ? { cpuSeconds: (cpuSpan.user + cpuSpan.system) / 1e6 } : {}),
     ...(eluSpan ? { mainThreadBusy: eluSpan.utilization } : {}),
     ...(halfAt !== undefined && firstAt !== undefined ? { halfSeconds: (halfAt - firstAt) / 1000 } : {}),
+    ...(lastInAt !== undefined && (coldAt ?? endAt) !== undefined ? { tailSeconds: Math.max(0, (coldAt ?? endAt)! - lastInAt) / 1000 } : {}),
     ...(warmupPosts > 0 && coldAcked !== undefined ? { coldAcked } : {}),
     ...(warmSpan() ? { warm: warmSpan() } : {}),
     ...(tensors ? { tensors } : {}),

@@ -30,6 +30,8 @@ export interface TopicPartitionOffset extends TopicPartition {
 interface PartitionState {
   /** Offsets still held (in flight, or done but behind an in-flight one), increasing, from `head`. */
   offsets: bigint[];
+  /** offsets[i] as handed to track(): done() finds the head (acks come in order) without parsing. */
+  texts: string[];
   done: boolean[];
   head: number;
   /** How many of offsets[head..] are not done. */
@@ -42,7 +44,21 @@ interface PartitionState {
 
 const key = (topic: string, partition: number): string => `${partition}\u0000${topic}`;
 
+/** Most digits read as a double (exact below 2^53). */
+const EXACT_DIGITS = 15;
+
 function parseOffset(offset: string): bigint {
+  // Once or twice per record: up to 15 digits (every offset a partition
+  // reaches in practice) are read as a number, no regex and no string parse.
+  const n = offset.length;
+  if (n > 0 && n <= EXACT_DIGITS) {
+    let value = 0;
+    for (let i = 0; i < n && value >= 0; i++) {
+      const digit = offset.charCodeAt(i) - 48;
+      value = digit >= 0 && digit <= 9 ? value * 10 + digit : -1;
+    }
+    if (value >= 0) return BigInt(value);
+  }
   if (!/^\d+$/.test(offset)) throw new RangeError(`offset must be a non-negative decimal integer string, got ${JSON.stringify(offset)}`);
   return BigInt(offset);
 }
@@ -78,7 +94,7 @@ export class OffsetTracker {
     if (entry === undefined) {
       entry = {
         tp: { topic: ref.topic, partition: ref.partition },
-        s: { offsets: [], done: [], head: 0, inFlight: 0, highest: -1n, committed: undefined },
+        s: { offsets: [], texts: [], done: [], head: 0, inFlight: 0, highest: -1n, committed: undefined },
       };
       this.parts.set(key(ref.topic, ref.partition), entry);
       this.last = entry;
@@ -86,6 +102,7 @@ export class OffsetTracker {
     const s = entry.s;
     if (offset <= s.highest) return false;
     s.offsets.push(offset);
+    s.texts.push(ref.offset);
     s.done.push(false);
     s.highest = offset;
     s.inFlight++;
@@ -102,6 +119,7 @@ export class OffsetTracker {
     const entry = this.entry(ref.topic, ref.partition);
     if (entry === undefined) return false;
     const s = entry.s;
+    if (s.head < s.offsets.length && s.texts[s.head] === ref.offset) return this.markDone(s, s.head);
     const offset = parseOffset(ref.offset);
     // Binary search in offsets[head..], which is increasing.
     let lo = s.head;
@@ -109,18 +127,20 @@ export class OffsetTracker {
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const at = s.offsets[mid];
-      if (at === offset) {
-        if (s.done[mid]) return false;
-        s.done[mid] = true;
-        s.inFlight--;
-        this.total--;
-        this.advance(s);
-        return true;
-      }
+      if (at === offset) return this.markDone(s, mid);
       if (at < offset) lo = mid + 1;
       else hi = mid - 1;
     }
     return false;
+  }
+
+  private markDone(s: PartitionState, at: number): boolean {
+    if (s.done[at]) return false;
+    s.done[at] = true;
+    s.inFlight--;
+    this.total--;
+    this.advance(s);
+    return true;
   }
 
   /** Drops done offsets from the front; compacts the arrays now and then. */
@@ -128,10 +148,12 @@ export class OffsetTracker {
     while (s.head < s.offsets.length && s.done[s.head]) s.head++;
     if (s.head === s.offsets.length) {
       s.offsets = [];
+      s.texts = [];
       s.done = [];
       s.head = 0;
     } else if (s.head > 1024 && s.head * 2 > s.offsets.length) {
       s.offsets = s.offsets.slice(s.head);
+      s.texts = s.texts.slice(s.head);
       s.done = s.done.slice(s.head);
       s.head = 0;
     }

@@ -190,6 +190,33 @@ describe('decodePosts', () => {
     assert.deepStrictEqual(first.map(summarize), second.map(summarize));
   });
 
+  it('the Post-specific check agrees with the full path: damaged and blank-id posts give the same items', () => {
+    // A Buffer payload may take the Post-specific check (schemas/postScan.ts);
+    // the same bytes as a plain Uint8Array always take the generic scan.
+    const outcome = (item: Item<Post>): string => (item.kind === 'ok' ? `ok ${JSON.stringify(item.value)}` : `failed ${item.error.message}`);
+    const bases = [...Object.values(POSTS), post(' ', '空格编号'), post('\u3000', '全角空格编号'), post('\t\n', '制表符编号'), post('x', '')].map((p) => encodePost(p));
+    const variants: Buffer[] = [];
+    for (const base of bases) {
+      variants.push(base);
+      for (let end = 0; end < base.length; end++) variants.push(base.subarray(0, end));
+      for (let at = 0; at < base.length; at++) {
+        for (const byte of [0x00, 0x01, 0x7f, 0x80, 0xff]) {
+          const damaged = Buffer.from(base);
+          damaged[at] = byte;
+          variants.push(damaged);
+        }
+      }
+    }
+    let fast = 0;
+    for (const value of variants) {
+      const [viaCheck] = decodeOne(rawRecord(0, value));
+      const [generic] = decodeOne(rawRecord(0, new Uint8Array(value) as unknown as Buffer));
+      assert.equal(outcome(viaCheck), outcome(generic), `payload ${value.toString('hex')}`);
+      if (viaCheck.kind === 'ok') fast++;
+    }
+    assert.ok(fast > bases.length, `only ${fast} of ${variants.length} variants decoded`);
+  });
+
   it('rejects bad options with a ConfigError', () => {
     assert.throws(() => decodePosts({ wire: 'json' as never }), (e: unknown) => e instanceof ConfigError && /wire must be one of/.test(e.message));
     assert.throws(() => decodePosts({ readerVersion: 9 }), (e: unknown) => e instanceof ConfigError && /readerVersion 9.*use one of 1, 2/.test(e.message));

@@ -203,3 +203,20 @@ test('property: committable = lowest unacknowledged offset, monotone, never past
     { numRuns: 300 },
   );
 });
+
+test('offsets are compared by value whatever their spelling and size: leading zeros, 15 and 16+ digits, past 2^53', () => {
+  const t = new OffsetTracker();
+  const big = '9007199254740993'; // 2^53 + 1: a double would read 2^53
+  for (const o of ['999999999999998', '999999999999999', '9007199254740992', big, '9223372036854775806']) assert.equal(t.track(at(0, o)), true);
+  assert.equal(t.track(at(0, '0009007199254740993')), false, 'the same offset with leading zeros is not new');
+  assert.equal(t.done(at(0, '0999999999999999')), true, 'done by value, spelled differently from track');
+  assert.equal(t.committable(tp(0)), '999999999999998');
+  assert.equal(t.done(at(0, '999999999999998')), true);
+  assert.equal(t.committable(tp(0)), '9007199254740992');
+  assert.equal(t.done(at(0, big)), true);
+  assert.equal(t.done(at(0, '9007199254740992')), true);
+  assert.equal(t.committable(tp(0)), '9223372036854775806');
+  assert.equal(t.done(at(0, '9223372036854775806')), true);
+  assert.equal(t.committable(tp(0)), '9223372036854775807');
+  for (const bad of ['', '-1', '1e3', '12a', ' 7', '1.5', '１２']) assert.throws(() => t.track(at(1, bad)), RangeError, bad);
+});
