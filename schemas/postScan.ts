@@ -75,6 +75,26 @@ export function checkPosts(data: Buffer, ends: Uint32Array, timestamps: Float64A
   }
 }
 
+/**
+ * checkPosts over records as consumed, each value its own buffer (a null value is POST_SLOW):
+ * sets status[i] and, for POST_OK, times[i] (created_at, or the record's timestamp, epoch ms as a
+ * decimal string, when created_at is not plausible). What the archive sink runs in eachBatch.
+ */
+export function checkRecords(records: ReadonlyArray<{ readonly value: Buffer | null; readonly timestamp: string }>, status: Uint8Array, times: Float64Array): void {
+  const type = latest();
+  for (let i = 0; i < records.length; i++) {
+    const value = records[i].value;
+    if (value === null) {
+      status[i] = POST_SLOW;
+      continue;
+    }
+    let s = fast ? scanPost(value, 0, value.length) : UNSURE;
+    if (s === UNSURE) s = genericCheck(type, value, 0, value.length);
+    status[i] = s;
+    if (s === POST_OK) times[i] = plausibleTime(createdAt) ? createdAt : Number(records[i].timestamp);
+  }
+}
+
 /** The check of one record (the whole of `value`): its status, and for POST_OK its event time. */
 export function checkPost(value: Buffer, timestamp: number): { status: number; eventTime: number } {
   const type = latest();

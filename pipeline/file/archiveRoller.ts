@@ -193,6 +193,77 @@ export class ArchiveRoller {
     });
   }
 
+  /**
+   * Appends a fetched batch whose records are grouped by event hour: group g is records
+   * [groupStarts[g], groupStarts[g + 1]) (offsets increasing within a group), of event time
+   * groupTimes[g]; record i is bytes [i === 0 ? 0 : ends[i - 1], ends[i]) of `data`. The same
+   * records in the same files as append() of each record in offset order (a record at or before
+   * the last offset passed before the batch, or in a file of its hour already, is skipped), but
+   * each run of records kept is copied in one piece per block instead of one record at a time.
+   * The partition must be prepared; afterwards the last offset passed is the batch's highest.
+   * Resolves with the number of records appended.
+   */
+  async appendBatch(partition: number, batch: { offsets: Float64Array; ends: Uint32Array; data: Buffer; groupStarts: Uint32Array; groupTimes: Float64Array; groups: number }): Promise<number> {
+    const state = this.partitions.get(partition);
+    if (state === undefined) throw new ConfigError(`archive: partition ${partition} appended before prepare()`);
+    const { offsets, ends, data, groupStarts, groupTimes } = batch;
+    const floor = state.lastSeen;
+    let appended = 0;
+    let highest = floor;
+    for (let g = 0; g < batch.groups; g++) {
+      const from = groupStarts[g];
+      const to = groupStarts[g + 1];
+      if (to > from) highest = Math.max(highest, offsets[to - 1]);
+      const { key, k } = this.hour(groupTimes[g]);
+      const covered = state.covered.get(k);
+      let file = state.open.get(k);
+      // The records kept and not yet copied: [run, i).
+      let run = -1;
+      for (let i = from; i <= to; i++) {
+        const offset = i < to ? offsets[i] : NaN;
+        const keep = i < to && offset > floor && covered?.some(([a, b]) => a <= offset && offset <= b) !== true;
+        if (keep && run < 0) run = i;
+        if (keep && file !== undefined) {
+          // Does the block fill with record i? Then copy up to it and hand the block over.
+          if (file.pendingBytes + ends[i] - (run === 0 ? 0 : ends[run - 1]) < this.blockBytes) continue;
+          appended += this.copyRun(file, offsets, ends, data, run, i + 1);
+          run = -1;
+          this.writeBlock(file);
+          if (this.inFlight >= this.maxBlocksInFlight) await this.room();
+          continue;
+        }
+        if (keep) {
+          // The hour's first record: its file is opened, then the record is looked at again.
+          file = await this.openFile(partition, key, offset);
+          state.open.set(k, file);
+          i--;
+          continue;
+        }
+        if (run >= 0 && file !== undefined) appended += this.copyRun(file, offsets, ends, data, run, i);
+        run = -1;
+      }
+    }
+    state.lastSeen = highest;
+    return appended;
+  }
+
+  /** Copies records [from, to) of a batch (bytes [ends[from - 1], ends[to - 1]) of data) into the file's block; their count. */
+  private copyRun(file: OpenFile, offsets: Float64Array, ends: Uint32Array, data: Buffer, from: number, to: number): number {
+    const start = from === 0 ? 0 : ends[from - 1];
+    const length = ends[to - 1] - start;
+    if (file.pendingBytes + length > file.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + length));
+      file.pending.copy(grown, 0, 0, file.pendingBytes);
+      file.pending = grown;
+    }
+    file.pending.set(data.subarray(start, start + length), file.pendingBytes);
+    file.pendingBytes += length;
+    file.pendingCount += to - from;
+    file.records += to - from;
+    file.last = offsets[to - 1];
+    return to - from;
+  }
+
   private add(file: OpenFile, offset: number, value: Buffer, start: number, end: number): AppendResult | Promise<AppendResult> {
     const length = end - start;
     if (file.pendingBytes + length > file.pending.length) {

@@ -64,6 +64,38 @@ function exactlyOnce(ids: Map<string, number>, p: number, n: number): void {
   for (let o = 0; o < n; o++) assert.equal(ids.get(`p${p}-${o}`), 1, `p${p}-${o} archived ${ids.get(`p${p}-${o}`) ?? 0} times`);
 }
 
+/** Records [from, to) of partition p as appendBatch takes a fetched batch: grouped by event hour, offset order within each. */
+function grouped(p: number, from: number, to: number): Parameters<ArchiveRoller['appendBatch']>[1] {
+  const hours = new Map<number, Array<{ offset: number; value: Buffer; time: number }>>();
+  for (let o = from; o < to; o++) {
+    const r = rec(p, o);
+    const h = Math.floor(r.time / HOUR);
+    hours.set(h, [...(hours.get(h) ?? []), { offset: o, ...r }]);
+  }
+  const all = [...hours.values()].flat();
+  const groupStarts = new Uint32Array(hours.size + 1);
+  const groupTimes = new Float64Array(hours.size);
+  [...hours.values()].forEach((g, i) => {
+    groupStarts[i + 1] = groupStarts[i] + g.length;
+    groupTimes[i] = g[0].time;
+  });
+  const ends = new Uint32Array(all.length);
+  all.reduce((at, r, i) => (ends[i] = at + r.value.length), 0);
+  return { offsets: Float64Array.from(all, (r) => r.offset), ends, data: Buffer.concat(all.map((r) => r.value)), groupStarts, groupTimes, groups: hours.size };
+}
+
+/** Each file's name, and its records' ids with their block numbers, in order. */
+async function layout(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const { files } = await listArchive(dir, 'posts');
+  for (const f of files.sort((a, b) => a.path.localeCompare(b.path))) {
+    const ids: string[] = [];
+    for await (const item of readContainer(f.path)) if (item.kind === 'record') ids.push(`${decodeStrict<Post>(type, item.bytes).id}@${item.block}`);
+    out.push(`${f.path.slice(dir.length)}: ${ids.join(' ')}`);
+  }
+  return out;
+}
+
 describe('ArchiveRoller', () => {
   it('names: topic+partition+first-last, 19 digits, parsed back; temporary names are not archive files', () => {
     const name = archiveFileName('posts', 2, 7, 1234);
@@ -150,6 +182,42 @@ describe('ArchiveRoller', () => {
     await feed(r, 0, 45, 70); // 45..59 are in open files, 60..69 new
     assert.equal(await r.flush(0), 70);
     exactlyOnce(await contents(dir), 0, 70);
+  });
+
+  it('appendBatch (records grouped by hour) writes the files of append() record by record: same names, records, blocks, skips and commit offsets', async () => {
+    // Batches of several sizes, a flush between them, a batch that comes again (in complete and
+    // in open files), then a restart that reads everything again with other batch bounds.
+    const steps: Array<[number, number] | 'flush' | 'restart'> = [[0, 37], [37, 40], 'flush', [25, 90], [60, 141], [141, 142], 'flush', [142, 230], 'restart', [0, 100], [100, 260], 'flush'];
+    const run = async (dir: string, batched: boolean): Promise<{ files: string[]; commits: Array<number | undefined>; appended: number[] }> => {
+      let r = roller(dir);
+      const commits: Array<number | undefined> = [];
+      const appended: number[] = [];
+      for (const step of steps) {
+        if (step === 'flush') commits.push(await r.flush(0));
+        else if (step === 'restart') r = roller(dir);
+        else {
+          await r.prepare(0);
+          if (batched) appended.push(await r.appendBatch(0, grouped(0, step[0], step[1])));
+          else {
+            let n = 0;
+            for (let o = step[0]; o < step[1]; o++) {
+              const { value, time } = rec(0, o);
+              if ((await r.append(0, o, time, value)) === 'appended') n++;
+            }
+            appended.push(n);
+          }
+        }
+      }
+      return { files: await layout(dir), commits, appended };
+    };
+    const one = await run(join(root, 'by-record'), false);
+    const batched = await run(join(root, 'by-batch'), true);
+    assert.deepEqual(batched, one);
+    assert.ok(one.files.length >= 6 && one.files.some((f) => f.includes('@3')), 'several files, several blocks each');
+    // 25..39 and 60..89 come again and are skipped; 142..229 were in open files at the restart (gone),
+    // so after it 0..141 are skipped (complete files) and 142..259 written
+    assert.deepEqual(one.appended, [37, 3, 50, 51, 1, 88, 0, 118]);
+    exactlyOnce(await contents(join(root, 'by-batch')), 0, 260);
   });
 
   it('at most maxBlocksInFlight blocks compress or write at once (append waits past that); each file keeps its blocks in order', async () => {

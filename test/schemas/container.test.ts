@@ -121,6 +121,30 @@ describe('readContainer + ContainerEncoder', () => {
     assert.throws(() => new ContainerEncoder({ schema: loadSchemaJson('post'), strategy: 'fast' as never }), ConfigError);
   });
 
+  it('deflate off the calling thread, on the worker (default) or libuv\'s pool, writes the bytes of the synchronous block() for each level and strategy; a bad deflateThread is a ConfigError', async () => {
+    const records = Array.from({ length: 300 }, (_, i) => encodeStrict(postType, post(i)));
+    const raw = Buffer.concat(records);
+    const seen = new Set<string>();
+    for (const level of [1, 6]) {
+      for (const strategy of DEFLATE_STRATEGIES) {
+        const opts = { schema: loadSchemaJson('post'), codec: 'deflate' as const, level, strategy };
+        const enc = new ContainerEncoder(opts);
+        const sync = enc.block(records);
+        // the same encoder (one sync marker): the blocks must be equal byte for byte
+        const viaWorker = await enc.rawBlockAsync(raw, records.length);
+        const pool = new ContainerEncoder({ ...opts, deflateThread: 'pool' });
+        assert.deepEqual(viaWorker, sync, `worker, level ${level}, ${strategy}`);
+        const viaPool = await pool.rawBlockAsync(raw, records.length);
+        assert.deepEqual(viaPool.subarray(0, viaPool.length - 16), sync.subarray(0, sync.length - 16), `pool, level ${level}, ${strategy}`);
+        seen.add(sync.subarray(0, sync.length - 16).toString('base64'));
+      }
+    }
+    // the level and the strategy reach zlib: each strategy writes other bytes, and so do levels 1 and 6
+    // of the default one (huffman and rle ignore the level)
+    assert.equal(seen.size, DEFLATE_STRATEGIES.length + 1);
+    assert.throws(() => new ContainerEncoder({ schema: loadSchemaJson('post'), deflateThread: 'main' as never }), ConfigError);
+  });
+
   it('a truncated last block is a DecodeError naming the file and the byte offset of the block', async () => {
     const { bytes, blockOffsets } = container('whole.avro', 100, 30, 'deflate');
     for (const cut of [1, 17, 40]) {

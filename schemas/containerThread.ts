@@ -1,0 +1,63 @@
+/**
+ * Container block compression on one worker thread (containerWorker.ts),
+ * shared by every ContainerEncoder of the process: the archive sink's
+ * consumer thread hands a block over (one copy, then a transfer) instead of
+ * compressing it (snappy: ~1 us per record) or driving node's async zlib
+ * (a zlib stream made, run on libuv's pool and torn down per block: about
+ * twice the consumer thread's CPU per block of this path, BENCHMARKS.md
+ * archive round 7). The worker starts on first use and keeps the process
+ * alive only while a block is in flight.
+ */
+import { Worker } from 'node:worker_threads';
+import { MentionflowError } from '../common/errors.js';
+import type { BlockReply, BlockRequest } from './containerWorker.js';
+
+let worker: Worker | undefined;
+let nextId = 0;
+const pending = new Map<number, { resolve: (r: { data: Buffer; crc: number | undefined }) => void; reject: (err: Error) => void }>();
+
+function failAll(err: Error): void {
+  for (const p of pending.values()) p.reject(err);
+  pending.clear();
+  worker = undefined;
+}
+
+function start(): Worker {
+  const w = new Worker(new URL('./containerWorker.js', import.meta.url));
+  w.unref();
+  w.on('message', (reply: BlockReply) => {
+    const p = pending.get(reply.id);
+    if (p === undefined) return;
+    pending.delete(reply.id);
+    if (pending.size === 0) w.unref();
+    if (reply.error !== undefined || reply.data === undefined) p.reject(new MentionflowError(`container compression worker: ${reply.error ?? 'no data'}`));
+    else p.resolve({ data: Buffer.from(reply.data.buffer, reply.data.byteOffset, reply.data.byteLength), crc: reply.crc });
+  });
+  w.on('error', (err) => failAll(new MentionflowError(`container compression worker failed: ${err.message}`, { cause: err })));
+  w.on('exit', (code) => failAll(new MentionflowError(`container compression worker exited (code ${code})`)));
+  return w;
+}
+
+function offThread(request: Omit<BlockRequest, 'id' | 'raw'>, raw: Uint8Array): Promise<{ data: Buffer; crc: number | undefined }> {
+  worker ??= start();
+  const w = worker;
+  const id = nextId++;
+  const copy = new Uint8Array(raw);
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    if (pending.size === 1) w.ref();
+    w.postMessage({ ...request, id, raw: copy } satisfies BlockRequest, [copy.buffer]);
+  });
+}
+
+/** `raw` compressed (snappy raw format) on the worker thread, with the CRC32 of `raw`. */
+export async function snappyOffThread(raw: Uint8Array): Promise<{ data: Buffer; crc: number }> {
+  const { data, crc } = await offThread({ codec: 'snappy' }, raw);
+  if (crc === undefined) throw new MentionflowError('container compression worker: no CRC32 for a snappy block');
+  return { data, crc };
+}
+
+/** `raw` compressed as raw deflate (node:zlib deflateRawSync with `zlib`) on the worker thread. */
+export async function deflateOffThread(raw: Uint8Array, zlib: { level: number; memLevel: number; strategy: number }): Promise<Buffer> {
+  return (await offThread({ codec: 'deflate', zlib }, raw)).data;
+}

@@ -1,0 +1,40 @@
+/**
+ * Worker thread of containerThread.ts: compresses one container block off the
+ * consumer's thread, snappy (raw format, schemas/snappy.ts, with the CRC32 of
+ * the input) or deflate (raw, node:zlib's deflateRawSync with the encoder's
+ * level, memLevel and strategy). The input is transferred in, the output
+ * transferred back. Does nothing when not started as a worker.
+ */
+import { parentPort } from 'node:worker_threads';
+import { crc32, deflateRawSync } from 'node:zlib';
+import { snappyCompress } from './snappy.js';
+
+export interface BlockRequest {
+  id: number;
+  raw: Uint8Array;
+  /** snappy, or deflate with these zlib options. */
+  codec: 'snappy' | 'deflate';
+  zlib?: { level: number; memLevel: number; strategy: number };
+}
+
+export interface BlockReply {
+  id: number;
+  data?: Uint8Array;
+  /** CRC32 of the input (snappy only). */
+  crc?: number;
+  error?: string;
+}
+
+const port = parentPort;
+if (port !== null) {
+  port.on('message', (req: BlockRequest) => {
+    try {
+      // A copy of its own (the compressor's output may sit in Buffer's shared pool), so it can be transferred.
+      const data = new Uint8Array(req.codec === 'snappy' ? snappyCompress(req.raw) : deflateRawSync(req.raw, req.zlib));
+      const reply: BlockReply = req.codec === 'snappy' ? { id: req.id, data, crc: crc32(req.raw) } : { id: req.id, data };
+      port.postMessage(reply, [data.buffer]);
+    } catch (err) {
+      port.postMessage({ id: req.id, error: (err as Error)?.stack ?? String(err) } satisfies BlockReply);
+    }
+  });
+}
