@@ -28,6 +28,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import { ConfigError } from '../../common/errors.js';
+import { BucketHistogram } from './bucketHistogram.js';
 
 /** Options of createPipelineMetrics. */
 export interface PipelineMetricsOptions {
@@ -65,7 +66,8 @@ export interface PipelineMetrics {
   readonly batchChars: Histogram;
   readonly batchLatency: Histogram;
   readonly tagging: Histogram;
-  readonly endToEndLatency: Histogram;
+  /** Observed once per record: a BucketHistogram (no allocation per observation), exposed as a prom-client Histogram. */
+  readonly endToEndLatency: BucketHistogram;
   readonly consumerLag: Gauge<'topic' | 'partition'>;
   readonly inFlight: Gauge;
   readonly tfjsTensors: Gauge;
@@ -201,7 +203,7 @@ export function createPipelineMetrics(opts: PipelineMetricsOptions = {}): Pipeli
     buckets: TAGGING_BUCKETS,
     registers,
   });
-  const endToEndLatency = new Histogram({
+  const endToEndLatency = new BucketHistogram({
     name: name('end_to_end_latency_seconds'),
     help: 'Time from an input record entering the pipeline to its output (mentions or dead letter) being acknowledged by Kafka.',
     buckets: END_TO_END_BUCKETS,
