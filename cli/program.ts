@@ -21,6 +21,7 @@ import * as compare from './commands/compare.js';
 import * as dashboard from './commands/dashboard.js';
 import * as calibrate from './commands/calibrate.js';
 import * as ensemble from './commands/ensemble.js';
+import * as distil from './commands/distil.js';
 import * as evalCmd from './commands/evalCmd.js';
 import * as experiment from './commands/experiment.js';
 import * as produce from './commands/produce.js';
@@ -39,7 +40,7 @@ import * as completion from './completion.js';
 import { projectRoot } from './defaults.js';
 import { userMistake } from './userErrors.js';
 
-const COMMANDS: CommandModule[] = [tag, segment, evalCmd, calibrate, ensemble, compare, promote, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, topics, produce, tail, archive, trends, dashboard];
+const COMMANDS: CommandModule[] = [tag, segment, evalCmd, calibrate, ensemble, distil, compare, promote, trainNer, trainJoint, pretrainEmbeddings, experiment, tune, runCmd, topics, produce, tail, archive, trends, dashboard];
 
 /** The package's version, from its package.json. */
 export function version(): string {

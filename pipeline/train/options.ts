@@ -107,6 +107,15 @@ export interface TrainOptions {
    * training (~170 steps an epoch).
    */
   emaDecay: number;
+  /**
+   * Distillation (issue 16): with silver sentences given (a teacher's
+   * labels, `mentionflow distil`; `train-joint --silver`), each epoch's NER
+   * batches mix a fresh random subsample of silverRatio x the gold training
+   * set's size of them (all when there are fewer) into the gold batches, so
+   * gold is not drowned however large the silver set. In (0, 100]; unused
+   * without silver sentences.
+   */
+  silverRatio: number;
 }
 
 /** The training defaults (the configuration of the paper's BiLSTM-CRF baseline as tuned here). */
@@ -140,6 +149,7 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   softLexiconTopN: 0,
   softLexiconMaxWordLength: 8,
   emaDecay: 0,
+  silverRatio: 1,
 };
 
 type Check = (v: unknown) => string | undefined;
@@ -184,6 +194,7 @@ const CHECKS: Record<keyof TrainOptions, Check> = {
   softLexiconTopN: int(0, 1e9),
   softLexiconMaxWordLength: int(2, 100),
   emaDecay: (v) => (v === 0 || (typeof v === 'number' && v >= 0.5 && v < 1) ? undefined : '0 (off) or a number in [0.5, 1) (the moving average\'s decay per step, e.g. 0.998)'),
+  silverRatio: (v) => (typeof v === 'number' && v > 0 && v <= 100 ? undefined : 'a number in (0, 100] (silver sentences per epoch, as a multiple of the gold training set\'s size)'),
 };
 
 /**

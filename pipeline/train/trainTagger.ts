@@ -25,6 +25,10 @@
  * average of the weights (pipeline/train/weightAverage.ts) is scored on dev
  * too (`avg_ner_f1`, ...); early stopping and the saved best epoch follow
  * the averaged weights, and the artifact holds them.
+ * With `silver` sentences (a teacher's labels of unlabelled text, `mentionflow
+ * distil`: sequence-level knowledge distillation), every epoch's NER batches
+ * mix a fresh subsample of silverRatio x the gold set's size of them into the
+ * gold batches; dev scores, early stopping and the kept epoch stay on gold dev.
  */
 import { readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -61,6 +65,8 @@ export interface TrainSpec {
   ner: { train: readonly NerSentence[]; dev: readonly NerSentence[] };
   /** Segmentation corpus for joint or pipeline training. */
   seg?: { train: readonly SegSentence[]; dev: readonly SegSentence[]; mode: SegMode };
+  /** Silver NER sentences (a teacher's Viterbi tags, pipeline/train/distil.ts), mixed into each epoch by `options.silverRatio`; labels must be the gold set's. */
+  silver?: readonly NerSentence[];
   options: TrainOptions;
   outDir: string;
   modelId: string;
@@ -141,6 +147,16 @@ export async function tagFeaturesOf(spec: Pick<TrainSpec, 'options' | 'seg'>): P
   return out.segmentation || out.dictionary || out.softLexicon ? out : undefined;
 }
 
+/** Silver sentences in the model's scheme, empty ones dropped; a ConfigError when none is left or one has a label the gold training set lacks. */
+function checkedSilver(silver: readonly NerSentence[], gold: readonly NerSentence[], scheme: TagScheme): NerSentence[] {
+  const kept = toScheme(silver.filter((s) => s.chars.length > 0), scheme);
+  if (kept.length === 0) throw new ConfigError('silver data has no sentences');
+  const labels = new Set(labelSetOf(gold.map((s) => s.tags)));
+  const extra = labelSetOf(kept.map((s) => s.tags)).filter((l) => !labels.has(l));
+  if (extra.length > 0) throw new ConfigError(`silver data has labels the gold training set does not: ${extra.join(', ')} (was it labelled by a teacher trained on other data?)`);
+  return kept;
+}
+
 function softLexiconWords(entries: string): number {
   return entries.length === 0 ? 0 : entries.split('\n').length;
 }
@@ -154,7 +170,7 @@ export function modelScheme(spec: Pick<TrainSpec, 'options' | 'ner'>): TagScheme
 function buildModel(spec: TrainSpec, tagFeatures: TagFeaturesSpec | undefined, embeddings?: Embeddings): TaggerModel {
   const o = spec.options;
   const scheme = modelScheme(spec);
-  const chars = [...spec.ner.train.map((s) => s.chars), ...(spec.seg ? spec.seg.train.map((s) => s.chars) : [])];
+  const chars = [...spec.ner.train.map((s) => s.chars), ...(spec.seg ? spec.seg.train.map((s) => s.chars) : []), ...(spec.silver ?? []).map((s) => s.chars)];
   const segment = o.charPositional ? jiebaSegmenter() : undefined;
   const tokens = chars.map((c) => inputTokens(c, { charPositional: o.charPositional, normalize: o.normalize }, segment));
   const trained = Vocabulary.build(tokens, { minFreq: o.minFreq, normalize: o.normalize });
@@ -191,6 +207,7 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
   const scheme = modelScheme(spec);
   const nerTrain = toScheme(spec.ner.train, scheme).filter((s) => s.chars.length > 0);
   const nerDev = spec.ner.dev.filter((s) => s.chars.length > 0);
+  const silver = spec.silver ? checkedSilver(spec.silver, spec.ner.train, scheme) : undefined;
   const embeddings = o.embeddingsFile !== undefined ? await readEmbeddings(o.embeddingsFile) : undefined;
   if (embeddings?.meta.positional !== undefined && embeddings.meta.positional !== o.charPositional) {
     throw new ConfigError(`embeddings file ${o.embeddingsFile} holds ${embeddings.meta.positional ? 'char-positional' : 'plain character'} tokens but charPositional is ${o.charPositional}; pre-train ${o.charPositional ? 'with' : 'without'} --positional`);
@@ -222,16 +239,22 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     const sl = tagFeatures.softLexicon;
     log(`SoftLexicon features from ${sl.source} (words of <= ${sl.maxWordLength} characters${sl.topN > 0 ? `, top ${sl.topN} by frequency` : ''}): ${softLexiconWords(sl.entries)} words, ${(Buffer.byteLength(sl.entries) / 1e6).toFixed(2)} MB in the manifest`);
   }
+  const silverPerEpoch = silver ? Math.min(silver.length, Math.max(1, Math.round(o.silverRatio * nerTrain.length))) : 0;
+  if (silver) log(`silver: ${silver.length} sentences; each epoch mixes a fresh subsample of ${silverPerEpoch} (silverRatio ${o.silverRatio} x ${nerTrain.length} gold) into the NER batches`);
   // Encoded lazily, at the first epoch: with segmentation features they depend on the segmenter's weights, which are final (trained, or restored from a checkpoint) only then.
-  let nerEncoded: EncodedSentence[] | undefined;
-  const encodeNer = async (): Promise<EncodedSentence[]> => {
-    if (!nerEncoded) {
-      const segTags = await model.predictSegmentation(nerTrain.map((s) => s.chars));
-      nerEncoded = nerTrain.map((s, i) => model.encode(s.chars, s.tags, 'ner', segTags?.[i]));
+  const encoded = new Map<readonly NerSentence[], EncodedSentence[]>();
+  const encodeNer = async (sentences: readonly NerSentence[]): Promise<EncodedSentence[]> => {
+    if (!encoded.has(sentences)) {
+      const segTags = await model.predictSegmentation(sentences.map((s) => s.chars));
+      encoded.set(sentences, sentences.map((s, i) => model.encode(s.chars, s.tags, 'ner', segTags?.[i])));
     }
-    return nerEncoded;
+    return encoded.get(sentences)!;
   };
-  const nerBatches = async (epoch: number, rng: Rng) => bucketedBatches(await encodeNer(), o.batchSize)(epoch, rng);
+  const nerBatches = async (epoch: number, rng: Rng): Promise<Batch[]> => {
+    const gold = bucketedBatches(await encodeNer(nerTrain), o.batchSize)(epoch, rng);
+    // without silver no extra random draws, so such runs are the runs they were before the option
+    return silver ? rng.shuffled([...gold, ...subsampledBatches(await encodeNer(silver), silverPerEpoch, o.batchSize)(epoch, rng)]) : gold;
+  };
   const nerTask: TrainTask = { head: 'ner', weight: 1, learningRate: o.learningRate, epochBatches: nerBatches };
   const seg = spec.seg;
   const segEncoded = seg ? seg.train.filter((s) => s.chars.length > 0).map((s) => model.encode(s.chars, s.tags, 'seg')) : [];
