@@ -37,7 +37,7 @@ const ARGS: Record<string, string[]> = {
   backends: ['--runs', q ? '2' : '5', ...(q ? ['--backends', 'native'] : [])],
   pipeline: q ? ['--posts', '2000', '--full-posts', '300', '--runs', '1', '--rss-posts', '12000', '--latency-seconds', '6', '--latency-warmup-seconds', '1'] : ['--posts', '20000', '--runs', '5'],
   ops: ['--out', join(projectRoot(), 'bench', 'results', 'ops.md'), ...(q ? ['--runs', '1', '--short-posts', '2000', '--long-lengths', '10000', '--huge', '40000'] : ['--runs', '3'])],
-  archive: q ? ['--posts', '100000', '--runs', '1'] : ['--posts', '200000', '--runs', '5'],
+  archive: q ? ['--posts', '100000', '--runs', '1'] : ['--runs', '5'],
   trends: q ? ['--records', '100000', '--runs', '1', '--memory-keys', '200000'] : ['--records', '100000', '--runs', '5'],
   swap: q ? ['--runs', '1', '--swaps', '1', '--gap-ms', '3000'] : ['--runs', '5'],
   joint: ['--epochs', q ? '1' : '2'],

@@ -104,7 +104,7 @@ export const TARGETS: readonly Target[] = [
     comparison: '>=',
     threshold: 0.7,
     part: 'archive',
-    command: 'node dist/bench/archive.js --posts 200000 --runs 5',
+    command: 'node dist/bench/archive.js --runs 5 --text FILE (1,000,000 posts)',
   },
   {
     id: 'swap-inline',
@@ -234,9 +234,9 @@ export function fromLimits(l: unknown): Measured {
   return { 'useful-flops': { value: useful / mm, detail: `${useful.toFixed(2)} of ${mm.toFixed(1)} GFLOP/s` } };
 }
 
-/** bench/archive.ts stdout: "archive sink (this tree): ...; ratio of medians 0.51 (per run ...". */
+/** bench/archive.ts stdout: "archive sink (this tree, deflate): ...; ratio of medians 0.51 (per run ..." (the default codec's line; older output without the codec too). */
 export function fromArchive(stdout: string): Measured {
-  const m = /archive sink \(this tree\):.*?ratio of medians ([\d.]+) \(per run ([\d.]+(?:, [\d.]+)*)/.exec(stdout);
+  const m = /archive sink \(this tree(?:, deflate)?\):.*?ratio of medians ([\d.]+) \(per run ([\d.]+(?:, [\d.]+)*)/.exec(stdout);
   if (!m) return {};
   return { 'archive-over-bare': { value: Number(m[1]), detail: `runs ${m[2].trim()}` } };
 }

@@ -79,6 +79,11 @@ test('the printed lines of archive, swapLatency, trends and jointEpoch are read 
     '  archive sink (this tree): 220176 posts/s (205515, 389761); ratio of medians 0.50 (per run 0.50, 0.43, 0.53, median 0.50); CPU 4.24 us/record (3.42, 4.69)\n';
   assert.deepEqual(fromArchive(archive)['archive-over-bare'], { value: 0.5, detail: 'runs 0.50, 0.43, 0.53' });
   assert.deepEqual(fromArchive('bare kafkajs consume: 1 posts/s'), {});
+  // today's lines name the codec; with several codecs the deflate line is the target's
+  const codecs =
+    '  archive sink (this tree, null): 261572 posts/s (239002); ratio of medians 0.83 (per run 0.76, 0.75, median 0.76, interquartile 0.75-0.76); legs 3.82 s\n' +
+    '  archive sink (this tree, deflate): 174939 posts/s (141926); ratio of medians 0.56 (per run 0.45, 0.43, median 0.44, interquartile 0.43-0.45); legs 5.72 s\n';
+  assert.deepEqual(fromArchive(codecs)['archive-over-bare'], { value: 0.56, detail: 'runs 0.45, 0.43' });
 
   const swap =
     '| inference | period ms | steady p50 / p99 ms | around a swap p50 / p99 ms | p99 ratio (target < 2x) | per-run ratios | promote -> serving ms | batches steady / around (per run) |\n' +
