@@ -12,13 +12,13 @@
  *   its open files, so after a flush every record up to the partition's
  *   last appended offset is in a complete file and that offset + 1 may be
  *   committed.
- * - Blocks: records are copied into a block buffer as they come; a full
- *   block is compressed off the calling thread at once (libuv's pool: node's
- *   async zlib), several blocks at a time, while its file's writes stay in
- *   block order. At most maxBlocksInFlight blocks are compressing or being
- *   written at once across all files: past that, append returns a promise
- *   that resolves when one is written (the consumer's backpressure), so the
- *   memory held is bounded.
+ * - Blocks: records are copied into a block buffer as they come (appendBatch:
+ *   a run of records in one piece); a full block is handed at once to the
+ *   compression worker thread (schemas/containerThread.ts), several blocks
+ *   queued at a time, while its file's writes stay in block order. At most
+ *   maxBlocksInFlight blocks are compressing or being written at once across
+ *   all files: past that, append waits (returns a promise) until one is
+ *   written (the consumer's backpressure), so the memory held is bounded.
  * - Durability: a file is written as `<final name minus .avro>.<pid>.tmp`,
  *   fsynced, renamed to its final name, and its folder fsynced; only then
  *   does flush return the commit offset.
