@@ -18,7 +18,7 @@
 import { latestVersion, loadSchema, scanAvro, type Type } from './registry.js';
 import { wellFormedUtf8 } from './wire.js';
 
-/** Status of a record after {@link checkPosts}. */
+/** Status of a record after {@link checkRecords} or {@link checkPost}. */
 export const POST_OK = 0;
 /** Not a whole latest-version Post: the full decode path decides (older version, or not a Post). */
 export const POST_SLOW = 1;
@@ -58,25 +58,7 @@ export function fastPostScan(): boolean {
 }
 
 /**
- * Checks records [ends[i-1], ends[i]) of `data` (the first starts at 0), i < count: sets
- * status[i] and, for POST_OK, times[i] (created_at, or timestamps[i] when created_at is not
- * plausible).
- */
-export function checkPosts(data: Buffer, ends: Uint32Array, timestamps: Float64Array, count: number, status: Uint8Array, times: Float64Array): void {
-  const type = latest();
-  let start = 0;
-  for (let i = 0; i < count; i++) {
-    const end = ends[i];
-    let s = fast ? scanPost(data, start, end) : UNSURE;
-    if (s === UNSURE) s = genericCheck(type, data, start, end);
-    status[i] = s;
-    if (s === POST_OK) times[i] = plausibleTime(createdAt) ? createdAt : timestamps[i];
-    start = end;
-  }
-}
-
-/**
- * checkPosts over records as consumed, each value its own buffer (a null value is POST_SLOW):
+ * The check over records as consumed, each value its own buffer (a null value is POST_SLOW):
  * sets status[i] and, for POST_OK, times[i] (created_at, or the record's timestamp, epoch ms as a
  * decimal string, when created_at is not plausible). What the archive sink runs in eachBatch.
  */
@@ -84,24 +66,26 @@ export function checkRecords(records: ReadonlyArray<{ readonly value: Buffer | n
   const type = latest();
   for (let i = 0; i < records.length; i++) {
     const value = records[i].value;
-    if (value === null) {
-      status[i] = POST_SLOW;
-      continue;
-    }
-    let s = fast ? scanPost(value, 0, value.length) : UNSURE;
-    if (s === UNSURE) s = genericCheck(type, value, 0, value.length);
+    const s = value === null ? POST_SLOW : statusOf(type, value);
     status[i] = s;
-    if (s === POST_OK) times[i] = plausibleTime(createdAt) ? createdAt : Number(records[i].timestamp);
+    if (s === POST_OK) times[i] = eventTime(Number(records[i].timestamp));
   }
 }
 
 /** The check of one record (the whole of `value`): its status, and for POST_OK its event time. */
 export function checkPost(value: Buffer, timestamp: number): { status: number; eventTime: number } {
-  const type = latest();
-  let s = fast ? scanPost(value, 0, value.length) : UNSURE;
-  if (s === UNSURE) s = genericCheck(type, value, 0, value.length);
-  return { status: s, eventTime: s === POST_OK ? (plausibleTime(createdAt) ? createdAt : timestamp) : NaN };
+  const s = statusOf(latest(), value);
+  return { status: s, eventTime: s === POST_OK ? eventTime(timestamp) : NaN };
 }
+
+/** The status of the whole of `value`: the specialised scan, or the generic one where it is unsure. */
+function statusOf(type: Type, value: Buffer): number {
+  const s = fast ? scanPost(value, 0, value.length) : UNSURE;
+  return s === UNSURE ? genericCheck(type, value, 0, value.length) : s;
+}
+
+/** After a POST_OK verdict: the record's created_at when plausible, else `fallback` (its Kafka timestamp). */
+const eventTime = (fallback: number): number => (plausibleTime(createdAt) ? createdAt : fallback);
 
 /**
  * The same check with the generic scan (scanAvro over the schema's type tree) alone: what the
