@@ -250,14 +250,7 @@ export class ArchiveRoller {
   /** Copies records [from, to) of a batch (bytes [ends[from - 1], ends[to - 1]) of data) into the file's block; their count. */
   private copyRun(file: OpenFile, offsets: Float64Array, ends: Uint32Array, data: Buffer, from: number, to: number): number {
     const start = from === 0 ? 0 : ends[from - 1];
-    const length = ends[to - 1] - start;
-    if (file.pendingBytes + length > file.pending.length) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + length));
-      file.pending.copy(grown, 0, 0, file.pendingBytes);
-      file.pending = grown;
-    }
-    file.pending.set(data.subarray(start, start + length), file.pendingBytes);
-    file.pendingBytes += length;
+    this.copyIn(file, data, start, ends[to - 1]);
     file.pendingCount += to - from;
     file.records += to - from;
     file.last = offsets[to - 1];
@@ -265,14 +258,7 @@ export class ArchiveRoller {
   }
 
   private add(file: OpenFile, offset: number, value: Buffer, start: number, end: number): AppendResult | Promise<AppendResult> {
-    const length = end - start;
-    if (file.pendingBytes + length > file.pending.length) {
-      const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + length));
-      file.pending.copy(grown, 0, 0, file.pendingBytes);
-      file.pending = grown;
-    }
-    value.copy(file.pending, file.pendingBytes, start, end);
-    file.pendingBytes += length;
+    this.copyIn(file, value, start, end);
     file.pendingCount += 1;
     file.last = offset;
     file.records += 1;
@@ -281,6 +267,19 @@ export class ArchiveRoller {
       if (this.inFlight >= this.maxBlocksInFlight) return this.room().then(() => 'appended' as const);
     }
     return 'appended';
+  }
+
+  /** Copies bytes [start, end) of `src` to the end of the file's block buffer, growing it when full. */
+  private copyIn(file: OpenFile, src: Buffer, start: number, end: number): void {
+    const length = end - start;
+    if (file.pendingBytes + length > file.pending.length) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * file.pending.length, file.pendingBytes + length));
+      file.pending.copy(grown, 0, 0, file.pendingBytes);
+      file.pending = grown;
+    }
+    // TypedArray set, not Buffer copy: node 20's copy validates its arguments in JS first
+    file.pending.set(src.subarray(start, end), file.pendingBytes);
+    file.pendingBytes += length;
   }
 
   /** Resolves once fewer than maxBlocksInFlight blocks are in flight. */
