@@ -15,7 +15,7 @@
  * CI size: 4,000 posts over about 20 s. Longer: ARCHIVE_STALL_POSTS=20000.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,18 +130,30 @@ test(`archive --follow, two sinks in one group, one frozen (SIGSTOP) past its se
   const openAtStop = openOf(a).length;
   // Past A's session timeout: B is given every partition and takes A's over.
   await waitFor('B assigned every partition', () => assignedOf(b).at(-1)?.length === PARTITIONS, 60_000);
-  await waitFor("B taking A's partitions over (A's staging folders fenced)", () => openOf(a).length === 0, 30_000);
+  // B has listed each of them (after fencing A's staging folder) once it has put a file of it in place (A is frozen).
+  const bFiles = async (): Promise<number[]> => (await listArchive(dir, topics.input)).files.filter((f) => statSync(f.path).mtimeMs > frozenAt).map((f) => f.partition);
+  await waitFor("B archiving A's partitions", async () => {
+    const done = await bFiles();
+    return aHeld.every((p) => done.includes(p));
+  }, 30_000);
+  const stagedAtResume = openOf(a).length;
   await sleep(1000); // B archives on a while
   const joinsBefore = assignedOf(a).length;
   a.kill('SIGCONT');
   const frozenMs = Date.now() - frozenAt;
   // A rolls its open files at once (they are older than --max-file-age-ms), then learns of the rebalance and rejoins.
-  await waitFor('A rejoining the group', () => assignedOf(a).length > joinsBefore, 60_000);
+  // (or exiting: checked below, after the data)
+  await waitFor('A rejoining the group', () => assignedOf(a).length > joinsBefore || a.proc.exitCode !== null, 60_000);
   await producing;
   await waitFor('every post archived', async () => (await archived(dir, topics.input)).posts.length >= ids.size, 120_000);
-  const metrics = await (await fetch(`http://127.0.0.1:${aPort}/metrics`)).text();
+  // (A still running: the data are checked first, whatever became of it.)
+  const metrics = await fetch(`http://127.0.0.1:${aPort}/metrics`).then(
+    (r) => r.text(),
+    (err: unknown) => `A's /metrics did not answer: ${String(err)}`,
+  );
   for (const c of [a, b]) c.kill('SIGTERM');
-  for (const c of [a, b]) assert.equal((await c.exited).code, 0, `exits 0 on SIGTERM: ${c.stderr.slice(-1500)}`);
+  const exits = [await a.exited, await b.exited];
+  if (process.env.ARCHIVE_STALL_LOGS !== undefined) writeFileSync(process.env.ARCHIVE_STALL_LOGS, `A\n${a.stderr}\nB\n${b.stderr}`);
 
   const result = await archived(dir, topics.input);
   const counts = new Map<string, number>();
@@ -159,6 +171,7 @@ test(`archive --follow, two sinks in one group, one frozen (SIGSTOP) past its se
     for (let i = 1; i < ranges.length; i++) assert.ok(ranges[i][0] > ranges[i - 1][1], `overlapping files in ${k}: ${JSON.stringify(ranges)}`);
   }
   assert.deepEqual(walk(dir).filter((p) => p.endsWith('.tmp')), [], 'no temporary file left, staged or not');
+  exits.forEach((e, i) => assert.equal(e.code, 0, `${'AB'[i]} exits 0 on SIGTERM: ${[a, b][i].stderr.slice(-1500)}`));
 
   // A noticed: one clear line per partition fenced, and the metric.
   const fences = [...a.stderr.matchAll(/"msg":"archive: partition fenced[^"]*"[^\n]*"partition":(\d+)[^\n]*"files":(\d+)[^\n]*"at":"(\w+)"/g)].map((m) => ({ partition: Number(m[1]), files: Number(m[2]), at: m[3] }));
@@ -167,5 +180,5 @@ test(`archive --follow, two sinks in one group, one frozen (SIGSTOP) past its se
   assert.ok(fenceLines.length > 0, `A logged its fenced partitions: ${a.stderr.slice(-2000)}`);
   assert.ok(fencedFiles > 0, `mentionflow_archive_fenced_files_total > 0: ${metrics.split('\n').filter((l) => l.includes('fence')).join('; ')}`);
   assert.equal(fencedFiles, fenceLines.reduce((x, y) => x + y, 0), 'the metric counts the files of the lines');
-  t.diagnostic(`${TOTAL} posts; A held ${JSON.stringify(aHeld)}, frozen ${(frozenMs / 1000).toFixed(1)} s with ${openAtStop} file(s) open; ${fenceLines.length} partition fence(s) logged by A (${fences.map((f) => `${f.partition} at ${f.at}: ${f.files} files`).join(', ')}), ${fencedFiles} file(s) dropped unrenamed; B's assignments ${JSON.stringify(assignedOf(b))}, A's ${JSON.stringify(assignedOf(a))}; ${files} files, every post once`);
+  t.diagnostic(`${TOTAL} posts; A held ${JSON.stringify(aHeld)}, frozen ${(frozenMs / 1000).toFixed(1)} s with ${openAtStop} file(s) open (${stagedAtResume} left in place when B had archived its partitions); ${fenceLines.length} partition fence(s) logged by A (${fences.map((f) => `${f.partition} at ${f.at}: ${f.files} files`).join(', ')}), ${fencedFiles} file(s) dropped unrenamed; B's assignments ${JSON.stringify(assignedOf(b))}, A's ${JSON.stringify(assignedOf(a))}; ${files} files, every post once`);
 });
