@@ -89,7 +89,7 @@ export interface ArchiveRollerOptions {
    * folder, or holds one already at prepare()): `files` open files were dropped unrenamed,
    * holding `records` records, and no offset is committed for them.
    */
-  onFenced?: (fence: { partition: number; epoch: number; files: number; records: number; when: 'prepare' | 'open' | 'rename' }) => void;
+  onFenced?: (fence: { partition: number; epoch: number; files: number; records: number; when: 'prepare' | 'open' | 'rename'; newer?: string }) => void;
   now?: () => number;
 }
 
@@ -187,12 +187,13 @@ export class ArchiveRoller {
     await mkdir(staging);
     const others = (await readdir(root)).filter((name) => name !== mine);
     state = { staging, epoch, fenced: false, covered: new Map(), open: new Map(), lastSeen: -1 };
-    if (others.some((name) => epochOf(name) > epoch)) {
+    const newer = others.find((name) => epochOf(name) > epoch);
+    if (newer !== undefined) {
       // An owner of a newer generation holds the partition: this one is stale and gives up.
       await rm(staging, { recursive: true, force: true });
       state.fenced = true;
       this.partitions.set(partition, state);
-      this.opts.onFenced?.({ partition, epoch, files: 0, records: 0, when: 'prepare' });
+      this.opts.onFenced?.({ partition, epoch, files: 0, records: 0, when: 'prepare', newer: join(root, newer) });
       return state;
     }
     // The fence: each other folder is moved away in one rename, so a rename out of it either

@@ -154,9 +154,9 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       metrics.fenced(f.files);
       logger.warn(
         f.when === 'prepare'
-          ? 'archive: partition fenced: a sink of a newer group generation holds it (this sink is stale until the group assigns it again); nothing of it is written or committed here'
+          ? 'archive: partition fenced: a sink of a newer group generation holds it (this sink is stale until the group assigns it again); nothing of it is written or committed here. If no sink of the group is that new (the group was deleted and created again, which starts its generations over), remove the folder named `newer`'
           : 'archive: partition fenced: a sink of a newer group generation took it over while this one was stalled; its open files dropped unrenamed, their offsets not committed (the new owner archives those records)',
-        { partition: f.partition, generation: f.epoch, files: f.files, records: f.records, at: f.when },
+        { partition: f.partition, generation: f.epoch, files: f.files, records: f.records, at: f.when, ...(f.newer !== undefined ? { newer: f.newer } : {}) },
       );
     },
   });

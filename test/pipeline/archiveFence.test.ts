@@ -151,7 +151,8 @@ describe('ArchiveRoller fence', () => {
     await b.prepare(0, 6);
     await feed(b, 0, 20);
     assert.equal(await a.prepare(0, 5), 'fenced');
-    assert.deepEqual(aFences, [{ partition: 0, epoch: 5, files: 0, records: 0, when: 'prepare' }]);
+    const [bFolder] = readdirSync(stagingDir(dir, 'posts', 0));
+    assert.deepEqual(aFences, [{ partition: 0, epoch: 5, files: 0, records: 0, when: 'prepare', newer: join(stagingDir(dir, 'posts', 0), bFolder) }]);
     assert.equal(await a.appendBatch(0, { offsets: Float64Array.of(20), ends: Uint32Array.of(rec(20).value.length), data: rec(20).value, groupStarts: Uint32Array.of(0, 1), groupTimes: Float64Array.of(rec(20).time), groups: 1 }), 0);
     assert.equal(await a.flush(0), undefined);
     await feed(b, 20, 40);

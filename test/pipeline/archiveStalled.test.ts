@@ -113,7 +113,7 @@ test(`archive --follow, two sinks in one group, one frozen (SIGSTOP) past its se
       if (await ok()) return;
       await sleep(100);
     }
-    assert.fail(`timed out waiting for ${what}`);
+    assert.fail(`timed out waiting for ${what}; A (exit ${a.proc.exitCode}): ${a.stderr.slice(-1500)}; B (exit ${b.proc.exitCode}): ${b.stderr.slice(-1500)}`);
   };
 
   // Produced over about 20 s while A stalls and B takes over.
