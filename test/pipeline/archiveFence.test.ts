@@ -181,6 +181,21 @@ describe('ArchiveRoller fence', () => {
     await exactlyOnce(dir, 20);
   });
 
+  it('two owners preparing at once (20 rounds, both orders): the older never renames, the newer always does', async () => {
+    for (let round = 0; round < 20; round++) {
+      const dir = join(root, `race-${round}`);
+      const a = roller(dir, []);
+      const b = roller(dir, []);
+      const prepared = round % 2 === 0 ? await Promise.all([a.prepare(0, 5), b.prepare(0, 6)]) : (await Promise.all([b.prepare(0, 6), a.prepare(0, 5)])).reverse();
+      assert.equal(prepared[1], 'owned', `round ${round}: the newer one owns the partition`);
+      await feed(a, 0, 20);
+      assert.equal(await a.flush(0), undefined, `round ${round}: the older one renamed nothing (prepare said ${prepared[0]})`);
+      await feed(b, 0, 20);
+      assert.equal(await b.flush(0), 20);
+      await exactlyOnce(dir, 20);
+    }
+  });
+
   it('rejects an epoch that is not an integer >= 0', async () => {
     const r = roller(join(root, 'epoch'), []);
     await assert.rejects(r.prepare(0, -1), ConfigError);
