@@ -90,6 +90,12 @@ export interface ArchiveRollerOptions {
    * holding `records` records, and no offset is committed for them.
    */
   onFenced?: (fence: { partition: number; epoch: number; files: number; records: number; when: 'prepare' | 'open' | 'rename'; newer?: string }) => void;
+  /**
+   * Called when prepare() fenced staging folders of a newer epoch than its own, its `current`
+   * check having said that its epoch is the group's current one (so they are from an earlier life
+   * of the group, which starts its generations over when it is deleted and created again).
+   */
+  onForeign?: (foreign: { partition: number; epoch: number; folders: string[] }) => void;
   now?: () => number;
 }
 
@@ -177,7 +183,7 @@ export class ArchiveRoller {
    * lists the partition's complete files and removes stale temporary files an older version left
    * in the date= folders.
    */
-  private async state(partition: number, epoch: number): Promise<PartitionState> {
+  private async state(partition: number, epoch: number, current: (() => Promise<boolean>) | undefined): Promise<PartitionState> {
     let state = this.partitions.get(partition);
     if (state !== undefined) return state;
     const root = stagingDir(this.opts.dir, this.opts.topic, partition);
@@ -187,15 +193,18 @@ export class ArchiveRoller {
     await mkdir(staging);
     const others = (await readdir(root)).filter((name) => name !== mine);
     state = { staging, epoch, fenced: false, covered: new Map(), open: new Map(), lastSeen: -1 };
-    const newer = others.find((name) => epochOf(name) > epoch);
-    if (newer !== undefined) {
+    const newer = others.filter((name) => epochOf(name) > epoch);
+    // A folder of a newer epoch: this owner is stale, unless its epoch is the group's current one
+    // (then the folder is from an earlier life of the group: fenced like any other).
+    if (newer.length > 0 && !(current !== undefined && (await current()))) {
       // An owner of a newer generation holds the partition: this one is stale and gives up.
       await rm(staging, { recursive: true, force: true });
       state.fenced = true;
       this.partitions.set(partition, state);
-      this.opts.onFenced?.({ partition, epoch, files: 0, records: 0, when: 'prepare', newer: join(root, newer) });
+      this.opts.onFenced?.({ partition, epoch, files: 0, records: 0, when: 'prepare', newer: join(root, newer[0]) });
       return state;
     }
+    if (newer.length > 0) this.opts.onForeign?.({ partition, epoch, folders: newer.map((name) => join(root, name)) });
     // The fence: each other folder is moved away in one rename, so a rename out of it either
     // happened before (and the listing below sees its file) or fails.
     const fenced = fencedDir(this.opts.dir, this.opts.topic);
@@ -232,11 +241,14 @@ export class ArchiveRoller {
    * Takes a partition over and loads its archive state (list of complete files); idempotent until
    * drop(). `epoch` orders the owners of a partition (the consumer group's generation): a newer
    * one fences an older one. Resolves with 'fenced' when an owner of a newer epoch holds it
-   * already (then nothing of it is written here until drop()).
+   * already (then nothing of it is written here until drop()), unless `current` (asked only
+   * then) resolves true: the epoch is the group's current one, the newer folder a leftover.
+   * The fence itself keeps the archive exactly-once whatever the epochs; they only keep a stale
+   * owner from fencing the current one.
    */
-  async prepare(partition: number, epoch = 0): Promise<'owned' | 'fenced'> {
+  async prepare(partition: number, epoch = 0, current?: () => Promise<boolean>): Promise<'owned' | 'fenced'> {
     if (!Number.isSafeInteger(epoch) || epoch < 0) throw new ConfigError(`archive: epoch must be an integer >= 0, got ${epoch}`);
-    return (await this.state(partition, epoch)).fenced ? 'fenced' : 'owned';
+    return (await this.state(partition, epoch, current)).fenced ? 'fenced' : 'owned';
   }
 
   /** Whether a partition was fenced by another owner (until drop()). */

@@ -46,6 +46,7 @@ import { ConfigError, MentionflowError } from '../../common/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
 import { isRebalancing, kafkaEdgeError } from './errors.js';
+import { withAdmin } from './withAdmin.js';
 
 /**
  * One consumed record, as the target sees it: the fields of kafkajs's own
@@ -79,9 +80,11 @@ export interface ArchiveTarget<B extends PackedBatch = PackedBatch> {
   pack(partition: number, records: readonly ArchiveRecord[]): B;
   /**
    * Takes a packed batch, in fetch order per partition; `generation` is the consumer group's
-   * generation of the assignment the sink last joined (it orders the owners of a partition).
+   * generation of the assignment the sink last joined (it orders the owners of a partition), and
+   * `current` asks the group coordinator whether this sink's generation is still the current one
+   * (see currentCheck).
    */
-  take(partition: number, batch: B, generation: number): Promise<void>;
+  take(partition: number, batch: B, generation: number, current: () => Promise<boolean>): Promise<void>;
   /** Partitions to flush now. */
   due(): number[];
   /** Partitions with state (to flush on a rebalance or stop). */
@@ -177,6 +180,29 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
     }
   };
 
+  /**
+   * Whether this sink's generation is still the group's current one, as the coordinator says:
+   * it commits the partition's committed offset again (its low watermark when none is committed,
+   * where a consumer without a committed offset starts anyway), which the coordinator accepts
+   * only from a member of the current generation; no other member commits the partition
+   * meanwhile if this one is current. Any failure counts as "not current".
+   */
+  const currentCheck = (partition: number) => async (): Promise<boolean> => {
+    try {
+      const offset = await withAdmin(opts, { what: `cannot read the committed offset of ${topic} partition ${partition}`, position: { topic, partition } }, async (admin) => {
+        const [committed] = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
+        const found = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+        if (found !== '-1') return found;
+        return (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0';
+      });
+      await consumer.commitOffsets([{ topic, partition, offset }]);
+      return true;
+    } catch (err) {
+      logger.warn('archive: could not confirm that this sink is in the current group generation', { partition, error: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
+  };
+
   let failed: (err: unknown) => void = () => undefined;
   const done = new Promise<void>((_resolve, reject) => (failed = reject));
   done.catch(() => undefined);
@@ -196,7 +222,7 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
     serial(async () => {
       // A batch queued before a rebalance that moved its partition away: the new owner reads it again.
       if (owned !== undefined && !owned.has(partition)) return;
-      await target.take(partition, packed, generation);
+      await target.take(partition, packed, generation, currentCheck(partition));
       const due = target.due();
       if (due.length > 0) await flushAndCommit(due);
     })

@@ -150,11 +150,14 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       metrics.file(f.bytes);
       logger.debug('archive: file written', { ...f });
     },
+    onForeign: (f) => {
+      logger.warn('archive: staging folders of a newer group generation fenced: this sink is in the current generation, so they are from an earlier life of the group (deleted and created again)', { ...f, generation: f.epoch });
+    },
     onFenced: (f) => {
       metrics.fenced(f.files);
       logger.warn(
         f.when === 'prepare'
-          ? 'archive: partition fenced: a sink of a newer group generation holds it (this sink is stale until the group assigns it again); nothing of it is written or committed here. If no sink of the group is that new (the group was deleted and created again, which starts its generations over), remove the folder named `newer`'
+          ? 'archive: partition fenced: a sink of a newer group generation holds it (this sink is stale until the group assigns it again); nothing of it is written or committed here'
           : 'archive: partition fenced: a sink of a newer group generation took it over while this one was stalled; its open files dropped unrenamed, their offsets not committed (the new owner archives those records)',
         { partition: f.partition, generation: f.epoch, files: f.files, records: f.records, at: f.when, ...(f.newer !== undefined ? { newer: f.newer } : {}) },
       );
@@ -267,12 +270,12 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
     return { count, last: count > 0 ? Number(records[count - 1].offset) : -1, offsets, ends, data, groupStarts, groupTimes, groups, failed, fatal };
   };
 
-  const take = async (partition: number, queued: QueuedBatch, generation: number): Promise<void> => {
+  const take = async (partition: number, queued: QueuedBatch, generation: number, current: () => Promise<boolean>): Promise<void> => {
     const batch = queued.batch;
     const { count, failed } = batch;
     if (count === 0 && batch.fatal === undefined) return;
     // A fenced partition (another sink owns it now) takes nothing until the next assignment.
-    if ((await roller.prepare(partition, generation)) === 'fenced') return;
+    if ((await roller.prepare(partition, generation, current)) === 'fenced') return;
     const archived = await roller.appendBatch(partition, batch);
     if (roller.fenced(partition)) return;
     const skipped = batch.groupStarts[batch.groups] - archived;

@@ -160,6 +160,33 @@ describe('ArchiveRoller fence', () => {
     await exactlyOnce(dir, 40);
   });
 
+  it("a newer folder left by an earlier life of the group: refused unless current() says this epoch is the group's current one, then fenced", async () => {
+    const dir = join(root, 'foreign');
+    const old = roller(dir, []);
+    await old.prepare(0, 57);
+    await feed(old, 0, 15); // the old group's sink dies here, its staging folder left
+    const fences: Fence[] = [];
+    const foreign: string[][] = [];
+    const r = new ArchiveRoller({ dir, topic: 'posts', schema: loadSchemaJson('post'), blockBytes: 512, onFenced: (f) => fences.push(f), onForeign: (f) => foreign.push(f.folders) });
+    let asked = 0;
+    assert.equal(await r.prepare(0, 1, async () => (asked++, false)), 'fenced');
+    assert.equal(asked, 1);
+    assert.equal(fences.length, 1);
+    await r.drop(0);
+    const [left] = readdirSync(stagingDir(dir, 'posts', 0));
+    assert.equal(await r.prepare(0, 2, async () => (asked++, true)), 'owned');
+    assert.equal(asked, 2);
+    assert.deepEqual(foreign, [[join(stagingDir(dir, 'posts', 0), left)]]);
+    assert.equal(await old.flush(0), undefined, "the old folder's files cannot be renamed any more");
+    await feed(r, 0, 30);
+    assert.equal(await r.flush(0), 30);
+    await exactlyOnce(dir, 30);
+    // current() is asked only when a newer folder is there
+    await r.drop(0);
+    assert.equal(await r.prepare(0, 3, async () => (asked++, false)), 'owned');
+    assert.equal(asked, 2);
+  });
+
   it('drop clears the fence and removes the staging folder; a later assignment prepares again', async () => {
     const dir = join(root, 'drop');
     const a = roller(dir, []);
