@@ -160,6 +160,8 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
   let owned: Set<number> | undefined;
   /** The group generation of that assignment. */
   let generation = -1;
+  /** The generation of the last join kafkajs reported (ahead of `generation` until its handler runs). */
+  let joinedLast: unknown;
 
   const flushAndCommit = async (partitions: readonly number[]): Promise<void> => {
     if (rebalancing) return; // nothing renamed: the partitions may already belong to another sink
@@ -185,9 +187,12 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
    * it commits the partition's committed offset again (its low watermark when none is committed,
    * where a consumer without a committed offset starts anyway), which the coordinator accepts
    * only from a member of the current generation; no other member commits the partition
-   * meanwhile if this one is current. Any failure counts as "not current".
+   * meanwhile if this one is current. kafkajs commits with the generation it joined last, so the
+   * answer counts only if that is the sink's own (no join pending before or after the commit).
+   * Any failure counts as "not current".
    */
   const currentCheck = (partition: number) => async (): Promise<boolean> => {
+    if (joinedLast !== generation) return false;
     try {
       const offset = await withAdmin(opts, { what: `cannot read the committed offset of ${topic} partition ${partition}`, position: { topic, partition } }, async (admin) => {
         const [committed] = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
@@ -196,7 +201,7 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
         return (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0';
       });
       await consumer.commitOffsets([{ topic, partition, offset }]);
-      return true;
+      return joinedLast === generation;
     } catch (err) {
       logger.warn('archive: could not confirm that this sink is in the current group generation', { partition, error: err instanceof Error ? err.message : String(err) });
       return false;
@@ -256,6 +261,7 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
       // Added to the payload by groupGeneration.ts (kafkajs 2.2.4 leaves it out).
       const joined = (e.payload as { generationId?: unknown }).generationId;
       logger.info('archive: joined the group', { partitions: assigned, generation: joined });
+      joinedLast = joined;
       rebalancing = true; // also after a rejoin kafkajs did not announce (e.g. an unknown member id)
       const seenRebalances = rebalances;
       // Partitions lost: their open files are deleted, not renamed (another sink may have listed the
