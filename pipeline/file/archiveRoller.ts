@@ -32,8 +32,10 @@
  *   its epoch (the consumer group's generation) and a token unique to the
  *   roller, and prepare() FENCES the others before it lists the partition's
  *   files: it creates its own folder, gives up (the partition is fenced
- *   here) if a folder of a newer epoch exists, else renames every other
- *   folder of the partition out of the way (fencedDir, then removed). A
+ *   here) if a folder of a newer epoch exists (unless the caller's check
+ *   says its epoch is current: the folder is then a leftover of an earlier
+ *   life of the group), else renames every other folder of the partition
+ *   out of the way (fencedDir, then removed). A
  *   rename is atomic: a stalled owner's later rename of a staged file, or
  *   open of a new one, fails (ENOENT) because its folder is gone, and a
  *   rename that happened before the fence is a complete file the listing
@@ -47,7 +49,7 @@
  *   record of a partition is taken, its complete files are listed
  *   (listArchive) and a record is skipped when a file of its own hour
  *   already covers its offset (that file holds every record of that hour in
- *   its range); stale temporary files of the partition are deleted. So each
+ *   its range); a crashed owner's staging folder is fenced (removed). So each
  *   offset ends up in exactly one file whatever the roll points were.
  */
 import { randomBytes } from 'node:crypto';
