@@ -7,8 +7,15 @@
  * offsets zero-padded to 19 digits, date and hour of the post's created_at
  * (event time, UTC). A file of hour H covering [first, last] holds every
  * record of hour H at offsets first..last of its partition, in offset
- * order; files under their final name are complete (writers use a name
- * ending in ".tmp" until they have fsynced and renamed).
+ * order; files under their final name are complete. Writers write a file
+ * under a name ending in ".tmp" in a staging folder of their own, one per
+ * owner of a partition,
+ *
+ *   DIR/<topic>/.staging/<partition>/<owner>/
+ *
+ * until they have fsynced it and renamed it to its final name (same
+ * filesystem: rename(2) moves it atomically). Readers look only in the
+ * date= folders (and skip "*.tmp" names).
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,6 +37,16 @@ export function hourOf(ms: number): HourKey {
 /** The folder of one topic's hour, relative to the archive root. */
 export function hourDir(root: string, topic: string, key: HourKey): string {
   return join(root, topic, `date=${key.date}`, `hour=${key.hour}`);
+}
+
+/** The staging folders of one partition's owners (each writes its temporary files in `<this>/<owner>`). */
+export function stagingDir(root: string, topic: string, partition: number): string {
+  return join(root, topic, '.staging', String(partition));
+}
+
+/** Where fenced staging folders are moved (atomically) before they are removed. */
+export function fencedDir(root: string, topic: string): string {
+  return join(root, topic, '.staging', 'fenced');
 }
 
 export function padOffset(offset: number): string {
@@ -71,12 +88,20 @@ async function entries(dir: string): Promise<string[]> {
 /**
  * Every complete archive file of `topic` under `root` (optionally one
  * partition), sorted by date, hour, partition and first offset. Also
- * returns the temporary files seen (name ending in ".tmp").
+ * returns the temporary files seen in the date= folders (name ending in
+ * ".tmp": none since writers stage them, but an older version's may be
+ * left there) and those in staging folders (`staged`).
  */
-export async function listArchive(root: string, topic: string, partition?: number): Promise<{ files: ArchiveFile[]; temporary: string[] }> {
+export async function listArchive(root: string, topic: string, partition?: number): Promise<{ files: ArchiveFile[]; temporary: string[]; staged: string[] }> {
   const files: ArchiveFile[] = [];
   const temporary: string[] = [];
+  const staged: string[] = [];
   const topicDir = join(root, topic);
+  const staging = join(topicDir, '.staging');
+  for (const p of await entries(staging)) {
+    if (!/^[0-9]+$/.test(p) || (partition !== undefined && Number(p) !== partition)) continue;
+    for (const owner of await entries(join(staging, p))) for (const name of await entries(join(staging, p, owner))) staged.push(join(staging, p, owner, name));
+  }
   for (const d of (await entries(topicDir)).filter((e) => e.startsWith('date=')).sort()) {
     for (const h of (await entries(join(topicDir, d))).filter((e) => e.startsWith('hour=')).sort()) {
       const dir = join(topicDir, d, h);
@@ -92,5 +117,5 @@ export async function listArchive(root: string, topic: string, partition?: numbe
     }
   }
   files.sort((a, b) => a.date.localeCompare(b.date) || a.hour.localeCompare(b.hour) || a.partition - b.partition || a.first - b.first);
-  return { files, temporary };
+  return { files, temporary, staged };
 }

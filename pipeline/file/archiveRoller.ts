@@ -19,22 +19,45 @@
  *   maxBlocksInFlight blocks are compressing or being written at once across
  *   all files: past that, append waits (returns a promise) until one is
  *   written (the consumer's backpressure), so the memory held is bounded.
- * - Durability: a file is written as `<final name minus .avro>.<pid>.tmp`,
+ * - Durability: a file is written as `<final name minus .avro>.tmp` in the
+ *   partition owner's staging folder (archiveLayout.ts's stagingDir),
  *   fsynced, renamed to its final name, and its folder fsynced; only then
  *   does flush return the commit offset.
+ * - Fenced renames: several sinks share a topic's partitions, and one
+ *   stalled past its session timeout (a long pause, SIGSTOP) does not know
+ *   that its partitions were given to another until its next request to
+ *   the broker: Kafka then refuses its commits, but its renames would still
+ *   put files in place whose records the new owner archives too. So each
+ *   owner of a partition writes in a staging folder of its own, named by
+ *   its epoch (the consumer group's generation) and a token unique to the
+ *   roller, and prepare() FENCES the others before it lists the partition's
+ *   files: it creates its own folder, gives up (the partition is fenced
+ *   here) if a folder of a newer epoch exists (unless the caller's check
+ *   says its epoch is current: the folder is then a leftover of an earlier
+ *   life of the group), else renames every other folder of the partition
+ *   out of the way (fencedDir, then removed). A
+ *   rename is atomic: a stalled owner's later rename of a staged file, or
+ *   open of a new one, fails (ENOENT) because its folder is gone, and a
+ *   rename that happened before the fence is a complete file the listing
+ *   sees. A fenced partition drops its open files, flush() returns no
+ *   offset to commit (Kafka would refuse it anyway), appends are ignored,
+ *   and onFenced is called, until drop() (the next assignment). Two owners
+ *   that prepare at once both see each other's folder: the older one gives
+ *   up, or its folder is moved away by the newer one.
  * - Exactly once across kill -9: records between the committed offset and
  *   what was already renamed come again after a restart. Before the first
  *   record of a partition is taken, its complete files are listed
  *   (listArchive) and a record is skipped when a file of its own hour
  *   already covers its offset (that file holds every record of that hour in
- *   its range); stale temporary files of the partition are deleted. So each
+ *   its range); a crashed owner's staging folder is fenced (removed). So each
  *   offset ends up in exactly one file whatever the roll points were.
  */
-import { open, rename, rm, mkdir, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { ContainerEncoder, type ContainerCodec, type DeflateStrategy } from '../../schemas/container.js';
-import { archiveFileName, hourDir, hourOf, listArchive, padOffset, type HourKey } from './archiveLayout.js';
+import { archiveFileName, fencedDir, hourDir, hourOf, listArchive, padOffset, stagingDir, type HourKey } from './archiveLayout.js';
 
 /** Options of {@link ArchiveRoller}. */
 export interface ArchiveRollerOptions {
@@ -63,6 +86,18 @@ export interface ArchiveRollerOptions {
   deflateStrategy?: DeflateStrategy;
   /** Called after each file is renamed into place. */
   onFile?: (file: { path: string; partition: number; first: number; last: number; records: number; bytes: number }) => void;
+  /**
+   * Called once when a partition is fenced (another owner of a newer epoch took its staging
+   * folder, or holds one already at prepare()): `files` open files were dropped unrenamed,
+   * holding `records` records, and no offset is committed for them.
+   */
+  onFenced?: (fence: { partition: number; epoch: number; files: number; records: number; when: 'prepare' | 'open' | 'rename'; newer?: string }) => void;
+  /**
+   * Called when prepare() fenced staging folders of a newer epoch than its own, its `current`
+   * check having said that its epoch is the group's current one (so they are from an earlier life
+   * of the group, which starts its generations over when it is deleted and created again).
+   */
+  onForeign?: (foreign: { partition: number; epoch: number; folders: string[] }) => void;
   now?: () => number;
 }
 
@@ -88,6 +123,12 @@ interface OpenFile {
 }
 
 interface PartitionState {
+  /** This owner's staging folder of the partition (temporary files). */
+  staging: string;
+  /** The epoch it was prepared with (the consumer group's generation). */
+  epoch: number;
+  /** Set once another owner fenced this one: nothing more is written, renamed or committed. */
+  fenced: boolean;
   /** Hour -> offset ranges already archived (complete files). */
   covered: Map<string, Array<[number, number]>>;
   open: Map<string, OpenFile>;
@@ -109,6 +150,10 @@ export class ArchiveRoller {
   private inFlight = 0;
   /** Appends waiting for inFlight to drop below maxBlocksInFlight. */
   private roomWaiters: Array<() => void> = [];
+  /** This roller's part of its staging folder names: unique per process and roller. */
+  private readonly owner = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  /** Staging folders created so far (a partition prepared again gets a new one). */
+  private stagings = 0;
 
   constructor(private readonly opts: ArchiveRollerOptions) {
     const positive = (name: string, v: number | undefined, dflt: number): number => {
@@ -134,20 +179,57 @@ export class ArchiveRoller {
     return new ContainerEncoder({ schema: o.schema, codec: o.codec ?? 'deflate', ...(o.deflateLevel !== undefined ? { level: o.deflateLevel } : {}), ...(o.deflateStrategy !== undefined ? { strategy: o.deflateStrategy } : {}) });
   }
 
-  /** Lists a partition's complete files and removes its stale temporary ones (before its first record). */
-  private async state(partition: number): Promise<PartitionState> {
+  /**
+   * Takes a partition over (fence, then list): creates this owner's staging folder, fences every
+   * other owner's folder of the partition (or is fenced, when one of a newer epoch exists), then
+   * lists the partition's complete files and removes stale temporary files an older version left
+   * in the date= folders.
+   */
+  private async state(partition: number, epoch: number, current: (() => Promise<boolean>) | undefined): Promise<PartitionState> {
     let state = this.partitions.get(partition);
     if (state !== undefined) return state;
+    const root = stagingDir(this.opts.dir, this.opts.topic, partition);
+    const mine = `${String(epoch).padStart(10, '0')}-${this.owner}-${++this.stagings}`;
+    const staging = join(root, mine);
+    await mkdir(root, { recursive: true });
+    await mkdir(staging);
+    const others = (await readdir(root)).filter((name) => name !== mine);
+    state = { staging, epoch, fenced: false, covered: new Map(), open: new Map(), lastSeen: -1 };
+    const newer = others.filter((name) => epochOf(name) > epoch);
+    // A folder of a newer epoch: this owner is stale, unless its epoch is the group's current one
+    // (then the folder is from an earlier life of the group: fenced like any other).
+    if (newer.length > 0 && !(current !== undefined && (await current()))) {
+      // An owner of a newer generation holds the partition: this one is stale and gives up.
+      await rm(staging, { recursive: true, force: true });
+      state.fenced = true;
+      this.partitions.set(partition, state);
+      this.opts.onFenced?.({ partition, epoch, files: 0, records: 0, when: 'prepare', newer: join(root, newer[0]) });
+      return state;
+    }
+    if (newer.length > 0) this.opts.onForeign?.({ partition, epoch, folders: newer.map((name) => join(root, name)) });
+    // The fence: each other folder is moved away in one rename, so a rename out of it either
+    // happened before (and the listing below sees its file) or fails.
+    const fenced = fencedDir(this.opts.dir, this.opts.topic);
+    await mkdir(fenced, { recursive: true });
+    for (const name of others) {
+      const away = join(fenced, `${partition}+${name}+${randomBytes(4).toString('hex')}`);
+      try {
+        await rename(join(root, name), away);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed by its owner, or fenced by another
+        throw err;
+      }
+    }
+    // Removed only now, out of the way: removing the files one by one in place would not fence.
+    for (const name of await readdir(fenced)) if (name.startsWith(`${partition}+`)) await rm(join(fenced, name), { recursive: true, force: true });
     const { files, temporary } = await listArchive(this.opts.dir, this.opts.topic, partition);
     for (const t of temporary) await rm(t, { force: true });
-    const covered = new Map<string, Array<[number, number]>>();
     for (const f of files) {
       const k = `${f.date}/${f.hour}`;
-      const list = covered.get(k) ?? [];
+      const list = state.covered.get(k) ?? [];
       list.push([f.first, f.last]);
-      covered.set(k, list);
+      state.covered.set(k, list);
     }
-    state = { covered, open: new Map(), lastSeen: -1 };
     this.partitions.set(partition, state);
     return state;
   }
@@ -157,9 +239,23 @@ export class ArchiveRoller {
     return this.partitions.has(partition);
   }
 
-  /** Loads a partition's archive state (list of complete files); idempotent. */
-  async prepare(partition: number): Promise<void> {
-    await this.state(partition);
+  /**
+   * Takes a partition over and loads its archive state (list of complete files); idempotent until
+   * drop(). `epoch` orders the owners of a partition (the consumer group's generation): a newer
+   * one fences an older one. Resolves with 'fenced' when an owner of a newer epoch holds it
+   * already (then nothing of it is written here until drop()), unless `current` (asked only
+   * then) resolves true: the epoch is the group's current one, the newer folder a leftover.
+   * The fence itself keeps the archive exactly-once whatever the epochs; they only keep a stale
+   * owner from fencing the current one.
+   */
+  async prepare(partition: number, epoch = 0, current?: () => Promise<boolean>): Promise<'owned' | 'fenced'> {
+    if (!Number.isSafeInteger(epoch) || epoch < 0) throw new ConfigError(`archive: epoch must be an integer >= 0, got ${epoch}`);
+    return (await this.state(partition, epoch, current)).fenced ? 'fenced' : 'owned';
+  }
+
+  /** Whether a partition was fenced by another owner (until drop()). */
+  fenced(partition: number): boolean {
+    return this.partitions.get(partition)?.fenced === true;
   }
 
   /** Marks an offset as passed without archiving it (a dead letter): it counts for the commit offset. */
@@ -179,6 +275,7 @@ export class ArchiveRoller {
   append(partition: number, offset: number, eventTime: number, value: Buffer, start = 0, end = value.length): AppendResult | Promise<AppendResult> {
     const state = this.partitions.get(partition);
     if (state === undefined) throw new ConfigError(`archive: partition ${partition} appended before prepare()`);
+    if (state.fenced) return 'skipped';
     // A record at or before the last one passed came again (a batch retried or fetched twice): it is in a file already.
     if (offset <= state.lastSeen) return 'skipped';
     state.lastSeen = offset;
@@ -187,7 +284,8 @@ export class ArchiveRoller {
     const file = state.open.get(k);
     // Synchronous unless a file must be opened: no promise per record on the common path.
     if (file !== undefined) return this.add(file, offset, value, start, end);
-    return this.openFile(partition, key, offset).then((opened) => {
+    return this.openFile(partition, state, key, offset).then((opened) => {
+      if (opened === undefined) return 'skipped'; // fenced
       state.open.set(k, opened);
       return this.add(opened, offset, value, start, end);
     });
@@ -206,6 +304,7 @@ export class ArchiveRoller {
   async appendBatch(partition: number, batch: { offsets: Float64Array; ends: Uint32Array; data: Buffer; groupStarts: Uint32Array; groupTimes: Float64Array; groups: number }): Promise<number> {
     const state = this.partitions.get(partition);
     if (state === undefined) throw new ConfigError(`archive: partition ${partition} appended before prepare()`);
+    if (state.fenced) return 0;
     const { offsets, ends, data, groupStarts, groupTimes } = batch;
     const floor = state.lastSeen;
     let appended = 0;
@@ -234,7 +333,8 @@ export class ArchiveRoller {
         }
         if (keep) {
           // The hour's first record: its file is opened, then the record is looked at again.
-          file = await this.openFile(partition, key, offset);
+          file = await this.openFile(partition, state, key, offset);
+          if (file === undefined) return appended; // fenced: nothing of the partition is kept
           state.open.set(k, file);
           i--;
           continue;
@@ -310,11 +410,22 @@ export class ArchiveRoller {
     return h;
   }
 
-  private async openFile(partition: number, key: HourKey, first: number): Promise<OpenFile> {
+  /** Opens a file in the owner's staging folder; undefined when the folder was fenced (the partition is then fenced). */
+  private async openFile(partition: number, state: PartitionState, key: HourKey, first: number): Promise<OpenFile | undefined> {
     const dirPath = hourDir(this.opts.dir, this.opts.topic, key);
     await mkdir(dirPath, { recursive: true });
-    const temp = join(dirPath, `${this.opts.topic}+${partition}+${padOffset(first)}.${process.pid}.tmp`);
-    const handle = await open(temp, 'w');
+    const temp = join(state.staging, `${this.opts.topic}+${partition}+${padOffset(first)}.tmp`);
+    let handle: FileHandle;
+    try {
+      // Never created again here (no mkdir): a fenced folder stays fenced.
+      handle = await open(temp, 'w');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await this.gone(state))) {
+        await this.fence(partition, state, 'open');
+        return undefined;
+      }
+      throw err;
+    }
     const encoder = this.encoder();
     const header = encoder.header();
     await handle.write(header);
@@ -380,23 +491,64 @@ export class ArchiveRoller {
    */
   async flush(partition: number): Promise<number | undefined> {
     const state = this.partitions.get(partition);
-    if (state === undefined || state.lastSeen < 0) return undefined;
+    if (state === undefined || state.fenced || state.lastSeen < 0) return undefined;
     // The files are independent (one per hour): they are closed at once, so their compression,
     // fsyncs and renames overlap instead of queueing file after file.
     const closed = await Promise.allSettled([...state.open].map(([k, file]) => this.close(partition, state, k, file)));
     for (const r of closed) if (r.status === 'rejected') throw r.reason;
+    if (closed.some((r) => r.status === 'fulfilled' && r.value === 'fenced')) {
+      // Files renamed before the fence are complete and the new owner saw them; the others are dropped.
+      await this.fence(partition, state, 'rename');
+      return undefined;
+    }
     return state.lastSeen + 1;
   }
 
-  /** Writes a file's last block, fsyncs it, renames it to its final name and fsyncs its folder. */
-  private async close(partition: number, state: PartitionState, k: string, file: OpenFile): Promise<void> {
+  /** Whether the owner's staging folder is gone (fenced: moved away by a newer owner). */
+  private async gone(state: PartitionState): Promise<boolean> {
+    try {
+      await access(state.staging);
+      return false;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw err;
+    }
+  }
+
+  /** Marks a partition fenced: its open files are dropped (closed; their folder is gone), once. */
+  private async fence(partition: number, state: PartitionState, when: 'open' | 'rename'): Promise<void> {
+    if (state.fenced) return;
+    state.fenced = true;
+    let files = 0;
+    let records = 0;
+    for (const f of state.open.values()) {
+      files += 1;
+      records += f.records;
+      await f.writing;
+      await f.handle.close().catch(() => undefined);
+      await rm(f.temp, { force: true });
+    }
+    state.open.clear();
+    this.opts.onFenced?.({ partition, epoch: state.epoch, files, records, when });
+  }
+
+  /**
+   * Writes a file's last block, fsyncs it, renames it to its final name and fsyncs its folder;
+   * 'fenced' when the rename fails because another owner fenced the staging folder.
+   */
+  private async close(partition: number, state: PartitionState, k: string, file: OpenFile): Promise<'renamed' | 'fenced'> {
     this.writeBlock(file);
     await file.writing;
     if (file.failure !== undefined) throw file.failure;
     await file.handle.sync();
     await file.handle.close();
     const final = join(file.dirPath, archiveFileName(this.opts.topic, partition, file.first, file.last));
-    await rename(file.temp, final);
+    try {
+      await rename(file.temp, final);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await this.gone(state))) return 'fenced';
+      throw err;
+    }
     const dirHandle = await open(file.dirPath, 'r');
     try {
       await dirHandle.sync();
@@ -408,6 +560,7 @@ export class ArchiveRoller {
     list.push([file.first, file.last]);
     state.covered.set(k, list);
     this.opts.onFile?.({ path: final, partition, first: file.first, last: file.last, records: file.records, bytes: file.bytes });
+    return 'renamed';
   }
 
   /** Blocks compressing or being written now (at most maxBlocksInFlight, plus each file's last block while it closes). */
@@ -424,8 +577,8 @@ export class ArchiveRoller {
 
   /**
    * Forgets a partition (it moved to another worker, or the group
-   * rebalanced): its open files are removed, its state reloaded from disk
-   * on its next prepare().
+   * rebalanced): its open files and staging folder are removed (a fenced
+   * mark too), its state reloaded from disk on its next prepare().
    */
   async drop(partition: number): Promise<void> {
     const state = this.partitions.get(partition);
@@ -434,7 +587,13 @@ export class ArchiveRoller {
     for (const f of state.open.values()) {
       await f.writing;
       await f.handle.close().catch(() => undefined);
-      await rm(f.temp, { force: true });
     }
+    await rm(state.staging, { recursive: true, force: true });
   }
+}
+
+/** The epoch in a staging folder's name (`<epoch, 10 digits>-<owner>`); -1 for any other name. */
+function epochOf(name: string): number {
+  const m = /^([0-9]{10})-/.exec(name);
+  return m === null ? -1 : Number(m[1]);
 }

@@ -19,6 +19,12 @@
  * are deleted unrenamed and their offsets not committed (their records
  * come again to the new owner), while those of the partitions it kept are
  * renamed and committed; every partition is then reloaded from disk.
+ * A sink stalled past its session timeout (a long pause, SIGSTOP) learns
+ * of the rebalance only at its next request to the broker: its renames are
+ * fenced by the target instead (pipeline/file/archiveRoller.ts), which is
+ * handed with each batch the group generation the sink last joined (the
+ * generation orders the owners of a partition: a newer one fences an older
+ * one; Kafka fences the stalled sink's commits by the same number).
  *
  * The flushes of several partitions run at once (separate files; their
  * fsyncs overlap).
@@ -36,10 +42,11 @@
  * the committed offsets.
  */
 import type { Consumer, EachBatchPayload } from 'kafkajs';
-import { ConfigError } from '../../common/errors.js';
+import { ConfigError, MentionflowError } from '../../common/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
 import { isRebalancing, kafkaEdgeError } from './errors.js';
+import { withAdmin } from './withAdmin.js';
 
 /**
  * One consumed record, as the target sees it: the fields of kafkajs's own
@@ -71,8 +78,13 @@ export interface ArchiveTarget<B extends PackedBatch = PackedBatch> {
    * be archived is carried in the packed batch and fails its take.
    */
   pack(partition: number, records: readonly ArchiveRecord[]): B;
-  /** Takes a packed batch, in fetch order per partition. */
-  take(partition: number, batch: B): Promise<void>;
+  /**
+   * Takes a packed batch, in fetch order per partition; `generation` is the consumer group's
+   * generation of the assignment the sink last joined (it orders the owners of a partition), and
+   * `current` asks the group coordinator whether this sink's generation is still the current one
+   * (see currentCheck).
+   */
+  take(partition: number, batch: B, generation: number, current: () => Promise<boolean>): Promise<void>;
   /** Partitions to flush now. */
   due(): number[];
   /** Partitions with state (to flush on a rebalance or stop). */
@@ -146,6 +158,10 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
   let rebalances = 0;
   /** The partitions of the last assignment handled (in the serial chain); undefined before the first. */
   let owned: Set<number> | undefined;
+  /** The group generation of that assignment. */
+  let generation = -1;
+  /** The generation of the last join kafkajs reported (ahead of `generation` until its handler runs). */
+  let joinedLast: unknown;
 
   const flushAndCommit = async (partitions: readonly number[]): Promise<void> => {
     if (rebalancing) return; // nothing renamed: the partitions may already belong to another sink
@@ -163,6 +179,32 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
       // The files are in place; the records come again after the rebalance and are skipped.
       if (!isRebalancing(err)) throw kafkaEdgeError('cannot commit archive offsets', err, { topic });
       logger.warn('archive: commit refused during a rebalance; the archived records will be skipped when they come again', { partitions: offsets.map((o) => o.partition) });
+    }
+  };
+
+  /**
+   * Whether this sink's generation is still the group's current one, as the coordinator says:
+   * it commits the partition's committed offset again (its low watermark when none is committed,
+   * where a consumer without a committed offset starts anyway), which the coordinator accepts
+   * only from a member of the current generation; no other member commits the partition
+   * meanwhile if this one is current. kafkajs commits with the generation it joined last, so the
+   * answer counts only if that is the sink's own (no join pending before or after the commit).
+   * Any failure counts as "not current".
+   */
+  const currentCheck = (partition: number) => async (): Promise<boolean> => {
+    if (joinedLast !== generation) return false;
+    try {
+      const offset = await withAdmin(opts, { what: `cannot read the committed offset of ${topic} partition ${partition}`, position: { topic, partition } }, async (admin) => {
+        const [committed] = await admin.fetchOffsets({ groupId: opts.groupId, topics: [topic] });
+        const found = committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1';
+        if (found !== '-1') return found;
+        return (await admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0';
+      });
+      await consumer.commitOffsets([{ topic, partition, offset }]);
+      return joinedLast === generation;
+    } catch (err) {
+      logger.warn('archive: could not confirm that this sink is in the current group generation', { partition, error: err instanceof Error ? err.message : String(err) });
+      return false;
     }
   };
 
@@ -185,7 +227,7 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
     serial(async () => {
       // A batch queued before a rebalance that moved its partition away: the new owner reads it again.
       if (owned !== undefined && !owned.has(partition)) return;
-      await target.take(partition, packed);
+      await target.take(partition, packed, generation, currentCheck(partition));
       const due = target.due();
       if (due.length > 0) await flushAndCommit(due);
     })
@@ -216,14 +258,20 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assigned = (e.payload.memberAssignment as Record<string, number[]>)[topic] ?? [];
-      logger.info('archive: joined the group', { partitions: assigned });
+      // Added to the payload by groupGeneration.ts (kafkajs 2.2.4 leaves it out).
+      const joined = (e.payload as { generationId?: unknown }).generationId;
+      logger.info('archive: joined the group', { partitions: assigned, generation: joined });
+      joinedLast = joined;
       rebalancing = true; // also after a rejoin kafkajs did not announce (e.g. an unknown member id)
       const seenRebalances = rebalances;
       // Partitions lost: their open files are deleted, not renamed (another sink may have listed the
       // partition's files already) and nothing is committed; partitions kept: closed and committed.
       // Then every partition is reloaded from disk.
       void serial(async () => {
+        // Fail-stop (nothing more renamed or committed) rather than write without a fence.
+        if (typeof joined !== 'number') throw new MentionflowError('archive: kafkajs did not report the group generation of the join, which fences the renames of a stalled sink (pipeline/kafka/groupGeneration.ts adds it to kafkajs 2.2.4 only)');
         owned = new Set(assigned);
+        generation = joined;
         const known = target.known();
         const kept = known.filter((p) => assigned.includes(p));
         const lost = known.filter((p) => !assigned.includes(p));

@@ -8,6 +8,8 @@
  *   mentionflow_archive_open_files              files being written (temporary names)
  *   mentionflow_archive_committed_offset{partition}  last committed offset
  *   mentionflow_archive_pending_bytes           record bytes fetched and queued, not yet in files (at most about 4 MiB: then the consumer waits)
+ *   mentionflow_archive_fences_total            partitions fenced: another sink (newer group generation) took over their staging folder
+ *   mentionflow_archive_fenced_files_total      open files those fences dropped unrenamed (their offsets not committed)
  *
  * plus the process defaults (CPU, memory, event loop lag) under their
  * standard names (process_*, nodejs_*).
@@ -21,6 +23,8 @@ export interface ArchiveMetrics {
   openFiles(n: number): void;
   committed(partition: number, offset: number): void;
   pending(bytes: number): void;
+  /** A partition fenced, with the open files it dropped. */
+  fenced(files: number): void;
 }
 
 export function createArchiveMetrics(opts: { registry?: Registry; collectDefault?: boolean } = {}): ArchiveMetrics {
@@ -33,6 +37,8 @@ export function createArchiveMetrics(opts: { registry?: Registry; collectDefault
   const bytes = new Counter({ name: 'mentionflow_archive_bytes_total', help: 'Bytes of completed archive files', registers });
   const open = new Gauge({ name: 'mentionflow_archive_open_files', help: 'Archive files being written', registers });
   const pending = new Gauge({ name: 'mentionflow_archive_pending_bytes', help: 'Bytes of fetched records queued for the archive files, not yet written', registers });
+  const fences = new Counter({ name: 'mentionflow_archive_fences_total', help: 'Partitions fenced: a sink of a newer group generation took over their staging folder', registers });
+  const fencedFiles = new Counter({ name: 'mentionflow_archive_fenced_files_total', help: 'Open archive files dropped unrenamed because their partition was fenced', registers });
   const committed = new Gauge({ name: 'mentionflow_archive_committed_offset', help: 'Last offset committed by the archive sink', labelNames: ['partition'], registers });
   return {
     registry,
@@ -44,5 +50,9 @@ export function createArchiveMetrics(opts: { registry?: Registry; collectDefault
     openFiles: (n) => open.set(n),
     committed: (partition, offset) => committed.set({ partition: String(partition) }, offset),
     pending: (b) => pending.set(b),
+    fenced: (n) => {
+      fences.inc();
+      fencedFiles.inc(n);
+    },
   };
 }

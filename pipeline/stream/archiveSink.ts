@@ -150,6 +150,18 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       metrics.file(f.bytes);
       logger.debug('archive: file written', { ...f });
     },
+    onForeign: (f) => {
+      logger.warn('archive: staging folders of a newer group generation fenced: this sink is in the current generation, so they are from an earlier life of the group (deleted and created again)', { ...f, generation: f.epoch });
+    },
+    onFenced: (f) => {
+      metrics.fenced(f.files);
+      logger.warn(
+        f.when === 'prepare'
+          ? 'archive: partition fenced: a sink of a newer group generation holds it (this sink is stale until the group assigns it again); nothing of it is written or committed here'
+          : 'archive: partition fenced: a sink of a newer group generation took it over while this one was stalled; its open files dropped unrenamed, their offsets not committed (the new owner archives those records)',
+        { partition: f.partition, generation: f.epoch, files: f.files, records: f.records, at: f.when, ...(f.newer !== undefined ? { newer: f.newer } : {}) },
+      );
+    },
   });
   const wire = opts.wire ?? 'raw';
   const read = postRecordReader(wire);
@@ -258,12 +270,14 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
     return { count, last: count > 0 ? Number(records[count - 1].offset) : -1, offsets, ends, data, groupStarts, groupTimes, groups, failed, fatal };
   };
 
-  const take = async (partition: number, queued: QueuedBatch): Promise<void> => {
+  const take = async (partition: number, queued: QueuedBatch, generation: number, current: () => Promise<boolean>): Promise<void> => {
     const batch = queued.batch;
     const { count, failed } = batch;
     if (count === 0 && batch.fatal === undefined) return;
-    await roller.prepare(partition);
+    // A fenced partition (another sink owns it now) takes nothing until the next assignment.
+    if ((await roller.prepare(partition, generation, current)) === 'fenced') return;
     const archived = await roller.appendBatch(partition, batch);
+    if (roller.fenced(partition)) return;
     const skipped = batch.groupStarts[batch.groups] - archived;
     // Dead letters count as passed for the commit offset, like the records archived or skipped.
     if (batch.last >= 0) roller.seen(partition, batch.last);

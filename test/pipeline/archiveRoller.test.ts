@@ -163,13 +163,15 @@ describe('ArchiveRoller', () => {
     await first.flush(0); // committed 40
     await feed(first, 0, 40, 90); // open, never flushed: the process dies here
     const before = await listArchive(dir, 'posts', 0);
-    assert.ok(before.temporary.length > 0, 'files were open at the crash');
+    assert.ok(before.staged.length > 0, 'files were open at the crash');
+    assert.deepEqual(before.temporary, [], 'temporary files are staged, not in the date= folders');
     const second = roller(dir);
     await feed(second, 0, 40, 90);
     await second.flush(0);
-    // (Same process here, so the new temporary names are the old ones: none may be left.)
-    assert.deepEqual((await listArchive(dir, 'posts', 0)).temporary, []);
-    assert.ok(before.temporary.every((t) => !existsSync(t)), 'stale temporary files removed');
+    const afterwards = await listArchive(dir, 'posts', 0);
+    assert.deepEqual(afterwards.temporary, []);
+    assert.deepEqual(afterwards.staged, [], 'the second roller flushed everything it staged');
+    assert.ok(before.staged.every((t) => !existsSync(t)), 'stale temporary files removed');
     exactlyOnce(await contents(dir), 0, 90);
   });
 
