@@ -45,7 +45,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { ConfigError, MentionflowError } from '../../common/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { createKafkaClient, type KafkaConnectionOptions } from './client.js';
-import { isRebalancing, kafkaEdgeError } from './errors.js';
+import { isMembershipLost, kafkaEdgeError } from './errors.js';
 import { withAdmin } from './withAdmin.js';
 
 /**
@@ -176,9 +176,10 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
       await consumer.commitOffsets(offsets);
       for (const o of offsets) opts.onCommit?.(o.partition, Number(o.offset));
     } catch (err) {
-      // The files are in place; the records come again after the rebalance and are skipped.
-      if (!isRebalancing(err)) throw kafkaEdgeError('cannot commit archive offsets', err, { topic });
-      logger.warn('archive: commit refused during a rebalance; the archived records will be skipped when they come again', { partitions: offsets.map((o) => o.partition) });
+      // The files are in place; the records come again after the rebalance (or, for a member the
+      // coordinator removed after a stall, after kafkajs rejoins) and are skipped.
+      if (!isMembershipLost(err)) throw kafkaEdgeError('cannot commit archive offsets', err, { topic });
+      logger.warn('archive: commit refused (a rebalance, or this member was removed from the group); the archived records will be skipped when they come again', { partitions: offsets.map((o) => o.partition), reason: (err as Error).message });
     }
   };
 

@@ -89,6 +89,16 @@ export function isRebalancing(err: unknown): boolean {
   return type === 'REBALANCE_IN_PROGRESS' || type === 'NOT_COORDINATOR_FOR_GROUP' || type === 'ILLEGAL_GENERATION';
 }
 
+/**
+ * This member's place in the group is gone: a rebalance (isRebalancing), or
+ * the coordinator no longer knows the member (UNKNOWN_MEMBER_ID: it stalled
+ * past its session timeout and was removed; kafkajs rejoins on its next
+ * request). A commit refused so loses nothing: the records come again.
+ */
+export function isMembershipLost(err: unknown): boolean {
+  return isRebalancing(err) || shape(err).type === 'UNKNOWN_MEMBER_ID';
+}
+
 /** Another producer with the same transactional id took over (this one is a zombie). */
 export function isFenced(err: unknown): boolean {
   return errorChain(err).some((s) => s.type === 'INVALID_PRODUCER_EPOCH' || s.type === 'PRODUCER_FENCED');

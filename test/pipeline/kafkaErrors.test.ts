@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import kafkajs from 'kafkajs';
 import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
-import { isRetriableKafkaError, kafkaEdgeError, rootMessage } from '../../pipeline/kafka/errors.js';
+import { isMembershipLost, isRebalancing, isRetriableKafkaError, kafkaEdgeError, rootMessage } from '../../pipeline/kafka/errors.js';
 
 // The error classes kafkajs exports (its typings leave some out or type their constructors narrowly).
 type ErrorClass = new (...args: any[]) => Error;
@@ -73,4 +73,15 @@ test('retriable: wrong credentials, refused authorization, bad config and untrus
 test("retriable: the project's own errors keep their flag", () => {
   assert.equal(isRetriableKafkaError(new ConfigError('bad')), false);
   assert.equal(isRetriableKafkaError(new KafkaEdgeError('lost', { retriable: true })), true);
+});
+
+test('membership lost: a rebalance, or a member the coordinator removed after a stall (UNKNOWN_MEMBER_ID, which a stalled archive sink meets at its next commit); not other broker errors', () => {
+  for (const type of ['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION']) {
+    assert.equal(isRebalancing(protocolError(type, true)), true, type);
+    assert.equal(isMembershipLost(protocolError(type, true)), true, type);
+  }
+  assert.equal(isRebalancing(protocolError('UNKNOWN_MEMBER_ID', false)), false);
+  assert.equal(isMembershipLost(protocolError('UNKNOWN_MEMBER_ID', false)), true);
+  for (const type of ['OFFSET_METADATA_TOO_LARGE', 'GROUP_AUTHORIZATION_FAILED', 'UNKNOWN_TOPIC_OR_PARTITION']) assert.equal(isMembershipLost(protocolError(type, false)), false, type);
+  assert.equal(isMembershipLost(new Error('disk full')), false);
 });
