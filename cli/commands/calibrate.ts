@@ -92,7 +92,7 @@ export function formatCalibration(c: Calibration): string {
   if (b) {
     const bf = b.crossFitted.atChosen;
     out.push('');
-    out.push(`bias alone (threshold 0), same decodings: best bias ${b.chosen.bias.toFixed(2)}${gapNote(b, b.chosenWithinGap)} on all: ${line(b.chosen.scores)}; halves chose ${b.folds.map((fo) => fo.bias.toFixed(2)).join(' (even) and ')} (odd)`);
+    out.push(`bias alone (threshold 0), same decodings: best bias ${b.chosen.bias.toFixed(2)}${gapNote(b, b.chosenWithinGap)} on all: ${line(b.chosen.scores)}; on the even half ${b.folds[0].bias.toFixed(2)}, on the odd half ${b.folds[1].bias.toFixed(2)}`);
     out.push(`  held-out halves pooled: ${line(bf)}; the threshold adds ${signed(cf.atChosen.overall.f1 - bf.overall.f1)} overall F1 held out (${signed(c.chosen.scores.overall.f1 - b.chosen.scores.overall.f1)} tuned on all)`);
   }
   return out.join('\n');
