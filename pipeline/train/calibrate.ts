@@ -192,7 +192,9 @@ export function cachedDecode(decode: (i: number, bias: number) => Span[] | Confi
     const key = `${i}@${bias}`;
     let spans = cache.get(key);
     if (!spans) cache.set(key, (spans = decode(i, bias)));
-    return threshold === 0 ? spans : confidentSpans(spans as Confident[], threshold);
+    if (threshold === 0) return spans;
+    if (spans.length > 0 && typeof (spans[0] as Partial<Confident>).confidence !== 'number') throw new Error('a span-confidence threshold needs spans decoded with their confidences (decodeNer(..., true))');
+    return confidentSpans(spans as Confident[], threshold);
   };
 }
 
