@@ -7,6 +7,7 @@
  * configuration are). Their networks may differ in size.
  */
 import { ConfigError } from '../common/errors.js';
+import { uncalibratedVersion } from './crf/decodingBias.js';
 import type { DataFingerprint, EnsembleMember, ModelManifest } from './artifact/manifest.js';
 import { TaggerModel } from './taggerModel.js';
 
@@ -63,8 +64,10 @@ export function ensembleModel(members: readonly LoadedMember[], opts: EnsembleOp
   const m0 = members[0].model;
   const meta = {
     ...m0.meta,
-    modelVersion: opts.modelVersion ?? `ensemble${members.length}-${members.map((m) => m.manifest.modelVersion.replace(/-obias-?[0-9.]+$/, '')).join('+')}`,
+    modelVersion: opts.modelVersion ?? `ensemble${members.length}-${members.map((m) => uncalibratedVersion(m.manifest.modelVersion)).join('+')}`,
     nonOBias: opts.nonOBias ?? 0,
+    // The members' thresholds go as their biases do: calibrate the ensemble itself.
+    minSpanConfidence: 0,
   };
   try {
     return new TaggerModel(m0.network, m0.vocab, m0.nerTags, m0.segTags, meta, { networks: members.map((m) => m.model.network), members: descriptions });

@@ -21,6 +21,7 @@ import { collect, withoutInit, type ParamMap } from './layers/params.js';
 import { Pace, yieldToEventLoop } from './pace.js';
 import type { CrfOptions, CrfScores } from './crf/crf.js';
 import { applyNonOBias } from './crf/decodingBias.js';
+import { applySpanThreshold } from './crf/spanThreshold.js';
 import { forwardBackward } from './crf/forwardBackward.js';
 import { spanProbability } from './crf/marginals.js';
 import { viterbi } from './crf/viterbi.js';
@@ -65,6 +66,8 @@ export interface TaggerModelMeta {
   tagFeatures?: TagFeaturesSpec;
   /** Added to every non-O emission of the NER head before decoding (models/crf/decodingBias.ts); absent means 0. */
   nonOBias?: number;
+  /** NER spans whose confidence is below it are dropped (models/crf/spanThreshold.ts); absent means 0 (none). */
+  minSpanConfidence?: number;
 }
 
 /** CRF constraints from a tag dictionary's scheme (forbidden bigrams get -1e4). */
@@ -182,7 +185,10 @@ export class TaggerModel {
    * With a `pace` that is on, a tensor batch holds at most pace.maxCells
    * cells (sentences x longest length), and the call returns to the event
    * loop before each forward pass and before each batch's CRF decoding (so
-   * also between the segmentation and the NER pass).
+   * also between the segmentation and the NER pass). NER decoding applies the
+   * model's calibration: `meta.nonOBias` before Viterbi, then drops the spans
+   * below `meta.minSpanConfidence` (their tags become O); every NER decode
+   * path (taggers, thread tagger, eval, compare, distillation) goes through here.
    */
   async predict(sentences: readonly (readonly string[])[], batchSize = 64, head: HeadName = 'ner', pace: Pace = Pace.OFF): Promise<Prediction[]> {
     const out: Prediction[] = new Array(sentences.length);
@@ -190,6 +196,7 @@ export class TaggerModel {
     const scores = this.crfScores(head);
     const toSpans = head === 'seg' ? () => [] : this.meta.scheme === 'BIOES' ? bioesToSpans : bioToSpans;
     const k = dict.size;
+    const minConfidence = head === 'ner' ? (this.meta.minSpanConfidence ?? 0) : 0;
     for await (const { group, batch, data } of this.emissionBatches(sentences, batchSize, head, pace)) {
       if (head === 'ner') this.applyDecodingBias(data, this.meta.nonOBias ?? 0);
       group.forEach((sentIndex, b) => {
@@ -197,18 +204,23 @@ export class TaggerModel {
         const offset = b * batch.steps * k;
         const { path } = viterbi(scores, data, offset, len);
         const tags = Array.from(path, (id) => dict.tag(id));
-        const found = toSpans(tags);
-        const fb = found.length > 0 ? forwardBackward(scores, data, offset, len) : undefined;
-        const spans = found.map((s) => {
-          const ids = tags.slice(s.start, s.end).map((t) => dict.id(t));
-          const notNext = new Set<number>();
-          if (this.meta.scheme === 'BIO') notNext.add(dict.id(`I-${s.label}`));
-          return { ...s, confidence: spanProbability(fb!, scores, data, offset, s.start, ids, notNext) };
-        });
-        out[sentIndex] = { tags, spans };
+        const spans = this.withConfidence(scores, data, offset, len, tags, toSpans(tags));
+        out[sentIndex] = applySpanThreshold(tags, spans, minConfidence);
       });
     }
     return out;
+  }
+
+  /** `found` (spans of the NER `tags` decoded from `data` at `offset`, `len` positions) with their CRF probabilities. */
+  private withConfidence(scores: CrfScores, data: Float32Array, offset: number, len: number, tags: readonly string[], found: readonly Span[]): ScoredSpan[] {
+    const dict = this.nerTags;
+    const fb = found.length > 0 ? forwardBackward(scores, data, offset, len) : undefined;
+    return found.map((s) => {
+      const ids = tags.slice(s.start, s.end).map((t) => dict.id(t));
+      const notNext = new Set<number>();
+      if (this.meta.scheme === 'BIO') notNext.add(dict.id(`I-${s.label}`));
+      return { ...s, confidence: spanProbability(fb!, scores, data, offset, s.start, ids, notNext) };
+    });
   }
 
   /**
@@ -275,19 +287,29 @@ export class TaggerModel {
     return out;
   }
 
-  /** Viterbi spans (no confidences) of one sentence's NER emissions (from nerEmissions) under `bias`; `emissions` is not changed. */
-  decodeNer(emissions: Float32Array, bias: number, scores = this.crfScores('ner')): Span[] {
+  /**
+   * Viterbi spans of one sentence's NER emissions (from nerEmissions) under
+   * `bias`, no span threshold applied; `emissions` is not changed. With
+   * `withConfidence` each span also carries the confidence predict() gives it
+   * at that bias (one forward-backward), for choosing a threshold over them.
+   */
+  decodeNer(emissions: Float32Array, bias: number, scores?: CrfScores): Span[];
+  decodeNer(emissions: Float32Array, bias: number, scores: CrfScores | undefined, withConfidence: true): ScoredSpan[];
+  decodeNer(emissions: Float32Array, bias: number, scores = this.crfScores('ner'), withConfidence = false): Span[] | ScoredSpan[] {
     const k = this.nerTags.size;
     const data = bias === 0 ? emissions : emissions.slice();
     this.applyDecodingBias(data, bias);
-    const { path } = viterbi(scores, data, 0, data.length / k);
+    const len = data.length / k;
+    const { path } = viterbi(scores, data, 0, len);
     const tags = Array.from(path, (id) => this.nerTags.tag(id));
-    return this.meta.scheme === 'BIOES' ? bioesToSpans(tags) : bioToSpans(tags);
+    const found = this.meta.scheme === 'BIOES' ? bioesToSpans(tags) : bioToSpans(tags);
+    return withConfidence ? this.withConfidence(scores, data, 0, len, tags, found) : found;
   }
 
   /** Writes the artifact (weights + manifest) to `dir`; an ensemble in the ensemble format (format version 5). */
   async save(dir: string, extra: Pick<ManifestDraft, 'training' | 'scores'> & { createdAt?: string; calibration?: Record<string, unknown> }): Promise<ModelManifest> {
     const nonOBias = this.meta.nonOBias ?? 0;
+    const minSpanConfidence = this.meta.minSpanConfidence ?? 0;
     const ensemble = this.ensemble;
     return saveArtifact(
       dir,
@@ -301,7 +323,10 @@ export class TaggerModel {
         vocabulary: this.vocab.toJSON(),
         charPositional: this.meta.charPositional ? true : undefined,
         tagFeatures: this.tagFeatures ? this.meta.tagFeatures : undefined,
-        decoding: nonOBias !== 0 || extra.calibration ? { nonOBias, calibration: extra.calibration } : undefined,
+        decoding:
+          nonOBias !== 0 || minSpanConfidence !== 0 || extra.calibration
+            ? { nonOBias, ...(minSpanConfidence !== 0 ? { minSpanConfidence } : {}), calibration: extra.calibration }
+            : undefined,
         ensemble: ensemble ? { members: ensemble.map((e, i) => ({ ...e, network: this.members[i].config })) } : undefined,
         tags: { ner: this.nerTags.toJSON(), seg: this.segTags?.toJSON() },
         training: extra.training,
@@ -336,7 +361,7 @@ export class TaggerModel {
       const vocab = Vocabulary.fromJSON(m.vocabulary);
       const nerTags = TagDictionary.fromJSON(m.tags.ner);
       if (m.network.vocabSize !== vocab.size) throw new Error(`network vocabSize ${m.network.vocabSize} != vocabulary size ${vocab.size}`);
-      const meta = { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength, charPositional: m.charPositional === true, tagFeatures: m.tagFeatures, nonOBias: m.decoding?.nonOBias ?? 0 };
+      const meta = { modelId: m.modelId, modelVersion: m.modelVersion, scheme: m.scheme, maxLength: m.maxLength, charPositional: m.charPositional === true, tagFeatures: m.tagFeatures, nonOBias: m.decoding?.nonOBias ?? 0, minSpanConfidence: m.decoding?.minSpanConfidence ?? 0 };
       if (m.ensemble === undefined) model = withoutInit(() => TaggerModel.create(m.network, vocab, nerTags, meta, 0));
       else model = withoutInit(() => ensembleOf(m.ensemble!.members, vocab, nerTags, meta));
     } catch (err) {

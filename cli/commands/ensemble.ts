@@ -51,6 +51,8 @@ export async function run(p: Parsed): Promise<number> {
     const manifest = await model.save(out, ensembleSummary(model.ensemble!));
     const biases = loaded.filter((m) => (m.manifest.decoding?.nonOBias ?? 0) !== 0).map((m) => `${m.dir}: ${m.manifest.decoding!.nonOBias}`);
     if (biases.length > 0) process.stderr.write(`note: members' decoding biases dropped (${biases.join('; ')}); the ensemble's is ${nonOBias}\n`);
+    const thresholds = loaded.filter((m) => (m.manifest.decoding?.minSpanConfidence ?? 0) !== 0).map((m) => `${m.dir}: ${m.manifest.decoding!.minSpanConfidence}`);
+    if (thresholds.length > 0) process.stderr.write(`note: members' span-confidence thresholds dropped (${thresholds.join('; ')}); the ensemble has none (mentionflow calibrate --threshold chooses one)\n`);
     process.stdout.write(`wrote ${out}: model ${manifest.modelId} ${manifest.modelVersion}, ${dirs.length} member${dirs.length === 1 ? '' : 's'}, ${(manifest.weights.bytes / 1e6).toFixed(1)} MB of weights\n`);
   } finally {
     model.dispose();

@@ -140,9 +140,10 @@ export async function run(p: Parsed): Promise<number> {
       await writeFile(p.values['write-predictions'], lines.join('\n') + '\n');
     }
     if (p.values.json) {
-      process.stdout.write(JSON.stringify({ model: { id: manifest.modelId, version: manifest.modelVersion, dir, nonOBias: model.meta.nonOBias ?? 0 }, data, sentences: sentences.length, scores }) + '\n');
+      process.stdout.write(JSON.stringify({ model: { id: manifest.modelId, version: manifest.modelVersion, dir, nonOBias: model.meta.nonOBias ?? 0, minSpanConfidence: model.meta.minSpanConfidence ?? 0 }, data, sentences: sentences.length, scores }) + '\n');
     } else {
-      const bias = model.meta.nonOBias ? ` (decoding bias ${model.meta.nonOBias} on non-O tags; mentionflow calibrate)` : '';
+      const t = model.meta.minSpanConfidence ?? 0;
+      const bias = model.meta.nonOBias || t ? ` (decoding bias ${model.meta.nonOBias ?? 0} on non-O tags${t ? `, spans below confidence ${t} dropped` : ''}; mentionflow calibrate)` : '';
       process.stdout.write(`model ${manifest.modelId} ${manifest.modelVersion}${bias} on ${data} (${sentences.length} sentences)\n${formatScores(scores)}\n`);
     }
   } finally {

@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { ModelArtifactError } from '../../common/errors.js';
+import { thresholdProblem } from '../crf/spanThreshold.js';
 import type { ParamMap } from '../layers/params.js';
 import { yieldToEventLoop } from '../pace.js';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, MANIFEST_FILE, type ModelManifest, WEIGHTS_FILE } from './manifest.js';
@@ -59,6 +60,9 @@ function requireFields(dir: string, m: ModelManifest): void {
   if (m.decoding !== undefined && (typeof m.decoding !== 'object' || m.decoding === null || typeof m.decoding.nonOBias !== 'number' || !Number.isFinite(m.decoding.nonOBias))) {
     throw new ModelArtifactError(dir, `manifest.decoding.nonOBias must be a finite number, got ${JSON.stringify((m.decoding as { nonOBias?: unknown } | null)?.nonOBias)}`);
   }
+  const t = m.decoding?.minSpanConfidence;
+  const why = t === undefined ? undefined : thresholdProblem(t);
+  if (why) throw new ModelArtifactError(dir, `${MANIFEST_FILE}: decoding.minSpanConfidence ${why}; rewrite it with \`mentionflow calibrate --threshold\` or remove the field`);
 }
 
 /** Bytes of weights hashed per step (about 2 ms of SHA-256 here). */

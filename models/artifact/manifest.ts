@@ -21,11 +21,12 @@ export const ARTIFACT_FORMAT = 'mentionflow-model';
 /**
  * Highest format version this code reads. Version 2 adds `charPositional`,
  * version 3 `tagFeatures`, version 4 a non-zero `decoding.nonOBias`, version 5
- * `ensemble`, version 6 `tagFeatures.softLexicon`; a manifest is written with the lowest version
+ * `ensemble`, version 6 `tagFeatures.softLexicon`, version 7 a non-zero
+ * `decoding.minSpanConfidence`; a manifest is written with the lowest version
  * that describes it (see `manifestVersion`), so a reader that predates a
  * feature refuses those artifacts instead of computing other inputs.
  */
-export const ARTIFACT_VERSION = 6;
+export const ARTIFACT_VERSION = 7;
 export const MANIFEST_FILE = 'manifest.json';
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -77,8 +78,14 @@ export interface ModelManifest {
    * `nonOBias` is added to every non-O emission before Viterbi, chosen on dev
    * by `mentionflow calibrate` (`calibration` records how). Absent means 0:
    * older artifacts decode as they always did. Format version 4 when non-zero.
+   * `minSpanConfidence` (0 <= t < 1): NER spans whose CRF probability is
+   * below it are dropped (models/crf/spanThreshold.ts), chosen together with
+   * the bias (`calibrate --threshold`). Absent means 0. Format version 7 when
+   * non-zero: a reader that ignored it would emit the low-confidence mentions
+   * the pair was chosen to drop, at a bias chosen to go with the threshold,
+   * so older readers must refuse such an artifact rather than decode it.
    */
-  decoding?: { nonOBias: number; calibration?: Record<string, unknown> };
+  decoding?: { nonOBias: number; minSpanConfidence?: number; calibration?: Record<string, unknown> };
   /**
    * Present for an ensemble of N >= 1 networks (in practice 2 or more) sharing this manifest's
    * vocabulary, tags and input features: one entry per member, in the order
@@ -137,8 +144,9 @@ export function memberPrefix(i: number): string {
   return `members/${i}/`;
 }
 
-/** The format version a manifest is written with: 6 with SoftLexicon features, 5 for an ensemble, 4 with a non-zero decoding bias, 3 with tag features, 2 with char-positional inputs, else 1. */
+/** The format version a manifest is written with: 7 with a span-confidence threshold, 6 with SoftLexicon features, 5 for an ensemble, 4 with a non-zero decoding bias, 3 with tag features, 2 with char-positional inputs, else 1. */
 export function manifestVersion(m: Pick<ModelManifest, 'charPositional' | 'tagFeatures' | 'decoding' | 'ensemble'>): number {
+  if ((m.decoding?.minSpanConfidence ?? 0) !== 0) return 7;
   if (m.tagFeatures?.softLexicon) return 6;
   if (m.ensemble) return 5;
   if (m.decoding && m.decoding.nonOBias !== 0) return 4;

@@ -19,3 +19,13 @@ export function applyNonOBias(data: Float32Array, numTags: number, oId: number, 
   if (!Number.isInteger(oId) || oId < 0 || oId >= numTags) throw new Error(`O tag id ${oId} is not a tag of ${numTags}`);
   for (let at = oId; at < data.length; at += numTags) data[at] -= bias;
 }
+
+/** `version` without the suffixes `mentionflow calibrate` adds (`-obias0.35`, `-minconf0.50`). */
+export function uncalibratedVersion(version: string): string {
+  return version.replace(/(-obias-?[0-9.]+)?(-minconf[0-9.]+)?$/, '');
+}
+
+/** The model version of a copy calibrated to `bias` and `minSpanConfidence`: the base version, suffixed with the non-zero ones. */
+export function calibratedVersion(version: string, bias: number, minSpanConfidence = 0): string {
+  return uncalibratedVersion(version) + (bias === 0 ? '' : `-obias${bias.toFixed(2)}`) + (minSpanConfidence === 0 ? '' : `-minconf${minSpanConfidence.toFixed(2)}`);
+}

@@ -16,8 +16,17 @@
  * points qualify, and the best F1 among them is chosen; when none qualifies,
  * the smallest gap is (and the result says so). Each half of the 2-fold
  * check chooses under the same constraint.
+ *
+ * With `thresholds` (issue 16's span-confidence threshold,
+ * models/crf/spanThreshold.ts) each bias is paired with each threshold:
+ * Viterbi and the span confidences run once per bias, and each threshold only
+ * filters those spans. The pair (b, t) of the best F1 is chosen (ties: the
+ * bias nearest 0, then the lower threshold), with the same 2-fold check; the
+ * result also carries the bias-alone calibration (threshold 0) on the same
+ * decodings, so the two can be compared on the same halves.
  */
 import { ConfigError } from '../../common/errors.js';
+import { confidentSpans, thresholdProblem, type Confident } from '../../models/crf/spanThreshold.js';
 import type { NerSentence } from '../../models/data/conll.js';
 import { scoreSpans, type NerScores } from '../../models/eval/spanScorer.js';
 import { detectScheme, tagsToSpans } from '../../models/text/labels.js';
@@ -37,6 +46,9 @@ export interface CalibrationGrid {
 
 export const DEFAULT_GRID: CalibrationGrid = { min: -2, max: 4, step: 0.25, refineStep: 0.05 };
 
+/** The span-confidence thresholds `calibrate --threshold` tries with each bias: 0 (none), then 0.3..0.9 by 0.05. */
+export const DEFAULT_THRESHOLDS: readonly number[] = [0, ...Array.from({ length: 13 }, (_, i) => Math.round((0.3 + i * 0.05) * 100) / 100)];
+
 export interface CalibrationOptions {
   /** The biases to try (default DEFAULT_GRID). */
   grid?: CalibrationGrid;
@@ -48,10 +60,15 @@ export interface CalibrationOptions {
   maxPrGap?: number;
   /** Sentences per network batch (default 64). */
   batchSize?: number;
+  /**
+   * Span-confidence thresholds to try with each bias (each 0 <= t < 1; 0 is
+   * always tried). Default [0]: the bias alone, as before thresholds existed.
+   */
+  thresholds?: readonly number[];
 }
 
 /** Checks `opts` and fills in the defaults; a bad value is a ConfigError naming it. */
-export function calibrationOptions(opts: CalibrationOptions = {}): { grid: CalibrationGrid; maxPrGap: number | undefined; batchSize: number } {
+export function calibrationOptions(opts: CalibrationOptions = {}): { grid: CalibrationGrid; maxPrGap: number | undefined; batchSize: number; thresholds: number[] } {
   const grid = opts.grid ?? DEFAULT_GRID;
   for (const k of ['min', 'max', 'step', 'refineStep'] as const) {
     if (!Number.isFinite(grid[k])) throw new ConfigError(`calibration grid ${k} must be a finite number, got ${grid[k]}`);
@@ -63,12 +80,21 @@ export function calibrationOptions(opts: CalibrationOptions = {}): { grid: Calib
     throw new ConfigError(`maxPrGap must be a finite number >= 0 (points of |precision - recall|), got ${maxPrGap}`);
   }
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`batchSize must be an integer >= 1, got ${batchSize}`);
-  return { grid, maxPrGap, batchSize };
+  const given = opts.thresholds ?? [0];
+  if (!Array.isArray(given) || given.length === 0) throw new ConfigError(`thresholds must be a non-empty list, got ${JSON.stringify(given)}`);
+  for (const t of given) {
+    const why = thresholdProblem(t);
+    if (why) throw new ConfigError(`calibration threshold ${why}`);
+  }
+  const thresholds = [...new Set([0, ...given.map(round)])].sort((a, b) => a - b);
+  return { grid, maxPrGap, batchSize, thresholds };
 }
 
-/** The scores of one bias value. */
+/** The scores of one bias value (and span-confidence threshold, when thresholds are searched). */
 export interface BiasRow {
   bias: number;
+  /** The span-confidence threshold; absent when only biases are searched (0). */
+  threshold?: number;
   scores: NerScores;
 }
 
@@ -77,6 +103,8 @@ export interface FoldResult {
   tunedOn: 'even' | 'odd';
   /** The bias chosen on that half. */
   bias: number;
+  /** The threshold chosen with it (absent when only biases are searched). */
+  threshold?: number;
   /** Whether that bias met `maxPrGap` on that half (always true without the constraint). */
   withinGap: boolean;
   /** Scores on the other half: with bias 0 and with the chosen bias. */
@@ -101,9 +129,16 @@ export interface Calibration {
   /** Both held-out halves pooled: each sentence decoded with the bias chosen on the other half, and at bias 0. */
   crossFitted: { atZero: NerScores; atChosen: NerScores };
   sentences: number;
+  /** The thresholds tried with each bias; absent when only biases are searched. */
+  thresholds?: number[];
+  /** The model's own threshold when loaded (absolute too: the sweep starts from none). */
+  loadedMinSpanConfidence: number;
+  /** With thresholds: the bias-alone calibration (threshold 0) on the same decodings, for comparison. */
+  biasOnly?: Calibration;
 }
 
 const round = (x: number): number => Math.round(x * 1e6) / 1e6;
+const thr = (r: BiasRow): number => r.threshold ?? 0;
 
 function gridValues(min: number, max: number, step: number): number[] {
   const out: number[] = [];
@@ -111,12 +146,14 @@ function gridValues(min: number, max: number, step: number): number[] {
   return out;
 }
 
-/** Picks the row of the best overall F1; ties go to the bias nearest 0, then to the lower bias. */
+/** Picks the row of the best overall F1; ties go to the bias nearest 0, then to the lower bias, then to the lower threshold. */
 export function bestRow(rows: readonly BiasRow[]): BiasRow {
   let best = rows[0];
   for (const r of rows.slice(1)) {
     const d = r.scores.overall.f1 - best.scores.overall.f1;
-    if (d > 1e-9 || (Math.abs(d) <= 1e-9 && (Math.abs(r.bias) < Math.abs(best.bias) || (Math.abs(r.bias) === Math.abs(best.bias) && r.bias < best.bias)))) best = r;
+    const tie = Math.abs(d) <= 1e-9;
+    const sameBias = r.bias === best.bias;
+    if (d > 1e-9 || (tie && (Math.abs(r.bias) < Math.abs(best.bias) || (Math.abs(r.bias) === Math.abs(best.bias) && r.bias < best.bias) || (sameBias && thr(r) < thr(best))))) best = r;
   }
   return best;
 }
@@ -141,30 +178,54 @@ export function chooseRow(rows: readonly BiasRow[], maxPrGap: number | undefined
   return { row: bestRow(pool.filter((r) => prGap(r) <= smallest + 1e-9)), withinGap: false };
 }
 
-/** Sweeps the grid (then refines) over the sentences `subset` (indices); `decode(i, bias)` gives sentence i's spans. */
-function sweep(subset: readonly number[], gold: readonly Span[][], decode: (i: number, bias: number) => Span[], grid: CalibrationGrid, maxPrGap: number | undefined): { rows: BiasRow[]; best: BiasRow; withinGap: boolean } {
-  const seen = new Map<number, BiasRow>();
-  const score = (bias: number): BiasRow => {
-    const b = round(bias);
-    let row = seen.get(b);
-    if (!row) {
-      row = { bias: b, scores: scoreSpans(subset.map((i) => gold[i]), subset.map((i) => decode(i, b))) };
-      seen.set(b, row);
-    }
-    return row;
+/** Sentence i's spans decoded at `bias` with the spans below `threshold` dropped. */
+export type Decode = (i: number, bias: number, threshold: number) => readonly Span[];
+
+/**
+ * A Decode over cached decodings: `decode(i, bias)` runs once per sentence and
+ * bias (with confidences when thresholds other than 0 are asked for) and each
+ * threshold filters its spans.
+ */
+export function cachedDecode(decode: (i: number, bias: number) => Span[] | Confident[]): Decode {
+  const cache = new Map<string, Span[] | Confident[]>();
+  return (i, bias, threshold) => {
+    const key = `${i}@${bias}`;
+    let spans = cache.get(key);
+    if (!spans) cache.set(key, (spans = decode(i, bias)));
+    if (threshold === 0) return spans;
+    if (spans.length > 0 && typeof (spans[0] as Partial<Confident>).confidence !== 'number') throw new Error('a span-confidence threshold needs spans decoded with their confidences (decodeNer(..., true))');
+    return confidentSpans(spans as Confident[], threshold);
   };
-  for (const b of gridValues(grid.min, grid.max, grid.step)) score(b);
-  score(0);
-  const coarse = chooseRow([...seen.values()], maxPrGap).row;
-  for (const b of gridValues(coarse.bias - grid.step, coarse.bias + grid.step, grid.refineStep)) score(b);
-  const rows = [...seen.values()].sort((a, b) => a.bias - b.bias);
+}
+
+/**
+ * The rows of `biases` x `thresholds` on the sentences `subset`: one per pair,
+ * sorted by bias then threshold. With `thresholds` [0] (only biases) the rows
+ * carry no threshold.
+ */
+export function scoreRows(subset: readonly number[], gold: readonly Span[][], decode: Decode, biases: readonly number[], thresholds: readonly number[]): BiasRow[] {
+  const searched = thresholds.length > 1 || thresholds[0] !== 0;
+  const golds = subset.map((i) => gold[i]);
+  const rows: BiasRow[] = [];
+  for (const bias of biases) {
+    for (const t of thresholds) rows.push({ bias, ...(searched ? { threshold: t } : {}), scores: scoreSpans(golds, subset.map((i) => decode(i, bias, t))) });
+  }
+  return rows.sort((a, b) => a.bias - b.bias || thr(a) - thr(b));
+}
+
+/** Sweeps the grid (then refines) over the sentences `subset` (indices), each bias with each threshold. */
+function sweep(subset: readonly number[], gold: readonly Span[][], decode: Decode, grid: CalibrationGrid, maxPrGap: number | undefined, thresholds: readonly number[]): { rows: BiasRow[]; best: BiasRow; withinGap: boolean } {
+  const biases = new Set<number>([...gridValues(grid.min, grid.max, grid.step), 0]);
+  const coarse = chooseRow(scoreRows(subset, gold, decode, [...biases], thresholds), maxPrGap).row;
+  for (const b of gridValues(coarse.bias - grid.step, coarse.bias + grid.step, grid.refineStep)) biases.add(b);
+  const rows = scoreRows(subset, gold, decode, [...biases], thresholds);
   const { row, withinGap } = chooseRow(rows, maxPrGap);
   return { rows, best: row, withinGap };
 }
 
-/** Calibrates `model`'s non-O bias on `data` (see the module comment). Does not change the model. */
+/** Calibrates `model`'s non-O bias (and with `thresholds`, its span-confidence threshold) on `data` (see the module comment). Does not change the model. */
 export async function calibrateBias(model: TaggerModel, data: readonly NerSentence[], options: CalibrationOptions = {}): Promise<Calibration> {
-  const { grid, maxPrGap, batchSize } = calibrationOptions(options);
+  const { grid, maxPrGap, batchSize, thresholds } = calibrationOptions(options);
   const sentences = data.filter((s) => s.chars.length > 0);
   if (sentences.length < 2) throw new Error(`calibration needs at least 2 non-empty sentences, got ${sentences.length}`);
   const scheme = detectScheme(sentences.map((s) => s.tags));
@@ -174,37 +235,39 @@ export async function calibrateBias(model: TaggerModel, data: readonly NerSenten
     batchSize,
   );
   const crf = model.crfScores('ner');
-  const cache = new Map<string, Span[]>();
-  const decode = (i: number, bias: number): Span[] => {
-    const key = `${i}@${bias}`;
-    let spans = cache.get(key);
-    if (!spans) {
-      spans = model.decodeNer(emissions[i], bias, crf);
-      cache.set(key, spans);
-    }
-    return spans;
-  };
-  const all = sentences.map((_, i) => i);
+  const searched = thresholds.length > 1;
+  const decode = cachedDecode((i, bias) => (searched ? model.decodeNer(emissions[i], bias, crf, true) : model.decodeNer(emissions[i], bias, crf)));
+  const loaded = { loadedBias: model.meta.nonOBias ?? 0, loadedMinSpanConfidence: model.meta.minSpanConfidence ?? 0 };
+  const withThresholds = calibrateOn(gold, decode, grid, maxPrGap, thresholds);
+  if (!searched) return { ...loaded, ...withThresholds };
+  return { ...loaded, ...withThresholds, thresholds, biasOnly: { ...loaded, ...calibrateOn(gold, decode, grid, maxPrGap, [0]) } };
+}
+
+/** The calibration over cached decodings: the sweep on all sentences, and the 2-fold check on the parity halves. */
+function calibrateOn(gold: readonly Span[][], decode: Decode, grid: CalibrationGrid, maxPrGap: number | undefined, thresholds: readonly number[]): Omit<Calibration, 'loadedBias' | 'loadedMinSpanConfidence'> {
+  const all = gold.map((_, i) => i);
   const even = all.filter((i) => i % 2 === 0);
   const odd = all.filter((i) => i % 2 === 1);
-  const full = sweep(all, gold, decode, grid, maxPrGap);
-  const scoreAt = (subset: readonly number[], bias: (i: number) => number): NerScores =>
-    scoreSpans(subset.map((i) => gold[i]), subset.map((i) => decode(i, bias(i))));
-  const fold = (tune: number[], test: number[], tunedOn: 'even' | 'odd'): FoldResult => {
-    const { best, withinGap } = sweep(tune, gold, decode, grid, maxPrGap);
-    return { tunedOn, bias: best.bias, withinGap, heldOutAtZero: scoreAt(test, () => 0), heldOutAtChosen: scoreAt(test, () => best.bias) };
+  const full = sweep(all, gold, decode, grid, maxPrGap, thresholds);
+  const scoreAt = (subset: readonly number[], pick: (i: number) => BiasRow | undefined): NerScores =>
+    scoreSpans(subset.map((i) => gold[i]), subset.map((i) => {
+      const r = pick(i);
+      return r ? decode(i, r.bias, thr(r)) : decode(i, 0, 0);
+    }));
+  const fold = (tune: number[], test: number[], tunedOn: 'even' | 'odd'): { result: FoldResult; row: BiasRow } => {
+    const { best, withinGap } = sweep(tune, gold, decode, grid, maxPrGap, thresholds);
+    const result: FoldResult = { tunedOn, bias: best.bias, ...(best.threshold === undefined ? {} : { threshold: best.threshold }), withinGap, heldOutAtZero: scoreAt(test, () => undefined), heldOutAtChosen: scoreAt(test, () => best) };
+    return { result, row: best };
   };
-  const folds: [FoldResult, FoldResult] = [fold(even, odd, 'even'), fold(odd, even, 'odd')];
-  const biasFor = (i: number): number => (i % 2 === 0 ? folds[1].bias : folds[0].bias);
+  const [e, o] = [fold(even, odd, 'even'), fold(odd, even, 'odd')];
   return {
-    loadedBias: model.meta.nonOBias ?? 0,
     rows: full.rows,
     chosen: full.best,
     maxPrGap,
     chosenWithinGap: full.withinGap,
-    atZero: full.rows.find((r) => r.bias === 0)!,
-    folds,
-    crossFitted: { atZero: scoreAt(all, () => 0), atChosen: scoreAt(all, biasFor) },
-    sentences: sentences.length,
+    atZero: full.rows.find((r) => r.bias === 0 && thr(r) === 0)!,
+    folds: [e.result, o.result],
+    crossFitted: { atZero: scoreAt(all, () => undefined), atChosen: scoreAt(all, (i) => (i % 2 === 0 ? o.row : e.row)) },
+    sentences: gold.length,
   };
 }

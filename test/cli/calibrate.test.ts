@@ -71,6 +71,26 @@ describe('mentionflow calibrate', () => {
     assert.match(cli(['eval', '--model', model, '--data', data]).stdout, /^model tiny test \(decoding bias -50 on non-O tags; mentionflow calibrate\) on /);
   });
 
+  it('--threshold searches (bias, threshold) pairs, shows the chosen pair and the bias alone, and --out writes both', () => {
+    const r = cli(['calibrate', '--model', model, '--data', data, '--min', '-1', '--max', '1', '--step', '0.5', '--threshold']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^ {2}bias \| thresh \| named/m);
+    // The tiny model fits its data: F1 100 at bias 0 without a threshold, and ties go to bias 0, threshold 0.
+    assert.match(r.stdout, /best bias 0\.00, threshold 0\.00: P 100\.00 R 100\.00/);
+    assert.match(r.stdout, /^bias alone \(threshold 0\), same decodings: best bias 0\.00 /m);
+    const out = join(work, 'thresholded');
+    const j = cli(['calibrate', '--model', model, '--data', data, '--min', '-1', '--max', '1', '--step', '0.5', '--threshold', '--json', '--out', out]);
+    assert.equal(j.status, 0, j.stderr);
+    const parsed = JSON.parse(j.stdout) as { calibration: { thresholds: number[]; chosen: { bias: number; threshold: number }; rows: { threshold: number }[]; biasOnly: { chosen: { bias: number } } } };
+    assert.deepEqual(parsed.calibration.thresholds.slice(0, 3), [0, 0.3, 0.35]);
+    assert.deepEqual([parsed.calibration.chosen.bias, parsed.calibration.chosen.threshold, parsed.calibration.biasOnly.chosen.bias], [0, 0, 0]);
+    assert.ok(parsed.calibration.rows.some((x) => x.threshold === 0.9));
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { decoding: { nonOBias: number; minSpanConfidence?: number; calibration: { thresholds: number[]; minSpanConfidence: number } } };
+    assert.equal(manifest.decoding.minSpanConfidence, undefined, 'threshold 0 is not written');
+    assert.equal(manifest.decoding.calibration.minSpanConfidence, 0);
+    assert.equal(manifest.decoding.calibration.thresholds.length, 14);
+  });
+
   it('a grid mistake is one line and exit 2', () => {
     const r = cli(['calibrate', '--model', model, '--data', data, '--max', '-5']);
     assert.equal(r.status, 2);

@@ -146,3 +146,91 @@ test('a maxPrGap that is negative or not finite is a ConfigError', async () => {
   }
   await assert.rejects(calibrateBias(balanced, four, { grid: { ...grid, step: 0 } }), ConfigError);
 });
+
+// Span-confidence thresholds. Every sentence "甲乙丙丁戊" holds two gold mentions, A (0-2) and B (2-4).
+// From bias 1 on the fake finds A (confidence 0.9); from bias 2 on also B (0.8) and a wrong W (4-5),
+// whose confidence is 0.4 in even sentences and 0.6 in odd ones. So bias alone is best at 2
+// (P 66.67 R 100 F1 80), and bias 2 with a threshold above W's confidence (and at most 0.8) is perfect.
+const two: NerSentence[] = Array.from({ length: 8 }, () => ({ chars: [...'甲乙丙丁戊'], tags: ['B-PER.NAM', 'I-PER.NAM', 'B-LOC.NAM', 'I-LOC.NAM', 'O'] }));
+const scored = {
+  meta: { nonOBias: 0, minSpanConfidence: 0.7 },
+  crfScores: () => undefined,
+  async nerEmissions(texts: readonly (readonly string[])[]) {
+    return texts.map((_, i) => Float32Array.of(i));
+  },
+  decodeNer(e: Float32Array, bias: number, _crf: unknown, withConfidence?: boolean): Span[] {
+    const spans: (Span & { confidence: number })[] = [];
+    if (bias >= 1) spans.push({ start: 0, end: 2, label: 'PER.NAM', confidence: 0.9 });
+    if (bias >= 2) spans.push({ start: 2, end: 4, label: 'LOC.NAM', confidence: 0.8 }, { start: 4, end: 5, label: 'PER.NAM', confidence: e[0] % 2 === 0 ? 0.4 : 0.6 });
+    return withConfidence ? spans : spans.map(({ start, end, label }) => ({ start, end, label }));
+  },
+} as unknown as TaggerModel;
+
+test('selection over (bias, threshold) rows: the best F1; ties go to the bias nearest 0, then to the lower threshold; maxPrGap applies to pairs', () => {
+  const row = (bias: number, threshold: number, tp: number, fp: number, fn: number) => ({ bias, threshold, scores: { perLabel: {}, overall: prf(tp, fp, fn) } });
+  const table = [
+    row(0, 0, 50, 10, 50), //    F1 62.50
+    row(0.5, 0, 60, 30, 40), //  F1 63.16, gap 6.67
+    row(0.5, 0.4, 58, 22, 42), // P 72.5 R 58 F1 64.44, gap 14.5
+    row(1, 0, 66, 50, 34), //    F1 61.11
+    row(1, 0.5, 64, 26, 36), //  P 71.11 R 64 F1 67.37, gap 7.11
+    row(1.5, 0.7, 63, 23, 37), // P 73.26 R 63 F1 67.74, gap 10.26: the best F1, but further from 0 than
+    row(1, 0.75, 63, 23, 37), // the same F1 at bias 1, with a higher threshold than
+    row(1, 0.6, 63, 23, 37), //  the same F1 and bias: chosen
+  ];
+  assert.deepEqual(chooseRow(table, undefined), { row: table[7], withinGap: true });
+  assert.deepEqual(chooseRow(table.slice(0, 7), undefined), { row: table[6], withinGap: true });
+  assert.deepEqual(chooseRow(table, 7), { row: table[1], withinGap: true });
+  assert.deepEqual(chooseRow(table, 8), { row: table[4], withinGap: true });
+});
+
+test('calibrateBias with thresholds chooses (bias, threshold) on all sentences and per half, one decoding per bias, and reports the bias alone beside it', async () => {
+  let calls = 0;
+  const counting = { ...scored, decodeNer: (...a: Parameters<TaggerModel['decodeNer']>) => (calls++, scored.decodeNer(...a)) } as unknown as TaggerModel;
+  const thresholds = [0, 0.3, 0.45, 0.5, 0.65, 0.85, 0.95];
+  const c = await calibrateBias(counting, two, { grid, thresholds });
+  const biases = new Set(c.rows.map((r) => r.bias)).size;
+  assert.equal(calls, two.length * biases, 'one decoding per sentence and bias, whatever the thresholds');
+  assert.equal(c.rows.length, biases * thresholds.length);
+  assert.deepEqual(c.thresholds, thresholds);
+  assert.equal(c.loadedMinSpanConfidence, 0.7);
+  // All: W (0.4 or 0.6) is dropped from 0.65 on, B (0.8) from 0.85 on.
+  assert.deepEqual([c.chosen.bias, c.chosen.threshold, c.chosen.scores.overall.f1], [2, 0.65, 100]);
+  const at = (b: number, t: number) => c.rows.find((r) => r.bias === b && r.threshold === t)!.scores.overall;
+  assert.deepEqual([at(2, 0).tp, at(2, 0).fp, at(2, 0.5).fp, at(2, 0.85).tp, at(2, 0.95).tp], [16, 8, 4, 8, 0]);
+  // The even half only needs 0.45; the odd half 0.65. Scored on the other half: the odd half keeps its
+  // W (0.6) at 0.45, the even half drops its W (0.4) at 0.65.
+  assert.deepEqual(c.folds.map((fo) => [fo.tunedOn, fo.bias, fo.threshold]), [['even', 2, 0.45], ['odd', 2, 0.65]]);
+  assert.equal(c.folds[0].heldOutAtChosen.overall.fp, 4);
+  assert.equal(c.folds[1].heldOutAtChosen.overall.f1, 100);
+  const pooled = c.crossFitted.atChosen.overall;
+  assert.deepEqual([pooled.tp, pooled.fp, pooled.fn], [16, 4, 0]);
+  // The bias alone, on the same decodings: 2 everywhere, W always kept.
+  const b = c.biasOnly!;
+  assert.deepEqual([b.chosen.bias, b.chosen.threshold, b.folds.map((fo) => fo.bias)], [2, undefined, [2, 2]]);
+  assert.equal(b.crossFitted.atChosen.overall.fp, 8);
+  const text = formatCalibration(c);
+  assert.match(text, /^ {2}2\.00 \| {3}0\.65 \|.*100\.00 <- best$/m);
+  assert.match(text, /tuned on the even half -> bias 2\.00, threshold 0\.45; /);
+  assert.match(text, /the threshold adds \+8\.89 overall F1 held out \(\+20\.00 tuned on all\)/);
+  // Without thresholds: the bias-alone calibration, rows without a threshold field.
+  const plain = await calibrateBias(scored, two, { grid });
+  assert.deepEqual([plain.chosen.bias, plain.thresholds, plain.biasOnly], [2, undefined, undefined]);
+  assert.ok(plain.rows.every((r) => !('threshold' in r)));
+  assert.deepEqual(plain.crossFitted, b.crossFitted);
+  assert.doesNotMatch(formatCalibration(plain), /thresh|threshold/);
+});
+
+test('calibrateBias with thresholds under maxPrGap: the pair within the gap where the bias alone has none', async () => {
+  const c = await calibrateBias(scored, two, { grid, thresholds: [0, 0.45, 0.65], maxPrGap: 5 });
+  assert.deepEqual([c.chosen.bias, c.chosen.threshold, c.chosenWithinGap], [2, 0.65, true]);
+  // The bias alone: P 100 R 50 (gap 50) below 2, P 66.67 R 100 (gap 33.3) from 2: none within, the smallest gap.
+  assert.deepEqual([c.biasOnly!.chosen.bias, c.biasOnly!.chosenWithinGap], [2, false]);
+  assert.match(formatCalibration(c), /best bias 2\.00, threshold 0\.65 \(\|P - R\| <= 5\)/);
+});
+
+test('a threshold outside [0, 1) is a ConfigError', async () => {
+  for (const t of [1, -0.1, Number.NaN]) {
+    await assert.rejects(calibrateBias(scored, two, { thresholds: [0, t] }), (err: Error) => err instanceof ConfigError && /^calibration threshold must be a number with 0 <= t < 1/.test(err.message));
+  }
+});

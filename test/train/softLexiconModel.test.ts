@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ModelArtifactError } from '../../common/errors.js';
+import { ARTIFACT_VERSION } from '../../models/artifact/manifest.js';
 import { makeBatch } from '../../models/batch.js';
 import { FEATURE_TEMPLATES } from '../../models/features/lexical.js';
 import { SOFT_LEXICON_TEMPLATES } from '../../models/features/softLexicon.js';
@@ -130,13 +131,14 @@ test('older artifacts load and decode as before: no tag features (format 1), nam
   r.model.dispose();
 });
 
-test('a manifest claiming a format newer than 6 is refused with a message', async () => {
+test('a manifest claiming a format newer than this reader\'s is refused with a message', async () => {
   const out = join(dir, 'reach');
   const file = join(out, 'manifest.json');
   const m = JSON.parse(await readFile(file, 'utf8')) as { formatVersion: number };
-  m.formatVersion = 7;
+  m.formatVersion = ARTIFACT_VERSION + 1;
   await writeFile(file, JSON.stringify(m));
-  await assert.rejects(TaggerModel.load(out), (e: unknown) => e instanceof ModelArtifactError && /format version 7 is newer than this mentionflow supports \(6\)/.test(e.message));
+  const why = `format version ${ARTIFACT_VERSION + 1} is newer than this mentionflow supports (${ARTIFACT_VERSION})`;
+  await assert.rejects(TaggerModel.load(out), (e: unknown) => e instanceof ModelArtifactError && e.message.includes(why));
 });
 
 test('options: SoftLexicon features need lexical buckets; word length and top N are checked', () => {
