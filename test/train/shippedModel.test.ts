@@ -1,10 +1,10 @@
 /**
  * The shipped default model (models/default) is what its model card says:
- * the joint model with char-positional input and a decoding bias chosen by
- * `mentionflow calibrate`; its WeiboNER v2 dev score, recomputed here, is the
- * one calibrate recorded (and, at bias 0, the one training recorded) and meets the issue's target
- * (at least 60 overall F1); its segmentation head's NLPCC dev scores are the
- * ones its card reports.
+ * the joint model with char-positional input and SoftLexicon features,
+ * distilled from an ensemble (silver data in its training record),
+ * uncalibrated; its WeiboNER v2 dev score, recomputed here, is the one
+ * training recorded and meets the issue's target (at least 63 overall F1);
+ * its segmentation head's NLPCC dev scores are the ones its card reports.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,15 +20,18 @@ import { testBackend } from '../support/backend.js';
 const MODEL = join(projectRoot(), 'models', 'default');
 const DEV = join(corporaDir(), 'weiboNER', 'weiboNER_2nd_conll.dev');
 
-test('the shipped model is the joint char-positional model of its card, with a segmentation head', async () => {
+test('the shipped model is the joint char-positional SoftLexicon model of its card, distilled, with a segmentation head', async () => {
   await testBackend();
   const { model, manifest } = await TaggerModel.load(MODEL);
   try {
     assert.equal(manifest.modelId, 'weibo-ner-joint');
     assert.equal(manifest.charPositional, true);
-    assert.equal(manifest.formatVersion, 4, 'char-positional input and a decoding bias');
-    assert.equal(manifest.decoding?.nonOBias, model.meta.nonOBias);
-    assert.ok((manifest.decoding?.nonOBias ?? 0) > 0, 'calibrated towards recall (mentionflow calibrate)');
+    assert.equal(manifest.formatVersion, 6, 'char-positional input and SoftLexicon features');
+    assert.ok((manifest.tagFeatures?.softLexicon?.entries.length ?? 0) > 1_000_000, 'the dictionary words carried in the manifest');
+    assert.equal(manifest.decoding, undefined, 'uncalibrated (the card: calibration costs F1 held out for this recipe)');
+    assert.equal(model.meta.nonOBias ?? 0, 0);
+    const data = (manifest.training as { data: Array<{ role: string }> }).data.map((d) => d.role);
+    for (const role of ['ner-train', 'ner-dev', 'seg-train', 'silver', 'soft-lexicon', 'embeddings']) assert.ok(data.includes(role), `training.data has ${role}: ${data.join(', ')}`);
     assert.ok(model.network.config.seg !== undefined, 'segmentation head carried');
     const card = readFileSync(join(MODEL, 'MODEL_CARD.md'), 'utf8');
     assert.ok(card.includes(`${manifest.modelId} ${manifest.modelVersion}`), 'the card names this model and version');
@@ -37,22 +40,21 @@ test('the shipped model is the joint char-positional model of its card, with a s
   }
 });
 
-test('WeiboNER v2 dev: the shipped model scores what its calibration recorded, at least 60 overall F1; with the bias set to 0 it scores what its training recorded', { timeout: 300_000, skip: existsSync(DEV) ? false : `corpus not found at ${DEV} (set MENTIONFLOW_CORPORA)` }, async () => {
+test('WeiboNER v2 dev: the shipped model scores what its training recorded and its card reports, at least 63 overall F1', { timeout: 300_000, skip: existsSync(DEV) ? false : `corpus not found at ${DEV} (set MENTIONFLOW_CORPORA)` }, async () => {
   await testBackend();
   const { model, manifest } = await TaggerModel.load(MODEL);
   try {
     const dev = await readConll(DEV);
     const { scores } = await evaluateNer(model, dev);
-    const calibration = manifest.decoding?.calibration as { atChosen: { overall: { f1: number; precision: number; recall: number } } };
+    const recorded = (manifest.scores as { dev: { overall: { f1: number; precision: number; recall: number } } }).dev.overall;
     for (const k of ['f1', 'precision', 'recall'] as const) {
-      assert.ok(Math.abs(scores.overall[k] - calibration.atChosen.overall[k]) < 0.01, `dev ${k} ${scores.overall[k]} vs ${calibration.atChosen.overall[k]} recorded by calibrate`);
+      assert.ok(Math.abs(scores.overall[k] - recorded[k]) < 0.01, `dev ${k} ${scores.overall[k]} vs ${recorded[k]} recorded at training`);
     }
-    assert.ok(scores.overall.f1 >= 60, `dev F1 ${scores.overall.f1}`);
-    model.meta.nonOBias = 0;
-    const uncalibrated = (await evaluateNer(model, dev)).scores;
-    const recorded = (manifest.scores as { dev: { overall: { f1: number } } }).dev.overall.f1;
-    assert.ok(Math.abs(uncalibrated.overall.f1 - recorded) < 0.01, `dev F1 at bias 0 ${uncalibrated.overall.f1} vs ${recorded} recorded at training`);
-    assert.ok(scores.overall.recall > uncalibrated.overall.recall, `recall ${scores.overall.recall} calibrated vs ${uncalibrated.overall.recall}`);
+    assert.ok(scores.overall.f1 >= 63, `dev F1 ${scores.overall.f1}`);
+    const card = readFileSync(join(MODEL, 'MODEL_CARD.md'), 'utf8');
+    const row = /\| overall \| ([\d.]+) \| ([\d.]+) \| \*\*([\d.]+)\*\* \|/.exec(card);
+    assert.ok(row, 'the card reports "| overall | P | R | **F1** |"');
+    assert.deepEqual(row.slice(1, 4), [scores.overall.precision, scores.overall.recall, scores.overall.f1].map((x) => x.toFixed(2)));
   } finally {
     model.dispose();
   }
