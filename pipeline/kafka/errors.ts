@@ -96,8 +96,12 @@ export function isRebalancing(err: unknown): boolean {
  * request). A commit refused so loses nothing: the records come again.
  */
 export function isMembershipLost(err: unknown): boolean {
-  return isRebalancing(err) || shape(err).type === 'UNKNOWN_MEMBER_ID';
+  // kafkajs's retrier wraps a broker error it will not retry (UNKNOWN_MEMBER_ID) or has retried
+  // enough: the type is on a cause, not on the error a commit throws.
+  return errorChain(err).some((s) => s.type !== undefined && MEMBERSHIP_LOST.has(s.type));
 }
+
+const MEMBERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
 /** Another producer with the same transactional id took over (this one is a zombie). */
 export function isFenced(err: unknown): boolean {

@@ -14,9 +14,7 @@
  * kafkajs 2.2.4 (the module it wraps is internal): with another version
  * GROUP_JOIN payloads have no generationId and the archive sink says so.
  */
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { kafkajsRequire as require, patchableKafkajsModule, replaceCachedModule } from './kafkajsPatch.js';
 
 interface Emitter {
   emit(name: string, payload?: object): unknown;
@@ -25,9 +23,8 @@ interface Emitter {
 type ConsumerGroupClass = new (options: object) => { instrumentationEmitter: Emitter; generationId: number | null };
 
 function install(): boolean {
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== '2.2.4') return false;
-  const path = require.resolve('kafkajs/src/consumer/consumerGroup.js');
+  const path = patchableKafkajsModule('kafkajs/src/consumer/consumerGroup.js');
+  if (path === undefined) return false;
   if (require.cache[path] !== undefined) return (require(path) as { generationInJoin?: boolean }).generationInJoin === true;
   const { GROUP_JOIN } = (require('kafkajs/src/consumer/instrumentationEvents.js') as { events: { GROUP_JOIN: string } }).events;
   const Original = require(path) as ConsumerGroupClass;
@@ -41,11 +38,7 @@ function install(): boolean {
       this.instrumentationEmitter = wrapped;
     }
   }
-  const mod = new (require('node:module') as { Module: new (id: string) => NodeJS.Module }).Module(path);
-  mod.filename = path;
-  mod.loaded = true;
-  mod.exports = ConsumerGroup;
-  require.cache[path] = mod;
+  replaceCachedModule(path, ConsumerGroup);
   return true;
 }
 

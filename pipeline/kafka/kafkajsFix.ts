@@ -14,9 +14,7 @@
  * in one pass. It is installed only for kafkajs 2.2.4 (the module it
  * replaces is internal): another version loads unchanged.
  */
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { kafkajsRequire, patchableKafkajsModule, replaceCachedModule } from './kafkajsPatch.js';
 
 interface GroupArgs {
   topic: string;
@@ -43,19 +41,14 @@ export function groupMessagesPerPartition({ topic, partitionMetadata, messages, 
 }
 
 function install(): boolean {
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== '2.2.4') return false;
-  const path = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-  const loaded = require.cache[path];
+  const path = patchableKafkajsModule('kafkajs/src/producer/groupMessagesPerPartition.js');
+  if (path === undefined) return false;
+  const loaded = kafkajsRequire.cache[path];
   if (loaded !== undefined && loaded.exports !== groupMessagesPerPartition) {
     // kafkajs's producer was loaded before this module (an import that bypassed it): too late to replace.
     return false;
   }
-  const mod = new (require('node:module') as { Module: new (id: string) => NodeJS.Module }).Module(path);
-  mod.filename = path;
-  mod.loaded = true;
-  mod.exports = groupMessagesPerPartition;
-  require.cache[path] = mod;
+  replaceCachedModule(path, groupMessagesPerPartition);
   return true;
 }
 

@@ -9,20 +9,15 @@
  * left.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { listArchive } from '../../pipeline/file/archiveLayout.js';
 import { readContainer } from '../../schemas/container.js';
 import { decodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
-import { KAFKA_SKIP, createTestTopics, deleteTestTopics, encodePost, kafkaBrokers, produceRecords, sleep, spawnCli, testPost, type Cli, type InputRecord } from '../support/kafka.js';
+import { KAFKA_SKIP, archiveTestBed, inputRecords, kafkaBrokers, produceRecords, sleep, spawnCli, type Cli } from '../support/kafka.js';
 
 const TOTAL = Number(process.env.ARCHIVE_SHARED_POSTS ?? 30000);
 const PARTITIONS = 4;
-const HOUR = 3_600_000;
-const BASE = Date.UTC(2024, 4, 1, 8, 0, 0);
 
 async function archived(dir: string, topic: string): Promise<{ posts: Array<{ id: string; partition: number; file: string }>; temporary: number }> {
   const { files, temporary, staged } = await listArchive(dir, topic);
@@ -34,21 +29,9 @@ async function archived(dir: string, topic: string): Promise<{ posts: Array<{ id
 
 test(`archive --follow, two sinks in one group over ${PARTITIONS} partitions (one joins mid-stream, the other is SIGKILLed): each of ${TOTAL} posts archived once`, { timeout: 300_000, skip: kafkaBrokers() === undefined ? KAFKA_SKIP : false }, async (t) => {
   const brokers = kafkaBrokers() as string[];
-  const topics = await createTestTopics(brokers, 'archive-shared', PARTITIONS);
-  const dir = mkdtempSync(join(tmpdir(), 'archive-shared-'));
-  const running: Cli[] = [];
-  t.after(async () => {
-    for (const c of running) c.kill();
-    await deleteTestTopics(brokers, topics);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const input: InputRecord[] = [];
-  const ids = new Set<string>();
-  for (let i = 0; i < TOTAL; i++) {
-    const id = `${topics.input}-${i}`;
-    ids.add(id);
-    input.push({ key: id, value: encodePost({ ...testPost(id, i), created_at: BASE + ((i * 7919) % 3) * HOUR + i }) });
-  }
+  const { topics, dir, running } = await archiveTestBed(t, brokers, 'archive-shared', PARTITIONS);
+  const { records: input, ids: idList } = inputRecords(TOTAL, topics.input, 0, 3);
+  const ids = new Set(idList);
   const start = (name: string): Cli => {
     const c = spawnCli([
       'archive', '--follow', '--from-topic', topics.input, '--dir', dir, '--brokers', brokers.join(','),

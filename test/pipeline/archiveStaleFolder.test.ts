@@ -8,34 +8,22 @@
  * fences the folder and archives every post of the partition.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { listArchive, stagingDir } from '../../pipeline/file/archiveLayout.js';
 import { readContainer } from '../../schemas/container.js';
 import { decodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
-import { KAFKA_SKIP, createTestTopics, deleteTestTopics, encodePost, kafkaBrokers, produceRecords, sleep, spawnCli, testPost, type Cli } from '../support/kafka.js';
+import { KAFKA_SKIP, archiveTestBed, inputRecords, kafkaBrokers, produceRecords, sleep, spawnCli } from '../support/kafka.js';
 
 const TOTAL = 600;
 
 test('archive --follow: a staging folder left by an earlier life of the group (generation 999) is fenced, not obeyed: every post archived once', { timeout: 180_000, skip: kafkaBrokers() === undefined ? KAFKA_SKIP : false }, async (t) => {
   const brokers = kafkaBrokers() as string[];
-  const topics = await createTestTopics(brokers, 'archive-stale', 2);
-  const dir = mkdtempSync(join(tmpdir(), 'archive-stale-'));
-  const running: Cli[] = [];
-  t.after(async () => {
-    for (const c of running) c.kill();
-    await deleteTestTopics(brokers, topics);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const ids = new Set<string>();
-  const input = Array.from({ length: TOTAL }, (_, i) => {
-    const id = `${topics.input}-${i}`;
-    ids.add(id);
-    return { key: id, value: encodePost(testPost(id, i)) };
-  });
+  const { topics, dir, running } = await archiveTestBed(t, brokers, 'archive-stale', 2);
+  const { records: input, ids: idList } = inputRecords(TOTAL, topics.input, 0);
+  const ids = new Set(idList);
   await produceRecords(brokers, topics.input, input);
   const stale = join(stagingDir(dir, topics.input, 0), '0000000999-4242-deadbeef-1');
   mkdirSync(stale, { recursive: true });

@@ -15,22 +15,19 @@
  * CI size: 4,000 posts over about 20 s. Longer: ARCHIVE_STALL_POSTS=20000.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { listArchive } from '../../pipeline/file/archiveLayout.js';
 import { readContainer } from '../../schemas/container.js';
 import { decodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
-import { KAFKA_SKIP, createTestTopics, deleteTestTopics, encodePost, kafkaBrokers, produceRecords, sleep, spawnCli, testPost, type Cli, type InputRecord } from '../support/kafka.js';
+import { KAFKA_SKIP, archiveTestBed, inputRecords, kafkaBrokers, produceRecords, sleep, spawnCli, type Cli } from '../support/kafka.js';
 
 const TOTAL = Number(process.env.ARCHIVE_STALL_POSTS ?? 4000);
 const PARTITIONS = 4;
 const SESSION_MS = 6000;
-const HOUR = 3_600_000;
-const BASE = Date.UTC(2024, 4, 1, 8, 0, 0);
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -76,24 +73,9 @@ async function archived(dir: string, topic: string): Promise<{ posts: Array<{ id
 
 test(`archive --follow, two sinks in one group, one frozen (SIGSTOP) past its session timeout with files open: its renames are fenced, each of ${TOTAL} posts archived once`, { timeout: 300_000, skip: kafkaBrokers() === undefined ? KAFKA_SKIP : false }, async (t) => {
   const brokers = kafkaBrokers() as string[];
-  const topics = await createTestTopics(brokers, 'archive-stall', PARTITIONS);
-  const dir = mkdtempSync(join(tmpdir(), 'archive-stall-'));
-  const running: Cli[] = [];
-  t.after(async () => {
-    for (const c of running) {
-      c.kill('SIGCONT');
-      c.kill();
-    }
-    await deleteTestTopics(brokers, topics);
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const input: InputRecord[] = [];
-  const ids = new Set<string>();
-  for (let i = 0; i < TOTAL; i++) {
-    const id = `${topics.input}-${i}`;
-    ids.add(id);
-    input.push({ key: id, value: encodePost({ ...testPost(id, i), created_at: BASE + ((i * 7919) % 3) * HOUR + i }) });
-  }
+  const { topics, dir, running } = await archiveTestBed(t, brokers, 'archive-stall', PARTITIONS);
+  const { records: input, ids: idList } = inputRecords(TOTAL, topics.input, 0, 3);
+  const ids = new Set(idList);
   const aPort = await freePort();
   const start = (name: string, extra: string[] = []): Cli => {
     const c = spawnCli([

@@ -82,6 +82,12 @@ test('membership lost: a rebalance, or a member the coordinator removed after a 
   }
   assert.equal(isRebalancing(protocolError('UNKNOWN_MEMBER_ID', false)), false);
   assert.equal(isMembershipLost(protocolError('UNKNOWN_MEMBER_ID', false)), true);
+  // As consumer.commitOffsets throws them: kafkajs's retrier wraps the broker's error.
+  const refused = protocolError('UNKNOWN_MEMBER_ID', false);
+  assert.equal(isMembershipLost(new KafkaJSNonRetriableError(refused, { cause: refused })), true);
+  assert.equal(isMembershipLost(exhausted(protocolError('REBALANCE_IN_PROGRESS', true))), true);
+  const other = protocolError('OFFSET_METADATA_TOO_LARGE', false);
+  assert.equal(isMembershipLost(new KafkaJSNonRetriableError(other, { cause: other })), false);
   for (const type of ['OFFSET_METADATA_TOO_LARGE', 'GROUP_AUTHORIZATION_FAILED', 'UNKNOWN_TOPIC_OR_PARTITION']) assert.equal(isMembershipLost(protocolError(type, false)), false, type);
   assert.equal(isMembershipLost(new Error('disk full')), false);
 });

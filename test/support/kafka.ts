@@ -7,6 +7,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from '../../pipeline/kafka/kafkajs.js';
 import { projectRoot } from '../../cli/defaults.js';
@@ -140,6 +142,9 @@ export function garbagePayload(i: number): Buffer {
   }
 }
 
+/** The first event hour of `inputRecords(..., hours)`: 2024-05-01 08:00 UTC. */
+export const EVENT_BASE = Date.UTC(2024, 4, 1, 8, 0, 0);
+
 export interface InputRecord {
   key: string;
   value: Buffer;
@@ -147,9 +152,12 @@ export interface InputRecord {
 
 /**
  * `total` input records: valid posts keyed by their id ("<prefix>-<n>"), and
- * every `garbageEvery`-th one a bad payload keyed "bad-<n>".
+ * every `garbageEvery`-th one a bad payload keyed "bad-<n>" (0: none). With
+ * `hours` > 0 the posts' event times are spread over that many hours from
+ * 2024-05-01 08:00 UTC, interleaved, so an archive sink has files of several
+ * hour folders open at once.
  */
-export function inputRecords(total: number, prefix: string, garbageEvery = 100): { records: InputRecord[]; ids: string[]; badKeys: string[] } {
+export function inputRecords(total: number, prefix: string, garbageEvery = 100, hours = 0): { records: InputRecord[]; ids: string[]; badKeys: string[] } {
   const records: InputRecord[] = [];
   const ids: string[] = [];
   const badKeys: string[] = [];
@@ -161,7 +169,8 @@ export function inputRecords(total: number, prefix: string, garbageEvery = 100):
     } else {
       const id = `${prefix}-${i}`;
       ids.push(id);
-      records.push({ key: id, value: encodePost(testPost(id, i)) });
+      const p = testPost(id, i);
+      records.push({ key: id, value: encodePost(hours > 0 ? { ...p, created_at: EVENT_BASE + ((i * 7919) % hours) * 3_600_000 + i } : p) });
     }
   }
   return { records, ids, badKeys };
@@ -368,4 +377,25 @@ export async function saveTinyModel(dir: string): Promise<string> {
     model.dispose();
   }
   return dir;
+}
+
+/**
+ * What an archive test against the broker starts from: its topics (`partitions`
+ * input partitions), a temporary archive folder, and the list of CLI processes
+ * it spawns; after the test every process is resumed (a test may have stopped
+ * one with SIGSTOP) and killed, the topics deleted and the folder removed.
+ */
+export async function archiveTestBed(t: { after(fn: () => Promise<void>): void }, brokers: string[], name: string, partitions: number): Promise<{ topics: TestTopics; dir: string; running: Cli[] }> {
+  const topics = await createTestTopics(brokers, name, partitions);
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const running: Cli[] = [];
+  t.after(async () => {
+    for (const c of running) {
+      c.kill('SIGCONT');
+      c.kill();
+    }
+    await deleteTestTopics(brokers, topics);
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { topics, dir, running };
 }
