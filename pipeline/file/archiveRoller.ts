@@ -519,17 +519,22 @@ export class ArchiveRoller {
   private async fence(partition: number, state: PartitionState, when: 'open' | 'rename'): Promise<void> {
     if (state.fenced) return;
     state.fenced = true;
-    let files = 0;
+    // The files went with their folder (the new owner removes it): only the handles are left.
+    const { files, records } = await this.closeOpen(state);
+    this.opts.onFenced?.({ partition, epoch: state.epoch, files, records, when });
+  }
+
+  /** Closes a partition's open files once their writes are done and forgets them (unrenamed); their count and records. */
+  private async closeOpen(state: PartitionState): Promise<{ files: number; records: number }> {
     let records = 0;
+    const files = state.open.size;
     for (const f of state.open.values()) {
-      files += 1;
       records += f.records;
       await f.writing;
       await f.handle.close().catch(() => undefined);
-      await rm(f.temp, { force: true });
     }
     state.open.clear();
-    this.opts.onFenced?.({ partition, epoch: state.epoch, files, records, when });
+    return { files, records };
   }
 
   /**
@@ -584,10 +589,7 @@ export class ArchiveRoller {
     const state = this.partitions.get(partition);
     if (state === undefined) return;
     this.partitions.delete(partition);
-    for (const f of state.open.values()) {
-      await f.writing;
-      await f.handle.close().catch(() => undefined);
-    }
+    await this.closeOpen(state);
     await rm(state.staging, { recursive: true, force: true });
   }
 }

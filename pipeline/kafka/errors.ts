@@ -98,10 +98,8 @@ export function isRebalancing(err: unknown): boolean {
 export function isMembershipLost(err: unknown): boolean {
   // kafkajs's retrier wraps a broker error it will not retry (UNKNOWN_MEMBER_ID) or has retried
   // enough: the type is on a cause, not on the error a commit throws.
-  return errorChain(err).some((s) => s.type !== undefined && MEMBERSHIP_LOST.has(s.type));
+  return errorChain(err).some((s) => isRebalancing(s) || s.type === 'UNKNOWN_MEMBER_ID');
 }
-
-const MEMBERSHIP_LOST = new Set(['REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
 /** Another producer with the same transactional id took over (this one is a zombie). */
 export function isFenced(err: unknown): boolean {

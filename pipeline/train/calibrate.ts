@@ -216,9 +216,11 @@ export function scoreRows(subset: readonly number[], gold: readonly Span[][], de
 /** Sweeps the grid (then refines) over the sentences `subset` (indices), each bias with each threshold. */
 function sweep(subset: readonly number[], gold: readonly Span[][], decode: Decode, grid: CalibrationGrid, maxPrGap: number | undefined, thresholds: readonly number[]): { rows: BiasRow[]; best: BiasRow; withinGap: boolean } {
   const biases = new Set<number>([...gridValues(grid.min, grid.max, grid.step), 0]);
-  const coarse = chooseRow(scoreRows(subset, gold, decode, [...biases], thresholds), maxPrGap).row;
-  for (const b of gridValues(coarse.bias - grid.step, coarse.bias + grid.step, grid.refineStep)) biases.add(b);
-  const rows = scoreRows(subset, gold, decode, [...biases], thresholds);
+  const coarseRows = scoreRows(subset, gold, decode, [...biases], thresholds);
+  const coarse = chooseRow(coarseRows, maxPrGap).row;
+  // The refinement scores only the biases the coarse grid did not have.
+  const finer = gridValues(coarse.bias - grid.step, coarse.bias + grid.step, grid.refineStep).filter((b) => !biases.has(b));
+  const rows = [...coarseRows, ...scoreRows(subset, gold, decode, finer, thresholds)].sort((a, b) => a.bias - b.bias || thr(a) - thr(b));
   const { row, withinGap } = chooseRow(rows, maxPrGap);
   return { rows, best: row, withinGap };
 }
