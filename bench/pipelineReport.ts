@@ -1,4 +1,5 @@
 /** The results of bench/pipeline.ts, and their Markdown rendering. */
+import path from 'node:path';
 import type { BatchSettings, MemorySnapshot, TaggingStats, TensorCounts, Variant } from './pipelineProtocol.js';
 import { median } from './stats.js';
 
@@ -221,8 +222,18 @@ export interface PipelineResults {
 const WHAT: Record<Variant, string> = {
   bare: 'kafkajs consume -> produce same bytes -> commit',
   identity: 'pipeline, tagger = identity (no mentions)',
-  full: 'pipeline, models/default',
+  full: 'pipeline, the model',
 };
+
+/** What a variant ran: the full variant names its model (--model; models/default unless given). */
+function what(v: Variant, model: string): string {
+  return v === 'full' ? `pipeline, ${relativeModel(model)}` : WHAT[v];
+}
+
+function relativeModel(model: string): string {
+  const rel = path.relative(process.cwd(), model);
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : model;
+}
 
 const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
 const f1 = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
@@ -281,7 +292,7 @@ export function renderReport(r: PipelineResults): string {
           `${x.uncommitted !== 0 ? ` (${x.uncommitted} uncommitted)` : ''}`,
       );
       lines.push(
-        `| ${v} | ${WHAT[v]} | ${n0(t.posts)} | ${n0(t.medianPostsPerSecond)} | ${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(t.medianCharsPerSecond)} | ` +
+        `| ${v} | ${what(v, s.model)} | ${n0(t.posts)} | ${n0(t.medianPostsPerSecond)} | ${n0(Math.min(...pps))}–${n0(Math.max(...pps))} | ${n0(t.medianCharsPerSecond)} | ` +
           `${spread(t.runs.map((x) => x.secondHalfPostsPerSecond))} | ${spread(t.runs.map((x) => x.cpuUsPerPost), 1)} | ${spread(t.runs.map((x) => x.mainThreadBusy), 2)} | ${outs.join(', ')} |`,
       );
     }
