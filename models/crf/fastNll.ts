@@ -17,6 +17,51 @@ export interface NllTargets {
   tags: Int32Array;
   /** True length of each row [B] (each >= 1). */
   lengths: Int32Array;
+  /** Softmax-margin cost (see MarginCost); absent or all zero: the plain likelihood. */
+  cost?: MarginCost;
+}
+
+/**
+ * The cost of a tagging in softmax-margin training (Gimpel & Smith 2010):
+ * the partition function sums exp(score(y') + cost(y, y')) instead of
+ * exp(score(y')), so the loss asks for a margin over each wrong tagging in
+ * proportion to its cost. Per position, Hamming-style: a label other than
+ * the gold one at a gold mention position (gold tag not O) costs `missed`,
+ * a mention label where gold is O costs `spurious`. A recall-oriented cost
+ * (Mohit et al. 2012) has missed > spurious: the model learns to give up
+ * precision before it misses a mention. Both 0: the CRF likelihood exactly.
+ */
+export interface MarginCost {
+  /** The id of the O tag. */
+  oId: number;
+  /** Cost of a wrong label at a gold mention position (>= 0). */
+  missed: number;
+  /** Cost of a mention label at a gold O position (>= 0). */
+  spurious: number;
+}
+
+/**
+ * Emissions with the cost added: em[t, j] + cost(gold_t, j) for each row's
+ * positions (a copy; `em` itself is not changed). The gold label's cost is
+ * 0, so the gold path's score is the same under both.
+ */
+export function costAugmented(em: Float32Array, dims: { batch: number; steps: number; numTags: number }, targets: NllTargets, cost: MarginCost): Float32Array {
+  const { batch: bsz, steps, numTags: k } = dims;
+  const out = Float32Array.from(em);
+  for (let b = 0; b < bsz; b++) {
+    const len = targets.lengths[b];
+    for (let t = 0; t < len; t++) {
+      const g = targets.tags[b * steps + t];
+      const row = (b * steps + t) * k;
+      if (g === cost.oId) {
+        if (cost.spurious === 0) continue;
+        for (let j = 0; j < k; j++) if (j !== g) out[row + j] += cost.spurious;
+      } else if (cost.missed !== 0) {
+        for (let j = 0; j < k; j++) if (j !== g) out[row + j] += cost.missed;
+      }
+    }
+  }
+  return out;
 }
 
 /** The mean NLL of a batch and its gradients with respect to the effective scores. */
@@ -35,10 +80,14 @@ export interface NllResult {
 
 /**
  * Mean NLL and its gradients for effective scores (plain arrays): emissions
- * `em` [B, T, K] row-major, each row b read for its first lengths[b] steps.
+ * [B, T, K] row-major, each row b read for its first lengths[b] steps. With
+ * `targets.cost`, the softmax-margin loss (MarginCost): >= the NLL.
  */
-export function nllAndGradients(em: Float32Array, dims: { batch: number; steps: number; numTags: number }, scores: CrfScores, targets: NllTargets): NllResult {
+export function nllAndGradients(emissions: Float32Array, dims: { batch: number; steps: number; numTags: number }, scores: CrfScores, targets: NllTargets): NllResult {
   const { batch: bsz, steps, numTags: k } = dims;
+  // softmax-margin: the same recursion over cost-augmented emissions (the gradient of an added constant is the identity)
+  const c = targets.cost;
+  const em = c && (c.missed !== 0 || c.spurious !== 0) ? costAugmented(emissions, dims, targets, c) : emissions;
   const { trans, start, end } = scores;
   const gEm = new Float32Array(bsz * steps * k);
   const gTrans = new Float64Array(k * k);

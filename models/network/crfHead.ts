@@ -67,7 +67,7 @@ export class CrfHead {
     });
   }
 
-  /** Mean negative log-likelihood of gold tags (see models/crf/fastNll.ts). */
+  /** Mean negative log-likelihood of gold tags, softmax-margin with `targets.cost` (see models/crf/fastNll.ts). */
   loss(emissions: tf.Tensor3D, targets: NllTargets): tf.Scalar {
     return crfNll(this.crf, emissions, targets);
   }

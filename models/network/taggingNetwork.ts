@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../batch.js';
 import type { CrfOptions } from '../crf/crf.js';
+import type { MarginCost } from '../crf/fastNll.js';
 import { FEATURE_TEMPLATES } from '../features/lexical.js';
 import { collect, disposeParams, type ParamMap } from '../layers/params.js';
 import { Rng } from '../rng.js';
@@ -70,11 +71,11 @@ export class TaggingNetwork {
     });
   }
 
-  /** Mean CRF negative log-likelihood of a labelled batch for one head. */
-  loss(name: HeadName, batch: Batch, dropoutSeed?: number): tf.Scalar {
+  /** Mean CRF negative log-likelihood of a labelled batch for one head (softmax-margin with `cost`, models/crf/fastNll.ts). */
+  loss(name: HeadName, batch: Batch, dropoutSeed?: number, cost?: MarginCost): tf.Scalar {
     return tf.tidy(() => {
       if (!batch.tags) throw new Error('loss needs a labelled batch');
-      return this.head(name).loss(this.emissions(name, batch, dropoutSeed), { tags: batch.tags, lengths: batch.lengths });
+      return this.head(name).loss(this.emissions(name, batch, dropoutSeed), { tags: batch.tags, lengths: batch.lengths, cost });
     });
   }
 

@@ -116,6 +116,17 @@ export interface TrainOptions {
    * without silver sentences.
    */
   silverRatio: number;
+  /**
+   * Softmax-margin training of the NER head (issue 16, recall; Gimpel & Smith
+   * 2010, models/crf/fastNll.ts): the cost of a wrong label at a gold mention
+   * position. With marginCostSpurious below it, a recall-oriented cost
+   * (Mohit et al. 2012). Both 0 (default): the CRF likelihood, draw for draw
+   * as before. In [0, 10]; the segmentation head always trains on the
+   * likelihood.
+   */
+  marginCostMissed: number;
+  /** Softmax-margin: the cost of a mention label at a gold O position; in [0, 10], default 0. */
+  marginCostSpurious: number;
 }
 
 /** The training defaults (the configuration of the paper's BiLSTM-CRF baseline as tuned here). */
@@ -150,6 +161,8 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   softLexiconMaxWordLength: 8,
   emaDecay: 0,
   silverRatio: 1,
+  marginCostMissed: 0,
+  marginCostSpurious: 0,
 };
 
 type Check = (v: unknown) => string | undefined;
@@ -195,6 +208,8 @@ const CHECKS: Record<keyof TrainOptions, Check> = {
   softLexiconMaxWordLength: int(2, 100),
   emaDecay: (v) => (v === 0 || (typeof v === 'number' && v >= 0.5 && v < 1) ? undefined : '0 (off) or a number in [0.5, 1) (the moving average\'s decay per step, e.g. 0.998)'),
   silverRatio: (v) => (typeof v === 'number' && v > 0 && v <= 100 ? undefined : 'a number in (0, 100] (silver sentences per epoch, as a multiple of the gold training set\'s size)'),
+  marginCostMissed: num(0, 10),
+  marginCostSpurious: num(0, 10),
 };
 
 /**

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../../models/batch.js';
+import type { MarginCost } from '../../models/crf/fastNll.js';
 import type { HeadName, TaggingNetwork } from '../../models/network/taggingNetwork.js';
 
 export interface StepOptions {
@@ -15,6 +16,8 @@ export interface StepOptions {
   /** Gradients are rescaled so that their global L2 norm is at most this; 0 disables. */
   clipNorm: number;
   dropoutSeed: number;
+  /** Softmax-margin cost of this head's loss (models/crf/fastNll.ts); absent: the likelihood. */
+  cost?: MarginCost;
 }
 
 /** Runs the step and returns the (unweighted) loss value. */
@@ -23,7 +26,7 @@ export function trainStep(network: TaggingNetwork, batch: Batch, opts: StepOptio
   const varList = [...vars.values()];
   let loss = NaN;
   const { value, grads } = tf.variableGrads(() => {
-    const raw = network.loss(opts.head, batch, opts.dropoutSeed);
+    const raw = network.loss(opts.head, batch, opts.dropoutSeed, opts.cost);
     loss = raw.dataSync()[0]; // the unweighted loss, read here rather than divided out of the weighted one
     return tf.mul(raw, opts.weight) as tf.Scalar;
   }, varList);

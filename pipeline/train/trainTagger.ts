@@ -255,7 +255,9 @@ export async function trainTagger(spec: TrainSpec): Promise<TrainResult> {
     // without silver no extra random draws, so such runs are the runs they were before the option
     return silver ? rng.shuffled([...gold, ...subsampledBatches(await encodeNer(silver), silverPerEpoch, o.batchSize)(epoch, rng)]) : gold;
   };
-  const nerTask: TrainTask = { head: 'ner', weight: 1, learningRate: o.learningRate, epochBatches: nerBatches };
+  const cost = o.marginCostMissed > 0 || o.marginCostSpurious > 0 ? { oId: model.nerTags.id('O'), missed: o.marginCostMissed, spurious: o.marginCostSpurious } : undefined;
+  if (cost) log(`softmax-margin NER loss: cost ${cost.missed} for a wrong label at a gold mention position, ${cost.spurious} for a mention label at a gold O`);
+  const nerTask: TrainTask = { head: 'ner', weight: 1, learningRate: o.learningRate, epochBatches: nerBatches, cost };
   const seg = spec.seg;
   const segEncoded = seg ? seg.train.filter((s) => s.chars.length > 0).map((s) => model.encode(s.chars, s.tags, 'seg')) : [];
   const segDev = seg ? (o.segDevSample > 0 ? seg.dev.slice(0, o.segDevSample) : seg.dev) : [];

@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { MentionflowError } from '../../common/errors.js';
 import type { Batch } from '../../models/batch.js';
+import type { MarginCost } from '../../models/crf/fastNll.js';
 import type { HeadName, TaggingNetwork } from '../../models/network/taggingNetwork.js';
 import { Rng } from '../../models/rng.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
@@ -19,6 +20,8 @@ export interface TrainTask {
   /** Loss weight (lambda for segmentation, 1 for NER). */
   weight: number;
   learningRate: number;
+  /** Softmax-margin cost of the task's loss (models/crf/fastNll.ts); absent: the CRF likelihood. */
+  cost?: MarginCost;
   /**
    * The batches of one epoch (a fresh subsample each call, if the task wants
    * one). Called after a checkpoint is restored, tasks in order, each awaited
@@ -134,6 +137,7 @@ export async function train(
             optimizer: s.optimizer,
             clipNorm: options.clipNorm,
             dropoutSeed: rng.seed(),
+            cost: s.task.cost,
           });
           options.average?.update();
           s.lossSum += loss;

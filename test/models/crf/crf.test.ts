@@ -305,3 +305,61 @@ test('the fused CRF NLL op leaves no tensors behind: the count stays flat over l
   em.dispose();
   dispose(crf);
 });
+
+test('softmax-margin: the loss and gradients equal brute force over all paths with the Hamming-style cost added; zero cost is the likelihood', async () => {
+  const { nllAndGradients } = await import('../../../models/crf/fastNll.js');
+  const rng = new Rng(41);
+  const oId = 0;
+  const costs = [
+    { oId, missed: 1.5, spurious: 0.25 },
+    { oId, missed: 0, spurious: 2 },
+    { oId, missed: 0.7, spurious: 0 },
+  ];
+  for (let trial = 0; trial < costs.length * 2; trial++) {
+    const cost = costs[trial % costs.length];
+    const scores = randomScores(rng, K);
+    const lengths = Int32Array.from([4, 1, 3]);
+    const steps = 4;
+    const bsz = lengths.length;
+    const em = Float32Array.from({ length: bsz * steps * K }, () => rng.normal() * 2);
+    const tags = new Int32Array(bsz * steps);
+    const gold: number[][] = [];
+    lengths.forEach((len, b) => {
+      const path = Array.from({ length: len }, () => rng.int(K)); // O (0) and mention tags mixed
+      gold.push(path);
+      tags.set(path, b * steps);
+    });
+    const emCopy = Float32Array.from(em);
+    const r = nllAndGradients(em, { batch: bsz, steps, numTags: K }, scores, { tags, lengths, cost });
+    assert.deepEqual(em, emCopy, 'the caller\'s emissions are not changed');
+    const positionCost = (g: number, j: number) => (j === g ? 0 : g === oId ? cost.spurious : cost.missed);
+    let loss = 0;
+    const gEm = new Float64Array(bsz * steps * K);
+    const gTrans = new Float64Array(K * K);
+    lengths.forEach((len, b) => {
+      const row = em.subarray(b * steps * K, b * steps * K + len * K);
+      const paths = allPaths(K, len);
+      const g = gold[b];
+      const all = paths.map((p) => pathScore(scores, row, p) + p.reduce((a, j, t) => a + positionCost(g[t], j), 0));
+      const logZ = logSumExp(all);
+      loss += (logZ - pathScore(scores, row, g)) / bsz;
+      paths.forEach((p, n) => {
+        const prob = Math.exp(all[n] - logZ) / bsz;
+        p.forEach((j, t) => (gEm[b * steps * K + t * K + j] += prob));
+        for (let t = 1; t < len; t++) gTrans[p[t - 1] * K + p[t]] += prob;
+      });
+      g.forEach((j, t) => (gEm[b * steps * K + t * K + j] -= 1 / bsz));
+      for (let t = 1; t < len; t++) gTrans[g[t - 1] * K + g[t]] -= 1 / bsz;
+    });
+    assert.ok(Math.abs(r.loss - loss) < 1e-5, `loss ${r.loss} vs brute force ${loss}`);
+    for (let i = 0; i < gEm.length; i++) assert.ok(Math.abs(r.gEm[i] - gEm[i]) < 1e-5, `gEm[${i}]: ${r.gEm[i]} vs brute force ${gEm[i]}`);
+    for (let i = 0; i < gTrans.length; i++) assert.ok(Math.abs(r.gTrans[i] - gTrans[i]) < 1e-5, `gTrans[${i}]: ${r.gTrans[i]} vs brute force ${gTrans[i]}`);
+    // a positive cost only raises the loss above the likelihood
+    const plain = nllAndGradients(em, { batch: bsz, steps, numTags: K }, scores, { tags, lengths });
+    assert.ok(r.loss > plain.loss, `softmax-margin ${r.loss} > likelihood ${plain.loss}`);
+    // a zero cost is the likelihood, bit for bit
+    const zero = nllAndGradients(em, { batch: bsz, steps, numTags: K }, scores, { tags, lengths, cost: { oId, missed: 0, spurious: 0 } });
+    assert.equal(zero.loss, plain.loss);
+    assert.deepEqual(zero.gEm, plain.gEm);
+  }
+});
