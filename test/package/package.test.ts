@@ -87,8 +87,7 @@ test('examples/tag: two lines of library use tag texts', () => {
   assert.deepEqual(out.map((l) => l.text), ['我在北京见到了张三', '今天上海下雨了']);
   for (const l of out) for (const m of l.mentions) assertSpans(l.text, m);
   assert.ok(out[0].mentions.some((m: JsonLine) => m.text === '北京' && m.label === 'GPE.NAM'), JSON.stringify(out[0]));
-  // The second text's mentions are checked for well-formed spans only: the shipped model
-  // (2026-12-04-distil3-seed1) misses 上海 in it, as the README's opening note says.
+  assert.ok(out[1].mentions.some((m: JsonLine) => m.text === '上海' && m.label === 'GPE.NAM'), JSON.stringify(out[1]));
 });
 
 test('examples/operators: plain posts through the operators; an invalid post becomes a failed item', () => {

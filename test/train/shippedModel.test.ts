@@ -1,10 +1,11 @@
 /**
  * The shipped default model (models/default) is what its model card says:
  * the joint model with char-positional input and SoftLexicon features,
- * distilled from an ensemble (silver data in its training record),
- * uncalibrated; its WeiboNER v2 dev score, recomputed here, is the one
- * training recorded and meets the issue's target (at least 63 overall F1);
- * its segmentation head's NLPCC dev scores are the ones its card reports.
+ * distilled from an ensemble (silver data in its training record) with a
+ * recall-oriented softmax-margin loss, uncalibrated; its WeiboNER v2 dev
+ * score, recomputed here, is the one training recorded and meets the issue's
+ * targets (at least 63 overall F1, recall within 5 points of precision); its
+ * segmentation head's NLPCC dev scores are the ones its card reports.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { testBackend } from '../support/backend.js';
 const MODEL = join(projectRoot(), 'models', 'default');
 const DEV = join(corporaDir(), 'weiboNER', 'weiboNER_2nd_conll.dev');
 
-test('the shipped model is the joint char-positional SoftLexicon model of its card, distilled, with a segmentation head', async () => {
+test('the shipped model is the joint char-positional SoftLexicon model of its card, distilled with a recall-oriented cost, with a segmentation head', async () => {
   await testBackend();
   const { model, manifest } = await TaggerModel.load(MODEL);
   try {
@@ -32,6 +33,8 @@ test('the shipped model is the joint char-positional SoftLexicon model of its ca
     assert.equal(model.meta.nonOBias ?? 0, 0);
     const data = (manifest.training as { data: Array<{ role: string }> }).data.map((d) => d.role);
     for (const role of ['ner-train', 'ner-dev', 'seg-train', 'silver', 'soft-lexicon', 'embeddings']) assert.ok(data.includes(role), `training.data has ${role}: ${data.join(', ')}`);
+    const options = (manifest.training as { options: Record<string, unknown> }).options;
+    assert.deepEqual([options.marginCostMissed, options.marginCostSpurious, options.silverRatio], [2, 0, 3], 'softmax-margin cost 2 for a missed mention, silver ratio 3');
     assert.ok(model.network.config.seg !== undefined, 'segmentation head carried');
     const card = readFileSync(join(MODEL, 'MODEL_CARD.md'), 'utf8');
     assert.ok(card.includes(`${manifest.modelId} ${manifest.modelVersion}`), 'the card names this model and version');
@@ -40,7 +43,7 @@ test('the shipped model is the joint char-positional SoftLexicon model of its ca
   }
 });
 
-test('WeiboNER v2 dev: the shipped model scores what its training recorded and its card reports, at least 63 overall F1', { timeout: 300_000, skip: existsSync(DEV) ? false : `corpus not found at ${DEV} (set MENTIONFLOW_CORPORA)` }, async () => {
+test('WeiboNER v2 dev: the shipped model scores what its training recorded and its card reports, at least 63 overall F1 with recall within 5 points of precision', { timeout: 300_000, skip: existsSync(DEV) ? false : `corpus not found at ${DEV} (set MENTIONFLOW_CORPORA)` }, async () => {
   await testBackend();
   const { model, manifest } = await TaggerModel.load(MODEL);
   try {
@@ -51,6 +54,7 @@ test('WeiboNER v2 dev: the shipped model scores what its training recorded and i
       assert.ok(Math.abs(scores.overall[k] - recorded[k]) < 0.01, `dev ${k} ${scores.overall[k]} vs ${recorded[k]} recorded at training`);
     }
     assert.ok(scores.overall.f1 >= 63, `dev F1 ${scores.overall.f1}`);
+    assert.ok(Math.abs(scores.overall.precision - scores.overall.recall) <= 5, `dev P ${scores.overall.precision} and R ${scores.overall.recall} within 5 points`);
     const card = readFileSync(join(MODEL, 'MODEL_CARD.md'), 'utf8');
     const row = /\| overall \| ([\d.]+) \| ([\d.]+) \| \*\*([\d.]+)\*\* \|/.exec(card);
     assert.ok(row, 'the card reports "| overall | P | R | **F1** |"');
