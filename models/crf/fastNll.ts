@@ -53,12 +53,9 @@ export function costAugmented(em: Float32Array, dims: { batch: number; steps: nu
     for (let t = 0; t < len; t++) {
       const g = targets.tags[b * steps + t];
       const row = (b * steps + t) * k;
-      if (g === cost.oId) {
-        if (cost.spurious === 0) continue;
-        for (let j = 0; j < k; j++) if (j !== g) out[row + j] += cost.spurious;
-      } else if (cost.missed !== 0) {
-        for (let j = 0; j < k; j++) if (j !== g) out[row + j] += cost.missed;
-      }
+      const c = g === cost.oId ? cost.spurious : cost.missed;
+      if (c === 0) continue;
+      for (let j = 0; j < k; j++) if (j !== g) out[row + j] += c;
     }
   }
   return out;
