@@ -54,6 +54,8 @@ try train-joint --ner-train ok.conll --ner-dev ok.conll --seg-train ok.conll --s
 try segment --input /missing
 try segment --input ok.conll x
 try eval --task seg --data ok.conll --train-words /missing
+try compare --candidate adir,adir --data ok.conll
+try compare --candidate /missing --data ok.conll
 try pretrain-embeddings --out e.bin --corpora /missing
 try pretrain-embeddings --out e.bin --dim 0
 try experiment table2

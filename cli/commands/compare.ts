@@ -2,13 +2,16 @@
  * `mentionflow compare`: a candidate model against a baseline on labelled
  * data: both models' scores side by side, the F1 difference with a paired
  * bootstrap confidence interval and p-value over sentences, and a verdict.
+ * Given comma-separated directories (the seeds of a configuration) on either
+ * side, it compares the configurations' mean scores instead, with an
+ * interval over both the sentences and the seeds.
  */
 import { useBackend, type BackendChoice } from '../../models/backend.js';
 import type { NerSentence } from '../../models/data/conll.js';
 import { readNerSource } from '../../pipeline/train/sources/openSource.js';
-import { bootstrapSettings, type BootstrapOptions, type RowComparison } from '../../models/eval/pairedBootstrap.js';
-import { compareModels, type ModelComparison } from '../../pipeline/train/compare.js';
-import { BACKEND_OPTION, checkPath, numberOption, requireFile, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
+import { bootstrapSettings, type BootstrapOptions, type RowComparison, type SeedsRowComparison } from '../../models/eval/pairedBootstrap.js';
+import { compareConfigurations, compareModels, type ConfigurationComparison, type ModelComparison } from '../../pipeline/train/compare.js';
+import { BACKEND_OPTION, checkPath, numberOption, requireString, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
 import { defaultModelDir } from '../defaults.js';
 import { requireSource, sourceKafka } from '../sourceOption.js';
 import { ConfigError } from '../../common/errors.js';
@@ -23,10 +26,10 @@ export const BOOTSTRAP_OPTIONS: Record<string, OptionSpec> = {
 export const spec: CommandSpec = {
   name: 'compare',
   summary: 'compare a candidate model with a baseline on labelled data: scores side by side, F1 difference with a paired bootstrap confidence interval and p-value, a verdict',
-  usage: 'mentionflow compare --candidate DIR --data FILE [--baseline DIR] [--json]',
+  usage: 'mentionflow compare --candidate DIR[,DIR...] --data FILE [--baseline DIR[,DIR...]] [--json]',
   options: {
-    baseline: { type: 'string', arg: 'DIR', description: 'model artifact directory of the baseline (default: the shipped model, models/default)' },
-    candidate: { type: 'string', arg: 'DIR', description: 'model artifact directory of the candidate' },
+    baseline: { type: 'string', arg: 'DIR', description: 'model artifact directory of the baseline (default: the shipped model, models/default), or comma-separated directories: the seeds of a configuration' },
+    candidate: { type: 'string', arg: 'DIR', description: 'model artifact directory of the candidate, or comma-separated directories: the seeds of a configuration' },
     data: { type: 'string', arg: 'SOURCE', description: 'gold-tagged examples, any example source as eval --data (a char-per-line CoNLL file, BIO or BIOES, any labels; Avro containers; ...): a dev set, never the test split you report on' },
     ...BOOTSTRAP_OPTIONS,
     json: { type: 'boolean', description: 'print the comparison as JSON' },
@@ -38,6 +41,11 @@ export const spec: CommandSpec = {
     'models: paired); the interval is the percentile interval of dF1 over the resamples, and p the two-sided',
     'p-value of "no difference" (the share of resamples at least as far from the observed dF1 as it is from 0).',
     'Verdict, from the overall row: better (interval above 0), worse (below 0), or no significant difference.',
+    'Configurations: with several directories on a side (DIR,DIR,...: one model per seed), each side scores the mean',
+    'of its models (P, R, F1, and F1 sd over its models), dF1 is the difference of the means, and every resample',
+    'also draws each side\'s models with replacement, so the interval holds the seed\'s spread as well as the',
+    'sentences\'. Five seeds a side make that part rough: read the interval as a guide.',
+    'Example: mentionflow compare --baseline a/seed-1,a/seed-2,a/seed-3 --candidate b/seed-1,b/seed-2,b/seed-3 --data dev.conll',
     'Example: mentionflow compare --baseline models/default --candidate out/model --data dev.conll',
   ].join('\n'),
 };
@@ -106,15 +114,69 @@ export function comparisonJson(c: ModelComparison, data: string): Record<string,
   return { baseline: c.baseline, candidate: c.candidate, data, unknownLabels: c.unknownLabels, ...c.comparison };
 }
 
+/** The side-by-side table of two configurations, each side's models, the verdict and any label warnings, as text. */
+export function formatConfigurations(c: ConfigurationComparison, data: string): string {
+  const k = c.comparison;
+  const rows: [string, SeedsRowComparison][] = [
+    ...Object.entries(k.perLabel),
+    ...(k.named && k.nominal ? ([['named', k.named], ['nominal', k.nominal]] as [string, SeedsRowComparison][]) : []),
+    ['overall', k.overall],
+  ];
+  const level = `${Math.round(k.confidence * 1000) / 10}% CI`;
+  const models = (side: typeof c.baseline): string => side.map((m) => `${m.version} (${m.dir})`).join(', ');
+  const f = (x: number): string => x.toFixed(2).padStart(6);
+  const lines = [
+    `baseline  ${c.baseline.length} model${c.baseline.length === 1 ? '' : 's'}: ${models(c.baseline)}`,
+    `candidate ${c.candidate.length} model${c.candidate.length === 1 ? '' : 's'}: ${models(c.candidate)}`,
+    `data      ${data} (${k.sentences} sentences; bootstrap over the sentences and each side's models, ${k.samples} resamples, seed ${k.seed})`,
+    '',
+    `${''.padEnd(12)} ${`baseline, mean of ${k.models.baseline}`.padEnd(27)} ${`candidate, mean of ${k.models.candidate}`.padEnd(27)}`,
+    `${'label'.padEnd(12)} ${'P'.padStart(6)} ${'R'.padStart(6)} ${'F1'.padStart(6)} ${'sd'.padStart(6)} ${'P'.padStart(6)} ${'R'.padStart(6)} ${'F1'.padStart(6)} ${'sd'.padStart(6)} ${'dF1'.padStart(7)}  ${level.padEnd(16)} ${'p'.padStart(5)}  gold`,
+    '-'.repeat(109),
+  ];
+  for (const [name, r] of rows) {
+    const b = r.baseline;
+    const d = r.candidate;
+    const gold = b.perModel[0].tp + b.perModel[0].fn;
+    lines.push(
+      `${name.padEnd(12)} ${f(b.precision)} ${f(b.recall)} ${f(b.f1)} ${f(b.f1Sd)} ${f(d.precision)} ${f(d.recall)} ${f(d.f1)} ${f(d.f1Sd)} ${sign(r.delta).padStart(7)}  ${`[${sign(r.ci[0])}, ${sign(r.ci[1])}]`.padEnd(16)} ${r.pValue.toFixed(3).padStart(5)}  ${gold}`,
+    );
+  }
+  const o = k.overall;
+  lines.push('', `overall F1 of each model: baseline ${o.baseline.perModel.map((m) => m.f1.toFixed(2)).join(', ')}; candidate ${o.candidate.perModel.map((m) => m.f1.toFixed(2)).join(', ')}`);
+  const verdict = k.verdict === 'better' ? 'candidate is better' : k.verdict === 'worse' ? 'candidate is worse' : 'no significant difference';
+  lines.push(
+    `verdict: ${verdict}: mean overall F1 ${o.baseline.f1.toFixed(2)} ± ${o.baseline.f1Sd.toFixed(2)} -> ${o.candidate.f1.toFixed(2)} ± ${o.candidate.f1Sd.toFixed(2)} (${sign(o.delta)}, ${level} [${sign(o.ci[0])}, ${sign(o.ci[1])}], p = ${o.pValue.toFixed(3)})`,
+  );
+  for (const who of ['baseline', 'candidate'] as const) {
+    const missing = c.unknownLabels[who];
+    if (missing.length > 0) lines.push(`warning: no ${who} model predicts ${missing.join(', ')} (labels of the data)`);
+  }
+  return lines.join('\n');
+}
+
+/** The directories of a --baseline or --candidate value: one, or a comma-separated list (ConfigError for an empty entry, a repeat or a missing directory). */
+export function modelDirs(value: string, flag: string): string[] {
+  const dirs = value.split(',').map((d) => d.trim());
+  if (dirs.some((d) => d === '')) throw new ConfigError(`${flag} ${JSON.stringify(value)}: an empty entry in the list of model directories`);
+  if (new Set(dirs).size !== dirs.length) throw new ConfigError(`${flag} lists a directory twice: ${value}`);
+  for (const d of dirs) checkPath(d, flag, 'dir');
+  return dirs;
+}
+
 export async function run(p: Parsed): Promise<number> {
-  const candidate = requireFile(p, 'candidate', spec.name, 'dir');
+  const candidates = modelDirs(requireString(p, 'candidate', spec.name), '--candidate');
   const data = await requireSource(p, 'data', spec.name, 'ner');
-  const baseline = typeof p.values.baseline === 'string' ? p.values.baseline : defaultModelDir();
-  checkPath(baseline, '--baseline', 'dir');
+  const baselines = modelDirs(typeof p.values.baseline === 'string' ? p.values.baseline : defaultModelDir(), '--baseline');
   const options = bootstrapOptions(p);
   await useBackend(p.values.backend as BackendChoice);
   const sentences = await readLabelled(data);
-  const c = await compareModels(baseline, candidate, sentences, options);
-  process.stdout.write(p.values.json ? `${JSON.stringify(comparisonJson(c, data))}\n` : `${formatComparison(c, data)}\n`);
+  if (baselines.length === 1 && candidates.length === 1) {
+    const c = await compareModels(baselines[0], candidates[0], sentences, options);
+    process.stdout.write(p.values.json ? `${JSON.stringify(comparisonJson(c, data))}\n` : `${formatComparison(c, data)}\n`);
+    return 0;
+  }
+  const c = await compareConfigurations(baselines, candidates, sentences, options);
+  process.stdout.write(p.values.json ? `${JSON.stringify({ baseline: c.baseline, candidate: c.candidate, data, unknownLabels: c.unknownLabels, ...c.comparison })}\n` : `${formatConfigurations(c, data)}\n`);
   return 0;
 }

@@ -13,12 +13,18 @@
  * (1 + count) / (1 + samples), so it is never 0. Identical predictions give
  * d = 0 and p = 1.
  *
+ * Configurations (seedsBootstrap): each side is the models of several
+ * seeds, the difference is that of the sides' mean F1, and each resample
+ * draws each side's models with replacement as well as the sentences, so
+ * the interval holds the seed's part of the spread too.
+ *
  * Pure: no tensors, no I/O; a seeded Rng makes a comparison repeatable.
  */
 import { MentionflowError } from '../../common/errors.js';
 import { Rng } from '../rng.js';
 import { hasMentionKinds, labelParts } from '../text/labels.js';
 import type { Span } from '../text/spans.js';
+import { meanSd } from './meanSd.js';
 import { prf, type PrfScore } from './prf.js';
 import { scoreSpans } from './spanScorer.js';
 
@@ -81,6 +87,160 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
+/** A row of the comparison: a label, named, nominal or overall, and which labels it sums. */
+interface Row {
+  name: string;
+  keep: (label: string) => boolean;
+}
+
+/**
+ * What the bootstrap engine computes for two sides of one or more models
+ * each (the seeds of a configuration; one model a side is the paired
+ * comparison): per row, each model's observed score, the observed
+ * difference of the sides' mean F1, and that difference over the resamples.
+ */
+interface Bootstrapped {
+  labels: string[];
+  kinds: boolean;
+  rows: Row[];
+  /** observed[side][model][row]: the model's score over all sentences. */
+  observed: PrfScore[][][];
+  /** Per row: mean F1 of the candidate's models − mean F1 of the baseline's. */
+  delta: number[];
+  /** Per row: `delta` over the resamples. */
+  deltas: Float64Array[];
+}
+
+/**
+ * The engine of both comparisons. Each resample draws the sentences with
+ * replacement (the same draw for every model: paired), and, on a side of
+ * more than one model, that many of its models with replacement (a second
+ * stream of the seed, so a side of one model consumes nothing and the
+ * sentence draws are those of a one-model comparison); a side's statistic is
+ * the mean F1 of its drawn models on the drawn sentences.
+ */
+function bootstrapSides(gold: readonly (readonly Span[])[], sides: readonly (readonly (readonly (readonly Span[])[])[])[], samples: number, seed: number): Bootstrapped {
+  const n = gold.length;
+  const models = sides.flat();
+  const M = models.length;
+  // Per-sentence counts of each model, by label, with the sentence-level scorer itself.
+  const perSentence = models.map((pred) => gold.map((g, i) => scoreSpans([g], [pred[i]]).perLabel));
+  const labels = [...new Set(perSentence.flatMap((m) => m.flatMap((s) => Object.keys(s))))].sort();
+  const kinds = hasMentionKinds(labels);
+  const rows: Row[] = [
+    ...labels.map((l) => ({ name: l, keep: (x: string) => x === l })),
+    ...(kinds
+      ? [
+          { name: 'named', keep: (x: string) => labelParts(x).kind === 'NAM' },
+          { name: 'nominal', keep: (x: string) => labelParts(x).kind === 'NOM' },
+        ]
+      : []),
+    { name: 'overall', keep: () => true },
+  ];
+  const R = rows.length;
+  const W = M * R * 3;
+  // counts[i * W + (m * R + r) * 3 + k]: sentence i, model m, row r; k = 0..2 tp, fp, fn.
+  const counts = new Float64Array(n * W);
+  for (let i = 0; i < n; i++) {
+    for (let m = 0; m < M; m++) {
+      for (const [label, c] of Object.entries(perSentence[m][i])) {
+        rows.forEach((row, r) => {
+          if (!row.keep(label)) return;
+          const at = i * W + (m * R + r) * 3;
+          counts[at] += c.tp;
+          counts[at + 1] += c.fp;
+          counts[at + 2] += c.fn;
+        });
+      }
+    }
+  }
+  const first = sides.map((_, s) => sides.slice(0, s).reduce((a, x) => a + x.length, 0));
+  const f1Of = (sum: Float64Array, m: number, r: number): number => {
+    const at = (m * R + r) * 3;
+    return prf(sum[at], sum[at + 1], sum[at + 2]).f1;
+  };
+
+  // The observed scores: all sentences once, every model once.
+  const total = new Float64Array(W);
+  for (let i = 0; i < n; i++) for (let j = 0; j < W; j++) total[j] += counts[i * W + j];
+  const observed = sides.map((side, s) =>
+    side.map((_, k) =>
+      rows.map((_r, r) => {
+        const at = ((first[s] + k) * R + r) * 3;
+        return prf(total[at], total[at + 1], total[at + 2]);
+      }),
+    ),
+  );
+  const meanF1 = (s: number, r: number): number => observed[s].reduce((a, m) => a + m[r].f1, 0) / observed[s].length;
+  const delta = rows.map((_, r) => meanF1(1, r) - meanF1(0, r));
+
+  // Each sentence's non-zero counts (CSR): most sentences touch a few rows, so resampling adds only those.
+  const start = new Int32Array(n + 1);
+  const at: number[] = [];
+  const value: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < W; j++) {
+      const v = counts[i * W + j];
+      if (v !== 0) {
+        at.push(j);
+        value.push(v);
+      }
+    }
+    start[i + 1] = at.length;
+  }
+  const atOf = Int32Array.from(at);
+  const valueOf = Float64Array.from(value);
+
+  const rng = new Rng(seed);
+  const seedRng = new Rng(seed + 0x5eed);
+  const deltas = rows.map(() => new Float64Array(samples));
+  const sum = new Float64Array(W);
+  const drawn = sides.map((side) => new Int32Array(side.length));
+  for (let b = 0; b < samples; b++) {
+    sum.fill(0);
+    for (let k = 0; k < n; k++) {
+      const i = rng.int(n);
+      for (let e = start[i]; e < start[i + 1]; e++) sum[atOf[e]] += valueOf[e];
+    }
+    sides.forEach((side, s) => {
+      for (let k = 0; k < side.length; k++) drawn[s][k] = first[s] + (side.length > 1 ? seedRng.int(side.length) : 0);
+    });
+    for (let r = 0; r < R; r++) {
+      const mean = (s: number): number => {
+        let x = 0;
+        for (const m of drawn[s]) x += f1Of(sum, m, r);
+        return x / drawn[s].length;
+      };
+      deltas[r][b] = mean(1) - mean(0);
+    }
+  }
+  return { labels, kinds, rows, observed, delta, deltas };
+}
+
+/** The interval and p-value of an observed difference `d` from its bootstrap distribution (see module comment). */
+function interval(d: number, deltas: Float64Array, confidence: number): { ci: [number, number]; pValue: number } {
+  const alpha = 1 - confidence;
+  const sorted = deltas.slice().sort();
+  let far = 0;
+  // a tolerance so that float noise in equal differences does not count as "farther"
+  for (const x of deltas) if (Math.abs(x - d) >= Math.abs(d) - 1e-9) far++;
+  return { ci: [quantile(sorted, alpha / 2), quantile(sorted, 1 - alpha / 2)], pValue: (1 + far) / (1 + deltas.length) };
+}
+
+const verdictOf = (ci: [number, number]): Verdict => (ci[0] > 0 ? 'better' : ci[1] < 0 ? 'worse' : 'no significant difference');
+
+/** Rows by name into the result's shape: perLabel (keys sorted), named / nominal when kinds, overall. */
+function shape<T>(b: Bootstrapped, rowOf: (r: number) => T): { perLabel: Record<string, T>; named?: T; nominal?: T; overall: T } {
+  const byName = new Map(b.rows.map((row, r) => [row.name, rowOf(r)]));
+  const perLabel: Record<string, T> = {};
+  for (const l of b.labels) perLabel[l] = byName.get(l) as T;
+  return {
+    perLabel,
+    ...(b.kinds ? { named: byName.get('named'), nominal: byName.get('nominal') } : {}),
+    overall: byName.get('overall') as T,
+  };
+}
+
 /**
  * Compares `candidate` with `baseline` predictions (one span array per
  * sentence each) against `gold`. Throws MentionflowError when the three do
@@ -98,109 +258,91 @@ export function pairedBootstrap(
     throw new MentionflowError(`paired bootstrap: gold has ${n} sentences, baseline ${baseline.length}, candidate ${candidate.length}`);
   }
   if (n === 0) throw new MentionflowError('paired bootstrap: no sentences to compare on');
+  const b = bootstrapSides(gold, [[baseline], [candidate]], samples, seed);
+  const rows = shape(b, (r): RowComparison => ({
+    baseline: b.observed[0][0][r],
+    candidate: b.observed[1][0][r],
+    delta: b.delta[r],
+    ...interval(b.delta[r], b.deltas[r], confidence),
+  }));
+  return { sentences: n, samples, confidence, seed, ...rows, verdict: verdictOf(rows.overall.ci) };
+}
 
-  // Per-sentence counts of each model, by label, with the sentence-level scorer itself.
-  const perSentence = (pred: readonly (readonly Span[])[]) => gold.map((g, i) => scoreSpans([g], [pred[i]]).perLabel);
-  const base = perSentence(baseline);
-  const cand = perSentence(candidate);
-  const labels = [...new Set([...base, ...cand].flatMap((s) => Object.keys(s)))].sort();
-  const kinds = hasMentionKinds(labels);
-  // Rows: labels, then named and nominal (when kinds), then overall; each row is the set of labels it sums.
-  const rows: { name: string; keep: (label: string) => boolean }[] = [
-    ...labels.map((l) => ({ name: l, keep: (x: string) => x === l })),
-    ...(kinds
-      ? [
-          { name: 'named', keep: (x: string) => labelParts(x).kind === 'NAM' },
-          { name: 'nominal', keep: (x: string) => labelParts(x).kind === 'NOM' },
-        ]
-      : []),
-    { name: 'overall', keep: () => true },
-  ];
-  const R = rows.length;
-  // counts[(i * R + r) * 6 + k]: k = 0..2 baseline tp, fp, fn; 3..5 candidate tp, fp, fn.
-  const counts = new Float64Array(n * R * 6);
-  for (let i = 0; i < n; i++) {
-    for (const [m, bySentence] of [base[i], cand[i]].entries()) {
-      for (const [label, c] of Object.entries(bySentence)) {
-        rows.forEach((row, r) => {
-          if (!row.keep(label)) return;
-          const at = (i * R + r) * 6 + m * 3;
-          counts[at] += c.tp;
-          counts[at + 1] += c.fp;
-          counts[at + 2] += c.fn;
-        });
-      }
-    }
+/** One side of a row of a seeds comparison: its models' scores, and their mean ± sd. */
+export interface SeedsScore {
+  /** Mean over the side's models of precision, recall and F1 (percent). */
+  precision: number;
+  recall: number;
+  f1: number;
+  /** Sample standard deviation of F1 over the side's models (0 for one model). */
+  f1Sd: number;
+  /** Each model's score, in the order given. */
+  perModel: PrfScore[];
+}
+
+/** One row of a seeds comparison. */
+export interface SeedsRowComparison {
+  baseline: SeedsScore;
+  candidate: SeedsScore;
+  /** Candidate mean F1 − baseline mean F1, in F1 points. */
+  delta: number;
+  /** Percentile interval of `delta` over resamples of both the sentences and each side's models. */
+  ci: [number, number];
+  pValue: number;
+}
+
+/** A comparison of two configurations, each given by the models of several seeds. */
+export interface SeedsComparison {
+  sentences: number;
+  samples: number;
+  confidence: number;
+  seed: number;
+  /** Models a side. */
+  models: { baseline: number; candidate: number };
+  perLabel: Record<string, SeedsRowComparison>;
+  named?: SeedsRowComparison;
+  nominal?: SeedsRowComparison;
+  overall: SeedsRowComparison;
+  verdict: Verdict;
+}
+
+/**
+ * Compares two configurations by their seeds: `baseline[k]` and
+ * `candidate[k]` are the predictions of the k-th model of each (one span
+ * array per sentence). The difference is that of the sides' mean F1, and its
+ * interval comes from a two-level bootstrap: each resample draws the
+ * sentences (paired across all models) and, on each side, as many of its
+ * models as it has, with replacement. So the interval holds both what the
+ * dev sample and what the seed decide, which a comparison of one model a
+ * side cannot show. With one model a side it is the paired bootstrap
+ * (the same resamples, the same numbers). Few models a side make the
+ * seed part of the interval rough (five seeds: a guide, not a test).
+ * Throws MentionflowError when a side is empty or a model's predictions
+ * do not cover the gold sentences.
+ */
+export function seedsBootstrap(
+  gold: readonly (readonly Span[])[],
+  baseline: readonly (readonly (readonly Span[])[])[],
+  candidate: readonly (readonly (readonly Span[])[])[],
+  options: BootstrapOptions = {},
+): SeedsComparison {
+  const { samples, confidence, seed } = bootstrapSettings(options);
+  const n = gold.length;
+  if (baseline.length === 0 || candidate.length === 0) {
+    throw new MentionflowError(`seeds bootstrap: each side needs at least one model, got ${baseline.length} baseline and ${candidate.length} candidate`);
   }
-  const f1Delta = (sum: Float64Array, r: number): number => {
-    const a = sum.subarray(r * 6, r * 6 + 6);
-    return prf(a[3], a[4], a[5]).f1 - prf(a[0], a[1], a[2]).f1;
+  for (const [who, side] of [['baseline', baseline], ['candidate', candidate]] as const) {
+    side.forEach((m, k) => {
+      if (m.length !== n) throw new MentionflowError(`seeds bootstrap: gold has ${n} sentences, ${who} model ${k + 1} ${m.length}`);
+    });
+  }
+  if (n === 0) throw new MentionflowError('seeds bootstrap: no sentences to compare on');
+  const b = bootstrapSides(gold, [baseline, candidate], samples, seed);
+  const side = (s: number, r: number): SeedsScore => {
+    const perModel = b.observed[s].map((m) => m[r]);
+    const mean = (f: (x: PrfScore) => number): number => perModel.reduce((a, x) => a + f(x), 0) / perModel.length;
+    return { precision: mean((x) => x.precision), recall: mean((x) => x.recall), f1: mean((x) => x.f1), f1Sd: meanSd(perModel.map((x) => x.f1)).sd, perModel };
   };
-
-  // The observed scores: all sentences once.
-  const total = new Float64Array(R * 6);
-  for (let i = 0; i < n; i++) for (let j = 0; j < R * 6; j++) total[j] += counts[i * R * 6 + j];
-  const observed = rows.map((_, r) => f1Delta(total, r));
-
-  // Each sentence's non-zero counts (CSR): most sentences touch a few rows, so resampling adds only those.
-  const start = new Int32Array(n + 1);
-  const at: number[] = [];
-  const value: number[] = [];
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < R * 6; j++) {
-      const v = counts[i * R * 6 + j];
-      if (v !== 0) {
-        at.push(j);
-        value.push(v);
-      }
-    }
-    start[i + 1] = at.length;
-  }
-  const atOf = Int32Array.from(at);
-  const valueOf = Float64Array.from(value);
-
-  // Resamples: n sentence indices with replacement, the same for both models.
-  const rng = new Rng(seed);
-  const deltas = rows.map(() => new Float64Array(samples));
-  const sum = new Float64Array(R * 6);
-  for (let b = 0; b < samples; b++) {
-    sum.fill(0);
-    for (let k = 0; k < n; k++) {
-      const i = rng.int(n);
-      for (let e = start[i]; e < start[i + 1]; e++) sum[atOf[e]] += valueOf[e];
-    }
-    for (let r = 0; r < R; r++) deltas[r][b] = f1Delta(sum, r);
-  }
-
-  const alpha = 1 - confidence;
-  const result = rows.map((row, r): RowComparison => {
-    const d = observed[r];
-    const sorted = deltas[r].slice().sort();
-    let far = 0;
-    // a tolerance so that float noise in equal differences does not count as "farther"
-    for (const x of deltas[r]) if (Math.abs(x - d) >= Math.abs(d) - 1e-9) far++;
-    const a = total.subarray(r * 6, r * 6 + 6);
-    return {
-      baseline: prf(a[0], a[1], a[2]),
-      candidate: prf(a[3], a[4], a[5]),
-      delta: d,
-      ci: [quantile(sorted, alpha / 2), quantile(sorted, 1 - alpha / 2)],
-      pValue: (1 + far) / (1 + samples),
-    };
-  });
-  const byName = new Map(rows.map((row, r) => [row.name, result[r]]));
-  const overall = byName.get('overall') as RowComparison;
-  const perLabel: Record<string, RowComparison> = {};
-  for (const l of labels) perLabel[l] = byName.get(l) as RowComparison;
-  const verdict: Verdict = overall.ci[0] > 0 ? 'better' : overall.ci[1] < 0 ? 'worse' : 'no significant difference';
-  return {
-    sentences: n,
-    samples,
-    confidence,
-    seed,
-    perLabel,
-    ...(kinds ? { named: byName.get('named'), nominal: byName.get('nominal') } : {}),
-    overall,
-    verdict,
-  };
+  const rows = shape(b, (r): SeedsRowComparison => ({ baseline: side(0, r), candidate: side(1, r), delta: b.delta[r], ...interval(b.delta[r], b.deltas[r], confidence) }));
+  return { sentences: n, samples, confidence, seed, models: { baseline: baseline.length, candidate: candidate.length }, ...rows, verdict: verdictOf(rows.overall.ci) };
 }

@@ -89,6 +89,33 @@ test('compare: a model against itself differs by 0 with p = 1', { timeout: 120_0
   assert.equal(c.verdict, 'no significant difference');
 });
 
+test('compare: configurations given as lists of models score each side by its mean, with each model as eval says', { timeout: 240_000 }, async () => {
+  type Side = { f1: number; f1Sd: number; perModel: { f1: number }[] };
+  type Seeds = { verdict: string; models: { baseline: number; candidate: number }; overall: { baseline: Side; candidate: Side; delta: number; ci: [number, number] }; baseline: { dir: string }[] };
+  const c = JSON.parse(await ok(['compare', '--baseline', weak, '--candidate', `${good},${weak}`, '--data', data, '--json', '--samples', '300'])) as Seeds;
+  const f1 = async (dir: string): Promise<number> => (JSON.parse(await ok(['eval', '--model', dir, '--data', data, '--json'])) as { scores: { overall: { f1: number } } }).scores.overall.f1;
+  const [g, w] = [await f1(good), await f1(weak)];
+  assert.deepEqual(c.models, { baseline: 1, candidate: 2 });
+  assert.deepEqual(c.baseline.map((m) => m.dir), [weak]);
+  assert.deepEqual(c.overall.candidate.perModel.map((m) => m.f1), [g, w], 'each model as eval scores it');
+  assert.ok(Math.abs(c.overall.candidate.f1 - (g + w) / 2) < 1e-9, 'the side is the mean of its models');
+  assert.ok(Math.abs(c.overall.delta - ((g + w) / 2 - w)) < 1e-9);
+  assert.ok(c.overall.candidate.f1Sd > 10, `sd ${c.overall.candidate.f1Sd} of two models ${g} and ${w}`);
+  const text = await ok(['compare', '--baseline', weak, '--candidate', `${good},${weak}`, '--data', data, '--samples', '300']);
+  assert.match(text, /^candidate 2 models: /m);
+  assert.match(text, /^overall F1 of each model: baseline [\d.]+; candidate [\d.]+, [\d.]+$/m);
+  assert.match(text, /^verdict: .*: mean overall F1 [\d.]+ ± 0\.00 -> [\d.]+ ± [\d.]+ \(/m);
+  for (const [list, message] of [
+    [`${good},${good}`, /^mentionflow compare: --candidate lists a directory twice: /],
+    [`${good},`, /^mentionflow compare: --candidate ".*,": an empty entry in the list of model directories\n$/],
+    [`${good},${join(work, 'missing')}`, /^mentionflow compare: --candidate .*missing: no such directory\n$/],
+  ] as const) {
+    const r = await cli(['compare', '--candidate', list, '--baseline', weak, '--data', data]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+});
+
 test('promote: first version, a worse candidate refused and nothing changed, forced, rolled back by comparison, a no-op', { timeout: 300_000 }, async () => {
   const store = join(work, 'store');
   const first = await ok(['promote', '--store', store, '--candidate', good]);

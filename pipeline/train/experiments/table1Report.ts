@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { lineChartSvg } from '../plot.js';
 import type { DatasetVersion } from './corpora.js';
-import { fmt, meanSd, type MeanSd } from './stats.js';
+import { fmt, meanSd, type MeanSd } from '../../../models/eval/meanSd.js';
 import { meanAbsChange, replayEarlyStop } from './curveStability.js';
 import type { TrainOptions } from '../options.js';
 import type { RunResult } from './runResult.js';

@@ -15,7 +15,7 @@ import type { TrainOptions } from '../options.js';
 import { trainTagger } from '../trainTagger.js';
 import { readNerSource, readSegSource, type SourceKafkaOptions } from '../sources/openSource.js';
 import { loadNerCorpus, loadSegCorpus, type DatasetVersion, type NerCorpus, type SegCorpus } from './corpora.js';
-import { fmt, meanSd } from './stats.js';
+import { fmt, meanSd } from '../../../models/eval/meanSd.js';
 import { TABLE1_ROWS } from './table1Rows.js';
 
 export interface TuneInput {

@@ -3,13 +3,18 @@
  * spans: identical models differ by 0 with p = 1; a model missing half the
  * mentions is significantly worse; a one-sentence difference over 200 is
  * not significant; the observed scores equal scoreSpans; swapping the two
- * models negates the difference; a seed repeats a comparison.
+ * models negates the difference; a seed repeats a comparison. Seeds
+ * comparisons (seedsBootstrap): one model a side is the paired bootstrap;
+ * the sides' scores are the means (and sd) of their models' scoreSpans; the
+ * interval widens with the seeds' spread; a configuration better in every
+ * seed is better.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { MentionflowError } from '../../../common/errors.js';
-import { pairedBootstrap, quantile } from '../../../models/eval/pairedBootstrap.js';
+import { meanSd } from '../../../models/eval/meanSd.js';
+import { pairedBootstrap, quantile, seedsBootstrap } from '../../../models/eval/pairedBootstrap.js';
 import { scoreSpans } from '../../../models/eval/spanScorer.js';
 import { Rng } from '../../../models/rng.js';
 import type { Span } from '../../../models/text/spans.js';
@@ -127,4 +132,83 @@ test('quantile interpolates between order statistics', () => {
   assert.equal(quantile([0, 10], 0.25), 2.5);
   assert.equal(quantile([7], 0.975), 7);
   assert.ok(Number.isNaN(quantile([], 0.5)));
+});
+
+test('seeds: one model a side is the paired bootstrap, number for number', () => {
+  const gold = goldSpans(150, 21);
+  const base = dropSome(gold, 0.3, 22);
+  const cand = dropSome(gold, 0.2, 23);
+  const p = pairedBootstrap(gold, base, cand, { samples: 400, seed: 5 });
+  const s = seedsBootstrap(gold, [base], [cand], { samples: 400, seed: 5 });
+  assert.deepEqual(s.models, { baseline: 1, candidate: 1 });
+  for (const [a, b] of [[p.overall, s.overall], [p.named, s.named], [p.perLabel['PER.NAM'], s.perLabel['PER.NAM']]] as const) {
+    assert.ok(a && b);
+    assert.equal(b.delta, a.delta);
+    assert.deepEqual(b.ci, a.ci);
+    assert.equal(b.pValue, a.pValue);
+    assert.deepEqual(b.baseline.perModel, [a.baseline]);
+    assert.equal(b.candidate.f1, a.candidate.f1);
+    assert.equal(b.baseline.f1Sd, 0);
+  }
+  assert.equal(s.verdict, p.verdict);
+});
+
+test('seeds: each side is the mean (and sd) of its models\' scoreSpans, and the difference that of the means', () => {
+  const gold = goldSpans(120, 31);
+  const base = [0.2, 0.35, 0.5].map((p, k) => dropSome(gold, p, 40 + k));
+  const cand = [0.1, 0.3].map((p, k) => dropSome(gold, p, 50 + k));
+  const s = seedsBootstrap(gold, base, cand, { samples: 200 });
+  assert.deepEqual(s.models, { baseline: 3, candidate: 2 });
+  const scores = (side: Span[][][]) => side.map((m) => scoreSpans(gold, m));
+  for (const [row, pick] of [
+    [s.overall, (x: ReturnType<typeof scoreSpans>) => x.overall],
+    [s.nominal, (x: ReturnType<typeof scoreSpans>) => x.nominal],
+    [s.perLabel['LOC.NAM'], (x: ReturnType<typeof scoreSpans>) => x.perLabel['LOC.NAM']],
+  ] as const) {
+    assert.ok(row);
+    const b = scores(base).map((x) => pick(x));
+    const c = scores(cand).map((x) => pick(x));
+    assert.deepEqual(row.baseline.perModel, b);
+    assert.deepEqual(row.candidate.perModel, c);
+    const mean = (xs: (typeof b)[number][], f: 'f1' | 'precision' | 'recall'): number => xs.reduce((a, x) => a + (x?.[f] ?? 0), 0) / xs.length;
+    for (const f of ['f1', 'precision', 'recall'] as const) {
+      close(row.baseline[f], mean(b, f), `baseline ${f}`);
+      close(row.candidate[f], mean(c, f), `candidate ${f}`);
+    }
+    close(row.baseline.f1Sd, meanSd(b.map((x) => x?.f1 ?? 0)).sd, 'baseline sd');
+    close(row.delta, mean(c, 'f1') - mean(b, 'f1'), 'delta');
+  }
+});
+
+test('seeds: the interval holds the seeds\' spread, which sentences alone do not show', () => {
+  // Many sentences (the dev sample decides little) and seeds far apart: one good and one poor model a side.
+  const gold = goldSpans(1500, 61);
+  const base = [dropSome(gold, 0.1, 62), dropSome(gold, 0.7, 63)];
+  const cand = [dropSome(gold, 0.1, 64), dropSome(gold, 0.7, 65)];
+  const s = seedsBootstrap(gold, base, cand, { samples: 500 });
+  assert.ok(Math.abs(s.overall.delta) < 2, `same configurations: delta ${s.overall.delta}`);
+  assert.ok(s.overall.ci[1] - s.overall.ci[0] > 20, `the interval ${s.overall.ci} holds the seeds' spread (F1 about 95 and 46)`);
+  // the same models compared one a side by sentences alone: a narrow interval
+  const p = pairedBootstrap(gold, base[0], cand[0], { samples: 500 });
+  assert.ok(p.overall.ci[1] - p.overall.ci[0] < 3, `paired interval ${p.overall.ci}`);
+  assert.equal(s.verdict, 'no significant difference');
+});
+
+test('seeds: a configuration better in every seed is better; the other way round, worse; a seed repeats it', () => {
+  const gold = goldSpans(200, 71);
+  const base = [0.45, 0.5, 0.55].map((p, k) => dropSome(gold, p, 72 + k));
+  const cand = [0.15, 0.2, 0.25].map((p, k) => dropSome(gold, p, 82 + k));
+  const s = seedsBootstrap(gold, base, cand, { samples: 500, seed: 3 });
+  assert.ok(s.overall.ci[0] > 0, `interval ${s.overall.ci}`);
+  assert.ok(s.overall.pValue < 0.01, `p ${s.overall.pValue}`);
+  assert.equal(s.verdict, 'better');
+  assert.equal(seedsBootstrap(gold, cand, base, { samples: 500, seed: 3 }).verdict, 'worse');
+  assert.deepEqual(seedsBootstrap(gold, base, cand, { samples: 500, seed: 3 }), s);
+});
+
+test('seeds: an empty side or a model not covering the sentences is an error naming it', () => {
+  const gold = goldSpans(4, 1);
+  assert.throws(() => seedsBootstrap(gold, [], [gold]), /each side needs at least one model, got 0 baseline and 1 candidate/);
+  assert.throws(() => seedsBootstrap(gold, [gold], [gold, gold.slice(1)]), /gold has 4 sentences, candidate model 2 3/);
+  assert.throws(() => seedsBootstrap([], [[]], [[]]), /no sentences/);
 });
