@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../common/errors.js';
 import { checkPath, type Parsed } from './args.js';
 
 /** The package root: the nearest ancestor of this module holding package.json. */
@@ -27,6 +28,20 @@ export function modelDirOption(p: Parsed): string {
   if (typeof dir !== 'string') return defaultModelDir();
   checkPath(dir, '--model', 'dir');
   return dir;
+}
+
+/**
+ * The directories of a model option that takes a list: one directory, or
+ * comma-separated ones (the seeds of a configuration). A ConfigError naming
+ * `flag` for an empty entry, a directory given twice or one that is not a
+ * directory.
+ */
+export function modelDirList(value: string, flag: string): string[] {
+  const dirs = value.split(',').map((d) => d.trim());
+  if (dirs.some((d) => d === '')) throw new ConfigError(`${flag} ${JSON.stringify(value)}: an empty entry in the list of model directories`);
+  if (new Set(dirs).size !== dirs.length) throw new ConfigError(`${flag} lists a directory twice: ${value}`);
+  for (const d of dirs) checkPath(d, flag, 'dir');
+  return dirs;
 }
 
 /** The model shipped in the repository, used when --model is not given. */

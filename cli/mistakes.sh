@@ -39,6 +39,7 @@ try eval --data /missing
 try eval --data adir
 try eval --data bad.conll
 try eval --data ok.conll --model /missing
+try eval --data ok.conll --model adir,adir
 try train-ner --train /missing --dev ok.conll --out o
 try train-ner --train ok.conll --dev ok.conll
 try train-ner --train ok.conll --dev ok.conll --out o --config bad.json

@@ -11,8 +11,8 @@ import type { NerSentence } from '../../models/data/conll.js';
 import { readNerSource } from '../../pipeline/train/sources/openSource.js';
 import { bootstrapSettings, type BootstrapOptions, type RowComparison, type SeedsRowComparison } from '../../models/eval/pairedBootstrap.js';
 import { compareConfigurations, compareModels, type ConfigurationComparison, type ModelComparison } from '../../pipeline/train/compare.js';
-import { BACKEND_OPTION, checkPath, numberOption, requireString, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
-import { defaultModelDir } from '../defaults.js';
+import { BACKEND_OPTION, numberOption, requireString, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
+import { defaultModelDir, modelDirList } from '../defaults.js';
 import { requireSource, sourceKafka } from '../sourceOption.js';
 import { ConfigError } from '../../common/errors.js';
 
@@ -155,19 +155,10 @@ export function formatConfigurations(c: ConfigurationComparison, data: string): 
   return lines.join('\n');
 }
 
-/** The directories of a --baseline or --candidate value: one, or a comma-separated list (ConfigError for an empty entry, a repeat or a missing directory). */
-export function modelDirs(value: string, flag: string): string[] {
-  const dirs = value.split(',').map((d) => d.trim());
-  if (dirs.some((d) => d === '')) throw new ConfigError(`${flag} ${JSON.stringify(value)}: an empty entry in the list of model directories`);
-  if (new Set(dirs).size !== dirs.length) throw new ConfigError(`${flag} lists a directory twice: ${value}`);
-  for (const d of dirs) checkPath(d, flag, 'dir');
-  return dirs;
-}
-
 export async function run(p: Parsed): Promise<number> {
-  const candidates = modelDirs(requireString(p, 'candidate', spec.name), '--candidate');
+  const candidates = modelDirList(requireString(p, 'candidate', spec.name), '--candidate');
   const data = await requireSource(p, 'data', spec.name, 'ner');
-  const baselines = modelDirs(typeof p.values.baseline === 'string' ? p.values.baseline : defaultModelDir(), '--baseline');
+  const baselines = modelDirList(typeof p.values.baseline === 'string' ? p.values.baseline : defaultModelDir(), '--baseline');
   const options = bootstrapOptions(p);
   await useBackend(p.values.backend as BackendChoice);
   const sentences = await readLabelled(data);

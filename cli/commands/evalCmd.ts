@@ -1,7 +1,8 @@
 /**
  * `mentionflow eval`: exact-span P/R/F1 of a model on a CoNLL file, as in the
- * paper's Table 1; with `--task seg`, the segmentation head's word P/R/F1
- * and OOV recall on a segmented file, as the SIGHAN bakeoff scores them.
+ * paper's Table 1; of several models (the seeds of a configuration), each
+ * one's and their mean ± sd; with `--task seg`, the segmentation head's word
+ * P/R/F1 and OOV recall on a segmented file, as the SIGHAN bakeoff scores them.
  */
 import { writeFile } from 'node:fs/promises';
 import { ConfigError } from '../../common/errors.js';
@@ -9,6 +10,7 @@ import { readWordList } from '../../models/data/segmentation.js';
 import type { SegScores } from '../../models/eval/segScorer.js';
 import { biesToWordSpans } from '../../models/text/segTags.js';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
+import { meanScores, type MeanNerScores, type MeanPrf } from '../../models/eval/meanSd.js';
 import { formatConllevalLines, type NerScores, type PrfScore } from '../../models/eval/spanScorer.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { tagsToSpans } from '../../models/text/labels.js';
@@ -17,14 +19,14 @@ import { readNerSource, readSegSource } from '../../pipeline/train/sources/openS
 import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
 import { BACKEND_OPTION, checkPath, type CommandSpec, type Parsed } from '../args.js';
 import { requireSource, sourceKafka } from '../sourceOption.js';
-import { modelDirOption } from '../defaults.js';
+import { defaultModelDir, modelDirList, modelDirOption } from '../defaults.js';
 
 export const spec: CommandSpec = {
   name: 'eval',
   summary: 'score a model on labelled data: precision, recall, F1 by exact span, per label, overall (and named, nominal for NAM/NOM labels)',
-  usage: 'mentionflow eval --data SOURCE [--model DIR] [--json] [--write-predictions FILE] | eval --task seg --data SOURCE [--train-words FILE | --train-words-from SOURCE] [--model DIR] [--json]',
+  usage: 'mentionflow eval --data SOURCE [--model DIR[,DIR...]] [--json] [--write-predictions FILE] | eval --task seg --data SOURCE [--train-words FILE | --train-words-from SOURCE] [--model DIR] [--json]',
   options: {
-    model: { type: 'string', arg: 'DIR', description: 'model artifact directory (default: the shipped model, models/default)' },
+    model: { type: 'string', arg: 'DIR', description: 'model artifact directory (default: the shipped model, models/default); for ner, comma-separated directories (the seeds of a configuration) score each model and their mean ± sd' },
     task: { type: 'string', arg: 'TASK', description: 'ner: mentions by exact span; seg: the segmentation head\'s words', choices: ['ner', 'seg'], default: 'ner' },
     data: { type: 'string', arg: 'SOURCE', description: 'ner: char-per-line CoNLL file with gold tags (BIO or BIOES, any labels); seg: segmented text, one sentence a line, words separated by spaces (NLPCC 2016, SIGHAN gold files); or any example source with NER spans / segmentation (see below)' },
     'train-words': { type: 'string', arg: 'FILE', description: 'seg: the training word list for OOV recall, one word a line (SIGHAN\'s *_training_words.utf8; the first field of a line)' },
@@ -35,6 +37,7 @@ export const spec: CommandSpec = {
   },
   notes:
     'Scores are percentages; a mention counts only if its start, end and label all match (conlleval semantics).\nNamed and nominal rows appear when the labels have the NAM/NOM split (WeiboNER).\nCheck them with conlleval: perl conlleval.pl -d " " < FILE\n' +
+    'Several models (--model DIR,DIR,...): each model\'s overall, named and nominal P/R/F1 on a line, then every row\'s mean ± sample sd over the models (the README\'s "mean ± sd over seeds"); to compare two configurations, mentionflow compare.\n' +
     'With --task seg: a predicted word counts if its span is a gold word (SIGHAN bakeoff scoring); OOV recall is the recall of gold words not in the training word list, IV recall of those in it, OOV rate their share of gold words.\n' +
     'example: mentionflow eval --task seg --data ../shared/corpora/nlpcc2016-weibo-cws/nlpcc2016-wordseg-dev.dat --train-words-from ../shared/corpora/nlpcc2016-weibo-cws/nlpcc2016-word-seg-train.dat\n\n' +
     SOURCE_SYNTAX_HELP,
@@ -114,13 +117,57 @@ async function runSeg(p: Parsed): Promise<number> {
   return 0;
 }
 
+/** Several models' scores: a line per model, then the rows' mean ± sd over them. */
+export function formatMeanScores(models: { id: string; version: string; dir: string; scores: NerScores }[], mean: MeanNerScores): string {
+  const short = (s: PrfScore | undefined): string => (s ? `${s.precision.toFixed(2)} / ${s.recall.toFixed(2)} / ${s.f1.toFixed(2)}` : '-');
+  const lines = ['model (P / R / F1)', ...models.map((m) => `${m.id} ${m.version} (${m.dir}): overall ${short(m.scores.overall)}${m.scores.named ? `; named ${short(m.scores.named)}; nominal ${short(m.scores.nominal)}` : ''}`), ''];
+  const rows: [string, MeanPrf][] = [
+    ...Object.entries(mean.perLabel),
+    ...(mean.named && mean.nominal ? ([['named', mean.named], ['nominal', mean.nominal]] as [string, MeanPrf][]) : []),
+    ['overall', mean.overall],
+  ];
+  const ms = (x: { mean: number; sd: number }): string => `${x.mean.toFixed(2)} ± ${x.sd.toFixed(2)}`.padStart(14);
+  lines.push(`mean ± sd over ${mean.models} models`, `${'label'.padEnd(12)} ${'precision'.padStart(14)} ${'recall'.padStart(14)} ${'F1'.padStart(14)}   gold`, '-'.repeat(63));
+  for (const [name, r] of rows) lines.push(`${name.padEnd(12)} ${ms(r.precision)} ${ms(r.recall)} ${ms(r.f1)} ${String(r.gold).padStart(6)}`);
+  return lines.join('\n');
+}
+
+/** `eval --model DIR,DIR,...`: each model in turn (one in memory at a time), then the mean ± sd. */
+async function runMany(p: Parsed, dirs: string[], data: string): Promise<number> {
+  if (typeof p.values['write-predictions'] === 'string') throw new ConfigError('--write-predictions writes one model\'s predictions: give one --model directory');
+  await useBackend(p.values.backend as BackendChoice);
+  const sentences = (await readNerSource(data, { where: '--data', fingerprintRole: 'eval', kafka: sourceKafka() })).sentences.filter((s) => s.chars.length > 0);
+  const models = [];
+  for (const dir of dirs) {
+    const { model, manifest } = await TaggerModel.load(dir);
+    try {
+      const { scores } = await evaluateNer(model, sentences);
+      models.push({ id: manifest.modelId, version: manifest.modelVersion, dir, nonOBias: model.meta.nonOBias ?? 0, minSpanConfidence: model.meta.minSpanConfidence ?? 0, scores });
+    } finally {
+      model.dispose();
+    }
+  }
+  const mean = meanScores(models.map((m) => m.scores));
+  if (p.values.json) {
+    process.stdout.write(JSON.stringify({ models, data, sentences: sentences.length, mean }) + '\n');
+  } else {
+    process.stdout.write(`${dirs.length} models on ${data} (${sentences.length} sentences)\n${formatMeanScores(models, mean)}\n`);
+  }
+  return 0;
+}
+
 export async function run(p: Parsed): Promise<number> {
-  if (p.values.task === 'seg') return runSeg(p);
+  const dirs = typeof p.values.model === 'string' ? modelDirList(p.values.model, '--model') : [defaultModelDir()];
+  if (p.values.task === 'seg') {
+    if (dirs.length > 1) throw new ConfigError('--task seg scores one model: give one --model directory');
+    return runSeg(p);
+  }
   for (const flag of ['train-words', 'train-words-from']) {
     if (p.values[flag] !== undefined) throw new ConfigError(`--${flag} is for --task seg (OOV recall of segmentation)`);
   }
   const data = await requireSource(p, 'data', spec.name, 'ner');
-  const dir = modelDirOption(p);
+  if (dirs.length > 1) return runMany(p, dirs, data);
+  const dir = dirs[0];
   await useBackend(p.values.backend as BackendChoice);
   const sentences = (await readNerSource(data, { where: '--data', fingerprintRole: 'eval', kafka: sourceKafka() })).sentences.filter((s) => s.chars.length > 0);
   const { model, manifest } = await TaggerModel.load(dir);

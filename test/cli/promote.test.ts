@@ -1,5 +1,6 @@
 /**
- * `mentionflow compare` and `mentionflow promote` through the CLI, with two
+ * `mentionflow compare` and `mentionflow promote` (and `eval` of several
+ * models) through the CLI, with two
  * small models trained here on the hand-written fixture test/fixtures/labels
  * (never a corpus's test split): a good one (20 epochs) and a weak one (one
  * epoch at a tiny learning rate). They are compared on the fixture's 13
@@ -111,6 +112,36 @@ test('compare: configurations given as lists of models score each side by its me
     [`${good},${join(work, 'missing')}`, /^mentionflow compare: --candidate .*missing: no such directory\n$/],
   ] as const) {
     const r = await cli(['compare', '--candidate', list, '--baseline', weak, '--data', data]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+});
+
+test('eval: several models print each one\'s scores and their mean ± sd; one-model options refuse a list', { timeout: 240_000 }, async () => {
+  type Scores = { overall: { f1: number; precision: number } };
+  const f1 = async (dir: string): Promise<number> => (JSON.parse(await ok(['eval', '--model', dir, '--data', data, '--json'])) as { scores: Scores }).scores.overall.f1;
+  const [g, w] = [await f1(good), await f1(weak)];
+  const m = JSON.parse(await ok(['eval', '--model', `${good},${weak}`, '--data', data, '--json'])) as {
+    models: { dir: string; scores: Scores }[];
+    sentences: number;
+    mean: { models: number; overall: { f1: { mean: number; sd: number; n: number }; gold: number }; perLabel: Record<string, unknown> };
+  };
+  assert.equal(m.sentences, 13);
+  assert.deepEqual(m.models.map((x) => [x.dir, x.scores.overall.f1]), [[good, g], [weak, w]], 'each model as eval scores it alone');
+  assert.equal(m.mean.models, 2);
+  assert.ok(Math.abs(m.mean.overall.f1.mean - (g + w) / 2) < 1e-9);
+  assert.ok(Math.abs(m.mean.overall.f1.sd - Math.abs(g - w) / Math.SQRT2) < 1e-9, 'the sample sd of two values');
+  assert.deepEqual(Object.keys(m.mean.perLabel), ['BRAND', 'PER', 'PRODUCT']);
+  const text = await ok(['eval', '--model', `${good},${weak}`, '--data', data]);
+  assert.match(text, /^2 models on .* \(13 sentences\)$/m);
+  assert.match(text, /^mean ± sd over 2 models$/m);
+  assert.match(text, new RegExp(`^overall +[\\d.]+ ± [\\d.]+ +[\\d.]+ ± [\\d.]+ +${((g + w) / 2).toFixed(2).replace('.', '\\.')} ± [\\d.]+ +30$`, 'm'));
+  for (const [args, message] of [
+    [['--model', `${good},${good}`], /^mentionflow eval: --model lists a directory twice: /],
+    [['--model', `${good},${weak}`, '--write-predictions', join(work, 'p.txt')], /^mentionflow eval: --write-predictions writes one model's predictions: give one --model directory\n$/],
+    [['--model', `${good},${weak}`, '--task', 'seg'], /^mentionflow eval: --task seg scores one model: give one --model directory\n$/],
+  ] as const) {
+    const r = await cli(['eval', ...args, '--data', data]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
   }
