@@ -15,11 +15,13 @@ import { formatConllevalLines, type NerScores, type PrfScore } from '../../model
 import { TaggerModel } from '../../models/taggerModel.js';
 import { tagsToSpans } from '../../models/text/labels.js';
 import { evaluateNer, evaluateSegmentation } from '../../pipeline/train/evaluate.js';
-import { readNerSource, readSegSource } from '../../pipeline/train/sources/openSource.js';
+import { readSegSource } from '../../pipeline/train/sources/openSource.js';
 import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
 import { BACKEND_OPTION, checkPath, type CommandSpec, type Parsed } from '../args.js';
 import { requireSource, sourceKafka } from '../sourceOption.js';
-import { defaultModelDir, modelDirList, modelDirOption } from '../defaults.js';
+import { readLabelled } from './compare.js';
+import type { NerSentence } from '../../models/data/conll.js';
+import { defaultModelDir, modelDirList } from '../defaults.js';
 
 export const spec: CommandSpec = {
   name: 'eval',
@@ -88,9 +90,8 @@ async function trainWords(p: Parsed): Promise<{ words: Set<string>; from: string
   return undefined;
 }
 
-async function runSeg(p: Parsed): Promise<number> {
+async function runSeg(p: Parsed, dir: string): Promise<number> {
   const data = await requireSource(p, 'data', spec.name, 'seg');
-  const dir = modelDirOption(p);
   const train = await trainWords(p);
   await useBackend(p.values.backend as BackendChoice);
   const sentences = (await readSegSource(data, { where: '--data', fingerprintRole: 'eval', kafka: sourceKafka() })).sentences;
@@ -133,10 +134,7 @@ export function formatMeanScores(models: { id: string; version: string; dir: str
 }
 
 /** `eval --model DIR,DIR,...`: each model in turn (one in memory at a time), then the mean ± sd. */
-async function runMany(p: Parsed, dirs: string[], data: string): Promise<number> {
-  if (typeof p.values['write-predictions'] === 'string') throw new ConfigError('--write-predictions writes one model\'s predictions: give one --model directory');
-  await useBackend(p.values.backend as BackendChoice);
-  const sentences = (await readNerSource(data, { where: '--data', fingerprintRole: 'eval', kafka: sourceKafka() })).sentences.filter((s) => s.chars.length > 0);
+async function runMany(p: Parsed, dirs: string[], data: string, sentences: NerSentence[]): Promise<number> {
   const models = [];
   for (const dir of dirs) {
     const { model, manifest } = await TaggerModel.load(dir);
@@ -160,16 +158,17 @@ export async function run(p: Parsed): Promise<number> {
   const dirs = typeof p.values.model === 'string' ? modelDirList(p.values.model, '--model') : [defaultModelDir()];
   if (p.values.task === 'seg') {
     if (dirs.length > 1) throw new ConfigError('--task seg scores one model: give one --model directory');
-    return runSeg(p);
+    return runSeg(p, dirs[0]);
   }
   for (const flag of ['train-words', 'train-words-from']) {
     if (p.values[flag] !== undefined) throw new ConfigError(`--${flag} is for --task seg (OOV recall of segmentation)`);
   }
   const data = await requireSource(p, 'data', spec.name, 'ner');
-  if (dirs.length > 1) return runMany(p, dirs, data);
-  const dir = dirs[0];
+  if (dirs.length > 1 && typeof p.values['write-predictions'] === 'string') throw new ConfigError('--write-predictions writes one model\'s predictions: give one --model directory');
   await useBackend(p.values.backend as BackendChoice);
-  const sentences = (await readNerSource(data, { where: '--data', fingerprintRole: 'eval', kafka: sourceKafka() })).sentences.filter((s) => s.chars.length > 0);
+  const sentences = await readLabelled(data);
+  if (dirs.length > 1) return runMany(p, dirs, data, sentences);
+  const dir = dirs[0];
   const { model, manifest } = await TaggerModel.load(dir);
   try {
     const modelLabels = new Set(model.nerTags.labels);

@@ -33,6 +33,11 @@ export interface MeanPrf {
   gold: number;
 }
 
+/** Mean ± sd over models of one row's precision, recall and F1. */
+export function meanPrf(rows: readonly PrfScore[]): Pick<MeanPrf, 'precision' | 'recall' | 'f1'> {
+  return { precision: meanSd(rows.map((r) => r.precision)), recall: meanSd(rows.map((r) => r.recall)), f1: meanSd(rows.map((r) => r.f1)) };
+}
+
 /** Several models' scores on the same data (e.g. the seeds of a configuration), row by row. */
 export interface MeanNerScores {
   models: number;
@@ -58,7 +63,7 @@ export function meanScores(list: readonly NerScores[]): MeanNerScores {
     rows.forEach((r, k) => {
       if (gold(r) !== g) throw new MentionflowError(`mean scores: model ${k + 1} has ${gold(r)} gold ${name} mentions, model 1 ${g}: not scored on the same data`);
     });
-    return { precision: meanSd(rows.map((r) => r.precision)), recall: meanSd(rows.map((r) => r.recall)), f1: meanSd(rows.map((r) => r.f1)), gold: g };
+    return { ...meanPrf(rows), gold: g };
   };
   const labels = [...new Set(list.flatMap((s) => Object.keys(s.perLabel)))].sort();
   const perLabel: Record<string, MeanPrf> = {};

@@ -24,7 +24,7 @@ import { MentionflowError } from '../../common/errors.js';
 import { Rng } from '../rng.js';
 import { hasMentionKinds, labelParts } from '../text/labels.js';
 import type { Span } from '../text/spans.js';
-import { meanSd } from './meanSd.js';
+import { meanPrf, meanSd } from './meanSd.js';
 import { prf, type PrfScore } from './prf.js';
 import { scoreSpans } from './spanScorer.js';
 
@@ -171,7 +171,7 @@ function bootstrapSides(gold: readonly (readonly Span[])[], sides: readonly (rea
       }),
     ),
   );
-  const meanF1 = (s: number, r: number): number => observed[s].reduce((a, m) => a + m[r].f1, 0) / observed[s].length;
+  const meanF1 = (s: number, r: number): number => meanSd(observed[s].map((m) => m[r].f1)).mean;
   const delta = rows.map((_, r) => meanF1(1, r) - meanF1(0, r));
 
   // Each sentence's non-zero counts (CSR): most sentences touch a few rows, so resampling adds only those.
@@ -340,8 +340,8 @@ export function seedsBootstrap(
   const b = bootstrapSides(gold, [baseline, candidate], samples, seed);
   const side = (s: number, r: number): SeedsScore => {
     const perModel = b.observed[s].map((m) => m[r]);
-    const mean = (f: (x: PrfScore) => number): number => perModel.reduce((a, x) => a + f(x), 0) / perModel.length;
-    return { precision: mean((x) => x.precision), recall: mean((x) => x.recall), f1: mean((x) => x.f1), f1Sd: meanSd(perModel.map((x) => x.f1)).sd, perModel };
+    const { precision, recall, f1 } = meanPrf(perModel);
+    return { precision: precision.mean, recall: recall.mean, f1: f1.mean, f1Sd: f1.sd, perModel };
   };
   const rows = shape(b, (r): SeedsRowComparison => ({ baseline: side(0, r), candidate: side(1, r), delta: b.delta[r], ...interval(b.delta[r], b.deltas[r], confidence) }));
   return { sentences: n, samples, confidence, seed, models: { baseline: baseline.length, candidate: candidate.length }, ...rows, verdict: verdictOf(rows.overall.ci) };
