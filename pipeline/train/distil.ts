@@ -8,6 +8,12 @@
  * training with those silver sentences mixed into the gold ones
  * (trainTagger's `silver`, option `silverRatio`).
  *
+ * With a second teacher for nominal mentions (`nominalTeacher`), the silver
+ * holds the first teacher's named spans and the second one's nominal spans:
+ * for two annotation standards of one label set that differ mostly in their
+ * nominal mentions (WeiboNER v1 and its revision v2, whose train split has
+ * 766 PER.NOM mentions where v1 has 416, and about as many named ones).
+ *
  * Texts longer than the teacher's maxLength are labelled, and written, in
  * pieces of that length (as the taggers cut them). The file appears whole or
  * not at all (written to FILE.tmp, then renamed).
@@ -15,6 +21,8 @@
 import { rename, rm, writeFile, appendFile } from 'node:fs/promises';
 import { ConfigError } from '../../common/errors.js';
 import type { TaggerModel } from '../../models/taggerModel.js';
+import { labelParts } from '../../models/text/labels.js';
+import { splitTag, spansToBio, spansToBioes, type Span } from '../../models/text/spans.js';
 
 export interface SilverOptions {
   /** Sentences of unlabelled text, one code point an element. */
@@ -25,6 +33,13 @@ export interface SilverOptions {
   batchSize?: number;
   /** Called after each chunk of texts: texts labelled so far, of how many, characters so far. */
   onProgress?: (done: number, total: number, chars: number) => void;
+  /**
+   * A second teacher for the nominal mentions (labels TYPE.NOM): the silver
+   * then holds the teacher's other spans and this one's nominal spans, in the
+   * teacher's scheme; a nominal span overlapping one of the teacher's is left
+   * out. Both must tag NAM/NOM labels.
+   */
+  nominalTeacher?: TaggerModel;
 }
 
 /** What was written: texts read, sentences (pieces) written, characters, mentions per label, seconds taken. */
@@ -34,6 +49,8 @@ export interface SilverStats {
   chars: number;
   mentions: Record<string, number>;
   seconds: number;
+  /** With a nominal teacher: its nominal spans left out for overlapping one of the teacher's spans. */
+  nominalOverlaps?: number;
 }
 
 /** Texts handed to the teacher at once (a progress report and a file append after each). */
@@ -50,6 +67,11 @@ export function pieces(chars: readonly string[], max: number): string[][] {
 export async function writeSilver(teacher: TaggerModel, options: SilverOptions): Promise<SilverStats> {
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`batchSize must be an integer >= 1, got ${batchSize}`);
+  const nominal = options.nominalTeacher;
+  if (nominal !== undefined) {
+    if (!tagsKind(teacher, 'NAM')) throw new ConfigError('the teacher tags no named (TYPE.NAM) label, so a nominal teacher has nothing to complete');
+    if (!tagsKind(nominal, 'NOM')) throw new ConfigError('the nominal teacher tags no nominal (TYPE.NOM) label');
+  }
   const texts = options.texts.filter((t) => t.length > 0);
   if (texts.length === 0) throw new ConfigError('no text to label: the sources hold no non-empty sentence');
   for (const t of texts) {
@@ -58,16 +80,25 @@ export async function writeSilver(teacher: TaggerModel, options: SilverOptions):
   }
   const started = Date.now();
   const tmp = `${options.out}.tmp`;
-  const stats: SilverStats = { texts: texts.length, sentences: 0, chars: 0, mentions: {}, seconds: 0 };
+  const stats: SilverStats = { texts: texts.length, sentences: 0, chars: 0, mentions: {}, seconds: 0, ...(nominal ? { nominalOverlaps: 0 } : {}) };
+  const maxLength = Math.min(teacher.meta.maxLength, nominal?.meta.maxLength ?? Infinity);
   await writeFile(tmp, '');
   try {
     for (let i = 0; i < texts.length; i += CHUNK) {
-      const chunk = texts.slice(i, i + CHUNK).flatMap((t) => pieces(t, teacher.meta.maxLength));
+      const chunk = texts.slice(i, i + CHUNK).flatMap((t) => pieces(t, maxLength));
       const predictions = await teacher.predict(chunk, batchSize);
+      const nominals = nominal === undefined ? undefined : await nominal.predict(chunk, batchSize);
       const lines: string[] = [];
       predictions.forEach((p, k) => {
-        lines.push(chunk[k].map((c, j) => `${c}\t${p.tags[j]}`).join('\n'), '');
-        for (const s of p.spans) stats.mentions[s.label] = (stats.mentions[s.label] ?? 0) + 1;
+        let { tags, spans }: { tags: readonly string[]; spans: readonly Span[] } = p;
+        if (nominals !== undefined) {
+          const merged = withNominals(p.spans, nominals[k].spans);
+          stats.nominalOverlaps! += merged.overlaps;
+          spans = merged.spans;
+          tags = (teacher.meta.scheme === 'BIOES' ? spansToBioes : spansToBio)(spans, chunk[k].length);
+        }
+        lines.push(chunk[k].map((c, j) => `${c}\t${tags[j]}`).join('\n'), '');
+        for (const s of spans) stats.mentions[s.label] = (stats.mentions[s.label] ?? 0) + 1;
         stats.chars += chunk[k].length;
       });
       stats.sentences += chunk.length;
@@ -81,4 +112,26 @@ export async function writeSilver(teacher: TaggerModel, options: SilverOptions):
   }
   stats.seconds = (Date.now() - started) / 1000;
   return stats;
+}
+
+/** Whether `model`'s NER tags hold a label of `kind` (TYPE.NAM or TYPE.NOM). */
+function tagsKind(model: TaggerModel, kind: 'NAM' | 'NOM'): boolean {
+  return model.nerTags.tags.some((t) => t !== 'O' && labelParts(splitTag(t)[1]).kind === kind);
+}
+
+/**
+ * The spans of `base` that are not nominal, with the nominal spans of
+ * `nominal` that overlap none of them (counted in `overlaps`), in order.
+ */
+export function withNominals(base: readonly Span[], nominal: readonly Span[]): { spans: Span[]; overlaps: number } {
+  const kept = base.filter((s) => labelParts(s.label).kind !== 'NOM');
+  const spans = [...kept];
+  let overlaps = 0;
+  for (const n of nominal) {
+    if (labelParts(n.label).kind !== 'NOM') continue;
+    if (kept.some((s) => s.start < n.end && n.start < s.end)) overlaps++;
+    else spans.push(n);
+  }
+  spans.sort((a, b) => a.start - b.start);
+  return { spans, overlaps };
 }

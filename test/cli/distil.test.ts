@@ -59,6 +59,12 @@ describe('mentionflow distil and train-joint --silver', () => {
     assert.deepEqual(fromSilver, served);
     assert.ok(served.flat().length > 0, 'the teacher finds mentions');
 
+    // the same model as nominal teacher: its named and its nominal spans, the same file
+    const same = cli(['distil', '--teacher', teacher, '--nominal-teacher', teacher, '--text', text, '--out', join(work, 'same.conll'), '--quiet']);
+    assert.equal(same.status, 0, same.stderr);
+    assert.match(same.stdout, /, nominal mentions from tiny test \(0 overlapping a named one left out\)/);
+    assert.equal(readFileSync(join(work, 'same.conll'), 'utf8'), readFileSync(silver, 'utf8'));
+
     const t = cli(trainJoint(['--silver', silver, '--silver-ratio', '0.5', '--config', join(work, 'cfg.json'), '--out', join(work, 'student')]));
     assert.equal(t.status, 0, t.stderr);
     assert.match(t.stderr, /silver: 3 sentences; each epoch mixes a fresh subsample of 3 \(silverRatio 0\.5 x 6 gold\)/);
@@ -71,6 +77,7 @@ describe('mentionflow distil and train-joint --silver', () => {
     for (const [args, pattern] of [
       [['distil', '--teacher', join(work, 'nope'), '--text', text, '--out', silver], /--teacher .*nope: no such directory/],
       [['distil', '--teacher', teacher, '--out', silver], /missing --text/],
+      [['distil', '--teacher', teacher, '--nominal-teacher', join(work, 'nope'), '--text', text, '--out', silver], /--nominal-teacher .*nope: no such directory/],
       [['distil', '--teacher', teacher, '--text', join(work, 'nope.txt'), '--out', silver], /--text .*nope\.txt: no such file/],
       [['distil', '--teacher', teacher, '--text', text, '--out', join(work, 'no', 'dir', 's.conll')], /folder of --out/],
       [['distil', '--teacher', teacher, '--text', text, '--out', silver, '--batch-size', '0'], /--batch-size must be an integer >= 1/],

@@ -16,7 +16,8 @@ import { ConfigError } from '../../common/errors.js';
 import type { NerSentence } from '../../models/data/conll.js';
 import { readConll } from '../../models/data/conll.js';
 import { toCodePoints } from '../../models/text/codepoints.js';
-import { pieces, writeSilver } from '../../pipeline/train/distil.js';
+import { pieces, withNominals, writeSilver } from '../../pipeline/train/distil.js';
+import { bioToSpans, spansToBio } from '../../models/text/spans.js';
 import { evaluateNer } from '../../pipeline/train/evaluate.js';
 import { resolveTrainOptions } from '../../pipeline/train/options.js';
 import { trainTagger } from '../../pipeline/train/trainTagger.js';
@@ -83,6 +84,62 @@ test('writeSilver writes the teacher\'s Viterbi tags as CoNLL that reads back; l
   await assert.rejects(writeSilver(teacher, { texts, out: join(dir, 'b.conll'), batchSize: 0 }), ConfigError);
   assert.ok(!existsSync(join(dir, 'none.conll')) && !existsSync(join(dir, 'space.conll.tmp')));
   teacher.dispose();
+});
+
+test('withNominals: the base\'s named spans, the second teacher\'s nominal spans where they overlap none of them', () => {
+  const base = [
+    { start: 0, end: 2, label: 'PER.NAM' },
+    { start: 3, end: 5, label: 'PER.NOM' }, // the base's nominal: always replaced
+    { start: 6, end: 8, label: 'GPE.NAM' },
+  ];
+  const nominal = [
+    { start: 1, end: 3, label: 'PER.NOM' }, // overlaps PER.NAM [0, 2): left out, counted
+    { start: 4, end: 6, label: 'ORG.NOM' }, // overlaps only the base's dropped nominal: kept
+    { start: 8, end: 9, label: 'LOC.NOM' }, // touches GPE.NAM [6, 8) without overlapping: kept
+    { start: 9, end: 10, label: 'PER.NAM' }, // the second teacher's named spans are not taken
+  ];
+  assert.deepEqual(withNominals(base, nominal), {
+    spans: [
+      { start: 0, end: 2, label: 'PER.NAM' },
+      { start: 4, end: 6, label: 'ORG.NOM' },
+      { start: 6, end: 8, label: 'GPE.NAM' },
+      { start: 8, end: 9, label: 'LOC.NOM' },
+    ],
+    overlaps: 1,
+  });
+  assert.deepEqual(withNominals(base, []), { spans: [base[0], base[2]], overlaps: 0 });
+});
+
+test('writeSilver with a nominal teacher: named spans of the teacher, nominal spans of the other, in the teacher\'s scheme', async () => {
+  const named = tinyModel({ seed: 1, lexicalBuckets: 256 });
+  await fitTiny(named, 30);
+  // a nominal teacher that has learnt other nominal mentions: 张三 and 上海 as nominals, 老师 not at all
+  const other = tinyModel({ seed: 3, lexicalBuckets: 256, scheme: 'BIOES' });
+  const relabelled = [
+    s('张三在北京工作', 'B-PER.NOM I-PER.NOM O O O O O'),
+    s('我爱上海', 'O O B-LOC.NOM I-LOC.NOM'),
+    s('李四是老师', 'O O O O O'),
+  ];
+  await fitTiny(other, 40, relabelled);
+  const texts = relabelled.map((x) => x.chars);
+  const out = join(dir, 'hybrid.conll');
+  const stats = await writeSilver(named, { texts, out, nominalTeacher: other });
+  const [a, b] = [await named.predict(texts), await other.predict(texts)];
+  const back = await readConll(out);
+  const expected = texts.map((t, k) => spansToBio(withNominals(a[k].spans, b[k].spans).spans, t.length));
+  assert.deepEqual(back.map((x) => x.tags), expected);
+  const spans = back.map((x) => bioToSpans(x.tags).map((m) => `${m.label}@${m.start}`));
+  // 北京 stays named; 老师 (the teacher's nominal) is gone; 张三 is the teacher's name, so the other's PER.NOM there is left out
+  assert.ok(spans[0].includes('GPE.NAM@3') && spans[0].includes('PER.NAM@0') && !spans[0].includes('PER.NOM@0'), JSON.stringify(spans));
+  assert.ok(!spans[2].some((m) => m.startsWith('PER.NOM')), JSON.stringify(spans));
+  assert.ok(a[2].spans.some((m) => m.label === 'PER.NOM'), 'the teacher itself finds 老师');
+  assert.ok((stats.nominalOverlaps ?? 0) >= 1, JSON.stringify(stats));
+  const noNominal = tinyModel({ seed: 1, labels: ['PER.NAM', 'GPE.NAM'] });
+  await assert.rejects(writeSilver(named, { texts, out: join(dir, 'x.conll'), nominalTeacher: noNominal }), /nominal teacher tags no nominal \(TYPE\.NOM\) label/);
+  const noNamed = tinyModel({ seed: 1, labels: ['PER.NOM'] });
+  await assert.rejects(writeSilver(noNamed, { texts, out: join(dir, 'x.conll'), nominalTeacher: named }), /the teacher tags no named \(TYPE\.NAM\) label/);
+  assert.ok(!existsSync(join(dir, 'x.conll')) && !existsSync(join(dir, 'x.conll.tmp')));
+  for (const m of [named, other, noNominal, noNamed]) m.dispose();
 });
 
 test('a student learns what only the silver sentences show; without them it does not', async () => {
