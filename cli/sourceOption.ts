@@ -4,7 +4,8 @@
  * (pipeline/train/sources/sourceSpec.ts), checked before any work starts.
  */
 import { ConfigError } from '../common/errors.js';
-import { checkSource, type SourceRole } from '../pipeline/train/sources/openSource.js';
+import type { NerSentence } from '../models/data/conll.js';
+import { checkSource, readNerSource, type SourceRole } from '../pipeline/train/sources/openSource.js';
 import { parseSourceSpec } from '../pipeline/train/sources/sourceSpec.js';
 import { requireString, type Parsed } from './args.js';
 
@@ -27,4 +28,12 @@ export async function requireSource(p: Parsed, name: string, command: string, ro
 /** Kafka connection of kafka: sources without &brokers=: MENTIONFLOW_BROKERS (comma-separated). */
 export function sourceKafka(): { brokers: string[] } {
   return { brokers: (process.env.MENTIONFLOW_BROKERS ?? '').split(',').map((b) => b.trim()).filter((b) => b.length > 0) };
+}
+
+/**
+ * The labelled sentences of a --data source (any example source), empty ones
+ * dropped: what eval, compare and promote score on, read the same way.
+ */
+export async function readLabelled(data: string): Promise<NerSentence[]> {
+  return (await readNerSource(data, { where: '--data', fingerprintRole: 'eval', kafka: sourceKafka() })).sentences.filter((s) => s.chars.length > 0);
 }

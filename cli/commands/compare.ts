@@ -7,13 +7,11 @@
  * interval over both the sentences and the seeds.
  */
 import { useBackend, type BackendChoice } from '../../models/backend.js';
-import type { NerSentence } from '../../models/data/conll.js';
-import { readNerSource } from '../../pipeline/train/sources/openSource.js';
 import { bootstrapSettings, type BootstrapOptions, type RowComparison, type SeedsRowComparison } from '../../models/eval/pairedBootstrap.js';
 import { compareConfigurations, compareModels, type ConfigurationComparison, type ModelComparison } from '../../pipeline/train/compare.js';
 import { BACKEND_OPTION, numberOption, requireString, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
 import { defaultModelDir, modelDirList } from '../defaults.js';
-import { requireSource, sourceKafka } from '../sourceOption.js';
+import { readLabelled, requireSource } from '../sourceOption.js';
 import { ConfigError } from '../../common/errors.js';
 
 /** The bootstrap's options, shared with `promote`. */
@@ -49,14 +47,6 @@ export const spec: CommandSpec = {
     'Example: mentionflow compare --baseline models/default --candidate out/model --data dev.conll',
   ].join('\n'),
 };
-
-/**
- * The labelled sentences of --data (any example source, as eval), for compare and promote alike: the one
- * place to change when --data takes the training commands' example sources.
- */
-export async function readLabelled(data: string): Promise<NerSentence[]> {
-  return (await readNerSource(data, { where: '--data', fingerprintRole: 'eval', kafka: sourceKafka() })).sentences.filter((s) => s.chars.length > 0);
-}
 
 /** The bootstrap options from the command line (ConfigError naming the flag when off). */
 export function bootstrapOptions(p: Parsed): Required<BootstrapOptions> {

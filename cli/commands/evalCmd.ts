@@ -18,8 +18,7 @@ import { evaluateNer, evaluateSegmentation } from '../../pipeline/train/evaluate
 import { readSegSource } from '../../pipeline/train/sources/openSource.js';
 import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
 import { BACKEND_OPTION, checkPath, type CommandSpec, type Parsed } from '../args.js';
-import { requireSource, sourceKafka } from '../sourceOption.js';
-import { readLabelled } from './compare.js';
+import { readLabelled, requireSource, sourceKafka } from '../sourceOption.js';
 import type { NerSentence } from '../../models/data/conll.js';
 import { defaultModelDir, modelDirList } from '../defaults.js';
 

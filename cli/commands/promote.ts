@@ -15,8 +15,8 @@ import type { Verdict } from '../../models/eval/pairedBootstrap.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { compareModels, type ModelComparison } from '../../pipeline/train/compare.js';
 import { BACKEND_OPTION, checkPath, numberOption, oneOf, requireString, type CommandSpec, type Parsed } from '../args.js';
-import { checkSourceOption } from '../sourceOption.js';
-import { BOOTSTRAP_OPTIONS, bootstrapOptions, comparisonJson, formatComparison, overallLine, readLabelled } from './compare.js';
+import { checkSourceOption, readLabelled } from '../sourceOption.js';
+import { BOOTSTRAP_OPTIONS, bootstrapOptions, comparisonJson, formatComparison, overallLine } from './compare.js';
 
 /** What the candidate must show against the version in service. */
 export const REQUIREMENTS = ['no-lower', 'not-worse', 'better'] as const;

@@ -8,7 +8,7 @@
  * any tag has an E- or S- prefix, BIO otherwise.
  */
 import { MentionflowError } from '../../common/errors.js';
-import { bioesToSpans, bioToSpans, splitTag, type Span } from './spans.js';
+import { bioesToSpans, bioToSpans, spansToBio, spansToBioes, splitTag, type Span } from './spans.js';
 import type { TagScheme } from './transitions.js';
 
 /** The mention kinds of WeiboNER-style labels. */
@@ -58,6 +58,11 @@ export function detectScheme(sequences: Iterable<readonly string[]>): TagScheme 
 /** Spans of a tag sequence in `scheme` (default: detected from this sequence). */
 export function tagsToSpans(tags: readonly string[], scheme: TagScheme = detectScheme([tags])): Span[] {
   return scheme === 'BIOES' ? bioesToSpans(tags) : bioToSpans(tags);
+}
+
+/** Tags of length `length` in `scheme` for non-overlapping spans (the inverse of tagsToSpans); throws MentionflowError on bad spans. */
+export function spansToTags(spans: readonly Span[], length: number, scheme: TagScheme): string[] {
+  return scheme === 'BIOES' ? spansToBioes(spans, length) : spansToBio(spans, length);
 }
 
 /**

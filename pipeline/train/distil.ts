@@ -21,8 +21,8 @@
 import { rename, rm, writeFile, appendFile } from 'node:fs/promises';
 import { ConfigError } from '../../common/errors.js';
 import type { TaggerModel } from '../../models/taggerModel.js';
-import { labelParts } from '../../models/text/labels.js';
-import { splitTag, spansToBio, spansToBioes, type Span } from '../../models/text/spans.js';
+import { labelParts, spansToTags } from '../../models/text/labels.js';
+import type { Span } from '../../models/text/spans.js';
 
 export interface SilverOptions {
   /** Sentences of unlabelled text, one code point an element. */
@@ -95,7 +95,7 @@ export async function writeSilver(teacher: TaggerModel, options: SilverOptions):
           const merged = withNominals(p.spans, nominals[k].spans);
           stats.nominalOverlaps! += merged.overlaps;
           spans = merged.spans;
-          tags = (teacher.meta.scheme === 'BIOES' ? spansToBioes : spansToBio)(spans, chunk[k].length);
+          tags = spansToTags(spans, chunk[k].length, teacher.meta.scheme);
         }
         lines.push(chunk[k].map((c, j) => `${c}\t${tags[j]}`).join('\n'), '');
         for (const s of spans) stats.mentions[s.label] = (stats.mentions[s.label] ?? 0) + 1;
@@ -116,7 +116,7 @@ export async function writeSilver(teacher: TaggerModel, options: SilverOptions):
 
 /** Whether `model`'s NER tags hold a label of `kind` (TYPE.NAM or TYPE.NOM). */
 function tagsKind(model: TaggerModel, kind: 'NAM' | 'NOM'): boolean {
-  return model.nerTags.tags.some((t) => t !== 'O' && labelParts(splitTag(t)[1]).kind === kind);
+  return model.nerTags.labels.some((l) => labelParts(l).kind === kind);
 }
 
 /**

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { MentionflowError } from '../../../common/errors.js';
 import { parseConll } from '../../../models/data/conll.js';
 import { labelFields } from '../../../models/mention.js';
-import { detectScheme, ENTITY_LABELS, hasMentionKinds, labelParts, labelSetOf, tagsToSpans } from '../../../models/text/labels.js';
+import { detectScheme, ENTITY_LABELS, hasMentionKinds, labelParts, labelSetOf, spansToTags, tagsToSpans } from '../../../models/text/labels.js';
 import { spansToBio, spansToBioes, type Span } from '../../../models/text/spans.js';
 import { TagDictionary } from '../../../models/text/tagDictionary.js';
 
@@ -38,6 +38,16 @@ test('detectScheme and tagsToSpans: BIOES when a tag has E- or S-, else BIO', ()
     { start: 0, end: 2, label: 'PRODUCT' },
     { start: 2, end: 3, label: 'BRAND' },
   ]);
+});
+
+test('spansToTags writes the scheme asked for, and tagsToSpans reads it back', () => {
+  const spans = [
+    { start: 0, end: 2, label: 'PER.NAM' },
+    { start: 3, end: 4, label: 'GPE.NOM' },
+  ];
+  assert.deepEqual(spansToTags(spans, 5, 'BIO'), ['B-PER.NAM', 'I-PER.NAM', 'O', 'B-GPE.NOM', 'O']);
+  assert.deepEqual(spansToTags(spans, 5, 'BIOES'), ['B-PER.NAM', 'E-PER.NAM', 'O', 'S-GPE.NOM', 'O']);
+  for (const scheme of ['BIO', 'BIOES'] as const) assert.deepEqual(tagsToSpans(spansToTags(spans, 5, scheme), scheme), spans);
 });
 
 test('labelSetOf: WeiboNER data keeps its 8 labels in fixed order; other data its own labels, sorted', () => {
