@@ -31,5 +31,6 @@ export {
   hasMentionKinds,
   detectScheme,
   tagsToSpans,
+  spansToTags,
   labelSetOf,
 } from './labels.js';

@@ -21,8 +21,7 @@
 import { rename, rm, writeFile, appendFile } from 'node:fs/promises';
 import { ConfigError } from '../../common/errors.js';
 import type { TaggerModel } from '../../models/taggerModel.js';
-import { labelParts, spansToTags } from '../../models/text/labels.js';
-import type { Span } from '../../models/text/spans.js';
+import { labelParts, spansToTags, type Span } from '../../models/text/tagScheme.js';
 
 export interface SilverOptions {
   /** Sentences of unlabelled text, one code point an element. */

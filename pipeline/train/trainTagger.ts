@@ -43,8 +43,7 @@ import { dictionarySpec, parseNameLexicon, type TagFeaturesSpec } from '../../mo
 import type { HeadName } from '../../models/network/taggingNetwork.js';
 import type { Rng } from '../../models/rng.js';
 import { TaggerModel } from '../../models/taggerModel.js';
-import { spansToBio, spansToBioes } from '../../models/text/spans.js';
-import { detectScheme, hasMentionKinds, labelSetOf, tagsToSpans, TagDictionary, type TagScheme } from '../../models/text/tagScheme.js';
+import { detectScheme, hasMentionKinds, labelSetOf, spansToTags, tagsToSpans, TagDictionary, type TagScheme } from '../../models/text/tagScheme.js';
 import { inputTokens } from '../../models/text/charPositions.js';
 import { jiebaSegmenter } from '../../models/text/jiebaSegmenter.js';
 import { Vocabulary } from '../../models/text/vocabulary.js';
@@ -95,7 +94,7 @@ export function toScheme(sentences: readonly NerSentence[], scheme: TagScheme): 
   const source = detectScheme(sentences.map((s) => s.tags));
   return sentences.map((s) => {
     const spans = tagsToSpans(s.tags, source);
-    return { chars: s.chars, tags: scheme === 'BIO' ? spansToBio(spans, s.chars.length) : spansToBioes(spans, s.chars.length) };
+    return { chars: s.chars, tags: spansToTags(spans, s.chars.length, scheme) };
   });
 }
 
