@@ -13,7 +13,8 @@
  * record is archived, then stop() (final flush: fsync, rename, commit,
  * then leave the group), one leg per compression of --codecs (deflate,
  * deflate-huffman, deflate-rle, snappy, null; plain deflate uses
- * --deflate-strategy); (c) with --baseline DIST1,DIST2,..., the same archive
+ * --deflate-strategy; a deflate leg may name its library, deflate@zlib or
+ * deflate@libdeflate, else the sink's default, auto); (c) with --baseline DIST1,DIST2,..., the same archive
  * leg with the startArchiveSink of each other compiled tree (e.g. a copy of
  * main's dist/, with its schemas/ and a node_modules link beside it), so
  * before and after are measured side by side in one run. The order of the
@@ -39,7 +40,7 @@
  * consumer's own thread spends, apart from libuv's pool and V8's helpers),
  * and the difference, the other threads' (pool, GC helpers).
  *
- * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 1000000] [--runs 3] [--min-seconds 2] [--codec deflate|snappy|null] [--codecs deflate,deflate-huffman,snappy,null]
+ * Needs KAFKA_BROKERS. Usage: node dist/bench/archive.js [--posts 1000000] [--runs 3] [--min-seconds 2] [--codec deflate|snappy|null] [--codecs deflate,deflate@zlib,deflate-huffman,snappy,null]
  *   [--deflate-strategy default|huffman|rle] [--text FILE] [--baseline DIST1,DIST2,...]
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -51,6 +52,7 @@ import { openTopicWriter } from '../pipeline/kafka/topicWriter.js';
 import { createLogger } from '../pipeline/ops/logger.js';
 import { startArchiveSink } from '../pipeline/stream/archiveSink.js';
 import { DEFLATE_STRATEGIES, type DeflateStrategy } from '../schemas/container.js';
+import { DEFLATE_ENGINE_CHOICES, type DeflateEngineChoice } from '../schemas/deflate.js';
 import { benchPost, benchTexts } from './archivePosts.js';
 import { benchArgs } from './args.js';
 import { consumeLoop } from './consumeLoop.js';
@@ -68,13 +70,17 @@ const args = benchArgs(import.meta.url, {
   text: { type: 'string' },
 });
 type Codec = 'deflate' | 'snappy' | 'null';
-/** A leg's compression: a codec, and for deflate a zlib strategy. */
+/** A leg's compression: a codec, and for deflate a zlib strategy and the library (engine; undefined: the sink's default). */
 interface Compression {
   name: string;
   codec: Codec;
   strategy: DeflateStrategy;
+  engine?: DeflateEngineChoice;
 }
-const compressionOf = (name: string): Compression => {
+const compressionOf = (spec: string): Compression => {
+  const [name, engine] = spec.split('@');
+  if (engine !== undefined && !(DEFLATE_ENGINE_CHOICES as readonly string[]).includes(engine)) throw new Error(`unknown deflate library in ${JSON.stringify(spec)} (${DEFLATE_ENGINE_CHOICES.join(', ')})`);
+  if (engine !== undefined) return { ...compressionOf(name), name: spec, engine: engine as DeflateEngineChoice };
   const [codec, strategy = args['deflate-strategy']] = name.split('-');
   if (codec !== 'deflate' && codec !== 'snappy' && codec !== 'null') throw new Error(`unknown codec ${JSON.stringify(name)} (deflate, deflate-huffman, deflate-rle, snappy, null)`);
   if (!(DEFLATE_STRATEGIES as readonly string[]).includes(strategy) || (codec !== 'deflate' && name.includes('-'))) throw new Error(`unknown deflate strategy in ${JSON.stringify(name)} (${DEFLATE_STRATEGIES.join(', ')})`);
@@ -139,9 +145,19 @@ function dirBytes(dir: string): number {
 
 async function archive(start: StartSink, label: string, run: number, compression: Compression): Promise<{ rate: number; seconds: number; stopMs: number; cpuUs: number; mainUs: number; bytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-archive-'));
-  const { codec, strategy } = compression;
-  // A tree older than the strategy option ignores it (and is only run with the default).
-  const sink = await start({ brokers: brokers, logger, topic, dir, groupId: `${topic}-${label.replace(/[^\w.-]/g, '_')}-${run}`, tickMs: 5, codec, ...(strategy !== 'default' ? { deflateStrategy: strategy } : {}) });
+  const { codec, strategy, engine } = compression;
+  // A tree older than the strategy or engine option ignores it (and is only run with the defaults).
+  const sink = await start({
+    brokers: brokers,
+    logger,
+    topic,
+    dir,
+    groupId: `${topic}-${label.replace(/[^\w.-]/g, '_')}-${run}`,
+    tickMs: 5,
+    codec,
+    ...(strategy !== 'default' ? { deflateStrategy: strategy } : {}),
+    ...(engine !== undefined ? { deflateEngine: engine } : {}),
+  });
   const metric = (name: string) => sink.metrics.registry.getSingleMetric(name) as unknown as Gauge;
   const counter = metric('mentionflow_archive_records_total');
   const committedGauge = metric('mentionflow_archive_committed_offset');

@@ -15,12 +15,14 @@
  * Configurations (--configs, comma-separated; default all below): NAME is
  * `l<level>-m<memLevel>-w<windowBits>-<strategy>[-b<block KiB>]`, e.g.
  * l1-m9-w15-default (the sink's today), l1-m8-w15-default, l1-m9-w13-fixed;
- * strategies default, filtered, fixed, rle, huffman.
+ * strategies default, filtered, fixed, rle, huffman; or `libdeflate-l<level>[-b<block KiB>]`
+ * (schemas/deflate.ts's libdeflate addon, where it is built), e.g. libdeflate-l1.
  *
  * Usage: node dist/bench/archiveDeflate.js [--posts 200000] [--repeats 5] [--block-kib 256] [--text FILE] [--configs A,B,...]
  */
 import { loadavg } from 'node:os';
 import { constants as z, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateBlock, libdeflateStatus, type DeflateEngine } from '../schemas/deflate.js';
 import { benchPost, benchTexts } from './archivePosts.js';
 import { benchArgs } from './args.js';
 import { median } from './stats.js';
@@ -54,10 +56,12 @@ const DEFAULT_CONFIGS = [
   'l2-m9-w15-default',
   'l1-m9-w15-default-b64',
   'l1-m9-w15-default-b1024',
+  'libdeflate-l1',
 ];
 
 interface Config {
   name: string;
+  engine: DeflateEngine;
   level: number;
   memLevel: number;
   windowBits: number;
@@ -65,12 +69,17 @@ interface Config {
   blockKib: number;
 }
 function parseConfig(name: string): Config {
+  const lib = /^libdeflate-l(\d+)(?:-b(\d+))?$/.exec(name);
+  if (lib !== null) {
+    if (!libdeflateStatus().available) throw new Error(`${name}: libdeflate's addon is ${libdeflateStatus().reason ?? 'missing'} (bash deploy/native/build-deflate-addon.sh)`);
+    return { name, engine: 'libdeflate', level: Number(lib[1]), memLevel: 9, windowBits: 15, strategy: z.Z_DEFAULT_STRATEGY, blockKib: lib[2] === undefined ? BLOCK_KIB : Number(lib[2]) };
+  }
   const m = /^l(\d)-m(\d)-w(\d+)-(\w+?)(?:-b(\d+))?$/.exec(name);
   const strategy = m === null ? undefined : STRATEGIES[m[4]];
   if (m === null || strategy === undefined) throw new Error(`bad config ${JSON.stringify(name)} (e.g. l1-m9-w15-default-b256; strategies ${Object.keys(STRATEGIES).join(', ')})`);
-  return { name, level: Number(m[1]), memLevel: Number(m[2]), windowBits: Number(m[3]), strategy, blockKib: m[5] === undefined ? BLOCK_KIB : Number(m[5]) };
+  return { name, engine: 'zlib', level: Number(m[1]), memLevel: Number(m[2]), windowBits: Number(m[3]), strategy, blockKib: m[5] === undefined ? BLOCK_KIB : Number(m[5]) };
 }
-const configs = (args.configs?.split(',') ?? DEFAULT_CONFIGS).map((c) => parseConfig(c.trim()));
+const configs = (args.configs?.split(',') ?? DEFAULT_CONFIGS.filter((c) => !c.startsWith('libdeflate') || libdeflateStatus().available)).map((c) => parseConfig(c.trim()));
 
 const texts = benchTexts(args.text);
 const records: Buffer[] = [];
@@ -120,9 +129,11 @@ for (let r = 0; r < REPEATS; r++) {
     const c = configs[(i + r) % configs.length];
     const blocks = blocksByKib.get(c.blockKib) ?? [];
     const opts = { level: c.level, memLevel: c.memLevel, windowBits: c.windowBits, strategy: c.strategy };
+    const params = { engine: c.engine, level: c.level, memLevel: c.memLevel, strategy: c.strategy };
     const outs: Buffer[] = [];
     const t0 = process.cpuUsage();
-    for (const b of blocks) outs.push(deflateRawSync(b.raw, opts));
+    if (c.engine === 'libdeflate') for (const b of blocks) outs.push(deflateBlock(b.raw, params));
+    else for (const b of blocks) outs.push(deflateRawSync(b.raw, opts));
     const t = process.cpuUsage(t0);
     const us = (t.user + t.system) / POSTS;
     cpuUs.set(c.name, [...(cpuUs.get(c.name) ?? []), us]);

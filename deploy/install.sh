@@ -3,7 +3,9 @@
 # Node 20, npm, Python 3 + pip and a C++ toolchain: the npm packages (with
 # install scripts off, because tfjs-node's would download libtensorflow
 # from the internet), the native TensorFlow library from the tensorflow-cpu
-# wheel on PyPI (deploy/native), and the TypeScript build. Idempotent.
+# wheel on PyPI (deploy/native), the libdeflate addon (schemas/native, when
+# libdeflate-dev is there or apt-get can install it), and the TypeScript
+# build. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,5 +15,7 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 echo "== native TensorFlow backend"
 bash deploy/native/install-libtensorflow.sh
+echo "== libdeflate addon for the archive's deflate codec (optional: node:zlib without it)"
+bash deploy/native/build-deflate-addon.sh
 echo "== build"
 npm run build --silent

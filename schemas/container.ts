@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { promisify } from 'node:util';
-import { constants as zlibConstants, crc32, deflateRaw, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { constants as zlibConstants, crc32, deflateRaw, inflateRawSync } from 'node:zlib';
 
 const deflateRawAsync = promisify(deflateRaw);
 import avro from 'avsc';
@@ -27,6 +27,7 @@ import { ConfigError, DecodeError } from '../common/errors.js';
 import { scanAvro, type Type } from './registry.js';
 import { snappyCompress, snappyUncompress } from './snappy.js';
 import { deflateOffThread, snappyOffThread } from './containerThread.js';
+import { deflateBlock, resolveDeflateEngine, type DeflateEngine, type DeflateEngineChoice, type DeflateParams } from './deflate.js';
 
 /** The header of a container file. */
 export interface ContainerHeader {
@@ -293,17 +294,25 @@ export interface ContainerEncoderOptions {
   /** Block compression; default deflate. snappy: several times cheaper in CPU than deflate level 1, larger files. */
   codec?: ContainerCodec;
   /**
-   * zlib level of the deflate codec, 1 (fastest) to 9 (smallest); default 6 (zlib's own).
+   * Level of the deflate codec, 1 (fastest) to 9 (smallest); default 6 (zlib's own).
    * Any level reads back the same: the container format does not record it.
    */
   level?: number;
-  /** zlib strategy of the deflate codec ({@link DeflateStrategy}); default 'default'. */
+  /** zlib strategy of the deflate codec ({@link DeflateStrategy}); default 'default'. Other than the default, zlib deflates. */
   strategy?: DeflateStrategy;
+  /**
+   * The library that deflates ({@link DeflateEngineChoice}): 'auto' (default) is libdeflate where
+   * its addon is built (deploy/native/build-deflate-addon.sh; about 0.55x of zlib's CPU at level 1)
+   * and the strategy is the default, else node:zlib; 'libdeflate' fails at construction when its
+   * addon is missing. Both read back the same records.
+   */
+  engine?: DeflateEngineChoice;
   /**
    * Where blockAsync/rawBlockAsync deflate: 'worker' (default), one worker thread shared by the
    * process (containerThread.ts), or 'pool', node's async zlib on libuv's pool, which costs the
-   * calling thread about twice as much CPU per block (a zlib stream built and torn down each time).
-   * The bytes are the same either way.
+   * calling thread about twice as much CPU per block (a zlib stream built and torn down each time;
+   * zlib only: engine 'auto' then means zlib, 'libdeflate' is refused).
+   * The bytes are the same either way for the same engine.
    */
   deflateThread?: 'worker' | 'pool';
   /** More header metadata (keys not starting with "avro."). */
@@ -319,7 +328,7 @@ export interface ContainerEncoderOptions {
 export class ContainerEncoder {
   private readonly sync = randomBytes(SYNC_SIZE);
   private readonly codec: ContainerCodec;
-  private readonly zlib: { level: number; memLevel: number; strategy: number };
+  private readonly deflate: DeflateParams;
   private readonly meta: Record<string, Buffer>;
   private readonly offThread: boolean;
 
@@ -333,15 +342,22 @@ export class ContainerEncoder {
     // 128 KiB more memory per block being compressed; the stream reads back the same.
     const strategy = opts.strategy ?? 'default';
     if (!DEFLATE_STRATEGIES.includes(strategy)) throw new ConfigError(`container deflate strategy must be one of ${DEFLATE_STRATEGIES.join(', ')}, got ${JSON.stringify(opts.strategy)}`);
-    this.zlib = { level, memLevel: 9, strategy: ZLIB_STRATEGY[strategy] };
     const thread = opts.deflateThread ?? 'worker';
     if (thread !== 'worker' && thread !== 'pool') throw new ConfigError(`container deflateThread must be 'worker' or 'pool', got ${JSON.stringify(opts.deflateThread)}`);
     this.offThread = thread === 'worker';
+    if (!this.offThread && opts.engine === 'libdeflate') throw new ConfigError("container deflate engine libdeflate runs on the worker thread or the caller's, not on libuv's pool: use deflateThread 'worker', or engine zlib");
+    const engine = this.codec === 'deflate' ? resolveDeflateEngine(opts.engine ?? 'auto', strategy !== 'default' || !this.offThread) : 'zlib';
+    this.deflate = { engine, level, memLevel: 9, strategy: ZLIB_STRATEGY[strategy] };
     this.meta = { 'avro.schema': Buffer.from(JSON.stringify(opts.schema), 'utf8'), 'avro.codec': Buffer.from(this.codec, 'utf8') };
     for (const [key, value] of Object.entries(opts.metadata ?? {})) {
       if (key.startsWith('avro.')) throw new ConfigError(`container metadata key ${JSON.stringify(key)} is reserved (avro.*)`);
       this.meta[key] = Buffer.from(value, 'utf8');
     }
+  }
+
+  /** The library that deflates this encoder's blocks (codec deflate), else undefined. */
+  get deflateEngine(): DeflateEngine | undefined {
+    return this.codec === 'deflate' ? this.deflate.engine : undefined;
   }
 
   /** The file header (magic, metadata, sync marker). */
@@ -353,7 +369,7 @@ export class ContainerEncoder {
   block(records: readonly Buffer[]): Buffer {
     const raw = Buffer.concat(records as Buffer[]);
     if (this.codec === 'snappy') return this.snappyBlock(raw, records.length);
-    const data = this.codec === 'deflate' ? deflateRawSync(raw, this.zlib) : raw;
+    const data = this.codec === 'deflate' ? deflateBlock(raw, this.deflate) : raw;
     return Buffer.concat([LONG_TYPE.toBuffer(records.length), LONG_TYPE.toBuffer(data.length), data, this.sync]);
   }
 
@@ -374,7 +390,10 @@ export class ContainerEncoder {
       return this.frame(count, data, crc);
     }
     let data = raw;
-    if (this.codec === 'deflate') data = this.offThread ? await deflateOffThread(raw, this.zlib) : await deflateRawAsync(raw, { ...this.zlib, chunkSize: Math.max(16 * 1024, raw.length + 1024) });
+    if (this.codec === 'deflate') {
+      const { level, memLevel, strategy } = this.deflate;
+      data = this.offThread ? await deflateOffThread(raw, this.deflate) : await deflateRawAsync(raw, { level, memLevel, strategy, chunkSize: Math.max(16 * 1024, raw.length + 1024) });
+    }
     return Buffer.concat([LONG_TYPE.toBuffer(count), LONG_TYPE.toBuffer(data.length), data, this.sync]);
   }
 

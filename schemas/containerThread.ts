@@ -11,6 +11,7 @@
 import { Worker } from 'node:worker_threads';
 import { MentionflowError } from '../common/errors.js';
 import type { BlockReply, BlockRequest } from './containerWorker.js';
+import type { DeflateParams } from './deflate.js';
 
 let worker: Worker | undefined;
 let nextId = 0;
@@ -57,7 +58,7 @@ export async function snappyOffThread(raw: Uint8Array): Promise<{ data: Buffer; 
   return { data, crc };
 }
 
-/** `raw` compressed as raw deflate (node:zlib deflateRawSync with `zlib`) on the worker thread. */
-export async function deflateOffThread(raw: Uint8Array, zlib: { level: number; memLevel: number; strategy: number }): Promise<Buffer> {
-  return (await offThread({ codec: 'deflate', zlib }, raw)).data;
+/** `raw` compressed as raw deflate (deflate.ts's deflateBlock with `params`) on the worker thread. */
+export async function deflateOffThread(raw: Uint8Array, params: DeflateParams): Promise<Buffer> {
+  return (await offThread({ codec: 'deflate', deflate: params }, raw)).data;
 }

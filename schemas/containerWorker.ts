@@ -1,20 +1,21 @@
 /**
  * Worker thread of containerThread.ts: compresses one container block off the
  * consumer's thread, snappy (raw format, schemas/snappy.ts, with the CRC32 of
- * the input) or deflate (raw, node:zlib's deflateRawSync with the encoder's
- * level, memLevel and strategy). The input is transferred in, the output
+ * the input) or deflate (raw, schemas/deflate.ts's deflateBlock with the
+ * encoder's engine, level, memLevel and strategy). The input is transferred in, the output
  * transferred back. Does nothing when not started as a worker.
  */
 import { parentPort } from 'node:worker_threads';
-import { crc32, deflateRawSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
+import { deflateBlock, type DeflateParams } from './deflate.js';
 import { snappyCompress } from './snappy.js';
 
 export interface BlockRequest {
   id: number;
   raw: Uint8Array;
-  /** snappy, or deflate with these zlib options. */
+  /** snappy, or deflate with these parameters. */
   codec: 'snappy' | 'deflate';
-  zlib?: { level: number; memLevel: number; strategy: number };
+  deflate?: DeflateParams;
 }
 
 export interface BlockReply {
@@ -30,7 +31,8 @@ if (port !== null) {
   port.on('message', (req: BlockRequest) => {
     try {
       // A copy of its own (the compressor's output may sit in Buffer's shared pool), so it can be transferred.
-      const data = new Uint8Array(req.codec === 'snappy' ? snappyCompress(req.raw) : deflateRawSync(req.raw, req.zlib));
+      if (req.codec === 'deflate' && req.deflate === undefined) throw new Error('a deflate request without its parameters');
+      const data = new Uint8Array(req.codec === 'snappy' ? snappyCompress(req.raw) : deflateBlock(req.raw, req.deflate as DeflateParams));
       const reply: BlockReply = req.codec === 'snappy' ? { id: req.id, data, crc: crc32(req.raw) } : { id: req.id, data };
       port.postMessage(reply, [data.buffer]);
     } catch (err) {

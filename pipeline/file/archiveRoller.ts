@@ -57,6 +57,7 @@ import { access, mkdir, open, readdir, rename, rm, type FileHandle } from 'node:
 import { join } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { ContainerEncoder, type ContainerCodec, type DeflateStrategy } from '../../schemas/container.js';
+import type { DeflateEngine, DeflateEngineChoice } from '../../schemas/deflate.js';
 import { archiveFileName, fencedDir, hourDir, hourOf, listArchive, padOffset, stagingDir, type HourKey } from './archiveLayout.js';
 
 /** Options of {@link ArchiveRoller}. */
@@ -84,6 +85,8 @@ export interface ArchiveRollerOptions {
   deflateLevel?: number;
   /** zlib strategy of the deflate codec; default 'default'. */
   deflateStrategy?: DeflateStrategy;
+  /** The library that deflates (schemas/deflate.ts); default 'auto': libdeflate where its addon is built. */
+  deflateEngine?: DeflateEngineChoice;
   /** Called after each file is renamed into place. */
   onFile?: (file: { path: string; partition: number; first: number; last: number; records: number; bytes: number }) => void;
   /**
@@ -146,6 +149,8 @@ export class ArchiveRoller {
   private readonly blockBytes: number;
   private readonly maxBlocksInFlight: number;
   private readonly now: () => number;
+  /** The library that deflates this roller's files (codec deflate), else undefined. */
+  readonly deflateEngine: DeflateEngine | undefined;
   /** Blocks queued and not yet written (or failed), across all files. */
   private inFlight = 0;
   /** Appends waiting for inFlight to drop below maxBlocksInFlight. */
@@ -170,13 +175,19 @@ export class ArchiveRoller {
     if (!Number.isInteger(this.maxBlocksInFlight)) throw new ConfigError(`archive: maxBlocksInFlight must be an integer > 0, got ${JSON.stringify(opts.maxBlocksInFlight)}`);
     this.now = opts.now ?? Date.now;
     // Checked here, at construction, not at the first file.
-    this.encoder();
+    this.deflateEngine = this.encoder().deflateEngine;
   }
 
   /** A file's encoder (a fresh sync marker), as the options say. */
   private encoder(): ContainerEncoder {
     const o = this.opts;
-    return new ContainerEncoder({ schema: o.schema, codec: o.codec ?? 'deflate', ...(o.deflateLevel !== undefined ? { level: o.deflateLevel } : {}), ...(o.deflateStrategy !== undefined ? { strategy: o.deflateStrategy } : {}) });
+    return new ContainerEncoder({
+      schema: o.schema,
+      codec: o.codec ?? 'deflate',
+      ...(o.deflateLevel !== undefined ? { level: o.deflateLevel } : {}),
+      ...(o.deflateStrategy !== undefined ? { strategy: o.deflateStrategy } : {}),
+      ...(o.deflateEngine !== undefined ? { engine: o.deflateEngine } : {}),
+    });
   }
 
   /**

@@ -18,6 +18,7 @@ import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, 
 import { checkPost, checkRecords, plausibleTime, POST_BLANK_ID, POST_OK, POST_SLOW } from '../../schemas/postScan.js';
 import type { Post } from '../../schemas/types.generated.js';
 import type { ContainerCodec, DeflateStrategy } from '../../schemas/container.js';
+import type { DeflateEngine, DeflateEngineChoice } from '../../schemas/deflate.js';
 import { ArchiveRoller } from '../file/archiveRoller.js';
 import { startArchiveConsumer, type ArchiveConsumer, type ArchiveRecord } from '../kafka/archiveConsumer.js';
 import type { KafkaConnectionOptions } from '../kafka/client.js';
@@ -47,6 +48,11 @@ export interface ArchiveSinkOptions extends KafkaConnectionOptions {
    * larger files (BENCHMARKS.md, archive sink round 6).
    */
   deflateStrategy?: DeflateStrategy;
+  /**
+   * The library that deflates (schemas/deflate.ts); default 'auto': libdeflate where its addon is
+   * built (about 0.55x of zlib level 1's CPU on Post records, BENCHMARKS.md archive round 9), else zlib.
+   */
+  deflateEngine?: DeflateEngineChoice;
   logger: Logger;
   /** Ops endpoint port (/metrics, /healthz, /readyz); undefined: none. */
   metricsPort?: number;
@@ -58,6 +64,8 @@ export interface ArchiveSinkOptions extends KafkaConnectionOptions {
 export interface ArchiveSink {
   readonly metrics: ArchiveMetrics;
   readonly ops: OpsServer | undefined;
+  /** The library that deflates the files (codec deflate), else undefined. */
+  readonly deflateEngine: DeflateEngine | undefined;
   readonly started: Promise<void>;
   readonly done: Promise<void>;
   stop(): Promise<void>;
@@ -146,6 +154,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
     codec: opts.codec ?? 'deflate',
     deflateLevel: opts.deflateLevel ?? 1,
     ...(opts.deflateStrategy !== undefined ? { deflateStrategy: opts.deflateStrategy } : {}),
+    ...(opts.deflateEngine !== undefined ? { deflateEngine: opts.deflateEngine } : {}),
     onFile: (f) => {
       metrics.file(f.bytes);
       logger.debug('archive: file written', { ...f });
@@ -319,6 +328,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       : await startOpsServer({ port: opts.metricsPort, ...(opts.metricsHost !== undefined ? { host: opts.metricsHost } : {}), registry: metrics.registry, health: () => healthy, ready: () => ready && healthy });
   return {
     metrics,
+    deflateEngine: roller.deflateEngine,
     ops,
     started,
     done: consumer.done,

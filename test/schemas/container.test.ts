@@ -8,6 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import avro from 'avsc';
+import { randomBytes } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import { ConfigError, DecodeError } from '../../common/errors.js';
 import { readPostsFile as producePosts } from '../../cli/commands/produce.js';
 import { readPostsFile as filePosts } from '../../pipeline/file/fileSource.js';
 import { ContainerEncoder, DEFLATE_STRATEGIES, readContainer } from '../../schemas/container.js';
+import { deflateBlock, libdeflateStatus } from '../../schemas/deflate.js';
 import { decodeStrict, encodeStrict, loadSchema, loadSchemaJson } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
 
@@ -121,13 +124,77 @@ describe('readContainer + ContainerEncoder', () => {
     assert.throws(() => new ContainerEncoder({ schema: loadSchemaJson('post'), strategy: 'fast' as never }), ConfigError);
   });
 
+  const libdeflate = libdeflateStatus();
+  it('libdeflate (engine auto where its addon is built): the worker and the synchronous block() write the same bytes, other than zlib\'s, and the same records read back through readContainer and avsc; the level reaches it; huffman, rle and the pool stay on zlib', { skip: libdeflate.available ? false : `libdeflate's addon ${libdeflate.reason ?? ''}: bash deploy/native/build-deflate-addon.sh` }, async () => {
+    const records = Array.from({ length: 300 }, (_, i) => encodeStrict(postType, post(i)));
+    const raw = Buffer.concat(records);
+    const expected = Array.from({ length: 300 }, (_, i) => `p${i}`);
+    const data = (block: Buffer) => block.subarray(0, block.length - 16);
+    const sizes = new Map<number, number>();
+    for (const level of [1, 6, 9]) {
+      const enc = new ContainerEncoder({ schema: loadSchemaJson('post'), codec: 'deflate', level });
+      assert.equal(enc.deflateEngine, 'libdeflate');
+      const sync = enc.block(records);
+      assert.deepEqual(await enc.rawBlockAsync(raw, records.length), sync, `worker, level ${level}`);
+      const zlib = new ContainerEncoder({ schema: loadSchemaJson('post'), codec: 'deflate', level, engine: 'zlib' }).block(records);
+      assert.notDeepEqual(data(sync), data(zlib), `level ${level}: libdeflate wrote zlib's bytes`);
+      sizes.set(level, sync.length);
+      const file = path.join(dir, `libdeflate-${level}.avro`);
+      writeFileSync(file, Buffer.concat([enc.header(), sync, await enc.blockAsync(records.slice(0, 7))]));
+      assert.deepEqual((await all(file)).map((r) => r.post.id), [...expected, ...expected.slice(0, 7)], `readContainer, level ${level}`);
+      const viaAvsc: Post[] = [];
+      await new Promise<void>((resolve, reject) => {
+        avro.createFileDecoder(file).on('data', (p: Post) => viaAvsc.push(p)).on('end', resolve).on('error', reject);
+      });
+      assert.deepEqual(viaAvsc.map((p) => p.id), [...expected, ...expected.slice(0, 7)], `avsc's file decoder, level ${level}`);
+    }
+    assert.ok((sizes.get(1) as number) > (sizes.get(9) as number), `level 1 ${sizes.get(1)} bytes, level 9 ${sizes.get(9)}`);
+    const engineOf = (o: object) => new ContainerEncoder({ schema: loadSchemaJson('post'), ...o }).deflateEngine;
+    assert.equal(engineOf({ strategy: 'huffman' }), 'zlib');
+    assert.equal(engineOf({ strategy: 'rle' }), 'zlib');
+    assert.equal(engineOf({ deflateThread: 'pool' }), 'zlib');
+    assert.equal(engineOf({ codec: 'null' }), undefined);
+    assert.throws(() => engineOf({ engine: 'libdeflate', strategy: 'huffman' }), /no strategies/);
+    assert.throws(() => engineOf({ engine: 'libdeflate', deflateThread: 'pool' }), /libuv's pool/);
+    assert.throws(() => engineOf({ engine: 'fast' }), ConfigError);
+  });
+
+  it('libdeflate\'s addon: what zlib inflates back, for empty, tiny, incompressible and 4 MiB inputs and views into larger buffers; bad arguments are TypeErrors; memory stays flat over 600 blocks', { skip: libdeflate.available ? false : `libdeflate's addon ${libdeflate.reason ?? ''}` }, () => {
+    const params = (level: number) => ({ engine: 'libdeflate' as const, level, memLevel: 9, strategy: 0 });
+    const big = Buffer.alloc(4 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 27;
+    const random = randomBytes(300_000);
+    const backing = Buffer.from('xxxxhello, 北京 hello, 北京yyyy');
+    const view = new Uint8Array(backing.buffer, backing.byteOffset + 4, backing.length - 8);
+    for (const input of [Buffer.alloc(0), Buffer.from('a'), random, big, view]) {
+      for (const level of [1, 12]) {
+        const out = deflateBlock(input, params(level));
+        assert.deepEqual(new Uint8Array(inflateRawSync(out)), new Uint8Array(input), `${input.length} bytes, level ${level}`);
+      }
+    }
+    // incompressible input: stored blocks, a little over its size (the output bound holds)
+    assert.ok(deflateBlock(random, params(1)).length < random.length + 1000);
+    assert.throws(() => deflateBlock('text' as never, params(1)), TypeError);
+    assert.throws(() => deflateBlock(new Uint16Array(4) as never, params(1)), TypeError);
+    for (const level of [0, 13, 1.5]) assert.throws(() => deflateBlock(Buffer.from('a'), params(level)), /level must be an integer from 1 to 12/);
+    // one compressor per level and one scratch buffer per thread, reused: 600 blocks of 256 KiB do not grow the heap outside V8
+    const block = big.subarray(0, 256 * 1024);
+    for (let i = 0; i < 50; i++) deflateBlock(block, params(1 + (i % 9)));
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 600; i++) deflateBlock(block, params(1 + (i % 9)));
+    global.gc?.();
+    const grown = process.memoryUsage().rss - before;
+    assert.ok(grown < 64 << 20, `rss grew ${(grown / 2 ** 20).toFixed(1)} MiB over 600 blocks of 256 KiB (150 MiB compressed in all)`);
+  });
+
   it('deflate off the calling thread, on the worker (default) or libuv\'s pool, writes the bytes of the synchronous block() for each level and strategy; a bad deflateThread is a ConfigError', async () => {
     const records = Array.from({ length: 300 }, (_, i) => encodeStrict(postType, post(i)));
     const raw = Buffer.concat(records);
     const seen = new Set<string>();
     for (const level of [1, 6]) {
       for (const strategy of DEFLATE_STRATEGIES) {
-        const opts = { schema: loadSchemaJson('post'), codec: 'deflate' as const, level, strategy };
+        // zlib on every path (libuv's pool has only zlib; libdeflate: the next test)
+        const opts = { schema: loadSchemaJson('post'), codec: 'deflate' as const, level, strategy, engine: 'zlib' as const };
         const enc = new ContainerEncoder(opts);
         const sync = enc.block(records);
         // the same encoder (one sync marker): the blocks must be equal byte for byte

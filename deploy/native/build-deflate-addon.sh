@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Builds schemas/native (mentionflow_deflate.node: raw DEFLATE with libdeflate,
+# statically linked) offline with npm's node-gyp and the Node headers on this
+# machine. The archive's deflate codec uses it when it is built and node:zlib
+# otherwise (schemas/deflate.ts), so a machine without it still works, at about
+# twice the deflate CPU. Needs libdeflate's header and static library (Debian:
+# libdeflate-dev, installed here with apt-get when run as root). Idempotent:
+# rebuilds only when deflate.c or binding.gyp changed. Exit 0 with a line saying
+# why when it cannot build (the zlib path stays); --require makes that exit 1.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+T_START=$SECONDS
+log() { printf '[deflate-addon %3ss] %s\n' "$((SECONDS - T_START))" "$*"; }
+REQUIRE=0
+[[ "${1:-}" == --require ]] && REQUIRE=1
+die() {
+  printf '[deflate-addon] %s\n' "$*" >&2
+  if [[ "$REQUIRE" == 1 ]]; then exit 1; fi
+  printf '[deflate-addon] not built: the deflate codec uses node:zlib\n' >&2
+  exit 0
+}
+SRC="$ROOT/schemas/native"
+OUT="$SRC/build/Release/mentionflow_deflate.node"
+STAMP="$SRC/build/.source-sum"
+SUM="$(cat "$SRC/deflate.c" "$SRC/binding.gyp" | sha256sum | cut -d' ' -f1)"
+if [[ -f "$OUT" && -f "$STAMP" && "$(cat "$STAMP")" == "$SUM" ]]; then
+  log "up to date: ${OUT#"$ROOT"/}"
+  exit 0
+fi
+
+lib_ok() { [[ -f /usr/include/libdeflate.h ]] && compgen -G '/usr/lib/*/libdeflate.a' > /dev/null; }
+if ! lib_ok && [[ $(id -u) == 0 ]] && command -v apt-get > /dev/null; then
+  log "apt-get install libdeflate-dev"
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libdeflate-dev > /dev/null 2>&1 \
+    || { apt-get update -qq > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libdeflate-dev > /dev/null 2>&1; }; } || true
+fi
+lib_ok || die "libdeflate.h or libdeflate.a not found (Debian: apt-get install libdeflate-dev)"
+
+# shellcheck source=deploy/native/node-gyp-env.sh
+source "$ROOT/deploy/native/node-gyp-env.sh"
+mkdir -p "$ROOT/.cache"
+BUILD_LOG="$ROOT/.cache/deflate-addon-build.log"
+if ! (cd "$SRC" && node "$NODE_GYP_JS" rebuild --nodedir="$NODEDIR" > "$BUILD_LOG" 2>&1); then
+  tail -20 "$BUILD_LOG" >&2
+  die "node-gyp failed (log: ${BUILD_LOG#"$ROOT"/})"
+fi
+rm -rf "$SRC/build/Release/obj.target" "$SRC/build/Release/.deps"
+# Loads, and compresses what node:zlib inflates back to the same bytes.
+node -e '
+  const { deflateRaw } = require(process.argv[1]);
+  const { inflateRawSync } = require("node:zlib");
+  const input = Buffer.from("mentionflow ".repeat(1000));
+  if (!inflateRawSync(deflateRaw(input, 1)).equals(input)) { console.error("round trip failed"); process.exit(1); }
+' "$OUT" || die "the built addon failed its round trip"
+echo "$SUM" > "$STAMP"
+log "built ${OUT#"$ROOT"/} ($(stat -c %s "$OUT") bytes, libdeflate statically linked)"
