@@ -71,7 +71,7 @@ interface Config {
 function parseConfig(name: string): Config {
   const lib = /^libdeflate-l(\d+)(?:-b(\d+))?$/.exec(name);
   if (lib !== null) {
-    if (!libdeflateStatus().available) throw new Error(`${name}: libdeflate's addon is ${libdeflateStatus().reason ?? 'missing'} (bash deploy/native/build-deflate-addon.sh)`);
+    if (!libdeflateStatus().available) throw new Error(`${name}: libdeflate's addon is ${libdeflateStatus().reason ?? 'missing'} (bash deploy/native/build-native-addon.sh)`);
     return { name, engine: 'libdeflate', level: Number(lib[1]), memLevel: 9, windowBits: 15, strategy: z.Z_DEFAULT_STRATEGY, blockKib: lib[2] === undefined ? BLOCK_KIB : Number(lib[2]) };
   }
   const m = /^l(\d)-m(\d)-w(\d+)-(\w+?)(?:-b(\d+))?$/.exec(name);

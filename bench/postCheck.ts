@@ -1,18 +1,19 @@
 /**
- * The archive sink's Post check alone (schemas/postScan.ts), no Kafka: the scan
- * written for the latest Post schema (checkRecords, what the sink runs) against
- * the generic one it replaced (scanAvro over the schema's type tree, then id and
- * created_at: genericCheck), on the bench's Post records (bench/archivePosts.ts;
- * --text FILE for real text) in batches of --batch records as consumed (each
- * value its own buffer), as the sink checks them.
- * The two alternate, --repeats times each, in one process; prints the median and
+ * The archive sink's Post check alone (schemas/postScan.ts), no Kafka: checkRecords
+ * (what the sink runs) with mentionflow's addon (schemas/native/postscan.c, where
+ * built) and with its TypeScript scan, against the generic scan (scanAvro over the
+ * schema's type tree, then id and created_at: genericCheck), on the bench's Post
+ * records (bench/archivePosts.ts; --text FILE for real text) in batches of --batch
+ * records as kafkajs hands them over (each value a view into one buffer).
+ * The legs rotate, --repeats times each, in one process; prints the median and
  * range of the main thread's CPU time per record of each (bench/threadCpu.ts;
- * wall time without /proc), their ratio, and the load average.
- * Both must give every record the same status (checked; exits 1 otherwise).
+ * wall time without /proc), its ratio to the generic scan's, and the load average.
+ * Every leg must find every record a whole Post (checked; exits 1 otherwise).
  *
  * Usage: node dist/bench/postCheck.js [--posts 200000] [--batch 500] [--repeats 7] [--text FILE]
  */
 import { loadavg } from 'node:os';
+import { nativeAddonStatus } from '../schemas/nativeAddon.js';
 import { checkRecords, genericCheck, POST_OK } from '../schemas/postScan.js';
 import { latestVersion, loadSchema } from '../schemas/registry.js';
 import { benchPost, benchTexts } from './archivePosts.js';
@@ -34,59 +35,59 @@ interface Batch {
 const batches: Batch[] = [];
 let bytes = 0;
 for (let i = 0; i < POSTS; i += BATCH) {
-  const records: Batch['records'] = [];
-  for (let j = i; j < Math.min(POSTS, i + BATCH); j++) records.push({ value: benchPost(j, texts).value, timestamp: '1' });
-  for (const r of records) bytes += r.value.length;
+  const values: Buffer[] = [];
+  for (let j = i; j < Math.min(POSTS, i + BATCH); j++) values.push(benchPost(j, texts).value);
+  // as kafkajs hands a fetched batch over: each value a view into one response buffer
+  const data = Buffer.concat(values);
+  let at = 0;
+  const records = values.map((v) => ({ value: data.subarray(at, (at += v.length)), timestamp: '1' }));
+  bytes += data.length;
   batches.push({ records, count: records.length });
 }
 
-const fastStatus = batches.map((b) => new Uint8Array(b.count));
-const genericStatus = batches.map((b) => new Uint8Array(b.count));
 const times = new Float64Array(BATCH);
 
 /** CPU time of the main thread in us (wall time where /proc is missing): on a shared machine the steadier measure. */
 const clock = (): number => mainThreadCpuUs() ?? Number(process.hrtime.bigint()) / 1e3;
 
-function fast(): number {
+/** The legs: checkRecords with the addon (where built) and in TypeScript, and the generic scan alone. */
+const legs: Array<{ name: string; status: Uint8Array[]; run: (b: Batch, status: Uint8Array) => void }> = [
+  ...(nativeAddonStatus().available ? [{ name: 'checkRecords, addon (postscan.c)', status: [] as Uint8Array[], run: (b: Batch, st: Uint8Array) => checkRecords(b.records, st, times, 'native') }] : []),
+  { name: 'checkRecords, TypeScript scan', status: [], run: (b, st) => checkRecords(b.records, st, times, 'ts') },
+  {
+    name: 'generic scan (genericCheck)',
+    status: [],
+    run: (b, st) => {
+      for (let k = 0; k < b.count; k++) {
+        const { value } = b.records[k];
+        st[k] = genericCheck(type, value, 0, value.length);
+      }
+    },
+  },
+];
+for (const leg of legs) leg.status = batches.map((b) => new Uint8Array(b.count));
+const cpu: number[][] = legs.map(() => []);
+const timeLeg = (k: number): number => {
   const t0 = clock();
-  batches.forEach((b, i) => checkRecords(b.records, fastStatus[i], times));
+  batches.forEach((b, i) => legs[k].run(b, legs[k].status[i]));
   return (clock() - t0) / POSTS;
-}
-function generic(): number {
-  const t0 = clock();
-  batches.forEach((b, i) => {
-    for (let k = 0; k < b.count; k++) {
-      const { value } = b.records[k];
-      genericStatus[i][k] = genericCheck(type, value, 0, value.length);
-    }
-  });
-  return (clock() - t0) / POSTS;
-}
+};
 
 const load = loadavg();
-const f: number[] = [];
-const g: number[] = [];
-fast();
-generic(); // warm up both
-for (let r = 0; r < REPEATS; r++) {
-  if (r % 2 === 0) {
-    f.push(fast());
-    g.push(generic());
-  } else {
-    g.push(generic());
-    f.push(fast());
-  }
-}
+legs.forEach((_, k) => timeLeg(k)); // warm up each
+for (let r = 0; r < REPEATS; r++) for (let j = 0; j < legs.length; j++) cpu[(j + r) % legs.length].push(timeLeg((j + r) % legs.length));
 for (let i = 0; i < batches.length; i++) {
   for (let k = 0; k < batches[i].count; k++) {
-    if (fastStatus[i][k] !== genericStatus[i][k] || fastStatus[i][k] !== POST_OK) {
-      process.stderr.write(`batch ${i} record ${k}: specialised ${fastStatus[i][k]}, generic ${genericStatus[i][k]}\n`);
+    if (legs.some((leg) => leg.status[i][k] !== POST_OK)) {
+      process.stderr.write(`batch ${i} record ${k}: ${legs.map((leg) => `${leg.name} ${leg.status[i][k]}`).join(', ')} (every leg must find a whole Post)\n`);
       process.exit(1);
     }
   }
 }
 const fmt = (xs: number[]) => `${median(xs).toFixed(3)} us CPU/record (${Math.min(...xs).toFixed(3)}-${Math.max(...xs).toFixed(3)})`;
+const last = cpu.length - 1;
 process.stdout.write(
-  `${POSTS} posts${args.text === undefined ? '' : ` (texts: ${args.text})`}, ${(bytes / POSTS).toFixed(1)} bytes/record, batches of ${BATCH}, ${REPEATS} repeats, load average ${load.map((x) => x.toFixed(2)).join(' ')}\n` +
-    `  specialised scan (checkRecords): ${fmt(f)}\n  generic scan (genericCheck):    ${fmt(g)}\n  ratio of medians ${(median(f) / median(g)).toFixed(2)}\n`,
+  `${POSTS} posts${args.text === undefined ? '' : ` (texts: ${args.text})`}, ${(bytes / POSTS).toFixed(1)} bytes/record, batches of ${BATCH} (views into one buffer each), ${REPEATS} repeats, load average ${load.map((x) => x.toFixed(2)).join(' ')}` +
+    `${nativeAddonStatus().available ? '' : `; the addon is ${nativeAddonStatus().reason ?? 'missing'}`}\n` +
+    legs.map((leg, k) => `  ${leg.name.padEnd(34)} ${fmt(cpu[k])}; vs the generic scan ${(median(cpu[k]) / median(cpu[last])).toFixed(2)}\n`).join(''),
 );

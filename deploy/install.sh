@@ -16,6 +16,6 @@ fi
 echo "== native TensorFlow backend"
 bash deploy/native/install-libtensorflow.sh
 echo "== libdeflate addon for the archive's deflate codec (optional: node:zlib without it)"
-bash deploy/native/build-deflate-addon.sh
+bash deploy/native/build-native-addon.sh
 echo "== build"
 npm run build --silent

@@ -302,7 +302,7 @@ export interface ContainerEncoderOptions {
   strategy?: DeflateStrategy;
   /**
    * The library that deflates ({@link DeflateEngineChoice}): 'auto' (default) is libdeflate where
-   * its addon is built (deploy/native/build-deflate-addon.sh; about 0.55x of zlib's CPU at level 1)
+   * its addon is built (deploy/native/build-native-addon.sh; about 0.55x of zlib's CPU at level 1)
    * and the strategy is the default, else node:zlib; 'libdeflate' fails at construction when its
    * addon is missing. Both read back the same records.
    */

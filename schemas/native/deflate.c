@@ -1,7 +1,7 @@
 /*
- * mentionflow_deflate: raw DEFLATE (RFC 1951) of a whole buffer with libdeflate,
- * for the deflate codec of Avro object containers (schemas/deflate.ts loads it;
- * node:zlib stays the fallback and the reader). One function:
+ * deflateRaw: raw DEFLATE (RFC 1951) of a whole buffer with libdeflate, for the
+ * deflate codec of Avro object containers (schemas/deflate.ts calls it; node:zlib
+ * stays the fallback and the reader):
  *
  *   deflateRaw(input: Uint8Array, level: 1..12) -> Buffer
  *
@@ -17,6 +17,8 @@
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "native.h"
 
 #define MAX_LEVEL 12
 
@@ -44,7 +46,7 @@ static napi_value fail(napi_env env, const char *code, const char *msg, int type
   return NULL;
 }
 
-static napi_value deflate_raw(napi_env env, napi_callback_info info) {
+napi_value mf_deflate_raw(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return fail(env, "ERR_INTERNAL", "deflateRaw: cannot read arguments", 0);
@@ -92,22 +94,10 @@ static napi_value deflate_raw(napi_env env, napi_callback_info info) {
   return result;
 }
 
-NAPI_MODULE_INIT() {
+napi_status mf_deflate_init(napi_env env) {
   state_t *s = (state_t *)calloc(1, sizeof(state_t));
-  if (s == NULL) {
-    napi_throw_error(env, "ERR_MEMORY", "mentionflow_deflate: cannot allocate module state");
-    return NULL;
-  }
-  if (napi_set_instance_data(env, s, free_state, NULL) != napi_ok) {
-    free(s);
-    napi_throw_error(env, "ERR_INTERNAL", "mentionflow_deflate: cannot set module state");
-    return NULL;
-  }
-  napi_value fn;
-  if (napi_create_function(env, "deflateRaw", NAPI_AUTO_LENGTH, deflate_raw, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "deflateRaw", fn) != napi_ok) {
-    napi_throw_error(env, "ERR_INTERNAL", "mentionflow_deflate: cannot export deflateRaw");
-    return NULL;
-  }
-  return exports;
+  if (s == NULL) return napi_generic_failure;
+  napi_status st = napi_set_instance_data(env, s, free_state, NULL);
+  if (st != napi_ok) free(s);
+  return st;
 }

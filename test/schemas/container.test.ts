@@ -125,7 +125,7 @@ describe('readContainer + ContainerEncoder', () => {
   });
 
   const libdeflate = libdeflateStatus();
-  it('libdeflate (engine auto where its addon is built): the worker and the synchronous block() write the same bytes, other than zlib\'s, and the same records read back through readContainer and avsc; the level reaches it; huffman, rle and the pool stay on zlib', { skip: libdeflate.available ? false : `libdeflate's addon ${libdeflate.reason ?? ''}: bash deploy/native/build-deflate-addon.sh` }, async () => {
+  it('libdeflate (engine auto where its addon is built): the worker and the synchronous block() write the same bytes, other than zlib\'s, and the same records read back through readContainer and avsc; the level reaches it; huffman, rle and the pool stay on zlib', { skip: libdeflate.available ? false : `libdeflate's addon ${libdeflate.reason ?? ''}: bash deploy/native/build-native-addon.sh` }, async () => {
     const records = Array.from({ length: 300 }, (_, i) => encodeStrict(postType, post(i)));
     const raw = Buffer.concat(records);
     const expected = Array.from({ length: 300 }, (_, i) => `p${i}`);

@@ -1,28 +1,29 @@
 #!/usr/bin/env bash
-# Builds schemas/native (mentionflow_deflate.node: raw DEFLATE with libdeflate,
-# statically linked) offline with npm's node-gyp and the Node headers on this
-# machine. The archive's deflate codec uses it when it is built and node:zlib
-# otherwise (schemas/deflate.ts), so a machine without it still works, at about
-# twice the deflate CPU. Needs libdeflate's header and static library (Debian:
+# Builds schemas/native (mentionflow_native.node: raw DEFLATE with libdeflate,
+# statically linked, and the archive sink's Post check of a fetched batch)
+# offline with npm's node-gyp and the Node headers on this machine. Where it is
+# built the archive's deflate codec and Post check use it (schemas/nativeAddon.ts);
+# elsewhere node:zlib and the TypeScript scan do the same work, at about twice
+# the deflate CPU. Needs libdeflate's header and static library (Debian:
 # libdeflate-dev, installed here with apt-get when run as root). Idempotent:
-# rebuilds only when deflate.c or binding.gyp changed. Exit 0 with a line saying
-# why when it cannot build (the zlib path stays); --require makes that exit 1.
+# rebuilds only when a source changed. Exit 0 with a line saying why when it
+# cannot build (the TypeScript paths stay); --require makes that exit 1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 T_START=$SECONDS
-log() { printf '[deflate-addon %3ss] %s\n' "$((SECONDS - T_START))" "$*"; }
+log() { printf '[native-addon %3ss] %s\n' "$((SECONDS - T_START))" "$*"; }
 REQUIRE=0
 [[ "${1:-}" == --require ]] && REQUIRE=1
 die() {
-  printf '[deflate-addon] %s\n' "$*" >&2
+  printf '[native-addon] %s\n' "$*" >&2
   if [[ "$REQUIRE" == 1 ]]; then exit 1; fi
-  printf '[deflate-addon] not built: the deflate codec uses node:zlib\n' >&2
+  printf '[native-addon] not built: the archive deflates with node:zlib and checks Posts in TypeScript\n' >&2
   exit 0
 }
 SRC="$ROOT/schemas/native"
-OUT="$SRC/build/Release/mentionflow_deflate.node"
+OUT="$SRC/build/Release/mentionflow_native.node"
 STAMP="$SRC/build/.source-sum"
-SUM="$(cat "$SRC/deflate.c" "$SRC/binding.gyp" | sha256sum | cut -d' ' -f1)"
+SUM="$(cat "$SRC"/*.c "$SRC"/*.h "$SRC/binding.gyp" | sha256sum | cut -d' ' -f1)"
 if [[ -f "$OUT" && -f "$STAMP" && "$(cat "$STAMP")" == "$SUM" ]]; then
   log "up to date: ${OUT#"$ROOT"/}"
   exit 0
@@ -39,18 +40,22 @@ lib_ok || die "libdeflate.h or libdeflate.a not found (Debian: apt-get install l
 # shellcheck source=deploy/native/node-gyp-env.sh
 source "$ROOT/deploy/native/node-gyp-env.sh"
 mkdir -p "$ROOT/.cache"
-BUILD_LOG="$ROOT/.cache/deflate-addon-build.log"
+BUILD_LOG="$ROOT/.cache/native-addon-build.log"
 if ! (cd "$SRC" && node "$NODE_GYP_JS" rebuild --nodedir="$NODEDIR" > "$BUILD_LOG" 2>&1); then
   tail -20 "$BUILD_LOG" >&2
   die "node-gyp failed (log: ${BUILD_LOG#"$ROOT"/})"
 fi
 rm -rf "$SRC/build/Release/obj.target" "$SRC/build/Release/.deps"
-# Loads, and compresses what node:zlib inflates back to the same bytes.
+# Loads, compresses what node:zlib inflates back to the same bytes, and checks a record.
 node -e '
-  const { deflateRaw } = require(process.argv[1]);
+  const { deflateRaw, checkPosts } = require(process.argv[1]);
   const { inflateRawSync } = require("node:zlib");
   const input = Buffer.from("mentionflow ".repeat(1000));
   if (!inflateRawSync(deflateRaw(input, 1)).equals(input)) { console.error("round trip failed"); process.exit(1); }
-' "$OUT" || die "the built addon failed its round trip"
+  const post = Buffer.from([2, 0x61, 0, 0, 2, 0, 0, 0, 0, 0, 0]);
+  const status = new Uint8Array(1), created = new Float64Array(1);
+  checkPosts(post.buffer, new Uint32Array([post.byteOffset]), new Uint32Array([post.byteOffset + post.length]), status, created);
+  if (status[0] !== 0 || created[0] !== 1) { console.error("checkPosts: status " + status[0] + ", created_at " + created[0]); process.exit(1); }
+' "$OUT" || die "the built addon failed its checks"
 echo "$SUM" > "$STAMP"
 log "built ${OUT#"$ROOT"/} ($(stat -c %s "$OUT") bytes, libdeflate statically linked)"

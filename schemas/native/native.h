@@ -1,0 +1,13 @@
+/* The functions of mentionflow's addon (addon.c exports them; see each file's header). */
+#ifndef MENTIONFLOW_NATIVE_H
+#define MENTIONFLOW_NATIVE_H
+#include <node_api.h>
+
+/* deflate.c: deflateRaw(input: Uint8Array, level: 1..12) -> Buffer; its per-environment state. */
+napi_value mf_deflate_raw(napi_env env, napi_callback_info info);
+napi_status mf_deflate_init(napi_env env);
+
+/* postscan.c: checkPosts(data, starts, ends, status, createdAt) -> undefined. */
+napi_value mf_check_posts(napi_env env, napi_callback_info info);
+
+#endif

@@ -1,0 +1,47 @@
+/**
+ * mentionflow's native addon (schemas/native: addon.c, deflate.c, postscan.c), loaded once per
+ * thread (main or worker) on first use: libdeflate for the container's deflate codec
+ * (schemas/deflate.ts) and the archive sink's Post check of a fetched batch (schemas/postScan.ts).
+ * Built by deploy/native/build-native-addon.sh (deploy/install.sh and the image run it); where it
+ * is not built, both callers take their TypeScript path (node:zlib, the TypeScript scan), which
+ * gives the same results.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** What the addon exports (shapes in schemas/native/native.h). */
+export interface NativeAddon {
+  /** Raw deflate of the whole input with libdeflate at `level` (1..12), as a Buffer of exact size. */
+  deflateRaw(input: Uint8Array, level: number): Buffer;
+  /**
+   * postscan.c's verdict on each record data[starts[i], ends[i]) (0 ok, 1 slow, 2 blank id,
+   * 3 ask trim, 255 unsure) into status[i], and for 0 and 3 its created_at into createdAt[i].
+   */
+  checkPosts(data: ArrayBuffer, starts: Uint32Array, ends: Uint32Array, status: Uint8Array, createdAt: Float64Array): void;
+}
+
+/** Where the addon is built (from dist/schemas/ or schemas/ alike: two levels up is the package). */
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../schemas/native/build/Release/mentionflow_native.node', import.meta.url));
+
+let addon: NativeAddon | null | undefined;
+let loadError = '';
+
+/** The addon, or null when it is not built or does not load ({@link nativeAddonStatus} says why). */
+export function nativeAddon(): NativeAddon | null {
+  if (addon !== undefined) return addon;
+  try {
+    const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<NativeAddon>;
+    if (typeof loaded.deflateRaw !== 'function' || typeof loaded.checkPosts !== 'function') throw new Error('deflateRaw or checkPosts missing: rebuild it');
+    addon = loaded as NativeAddon;
+  } catch (err) {
+    addon = null;
+    const e = err as NodeJS.ErrnoException;
+    loadError = e.code === 'MODULE_NOT_FOUND' ? `not built (${NATIVE_ADDON_PATH})` : `failed to load: ${e.message}`;
+  }
+  return addon;
+}
+
+/** Whether the addon loads in this process, and if not, why. */
+export function nativeAddonStatus(): { available: boolean; reason?: string } {
+  return nativeAddon() !== null ? { available: true } : { available: false, reason: loadError };
+}
