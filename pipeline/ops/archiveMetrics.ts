@@ -10,6 +10,9 @@
  *   mentionflow_archive_pending_bytes           record bytes fetched and queued, not yet in files (at most about 4 MiB: then the consumer waits)
  *   mentionflow_archive_fences_total            partitions fenced: another sink (newer group generation) took over their staging folder
  *   mentionflow_archive_fenced_files_total      open files those fences dropped unrenamed (their offsets not committed)
+ *   mentionflow_archive_info{codec,deflate_engine,post_check}  1: how this sink compresses (deflate_engine libdeflate | zlib | none)
+ *                                               and checks Posts (post_check native | typescript | full-decode): a node
+ *                                               without mentionflow's addon spends about 1.3 us more CPU a record
  *
  * plus the process defaults (CPU, memory, event loop lag) under their
  * standard names (process_*, nodejs_*).
@@ -25,6 +28,8 @@ export interface ArchiveMetrics {
   pending(bytes: number): void;
   /** A partition fenced, with the open files it dropped. */
   fenced(files: number): void;
+  /** How this sink compresses and checks (mentionflow_archive_info). */
+  info(labels: { codec: string; deflate_engine: string; post_check: string }): void;
 }
 
 export function createArchiveMetrics(opts: { registry?: Registry; collectDefault?: boolean } = {}): ArchiveMetrics {
@@ -39,6 +44,7 @@ export function createArchiveMetrics(opts: { registry?: Registry; collectDefault
   const pending = new Gauge({ name: 'mentionflow_archive_pending_bytes', help: 'Bytes of fetched records queued for the archive files, not yet written', registers });
   const fences = new Counter({ name: 'mentionflow_archive_fences_total', help: 'Partitions fenced: a sink of a newer group generation took over their staging folder', registers });
   const fencedFiles = new Counter({ name: 'mentionflow_archive_fenced_files_total', help: 'Open archive files dropped unrenamed because their partition was fenced', registers });
+  const info = new Gauge({ name: 'mentionflow_archive_info', help: 'How the archive sink compresses (deflate_engine) and checks Posts (post_check): 1', labelNames: ['codec', 'deflate_engine', 'post_check'], registers });
   const committed = new Gauge({ name: 'mentionflow_archive_committed_offset', help: 'Last offset committed by the archive sink', labelNames: ['partition'], registers });
   return {
     registry,
@@ -53,6 +59,10 @@ export function createArchiveMetrics(opts: { registry?: Registry; collectDefault
     fenced: (n) => {
       fences.inc();
       fencedFiles.inc(n);
+    },
+    info: (labels) => {
+      info.reset();
+      info.set(labels, 1);
     },
   };
 }
