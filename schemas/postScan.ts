@@ -16,9 +16,12 @@
  * generic check until this scan is written for it (fastPostScan says which).
  *
  * The same scan is written in C too (schemas/native/postscan.c, in
- * mentionflow's addon): checkRecords hands it a fetched batch in one call where
- * the addon is built, about 0.4x of this scan's CPU on real-text records
- * (`node dist/bench/postCheck.js --text FILE`); the test compares the three.
+ * mentionflow's addon): where the addon is built, checkRecords hands it a
+ * fetched batch in one call, about 0.4x of this scan's CPU on real-text records
+ * (`node dist/bench/postCheck.js --text FILE`), and checkPost (the worker's
+ * decodePosts) one record per call, which spares a worker that starts cold
+ * most of this scan's warm-up (decodePosts 0.70-0.75x of its CPU over the first
+ * 20,000 records, BENCHMARKS.md); the test compares the three.
  * A change of the layout is made in both scans (the test fails until it is).
  */
 import { latestVersion, loadSchema, scanAvro, type Type } from './registry.js';
@@ -108,7 +111,7 @@ export function checkRecords(
   native.checkPosts(ab, starts.subarray(0, n), ends.subarray(0, n), status, created);
   for (let i = 0; i < n; i++) {
     const s = status[i];
-    if (s === POST_OK) times[i] = eventTimeOf(created[i], records[i].timestamp);
+    if (s === POST_OK) times[i] = eventTimeOf(created[i], Number(records[i].timestamp));
     else if (s === NATIVE_UNSURE || s === NATIVE_TRIM || (others > 0 && starts[i] === ends[i])) checkOne(type, records[i], i, status, times);
   }
 }
@@ -130,13 +133,27 @@ function checkOne(type: Type, record: { readonly value: Buffer | null; readonly 
 }
 
 /** A POST_OK record's event time: `createdAt` when plausible, else its Kafka timestamp. */
-const eventTimeOf = (createdAt: number, timestamp: string): number => (plausibleTime(createdAt) ? createdAt : Number(timestamp));
+const eventTimeOf = (createdAt: number, timestamp: number): number => (plausibleTime(createdAt) ? createdAt : timestamp);
 
 /** The check of one record (the whole of `value`): its status, and for POST_OK its event time. */
 export function checkPost(value: Buffer, timestamp: number): { status: number; eventTime: number } {
-  const s = statusOf(latest(), value);
+  const type = latest();
+  const native = fast ? nativeAddon() : null;
+  const ab = value.buffer;
+  if (native !== null && ab instanceof ArrayBuffer && value.byteOffset + value.length <= 0xffffffff) {
+    one.starts[0] = value.byteOffset;
+    one.ends[0] = value.byteOffset + value.length;
+    native.checkPosts(ab, one.starts, one.ends, one.status, one.created);
+    const n = one.status[0];
+    if (n === POST_OK) return { status: n, eventTime: eventTimeOf(one.created[0], timestamp) };
+    if (n === POST_SLOW || n === POST_BLANK_ID) return { status: n, eventTime: NaN };
+  }
+  const s = statusOf(type, value);
   return { status: s, eventTime: s === POST_OK ? eventTime(timestamp) : NaN };
 }
+
+/** checkPost's one-record arrays for the addon. */
+const one = { starts: new Uint32Array(1), ends: new Uint32Array(1), status: new Uint8Array(1), created: new Float64Array(1) };
 
 /** The status of the whole of `value`: the specialised scan, or the generic one where it is unsure. */
 function statusOf(type: Type, value: Buffer): number {
