@@ -3,7 +3,7 @@
 # Node 20, npm, Python 3 + pip and a C++ toolchain: the npm packages (with
 # install scripts off, because tfjs-node's would download libtensorflow
 # from the internet), the native TensorFlow library from the tensorflow-cpu
-# wheel on PyPI (deploy/native), the libdeflate addon (schemas/native, when
+# wheel on PyPI (deploy/native), mentionflow's addon (schemas/native, when
 # libdeflate-dev is there or apt-get can install it), and the TypeScript
 # build. Idempotent.
 set -euo pipefail
@@ -15,7 +15,7 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 echo "== native TensorFlow backend"
 bash deploy/native/install-libtensorflow.sh
-echo "== libdeflate addon for the archive's deflate codec (optional: node:zlib without it)"
+echo "== mentionflow's native addon: libdeflate and the archive's Post check (optional: TypeScript and node:zlib without it)"
 bash deploy/native/build-native-addon.sh
 echo "== build"
 npm run build --silent
