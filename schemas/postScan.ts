@@ -111,7 +111,8 @@ export function checkRecords(
   native.checkPosts(ab, starts.subarray(0, n), ends.subarray(0, n), status, created);
   for (let i = 0; i < n; i++) {
     const s = status[i];
-    if (s === POST_OK) times[i] = eventTimeOf(created[i], Number(records[i].timestamp));
+    // the Kafka timestamp (a decimal string) is parsed only when created_at is not plausible
+    if (s === POST_OK) times[i] = plausibleTime(created[i]) ? created[i] : Number(records[i].timestamp);
     else if (s === NATIVE_UNSURE || s === NATIVE_TRIM || (others > 0 && starts[i] === ends[i])) checkOne(type, records[i], i, status, times);
   }
 }
