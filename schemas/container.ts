@@ -379,20 +379,24 @@ export class ContainerEncoder {
   }
 
   /**
-   * blockAsync() of `count` records already laid end to end in `raw`. On the pool, the output
+   * blockAsync() of `count` records already laid end to end in `raw`. With `transfer` (worker
+   * thread, snappy or deflate), `raw`'s ArrayBuffer is handed to the worker instead of copied: the
+   * caller must own all of it (not a pooled Buffer) and not use it again; it is detached on return.
+   * On the pool, the output
    * chunk is sized for the whole block: one trip to the pool and back per block instead of
    * one per 16 KiB of output (zlib's default chunk), each trip costing the calling thread.
    */
-  async rawBlockAsync(raw: Buffer, count: number): Promise<Buffer> {
+  async rawBlockAsync(raw: Buffer, count: number, opts: { transfer?: boolean } = {}): Promise<Buffer> {
+    const transfer = opts.transfer === true;
     if (this.codec === 'snappy') {
-      // On containerThread's worker: the calling thread (the archive sink's consumer) only copies the block.
-      const { data, crc } = await snappyOffThread(raw);
+      // On containerThread's worker: the calling thread (the archive sink's consumer) only copies the block (or hands it over).
+      const { data, crc } = await snappyOffThread(raw, transfer);
       return this.frame(count, data, crc);
     }
     let data = raw;
     if (this.codec === 'deflate') {
       const { level, memLevel, strategy } = this.deflate;
-      data = this.offThread ? await deflateOffThread(raw, this.deflate) : await deflateRawAsync(raw, { level, memLevel, strategy, chunkSize: Math.max(16 * 1024, raw.length + 1024) });
+      data = this.offThread ? await deflateOffThread(raw, this.deflate, transfer) : await deflateRawAsync(raw, { level, memLevel, strategy, chunkSize: Math.max(16 * 1024, raw.length + 1024) });
     }
     return Buffer.concat([LONG_TYPE.toBuffer(count), LONG_TYPE.toBuffer(data.length), data, this.sync]);
   }

@@ -39,26 +39,31 @@ function start(): Worker {
   return w;
 }
 
-function offThread(request: Omit<BlockRequest, 'id' | 'raw'>, raw: Uint8Array): Promise<{ data: Buffer; crc: number | undefined }> {
+/**
+ * Hands `raw` to the worker: a copy, transferred; or, with `transfer` (the caller gives `raw`'s
+ * ArrayBuffer up: nothing else may use it, and it is detached on return), that ArrayBuffer itself.
+ */
+function offThread(request: Omit<BlockRequest, 'id' | 'raw'>, raw: Uint8Array, transfer: boolean): Promise<{ data: Buffer; crc: number | undefined }> {
   worker ??= start();
   const w = worker;
   const id = nextId++;
-  const copy = new Uint8Array(raw);
+  // Never Buffer's shared pool (an ArrayBuffer of Buffer.poolSize bytes holding many small Buffers): copied whatever the caller says.
+  const own = transfer && raw.buffer instanceof ArrayBuffer && raw.buffer.byteLength > Buffer.poolSize ? raw : new Uint8Array(raw);
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject });
     if (pending.size === 1) w.ref();
-    w.postMessage({ ...request, id, raw: copy } satisfies BlockRequest, [copy.buffer]);
+    w.postMessage({ ...request, id, raw: own } satisfies BlockRequest, [own.buffer as ArrayBuffer]);
   });
 }
 
-/** `raw` compressed (snappy raw format) on the worker thread, with the CRC32 of `raw`. */
-export async function snappyOffThread(raw: Uint8Array): Promise<{ data: Buffer; crc: number }> {
-  const { data, crc } = await offThread({ codec: 'snappy' }, raw);
+/** `raw` compressed (snappy raw format) on the worker thread, with the CRC32 of `raw`; `transfer`: see offThread. */
+export async function snappyOffThread(raw: Uint8Array, transfer = false): Promise<{ data: Buffer; crc: number }> {
+  const { data, crc } = await offThread({ codec: 'snappy' }, raw, transfer);
   if (crc === undefined) throw new MentionflowError('container compression worker: no CRC32 for a snappy block');
   return { data, crc };
 }
 
-/** `raw` compressed as raw deflate (deflate.ts's deflateBlock with `params`) on the worker thread. */
-export async function deflateOffThread(raw: Uint8Array, params: DeflateParams): Promise<Buffer> {
-  return (await offThread({ codec: 'deflate', deflate: params }, raw)).data;
+/** `raw` compressed as raw deflate (deflate.ts's deflateBlock with `params`) on the worker thread; `transfer`: see offThread. */
+export async function deflateOffThread(raw: Uint8Array, params: DeflateParams, transfer = false): Promise<Buffer> {
+  return (await offThread({ codec: 'deflate', deflate: params }, raw, transfer)).data;
 }

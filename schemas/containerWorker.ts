@@ -30,11 +30,14 @@ const port = parentPort;
 if (port !== null) {
   port.on('message', (req: BlockRequest) => {
     try {
-      // A copy of its own (the compressor's output may sit in Buffer's shared pool), so it can be transferred.
       if (req.codec === 'deflate' && req.deflate === undefined) throw new Error('a deflate request without its parameters');
-      const data = new Uint8Array(req.codec === 'snappy' ? snappyCompress(req.raw) : deflateBlock(req.raw, req.deflate as DeflateParams));
+      const out = req.codec === 'snappy' ? snappyCompress(req.raw) : deflateBlock(req.raw, req.deflate as DeflateParams);
+      // Transferred: as it is when it owns its whole ArrayBuffer (libdeflate's output), else a copy of
+      // its own (zlib's output may sit in a larger buffer or Buffer's shared pool).
+      const whole = out.byteOffset === 0 && out.buffer.byteLength === out.length && out.buffer instanceof ArrayBuffer;
+      const data = whole ? out : new Uint8Array(out);
       const reply: BlockReply = req.codec === 'snappy' ? { id: req.id, data, crc: crc32(req.raw) } : { id: req.id, data };
-      port.postMessage(reply, [data.buffer]);
+      port.postMessage(reply, [data.buffer as ArrayBuffer]);
     } catch (err) {
       port.postMessage({ id: req.id, error: (err as Error)?.stack ?? String(err) } satisfies BlockReply);
     }

@@ -459,7 +459,8 @@ export class ArchiveRoller {
     file.bytes += raw;
     this.inFlight += 1;
     // Compression of several blocks (of this file or others) overlaps; the writes keep block order.
-    const encoded = file.encoder.rawBlockAsync(records, count);
+    // file.pending was allocated for this block alone (never pooled) and is replaced above: handed over, not copied.
+    const encoded = file.encoder.rawBlockAsync(records, count, { transfer: true });
     encoded.catch(() => undefined); // handled by the write below, in order
     file.writing = file.writing.then(async () => {
       try {

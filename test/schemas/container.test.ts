@@ -187,6 +187,29 @@ describe('readContainer + ContainerEncoder', () => {
     assert.ok(grown < 64 << 20, `rss grew ${(grown / 2 ** 20).toFixed(1)} MiB over 600 blocks of 256 KiB (150 MiB compressed in all)`);
   });
 
+  it('rawBlockAsync with transfer hands the block\'s ArrayBuffer to the worker (detached after, no copy) and writes the bytes of the copying path; a pooled Buffer is copied whatever', async () => {
+    const records = Array.from({ length: 300 }, (_, i) => encodeStrict(postType, post(i)));
+    for (const codec of ['deflate', 'snappy'] as const) {
+      const enc = new ContainerEncoder({ schema: loadSchemaJson('post'), codec, level: 1 });
+      const raw = Buffer.concat(records);
+      const owned = Buffer.allocUnsafe(raw.length + 4096);
+      raw.copy(owned);
+      const view = owned.subarray(0, raw.length);
+      const copied = await enc.rawBlockAsync(raw, records.length);
+      const handed = await enc.rawBlockAsync(view, records.length, { transfer: true });
+      assert.deepEqual(handed, copied, codec);
+      assert.equal(owned.buffer.byteLength, 0, `${codec}: the block's ArrayBuffer was transferred`);
+      assert.equal(raw.length, Buffer.concat(records).length, `${codec}: without transfer the caller keeps its block`);
+      // a Buffer from the shared pool is never transferred (it would detach every Buffer of the pool)
+      const small = Buffer.from(records[0]);
+      const neighbour = Buffer.from('pool');
+      assert.equal(small.buffer, neighbour.buffer, 'both from the pool');
+      await enc.rawBlockAsync(small, 1, { transfer: true });
+      assert.equal(neighbour.toString(), 'pool');
+      assert.equal(small.length, records[0].length);
+    }
+  });
+
   it('deflate off the calling thread, on the worker (default) or libuv\'s pool, writes the bytes of the synchronous block() for each level and strategy; a bad deflateThread is a ConfigError', async () => {
     const records = Array.from({ length: 300 }, (_, i) => encodeStrict(postType, post(i)));
     const raw = Buffer.concat(records);
