@@ -22,7 +22,8 @@
  */
 import { loadavg } from 'node:os';
 import { constants as z, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { deflateBlock, libdeflateStatus, type DeflateEngine } from '../schemas/deflate.js';
+import { deflateBlock, type DeflateEngine } from '../schemas/deflate.js';
+import { nativeAddonStatus } from '../schemas/nativeAddon.js';
 import { benchPost, benchTexts } from './archivePosts.js';
 import { benchArgs } from './args.js';
 import { median } from './stats.js';
@@ -71,7 +72,7 @@ interface Config {
 function parseConfig(name: string): Config {
   const lib = /^libdeflate-l(\d+)(?:-b(\d+))?$/.exec(name);
   if (lib !== null) {
-    if (!libdeflateStatus().available) throw new Error(`${name}: libdeflate's addon is ${libdeflateStatus().reason ?? 'missing'} (bash deploy/native/build-native-addon.sh)`);
+    if (!nativeAddonStatus().available) throw new Error(`${name}: libdeflate's addon is ${nativeAddonStatus().reason ?? 'missing'} (bash deploy/native/build-native-addon.sh)`);
     return { name, engine: 'libdeflate', level: Number(lib[1]), memLevel: 9, windowBits: 15, strategy: z.Z_DEFAULT_STRATEGY, blockKib: lib[2] === undefined ? BLOCK_KIB : Number(lib[2]) };
   }
   const m = /^l(\d)-m(\d)-w(\d+)-(\w+?)(?:-b(\d+))?$/.exec(name);
@@ -79,7 +80,7 @@ function parseConfig(name: string): Config {
   if (m === null || strategy === undefined) throw new Error(`bad config ${JSON.stringify(name)} (e.g. l1-m9-w15-default-b256; strategies ${Object.keys(STRATEGIES).join(', ')})`);
   return { name, engine: 'zlib', level: Number(m[1]), memLevel: Number(m[2]), windowBits: Number(m[3]), strategy, blockKib: m[5] === undefined ? BLOCK_KIB : Number(m[5]) };
 }
-const configs = (args.configs?.split(',') ?? DEFAULT_CONFIGS.filter((c) => !c.startsWith('libdeflate') || libdeflateStatus().available)).map((c) => parseConfig(c.trim()));
+const configs = (args.configs?.split(',') ?? DEFAULT_CONFIGS.filter((c) => !c.startsWith('libdeflate') || nativeAddonStatus().available)).map((c) => parseConfig(c.trim()));
 
 const texts = benchTexts(args.text);
 const records: Buffer[] = [];

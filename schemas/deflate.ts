@@ -34,11 +34,6 @@ export interface DeflateParams {
   strategy: number;
 }
 
-/** Whether libdeflate's addon loads in this process, and if not, why. */
-export function libdeflateStatus(): { available: boolean; reason?: string } {
-  return nativeAddonStatus();
-}
-
 /**
  * The engine for a choice: 'auto' is libdeflate when the addon loads and `zlibOnly` is false
  * (a zlib strategy other than the default was asked for), else zlib. An explicit 'libdeflate'

@@ -61,6 +61,12 @@ function latest(): Type {
   return latestType;
 }
 
+/** Where checkRecords and checkPost scan by default: postscan.c (the addon built, the layout its own) or here. */
+export function postCheckEngine(): 'native' | 'typescript' {
+  latest();
+  return fast && nativeAddon() !== null ? 'native' : 'typescript';
+}
+
 /** Whether the specialised scan serves the latest Post schema (false: every record takes the generic scan). */
 export function fastPostScan(): boolean {
   latest();
@@ -111,8 +117,7 @@ export function checkRecords(
   native.checkPosts(ab, starts.subarray(0, n), ends.subarray(0, n), status, created);
   for (let i = 0; i < n; i++) {
     const s = status[i];
-    // the Kafka timestamp (a decimal string) is parsed only when created_at is not plausible
-    if (s === POST_OK) times[i] = plausibleTime(created[i]) ? created[i] : Number(records[i].timestamp);
+    if (s === POST_OK) times[i] = eventTimeOf(created[i], records[i].timestamp);
     else if (s === NATIVE_UNSURE || s === NATIVE_TRIM || (others > 0 && starts[i] === ends[i])) checkOne(type, records[i], i, status, times);
   }
 }
@@ -130,11 +135,14 @@ function checkOne(type: Type, record: { readonly value: Buffer | null; readonly 
   const value = record.value;
   const s = value === null ? POST_SLOW : statusOf(type, value);
   status[i] = s;
-  if (s === POST_OK) times[i] = eventTime(Number(record.timestamp));
+  if (s === POST_OK) times[i] = eventTimeOf(createdAt, record.timestamp);
 }
 
-/** A POST_OK record's event time: `createdAt` when plausible, else its Kafka timestamp. */
-const eventTimeOf = (createdAt: number, timestamp: number): number => (plausibleTime(createdAt) ? createdAt : timestamp);
+/**
+ * A POST_OK record's event time: its created_at when plausible, else its Kafka timestamp (epoch
+ * ms; as kafkajs gives it, a decimal string, parsed only then).
+ */
+const eventTimeOf = (created: number, timestamp: number | string): number => (plausibleTime(created) ? created : Number(timestamp));
 
 /** The check of one record (the whole of `value`): its status, and for POST_OK its event time. */
 export function checkPost(value: Buffer, timestamp: number): { status: number; eventTime: number } {
@@ -150,7 +158,7 @@ export function checkPost(value: Buffer, timestamp: number): { status: number; e
     if (n === POST_SLOW || n === POST_BLANK_ID) return { status: n, eventTime: NaN };
   }
   const s = statusOf(type, value);
-  return { status: s, eventTime: s === POST_OK ? eventTime(timestamp) : NaN };
+  return { status: s, eventTime: s === POST_OK ? eventTimeOf(createdAt, timestamp) : NaN };
 }
 
 /** checkPost's one-record arrays for the addon. */
@@ -161,9 +169,6 @@ function statusOf(type: Type, value: Buffer): number {
   const s = fast ? scanPost(value, 0, value.length) : UNSURE;
   return s === UNSURE ? genericCheck(type, value, 0, value.length) : s;
 }
-
-/** After a POST_OK verdict: the record's created_at when plausible, else `fallback` (its Kafka timestamp). */
-const eventTime = (fallback: number): number => (plausibleTime(createdAt) ? createdAt : fallback);
 
 /**
  * The same check with the generic scan (scanAvro over the schema's type tree) alone: what the

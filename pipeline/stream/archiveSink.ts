@@ -15,8 +15,7 @@
 import { ConfigError, DecodeError, MentionflowError } from '../../common/errors.js';
 import { deadLetterMessage } from '../../operators/deadLetter.js';
 import { encodeStrict, latestVersion, listVersions, loadSchema, loadSchemaJson, resolvingDecoder, type ResolvingDecoder, type WireFormat } from '../../schemas/registry.js';
-import { nativeAddon } from '../../schemas/nativeAddon.js';
-import { checkPost, checkRecords, fastPostScan, plausibleTime, POST_BLANK_ID, POST_OK, POST_SLOW } from '../../schemas/postScan.js';
+import { checkPost, checkRecords, plausibleTime, postCheckEngine, POST_BLANK_ID, POST_OK, POST_SLOW } from '../../schemas/postScan.js';
 import type { Post } from '../../schemas/types.generated.js';
 import type { ContainerCodec, DeflateStrategy } from '../../schemas/container.js';
 import type { DeflateEngine, DeflateEngineChoice } from '../../schemas/deflate.js';
@@ -175,7 +174,7 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
   });
   const wire = opts.wire ?? 'raw';
   const read = postRecordReader(wire);
-  const postCheck = wire !== 'raw' ? 'full-decode' : nativeAddon() !== null && fastPostScan() ? 'native' : 'typescript';
+  const postCheck = wire !== 'raw' ? 'full-decode' : postCheckEngine();
   metrics.info({ codec: opts.codec ?? 'deflate', deflate_engine: roller.deflateEngine ?? 'none', post_check: postCheck });
   const deadLetters: TopicWriter | undefined = opts.deadLetterTopic === undefined ? undefined : await openTopicWriter({ ...opts, topic: opts.deadLetterTopic });
 

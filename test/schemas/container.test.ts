@@ -18,7 +18,8 @@ import { ConfigError, DecodeError } from '../../common/errors.js';
 import { readPostsFile as producePosts } from '../../cli/commands/produce.js';
 import { readPostsFile as filePosts } from '../../pipeline/file/fileSource.js';
 import { ContainerEncoder, DEFLATE_STRATEGIES, readContainer } from '../../schemas/container.js';
-import { deflateBlock, libdeflateStatus } from '../../schemas/deflate.js';
+import { deflateBlock } from '../../schemas/deflate.js';
+import { nativeAddonStatus } from '../../schemas/nativeAddon.js';
 import { decodeStrict, encodeStrict, loadSchema, loadSchemaJson } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
 
@@ -124,7 +125,7 @@ describe('readContainer + ContainerEncoder', () => {
     assert.throws(() => new ContainerEncoder({ schema: loadSchemaJson('post'), strategy: 'fast' as never }), ConfigError);
   });
 
-  const libdeflate = libdeflateStatus();
+  const libdeflate = nativeAddonStatus();
   it('libdeflate (engine auto where its addon is built): the worker and the synchronous block() write the same bytes, other than zlib\'s, and the same records read back through readContainer and avsc; the level reaches it; huffman, rle and the pool stay on zlib', { skip: libdeflate.available ? false : `libdeflate's addon ${libdeflate.reason ?? ''}: bash deploy/native/build-native-addon.sh` }, async () => {
     const records = Array.from({ length: 300 }, (_, i) => encodeStrict(postType, post(i)));
     const raw = Buffer.concat(records);
