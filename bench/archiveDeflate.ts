@@ -16,13 +16,14 @@
  * `l<level>-m<memLevel>-w<windowBits>-<strategy>[-b<block KiB>]`, e.g.
  * l1-m9-w15-default (the sink's today), l1-m8-w15-default, l1-m9-w13-fixed;
  * strategies default, filtered, fixed, rle, huffman; or `libdeflate-l<level>[-b<block KiB>]`
- * (schemas/deflate.ts's libdeflate addon, where it is built), e.g. libdeflate-l1.
+ * (schemas/deflate.ts's libdeflate addon, where it is built), e.g. libdeflate-l1; or
+ * `isal-l<level>[-b<block KiB>]` (ISA-L's igzip through the addon, its own levels 0-3), e.g. isal-l1.
  *
  * Usage: node dist/bench/archiveDeflate.js [--posts 200000] [--repeats 5] [--block-kib 256] [--text FILE] [--configs A,B,...]
  */
 import { loadavg } from 'node:os';
 import { constants as z, deflateRawSync, inflateRawSync } from 'node:zlib';
-import { deflateBlock, type DeflateEngine } from '../schemas/deflate.js';
+import { deflateBlock, isalStatus, type DeflateEngine } from '../schemas/deflate.js';
 import { nativeAddonStatus } from '../schemas/nativeAddon.js';
 import { benchPost, benchTexts } from './archivePosts.js';
 import { benchArgs } from './args.js';
@@ -58,6 +59,8 @@ const DEFAULT_CONFIGS = [
   'l1-m9-w15-default-b64',
   'l1-m9-w15-default-b1024',
   'libdeflate-l1',
+  'isal-l1',
+  'isal-l3',
 ];
 
 interface Config {
@@ -70,17 +73,19 @@ interface Config {
   blockKib: number;
 }
 function parseConfig(name: string): Config {
-  const lib = /^libdeflate-l(\d+)(?:-b(\d+))?$/.exec(name);
+  const lib = /^(libdeflate|isal)-l(\d+)(?:-b(\d+))?$/.exec(name);
   if (lib !== null) {
-    if (!nativeAddonStatus().available) throw new Error(`${name}: libdeflate's addon is ${nativeAddonStatus().reason ?? 'missing'} (bash deploy/native/build-native-addon.sh)`);
-    return { name, engine: 'libdeflate', level: Number(lib[1]), memLevel: 9, windowBits: 15, strategy: z.Z_DEFAULT_STRATEGY, blockKib: lib[2] === undefined ? BLOCK_KIB : Number(lib[2]) };
+    const engine = lib[1] as 'libdeflate' | 'isal';
+    const status = engine === 'isal' ? isalStatus() : nativeAddonStatus();
+    if (!status.available) throw new Error(`${name}: ${status.reason ?? 'missing'} (bash deploy/native/build-native-addon.sh)`);
+    return { name, engine, level: Number(lib[2]), memLevel: 9, windowBits: 15, strategy: z.Z_DEFAULT_STRATEGY, blockKib: lib[3] === undefined ? BLOCK_KIB : Number(lib[3]) };
   }
   const m = /^l(\d)-m(\d)-w(\d+)-(\w+?)(?:-b(\d+))?$/.exec(name);
   const strategy = m === null ? undefined : STRATEGIES[m[4]];
   if (m === null || strategy === undefined) throw new Error(`bad config ${JSON.stringify(name)} (e.g. l1-m9-w15-default-b256; strategies ${Object.keys(STRATEGIES).join(', ')})`);
   return { name, engine: 'zlib', level: Number(m[1]), memLevel: Number(m[2]), windowBits: Number(m[3]), strategy, blockKib: m[5] === undefined ? BLOCK_KIB : Number(m[5]) };
 }
-const configs = (args.configs?.split(',') ?? DEFAULT_CONFIGS.filter((c) => !c.startsWith('libdeflate') || nativeAddonStatus().available)).map((c) => parseConfig(c.trim()));
+const configs = (args.configs?.split(',') ?? DEFAULT_CONFIGS.filter((c) => (c.startsWith('libdeflate') ? nativeAddonStatus().available : c.startsWith('isal') ? isalStatus().available : true))).map((c) => parseConfig(c.trim()));
 
 const texts = benchTexts(args.text);
 const records: Buffer[] = [];
@@ -133,7 +138,7 @@ for (let r = 0; r < REPEATS; r++) {
     const params = { engine: c.engine, level: c.level, memLevel: c.memLevel, strategy: c.strategy };
     const outs: Buffer[] = [];
     const t0 = process.cpuUsage();
-    if (c.engine === 'libdeflate') for (const b of blocks) outs.push(deflateBlock(b.raw, params));
+    if (c.engine !== 'zlib') for (const b of blocks) outs.push(deflateBlock(b.raw, params));
     else for (const b of blocks) outs.push(deflateRawSync(b.raw, opts));
     const t = process.cpuUsage(t0);
     const us = (t.user + t.system) / POSTS;

@@ -15,7 +15,7 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 echo "== native TensorFlow backend"
 bash deploy/native/install-libtensorflow.sh
-echo "== mentionflow's native addon: libdeflate and the archive's Post check (optional: TypeScript and node:zlib without it)"
+echo "== mentionflow's native addon: libdeflate, ISA-L and the archive's Post check (optional: TypeScript and node:zlib without it)"
 bash deploy/native/build-native-addon.sh
 echo "== build"
 npm run build --silent

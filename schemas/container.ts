@@ -27,7 +27,7 @@ import { ConfigError, DecodeError } from '../common/errors.js';
 import { scanAvro, type Type } from './registry.js';
 import { snappyCompress, snappyUncompress } from './snappy.js';
 import { deflateOffThread, snappyOffThread } from './containerThread.js';
-import { deflateBlock, resolveDeflateEngine, type DeflateEngine, type DeflateEngineChoice, type DeflateParams } from './deflate.js';
+import { deflateBlock, engineLevel, resolveDeflateEngine, type DeflateEngine, type DeflateEngineChoice, type DeflateParams } from './deflate.js';
 
 /** The header of a container file. */
 export interface ContainerHeader {
@@ -301,17 +301,18 @@ export interface ContainerEncoderOptions {
   /** zlib strategy of the deflate codec ({@link DeflateStrategy}); default 'default'. Other than the default, zlib deflates. */
   strategy?: DeflateStrategy;
   /**
-   * The library that deflates ({@link DeflateEngineChoice}): 'auto' (default) is libdeflate where
-   * its addon is built (deploy/native/build-native-addon.sh; about 0.55x of zlib's CPU at level 1)
-   * and the strategy is the default, else node:zlib; 'libdeflate' fails at construction when its
-   * addon is missing. Both read back the same records.
+   * The library that deflates ({@link DeflateEngineChoice}): 'auto' (default) is ISA-L where
+   * mentionflow's addon is built and libisal.so.2 is installed (about 0.3x of zlib's CPU at level 1),
+   * else libdeflate where the addon is built (deploy/native/build-native-addon.sh; about 0.55x),
+   * when the strategy is the default; else node:zlib. 'isal' and 'libdeflate' fail at construction
+   * when they cannot be had. All read back the same records.
    */
   engine?: DeflateEngineChoice;
   /**
    * Where blockAsync/rawBlockAsync deflate: 'worker' (default), one worker thread shared by the
    * process (containerThread.ts), or 'pool', node's async zlib on libuv's pool, which costs the
    * calling thread about twice as much CPU per block (a zlib stream built and torn down each time;
-   * zlib only: engine 'auto' then means zlib, 'libdeflate' is refused).
+   * zlib only: engine 'auto' then means zlib, 'isal' and 'libdeflate' are refused).
    * The bytes are the same either way for the same engine.
    */
   deflateThread?: 'worker' | 'pool';
@@ -345,9 +346,9 @@ export class ContainerEncoder {
     const thread = opts.deflateThread ?? 'worker';
     if (thread !== 'worker' && thread !== 'pool') throw new ConfigError(`container deflateThread must be 'worker' or 'pool', got ${JSON.stringify(opts.deflateThread)}`);
     this.offThread = thread === 'worker';
-    if (!this.offThread && opts.engine === 'libdeflate') throw new ConfigError("container deflate engine libdeflate runs on the worker thread or the caller's, not on libuv's pool: use deflateThread 'worker', or engine zlib");
+    if (!this.offThread && (opts.engine === 'libdeflate' || opts.engine === 'isal')) throw new ConfigError(`container deflate engine ${opts.engine} runs on the worker thread or the caller's, not on libuv's pool: use deflateThread 'worker', or engine zlib`);
     const engine = this.codec === 'deflate' ? resolveDeflateEngine(opts.engine ?? 'auto', strategy !== 'default' || !this.offThread) : 'zlib';
-    this.deflate = { engine, level, memLevel: 9, strategy: ZLIB_STRATEGY[strategy] };
+    this.deflate = { engine, level: engineLevel(engine, level), memLevel: 9, strategy: ZLIB_STRATEGY[strategy] };
     this.meta = { 'avro.schema': Buffer.from(JSON.stringify(opts.schema), 'utf8'), 'avro.codec': Buffer.from(this.codec, 'utf8') };
     for (const [key, value] of Object.entries(opts.metadata ?? {})) {
       if (key.startsWith('avro.')) throw new ConfigError(`container metadata key ${JSON.stringify(key)} is reserved (avro.*)`);

@@ -1,6 +1,6 @@
 /**
  * mentionflow's native addon (schemas/native: addon.c, deflate.c, postscan.c), loaded once per
- * thread (main or worker) on first use: libdeflate for the container's deflate codec
+ * thread (main or worker) on first use: libdeflate and ISA-L for the container's deflate codec
  * (schemas/deflate.ts) and the archive sink's Post check of a fetched batch (schemas/postScan.ts).
  * Built by deploy/native/build-native-addon.sh (deploy/install.sh and the image run it); where it
  * is not built, both callers take their TypeScript path (node:zlib, the TypeScript scan), which
@@ -13,6 +13,10 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   /** Raw deflate of the whole input with libdeflate at `level` (1..12), as a Buffer of exact size. */
   deflateRaw(input: Uint8Array, level: number): Buffer;
+  /** Raw deflate of the whole input with ISA-L's igzip at `level` (0..3); throws when {@link isalStatus} is not null. */
+  isalDeflateRaw(input: Uint8Array, level: number): Buffer;
+  /** null when ISA-L (libisal.so.2, opened at run time) deflates in this process, else why not. */
+  isalStatus(): string | null;
   /**
    * postscan.c's verdict on each record data[starts[i], ends[i]) (0 ok, 1 slow, 2 blank id,
    * 3 ask trim, 255 unsure) into status[i], and for 0 and 3 its created_at into createdAt[i].
@@ -31,7 +35,8 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   try {
     const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<NativeAddon>;
-    if (typeof loaded.deflateRaw !== 'function' || typeof loaded.checkPosts !== 'function') throw new Error('deflateRaw or checkPosts missing: rebuild it');
+    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts'] as const).filter((f) => typeof loaded[f] !== 'function');
+    if (missing.length > 0) throw new Error(`${missing.join(', ')} missing: an older build, rebuild it with bash deploy/native/build-native-addon.sh`);
     addon = loaded as NativeAddon;
   } catch (err) {
     addon = null;

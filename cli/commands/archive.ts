@@ -69,7 +69,7 @@ export const spec: CommandSpec = {
     codec: { type: 'string', arg: 'NAME', description: 'container block compression: deflate or null (with --follow also snappy)', default: 'deflate' },
     'deflate-level': { type: 'string', arg: 'N', description: 'with --follow: zlib level of deflate, 1 (fastest) to 9 (smallest)', default: '1' },
     'deflate-strategy': { type: 'string', arg: 'NAME', description: 'with --follow: zlib strategy of deflate: default, huffman (no matches: less CPU, larger files) or rle', default: 'default' },
-    'deflate-engine': { type: 'string', arg: 'NAME', description: 'with --follow: library that deflates: auto (libdeflate where its addon is built, about half the CPU of zlib), libdeflate or zlib', default: 'auto' },
+    'deflate-engine': { type: 'string', arg: 'NAME', description: 'with --follow: library that deflates: auto (isal where the addon is built and libisal2 installed, about a quarter of the CPU of zlib; else libdeflate where the addon is built, about half; else zlib), isal, libdeflate or zlib', default: 'auto' },
     'skip-invalid': { type: 'boolean', description: 'report malformed sentences/records on stderr and leave them out (default: stop at the first)' },
     'log-level': { type: 'string', arg: 'LEVEL', description: 'level of Kafka client log lines on stderr: debug, info, warn or error', default: 'warn' },
     ...kafkaConnectionFlags(),

@@ -85,7 +85,7 @@ export interface ArchiveRollerOptions {
   deflateLevel?: number;
   /** zlib strategy of the deflate codec; default 'default'. */
   deflateStrategy?: DeflateStrategy;
-  /** The library that deflates (schemas/deflate.ts); default 'auto': libdeflate where its addon is built. */
+  /** The library that deflates (schemas/deflate.ts); default 'auto': ISA-L, else libdeflate, where the addon has them, else zlib. */
   deflateEngine?: DeflateEngineChoice;
   /** Called after each file is renamed into place. */
   onFile?: (file: { path: string; partition: number; first: number; last: number; records: number; bytes: number }) => void;

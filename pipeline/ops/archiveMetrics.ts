@@ -10,7 +10,7 @@
  *   mentionflow_archive_pending_bytes           record bytes fetched and queued, not yet in files (at most about 4 MiB: then the consumer waits)
  *   mentionflow_archive_fences_total            partitions fenced: another sink (newer group generation) took over their staging folder
  *   mentionflow_archive_fenced_files_total      open files those fences dropped unrenamed (their offsets not committed)
- *   mentionflow_archive_info{codec,deflate_engine,post_check}  1: how this sink compresses (deflate_engine libdeflate | zlib | none)
+ *   mentionflow_archive_info{codec,deflate_engine,post_check}  1: how this sink compresses (deflate_engine isal | libdeflate | zlib | none)
  *                                               and checks Posts (post_check native | typescript | full-decode): a node
  *                                               without mentionflow's addon spends about 1.3 us more CPU a record
  *

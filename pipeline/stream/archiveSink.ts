@@ -49,8 +49,9 @@ export interface ArchiveSinkOptions extends KafkaConnectionOptions {
    */
   deflateStrategy?: DeflateStrategy;
   /**
-   * The library that deflates (schemas/deflate.ts); default 'auto': libdeflate where its addon is
-   * built (about 0.55x of zlib level 1's CPU on Post records, BENCHMARKS.md archive round 9), else zlib.
+   * The library that deflates (schemas/deflate.ts); default 'auto': ISA-L where the addon is built
+   * and libisal.so.2 is installed (about 0.25x of zlib level 1's CPU on Post records, BENCHMARKS.md
+   * archive round 10), else libdeflate where the addon is built (about 0.55x), else zlib.
    */
   deflateEngine?: DeflateEngineChoice;
   logger: Logger;

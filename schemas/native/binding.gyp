@@ -4,8 +4,8 @@
       "target_name": "mentionflow_native",
       "sources": ["addon.c", "deflate.c", "postscan.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Werror"],
-      "defines": ["NAPI_VERSION=8"],
-      "libraries": ["-l:libdeflate.a"]
+      "defines": ["NAPI_VERSION=8", "<!@(test -f /usr/include/isa-l/igzip_lib.h && echo MF_HAVE_ISAL || true)"],
+      "libraries": ["-l:libdeflate.a", "-ldl", "-lpthread"]
     }
   ]
 }

@@ -1,29 +1,48 @@
 /*
- * deflateRaw: raw DEFLATE (RFC 1951) of a whole buffer with libdeflate, for the
- * deflate codec of Avro object containers (schemas/deflate.ts calls it; node:zlib
- * stays the fallback and the reader):
+ * Raw DEFLATE (RFC 1951) of a whole buffer, for the deflate codec of Avro object
+ * containers (schemas/deflate.ts calls these; node:zlib stays the fallback and the
+ * reader):
  *
- *   deflateRaw(input: Uint8Array, level: 1..12) -> Buffer
+ *   deflateRaw(input: Uint8Array, level: 1..12) -> Buffer      libdeflate
+ *   isalDeflateRaw(input: Uint8Array, level: 0..3) -> Buffer   ISA-L's igzip
+ *   isalStatus() -> string | null                               null when ISA-L loaded, else why not
  *
  * libdeflate compresses a whole buffer in one call, about half of zlib level 1's
- * CPU on the archive's blocks of Post records (BENCHMARKS.md, archive round 9).
- * Memory: one compressor per level and one output scratch buffer per Node
- * environment (main thread or worker thread: N-API instance data, freed with the
- * environment); the result is copied out of the scratch into a new Buffer of the
- * exact size, so nothing the caller holds points into memory we free or reuse.
- * The input is read during the call only (synchronous).
+ * CPU on the archive's blocks of Post records; ISA-L's igzip (Intel's storage
+ * acceleration library, SIMD match finding) about half of libdeflate's again
+ * (BENCHMARKS.md, archive round 10). libdeflate is linked statically. ISA-L is
+ * opened at run time (dlopen of libisal.so.2, Debian's libisal2) so that the
+ * addon loads, and libdeflate serves, on a host without it; it is compiled in
+ * only where its header was found at build time (MF_HAVE_ISAL).
+ *
+ * Memory: one compressor per level (libdeflate), one level buffer per level
+ * (ISA-L) and one output scratch buffer per Node environment (main thread or
+ * worker thread: N-API instance data, freed with the environment); the result is
+ * copied out of the scratch into a new Buffer of the exact size, so nothing the
+ * caller holds points into memory we free or reuse. The input is read during the
+ * call only (synchronous).
  */
 #include <libdeflate.h>
 #include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef MF_HAVE_ISAL
+#include <dlfcn.h>
+#include <isa-l/igzip_lib.h>
+#include <pthread.h>
+#endif
 
 #include "native.h"
 
 #define MAX_LEVEL 12
+#define ISAL_MAX_LEVEL 3
 
 typedef struct {
   struct libdeflate_compressor *compressors[MAX_LEVEL + 1];
+  unsigned char *isal_level_bufs[ISAL_MAX_LEVEL + 1];
   unsigned char *scratch;
   size_t scratch_size;
 } state_t;
@@ -35,8 +54,19 @@ static void free_state(napi_env env, void *data, void *hint) {
   for (int i = 0; i <= MAX_LEVEL; i++) {
     if (s->compressors[i] != NULL) libdeflate_free_compressor(s->compressors[i]);
   }
+  for (int i = 0; i <= ISAL_MAX_LEVEL; i++) free(s->isal_level_bufs[i]);
   free(s->scratch);
   free(s);
+}
+
+/* Grows the environment's output scratch to at least `size` bytes; false when out of memory. */
+static bool grow_scratch(state_t *s, size_t size) {
+  if (size <= s->scratch_size) return true;
+  unsigned char *grown = (unsigned char *)realloc(s->scratch, size);
+  if (grown == NULL) return false;
+  s->scratch = grown;
+  s->scratch_size = size;
+  return true;
 }
 
 /* Throws (as a pending JS exception) and returns NULL. */
@@ -80,18 +110,130 @@ napi_value mf_deflate_raw(napi_env env, napi_callback_info info) {
   if (data == NULL) length = 0;
 
   size_t bound = libdeflate_deflate_compress_bound(c, length);
-  if (bound > s->scratch_size) {
-    unsigned char *grown = (unsigned char *)realloc(s->scratch, bound);
-    if (grown == NULL) return fail(env, "ERR_MEMORY", "deflateRaw: cannot allocate the output buffer", 0);
-    s->scratch = grown;
-    s->scratch_size = bound;
-  }
+  if (!grow_scratch(s, bound)) return fail(env, "ERR_MEMORY", "deflateRaw: cannot allocate the output buffer", 0);
   size_t n = libdeflate_deflate_compress(c, in, length, s->scratch, s->scratch_size);
   if (n == 0) return fail(env, "ERR_INTERNAL", "deflateRaw: the output did not fit its bound", 0);
 
   napi_value result;
   if (napi_create_buffer_copy(env, n, s->scratch, NULL, &result) != napi_ok) return fail(env, "ERR_MEMORY", "deflateRaw: cannot allocate the result", 0);
   return result;
+}
+
+/* ---- ISA-L (igzip), opened at run time ---- */
+
+#ifdef MF_HAVE_ISAL
+typedef void (*isal_init_fn)(struct isal_zstream *);
+typedef int (*isal_deflate_fn)(struct isal_zstream *);
+static isal_init_fn p_isal_init;
+static isal_deflate_fn p_isal_deflate;
+static char isal_error[256];
+static pthread_once_t isal_once = PTHREAD_ONCE_INIT;
+
+/* Once per process: dlopen libisal.so.2 and find the two stateless entry points (or say why not). */
+static void isal_open(void) {
+  void *lib = dlopen("libisal.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (lib == NULL) {
+    const char *e = dlerror();
+    snprintf(isal_error, sizeof isal_error, "%s (Debian: apt-get install libisal2)", e != NULL ? e : "libisal.so.2 not found");
+    return;
+  }
+  p_isal_init = (isal_init_fn)dlsym(lib, "isal_deflate_stateless_init");
+  p_isal_deflate = (isal_deflate_fn)dlsym(lib, "isal_deflate_stateless");
+  if (p_isal_init == NULL || p_isal_deflate == NULL) {
+    p_isal_init = NULL;
+    p_isal_deflate = NULL;
+    snprintf(isal_error, sizeof isal_error, "libisal.so.2 lacks isal_deflate_stateless");
+  }
+}
+
+static const char *isal_reason(void) {
+  pthread_once(&isal_once, isal_open);
+  return p_isal_deflate != NULL ? NULL : isal_error;
+}
+
+static const uint32_t ISAL_LEVEL_BUF_SIZE[ISAL_MAX_LEVEL + 1] = {ISAL_DEF_LVL0_DEFAULT, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT, ISAL_DEF_LVL3_DEFAULT};
+#else
+static const char *isal_reason(void) { return "the addon was built without ISA-L's header (Debian: apt-get install libisal-dev, then rebuild)"; }
+#endif
+
+napi_value mf_isal_status(napi_env env, napi_callback_info info) {
+  (void)info;
+  const char *reason = isal_reason();
+  napi_value result;
+  if (reason == NULL) {
+    if (napi_get_null(env, &result) != napi_ok) return NULL;
+  } else if (napi_create_string_utf8(env, reason, NAPI_AUTO_LENGTH, &result) != napi_ok) {
+    return NULL;
+  }
+  return result;
+}
+
+napi_value mf_isal_deflate_raw(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return fail(env, "ERR_INTERNAL", "isalDeflateRaw: cannot read arguments", 0);
+  if (argc < 2) return fail(env, "ERR_INVALID_ARG_TYPE", "isalDeflateRaw(input: Uint8Array, level: 0..3)", 1);
+
+  bool is_typed = false;
+  if (napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed) return fail(env, "ERR_INVALID_ARG_TYPE", "isalDeflateRaw: input must be a Uint8Array or Buffer", 1);
+  napi_typedarray_type type;
+  size_t length = 0;
+  void *data = NULL;
+  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok) return fail(env, "ERR_INTERNAL", "isalDeflateRaw: cannot read the input", 0);
+  if (type != napi_uint8_array) return fail(env, "ERR_INVALID_ARG_TYPE", "isalDeflateRaw: input must be a Uint8Array or Buffer", 1);
+
+  double level_arg = -1;
+  if (napi_get_value_double(env, argv[1], &level_arg) != napi_ok || !(level_arg >= 0 && level_arg <= ISAL_MAX_LEVEL) || level_arg != (double)(int)level_arg) {
+    return fail(env, "ERR_OUT_OF_RANGE", "isalDeflateRaw: level must be an integer from 0 to 3", 1);
+  }
+#ifndef MF_HAVE_ISAL
+  (void)length;
+  (void)data;
+  return fail(env, "ERR_INVALID_STATE", isal_reason(), 0);
+#else
+  int level = (int)level_arg;
+  const char *reason = isal_reason();
+  if (reason != NULL) return fail(env, "ERR_INVALID_STATE", reason, 0);
+  /* ISA-L counts input and output in uint32_t; container blocks are at most 256 MiB. */
+  if (length > UINT32_MAX / 2) return fail(env, "ERR_OUT_OF_RANGE", "isalDeflateRaw: input larger than 2 GiB", 1);
+
+  state_t *s = NULL;
+  if (napi_get_instance_data(env, (void **)&s) != napi_ok || s == NULL) return fail(env, "ERR_INTERNAL", "isalDeflateRaw: module state missing", 0);
+  if (s->isal_level_bufs[level] == NULL && ISAL_LEVEL_BUF_SIZE[level] > 0) {
+    s->isal_level_bufs[level] = (unsigned char *)malloc(ISAL_LEVEL_BUF_SIZE[level]);
+    if (s->isal_level_bufs[level] == NULL) return fail(env, "ERR_MEMORY", "isalDeflateRaw: cannot allocate the level buffer", 0);
+  }
+  /*
+   * Room for the input as stored blocks (5 bytes of header per 65,535) and slack: isal_deflate_stateless
+   * writes stored blocks itself when its compressed output would not fit, so this always suffices.
+   */
+  size_t bound = length + (length / 65535 + 1) * 5 + ISAL_DEF_MAX_HDR_SIZE + 1024;
+  if (!grow_scratch(s, bound)) return fail(env, "ERR_MEMORY", "isalDeflateRaw: cannot allocate the output buffer", 0);
+
+  static unsigned char empty = 0;
+  struct isal_zstream z;
+  p_isal_init(&z);
+  z.level = (uint32_t)level;
+  z.level_buf = s->isal_level_bufs[level];
+  z.level_buf_size = ISAL_LEVEL_BUF_SIZE[level];
+  z.gzip_flag = IGZIP_DEFLATE;
+  z.end_of_stream = 1;
+  z.flush = NO_FLUSH;
+  z.next_in = (length == 0 || data == NULL) ? &empty : (uint8_t *)data;
+  z.avail_in = (data == NULL) ? 0 : (uint32_t)length;
+  z.next_out = s->scratch;
+  z.avail_out = (uint32_t)(s->scratch_size > UINT32_MAX ? UINT32_MAX : s->scratch_size);
+  int rc = p_isal_deflate(&z);
+  if (rc != COMP_OK) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "isalDeflateRaw: isal_deflate_stateless returned %d", rc);
+    return fail(env, "ERR_INTERNAL", msg, 0);
+  }
+
+  napi_value result;
+  if (napi_create_buffer_copy(env, z.total_out, s->scratch, NULL, &result) != napi_ok) return fail(env, "ERR_MEMORY", "isalDeflateRaw: cannot allocate the result", 0);
+  return result;
+#endif
 }
 
 napi_status mf_deflate_init(napi_env env) {

@@ -3,8 +3,14 @@
 #define MENTIONFLOW_NATIVE_H
 #include <node_api.h>
 
-/* deflate.c: deflateRaw(input: Uint8Array, level: 1..12) -> Buffer; its per-environment state. */
+/*
+ * deflate.c: deflateRaw(input: Uint8Array, level: 1..12) -> Buffer (libdeflate),
+ * isalDeflateRaw(input: Uint8Array, level: 0..3) -> Buffer (ISA-L), isalStatus() -> string | null;
+ * their per-environment state.
+ */
 napi_value mf_deflate_raw(napi_env env, napi_callback_info info);
+napi_value mf_isal_deflate_raw(napi_env env, napi_callback_info info);
+napi_value mf_isal_status(napi_env env, napi_callback_info info);
 napi_status mf_deflate_init(napi_env env);
 
 /* postscan.c: checkPosts(data, starts, ends, status, createdAt) -> undefined. */

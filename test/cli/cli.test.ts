@@ -84,7 +84,7 @@ describe('mentionflow command line', () => {
     mistake(['archive', '--input', notConll, '--format', 'conll', '--output', join(work, 'no', 'dir', 'o.avro')], /^mentionflow archive: folder of --output .*: no such directory$/);
     mistake(['archive', '--follow', '--from-topic', 'posts', '--dir', work, '--brokers', '127.0.0.1:1', '--deflate-level', '0'], /^mentionflow archive: --deflate-level must be an integer >= 1 <= 9, got "0"$/);
     mistake(['archive', '--follow', '--from-topic', 'posts', '--dir', work, '--brokers', '127.0.0.1:1', '--deflate-strategy', 'fast'], /^mentionflow archive: --deflate-strategy must be one of default, huffman, rle, got "fast"$/);
-    mistake(['archive', '--follow', '--from-topic', 'posts', '--dir', work, '--brokers', '127.0.0.1:1', '--deflate-engine', 'gzip'], /^mentionflow archive: --deflate-engine must be one of auto, libdeflate, zlib, got "gzip"$/);
+    mistake(['archive', '--follow', '--from-topic', 'posts', '--dir', work, '--brokers', '127.0.0.1:1', '--deflate-engine', 'gzip'], /^mentionflow archive: --deflate-engine must be one of auto, isal, libdeflate, zlib, got "gzip"$/);
     mistake(['archive', '--follow', '--from-topic', 'posts', '--dir', work, '--brokers', '127.0.0.1:1', '--deflate-engine', 'libdeflate', '--deflate-strategy', 'huffman'], /^mentionflow archive: container deflate engine libdeflate has no strategies: use the default strategy, or engine zlib for huffman or rle$/);
     mistake(['tune', '--lambdas', '2'], /^mentionflow tune: --lambdas values must be numbers in \[0\.5, 1\], got "2"$/);
     mistake(['tune', '--corpora', join(work, 'nowhere')], /^mentionflow tune: --corpora .*nowhere: no such directory$/);

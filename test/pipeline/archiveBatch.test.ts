@@ -22,6 +22,7 @@ import { createLogger } from '../../pipeline/ops/logger.js';
 import { startArchiveSink } from '../../pipeline/stream/archiveSink.js';
 import { readContainer } from '../../schemas/container.js';
 import { nativeAddonStatus } from '../../schemas/nativeAddon.js';
+import { isalStatus } from '../../schemas/deflate.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
 import { KAFKA_SKIP, committedOffsets, createTestTopics, deleteTestTopics, encodePost, garbagePayload, kafkaBrokers, produceRecords, testPost, waitUntil, type InputRecord, type TestTopics } from '../support/kafka.js';
@@ -83,8 +84,9 @@ describe('archive sink: packed batches (real broker)', { skip: brokers === undef
       assert.equal(await count(sink, 'deadletter'), bad);
       // how it compresses and checks, for operators: the addon's paths where it is built
       const native = nativeAddonStatus().available;
-      assert.match(await sink.metrics.registry.metrics(), new RegExp(`^mentionflow_archive_info\\{codec="deflate",deflate_engine="${native ? 'libdeflate' : 'zlib'}",post_check="${native ? 'native' : 'typescript'}"\\} 1$`, 'm'));
-      assert.equal(sink.deflateEngine, native ? 'libdeflate' : 'zlib');
+      const engine = isalStatus().available ? 'isal' : native ? 'libdeflate' : 'zlib';
+      assert.match(await sink.metrics.registry.metrics(), new RegExp(`^mentionflow_archive_info\\{codec="deflate",deflate_engine="${engine}",post_check="${native ? 'native' : 'typescript'}"\\} 1$`, 'm'));
+      assert.equal(sink.deflateEngine, engine);
     } finally {
       await sink.stop();
     }

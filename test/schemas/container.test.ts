@@ -18,7 +18,7 @@ import { ConfigError, DecodeError } from '../../common/errors.js';
 import { readPostsFile as producePosts } from '../../cli/commands/produce.js';
 import { readPostsFile as filePosts } from '../../pipeline/file/fileSource.js';
 import { ContainerEncoder, DEFLATE_STRATEGIES, readContainer } from '../../schemas/container.js';
-import { deflateBlock } from '../../schemas/deflate.js';
+import { deflateBlock, isalStatus } from '../../schemas/deflate.js';
 import { nativeAddonStatus } from '../../schemas/nativeAddon.js';
 import { decodeStrict, encodeStrict, loadSchema, loadSchemaJson } from '../../schemas/registry.js';
 import type { Post } from '../../schemas/types.generated.js';
@@ -125,68 +125,89 @@ describe('readContainer + ContainerEncoder', () => {
     assert.throws(() => new ContainerEncoder({ schema: loadSchemaJson('post'), strategy: 'fast' as never }), ConfigError);
   });
 
-  const libdeflate = nativeAddonStatus();
-  it('libdeflate (engine auto where its addon is built): the worker and the synchronous block() write the same bytes, other than zlib\'s, and the same records read back through readContainer and avsc; the level reaches it; huffman, rle and the pool stay on zlib', { skip: libdeflate.available ? false : `libdeflate's addon ${libdeflate.reason ?? ''}: bash deploy/native/build-native-addon.sh` }, async () => {
-    const records = Array.from({ length: 300 }, (_, i) => encodeStrict(postType, post(i)));
-    const raw = Buffer.concat(records);
-    const expected = Array.from({ length: 300 }, (_, i) => `p${i}`);
-    const data = (block: Buffer) => block.subarray(0, block.length - 16);
-    const sizes = new Map<number, number>();
-    for (const level of [1, 6, 9]) {
-      const enc = new ContainerEncoder({ schema: loadSchemaJson('post'), codec: 'deflate', level });
-      assert.equal(enc.deflateEngine, 'libdeflate');
-      const sync = enc.block(records);
-      assert.deepEqual(await enc.rawBlockAsync(raw, records.length), sync, `worker, level ${level}`);
-      const zlib = new ContainerEncoder({ schema: loadSchemaJson('post'), codec: 'deflate', level, engine: 'zlib' }).block(records);
-      assert.notDeepEqual(data(sync), data(zlib), `level ${level}: libdeflate wrote zlib's bytes`);
-      sizes.set(level, sync.length);
-      const file = path.join(dir, `libdeflate-${level}.avro`);
-      writeFileSync(file, Buffer.concat([enc.header(), sync, await enc.blockAsync(records.slice(0, 7))]));
-      assert.deepEqual((await all(file)).map((r) => r.post.id), [...expected, ...expected.slice(0, 7)], `readContainer, level ${level}`);
-      const viaAvsc: Post[] = [];
-      await new Promise<void>((resolve, reject) => {
-        avro.createFileDecoder(file).on('data', (p: Post) => viaAvsc.push(p)).on('end', resolve).on('error', reject);
-      });
-      assert.deepEqual(viaAvsc.map((p) => p.id), [...expected, ...expected.slice(0, 7)], `avsc's file decoder, level ${level}`);
-    }
-    assert.ok((sizes.get(1) as number) > (sizes.get(9) as number), `level 1 ${sizes.get(1)} bytes, level 9 ${sizes.get(9)}`);
+  const addon = nativeAddonStatus();
+  const isal = isalStatus();
+  /** The addon's engines, each with why it is skipped here (false: it runs). */
+  const nativeEngines = [
+    { engine: 'isal' as const, skip: isal.available ? (false as const) : `ISA-L: ${isal.reason ?? ''}: bash deploy/native/build-native-addon.sh (libisal-dev)`, levels: [0, 3], badLevels: [-1, 4, 1.5], levelRange: /level must be an integer from 0 to 3/ },
+    { engine: 'libdeflate' as const, skip: addon.available ? (false as const) : `the addon ${addon.reason ?? ''}: bash deploy/native/build-native-addon.sh`, levels: [1, 12], badLevels: [0, 13, 1.5], levelRange: /level must be an integer from 1 to 12/ },
+  ];
+
+  it('engine auto is the fastest engine this process has: isal, then libdeflate, then zlib; huffman, rle and the pool stay on zlib; an engine it lacks, or with a strategy, is a ConfigError', () => {
     const engineOf = (o: object) => new ContainerEncoder({ schema: loadSchemaJson('post'), ...o }).deflateEngine;
+    assert.equal(engineOf({}), isal.available ? 'isal' : addon.available ? 'libdeflate' : 'zlib');
     assert.equal(engineOf({ strategy: 'huffman' }), 'zlib');
     assert.equal(engineOf({ strategy: 'rle' }), 'zlib');
     assert.equal(engineOf({ deflateThread: 'pool' }), 'zlib');
     assert.equal(engineOf({ codec: 'null' }), undefined);
-    assert.throws(() => engineOf({ engine: 'libdeflate', strategy: 'huffman' }), /no strategies/);
-    assert.throws(() => engineOf({ engine: 'libdeflate', deflateThread: 'pool' }), /libuv's pool/);
+    for (const engine of ['isal', 'libdeflate']) {
+      assert.throws(() => engineOf({ engine, strategy: 'huffman' }), /no strategies/);
+      assert.throws(() => engineOf({ engine, deflateThread: 'pool' }), /libuv's pool/);
+    }
     assert.throws(() => engineOf({ engine: 'fast' }), ConfigError);
+    if (!isal.available) assert.throws(() => engineOf({ engine: 'isal' }), (err: Error) => err instanceof ConfigError && err.message.includes(isal.reason ?? ''));
   });
 
-  it('libdeflate\'s addon: what zlib inflates back, for empty, tiny, incompressible and 4 MiB inputs and views into larger buffers; bad arguments are TypeErrors; memory stays flat over 600 blocks', { skip: libdeflate.available ? false : `libdeflate's addon ${libdeflate.reason ?? ''}` }, () => {
-    const params = (level: number) => ({ engine: 'libdeflate' as const, level, memLevel: 9, strategy: 0 });
-    const big = Buffer.alloc(4 << 20);
-    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 27;
-    const random = randomBytes(300_000);
-    const backing = Buffer.from('xxxxhello, 北京 hello, 北京yyyy');
-    const view = new Uint8Array(backing.buffer, backing.byteOffset + 4, backing.length - 8);
-    for (const input of [Buffer.alloc(0), Buffer.from('a'), random, big, view]) {
-      for (const level of [1, 12]) {
-        const out = deflateBlock(input, params(level));
-        assert.deepEqual(new Uint8Array(inflateRawSync(out)), new Uint8Array(input), `${input.length} bytes, level ${level}`);
+  for (const { engine, skip } of nativeEngines) {
+    it(`${engine} (the addon): the worker and the synchronous block() write the same bytes, other than zlib's, and the same records read back through readContainer and avsc; the level reaches it`, { skip }, async () => {
+      const records = Array.from({ length: 300 }, (_, i) => encodeStrict(postType, post(i)));
+      const raw = Buffer.concat(records);
+      const expected = Array.from({ length: 300 }, (_, i) => `p${i}`);
+      const data = (block: Buffer) => block.subarray(0, block.length - 16);
+      const blocks = new Map<number, Buffer>();
+      for (const level of [1, 6, 9]) {
+        const enc = new ContainerEncoder({ schema: loadSchemaJson('post'), codec: 'deflate', level, engine });
+        assert.equal(enc.deflateEngine, engine);
+        const sync = enc.block(records);
+        assert.deepEqual(await enc.rawBlockAsync(raw, records.length), sync, `worker, level ${level}`);
+        const zlib = new ContainerEncoder({ schema: loadSchemaJson('post'), codec: 'deflate', level, engine: 'zlib' }).block(records);
+        assert.notDeepEqual(data(sync), data(zlib), `level ${level}: ${engine} wrote zlib's bytes`);
+        blocks.set(level, data(sync));
+        const file = path.join(dir, `${engine}-${level}.avro`);
+        writeFileSync(file, Buffer.concat([enc.header(), sync, await enc.blockAsync(records.slice(0, 7))]));
+        assert.deepEqual((await all(file)).map((r) => r.post.id), [...expected, ...expected.slice(0, 7)], `readContainer, level ${level}`);
+        const viaAvsc: Post[] = [];
+        await new Promise<void>((resolve, reject) => {
+          avro.createFileDecoder(file).on('data', (p: Post) => viaAvsc.push(p)).on('end', resolve).on('error', reject);
+        });
+        assert.deepEqual(viaAvsc.map((p) => p.id), [...expected, ...expected.slice(0, 7)], `avsc's file decoder, level ${level}`);
       }
-    }
-    // incompressible input: stored blocks, a little over its size (the output bound holds)
-    assert.ok(deflateBlock(random, params(1)).length < random.length + 1000);
-    assert.throws(() => deflateBlock('text' as never, params(1)), TypeError);
-    assert.throws(() => deflateBlock(new Uint16Array(4) as never, params(1)), TypeError);
-    for (const level of [0, 13, 1.5]) assert.throws(() => deflateBlock(Buffer.from('a'), params(level)), /level must be an integer from 1 to 12/);
-    // one compressor per level and one scratch buffer per thread, reused: 600 blocks of 256 KiB do not grow the heap outside V8
-    const block = big.subarray(0, 256 * 1024);
-    for (let i = 0; i < 50; i++) deflateBlock(block, params(1 + (i % 9)));
-    const before = process.memoryUsage().rss;
-    for (let i = 0; i < 600; i++) deflateBlock(block, params(1 + (i % 9)));
-    global.gc?.();
-    const grown = process.memoryUsage().rss - before;
-    assert.ok(grown < 64 << 20, `rss grew ${(grown / 2 ** 20).toFixed(1)} MiB over 600 blocks of 256 KiB (150 MiB compressed in all)`);
-  });
+      // the level reaches the engine: levels 1 and 9 write other bytes (on these small, repetitive
+      // records ISA-L's level 3 is not always the smaller, so bytes, not sizes)
+      assert.notDeepEqual(blocks.get(1), blocks.get(9), `${engine} wrote the same bytes at levels 1 and 9`);
+    });
+  }
+
+  for (const { engine, skip, levels, badLevels, levelRange } of nativeEngines) {
+    it(`${engine} through the addon: what zlib inflates back, for empty, tiny, incompressible and 4 MiB inputs and views into larger buffers; bad arguments are TypeErrors; memory stays flat over 600 blocks`, { skip }, () => {
+      const params = (level: number) => ({ engine, level, memLevel: 9, strategy: 0 });
+      const big = Buffer.alloc(4 << 20);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 27;
+      const random = randomBytes(300_000);
+      const backing = Buffer.from('xxxxhello, 北京 hello, 北京yyyy');
+      const view = new Uint8Array(backing.buffer, backing.byteOffset + 4, backing.length - 8);
+      for (const input of [Buffer.alloc(0), Buffer.from('a'), random, big, view]) {
+        for (const level of levels) {
+          const out = deflateBlock(input, params(level));
+          assert.deepEqual(new Uint8Array(inflateRawSync(out)), new Uint8Array(input), `${input.length} bytes, level ${level}`);
+        }
+      }
+      // incompressible input: stored blocks, a little over its size (the output bound holds)
+      assert.ok(deflateBlock(random, params(levels[0])).length < random.length + 1000);
+      assert.throws(() => deflateBlock('text' as never, params(levels[0])), TypeError);
+      assert.throws(() => deflateBlock(new Uint16Array(4) as never, params(levels[0])), TypeError);
+      for (const level of badLevels) assert.throws(() => deflateBlock(Buffer.from('a'), params(level)), levelRange);
+      // compressors (level buffers) per level and one scratch buffer per thread, reused: 600 blocks of 256 KiB do not grow the heap outside V8
+      const block = big.subarray(0, 256 * 1024);
+      const level = (i: number) => levels[0] + (i % (levels[1] - levels[0] + 1));
+      for (let i = 0; i < 50; i++) deflateBlock(block, params(level(i)));
+      const before = process.memoryUsage().rss;
+      for (let i = 0; i < 600; i++) deflateBlock(block, params(level(i)));
+      global.gc?.();
+      const grown = process.memoryUsage().rss - before;
+      assert.ok(grown < 64 << 20, `rss grew ${(grown / 2 ** 20).toFixed(1)} MiB over 600 blocks of 256 KiB (150 MiB compressed in all)`);
+    });
+  }
 
   it('rawBlockAsync with transfer hands the block\'s ArrayBuffer to the worker (detached after, no copy) and writes the bytes of the copying path; a pooled Buffer is copied whatever', async () => {
     const records = Array.from({ length: 300 }, (_, i) => encodeStrict(postType, post(i)));
@@ -217,7 +238,7 @@ describe('readContainer + ContainerEncoder', () => {
     const seen = new Set<string>();
     for (const level of [1, 6]) {
       for (const strategy of DEFLATE_STRATEGIES) {
-        // zlib on every path (libuv's pool has only zlib; libdeflate: the next test)
+        // zlib on every path (libuv's pool has only zlib; isal and libdeflate: the tests above)
         const opts = { schema: loadSchemaJson('post'), codec: 'deflate' as const, level, strategy, engine: 'zlib' as const };
         const enc = new ContainerEncoder(opts);
         const sync = enc.block(records);
