@@ -76,42 +76,70 @@ static napi_value fail(napi_env env, const char *code, const char *msg, int type
   return NULL;
 }
 
-napi_value mf_deflate_raw(napi_env env, napi_callback_info info) {
+/* The arguments of both engines' calls: (input: Uint8Array, level: an integer of min..max). */
+typedef struct {
+  const void *data; /* never NULL: an empty or detached input points at a static byte, length 0 */
+  size_t length;
+  int level;
+  state_t *state;
+} call_t;
+
+/* Reads `fn`'s arguments and the environment's state into `c`; false with a pending exception. */
+static bool read_call(napi_env env, napi_callback_info info, const char *fn, int min_level, int max_level, call_t *c) {
+  static const unsigned char empty = 0;
+  char msg[128];
   size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return fail(env, "ERR_INTERNAL", "deflateRaw: cannot read arguments", 0);
-  if (argc < 2) return fail(env, "ERR_INVALID_ARG_TYPE", "deflateRaw(input: Uint8Array, level: 1..12)", 1);
-
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    snprintf(msg, sizeof msg, "%s: cannot read arguments", fn);
+    fail(env, "ERR_INTERNAL", msg, 0);
+    return false;
+  }
+  if (argc < 2) {
+    snprintf(msg, sizeof msg, "%s(input: Uint8Array, level: %d..%d)", fn, min_level, max_level);
+    fail(env, "ERR_INVALID_ARG_TYPE", msg, 1);
+    return false;
+  }
   bool is_typed = false;
-  if (napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed) return fail(env, "ERR_INVALID_ARG_TYPE", "deflateRaw: input must be a Uint8Array or Buffer", 1);
-  napi_typedarray_type type;
-  size_t length = 0;
+  napi_typedarray_type type = napi_int8_array;
   void *data = NULL;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok) return fail(env, "ERR_INTERNAL", "deflateRaw: cannot read the input", 0);
-  if (type != napi_uint8_array) return fail(env, "ERR_INVALID_ARG_TYPE", "deflateRaw: input must be a Uint8Array or Buffer", 1);
-
-  double level_arg = 0;
-  if (napi_get_value_double(env, argv[1], &level_arg) != napi_ok || !(level_arg >= 1 && level_arg <= MAX_LEVEL) || level_arg != (double)(int)level_arg) {
-    return fail(env, "ERR_OUT_OF_RANGE", "deflateRaw: level must be an integer from 1 to 12", 1);
+  size_t length = 0;
+  if (napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    snprintf(msg, sizeof msg, "%s: input must be a Uint8Array or Buffer", fn);
+    fail(env, "ERR_INVALID_ARG_TYPE", msg, 1);
+    return false;
   }
-  int level = (int)level_arg;
-
-  state_t *s = NULL;
-  if (napi_get_instance_data(env, (void **)&s) != napi_ok || s == NULL) return fail(env, "ERR_INTERNAL", "deflateRaw: module state missing", 0);
-  if (s->compressors[level] == NULL) {
-    s->compressors[level] = libdeflate_alloc_compressor(level);
-    if (s->compressors[level] == NULL) return fail(env, "ERR_MEMORY", "deflateRaw: cannot allocate a libdeflate compressor", 0);
+  double level = -1;
+  if (napi_get_value_double(env, argv[1], &level) != napi_ok || !(level >= min_level && level <= max_level) || level != (double)(int)level) {
+    snprintf(msg, sizeof msg, "%s: level must be an integer from %d to %d", fn, min_level, max_level);
+    fail(env, "ERR_OUT_OF_RANGE", msg, 1);
+    return false;
   }
-  struct libdeflate_compressor *c = s->compressors[level];
+  if (napi_get_instance_data(env, (void **)&c->state) != napi_ok || c->state == NULL) {
+    snprintf(msg, sizeof msg, "%s: module state missing", fn);
+    fail(env, "ERR_INTERNAL", msg, 0);
+    return false;
+  }
+  c->data = (length == 0 || data == NULL) ? (const void *)&empty : data;
+  c->length = data == NULL ? 0 : length;
+  c->level = (int)level;
+  return true;
+}
 
-  /* An empty (or detached) input still compresses to a valid empty stream. */
-  static const unsigned char empty = 0;
-  const void *in = (length == 0 || data == NULL) ? (const void *)&empty : data;
-  if (data == NULL) length = 0;
+napi_value mf_deflate_raw(napi_env env, napi_callback_info info) {
+  call_t a;
+  if (!read_call(env, info, "deflateRaw", 1, MAX_LEVEL, &a)) return NULL;
+  state_t *s = a.state;
+  if (s->compressors[a.level] == NULL) {
+    s->compressors[a.level] = libdeflate_alloc_compressor(a.level);
+    if (s->compressors[a.level] == NULL) return fail(env, "ERR_MEMORY", "deflateRaw: cannot allocate a libdeflate compressor", 0);
+  }
+  struct libdeflate_compressor *c = s->compressors[a.level];
 
-  size_t bound = libdeflate_deflate_compress_bound(c, length);
+  size_t bound = libdeflate_deflate_compress_bound(c, a.length);
   if (!grow_scratch(s, bound)) return fail(env, "ERR_MEMORY", "deflateRaw: cannot allocate the output buffer", 0);
-  size_t n = libdeflate_deflate_compress(c, in, length, s->scratch, s->scratch_size);
+  size_t n = libdeflate_deflate_compress(c, a.data, a.length, s->scratch, s->scratch_size);
   if (n == 0) return fail(env, "ERR_INTERNAL", "deflateRaw: the output did not fit its bound", 0);
 
   napi_value result;
@@ -169,36 +197,17 @@ napi_value mf_isal_status(napi_env env, napi_callback_info info) {
 }
 
 napi_value mf_isal_deflate_raw(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return fail(env, "ERR_INTERNAL", "isalDeflateRaw: cannot read arguments", 0);
-  if (argc < 2) return fail(env, "ERR_INVALID_ARG_TYPE", "isalDeflateRaw(input: Uint8Array, level: 0..3)", 1);
-
-  bool is_typed = false;
-  if (napi_is_typedarray(env, argv[0], &is_typed) != napi_ok || !is_typed) return fail(env, "ERR_INVALID_ARG_TYPE", "isalDeflateRaw: input must be a Uint8Array or Buffer", 1);
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok) return fail(env, "ERR_INTERNAL", "isalDeflateRaw: cannot read the input", 0);
-  if (type != napi_uint8_array) return fail(env, "ERR_INVALID_ARG_TYPE", "isalDeflateRaw: input must be a Uint8Array or Buffer", 1);
-
-  double level_arg = -1;
-  if (napi_get_value_double(env, argv[1], &level_arg) != napi_ok || !(level_arg >= 0 && level_arg <= ISAL_MAX_LEVEL) || level_arg != (double)(int)level_arg) {
-    return fail(env, "ERR_OUT_OF_RANGE", "isalDeflateRaw: level must be an integer from 0 to 3", 1);
-  }
+  call_t a;
+  if (!read_call(env, info, "isalDeflateRaw", 0, ISAL_MAX_LEVEL, &a)) return NULL;
 #ifndef MF_HAVE_ISAL
-  (void)length;
-  (void)data;
   return fail(env, "ERR_INVALID_STATE", isal_reason(), 0);
 #else
-  int level = (int)level_arg;
   const char *reason = isal_reason();
   if (reason != NULL) return fail(env, "ERR_INVALID_STATE", reason, 0);
   /* ISA-L counts input and output in uint32_t; container blocks are at most 256 MiB. */
-  if (length > UINT32_MAX / 2) return fail(env, "ERR_OUT_OF_RANGE", "isalDeflateRaw: input larger than 2 GiB", 1);
-
-  state_t *s = NULL;
-  if (napi_get_instance_data(env, (void **)&s) != napi_ok || s == NULL) return fail(env, "ERR_INTERNAL", "isalDeflateRaw: module state missing", 0);
+  if (a.length > UINT32_MAX / 2) return fail(env, "ERR_OUT_OF_RANGE", "isalDeflateRaw: input larger than 2 GiB", 1);
+  state_t *s = a.state;
+  int level = a.level;
   if (s->isal_level_bufs[level] == NULL && ISAL_LEVEL_BUF_SIZE[level] > 0) {
     s->isal_level_bufs[level] = (unsigned char *)malloc(ISAL_LEVEL_BUF_SIZE[level]);
     if (s->isal_level_bufs[level] == NULL) return fail(env, "ERR_MEMORY", "isalDeflateRaw: cannot allocate the level buffer", 0);
@@ -207,10 +216,9 @@ napi_value mf_isal_deflate_raw(napi_env env, napi_callback_info info) {
    * Room for the input as stored blocks (5 bytes of header per 65,535) and slack: isal_deflate_stateless
    * writes stored blocks itself when its compressed output would not fit, so this always suffices.
    */
-  size_t bound = length + (length / 65535 + 1) * 5 + ISAL_DEF_MAX_HDR_SIZE + 1024;
+  size_t bound = a.length + (a.length / 65535 + 1) * 5 + ISAL_DEF_MAX_HDR_SIZE + 1024;
   if (!grow_scratch(s, bound)) return fail(env, "ERR_MEMORY", "isalDeflateRaw: cannot allocate the output buffer", 0);
 
-  static unsigned char empty = 0;
   struct isal_zstream z;
   p_isal_init(&z);
   z.level = (uint32_t)level;
@@ -219,8 +227,8 @@ napi_value mf_isal_deflate_raw(napi_env env, napi_callback_info info) {
   z.gzip_flag = IGZIP_DEFLATE;
   z.end_of_stream = 1;
   z.flush = NO_FLUSH;
-  z.next_in = (length == 0 || data == NULL) ? &empty : (uint8_t *)data;
-  z.avail_in = (data == NULL) ? 0 : (uint32_t)length;
+  z.next_in = (uint8_t *)a.data; /* read only: ISA-L's field is not const */
+  z.avail_in = (uint32_t)a.length;
   z.next_out = s->scratch;
   z.avail_out = (uint32_t)(s->scratch_size > UINT32_MAX ? UINT32_MAX : s->scratch_size);
   int rc = p_isal_deflate(&z);
