@@ -74,7 +74,7 @@ export interface ArchiveSink {
 
 /** A fetched batch as the sink queues it (see pack in startArchiveSink), checked. */
 interface QueuedBatch {
-  /** Bytes of the records (what the consumer's queue counts). */
+  /** Bytes of the records kept, as packed (what the consumer's queue counts). */
   readonly bytes: number;
   readonly batch: PostBatch;
 }
@@ -189,15 +189,14 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
    * version is re-encoded); kafkajs messages are kept only for dead letters.
    */
   const pack = (_partition: number, records: readonly ArchiveRecord[]): QueuedBatch => {
-    let bytes = 0;
-    for (let i = 0; i < records.length; i++) bytes += records[i].value?.length ?? 0;
     let batch: PostBatch;
     try {
       batch = group(records);
     } catch (err) {
       batch = { count: 0, last: -1, offsets: new Float64Array(0), ends: new Uint32Array(0), data: Buffer.alloc(0), groupStarts: new Uint32Array(1), groupTimes: new Float64Array(0), groups: 0, failed: [], fatal: { error: err } };
     }
-    return { bytes, batch };
+    // What the queue holds of the batch: its packed records (the dead letters' few kafkajs messages aside).
+    return { bytes: batch.data.length, batch };
   };
 
   const group = (records: readonly ArchiveRecord[]): PostBatch => {
@@ -265,6 +264,11 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
     const data = Buffer.allocUnsafe(groupBytes[groups]);
     const offsets = new Float64Array(kept);
     const ends = new Uint32Array(kept);
+    // Offsets are strictly increasing in a fetched batch, so when the first and the last are n - 1
+    // apart they are first + i, each; else (gaps: compaction, transaction markers) each is parsed.
+    const first = count > 0 ? Number(records[0].offset) : 0;
+    const last = count > 0 ? Number(records[count - 1].offset) : -1;
+    const contiguous = last - first === count - 1;
     // Where the next record of each group goes (record index, byte).
     const nextIndex = groupStarts.slice(0, groups);
     const nextByte = groupBytes.slice(0, groups);
@@ -276,10 +280,10 @@ export async function startArchiveSink(opts: ArchiveSinkOptions): Promise<Archiv
       data.set(value, nextByte[g]);
       nextByte[g] += value.length;
       const k = nextIndex[g]++;
-      offsets[k] = Number(records[i].offset);
+      offsets[k] = contiguous ? first + i : Number(records[i].offset);
       ends[k] = nextByte[g];
     }
-    return { count, last: count > 0 ? Number(records[count - 1].offset) : -1, offsets, ends, data, groupStarts, groupTimes, groups, failed, fatal };
+    return { count, last, offsets, ends, data, groupStarts, groupTimes, groups, failed, fatal };
   };
 
   const take = async (partition: number, queued: QueuedBatch, generation: number, current: () => Promise<boolean>): Promise<void> => {
