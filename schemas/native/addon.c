@@ -21,7 +21,11 @@ NAPI_MODULE_INIT() {
       napi_create_function(env, "isalStatus", NAPI_AUTO_LENGTH, mf_isal_status, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "isalStatus", fn) != napi_ok ||
       napi_create_function(env, "checkPosts", NAPI_AUTO_LENGTH, mf_check_posts, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "checkPosts", fn) != napi_ok) {
+      napi_set_named_property(env, exports, "checkPosts", fn) != napi_ok ||
+      napi_create_function(env, "utf8Check", NAPI_AUTO_LENGTH, mf_utf8_check, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "utf8Check", fn) != napi_ok ||
+      napi_create_function(env, "utf8Engine", NAPI_AUTO_LENGTH, mf_utf8_engine, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "utf8Engine", fn) != napi_ok) {
     napi_throw_error(env, "ERR_INTERNAL", "mentionflow native addon: cannot export its functions");
     return NULL;
   }

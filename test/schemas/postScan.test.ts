@@ -15,6 +15,7 @@
  * own too). MENTIONFLOW_TEST_SEED=N repeats one seed.
  */
 import assert from 'node:assert/strict';
+import { isUtf8 } from 'node:buffer';
 import { describe, it } from 'node:test';
 import { DecodeError } from '../../common/errors.js';
 import { checkPost, checkRecords, fastPostScan, genericCheck, plausibleTime, POST_BLANK_ID, POST_OK, POST_SLOW } from '../../schemas/postScan.js';
@@ -258,6 +259,24 @@ describe('checkRecords and checkPost (the archive sink Post check)', () => {
       // Each verdict is met often enough for the comparison to mean something.
       assert.ok(seen[POST_OK] > 1000 && seen[POST_BLANK_ID] > 100 && seen[POST_SLOW] > 1000, JSON.stringify(seen));
     }
+  });
+
+  it("postscan.c's UTF-8 check, by Node's simdutf (16 bytes and up) and by its own scan, agrees with node:buffer's isUtf8 on random, damaged and cut strings", { skip: addon === null ? `postscan.c not built (${nativeAddonStatus().reason})` : false }, (t) => {
+    const a = addon as NonNullable<typeof addon>;
+    t.diagnostic(`long strings: ${a.utf8Engine()}`);
+    const g = new Gen(mulberry32(17));
+    let invalid = 0;
+    for (let k = 0; k < 20_000; k++) {
+      // the generator's texts (valid, or with one bad sequence), cut anywhere, or bytes at random
+      let b = k % 5 === 0 ? Buffer.from(Array.from({ length: g.int(80) }, () => g.pick([0x41, 0x80, 0xbf, 0xc2, 0xdf, 0xe0, 0xe4, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff, 0xa0, 0x90, 0xb8]))) : g.text();
+      if (g.chance(0.2)) b = b.subarray(0, g.int(b.length + 1));
+      const expected = isUtf8(b);
+      if (!expected) invalid++;
+      assert.equal(a.utf8Check(b, false), expected, `checkPosts' check of ${b.toString('hex')}`);
+      assert.equal(a.utf8Check(b, true), expected, `the scalar check of ${b.toString('hex')}`);
+    }
+    assert.ok(invalid > 2000, `${invalid} invalid strings of 20,000`);
+    assert.throws(() => a.utf8Check('text' as never, false), TypeError);
   });
 
   it('known cases: event time, implausible created_at, blank ids, v1, truncation, empty', () => {
