@@ -7,6 +7,8 @@
  *   ones and records that are not Posts (dead letters): every post read back
  *   once, in offset order, as the latest version; dead letters counted;
  *   everything committed (with the Post check on a worker thread);
+ * - a transactional input (an aborted transaction, commit markers): offsets with gaps, every
+ *   committed post once, the file named by the records' own first and last offsets;
  * - without a dead-letter topic, a record that is not a Post stops the sink:
  *   `done` rejects with the DecodeError, no file holds the record or any
  *   after it, and no offset past it is committed.
@@ -17,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DecodeError } from '../../common/errors.js';
+import kafkajs from '../../pipeline/kafka/kafkajs.js';
 import { listArchive } from '../../pipeline/file/archiveLayout.js';
 import { createLogger } from '../../pipeline/ops/logger.js';
 import { startArchiveSink } from '../../pipeline/stream/archiveSink.js';
@@ -101,6 +104,48 @@ describe('archive sink: packed batches (real broker)', { skip: brokers === undef
     assert.equal(old?.post.text, '旧版本第0条');
     assert.deepEqual(old?.post.topic_tags, [], 'a v1 record stored as the latest version');
     assert.equal((await committedOffsets(b, t.group, t.input)).get(0), String(records.length));
+  });
+
+  it('a transactional input (an aborted transaction and commit markers leave gaps in the offsets): every committed post once, the file named by the records\' own offsets', async () => {
+    const b = brokers as string[];
+    const t = await createTestTopics(b, 'archive-batch-gaps', 1);
+    made.push(t);
+    const dir = mkdtempSync(join(tmpdir(), 'archive-batch-gaps-'));
+    dirs.push(dir);
+    // Four transactions of 10 posts, the second aborted: offsets 0-9 (marker 10), 11-20 aborted (marker
+    // 21), 22-31 (marker 32), 33-42 (marker 43); read_committed, the sink sees 30 posts over 0-42.
+    const producer = new kafkajs.Kafka({ brokers: b, clientId: 'archive-batch-gaps', logLevel: kafkajs.logLevel.NOTHING }).producer({ transactionalId: `${t.group}-tx`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const committedIds: string[] = [];
+    try {
+      for (let tx = 0; tx < 4; tx++) {
+        const txn = await producer.transaction();
+        const messages = Array.from({ length: 10 }, (_, j) => {
+          const id = `${t.input}-${tx}-${j}`;
+          if (tx !== 1) committedIds.push(id);
+          return { key: id, value: encodePost({ ...testPost(id, tx * 10 + j), created_at: BASE + tx * 10 + j }) };
+        });
+        await txn.send({ topic: t.input, messages });
+        if (tx === 1) await txn.abort();
+        else await txn.commit();
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const sink = await startArchiveSink({ brokers: b, logger, topic: t.input, dir, groupId: t.group, tickMs: 50 });
+    try {
+      await sink.started;
+      const end = Date.now() + 60_000;
+      while (Date.now() < end && (await count(sink, 'archived')) < committedIds.length) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await sink.stop();
+    }
+    const got = await archived(dir, t.input);
+    assert.deepEqual(got.map((r) => r.post.id), committedIds, 'the committed posts, once each, in offset order');
+    const { files } = await listArchive(dir, t.input);
+    assert.deepEqual(files.map((f) => [f.first, f.last]), [[0, 42]], 'one file, named by the first and last offsets of the records it holds');
+    const committed = Number((await committedOffsets(b, t.group, t.input)).get(0));
+    assert.ok(committed === 43 || committed === 44, `committed past the last post (43, or 44 past its marker), got ${committed}`);
   });
 
   it('without a dead-letter topic, a non-Post stops the sink: nothing from it on is filed or committed', async () => {
