@@ -57,13 +57,18 @@ describe('archive sink: packed batches (real broker)', { skip: brokers === undef
     for (const t of made) await deleteTestTopics(brokers as string[], t);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
+  /** A one-partition topic set and an archive folder, both removed after the suite. */
+  async function bed(prefix: string): Promise<{ b: string[]; t: TestTopics; dir: string }> {
+    const b = brokers as string[];
+    const t = await createTestTopics(b, prefix, 1);
+    made.push(t);
+    const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+    dirs.push(dir);
+    return { b, t, dir };
+  }
 
   it('older versions re-encoded (longer than they came), latest kept, non-Posts to dead letters: every post once, in offset order', async () => {
-    const b = brokers as string[];
-    const t = await createTestTopics(b, 'archive-batch', 1);
-    made.push(t);
-    const dir = mkdtempSync(join(tmpdir(), 'archive-batch-'));
-    dirs.push(dir);
+    const { b, t, dir } = await bed('archive-batch');
     const records: InputRecord[] = [];
     const kinds: string[] = [];
     // First a run of v1 records only (the packed Buffer is sized by the values as they came and
@@ -107,11 +112,7 @@ describe('archive sink: packed batches (real broker)', { skip: brokers === undef
   });
 
   it('a transactional input (an aborted transaction and commit markers leave gaps in the offsets): every committed post once, the file named by the records\' own offsets', async () => {
-    const b = brokers as string[];
-    const t = await createTestTopics(b, 'archive-batch-gaps', 1);
-    made.push(t);
-    const dir = mkdtempSync(join(tmpdir(), 'archive-batch-gaps-'));
-    dirs.push(dir);
+    const { b, t, dir } = await bed('archive-batch-gaps');
     // Four transactions of 10 posts, the second aborted: offsets 0-9 (marker 10), 11-20 aborted (marker
     // 21), 22-31 (marker 32), 33-42 (marker 43); read_committed, the sink sees 30 posts over 0-42.
     const producer = new kafkajs.Kafka({ brokers: b, clientId: 'archive-batch-gaps', logLevel: kafkajs.logLevel.NOTHING }).producer({ transactionalId: `${t.group}-tx`, idempotent: true, maxInFlightRequests: 1 });
@@ -149,11 +150,7 @@ describe('archive sink: packed batches (real broker)', { skip: brokers === undef
   });
 
   it('without a dead-letter topic, a non-Post stops the sink: nothing from it on is filed or committed', async () => {
-    const b = brokers as string[];
-    const t = await createTestTopics(b, 'archive-batch-stop', 1);
-    made.push(t);
-    const dir = mkdtempSync(join(tmpdir(), 'archive-batch-stop-'));
-    dirs.push(dir);
+    const { b, t, dir } = await bed('archive-batch-stop');
     const records: InputRecord[] = [];
     for (let i = 0; i < 40; i++) {
       const id = `${t.input}-${i}`;
