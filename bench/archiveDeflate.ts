@@ -72,11 +72,15 @@ interface Config {
   strategy: number;
   blockKib: number;
 }
+/** Whether the addon's engine deflates in this process, and if not, why. */
+const nativeStatus = (engine: 'libdeflate' | 'isal'): { available: boolean; reason?: string } => (engine === 'isal' ? isalStatus() : nativeAddonStatus());
+const NATIVE_CONFIG = /^(libdeflate|isal)-l(\d+)(?:-b(\d+))?$/;
+
 function parseConfig(name: string): Config {
-  const lib = /^(libdeflate|isal)-l(\d+)(?:-b(\d+))?$/.exec(name);
+  const lib = NATIVE_CONFIG.exec(name);
   if (lib !== null) {
     const engine = lib[1] as 'libdeflate' | 'isal';
-    const status = engine === 'isal' ? isalStatus() : nativeAddonStatus();
+    const status = nativeStatus(engine);
     if (!status.available) throw new Error(`${name}: ${status.reason ?? 'missing'} (bash deploy/native/build-native-addon.sh)`);
     return { name, engine, level: Number(lib[2]), memLevel: 9, windowBits: 15, strategy: z.Z_DEFAULT_STRATEGY, blockKib: lib[3] === undefined ? BLOCK_KIB : Number(lib[3]) };
   }
@@ -85,7 +89,10 @@ function parseConfig(name: string): Config {
   if (m === null || strategy === undefined) throw new Error(`bad config ${JSON.stringify(name)} (e.g. l1-m9-w15-default-b256; strategies ${Object.keys(STRATEGIES).join(', ')})`);
   return { name, engine: 'zlib', level: Number(m[1]), memLevel: Number(m[2]), windowBits: Number(m[3]), strategy, blockKib: m[5] === undefined ? BLOCK_KIB : Number(m[5]) };
 }
-const configs = (args.configs?.split(',') ?? DEFAULT_CONFIGS.filter((c) => (c.startsWith('libdeflate') ? nativeAddonStatus().available : c.startsWith('isal') ? isalStatus().available : true))).map((c) => parseConfig(c.trim()));
+const configs = (args.configs?.split(',') ?? DEFAULT_CONFIGS.filter((c) => {
+  const lib = NATIVE_CONFIG.exec(c);
+  return lib === null || nativeStatus(lib[1] as 'libdeflate' | 'isal').available;
+})).map((c) => parseConfig(c.trim()));
 
 const texts = benchTexts(args.text);
 const records: Buffer[] = [];

@@ -25,7 +25,7 @@
  * A change of the layout is made in both scans (the test fails until it is).
  */
 import { latestVersion, loadSchema, scanAvro, type Type } from './registry.js';
-import { nativeAddon } from './nativeAddon.js';
+import { nativeAddon, type NativeAddon } from './nativeAddon.js';
 import { wellFormedUtf8 } from './wire.js';
 
 /** Status of a record after {@link checkRecords} or {@link checkPost}. */
@@ -61,10 +61,13 @@ function latest(): Type {
   return latestType;
 }
 
+/** postscan.c where it serves: the addon built, and the latest Post schema the layout it scans (call after latest()). */
+const nativeScan = (): NativeAddon | null => (fast ? nativeAddon() : null);
+
 /** Where checkRecords and checkPost scan by default: postscan.c (the addon built, the layout its own) or here. */
 export function postCheckEngine(): 'native' | 'typescript' {
   latest();
-  return fast && nativeAddon() !== null ? 'native' : 'typescript';
+  return nativeScan() !== null ? 'native' : 'typescript';
 }
 
 /** Whether the specialised scan serves the latest Post schema (false: every record takes the generic scan). */
@@ -91,7 +94,7 @@ export function checkRecords(
 ): void {
   const type = latest();
   const n = records.length;
-  const native = engine === 'native' && fast && n > 0 ? nativeAddon() : null;
+  const native = engine === 'native' && n > 0 ? nativeScan() : null;
   const ab = records[0]?.value?.buffer;
   if (native === null || !(ab instanceof ArrayBuffer)) {
     for (let i = 0; i < n; i++) checkOne(type, records[i], i, status, times);
@@ -147,7 +150,7 @@ const eventTimeOf = (created: number, timestamp: number | string): number => (pl
 /** The check of one record (the whole of `value`): its status, and for POST_OK its event time. */
 export function checkPost(value: Buffer, timestamp: number): { status: number; eventTime: number } {
   const type = latest();
-  const native = fast ? nativeAddon() : null;
+  const native = nativeScan();
   const ab = value.buffer;
   if (native !== null && ab instanceof ArrayBuffer && value.byteOffset + value.length <= 0xffffffff) {
     one.starts[0] = value.byteOffset;
