@@ -567,11 +567,17 @@ export function parseConfluentHeader(buf: Buffer): ConfluentFrame | null {
 
 /** Prefix an Avro body with the Confluent wire-format header for `schemaId`. */
 export function frameConfluent(schemaId: number, body: Buffer): Buffer {
+  const framed = Buffer.allocUnsafe(CONFLUENT_HEADER_LENGTH + body.length);
+  writeConfluentHeader(framed, schemaId);
+  body.copy(framed, CONFLUENT_HEADER_LENGTH);
+  return framed;
+}
+
+/** Writes the Confluent header (magic byte, schema id) into `buf[0..5)`; a RangeError for an id outside 0..2^32-1. */
+export function writeConfluentHeader(buf: Buffer, schemaId: number): void {
   if (!Number.isInteger(schemaId) || schemaId < 0 || schemaId > 0xffffffff) {
     throw new RangeError(`Confluent schema id must be an integer in 0..2^32-1, got ${schemaId}`);
   }
-  const header = Buffer.alloc(CONFLUENT_HEADER_LENGTH);
-  header[0] = CONFLUENT_MAGIC;
-  header.writeUInt32BE(schemaId, 1);
-  return Buffer.concat([header, body]);
+  buf[0] = CONFLUENT_MAGIC;
+  buf.writeUInt32BE(schemaId, 1);
 }

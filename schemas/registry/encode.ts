@@ -3,8 +3,9 @@
  * behind a Confluent header.
  */
 import type { Type } from 'avsc';
-import { frameConfluent } from '../wire.js';
+import { CONFLUENT_HEADER_LENGTH, frameConfluent, writeConfluentHeader } from '../wire.js';
 import { SchemaValidationError, validate } from './validate.js';
+import { compiledWriter } from './writer.js';
 
 export interface EncodeStrictOptions {
   /** Prefix the Confluent wire-format header with this schema id. */
@@ -17,8 +18,28 @@ export interface EncodeStrictOptions {
  * Encode `value` as Avro binary after validating it with `validate` (throws
  * SchemaValidationError listing every bad field), optionally behind a
  * Confluent header. Fields with defaults may be omitted.
+ *
+ * The type's compiled writer (writer.ts) validates and writes in one pass;
+ * a value it does not accept takes the path that says why (`validate`, then
+ * avsc's writer). Both give the same bytes.
  */
 export function encodeStrict(type: Type, value: unknown, options: EncodeStrictOptions = {}): Buffer {
+  const write = compiledWriter(type);
+  if (write !== null) {
+    const framed = options.schemaId !== undefined;
+    const start = framed ? CONFLUENT_HEADER_LENGTH : 0;
+    let end = write(value, scratch, start);
+    if (end > scratch.length) {
+      scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, end));
+      end = write(value, scratch, start);
+    }
+    if (end >= 0) {
+      if (framed) writeConfluentHeader(scratch, options.schemaId!);
+      const out = Buffer.allocUnsafe(end);
+      scratch.copy(out, 0, 0, end);
+      return out;
+    }
+  }
   const label = options.label ?? type.name ?? type.typeName;
   const issues = validate(type, value);
   if (issues.length > 0) throw new SchemaValidationError(label, issues);

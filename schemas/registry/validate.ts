@@ -165,6 +165,16 @@ const WIRE_RULES: { string: WireRule<string>[]; long: WireRule<number>[]; mapKey
   ],
 };
 
+/**
+ * WIRE_RULES as one predicate per place, "some rule is broken": for code that
+ * checks values on its own (writer.ts's compiled writers) without restating a rule.
+ */
+export const wireBroken: { string: (s: string) => boolean; long: (n: number) => boolean; mapKey: (k: string) => boolean } = {
+  string: anyBroken(WIRE_RULES.string),
+  long: anyBroken(WIRE_RULES.long),
+  mapKey: anyBroken(WIRE_RULES.mapKey),
+};
+
 /** Where a reporting pass is: the path so far (one array extended and restored in place) and the issues found. */
 interface Report {
   at: string[];

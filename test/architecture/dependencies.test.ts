@@ -87,14 +87,15 @@ const RULES: Rule[] = [
 
 /**
  * The schema registry's concerns (schemas/registry/, each module with the
- * modules it may import): decoding needs the loader, encoding the
- * validator; nothing else. schemas/registry.ts puts them together.
+ * modules it may import): decoding needs the loader, the compiled writers
+ * the validator's wire rules, encoding both of those; nothing else. schemas/registry.ts puts them together.
  */
 export const REGISTRY_LAYERS: Readonly<Record<string, readonly string[]>> = {
   'schemas/registry/load.ts': [],
   'schemas/registry/validate.ts': [],
   'schemas/registry/decode.ts': ['schemas/registry/load.ts'],
-  'schemas/registry/encode.ts': ['schemas/registry/validate.ts'],
+  'schemas/registry/writer.ts': ['schemas/registry/validate.ts'],
+  'schemas/registry/encode.ts': ['schemas/registry/validate.ts', 'schemas/registry/writer.ts'],
 };
 
 /** Folders (or files) under a prefix whose imports among each other follow a table. */
