@@ -20,6 +20,7 @@ export type { DecodeStrictOptions, ResolvingDecoder, WireFormat, WireOptions } f
 export { SchemaValidationError, validate } from './registry/validate.js';
 export type { ValidationIssue } from './registry/validate.js';
 export { encodeStrict } from './registry/encode.js';
+export { trustedReader, type ReadPosition, type TrustedReader } from './registry/reader.js';
 export type { EncodeStrictOptions } from './registry/encode.js';
 export { CONFLUENT_HEADER_LENGTH, MAX_EXACT_LONG, MIN_EXACT_LONG, frameConfluent, parseConfluentHeader, scanAvro } from './wire.js';
 export type { ConfluentFrame } from './wire.js';

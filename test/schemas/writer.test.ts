@@ -8,7 +8,6 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Type } from 'avsc';
 import {
-  MAX_EXACT_LONG,
   MIN_EXACT_LONG,
   SCHEMA_NAMES,
   encodeStrict,
@@ -18,71 +17,7 @@ import {
   validate,
 } from '../../schemas/registry.js';
 import { compiledWriter } from '../../schemas/registry/writer.js';
-
-interface TypeView {
-  typeName: string;
-  types?: TypeView[];
-  fields?: Array<{ name: string; type: TypeView; defaultValue(): unknown }>;
-  itemsType?: TypeView;
-  valuesType?: TypeView;
-  symbols?: string[];
-}
-
-const cjk = fc.integer({ min: 0x4e00, max: 0x9fff }).map((cp) => String.fromCodePoint(cp));
-const emoji = fc.integer({ min: 0x1f300, max: 0x1faff }).map((cp) => String.fromCodePoint(cp));
-const anyCodePoint = fc.string({ unit: 'binary', minLength: 1, maxLength: 1 });
-/** Short strings (the one-byte length path) and long ones (the byteLength path). */
-const text = fc.oneof(
-  fc.string({ unit: fc.oneof(cjk, emoji, anyCodePoint, fc.constantFrom('a', 'Z', '0')), maxLength: 24 }),
-  fc.string({ unit: fc.oneof(cjk, anyCodePoint), minLength: 20, maxLength: 300 }),
-);
-/** Longs on both sides of writeLong's integer / floating-point switch (+-2^30) and at the ends of the exact range. */
-const long = fc.oneof(
-  fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
-  fc.constantFrom(MIN_EXACT_LONG, MAX_EXACT_LONG, -1073741824, -1073741825, 1073741823, 1073741824, 0, -0, -1),
-  fc.integer({ min: MIN_EXACT_LONG, max: MAX_EXACT_LONG }),
-  // powers of two and their neighbours: the varint's last byte at its boundaries
-  fc.tuple(fc.integer({ min: 30, max: 52 }), fc.constantFrom(-1, 0, 1), fc.boolean()).map(([k, d, neg]) => (neg ? Math.max(MIN_EXACT_LONG, -(2 ** k) - d) : 2 ** k + d)),
-);
-
-/** Valid values of a type; fields with a default are left out at random. */
-function arbitrary(t: TypeView): fc.Arbitrary<unknown> {
-  switch (t.typeName) {
-    case 'null':
-      return fc.constant(null);
-    case 'boolean':
-      return fc.boolean();
-    case 'int':
-      return fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.constantFrom(-(2 ** 31), 2 ** 31 - 1, 0, -0));
-    case 'long':
-      return long;
-    case 'float':
-    case 'double':
-      return fc.oneof(fc.double(), fc.integer(), fc.constantFrom(NaN, Infinity, -Infinity, -0, 3.4e38, 1e-45));
-    case 'string':
-      return text;
-    case 'bytes':
-      return fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.from(a));
-    case 'enum':
-      return fc.constantFrom(...t.symbols!);
-    case 'array':
-      return fc.array(arbitrary(t.itemsType!), { maxLength: 4 });
-    case 'map':
-      return fc.dictionary(text.filter((k) => k !== '__proto__'), arbitrary(t.valuesType!), { maxKeys: 4, noNullPrototype: true });
-    case 'record': {
-      const shape: Record<string, fc.Arbitrary<unknown>> = {};
-      const optional: string[] = [];
-      for (const f of t.fields!) {
-        shape[f.name] = arbitrary(f.type);
-        if (f.defaultValue() !== undefined) optional.push(f.name);
-      }
-      return fc.record(shape, { requiredKeys: t.fields!.map((f) => f.name).filter((n) => !optional.includes(n)) });
-    }
-    default:
-      if (t.typeName.startsWith('union')) return fc.oneof(...t.types!.map(arbitrary));
-      throw new Error(`no arbitrary for ${t.typeName}`);
-  }
-}
+import { arbitrary, type TypeView } from './arbitraryValues.js';
 
 type Mutation = 'replace' | 'remove' | 'undeclared' | 'surrogate' | 'long';
 
