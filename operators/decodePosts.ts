@@ -1,7 +1,7 @@
 import { map } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
 import { ConfigError, DecodeError, MentionflowError } from '../common/errors.js';
-import { checkPost as scanPost, POST_OK } from '../schemas/postScan.js';
+import { postStatus, POST_OK } from '../schemas/postScan.js';
 import { latestVersion, listVersions, resolvingDecoder, trustedReader } from '../schemas/registry.js';
 import type { ResolvingDecoder, WireFormat } from '../schemas/registry.js';
 import type { Post } from '../schemas/types.generated.js';
@@ -105,7 +105,7 @@ function latestPostDecoder(decoders: readonly ResolvingDecoder<Post>[], wire: Wi
  * other payload gives undefined and takes the full path, which says what is wrong.
  */
 function wholeLatestPost(decoder: ResolvingDecoder<Post>, value: Buffer | null): Post | undefined {
-  if (!Buffer.isBuffer(value) || scanPost(value, 0).status !== POST_OK) return undefined;
+  if (!Buffer.isBuffer(value) || postStatus(value) !== POST_OK) return undefined;
   const read = trustedReader(decoder.reader);
   if (read === null) {
     const { value: post, offset } = decoder.reader.decode(value, 0);

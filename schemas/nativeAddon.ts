@@ -22,6 +22,8 @@ export interface NativeAddon {
    * 3 ask trim, 255 unsure) into status[i], and for 0 and 3 its created_at into createdAt[i].
    */
   checkPosts(data: ArrayBuffer, starts: Uint32Array, ends: Uint32Array, status: Uint8Array, createdAt: Float64Array): void;
+  /** The same verdict on one record, the whole of `value`; for 0 and 3 its created_at into createdAt[0]. */
+  checkPost(value: Uint8Array, createdAt: Float64Array): number;
   /** For tests: the UTF-8 check checkPosts runs on a string (simdutf from 16 bytes where Node exports it), or with `scalar` postscan.c's own alone. */
   utf8Check(input: Uint8Array, scalar: boolean): boolean;
   /** Which validator checkPosts uses for strings of 16 bytes or more: Node's simdutf, found at run time, or postscan.c's own. */
@@ -39,7 +41,7 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   try {
     const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<NativeAddon>;
-    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'utf8Check', 'utf8Engine'] as const).filter((f) => typeof loaded[f] !== 'function');
+    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine'] as const).filter((f) => typeof loaded[f] !== 'function');
     if (missing.length > 0) throw new Error(`${missing.join(', ')} missing: an older build, rebuild it with bash deploy/native/build-native-addon.sh`);
     addon = loaded as NativeAddon;
   } catch (err) {

@@ -149,23 +149,28 @@ const eventTimeOf = (created: number, timestamp: number | string): number => (pl
 
 /** The check of one record (the whole of `value`): its status, and for POST_OK its event time. */
 export function checkPost(value: Buffer, timestamp: number): { status: number; eventTime: number } {
-  const type = latest();
-  const native = nativeScan();
-  const ab = value.buffer;
-  if (native !== null && ab instanceof ArrayBuffer && value.byteOffset + value.length <= 0xffffffff) {
-    one.starts[0] = value.byteOffset;
-    one.ends[0] = value.byteOffset + value.length;
-    native.checkPosts(ab, one.starts, one.ends, one.status, one.created);
-    const n = one.status[0];
-    if (n === POST_OK) return { status: n, eventTime: eventTimeOf(one.created[0], timestamp) };
-    if (n === POST_SLOW || n === POST_BLANK_ID) return { status: n, eventTime: NaN };
-  }
-  const s = statusOf(type, value);
-  return { status: s, eventTime: s === POST_OK ? eventTimeOf(createdAt, timestamp) : NaN };
+  const s = postStatus(value);
+  return { status: s, eventTime: s === POST_OK ? eventTimeOf(one.created[0], timestamp) : NaN };
 }
 
-/** checkPost's one-record arrays for the addon. */
-const one = { starts: new Uint32Array(1), ends: new Uint32Array(1), status: new Uint8Array(1), created: new Float64Array(1) };
+/**
+ * The status of one record (the whole of `value`), nothing allocated: what decodePosts asks of
+ * every raw record. For POST_OK, created_at is left in `one.created[0]` (checkPost's event time).
+ */
+export function postStatus(value: Buffer): number {
+  const type = latest();
+  const native = nativeScan();
+  if (native !== null) {
+    const n = native.checkPost(value, one.created);
+    if (n === POST_OK || n === POST_SLOW || n === POST_BLANK_ID) return n;
+  }
+  const s = statusOf(type, value);
+  one.created[0] = createdAt;
+  return s;
+}
+
+/** postStatus's created_at out-parameter for the addon. */
+const one = { created: new Float64Array(1) };
 
 /** The status of the whole of `value`: the specialised scan, or the generic one where it is unsure. */
 function statusOf(type: Type, value: Buffer): number {

@@ -22,6 +22,8 @@ NAPI_MODULE_INIT() {
       napi_set_named_property(env, exports, "isalStatus", fn) != napi_ok ||
       napi_create_function(env, "checkPosts", NAPI_AUTO_LENGTH, mf_check_posts, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "checkPosts", fn) != napi_ok ||
+      napi_create_function(env, "checkPost", NAPI_AUTO_LENGTH, mf_check_post, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "checkPost", fn) != napi_ok ||
       napi_create_function(env, "utf8Check", NAPI_AUTO_LENGTH, mf_utf8_check, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "utf8Check", fn) != napi_ok ||
       napi_create_function(env, "utf8Engine", NAPI_AUTO_LENGTH, mf_utf8_engine, NULL, &fn) != napi_ok ||

@@ -15,6 +15,7 @@ napi_status mf_deflate_init(napi_env env);
 
 /* postscan.c: checkPosts(data, starts, ends, status, createdAt) -> undefined; for tests, utf8Check(input, scalar) -> boolean and utf8Engine() -> string. */
 napi_value mf_check_posts(napi_env env, napi_callback_info info);
+napi_value mf_check_post(napi_env env, napi_callback_info info);
 napi_value mf_utf8_check(napi_env env, napi_callback_info info);
 napi_value mf_utf8_engine(napi_env env, napi_callback_info info);
 

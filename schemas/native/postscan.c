@@ -21,6 +21,7 @@
  * text is ~100 bytes of 3-byte characters). Where a Node lacks the symbol, and for short strings,
  * utf8_ok below does the same check, byte by byte. For tests:
  *
+ *   checkPost(value: Uint8Array, createdAt: Float64Array) -> status   one record, the whole of `value`
  *   utf8Check(input: Uint8Array, scalar: boolean) -> boolean   the check checkPosts runs, or utf8_ok alone
  *   utf8Engine() -> "simdutf" | "scalar"                       which one checkPosts uses for long strings
  */
@@ -247,6 +248,29 @@ napi_value mf_check_posts(napi_env env, napi_callback_info info) {
     created[i] = (v == OK || v == TRIM) ? (double)t : 0;
   }
   return NULL;
+}
+
+/*
+ * checkPost(value: Uint8Array, createdAt: Float64Array) -> status: the same verdict on one record,
+ * the whole of `value` (the worker's decodePosts, one record at a time), with two N-API reads of
+ * its arguments instead of checkPosts' six; for 0 and 3, created_at goes to createdAt[0].
+ */
+napi_value mf_check_post(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void *data = NULL, *created_p = NULL;
+  size_t length = 0, n_created = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !typed_arg(env, argv[0], napi_uint8_array, &data, &length) ||
+      !typed_arg(env, argv[1], napi_float64_array, &created_p, &n_created) || n_created < 1) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "checkPost(value: Uint8Array, createdAt: Float64Array of at least 1 entry)");
+    return NULL;
+  }
+  int64_t t = 0;
+  int v = data == NULL || length == 0 ? SLOW : scan_post((const uint8_t *)data, 0, length, &t);
+  ((double *)created_p)[0] = (v == OK || v == TRIM) ? (double)t : 0;
+  napi_value result;
+  if (napi_create_uint32(env, (uint32_t)v, &result) != napi_ok) return NULL;
+  return result;
 }
 
 napi_value mf_utf8_check(napi_env env, napi_callback_info info) {

@@ -320,6 +320,15 @@ describe('checkRecords and checkPost (the archive sink Post check)', () => {
       const out = new Uint8Array(2);
       addon.checkPosts(ab, Uint32Array.of(ab.byteLength - 2, 5), Uint32Array.of(ab.byteLength + 10, 4), out, new Float64Array(2));
       assert.deepEqual(Array.from(out), [1, 1], 'a range past the buffer, or backwards, is not a Post');
+      // the one-record entry gives the same verdicts and created_at, and refuses what is not a Uint8Array and a Float64Array
+      const one = new Float64Array(1);
+      records.forEach((r, i) => {
+        assert.equal(addon.checkPost(r.value, one), raw[i], `checkPost, case ${i}`);
+        if (raw[i] === 0 || raw[i] === 3) assert.equal(one[0], created[i], `checkPost's created_at, case ${i}`);
+      });
+      assert.throws(() => addon.checkPost(ab as never, one), TypeError);
+      assert.throws(() => addon.checkPost(packed, new Float64Array(0)), TypeError);
+      assert.throws(() => addon.checkPost(packed, new Float32Array(1) as never), TypeError);
     }
     for (const [value, stamp, status, time] of cases) {
       const one = checkPost(value, stamp);
