@@ -18,6 +18,7 @@
  * type `trustedReader` returns null.
  */
 import type { Type } from 'avsc';
+import { GeneratedModule, Unsupported, perType, type TypeView } from './generated.js';
 
 /** Where a read ended: `at.pos` after the call is the offset just past the value. */
 export interface ReadPosition {
@@ -27,25 +28,8 @@ export interface ReadPosition {
 /** Reads one value from `buf` at `at.pos`, and leaves `at.pos` just past it. */
 export type TrustedReader = (buf: Buffer, at: ReadPosition) => unknown;
 
-interface TypeView {
-  typeName: string;
-  types?: TypeView[];
-  fields?: Array<{ name: string; type: TypeView }>;
-  itemsType?: TypeView;
-  valuesType?: TypeView;
-  symbols?: string[];
-}
-
-const cache = new WeakMap<object, TrustedReader | null>();
-
 /** The trusted reader of `type` (built on first use, then cached), or null for a type it does not cover. */
-export function trustedReader(type: Type): TrustedReader | null {
-  const cached = cache.get(type);
-  if (cached !== undefined) return cached;
-  const reader = compile(type as unknown as TypeView);
-  cache.set(type, reader);
-  return reader;
-}
+export const trustedReader: (type: Type) => TrustedReader | null = perType((root) => compile(root));
 
 const utf8Slice: (buf: Buffer, start: number, end: number) => string =
   typeof (Buffer.prototype as { utf8Slice?: unknown }).utf8Slice === 'function'
@@ -106,17 +90,8 @@ function readDouble(buf: Buffer): number {
   return v;
 }
 
-class Unsupported extends Error {}
-
-function compile(root: TypeView): TrustedReader | null {
-  const consts: unknown[] = [];
-  const constName = (value: unknown): string => {
-    consts.push(value);
-    return `c${consts.length - 1}`;
-  };
-  const recordNames = new Map<TypeView, string>();
-  const functions: string[] = [];
-  let tmp = 0;
+function compile(root: TypeView): TrustedReader {
+  const gen = new GeneratedModule('r');
 
   /** An expression reading one value of `t` from `b` (statements it needs go to `pre`). */
   const expr = (t: TypeView, pre: string[]): string => {
@@ -137,9 +112,9 @@ function compile(root: TypeView): TrustedReader | null {
       case 'bytes':
         return 'rBytes(b)';
       case 'enum':
-        return `${constName(t.symbols ?? [])}[rLong(b)]`;
+        return `${gen.constant(t.symbols ?? [])}[rLong(b)]`;
       case 'array': {
-        const [a, i, n] = [`a${tmp++}`, `i${tmp++}`, `n${tmp++}`];
+        const [a, i, n] = [gen.local('a'), gen.local('i'), gen.local('n')];
         const body: string[] = [];
         const item = expr(t.itemsType!, body);
         // avsc's ArrayType._read: blocks until a zero count; a negative count has its byte size after it
@@ -151,10 +126,10 @@ function compile(root: TypeView): TrustedReader | null {
         return `(${a} || [])`;
       }
       case 'map': {
-        const [m, n] = [`m${tmp++}`, `n${tmp++}`];
+        const [m, n] = [gen.local('m'), gen.local('n')];
         const body: string[] = [];
         const value = expr(t.valuesType!, body);
-        const key = `k${tmp++}`;
+        const key = gen.local('k');
         // avsc's MapType._read: a plain object, keys assigned in order
         pre.push(
           `const ${m} = {}; let ${n};\n` +
@@ -167,7 +142,7 @@ function compile(root: TypeView): TrustedReader | null {
         return `${recordFunction(t)}(b)`;
       case 'union:unwrapped': {
         const branches = t.types ?? [];
-        const v = `u${tmp++}`;
+        const v = gen.local('u');
         let code = `let ${v};\nswitch (rLong(b)) {\n`;
         branches.forEach((branch, index) => {
           const body: string[] = [];
@@ -183,44 +158,31 @@ function compile(root: TypeView): TrustedReader | null {
     }
   };
 
-  const recordFunction = (t: TypeView): string => {
-    const known = recordNames.get(t);
-    if (known !== undefined) return known;
-    const fn = `r${recordNames.size}`;
-    recordNames.set(t, fn);
-    const fields = t.fields ?? [];
-    let body = `function ${fn}(b) {\n`;
-    // fields are read in order, each into a local; then one object literal (the field order of avsc's records)
-    fields.forEach((f, i) => {
-      const pre: string[] = [];
-      const e = expr(f.type, pre);
-      body += `${pre.join('')}const f${i} = ${e};\n`;
+  const recordFunction = (t: TypeView): string =>
+    gen.record(t, (fn) => {
+      const fields = t.fields ?? [];
+      let body = `function ${fn}(b) {\n`;
+      // fields are read in order, each into a local; then one object literal (the field order of avsc's records)
+      fields.forEach((f, i) => {
+        const pre: string[] = [];
+        const e = expr(f.type, pre);
+        body += `${pre.join('')}const f${i} = ${e};\n`;
+      });
+      return `${body}return { ${fields.map((f, i) => `${JSON.stringify(f.name)}: f${i}`).join(', ')} };\n}\n`;
     });
-    body += `return { ${fields.map((f, i) => `${JSON.stringify(f.name)}: f${i}`).join(', ')} };\n}\n`;
-    functions.push(body);
-    return fn;
-  };
 
   let rootFn: string;
-  try {
-    if (root.typeName === 'record') {
-      rootFn = recordFunction(root);
-    } else {
-      const pre: string[] = [];
-      const e = expr(root, pre);
-      functions.push(`function r(b) {\n${pre.join('')}return ${e};\n}\n`);
-      rootFn = 'r';
-    }
-  } catch (err) {
-    if (err instanceof Unsupported) return null;
-    throw err;
+  if (root.typeName === 'record') {
+    rootFn = recordFunction(root);
+  } else {
+    const pre: string[] = [];
+    const e = expr(root, pre);
+    gen.add(`function r(b) {\n${pre.join('')}return ${e};\n}\n`);
+    rootFn = 'r';
   }
   const helpers = { rLong: readLong, rString: readString, rBytes: readBytes, rFloat: readFloat, rDouble: readDouble, at: cursor };
-  const names = [...Object.keys(helpers), ...consts.map((_, i) => `c${i}`)];
-  const values = [...Object.values(helpers), ...consts];
-  const source =
-    `'use strict';\n${functions.join('\n')}` +
-    `return function read(buf, position) {\nat.pos = position.pos;\nconst v = ${rootFn}(buf);\nposition.pos = at.pos;\nreturn v;\n};`;
-  // generated from the schema, as avsc does for its own readers and writers
-  return new Function(...names, source)(...values) as TrustedReader;
+  return gen.build<TrustedReader>(
+    helpers,
+    `return function read(buf, position) {\nat.pos = position.pos;\nconst v = ${rootFn}(buf);\nposition.pos = at.pos;\nreturn v;\n};`,
+  );
 }

@@ -24,6 +24,7 @@
  * types) there is no compiled writer: `compiledWriter` returns null.
  */
 import type { Type } from 'avsc';
+import { GeneratedModule, Unsupported, perType, type TypeView } from './generated.js';
 import { wireBroken } from './validate.js';
 
 /**
@@ -34,27 +35,8 @@ import { wireBroken } from './validate.js';
  */
 export type CompiledWriter = (value: unknown, buf: Buffer, pos: number) => number;
 
-interface TypeView {
-  typeName: string;
-  name?: string;
-  types?: TypeView[];
-  fields?: Array<{ name: string; type: TypeView; defaultValue(): unknown }>;
-  itemsType?: TypeView;
-  valuesType?: TypeView;
-  symbols?: string[];
-  toBuffer(value: unknown): Buffer;
-}
-
-const cache = new WeakMap<object, CompiledWriter | null>();
-
 /** The compiled writer of `type` (built on first use, then cached), or null for a type it does not cover. */
-export function compiledWriter(type: Type): CompiledWriter | null {
-  const cached = cache.get(type);
-  if (cached !== undefined) return cached;
-  const writer = compile(type as unknown as TypeView);
-  cache.set(type, writer);
-  return writer;
-}
+export const compiledWriter: (type: Type) => CompiledWriter | null = perType((root) => compile(root));
 
 /** Largest string length (UTF-16 units) whose UTF-8 form (<= 3 bytes a unit) has a one-byte length varint. */
 const SHORT_STRING = 21;
@@ -124,21 +106,12 @@ const isBuffer = (x: unknown): x is Buffer => Buffer.isBuffer(x);
 /** avsc's long range (isSafeLong) narrowed by the wire rule's bound, as constants in the generated code. */
 const MAX_LONG = 9007199254740990;
 
-class Unsupported extends Error {}
-
 /**
  * Generates one function per record type reachable from `root` (records may
  * refer to themselves), primitives inlined, and returns the root's writer.
  */
-function compile(root: TypeView): CompiledWriter | null {
-  const consts: unknown[] = [];
-  const constName = (value: unknown): string => {
-    consts.push(value);
-    return `c${consts.length - 1}`;
-  };
-  const recordNames = new Map<TypeView, string>();
-  const functions: string[] = [];
-  let tmp = 0;
+function compile(root: TypeView): CompiledWriter {
+  const gen = new GeneratedModule('w');
 
   /** Statements that check `x` (an expression without side effects) against `t` and write it, or `return -1`. */
   const emit = (t: TypeView, x: string): string => {
@@ -162,20 +135,20 @@ function compile(root: TypeView): CompiledWriter | null {
       case 'bytes':
         return `if (!isBuffer(${x})) return -1;\np = wBytes(b, p, ${x});\n`;
       case 'enum': {
-        const indices = constName(new Map((t.symbols ?? []).map((s, i) => [s, i])));
-        const i = `i${tmp++}`;
+        const indices = gen.constant(new Map((t.symbols ?? []).map((s, i) => [s, i])));
+        const i = gen.local('i');
         return `if (typeof ${x} !== 'string') return -1;\nconst ${i} = ${indices}.get(${x});\nif (${i} === undefined) return -1;\np = wLong(b, p, ${i});\n`;
       }
       case 'array': {
-        const [a, n, k] = [`a${tmp++}`, `n${tmp++}`, `k${tmp++}`];
-        const item = `e${tmp++}`;
+        const [a, n, k] = [gen.local('a'), gen.local('n'), gen.local('k')];
+        const item = gen.local('e');
         return (
           `if (!Array.isArray(${x})) return -1;\nconst ${a} = ${x};\nconst ${n} = ${a}.length;\n` +
           `if (${n} > 0) {\np = wLong(b, p, ${n});\nfor (let ${k} = 0; ${k} < ${n}; ${k}++) {\nconst ${item} = ${a}[${k}];\n${emit(t.itemsType!, item)}}\n}\nb[p++] = 0;\n`
         );
       }
       case 'map': {
-        const [m, keys, n, k, key, value] = [`m${tmp++}`, `ks${tmp++}`, `n${tmp++}`, `k${tmp++}`, `key${tmp++}`, `v${tmp++}`];
+        const [m, keys, n, k, key, value] = [gen.local('m'), gen.local('ks'), gen.local('n'), gen.local('k'), gen.local('key'), gen.local('v')];
         return (
           `if (!${x} || typeof ${x} !== 'object' || Array.isArray(${x})) return -1;\nconst ${m} = ${x};\nconst ${keys} = Object.keys(${m});\nconst ${n} = ${keys}.length;\n` +
           `if (${n} > 0) {\np = wLong(b, p, ${n});\nfor (let ${k} = 0; ${k} < ${n}; ${k}++) {\nconst ${key} = ${keys}[${k}];\nif (keyBroken(${key})) return -1;\np = wString(b, p, ${key});\n` +
@@ -201,45 +174,35 @@ function compile(root: TypeView): CompiledWriter | null {
     }
   };
 
-  const recordFunction = (t: TypeView): string => {
-    const known = recordNames.get(t);
-    if (known !== undefined) return known;
-    const fn = `w${recordNames.size}`;
-    recordNames.set(t, fn);
-    const fields = t.fields ?? [];
-    const declared = fields.map((f) => `k === ${JSON.stringify(f.name)}`).join(' || ') || 'false';
-    // the record check: avsc's (an object, only declared own enumerable keys), and not an array or a Buffer
-    let body =
-      `function ${fn}(v, b, p) {\n` +
-      `if (v === null || typeof v !== 'object' || Array.isArray(v) || isBuffer(v)) return -1;\n` +
-      `const ks = Object.keys(v);\nfor (let i = 0; i < ks.length; i++) { const k = ks[i]; if (!(${declared})) return -1; }\n`;
-    fields.forEach((f, i) => {
-      const x = `f${i}`;
-      body += `const ${x} = v[${JSON.stringify(f.name)}];\n`;
-      const fallback = f.defaultValue();
-      if (fallback === undefined) {
-        body += emit(f.type, x);
-      } else {
-        const raw = constName(f.type.toBuffer(fallback));
-        body += `if (${x} === undefined) p = wRaw(b, p, ${raw});\nelse {\n${emit(f.type, x)}}\n`;
-      }
+  const recordFunction = (t: TypeView): string =>
+    gen.record(t, (fn) => {
+      const fields = t.fields ?? [];
+      const declared = fields.map((f) => `k === ${JSON.stringify(f.name)}`).join(' || ') || 'false';
+      // the record check: avsc's (an object, only declared own enumerable keys), and not an array or a Buffer
+      let body =
+        `function ${fn}(v, b, p) {\n` +
+        `if (v === null || typeof v !== 'object' || Array.isArray(v) || isBuffer(v)) return -1;\n` +
+        `const ks = Object.keys(v);\nfor (let i = 0; i < ks.length; i++) { const k = ks[i]; if (!(${declared})) return -1; }\n`;
+      fields.forEach((f, i) => {
+        const x = `f${i}`;
+        body += `const ${x} = v[${JSON.stringify(f.name)}];\n`;
+        const fallback = f.defaultValue();
+        if (fallback === undefined) {
+          body += emit(f.type, x);
+        } else {
+          const raw = gen.constant(f.type.toBuffer(fallback));
+          body += `if (${x} === undefined) p = wRaw(b, p, ${raw});\nelse {\n${emit(f.type, x)}}\n`;
+        }
+      });
+      return `${body}return p;\n}\n`;
     });
-    body += 'return p;\n}\n';
-    functions.push(body);
-    return fn;
-  };
 
   let rootCall: string;
-  try {
-    if (root.typeName === 'record') {
-      rootCall = `return ${recordFunction(root)};`;
-    } else {
-      functions.push(`function w(v, b, p) {\nconst x = v;\n${emit(root, 'x')}return p;\n}\n`);
-      rootCall = 'return w;';
-    }
-  } catch (err) {
-    if (err instanceof Unsupported) return null;
-    throw err;
+  if (root.typeName === 'record') {
+    rootCall = `return ${recordFunction(root)};`;
+  } else {
+    gen.add(`function w(v, b, p) {\nconst x = v;\n${emit(root, 'x')}return p;\n}\n`);
+    rootCall = 'return w;';
   }
   const helpers = {
     wLong: writeLong,
@@ -253,11 +216,7 @@ function compile(root: TypeView): CompiledWriter | null {
     longBroken: wireBroken.long,
     keyBroken: wireBroken.mapKey,
   };
-  const names = [...Object.keys(helpers), ...consts.map((_, i) => `c${i}`)];
-  const values = [...Object.values(helpers), ...consts];
-  const source = `'use strict';\n${functions.join('\n')}${rootCall}`;
-  // generated from the schema, as avsc does for its own readers and writers
-  return new Function(...names, source)(...values) as CompiledWriter;
+  return gen.build<CompiledWriter>(helpers, rootCall);
 }
 
 /** The test that picks `branch` in avsc's unwrapped union (its getValueBucket / getTypeBucket). */

@@ -87,16 +87,18 @@ const RULES: Rule[] = [
 
 /**
  * The schema registry's concerns (schemas/registry/, each module with the
- * modules it may import): decoding needs the loader, the trusted readers
- * nothing, the compiled writers
- * the validator's wire rules, encoding both of those; nothing else. schemas/registry.ts puts them together.
+ * modules it may import): decoding needs the loader; the trusted readers
+ * the generators' builder (generated.ts); the compiled writers that and the
+ * validator's wire rules; encoding the validator and the writers; nothing
+ * else. schemas/registry.ts puts them together.
  */
 export const REGISTRY_LAYERS: Readonly<Record<string, readonly string[]>> = {
   'schemas/registry/load.ts': [],
   'schemas/registry/validate.ts': [],
   'schemas/registry/decode.ts': ['schemas/registry/load.ts'],
-  'schemas/registry/reader.ts': [],
-  'schemas/registry/writer.ts': ['schemas/registry/validate.ts'],
+  'schemas/registry/generated.ts': [],
+  'schemas/registry/reader.ts': ['schemas/registry/generated.ts'],
+  'schemas/registry/writer.ts': ['schemas/registry/validate.ts', 'schemas/registry/generated.ts'],
   'schemas/registry/encode.ts': ['schemas/registry/validate.ts', 'schemas/registry/writer.ts'],
 };
 

@@ -1,6 +1,13 @@
-// Valid values of any schema type, for the differential tests of the compiled writers and readers.
+// Every schema version, and valid values of any schema type: for the differential tests of the
+// compiled writers and the trusted readers.
 import fc from 'fast-check';
-import { MAX_EXACT_LONG, MIN_EXACT_LONG } from '../../schemas/registry.js';
+import type { Type } from 'avsc';
+import { MAX_EXACT_LONG, MIN_EXACT_LONG, SCHEMA_NAMES, listVersions, loadSchema } from '../../schemas/registry.js';
+
+/** Every version of every schema, labelled "name vN". */
+export const SCHEMA_VERSIONS: ReadonlyArray<{ label: string; type: Type }> = SCHEMA_NAMES.flatMap((name) =>
+  listVersions(name).map((v) => ({ label: `${name} v${v}`, type: loadSchema(name, v) })),
+);
 
 export interface TypeView {
   typeName: string;
