@@ -8,21 +8,13 @@ import { batchItems, decodePosts, encodeOutputs, tagBatch, tapSafe, toMentions }
 import type { Item, OutputMessage, RawRecord } from '../../operators/index.js';
 import { decodeStrict, encodeStrict, loadSchema } from '../../schemas/registry.js';
 import type { DeadLetter, Post, PostMentions } from '../../schemas/types.generated.js';
-import { FakeTagger, POSTS, encodePost, post, rawRecord } from './helpers.js';
+import { FakeTagger, POSTS, bareMentions, encodePost, post, rawRecord } from './helpers.js';
 
 const mentionsType = loadSchema('mentions');
 const deadletterType = loadSchema('deadletter');
 
 const poisoned = post('p-poison', '这条帖子有毒☠标注器会崩溃，北京也救不了');
-const otherSchema = encodeStrict(mentionsType, {
-  post_id: 'p-x',
-  created_at: 1,
-  origin: null,
-  mentions: [],
-  model: { id: 'm', version: '1' },
-  processed_at: 2,
-  latency_ms: null,
-});
+const otherSchema = encodeStrict(mentionsType, bareMentions('p-x'));
 
 interface Case {
   value: Buffer | null;

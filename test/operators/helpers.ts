@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { TestScheduler } from 'rxjs/testing';
 import { encodeStrict, loadSchema } from '../../schemas/registry.js';
-import type { Post } from '../../schemas/types.generated.js';
+import type { Post, PostMentions } from '../../schemas/types.generated.js';
 import type { EntityType, Mention, MentionKind, Tagger } from '../../models/tagger.js';
 import type { FailedItem, Item, OkItem, RawRecord, RecordRef } from '../../operators/types.js';
 import { DecodeError } from '../../common/errors.js';
@@ -48,6 +48,11 @@ export const POSTS = {
   astral: post('p-astral', '𠮷野家的牛肉饭在杭州很受欢迎'),
   empty: post('p-empty', ''),
 };
+
+/** A PostMentions record without mentions, origin or latency (hand-written, for schema tests). */
+export function bareMentions(postId: string): PostMentions {
+  return { post_id: postId, created_at: 1, origin: null, mentions: [], model: { id: 'm', version: '1' }, processed_at: 2, latency_ms: null };
+}
 
 /** Avro bytes of a v2 post (or v1 when `version` is 1: the v2-only fields are dropped). */
 export function encodePost(p: Post, version = 2): Buffer {

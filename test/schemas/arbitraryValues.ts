@@ -3,20 +3,15 @@
 import fc from 'fast-check';
 import type { Type } from 'avsc';
 import { MAX_EXACT_LONG, MIN_EXACT_LONG, SCHEMA_NAMES, listVersions, loadSchema } from '../../schemas/registry.js';
+import type { TypeView } from '../../schemas/registry/generated.js';
+
+export type { TypeView };
 
 /** Every version of every schema, labelled "name vN". */
 export const SCHEMA_VERSIONS: ReadonlyArray<{ label: string; type: Type }> = SCHEMA_NAMES.flatMap((name) =>
   listVersions(name).map((v) => ({ label: `${name} v${v}`, type: loadSchema(name, v) })),
 );
 
-export interface TypeView {
-  typeName: string;
-  types?: TypeView[];
-  fields?: Array<{ name: string; type: TypeView; defaultValue(): unknown }>;
-  itemsType?: TypeView;
-  valuesType?: TypeView;
-  symbols?: string[];
-}
 
 const cjk = fc.integer({ min: 0x4e00, max: 0x9fff }).map((cp) => String.fromCodePoint(cp));
 const emoji = fc.integer({ min: 0x1f300, max: 0x1faff }).map((cp) => String.fromCodePoint(cp));

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { MIN_EXACT_LONG, encodeStrict, frameConfluent, loadSchema, validate } from '../../schemas/registry.js';
 import { compiledWriter } from '../../schemas/registry/writer.js';
+import { bareMentions } from '../operators/helpers.js';
 import { SCHEMA_VERSIONS, arbitrary, type TypeView } from './arbitraryValues.js';
 
 type Mutation = 'replace' | 'remove' | 'undeclared' | 'surrogate' | 'long';
@@ -119,15 +120,7 @@ describe('compiled strict writers (schemas/registry/writer.ts)', () => {
 
   it('refuses what validate() reports, with the same error from encodeStrict', () => {
     const mentions = loadSchema('mentions');
-    const ok = {
-      post_id: 'p1',
-      created_at: 1,
-      origin: null,
-      mentions: [],
-      model: { id: 'm', version: '1' },
-      processed_at: 2,
-      latency_ms: null,
-    };
+    const ok = bareMentions('p1');
     assert.ok(compiledWriter(mentions)!(ok, Buffer.alloc(256), 0) > 0);
     for (const [bad, message] of [
       [{ ...ok, post_id: 'a\uD800' }, /post_id: string contains a lone UTF-16 surrogate/],
