@@ -107,10 +107,7 @@ function latestPostDecoder(decoders: readonly ResolvingDecoder<Post>[], wire: Wi
 function wholeLatestPost(decoder: ResolvingDecoder<Post>, value: Buffer | null): Post | undefined {
   if (!Buffer.isBuffer(value) || postStatus(value) !== POST_OK) return undefined;
   const read = trustedReader(decoder.reader);
-  if (read === null) {
-    const { value: post, offset } = decoder.reader.decode(value, 0);
-    return offset === value.length ? (post as Post) : undefined;
-  }
+  if (read === null) return undefined; // a Post type the readers do not cover: the full path decodes it
   position.pos = 0;
   const post = read(value, position) as Post;
   return position.pos === value.length ? post : undefined;

@@ -18,8 +18,9 @@
  * The same scan is written in C too (schemas/native/postscan.c, in
  * mentionflow's addon): where the addon is built, checkRecords hands it a
  * fetched batch in one call, about 0.4x of this scan's CPU on real-text records
- * (`node dist/bench/postCheck.js --text FILE`), and checkPost (the worker's
- * decodePosts) one record per call, which spares a worker that starts cold
+ * (`node dist/bench/postCheck.js --text FILE`), and postStatus (the worker's
+ * decodePosts; checkPost, the archive sink's one-record path, adds the event
+ * time) one record per call, which spares a worker that starts cold
  * most of this scan's warm-up (decodePosts 0.70-0.75x of its CPU over the first
  * 20,000 records, BENCHMARKS.md); the test compares the three.
  * A change of the layout is made in both scans (the test fails until it is).

@@ -13,23 +13,20 @@ NAPI_MODULE_INIT() {
     napi_throw_error(env, "ERR_INTERNAL", "mentionflow native addon: cannot set up its state");
     return NULL;
   }
-  napi_value fn;
-  if (napi_create_function(env, "deflateRaw", NAPI_AUTO_LENGTH, mf_deflate_raw, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "deflateRaw", fn) != napi_ok ||
-      napi_create_function(env, "isalDeflateRaw", NAPI_AUTO_LENGTH, mf_isal_deflate_raw, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "isalDeflateRaw", fn) != napi_ok ||
-      napi_create_function(env, "isalStatus", NAPI_AUTO_LENGTH, mf_isal_status, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "isalStatus", fn) != napi_ok ||
-      napi_create_function(env, "checkPosts", NAPI_AUTO_LENGTH, mf_check_posts, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "checkPosts", fn) != napi_ok ||
-      napi_create_function(env, "checkPost", NAPI_AUTO_LENGTH, mf_check_post, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "checkPost", fn) != napi_ok ||
-      napi_create_function(env, "utf8Check", NAPI_AUTO_LENGTH, mf_utf8_check, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "utf8Check", fn) != napi_ok ||
-      napi_create_function(env, "utf8Engine", NAPI_AUTO_LENGTH, mf_utf8_engine, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "utf8Engine", fn) != napi_ok) {
-    napi_throw_error(env, "ERR_INTERNAL", "mentionflow native addon: cannot export its functions");
-    return NULL;
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } functions[] = {
+      {"deflateRaw", mf_deflate_raw},   {"isalDeflateRaw", mf_isal_deflate_raw}, {"isalStatus", mf_isal_status}, {"checkPosts", mf_check_posts},
+      {"checkPost", mf_check_post},     {"utf8Check", mf_utf8_check},            {"utf8Engine", mf_utf8_engine},
+  };
+  for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
+    napi_value fn;
+    if (napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, functions[i].name, fn) != napi_ok) {
+      napi_throw_error(env, "ERR_INTERNAL", "mentionflow native addon: cannot export its functions");
+      return NULL;
+    }
   }
   return exports;
 }

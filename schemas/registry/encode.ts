@@ -35,9 +35,7 @@ export function encodeStrict(type: Type, value: unknown, options: EncodeStrictOp
     }
     if (end >= 0) {
       if (framed) writeConfluentHeader(scratch, options.schemaId!);
-      const out = Buffer.allocUnsafe(end);
-      scratch.copy(out, 0, 0, end);
-      return out;
+      return copyOut(end);
     }
   }
   const label = options.label ?? type.name ?? type.typeName;
@@ -62,6 +60,11 @@ function writeBody(type: Type, value: unknown): Buffer {
     scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
     end = type.encode(value, scratch, 0);
   }
+  return copyOut(end);
+}
+
+/** scratch[0, end) in a Buffer of its own (small ones from Node's shared pool). */
+function copyOut(end: number): Buffer {
   const out = Buffer.allocUnsafe(end);
   scratch.copy(out, 0, 0, end);
   return out;

@@ -29,7 +29,7 @@ export interface ReadPosition {
 export type TrustedReader = (buf: Buffer, at: ReadPosition) => unknown;
 
 /** The trusted reader of `type` (built on first use, then cached), or null for a type it does not cover. */
-export const trustedReader: (type: Type) => TrustedReader | null = perType((root) => compile(root));
+export const trustedReader: (type: Type) => TrustedReader | null = perType(compile);
 
 const utf8Slice: (buf: Buffer, start: number, end: number) => string =
   typeof (Buffer.prototype as { utf8Slice?: unknown }).utf8Slice === 'function'

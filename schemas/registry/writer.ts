@@ -36,7 +36,7 @@ import { wireBroken } from './validate.js';
 export type CompiledWriter = (value: unknown, buf: Buffer, pos: number) => number;
 
 /** The compiled writer of `type` (built on first use, then cached), or null for a type it does not cover. */
-export const compiledWriter: (type: Type) => CompiledWriter | null = perType((root) => compile(root));
+export const compiledWriter: (type: Type) => CompiledWriter | null = perType(compile);
 
 /** Largest string length (UTF-16 units) whose UTF-8 form (<= 3 bytes a unit) has a one-byte length varint. */
 const SHORT_STRING = 21;
