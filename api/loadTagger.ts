@@ -20,7 +20,7 @@ export interface LoadTaggerOptions {
    * warning through `onWarning` when it falls back).
    */
   backend?: BackendChoice;
-  /** Sentences per tensor batch. Default 64. */
+  /** Rows per tensor batch (one sentence per row, or several when packed). Default 64. */
   batchSize?: number;
   /**
    * Most character positions computed before a call returns to the event

@@ -5,8 +5,9 @@
  *  - the tagger's achieved rate at batch sizes 1, 32, 64 and 256 and on the
  *    worker's batches (bench/workerBatches.ts): forward FLOPs (bench/flops.ts)
  *    per second over the positions it computes (padded) and over the real
- *    characters (useful), with the padding computed, for the greedy and the
- *    least-cost grouping into tensor batches side by side; on one core also
+ *    characters (useful), with the padding computed, for padded tensor
+ *    batches (least-cost grouping) and packed ones (several sentences per
+ *    row, models/packing.ts, the default) side by side; on one core also
  *    with the LSTM recurrence as per-step tfjs kernels (the training path)
  *    instead of the fused BlockLSTM kernel that inference uses.
  * Medians of several runs; ratios to the single-core matMul rate.
@@ -53,22 +54,21 @@ interface TaggerRun {
   name: string;
   batchSize: number;
   calls: number;
-  paddingCountedBefore: number;
-  greedy: Grouped;
-  leastCost: Grouped;
+  padded: Grouped;
+  packed: Grouped;
 }
 const share = (gflops: number) => `${((100 * gflops) / mm1.gflops).toFixed(1)}%`;
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-const cell = (b: TaggerRun) => `${Math.round(b.leastCost.charsPerSecond)}; ${b.leastCost.gflops.toFixed(2)} (${share(b.leastCost.gflops)}); ${b.leastCost.usefulGflops.toFixed(2)} (${share(b.leastCost.usefulGflops)})`;
+const cell = (b: TaggerRun) => `${Math.round(b.packed.charsPerSecond)}; ${b.packed.gflops.toFixed(2)} (${share(b.packed.gflops)}); ${b.packed.usefulGflops.toFixed(2)} (${share(b.packed.usefulGflops)})`;
 const side = (b: TaggerRun) =>
-  `| ${b.name} (${b.calls} call${b.calls > 1 ? 's' : ''}) | ${b.greedy.passes} / ${b.leastCost.passes} | ${pct(b.paddingCountedBefore)} | ${pct(b.greedy.padding)} / ${pct(b.leastCost.padding)} | ${Math.round(b.greedy.charsPerSecond)} / ${Math.round(b.leastCost.charsPerSecond)} (${(b.leastCost.charsPerSecond / b.greedy.charsPerSecond).toFixed(2)}x) | ${share(b.greedy.gflops)} / ${share(b.leastCost.gflops)} | ${share(b.greedy.usefulGflops)} / ${share(b.leastCost.usefulGflops)} |`;
+  `| ${b.name} (${b.calls} call${b.calls > 1 ? 's' : ''}) | ${b.padded.passes} / ${b.packed.passes} | ${pct(b.padded.padding)} / ${pct(b.packed.padding)} | ${Math.round(b.padded.charsPerSecond)} / ${Math.round(b.packed.charsPerSecond)} (${(b.packed.charsPerSecond / b.padded.charsPerSecond).toFixed(2)}x) | ${share(b.padded.gflops)} / ${share(b.packed.gflops)} | ${share(b.padded.usefulGflops)} / ${share(b.packed.usefulGflops)} |`;
 
 const lines = [
   `# Limits (${new Date().toISOString()})`,
   '',
   `CPU ${cpus()[0]?.model} x ${cpus().length}, Node ${process.version}, backend ${mm1.backend}; model ${values.model}; medians of ${values.runs} runs; load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}, after ${loadavg().map((x) => x.toFixed(2)).join(', ')}.`,
   '',
-  `Tagger cells: chars/s; GFLOP/s over computed (padded) positions (share of 1-core matMul); GFLOP/s over real characters, the useful rate (share). The tagger's default pacing (${DEFAULT_SLICE_CHARS} cells per tensor batch) and least-cost grouping.`,
+  `Tagger cells: chars/s; GFLOP/s over computed (padded) positions (share of 1-core matMul); GFLOP/s over real characters, the useful rate (share). The tagger's default pacing (${DEFAULT_SLICE_CHARS} cells per tensor batch) and packed tensor batches (padded where the LSTM runs as per-step kernels, which cannot pack).`,
   '',
   `| measurement | 1 core | ${cpus().length} cores | 1 core, LSTM as per-step kernels |`,
   '|---|---|---|---|',
@@ -77,10 +77,10 @@ const lines = [
   '',
   `Forward FLOPs per position: ${tag1.flopsPerPosition.toLocaleString('en-US')}. Worker batches: the worker's fixed batcher with its default limits over the same texts, on virtual time (a backlog, or evenly spaced arrivals), each batch one tagger call with batchSize = batchMaxCount.`,
   '',
-  'One core, greedy grouping (lengthBuckets, before) / least-cost grouping (inferenceBuckets), timed alternately run by run; "padding counted before" is what this report counted before (no cell limit per tensor batch):',
+  'One core, padded tensor batches (least-cost grouping, inferenceBuckets) / packed ones (packRows, the default), timed alternately run by run; padding computed counts padded positions and, packed, separators and the rows\' ends:',
   '',
-  '| measurement | tensor batches | padding counted before | padding computed | chars/s | padded rate (share of matMul) | useful rate (share of matMul) |',
-  '|---|---|---|---|---|---|---|',
+  '| measurement | tensor batches | padding computed | chars/s | padded rate (share of matMul) | useful rate (share of matMul) |',
+  '|---|---|---|---|---|---|',
   ...tag1.batches.map(side),
 ];
 process.stdout.write(lines.join('\n') + '\n');

@@ -183,7 +183,8 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
     h.disable();
     reference ??= found;
     firstFound ??= found;
-    const p = totalPadding(calls, max, v.batchSize, v.sliceChars || Infinity);
+    // Packed where this build's model packs (a baseline without models/packing has no packs()).
+    const p = totalPadding(calls, max, v.batchSize, v.sliceChars || Infinity, (model as { packs?: () => boolean }).packs?.() === true);
     const r: VariantResult = {
       name: v.name,
       seconds,

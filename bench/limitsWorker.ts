@@ -1,9 +1,9 @@
 /** Child process of bench/limits.ts: one measurement, JSON on stdout. */
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../models/backend.js';
-import { useLeastCostBuckets } from '../models/batch.js';
 import { useBlockLstm } from '../models/layers/blockLstm.js';
 import { readConll } from '../models/data/conll.js';
+import { usePacking } from '../models/packing.js';
 import { DEFAULT_SLICE_CHARS, NeuralTagger } from '../models/tagger.js';
 import { TaggerModel } from '../models/taggerModel.js';
 import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
@@ -41,26 +41,29 @@ if (what === 'matmul') {
   const perPos = forwardFlopsPerPosition(model.network.config);
   const max = model.meta.maxLength;
   const chars = pieceLengths(texts, max).reduce((x, y) => x + y, 0);
-  // One measurement: `calls` tagger calls in a row, timed with the greedy
-  // grouping (lengthBuckets, as before) and the least-cost one
-  // (inferenceBuckets) alternately, run by run; FLOPs counted over the cells
-  // the tagger computes (padded) and over the real characters (useful).
+  // One measurement: `calls` tagger calls in a row, timed with padded
+  // tensor batches (inferenceBuckets' least-cost grouping, as before) and
+  // packed ones (packRows: several sentences per row, the default where the
+  // model can pack) alternately, run by run; FLOPs counted over the cells the
+  // tagger computes (padded) and over the real characters (useful).
+  const groupings = ['padded', 'packed'] as const;
+  type Grouping = (typeof groupings)[number];
   const measure = async (name: string, batchSize: number, calls: readonly (readonly string[])[]) => {
     const tagger = new NeuralTagger(model, { batchSize });
     const pass = async () => {
       for (const c of calls) await tagger.tag(c);
     };
-    const secs = { greedy: [] as number[], leastCost: [] as number[] };
+    const secs: Record<Grouping, number[]> = { padded: [], packed: [] };
     for (let r = 0; r <= runs; r++) {
-      for (const grouping of ['greedy', 'leastCost'] as const) {
-        useLeastCostBuckets(grouping === 'leastCost');
+      for (const grouping of groupings) {
+        usePacking(grouping === 'packed');
         const [s] = await timeRuns(pass, 1, r === 0 ? 1 : 0);
         if (r > 0) secs[grouping].push(s);
       }
     }
-    const result = (grouping: 'greedy' | 'leastCost') => {
-      useLeastCostBuckets(grouping === 'leastCost');
-      const p = totalPadding(calls, max, batchSize, DEFAULT_SLICE_CHARS);
+    const result = (grouping: Grouping) => {
+      usePacking(grouping === 'packed');
+      const p = totalPadding(calls, max, batchSize, DEFAULT_SLICE_CHARS, model.packs());
       const t = median(secs[grouping]);
       return {
         passes: p.passes,
@@ -73,11 +76,8 @@ if (what === 'matmul') {
         runs: secs[grouping],
       };
     };
-    // What the report counted before: one tensor batch per `batchSize` sentences, without the tagger's cell limit.
-    useLeastCostBuckets(false);
-    const unlimited = totalPadding(calls, max, batchSize, Infinity);
-    const out = { name, batchSize, calls: calls.length, paddingCountedBefore: 1 - unlimited.real / unlimited.cells, greedy: result('greedy'), leastCost: result('leastCost') };
-    useLeastCostBuckets(true);
+    const out = { name, batchSize, calls: calls.length, padded: result('padded'), packed: result('packed') };
+    usePacking(true);
     return out;
   };
   const batches = [];

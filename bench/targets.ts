@@ -226,10 +226,10 @@ export function fromPipeline(p: PipelineResults): Measured {
 
 /** bench/limits.ts results (limits.json): useful rate of the worker's backlog batches over the 1-core matMul rate. */
 export function fromLimits(l: unknown): Measured {
-  const j = l as { matmul?: { oneCore?: { gflops?: number } }; tagger?: { oneCore?: { batches?: { name: string; leastCost?: { usefulGflops?: number } }[] } } };
+  const j = l as { matmul?: { oneCore?: { gflops?: number } }; tagger?: { oneCore?: { batches?: { name: string; packed?: { usefulGflops?: number } }[] } } };
   const mm = j.matmul?.oneCore?.gflops;
   const worker = j.tagger?.oneCore?.batches?.find((b) => b.name === 'worker batches, backlog');
-  const useful = worker?.leastCost?.usefulGflops;
+  const useful = worker?.packed?.usefulGflops;
   if (mm === undefined || useful === undefined || !(mm > 0)) return {};
   return { 'useful-flops': { value: useful / mm, detail: `${useful.toFixed(2)} of ${mm.toFixed(1)} GFLOP/s` } };
 }

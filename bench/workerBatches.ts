@@ -3,11 +3,13 @@
  * computes over them, as deterministic counts (no timing): the fixed batcher
  * (operators/batchItems.ts) with the worker's default limits, on virtual
  * time, then each batch cut into tensor batches exactly as
- * TaggerModel.predict cuts it (pieces of at most maxLength, lengthBuckets
- * with the tagger's batchSize and its pace's cell limit).
+ * TaggerModel.predict cuts it (pieces of at most maxLength, then
+ * inferenceBuckets' padded batches or packRows' packed ones, with the
+ * tagger's batchSize and its pace's cell limit).
  */
 import { from, VirtualTimeScheduler, timer, map, mergeMap } from 'rxjs';
 import { inferenceBuckets } from '../models/batch.js';
+import { packedCells, packRows } from '../models/packing.js';
 import { codePointLength } from '../models/text/codepoints.js';
 import { batchItems } from '../operators/batchItems.js';
 import type { Item } from '../operators/types.js';
@@ -49,28 +51,38 @@ export interface Padding {
   passes: number;
 }
 
-/** Cells the tagger computes for one call on `texts` (TaggerModel.predict's grouping). */
-export function callPadding(texts: readonly string[], maxLength: number, batchSize: number, maxCells: number): Padding {
+/**
+ * Cells the tagger computes for one call on `texts` (TaggerModel.predict's
+ * grouping): padded batches by inferenceBuckets, or, with `packed` (what the
+ * model does where TaggerModel.packs() is true), packed batches by packRows,
+ * whose cells are rows x row length (separators and the rows' ends count as
+ * padding).
+ */
+export function callPadding(texts: readonly string[], maxLength: number, batchSize: number, maxCells: number, packed = false): Padding {
   const lengths = pieceLengths(texts, maxLength);
   let real = 0;
+  for (const n of lengths) real += n;
+  if (packed) {
+    const groups = packRows(lengths, batchSize, maxCells);
+    let cells = 0;
+    for (const { layout } of groups) cells += packedCells(layout).cells;
+    return { real, cells, passes: groups.length };
+  }
   let cells = 0;
   const groups = inferenceBuckets(lengths, batchSize, maxCells);
   for (const g of groups) {
     let steps = 1;
-    for (const i of g) {
-      real += lengths[i];
-      steps = Math.max(steps, lengths[i]);
-    }
+    for (const i of g) steps = Math.max(steps, lengths[i]);
     cells += g.length * steps;
   }
   return { real, cells, passes: groups.length };
 }
 
 /** Sum of callPadding over calls. */
-export function totalPadding(calls: readonly (readonly string[])[], maxLength: number, batchSize: number, maxCells: number): Padding {
+export function totalPadding(calls: readonly (readonly string[])[], maxLength: number, batchSize: number, maxCells: number, packed = false): Padding {
   const sum: Padding = { real: 0, cells: 0, passes: 0 };
   for (const c of calls) {
-    const p = callPadding(c, maxLength, batchSize, maxCells);
+    const p = callPadding(c, maxLength, batchSize, maxCells, packed);
     sum.real += p.real;
     sum.cells += p.cells;
     sum.passes += p.passes;

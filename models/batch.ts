@@ -60,7 +60,7 @@ export function makeBatch(sentences: readonly EncodedSentence[]): Batch {
 }
 
 /** Features per position of an encoded sentence (FEATURE_TEMPLATES plus any tag features). */
-function featuresPerStep(s: EncodedSentence): number {
+export function featuresPerStep(s: EncodedSentence): number {
   const n = s.ids.length;
   const f = n > 0 ? s.features!.length / n : FEATURE_TEMPLATES;
   if (!Number.isInteger(f)) throw new Error(`a sentence of ${n} characters has ${s.features!.length} feature ids`);

@@ -7,7 +7,7 @@
  * macrotask, setImmediate: timers and I/O run at least once per step).
  *
  * A step is bounded in cells: character positions of one tensor batch
- * (sentences x padded length), which is what a forward pass costs; see
+ * (rows x padded length), which is what a forward pass costs; see
  * BENCHMARKS.md (ops endpoints under load) for the measured cost per cell.
  * `sliceCells` 0 turns pacing off: no tensor batch limit beyond the caller's
  * batch size and no yields, one synchronous run as before.
@@ -40,7 +40,7 @@ export class Pace {
     return this.sliceCells > 0;
   }
 
-  /** Most cells (sentences x longest length) one tensor batch may hold: sliceCells, or Infinity when off. */
+  /** Most cells (rows x longest length) one tensor batch may hold: sliceCells, or Infinity when off. */
   get maxCells(): number {
     return this.on ? this.sliceCells : Infinity;
   }

@@ -64,10 +64,10 @@ export interface Word {
 
 /** Options of NeuralTagger. */
 export interface NeuralTaggerOptions {
-  /** Sentences per tensor batch. Default 64. */
+  /** Rows per tensor batch (a row holds one sentence, or several when packed: models/packing.ts). Default 64. */
   batchSize?: number;
   /**
-   * Cooperative inference: the most character positions (sentences x padded
+   * Cooperative inference: the most character positions (rows x padded
    * length of a tensor batch) computed in one step before the call returns to
    * the event loop (setImmediate), so timers, Kafka I/O and the ops endpoints
    * run between steps. An integer >= the model's maxLength, or 0 to compute
@@ -115,7 +115,7 @@ export class NeuralTagger implements Tagger {
     this.sliceChars = options.sliceChars ?? DEFAULT_SLICE_CHARS;
     const max = model.meta.maxLength;
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
-      throw new ConfigError(`NeuralTagger: batchSize must be an integer >= 1 (sentences per tensor batch), got ${options.batchSize}; e.g. 64`);
+      throw new ConfigError(`NeuralTagger: batchSize must be an integer >= 1 (rows per tensor batch), got ${options.batchSize}; e.g. 64`);
     }
     if (!Number.isInteger(this.sliceChars) || (this.sliceChars !== 0 && this.sliceChars < max)) {
       throw new ConfigError(

@@ -17,6 +17,7 @@ import { readArtifact, assignWeights } from './artifact/load.js';
 import { memberPrefix, type EnsembleMember, type ModelManifest } from './artifact/manifest.js';
 import { saveArtifact, type ManifestDraft } from './artifact/save.js';
 import { inferenceBuckets, makeBatch, type EncodedSentence } from './batch.js';
+import { makePackedBatch, type PackedBatch, packingEnabled, packRows } from './packing.js';
 import { collect, withoutInit, type ParamMap } from './layers/params.js';
 import { Pace, yieldToEventLoop } from './pace.js';
 import type { CrfOptions, CrfScores } from './crf/crf.js';
@@ -180,10 +181,12 @@ export class TaggerModel {
 
   /**
    * Best NER tags and scored spans for each sentence (each of length >= 1
-   * and <= meta.maxLength), batched by similar length, at most `batchSize` at
-   * a time (inferenceBuckets: cut where padding plus passes cost least).
+   * and <= meta.maxLength), in tensor batches of at most `batchSize` rows:
+   * packed (several sentences per row, the recurrence reset between them;
+   * models/packing.ts) where the network can pack, else padded by similar
+   * length (inferenceBuckets: cut where padding plus passes cost least).
    * With a `pace` that is on, a tensor batch holds at most pace.maxCells
-   * cells (sentences x longest length), and the call returns to the event
+   * cells (rows x longest length), and the call returns to the event
    * loop before each forward pass and before each batch's CRF decoding (so
    * also between the segmentation and the NER pass). NER decoding applies the
    * model's calibration: `meta.nonOBias` before Viterbi, then drops the spans
@@ -197,11 +200,11 @@ export class TaggerModel {
     const toSpans = head === 'seg' ? () => [] : this.meta.scheme === 'BIOES' ? bioesToSpans : bioToSpans;
     const k = dict.size;
     const minConfidence = head === 'ner' ? (this.meta.minSpanConfidence ?? 0) : 0;
-    for await (const { group, batch, data } of this.emissionBatches(sentences, batchSize, head, pace)) {
+    for await (const { group, starts, lengths, data } of this.emissionBatches(sentences, batchSize, head, pace)) {
       if (head === 'ner') this.applyDecodingBias(data, this.meta.nonOBias ?? 0);
       group.forEach((sentIndex, b) => {
-        const len = batch.lengths[b];
-        const offset = b * batch.steps * k;
+        const len = lengths[b];
+        const offset = starts[b] * k;
         const { path } = viterbi(scores, data, offset, len);
         const tags = Array.from(path, (id) => dict.tag(id));
         const spans = this.withConfidence(scores, data, offset, len, tags, toSpans(tags));
@@ -224,27 +227,55 @@ export class TaggerModel {
   }
 
   /**
-   * The network's emissions of `head`, batch by batch: the sentence indices
-   * of each batch, the padded batch and its [B, T, K] scores, no decoding
-   * bias applied. Batched as predict() batches (inferenceBuckets: by length, cut where padding plus passes cost least; with the
-   * pace's pauses before each forward pass and after it).
+   * The network's emissions of `head`, tensor batch by tensor batch: the
+   * sentence indices of each batch, where each sentence's rows begin
+   * (`starts`, in rows of K scores) and how many it has, and the scores, no
+   * decoding bias applied. Packed batches (models/packing.ts: several
+   * sentences per row, at most `batchSize` rows and `pace.maxCells` cells)
+   * where the network can pack and packing is on; else padded batches
+   * grouped by inferenceBuckets (by length, cut where padding plus passes
+   * cost least). With the pace's pauses before each forward pass and after it.
    */
   private async *emissionBatches(
     sentences: readonly (readonly string[])[],
     batchSize: number,
     head: HeadName,
     pace: Pace,
-  ): AsyncGenerator<{ group: number[]; batch: ReturnType<typeof makeBatch>; data: Float32Array }> {
+  ): AsyncGenerator<{ group: number[]; starts: Int32Array; lengths: Int32Array; data: Float32Array }> {
     const segTags = head === 'ner' ? await this.predictSegmentation(sentences, batchSize, pace) : undefined;
-    for (const group of inferenceBuckets(sentences.map((s) => s.length), batchSize, pace.maxCells)) {
+    const encode = (i: number) => this.encode(sentences[i], undefined, head, segTags?.[i]);
+    const lengths = sentences.map((s) => s.length);
+    if (this.packs()) {
+      for (const { sentences: group, layout } of packRows(lengths, batchSize, pace.maxCells)) {
+        await pace.pause();
+        const em = this.packedEmissions(head, makePackedBatch(group.map(encode), layout));
+        const data = (await em.data()) as Float32Array;
+        em.dispose();
+        await pace.pause();
+        yield { group, starts: layout.starts, lengths: layout.lengths, data };
+      }
+      return;
+    }
+    for (const group of inferenceBuckets(lengths, batchSize, pace.maxCells)) {
       await pace.pause();
-      const batch = makeBatch(group.map((i) => this.encode(sentences[i], undefined, head, segTags?.[i])));
+      const batch = makeBatch(group.map(encode));
       const em = this.emissions(head, batch);
       const data = (await em.data()) as Float32Array;
       em.dispose();
       await pace.pause();
-      yield { group, batch, data };
+      yield { group, starts: Int32Array.from(group, (_, b) => b * batch.steps), lengths: batch.lengths, data };
     }
+  }
+
+  /** True when inference runs packed batches: packing is on and every member network can pack (models/packing.ts). */
+  packs(): boolean {
+    return packingEnabled() && this.members.every((m) => m.canPack());
+  }
+
+  /** Emissions [N, K] of `head` for a packed batch (inference): the network's, or the mean of an ensemble's members'. */
+  packedEmissions(head: HeadName, batch: PackedBatch): tf.Tensor2D {
+    if (this.members.length === 1) return this.network.packedEmissions(head, batch);
+    return tf.tidy(() => tf.div(tf.addN(this.members.map((m) => m.packedEmissions(head, batch))), this.members.length) as tf.Tensor2D);
   }
 
   /** Emissions [B, T, K] of `head` for a padded batch (inference mode): the network's, or the mean of an ensemble's members'. */
@@ -278,10 +309,10 @@ export class TaggerModel {
   async nerEmissions(sentences: readonly (readonly string[])[], batchSize = 64): Promise<Float32Array[]> {
     const out: Float32Array[] = new Array(sentences.length);
     const k = this.nerTags.size;
-    for await (const { group, batch, data } of this.emissionBatches(sentences, batchSize, 'ner', Pace.OFF)) {
+    for await (const { group, starts, lengths, data } of this.emissionBatches(sentences, batchSize, 'ner', Pace.OFF)) {
       group.forEach((sentIndex, b) => {
-        const offset = b * batch.steps * k;
-        out[sentIndex] = data.slice(offset, offset + batch.lengths[b] * k);
+        const offset = starts[b] * k;
+        out[sentIndex] = data.slice(offset, offset + lengths[b] * k);
       });
     }
     return out;

@@ -23,7 +23,7 @@ import { labelFields, type Mention } from './mention.js';
 export interface ThreadInit {
   modelDir: string;
   backend: BackendChoice;
-  /** NeuralTagger's batchSize (sentences per tensor batch); unset: its default. */
+  /** NeuralTagger's batchSize (rows per tensor batch); unset: its default. */
   batchSize?: number;
   /** NeuralTagger's sliceChars (most character positions per step); unset: its default. */
   sliceChars?: number;

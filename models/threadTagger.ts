@@ -36,7 +36,7 @@ export type { TensorMemory } from './threadProtocol.js';
 export interface ThreadTaggerOptions {
   /** Compute backend, chosen in the thread as models/backend.ts's useBackend does. Default 'auto'. */
   backend?: BackendChoice;
-  /** Sentences per tensor batch (NeuralTagger's batchSize). Default: NeuralTagger's. */
+  /** Rows per tensor batch (NeuralTagger's batchSize). Default: NeuralTagger's. */
   batchSize?: number;
   /**
    * Most character positions computed in one step before the thread returns

@@ -24,6 +24,22 @@ import { blockLstm, blockLstmAvailable } from './blockLstm.js';
 import { gatherRows } from './gatherRows.js';
 import { disposeParams, glorotUniform, type ParamMap, variable } from './params.js';
 import type { Rng } from '../rng.js';
+import type { PackedLayout } from '../packing.js';
+
+/**
+ * The weight on the separator input of a packed batch (applyPacked) for the
+ * input and forget gates: their pre-activations there are below -RESET_SCORE
+ * plus the other inputs' few units, so both gates are 0 in float32 (sigmoid of
+ * -9,990 underflows) and the cell state and output are exactly 0.
+ */
+export const RESET_SCORE = 1e4;
+
+/** One direction's weights in BlockLSTM's layout: w [D + H, 4H], wReset [D + 1 + H, 4H] (with the separator input's row), b [4H]. */
+interface BlockWeights {
+  w: tf.Tensor2D;
+  wReset: tf.Tensor2D;
+  b: tf.Tensor1D;
+}
 
 export interface LstmOptions {
   inputDim: number;
@@ -37,7 +53,7 @@ export class LstmEncoder {
   readonly u: tf.Variable; // [dirs, H, 4H]
   readonly b: tf.Variable; // [dirs, 1, 4H], forget-gate bias starts at 1
   readonly dirs: number;
-  private blockCache?: { key: object[]; weights: { w: tf.Tensor2D; b: tf.Tensor1D }[] };
+  private blockCache?: { key: object[]; weights: BlockWeights[] };
 
   constructor(readonly options: LstmOptions, rng: Rng) {
     const { inputDim: d, hiddenDim: h } = options;
@@ -104,6 +120,41 @@ export class LstmEncoder {
   }
 
   /**
+   * Inference over a packed batch (models/packing.ts) on the fused kernel:
+   * x [N, D] (the batch's characters on the flat axis) -> [N, outputDim]. The
+   * kernel's input gains one column, 1 at the separator steps and 0 elsewhere,
+   * whose weights drive the input and forget gates to 0 (RESET_SCORE): at a
+   * separator the cell state becomes 0 and so does the output, which is the
+   * zero state a sentence starts from alone. The backward direction reverses
+   * each row within its used length, so it too meets each sentence from a
+   * separator or the row's end. Only where the fused kernel runs
+   * (`canPack`); outputs are computed for the N characters only.
+   */
+  applyPacked(x: tf.Tensor2D, layout: PackedLayout): tf.Tensor2D {
+    const weights = this.blockWeights();
+    return tf.tidy(() => {
+      const d = x.shape[1];
+      const h = this.options.hiddenDim;
+      const dirs = this.dirs;
+      const { rows, steps } = layout;
+      // Rows of the kernel's input: the N characters, then padding (zeros), then the separator.
+      const inputs = tf.concat([tf.pad(x, [[0, 1], [0, 1]]), tf.oneHot(tf.tensor1d([d], 'int32'), d + 1, 1, 0, 'float32')], 0) as tf.Tensor2D;
+      const ix = packedTimeMajorIndex(layout, dirs === 2);
+      const states = weights.map(({ wReset, b }, k) => {
+        const rowsIn = tf.gather(inputs, tf.tensor1d(k === 0 ? ix.forward : ix.backward!, 'int32'));
+        return blockLstm(tf.reshape(rowsIn, [steps, rows, d + 1]) as tf.Tensor3D, wReset, b); // [T, R, H]
+      });
+      const all = tf.reshape(dirs === 2 ? tf.concat(states, 0) : states[0], [dirs * steps * rows, h]) as tf.Tensor2D;
+      return tf.reshape(tf.gather(all, tf.tensor1d(ix.output, 'int32')), [layout.chars, dirs * h]) as tf.Tensor2D;
+    });
+  }
+
+  /** True where applyPacked can run: the fused kernel is available. */
+  canPack(): boolean {
+    return blockLstmAvailable();
+  }
+
+  /**
    * Per direction: the weights [D + H, 4H] and bias [4H] with the gate
    * columns in BlockLSTM's order (i, g, f, o; ours are i, f, o, g). Built
    * once per weights version and kept: a variable's dataId changes on every
@@ -111,7 +162,7 @@ export class LstmEncoder {
    * cache is keyed on the three variables' dataIds and rebuilt, the old
    * tensors disposed, when any of them changed: stale weights are never used.
    */
-  private blockWeights(): { w: tf.Tensor2D; b: tf.Tensor1D }[] {
+  private blockWeights(): BlockWeights[] {
     const key: object[] = [this.w.dataId, this.u.dataId, this.b.dataId];
     const cached = this.blockCache;
     if (cached && cached.key.every((k, i) => k === key[i])) return cached.weights;
@@ -120,8 +171,11 @@ export class LstmEncoder {
     const weights = tf.tidy(() => {
       const order = tf.tensor1d([...range(0, h), ...range(3 * h, 4 * h), ...range(h, 3 * h)], 'int32');
       const [ws, us, bs] = [tf.unstack(this.w), tf.unstack(this.u), tf.unstack(this.b)]; // per direction
+      // The separator input's row: -RESET_SCORE on the input and forget gates (ours: i, f), 0 elsewhere.
+      const reset = tf.concat([tf.fill([1, 2 * h], -RESET_SCORE), tf.zeros([1, 2 * h])], 1);
       return ws.map((wk, k) => ({
         w: tf.keep(tf.gather(tf.concat([wk, us[k]], 0), order, 1) as tf.Tensor2D),
+        wReset: tf.keep(tf.gather(tf.concat([wk, reset, us[k]], 0), order, 1) as tf.Tensor2D),
         b: tf.keep(tf.gather(tf.reshape(bs[k], [4 * h]), order) as tf.Tensor1D),
       }));
     });
@@ -136,7 +190,7 @@ export class LstmEncoder {
 
   /** Frees the cached BlockLSTM-ordered weights (rebuilt by the next fused call). */
   disposeBlockWeights(): void {
-    for (const { w, b } of this.blockCache?.weights ?? []) tf.dispose([w, b]);
+    for (const { w, wReset, b } of this.blockCache?.weights ?? []) tf.dispose([w, wReset, b]);
     this.blockCache = undefined;
   }
 
@@ -228,6 +282,53 @@ export function timeMajorIndex(
       if (backward) {
         backward[t * bsz + b] = b * steps + rev;
         output[(b * steps + t) * dirs + 1] = (steps + rev) * bsz + b;
+      }
+    }
+  }
+  return { forward, backward, output };
+}
+
+/**
+ * Gather indices for a packed batch (models/packing.ts) between its rows of
+ * inputs and BlockLSTM's time-major grid [T, R] (row t * R + r). Input rows
+ * are the N characters on the flat axis, then padding (N), then the
+ * separator (N + 1):
+ *  - forward [T * R]: the input row at each step of each row;
+ *  - backward [T * R] (bidirectional): the same with each row reversed
+ *    within its used length (padding stays at the end);
+ *  - output [N * dirs]: for each character and direction, its row in the
+ *    time-major states stacked forward then backward ([dirs * T * R]), the
+ *    backward one un-reversed.
+ */
+export function packedTimeMajorIndex(
+  layout: PackedLayout,
+  bidirectional: boolean,
+): { forward: Int32Array; backward?: Int32Array; output: Int32Array } {
+  const { rows, steps, chars } = layout;
+  const dirs = bidirectional ? 2 : 1;
+  const pad = chars;
+  const sep = chars + 1;
+  const forward = new Int32Array(rows * steps).fill(pad);
+  const backward = bidirectional ? new Int32Array(rows * steps).fill(pad) : undefined;
+  const output = new Int32Array(chars * dirs);
+  for (let j = 0; j < layout.size; j++) {
+    const r = layout.row[j];
+    const at = layout.at[j];
+    const last = layout.used[r] - 1;
+    const start = layout.starts[j];
+    if (at > 0) {
+      forward[(at - 1) * rows + r] = sep;
+      if (backward) backward[(last - (at - 1)) * rows + r] = sep;
+    }
+    for (let p = 0; p < layout.lengths[j]; p++) {
+      const t = at + p;
+      const c = start + p;
+      forward[t * rows + r] = c;
+      output[c * dirs] = t * rows + r;
+      if (backward) {
+        const tr = last - t;
+        backward[tr * rows + r] = c;
+        output[c * dirs + 1] = (steps + tr) * rows + r;
       }
     }
   }

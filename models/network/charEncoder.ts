@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Embedding } from '../layers/embedding.js';
 import { LstmEncoder } from '../layers/lstm.js';
 import { collect, type ParamMap } from '../layers/params.js';
+import type { PackedLayout } from '../packing.js';
 import type { Rng } from '../rng.js';
 
 export interface CharEncoderConfig {
@@ -50,6 +51,26 @@ export class CharEncoder {
           : embeddings;
       return { embeddings, hidden: this.lstm.apply(input, lengths, dropoutSeed === undefined) };
     });
+  }
+
+  /**
+   * Inference over a packed batch (models/packing.ts): ids [N] of the flat
+   * character axis -> embeddings [1, N, embeddingDim] and hidden states
+   * [1, N, hiddenDim * directions] (one "sentence" of N positions, which is
+   * what the heads' emission layers take). Only where `canPack()`.
+   */
+  applyPacked(ids: tf.Tensor1D, layout: PackedLayout): Encoded {
+    return tf.tidy(() => {
+      const n = layout.chars;
+      const embeddings = tf.reshape(this.embedding.apply(tf.reshape(ids, [1, n]) as tf.Tensor2D), [n, this.config.embeddingDim]) as tf.Tensor2D;
+      const hidden = this.lstm.applyPacked(embeddings, layout);
+      return { embeddings: tf.expandDims(embeddings, 0) as tf.Tensor3D, hidden: tf.expandDims(hidden, 0) as tf.Tensor3D };
+    });
+  }
+
+  /** True where applyPacked can run (the LSTM's fused kernel is available). */
+  canPack(): boolean {
+    return this.lstm.canPack();
   }
 
   params(): ParamMap {

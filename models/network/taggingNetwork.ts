@@ -2,7 +2,8 @@
  * The whole network of the paper's Figure 1: one shared CharEncoder, an NER
  * CRF head and, for joint training, a segmentation (BIES) CRF head that reads
  * the same encoder. Single-task NER is the same network without the
- * segmentation head. Free of rxjs and kafkajs; operates on padded batches.
+ * segmentation head. Free of rxjs and kafkajs; operates on padded batches,
+ * and at inference also on packed ones (models/packing.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../batch.js';
@@ -10,6 +11,7 @@ import type { CrfOptions } from '../crf/crf.js';
 import type { MarginCost } from '../crf/fastNll.js';
 import { FEATURE_TEMPLATES } from '../features/lexical.js';
 import { collect, disposeParams, type ParamMap } from '../layers/params.js';
+import type { PackedBatch } from '../packing.js';
 import { Rng } from '../rng.js';
 import { CharEncoder } from './charEncoder.js';
 import { CrfHead, type CrfHeadConfig } from './crfHead.js';
@@ -68,6 +70,36 @@ export class TaggingNetwork {
         features = tf.tensor3d(batch.features, [b, t, batch.featuresPerStep ?? FEATURE_TEMPLATES], 'int32');
       }
       return head.emissions({ encoded, features });
+    });
+  }
+
+  /**
+   * True where this network can run packed batches (packedEmissions): it has
+   * no encoder, or the encoder's LSTM runs on the fused kernel (native backend).
+   */
+  canPack(): boolean {
+    return this.encoder === undefined || this.encoder.canPack();
+  }
+
+  /**
+   * Emission scores [N, K] of one head over a packed batch (inference only):
+   * each character's scores as emissions() gives them with its sentence alone
+   * (the recurrence is reset between sentences), on the flat character axis.
+   */
+  packedEmissions(name: HeadName, batch: PackedBatch): tf.Tensor2D {
+    return tf.tidy(() => {
+      const head = this.head(name);
+      const n = batch.layout.chars;
+      const encoded =
+        this.encoder && (head.config.useHidden || head.config.useEmbeddings)
+          ? this.encoder.applyPacked(tf.tensor1d(batch.ids, 'int32'), batch.layout)
+          : undefined;
+      let features: tf.Tensor3D | undefined;
+      if (head.config.lexicalBuckets > 0) {
+        if (!batch.features) throw new Error('batch lacks lexical features');
+        features = tf.tensor3d(batch.features, [1, n, batch.featuresPerStep ?? FEATURE_TEMPLATES], 'int32');
+      }
+      return tf.reshape(head.emissions({ encoded, features }), [n, head.config.numTags]) as tf.Tensor2D;
     });
   }
 

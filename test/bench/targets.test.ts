@@ -66,7 +66,7 @@ test('pipeline results: ratios, the latency bound, RSS growth and the scaling ra
 test('limits: the useful rate of the worker batches (backlog) over the 1-core matMul rate', () => {
   const limits = {
     matmul: { oneCore: { gflops: 90 } },
-    tagger: { oneCore: { batches: [{ name: 'batch 64', leastCost: { usefulGflops: 80 } }, { name: 'worker batches, backlog', leastCost: { usefulGflops: 33 } }] } },
+    tagger: { oneCore: { batches: [{ name: 'batch 64', packed: { usefulGflops: 80 } }, { name: 'worker batches, backlog', packed: { usefulGflops: 33 } }] } },
   };
   assert.ok(Math.abs(fromLimits(limits)['useful-flops']!.value - 33 / 90) < 1e-12);
   assert.deepEqual(fromLimits({ matmul: { oneCore: { gflops: 90 } } }), {});

@@ -19,6 +19,7 @@ import { projectRoot } from '../../cli/defaults.js';
 import { ConfigError } from '../../common/errors.js';
 import type { BackendChoice } from '../../models/backend.js';
 import { lengthBuckets, type Batch } from '../../models/batch.js';
+import type { PackedBatch } from '../../models/packing.js';
 import { Pace } from '../../models/pace.js';
 import { DEFAULT_SLICE_CHARS, NeuralTagger, type Mention } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
@@ -188,13 +189,19 @@ test('predict with a pace: every tensor batch within maxCells, and a yield befor
       events.push(`${name} ${batch.size}x${batch.steps}`);
       return emissions(name, batch, seed);
     };
+    // Packed tensor batches (where the fused kernel runs): rows x row length.
+    const packedEmissions = joint.network.packedEmissions.bind(joint.network);
+    joint.network.packedEmissions = (name, batch: PackedBatch) => {
+      events.push(`${name} ${batch.layout.rows}x${batch.layout.steps}`);
+      return packedEmissions(name, batch);
+    };
     const sentences = Array.from({ length: 23 }, (_, i) => TINY[i % TINY.length].chars.concat(TINY[(i + 1) % TINY.length].chars));
     const paced = await joint.predict(sentences, 8, 'ner', new Pace(40, async () => void events.push('yield')));
     const forwards = events.filter((e) => e !== 'yield');
     assert.ok(forwards.some((e) => e.startsWith('seg')) && forwards.some((e) => e.startsWith('ner')), events.join(', '));
     for (const e of forwards) {
       const [size, steps] = e.split(' ')[1].split('x').map(Number);
-      assert.ok(size === 1 || size * steps <= 40, `${e}: more than one sentence and over 40 cells`);
+      assert.ok(size === 1 || size * steps <= 40, `${e}: more than one row and over 40 cells`);
     }
     events.forEach((e, i) => {
       if (e !== 'yield') assert.deepEqual([events[i - 1], events[i + 1]], ['yield', 'yield'], `around ${e} at ${i}: ${events.join(', ')}`);

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { blockLstmAvailable, useBlockLstm } from '../../../models/layers/blockLstm.js';
 import { LstmEncoder, timeMajorIndex } from '../../../models/layers/lstm.js';
+import { packRows } from '../../../models/packing.js';
 import { disposeParams } from '../../../models/layers/params.js';
 import { Rng } from '../../../models/rng.js';
 import { testBackend } from '../../support/backend.js';
@@ -100,6 +101,51 @@ test('the fused inference kernel runs on the native backend, agrees with the tra
     tf.dispose([x, slow, fast, slow2, fast2, off]);
     lstm.dispose();
     assert.equal(tf.memory().numTensors, start, 'dispose frees the variables and the cached weights');
+  }
+});
+
+test('packed inference (applyPacked): each sentence of a shared row gets the states it gets alone, in both directions, with no tensors left behind', async (t) => {
+  await testBackend();
+  if (!blockLstmAvailable()) {
+    t.skip('packing runs on the fused kernel, native backend only');
+    return;
+  }
+  const rng = new Rng(5);
+  for (const bidirectional of [true, false]) {
+    const d = 4;
+    const h = 3;
+    const lstm = new LstmEncoder({ inputDim: d, hiddenDim: h, bidirectional }, rng);
+    // Large weights and inputs saturate the gates and push the cell state far from 0 before each separator.
+    for (const v of [lstm.w, lstm.u]) tf.tidy(() => v.assign(tf.mul(v, 4)));
+    const w = lstm.w.arraySync() as number[][][];
+    const u = lstm.u.arraySync() as number[][][];
+    const b = (lstm.b.arraySync() as number[][][]).map((x) => x[0]);
+    const lengths = [9, 2, 5, 1, 3, 7, 1, 4];
+    const seqs = lengths.map((len) => Array.from({ length: len }, () => Array.from({ length: d }, () => 3 * rng.normal())));
+    const groups = packRows(lengths, 3);
+    assert.ok(groups.some((g) => g.layout.size > g.layout.rows), 'some row holds more than one sentence');
+    lstm.prepareInference();
+    const before = tf.memory().numTensors;
+    for (const { sentences, layout } of groups) {
+      const x = tf.tensor2d(sentences.flatMap((i) => seqs[i]), [layout.chars, d]);
+      const out = lstm.applyPacked(x, layout);
+      assert.deepEqual(out.shape, [layout.chars, lstm.outputDim]);
+      const got = out.arraySync();
+      tf.dispose([x, out]);
+      sentences.forEach((i, j) => {
+        const fwd = reference(seqs[i], w[0], u[0], b[0], h);
+        const bwd = bidirectional ? reference([...seqs[i]].reverse(), w[1], u[1], b[1], h).reverse() : undefined;
+        for (let p = 0; p < lengths[i]; p++) {
+          const row = got[layout.starts[j] + p];
+          for (let k = 0; k < h; k++) {
+            assert.ok(Math.abs(row[k] - fwd[p][k]) < 1e-5, `forward sentence ${i} position ${p}: ${row[k]} vs ${fwd[p][k]}`);
+            if (bwd) assert.ok(Math.abs(row[h + k] - bwd[p][k]) < 1e-5, `backward sentence ${i} position ${p}: ${row[h + k]} vs ${bwd[p][k]}`);
+          }
+        }
+      });
+    }
+    assert.equal(tf.memory().numTensors, before, 'tensor count flat');
+    lstm.dispose();
   }
 });
 
