@@ -38,21 +38,37 @@ function checkBuckets(numBuckets: number): void {
   }
 }
 
-function charAt(chars: readonly string[], j: number): string {
-  if (j < 0) return `<B${j}>`;
-  if (j >= chars.length) return `<E+${j - chars.length + 1}>`;
-  return chars[j];
+/** FNV-1a state `h` continued over the UTF-16 code units of `s`. */
+function feed(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
 }
 
-/** Feature ids of one sentence, shape [T, FEATURE_TEMPLATES] row-major, each in [1, numBuckets). */
+const SEP = 0x0001;
+/** FNV-1a state after each template's prefix "<template>\u0001". */
+const PREFIX_STATES = TEMPLATES.map((_, f) => Math.imul(feed(0x811c9dc5, String(f)) ^ SEP, 0x01000193));
+
+/**
+ * Feature ids of one sentence, shape [T, FEATURE_TEMPLATES] row-major, each in
+ * [1, numBuckets). The hash of each feature string is computed by feeding its
+ * parts to FNV-1a in order, without building the string.
+ */
 export function lexicalFeatureIds(chars: readonly string[], numBuckets: number): Int32Array {
   checkBuckets(numBuckets);
-  const out = new Int32Array(chars.length * FEATURE_TEMPLATES);
-  for (let t = 0; t < chars.length; t++) {
-    TEMPLATES.forEach((offsets, f) => {
-      const key = `${f}\u0001${offsets.map((o) => charAt(chars, t + o)).join('\u0001')}`;
-      out[t * FEATURE_TEMPLATES + f] = 1 + (fnv1a32(key) % (numBuckets - 1));
-    });
+  const n = chars.length;
+  const out = new Int32Array(n * FEATURE_TEMPLATES);
+  // The characters with two padding symbols on each side: padded[t + 2] is the character at t.
+  const padded = ['<B-2>', '<B-1>', ...chars, '<E+1>', '<E+2>'];
+  const m = numBuckets - 1;
+  for (let t = 0; t < n; t++) {
+    const row = t * FEATURE_TEMPLATES;
+    const c = t + 2;
+    for (let f = 0; f < FEATURE_TEMPLATES; f++) {
+      const offsets = TEMPLATES[f];
+      let h = feed(PREFIX_STATES[f], padded[c + offsets[0]]);
+      for (let k = 1; k < offsets.length; k++) h = feed(Math.imul(h ^ SEP, 0x01000193), padded[c + offsets[k]]);
+      out[row + f] = 1 + ((h >>> 0) % m);
+    }
   }
   return out;
 }

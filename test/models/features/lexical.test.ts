@@ -27,6 +27,30 @@ test('shape [T, 10], ids in [1, numBuckets), deterministic', () => {
   );
 });
 
+/** The definition (lexical.ts's header): each feature string built, then hashed. */
+function featureIdsByStrings(chars: readonly string[], numBuckets: number): Int32Array {
+  const templates = [[-2], [-1], [0], [1], [2], [-2, -1], [-1, 0], [0, 1], [1, 2], [-1, 1]];
+  const at = (j: number) => (j < 0 ? `<B${j}>` : j >= chars.length ? `<E+${j - chars.length + 1}>` : chars[j]);
+  const out = new Int32Array(chars.length * FEATURE_TEMPLATES);
+  for (let t = 0; t < chars.length; t++) {
+    templates.forEach((offsets, f) => {
+      out[t * FEATURE_TEMPLATES + f] = 1 + (fnv1a32(`${f}\u0001${offsets.map((o) => at(t + o)).join('\u0001')}`) % (numBuckets - 1));
+    });
+  }
+  return out;
+}
+
+test('the ids are the hashes of the feature strings the header defines (any code units, surrogate pairs, multi-unit tokens; up to 2^31 - 1 buckets)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 3 }), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 2 })), { maxLength: 14 }),
+      fc.oneof(fc.integer({ min: 2, max: 5000 }), fc.constantFrom(131072, 0x7fffffff)),
+      (chars, buckets) => assert.deepEqual(lexicalFeatureIds(chars, buckets), featureIdsByStrings(chars, buckets)),
+    ),
+    { numRuns: 500 },
+  );
+});
+
 test('features read the context window, padded at the edges', () => {
   const n = 1 << 20;
   const a = lexicalFeatureIds(['我', '爱', '北', '京'], n);
