@@ -12,14 +12,7 @@
  * Available on the native backend only (`blockLstmAvailable()`).
  */
 import * as tf from '@tensorflow/tfjs';
-
-/** The slice of tfjs-node's NodeJSKernelBackend used here. */
-interface NativeBackend {
-  binding: { TF_ATTR_FLOAT: number; TF_ATTR_BOOL: number; TF_ATTR_TYPE: number; TF_FLOAT: number };
-  write(values: Int32Array, shape: number[], dtype: string): object;
-  disposeData(dataId: object, force?: boolean): boolean;
-  executeMultipleOutputs(name: string, attrs: unknown[], inputs: unknown[], numOutputs: number): tf.Tensor[];
-}
+import { type NativeBackend, nativeBackend } from './nativeOps.js';
 
 let enabled = true;
 
@@ -32,9 +25,7 @@ export function useBlockLstm(on: boolean): void {
 }
 
 function native(): NativeBackend | undefined {
-  if (!enabled || tf.getBackend() !== 'tensorflow') return undefined;
-  const be = tf.backend() as unknown as Partial<NativeBackend>;
-  return typeof be.executeMultipleOutputs === 'function' && be.binding !== undefined ? (be as NativeBackend) : undefined;
+  return enabled ? nativeBackend() : undefined;
 }
 
 /** True when the fused kernel can run (native backend, not switched off). */

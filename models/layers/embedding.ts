@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gatherRows } from './gatherRows.js';
+import { gatherInference } from './nativeOps.js';
 import { type ParamMap, uniformValues, variable } from './params.js';
 import type { Rng } from '../rng.js';
 
@@ -28,6 +29,11 @@ export class Embedding {
       const rows = gatherRows(this.table as tf.Tensor2D, tf.reshape(ids, [b * t]));
       return tf.reshape(rows, [b, t, this.options.dim]) as tf.Tensor3D;
     });
+  }
+
+  /** Inference (no gradient): ids [N] int32 -> [N, dim], by gatherInference (models/layers/nativeOps.ts). */
+  lookup(ids: tf.Tensor1D): tf.Tensor2D {
+    return gatherInference(this.table as tf.Tensor2D, ids);
   }
 
   params(): ParamMap {

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { gatherRows } from './gatherRows.js';
+import { gatherInference } from './nativeOps.js';
 import { type ParamMap, variable } from './params.js';
 
 export interface HashedFeaturesOptions {
@@ -21,12 +22,15 @@ export class HashedFeatures {
     this.table = variable('lexical', [options.numBuckets, options.numTags]);
   }
 
-  /** featureIds [B, T, F] int32 -> emission scores [B, T, numTags]. */
-  apply(featureIds: tf.Tensor3D): tf.Tensor3D {
+  /**
+   * featureIds [B, T, F] int32 -> emission scores [B, T, numTags].
+   * `inference` (no gradient will be taken) gathers by gatherInference.
+   */
+  apply(featureIds: tf.Tensor3D, inference = false): tf.Tensor3D {
     return tf.tidy(() => {
       const [b, t, f] = featureIds.shape;
-      const flat = tf.reshape(featureIds, [b * t * f]);
-      const w = gatherRows(this.table as tf.Tensor2D, flat as tf.Tensor1D); // [B*T*F, K]
+      const flat = tf.reshape(featureIds, [b * t * f]) as tf.Tensor1D;
+      const w = inference ? gatherInference(this.table as tf.Tensor2D, flat) : gatherRows(this.table as tf.Tensor2D, flat); // [B*T*F, K]
       return tf.sum(tf.reshape(w, [b, t, f, this.options.numTags]), 2) as tf.Tensor3D;
     });
   }

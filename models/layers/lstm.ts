@@ -22,6 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockLstm, blockLstmAvailable } from './blockLstm.js';
 import { gatherRows } from './gatherRows.js';
+import { gatherInference } from './nativeOps.js';
 import { disposeParams, glorotUniform, type ParamMap, variable } from './params.js';
 import type { Rng } from '../rng.js';
 import type { PackedLayout } from '../packing.js';
@@ -111,11 +112,11 @@ export class LstmEncoder {
       const flat = tf.reshape(x, [bsz * steps, d]) as tf.Tensor2D;
       const ix = timeMajorIndex(bsz, steps, lengths, dirs === 2);
       const states = weights.map(({ w, b }, k) => {
-        const rows = tf.gather(flat, tf.tensor1d(k === 0 ? ix.forward : ix.backward!, 'int32'));
+        const rows = gatherInference(flat, tf.tensor1d(k === 0 ? ix.forward : ix.backward!, 'int32'));
         return blockLstm(tf.reshape(rows, [steps, bsz, d]) as tf.Tensor3D, w, b); // [T, B, H]
       });
       const all = tf.reshape(dirs === 2 ? tf.concat(states, 0) : states[0], [dirs * steps * bsz, h]) as tf.Tensor2D;
-      return tf.reshape(tf.gather(all, tf.tensor1d(ix.output, 'int32')), [bsz, steps, dirs * h]) as tf.Tensor3D;
+      return tf.reshape(gatherInference(all, tf.tensor1d(ix.output, 'int32')), [bsz, steps, dirs * h]) as tf.Tensor3D;
     });
   }
 
@@ -141,11 +142,11 @@ export class LstmEncoder {
       const inputs = tf.concat([tf.pad(x, [[0, 1], [0, 1]]), tf.oneHot(tf.tensor1d([d], 'int32'), d + 1, 1, 0, 'float32')], 0) as tf.Tensor2D;
       const ix = packedTimeMajorIndex(layout, dirs === 2);
       const states = weights.map(({ wReset, b }, k) => {
-        const rowsIn = tf.gather(inputs, tf.tensor1d(k === 0 ? ix.forward : ix.backward!, 'int32'));
+        const rowsIn = gatherInference(inputs, tf.tensor1d(k === 0 ? ix.forward : ix.backward!, 'int32'));
         return blockLstm(tf.reshape(rowsIn, [steps, rows, d + 1]) as tf.Tensor3D, wReset, b); // [T, R, H]
       });
       const all = tf.reshape(dirs === 2 ? tf.concat(states, 0) : states[0], [dirs * steps * rows, h]) as tf.Tensor2D;
-      return tf.reshape(tf.gather(all, tf.tensor1d(ix.output, 'int32')), [layout.chars, dirs * h]) as tf.Tensor2D;
+      return tf.reshape(gatherInference(all, tf.tensor1d(ix.output, 'int32')), [layout.chars, dirs * h]) as tf.Tensor2D;
     });
   }
 

@@ -61,8 +61,7 @@ export class CharEncoder {
    */
   applyPacked(ids: tf.Tensor1D, layout: PackedLayout): Encoded {
     return tf.tidy(() => {
-      const n = layout.chars;
-      const embeddings = tf.reshape(this.embedding.apply(tf.reshape(ids, [1, n]) as tf.Tensor2D), [n, this.config.embeddingDim]) as tf.Tensor2D;
+      const embeddings = this.embedding.lookup(ids);
       const hidden = this.lstm.applyPacked(embeddings, layout);
       return { embeddings: tf.expandDims(embeddings, 0) as tf.Tensor3D, hidden: tf.expandDims(hidden, 0) as tf.Tensor3D };
     });

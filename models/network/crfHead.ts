@@ -27,6 +27,8 @@ export interface HeadInputs {
   encoded?: Encoded;
   /** Lexical feature ids [B, T, F] when lexicalBuckets > 0. */
   features?: tf.Tensor3D;
+  /** No gradient will be taken (inference): lookups may skip what only training needs. */
+  inference?: boolean;
 }
 
 export class CrfHead {
@@ -61,7 +63,7 @@ export class CrfHead {
       }
       if (this.lexical) {
         if (!inputs.features) throw new Error('this head needs lexical feature ids');
-        parts.push(this.lexical.apply(inputs.features));
+        parts.push(this.lexical.apply(inputs.features, inputs.inference === true));
       }
       return parts.length === 1 ? parts[0] : (tf.add(parts[0], parts[1]) as tf.Tensor3D);
     });

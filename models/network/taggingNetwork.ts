@@ -69,7 +69,7 @@ export class TaggingNetwork {
         if (!batch.features) throw new Error('batch lacks lexical features');
         features = tf.tensor3d(batch.features, [b, t, batch.featuresPerStep ?? FEATURE_TEMPLATES], 'int32');
       }
-      return head.emissions({ encoded, features });
+      return head.emissions({ encoded, features, inference: dropoutSeed === undefined });
     });
   }
 
@@ -99,7 +99,7 @@ export class TaggingNetwork {
         if (!batch.features) throw new Error('batch lacks lexical features');
         features = tf.tensor3d(batch.features, [1, n, batch.featuresPerStep ?? FEATURE_TEMPLATES], 'int32');
       }
-      return tf.reshape(head.emissions({ encoded, features }), [n, head.config.numTags]) as tf.Tensor2D;
+      return tf.reshape(head.emissions({ encoded, features, inference: true }), [n, head.config.numTags]) as tf.Tensor2D;
     });
   }
 
