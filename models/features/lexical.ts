@@ -38,15 +38,18 @@ function checkBuckets(numBuckets: number): void {
   }
 }
 
-/** FNV-1a state `h` continued over the UTF-16 code units of `s`. */
-function feed(h: number, s: string): number {
+/**
+ * FNV-1a state `h` continued over the UTF-16 code units of `s` (as an int32;
+ * `>>> 0` gives the hash): fnv1a32(a + b) === fnv1aFeed(fnv1aFeed(0x811c9dc5, a), b) >>> 0.
+ */
+export function fnv1aFeed(h: number, s: string): number {
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   return h;
 }
 
 const SEP = 0x0001;
 /** FNV-1a state after each template's prefix "<template>\u0001". */
-const PREFIX_STATES = TEMPLATES.map((_, f) => Math.imul(feed(0x811c9dc5, String(f)) ^ SEP, 0x01000193));
+const PREFIX_STATES = TEMPLATES.map((_, f) => Math.imul(fnv1aFeed(0x811c9dc5, String(f)) ^ SEP, 0x01000193));
 
 /**
  * Feature ids of one sentence, shape [T, FEATURE_TEMPLATES] row-major, each in
@@ -65,8 +68,8 @@ export function lexicalFeatureIds(chars: readonly string[], numBuckets: number):
     const c = t + 2;
     for (let f = 0; f < FEATURE_TEMPLATES; f++) {
       const offsets = TEMPLATES[f];
-      let h = feed(PREFIX_STATES[f], padded[c + offsets[0]]);
-      for (let k = 1; k < offsets.length; k++) h = feed(Math.imul(h ^ SEP, 0x01000193), padded[c + offsets[k]]);
+      let h = fnv1aFeed(PREFIX_STATES[f], padded[c + offsets[0]]);
+      for (let k = 1; k < offsets.length; k++) h = fnv1aFeed(Math.imul(h ^ SEP, 0x01000193), padded[c + offsets[k]]);
       out[row + f] = 1 + ((h >>> 0) % m);
     }
   }

@@ -20,7 +20,7 @@
  * holds ~350k words). Pure functions of their arguments.
  */
 import { ConfigError } from '../../common/errors.js';
-import { fnv1a32 } from './lexical.js';
+import { fnv1a32, fnv1aFeed } from './lexical.js';
 
 /** Part-of-speech classes kept apart (jieba tags mapped by `posClass`). */
 export const POS_CLASSES = ['nr', 'ns', 'nt', 'nz', 'n', 'x'] as const;
@@ -113,9 +113,11 @@ function add(s: SetSummary, e: LexiconEntry, length: number): void {
  * code unit order), searched by binary search. Words sharing a prefix are
  * contiguous, so the scan from a position narrows its range as it extends
  * the string and stops at the first string no word starts with; the range
- * of each first UTF-16 code unit is indexed, so a search starts within the
- * words of its first character. No hash index is built: loading a
- * 350k-word dictionary costs two passes over its lines.
+ * of each first UTF-16 code unit is indexed, and so is the range of each
+ * first pair of code units, so a search of two or more code units starts
+ * within the few words that share them. No hash index of the words is
+ * built: loading a 350k-word dictionary costs two passes over its lines and
+ * one over the sorted words.
  */
 export class SoftLexicon {
   private readonly words: readonly string[];
@@ -123,6 +125,12 @@ export class SoftLexicon {
   /** Per first UTF-16 code unit c, its words are words[rangeStart[c], rangeEnd[c]). */
   private readonly rangeStart = new Int32Array(0x10000);
   private readonly rangeEnd = new Int32Array(0x10000);
+  /** Per first two code units (c1 << 16 | c2), the range of the words of two or more code units that begin with them. */
+  private readonly pairStart = new Map<number, number>();
+  private readonly pairEnd = new Map<number, number>();
+  /** Per entry: freqClass(freq), 1 << its POS class, its length in code points. */
+  private readonly freqClasses: Int32Array;
+  private readonly posBits: Int32Array;
   readonly maxWordLength: number;
 
   constructor(entries: readonly LexiconEntry[]) {
@@ -130,11 +138,18 @@ export class SoftLexicon {
     const sorted = kept.every((e, i) => i === 0 || kept[i - 1].word < e.word);
     this.entries = sorted ? kept : dedupeSorted([...kept].sort((x, y) => (x.word < y.word ? -1 : x.word > y.word ? 1 : y.freq - x.freq)));
     this.words = this.entries.map((e) => e.word);
+    this.freqClasses = Int32Array.from(this.entries, (e) => freqClass(e.freq));
+    this.posBits = Int32Array.from(this.entries, (e) => 1 << POS_CLASSES.indexOf(e.pos));
     let maxLen = 0;
     this.words.forEach((w, i) => {
       const c = w.charCodeAt(0);
       if (this.rangeEnd[c] === 0) this.rangeStart[c] = i;
       this.rangeEnd[c] = i + 1;
+      if (w.length >= 2) {
+        const pair = (c << 16) | w.charCodeAt(1);
+        if (!this.pairStart.has(pair)) this.pairStart.set(pair, i);
+        this.pairEnd.set(pair, i + 1);
+      }
       let points = 0;
       for (let i = 0; i < w.length; i++) {
         const c = w.charCodeAt(i);
@@ -180,23 +195,42 @@ export class SoftLexicon {
     return this.words[i] === word ? this.entries[i] : undefined;
   }
 
-  /** Every dictionary word occurrence in `chars`: [start, end) in code points, end - start >= 1. */
-  matches(chars: readonly string[]): { start: number; end: number; entry: LexiconEntry }[] {
-    const out: { start: number; end: number; entry: LexiconEntry }[] = [];
+  /**
+   * Calls visit(start, end, entry index) for every dictionary word occurrence
+   * in `chars`: [start, end) in code points, end - start >= 1, by start, then
+   * by end.
+   */
+  private forEachMatch(chars: readonly string[], visit: (start: number, end: number, entry: number) => void): void {
     for (let i = 0; i < chars.length; i++) {
       if (chars[i].length === 0) continue;
       const c = chars[i].charCodeAt(0);
-      const hi = this.rangeEnd[c];
+      let hi = this.rangeEnd[c];
       let lo = this.rangeStart[c];
       let s = '';
+      let paired = false;
       for (let j = i; j < chars.length && j - i < this.maxWordLength && lo < hi; j++) {
         s += chars[j];
+        if (!paired && s.length >= 2) {
+          // every word that starts with s starts with its first two code units
+          const pair = (c << 16) | s.charCodeAt(1);
+          const start = this.pairStart.get(pair);
+          if (start === undefined) break;
+          lo = Math.max(lo, start);
+          hi = Math.min(hi, this.pairEnd.get(pair)!);
+          paired = true;
+        }
         // words >= s that start with s follow each other; extending s only moves the range right
         lo = this.lowerBound(s, lo, hi);
         if (lo >= hi || !this.words[lo].startsWith(s)) break;
-        if (this.words[lo] === s) out.push({ start: i, end: j + 1, entry: this.entries[lo] });
+        if (this.words[lo] === s) visit(i, j + 1, lo);
       }
     }
+  }
+
+  /** Every dictionary word occurrence in `chars`: [start, end) in code points, end - start >= 1. */
+  matches(chars: readonly string[]): { start: number; end: number; entry: LexiconEntry }[] {
+    const out: { start: number; end: number; entry: LexiconEntry }[] = [];
+    this.forEachMatch(chars, (start, end, e) => out.push({ start, end, entry: this.entries[e] }));
     return out;
   }
 
@@ -214,6 +248,36 @@ export class SoftLexicon {
       add(out[end - 1][2], entry, n);
     }
     return out;
+  }
+
+  /**
+   * What softLexiconFeatureIds reads of sets(), in typed arrays [T * 4]
+   * (position t, set k in SETS order at t * 4 + k): the highest frequency
+   * class in the set (-1: empty; the class of the highest frequency, as
+   * freqClass is monotone), the OR of its POS bits, its longest word length.
+   */
+  setTables(chars: readonly string[]): { freqClass: Int32Array; posMask: Int32Array; maxLength: Int32Array } {
+    const n = chars.length;
+    const fc = new Int32Array(n * 4).fill(-1);
+    const posMask = new Int32Array(n * 4);
+    const maxLength = new Int32Array(n * 4);
+    const put = (slot: number, e: number, len: number) => {
+      const c = this.freqClasses[e];
+      if (c > fc[slot]) fc[slot] = c;
+      posMask[slot] |= this.posBits[e];
+      if (len > maxLength[slot]) maxLength[slot] = len;
+    };
+    this.forEachMatch(chars, (start, end, e) => {
+      const len = end - start;
+      if (len === 1) {
+        put(start * 4 + 3, e, 1);
+        return;
+      }
+      put(start * 4, e, len);
+      for (let t = start + 1; t < end - 1; t++) put(t * 4 + 1, e, len);
+      put((end - 1) * 4 + 2, e, len);
+    });
+    return { freqClass: fc, posMask, maxLength };
   }
 }
 
@@ -279,17 +343,24 @@ export function softLexiconFeatureIds(chars: readonly string[], lexicon: SoftLex
   const per = SOFT_LEXICON_TEMPLATES;
   const out = new Int32Array(chars.length * per);
   const table = slotIds(numBuckets);
-  lexicon.sets(chars).forEach((sets, t) => {
+  const { freqClass: fc, posMask, maxLength } = lexicon.setTables(chars);
+  const m = numBuckets - 1;
+  for (let t = 0; t < chars.length; t++) {
     let pattern = 0;
-    sets.forEach((s, k) => {
-      const empty = s.count === 0;
+    const row = t * per;
+    for (let k = 0; k < 4; k++) {
+      const slot = t * 4 + k;
+      const empty = fc[slot] < 0;
       if (!empty) pattern |= 1 << k;
-      out[t * per + k * 3] = table[(k * 3) * VALUES + (empty ? 0 : Math.min(freqClass(s.maxFreq), VALUES - 2) + 1)];
-      out[t * per + k * 3 + 1] = table[(k * 3 + 1) * VALUES + s.posMask];
-      out[t * per + k * 3 + 2] = table[(k * 3 + 2) * VALUES + Math.min(s.maxLength, 6)];
-    });
-    out[t * per + 12] = table[12 * VALUES + pattern];
-    out[t * per + 13] = 1 + (fnv1a32(`sl.patc\u0001${patternText(pattern)}\u0001${chars[t]}`) % (numBuckets - 1));
-  });
+      out[row + k * 3] = table[(k * 3) * VALUES + (empty ? 0 : Math.min(fc[slot], VALUES - 2) + 1)];
+      out[row + k * 3 + 1] = table[(k * 3 + 1) * VALUES + posMask[slot]];
+      out[row + k * 3 + 2] = table[(k * 3 + 2) * VALUES + Math.min(maxLength[slot], 6)];
+    }
+    out[row + 12] = table[12 * VALUES + pattern];
+    out[row + 13] = 1 + ((fnv1aFeed(PATC_STATES[pattern], chars[t]) >>> 0) % m);
+  }
   return out;
 }
+
+/** FNV-1a state after "sl.patc\u0001<non-empty sets>\u0001" for each pattern of non-empty sets. */
+const PATC_STATES = Array.from({ length: 16 }, (_, p) => fnv1aFeed(0x811c9dc5, `sl.patc\u0001${patternText(p)}\u0001`));

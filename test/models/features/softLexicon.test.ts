@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { ConfigError } from '../../../common/errors.js';
 import { freqClass, parseSoftLexicon, posClass, serializeEntries, SOFT_LEXICON_TEMPLATES, SoftLexicon, softLexiconFeatureIds } from '../../../models/features/softLexicon.js';
 import { fnv1a32 } from '../../../models/features/lexical.js';
@@ -151,4 +152,50 @@ test('feature ids are the hashes of the documented keys (trained artifacts depen
     expected.push(h(`sl.pat\u0001${pattern}`), h(`sl.patc\u0001${pattern}\u0001${c}`));
     assert.deepEqual([...ids.subarray(t * SOFT_LEXICON_TEMPLATES, (t + 1) * SOFT_LEXICON_TEMPLATES)], expected, `position ${t} (${c})`);
   });
+});
+
+/** softLexiconFeatureIds as its doc defines it, from sets() and the hashed key strings. */
+function featureIdsByKeys(cs: readonly string[], lex: SoftLexicon, numBuckets: number): Int32Array {
+  const hash = (key: string) => 1 + (fnv1a32(key) % (numBuckets - 1));
+  const names = ['B', 'M', 'E', 'S'];
+  const pos = ['nr', 'ns', 'nt', 'nz', 'n', 'x'];
+  const out = new Int32Array(cs.length * SOFT_LEXICON_TEMPLATES);
+  lex.sets(cs).forEach((sets, t) => {
+    let pattern = '';
+    sets.forEach((s, k) => {
+      const empty = s.count === 0;
+      if (!empty) pattern += names[k];
+      const posText = pos.filter((_, i) => s.posMask & (1 << i)).join('+');
+      out[t * SOFT_LEXICON_TEMPLATES + k * 3] = hash(`sl.${names[k]}#f\u0001${empty ? '-' : Math.min(freqClass(s.maxFreq), 62)}`);
+      out[t * SOFT_LEXICON_TEMPLATES + k * 3 + 1] = hash(`sl.${names[k]}#p\u0001${empty ? '-' : posText}`);
+      out[t * SOFT_LEXICON_TEMPLATES + k * 3 + 2] = hash(`sl.${names[k]}#l\u0001${empty ? '-' : Math.min(s.maxLength, 6)}`);
+    });
+    out[t * SOFT_LEXICON_TEMPLATES + 12] = hash(`sl.pat\u0001${pattern}`);
+    out[t * SOFT_LEXICON_TEMPLATES + 13] = hash(`sl.patc\u0001${pattern}\u0001${cs[t]}`);
+  });
+  return out;
+}
+
+test('matches: every occurrence of every word (up to the longest word), by brute force; feature ids as the doc defines them', () => {
+  // A small alphabet with a surrogate pair and a two-unit token, so words share first code units and pairs.
+  const alphabet = ['北', '京', '大', '学', '😀', 'ab', 'a', '学'];
+  const token = fc.constantFrom(...alphabet);
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.array(token, { minLength: 1, maxLength: 5 }), fc.nat(300000), fc.constantFrom('nr', 'ns', 'nt', 'n', 'v')), { maxLength: 40 }),
+      fc.array(token, { maxLength: 16 }),
+      fc.constantFrom(2, 1000, 131072),
+      (words, cs, numBuckets) => {
+        const lex = new SoftLexicon(parseSoftLexicon(words.map(([w, f, p]) => `${w.join('')} ${f} ${p}`).join('\n'), ALL));
+        const dict = new Set(words.map(([w]) => w.join('')).filter((w) => [...w].length <= ALL.maxWordLength));
+        const want: [number, number][] = [];
+        for (let i = 0; i < cs.length; i++) {
+          for (let j = i + 1; j <= cs.length && j - i <= lex.maxWordLength; j++) if (dict.has(cs.slice(i, j).join(''))) want.push([i, j]);
+        }
+        assert.deepEqual(lex.matches(cs).map((m) => [m.start, m.end]), want);
+        assert.deepEqual(softLexiconFeatureIds(cs, lex, numBuckets), featureIdsByKeys(cs, lex, numBuckets));
+      },
+    ),
+    { numRuns: 400 },
+  );
 });
