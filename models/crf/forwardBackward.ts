@@ -10,11 +10,15 @@ import type { CrfScores } from './crf.js';
 export interface ForwardBackward {
   length: number;
   numTags: number;
-  /** alpha[t*K+j]: log-sum of scores of prefixes ending in tag j at t (emission at t included). */
-  alpha: Float64Array;
-  /** beta[t*K+j]: log-sum of scores of suffixes after tag j at t (end score included). */
-  beta: Float64Array;
+  /** alpha[t*K+j]: log-sum of scores of prefixes ending in tag j at t (emission at t included). Built on first read. */
+  readonly alpha: Float64Array;
+  /** beta[t*K+j]: log-sum of scores of suffixes after tag j at t (end score included). Built on first read. */
+  readonly beta: Float64Array;
   logZ: number;
+  /** alpha[t*K+j] without building the array. */
+  alphaAt(t: number, j: number): number;
+  /** beta[t*K+j] without building the array. */
+  betaAt(t: number, j: number): number;
 }
 
 /** log(sum(exp(xs))) without overflow; -Infinity for no terms (or all -Infinity). */
@@ -33,82 +37,122 @@ export function logSumExp(xs: ArrayLike<number>): number {
  * scores precomputed, each step renormalised, the log scale accumulated):
  * K^2 multiply-adds per step instead of K^2 exp/log, about ten times faster
  * than log space and exact to float64 rounding, because each step's scores
- * are shifted by their maximum before exponentiating. The results are
- * returned in log space.
+ * are shifted by their maximum before exponentiating. The scaled vectors and
+ * each step's log scale are kept, and a log-space value is computed when it
+ * is read (alphaAt, betaAt; the whole alpha or beta array on its first
+ * read): a span's confidence reads a few of them, the training loss all.
+ * The emission factors are exponentiated once, for both directions.
  */
 export function forwardBackward(crf: CrfScores, data: Float32Array, offset: number, length: number): ForwardBackward {
   const k = crf.numTags;
-  const alpha = new Float64Array(length * k);
-  const beta = new Float64Array(length * k);
-  if (length === 0) return { length, numTags: k, alpha, beta, logZ: 0 };
+  const aS = new Float64Array(length * k); // scaled alpha: alpha[t*K+j] = log aS[t*K+j] + aLog[t]
+  const aLog = new Float64Array(length);
+  const bS = new Float64Array(length * k); // scaled beta likewise (the last row is the end scores, exactly)
+  const bLog = new Float64Array(length);
+  if (length === 0) return new Scaled(0, k, aS, aLog, bS, bLog, crf.end, 0);
   const expT = new Float64Array(k * k);
   for (let i = 0; i < k * k; i++) expT[i] = Math.exp(crf.trans[i]);
-  const a = new Float64Array(k);
-  const next = new Float64Array(k);
-  const e = new Float64Array(k);
-  // emission factors of step t, shifted by their max m: e[j] = exp(x[j] - m)
-  const emit = (t: number, extra?: ArrayLike<number>): number => {
-    let m = -Infinity;
+  // emission factors of every step, shifted by the step's max m[t]: e[t*K+j] = exp(x[j] - m[t])
+  const e = new Float64Array(length * k);
+  const m = new Float64Array(length);
+  for (let t = 0; t < length; t++) {
+    let max = -Infinity;
+    const row = offset + t * k;
     for (let j = 0; j < k; j++) {
-      const x = data[offset + t * k + j] + (extra ? extra[j] : 0);
-      e[j] = x;
-      if (x > m) m = x;
+      const x = data[row + j] + (t === 0 ? crf.start[j] : 0);
+      e[t * k + j] = x;
+      if (x > max) max = x;
     }
-    for (let j = 0; j < k; j++) e[j] = Math.exp(e[j] - m);
-    return m;
-  };
-  // forward
-  let logScale = emit(0, crf.start);
-  let sum = 0;
-  for (let j = 0; j < k; j++) sum += (a[j] = e[j]);
-  logScale += Math.log(sum);
-  for (let j = 0; j < k; j++) {
-    a[j] /= sum;
-    alpha[j] = Math.log(a[j]) + logScale;
+    for (let j = 0; j < k; j++) e[t * k + j] = Math.exp(e[t * k + j] - max);
+    m[t] = max;
   }
+  // forward
+  let sum = 0;
+  for (let j = 0; j < k; j++) sum += (aS[j] = e[j]);
+  let logScale = m[0] + Math.log(sum);
+  for (let j = 0; j < k; j++) aS[j] /= sum;
+  aLog[0] = logScale;
   for (let t = 1; t < length; t++) {
-    const m = emit(t);
-    next.fill(0);
+    const prev = (t - 1) * k;
+    const cur = t * k;
     for (let i = 0; i < k; i++) {
-      const ai = a[i];
+      const ai = aS[prev + i];
       if (ai === 0) continue;
-      for (let j = 0; j < k; j++) next[j] += ai * expT[i * k + j];
+      for (let j = 0; j < k; j++) aS[cur + j] += ai * expT[i * k + j];
     }
     sum = 0;
-    for (let j = 0; j < k; j++) sum += (a[j] = next[j] * e[j]);
-    logScale += m + Math.log(sum);
-    for (let j = 0; j < k; j++) {
-      a[j] /= sum;
-      alpha[t * k + j] = Math.log(a[j]) + logScale;
-    }
+    for (let j = 0; j < k; j++) sum += (aS[cur + j] *= e[cur + j]);
+    logScale += m[t] + Math.log(sum);
+    for (let j = 0; j < k; j++) aS[cur + j] /= sum;
+    aLog[t] = logScale;
   }
   let z = 0;
   let mEnd = -Infinity;
   for (let j = 0; j < k; j++) mEnd = Math.max(mEnd, crf.end[j]);
-  for (let j = 0; j < k; j++) z += a[j] * Math.exp(crf.end[j] - mEnd);
+  const lastRow = (length - 1) * k;
+  for (let j = 0; j < k; j++) z += aS[lastRow + j] * Math.exp(crf.end[j] - mEnd);
   const logZ = logScale + mEnd + Math.log(z);
-  // backward: b holds beta_t scaled; beta_t(i) = log b[i] + bScale
-  const b = new Float64Array(k);
+  // backward
+  for (let j = 0; j < k; j++) bS[lastRow + j] = Math.exp(crf.end[j] - mEnd);
   let bScale = mEnd;
-  for (let j = 0; j < k; j++) {
-    b[j] = Math.exp(crf.end[j] - mEnd);
-    beta[(length - 1) * k + j] = crf.end[j];
-  }
+  bLog[length - 1] = bScale;
+  const next = new Float64Array(k);
   for (let t = length - 2; t >= 0; t--) {
-    const m = emit(t + 1);
-    for (let j = 0; j < k; j++) next[j] = e[j] * b[j];
+    const after = (t + 1) * k;
+    const cur = t * k;
+    for (let j = 0; j < k; j++) next[j] = e[after + j] * bS[after + j];
     sum = 0;
     for (let i = 0; i < k; i++) {
       let acc = 0;
       for (let j = 0; j < k; j++) acc += expT[i * k + j] * next[j];
-      b[i] = acc;
+      bS[cur + i] = acc;
       sum += acc;
     }
-    bScale += m + Math.log(sum);
-    for (let i = 0; i < k; i++) {
-      b[i] /= sum;
-      beta[t * k + i] = Math.log(b[i]) + bScale;
-    }
+    bScale += m[t + 1] + Math.log(sum);
+    for (let i = 0; i < k; i++) bS[cur + i] /= sum;
+    bLog[t] = bScale;
   }
-  return { length, numTags: k, alpha, beta, logZ };
+  return new Scaled(length, k, aS, aLog, bS, bLog, crf.end, logZ);
+}
+
+/** Forward-backward results kept scaled; log-space values computed when read. */
+class Scaled implements ForwardBackward {
+  private alphaLog?: Float64Array;
+  private betaLog?: Float64Array;
+
+  constructor(
+    readonly length: number,
+    readonly numTags: number,
+    private readonly aS: Float64Array,
+    private readonly aLog: Float64Array,
+    private readonly bS: Float64Array,
+    private readonly bLog: Float64Array,
+    private readonly end: ArrayLike<number>,
+    readonly logZ: number,
+  ) {}
+
+  alphaAt(t: number, j: number): number {
+    return Math.log(this.aS[t * this.numTags + j]) + this.aLog[t];
+  }
+
+  betaAt(t: number, j: number): number {
+    return t === this.length - 1 ? this.end[j] : Math.log(this.bS[t * this.numTags + j]) + this.bLog[t];
+  }
+
+  get alpha(): Float64Array {
+    this.alphaLog ??= this.all((t, j) => this.alphaAt(t, j));
+    return this.alphaLog;
+  }
+
+  get beta(): Float64Array {
+    this.betaLog ??= this.all((t, j) => this.betaAt(t, j));
+    return this.betaLog;
+  }
+
+  private all(at: (t: number, j: number) => number): Float64Array {
+    const k = this.numTags;
+    const out = new Float64Array(this.length * k);
+    for (let t = 0; t < this.length; t++) for (let j = 0; j < k; j++) out[t * k + j] = at(t, j);
+    return out;
+  }
 }

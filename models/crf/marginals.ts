@@ -9,8 +9,7 @@ import { logSumExp, type ForwardBackward } from './forwardBackward.js';
 
 /** Marginal probability of tag j at position t. */
 export function tagMarginal(fb: ForwardBackward, t: number, j: number): number {
-  const i = t * fb.numTags + j;
-  return Math.exp(fb.alpha[i] + fb.beta[i] - fb.logZ);
+  return Math.exp(fb.alphaAt(t, j) + fb.betaAt(t, j) - fb.logZ);
 }
 
 /**
@@ -29,7 +28,7 @@ export function spanProbability(
 ): number {
   const k = fb.numTags;
   const last = start + tagIds.length - 1;
-  let score = fb.alpha[start * k + tagIds[0]];
+  let score = fb.alphaAt(start, tagIds[0]);
   for (let n = 1; n < tagIds.length; n++) {
     score += crf.trans[tagIds[n - 1] * k + tagIds[n]] + data[offset + (start + n) * k + tagIds[n]];
   }
@@ -40,7 +39,7 @@ export function spanProbability(
     const tail: number[] = [];
     for (let j = 0; j < k; j++) {
       if (notNext.has(j)) continue;
-      tail.push(crf.trans[lastTag * k + j] + data[offset + (last + 1) * k + j] + fb.beta[(last + 1) * k + j]);
+      tail.push(crf.trans[lastTag * k + j] + data[offset + (last + 1) * k + j] + fb.betaAt(last + 1, j));
     }
     score += logSumExp(tail);
   }
