@@ -17,7 +17,7 @@ export const spec: CommandSpec = {
     'nominal-teacher': { type: 'string', arg: 'DIR', description: 'a second teacher for the nominal mentions (TYPE.NOM): the silver holds --teacher\'s named spans and this one\'s nominal spans (one of them overlapping a named span is left out), e.g. a teacher of another annotation standard of the same labels' },
     text: { type: 'string', arg: 'SOURCE', multiple: true, description: 'unlabelled text, repeatable: text:FILE (a sentence a line), seg:FILE (segmented sentences, spaces dropped, e.g. the NLPCC 2016 train file), conll:FILE, an archive of posts (DIR, GLOB, FILE.avro, ?from=&to= hours), kafka:TOPIC of posts. Never dev or test text' },
     out: { type: 'string', arg: 'FILE', description: 'silver CoNLL file to write ("<char>\\t<tag>" lines in the teacher\'s scheme, a blank line between sentences)' },
-    'batch-size': { type: 'string', arg: 'N', description: 'sentences per forward pass', default: '64' },
+    'batch-size': { type: 'string', arg: 'N', description: 'rows per forward pass (short sentences share a row)', default: '64' },
     backend: BACKEND_OPTION,
     quiet: { type: 'boolean', description: 'no progress lines' },
   },
