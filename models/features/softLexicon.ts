@@ -110,25 +110,22 @@ function add(s: SetSummary, e: LexiconEntry, length: number): void {
 
 /**
  * A dictionary for SoftLexicon matching: the entries sorted by word (UTF-16
- * code unit order), searched by binary search. Words sharing a prefix are
- * contiguous, so the scan from a position narrows its range as it extends
- * the string and stops at the first string no word starts with; the range
- * of each first UTF-16 code unit is indexed, and so is the range of each
- * first pair of code units, so a search of two or more code units starts
- * within the few words that share them. No hash index of the words is
- * built: loading a 350k-word dictionary costs two passes over its lines and
- * one over the sorted words.
+ * code unit order) and a trie over their code units in typed arrays. Nodes
+ * are numbered breadth first, so the children of a node are consecutive
+ * numbers whose edge units ascend: a step down is a binary search over a few
+ * adjacent 16-bit units, and a scan from a position walks down one step per
+ * code unit, stopping where no word continues. The trie is built in one pass
+ * over the sorted words (each node's words are a contiguous range of them);
+ * a 350k-word dictionary gives about 0.5M nodes, 7 MB.
  */
 export class SoftLexicon {
-  private readonly words: readonly string[];
   private readonly entries: readonly LexiconEntry[];
-  /** Per first UTF-16 code unit c, its words are words[rangeStart[c], rangeEnd[c]). */
-  private readonly rangeStart = new Int32Array(0x10000);
-  private readonly rangeEnd = new Int32Array(0x10000);
-  /** Per first two code units (c1 << 16 | c2), the range of the words of two or more code units that begin with them. */
-  private readonly pairStart = new Map<number, number>();
-  private readonly pairEnd = new Map<number, number>();
-  /** Per entry: freqClass(freq), 1 << its POS class, its length in code points. */
+  /** Per node: the code unit on the edge into it, its first child and child count, the entry it ends (-1: none). */
+  private readonly unit: Uint16Array;
+  private readonly firstChild: Int32Array;
+  private readonly childCount: Int32Array;
+  private readonly entryAt: Int32Array;
+  /** Per entry: freqClass(freq) and 1 << its POS class. */
   private readonly freqClasses: Int32Array;
   private readonly posBits: Int32Array;
   readonly maxWordLength: number;
@@ -137,27 +134,56 @@ export class SoftLexicon {
     const kept = entries.filter((e) => e.word.length > 0);
     const sorted = kept.every((e, i) => i === 0 || kept[i - 1].word < e.word);
     this.entries = sorted ? kept : dedupeSorted([...kept].sort((x, y) => (x.word < y.word ? -1 : x.word > y.word ? 1 : y.freq - x.freq)));
-    this.words = this.entries.map((e) => e.word);
+    const words = this.entries.map((e) => e.word);
     this.freqClasses = Int32Array.from(this.entries, (e) => freqClass(e.freq));
     this.posBits = Int32Array.from(this.entries, (e) => 1 << POS_CLASSES.indexOf(e.pos));
     let maxLen = 0;
-    this.words.forEach((w, i) => {
-      const c = w.charCodeAt(0);
-      if (this.rangeEnd[c] === 0) this.rangeStart[c] = i;
-      this.rangeEnd[c] = i + 1;
-      if (w.length >= 2) {
-        const pair = (c << 16) | w.charCodeAt(1);
-        if (!this.pairStart.has(pair)) this.pairStart.set(pair, i);
-        this.pairEnd.set(pair, i + 1);
-      }
+    let units = 0;
+    for (const w of words) {
+      units += w.length;
       let points = 0;
       for (let i = 0; i < w.length; i++) {
         const c = w.charCodeAt(i);
         if (c < 0xdc00 || c > 0xdfff) points += 1;
       }
       maxLen = Math.max(maxLen, points);
-    });
+    }
     this.maxWordLength = maxLen;
+    // At most one node per code unit of the words, plus the root (trimmed to the nodes made, below).
+    const cap = units + 1;
+    const unit = new Uint16Array(cap);
+    const firstChild = new Int32Array(cap);
+    const childCount = new Int32Array(cap);
+    const entryAt = new Int32Array(cap).fill(-1);
+    // Node n's words are words[lo[n], hi[n]), all sharing its prefix of depth[n] code units.
+    const lo = new Int32Array(cap);
+    const hi = new Int32Array(cap);
+    const depth = new Int32Array(cap);
+    hi[0] = words.length;
+    let nodes = 1;
+    for (let n = 0; n < nodes; n++) {
+      let a = lo[n];
+      const b = hi[n];
+      const d = depth[n];
+      if (a < b && words[a].length === d) entryAt[n] = a++; // the prefix itself is a word: it sorts first
+      firstChild[n] = nodes;
+      while (a < b) {
+        const u = words[a].charCodeAt(d);
+        let e = a + 1;
+        while (e < b && words[e].charCodeAt(d) === u) e++;
+        unit[nodes] = u;
+        lo[nodes] = a;
+        hi[nodes] = e;
+        depth[nodes] = d + 1;
+        nodes++;
+        a = e;
+      }
+      childCount[n] = nodes - firstChild[n];
+    }
+    this.unit = unit.slice(0, nodes);
+    this.firstChild = firstChild.slice(0, nodes);
+    this.childCount = childCount.slice(0, nodes);
+    this.entryAt = entryAt.slice(0, nodes);
   }
 
   get size(): number {
@@ -178,21 +204,30 @@ export class SoftLexicon {
     return new SoftLexicon(entries);
   }
 
-  /** First index in [lo, hi) whose word is >= s (hi if none). */
-  private lowerBound(s: string, lo: number, hi: number): number {
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.words[mid] < s) lo = mid + 1;
-      else hi = mid;
+  /** The child of `node` on code unit `u`, or -1. */
+  private child(node: number, u: number): number {
+    let a = this.firstChild[node];
+    let b = a + this.childCount[node];
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      const m = this.unit[mid];
+      if (m < u) a = mid + 1;
+      else if (m > u) b = mid;
+      else return mid;
     }
-    return lo;
+    return -1;
+  }
+
+  /** The node `s` leads to from `node`, or -1. */
+  private walk(node: number, s: string): number {
+    for (let k = 0; k < s.length && node >= 0; k++) node = this.child(node, s.charCodeAt(k));
+    return node;
   }
 
   lookup(word: string): LexiconEntry | undefined {
     if (word.length === 0) return undefined;
-    const c = word.charCodeAt(0);
-    const i = this.lowerBound(word, this.rangeStart[c], this.rangeEnd[c]);
-    return this.words[i] === word ? this.entries[i] : undefined;
+    const node = this.walk(0, word);
+    return node >= 0 && this.entryAt[node] >= 0 ? this.entries[this.entryAt[node]] : undefined;
   }
 
   /**
@@ -203,26 +238,11 @@ export class SoftLexicon {
   private forEachMatch(chars: readonly string[], visit: (start: number, end: number, entry: number) => void): void {
     for (let i = 0; i < chars.length; i++) {
       if (chars[i].length === 0) continue;
-      const c = chars[i].charCodeAt(0);
-      let hi = this.rangeEnd[c];
-      let lo = this.rangeStart[c];
-      let s = '';
-      let paired = false;
-      for (let j = i; j < chars.length && j - i < this.maxWordLength && lo < hi; j++) {
-        s += chars[j];
-        if (!paired && s.length >= 2) {
-          // every word that starts with s starts with its first two code units
-          const pair = (c << 16) | s.charCodeAt(1);
-          const start = this.pairStart.get(pair);
-          if (start === undefined) break;
-          lo = Math.max(lo, start);
-          hi = Math.min(hi, this.pairEnd.get(pair)!);
-          paired = true;
-        }
-        // words >= s that start with s follow each other; extending s only moves the range right
-        lo = this.lowerBound(s, lo, hi);
-        if (lo >= hi || !this.words[lo].startsWith(s)) break;
-        if (this.words[lo] === s) visit(i, j + 1, lo);
+      let node = 0;
+      for (let j = i; j < chars.length && j - i < this.maxWordLength; j++) {
+        node = this.walk(node, chars[j]);
+        if (node < 0) break; // no word continues this string
+        if (this.entryAt[node] >= 0) visit(i, j + 1, this.entryAt[node]);
       }
     }
   }
