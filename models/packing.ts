@@ -72,7 +72,7 @@ export function packingEnabled(): boolean {
 }
 
 /**
- * Groups sentence indices (lengths >= 1) into packed tensor batches, longest
+ * Groups sentence indices into packed tensor batches, longest
  * first. A batch's row length is its longest sentence; it holds at most
  * `maxRows` rows and, beyond one row, at most `maxCells` cells (rows x row
  * length), the same limits a padded batch has on sentences and cells. Each
@@ -85,7 +85,7 @@ export function packRows(lengths: readonly number[], maxRows: number, maxCells =
   let waiting = lengths.map((_, i) => i).sort((a, b) => lengths[b] - lengths[a] || a - b);
   const out: PackedGroup[] = [];
   while (waiting.length > 0) {
-    const steps = lengths[waiting[0]];
+    const steps = Math.max(1, lengths[waiting[0]]); // a batch of empty sentences still has one step
     const cap = Math.max(1, Math.min(maxRows, Math.floor(maxCells / steps)));
     const used: number[] = [];
     const members: number[][] = [];

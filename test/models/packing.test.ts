@@ -8,8 +8,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import { blockLstmAvailable } from '../../models/layers/blockLstm.js';
 import { packedTimeMajorIndex } from '../../models/layers/lstm.js';
-import { makePackedBatch, packedCells, packRows, type PackedLayout } from '../../models/packing.js';
+import { makePackedBatch, packedCells, packRows, type PackedLayout, usePacking } from '../../models/packing.js';
+import { TaggerModel } from '../../models/taggerModel.js';
+import { ENTITY_LABELS } from '../../models/text/labels.js';
+import { TagDictionary } from '../../models/text/tagDictionary.js';
+import { Vocabulary } from '../../models/text/vocabulary.js';
+import { testBackend } from '../support/backend.js';
 
 /** Checks a layout's invariants. */
 function checkLayout(layout: PackedLayout): void {
@@ -81,6 +87,42 @@ test('packRows: short sentences fill the gaps of long rows; one sentence per row
   assert.equal(same.length, 1);
   assert.equal(same[0].layout.rows, 3);
   assert.throws(() => packRows([1], 0), /maxRows/);
+});
+
+test('packRows places empty sentences too (no characters, rows of at least one step)', () => {
+  const groups = packRows([0, 3, 0], 2);
+  assert.deepEqual(groups.flatMap((g) => g.sentences).sort(), [0, 1, 2]);
+  for (const { layout } of groups) {
+    assert.ok(layout.steps >= 1);
+    const ix = packedTimeMajorIndex(layout, true);
+    assert.equal(ix.output.length, 2 * layout.chars);
+  }
+  const [only] = packRows([0, 0], 4);
+  assert.equal(only.layout.steps, 1);
+  assert.equal(only.layout.chars, 0);
+});
+
+test('a model without lexical features tags empty sentences beside others the same packed and padded', async (t) => {
+  await testBackend();
+  if (!blockLstmAvailable()) {
+    t.skip('packing runs on the fused kernel, native backend only');
+    return;
+  }
+  const vocab = Vocabulary.build([[...'北京欢迎你我']], { normalize: true });
+  const tags = TagDictionary.forLabels([...ENTITY_LABELS], 'BIO');
+  const head = { numTags: tags.size, useHidden: true, useEmbeddings: true, lexicalBuckets: 0 };
+  const model = TaggerModel.create({ vocabSize: vocab.size, embeddingDim: 8, hiddenDim: 8, bidirectional: true, dropout: 0, ner: head }, vocab, tags, { modelId: 't', modelVersion: 't', scheme: 'BIO', maxLength: 64 }, 1);
+  try {
+    for (const input of [[[], [...'北京欢迎你'], [], [...'我']], [[], []]]) {
+      const packed = await model.predict(input, 64);
+      usePacking(false);
+      const padded = await model.predict(input, 64).finally(() => usePacking(true));
+      assert.deepEqual(packed.map((p) => p.tags), padded.map((p) => p.tags));
+      assert.deepEqual(packed.map((p) => p.tags.length), input.map((s) => s.length));
+    }
+  } finally {
+    model.dispose();
+  }
 });
 
 test('makePackedBatch lays ids and features out on the flat axis in the group\'s order', () => {
