@@ -9,7 +9,7 @@
  */
 import { from, VirtualTimeScheduler, timer, map, mergeMap } from 'rxjs';
 import { inferenceBuckets } from '../models/batch.js';
-import { packedCells, packRows } from '../models/packing.js';
+import { packRows } from '../models/packing.js';
 import { codePointLength } from '../models/text/codepoints.js';
 import { batchItems } from '../operators/batchItems.js';
 import type { Item } from '../operators/types.js';
@@ -65,7 +65,7 @@ export function callPadding(texts: readonly string[], maxLength: number, batchSi
   if (packed) {
     const groups = packRows(lengths, batchSize, maxCells);
     let cells = 0;
-    for (const { layout } of groups) cells += packedCells(layout).cells;
+    for (const { layout } of groups) cells += layout.rows * layout.steps;
     return { real, cells, passes: groups.length };
   }
   let cells = 0;

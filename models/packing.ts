@@ -18,9 +18,7 @@
 import { type EncodedSentence, featuresPerStep } from './batch.js';
 
 export interface PackedLayout {
-  /** Sentences S. */
-  size: number;
-  /** Characters per sentence [S]. */
+  /** Characters per sentence [S] (S sentences). */
   lengths: Int32Array;
   /** First position of each sentence on the flat character axis [S]. */
   starts: Int32Array;
@@ -114,7 +112,6 @@ function layoutOf(members: number[][], lengths: readonly number[], steps: number
   const sentences = members.flat();
   const size = sentences.length;
   const layout: PackedLayout = {
-    size,
     lengths: new Int32Array(size),
     starts: new Int32Array(size),
     chars: 0,
@@ -144,7 +141,7 @@ function layoutOf(members: number[][], lengths: readonly number[], steps: number
 
 /** Concatenates the encoded sentences of a group (in the group's order) on the flat character axis. */
 export function makePackedBatch(sentences: readonly EncodedSentence[], layout: PackedLayout): PackedBatch {
-  if (sentences.length !== layout.size) throw new Error(`a layout of ${layout.size} sentences was given ${sentences.length}`);
+  if (sentences.length !== layout.lengths.length) throw new Error(`a layout of ${layout.lengths.length} sentences was given ${sentences.length}`);
   const ids = new Int32Array(layout.chars);
   const withFeatures = sentences.length > 0 && sentences.every((s) => s.features !== undefined);
   const f = withFeatures ? featuresPerStep(sentences[0]) : 0;
@@ -158,9 +155,4 @@ export function makePackedBatch(sentences: readonly EncodedSentence[], layout: P
     }
   });
   return { layout, ids, features, featuresPerStep: withFeatures ? f : undefined };
-}
-
-/** Cells a packed batch computes (rows x steps) and how many of them are padding or separators. */
-export function packedCells(layout: PackedLayout): { cells: number; real: number } {
-  return { cells: layout.rows * layout.steps, real: layout.chars };
 }

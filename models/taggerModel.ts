@@ -247,39 +247,36 @@ export class TaggerModel {
     const segTags = head === 'ner' ? await this.predictSegmentation(sentences, batchSize, pace) : undefined;
     const encode = (i: number) => this.encode(sentences[i], undefined, head, segTags?.[i]);
     const lengths = sentences.map((s) => s.length);
+    const padded = () => {
+      const batch = makeBatch(group.map(encode));
+      return { em: this.emissions(head, batch), starts: Int32Array.from(group, (_, b) => b * batch.steps), lengths: batch.lengths };
+    };
+    let group: number[];
     if (this.packs()) {
-      for (const { sentences: group, layout } of packRows(lengths, batchSize, pace.maxCells)) {
-        if (layout.rows === layout.size) {
-          // No row is shared: a padded batch computes the same cells without the separator input.
-          yield* this.paddedEmissions(group, encode, head, pace);
-          continue;
-        }
-        await pace.pause();
-        const em = this.packedEmissions(head, makePackedBatch(group.map(encode), layout));
-        const data = (await em.data()) as Float32Array;
-        em.dispose();
-        await pace.pause();
-        yield { group, starts: layout.starts, lengths: layout.lengths, data };
+      for (const packed of packRows(lengths, batchSize, pace.maxCells)) {
+        const { layout } = packed;
+        group = packed.sentences;
+        // A batch whose rows hold one sentence each runs padded: the same cells without the separator input.
+        const forward = layout.rows === layout.lengths.length ? padded : () => ({ em: this.packedEmissions(head, makePackedBatch(group.map(encode), layout)), starts: layout.starts, lengths: layout.lengths });
+        yield { group, ...(await this.tensorBatch(pace, forward)) };
       }
       return;
     }
-    for (const group of inferenceBuckets(lengths, batchSize, pace.maxCells)) yield* this.paddedEmissions(group, encode, head, pace);
+    for (group of inferenceBuckets(lengths, batchSize, pace.maxCells)) yield { group, ...(await this.tensorBatch(pace, padded)) };
   }
 
-  /** One padded tensor batch of emissionBatches: the sentences `group` (encoded by `encode`), right-padded to the longest. */
-  private async *paddedEmissions(
-    group: number[],
-    encode: (i: number) => EncodedSentence,
-    head: HeadName,
-    pace: Pace,
-  ): AsyncGenerator<{ group: number[]; starts: Int32Array; lengths: Int32Array; data: Float32Array }> {
+  /**
+   * One tensor batch of emissionBatches between the pace's pauses: `forward`
+   * builds it and returns its emissions and where each sentence's rows begin;
+   * the emissions are read back and freed.
+   */
+  private async tensorBatch(pace: Pace, forward: () => { em: tf.Tensor; starts: Int32Array; lengths: Int32Array }): Promise<{ starts: Int32Array; lengths: Int32Array; data: Float32Array }> {
     await pace.pause();
-    const batch = makeBatch(group.map(encode));
-    const em = this.emissions(head, batch);
+    const { em, starts, lengths } = forward();
     const data = (await em.data()) as Float32Array;
     em.dispose();
     await pace.pause();
-    yield { group, starts: Int32Array.from(group, (_, b) => b * batch.steps), lengths: batch.lengths, data };
+    return { starts, lengths, data };
   }
 
   /** True when inference runs packed batches: packing is on and every member network can pack (models/packing.ts). */

@@ -24,12 +24,7 @@ const TEMPLATES: readonly (readonly number[])[] = [
 
 /** 32-bit FNV-1a over the UTF-16 code units of `s`, as an unsigned integer. */
 export function fnv1a32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
+  return fnv1aFeed(0x811c9dc5, s) >>> 0;
 }
 
 function checkBuckets(numBuckets: number): void {

@@ -84,29 +84,8 @@ function dedupeSorted(entries: LexiconEntry[]): LexiconEntry[] {
   return entries.filter((e, i) => i === 0 || entries[i - 1].word !== e.word);
 }
 
-/** The matches of one set at one position, summarised. */
-export interface SetSummary {
-  /** Words in the set. */
-  count: number;
-  /** Highest frequency among them (-1 for an empty set). */
-  maxFreq: number;
-  /** Bit i set when a word of class POS_CLASSES[i] is in the set. */
-  posMask: number;
-  /** Longest word, in code points (0 for an empty set). */
-  maxLength: number;
-}
-
 /** The four sets, in this order. */
 export const SETS = ['B', 'M', 'E', 'S'] as const;
-
-const emptySummary = (): SetSummary => ({ count: 0, maxFreq: -1, posMask: 0, maxLength: 0 });
-
-function add(s: SetSummary, e: LexiconEntry, length: number): void {
-  s.count += 1;
-  s.maxFreq = Math.max(s.maxFreq, e.freq);
-  s.posMask |= 1 << POS_CLASSES.indexOf(e.pos);
-  s.maxLength = Math.max(s.maxLength, length);
-}
 
 /**
  * A dictionary for SoftLexicon matching: the entries sorted by word (UTF-16
@@ -254,24 +233,9 @@ export class SoftLexicon {
     return out;
   }
 
-  /** The B/M/E/S sets of every position, summarised: [T][4] in SETS order. */
-  sets(chars: readonly string[]): SetSummary[][] {
-    const out = chars.map(() => SETS.map(emptySummary));
-    for (const { start, end, entry } of this.matches(chars)) {
-      const n = end - start;
-      if (n === 1) {
-        add(out[start][3], entry, 1);
-        continue;
-      }
-      add(out[start][0], entry, n);
-      for (let t = start + 1; t < end - 1; t++) add(out[t][1], entry, n);
-      add(out[end - 1][2], entry, n);
-    }
-    return out;
-  }
-
   /**
-   * What softLexiconFeatureIds reads of sets(), in typed arrays [T * 4]
+   * The B/M/E/S sets of every position, summarised as softLexiconFeatureIds
+   * reads them, in typed arrays [T * 4]
    * (position t, set k in SETS order at t * 4 + k): the highest frequency
    * class in the set (-1: empty; the class of the highest frequency, as
    * freqClass is monotone), the OR of its POS bits, its longest word length.

@@ -312,7 +312,7 @@ export function packedTimeMajorIndex(
   const forward = new Int32Array(rows * steps).fill(pad);
   const backward = bidirectional ? new Int32Array(rows * steps).fill(pad) : undefined;
   const output = new Int32Array(chars * dirs);
-  for (let j = 0; j < layout.size; j++) {
+  for (let j = 0; j < layout.lengths.length; j++) {
     const r = layout.row[j];
     const at = layout.at[j];
     const last = layout.used[r] - 1;

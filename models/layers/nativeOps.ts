@@ -5,7 +5,7 @@
  * check. tfjs-node's gather kernel reads every index back into JavaScript and
  * asserts its range one by one (a closure and two property lookups per
  * index) before it runs the op; at inference that loop took about a seventh
- * of a tagger call's time (BENCHMARKS.md, Limits round 10). TensorFlow's own
+ * of a tagger call's time (BENCHMARKS.md, Limits round 5). TensorFlow's own
  * CPU kernel checks the range too and fails the op with InvalidArgument, so
  * an index out of range is still an error, not a read out of bounds.
  */

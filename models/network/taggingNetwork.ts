@@ -60,16 +60,8 @@ export class TaggingNetwork {
     return tf.tidy(() => {
       const head = this.head(name);
       const { size: b, steps: t } = batch;
-      const encoded =
-        this.encoder && (head.config.useHidden || head.config.useEmbeddings)
-          ? this.encoder.apply(tf.tensor2d(batch.ids, [b, t], 'int32'), batch.lengths, dropoutSeed)
-          : undefined;
-      let features: tf.Tensor3D | undefined;
-      if (head.config.lexicalBuckets > 0) {
-        if (!batch.features) throw new Error('batch lacks lexical features');
-        features = tf.tensor3d(batch.features, [b, t, batch.featuresPerStep ?? FEATURE_TEMPLATES], 'int32');
-      }
-      return head.emissions({ encoded, features, inference: dropoutSeed === undefined });
+      const encoded = this.readsEncoder(head) ? this.encoder!.apply(tf.tensor2d(batch.ids, [b, t], 'int32'), batch.lengths, dropoutSeed) : undefined;
+      return head.emissions({ encoded, features: featureTensor(head, batch, b, t), inference: dropoutSeed === undefined });
     });
   }
 
@@ -90,16 +82,8 @@ export class TaggingNetwork {
     return tf.tidy(() => {
       const head = this.head(name);
       const n = batch.layout.chars;
-      const encoded =
-        this.encoder && (head.config.useHidden || head.config.useEmbeddings)
-          ? this.encoder.applyPacked(tf.tensor1d(batch.ids, 'int32'), batch.layout)
-          : undefined;
-      let features: tf.Tensor3D | undefined;
-      if (head.config.lexicalBuckets > 0) {
-        if (!batch.features) throw new Error('batch lacks lexical features');
-        features = tf.tensor3d(batch.features, [1, n, batch.featuresPerStep ?? FEATURE_TEMPLATES], 'int32');
-      }
-      return tf.reshape(head.emissions({ encoded, features, inference: true }), [n, head.config.numTags]) as tf.Tensor2D;
+      const encoded = this.readsEncoder(head) ? this.encoder!.applyPacked(tf.tensor1d(batch.ids, 'int32'), batch.layout) : undefined;
+      return tf.reshape(head.emissions({ encoded, features: featureTensor(head, batch, 1, n), inference: true }), [n, head.config.numTags]) as tf.Tensor2D;
     });
   }
 
@@ -111,11 +95,16 @@ export class TaggingNetwork {
     });
   }
 
+  /** True when `head`'s emissions read the encoder (its hidden vectors or embeddings). */
+  private readsEncoder(head: CrfHead): boolean {
+    return this.encoder !== undefined && (head.config.useHidden || head.config.useEmbeddings);
+  }
+
   /** Trainable variables of the parts a head's loss depends on. */
   headParams(name: HeadName): ParamMap {
     const out: ParamMap = new Map();
     const head = this.head(name);
-    if (this.encoder && (head.config.useHidden || head.config.useEmbeddings)) collect(out, 'encoder', this.encoder.params());
+    if (this.readsEncoder(head)) collect(out, 'encoder', this.encoder!.params());
     return collect(out, name, head.params());
   }
 
@@ -144,4 +133,11 @@ export class TaggingNetwork {
     this.ner.crf.disposeConstants();
     this.seg?.crf.disposeConstants();
   }
+}
+
+/** A head's lexical feature ids as a [b, t, F] tensor, when it has lexical features (from a padded or a packed batch). */
+function featureTensor(head: CrfHead, batch: { features?: Int32Array; featuresPerStep?: number }, b: number, t: number): tf.Tensor3D | undefined {
+  if (head.config.lexicalBuckets <= 0) return undefined;
+  if (!batch.features) throw new Error('batch lacks lexical features');
+  return tf.tensor3d(batch.features, [b, t, batch.featuresPerStep ?? FEATURE_TEMPLATES], 'int32');
 }

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { blockLstmAvailable } from '../../models/layers/blockLstm.js';
 import { packedTimeMajorIndex } from '../../models/layers/lstm.js';
-import { makePackedBatch, packedCells, packRows, type PackedLayout, usePacking } from '../../models/packing.js';
+import { makePackedBatch, packRows, type PackedLayout, usePacking } from '../../models/packing.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { ENTITY_LABELS } from '../../models/text/labels.js';
 import { TagDictionary } from '../../models/text/tagDictionary.js';
@@ -21,7 +21,7 @@ import { testBackend } from '../support/backend.js';
 function checkLayout(layout: PackedLayout): void {
   let flat = 0;
   const cursor = new Int32Array(layout.rows);
-  for (let j = 0; j < layout.size; j++) {
+  for (let j = 0; j < layout.lengths.length; j++) {
     const r = layout.row[j];
     assert.ok(r >= 0 && r < layout.rows);
     assert.equal(layout.starts[j], flat, 'the flat axis follows the listing order');
@@ -55,7 +55,7 @@ test('packRows: every sentence once, rows within the longest length, the row and
           assert.ok(layout.steps <= previousSteps, 'batches come longest first');
           previousSteps = layout.steps;
           assert.ok(layout.rows <= maxRows);
-          if (layout.rows > 1) assert.ok(packedCells(layout).cells <= maxCells);
+          if (layout.rows > 1) assert.ok(layout.rows * layout.steps <= maxCells);
         }
       },
     ),
@@ -148,7 +148,7 @@ test('packedTimeMajorIndex: the inputs of each row in [T, R] order with separato
         const ix = packedTimeMajorIndex(layout, true);
         // Expected rows: each row's content left to right, padding after its used length.
         const grid: number[][] = Array.from({ length: rows }, () => new Array(steps).fill(pad));
-        for (let j = 0; j < layout.size; j++) {
+        for (let j = 0; j < layout.lengths.length; j++) {
           if (layout.at[j] > 0) grid[layout.row[j]][layout.at[j] - 1] = sep;
           for (let p = 0; p < layout.lengths[j]; p++) grid[layout.row[j]][layout.at[j] + p] = layout.starts[j] + p;
         }

@@ -46,10 +46,11 @@ test('the B/M/E/S sets of a known sentence', () => {
   assert.deepEqual(sets[9], { B: [], M: [], E: ['周杰伦'], S: [] });
 
   // the summaries agree with the sets
-  const summary = lex.sets(chars);
-  assert.deepEqual(summary[5][2], { count: 2, maxFreq: 500, posMask: (1 << 2) | (1 << 4), maxLength: 4 }); // E at 学: nt and n
-  assert.deepEqual(summary[2][0], { count: 2, maxFreq: 100, posMask: (1 << 1) | (1 << 2), maxLength: 4 }); // B at 北: ns and nt
-  assert.deepEqual(summary[1], [0, 1, 2, 3].map(() => ({ count: 0, maxFreq: -1, posMask: 0, maxLength: 0 })));
+  const summary = lex.setTables(chars);
+  const slot = (t: number, k: number) => ({ freqClass: summary.freqClass[t * 4 + k], posMask: summary.posMask[t * 4 + k], maxLength: summary.maxLength[t * 4 + k] });
+  assert.deepEqual(slot(5, 2), { freqClass: freqClass(500), posMask: (1 << 2) | (1 << 4), maxLength: 4 }); // E at 学: nt and n
+  assert.deepEqual(slot(2, 0), { freqClass: freqClass(100), posMask: (1 << 1) | (1 << 2), maxLength: 4 }); // B at 北: ns and nt
+  assert.deepEqual([0, 1, 2, 3].map((k) => slot(1, k)), [0, 1, 2, 3].map(() => ({ freqClass: -1, posMask: 0, maxLength: 0 })));
 });
 
 test('parsing: POS classes, duplicates, longest word, top N, bad frequency', () => {
@@ -154,13 +155,36 @@ test('feature ids are the hashes of the documented keys (trained artifacts depen
   });
 });
 
-/** softLexiconFeatureIds as its doc defines it, from sets() and the hashed key strings. */
+/** The B/M/E/S sets of every position from the matches, summarised: [T][4], each { count, maxFreq, posMask, maxLength }. */
+function setSummaries(cs: readonly string[], lex: SoftLexicon) {
+  const pos = ['nr', 'ns', 'nt', 'nz', 'n', 'x'];
+  const out = cs.map(() => [0, 1, 2, 3].map(() => ({ count: 0, maxFreq: -1, posMask: 0, maxLength: 0 })));
+  const add = (t: number, k: number, e: { freq: number; pos: string }, n: number) => {
+    const s = out[t][k];
+    s.count += 1;
+    s.maxFreq = Math.max(s.maxFreq, e.freq);
+    s.posMask |= 1 << pos.indexOf(e.pos);
+    s.maxLength = Math.max(s.maxLength, n);
+  };
+  for (const { start, end, entry } of lex.matches(cs)) {
+    const n = end - start;
+    if (n === 1) add(start, 3, entry, 1);
+    else {
+      add(start, 0, entry, n);
+      for (let t = start + 1; t < end - 1; t++) add(t, 1, entry, n);
+      add(end - 1, 2, entry, n);
+    }
+  }
+  return out;
+}
+
+/** softLexiconFeatureIds as its doc defines it, from the matches' sets and the hashed key strings. */
 function featureIdsByKeys(cs: readonly string[], lex: SoftLexicon, numBuckets: number): Int32Array {
   const hash = (key: string) => 1 + (fnv1a32(key) % (numBuckets - 1));
   const names = ['B', 'M', 'E', 'S'];
   const pos = ['nr', 'ns', 'nt', 'nz', 'n', 'x'];
   const out = new Int32Array(cs.length * SOFT_LEXICON_TEMPLATES);
-  lex.sets(cs).forEach((sets, t) => {
+  setSummaries(cs, lex).forEach((sets, t) => {
     let pattern = '';
     sets.forEach((s, k) => {
       const empty = s.count === 0;

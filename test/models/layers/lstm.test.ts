@@ -123,7 +123,7 @@ test('packed inference (applyPacked): each sentence of a shared row gets the sta
     const lengths = [9, 2, 5, 1, 3, 7, 1, 4];
     const seqs = lengths.map((len) => Array.from({ length: len }, () => Array.from({ length: d }, () => 3 * rng.normal())));
     const groups = packRows(lengths, 3);
-    assert.ok(groups.some((g) => g.layout.size > g.layout.rows), 'some row holds more than one sentence');
+    assert.ok(groups.some((g) => g.layout.lengths.length > g.layout.rows), 'some row holds more than one sentence');
     lstm.prepareInference();
     const before = tf.memory().numTensors;
     for (const { sentences, layout } of groups) {
