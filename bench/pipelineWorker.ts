@@ -333,7 +333,7 @@ async function openTagger(config: WorkerConfig): Promise<OpenedTagger> {
   if (task.variant === 'full' && config.inference === 'thread') {
     // --worker-option inference=thread: the tagger in a worker thread (its tensors are counted there)
     const { ThreadTagger } = await import('../models/threadTagger.js');
-    const thread = await ThreadTagger.open(config.model, { backend: 'native', batchSize: config.batchMaxCount });
+    const thread = await ThreadTagger.open(config.model, { backend: 'native', batchSize: config.batchMaxCount, threads: config.taggerThreads });
     const numTensors = async () => (await thread.memory()).numTensors;
     tensors.afterLoad = await numTensors();
     await thread.tag(samplePosts().map((p) => p.text)); // warm-up: a long-running worker is warm

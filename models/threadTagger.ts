@@ -19,13 +19,22 @@
  *  - if the thread dies (uncaught error, exit), `onExit` is called, then every
  *    pending and every later call rejects with a TaggingError saying so.
  *
- * The thread does not keep the process alive while no call is pending.
+ * `threads` (default 1) starts that many inference threads, each with its
+ * own copy of the model, and sends each call to the thread with the fewest
+ * calls pending, so calls made at once (the worker's --tagger-concurrency)
+ * are tagged in parallel: on two cores, two threads tag about 1.7-1.8x the
+ * posts of one (BENCHMARKS.md, "Tagger threads"). Each call is tagged by one
+ * thread, whole, so its result is exactly what one thread gives. A load()
+ * loads the artifact into every thread, and a failure of any thread is a
+ * failure of the tagger (every pending and later call rejects), as with one.
+ *
+ * The threads do not keep the process alive while no call is pending.
  * TensorFlow's thread pool is sized by the environment as in-process
  * (`mentionflow run` asks for one thread: models/backend.ts,
- * preferOneComputeThread).
+ * preferOneComputeThread), per inference thread.
  */
 import { Worker } from 'node:worker_threads';
-import { TaggingError } from '../common/errors.js';
+import { ConfigError, TaggingError } from '../common/errors.js';
 import type { BackendChoice, BackendName } from './backend.js';
 import type { Mention, Tagger } from './tagger.js';
 import { fromWire, unpackMentions, type FromThread, type PackedMentions, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
@@ -50,9 +59,14 @@ export interface ThreadTaggerOptions {
   onExit?: (error: TaggingError) => void;
   /** dispose(): how long the thread may take to dispose the model and end before it is terminated. Default 10000. */
   disposeTimeoutMs?: number;
-  /** Test hook: the thread exits (code 7) when asked to tag this exact text. */
+  /** Inference threads, each with its own copy of the model; calls go to the least busy. An integer from 1 to MAX_THREADS. Default 1. */
+  threads?: number;
+  /** Test hook: a thread exits (code 7) when asked to tag this exact text. */
   exitOnText?: string;
 }
+
+/** Most inference threads of one ThreadTagger. */
+export const MAX_THREADS = 64;
 
 interface Pending {
   resolve: (value: never) => void;
@@ -63,52 +77,48 @@ const warner = (options: ThreadTaggerOptions) => options.warn ?? ((m: string) =>
 
 const WORKER_FILE = new URL('./threadTaggerWorker.js', import.meta.url);
 
-/** A Tagger running a NeuralTagger in a worker thread (see the module comment); create one with `ThreadTagger.open(dir, options)`. */
-export class ThreadTagger implements Tagger {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
-  /** Set once the thread is gone (or going): the error later calls get. */
-  private gone: TaggingError | undefined;
-  private disposed = false;
-  private disposedMemory: ((memory: TensorMemory | undefined) => void) | undefined;
-  /** tf.memory() in the thread as of its last reply that carried it. */
-  private lastMemory: TensorMemory | undefined;
-  private readonly exited: Promise<number>;
+/** What the model's loader said on a thread's 'ready'. */
+interface Ready {
+  modelId: string;
+  modelVersion: string;
+  backend: BackendName;
+}
 
-  private constructor(
-    private readonly worker: Worker,
-    readonly modelId: string,
-    readonly modelVersion: string,
-    /** The backend the thread runs on. */
-    readonly backend: BackendName,
-    private readonly options: ThreadTaggerOptions,
+/**
+ * One inference thread: its requests in flight and its last reported
+ * tf.memory(). Referenced (keeps the process alive) only while a request is
+ * pending or it is closing.
+ */
+class Lane {
+  private nextId = 1;
+  readonly pending = new Map<number, Pending>();
+  /** tf.memory() in the thread as of its last reply that carried it. */
+  lastMemory: TensorMemory | undefined;
+  private closing = false;
+  private disposedMemory: ((memory: TensorMemory | undefined) => void) | undefined;
+  readonly exited: Promise<number>;
+
+  constructor(
+    readonly worker: Worker,
+    warn: (message: string) => void,
+    onExit: (lane: Lane, code: number, failure: Error | undefined) => void,
   ) {
-    worker.on('message', (m: FromThread) => this.onMessage(m));
+    worker.on('message', (m: FromThread) => this.onMessage(m, warn));
     let failure: Error | undefined;
     worker.on('error', (err) => (failure = err));
     this.exited = new Promise((resolve) =>
       worker.once('exit', (code) => {
-        this.onThreadExit(code, failure);
+        onExit(this, code, failure);
         resolve(code);
       }),
     );
     worker.unref();
   }
 
-  /** Starts the thread and loads the model there; resolves once it is ready to tag. */
-  static open(modelDir: string, options: ThreadTaggerOptions = {}): Promise<ThreadTagger> {
-    const init: ThreadInit = {
-      modelDir,
-      backend: options.backend ?? 'auto',
-      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-      ...(options.sliceChars !== undefined ? { sliceChars: options.sliceChars } : {}),
-      ...(options.exitOnText !== undefined ? { exitOnText: options.exitOnText } : {}),
-    };
-    const warn = warner(options);
-    // As useBackend does in-process; set here because a thread's process.env is its own copy.
-    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+  /** Starts a thread and loads the model there; resolves once it is ready to tag. */
+  static open(init: ThreadInit, warn: (message: string) => void): Promise<{ worker: Worker; ready: Ready }> {
     const worker = new Worker(WORKER_FILE, { workerData: init });
-    return new Promise<ThreadTagger>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       let failure: Error | undefined;
       const cleanup = () => {
         worker.off('message', onMessage);
@@ -119,7 +129,7 @@ export class ThreadTagger implements Tagger {
         if (m.type === 'warn') warn(m.message);
         else if (m.type === 'ready') {
           cleanup();
-          resolve(new ThreadTagger(worker, m.modelId, m.modelVersion, m.backend, options));
+          resolve({ worker, ready: m });
         } else if (m.type === 'failed') {
           cleanup();
           worker.on('error', () => undefined); // it ends by itself; nothing more to report
@@ -130,7 +140,7 @@ export class ThreadTagger implements Tagger {
       const onExit = (code: number) => {
         cleanup();
         const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
-        reject(new TaggingError(`the inference thread ${why} before the model ${modelDir} was loaded`, failure ? { cause: failure } : {}));
+        reject(new TaggingError(`the inference thread ${why} before the model ${init.modelDir} was loaded`, failure ? { cause: failure } : {}));
       };
       worker.on('message', onMessage);
       worker.on('error', onError);
@@ -138,82 +148,7 @@ export class ThreadTagger implements Tagger {
     });
   }
 
-  /** Mentions per text, tagged in the thread (by the model it was opened with). */
-  async tag(texts: readonly string[]): Promise<Mention[][]> {
-    return this.tagWith(0, texts);
-  }
-
-  /**
-   * The model the thread was opened with, as a Tagger of its own whose
-   * dispose() frees only that model (the thread stays until this
-   * ThreadTagger is disposed): for a SwappableTagger, with load().
-   */
-  initialModel(): Tagger {
-    return new ThreadModel(this, 0, this.modelId, this.modelVersion);
-  }
-
-  /**
-   * Loads another artifact into this same thread (no new TensorFlow runtime
-   * to start) and returns it as a Tagger whose dispose() frees only it.
-   * Rejects as open() would for a missing or corrupt artifact.
-   */
-  async load(modelDir: string): Promise<Tagger> {
-    const m = await this.request<{ model: number; modelId: string; modelVersion: string }>((id) => ({ type: 'load', id, modelDir }));
-    return new ThreadModel(this, m.model, m.modelId, m.modelVersion);
-  }
-
-  /** @internal For ThreadModel. */
-  async tagWith(model: number, texts: readonly string[]): Promise<Mention[][]> {
-    return unpackMentions(await this.request<PackedMentions>((id) => ({ type: 'tag', id, texts, ...(model === 0 ? {} : { model }) })), texts);
-  }
-
-  /** @internal For ThreadModel. */
-  unload(model: number): void {
-    if (this.disposed || this.gone !== undefined) return;
-    this.post({ type: 'unload', model });
-  }
-
-  /**
-   * tf.memory() of the thread: live tensors and their bytes. While calls are
-   * pending (the thread may be computing) it resolves at once with the figures
-   * of the last reply, so a /metrics scrape never waits for the thread.
-   */
-  memory(): Promise<TensorMemory> {
-    if (this.lastMemory !== undefined && this.pending.size > 0 && this.gone === undefined && !this.disposed) return Promise.resolve({ ...this.lastMemory });
-    return this.request<TensorMemory>((id) => ({ type: 'memory', id }));
-  }
-
-  /**
-   * Lets the thread finish the calls already made, dispose the model and end;
-   * terminates it if that takes longer than disposeTimeoutMs. Later calls
-   * reject.
-   */
-  dispose(): void {
-    void this.close();
-  }
-
-  /**
-   * dispose(), resolving when the thread has ended, with its tf.memory() after
-   * the model was disposed (undefined if it had to be terminated or was gone).
-   */
-  close(): Promise<TensorMemory | undefined> {
-    if (this.disposed || this.gone !== undefined) return this.exited.then(() => undefined);
-    this.disposed = true;
-    const reported = new Promise<TensorMemory | undefined>((resolve) => (this.disposedMemory = resolve));
-    this.worker.ref();
-    this.post({ type: 'dispose' });
-    const timer = setTimeout(() => void this.worker.terminate(), this.options.disposeTimeoutMs ?? 10_000);
-    timer.unref();
-    return this.exited.then(() => {
-      clearTimeout(timer);
-      this.disposedMemory?.(undefined); // terminated: no report (a report comes before 'exit')
-      return reported;
-    });
-  }
-
-  private request<T>(message: (id: number) => ToThread): Promise<T> {
-    if (this.gone !== undefined) return Promise.reject(this.gone);
-    if (this.disposed) return Promise.reject(new TaggingError('the thread tagger is disposed'));
+  request<T>(message: (id: number) => ToThread): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: never) => void, reject });
@@ -227,18 +162,51 @@ export class ThreadTagger implements Tagger {
     });
   }
 
-  private post(message: ToThread): void {
+  /** tf.memory() of the thread: the last reply's figures while a call is pending (it may be computing), else asked. */
+  memory(): Promise<TensorMemory> {
+    if (this.lastMemory !== undefined && this.pending.size > 0) return Promise.resolve({ ...this.lastMemory });
+    return this.request<TensorMemory>((id) => ({ type: 'memory', id }));
+  }
+
+  post(message: ToThread): void {
     this.worker.postMessage(message);
+  }
+
+  /**
+   * Asks the thread to dispose its models and end after the requests before;
+   * terminates it after `timeoutMs`. Resolves with the memory it reported
+   * after disposing (undefined if it was terminated or gone).
+   */
+  close(timeoutMs: number): Promise<TensorMemory | undefined> {
+    this.closing = true;
+    const reported = new Promise<TensorMemory | undefined>((resolve) => (this.disposedMemory = resolve));
+    this.worker.ref();
+    this.post({ type: 'dispose' });
+    const timer = setTimeout(() => void this.worker.terminate(), timeoutMs);
+    timer.unref();
+    return this.exited.then(() => {
+      clearTimeout(timer);
+      this.disposedMemory?.(undefined); // terminated: no report (a report comes before 'exit')
+      return reported;
+    });
+  }
+
+  /** Rejects every pending request with `error`. */
+  rejectAll(error: Error): void {
+    for (const [id, p] of [...this.pending]) {
+      this.pending.delete(id);
+      p.reject(error);
+    }
   }
 
   private settle(id: number): Pending | undefined {
     const p = this.pending.get(id);
     this.pending.delete(id);
-    if (this.pending.size === 0 && !this.disposed) this.worker.unref();
+    if (this.pending.size === 0 && !this.closing) this.worker.unref();
     return p;
   }
 
-  private onMessage(m: FromThread): void {
+  private onMessage(m: FromThread, warn: (message: string) => void): void {
     switch (m.type) {
       case 'tagged':
         this.lastMemory = m.memory;
@@ -259,28 +227,200 @@ export class ThreadTagger implements Tagger {
         this.disposedMemory?.(m.memory);
         break;
       case 'warn':
-        warner(this.options)(m.message);
+        warn(m.message);
         break;
       default:
         break;
     }
   }
+}
 
-  private onThreadExit(code: number, failure: Error | undefined): void {
-    const expected = this.disposed && failure === undefined;
-    const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
-    this.gone = expected
-      ? new TaggingError('the thread tagger is disposed')
-      : new TaggingError(`the inference thread ${why}; calls made to it are lost, restart the worker`, failure ? { cause: failure } : {});
-    if (!expected) this.options.onExit?.(this.gone);
-    for (const [id, p] of [...this.pending]) {
-      this.pending.delete(id);
-      p.reject(this.gone);
+/** Sums the threads' tf.memory() figures. */
+function totalMemory(parts: readonly TensorMemory[]): TensorMemory {
+  return parts.reduce((a, m) => ({ numTensors: a.numTensors + m.numTensors, numBytes: a.numBytes + m.numBytes }), { numTensors: 0, numBytes: 0 });
+}
+
+/** A Tagger running NeuralTaggers in worker threads (see the module comment); create one with `ThreadTagger.open(dir, options)`. */
+export class ThreadTagger implements Tagger {
+  /** Set once a thread is gone (or going): the error later calls get. */
+  private gone: TaggingError | undefined;
+  private disposed = false;
+  /** Each model's id in each thread (by lane), by the handle ThreadModel holds; 0 is the model opened with. */
+  private readonly models = new Map<number, number[]>();
+  private nextModel = 1;
+  /** Where the search for the least busy thread starts, turning so that idle threads share the calls. */
+  private turn = 0;
+
+  private readonly lanes: readonly Lane[];
+  readonly modelId: string;
+  readonly modelVersion: string;
+  /** The backend the threads run on. */
+  readonly backend: BackendName;
+
+  private constructor(
+    workers: readonly Worker[],
+    ready: Ready,
+    private readonly options: ThreadTaggerOptions,
+  ) {
+    const warn = warner(options);
+    this.lanes = workers.map((worker) => new Lane(worker, warn, (lane, code, failure) => this.onThreadExit(lane, code, failure)));
+    ({ modelId: this.modelId, modelVersion: this.modelVersion, backend: this.backend } = ready);
+    this.models.set(0, this.lanes.map(() => 0));
+  }
+
+  /** Starts the threads and loads the model in each; resolves once they are ready to tag. */
+  static async open(modelDir: string, options: ThreadTaggerOptions = {}): Promise<ThreadTagger> {
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+      throw new ConfigError(`ThreadTagger: threads must be an integer from 1 to ${MAX_THREADS} (inference threads, each with a copy of the model), got ${options.threads}; e.g. 2 on two cores`);
     }
+    const init: ThreadInit = {
+      modelDir,
+      backend: options.backend ?? 'auto',
+      ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+      ...(options.sliceChars !== undefined ? { sliceChars: options.sliceChars } : {}),
+      ...(options.exitOnText !== undefined ? { exitOnText: options.exitOnText } : {}),
+    };
+    const warn = warner(options);
+    // As useBackend does in-process; set here because a thread's process.env is its own copy.
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+    // Every thread's warnings are the same (one backend, one artifact): the first thread's are passed on.
+    const opened = await Promise.allSettled(Array.from({ length: threads }, (_, i) => Lane.open(init, i === 0 ? warn : () => undefined)));
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    const started = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    if (failed) {
+      await Promise.all(started.map((o) => o.worker.terminate()));
+      throw failed.reason;
+    }
+    return new ThreadTagger(started.map((o) => o.worker), started[0].ready, options);
+  }
+
+  /** Inference threads. */
+  get threads(): number {
+    return this.lanes.length;
+  }
+
+  /** Mentions per text, tagged in a thread (by the model it was opened with). */
+  async tag(texts: readonly string[]): Promise<Mention[][]> {
+    return this.tagWith(0, texts);
+  }
+
+  /**
+   * The model the threads were opened with, as a Tagger of its own whose
+   * dispose() frees only that model (the threads stay until this
+   * ThreadTagger is disposed): for a SwappableTagger, with load().
+   */
+  initialModel(): Tagger {
+    return new ThreadModel(this, 0, this.modelId, this.modelVersion);
+  }
+
+  /**
+   * Loads another artifact into these same threads (no new TensorFlow runtime
+   * to start) and returns it as a Tagger whose dispose() frees only it.
+   * Rejects as open() would for a missing or corrupt artifact.
+   */
+  async load(modelDir: string): Promise<Tagger> {
+    type Loaded = { model: number; modelId: string; modelVersion: string };
+    const replies = await Promise.allSettled(this.lanes.map((lane) => this.request<Loaded>(lane, (id) => ({ type: 'load', id, modelDir }))));
+    const failed = replies.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      replies.forEach((r, i) => r.status === 'fulfilled' && this.lanes[i].post({ type: 'unload', model: r.value.model }));
+      throw failed.reason;
+    }
+    const loaded = replies.map((r) => (r as PromiseFulfilledResult<Loaded>).value);
+    const handle = this.nextModel++;
+    this.models.set(handle, loaded.map((l) => l.model));
+    return new ThreadModel(this, handle, loaded[0].modelId, loaded[0].modelVersion);
+  }
+
+  /** @internal For ThreadModel. */
+  async tagWith(model: number, texts: readonly string[]): Promise<Mention[][]> {
+    const ids = this.models.get(model);
+    if (ids === undefined) throw new TaggingError(`the inference threads have no model ${model} (unloaded?)`);
+    const i = this.leastBusy();
+    const inThread = ids[i];
+    return unpackMentions(await this.request<PackedMentions>(this.lanes[i], (id) => ({ type: 'tag', id, texts, ...(inThread === 0 ? {} : { model: inThread }) })), texts);
+  }
+
+  /** @internal For ThreadModel. */
+  unload(model: number): void {
+    const ids = this.models.get(model);
+    this.models.delete(model);
+    if (this.disposed || this.gone !== undefined || ids === undefined) return;
+    this.lanes.forEach((lane, i) => lane.post({ type: 'unload', model: ids[i] }));
+  }
+
+  /**
+   * tf.memory() of the threads, summed: live tensors and their bytes. A
+   * thread with calls pending (it may be computing) answers at once with the
+   * figures of its last reply, so a /metrics scrape never waits for a thread.
+   */
+  async memory(): Promise<TensorMemory> {
+    if (this.gone !== undefined) throw this.gone;
+    if (this.disposed) throw new TaggingError('the thread tagger is disposed');
+    return totalMemory(await Promise.all(this.lanes.map((lane) => lane.memory())));
+  }
+
+  /**
+   * Lets the threads finish the calls already made, dispose the models and
+   * end; terminates any that takes longer than disposeTimeoutMs. Later calls
+   * reject.
+   */
+  dispose(): void {
+    void this.close();
+  }
+
+  /**
+   * dispose(), resolving when the threads have ended, with their tf.memory()
+   * after the models were disposed, summed (undefined if one had to be
+   * terminated or was gone).
+   */
+  async close(): Promise<TensorMemory | undefined> {
+    if (this.disposed || this.gone !== undefined) {
+      await Promise.all(this.lanes.map((lane) => lane.exited));
+      return undefined;
+    }
+    this.disposed = true;
+    const reports = await Promise.all(this.lanes.map((lane) => lane.close(this.options.disposeTimeoutMs ?? 10_000)));
+    return reports.some((r) => r === undefined) ? undefined : totalMemory(reports as TensorMemory[]);
+  }
+
+  /** The lane with the fewest requests pending, searched from a turning start. */
+  private leastBusy(): number {
+    const n = this.lanes.length;
+    let best = this.turn % n;
+    for (let k = 1; k < n; k++) {
+      const i = (this.turn + k) % n;
+      if (this.lanes[i].pending.size < this.lanes[best].pending.size) best = i;
+    }
+    this.turn = best + 1;
+    return best;
+  }
+
+  private request<T>(lane: Lane, message: (id: number) => ToThread): Promise<T> {
+    if (this.gone !== undefined) return Promise.reject(this.gone);
+    if (this.disposed) return Promise.reject(new TaggingError('the thread tagger is disposed'));
+    return lane.request<T>(message);
+  }
+
+  private onThreadExit(lane: Lane, code: number, failure: Error | undefined): void {
+    if (this.disposed && failure === undefined) {
+      // Ended as asked (or terminated after disposeTimeoutMs): the other threads finish their calls.
+      lane.rejectAll(new TaggingError('the thread tagger is disposed'));
+      return;
+    }
+    if (this.gone === undefined) {
+      const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
+      this.gone = new TaggingError(`the inference thread ${why}; calls made to it are lost, restart the worker`, failure ? { cause: failure } : {});
+      this.options.onExit?.(this.gone);
+      // The tagger is unusable without it: the other threads end too, their calls rejected here.
+      for (const other of this.lanes) if (other !== lane) void other.worker.terminate();
+    }
+    for (const other of this.lanes) other.rejectAll(this.gone);
   }
 }
 
-/** One model of a ThreadTagger's thread (initialModel, load); dispose() frees only it. */
+/** One model of a ThreadTagger's threads (initialModel, load); dispose() frees only it. */
 class ThreadModel implements Tagger {
   private disposed = false;
 

@@ -109,11 +109,11 @@ async function checkInputFile(path: string): Promise<void> {
 }
 
 /**
- * The tagger, in-process or (--inference thread) in a worker thread. The
- * thread dying ends the process with exit code 70 before its pending calls
- * are rejected, as a crash of the in-process tagger would: the posts in
- * flight are neither dead-lettered nor committed, so a restarted worker reads
- * them again.
+ * The tagger, in-process or (--inference thread) in worker threads
+ * (--tagger-threads of them). A thread dying ends the process with exit code
+ * 70 before its pending calls are rejected, as a crash of the in-process
+ * tagger would: the posts in flight are neither dead-lettered nor committed,
+ * so a restarted worker reads them again.
  */
 async function loadTagger(config: WorkerConfig, logger: Logger, dir = config.model): Promise<NeuralTagger | ThreadTagger> {
   const warn = (msg: string) => logger.warn(msg);
@@ -122,6 +122,7 @@ async function loadTagger(config: WorkerConfig, logger: Logger, dir = config.mod
     return ThreadTagger.open(dir, {
       backend: config.backend,
       batchSize: config.batchMaxCount,
+      threads: config.taggerThreads,
       warn,
       onExit: (err) => {
         logger.error('the inference thread died; exiting so that the posts in flight are read again after a restart', { err });

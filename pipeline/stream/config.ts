@@ -89,6 +89,8 @@ export interface WorkerConfig extends KafkaEdgesSettings {
   batchMaxChars: number;
   /** Most batches being tagged at once (tagBatch's concurrency; the slots batchAdaptive watches). */
   taggerConcurrency: number;
+  /** inference thread: inference threads, each with a copy of the model (ThreadTagger's `threads`). */
+  taggerThreads: number;
   maxInFlight: number;
   commitIntervalMs: number;
   metricsPort: number;
@@ -174,6 +176,7 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'fixed batch mode: longest a post waits for its batch to fill (not used in adaptive mode)', default: 50 },
   { key: 'batchMaxChars', kind: int(1), arg: 'N', description: 'most code points per tagger batch', default: 8192 },
   { key: 'taggerConcurrency', kind: int(1, 64), arg: 'N', description: 'most batches being tagged at once, results kept in order (above 1 helps only with --inference thread)', default: 1 },
+  { key: 'taggerThreads', kind: int(1, 64), arg: 'N', description: 'with --inference thread: inference threads, each with its own copy of the model, so that concurrent batches (--tagger-concurrency, at least as many) are tagged in parallel; about one per core the Kafka I/O leaves free', default: 1 },
   { key: 'maxInFlight', kind: int(1), arg: 'N', description: 'records read but not yet acked before the input pauses (resumes at half)', default: 2000 },
   { key: 'commitIntervalMs', kind: int(0, 600_000), arg: 'MS', description: 'at-least-once: least time between offset commits', default: 1000 },
   { key: 'metricsPort', kind: int(0, 65535), arg: 'PORT', description: 'port of /metrics, /healthz and /readyz; 0: no HTTP server', default: 0 },
@@ -425,6 +428,11 @@ function warnIneffective(c: WorkerConfig, set: ReadonlySet<string>, warn: ((mess
   }
   if (c.taggerConcurrency > 1 && c.inference === 'inline') {
     warn?.(`taggerConcurrency ${c.taggerConcurrency} with inference inline cannot overlap tagger calls (the tagger computes on the main thread, one call at a time); set inference thread, or taggerConcurrency 1`);
+  }
+  if (c.taggerThreads > 1 && c.inference === 'inline') {
+    warn?.(`taggerThreads ${c.taggerThreads} is not used with inference inline (the tagger computes on the main thread); set inference thread, or drop taggerThreads`);
+  } else if (c.taggerThreads > c.taggerConcurrency) {
+    warn?.(`taggerThreads ${c.taggerThreads} with taggerConcurrency ${c.taggerConcurrency}: at most ${c.taggerConcurrency} of the threads tag at once; set taggerConcurrency to at least ${c.taggerThreads}`);
   }
 }
 

@@ -9,14 +9,15 @@ import { ThreadTagger } from '../../models/threadTagger.js';
 import { saveTinyModel } from '../support/kafka.js';
 import { corruptWeights } from '../support/tiny.js';
 
-test('a thread hosts several models: load beside the first, swap, unload; tensors back to one model; a corrupt one rejects', { timeout: 120_000 }, async () => {
+for (const threads of [1, 2]) test(`${threads} thread(s) host several models: load beside the first, swap, unload; tensors back to one model; a corrupt one rejects`, { timeout: 120_000 }, async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'mf-thread-models-'));
   const dir = await saveTinyModel(join(tmp, 'a'));
   const corrupt = join(tmp, 'corrupt');
   cpSync(dir, corrupt, { recursive: true });
   corruptWeights(corrupt);
 
-  const host = await ThreadTagger.open(dir);
+  const host = await ThreadTagger.open(dir, { threads });
+  assert.equal(host.threads, threads);
   try {
     const swappable = new SwappableTagger(host.initialModel(), { id: 'tiny', version: 'a' });
     const texts = ['张三在北京工作', '我爱上海'];

@@ -3,7 +3,9 @@
  * in-process NeuralTagger's mentions; an error rejects only its call; a dead
  * thread rejects what is pending and everything after; dispose ends the
  * thread with no tensors left; a bad artifact rejects open() with the
- * in-process loader's error; the thread's tensor count stays flat.
+ * in-process loader's error; the thread's tensor count stays flat. With
+ * two threads: calls made at once run in parallel, each exactly as
+ * in-process; one thread dying takes the tagger down.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { projectRoot, corporaDir } from '../../cli/defaults.js';
-import { BackendError, ModelArtifactError, TaggingError } from '../../common/errors.js';
+import { BackendError, ConfigError, ModelArtifactError, TaggingError } from '../../common/errors.js';
 import type { BackendChoice } from '../../models/backend.js';
 import { readConll } from '../../models/data/conll.js';
 import { NeuralTagger } from '../../models/tagger.js';
@@ -196,5 +198,67 @@ test('the thread\'s tensor count stays flat over many batches', { timeout: 180_0
     assert.deepEqual(await tagger.memory(), start);
   } finally {
     await tagger.close();
+  }
+});
+
+test('two threads: a short call made after a long one is answered first, every result exactly the in-process one', { timeout: 180_000 }, async () => {
+  const input = texts();
+  const long = Array.from({ length: 12 }, () => input).flat();
+  const short = ['张三在上海'];
+  const [expectedLong, expectedShort] = [await inline.tag(long), await inline.tag(short)];
+  for (const threads of [1, 2]) {
+    const tagger = await ThreadTagger.open(MODEL, { backend: BACKEND, threads });
+    try {
+      assert.equal(tagger.threads, threads);
+      const one = threads === 1 ? undefined : (await tagger.memory()).numTensors;
+      if (one !== undefined) {
+        const single = await ThreadTagger.open(MODEL, { backend: BACKEND });
+        assert.equal(one, 2 * (await single.memory()).numTensors, 'each thread holds the model; memory() sums them');
+        await single.close();
+      }
+      await tagger.tag(short); // warm-up
+      const order: string[] = [];
+      const a = tagger.tag(long).then((r) => (order.push('long'), r));
+      const b = tagger.tag(short).then((r) => (order.push('short'), r));
+      const [gotLong, gotShort] = await Promise.all([a, b]);
+      assert.deepEqual(gotLong, expectedLong);
+      assert.deepEqual(gotShort, expectedShort);
+      // one thread answers in call order; two tag the calls side by side
+      assert.deepEqual(order, threads === 1 ? ['long', 'short'] : ['short', 'long'], `${threads} thread(s)`);
+    } finally {
+      await tagger.close();
+    }
+  }
+});
+
+test('two threads: one dying rejects the pending and later calls, ends the other, and onExit is called once', { timeout: 120_000 }, async () => {
+  const exits: TaggingError[] = [];
+  const tagger = await ThreadTagger.open(MODEL, { backend: BACKEND, threads: 2, exitOnText: 'EXIT-NOW', onExit: (err) => exits.push(err) });
+  const long = Array.from({ length: 12 }, () => texts()).flat();
+  // the long call goes to one thread, the fatal one to the other (the least busy) while the long one computes
+  const results = await Promise.allSettled([tagger.tag(long), tagger.tag(['EXIT-NOW'])]);
+  for (const r of results) {
+    assert.equal(r.status, 'rejected');
+    assert.match(((r as PromiseRejectedResult).reason as Error).message, /the inference thread exited with code 7; calls made to it are lost, restart the worker/);
+  }
+  assert.equal(exits.length, 1, 'onExit once');
+  await assert.rejects(tagger.tag(['later']), (err: unknown) => err instanceof TaggingError && /exited with code 7/.test(err.message));
+  await assert.rejects(tagger.memory(), TaggingError);
+  assert.equal(await tagger.close(), undefined, 'closing a dead tagger resolves (both threads have ended)');
+});
+
+test('two threads: close() lets the calls made finish in both, disposes both models (0 tensors)', { timeout: 120_000 }, async () => {
+  const tagger = await ThreadTagger.open(MODEL, { backend: BACKEND, threads: 2 });
+  const input = texts();
+  const calls = [tagger.tag(input), tagger.tag(['我在北京见到了张三']), tagger.tag(input.slice(3))];
+  const closed = tagger.close();
+  assert.deepEqual(await Promise.all(calls), [await inline.tag(input), await inline.tag(['我在北京见到了张三']), await inline.tag(input.slice(3))]);
+  assert.deepEqual(await closed, { numTensors: 0, numBytes: 0 });
+  await assert.rejects(tagger.tag(['我在北京']), (err: unknown) => err instanceof TaggingError && /disposed/.test(err.message));
+});
+
+test('threads must be an integer from 1 to 64', async () => {
+  for (const threads of [0, 1.5, 65, Number.NaN]) {
+    await assert.rejects(ThreadTagger.open(MODEL, { backend: BACKEND, threads }), (err: unknown) => err instanceof ConfigError && /threads must be an integer from 1 to 64/.test(err.message));
   }
 });

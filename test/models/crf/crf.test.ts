@@ -112,6 +112,22 @@ test('constraints forbid transitions, starts and ends in decoding', async () => 
     assert.notEqual(path[len - 1], 1);
     for (let t = 1; t < len; t++) assert.ok(!(path[t - 1] === 0 && path[t] === 2));
   }
+  // forward-backward skips the forbidden transitions (exp(FORBIDDEN) is 0): the same partition and marginals as all paths
+  for (let trial = 0; trial < 20; trial++) {
+    const len = 1 + rng.int(5);
+    const em = randomEmissions(rng, len);
+    const paths = allPaths(K, len);
+    const all = paths.map((p) => pathScore(scores, em, p));
+    const logZ = logSumExp(all);
+    const fb = forwardBackward(scores, em, 0, len);
+    assert.ok(Math.abs(fb.logZ - logZ) < 1e-6, `logZ ${fb.logZ} vs brute force ${logZ}`);
+    for (let t = 0; t < len; t++) {
+      for (let j = 0; j < K; j++) {
+        const brute = paths.reduce((a, p, i) => a + (p[t] === j ? Math.exp(all[i] - logZ) : 0), 0);
+        assert.ok(Math.abs(tagMarginal(fb, t, j) - brute) < 1e-6, `marginal of tag ${j} at ${t}: ${tagMarginal(fb, t, j)} vs ${brute}`);
+      }
+    }
+  }
   dispose(crf);
 });
 
