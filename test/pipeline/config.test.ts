@@ -160,6 +160,13 @@ test('settings that would not do what they say are reported, not fatal', () => {
   const [inline] = warnings({ env: { MENTIONFLOW_TAGGER_CONCURRENCY: '2' } });
   assert.match(inline, /taggerConcurrency 2 with inference inline cannot overlap tagger calls .*; set inference thread, or taggerConcurrency 1/);
   assert.deepEqual(warnings({ flags: { taggerConcurrency: '2', inference: 'thread' } }), []);
+  assert.match(warnings({ flags: { taggerThreads: '2' } })[0], /taggerThreads 2 is not used with inference inline .*; set inference thread, or drop taggerThreads/);
+  assert.match(
+    warnings({ env: { MENTIONFLOW_TAGGER_THREADS: '2', MENTIONFLOW_INFERENCE: 'thread' } })[0],
+    /taggerThreads 2 with taggerConcurrency 1: at most 1 of the threads tag at once; set taggerConcurrency to at least 2/,
+  );
+  assert.deepEqual(warnings({ flags: { taggerThreads: '2', taggerConcurrency: '2', inference: 'thread' } }), []);
+  assert.throws(() => resolveWorkerConfig({ paths, flags: { taggerThreads: '0' } }), /--tagger-threads must be an integer 1\.\.64, got 0/);
   const [store] = warnings({ flags: { modelStore: '/srv/models', model: '/srv/m1' } });
   assert.match(store, /model \/srv\/m1 is not used with modelStore \/srv\/models/);
   assert.match(warnings({ flags: { modelPollMs: '500' } })[0], /modelPollMs \(500\) is used only with modelStore/);
