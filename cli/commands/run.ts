@@ -268,6 +268,7 @@ export async function run(p: Parsed): Promise<number> {
       model: { id: tagger.modelId, version: tagger.modelVersion },
       ...(fromStore ? { modelStore: fromStore.store.dir } : {}),
       inference: config.inference,
+      ...(thread ? { inferenceThreads: thread.threads } : {}),
       ...(server ? { metricsPort: server.port } : {}),
     });
     idleCheck = new AbortController();

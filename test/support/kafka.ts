@@ -197,6 +197,8 @@ export async function produceRecords(brokers: string[], topic: string, records: 
  */
 export class OutputCollector {
   readonly mentions = new Map<string, number>();
+  /** Every mention record read, in the order read. */
+  readonly mentionRecords: PostMentions[] = [];
   readonly deadLetters = new Map<string, number>();
   readonly deadLetterRecords: DeadLetter[] = [];
   private readonly abort = new AbortController();
@@ -217,6 +219,7 @@ export class OutputCollector {
         onRecord: (r) => {
           const m = mentionsType.fromBuffer(r.value as Buffer) as PostMentions;
           this.mentions.set(m.post_id, (this.mentions.get(m.post_id) ?? 0) + 1);
+          this.mentionRecords.push(m);
         },
       }),
       readTopic({
