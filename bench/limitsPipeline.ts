@@ -3,15 +3,17 @@
  * (issue 17, item 2): bench/pipeline.js with the full variant (throughput and
  * latency legs, one run per invocation), the two sides alternately, --runs
  * times each, fresh topics and groups each invocation. A change is either of
- * worker settings (--after: the worker's defaults against these settings) or
+ * worker settings (--after: the worker's defaults, or --before's settings,
+ * against these settings) or
  * of code (--baseline ROOT: another checkout of mentionflow, built, whose
  * dist/bench/pipeline.js runs the "before" side with its own model and sample
  * posts; --candidate ROOT likewise for the "after" side, this checkout by
  * default). Reports medians with the range: full posts/s, full / standalone,
  * posts per tagger call, p50 / p99 end to end at each latency load, and the
- * 50% p99 bound the pipeline bench checks.
+ * 50% p99 bound the pipeline bench checks. --texts FILE: the posts carry the
+ * sentences of a CoNLL file (bench/pipeline.js --texts) on both sides.
  *
- *   node dist/bench/limitsPipeline.js --after KEY=VALUE[,KEY=VALUE...] [--runs N] [--full-posts N] [--latency-seconds S] [--legs L]
+ *   node dist/bench/limitsPipeline.js [--before KEY=VALUE[,...]] --after KEY=VALUE[,KEY=VALUE...] [--runs N] [--full-posts N] [--latency-seconds S] [--legs L] [--texts FILE]
  *   node dist/bench/limitsPipeline.js --baseline ROOT [--candidate ROOT] [--runs N] ...
  *   e.g. node dist/bench/limitsPipeline.js --after batchMaxCount=256,batchMaxChars=32768 --runs 5
  *        git worktree add /tmp/base 17184fc && (cd /tmp/base && npm ci && npm run build) && node dist/bench/limitsPipeline.js --baseline /tmp/base --legs throughput
@@ -29,6 +31,8 @@ import { median } from './stats.js';
 
 const values = benchArgs(import.meta.url, {
   after: { type: 'string' },
+  before: { type: 'string' },
+  texts: { type: 'string' },
   baseline: { type: 'string' },
   candidate: { type: 'string' },
   runs: { type: 'string', default: '5' },
@@ -46,16 +50,29 @@ for (const root of [values.baseline, values.candidate]) {
     process.exit(2);
   }
 }
+if (values.before !== undefined && values.baseline !== undefined) {
+  process.stderr.write('--before KEY=VALUE,... sets the "before" side of a settings comparison (--after); with --baseline the before side is that checkout with its defaults\n');
+  process.exit(2);
+}
 const after = (values.after ?? '').split(',').filter((s) => s.length > 0);
+const before = (values.before ?? '').split(',').filter((s) => s.length > 0);
+const textsArgs = values.texts === undefined ? [] : ['--texts', resolve(values.texts)];
+for (const root of [values.baseline, values.candidate ?? projectRoot()]) {
+  // an older checkout's bench would ignore the texts and drain the sample posts: refuse rather than compare unlike posts
+  if (root !== undefined && values.texts !== undefined && !readFileSync(join(resolve(root), 'dist', 'bench', 'syntheticPosts.js'), 'utf8').includes('MENTIONFLOW_BENCH_TEXTS')) {
+    process.stderr.write(`--texts: the bench of ${root} cannot read posts from a CoNLL file (older than --texts); compare on the sample posts, without --texts\n`);
+    process.exit(2);
+  }
+}
 const legs = values.legs!.split(',');
-const common = ['--variants', 'full', '--legs', legs.join(','), '--runs', '1', '--full-posts', values['full-posts']!, '--latency-seconds', values['latency-seconds']!];
+const common = ['--variants', 'full', '--legs', legs.join(','), '--runs', '1', '--full-posts', values['full-posts']!, '--latency-seconds', values['latency-seconds']!, ...textsArgs];
 /** A side: the checkout whose pipeline bench runs, and the worker settings it gets. */
 const side = (name: string, root: string, args: string[]) => ({ name, root, args });
 const own = projectRoot();
 const candidate = values.candidate ? resolve(values.candidate) : own;
 const sides = values.baseline
   ? [side(`baseline ${resolve(values.baseline)}`, resolve(values.baseline), []), side(`${candidate === own ? 'this checkout' : 'candidate'} ${candidate}${after.length > 0 ? `, ${after.join(', ')}` : ''}`, candidate, after.flatMap((kv) => ['--worker-option', kv]))]
-  : [side('defaults', own, []), side(after.join(', '), own, after.flatMap((kv) => ['--worker-option', kv]))];
+  : [side(before.length > 0 ? before.join(', ') : 'defaults', own, before.flatMap((kv) => ['--worker-option', kv])), side(after.join(', '), own, after.flatMap((kv) => ['--worker-option', kv]))];
 const got = sides.map(() => [] as PipelineResults[]);
 const loadBefore = loadavg();
 for (let r = 0; r < Number(values.runs); r++) {

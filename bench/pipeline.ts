@@ -53,6 +53,8 @@
  *                               [--latency-seconds S] [--latency-loads 0.5,0.9] [--variants bare,identity,full] [--legs throughput,latency,memory]
  *                               [--memory-variant full|identity]
  *                               [--worker-option KEY=VALUE ...]   (e.g. maxInFlight=4000; default: the worker's defaults)
+ *                               [--texts FILE]   (the posts carry the sentences of this CoNLL file, e.g. WeiboNER's
+ *                                 dev split, instead of the sample posts' texts; their other fields as before)
  *                               [--scaling-variant full|identity] [--scaling-posts N] [--scaling-partitions 3[,6]]
  *                               [--profile DIR]   (each measurement process writes a V8 CPU profile to DIR)
  *                               [--node-flags="FLAGS"]   (node/V8 flags for every measurement process, split
@@ -66,10 +68,10 @@
  * Prints a Markdown table; writes bench/results/pipeline.json and .md. Every
  * topic and group it creates is deleted at the end (also on SIGINT/SIGTERM).
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { defaultModelDir, projectRoot } from '../cli/defaults.js';
 import { readTopic } from '../pipeline/kafka/topicReader.js';
 import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
@@ -88,7 +90,7 @@ import {
   type ThroughputRun,
 } from './pipelineReport.js';
 import { median, quantile } from './stats.js';
-import { postFactory } from './syntheticPosts.js';
+import { BENCH_TEXTS_ENV, postFactory } from './syntheticPosts.js';
 import { benchArgs, nodeFlagsArg } from './args.js';
 
 const LEGS = ['throughput', 'latency', 'memory', 'scaling'] as const;
@@ -118,6 +120,7 @@ const values = benchArgs(import.meta.url, {
     'worker-option': { type: 'string', multiple: true, default: [] },
     profile: { type: 'string' },
     'node-flags': { type: 'string' },
+    texts: { type: 'string' },
   });
 
 /** Settings the benchmark itself decides (topics, group, delivery, model). */
@@ -202,6 +205,15 @@ checkLocalBrokers(opts.brokers);
 // --profile DIR: every measurement process writes a V8 CPU profile there (open it in Chrome DevTools); the timed figures then include the profiler's cost
 // --node-flags "...": passed to every measurement process as well (after the profiler's)
 const nodeFlags = nodeFlagsArg(values['node-flags']);
+// --texts FILE: the posts carry the sentences of a CoNLL file (real lengths) instead of the sample posts' texts
+const texts = values.texts === undefined ? undefined : resolve(values.texts);
+if (texts !== undefined) {
+  if (!existsSync(texts)) {
+    process.stderr.write(`--texts ${values.texts}: no such file (a CoNLL file, e.g. ../shared/corpora/weiboNER/weiboNER_2nd_conll.dev)\n`);
+    process.exit(2);
+  }
+  process.env[BENCH_TEXTS_ENV] = texts; // read by samplePosts, here and in every child process
+}
 setChildNodeArgs([...(values.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), ...nodeFlags]);
 if (opts.legs.includes('latency') && !opts.legs.includes('throughput')) {
   throw new Error('the latency leg paces at a share of the measured throughput: run it with --legs throughput,latency');
@@ -263,6 +275,7 @@ const results: PipelineResults = {
     ...opts,
     memoryCheckpoints: [],
     ...(nodeFlags.length > 0 ? { nodeFlags } : {}),
+    ...(texts !== undefined ? { texts } : {}),
     ...(opts.legs.includes('scaling') ? {} : { scalingVariant: undefined, scalingPosts: undefined, scalingPartitions: undefined }),
   },
   throughput: {},

@@ -186,6 +186,8 @@ export interface PipelineResults {
     workerOptions: Record<string, string>;
     /** Node/V8 flags of every measurement process (--node-flags), when given. */
     nodeFlags?: string[];
+    /** The CoNLL file whose sentences the posts carry (--texts), when given. */
+    texts?: string;
     memoryCheckpoints: number[];
     scalingVariant?: Variant;
     scalingPosts?: number;
@@ -263,7 +265,7 @@ export function renderReport(r: PipelineResults): string {
       `Load average (1/5/15 min) at start ${load(r.machine.loadavgStart)}, at end ${load(r.machine.loadavgEnd)}.`,
     '',
     `Worker settings: ${worker(s.workerOptions, s.batch)}; input topics of ${s.partitions} partitions; ` +
-      'synthetic posts = the sample posts (schemas/post/samples) cycled with unique ids, Avro (Post, latest version), keyed by id.' +
+      `synthetic posts = ${s.texts !== undefined ? `the sentences of ${s.texts} (the sample posts' other fields)` : 'the sample posts (schemas/post/samples)'} cycled with unique ids, Avro (Post, latest version), keyed by id.` +
       (s.nodeFlags !== undefined && s.nodeFlags.length > 0 ? ` Node flags of the measurement processes: ${s.nodeFlags.join(' ')}.` : ''),
   ];
 

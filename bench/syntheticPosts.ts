@@ -1,6 +1,7 @@
 /**
  * Synthetic input for the pipeline benchmark: the sample posts
- * (schemas/post/samples/posts.ndjson) cycled, each copy with a unique id and
+ * (schemas/post/samples/posts.ndjson; or, with MENTIONFLOW_BENCH_TEXTS, the
+ * sentences of a CoNLL file as their texts) cycled, each copy with a unique id and
  * a chosen created_at, Avro-encoded with the latest Post schema (raw wire,
  * keyed by the post id, as `mentionflow produce` writes them). The templates
  * are checked once with encodeStrict; the copies differ only in id and
@@ -12,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
 import { projectRoot } from '../cli/defaults.js';
+import { parseConll } from '../models/data/conll.js';
 import { encodeStrict, loadSchema } from '../schemas/registry.js';
 import type { Post } from '../schemas/types.generated.js';
 
@@ -25,11 +27,27 @@ export interface SyntheticPost {
 /** The sample posts, parsed. */
 export function samplePosts(): Post[] {
   const file = join(projectRoot(), 'schemas', 'post', 'samples', 'posts.ndjson');
-  return readFileSync(file, 'utf8')
+  const samples = readFileSync(file, 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as Post);
+  const texts = process.env[BENCH_TEXTS_ENV];
+  if (texts === undefined || texts === '') return samples;
+  // Real-length posts: the sentences of a CoNLL file as texts, the sample posts' other fields cycled.
+  const sentences = parseConll(readFileSync(texts), texts)
+    .map((s) => s.chars.join(''))
+    .filter((t) => t.length > 0);
+  if (sentences.length === 0) throw new Error(`${BENCH_TEXTS_ENV}=${texts}: no sentences in that CoNLL file`);
+  return sentences.map((text, i) => ({ ...samples[i % samples.length], text }));
 }
+
+/**
+ * Environment variable naming a CoNLL file (e.g. WeiboNER's dev split) whose
+ * sentences the benches' posts carry instead of the sample posts' texts
+ * (set by bench/pipeline.js and bench/limitsPipeline.js --texts FILE, and
+ * inherited by their child processes).
+ */
+export const BENCH_TEXTS_ENV = 'MENTIONFLOW_BENCH_TEXTS';
 
 /** Returns `make(i, createdAt)`: the i-th synthetic post, its id `${prefix}${i}`. */
 export function postFactory(prefix: string): (i: number, createdAt: number) => SyntheticPost {
