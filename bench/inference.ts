@@ -14,13 +14,17 @@
  *
  * --thread-concurrency N sets the thread mode's taggerConcurrency (batches
  * being tagged at once) in the pipeline; the inline mode always has 1.
+ * --thread-threads N gives the thread mode N inference threads (ThreadTagger
+ * threads, the worker's taggerThreads), so that calls in flight together are
+ * tagged in parallel. --texts FILE: the posts carry the sentences of a CoNLL
+ * file (e.g. WeiboNER's dev split) instead of the sample posts' texts.
  *
- * Usage: node dist/bench/inference.js [--posts 3000] [--runs 3] [--batch 64] [--thread-concurrency 1] [--model DIR] [--out FILE]
+ * Usage: node dist/bench/inference.js [--posts 3000] [--runs 3] [--batch 64] [--thread-concurrency 1] [--thread-threads 1] [--texts FILE] [--model DIR] [--out FILE]
  */
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +38,7 @@ import { createPipelineMetrics } from '../pipeline/ops/metrics.js';
 import { resolveWorkerConfig } from '../pipeline/stream/config.js';
 import { startWorker } from '../pipeline/stream/worker.js';
 import { median } from './stats.js';
-import { samplePosts, writePostsFile } from './syntheticPosts.js';
+import { BENCH_TEXTS_ENV, samplePosts, writePostsFile } from './syntheticPosts.js';
 import { benchArgs } from './args.js';
 
 type Mode = 'inline' | 'thread';
@@ -54,13 +58,15 @@ const values = benchArgs(import.meta.url, {
     runs: { type: 'string', default: '3' },
     batch: { type: 'string', default: '64' },
     'thread-concurrency': { type: 'string', default: '1' },
+    'thread-threads': { type: 'string', default: '1' },
+    texts: { type: 'string' },
     model: { type: 'string', default: defaultModelDir() },
     out: { type: 'string' },
     child: { type: 'string' },
     input: { type: 'string' },
   });
 
-function positive(name: 'posts' | 'runs' | 'batch' | 'thread-concurrency'): number {
+function positive(name: 'posts' | 'runs' | 'batch' | 'thread-concurrency' | 'thread-threads'): number {
   const n = Number(values[name]);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be an integer >= 1, got ${values[name]}`);
   return n;
@@ -69,6 +75,11 @@ const posts = positive('posts');
 const runs = positive('runs');
 const batch = positive('batch');
 const threadConcurrency = positive('thread-concurrency');
+const threadThreads = positive('thread-threads');
+if (values.texts !== undefined) {
+  if (!existsSync(values.texts)) throw new Error(`--texts ${values.texts}: no such file (a CoNLL file, e.g. ../shared/corpora/weiboNER/weiboNER_2nd_conll.dev)`);
+  process.env[BENCH_TEXTS_ENV] = resolve(values.texts); // samplePosts reads it, here and in the children
+}
 
 /** The sample posts cycled to `n` posts with unique ids, as an Avro object container file. */
 async function writeInput(n: number): Promise<string> {
@@ -80,7 +91,7 @@ async function writeInput(n: number): Promise<string> {
 
 async function openTagger(mode: Mode): Promise<Tagger> {
   preferOneComputeThread(); // as `mentionflow run` does, in both modes
-  if (mode === 'thread') return ThreadTagger.open(values.model!, { backend: 'native', batchSize: batch });
+  if (mode === 'thread') return ThreadTagger.open(values.model!, { backend: 'native', batchSize: batch, threads: threadThreads });
   await useBackend('native');
   return new NeuralTagger((await TaggerModel.load(values.model!)).model, { batchSize: batch });
 }
@@ -107,6 +118,7 @@ async function child(mode: Mode, input: string): Promise<RunResult> {
 
   const flags: Record<string, string> = { input, inference: mode, logLevel: 'warn' };
   if (mode === 'thread' && threadConcurrency > 1) flags.taggerConcurrency = String(threadConcurrency);
+  if (mode === 'thread' && threadThreads > 1) flags.taggerThreads = String(threadThreads);
   const config = resolveWorkerConfig({ flags, env: {}, paths: { model: values.model!, input } });
   const discard = new Writable({ write: (_chunk, _enc, done) => done() });
   const metrics = createPipelineMetrics({ collectDefault: false });
@@ -133,7 +145,7 @@ async function child(mode: Mode, input: string): Promise<RunResult> {
 }
 
 function runChild(mode: Mode, input: string): Promise<RunResult> {
-  const argv = ['--child', mode, '--input', input, '--posts', String(posts), '--batch', String(batch), '--thread-concurrency', String(threadConcurrency), '--model', values.model!];
+  const argv = ['--child', mode, '--input', input, '--posts', String(posts), '--batch', String(batch), '--thread-concurrency', String(threadConcurrency), '--thread-threads', String(threadThreads), '--model', values.model!];
   const proc = fork(fileURLToPath(import.meta.url), argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let result: RunResult | undefined;
@@ -162,7 +174,7 @@ function report(results: RunResult[], load: { start: number[]; end: number[] }):
   return [
     `# Inference inline vs worker thread (${new Date().toISOString()})`,
     '',
-    `CPU ${cpus()[0]?.model ?? '?'} x ${cpus().length}, Node ${process.version}, backend native; model ${values.model}; ${posts} posts (the sample posts cycled), tagger batch ${batch}; pipeline: default worker settings, thread mode with taggerConcurrency ${threadConcurrency}; median of ${runs} runs (range), each run a fresh process, modes interleaved. Load average at start ${load.start.map((x) => x.toFixed(2)).join(' ')}, at end ${load.end.map((x) => x.toFixed(2)).join(' ')}.`,
+    `CPU ${cpus()[0]?.model ?? '?'} x ${cpus().length}, Node ${process.version}, backend native; model ${values.model}; ${posts} posts (${values.texts !== undefined ? `the sentences of ${values.texts}` : 'the sample posts'} cycled), tagger batch ${batch}; thread mode with ${threadThreads} inference thread(s); pipeline: default worker settings, thread mode with taggerConcurrency ${threadConcurrency}; median of ${runs} runs (range), each run a fresh process, modes interleaved. Load average at start ${load.start.map((x) => x.toFixed(2)).join(' ')}, at end ${load.end.map((x) => x.toFixed(2)).join(' ')}.`,
     '',
     '| measurement | inline | thread | thread / inline |',
     '|---|---:|---:|---:|',
