@@ -108,6 +108,9 @@ async function checkInputFile(path: string): Promise<void> {
   }
 }
 
+/** Test-only fault injection: with --inference thread, an inference thread exits (code 7) when asked to tag this exact text. */
+export const FAULT_THREAD_EXIT_ENV = 'MENTIONFLOW_FAULT_THREAD_EXIT_ON_TEXT';
+
 /**
  * The tagger, in-process or (--inference thread) in worker threads
  * (--tagger-threads of them). A thread dying ends the process with exit code
@@ -119,10 +122,13 @@ async function loadTagger(config: WorkerConfig, logger: Logger, dir = config.mod
   const warn = (msg: string) => logger.warn(msg);
   preferOneComputeThread();
   if (config.inference === 'thread') {
+    // Fault injection for the failure-model test (test/pipeline/taggerThreads.test.ts): a thread exits when asked to tag this exact text.
+    const exitOnText = process.env[FAULT_THREAD_EXIT_ENV];
     return ThreadTagger.open(dir, {
       backend: config.backend,
       batchSize: config.batchMaxCount,
       threads: config.taggerThreads,
+      ...(exitOnText !== undefined && exitOnText !== '' ? { exitOnText } : {}),
       warn,
       onExit: (err) => {
         logger.error('the inference thread died; exiting so that the posts in flight are read again after a restart', { err });

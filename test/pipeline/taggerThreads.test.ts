@@ -3,11 +3,14 @@
  * against the real broker with the shipped model: two inference threads tag
  * batches side by side, and the worker's guarantees hold as with one: every
  * post tagged once with exactly the in-process tagger's mentions, garbage
- * dead-lettered, offsets committed to the end, a clean exit on SIGTERM.
+ * dead-lettered, offsets committed to the end, a clean exit on SIGTERM; and
+ * an inference thread dying ends the worker (exit 70) without losing or
+ * dead-lettering the posts in flight: a restarted worker tags them.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { FAULT_THREAD_EXIT_ENV } from '../../cli/commands/run.js';
 import { projectRoot } from '../../cli/defaults.js';
 import { NeuralTagger } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
@@ -77,6 +80,43 @@ test('two inference threads against the broker: each post tagged once with the i
     }
   } finally {
     cli.kill();
+    await collector.stop();
+    await deleteTestTopics(brokers, topics);
+  }
+});
+
+test('an inference thread dying (of two) ends the worker with exit 70; nothing is lost or dead-lettered, a restarted worker tags what was in flight', { timeout: 240_000 }, async (t) => {
+  const brokers = kafkaBrokers();
+  if (brokers === undefined) return t.skip(KAFKA_SKIP);
+  const backend = await testBackend();
+  const topics = await createTestTopics(brokers, 'threads-death');
+  const { records, ids, badKeys } = inputRecords(POSTS, 'td');
+  const poison = testPost('td-600', 600).text;
+  const collector = OutputCollector.start(brokers, topics);
+  const args = runArgs(brokers, topics, MODEL, ['--inference', 'thread', '--tagger-threads', '2', '--tagger-concurrency', '2', '--backend', backend]);
+  const first = spawnCli(args, { [FAULT_THREAD_EXIT_ENV]: poison });
+  let second: ReturnType<typeof spawnCli> | undefined;
+  try {
+    await produceRecords(brokers, topics.input, records);
+    const died = await within(first.exited, 120_000, 'the worker to exit when its thread dies');
+    assert.equal(died.code, 70, first.stderr.slice(-2000));
+    assert.match(first.stderr, /"level":"error".*"msg":"the inference thread died; exiting so that the posts in flight are read again after a restart".*exited with code 7/);
+    assert.ok(!collector.mentions.has('td-600'), 'the post that killed the thread has no output yet');
+    assert.ok(![...collector.deadLetters.keys()].some((k) => k.startsWith('td-')), 'no post was dead-lettered for the dead thread');
+
+    second = spawnCli(args);
+    await collector.waitForAll(ids, badKeys, 180_000);
+    await collector.settle(1500, 10_000);
+    second.kill('SIGTERM');
+    assert.equal((await within(second.exited, 30_000, 'the restarted worker to stop')).code, 0, second.stderr.slice(-2000));
+    // at-least-once: what the first worker wrote but had not committed is written again; nothing is missing
+    assert.equal(collector.mentions.size, ids.length);
+    assert.equal(collector.deadLetters.size, badKeys.length, 'only the garbage is dead-lettered');
+    assert.deepEqual(await committedOffsets(brokers, topics.group, topics.input), await endOffsets(brokers, topics.input));
+    t.diagnostic(`${collector.duplicates().length} posts written twice (at-least-once after the death)`);
+  } finally {
+    first.kill();
+    second?.kill();
     await collector.stop();
     await deleteTestTopics(brokers, topics);
   }
