@@ -14,7 +14,7 @@
  * The parts, from small to large:
  * - **Tagging**: {@link loadTagger}, the {@link Tagger} interface and its
  *   implementations ({@link NeuralTagger} on the calling thread,
- *   {@link ThreadTagger} in a worker thread), {@link useBackend}; word
+ *   {@link ThreadTagger} in worker threads), {@link useBackend}; word
  *   segmentation with {@link NeuralTagger.segment} ({@link Word}).
  * - **Operators** (RxJS, one stage each, in pipeline order):
  *   {@link decodePosts}, {@link batchItems} / {@link batchAdaptive},

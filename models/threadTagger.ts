@@ -1,7 +1,7 @@
 /**
- * A Tagger whose NeuralTagger runs in a node:worker_threads thread, so the
- * calling thread (Kafka I/O, Avro decoding, encoding) keeps running while a
- * batch is tagged. Texts go in by structured clone (a copy of each string);
+ * A Tagger whose NeuralTagger runs in a node:worker_threads thread (or
+ * several: `threads`, below), so the calling thread (Kafka I/O, Avro
+ * decoding, encoding) keeps running while a batch is tagged. Texts go in by structured clone (a copy of each string);
  * mentions come back as flat arrays, transferred (PackedMentions in
  * models/threadProtocol.ts), so a post with tens of thousands of mentions
  * does not hold the calling thread.
@@ -22,8 +22,9 @@
  * `threads` (default 1) starts that many inference threads, each with its
  * own copy of the model, and sends each call to the thread with the fewest
  * calls pending, so calls made at once (the worker's --tagger-concurrency)
- * are tagged in parallel: on two cores, two threads tag about 1.7-1.8x the
- * posts of one (BENCHMARKS.md, "Tagger threads"). Each call is tagged by one
+ * are tagged in parallel: on two cores, two threads with two calls in flight
+ * tag 1.95x the posts of one thread, 1.74x the in-process tagger's
+ * (BENCHMARKS.md, Limits round 6). Each call is tagged by one
  * thread, whole, so its result is exactly what one thread gives. A load()
  * loads the artifact into every thread, and a failure of any thread is a
  * failure of the tagger (every pending and later call rejects), as with one.
