@@ -1,8 +1,8 @@
 /**
  * Hot swap against the real broker: `mentionflow run --model-store DIR
  * --delivery exactly-once` under a steady trickle of posts while the store's
- * SERVING moves three times (v1 -> v2 -> a corrupt candidate -> v3), inline
- * and in a thread. Read back read_committed: every post exactly one mention
+ * SERVING moves three times (v1 -> v2 -> a corrupt candidate -> v3), inline,
+ * in a thread, and in two threads tagging two batches at once. Read back read_committed: every post exactly one mention
  * record; in each input partition, in offset order, the model versions run
  * v1, v2, v3 (each change once, never back); the corrupt candidate tagged
  * nothing; the worker's metrics show v3 in service, 2 swaps and 1 refusal,
@@ -81,8 +81,15 @@ function collect(brokers: string[], topic: string) {
 
 const count = (text: string, msg: string): number => text.split('\n').filter((l) => l.includes(`"msg":"${msg}`)).length;
 
-for (const inference of ['inline', 'thread'] as const) {
-  test(`hot swap under load (${inference}): three promotions, one corrupt; each post once, versions in offset order, tensors flat`, { timeout: 240_000, skip: kafkaBrokers() === undefined ? KAFKA_SKIP : false }, async (t) => {
+const MODES = [
+  { label: 'inline', inference: 'inline', extra: [] },
+  { label: 'thread', inference: 'thread', extra: [] },
+  // two inference threads, two batches tagged at once: every thread loads each version; leases keep the versions in offset order
+  { label: 'thread, 2 threads, 2 in flight', inference: 'thread', extra: ['--tagger-threads', '2', '--tagger-concurrency', '2'] },
+] as const;
+
+for (const { label, inference, extra } of MODES) {
+  test(`hot swap under load (${label}): three promotions, one corrupt; each post once, versions in offset order, tensors flat`, { timeout: 240_000, skip: kafkaBrokers() === undefined ? KAFKA_SKIP : false }, async (t) => {
     const brokers = kafkaBrokers() as string[];
     const tmp = mkdtempSync(join(tmpdir(), 'mf-swap-'));
     const artifact = await saveTinyModel(join(tmp, 'model'));
@@ -104,6 +111,7 @@ for (const inference of ['inline', 'thread'] as const) {
       '--metrics-port', String(port),
       '--batch-max-count', '16',
       '--max-in-flight', '256',
+      ...extra,
     ]);
     t.after(() => worker.kill());
     const reader = collect(brokers, topics.output);
