@@ -3,7 +3,7 @@
  * in-process NeuralTagger's mentions; an error rejects only its call; a dead
  * thread rejects what is pending and everything after; dispose ends the
  * thread with no tensors left; a bad artifact rejects open() with the
- * in-process loader's error; the thread's tensor count stays flat. With
+ * in-process loader's error; the threads' tensor count stays flat. With
  * two threads: calls made at once run in parallel, each exactly as
  * in-process; one thread dying takes the tagger down.
  */
@@ -186,8 +186,8 @@ test('open() with an unknown backend rejects with the BackendError useBackend gi
   );
 });
 
-test('the thread\'s tensor count stays flat over many batches', { timeout: 180_000 }, async () => {
-  const tagger = await ThreadTagger.open(MODEL, { backend: BACKEND });
+for (const threads of [1, 2]) test(`${threads} thread(s): the tensor count stays flat over many batches`, { timeout: 180_000 }, async () => {
+  const tagger = await ThreadTagger.open(MODEL, { backend: BACKEND, threads });
   try {
     const input = texts();
     await tagger.tag(input); // warm-up
