@@ -33,6 +33,8 @@ import {
 
 const MODEL = join(projectRoot(), 'models', 'default');
 const POSTS = 1_000;
+/** `run`'s options for two inference threads with two batches tagged at once. */
+const TWO_THREADS = ['--inference', 'thread', '--tagger-threads', '2', '--tagger-concurrency', '2'];
 
 test('two inference threads against the broker: each post tagged once with the in-process mentions, garbage dead-lettered, committed to the end, exit 0 on SIGTERM', { timeout: 240_000 }, async (t) => {
   const brokers = kafkaBrokers();
@@ -41,7 +43,7 @@ test('two inference threads against the broker: each post tagged once with the i
   const topics = await createTestTopics(brokers, 'threads');
   const { records, ids, badKeys } = inputRecords(POSTS, 'th');
   const collector = OutputCollector.start(brokers, topics);
-  const cli = spawnCli(runArgs(brokers, topics, MODEL, ['--inference', 'thread', '--tagger-threads', '2', '--tagger-concurrency', '2', '--backend', backend]));
+  const cli = spawnCli(runArgs(brokers, topics, MODEL, [...TWO_THREADS, '--backend', backend]));
   try {
     await produceRecords(brokers, topics.input, records);
     await collector.waitForAll(ids, badKeys, 180_000);
@@ -93,7 +95,7 @@ test('an inference thread dying (of two) ends the worker with exit 70; nothing i
   const { records, ids, badKeys } = inputRecords(POSTS, 'td');
   const poison = testPost('td-600', 600).text;
   const collector = OutputCollector.start(brokers, topics);
-  const args = runArgs(brokers, topics, MODEL, ['--inference', 'thread', '--tagger-threads', '2', '--tagger-concurrency', '2', '--backend', backend]);
+  const args = runArgs(brokers, topics, MODEL, [...TWO_THREADS, '--backend', backend]);
   const first = spawnCli(args, { [FAULT_THREAD_EXIT_ENV]: poison });
   let second: ReturnType<typeof spawnCli> | undefined;
   try {
