@@ -175,8 +175,8 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'batchMaxCount', kind: int(1, 4096), arg: 'N', description: 'most posts per tagger batch', default: 64 },
   { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'fixed batch mode: longest a post waits for its batch to fill (not used in adaptive mode)', default: 50 },
   { key: 'batchMaxChars', kind: int(1), arg: 'N', description: 'most code points per tagger batch', default: 8192 },
-  { key: 'taggerConcurrency', kind: int(1, 64), arg: 'N', description: 'most batches being tagged at once, results kept in order (above 1 helps only with --inference thread)', default: 1 },
-  { key: 'taggerThreads', kind: int(1, 64), arg: 'N', description: 'with --inference thread: inference threads, each with its own copy of the model, so that concurrent batches (--tagger-concurrency, at least as many) are tagged in parallel; about one per core the Kafka I/O leaves free', default: 1 },
+  { key: 'taggerConcurrency', kind: int(1, 64), arg: 'N', description: 'most batches being tagged at once, results kept in order (above 1 helps only with --inference thread); when not given, --tagger-threads', default: 1 },
+  { key: 'taggerThreads', kind: int(1, 64), arg: 'N', description: 'with --inference thread: inference threads, each with its own copy of the model, so that concurrent batches (--tagger-concurrency, which follows this unless given) are tagged in parallel; about one per core the Kafka I/O leaves free', default: 1 },
   { key: 'maxInFlight', kind: int(1), arg: 'N', description: 'records read but not yet acked before the input pauses (resumes at half)', default: 2000 },
   { key: 'commitIntervalMs', kind: int(0, 600_000), arg: 'MS', description: 'at-least-once: least time between offset commits', default: 1000 },
   { key: 'metricsPort', kind: int(0, 65535), arg: 'PORT', description: 'port of /metrics, /healthz and /readyz; 0: no HTTP server', default: 0 },
@@ -410,6 +410,8 @@ export function resolveWorkerConfig(sources: ConfigSources): WorkerConfig {
   const password = env[SASL_PASSWORD_ENV];
   if (password !== undefined && password !== '') config.saslPassword = password;
   const c = config as unknown as WorkerConfig;
+  // taggerConcurrency, when not given, follows taggerThreads: every inference thread gets a batch to tag
+  if (!set.has('taggerConcurrency') && c.inference === 'thread' && c.taggerThreads > c.taggerConcurrency) c.taggerConcurrency = c.taggerThreads;
   validate(c);
   warnIneffective(c, set, sources.warn);
   return Object.freeze(c);

@@ -162,10 +162,15 @@ test('settings that would not do what they say are reported, not fatal', () => {
   assert.deepEqual(warnings({ flags: { taggerConcurrency: '2', inference: 'thread' } }), []);
   assert.match(warnings({ flags: { taggerThreads: '2' } })[0], /taggerThreads 2 is not used with inference inline .*; set inference thread, or drop taggerThreads/);
   assert.match(
-    warnings({ env: { MENTIONFLOW_TAGGER_THREADS: '2', MENTIONFLOW_INFERENCE: 'thread' } })[0],
+    warnings({ env: { MENTIONFLOW_TAGGER_THREADS: '2', MENTIONFLOW_INFERENCE: 'thread', MENTIONFLOW_TAGGER_CONCURRENCY: '1' } })[0],
     /taggerThreads 2 with taggerConcurrency 1: at most 1 of the threads tag at once; set taggerConcurrency to at least 2/,
   );
   assert.deepEqual(warnings({ flags: { taggerThreads: '2', taggerConcurrency: '2', inference: 'thread' } }), []);
+  // not given, taggerConcurrency follows taggerThreads (thread inference only)
+  assert.equal(resolveWorkerConfig({ paths, flags: { taggerThreads: '3', inference: 'thread' } }).taggerConcurrency, 3);
+  assert.equal(resolveWorkerConfig({ paths, flags: { taggerThreads: '3', taggerConcurrency: '4', inference: 'thread' } }).taggerConcurrency, 4);
+  assert.equal(resolveWorkerConfig({ paths, flags: { taggerThreads: '3' }, warn: () => {} }).taggerConcurrency, 1, 'inline: one call at a time');
+  assert.deepEqual(warnings({ flags: { taggerThreads: '2', inference: 'thread' } }), []);
   assert.throws(() => resolveWorkerConfig({ paths, flags: { taggerThreads: '0' } }), /--tagger-threads must be an integer 1\.\.64, got 0/);
   const [store] = warnings({ flags: { modelStore: '/srv/models', model: '/srv/m1' } });
   assert.match(store, /model \/srv\/m1 is not used with modelStore \/srv\/models/);
