@@ -85,6 +85,26 @@ interface Ready {
   backend: BackendName;
 }
 
+/** How a thread ended: its exit code, and the error it failed with, if any. */
+interface Ended {
+  code: number;
+  failure: Error | undefined;
+}
+
+/** A thread's end as it is recorded (`code` once it has ended) and whom to tell (`then`, once a Lane has it). */
+interface EndWatch {
+  code?: number;
+  failure?: Error;
+  then?: (ended: Ended) => void;
+}
+
+/** A thread that loaded its model: the worker, what it said when ready, and the watch on its end. */
+interface Started {
+  worker: Worker;
+  ready: Ready;
+  ended: EndWatch;
+}
+
 /**
  * One inference thread: its requests in flight and its last reported
  * tf.memory(). Referenced (keeps the process alive) only while a request is
@@ -97,27 +117,32 @@ class Lane {
   lastMemory: TensorMemory | undefined;
   private closing = false;
   private disposedMemory: ((memory: TensorMemory | undefined) => void) | undefined;
+  readonly worker: Worker;
   readonly exited: Promise<number>;
 
   constructor(
-    readonly worker: Worker,
+    { worker, ended }: Started,
     warn: (message: string) => void,
     onExit: (lane: Lane, code: number, failure: Error | undefined) => void,
   ) {
+    this.worker = worker;
     worker.on('message', (m: FromThread) => this.onMessage(m, warn));
-    let failure: Error | undefined;
-    worker.on('error', (err) => (failure = err));
-    this.exited = new Promise((resolve) =>
-      worker.once('exit', (code) => {
+    this.exited = new Promise((resolve) => {
+      const exit = ({ code, failure }: Ended) => {
         onExit(this, code, failure);
         resolve(code);
-      }),
-    );
+      };
+      ended.then = exit; // open() hands over only threads that have not ended
+    });
     worker.unref();
   }
 
-  /** Starts a thread and loads the model there; resolves once it is ready to tag. */
-  static open(init: ThreadInit, warn: (message: string) => void): Promise<{ worker: Worker; ready: Ready }> {
+  /**
+   * Starts a thread and loads the model there; resolves once it is ready to
+   * tag. From then on its end (exit code, error) is recorded in `ended` until
+   * a Lane takes the thread over.
+   */
+  static open(init: ThreadInit, warn: (message: string) => void): Promise<Started> {
     const worker = new Worker(WORKER_FILE, { workerData: init });
     return new Promise((resolve, reject) => {
       let failure: Error | undefined;
@@ -130,7 +155,13 @@ class Lane {
         if (m.type === 'warn') warn(m.message);
         else if (m.type === 'ready') {
           cleanup();
-          resolve({ worker, ready: m });
+          const ended: EndWatch = {};
+          worker.on('error', (err) => (ended.failure = err));
+          worker.once('exit', (code) => {
+            ended.code = code;
+            ended.then?.({ code, failure: ended.failure });
+          });
+          resolve({ worker, ready: m, ended });
         } else if (m.type === 'failed') {
           cleanup();
           worker.on('error', () => undefined); // it ends by itself; nothing more to report
@@ -259,13 +290,12 @@ export class ThreadTagger implements Tagger {
   readonly backend: BackendName;
 
   private constructor(
-    workers: readonly Worker[],
-    ready: Ready,
+    started: readonly Started[],
     private readonly options: ThreadTaggerOptions,
   ) {
     const warn = warner(options);
-    this.lanes = workers.map((worker) => new Lane(worker, warn, (lane, code, failure) => this.onThreadExit(lane, code, failure)));
-    ({ modelId: this.modelId, modelVersion: this.modelVersion, backend: this.backend } = ready);
+    this.lanes = started.map((s) => new Lane(s, warn, (lane, code, failure) => this.onThreadExit(lane, code, failure)));
+    ({ modelId: this.modelId, modelVersion: this.modelVersion, backend: this.backend } = started[0].ready);
     this.models.set(0, this.lanes.map(() => 0));
   }
 
@@ -289,11 +319,15 @@ export class ThreadTagger implements Tagger {
     const opened = await Promise.allSettled(Array.from({ length: threads }, (_, i) => Lane.open(init, i === 0 ? warn : () => undefined)));
     const failed = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     const started = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
-    if (failed) {
+    // A thread can end after its 'ready' while the others are still loading: then the tagger is not whole.
+    const dead = started.find((o) => o.ended.code !== undefined);
+    if (failed || dead) {
       await Promise.all(started.map((o) => o.worker.terminate()));
-      throw failed.reason;
+      if (failed) throw failed.reason;
+      const why = dead!.ended.failure ? `failed: ${dead!.ended.failure.message}` : `exited with code ${dead!.ended.code}`;
+      throw new TaggingError(`an inference thread ${why} while the others were loading the model ${modelDir}`, dead!.ended.failure ? { cause: dead!.ended.failure } : {});
     }
-    return new ThreadTagger(started.map((o) => o.worker), started[0].ready, options);
+    return new ThreadTagger(started, options);
   }
 
   /** Inference threads. */
