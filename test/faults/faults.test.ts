@@ -3,8 +3,9 @@
  * test/faults/scenarios.ts once, against the real broker: SIGTERM mid-stream
  * with the shipped model, a broker killed and one stopped cleanly and
  * restarted within the outage bound (both delivery modes for the kill), a
- * broker down longer than the bound, an output too large for its topic, and
- * an exactly-once worker frozen longer than its session.
+ * broker down longer than the bound, an output too large for its topic, an
+ * exactly-once worker frozen longer than its session, and (exactly-once) one
+ * of a worker's two inference threads dying.
  * The long runs (dozens of each) are `node dist/test/faults/run.js`; their
  * table is in the README.
  *
@@ -19,7 +20,7 @@ import { after, before, describe, test } from 'node:test';
 import { defaultModelDir } from '../../cli/defaults.js';
 import { OwnBroker, javaAvailable } from '../support/broker.js';
 import { KAFKA_SKIP, kafkaBrokers, saveTinyModel } from '../support/kafka.js';
-import { brokerOutages, limitLoweredWhileRunning, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, type FaultRow } from './scenarios.js';
+import { brokerOutages, limitLoweredWhileRunning, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, threadDeaths, type FaultRow } from './scenarios.js';
 
 const report = (t: { diagnostic(msg: string): void }, row: FaultRow): void =>
   t.diagnostic(`${row.event}: runs ${row.runs}, inputs ${row.inputs}, lost ${row.lost}, duplicated ${row.duplicated}, exits ${row.exits}, readiness ${row.readiness}; ${row.notes}`);
@@ -33,6 +34,17 @@ test('SIGTERM mid-stream with the shipped model: exit 0 after a drain, nothing l
   assert.equal(row.notes, '0 aborts');
   assert.equal(row.lost, 0);
   assert.equal(row.duplicated, 0, 'a drained worker commits all it wrote');
+});
+
+test('exactly-once: an inference thread dying (one of two) ends the worker with exit 70; nothing lost, dead-lettered or duplicated', { timeout: 300_000 }, async (t) => {
+  const brokers = kafkaBrokers();
+  if (brokers === undefined) return t.skip(KAFKA_SKIP);
+  const row = await threadDeaths({ brokers, model: defaultModelDir(), delivery: 'exactly-once', deaths: 1 });
+  report(t, row);
+  assert.equal(row.exits, '70 x1');
+  assert.equal(row.lost, 0);
+  assert.equal(row.duplicated, 0, 'read_committed sees each output once: the dead worker\'s open transaction is aborted');
+  assert.equal(row.notes, 'no post dead-lettered');
 });
 
 test('an output too large for its topic becomes a dead letter; the worker keeps running', { timeout: 300_000 }, async (t) => {

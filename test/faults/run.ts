@@ -4,12 +4,13 @@
  * broker of its own for the broker faults; prints the table of the README's
  * failure model (Markdown) and writes it to --out.
  *
- *   node dist/test/faults/run.js [--sigterm 20] [--kills 5] [--stops 5] [--out FILE]
+ *   node dist/test/faults/run.js [--sigterm 20] [--kills 5] [--stops 5] [--pauses 5] [--thread-deaths 5] [--out FILE]
  *
  * --sigterm N   SIGTERM mid-stream N times (shipped model), at-least-once and exactly-once
  * --kills N     broker kill -9 + restart N times while one worker runs, both delivery modes
  * --stops N     broker clean stop + restart N times, both delivery modes
  * --pauses N    freeze one of two workers (SIGSTOP) longer than its session N times, both delivery modes
+ * --thread-deaths N  one of a worker's two inference threads dies, N times (shipped model), both delivery modes
  * --down-ms MS  how long the broker stays down each time (default 15000)
  * Also, once each: an output too large for its topic, a broker down longer
  * than the outage bound, and two exactly-once workers on one host.
@@ -21,7 +22,7 @@ import { benchArgs } from '../../bench/args.js';
 import { defaultModelDir } from '../../cli/defaults.js';
 import { OwnBroker } from '../support/broker.js';
 import { KAFKA_SKIP, kafkaBrokers, saveTinyModel } from '../support/kafka.js';
-import { brokerOutages, limitLoweredWhileRunning, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, twoExactlyOnceWorkersOneHost, type FaultRow } from './scenarios.js';
+import { brokerOutages, limitLoweredWhileRunning, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, threadDeaths, twoExactlyOnceWorkersOneHost, type FaultRow } from './scenarios.js';
 
 // `node --test dist/test/` runs every file under dist/test/, this script too:
 // it is the long run (tens of minutes), not a test; faults.test.ts is CI's short version.
@@ -34,6 +35,7 @@ const values = benchArgs(import.meta.url, {
   kills: { type: 'string', default: '5' },
   stops: { type: 'string', default: '5' },
   pauses: { type: 'string', default: '5' },
+  'thread-deaths': { type: 'string', default: '5' },
   'down-ms': { type: 'string', default: '15000' },
   out: { type: 'string' },
 });
@@ -58,6 +60,10 @@ const step = async (name: string, run: () => Promise<FaultRow>): Promise<void> =
 for (const delivery of ['at-least-once', 'exactly-once'] as const) {
   if (Number(values.sigterm) > 0) await step(`SIGTERM x${values.sigterm} ${delivery}`, () => sigtermMidStream({ brokers, model: shipped, runs: Number(values.sigterm), delivery }));
 }
+for (const delivery of ['at-least-once', 'exactly-once'] as const) {
+  const deaths = Number(values['thread-deaths']);
+  if (deaths > 0) await step(`inference thread deaths x${deaths} ${delivery}`, () => threadDeaths({ brokers, model: shipped, delivery, deaths }));
+}
 await step('poison output', () => poisonOutput({ brokers, model: shipped, delivery: 'at-least-once' }));
 await step('topic limit lowered while running', () => limitLoweredWhileRunning({ brokers, model: shipped }));
 for (const delivery of ['at-least-once', 'exactly-once'] as const) {
@@ -81,7 +87,7 @@ try {
 }
 
 const table = [
-  `Failure runs of ${started.toISOString()} (\`node dist/test/faults/run.js --sigterm ${values.sigterm} --kills ${values.kills} --stops ${values.stops} --pauses ${values.pauses} --down-ms ${downMs}\`):`,
+  `Failure runs of ${started.toISOString()} (\`node dist/test/faults/run.js --sigterm ${values.sigterm} --kills ${values.kills} --stops ${values.stops} --pauses ${values.pauses} --thread-deaths ${values['thread-deaths']} --down-ms ${downMs}\`):`,
   '',
   '| event | runs | inputs | lost | duplicated | exit | readiness | notes |',
   '|---|---|---|---|---|---|---|---|',

@@ -33,6 +33,7 @@ import {
   type TestTopics,
 } from '../support/kafka.js';
 import { post } from '../operators/helpers.js';
+import { FAULT_THREAD_EXIT_ENV } from '../../cli/commands/run.js';
 
 export type Delivery = 'at-least-once' | 'exactly-once';
 
@@ -481,5 +482,51 @@ async function setTopicConfig(brokers: string[], topic: string, name: string, va
     await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2 /* TOPIC */, name: topic, configEntries: [{ name, value }] }] });
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * An inference thread dies, `deaths` times: each worker runs two inference
+ * threads (`--inference thread --tagger-threads 2`) and one of them exits
+ * when it is asked to tag the text of a chosen post (the test-only
+ * MENTIONFLOW_FAULT_THREAD_EXIT_ON_TEXT), a different post each time, spread
+ * over the topic. The policy: the worker exits 70 at once, before the
+ * thread's calls are rejected, so no post in flight is dead-lettered or
+ * committed, and the next worker tags them. A last worker, with no fault,
+ * finishes the topic. With the shipped model.
+ */
+export async function threadDeaths(opts: { brokers: string[]; model: string; delivery: Delivery; deaths: number; postsPerDeath?: number }): Promise<FaultRow> {
+  const { brokers, model, delivery, deaths, postsPerDeath = 1000 } = opts;
+  const t = await createTestTopics(brokers, `thread-${delivery === 'exactly-once' ? 'eos' : 'alo'}`);
+  const { records, ids, badKeys } = inputRecords(postsPerDeath * (deaths + 1), 'tk');
+  const args = runArgs(brokers, t, model, ['--delivery', delivery, '--inference', 'thread', '--tagger-threads', '2']);
+  const exits: string[] = [];
+  const deadLettered: string[] = [];
+  try {
+    await produceRecords(brokers, t.input, records, { chunk: 2000 });
+    for (let r = 0; r < deaths; r++) {
+      const n = postsPerDeath * (r + 1) - postsPerDeath / 2; // mid-way through the r-th slice
+      const cli = spawnCli(args, { [FAULT_THREAD_EXIT_ENV]: testPost(`tk-${n}`, n).text });
+      const ended = await within(cli.exited, 180_000, `worker ${r + 1} to exit when its thread dies`);
+      exits.push(outcome(ended));
+      if (!/"msg":"the inference thread died; exiting so that the posts in flight are read again after a restart"/.test(cli.stderr)) exits.push(`run ${r + 1}: no death logged`);
+    }
+    const last = spawnCli(args);
+    const { lost, duplicated, collector } = await account(brokers, t, ids, badKeys, 300_000);
+    last.kill('SIGTERM');
+    await within(last.exited, 60_000, 'the last worker to stop');
+    for (const key of collector.deadLetters.keys()) if (key.startsWith('tk-')) deadLettered.push(key);
+    return {
+      event: `an inference thread dies, one of two (${delivery})`,
+      runs: deaths,
+      inputs: ids.length + badKeys.length,
+      lost,
+      duplicated,
+      exits: tally(exits),
+      readiness: '-',
+      notes: deadLettered.length === 0 ? 'no post dead-lettered' : `dead-lettered: ${deadLettered.join(', ')}`,
+    };
+  } finally {
+    await deleteTestTopics(brokers, t);
   }
 }
