@@ -276,6 +276,8 @@ function totalMemory(parts: readonly TensorMemory[]): TensorMemory {
 export class ThreadTagger implements Tagger {
   /** Set once a thread is gone (or going): the error later calls get. */
   private gone: TaggingError | undefined;
+  /** Resolves once, after a thread died, the others have ended and onExit was called: calls wait for it before they reject. */
+  private down: Promise<void> | undefined;
   private disposed = false;
   /** Each model's id in each thread (by lane), by the handle ThreadModel holds; 0 is the model opened with. */
   private readonly models = new Map<number, number[]>();
@@ -391,7 +393,7 @@ export class ThreadTagger implements Tagger {
    * figures of its last reply, so a /metrics scrape never waits for a thread.
    */
   async memory(): Promise<TensorMemory> {
-    if (this.gone !== undefined) throw this.gone;
+    if (this.gone !== undefined) return this.failed();
     if (this.disposed) throw new TaggingError('the thread tagger is disposed');
     return totalMemory(await Promise.all(this.lanes.map((lane) => lane.memory())));
   }
@@ -433,25 +435,43 @@ export class ThreadTagger implements Tagger {
   }
 
   private request<T>(lane: Lane, message: (id: number) => ToThread): Promise<T> {
-    if (this.gone !== undefined) return Promise.reject(this.gone);
+    if (this.gone !== undefined) return this.failed();
     if (this.disposed) return Promise.reject(new TaggingError('the thread tagger is disposed'));
     return lane.request<T>(message);
   }
 
+  /** Rejects with the death's error once onExit has been called (see onThreadExit). */
+  private async failed(): Promise<never> {
+    await this.down;
+    throw this.gone;
+  }
+
+  /**
+   * A thread ended. Unless it was asked to (dispose), the tagger is unusable
+   * without it: the other threads are terminated, and once every thread has
+   * ended, onExit is called and every pending and later call rejects. In that
+   * order because onExit may end the process (`mentionflow run` exits 70 so
+   * that the posts in flight are read again): a process that exits while
+   * another thread is inside a TensorFlow kernel crashes in TensorFlow's
+   * teardown (a SIGSEGV in 1 of 10 fault runs before this order), and a call
+   * rejected before onExit would have its posts dead-lettered.
+   */
   private onThreadExit(lane: Lane, code: number, failure: Error | undefined): void {
     if (this.disposed && failure === undefined) {
       // Ended as asked (or terminated after disposeTimeoutMs): the other threads finish their calls.
       lane.rejectAll(new TaggingError('the thread tagger is disposed'));
       return;
     }
-    if (this.gone === undefined) {
-      const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
-      this.gone = new TaggingError(`the inference thread ${why}; calls made to it are lost, restart the worker`, failure ? { cause: failure } : {});
-      this.options.onExit?.(this.gone);
-      // The tagger is unusable without it: the other threads end too, their calls rejected here.
-      for (const other of this.lanes) if (other !== lane) void other.worker.terminate();
-    }
-    for (const other of this.lanes) other.rejectAll(this.gone);
+    if (this.gone !== undefined) return; // one of the others, ended by the first death's handling
+    const why = failure ? `failed: ${failure.message}` : `exited with code ${code}`;
+    const gone = new TaggingError(`the inference thread ${why}; calls made to it are lost, restart the worker`, failure ? { cause: failure } : {});
+    this.gone = gone;
+    const others = this.lanes.filter((other) => other !== lane);
+    for (const other of others) void other.worker.terminate();
+    this.down = Promise.all(others.map((other) => other.exited)).then(() => {
+      this.options.onExit?.(gone);
+      for (const l of this.lanes) l.rejectAll(gone);
+    });
   }
 }
 

@@ -489,8 +489,8 @@ async function setTopicConfig(brokers: string[], topic: string, name: string, va
  * An inference thread dies, `deaths` times: each worker runs two inference
  * threads (`--inference thread --tagger-threads 2`) and one of them exits
  * when it is asked to tag the text of a chosen post (the test-only
- * MENTIONFLOW_FAULT_THREAD_EXIT_ON_TEXT), a different post each time, spread
- * over the topic. The policy: the worker exits 70 at once, before the
+ * MENTIONFLOW_FAULT_THREAD_EXIT_ON_TEXT), a different post each time, in a
+ * slice of posts produced after the previous worker died. The policy: the worker exits 70 at once, before the
  * thread's calls are rejected, so no post in flight is dead-lettered or
  * committed, and the next worker tags them. A last worker, with no fault,
  * finishes the topic. With the shipped model.
@@ -503,14 +503,17 @@ export async function threadDeaths(opts: { brokers: string[]; model: string; del
   const exits: string[] = [];
   const deadLettered: string[] = [];
   try {
-    await produceRecords(brokers, t.input, records, { chunk: 2000 });
+    const slice = (r: number) => records.slice(r * postsPerDeath, (r + 1) * postsPerDeath);
     for (let r = 0; r < deaths; r++) {
-      const n = postsPerDeath * (r + 1) - postsPerDeath / 2; // mid-way through the r-th slice
+      // The r-th slice arrives after the last worker died, so this worker reads its poison post (mid-way through it) for sure.
+      await produceRecords(brokers, t.input, slice(r), { chunk: 2000 });
+      const n = r * postsPerDeath + postsPerDeath / 2;
       const cli = spawnCli(args, { [FAULT_THREAD_EXIT_ENV]: testPost(`tk-${n}`, n).text });
       const ended = await within(cli.exited, 180_000, `worker ${r + 1} to exit when its thread dies`);
       exits.push(outcome(ended));
       if (!/"msg":"the inference thread died; exiting so that the posts in flight are read again after a restart"/.test(cli.stderr)) exits.push(`run ${r + 1}: no death logged`);
     }
+    await produceRecords(brokers, t.input, slice(deaths), { chunk: 2000 });
     const last = spawnCli(args);
     const { lost, duplicated, collector } = await account(brokers, t, ids, badKeys, 300_000);
     last.kill('SIGTERM');
