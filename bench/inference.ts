@@ -22,9 +22,9 @@
  * Usage: node dist/bench/inference.js [--posts 3000] [--runs 3] [--batch 64] [--thread-concurrency 1] [--thread-threads 1] [--texts FILE] [--model DIR] [--out FILE]
  */
 import { fork } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,7 @@ import { createPipelineMetrics } from '../pipeline/ops/metrics.js';
 import { resolveWorkerConfig } from '../pipeline/stream/config.js';
 import { startWorker } from '../pipeline/stream/worker.js';
 import { median } from './stats.js';
-import { BENCH_TEXTS_ENV, samplePosts, writePostsFile } from './syntheticPosts.js';
+import { samplePosts, useBenchTexts, writePostsFile } from './syntheticPosts.js';
 import { benchArgs } from './args.js';
 
 type Mode = 'inline' | 'thread';
@@ -76,10 +76,7 @@ const runs = positive('runs');
 const batch = positive('batch');
 const threadConcurrency = positive('thread-concurrency');
 const threadThreads = positive('thread-threads');
-if (values.texts !== undefined) {
-  if (!existsSync(values.texts)) throw new Error(`--texts ${values.texts}: no such file (a CoNLL file, e.g. ../shared/corpora/weiboNER/weiboNER_2nd_conll.dev)`);
-  process.env[BENCH_TEXTS_ENV] = resolve(values.texts); // samplePosts reads it, here and in the children
-}
+useBenchTexts(values.texts);
 
 /** The sample posts cycled to `n` posts with unique ids, as an Avro object container file. */
 async function writeInput(n: number): Promise<string> {

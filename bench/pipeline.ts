@@ -68,10 +68,10 @@
  * Prints a Markdown table; writes bench/results/pipeline.json and .md. Every
  * topic and group it creates is deleted at the end (also on SIGINT/SIGTERM).
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { defaultModelDir, projectRoot } from '../cli/defaults.js';
 import { readTopic } from '../pipeline/kafka/topicReader.js';
 import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
@@ -90,7 +90,7 @@ import {
   type ThroughputRun,
 } from './pipelineReport.js';
 import { median, quantile } from './stats.js';
-import { BENCH_TEXTS_ENV, postFactory } from './syntheticPosts.js';
+import { postFactory, useBenchTexts } from './syntheticPosts.js';
 import { benchArgs, nodeFlagsArg } from './args.js';
 
 const LEGS = ['throughput', 'latency', 'memory', 'scaling'] as const;
@@ -206,14 +206,7 @@ checkLocalBrokers(opts.brokers);
 // --node-flags "...": passed to every measurement process as well (after the profiler's)
 const nodeFlags = nodeFlagsArg(values['node-flags']);
 // --texts FILE: the posts carry the sentences of a CoNLL file (real lengths) instead of the sample posts' texts
-const texts = values.texts === undefined ? undefined : resolve(values.texts);
-if (texts !== undefined) {
-  if (!existsSync(texts)) {
-    process.stderr.write(`--texts ${values.texts}: no such file (a CoNLL file, e.g. ../shared/corpora/weiboNER/weiboNER_2nd_conll.dev)\n`);
-    process.exit(2);
-  }
-  process.env[BENCH_TEXTS_ENV] = texts; // read by samplePosts, here and in every child process
-}
+const texts = useBenchTexts(values.texts);
 setChildNodeArgs([...(values.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), ...nodeFlags]);
 if (opts.legs.includes('latency') && !opts.legs.includes('throughput')) {
   throw new Error('the latency leg paces at a share of the measured throughput: run it with --legs throughput,latency');

@@ -9,8 +9,8 @@
  * writePostsFile writes posts as the embedded file mode's input.
  */
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import avro from 'avsc';
 import { projectRoot } from '../cli/defaults.js';
 import { parseConll } from '../models/data/conll.js';
@@ -48,6 +48,23 @@ export function samplePosts(): Post[] {
  * inherited by their child processes).
  */
 export const BENCH_TEXTS_ENV = 'MENTIONFLOW_BENCH_TEXTS';
+
+/**
+ * A bench's --texts FILE: checks the file is there (else a one-line message
+ * and exit 2) and sets BENCH_TEXTS_ENV to its absolute path for samplePosts,
+ * in this process and in every child it starts. Returns that path, or
+ * undefined without --texts.
+ */
+export function useBenchTexts(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  const path = resolve(file);
+  if (!existsSync(path)) {
+    process.stderr.write(`--texts ${file}: no such file (a CoNLL file, e.g. ../shared/corpora/weiboNER/weiboNER_2nd_conll.dev)\n`);
+    process.exit(2);
+  }
+  process.env[BENCH_TEXTS_ENV] = path;
+  return path;
+}
 
 /** Returns `make(i, createdAt)`: the i-th synthetic post, its id `${prefix}${i}`. */
 export function postFactory(prefix: string): (i: number, createdAt: number) => SyntheticPost {
