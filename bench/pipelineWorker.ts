@@ -35,7 +35,7 @@ import { createKafkaClient } from '../pipeline/kafka/client.js';
 import { newProducer } from '../pipeline/kafka/producers.js';
 import { createLogger } from '../pipeline/ops/logger.js';
 import { createPipelineMetrics, type PipelineMetrics } from '../pipeline/ops/metrics.js';
-import { resolveWorkerConfig, type WorkerConfig } from '../pipeline/stream/config.js';
+import { resolveWorkerConfig, threadTaggerOptions, type WorkerConfig } from '../pipeline/stream/config.js';
 import { startWorker } from '../pipeline/stream/worker.js';
 import type { BatchSettings, MemorySnapshot, TaggingStats, TensorCounts, ToChild, ToParent, WarmSpan, WorkerTask } from './pipelineProtocol.js';
 import { quantile } from './stats.js';
@@ -333,7 +333,7 @@ async function openTagger(config: WorkerConfig): Promise<OpenedTagger> {
   if (task.variant === 'full' && config.inference === 'thread') {
     // --worker-option inference=thread: the tagger in a worker thread (its tensors are counted there)
     const { ThreadTagger } = await import('../models/threadTagger.js');
-    const thread = await ThreadTagger.open(config.model, { backend: 'native', batchSize: config.batchMaxCount, threads: config.taggerThreads });
+    const thread = await ThreadTagger.open(config.model, { ...threadTaggerOptions(config), backend: 'native' }); // as run opens it, on the bench's native backend
     const numTensors = async () => (await thread.memory()).numTensors;
     tensors.afterLoad = await numTensors();
     await thread.tag(samplePosts().map((p) => p.text)); // warm-up: a long-running worker is warm

@@ -28,6 +28,7 @@ import {
   describeConfig,
   readConfigFile,
   resolveWorkerConfig,
+  threadTaggerOptions,
   type WorkerConfig,
 } from '../../pipeline/stream/config.js';
 import { readPostsFile } from '../../pipeline/file/fileSource.js';
@@ -125,9 +126,7 @@ async function loadTagger(config: WorkerConfig, logger: Logger, dir = config.mod
     // Fault injection for the failure-model test (test/pipeline/taggerThreads.test.ts): a thread exits when asked to tag this exact text.
     const exitOnText = process.env[FAULT_THREAD_EXIT_ENV];
     return ThreadTagger.open(dir, {
-      backend: config.backend,
-      batchSize: config.batchMaxCount,
-      threads: config.taggerThreads,
+      ...threadTaggerOptions(config),
       ...(exitOnText !== undefined && exitOnText !== '' ? { exitOnText } : {}),
       warn,
       onExit: (err) => {

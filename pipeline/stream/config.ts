@@ -23,6 +23,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../../common/errors.js';
 import { DELIVERY_MODES, SASL_MECHANISMS, START_FROM, type DeliveryMode, type KafkaEdgesSettings, type SaslMechanism } from '../kafka/settings.js';
+import { MAX_THREADS, type ThreadTaggerOptions } from '../../models/threadTagger.js';
 
 export { DELIVERY_MODES, SASL_MECHANISMS, type DeliveryMode, type SaslMechanism };
 const BACKENDS = ['auto', 'native', 'wasm', 'cpu'] as const;
@@ -176,7 +177,7 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'fixed batch mode: longest a post waits for its batch to fill (not used in adaptive mode)', default: 50 },
   { key: 'batchMaxChars', kind: int(1), arg: 'N', description: 'most code points per tagger batch', default: 8192 },
   { key: 'taggerConcurrency', kind: int(1, 64), arg: 'N', description: 'most batches being tagged at once, results kept in order (above 1 helps only with --inference thread); when not given, --tagger-threads', default: 1 },
-  { key: 'taggerThreads', kind: int(1, 64), arg: 'N', description: 'with --inference thread: inference threads, each with its own copy of the model, so that concurrent batches (--tagger-concurrency, which follows this unless given) are tagged in parallel; about one per core the Kafka I/O leaves free', default: 1 },
+  { key: 'taggerThreads', kind: int(1, MAX_THREADS), arg: 'N', description: 'with --inference thread: inference threads, each with its own copy of the model, so that concurrent batches (--tagger-concurrency, which follows this unless given) are tagged in parallel; about one per core the Kafka I/O leaves free', default: 1 },
   { key: 'maxInFlight', kind: int(1), arg: 'N', description: 'records read but not yet acked before the input pauses (resumes at half)', default: 2000 },
   { key: 'commitIntervalMs', kind: int(0, 600_000), arg: 'MS', description: 'at-least-once: least time between offset commits', default: 1000 },
   { key: 'metricsPort', kind: int(0, 65535), arg: 'PORT', description: 'port of /metrics, /healthz and /readyz; 0: no HTTP server', default: 0 },
@@ -492,6 +493,15 @@ function validate(c: WorkerConfig): void {
 }
 
 /** The config as loggable data: the password is redacted. */
+/**
+ * The ThreadTagger options of a worker with `inference: thread`: its backend,
+ * its batch size (a call is at most one batch) and its thread count. What
+ * `mentionflow run` opens, and what the pipeline bench opens as the worker does.
+ */
+export function threadTaggerOptions(c: WorkerConfig): Pick<ThreadTaggerOptions, 'backend' | 'batchSize' | 'threads'> {
+  return { backend: c.backend, batchSize: c.batchMaxCount, threads: c.taggerThreads };
+}
+
 export function describeConfig(c: WorkerConfig): Record<string, unknown> {
   const { saslPassword, ...rest } = c;
   return saslPassword === undefined ? rest : { ...rest, saslPassword: '<redacted>' };
