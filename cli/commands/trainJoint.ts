@@ -5,13 +5,14 @@ import { readNerSource, readSegSource } from '../../pipeline/train/sources/openS
 import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
 import { DEFAULT_TRAIN_OPTIONS, layered, readConfigFile, resolveTrainOptions } from '../../pipeline/train/options.js';
 import { trainTagger } from '../../pipeline/train/trainTagger.js';
+import { withNamedFrom } from '../../pipeline/train/namedFrom.js';
 import { BACKEND_OPTION, numberOption, requireFile, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { checkSourceOption, requireSource, sourceKafka } from '../sourceOption.js';
 
 export const spec: CommandSpec = {
   name: 'train-joint',
   summary: 'train NER jointly with word segmentation (shared embeddings and LSTM, alternating optimisation)',
-  usage: 'mentionflow train-joint --ner-train SOURCE --ner-dev SOURCE --seg-train SOURCE --seg-dev SOURCE --out DIR [--mode joint|pipeline|features] [--silver SOURCE [--silver-ratio K]] [--config FILE]',
+  usage: 'mentionflow train-joint --ner-train SOURCE --ner-dev SOURCE --seg-train SOURCE --seg-dev SOURCE --out DIR [--mode joint|pipeline|features] [--named-from SOURCE] [--silver SOURCE [--silver-ratio K]] [--config FILE]',
   options: {
     'ner-train': { type: 'string', arg: 'SOURCE', description: 'NER training data (a char-per-line CoNLL file, or any example source with NER spans)' },
     'ner-dev': { type: 'string', arg: 'SOURCE', description: 'NER dev data (model selection)' },
@@ -25,6 +26,7 @@ export const spec: CommandSpec = {
     dropout: { type: 'string', arg: 'X', description: `dropout on the LSTM input (default ${DEFAULT_TRAIN_OPTIONS.dropout})` },
     config: { type: 'string', arg: 'FILE', description: 'JSON training options (see `mentionflow train-ner --help`)' },
     'soft-lexicon': { type: 'string', arg: 'FILE', description: 'general dictionary, jieba "word freq pos" lines (jieba\'s dict.txt: bash deploy/fetch-jieba-dict.sh): SoftLexicon B/M/E/S word-set features, kept words stored in the artifact (config key softLexiconFile)' },
+    'named-from': { type: 'string', arg: 'SOURCE', description: 'another annotation of the --ner-train sentences (matched by text): its named mentions (TYPE.NAM) replace theirs, their nominal ones stay (one overlapping a named span is left out); e.g. WeiboNER v2\'s train split for v1\'s (README, "WeiboNER v1")' },
     silver: { type: 'string', arg: 'SOURCE', multiple: true, description: 'silver NER data, repeatable: a teacher\'s labels of unlabelled text (`mentionflow distil`), mixed into every epoch (--silver-ratio); dev and model selection stay on gold' },
     'silver-ratio': { type: 'string', arg: 'K', description: `silver sentences per epoch, a fresh subsample of K x the gold training set's size, in (0, 100] (default ${DEFAULT_TRAIN_OPTIONS.silverRatio}; config key silverRatio)` },
     'model-id': { type: 'string', arg: 'ID', description: 'model id recorded in the artifact', default: 'weibo-ner-joint' },
@@ -60,22 +62,32 @@ export async function run(p: Parsed): Promise<number> {
   const silverSources = (p.values.silver as string[] | undefined) ?? [];
   if (silverSources.length === 0 && p.values['silver-ratio'] !== undefined) throw new ConfigError('--silver-ratio needs --silver (the silver data it mixes in)');
   for (const source of silverSources) await checkSourceOption(source, '--silver', 'ner');
+  const namedFromSource = p.values['named-from'] as string | undefined;
+  if (namedFromSource !== undefined) await checkSourceOption(namedFromSource, '--named-from', 'ner');
   const out = requireString(p, 'out', spec.name);
-  const backend = await useBackend(p.values.backend as BackendChoice);
-  process.stderr.write(`backend: ${backend}\n`);
   const kafka = sourceKafka();
   const ner = (name: 'ner-train' | 'ner-dev') => readNerSource(sources[name], { where: `--${name}`, fingerprintRole: name, kafka });
   const seg = (name: 'seg-train' | 'seg-dev') => readSegSource(sources[name], { where: `--${name}`, fingerprintRole: name, kafka });
   const [nerTrain, nerDev, segTrain, segDev] = await Promise.all([ner('ner-train'), ner('ner-dev'), seg('seg-train'), seg('seg-dev')]);
   const silver = await Promise.all(silverSources.map((s) => readNerSource(s, { where: '--silver', fingerprintRole: 'silver', kafka })));
+  const namedFrom = namedFromSource === undefined ? undefined : await readNerSource(namedFromSource, { where: '--named-from', fingerprintRole: 'named-from', kafka });
+  let train = nerTrain.sentences;
+  if (namedFrom !== undefined) {
+    const merged = withNamedFrom(train, namedFrom.sentences);
+    const st = merged.stats;
+    process.stderr.write(`--named-from: named mentions of ${st.matched} of ${st.sentences} training sentences from ${namedFromSource} (${st.namedSpans} named spans for their ${st.replacedNamedSpans}; ${st.overlaps} nominal spans left out for overlapping one; ${st.sentences - st.matched} sentences without a match keep their own)\n`);
+    train = merged.sentences;
+  }
+  const backend = await useBackend(p.values.backend as BackendChoice);
+  process.stderr.write(`backend: ${backend}\n`);
   const result = await trainTagger({
-    ner: { train: nerTrain.sentences, dev: nerDev.sentences },
+    ner: { train, dev: nerDev.sentences },
     seg: { train: segTrain.sentences, dev: segDev.sentences, mode },
     silver: silver.length > 0 ? silver.flatMap((s) => s.sentences) : undefined,
     options,
     outDir: out,
     modelId: String(p.values['model-id']),
-    data: [nerTrain.fingerprint, nerDev.fingerprint, segTrain.fingerprint, segDev.fingerprint, ...silver.map((s) => s.fingerprint)],
+    data: [nerTrain.fingerprint, ...(namedFrom ? [namedFrom.fingerprint] : []), nerDev.fingerprint, segTrain.fingerprint, segDev.fingerprint, ...silver.map((s) => s.fingerprint)],
     quiet: p.values.quiet === true,
     resume: p.values.resume === true,
   });

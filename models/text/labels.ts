@@ -84,3 +84,20 @@ export function labelSetOf(sequences: Iterable<readonly string[]>): string[] {
   if ([...seen].every((l) => ENTITY_LABELS.includes(l))) return [...ENTITY_LABELS];
   return [...seen].sort();
 }
+
+/**
+ * The spans of `base` that are not nominal, with the nominal spans of
+ * `nominal` that overlap none of them (counted in `overlaps`), in order.
+ */
+export function withNominals(base: readonly Span[], nominal: readonly Span[]): { spans: Span[]; overlaps: number } {
+  const kept = base.filter((s) => labelParts(s.label).kind !== 'NOM');
+  const spans = [...kept];
+  let overlaps = 0;
+  for (const n of nominal) {
+    if (labelParts(n.label).kind !== 'NOM') continue;
+    if (kept.some((s) => s.start < n.end && n.start < s.end)) overlaps++;
+    else spans.push(n);
+  }
+  spans.sort((a, b) => a.start - b.start);
+  return { spans, overlaps };
+}

@@ -33,4 +33,5 @@ export {
   tagsToSpans,
   spansToTags,
   labelSetOf,
+  withNominals,
 } from './labels.js';

@@ -21,7 +21,7 @@
 import { rename, rm, writeFile, appendFile } from 'node:fs/promises';
 import { ConfigError } from '../../common/errors.js';
 import type { TaggerModel } from '../../models/taggerModel.js';
-import { labelParts, spansToTags, type Span } from '../../models/text/tagScheme.js';
+import { labelParts, spansToTags, withNominals, type Span } from '../../models/text/tagScheme.js';
 
 export interface SilverOptions {
   /** Sentences of unlabelled text, one code point an element. */
@@ -116,21 +116,4 @@ export async function writeSilver(teacher: TaggerModel, options: SilverOptions):
 /** Whether `model`'s NER tags hold a label of `kind` (TYPE.NAM or TYPE.NOM). */
 function tagsKind(model: TaggerModel, kind: 'NAM' | 'NOM'): boolean {
   return model.nerTags.labels.some((l) => labelParts(l).kind === kind);
-}
-
-/**
- * The spans of `base` that are not nominal, with the nominal spans of
- * `nominal` that overlap none of them (counted in `overlaps`), in order.
- */
-export function withNominals(base: readonly Span[], nominal: readonly Span[]): { spans: Span[]; overlaps: number } {
-  const kept = base.filter((s) => labelParts(s.label).kind !== 'NOM');
-  const spans = [...kept];
-  let overlaps = 0;
-  for (const n of nominal) {
-    if (labelParts(n.label).kind !== 'NOM') continue;
-    if (kept.some((s) => s.start < n.end && n.start < s.end)) overlaps++;
-    else spans.push(n);
-  }
-  spans.sort((a, b) => a.start - b.start);
-  return { spans, overlaps };
 }

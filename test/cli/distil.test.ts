@@ -73,6 +73,18 @@ describe('mentionflow distil and train-joint --silver', () => {
     assert.equal(manifest.training.options.silverRatio, 0.5);
   });
 
+  it('train-joint --named-from: the other annotation\'s named mentions, recorded in the manifest', () => {
+    // the gold sentences annotated again: other names, and a nominal the merge must not take
+    const other = join(work, 'other.conll');
+    const relabel = (tags: readonly string[]) => tags.map((t) => (t.endsWith('.NAM') ? t.replace('GPE.NAM', 'LOC.NAM') : t.endsWith('.NOM') ? 'O' : t));
+    writeFileSync(other, TINY.map((x) => x.chars.map((c, i) => `${c} ${relabel(x.tags)[i]}`).join('\n') + '\n').join('\n'));
+    const t = cli(trainJoint(['--named-from', other, '--config', join(work, 'cfg.json'), '--out', join(work, 'named-from')]));
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stderr, /--named-from: named mentions of 6 of 6 training sentences from .*other\.conll \(6 named spans for their 6; 0 nominal spans left out for overlapping one; 0 sentences without a match keep their own\)/);
+    const manifest = JSON.parse(readFileSync(join(work, 'named-from', 'manifest.json'), 'utf8')) as { training: { data: { role: string; sentences: number }[] } };
+    assert.deepEqual(manifest.training.data.map((d) => d.role), ['ner-train', 'named-from', 'ner-dev', 'seg-train', 'seg-dev']);
+  });
+
   it('mistakes: one line on stderr, exit 2', () => {
     for (const [args, pattern] of [
       [['distil', '--teacher', join(work, 'nope'), '--text', text, '--out', silver], /--teacher .*nope: no such directory/],
@@ -84,6 +96,8 @@ describe('mentionflow distil and train-joint --silver', () => {
       [trainJoint(['--silver-ratio', '2', '--out', join(work, 'x')]), /--silver-ratio needs --silver/],
       [trainJoint(['--silver', silver, '--silver-ratio', '0', '--out', join(work, 'x')]), /option "silverRatio" must be a number in \(0, 100\]/],
       [trainJoint(['--silver', join(work, 'nope.conll'), '--out', join(work, 'x')]), /--silver .*nope\.conll: no such file/],
+      [trainJoint(['--named-from', join(work, 'nope.conll'), '--out', join(work, 'x')]), /--named-from .*nope\.conll: no such file/],
+      [trainJoint(['--named-from', silver, '--out', join(work, 'x')]), /--named-from: none of its 3 sentences has the text of a training sentence/],
     ] as const) {
       const r = cli([...args]);
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
