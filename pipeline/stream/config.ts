@@ -492,7 +492,6 @@ function validate(c: WorkerConfig): void {
   }
 }
 
-/** The config as loggable data: the password is redacted. */
 /**
  * The ThreadTagger options of a worker with `inference: thread`: its backend,
  * its batch size (a call is at most one batch) and its thread count. What
@@ -502,6 +501,7 @@ export function threadTaggerOptions(c: WorkerConfig): Pick<ThreadTaggerOptions, 
   return { backend: c.backend, batchSize: c.batchMaxCount, threads: c.taggerThreads };
 }
 
+/** The config as loggable data: the password is redacted. */
 export function describeConfig(c: WorkerConfig): Record<string, unknown> {
   const { saslPassword, ...rest } = c;
   return saslPassword === undefined ? rest : { ...rest, saslPassword: '<redacted>' };

@@ -4,7 +4,7 @@
  * For two annotation standards of one label set that differ in how well they
  * mark each kind: WeiboNER v2 revised v1's named mentions as well as adding
  * nominal ones, and a v1 model learns v1's nominal standard from v1 but named
- * mentions better from v2 (README, "WeiboNER v1"). `train-joint --named-from`.
+ * mentions better from v2 (README, "Recall-leaning training", its v1 bullets). `train-joint --named-from`.
  *
  * Sentences are matched by their text (the characters joined), each sentence
  * of `named` used once, in order; a training sentence without a match keeps
