@@ -1,10 +1,11 @@
 /**
  * mentionflow's native addon (schemas/native: addon.c, deflate.c, postscan.c), loaded once per
  * thread (main or worker) on first use: libdeflate and ISA-L for the container's deflate codec
- * (schemas/deflate.ts) and the archive sink's Post check of a fetched batch (schemas/postScan.ts).
+ * (schemas/deflate.ts), the archive sink's Post check of a fetched batch (schemas/postScan.ts), and
+ * the tagger's CRF decoders (models/crf/native.ts).
  * Built by deploy/native/build-native-addon.sh (deploy/install.sh and the image run it); where it
- * is not built, both callers take their TypeScript path (node:zlib, the TypeScript scan), which
- * gives the same results.
+ * is not built, its callers take their TypeScript paths (node:zlib, the TypeScript scan, the
+ * TypeScript decoders), which give the same results.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,30 @@ export interface NativeAddon {
   utf8Check(input: Uint8Array, scalar: boolean): boolean;
   /** Which validator checkPosts uses for strings of 16 bytes or more: Node's simdutf, found at run time, or postscan.c's own. */
   utf8Engine(): 'simdutf' | 'scalar';
+  /**
+   * crf.c's Viterbi over one sentence's emissions data[offset, offset + length*K) (length >= 1; K = start.length,
+   * trans [K*K] from * K + to): the best path into path[0, length), its score returned (models/crf/viterbi.ts).
+   */
+  crfViterbi(trans: Float32Array, start: Float32Array, end: Float32Array, data: Float32Array, offset: number, length: number, path: Int32Array): number;
+  /**
+   * crf.c's scaled forward-backward recursions over the same input, given expT [K*K], the exp of the transition
+   * scores: the scaled vectors aS and bS [length*K] and log scales aLog and bLog [length] filled, logZ returned
+   * (models/crf/forwardBackward.ts).
+   */
+  crfForwardBackward(
+    expT: Float64Array,
+    start: Float32Array,
+    end: Float32Array,
+    data: Float32Array,
+    offset: number,
+    length: number,
+    aS: Float64Array,
+    aLog: Float64Array,
+    bS: Float64Array,
+    bLog: Float64Array,
+  ): number;
+  /** For tests: the exp (which 0) or log (1) crf.c computes with, fdlibm's as V8's Math.exp and Math.log. */
+  crfMath(which: 0 | 1, x: number): number;
 }
 
 /** Where the addon is built (from dist/schemas/ or schemas/ alike: two levels up is the package). */
@@ -41,7 +66,7 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   try {
     const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<NativeAddon>;
-    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine'] as const).filter((f) => typeof loaded[f] !== 'function');
+    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath'] as const).filter((f) => typeof loaded[f] !== 'function');
     if (missing.length > 0) throw new Error(`${missing.join(', ')} missing: an older build, rebuild it with bash deploy/native/build-native-addon.sh`);
     addon = loaded as NativeAddon;
   } catch (err) {

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds schemas/native (mentionflow_native.node: raw DEFLATE with libdeflate,
 # statically linked, and with ISA-L's igzip, opened at run time from libisal.so.2;
-# and the archive sink's Post check of a fetched batch) offline with npm's
+# the archive sink's Post check of a fetched batch; the CRF's decoders) offline with npm's
 # node-gyp and the Node headers on this machine. Where it is built the archive's
 # deflate codec and Post check use it (schemas/nativeAddon.ts); elsewhere
 # node:zlib and the TypeScript scan do the same work, at about twice (libdeflate)
-# or four times (ISA-L) the deflate CPU. Needs libdeflate's header and static
+# or four times (ISA-L) the deflate CPU, and the CRF decodes in TypeScript. Needs libdeflate's header and static
 # library (Debian: libdeflate-dev); ISA-L's header (libisal-dev, which brings
 # libisal2) is optional: without it the addon is built without ISA-L. Both are
 # installed here with apt-get when run as root. Idempotent:
@@ -20,7 +20,7 @@ REQUIRE=0
 die() {
   printf '[native-addon] %s\n' "$*" >&2
   if [[ "$REQUIRE" == 1 ]]; then exit 1; fi
-  printf '[native-addon] not built: the archive deflates with node:zlib and checks Posts in TypeScript\n' >&2
+  printf '[native-addon] not built: the archive deflates with node:zlib and checks Posts in TypeScript, and the CRF decodes in TypeScript\n' >&2
   exit 0
 }
 SRC="$ROOT/schemas/native"
@@ -53,7 +53,7 @@ if ! (cd "$SRC" && node "$NODE_GYP_JS" rebuild --nodedir="$NODEDIR" > "$BUILD_LO
   die "node-gyp failed (log: ${BUILD_LOG#"$ROOT"/})"
 fi
 rm -rf "$SRC/build/Release/obj.target" "$SRC/build/Release/.deps"
-# Loads, compresses what node:zlib inflates back to the same bytes (ISA-L too where it loads), and checks a record.
+# Loads, compresses what node:zlib inflates back to the same bytes (ISA-L too where it loads), checks a record, and decodes a one-tag CRF.
 node -e '
   const { deflateRaw, isalDeflateRaw, isalStatus, checkPosts } = require(process.argv[1]);
   const { inflateRawSync } = require("node:zlib");
@@ -64,6 +64,8 @@ node -e '
   const status = new Uint8Array(1), created = new Float64Array(1);
   checkPosts(post.buffer, new Uint32Array([post.byteOffset]), new Uint32Array([post.byteOffset + post.length]), status, created);
   if (status[0] !== 0 || created[0] !== 1) { console.error("checkPosts: status " + status[0] + ", created_at " + created[0]); process.exit(1); }
+  const path = new Int32Array(1), one = () => new Float32Array([0]);
+  if (require(process.argv[1]).crfViterbi(one(), one(), one(), new Float32Array([1]), 0, 1, path) !== 1) { console.error("crfViterbi: wrong score"); process.exit(1); }
 ' "$OUT" || die "the built addon failed its checks"
 echo "$SUM" > "$STAMP"
 ISAL="$(node -e 'const s = require(process.argv[1]).isalStatus(); console.log(s === null ? "ISA-L loads" : "no ISA-L: " + s)' "$OUT")"

@@ -6,6 +6,7 @@
  * helper of the CRF code.
  */
 import type { CrfScores } from './crf.js';
+import { nativeCrf } from './native.js';
 
 export interface ForwardBackward {
   length: number;
@@ -34,7 +35,7 @@ export function logSumExp(xs: ArrayLike<number>): number {
 /**
  * Runs forward-backward over emissions [length, K] at `offset` in `data`.
  * The recursions run in scaled probability space (exp of the transition
- * scores precomputed, each step renormalised, the log scale accumulated):
+ * scores precomputed, once per CrfScores object, each step renormalised, the log scale accumulated):
  * K^2 multiply-adds per step instead of K^2 exp/log, about ten times faster
  * than log space and exact to float64 rounding, because each step's scores
  * are shifted by their maximum before exponentiating. The scaled vectors and
@@ -42,6 +43,8 @@ export function logSumExp(xs: ArrayLike<number>): number {
  * is read (alphaAt, betaAt; the whole alpha or beta array on its first
  * read): a span's confidence reads a few of them, the training loss all.
  * The emission factors are exponentiated once, for both directions.
+ * Where mentionflow's addon loads, its C recursions (./native.ts) fill the
+ * same vectors with the same numbers, bit for bit.
  */
 export function forwardBackward(crf: CrfScores, data: Float32Array, offset: number, length: number): ForwardBackward {
   const k = crf.numTags;
@@ -50,8 +53,43 @@ export function forwardBackward(crf: CrfScores, data: Float32Array, offset: numb
   const bS = new Float64Array(length * k); // scaled beta likewise (the last row is the end scores, exactly)
   const bLog = new Float64Array(length);
   if (length === 0) return new Scaled(0, k, aS, aLog, bS, bLog, crf.end, 0);
-  const expT = new Float64Array(k * k);
-  for (let i = 0; i < k * k; i++) expT[i] = Math.exp(crf.trans[i]);
+  const expT = expTransitions(crf);
+  const native = nativeCrf();
+  const logZ = native
+    ? native.crfForwardBackward(expT, crf.start, crf.end, data, offset, length, aS, aLog, bS, bLog)
+    : scaledRecursions(crf, expT, data, offset, length, aS, aLog, bS, bLog);
+  return new Scaled(length, k, aS, aLog, bS, bLog, crf.end, logZ);
+}
+
+const EXP_TRANSITIONS = new WeakMap<CrfScores, Float64Array>();
+
+/** exp of the transition scores, computed once per CrfScores object (its arrays are never written after it is made). */
+function expTransitions(crf: CrfScores): Float64Array {
+  let expT = EXP_TRANSITIONS.get(crf);
+  if (expT === undefined) {
+    expT = new Float64Array(crf.trans.length);
+    for (let i = 0; i < expT.length; i++) expT[i] = Math.exp(crf.trans[i]);
+    EXP_TRANSITIONS.set(crf, expT);
+  }
+  return expT;
+}
+
+/**
+ * The recursions in TypeScript, into the zeroed scaled vectors and log scales;
+ * returns logZ. schemas/native/crf.c follows it operation for operation.
+ */
+function scaledRecursions(
+  crf: CrfScores,
+  expT: Float64Array,
+  data: Float32Array,
+  offset: number,
+  length: number,
+  aS: Float64Array,
+  aLog: Float64Array,
+  bS: Float64Array,
+  bLog: Float64Array,
+): number {
+  const k = crf.numTags;
   // emission factors of every step, shifted by the step's max m[t]: e[t*K+j] = exp(x[j] - m[t])
   const e = new Float64Array(length * k);
   const m = new Float64Array(length);
@@ -112,7 +150,7 @@ export function forwardBackward(crf: CrfScores, data: Float32Array, offset: numb
     for (let i = 0; i < k; i++) bS[cur + i] /= sum;
     bLog[t] = bScale;
   }
-  return new Scaled(length, k, aS, aLog, bS, bLog, crf.end, logZ);
+  return logZ;
 }
 
 /** Forward-backward results kept scaled; log-space values computed when read. */

@@ -1,8 +1,10 @@
 /**
- * Viterbi decoding on the CPU in plain TypeScript (K is small, so a dense
- * O(T K^2) loop over Float32Arrays beats per-step tensor ops).
+ * Viterbi decoding on the CPU (K is small, so a dense O(T K^2) loop over
+ * Float32Arrays beats per-step tensor ops): in C where mentionflow's addon
+ * loads (./native.ts), else in TypeScript, with the same paths and scores.
  */
 import type { CrfScores } from './crf.js';
+import { nativeCrf } from './native.js';
 
 export interface ViterbiResult {
   /** Best tag id per position [T]. */
@@ -16,9 +18,16 @@ export interface ViterbiResult {
  * `offset` in `data` (so a padded [B, T, K] buffer can be decoded in place).
  */
 export function viterbi(crf: CrfScores, data: Float32Array, offset: number, length: number): ViterbiResult {
-  const k = crf.numTags;
   const path = new Int32Array(length);
   if (length === 0) return { path, score: 0 };
+  const native = nativeCrf();
+  if (native) return { path, score: native.crfViterbi(crf.trans, crf.start, crf.end, data, offset, length, path) };
+  return { path, score: viterbiInto(crf, data, offset, length, path) };
+}
+
+/** The loop in TypeScript: the best path into `path`, its score returned (schemas/native/crf.c follows it). */
+function viterbiInto(crf: CrfScores, data: Float32Array, offset: number, length: number, path: Int32Array): number {
+  const k = crf.numTags;
   const back = new Int32Array(length * k);
   let prev = new Float64Array(k);
   let cur = new Float64Array(k);
@@ -53,5 +62,5 @@ export function viterbi(crf: CrfScores, data: Float32Array, offset: number, leng
   }
   path[length - 1] = arg;
   for (let t = length - 1; t > 0; t--) path[t - 1] = back[t * k + path[t]];
-  return { path, score: best };
+  return best;
 }

@@ -19,4 +19,11 @@ napi_value mf_check_post(napi_env env, napi_callback_info info);
 napi_value mf_utf8_check(napi_env env, napi_callback_info info);
 napi_value mf_utf8_engine(napi_env env, napi_callback_info info);
 
+/* crf.c: crfViterbi(...) -> score, crfForwardBackward(...) -> logZ (the tagger's CRF decoding); for tests, crfMath(which, x). */
+napi_value mf_crf_viterbi(napi_env env, napi_callback_info info);
+napi_value mf_crf_forward_backward(napi_env env, napi_callback_info info);
+napi_value mf_crf_math(napi_env env, napi_callback_info info);
+double mf_exp(double x);
+double mf_log(double x);
+
 #endif
