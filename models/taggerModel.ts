@@ -30,7 +30,7 @@ import { FEATURE_TEMPLATES, lexicalFeatureIds } from './features/lexical.js';
 import { concatFeatureRows, TagFeatureExtractor, type TagFeaturesSpec } from './features/tagFeatures.js';
 import { TaggingNetwork, type HeadName, type NetworkConfig } from './network/taggingNetwork.js';
 import { TagDictionary, type TagScheme } from './text/tagScheme.js';
-import { inputTokens } from './text/charPositions.js';
+import { inputTokenIds, inputTokens } from './text/charPositions.js';
 import { jiebaSegmenter } from './text/jiebaSegmenter.js';
 import { bioesToSpans, bioToSpans, type Span } from './text/spans.js';
 import { Vocabulary } from './text/vocabulary.js';
@@ -152,6 +152,12 @@ export class TaggerModel {
     return inputTokens(chars, { charPositional, normalize: this.vocab.normalize }, charPositional ? jiebaSegmenter() : undefined);
   }
 
+  /** The vocabulary ids of tokens(chars), without building char-positional token strings. */
+  tokenIds(chars: readonly string[]): Int32Array {
+    const charPositional = this.meta.charPositional === true;
+    return inputTokenIds(chars, { charPositional, normalize: this.vocab.normalize }, this.vocab, charPositional ? jiebaSegmenter() : undefined);
+  }
+
   /**
    * Ids (and features, and tag ids when `tags` is given) of one sentence for
    * `head`. A model with segmentation features needs `segTags`, the
@@ -167,7 +173,7 @@ export class TaggerModel {
       features = concatFeatureRows(features, FEATURE_TEMPLATES, extra, this.tagFeatures.featuresPerStep, chars.length);
     }
     return {
-      ids: this.vocab.encode(this.tokens(chars)),
+      ids: this.tokenIds(chars),
       features,
       tags: tags && dict ? Int32Array.from(tags, (t) => dict.id(t)) : undefined,
     };

@@ -72,3 +72,21 @@ export function inputTokens(chars: readonly string[], options: InputTokenOptions
   if (!segment) throw new Error('char-positional tokens need a segmenter');
   return charPositionTokens(options.normalize ? normalizeChars(chars) : chars, segment);
 }
+
+/** What inputTokenIds needs of a vocabulary (models/text/vocabulary.ts). */
+export interface TokenIds {
+  encode(tokens: readonly string[]): Int32Array;
+  encodePositional(chars: readonly string[], positions: Int32Array): Int32Array;
+}
+
+/**
+ * The ids of inputTokens(chars, options, segment) in `vocab`: the same as
+ * vocab.encode of those tokens, without building char-positional token
+ * strings (the tagger's encoding at inference).
+ */
+export function inputTokenIds(chars: readonly string[], options: InputTokenOptions, vocab: TokenIds, segment?: Segmenter): Int32Array {
+  if (!options.charPositional) return vocab.encode(chars);
+  if (!segment) throw new Error('char-positional tokens need a segmenter');
+  const normalized = options.normalize ? normalizeChars(chars) : chars;
+  return vocab.encodePositional(normalized, charPositions(normalized, segment));
+}

@@ -41,8 +41,14 @@ function compareCodePoints(a: string, b: string): number {
   return ca.length - cb.length;
 }
 
+/** Positions encodePositional keeps ids for per character (charPositions.ts caps positions at 9). */
+const POSITIONS = 10;
+/** Characters encodePositional keeps ids for (a few MB at most; the shipped model's vocabulary has about 9,000). */
+export const POSITIONAL_CACHE_LIMIT = 65_536;
+
 export class Vocabulary {
   private readonly index: Map<string, number>;
+  private positional?: Map<string, Int32Array>;
 
   private constructor(
     private readonly tokens: readonly string[],
@@ -115,6 +121,30 @@ export class Vocabulary {
   encode(chars: readonly string[]): Int32Array {
     const ids = new Int32Array(chars.length);
     for (let i = 0; i < chars.length; i++) ids[i] = this.indexOf(chars[i]);
+    return ids;
+  }
+
+  /**
+   * Ids of the tokens `${chars[i]}${positions[i]}` (char-positional tokens,
+   * models/text/charPositions.ts), the same as encode() of those strings,
+   * without building them: each character's ids at positions 0..9 are looked
+   * up on its first occurrence and kept, for up to POSITIONAL_CACHE_LIMIT
+   * characters (beyond that, looked up each time).
+   */
+  encodePositional(chars: readonly string[], positions: Int32Array): Int32Array {
+    const cache = (this.positional ??= new Map());
+    const ids = new Int32Array(chars.length);
+    for (let i = 0; i < chars.length; i++) {
+      const c = chars[i];
+      const p = positions[i];
+      let row = cache.get(c);
+      if (row === undefined) {
+        row = new Int32Array(POSITIONS);
+        for (let q = 0; q < POSITIONS; q++) row[q] = this.indexOf(c + q);
+        if (cache.size < POSITIONAL_CACHE_LIMIT) cache.set(c, row);
+      }
+      ids[i] = p >= 0 && p < POSITIONS ? row[p] : this.indexOf(c + p);
+    }
     return ids;
   }
 

@@ -1,9 +1,11 @@
 /** Tests for models/text/charPositions.ts and the jieba segmenter: alignment with code points, emoji, odd segmenters. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { charPositions, charPositionTokens, inputTokens, MAX_POSITION, type Segmenter } from '../../../models/text/charPositions.js';
+import { charPositions, charPositionTokens, inputTokenIds, inputTokens, MAX_POSITION, type Segmenter } from '../../../models/text/charPositions.js';
 import { toCodePoints } from '../../../models/text/codepoints.js';
 import { jiebaSegmenter } from '../../../models/text/jiebaSegmenter.js';
+import { POSITIONAL_CACHE_LIMIT, Vocabulary } from '../../../models/text/vocabulary.js';
+import { Rng } from '../../../models/rng.js';
 
 /** A segmenter that splits at '|' marks of a fixed segmentation of the same text. */
 function fixed(segmented: string): Segmenter {
@@ -72,4 +74,32 @@ test('inputTokens: plain characters unchanged; normalised before segmenting when
   assert.deepEqual(inputTokens(chars, { charPositional: true, normalize: true }, spy), ['N0', 'B0', 'A0', '比0', '赛0']);
   assert.deepEqual(seen, ['NBA比赛']);
   assert.throws(() => inputTokens(chars, { charPositional: true }), /segmenter/);
+});
+
+test('inputTokenIds: the ids vocab.encode gives inputTokens, plain and char-positional, normalising or not, past the cache limit too', () => {
+  const rng = new Rng(41);
+  const alphabet = [...'北京欢迎你长江很美的了是ＡＢＮ１２！　abcAB12 😀𠮷', '\ud800', '\udfff'];
+  const sentence = (n: number) => Array.from({ length: n }, () => alphabet[rng.int(alphabet.length)]);
+  const sentences = Array.from({ length: 200 }, () => sentence(1 + rng.int(40)));
+  const jieba = jiebaSegmenter();
+  for (const normalize of [false, true]) {
+    for (const charPositional of [false, true]) {
+      const options = { charPositional, normalize };
+      // Half the sentences build the vocabulary, so the other half has unknown tokens too.
+      const vocab = Vocabulary.build(sentences.slice(0, 100).map((s) => inputTokens(s, options, jieba)), { normalize });
+      for (const s of sentences) {
+        const want = vocab.encode(inputTokens(s, options, jieba));
+        assert.deepEqual([...inputTokenIds(s, options, vocab, jieba)], [...want], `${JSON.stringify(s.join(''))}, ${JSON.stringify(options)}`);
+        assert.deepEqual([...inputTokenIds(s, options, vocab, jieba)], [...want], 'again, from the cache');
+      }
+      assert.ok(vocab.size > 10);
+    }
+  }
+  // More distinct characters than the cache keeps: the rest are looked up each time, with the same ids.
+  const many = Array.from({ length: POSITIONAL_CACHE_LIMIT + 500 }, (_, i) => String.fromCodePoint(0x4e00 + i));
+  const vocab = Vocabulary.build([many.map((c, i) => c + (i % 3))]);
+  const positions = Int32Array.from(many, (_, i) => i % 4);
+  for (let pass = 0; pass < 2; pass++) {
+    assert.deepEqual([...vocab.encodePositional(many, positions)], [...vocab.encode(many.map((c, i) => c + positions[i]))]);
+  }
 });
