@@ -104,6 +104,8 @@ export class SoftLexicon {
   private readonly firstChild: Int32Array;
   private readonly childCount: Int32Array;
   private readonly entryAt: Int32Array;
+  /** The root's child on each code unit (-1: none): every match starts at the root, which has thousands of children. */
+  private readonly rootChild: Int32Array;
   /** Per entry: freqClass(freq) and 1 << its POS class. */
   private readonly freqClasses: Int32Array;
   private readonly posBits: Int32Array;
@@ -163,6 +165,8 @@ export class SoftLexicon {
     this.firstChild = firstChild.slice(0, nodes);
     this.childCount = childCount.slice(0, nodes);
     this.entryAt = entryAt.slice(0, nodes);
+    this.rootChild = new Int32Array(0x10000).fill(-1);
+    for (let c = firstChild[0]; c < firstChild[0] + childCount[0]; c++) this.rootChild[unit[c]] = c;
   }
 
   get size(): number {
@@ -185,6 +189,7 @@ export class SoftLexicon {
 
   /** The child of `node` on code unit `u`, or -1. */
   private child(node: number, u: number): number {
+    if (node === 0) return this.rootChild[u];
     let a = this.firstChild[node];
     let b = a + this.childCount[node];
     while (a < b) {
