@@ -35,8 +35,8 @@ export function logSumExp(xs: ArrayLike<number>): number {
 /**
  * Runs forward-backward over emissions [length, K] at `offset` in `data`.
  * The recursions run in scaled probability space (exp of the transition
- * scores precomputed, once per CrfScores object, each step renormalised, the log scale accumulated):
- * K^2 multiply-adds per step instead of K^2 exp/log, about ten times faster
+ * scores precomputed, once per CrfScores object; each step renormalised,
+ * the log scale accumulated): K^2 multiply-adds per step instead of K^2 exp/log, about ten times faster
  * than log space and exact to float64 rounding, because each step's scores
  * are shifted by their maximum before exponentiating. The scaled vectors and
  * each step's log scale are kept, and a log-space value is computed when it

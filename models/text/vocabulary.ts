@@ -7,6 +7,7 @@
  * counting and on lookup. Serialized as {version: 1, normalize, tokens}.
  */
 import { MentionflowError } from '../../common/errors.js';
+import { MAX_POSITION } from './charPositions.js';
 import { normalizeChar } from './normalize.js';
 
 export const PAD_TOKEN = '<pad>';
@@ -41,9 +42,9 @@ function compareCodePoints(a: string, b: string): number {
   return ca.length - cb.length;
 }
 
-/** Positions encodePositional keeps ids for per character (charPositions.ts caps positions at 9). */
-const POSITIONS = 10;
-/** Characters encodePositional keeps ids for (a few MB at most; the shipped model's vocabulary has about 9,000). */
+/** Positions encodePositional keeps ids for per character: 0..MAX_POSITION, where charPositions caps them. */
+const POSITIONS = MAX_POSITION + 1;
+/** Characters encodePositional keeps ids for: at most 65,536 x 10 ids and their keys, a few MB. */
 export const POSITIONAL_CACHE_LIMIT = 65_536;
 
 export class Vocabulary {
