@@ -57,8 +57,16 @@ export function forwardBackward(crf: CrfScores, data: Float32Array, offset: numb
   const native = nativeCrf();
   const logZ = native
     ? native.crfForwardBackward(expT, crf.start, crf.end, data, offset, length, aS, aLog, bS, bLog)
-    : scaledRecursions(crf, expT, data, offset, length, aS, aLog, bS, bLog);
+    : scaledRecursions(crf, expT, data, offset, length, { aS, aLog, bS, bLog });
   return new Scaled(length, k, aS, aLog, bS, bLog, crf.end, logZ);
+}
+
+/** The recursions' outputs: scaled alpha and beta [length*K] and their log scales [length]. */
+interface ScaledVectors {
+  aS: Float64Array;
+  aLog: Float64Array;
+  bS: Float64Array;
+  bLog: Float64Array;
 }
 
 const EXP_TRANSITIONS = new WeakMap<CrfScores, Float64Array>();
@@ -78,17 +86,8 @@ function expTransitions(crf: CrfScores): Float64Array {
  * The recursions in TypeScript, into the zeroed scaled vectors and log scales;
  * returns logZ. schemas/native/crf.c follows it operation for operation.
  */
-function scaledRecursions(
-  crf: CrfScores,
-  expT: Float64Array,
-  data: Float32Array,
-  offset: number,
-  length: number,
-  aS: Float64Array,
-  aLog: Float64Array,
-  bS: Float64Array,
-  bLog: Float64Array,
-): number {
+function scaledRecursions(crf: CrfScores, expT: Float64Array, data: Float32Array, offset: number, length: number, out: ScaledVectors): number {
+  const { aS, aLog, bS, bLog } = out;
   const k = crf.numTags;
   // emission factors of every step, shifted by the step's max m[t]: e[t*K+j] = exp(x[j] - m[t])
   const e = new Float64Array(length * k);
