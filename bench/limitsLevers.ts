@@ -46,6 +46,7 @@ import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/prom
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { corporaDir, defaultModelDir, projectRoot } from '../cli/defaults.js';
 import { benchArgs } from './args.js';
+import { addonWarning } from './builds.js';
 import { median } from './stats.js';
 
 /** One configuration timed in a child: which texts in which calls, through which tagger. */
@@ -267,6 +268,8 @@ async function driver(): Promise<void> {
   const reps = Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be an integer >= 1, got ${values.reps}`);
   const builds = [{ label: 'this build', root: OWN_DIST }, ...(values.baseline ? [{ label: 'baseline', root: values.baseline }] : [])];
+  const addonWarnings = builds.slice(1).flatMap((b) => addonWarning(b.root, b.label) ?? []);
+  for (const w of addonWarnings) process.stderr.write(`${w}\n`);
   const settings = threadSettings.flatMap((t) => builds.map((b) => ({ ...t, name: values.baseline ? `${t.name}, ${b.label}` : t.name, root: b.root })));
   const set: VariantSet = values.batches ? 'batches' : values.quick ? 'quick' : 'full';
   const childArgs = (root: string) => ['child', values.model!, values.data!, set, values['pass-cells'] ?? '', root, String(reps)];
@@ -289,6 +292,7 @@ async function driver(): Promise<void> {
     '',
     `CPU ${cpus()[0]?.model} x ${cpus().length}, Node ${process.version}; model ${values.model}; texts ${values.data}; ${runs} rounds${reps > 1 ? `, each variant timed ${reps} times per child (median)` : ''}${values.baseline ? `; model code: this build (${OWN_DIST}) and baseline (${values.baseline}), alternating child by child` : ''}; load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(', ')}.`,
     `1-core matMul 1024x1024 float32 (pinned child, one per round): ${fmt(mm)} GFLOP/s. Forward FLOPs per position: ${perPos.toLocaleString('en-US')}.`,
+    ...addonWarnings,
     '',
     'Useful rate: FLOPs over real characters per second as a share of the same round\'s 1-core matMul; padded: over the cells computed. Per CPU-second: useful FLOPs over the CPU time of the whole process (all threads) against the matMul\'s FLOPs per CPU-second in the same process (robust to a loaded machine, where wall time is not; the tagger\'s idle waits do not count). Lag: the tagging thread\'s event loop (inline: the main thread; thread: the calling thread), monitorEventLoopDelay max and p99 per pass over all calls (a call that never yields shows as the longest call instead). Median (range) over rounds.',
     '',

@@ -16,7 +16,9 @@
  *   node dist/bench/limitsPipeline.js [--before KEY=VALUE[,...]] --after KEY=VALUE[,KEY=VALUE...] [--runs N] [--full-posts N] [--latency-seconds S] [--legs L] [--texts FILE]
  *   node dist/bench/limitsPipeline.js --baseline ROOT [--candidate ROOT] [--runs N] ...
  *   e.g. node dist/bench/limitsPipeline.js --after batchMaxCount=256,batchMaxChars=32768 --runs 5
- *        git worktree add /tmp/base 17184fc && (cd /tmp/base && npm ci && npm run build) && node dist/bench/limitsPipeline.js --baseline /tmp/base --legs throughput
+ *        git worktree add .cache/base 17184fc && (cd .cache/base && npx tsc -p tsconfig.json) && cp -r schemas/native/build .cache/base/schemas/native/ && node dist/bench/limitsPipeline.js --baseline .cache/base --legs throughput
+ * (a worktree under this checkout finds its node_modules; without the addon's build copied in, its
+ * Post check and CRF decoding would run in TypeScript, and the script warns)
  *
  * Needs KAFKA_BROKERS (as bench/pipeline.js); writes bench/results/limitsPipeline.md.
  */
@@ -27,6 +29,7 @@ import { join, resolve } from 'node:path';
 import { projectRoot } from '../cli/defaults.js';
 import { benchArgs } from './args.js';
 import type { PipelineResults } from './pipelineReport.js';
+import { addonWarning } from './builds.js';
 import { median } from './stats.js';
 
 const values = benchArgs(import.meta.url, {
@@ -64,6 +67,11 @@ for (const root of [values.baseline, values.candidate ?? projectRoot()]) {
     process.exit(2);
   }
 }
+const addonWarnings = [
+  ...(values.baseline ? [addonWarning(values.baseline, 'baseline')] : []),
+  ...(values.candidate ? [addonWarning(values.candidate, 'candidate')] : []),
+].flatMap((w) => w ?? []);
+for (const w of addonWarnings) process.stderr.write(`${w}\n`);
 const legs = values.legs!.split(',');
 const common = ['--variants', 'full', '--legs', legs.join(','), '--runs', '1', '--full-posts', values['full-posts']!, '--latency-seconds', values['latency-seconds']!, ...textsArgs];
 /** A side: the checkout whose pipeline bench runs, and the worker settings it gets. */
@@ -89,6 +97,7 @@ const lines = [
   `# Full pipeline, ${sides[0].name} against ${sides[1].name} (${new Date().toISOString()})`,
   '',
   `\`bench/pipeline.js ${common.join(' ')}\` of each side alternately, ${values.runs} times each; medians (range). Load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}, after ${loadavg().map((x) => x.toFixed(2)).join(', ')}.`,
+  ...addonWarnings,
   '',
   `| side | full posts/s | standalone posts/s | full / standalone | posts per tagger call | ${loads.map((l) => `p50 / p99 ms at ${100 * l}% | `).join('')}${latencyColumns ? 'p99 bound at 50% (met) |' : ''}`,
   `|---|---|---|---|---|${loads.map(() => '---|').join('')}${latencyColumns ? '---|' : ''}`,

@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { corporaDir, defaultModelDir } from '../cli/defaults.js';
 import { benchArgs } from './args.js';
+import { addonWarning } from './builds.js';
 import { median } from './stats.js';
 
 const OWN_DIST = fileURLToPath(new URL('..', import.meta.url));
@@ -133,6 +134,8 @@ async function driver(): Promise<void> {
   const reps = Number(values.reps);
   if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(reps) || reps < 1) throw new Error('--runs and --reps must be integers >= 1');
   const builds = [{ label: 'this build', root: OWN_DIST }, ...(values.baseline ? [{ label: 'baseline', root: values.baseline }] : [])];
+  const addonWarnings = builds.slice(1).flatMap((b) => addonWarning(b.root, b.label) ?? []);
+  for (const w of addonWarnings) process.stderr.write(`${w}\n`);
   const self = fileURLToPath(import.meta.url);
   const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', TF_NUM_INTRAOP_THREADS: '1' };
   const loadBefore = loadavg();
@@ -147,6 +150,7 @@ async function driver(): Promise<void> {
   const fmt = (xs: number[], d = 2) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)})`;
   const lines = [
     `# Per-pass cost (${new Date().toISOString()}): ${runs} rounds, ${reps} reps per shape; load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}, after ${loadAfter.map((x) => x.toFixed(2)).join(', ')}`,
+    ...addonWarnings,
     '',
   ];
   builds.forEach((b, i) => {
