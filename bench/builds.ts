@@ -25,3 +25,10 @@ export function addonWarning(root: string, label: string): string | undefined {
   const nativeDir = (addon: string) => dirname(dirname(dirname(addon))); // .../schemas/native of .../build/Release/x.node
   return `warning: the ${label} (${resolve(root)}) has no build of mentionflow's addon, which this checkout has: its Post check, deflate and CRF decoding run in TypeScript. For a like-for-like comparison: cp -r ${join(nativeDir(NATIVE_ADDON_PATH), 'build')} ${nativeDir(addonPathOf(root))}/`;
 }
+
+/** addonWarning of each build in `others`, each written to stderr; returned for the report. */
+export function warnAboutAddons(others: readonly { root: string; label: string }[]): string[] {
+  const warnings = others.flatMap((b) => addonWarning(b.root, b.label) ?? []);
+  for (const w of warnings) process.stderr.write(`${w}\n`);
+  return warnings;
+}

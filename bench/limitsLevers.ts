@@ -46,7 +46,7 @@ import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/prom
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { corporaDir, defaultModelDir, projectRoot } from '../cli/defaults.js';
 import { benchArgs } from './args.js';
-import { addonWarning } from './builds.js';
+import { warnAboutAddons } from './builds.js';
 import { median } from './stats.js';
 
 /** One configuration timed in a child: which texts in which calls, through which tagger. */
@@ -268,8 +268,7 @@ async function driver(): Promise<void> {
   const reps = Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be an integer >= 1, got ${values.reps}`);
   const builds = [{ label: 'this build', root: OWN_DIST }, ...(values.baseline ? [{ label: 'baseline', root: values.baseline }] : [])];
-  const addonWarnings = builds.slice(1).flatMap((b) => addonWarning(b.root, b.label) ?? []);
-  for (const w of addonWarnings) process.stderr.write(`${w}\n`);
+  const addonWarnings = warnAboutAddons(builds.slice(1));
   const settings = threadSettings.flatMap((t) => builds.map((b) => ({ ...t, name: values.baseline ? `${t.name}, ${b.label}` : t.name, root: b.root })));
   const set: VariantSet = values.batches ? 'batches' : values.quick ? 'quick' : 'full';
   const childArgs = (root: string) => ['child', values.model!, values.data!, set, values['pass-cells'] ?? '', root, String(reps)];

@@ -29,7 +29,7 @@ import { join, resolve } from 'node:path';
 import { projectRoot } from '../cli/defaults.js';
 import { benchArgs } from './args.js';
 import type { PipelineResults } from './pipelineReport.js';
-import { addonWarning } from './builds.js';
+import { warnAboutAddons } from './builds.js';
 import { median } from './stats.js';
 
 const values = benchArgs(import.meta.url, {
@@ -67,11 +67,10 @@ for (const root of [values.baseline, values.candidate ?? projectRoot()]) {
     process.exit(2);
   }
 }
-const addonWarnings = [
-  ...(values.baseline ? [addonWarning(values.baseline, 'baseline')] : []),
-  ...(values.candidate ? [addonWarning(values.candidate, 'candidate')] : []),
-].flatMap((w) => w ?? []);
-for (const w of addonWarnings) process.stderr.write(`${w}\n`);
+const addonWarnings = warnAboutAddons([
+  ...(values.baseline ? [{ root: values.baseline, label: 'baseline' }] : []),
+  ...(values.candidate ? [{ root: values.candidate, label: 'candidate' }] : []),
+]);
 const legs = values.legs!.split(',');
 const common = ['--variants', 'full', '--legs', legs.join(','), '--runs', '1', '--full-posts', values['full-posts']!, '--latency-seconds', values['latency-seconds']!, ...textsArgs];
 /** A side: the checkout whose pipeline bench runs, and the worker settings it gets. */

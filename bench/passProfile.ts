@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { corporaDir, defaultModelDir } from '../cli/defaults.js';
 import { benchArgs } from './args.js';
-import { addonWarning } from './builds.js';
+import { warnAboutAddons } from './builds.js';
 import { median } from './stats.js';
 
 const OWN_DIST = fileURLToPath(new URL('..', import.meta.url));
@@ -134,8 +134,7 @@ async function driver(): Promise<void> {
   const reps = Number(values.reps);
   if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(reps) || reps < 1) throw new Error('--runs and --reps must be integers >= 1');
   const builds = [{ label: 'this build', root: OWN_DIST }, ...(values.baseline ? [{ label: 'baseline', root: values.baseline }] : [])];
-  const addonWarnings = builds.slice(1).flatMap((b) => addonWarning(b.root, b.label) ?? []);
-  for (const w of addonWarnings) process.stderr.write(`${w}\n`);
+  const addonWarnings = warnAboutAddons(builds.slice(1));
   const self = fileURLToPath(import.meta.url);
   const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', TF_NUM_INTRAOP_THREADS: '1' };
   const loadBefore = loadavg();

@@ -8,6 +8,14 @@
 
 #include "native.h"
 
+int mf_typed_arg(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
+  napi_typedarray_type type;
+  bool is_typed = false;
+  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return 0;
+  if (napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want) return 0;
+  return 1;
+}
+
 NAPI_MODULE_INIT() {
   if (mf_deflate_init(env) != napi_ok) {
     napi_throw_error(env, "ERR_INTERNAL", "mentionflow native addon: cannot set up its state");

@@ -45,7 +45,7 @@ static double from_words(uint32_t hi, uint32_t lo) {
 }
 
 /* fdlibm's e_exp.c as V8 has it (src/base/ieee754.cc, exp). */
-double mf_exp(double x) {
+static double mf_exp(double x) {
   static const double one = 1.0, halF[2] = {0.5, -0.5}, o_threshold = 7.09782712893383973096e+02,
                       u_threshold = -7.45133219101941108420e+02, ln2HI[2] = {6.93147180369123816490e-01, -6.93147180369123816490e-01},
                       ln2LO[2] = {1.90821492927058770002e-10, -1.90821492927058770002e-10}, invln2 = 1.44269504088896338700e+00,
@@ -100,7 +100,7 @@ double mf_exp(double x) {
 }
 
 /* fdlibm's e_log.c as V8 has it (src/base/ieee754.cc, log). */
-double mf_log(double x) {
+static double mf_log(double x) {
   static const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10, two54 = 1.80143985094819840000e+16,
                       Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01, Lg3 = 2.857142874366239149e-01,
                       Lg4 = 2.222219843214978396e-01, Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
@@ -154,15 +154,6 @@ double mf_log(double x) {
   return dk * ln2_hi - ((s * (f - R) - dk * ln2_lo) - f);
 }
 
-/* A typed array argument of the given type: its data and element count; 0 when it is not one. */
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
-  napi_typedarray_type type;
-  bool is_typed = false;
-  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return 0;
-  if (napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want) return 0;
-  return 1;
-}
-
 /* The arguments both decoders share: the CRF's scores and one sentence's emissions. */
 typedef struct {
   const void *trans; /* float [K*K] for Viterbi, double [K*K] (exps) for forward-backward */
@@ -175,8 +166,8 @@ static int crf_args(napi_env env, const char *fn, napi_value *argv, napi_typedar
   void *trans, *start, *end, *data;
   size_t n_trans, n_start, n_end, n_data;
   double offset, length;
-  if (!typed(env, argv[0], first, &trans, &n_trans) || !typed(env, argv[1], napi_float32_array, &start, &n_start) ||
-      !typed(env, argv[2], napi_float32_array, &end, &n_end) || !typed(env, argv[3], napi_float32_array, &data, &n_data) ||
+  if (!mf_typed_arg(env, argv[0], first, &trans, &n_trans) || !mf_typed_arg(env, argv[1], napi_float32_array, &start, &n_start) ||
+      !mf_typed_arg(env, argv[2], napi_float32_array, &end, &n_end) || !mf_typed_arg(env, argv[3], napi_float32_array, &data, &n_data) ||
       napi_get_value_double(env, argv[4], &offset) != napi_ok || napi_get_value_double(env, argv[5], &length) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", fn);
     return 0;
@@ -250,7 +241,7 @@ napi_value mf_crf_viterbi(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!crf_args(env, usage, argv, napi_float32_array, &in)) return NULL;
-  if (!typed(env, argv[6], napi_int32_array, &path, &n_path) || n_path < in.length) {
+  if (!mf_typed_arg(env, argv[6], napi_int32_array, &path, &n_path) || n_path < in.length) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
     return NULL;
   }
@@ -352,7 +343,7 @@ napi_value mf_crf_forward_backward(napi_env env, napi_callback_info info) {
   if (!crf_args(env, usage, argv, napi_float64_array, &in)) return NULL;
   for (int a = 0; a < 4; a++) {
     size_t need = a % 2 == 0 ? in.length * in.k : in.length;
-    if (!typed(env, argv[6 + a], napi_float64_array, &out[a], &n_out[a]) || n_out[a] < need) {
+    if (!mf_typed_arg(env, argv[6 + a], napi_float64_array, &out[a], &n_out[a]) || n_out[a] < need) {
       napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
       return NULL;
     }

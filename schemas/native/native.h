@@ -3,6 +3,9 @@
 #define MENTIONFLOW_NATIVE_H
 #include <node_api.h>
 
+/* addon.c: a typed array argument of the given type, its data and element count; 0 when it is not one. */
+int mf_typed_arg(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length);
+
 /*
  * deflate.c: deflateRaw(input: Uint8Array, level: 1..12) -> Buffer (libdeflate),
  * isalDeflateRaw(input: Uint8Array, level: 0..3) -> Buffer (ISA-L), isalStatus() -> string | null;
@@ -23,7 +26,5 @@ napi_value mf_utf8_engine(napi_env env, napi_callback_info info);
 napi_value mf_crf_viterbi(napi_env env, napi_callback_info info);
 napi_value mf_crf_forward_backward(napi_env env, napi_callback_info info);
 napi_value mf_crf_math(napi_env env, napi_callback_info info);
-double mf_exp(double x);
-double mf_log(double x);
 
 #endif

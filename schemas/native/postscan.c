@@ -197,15 +197,6 @@ static int scan_post(const uint8_t *data, size_t start, size_t end, int64_t *cre
   return c.long_varint ? UNSURE : s;
 }
 
-/* A typed array argument of the given type: its data and element count; 0 when it is not one. */
-static int typed_arg(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
-  bool is_typed = false;
-  napi_typedarray_type type;
-  if (napi_is_typedarray(env, v, &is_typed) != napi_ok || !is_typed) return 0;
-  if (napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok || type != want) return 0;
-  return 1;
-}
-
 napi_value mf_check_posts(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value argv[5];
@@ -222,8 +213,8 @@ napi_value mf_check_posts(napi_env env, napi_callback_info info) {
   }
   void *starts_p, *ends_p, *status_p, *created_p;
   size_t n_starts, n_ends, n_status, n_created;
-  if (!typed_arg(env, argv[1], napi_uint32_array, &starts_p, &n_starts) || !typed_arg(env, argv[2], napi_uint32_array, &ends_p, &n_ends) ||
-      !typed_arg(env, argv[3], napi_uint8_array, &status_p, &n_status) || !typed_arg(env, argv[4], napi_float64_array, &created_p, &n_created)) {
+  if (!mf_typed_arg(env, argv[1], napi_uint32_array, &starts_p, &n_starts) || !mf_typed_arg(env, argv[2], napi_uint32_array, &ends_p, &n_ends) ||
+      !mf_typed_arg(env, argv[3], napi_uint8_array, &status_p, &n_status) || !mf_typed_arg(env, argv[4], napi_float64_array, &created_p, &n_created)) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "checkPosts: starts and ends must be Uint32Arrays, status a Uint8Array, createdAt a Float64Array");
     return NULL;
   }
@@ -260,8 +251,8 @@ napi_value mf_check_post(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   void *data = NULL, *created_p = NULL;
   size_t length = 0, n_created = 0;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !typed_arg(env, argv[0], napi_uint8_array, &data, &length) ||
-      !typed_arg(env, argv[1], napi_float64_array, &created_p, &n_created) || n_created < 1) {
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !mf_typed_arg(env, argv[0], napi_uint8_array, &data, &length) ||
+      !mf_typed_arg(env, argv[1], napi_float64_array, &created_p, &n_created) || n_created < 1) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "checkPost(value: Uint8Array, createdAt: Float64Array of at least 1 entry)");
     return NULL;
   }
@@ -279,7 +270,7 @@ napi_value mf_utf8_check(napi_env env, napi_callback_info info) {
   void *data = NULL;
   size_t length = 0;
   bool scalar = false;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !typed_arg(env, argv[0], napi_uint8_array, &data, &length) ||
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !mf_typed_arg(env, argv[0], napi_uint8_array, &data, &length) ||
       napi_get_value_bool(env, argv[1], &scalar) != napi_ok) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", "utf8Check(input: Uint8Array, scalar: boolean)");
     return NULL;
