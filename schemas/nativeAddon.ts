@@ -1,11 +1,11 @@
 /**
- * mentionflow's native addon (schemas/native: addon.c, deflate.c, postscan.c), loaded once per
+ * mentionflow's native addon (schemas/native: addon.c, deflate.c, postscan.c, crf.c, lstm.c), loaded once per
  * thread (main or worker) on first use: libdeflate and ISA-L for the container's deflate codec
  * (schemas/deflate.ts), the archive sink's Post check of a fetched batch (schemas/postScan.ts), and
- * the tagger's CRF decoders (models/crf/native.ts).
+ * the tagger's CRF decoders (models/crf/native.ts) and its LSTM at inference (models/layers/nativeLstm.ts).
  * Built by deploy/native/build-native-addon.sh (deploy/install.sh and the image run it); where it
  * is not built, its callers take their TypeScript paths (node:zlib, the TypeScript scan, the
- * TypeScript decoders), which give the same results.
+ * TypeScript decoders, TensorFlow's BlockLSTM), which give the same results (the LSTM's to float32 rounding).
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -53,6 +53,35 @@ export interface NativeAddon {
   ): number;
   /** For tests: the exp (which 0) or log (1) crf.c computes with, fdlibm's as V8's Math.exp and Math.log. */
   crfMath(which: 0 | 1, x: number): number;
+  /**
+   * lstm.c's (Bi)LSTM over the sentences of a packed batch (models/layers/nativeLstm.ts): w [dirs*D*4H], u [dirs*H*4H] and
+   * b [dirs*4H] the LstmEncoder's variables, x [N*D] the characters' inputs, sentence j at rows starts[j] for lengths[j];
+   * out [N*dirs*H] receives the hidden states, forward then backward. Throws where {@link lstmEngine} is null.
+   */
+  lstmPacked(w: Float32Array, u: Float32Array, b: Float32Array, x: Float32Array, starts: Int32Array, lengths: Int32Array, hiddenDim: number, out: Float32Array): void;
+  /**
+   * lstm.c's emissions of a CRF head over the same sentences (models/network/nativeHead.ts): out [N*K] = [h, e] linW + linB + the sum of
+   * lex's rows at each position's F feature ids, e the rows of emb [V*D] at ids [N], h the LSTM's states (w, u, b as lstmPacked's);
+   * dims [H, D, K, F, useHidden, useEmbeddings] (0 or 1), linW [I*K] with I = useHidden*dirs*H + useEmbeddings*D. Throws where
+   * {@link lstmEngine} is null.
+   */
+  emissionsPacked(
+    emb: Float32Array,
+    w: Float32Array,
+    u: Float32Array,
+    b: Float32Array,
+    linW: Float32Array,
+    linB: Float32Array,
+    lex: Float32Array,
+    ids: Int32Array,
+    feats: Int32Array,
+    starts: Int32Array,
+    lengths: Int32Array,
+    dims: Int32Array,
+    out: Float32Array,
+  ): void;
+  /** The instruction set lstmPacked and emissionsPacked run on ("avx512"), or null where this CPU lacks it. */
+  lstmEngine(): string | null;
 }
 
 /** Where the addon is built (from dist/schemas/ or schemas/ alike: two levels up is the package). */
@@ -66,7 +95,7 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   try {
     const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<NativeAddon>;
-    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath'] as const).filter((f) => typeof loaded[f] !== 'function');
+    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPacked', 'emissionsPacked', 'lstmEngine'] as const).filter((f) => typeof loaded[f] !== 'function');
     if (missing.length > 0) throw new Error(`${missing.join(', ')} missing: an older build, rebuild it with bash deploy/native/build-native-addon.sh`);
     addon = loaded as NativeAddon;
   } catch (err) {

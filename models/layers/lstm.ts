@@ -8,7 +8,9 @@
  * The backward direction reads each sequence reversed within its own length
  * (a gather), so right padding never leaks into real positions for either
  * direction; outputs at padded positions are unspecified and must be masked.
- * At inference on the native backend the recurrence instead runs in
+ * At inference on the native backend the recurrence instead runs in C
+ * (nativeLstm.ts: mentionflow's addon on an AVX-512 CPU), each sentence alone
+ * and no padding computed, or else in
  * TensorFlow's fused BlockLSTM kernel (blockLstm.ts), one op per direction
  * for the whole sequence, with the same weights and the same results; a
  * pass there is a gather per direction into the kernel's time-major input,
@@ -22,6 +24,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockLstm, blockLstmAvailable } from './blockLstm.js';
 import { gatherRows } from './gatherRows.js';
+import { type HostLstmWeights, hostValues, nativeLstmAvailable, nativeLstmPacked } from './nativeLstm.js';
 import { gatherInference } from './nativeOps.js';
 import { disposeParams, glorotUniform, type ParamMap, variable } from './params.js';
 import type { Rng } from '../rng.js';
@@ -78,6 +81,7 @@ export class LstmEncoder {
    * fused kernel; training must leave it unset.
    */
   apply(x: tf.Tensor3D, lengths: ArrayLike<number>, inference = false): tf.Tensor3D {
+    if (inference && nativeLstmAvailable()) return this.native(x, lengths);
     if (inference && blockLstmAvailable()) return this.fused(x, lengths);
     return tf.tidy(() => {
       const [bsz, steps, d] = x.shape;
@@ -92,6 +96,18 @@ export class LstmEncoder {
       const bwd = tf.reshape(gatherRows(tf.reshape(bwdRev, [bsz * steps, h]) as tf.Tensor2D, rev!), [bsz, steps, h]);
       return tf.concat([fwd, bwd], 2) as tf.Tensor3D;
     });
+  }
+
+  /**
+   * The inference path on the C kernel (nativeLstm.ts), x [B, T, D] -> [B, T,
+   * outputDim]: row b's sentence is its first lengths[b] positions, and only
+   * those are computed (the padding's outputs are 0).
+   */
+  private native(x: tf.Tensor3D, lengths: ArrayLike<number>): tf.Tensor3D {
+    const [bsz, steps] = x.shape;
+    const starts = Int32Array.from({ length: bsz }, (_, b) => b * steps);
+    const out = nativeLstmPacked(this.hostWeights(), x.dataSync() as Float32Array, starts, Int32Array.from(lengths), this.options.hiddenDim);
+    return tf.tensor3d(out, [bsz, steps, this.outputDim]);
   }
 
   /**
@@ -130,8 +146,14 @@ export class LstmEncoder {
    * each row within its used length, so it too meets each sentence from a
    * separator or the row's end. Only where the fused kernel runs
    * (`canPack`); outputs are computed for the N characters only.
+   * Where the C kernel runs (nativeLstm.ts: the addon, AVX-512) it takes the
+   * pass instead: each sentence alone, no rows, padding or separators.
    */
   applyPacked(x: tf.Tensor2D, layout: PackedLayout): tf.Tensor2D {
+    if (nativeLstmAvailable()) {
+      const out = nativeLstmPacked(this.hostWeights(), x.dataSync() as Float32Array, layout.starts, layout.lengths, this.options.hiddenDim);
+      return tf.tensor2d(out, [layout.chars, this.outputDim]);
+    }
     const weights = this.blockWeights();
     return tf.tidy(() => {
       const d = x.shape[1];
@@ -184,9 +206,15 @@ export class LstmEncoder {
     return weights;
   }
 
-  /** Builds the fused kernel's weights now where it runs (TaggerModel.load), instead of in the first call. */
+  /** The variables' values for the C kernel (nativeLstm.ts), read once per weights version. */
+  hostWeights(): HostLstmWeights {
+    return { w: hostValues(this.w), u: hostValues(this.u), b: hostValues(this.b) };
+  }
+
+  /** Builds what inference keeps per weights version now (TaggerModel.load), instead of in the first call: the fused kernel's weights, and the C kernel's. */
   prepareInference(): void {
     if (blockLstmAvailable()) this.blockWeights();
+    if (nativeLstmAvailable()) this.hostWeights();
   }
 
   /** Frees the cached BlockLSTM-ordered weights (rebuilt by the next fused call). */

@@ -15,6 +15,8 @@ import type { PackedBatch } from '../packing.js';
 import { Rng } from '../rng.js';
 import { CharEncoder } from './charEncoder.js';
 import { CrfHead, type CrfHeadConfig } from './crfHead.js';
+import { nativeLstmAvailable } from '../layers/nativeLstm.js';
+import { nativeHeadEmissions } from './nativeHead.js';
 
 /** Hyperparameters saved in the artifact manifest. */
 export interface NetworkConfig {
@@ -57,9 +59,14 @@ export class TaggingNetwork {
 
   /** Emission scores [B, T, K] of one head; `dropoutSeed` set means training mode. */
   emissions(name: HeadName, batch: Batch, dropoutSeed?: number): tf.Tensor3D {
+    const { size: b, steps: t } = batch;
+    if (dropoutSeed === undefined && this.runsNative(this.head(name))) {
+      const starts = Int32Array.from({ length: b }, (_, i) => i * t);
+      const em = nativeHeadEmissions(this.encoder!, this.head(name), { ...batch, starts });
+      return tf.tensor3d(em, [b, t, this.head(name).config.numTags]);
+    }
     return tf.tidy(() => {
       const head = this.head(name);
-      const { size: b, steps: t } = batch;
       const encoded = this.readsEncoder(head) ? this.encoder!.apply(tf.tensor2d(batch.ids, [b, t], 'int32'), batch.lengths, dropoutSeed) : undefined;
       return head.emissions({ encoded, features: featureTensor(head, batch, b, t), inference: dropoutSeed === undefined });
     });
@@ -79,9 +86,11 @@ export class TaggingNetwork {
    * (the recurrence is reset between sentences), on the flat character axis.
    */
   packedEmissions(name: HeadName, batch: PackedBatch): tf.Tensor2D {
+    const n = batch.layout.chars;
+    const { starts, lengths } = batch.layout;
+    if (this.runsNative(this.head(name))) return tf.tensor2d(nativeHeadEmissions(this.encoder!, this.head(name), { ...batch, starts, lengths }), [n, this.head(name).config.numTags]);
     return tf.tidy(() => {
       const head = this.head(name);
-      const n = batch.layout.chars;
       const encoded = this.readsEncoder(head) ? this.encoder!.applyPacked(tf.tensor1d(batch.ids, 'int32'), batch.layout) : undefined;
       return tf.reshape(head.emissions({ encoded, features: featureTensor(head, batch, 1, n), inference: true }), [n, head.config.numTags]) as tf.Tensor2D;
     });
@@ -93,6 +102,14 @@ export class TaggingNetwork {
       if (!batch.tags) throw new Error('loss needs a labelled batch');
       return this.head(name).loss(this.emissions(name, batch, dropoutSeed), { tags: batch.tags, lengths: batch.lengths, cost });
     });
+  }
+
+  /**
+   * True when inference of `head` runs in one C call (nativeHead.ts): the
+   * LSTM's C kernel runs here and the head reads the encoder.
+   */
+  private runsNative(head: CrfHead): boolean {
+    return this.readsEncoder(head) && nativeLstmAvailable();
   }
 
   /** True when `head`'s emissions read the encoder (its hidden vectors or embeddings). */

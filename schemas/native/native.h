@@ -27,4 +27,13 @@ napi_value mf_crf_viterbi(napi_env env, napi_callback_info info);
 napi_value mf_crf_forward_backward(napi_env env, napi_callback_info info);
 napi_value mf_crf_math(napi_env env, napi_callback_info info);
 
+/*
+ * lstm.c: lstmPacked(w, u, b, x, starts, lengths, hiddenDim, out) -> undefined (the tagger's LSTM at inference),
+ * emissionsPacked(emb, w, u, b, linW, linB, lex, ids, feats, starts, lengths, dims, out) -> undefined (a head's emissions),
+ * lstmEngine() -> "avx512" | null.
+ */
+napi_value mf_lstm_packed(napi_env env, napi_callback_info info);
+napi_value mf_emissions_packed(napi_env env, napi_callback_info info);
+napi_value mf_lstm_engine(napi_env env, napi_callback_info info);
+
 #endif

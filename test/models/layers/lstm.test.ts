@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { blockLstmAvailable, useBlockLstm } from '../../../models/layers/blockLstm.js';
 import { LstmEncoder, timeMajorIndex } from '../../../models/layers/lstm.js';
+import { nativeLstmAvailable, useNativeLstm } from '../../../models/layers/nativeLstm.js';
+import { nativeAddon } from '../../../schemas/nativeAddon.js';
 import { packRows } from '../../../models/packing.js';
 import { disposeParams } from '../../../models/layers/params.js';
 import { Rng } from '../../../models/rng.js';
@@ -29,9 +31,12 @@ function reference(xs: number[][], w: number[][], u: number[][], b: number[], h:
   return out;
 }
 
-for (const inference of [false, true]) {
-test(`BiLSTM (${inference ? 'inference: fused kernel on the native backend' : 'training path'}) matches a plain reference per direction, and padding does not leak into real positions`, async () => {
+// Inference runs the C kernel (nativeLstm.ts) where it runs, else BlockLSTM on the native backend, else the training path: each engine here.
+for (const [inference, engine] of [[false, 'training path'], [true, 'C kernel'], [true, 'BlockLSTM']] as const) {
+test(`BiLSTM (${inference ? `inference: ${engine}` : engine}) matches a plain reference per direction, and padding does not leak into real positions`, async (t) => {
   await testBackend();
+  useNativeLstm(engine === 'C kernel');
+  t.after(() => useNativeLstm(true));
   const rng = new Rng(1);
   const d = 3;
   const h = 2;
@@ -58,8 +63,11 @@ test(`BiLSTM (${inference ? 'inference: fused kernel on the native backend' : 't
 });
 }
 
-test('the fused inference kernel runs on the native backend, agrees with the training path, and leaves no tensors behind', async () => {
+test('the fused inference kernel runs on the native backend, agrees with the training path, and leaves no tensors behind', async (t) => {
   const backend = await testBackend();
+  // BlockLSTM's path: the C kernel (nativeLstm.ts), which would take inference first, is off here.
+  useNativeLstm(false);
+  t.after(() => useNativeLstm(true));
   assert.equal(blockLstmAvailable(), backend === 'native');
   const rng = new Rng(3);
   const agree = (slow: tf.Tensor3D, fast: tf.Tensor3D, lengths: number[], what: string) => {
@@ -104,12 +112,16 @@ test('the fused inference kernel runs on the native backend, agrees with the tra
   }
 });
 
-test('packed inference (applyPacked): each sentence of a shared row gets the states it gets alone, in both directions, with no tensors left behind', async (t) => {
+for (const engine of ['C kernel', 'BlockLSTM'] as const) {
+test(`packed inference (applyPacked, ${engine}): each sentence of a shared row gets the states it gets alone, in both directions, with no tensors left behind`, async (t) => {
   await testBackend();
   if (!blockLstmAvailable()) {
     t.skip('packing runs on the fused kernel, native backend only');
     return;
   }
+  useNativeLstm(engine === 'C kernel');
+  t.after(() => useNativeLstm(true));
+  assert.equal(nativeLstmAvailable(), engine === 'C kernel' && nativeAddon()?.lstmEngine() === 'avx512');
   const rng = new Rng(5);
   for (const bidirectional of [true, false]) {
     const d = 4;
@@ -148,6 +160,7 @@ test('packed inference (applyPacked): each sentence of a shared row gets the sta
     lstm.dispose();
   }
 });
+}
 
 test('timeMajorIndex: forward and backward inputs in [T, B] order, the output gather undoes both', () => {
   const lengths = [3, 1, 2];

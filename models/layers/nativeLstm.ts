@@ -1,0 +1,70 @@
+/**
+ * The LSTM at inference in C (schemas/native/lstm.c, AVX-512): each sentence of
+ * a packed batch runs alone from the zero state, all of them stepping together,
+ * with no padding and no separator computed. LstmEncoder.applyPacked takes it
+ * where it runs; elsewhere TensorFlow's BlockLSTM runs the packed rows
+ * (blockLstm.ts). Both compute `recurrence` in lstm.ts, to float32 rounding:
+ * the C kernel sums in another order and has its own exp (about 2 ulp), so
+ * hidden states differ from BlockLSTM's by about 1e-6
+ * (test/models/layers/nativeLstm.test.ts). Needs mentionflow's addon
+ * (deploy/native/build-native-addon.sh), a CPU with AVX-512F, and the native
+ * TensorFlow backend (the one packing runs on).
+ *
+ * Shapes: weights as the LstmEncoder's variables, w [dirs, D, 4H], u [dirs, H,
+ * 4H], b [dirs, 4H] (gate order i, f, o, g); x [N, D] -> [N, dirs * H],
+ * forward states then backward.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { nativeAddon } from '../../schemas/nativeAddon.js';
+import { nativeBackend } from './nativeOps.js';
+
+let enabled = true;
+
+/** Turns the C kernel off (false: BlockLSTM) or back on; for tests and benchmarks. On by default. */
+export function useNativeLstm(on: boolean): void {
+  enabled = on;
+}
+
+/** The LstmEncoder's variables as host arrays (one weights version). */
+export interface HostLstmWeights {
+  w: Float32Array;
+  u: Float32Array;
+  b: Float32Array;
+}
+
+const hostCopies = new WeakMap<object, Float32Array>();
+
+/**
+ * A float32 variable's values in host memory, read once per value: keyed on
+ * its dataId, which every assign replaces (optimizer steps, artifact loading,
+ * weight averaging), so a stale copy is never returned, and dropped with the
+ * old dataId. Read-only by contract: the C kernels only read them.
+ */
+export function hostValues(v: tf.Variable): Float32Array {
+  let values = hostCopies.get(v.dataId);
+  if (values === undefined) {
+    values = v.dataSync() as Float32Array;
+    hostCopies.set(v.dataId, values);
+  }
+  return values;
+}
+
+/** True where the C kernel runs: switched on, the addon loads, the CPU has AVX-512F, the native backend is active. */
+export function nativeLstmAvailable(): boolean {
+  return enabled && nativeBackend() !== undefined && (nativeAddon()?.lstmEngine() ?? null) !== null;
+}
+
+/**
+ * Hidden states [N * dirs * H] of the packed sentences (sentence j: rows
+ * starts[j] .. starts[j] + lengths[j] - 1 of x [N * D]).
+ */
+export function nativeLstmPacked(weights: HostLstmWeights, x: Float32Array, starts: Int32Array, lengths: Int32Array, hiddenDim: number): Float32Array {
+  const addon = nativeAddon();
+  if (addon === null) throw new Error('nativeLstmPacked needs mentionflow\'s addon (bash deploy/native/build-native-addon.sh)');
+  const dirs = weights.b.length / (4 * hiddenDim);
+  const d = weights.w.length / (dirs * 4 * hiddenDim);
+  const out = new Float32Array((x.length / d) * dirs * hiddenDim);
+  if (x.length === 0) return out;
+  addon.lstmPacked(weights.w, weights.u, weights.b, x, starts, lengths, hiddenDim, out);
+  return out;
+}

@@ -1,0 +1,412 @@
+/*
+ * The tagger's (Bi)LSTM at inference, over the sentences of a packed batch, in C with AVX-512
+ * (models/layers/nativeLstm.ts calls it; models/layers/lstm.ts's `recurrence` is the definition it follows):
+ *
+ *   lstmPacked(w, u, b, x, starts, lengths, hiddenDim, out) -> undefined
+ *   emissionsPacked(emb, w, u, b, linW, linB, lex, ids, feats, starts, lengths, dims, out) -> undefined
+ *   lstmEngine() -> "avx512" | null (null: this CPU lacks AVX-512F, and both throw)
+ *
+ * w is a Float32Array [dirs, D, 4H], u [dirs, H, 4H], b [dirs, 4H]: the LstmEncoder's variables as they are,
+ * gate columns in its order i, f, o, g (dirs 1 or 2, from the sizes). x is a Float32Array [N, D], the N
+ * characters' inputs on the flat axis; sentence j is rows starts[j] .. starts[j] + lengths[j] - 1 (Int32Arrays
+ * [S], sentences must not overlap; rows of no sentence are left as they are). out, a Float32Array [N, dirs * H], receives each character's hidden
+ * states, forward then backward: each sentence is run alone from the zero state, the backward direction
+ * from its last character, so no padding and no separator is ever computed.
+ *
+ * How: step t advances every sentence longer than t at once (sentences sorted by length, longest first, so
+ * those are a prefix of the state rows): one product [x, h] [W; U] + b over that prefix, the gates, the states. The products
+ * run on a 6 x 32 AVX-512 FMA micro-kernel over [W; U] packed in 32-column panels; sigmoid and tanh use a
+ * vectorised exp (degree-6 polynomial and scalef, about 2 ulp). The numbers therefore differ from
+ * TensorFlow's BlockLSTM in the last bits (sums in another order, other exp); test/models/layers/
+ * nativeLstm.test.ts bounds the difference.
+ */
+#define _GNU_SOURCE /* qsort_r */
+#include <immintrin.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "native.h"
+
+#define MR 6  /* rows of the micro-kernel */
+#define NR 32 /* columns of the micro-kernel: two zmm registers */
+
+static int has_avx512(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+}
+
+/* Packs B [k, n] (row stride n) into panels of NR columns, [ceil(n / NR), k, NR], zero-padded. */
+static void pack_panels(const float *b, size_t k, size_t n, float *out) {
+  size_t panels = (n + NR - 1) / NR;
+  for (size_t p = 0; p < panels; p++)
+    for (size_t r = 0; r < k; r++) {
+      float *dst = out + (p * k + r) * NR;
+      for (size_t c = 0; c < NR; c++) {
+        size_t col = p * NR + c;
+        dst[c] = col < n ? b[r * n + col] : 0.0f;
+      }
+    }
+}
+
+/*
+ * C[MR, NR] (row stride ldc) = init + A[MR, k] (row stride lda) x panel [k, NR], init the NR-vector `init`
+ * (same for every row) or zero.
+ */
+__attribute__((target("avx512f"))) static void kernel_6x32(size_t k, const float *a, size_t lda, const float *panel, float *c, size_t ldc,
+                                                          const float *init) {
+  __m512 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+  __m512 i0 = init ? _mm512_loadu_ps(init) : _mm512_setzero_ps();
+  __m512 i1 = init ? _mm512_loadu_ps(init + 16) : _mm512_setzero_ps();
+  c00 = c10 = c20 = c30 = c40 = c50 = i0;
+  c01 = c11 = c21 = c31 = c41 = c51 = i1;
+  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
+  for (size_t p = 0; p < k; p++) {
+    __m512 b0 = _mm512_loadu_ps(panel + p * NR), b1 = _mm512_loadu_ps(panel + p * NR + 16), x;
+    x = _mm512_set1_ps(a0[p]);
+    c00 = _mm512_fmadd_ps(x, b0, c00);
+    c01 = _mm512_fmadd_ps(x, b1, c01);
+    x = _mm512_set1_ps(a1[p]);
+    c10 = _mm512_fmadd_ps(x, b0, c10);
+    c11 = _mm512_fmadd_ps(x, b1, c11);
+    x = _mm512_set1_ps(a2[p]);
+    c20 = _mm512_fmadd_ps(x, b0, c20);
+    c21 = _mm512_fmadd_ps(x, b1, c21);
+    x = _mm512_set1_ps(a3[p]);
+    c30 = _mm512_fmadd_ps(x, b0, c30);
+    c31 = _mm512_fmadd_ps(x, b1, c31);
+    x = _mm512_set1_ps(a4[p]);
+    c40 = _mm512_fmadd_ps(x, b0, c40);
+    c41 = _mm512_fmadd_ps(x, b1, c41);
+    x = _mm512_set1_ps(a5[p]);
+    c50 = _mm512_fmadd_ps(x, b0, c50);
+    c51 = _mm512_fmadd_ps(x, b1, c51);
+  }
+  _mm512_storeu_ps(c, c00);
+  _mm512_storeu_ps(c + 16, c01);
+  _mm512_storeu_ps(c + ldc, c10);
+  _mm512_storeu_ps(c + ldc + 16, c11);
+  _mm512_storeu_ps(c + 2 * ldc, c20);
+  _mm512_storeu_ps(c + 2 * ldc + 16, c21);
+  _mm512_storeu_ps(c + 3 * ldc, c30);
+  _mm512_storeu_ps(c + 3 * ldc + 16, c31);
+  _mm512_storeu_ps(c + 4 * ldc, c40);
+  _mm512_storeu_ps(c + 4 * ldc + 16, c41);
+  _mm512_storeu_ps(c + 5 * ldc, c50);
+  _mm512_storeu_ps(c + 5 * ldc + 16, c51);
+}
+
+/*
+ * C[m, panels * NR] (row stride ldc) = A[m, k] x packed B (+ init, a [panels * NR] row), m rounded up to MR:
+ * A and C must hold that many rows. Panel by panel, so that one panel (k x NR floats) stays in L1.
+ */
+static void gemm(size_t m, size_t k, const float *a, size_t lda, const float *packed, size_t panels, float *c, size_t ldc, const float *init) {
+  for (size_t p = 0; p < panels; p++) {
+    const float *panel = packed + p * k * NR;
+    for (size_t r = 0; r < m; r += MR) kernel_6x32(k, a + r * lda, lda, panel, c + r * ldc + p * NR, ldc, init ? init + p * NR : NULL);
+  }
+}
+
+/* exp(x) for 16 lanes: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by its degree-6 Taylor polynomial, times 2^n by scalef. */
+__attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x) {
+  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.0f)), _mm512_set1_ps(-104.0f));
+  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 720);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+__attribute__((target("avx512f"))) static inline __m512 sigmoid16(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+}
+
+/* tanh(x) = 1 - 2 / (exp(2x) + 1): exact at 0 and at saturation, absolute error about 1e-7. */
+__attribute__((target("avx512f"))) static inline __m512 tanh16(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 e = exp16(_mm512_add_ps(x, x));
+  return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
+}
+
+/* One step's gates for one sentence from z [4H] (i, f, o, g pre-activations): cell c [H] and state h [H] updated in place, h also written to `out`. */
+__attribute__((target("avx512f"))) static void gates(size_t hd, const float *z, float *c, float *h, float *out) {
+  for (size_t j = 0; j < hd; j += 16) {
+    __mmask16 m = hd - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (hd - j)) - 1);
+    __m512 zi = _mm512_maskz_loadu_ps(m, z + j), zf = _mm512_maskz_loadu_ps(m, z + hd + j);
+    __m512 zo = _mm512_maskz_loadu_ps(m, z + 2 * hd + j), zg = _mm512_maskz_loadu_ps(m, z + 3 * hd + j);
+    __m512 cn = _mm512_fmadd_ps(sigmoid16(zf), _mm512_maskz_loadu_ps(m, c + j), _mm512_mul_ps(sigmoid16(zi), tanh16(zg)));
+    __m512 hn = _mm512_mul_ps(sigmoid16(zo), tanh16(cn));
+    _mm512_mask_storeu_ps(c + j, m, cn);
+    _mm512_mask_storeu_ps(h + j, m, hn);
+    _mm512_mask_storeu_ps(out + j, m, hn);
+  }
+}
+
+/* The LSTM's inputs: x rows of D floats at stride ldx, out rows written at stride ldo (forward at 0, backward at H). */
+typedef struct {
+  const float *w, *u, *b, *x;
+  const int32_t *starts, *lengths;
+  size_t dirs, d, hd, n, s, ldx, ldo;
+  float *out;
+} lstm_input;
+
+static int by_length_desc(const void *pa, const void *pb, void *lengths) {
+  int32_t la = ((const int32_t *)lengths)[*(const int32_t *)pa], lb = ((const int32_t *)lengths)[*(const int32_t *)pb];
+  if (la != lb) return la > lb ? -1 : 1;
+  return *(const int32_t *)pa - *(const int32_t *)pb;
+}
+
+static size_t round_up(size_t v, size_t to) { return (v + to - 1) / to * to; }
+
+/*
+ * Runs both directions; 0 when out of memory. Per step, row r of `a` is [x, h] of the r-th longest sentence
+ * (its input at this step, its state from the last), so one product a [W; U] + b gives the gates'
+ * pre-activations: nothing of size N is kept besides the output, and the working set stays in cache.
+ */
+static int lstm_run(const lstm_input *in) {
+  const size_t d = in->d, hd = in->hd, k = d + hd, g4 = 4 * hd, panels = (g4 + NR - 1) / NR, ldz = panels * NR;
+  const size_t spad = round_up(in->s, MR);
+  int32_t *order = malloc((in->s > 0 ? in->s : 1) * sizeof *order);
+  float *wu = malloc(k * g4 * sizeof(float));
+  float *packed = aligned_alloc(64, round_up(panels * k * NR * sizeof(float), 64));
+  float *bias = aligned_alloc(64, round_up(ldz * sizeof(float), 64));
+  float *a = aligned_alloc(64, round_up(spad * k * sizeof(float), 64));
+  float *z = aligned_alloc(64, round_up(spad * ldz * sizeof(float), 64));
+  float *cs = aligned_alloc(64, round_up(spad * hd * sizeof(float), 64));
+  int ok = order && wu && packed && bias && a && z && cs;
+  if (ok) {
+    for (size_t j = 0; j < in->s; j++) order[j] = (int32_t)j;
+    qsort_r(order, in->s, sizeof *order, by_length_desc, (void *)in->lengths);
+    size_t longest = in->s > 0 ? (size_t)in->lengths[order[0]] : 0;
+    for (size_t dir = 0; dir < in->dirs; dir++) {
+      memcpy(wu, in->w + dir * d * g4, d * g4 * sizeof(float));
+      memcpy(wu + d * g4, in->u + dir * hd * g4, hd * g4 * sizeof(float));
+      pack_panels(wu, k, g4, packed);
+      memcpy(bias, in->b + dir * g4, g4 * sizeof(float));
+      memset(bias + g4, 0, (ldz - g4) * sizeof(float));
+      memset(a, 0, spad * k * sizeof(float));
+      memset(cs, 0, spad * hd * sizeof(float));
+      size_t active = in->s;
+      for (size_t t = 0; t < longest; t++) {
+        while (active > 0 && (size_t)in->lengths[order[active - 1]] <= t) active--;
+        for (size_t r = 0; r < active; r++) {
+          size_t len = (size_t)in->lengths[order[r]], pos = (size_t)in->starts[order[r]] + (dir == 0 ? t : len - 1 - t);
+          memcpy(a + r * k, in->x + pos * in->ldx, d * sizeof(float));
+        }
+        gemm(round_up(active, MR), k, a, k, packed, panels, z, ldz, bias);
+        for (size_t r = 0; r < active; r++) {
+          size_t len = (size_t)in->lengths[order[r]], pos = (size_t)in->starts[order[r]] + (dir == 0 ? t : len - 1 - t);
+          gates(hd, z + r * ldz, cs + r * hd, a + r * k + d, in->out + pos * in->ldo + dir * hd);
+        }
+      }
+    }
+  }
+  free(order);
+  free(wu);
+  free(packed);
+  free(bias);
+  free(a);
+  free(z);
+  free(cs);
+  return ok;
+}
+
+/*
+ * A head's emissions over the same sentences (models/network/nativeHead.ts): out [N, K] = [h, e] W + b + the sum
+ * of the lexical table's rows of each position's F feature ids, where e is the character's embedding row and h
+ * its LSTM states (either left out by use_hidden / use_embeddings, as the head's config says).
+ */
+typedef struct {
+  const float *emb, *w, *u, *b, *lin_w, *lin_b, *lex;
+  const int32_t *ids, *feats, *starts, *lengths;
+  size_t dirs, d, hd, k, f, n, s;
+  int use_hidden, use_embeddings;
+  float *out;
+} head_input;
+
+/* 0 when out of memory. */
+static int head_run(const head_input *e) {
+  const size_t hw = e->use_hidden ? e->dirs * e->hd : 0, ld = hw + e->d, in_dim = hw + (e->use_embeddings ? e->d : 0);
+  const size_t npad = round_up(e->n, MR), panels = (e->k + NR - 1) / NR, ldz = panels * NR;
+  float *buf = aligned_alloc(64, round_up(npad * ld * sizeof(float), 64));
+  float *packed = in_dim > 0 ? aligned_alloc(64, round_up(panels * in_dim * NR * sizeof(float), 64)) : NULL;
+  float *bias = aligned_alloc(64, round_up(ldz * sizeof(float), 64));
+  float *z = aligned_alloc(64, round_up(npad * ldz * sizeof(float), 64));
+  int ok = buf && (packed || in_dim == 0) && bias && z;
+  if (ok) {
+    memset(buf, 0, npad * ld * sizeof(float));
+    for (size_t j = 0; j < e->s; j++)
+      for (int32_t p = 0; p < e->lengths[j]; p++) {
+        size_t pos = (size_t)e->starts[j] + (size_t)p;
+        memcpy(buf + pos * ld + hw, e->emb + (size_t)e->ids[pos] * e->d, e->d * sizeof(float));
+      }
+    if (e->use_hidden) {
+      lstm_input in = {e->w, e->u, e->b, buf + hw, e->starts, e->lengths, e->dirs, e->d, e->hd, e->n, e->s, ld, ld, buf};
+      ok = lstm_run(&in);
+    }
+  }
+  if (ok) {
+    memset(bias, 0, ldz * sizeof(float));
+    if (in_dim > 0) {
+      memcpy(bias, e->lin_b, e->k * sizeof(float));
+      pack_panels(e->lin_w, in_dim, e->k, packed);
+      gemm(npad, in_dim, buf, ld, packed, panels, z, ldz, bias);
+    }
+    for (size_t j = 0; j < e->s; j++)
+      for (int32_t p = 0; p < e->lengths[j]; p++) {
+        size_t pos = (size_t)e->starts[j] + (size_t)p;
+        float *o = e->out + pos * e->k;
+        const float *lin = z + pos * ldz;
+        for (size_t c = 0; c < e->k; c++) o[c] = 0.0f;
+        for (size_t q = 0; q < e->f; q++) {
+          const float *row = e->lex + (size_t)e->feats[pos * e->f + q] * e->k;
+          for (size_t c = 0; c < e->k; c++) o[c] += row[c];
+        }
+        if (in_dim > 0)
+          for (size_t c = 0; c < e->k; c++) o[c] = lin[c] + o[c];
+      }
+  }
+  free(buf);
+  free(packed);
+  free(bias);
+  free(z);
+  return ok;
+}
+
+/* 1 when every sentence lies inside [0, n) and no two share a row; 0 when not; -1 when out of memory. */
+static int sentences_ok(const int32_t *starts, const int32_t *lengths, size_t s, size_t n) {
+  uint8_t *seen = calloc(n > 0 ? n : 1, 1);
+  if (!seen) return -1;
+  int ok = 1;
+  for (size_t j = 0; ok && j < s; j++) {
+    int32_t st = starts[j], len = lengths[j];
+    if (st < 0 || len < 0 || (size_t)st > n || (size_t)len > n - (size_t)st) ok = 0;
+    for (int32_t p = 0; p < len && ok; p++) ok = seen[st + p]++ == 0;
+  }
+  free(seen);
+  return ok;
+}
+
+/* Throws the RangeError (with `usage`) or the out-of-memory error of a sentences_ok result other than 1; returns it. */
+static int check_sentences(napi_env env, const char *usage, const int32_t *starts, const int32_t *lengths, size_t s, size_t n) {
+  int ok = sentences_ok(starts, lengths, s, n);
+  if (ok < 0) napi_throw_error(env, "ERR_MEMORY", "out of memory");
+  if (ok == 0) napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
+  return ok;
+}
+
+static int need_avx512(napi_env env, const char *fn) {
+  if (has_avx512()) return 1;
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: this CPU lacks AVX-512F (lstmEngine() is null)", fn);
+  napi_throw_error(env, "ERR_UNSUPPORTED", msg);
+  return 0;
+}
+
+napi_value mf_lstm_packed(napi_env env, napi_callback_info info) {
+  static const char usage[] =
+      "lstmPacked(w: Float32Array [dirs*D*4H], u: Float32Array [dirs*H*4H], b: Float32Array [dirs*4H], x: Float32Array [N*D], starts: "
+      "Int32Array [S], lengths: Int32Array [S], hiddenDim: H, out: Float32Array [N*dirs*H]), sentences inside [0, N)";
+  size_t argc = 8;
+  napi_value argv[8];
+  void *w, *u, *b, *x, *starts, *lengths, *out;
+  size_t nw, nu, nb, nx, ns, nl, nout;
+  uint32_t hd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8 || !mf_typed_arg(env, argv[0], napi_float32_array, &w, &nw) ||
+      !mf_typed_arg(env, argv[1], napi_float32_array, &u, &nu) || !mf_typed_arg(env, argv[2], napi_float32_array, &b, &nb) ||
+      !mf_typed_arg(env, argv[3], napi_float32_array, &x, &nx) || !mf_typed_arg(env, argv[4], napi_int32_array, &starts, &ns) ||
+      !mf_typed_arg(env, argv[5], napi_int32_array, &lengths, &nl) || napi_get_value_uint32(env, argv[6], &hd) != napi_ok ||
+      !mf_typed_arg(env, argv[7], napi_float32_array, &out, &nout)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return NULL;
+  }
+  if (!need_avx512(env, "lstmPacked")) return NULL;
+  size_t h = hd, g4 = 4 * h;
+  size_t dirs = h > 0 && nb % g4 == 0 ? nb / g4 : 0;
+  size_t d = dirs > 0 && nw % (dirs * g4) == 0 ? nw / (dirs * g4) : 0;
+  size_t n = d > 0 && nx % d == 0 ? nx / d : 0;
+  if ((dirs != 1 && dirs != 2) || d == 0 || nu != dirs * h * g4 || ns != nl || nout != n * dirs * h || n == 0) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
+    return NULL;
+  }
+  if (check_sentences(env, usage, starts, lengths, ns, n) != 1) return NULL;
+  lstm_input in = {w, u, b, x, starts, lengths, dirs, d, h, n, ns, d, dirs * h, out};
+  if (!lstm_run(&in)) {
+    napi_throw_error(env, "ERR_MEMORY", "lstmPacked: out of memory");
+    return NULL;
+  }
+  return NULL;
+}
+
+napi_value mf_lstm_engine(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  if (!has_avx512()) {
+    napi_get_null(env, &v);
+    return v;
+  }
+  napi_create_string_utf8(env, "avx512", NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
+napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
+  static const char usage[] =
+      "emissionsPacked(emb: Float32Array [V*D], w: Float32Array [dirs*D*4H], u [dirs*H*4H], b [dirs*4H], linW: Float32Array [I*K], linB [K], "
+      "lex: Float32Array [buckets*K], ids: Int32Array [N], feats: Int32Array [N*F], starts: Int32Array [S], lengths: Int32Array [S], "
+      "dims: Int32Array [H, D, K, F, useHidden, useEmbeddings], out: Float32Array [N*K]), I = useHidden*dirs*H + useEmbeddings*D, ids in [0, V), "
+      "feats in [0, buckets), sentences inside [0, N)";
+  size_t argc = 13;
+  napi_value argv[13];
+  napi_typedarray_type types[13] = {napi_float32_array, napi_float32_array, napi_float32_array, napi_float32_array, napi_float32_array,
+                                    napi_float32_array, napi_float32_array, napi_int32_array,   napi_int32_array,   napi_int32_array,
+                                    napi_int32_array,   napi_int32_array,   napi_float32_array};
+  void *data[13];
+  size_t len[13];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 13) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return NULL;
+  }
+  for (int a = 0; a < 13; a++)
+    if (!mf_typed_arg(env, argv[a], types[a], &data[a], &len[a])) {
+      napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+      return NULL;
+    }
+  if (!need_avx512(env, "emissionsPacked")) return NULL;
+  const int32_t *dims = data[11];
+  if (len[11] != 6 || dims[0] < 1 || dims[1] < 1 || dims[2] < 1 || dims[3] < 0 || (dims[4] != 0 && dims[4] != 1) || (dims[5] != 0 && dims[5] != 1)) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
+    return NULL;
+  }
+  head_input e = {.emb = data[0], .w = data[1], .u = data[2], .b = data[3], .lin_w = data[4], .lin_b = data[5], .lex = data[6],
+                  .ids = data[7], .feats = data[8], .starts = data[9], .lengths = data[10], .hd = (size_t)dims[0], .d = (size_t)dims[1],
+                  .k = (size_t)dims[2], .f = (size_t)dims[3], .use_hidden = dims[4], .use_embeddings = dims[5], .out = data[12],
+                  .n = len[7], .s = len[9]};
+  size_t g4 = 4 * e.hd;
+  e.dirs = len[3] % g4 == 0 ? len[3] / g4 : 0;
+  size_t in_dim = (e.use_hidden ? e.dirs * e.hd : 0) + (e.use_embeddings ? e.d : 0);
+  size_t vocab = len[0] / e.d, buckets = len[6] / e.k;
+  int bad = len[0] % e.d != 0 || len[10] != e.s || len[12] != e.n * e.k || len[8] != e.n * e.f || (e.f > 0 && len[6] % e.k != 0) ||
+            len[4] != in_dim * e.k || len[5] != (in_dim > 0 ? e.k : 0) || e.n == 0 || (in_dim == 0 && e.f == 0);
+  if (e.use_hidden)
+    bad = bad || (e.dirs != 1 && e.dirs != 2) || len[1] != e.dirs * e.d * g4 || len[2] != e.dirs * e.hd * g4;
+  for (size_t i = 0; !bad && i < e.n; i++) bad = e.ids[i] < 0 || (size_t)e.ids[i] >= vocab;
+  for (size_t i = 0; !bad && i < e.n * e.f; i++) bad = e.feats[i] < 0 || (size_t)e.feats[i] >= buckets;
+  if (bad) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
+    return NULL;
+  }
+  if (check_sentences(env, usage, e.starts, e.lengths, e.s, e.n) != 1) return NULL;
+  if (!head_run(&e)) {
+    napi_throw_error(env, "ERR_MEMORY", "emissionsPacked: out of memory");
+    return NULL;
+  }
+  return NULL;
+}

@@ -1,0 +1,171 @@
+/**
+ * The tagger's network at inference in C (schemas/native/lstm.c through
+ * models/layers/nativeLstm.ts and models/network/nativeHead.ts): a CRF head's
+ * emissions, packed and padded, against the training path's (tfjs kernels,
+ * step by step) on random networks of every head configuration, with hidden
+ * sizes that are not multiples of the vector width, more tags than one
+ * 32-column panel, sentences of mixed lengths (empty ones too) and weights
+ * large enough to saturate the gates; new weights after an assign; a flat
+ * tensor count; and the addon's argument checks.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import type { EncodedSentence } from '../../../models/batch.js';
+import { makeBatch } from '../../../models/batch.js';
+import { hostValues, nativeLstmAvailable, useNativeLstm } from '../../../models/layers/nativeLstm.js';
+import { type NetworkConfig, TaggingNetwork } from '../../../models/network/taggingNetwork.js';
+import { makePackedBatch, packRows } from '../../../models/packing.js';
+import { Rng } from '../../../models/rng.js';
+import { nativeAddon } from '../../../schemas/nativeAddon.js';
+import { testBackend } from '../../support/backend.js';
+
+const F = 3;
+
+/** Why the C kernel cannot run here, or undefined when it can. */
+async function unavailable(): Promise<string | undefined> {
+  await testBackend();
+  const addon = nativeAddon();
+  if (addon === null) return "mentionflow's addon is not built (bash deploy/native/build-native-addon.sh)";
+  if (addon.lstmEngine() === null) return 'this CPU lacks AVX-512F';
+  if (!nativeLstmAvailable()) return 'the native TensorFlow backend is not active';
+  return undefined;
+}
+
+function network(rng: Rng, hiddenDim: number, bidirectional: boolean, head: Pick<NetworkConfig['ner'], 'useHidden' | 'useEmbeddings' | 'lexicalBuckets' | 'numTags'>): TaggingNetwork {
+  const config: NetworkConfig = { vocabSize: 50, embeddingDim: 9, hiddenDim, bidirectional, dropout: 0, ner: head };
+  const net = new TaggingNetwork(config, {}, rng.seed());
+  // Larger weights than the initialisation's saturate some gates and drive the cell state far from 0.
+  for (const v of net.params().values()) tf.tidy(() => v.assign(tf.add(tf.mul(v, 3), tf.randomNormal(v.shape, 0, 0.5, 'float32', rng.seed()))));
+  return net;
+}
+
+function sentences(rng: Rng, lengths: number[], buckets: number): EncodedSentence[] {
+  return lengths.map((len) => ({
+    ids: Int32Array.from({ length: len }, () => 1 + rng.int(49)),
+    features: buckets > 0 ? Int32Array.from({ length: len * F }, () => rng.int(buckets)) : undefined,
+  }));
+}
+
+/** The worst absolute difference over the real positions of two padded [B, T, K] emissions. */
+function worstPadded(a: Float32Array, b: Float32Array, lengths: Int32Array, steps: number, k: number): number {
+  let worst = 0;
+  lengths.forEach((len, row) => {
+    for (let i = row * steps * k; i < (row * steps + len) * k; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  });
+  return worst;
+}
+
+const HEADS = [
+  { useHidden: true, useEmbeddings: true, lexicalBuckets: 40, numTags: 17 },
+  { useHidden: true, useEmbeddings: false, lexicalBuckets: 0, numTags: 4 },
+  { useHidden: false, useEmbeddings: true, lexicalBuckets: 40, numTags: 40 },
+  { useHidden: true, useEmbeddings: true, lexicalBuckets: 0, numTags: 33 },
+];
+
+test('C inference: every head configuration\'s emissions, padded and packed, are the training path\'s within 2e-5, with a flat tensor count', async (t) => {
+  const why = await unavailable();
+  if (why) return t.skip(why);
+  const rng = new Rng(11);
+  let cases = 0;
+  for (const head of HEADS)
+    for (const [hiddenDim, bidirectional] of [[7, true], [33, false], [16, true]] as const) {
+      const net = network(rng, hiddenDim, bidirectional, head);
+      // Empty sentences where the head has no lexical features (a batch's sentences with features have at least one position).
+      const lengths = [13, 1, 0, 7, 22, 5, 5, 9, 2, 17, 3, 0, 11].filter((len) => len > 0 || head.lexicalBuckets === 0);
+      const sents = sentences(rng, lengths, head.lexicalBuckets);
+      const batch = makeBatch(sents);
+      // The training path (tfjs kernels, no C: a dropout seed given, dropout 0) is the reference.
+      const reference = tf.tidy(() => net.emissions('ner', batch, 1).dataSync() as Float32Array);
+      const before = tf.memory().numTensors;
+      for (let round = 0; round < 3; round++) {
+        const padded = net.emissions('ner', batch);
+        const got = padded.dataSync() as Float32Array;
+        padded.dispose();
+        const what = `${JSON.stringify(head)}, H ${hiddenDim}, bidirectional ${bidirectional}`;
+        assert.ok(worstPadded(got, reference, batch.lengths, batch.steps, head.numTags) < 2e-5, `padded: ${what}`);
+        for (const { sentences: group, layout } of packRows(lengths, 4)) {
+          const packed = net.packedEmissions('ner', makePackedBatch(group.map((i) => sents[i]), layout));
+          const flat = packed.dataSync() as Float32Array;
+          packed.dispose();
+          group.forEach((i, j) => {
+            for (let p = 0; p < lengths[i]; p++)
+              for (let c = 0; c < head.numTags; c++) {
+                const want = reference[(i * batch.steps + p) * head.numTags + c];
+                const have = flat[(layout.starts[j] + p) * head.numTags + c];
+                assert.ok(Math.abs(want - have) < 2e-5, `packed: ${what}, sentence ${i} position ${p} tag ${c}: ${have} vs ${want}`);
+              }
+          });
+        }
+      }
+      assert.equal(tf.memory().numTensors, before, 'tensor count flat');
+      net.dispose();
+      cases++;
+    }
+  assert.equal(cases, HEADS.length * 3);
+});
+
+test('C inference: new weights (an assign, as a hot swap or an optimizer step makes) are used at once, never a stale host copy', async (t) => {
+  const why = await unavailable();
+  if (why) return t.skip(why);
+  const rng = new Rng(12);
+  const net = network(rng, 10, true, HEADS[0]);
+  const batch = makeBatch(sentences(rng, [6, 4, 9], 40));
+  const emissions = (native: boolean) => {
+    useNativeLstm(native);
+    try {
+      return tf.tidy(() => net.emissions('ner', batch).dataSync() as Float32Array);
+    } finally {
+      useNativeLstm(true);
+    }
+  };
+  const first = emissions(true);
+  const copy = hostValues(net.encoder!.lstm.u);
+  assert.equal(hostValues(net.encoder!.lstm.u), copy, 'one host copy per weights version');
+  for (const v of net.params().values()) tf.tidy(() => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', rng.seed()))));
+  assert.notEqual(hostValues(net.encoder!.lstm.u), copy, 'a new copy after the assign');
+  const second = emissions(true);
+  const blockLstm = emissions(false);
+  assert.ok(worstPadded(second, blockLstm, batch.lengths, batch.steps, 17) < 2e-5, 'the new weights, as BlockLSTM computes with them');
+  assert.ok(worstPadded(first, second, batch.lengths, batch.steps, 17) > 1e-2, 'the emissions changed');
+  net.dispose();
+});
+
+test('C inference: the addon rejects wrong arguments with a TypeError or RangeError, never reading out of bounds', async (t) => {
+  const why = await unavailable();
+  if (why) return t.skip(why);
+  const addon = nativeAddon()!;
+  const [h, d, k, dirs] = [4, 3, 5, 2];
+  const f32 = (n: number) => new Float32Array(n);
+  const args = (over: Partial<Record<'emb' | 'ids' | 'feats' | 'starts' | 'lengths' | 'dims' | 'out' | 'linW', Float32Array | Int32Array>> = {}) =>
+    [
+      over.emb ?? f32(10 * d),
+      f32(dirs * d * 4 * h),
+      f32(dirs * h * 4 * h),
+      f32(dirs * 4 * h),
+      over.linW ?? f32((dirs * h + d) * k),
+      f32(k),
+      f32(20 * k),
+      over.ids ?? Int32Array.of(1, 2, 3, 4),
+      over.feats ?? Int32Array.of(0, 1, 2, 3),
+      over.starts ?? Int32Array.of(0, 2),
+      over.lengths ?? Int32Array.of(2, 2),
+      over.dims ?? Int32Array.of(h, d, k, 1, 1, 1),
+      over.out ?? f32(4 * k),
+    ] as Parameters<typeof addon.emissionsPacked>;
+  addon.emissionsPacked(...args()); // well-formed
+  const range = (over: Parameters<typeof args>[0], what: string) => assert.throws(() => addon.emissionsPacked(...args(over)), RangeError, what);
+  range({ ids: Int32Array.of(1, 2, 3, 10) }, 'an id past the vocabulary');
+  range({ ids: Int32Array.of(1, -1, 3, 4) }, 'a negative id');
+  range({ feats: Int32Array.of(0, 1, 2, 20) }, 'a feature past the buckets');
+  range({ starts: Int32Array.of(0, 1) }, 'overlapping sentences');
+  range({ starts: Int32Array.of(0, 3) }, 'a sentence past the characters');
+  range({ lengths: Int32Array.of(2, -1) }, 'a negative length');
+  range({ out: f32(4 * k - 1) }, 'a short output');
+  range({ linW: f32(d * k) }, 'a linear layer of the wrong input size');
+  range({ dims: Int32Array.of(h, d, k, 1, 2, 1) }, 'a flag that is not 0 or 1');
+  range({ emb: f32(10 * d + 1) }, 'an embedding table that is not whole rows');
+  assert.throws(() => addon.emissionsPacked(...(args().map((a, i) => (i === 7 ? new Float32Array(4) : a)) as Parameters<typeof addon.emissionsPacked>)), TypeError, 'float ids');
+  assert.throws(() => addon.lstmPacked(f32(dirs * d * 4 * h), f32(dirs * h * 4 * h), f32(dirs * 4 * h), f32(4 * d), Int32Array.of(0, 2), Int32Array.of(3, 2), h, f32(4 * dirs * h)), RangeError, 'lstmPacked: overlapping sentences');
+  assert.throws(() => addon.lstmPacked(f32(dirs * d * 4 * h), f32(dirs * h * 4 * h), f32(dirs * 4 * h), f32(4 * d), Int32Array.of(0), Int32Array.of(4), h, f32(4 * dirs * h - 1)), RangeError, 'lstmPacked: a short output');
+});
