@@ -14,7 +14,8 @@
  * The parts, from small to large:
  * - **Tagging**: {@link loadTagger}, the {@link Tagger} interface and its
  *   implementations ({@link NeuralTagger} on the calling thread,
- *   {@link ThreadTagger} in worker threads), {@link useBackend}; word
+ *   {@link ThreadTagger} in worker threads), {@link useBackend},
+ *   {@link useInferencePrecision} (float32 or bfloat16 products); word
  *   segmentation with {@link NeuralTagger.segment} ({@link Word}).
  * - **Operators** (RxJS, one stage each, in pipeline order):
  *   {@link decodePosts}, {@link batchItems} / {@link batchAdaptive},
@@ -46,6 +47,8 @@ export { ThreadTagger } from './models/threadTagger.js';
 export type { ThreadTaggerOptions } from './models/threadTagger.js';
 export { BACKEND_CHOICES, activeBackend, useBackend } from './models/backend.js';
 export type { BackendChoice, BackendName } from './models/backend.js';
+export { INFERENCE_PRECISIONS, inferencePrecision, useInferencePrecision } from './models/layers/nativeLstm.js';
+export type { InferencePrecision } from './models/layers/nativeLstm.js';
 
 // Operators and items
 export {

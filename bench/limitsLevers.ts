@@ -21,7 +21,7 @@
  * finds the same mentions as sliceChars 2048 (posts whose mentions differ).
  *
  *   node dist/bench/limitsLevers.js [--model DIR] [--data FILE] [--runs N] [--quick] [--pass-cells 512,1024,...]
- *     [--batches] [--baseline DIST] [--threads 1|1,2] [--reps N]
+ *     [--batches] [--baseline DIST] [--threads 1|1,2] [--reps N] [--precision P] [--baseline-precision P]
  *
  * --quick: only the worker's backlog batches (default limits) at each
  * sliceChars, inline and thread, for a fast look. --pass-cells: instead, the
@@ -35,7 +35,11 @@
  * report the ratio of the useful rate per CPU-second (this build / baseline)
  * per round. --threads: the TF thread settings to run (default 1,2).
  * --reps N: time each variant N times per child (interleaved) and keep the
- * median CPU and wall time (default 1).
+ * median CPU and wall time (default 1). --precision / --baseline-precision P:
+ * the LSTM's precision at inference in this build's / the baseline's children
+ * (float32, the default, or bfloat16: models/layers/nativeLstm.ts); with
+ * --baseline set to this build's own dist, the two precisions side by side,
+ * e.g. --baseline dist --precision bfloat16.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -125,7 +129,7 @@ function variants(set: VariantSet, passCells: number[]): Variant[] {
 const OWN_DIST = fileURLToPath(new URL('..', import.meta.url));
 
 /** `modelsRoot`: the dist directory whose models/ modules run the tagger (this build's, or a baseline's). */
-async function child(modelDir: string, dataFile: string, set: VariantSet, passCells: number[], modelsRoot: string, reps: number): Promise<void> {
+async function child(modelDir: string, dataFile: string, set: VariantSet, passCells: number[], modelsRoot: string, reps: number, precision: string): Promise<void> {
   const from = (path: string) => pathToFileURL(join(modelsRoot, path)).href;
   const { useBackend } = (await import(from('models/backend.js'))) as typeof import('../models/backend.js');
   const { readConll } = (await import(from('models/data/conll.js'))) as typeof import('../models/data/conll.js');
@@ -136,6 +140,12 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
   const { totalPadding, workerBatches } = await import('./workerBatches.js');
   const { forwardFlopsPerPosition } = await import('./flops.js');
   await useBackend('native');
+  // The LSTM's precision at inference (float32 is every build's own; a build without the option cannot run another).
+  if (precision !== 'float32') {
+    const nativeLstm = (await import(from('models/layers/nativeLstm.js')).catch(() => ({}))) as Partial<typeof import('../models/layers/nativeLstm.js')>;
+    if (nativeLstm.useInferencePrecision === undefined) throw new Error(`${modelsRoot} has no precision option (models/layers/nativeLstm.js useInferencePrecision); run it at float32`);
+    nativeLstm.useInferencePrecision(precision as import('../models/layers/nativeLstm.js').InferencePrecision);
+  }
   const texts = (await readConll(dataFile)).filter((s) => s.chars.length > 0).map((s) => s.chars.join(''));
   const { model } = await TaggerModel.load(modelDir);
   const max = model.meta.maxLength;
@@ -148,7 +158,7 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
     if (taggers.has(key)) continue;
     if (v.mode === 'inline') taggers.set(key, new NeuralTagger(model, { batchSize: v.batchSize, sliceChars: v.sliceChars }));
     else {
-      const t = await ThreadTagger.open(modelDir, { backend: 'native', batchSize: v.batchSize, sliceChars: v.sliceChars });
+      const t = await ThreadTagger.open(modelDir, { backend: 'native', batchSize: v.batchSize, sliceChars: v.sliceChars, ...(precision !== 'float32' ? { precision: precision as 'bfloat16' } : {}) });
       threads.push(t);
       taggers.set(key, t);
     }
@@ -254,6 +264,8 @@ async function driver(): Promise<void> {
     baseline: { type: 'string' },
     threads: { type: 'string', default: '1,2' },
     reps: { type: 'string', default: '1' },
+    precision: { type: 'string', default: 'float32' },
+    'baseline-precision': { type: 'string', default: 'float32' },
   });
   const runs = Number(values.runs);
   const self = fileURLToPath(import.meta.url);
@@ -267,18 +279,25 @@ async function driver(): Promise<void> {
   if (threadSettings.length === 0) throw new Error(`--threads must list 1 and/or 2, got ${values.threads}`);
   const reps = Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be an integer >= 1, got ${values.reps}`);
-  const builds = [{ label: 'this build', root: OWN_DIST }, ...(values.baseline ? [{ label: 'baseline', root: values.baseline }] : [])];
+  for (const flag of ['precision', 'baseline-precision'] as const) {
+    if (!['float32', 'bfloat16'].includes(values[flag]!)) throw new Error(`--${flag} must be float32 or bfloat16, got ${values[flag]}`);
+  }
+  const tagged = (label: string, precision: string) => (precision === 'float32' ? label : `${label}, ${precision}`);
+  const builds = [
+    { label: tagged('this build', values.precision!), root: OWN_DIST, precision: values.precision! },
+    ...(values.baseline ? [{ label: tagged('baseline', values['baseline-precision']!), root: values.baseline, precision: values['baseline-precision']! }] : []),
+  ];
   const addonWarnings = warnAboutAddons(builds.slice(1));
-  const settings = threadSettings.flatMap((t) => builds.map((b) => ({ ...t, name: values.baseline ? `${t.name}, ${b.label}` : t.name, root: b.root })));
+  const settings = threadSettings.flatMap((t) => builds.map((b) => ({ ...t, name: values.baseline || b.precision !== 'float32' ? `${t.name}, ${b.label}` : t.name, root: b.root, precision: b.precision })));
   const set: VariantSet = values.batches ? 'batches' : values.quick ? 'quick' : 'full';
-  const childArgs = (root: string) => ['child', values.model!, values.data!, set, values['pass-cells'] ?? '', root, String(reps)];
+  const childArgs = (root: string, precision: string) => ['child', values.model!, values.data!, set, values['pass-cells'] ?? '', root, String(reps), precision];
   const loadBefore = loadavg();
   const mm: number[] = [];
   const per = settings.map(() => [] as { flopsPerPosition: number; matmulCpuGflops: number; results: VariantResult[]; reference: string[] }[]);
   for (let r = 0; r < runs; r++) {
     mm.push(exec('taskset', ['-c', '0', process.execPath, limitsWorker, 'matmul', '1024', '5'], base).gflops);
     settings.forEach((s, i) => {
-      const args = [self, ...childArgs(s.root)];
+      const args = [self, ...childArgs(s.root, s.precision)];
       per[i].push(s.pinned ? exec('taskset', ['-c', '0', process.execPath, ...args], s.env) : exec(process.execPath, args, s.env));
       process.stderr.write(`round ${r + 1}/${runs}: ${s.name} done (load ${loadavg()[0].toFixed(2)})\n`);
     });
@@ -345,5 +364,5 @@ async function driver(): Promise<void> {
 
 if (process.argv[2] === 'child') {
   const passCells = (process.argv[6] ?? '').split(',').filter((x) => x !== '').map(Number);
-  await child(process.argv[3], process.argv[4], process.argv[5] as VariantSet, passCells, process.argv[7] ?? OWN_DIST, Number(process.argv[8] ?? 1));
+  await child(process.argv[3], process.argv[4], process.argv[5] as VariantSet, passCells, process.argv[7] ?? OWN_DIST, Number(process.argv[8] ?? 1), process.argv[9] ?? 'float32');
 } else await driver();

@@ -8,6 +8,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { INFERENCE_PRECISIONS } from '../models/layers/nativeLstm.js';
 import { ConfigError } from '../common/errors.js';
 import { BACKEND_CHOICES } from '../models/backend.js';
 
@@ -101,6 +102,13 @@ export function commandFromSpec(mod: CommandModule, onResult: (code: number) => 
 }
 
 /** The --backend option of the commands that compute. */
+export const PRECISION_OPTION: OptionSpec = {
+  type: 'string',
+  arg: 'P',
+  description: "the LSTM's products: float32, or bfloat16 (native backend on a CPU with AVX512_BF16; about 1.2x as fast, the same dev F1 on the shipped model)",
+  choices: INFERENCE_PRECISIONS,
+  default: 'float32',
+};
 export const BACKEND_OPTION: OptionSpec = { type: 'string', arg: 'NAME', description: 'compute backend', choices: BACKEND_CHOICES, default: 'auto' };
 
 export function requireString(p: Parsed, name: string, command: string): string {

@@ -17,12 +17,15 @@ import {
   TaggingError,
 } from '../common/errors.js';
 import type { BackendChoice, BackendName } from './backend.js';
+import type { InferencePrecision } from './layers/nativeLstm.js';
 import { labelFields, type Mention } from './mention.js';
 
 /** The thread's workerData. */
 export interface ThreadInit {
   modelDir: string;
   backend: BackendChoice;
+  /** The LSTM's precision at inference (models/layers/nativeLstm.ts useInferencePrecision); unset: float32. */
+  precision?: InferencePrecision;
   /** NeuralTagger's batchSize (rows per tensor batch); unset: its default. */
   batchSize?: number;
   /** NeuralTagger's sliceChars (most character positions per step); unset: its default. */

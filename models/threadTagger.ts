@@ -37,6 +37,7 @@
 import { Worker } from 'node:worker_threads';
 import { ConfigError, TaggingError } from '../common/errors.js';
 import type { BackendChoice, BackendName } from './backend.js';
+import type { InferencePrecision } from './layers/nativeLstm.js';
 import type { Mention, Tagger } from './tagger.js';
 import { fromWire, unpackMentions, type FromThread, type PackedMentions, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
 
@@ -46,6 +47,8 @@ export type { TensorMemory } from './threadProtocol.js';
 export interface ThreadTaggerOptions {
   /** Compute backend, chosen in the thread as models/backend.ts's useBackend does. Default 'auto'. */
   backend?: BackendChoice;
+  /** The LSTM's precision at inference in the threads (models/layers/nativeLstm.ts useInferencePrecision; a ConfigError where bfloat16 cannot run). Default 'float32'. */
+  precision?: InferencePrecision;
   /** Rows per tensor batch (NeuralTagger's batchSize). Default: NeuralTagger's. */
   batchSize?: number;
   /**
@@ -310,6 +313,7 @@ export class ThreadTagger implements Tagger {
     const init: ThreadInit = {
       modelDir,
       backend: options.backend ?? 'auto',
+      ...(options.precision !== undefined ? { precision: options.precision } : {}),
       ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
       ...(options.sliceChars !== undefined ? { sliceChars: options.sliceChars } : {}),
       ...(options.exitOnText !== undefined ? { exitOnText: options.exitOnText } : {}),

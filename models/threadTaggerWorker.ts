@@ -11,6 +11,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { TaggingError } from '../common/errors.js';
 import { activeBackend, useBackend } from './backend.js';
+import { useInferencePrecision } from './layers/nativeLstm.js';
 import { NeuralTagger } from './tagger.js';
 import { TaggerModel } from './taggerModel.js';
 import { packMentions, toWire, type FromThread, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
@@ -44,6 +45,7 @@ async function make(dir: string): Promise<NeuralTagger> {
 
 async function open(): Promise<NeuralTagger> {
   await useBackend(init.backend, (message) => post({ type: 'warn', message }));
+  useInferencePrecision(init.precision ?? 'float32');
   return make(init.modelDir);
 }
 

@@ -62,7 +62,7 @@ export interface NativeAddon {
   /**
    * lstm.c's emissions of a CRF head over the same sentences (models/network/nativeHead.ts): out [N*K] = [h, e] linW + linB + the sum of
    * lex's rows at each position's F feature ids, e the rows of emb [V*D] at ids [N], h the LSTM's states (w, u, b as lstmPacked's);
-   * dims [H, D, K, F, useHidden, useEmbeddings] (0 or 1), linW [I*K] with I = useHidden*dirs*H + useEmbeddings*D. Throws where
+   * dims [H, D, K, F, useHidden, useEmbeddings, bfloat16] (the last three 0 or 1; bfloat16: the LSTM's products with inputs rounded to bfloat16, where lstmBf16()), linW [I*K] with I = useHidden*dirs*H + useEmbeddings*D. Throws where
    * {@link lstmEngine} is null.
    */
   emissionsPacked(
@@ -80,6 +80,8 @@ export interface NativeAddon {
     dims: Int32Array,
     out: Float32Array,
   ): void;
+  /** Whether emissionsPacked can compute the LSTM's products in bfloat16 (dims[6] = 1): AVX-512F and AVX512_BF16. */
+  lstmBf16(): boolean;
   /** The instruction set lstmPacked and emissionsPacked run on ("avx512"), or null where this CPU lacks it. */
   lstmEngine(): string | null;
 }
@@ -95,7 +97,7 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   try {
     const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<NativeAddon>;
-    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPacked', 'emissionsPacked', 'lstmEngine'] as const).filter((f) => typeof loaded[f] !== 'function');
+    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPacked', 'emissionsPacked', 'lstmEngine', 'lstmBf16'] as const).filter((f) => typeof loaded[f] !== 'function');
     if (missing.length > 0) throw new Error(`${missing.join(', ')} missing: an older build, rebuild it with bash deploy/native/build-native-addon.sh`);
     addon = loaded as NativeAddon;
   } catch (err) {

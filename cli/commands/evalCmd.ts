@@ -10,6 +10,7 @@ import { readWordList } from '../../models/data/segmentation.js';
 import type { SegScores } from '../../models/eval/segScorer.js';
 import { biesToWordSpans } from '../../models/text/segTags.js';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
+import { type InferencePrecision, useInferencePrecision } from '../../models/layers/nativeLstm.js';
 import { meanScores, type MeanNerScores, type MeanPrf } from '../../models/eval/meanSd.js';
 import { formatConllevalLines, type NerScores, type PrfScore } from '../../models/eval/spanScorer.js';
 import { TaggerModel } from '../../models/taggerModel.js';
@@ -17,7 +18,7 @@ import { tagsToSpans } from '../../models/text/labels.js';
 import { evaluateNer, evaluateSegmentation } from '../../pipeline/train/evaluate.js';
 import { readSegSource } from '../../pipeline/train/sources/openSource.js';
 import { SOURCE_SYNTAX_HELP } from '../../pipeline/train/sources/sourceSpec.js';
-import { BACKEND_OPTION, checkPath, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, checkPath, type CommandSpec, type Parsed, PRECISION_OPTION } from '../args.js';
 import { readLabelled, requireSource, sourceKafka } from '../sourceOption.js';
 import type { NerSentence } from '../../models/data/conll.js';
 import { defaultModelDir, modelDirList } from '../defaults.js';
@@ -35,6 +36,7 @@ export const spec: CommandSpec = {
     json: { type: 'boolean', description: 'print the scores as JSON' },
     'write-predictions': { type: 'string', arg: 'FILE', description: 'ner: write "char gold predicted" lines (conlleval input) to FILE; seg: the predicted segmentation, one sentence a line, words separated by spaces (the SIGHAN score script\'s input)' },
     backend: BACKEND_OPTION,
+    precision: PRECISION_OPTION,
   },
   notes:
     'Scores are percentages; a mention counts only if its start, end and label all match (conlleval semantics).\nNamed and nominal rows appear when the labels have the NAM/NOM split (WeiboNER).\nCheck them with conlleval: perl conlleval.pl -d " " < FILE\n' +
@@ -93,6 +95,7 @@ async function runSeg(p: Parsed, dir: string): Promise<number> {
   const data = await requireSource(p, 'data', spec.name, 'seg');
   const train = await trainWords(p);
   await useBackend(p.values.backend as BackendChoice);
+  useInferencePrecision(p.values.precision as InferencePrecision);
   const sentences = (await readSegSource(data, { where: '--data', fingerprintRole: 'eval', kafka: sourceKafka() })).sentences;
   const { model, manifest } = await TaggerModel.load(dir);
   try {
@@ -165,6 +168,7 @@ export async function run(p: Parsed): Promise<number> {
   const data = await requireSource(p, 'data', spec.name, 'ner');
   if (dirs.length > 1 && typeof p.values['write-predictions'] === 'string') throw new ConfigError('--write-predictions writes one model\'s predictions: give one --model directory');
   await useBackend(p.values.backend as BackendChoice);
+  useInferencePrecision(p.values.precision as InferencePrecision);
   const sentences = await readLabelled(data);
   if (dirs.length > 1) return runMany(p, dirs, data, sentences);
   const dir = dirs[0];

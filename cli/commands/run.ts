@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { ModelStore } from '../../models/artifact/store.js';
 import { preferOneComputeThread, useBackend } from '../../models/backend.js';
+import { useInferencePrecision } from '../../models/layers/nativeLstm.js';
 import { SwappableTagger } from '../../models/swappableTagger.js';
 import { NeuralTagger, type Tagger } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
@@ -136,6 +137,7 @@ async function loadTagger(config: WorkerConfig, logger: Logger, dir = config.mod
     });
   }
   await useBackend(config.backend, warn);
+  useInferencePrecision(config.precision);
   const { model } = await TaggerModel.load(dir);
   try {
     return new NeuralTagger(model, { batchSize: config.batchMaxCount });

@@ -1,10 +1,11 @@
 /** `mentionflow tag`: the quickest way to try a model: texts in, mentions out. */
 import { createInterface } from 'node:readline';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
+import { type InferencePrecision, useInferencePrecision } from '../../models/layers/nativeLstm.js';
 import { NeuralTagger, type Mention } from '../../models/tagger.js';
 import { mentionJson } from '../../schemas/mentionJson.js';
 import { TaggerModel } from '../../models/taggerModel.js';
-import { BACKEND_OPTION, numberOption, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, numberOption, PRECISION_OPTION, type CommandSpec, type Parsed } from '../args.js';
 import { modelDirOption } from '../defaults.js';
 
 export const spec: CommandSpec = {
@@ -18,6 +19,7 @@ export const spec: CommandSpec = {
     json: { type: 'boolean', description: 'print one JSON object per text (NDJSON)' },
     'batch-size': { type: 'string', arg: 'N', description: 'texts tagged together', default: '64' },
     backend: BACKEND_OPTION,
+    precision: PRECISION_OPTION,
   },
   notes: 'Offsets count Unicode code points (start inclusive, end exclusive); the JSON also gives UTF-16 offsets.\nWith --json, each mention has the fields of the output topic\'s Mention record: text, label, type, kind, start, end, start_utf16, end_utf16, confidence.\nexample: mentionflow tag "我在北京见到了张三"',
 };
@@ -77,6 +79,7 @@ export async function run(p: Parsed): Promise<number> {
   const dir = modelDirOption(p);
   const batchSize = numberOption(p, 'batch-size', { integer: true, min: 1, max: 4096 }) as number;
   await useBackend(p.values.backend as BackendChoice);
+  useInferencePrecision(p.values.precision as InferencePrecision);
   const { model } = await TaggerModel.load(dir);
   const tagger = new NeuralTagger(model, { batchSize });
   try {

@@ -15,7 +15,8 @@
  * forward states then backward.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { nativeAddon } from '../../schemas/nativeAddon.js';
+import { ConfigError } from '../../common/errors.js';
+import { nativeAddon, nativeAddonStatus } from '../../schemas/nativeAddon.js';
 import { nativeBackend } from './nativeOps.js';
 
 let enabled = true;
@@ -23,6 +24,47 @@ let enabled = true;
 /** Turns the C kernel off (false: BlockLSTM) or back on; for tests and benchmarks. On by default. */
 export function useNativeLstm(on: boolean): void {
   enabled = on;
+}
+
+/** The precisions inference can run the LSTM's products in. */
+export const INFERENCE_PRECISIONS = ['float32', 'bfloat16'] as const;
+/** float32 (the default) or bfloat16: see useInferencePrecision. */
+export type InferencePrecision = (typeof INFERENCE_PRECISIONS)[number];
+
+let bf16 = false;
+
+/**
+ * The precision of the LSTM's products at inference in this thread: float32
+ * (the default), or bfloat16, where the C kernel runs on a CPU with
+ * AVX512_BF16 (inputs and weights rounded to bfloat16, products summed in
+ * float32: about twice the products per instruction; on the shipped model
+ * the same dev F1 and spans, emissions within 0.014, BENCHMARKS.md "Limits",
+ * round 8). Call after useBackend. ConfigError (with why) for bfloat16 where
+ * it cannot run, or for a precision that is not one of INFERENCE_PRECISIONS.
+ */
+export function useInferencePrecision(precision: InferencePrecision): void {
+  if (!INFERENCE_PRECISIONS.includes(precision)) throw new ConfigError(`precision must be one of ${INFERENCE_PRECISIONS.join(', ')}, got ${JSON.stringify(precision)}`);
+  if (precision === 'bfloat16') {
+    const why = bf16Unavailable();
+    if (why !== undefined) throw new ConfigError(`precision bfloat16 cannot run here: ${why}; use precision float32`);
+  }
+  bf16 = precision === 'bfloat16';
+}
+
+/** Why bfloat16 products cannot run in this thread, or undefined when they can. */
+function bf16Unavailable(): string | undefined {
+  const addon = nativeAddon();
+  if (addon === null) return `mentionflow's addon is not loaded (${nativeAddonStatus().reason}; bash deploy/native/build-native-addon.sh)`;
+  if (addon.lstmEngine() === null) return 'this CPU lacks AVX-512F';
+  if (!addon.lstmBf16()) return 'this CPU lacks AVX512_BF16';
+  if (nativeBackend() === undefined) return 'the native TensorFlow backend is not active (backend native)';
+  if (!enabled) return 'the C kernel is switched off (useNativeLstm(false))';
+  return undefined;
+}
+
+/** The precision of the LSTM's products at inference in this thread (useInferencePrecision). */
+export function inferencePrecision(): InferencePrecision {
+  return bf16 ? 'bfloat16' : 'float32';
 }
 
 /** The LstmEncoder's variables as host arrays (one weights version). */

@@ -13,7 +13,7 @@
  * characters -> emissions [N * K].
  */
 import { nativeAddon } from '../../schemas/nativeAddon.js';
-import { hostValues } from '../layers/nativeLstm.js';
+import { hostValues, inferencePrecision } from '../layers/nativeLstm.js';
 import type { CharEncoder } from './charEncoder.js';
 import type { CrfHead } from './crfHead.js';
 
@@ -37,7 +37,7 @@ export function nativeHeadEmissions(encoder: CharEncoder, head: CrfHead, inputs:
   const lstm = encoder.lstm;
   const f = lexicalBuckets > 0 ? (inputs.featuresPerStep ?? 0) : 0;
   if (lexicalBuckets > 0 && (inputs.features === undefined || f === 0)) throw new Error('nativeHeadEmissions: this head needs lexical feature ids');
-  const dims = Int32Array.of(lstm.options.hiddenDim, encoder.config.embeddingDim, numTags, f, useHidden ? 1 : 0, useEmbeddings ? 1 : 0);
+  const dims = Int32Array.of(lstm.options.hiddenDim, encoder.config.embeddingDim, numTags, f, useHidden ? 1 : 0, useEmbeddings ? 1 : 0, inferencePrecision() === 'bfloat16' ? 1 : 0);
   const out = new Float32Array(inputs.ids.length * numTags);
   if (inputs.ids.length === 0) return out;
   addon.emissionsPacked(

@@ -108,6 +108,91 @@ static void gemm(size_t m, size_t k, const float *a, size_t lda, const float *pa
   }
 }
 
+/*
+ * bfloat16 products (where the CPU has AVX512_BF16, on request): A and B rounded to bfloat16 (to nearest even), products
+ * summed in float32 by VDPBF16PS, two k-steps per instruction. A pair holds rows 2p (low half) and 2p + 1 of one column of B,
+ * or columns 2p and 2p + 1 of one row of A; an odd k is padded with a zero.
+ */
+typedef uint32_t bf16x2;
+
+static int has_bf16(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16");
+}
+
+static uint32_t to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (u >> 16) | 0x40u; /* NaN stays NaN */
+  u += 0x7FFFu + ((u >> 16) & 1u);
+  return u >> 16;
+}
+
+/* Packs B [k, n] into panels [ceil(n / NR), ceil(k / 2), NR] of bfloat16 pairs, zero-padded. */
+static void pack_panels_bf16(const float *b, size_t k, size_t n, bf16x2 *out) {
+  size_t panels = (n + NR - 1) / NR, k2 = (k + 1) / 2;
+  for (size_t p = 0; p < panels; p++)
+    for (size_t r = 0; r < k2; r++)
+      for (size_t c = 0; c < NR; c++) {
+        size_t col = p * NR + c;
+        float lo = col < n ? b[2 * r * n + col] : 0.0f, hi = col < n && 2 * r + 1 < k ? b[(2 * r + 1) * n + col] : 0.0f;
+        out[(p * k2 + r) * NR + c] = to_bf16(lo) | (to_bf16(hi) << 16);
+      }
+}
+
+/* Rows [m, k] (stride k) of floats to rows [m, ceil(k / 2)] of bfloat16 pairs. */
+static void rows_to_bf16(const float *a, size_t m, size_t k, bf16x2 *out) {
+  size_t k2 = (k + 1) / 2;
+  for (size_t r = 0; r < m; r++)
+    for (size_t q = 0; q < k2; q++) {
+      float lo = a[r * k + 2 * q], hi = 2 * q + 1 < k ? a[r * k + 2 * q + 1] : 0.0f;
+      out[r * k2 + q] = to_bf16(lo) | (to_bf16(hi) << 16);
+    }
+}
+
+/* kernel_6x32 on bfloat16 pairs: k2 pairs of A's rows (stride lda2 pairs) against a panel [k2, NR] of pairs. */
+__attribute__((target("avx512f,avx512bf16"))) static void kernel_6x32_bf16(size_t k2, const bf16x2 *a, size_t lda2, const bf16x2 *panel, float *c,
+                                                                         size_t ldc, const float *init) {
+  __m512 i0 = init ? _mm512_loadu_ps(init) : _mm512_setzero_ps();
+  __m512 i1 = init ? _mm512_loadu_ps(init + 16) : _mm512_setzero_ps();
+  __m512 c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1, c40 = i0, c41 = i1, c50 = i0, c51 = i1;
+  const bf16x2 *a0 = a, *a1 = a + lda2, *a2 = a + 2 * lda2, *a3 = a + 3 * lda2, *a4 = a + 4 * lda2, *a5 = a + 5 * lda2;
+  for (size_t p = 0; p < k2; p++) {
+    __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + p * NR), b1 = (__m512bh)_mm512_loadu_si512(panel + p * NR + 16), x;
+#define MF_DP(row, ar)                                 \
+  x = (__m512bh)_mm512_set1_epi32((int)ar[p]);         \
+  c##row##0 = _mm512_dpbf16_ps(c##row##0, x, b0);      \
+  c##row##1 = _mm512_dpbf16_ps(c##row##1, x, b1);
+    MF_DP(0, a0)
+    MF_DP(1, a1)
+    MF_DP(2, a2)
+    MF_DP(3, a3)
+    MF_DP(4, a4)
+    MF_DP(5, a5)
+#undef MF_DP
+  }
+  _mm512_storeu_ps(c, c00);
+  _mm512_storeu_ps(c + 16, c01);
+  _mm512_storeu_ps(c + ldc, c10);
+  _mm512_storeu_ps(c + ldc + 16, c11);
+  _mm512_storeu_ps(c + 2 * ldc, c20);
+  _mm512_storeu_ps(c + 2 * ldc + 16, c21);
+  _mm512_storeu_ps(c + 3 * ldc, c30);
+  _mm512_storeu_ps(c + 3 * ldc + 16, c31);
+  _mm512_storeu_ps(c + 4 * ldc, c40);
+  _mm512_storeu_ps(c + 4 * ldc + 16, c41);
+  _mm512_storeu_ps(c + 5 * ldc, c50);
+  _mm512_storeu_ps(c + 5 * ldc + 16, c51);
+}
+
+/* gemm on bfloat16 pairs: C[m, panels * NR] = A[m, k2 pairs] x packed pairs (+ init), m a multiple of MR. */
+static void gemm_bf16(size_t m, size_t k2, const bf16x2 *a, size_t lda2, const bf16x2 *packed, size_t panels, float *c, size_t ldc, const float *init) {
+  for (size_t p = 0; p < panels; p++) {
+    const bf16x2 *panel = packed + p * k2 * NR;
+    for (size_t r = 0; r < m; r += MR) kernel_6x32_bf16(k2, a + r * lda2, lda2, panel, c + r * ldc + p * NR, ldc, init ? init + p * NR : NULL);
+  }
+}
+
 /* exp(x) for 16 lanes: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by its degree-6 Taylor polynomial, times 2^n by scalef. */
 __attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x) {
   x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.0f)), _mm512_set1_ps(-104.0f));
@@ -156,6 +241,7 @@ typedef struct {
   const int32_t *starts, *lengths;
   size_t dirs, d, hd, n, s, ldx, ldo;
   float *out;
+  int bf16; /* the products in bfloat16 (the caller checked has_bf16) */
 } lstm_input;
 
 static int by_length_desc(const void *pa, const void *pb, void *lengths) {
@@ -181,7 +267,10 @@ static int lstm_run(const lstm_input *in) {
   float *a = aligned_alloc(64, round_up(spad * k * sizeof(float), 64));
   float *z = aligned_alloc(64, round_up(spad * ldz * sizeof(float), 64));
   float *cs = aligned_alloc(64, round_up(spad * hd * sizeof(float), 64));
-  int ok = order && wu && packed && bias && a && z && cs;
+  const size_t k2 = (k + 1) / 2;
+  bf16x2 *packed2 = in->bf16 ? aligned_alloc(64, round_up(panels * k2 * NR * sizeof(bf16x2), 64)) : NULL;
+  bf16x2 *a2 = in->bf16 ? aligned_alloc(64, round_up(spad * k2 * sizeof(bf16x2), 64)) : NULL;
+  int ok = order && wu && packed && bias && a && z && cs && (!in->bf16 || (packed2 && a2));
   if (ok) {
     for (size_t j = 0; j < in->s; j++) order[j] = (int32_t)j;
     qsort_r(order, in->s, sizeof *order, by_length_desc, (void *)in->lengths);
@@ -189,7 +278,10 @@ static int lstm_run(const lstm_input *in) {
     for (size_t dir = 0; dir < in->dirs; dir++) {
       memcpy(wu, in->w + dir * d * g4, d * g4 * sizeof(float));
       memcpy(wu + d * g4, in->u + dir * hd * g4, hd * g4 * sizeof(float));
-      pack_panels(wu, k, g4, packed);
+      if (in->bf16)
+        pack_panels_bf16(wu, k, g4, packed2);
+      else
+        pack_panels(wu, k, g4, packed);
       memcpy(bias, in->b + dir * g4, g4 * sizeof(float));
       memset(bias + g4, 0, (ldz - g4) * sizeof(float));
       memset(a, 0, spad * k * sizeof(float));
@@ -201,7 +293,12 @@ static int lstm_run(const lstm_input *in) {
           size_t len = (size_t)in->lengths[order[r]], pos = (size_t)in->starts[order[r]] + (dir == 0 ? t : len - 1 - t);
           memcpy(a + r * k, in->x + pos * in->ldx, d * sizeof(float));
         }
-        gemm(round_up(active, MR), k, a, k, packed, panels, z, ldz, bias);
+        if (in->bf16) {
+          rows_to_bf16(a, round_up(active, MR), k, a2);
+          gemm_bf16(round_up(active, MR), k2, a2, k2, packed2, panels, z, ldz, bias);
+        } else {
+          gemm(round_up(active, MR), k, a, k, packed, panels, z, ldz, bias);
+        }
         for (size_t r = 0; r < active; r++) {
           size_t len = (size_t)in->lengths[order[r]], pos = (size_t)in->starts[order[r]] + (dir == 0 ? t : len - 1 - t);
           gates(hd, z + r * ldz, cs + r * hd, a + r * k + d, in->out + pos * in->ldo + dir * hd);
@@ -216,6 +313,8 @@ static int lstm_run(const lstm_input *in) {
   free(a);
   free(z);
   free(cs);
+  free(packed2);
+  free(a2);
   return ok;
 }
 
@@ -228,7 +327,7 @@ typedef struct {
   const float *emb, *w, *u, *b, *lin_w, *lin_b, *lex;
   const int32_t *ids, *feats, *starts, *lengths;
   size_t dirs, d, hd, k, f, n, s;
-  int use_hidden, use_embeddings;
+  int use_hidden, use_embeddings, bf16;
   float *out;
 } head_input;
 
@@ -249,7 +348,7 @@ static int head_run(const head_input *e) {
         memcpy(buf + pos * ld + hw, e->emb + (size_t)e->ids[pos] * e->d, e->d * sizeof(float));
       }
     if (e->use_hidden) {
-      lstm_input in = {e->w, e->u, e->b, buf + hw, e->starts, e->lengths, e->dirs, e->d, e->hd, e->n, e->s, ld, ld, buf};
+      lstm_input in = {e->w, e->u, e->b, buf + hw, e->starts, e->lengths, e->dirs, e->d, e->hd, e->n, e->s, ld, ld, buf, e->bf16};
       ok = lstm_run(&in);
     }
   }
@@ -338,7 +437,7 @@ napi_value mf_lstm_packed(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (check_sentences(env, usage, starts, lengths, ns, n) != 1) return NULL;
-  lstm_input in = {w, u, b, x, starts, lengths, dirs, d, h, n, ns, d, dirs * h, out};
+  lstm_input in = {w, u, b, x, starts, lengths, dirs, d, h, n, ns, d, dirs * h, out, 0};
   if (!lstm_run(&in)) {
     napi_throw_error(env, "ERR_MEMORY", "lstmPacked: out of memory");
     return NULL;
@@ -361,7 +460,7 @@ napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
   static const char usage[] =
       "emissionsPacked(emb: Float32Array [V*D], w: Float32Array [dirs*D*4H], u [dirs*H*4H], b [dirs*4H], linW: Float32Array [I*K], linB [K], "
       "lex: Float32Array [buckets*K], ids: Int32Array [N], feats: Int32Array [N*F], starts: Int32Array [S], lengths: Int32Array [S], "
-      "dims: Int32Array [H, D, K, F, useHidden, useEmbeddings], out: Float32Array [N*K]), I = useHidden*dirs*H + useEmbeddings*D, ids in [0, V), "
+      "dims: Int32Array [H, D, K, F, useHidden, useEmbeddings, bfloat16], out: Float32Array [N*K]), I = useHidden*dirs*H + useEmbeddings*D, ids in [0, V), "
       "feats in [0, buckets), sentences inside [0, N)";
   size_t argc = 13;
   napi_value argv[13];
@@ -381,13 +480,14 @@ napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
     }
   if (!need_avx512(env, "emissionsPacked")) return NULL;
   const int32_t *dims = data[11];
-  if (len[11] != 6 || dims[0] < 1 || dims[1] < 1 || dims[2] < 1 || dims[3] < 0 || (dims[4] != 0 && dims[4] != 1) || (dims[5] != 0 && dims[5] != 1)) {
+  if (len[11] != 7 || dims[0] < 1 || dims[1] < 1 || dims[2] < 1 || dims[3] < 0 || (dims[4] != 0 && dims[4] != 1) || (dims[5] != 0 && dims[5] != 1) ||
+      (dims[6] != 0 && dims[6] != 1)) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
     return NULL;
   }
   head_input e = {.emb = data[0], .w = data[1], .u = data[2], .b = data[3], .lin_w = data[4], .lin_b = data[5], .lex = data[6],
                   .ids = data[7], .feats = data[8], .starts = data[9], .lengths = data[10], .hd = (size_t)dims[0], .d = (size_t)dims[1],
-                  .k = (size_t)dims[2], .f = (size_t)dims[3], .use_hidden = dims[4], .use_embeddings = dims[5], .out = data[12],
+                  .k = (size_t)dims[2], .f = (size_t)dims[3], .use_hidden = dims[4], .use_embeddings = dims[5], .bf16 = dims[6], .out = data[12],
                   .n = len[7], .s = len[9]};
   size_t g4 = 4 * e.hd;
   e.dirs = len[3] % g4 == 0 ? len[3] / g4 : 0;
@@ -404,9 +504,20 @@ napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (check_sentences(env, usage, e.starts, e.lengths, e.s, e.n) != 1) return NULL;
+  if (e.bf16 && !has_bf16()) {
+    napi_throw_error(env, "ERR_UNSUPPORTED", "emissionsPacked: bfloat16 products need AVX512_BF16, which this CPU lacks (lstmBf16() is false)");
+    return NULL;
+  }
   if (!head_run(&e)) {
     napi_throw_error(env, "ERR_MEMORY", "emissionsPacked: out of memory");
     return NULL;
   }
   return NULL;
+}
+
+napi_value mf_lstm_bf16(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_get_boolean(env, has_avx512() && has_bf16(), &v);
+  return v;
 }

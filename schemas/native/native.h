@@ -30,10 +30,11 @@ napi_value mf_crf_math(napi_env env, napi_callback_info info);
 /*
  * lstm.c: lstmPacked(w, u, b, x, starts, lengths, hiddenDim, out) -> undefined (the tagger's LSTM at inference),
  * emissionsPacked(emb, w, u, b, linW, linB, lex, ids, feats, starts, lengths, dims, out) -> undefined (a head's emissions),
- * lstmEngine() -> "avx512" | null.
+ * lstmEngine() -> "avx512" | null, lstmBf16() -> whether emissionsPacked can compute the LSTM's products in bfloat16.
  */
 napi_value mf_lstm_packed(napi_env env, napi_callback_info info);
 napi_value mf_emissions_packed(napi_env env, napi_callback_info info);
+napi_value mf_lstm_bf16(napi_env env, napi_callback_info info);
 napi_value mf_lstm_engine(napi_env env, napi_callback_info info);
 
 #endif

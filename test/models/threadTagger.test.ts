@@ -3,7 +3,8 @@
  * in-process NeuralTagger's mentions; an error rejects only its call; a dead
  * thread rejects what is pending and everything after; dispose ends the
  * thread with no tensors left; a bad artifact rejects open() with the
- * in-process loader's error; the threads' tensor count stays flat. With
+ * in-process loader's error; the threads' tensor count stays flat; the
+ * bfloat16 precision reaches the threads. With
  * two threads: calls made at once run in parallel, each exactly as
  * in-process; one thread dying takes the tagger down.
  */
@@ -20,6 +21,8 @@ import { readConll } from '../../models/data/conll.js';
 import { NeuralTagger } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { ThreadTagger } from '../../models/threadTagger.js';
+import { useInferencePrecision } from '../../models/layers/nativeLstm.js';
+import { nativeAddon } from '../../schemas/nativeAddon.js';
 import { testBackend } from '../support/backend.js';
 
 const MODEL = join(projectRoot(), 'models', 'default');
@@ -184,6 +187,30 @@ test('open() with an unknown backend rejects with the BackendError useBackend gi
     ThreadTagger.open(MODEL, { backend: 'gpu' as BackendChoice }),
     (err: unknown) => err instanceof BackendError && err.message === 'unknown backend "gpu"; choose one of auto, native, wasm, cpu',
   );
+});
+
+test('precision bfloat16 reaches the threads: the in-process bfloat16 mentions exactly; refused with a ConfigError where it cannot run', { timeout: 120_000 }, async () => {
+  const backend = await testBackend();
+  if (backend !== 'native' || nativeAddon()?.lstmBf16() !== true) {
+    // Where it cannot run, the thread's useInferencePrecision refuses and open() rejects with its ConfigError.
+    await assert.rejects(ThreadTagger.open(MODEL, { backend: BACKEND, precision: 'bfloat16' }), (err: unknown) => err instanceof ConfigError && /precision bfloat16 cannot run here/.test(err.message));
+    return;
+  }
+  const input = texts();
+  useInferencePrecision('bfloat16');
+  const expected = await inline.tag(input).finally(() => useInferencePrecision('float32'));
+  const float32 = await inline.tag(input);
+  const tagger = await ThreadTagger.open(MODEL, { backend: BACKEND, precision: 'bfloat16' });
+  try {
+    assert.deepEqual(await tagger.tag(input), expected);
+  } finally {
+    await tagger.close();
+  }
+  // The precision shows in the confidences (the spans are the same on these texts).
+  const strip = (r: typeof float32) => r.map((ms) => ms.map((m) => ({ ...m, confidence: 0 })));
+  assert.deepEqual(strip(expected), strip(float32));
+  assert.notDeepEqual(expected, float32, 'bfloat16 products give other confidences than float32');
+  await assert.rejects(ThreadTagger.open(MODEL, { backend: 'cpu', precision: 'bfloat16' }), (err: unknown) => err instanceof ConfigError && /native TensorFlow backend is not active/.test(err.message));
 });
 
 for (const threads of [1, 2]) test(`${threads} thread(s): the tensor count stays flat over many batches`, { timeout: 180_000 }, async () => {

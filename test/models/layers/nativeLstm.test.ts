@@ -6,14 +6,15 @@
  * sizes that are not multiples of the vector width, more tags than one
  * 32-column panel, sentences of mixed lengths (empty ones too) and weights
  * large enough to saturate the gates; new weights after an assign; a flat
- * tensor count; and the addon's argument checks.
+ * tensor count; the addon's argument checks; and the bfloat16 products.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { EncodedSentence } from '../../../models/batch.js';
 import { makeBatch } from '../../../models/batch.js';
-import { hostValues, nativeLstmAvailable, useNativeLstm } from '../../../models/layers/nativeLstm.js';
+import { hostValues, inferencePrecision, type InferencePrecision, nativeLstmAvailable, useInferencePrecision, useNativeLstm } from '../../../models/layers/nativeLstm.js';
+import { ConfigError } from '../../../common/errors.js';
 import { type NetworkConfig, TaggingNetwork } from '../../../models/network/taggingNetwork.js';
 import { makePackedBatch, packRows } from '../../../models/packing.js';
 import { Rng } from '../../../models/rng.js';
@@ -150,7 +151,7 @@ test('C inference: the addon rejects wrong arguments with a TypeError or RangeEr
       over.feats ?? Int32Array.of(0, 1, 2, 3),
       over.starts ?? Int32Array.of(0, 2),
       over.lengths ?? Int32Array.of(2, 2),
-      over.dims ?? Int32Array.of(h, d, k, 1, 1, 1),
+      over.dims ?? Int32Array.of(h, d, k, 1, 1, 1, 0),
       over.out ?? f32(4 * k),
     ] as Parameters<typeof addon.emissionsPacked>;
   addon.emissionsPacked(...args()); // well-formed
@@ -163,9 +164,48 @@ test('C inference: the addon rejects wrong arguments with a TypeError or RangeEr
   range({ lengths: Int32Array.of(2, -1) }, 'a negative length');
   range({ out: f32(4 * k - 1) }, 'a short output');
   range({ linW: f32(d * k) }, 'a linear layer of the wrong input size');
-  range({ dims: Int32Array.of(h, d, k, 1, 2, 1) }, 'a flag that is not 0 or 1');
+  range({ dims: Int32Array.of(h, d, k, 1, 2, 1, 0) }, 'a flag that is not 0 or 1');
+  range({ dims: Int32Array.of(h, d, k, 1, 1, 1) }, 'dims without the precision');
   range({ emb: f32(10 * d + 1) }, 'an embedding table that is not whole rows');
   assert.throws(() => addon.emissionsPacked(...(args().map((a, i) => (i === 7 ? new Float32Array(4) : a)) as Parameters<typeof addon.emissionsPacked>)), TypeError, 'float ids');
   assert.throws(() => addon.lstmPacked(f32(dirs * d * 4 * h), f32(dirs * h * 4 * h), f32(dirs * 4 * h), f32(4 * d), Int32Array.of(0, 2), Int32Array.of(3, 2), h, f32(4 * dirs * h)), RangeError, 'lstmPacked: overlapping sentences');
   assert.throws(() => addon.lstmPacked(f32(dirs * d * 4 * h), f32(dirs * h * 4 * h), f32(dirs * 4 * h), f32(4 * d), Int32Array.of(0), Int32Array.of(4), h, f32(4 * dirs * h - 1)), RangeError, 'lstmPacked: a short output');
+});
+
+test('C inference in bfloat16 (where the CPU has AVX512_BF16): other numbers than float32, within 1/64 of the scale of the emissions on random networks (large weights, saturated gates), with a flat tensor count; refused with a ConfigError where it cannot run', async (t) => {
+  const why = await unavailable();
+  if (why) return t.skip(why);
+  assert.throws(() => useInferencePrecision('half' as InferencePrecision), ConfigError, 'an unknown precision');
+  if (!nativeAddon()!.lstmBf16()) {
+    assert.throws(() => useInferencePrecision('bfloat16'), (err: unknown) => err instanceof ConfigError && /AVX512_BF16/.test(err.message));
+    return;
+  }
+  useNativeLstm(false);
+  assert.throws(() => useInferencePrecision('bfloat16'), (err: unknown) => err instanceof ConfigError && /switched off/.test(err.message));
+  useNativeLstm(true);
+  const rng = new Rng(13);
+  for (const head of HEADS) {
+    const net = network(rng, 21, true, head);
+    const batch = makeBatch(sentences(rng, [12, 3, 25, 8, 1, 16, 9], head.lexicalBuckets));
+    const run = () => tf.tidy(() => net.emissions('ner', batch).dataSync() as Float32Array);
+    const float32 = run();
+    useInferencePrecision('bfloat16');
+    try {
+      assert.equal(inferencePrecision(), 'bfloat16');
+      const before = tf.memory().numTensors;
+      const bf16 = run();
+      run();
+      assert.equal(tf.memory().numTensors, before, 'tensor count flat');
+      const worst = worstPadded(bf16, float32, batch.lengths, batch.steps, head.numTags);
+      // Without the LSTM, the emissions stay float32's (the linear layer and the lexical sum are not rounded).
+      const scale = float32.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      // bfloat16 keeps 8 significant bits; through up to 25 steps of a recurrence with large weights, 1/154 of the scale was the worst seen.
+      if (head.useHidden) assert.ok(worst > 1e-5 && worst < scale / 64, `${JSON.stringify(head)}: bfloat16 emissions differ from float32 by ${worst} (scale ${scale})`);
+      else assert.equal(worst, 0, `${JSON.stringify(head)}: no LSTM, float32 numbers`);
+    } finally {
+      useInferencePrecision('float32');
+    }
+    assert.equal(inferencePrecision(), 'float32');
+    net.dispose();
+  }
 });
