@@ -138,6 +138,8 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
   const { TaggerModel } = (await import(from('models/taggerModel.js'))) as typeof import('../models/taggerModel.js');
   const { PASS_CELLS, usePassCells } = (await import(from('models/batch.js'))) as typeof import('../models/batch.js');
   const { totalPadding, workerBatches } = await import('./workerBatches.js');
+  // Where the build's C kernel runs, its passes compute the real characters only (no padding, no separators).
+  const nativeLstmModule = (await import(from('models/layers/nativeLstm.js')).catch(() => ({}))) as Partial<typeof import('../models/layers/nativeLstm.js')>;
   const { forwardFlopsPerPosition } = await import('./flops.js');
   await useBackend('native');
   // The LSTM's precision at inference (float32 is every build's own; a build without the option cannot run another).
@@ -147,6 +149,7 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
     nativeLstm.useInferencePrecision(precision as import('../models/layers/nativeLstm.js').InferencePrecision);
   }
   const texts = (await readConll(dataFile)).filter((s) => s.chars.length > 0).map((s) => s.chars.join(''));
+  const computesRealOnly = nativeLstmModule.nativeLstmAvailable?.() === true;
   const { model } = await TaggerModel.load(modelDir);
   const max = model.meta.maxLength;
   const vs = variants(set, passCells);
@@ -195,7 +198,7 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
     reference ??= found;
     firstFound ??= found;
     // Packed where this build's model packs (a baseline without models/packing has no packs()).
-    const p = totalPadding(calls, max, v.batchSize, v.sliceChars || Infinity, (model as { packs?: () => boolean }).packs?.() === true);
+    const p = totalPadding(calls, max, v.batchSize, v.sliceChars || Infinity, (model as { packs?: () => boolean }).packs?.() === true, !computesRealOnly);
     const r: VariantResult = {
       name: v.name,
       seconds,

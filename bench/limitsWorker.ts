@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useBackend } from '../models/backend.js';
 import { useBlockLstm } from '../models/layers/blockLstm.js';
+import { nativeLstmAvailable, useNativeLstm } from '../models/layers/nativeLstm.js';
 import { readConll } from '../models/data/conll.js';
 import { usePacking } from '../models/packing.js';
 import { DEFAULT_SLICE_CHARS, NeuralTagger } from '../models/tagger.js';
@@ -33,7 +34,10 @@ if (what === 'matmul') {
 } else {
   // `tagger-steps`: the LSTM recurrence as tfjs kernels per time step (the
   // training path) instead of the fused BlockLSTM kernel, for comparison.
-  if (what === 'tagger-steps') useBlockLstm(false);
+  if (what === 'tagger-steps') {
+    useBlockLstm(false);
+    useNativeLstm(false);
+  }
   const [modelDir, dataFile, runsArg] = args;
   const runs = Number(runsArg);
   const texts = (await readConll(dataFile)).filter((s) => s.chars.length > 0).map((s) => s.chars.join(''));
@@ -63,7 +67,7 @@ if (what === 'matmul') {
     }
     const result = (grouping: Grouping) => {
       usePacking(grouping === 'packed');
-      const p = totalPadding(calls, max, batchSize, DEFAULT_SLICE_CHARS, model.packs());
+      const p = totalPadding(calls, max, batchSize, DEFAULT_SLICE_CHARS, model.packs(), !nativeLstmAvailable());
       const t = median(secs[grouping]);
       return {
         passes: p.passes,

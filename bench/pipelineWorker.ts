@@ -350,6 +350,7 @@ async function openTagger(config: WorkerConfig): Promise<OpenedTagger> {
     ]);
     const numTensors = async () => tf.memory().numTensors;
     const backend = await useBackend('native');
+    (await import('../models/layers/nativeLstm.js')).useInferencePrecision(config.precision); // as run does (--precision)
     const { model } = await TaggerModel.load(config.model);
     tensors.afterLoad = await numTensors();
     const tagger = new NeuralTagger(model, { batchSize: config.batchMaxCount });

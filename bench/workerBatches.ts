@@ -78,8 +78,12 @@ export function callPadding(texts: readonly string[], maxLength: number, batchSi
   return { real, cells, passes: groups.length };
 }
 
-/** Sum of callPadding over calls. */
-export function totalPadding(calls: readonly (readonly string[])[], maxLength: number, batchSize: number, maxCells: number, packed = false): Padding {
+/**
+ * Sum of callPadding over calls. `computesPadding` false: the network
+ * computes the real characters only, whatever the grouping (the C kernel,
+ * models/network/nativeHead.ts), so cells = real.
+ */
+export function totalPadding(calls: readonly (readonly string[])[], maxLength: number, batchSize: number, maxCells: number, packed = false, computesPadding = true): Padding {
   const sum: Padding = { real: 0, cells: 0, passes: 0 };
   for (const c of calls) {
     const p = callPadding(c, maxLength, batchSize, maxCells, packed);
@@ -87,5 +91,6 @@ export function totalPadding(calls: readonly (readonly string[])[], maxLength: n
     sum.cells += p.cells;
     sum.passes += p.passes;
   }
+  if (!computesPadding) sum.cells = sum.real;
   return sum;
 }
