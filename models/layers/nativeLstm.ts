@@ -1,9 +1,10 @@
 /**
  * The LSTM at inference in C (schemas/native/lstm.c, AVX-512): each sentence of
  * a packed batch runs alone from the zero state, all of them stepping together,
- * with no padding and no separator computed. LstmEncoder.applyPacked takes it
- * where it runs; elsewhere TensorFlow's BlockLSTM runs the packed rows
- * (blockLstm.ts). Both compute `recurrence` in lstm.ts, to float32 rounding:
+ * with no padding and no separator computed. LstmEncoder's inference paths
+ * (apply, applyPacked) take it where it runs, and so does a whole head's
+ * emissions in one call (models/network/nativeHead.ts); elsewhere TensorFlow's
+ * BlockLSTM runs (blockLstm.ts). Both compute `recurrence` in lstm.ts, to float32 rounding:
  * the C kernel sums in another order and has its own exp (about 2 ulp), so
  * hidden states differ from BlockLSTM's by about 1e-6
  * (test/models/layers/nativeLstm.test.ts). Needs mentionflow's addon

@@ -29,6 +29,29 @@ export interface HeadInputsHost {
   lengths: Int32Array;
 }
 
+/** The weights nativeHeadEmissions reads, as host arrays (read once per weights version, see hostValues). */
+function headWeights(encoder: CharEncoder, head: CrfHead, lexical: boolean): Float32Array[] {
+  const lstm = encoder.lstm;
+  const useHidden = head.config.useHidden;
+  return [
+    hostValues(encoder.embedding.table),
+    useHidden ? hostValues(lstm.w) : EMPTY_F32,
+    useHidden ? hostValues(lstm.u) : EMPTY_F32,
+    useHidden ? hostValues(lstm.b) : EMPTY_F32,
+    head.linear ? hostValues(head.linear.weight) : EMPTY_F32,
+    head.linear ? hostValues(head.linear.bias) : EMPTY_F32,
+    head.lexical && lexical ? hostValues(head.lexical.table) : EMPTY_F32,
+  ];
+}
+
+/**
+ * Reads the weights of `head` into host memory now (TaggerModel.load, a hot
+ * swap's load), so that the first call after a load does not.
+ */
+export function prepareNativeHead(encoder: CharEncoder, head: CrfHead): void {
+  headWeights(encoder, head, head.config.lexicalBuckets > 0);
+}
+
 /** The emissions [N * K] of `head` over `encoder` for the sentences of `inputs`. */
 export function nativeHeadEmissions(encoder: CharEncoder, head: CrfHead, inputs: HeadInputsHost): Float32Array {
   const addon = nativeAddon();
@@ -40,14 +63,15 @@ export function nativeHeadEmissions(encoder: CharEncoder, head: CrfHead, inputs:
   const dims = Int32Array.of(lstm.options.hiddenDim, encoder.config.embeddingDim, numTags, f, useHidden ? 1 : 0, useEmbeddings ? 1 : 0, inferencePrecision() === 'bfloat16' ? 1 : 0);
   const out = new Float32Array(inputs.ids.length * numTags);
   if (inputs.ids.length === 0) return out;
+  const [emb, w, u, b, linW, linB, lex] = headWeights(encoder, head, f > 0);
   addon.emissionsPacked(
-    hostValues(encoder.embedding.table),
-    useHidden ? hostValues(lstm.w) : EMPTY_F32,
-    useHidden ? hostValues(lstm.u) : EMPTY_F32,
-    useHidden ? hostValues(lstm.b) : EMPTY_F32,
-    head.linear ? hostValues(head.linear.weight) : EMPTY_F32,
-    head.linear ? hostValues(head.linear.bias) : EMPTY_F32,
-    head.lexical && f > 0 ? hostValues(head.lexical.table) : EMPTY_F32,
+    emb,
+    w,
+    u,
+    b,
+    linW,
+    linB,
+    lex,
     inputs.ids,
     f > 0 ? inputs.features! : EMPTY_I32,
     inputs.starts,

@@ -16,7 +16,7 @@ import { Rng } from '../rng.js';
 import { CharEncoder } from './charEncoder.js';
 import { CrfHead, type CrfHeadConfig } from './crfHead.js';
 import { nativeLstmAvailable } from '../layers/nativeLstm.js';
-import { nativeHeadEmissions } from './nativeHead.js';
+import { nativeHeadEmissions, prepareNativeHead } from './nativeHead.js';
 
 /** Hyperparameters saved in the artifact manifest. */
 export interface NetworkConfig {
@@ -136,12 +136,15 @@ export class TaggingNetwork {
 
   /**
    * Builds what inference keeps per weights version (the LSTM's weights in
-   * the fused kernel's layout) now, so that the first call after a load adds
-   * no tensors and the count is flat from the load on; a no-op where the fused
-   * kernel does not run. Later weight changes rebuild it on the next call.
+   * the fused kernel's layout; where the C kernel runs, the host copies of
+   * the weights it reads) now, so that the first call after a load adds no
+   * tensors and reads no weights, and the count is flat from the load on; a
+   * no-op where neither kernel runs. Later weight changes rebuild it on the
+   * next call.
    */
   prepareInference(): void {
     this.encoder?.lstm.prepareInference();
+    for (const head of [this.ner, this.seg]) if (head && this.runsNative(head)) prepareNativeHead(this.encoder!, head);
   }
 
   dispose(): void {

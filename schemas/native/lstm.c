@@ -51,60 +51,68 @@ static void pack_panels(const float *b, size_t k, size_t n, float *out) {
 }
 
 /*
+ * The micro-kernels' accumulators: rows 0-5 of the tile in c00/c01 .. c50/c51 (columns 0-15 and 16-31), all
+ * starting from the NR-vector `init` (the same for every row) or zero; MF_STORE_TILE writes them to C (row stride ldc).
+ */
+#define MF_TILE_INIT(init)                                                                                       \
+  __m512 i0 = (init) ? _mm512_loadu_ps(init) : _mm512_setzero_ps();                                              \
+  __m512 i1 = (init) ? _mm512_loadu_ps((init) + 16) : _mm512_setzero_ps();                                       \
+  __m512 c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1, c40 = i0, c41 = i1, c50 = i0, \
+         c51 = i1;
+#define MF_STORE_TILE(c, ldc)                                                                                    \
+  _mm512_storeu_ps((c), c00);                                                                                    \
+  _mm512_storeu_ps((c) + 16, c01);                                                                               \
+  _mm512_storeu_ps((c) + (ldc), c10);                                                                            \
+  _mm512_storeu_ps((c) + (ldc) + 16, c11);                                                                       \
+  _mm512_storeu_ps((c) + 2 * (ldc), c20);                                                                        \
+  _mm512_storeu_ps((c) + 2 * (ldc) + 16, c21);                                                                   \
+  _mm512_storeu_ps((c) + 3 * (ldc), c30);                                                                        \
+  _mm512_storeu_ps((c) + 3 * (ldc) + 16, c31);                                                                   \
+  _mm512_storeu_ps((c) + 4 * (ldc), c40);                                                                        \
+  _mm512_storeu_ps((c) + 4 * (ldc) + 16, c41);                                                                   \
+  _mm512_storeu_ps((c) + 5 * (ldc), c50);                                                                        \
+  _mm512_storeu_ps((c) + 5 * (ldc) + 16, c51);
+
+/*
  * C[MR, NR] (row stride ldc) = init + A[MR, k] (row stride lda) x panel [k, NR], init the NR-vector `init`
  * (same for every row) or zero.
  */
-__attribute__((target("avx512f"))) static void kernel_6x32(size_t k, const float *a, size_t lda, const float *panel, float *c, size_t ldc,
+__attribute__((target("avx512f"))) static void kernel_6x32(size_t k, const void *a_, size_t lda, const void *panel_, float *c, size_t ldc,
                                                           const float *init) {
-  __m512 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-  __m512 i0 = init ? _mm512_loadu_ps(init) : _mm512_setzero_ps();
-  __m512 i1 = init ? _mm512_loadu_ps(init + 16) : _mm512_setzero_ps();
-  c00 = c10 = c20 = c30 = c40 = c50 = i0;
-  c01 = c11 = c21 = c31 = c41 = c51 = i1;
+  const float *a = a_, *panel = panel_;
+  MF_TILE_INIT(init)
   const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
   for (size_t p = 0; p < k; p++) {
     __m512 b0 = _mm512_loadu_ps(panel + p * NR), b1 = _mm512_loadu_ps(panel + p * NR + 16), x;
-    x = _mm512_set1_ps(a0[p]);
-    c00 = _mm512_fmadd_ps(x, b0, c00);
-    c01 = _mm512_fmadd_ps(x, b1, c01);
-    x = _mm512_set1_ps(a1[p]);
-    c10 = _mm512_fmadd_ps(x, b0, c10);
-    c11 = _mm512_fmadd_ps(x, b1, c11);
-    x = _mm512_set1_ps(a2[p]);
-    c20 = _mm512_fmadd_ps(x, b0, c20);
-    c21 = _mm512_fmadd_ps(x, b1, c21);
-    x = _mm512_set1_ps(a3[p]);
-    c30 = _mm512_fmadd_ps(x, b0, c30);
-    c31 = _mm512_fmadd_ps(x, b1, c31);
-    x = _mm512_set1_ps(a4[p]);
-    c40 = _mm512_fmadd_ps(x, b0, c40);
-    c41 = _mm512_fmadd_ps(x, b1, c41);
-    x = _mm512_set1_ps(a5[p]);
-    c50 = _mm512_fmadd_ps(x, b0, c50);
-    c51 = _mm512_fmadd_ps(x, b1, c51);
+#define MF_FMA(row, ar)                           \
+  x = _mm512_set1_ps(ar[p]);                      \
+  c##row##0 = _mm512_fmadd_ps(x, b0, c##row##0);  \
+  c##row##1 = _mm512_fmadd_ps(x, b1, c##row##1);
+    MF_FMA(0, a0)
+    MF_FMA(1, a1)
+    MF_FMA(2, a2)
+    MF_FMA(3, a3)
+    MF_FMA(4, a4)
+    MF_FMA(5, a5)
+#undef MF_FMA
   }
-  _mm512_storeu_ps(c, c00);
-  _mm512_storeu_ps(c + 16, c01);
-  _mm512_storeu_ps(c + ldc, c10);
-  _mm512_storeu_ps(c + ldc + 16, c11);
-  _mm512_storeu_ps(c + 2 * ldc, c20);
-  _mm512_storeu_ps(c + 2 * ldc + 16, c21);
-  _mm512_storeu_ps(c + 3 * ldc, c30);
-  _mm512_storeu_ps(c + 3 * ldc + 16, c31);
-  _mm512_storeu_ps(c + 4 * ldc, c40);
-  _mm512_storeu_ps(c + 4 * ldc + 16, c41);
-  _mm512_storeu_ps(c + 5 * ldc, c50);
-  _mm512_storeu_ps(c + 5 * ldc + 16, c51);
+  MF_STORE_TILE(c, ldc)
 }
 
+/* A micro-kernel: C[MR, NR] = init + A[MR, k] x panel [k, NR], over elements of 4 bytes (a float, or a pair of bfloat16). */
+typedef void micro_kernel(size_t k, const void *a, size_t lda, const void *panel, float *c, size_t ldc, const float *init);
+
 /*
- * C[m, panels * NR] (row stride ldc) = A[m, k] x packed B (+ init, a [panels * NR] row), m rounded up to MR:
- * A and C must hold that many rows. Panel by panel, so that one panel (k x NR floats) stays in L1.
+ * C[m, panels * NR] (row stride ldc) = A[m, k] x packed B (+ init, a [panels * NR] row) by `kernel`, m rounded up to MR:
+ * A and C must hold that many rows; k, lda and the panels count `kernel`'s 4-byte elements. Panel by panel, so that one
+ * panel (k x NR elements) stays in L1.
  */
-static void gemm(size_t m, size_t k, const float *a, size_t lda, const float *packed, size_t panels, float *c, size_t ldc, const float *init) {
+static void gemm(micro_kernel *kernel, size_t m, size_t k, const void *a, size_t lda, const void *packed, size_t panels, float *c, size_t ldc,
+                 const float *init) {
+  const uint32_t *a32 = a, *packed32 = packed;
   for (size_t p = 0; p < panels; p++) {
-    const float *panel = packed + p * k * NR;
-    for (size_t r = 0; r < m; r += MR) kernel_6x32(k, a + r * lda, lda, panel, c + r * ldc + p * NR, ldc, init ? init + p * NR : NULL);
+    const uint32_t *panel = packed32 + p * k * NR;
+    for (size_t r = 0; r < m; r += MR) kernel(k, a32 + r * lda, lda, panel, c + r * ldc + p * NR, ldc, init ? init + p * NR : NULL);
   }
 }
 
@@ -151,11 +159,10 @@ static void rows_to_bf16(const float *a, size_t m, size_t k, bf16x2 *out) {
 }
 
 /* kernel_6x32 on bfloat16 pairs: k2 pairs of A's rows (stride lda2 pairs) against a panel [k2, NR] of pairs. */
-__attribute__((target("avx512f,avx512bf16"))) static void kernel_6x32_bf16(size_t k2, const bf16x2 *a, size_t lda2, const bf16x2 *panel, float *c,
+__attribute__((target("avx512f,avx512bf16"))) static void kernel_6x32_bf16(size_t k2, const void *a_, size_t lda2, const void *panel_, float *c,
                                                                          size_t ldc, const float *init) {
-  __m512 i0 = init ? _mm512_loadu_ps(init) : _mm512_setzero_ps();
-  __m512 i1 = init ? _mm512_loadu_ps(init + 16) : _mm512_setzero_ps();
-  __m512 c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1, c40 = i0, c41 = i1, c50 = i0, c51 = i1;
+  const bf16x2 *a = a_, *panel = panel_;
+  MF_TILE_INIT(init)
   const bf16x2 *a0 = a, *a1 = a + lda2, *a2 = a + 2 * lda2, *a3 = a + 3 * lda2, *a4 = a + 4 * lda2, *a5 = a + 5 * lda2;
   for (size_t p = 0; p < k2; p++) {
     __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + p * NR), b1 = (__m512bh)_mm512_loadu_si512(panel + p * NR + 16), x;
@@ -171,26 +178,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void kernel_6x32_bf16(size_
     MF_DP(5, a5)
 #undef MF_DP
   }
-  _mm512_storeu_ps(c, c00);
-  _mm512_storeu_ps(c + 16, c01);
-  _mm512_storeu_ps(c + ldc, c10);
-  _mm512_storeu_ps(c + ldc + 16, c11);
-  _mm512_storeu_ps(c + 2 * ldc, c20);
-  _mm512_storeu_ps(c + 2 * ldc + 16, c21);
-  _mm512_storeu_ps(c + 3 * ldc, c30);
-  _mm512_storeu_ps(c + 3 * ldc + 16, c31);
-  _mm512_storeu_ps(c + 4 * ldc, c40);
-  _mm512_storeu_ps(c + 4 * ldc + 16, c41);
-  _mm512_storeu_ps(c + 5 * ldc, c50);
-  _mm512_storeu_ps(c + 5 * ldc + 16, c51);
-}
-
-/* gemm on bfloat16 pairs: C[m, panels * NR] = A[m, k2 pairs] x packed pairs (+ init), m a multiple of MR. */
-static void gemm_bf16(size_t m, size_t k2, const bf16x2 *a, size_t lda2, const bf16x2 *packed, size_t panels, float *c, size_t ldc, const float *init) {
-  for (size_t p = 0; p < panels; p++) {
-    const bf16x2 *panel = packed + p * k2 * NR;
-    for (size_t r = 0; r < m; r += MR) kernel_6x32_bf16(k2, a + r * lda2, lda2, panel, c + r * ldc + p * NR, ldc, init ? init + p * NR : NULL);
-  }
+  MF_STORE_TILE(c, ldc)
 }
 
 /* exp(x) for 16 lanes: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by its degree-6 Taylor polynomial, times 2^n by scalef. */
@@ -295,9 +283,9 @@ static int lstm_run(const lstm_input *in) {
         }
         if (in->bf16) {
           rows_to_bf16(a, round_up(active, MR), k, a2);
-          gemm_bf16(round_up(active, MR), k2, a2, k2, packed2, panels, z, ldz, bias);
+          gemm(kernel_6x32_bf16, round_up(active, MR), k2, a2, k2, packed2, panels, z, ldz, bias);
         } else {
-          gemm(round_up(active, MR), k, a, k, packed, panels, z, ldz, bias);
+          gemm(kernel_6x32, round_up(active, MR), k, a, k, packed, panels, z, ldz, bias);
         }
         for (size_t r = 0; r < active; r++) {
           size_t len = (size_t)in->lengths[order[r]], pos = (size_t)in->starts[order[r]] + (dir == 0 ? t : len - 1 - t);
@@ -357,7 +345,7 @@ static int head_run(const head_input *e) {
     if (in_dim > 0) {
       memcpy(bias, e->lin_b, e->k * sizeof(float));
       pack_panels(e->lin_w, in_dim, e->k, packed);
-      gemm(npad, in_dim, buf, ld, packed, panels, z, ldz, bias);
+      gemm(kernel_6x32, npad, in_dim, buf, ld, packed, panels, z, ldz, bias);
     }
     for (size_t j = 0; j < e->s; j++)
       for (int32_t p = 0; p < e->lengths[j]; p++) {
