@@ -54,22 +54,26 @@ export interface NativeAddon {
   /** For tests: the exp (which 0) or log (1) crf.c computes with, fdlibm's as V8's Math.exp and Math.log. */
   crfMath(which: 0 | 1, x: number): number;
   /**
-   * lstm.c's (Bi)LSTM over the sentences of a packed batch (models/layers/nativeLstm.ts): w [dirs*D*4H], u [dirs*H*4H] and
-   * b [dirs*4H] the LstmEncoder's variables, x [N*D] the characters' inputs, sentence j at rows starts[j] for lengths[j];
-   * out [N*dirs*H] receives the hidden states, forward then backward. Throws where {@link lstmEngine} is null.
+   * lstm.c's weights of the LSTM in its kernels' layout, made once per weights version (models/layers/lstm.ts keeps it): w
+   * [dirs*D*4H], u [dirs*H*4H] and b [dirs*4H] the LstmEncoder's variables, dims [D, H, dirs]. Throws where {@link lstmEngine} is null.
    */
-  lstmPacked(w: Float32Array, u: Float32Array, b: Float32Array, x: Float32Array, starts: Int32Array, lengths: Int32Array, hiddenDim: number, out: Float32Array): void;
+  lstmPrepare(w: Float32Array, u: Float32Array, b: Float32Array, dims: Int32Array): Float32Array;
+  /**
+   * lstm.c's (Bi)LSTM over the sentences of a packed batch (models/layers/nativeLstm.ts): prepared (lstmPrepare's, same dims),
+   * x [N*D] the characters' inputs, sentence j at rows starts[j] for lengths[j], dims [D, H, dirs]; out [N*dirs*H] receives the
+   * hidden states, forward then backward. Throws where {@link lstmEngine} is null.
+   */
+  lstmPacked(prepared: Float32Array, x: Float32Array, starts: Int32Array, lengths: Int32Array, dims: Int32Array, out: Float32Array): void;
   /**
    * lstm.c's emissions of a CRF head over the same sentences (models/network/nativeHead.ts): out [N*K] = [h, e] linW + linB + the sum of
-   * lex's rows at each position's F feature ids, e the rows of emb [V*D] at ids [N], h the LSTM's states (w, u, b as lstmPacked's);
-   * dims [H, D, K, F, useHidden, useEmbeddings, bfloat16] (the last three 0 or 1; bfloat16: the LSTM's products with inputs rounded to bfloat16, where lstmBf16()), linW [I*K] with I = useHidden*dirs*H + useEmbeddings*D. Throws where
-   * {@link lstmEngine} is null.
+   * lex's rows at each position's F feature ids, e the rows of emb [V*D] at ids [N], h the LSTM's states (prepared as lstmPacked's, empty
+   * when useHidden is 0); dims [D, H, dirs, K, F, useHidden, useEmbeddings, bfloat16] (the last three 0 or 1; bfloat16: the LSTM's
+   * products with inputs rounded to bfloat16, where lstmBf16()), linW [I*K] with I = useHidden*dirs*H + useEmbeddings*D. Throws
+   * where {@link lstmEngine} is null.
    */
   emissionsPacked(
     emb: Float32Array,
-    w: Float32Array,
-    u: Float32Array,
-    b: Float32Array,
+    prepared: Float32Array,
     linW: Float32Array,
     linB: Float32Array,
     lex: Float32Array,
@@ -80,9 +84,9 @@ export interface NativeAddon {
     dims: Int32Array,
     out: Float32Array,
   ): void;
-  /** Whether emissionsPacked can compute the LSTM's products in bfloat16 (dims[6] = 1): AVX-512F and AVX512_BF16. */
+  /** Whether emissionsPacked can compute the LSTM's products in bfloat16 (dims[7] = 1): AVX-512F and AVX512_BF16. */
   lstmBf16(): boolean;
-  /** The instruction set lstmPacked and emissionsPacked run on ("avx512"), or null where this CPU lacks it. */
+  /** The instruction set lstmPrepare, lstmPacked and emissionsPacked run on ("avx512"), or null where this CPU lacks it. */
   lstmEngine(): string | null;
 }
 
@@ -97,7 +101,7 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   try {
     const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<NativeAddon>;
-    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPacked', 'emissionsPacked', 'lstmEngine', 'lstmBf16'] as const).filter((f) => typeof loaded[f] !== 'function');
+    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPrepare', 'lstmPacked', 'emissionsPacked', 'lstmEngine', 'lstmBf16'] as const).filter((f) => typeof loaded[f] !== 'function');
     if (missing.length > 0) throw new Error(`${missing.join(', ')} missing: an older build, rebuild it with bash deploy/native/build-native-addon.sh`);
     addon = loaded as NativeAddon;
   } catch (err) {

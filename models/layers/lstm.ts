@@ -24,7 +24,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockLstm, blockLstmAvailable } from './blockLstm.js';
 import { gatherRows } from './gatherRows.js';
-import { type HostLstmWeights, hostValues, nativeLstmAvailable, nativeLstmPacked } from './nativeLstm.js';
+import { nativeLstmAvailable, nativeLstmPacked, nativeLstmPrepare, type NativeLstmWeights } from './nativeLstm.js';
 import { gatherInference } from './nativeOps.js';
 import { disposeParams, glorotUniform, type ParamMap, variable } from './params.js';
 import type { Rng } from '../rng.js';
@@ -58,6 +58,7 @@ export class LstmEncoder {
   readonly b: tf.Variable; // [dirs, 1, 4H], forget-gate bias starts at 1
   readonly dirs: number;
   private blockCache?: { key: object[]; weights: BlockWeights[] };
+  private nativeCache?: { key: object[]; weights: NativeLstmWeights };
 
   constructor(readonly options: LstmOptions, rng: Rng) {
     const { inputDim: d, hiddenDim: h } = options;
@@ -106,7 +107,7 @@ export class LstmEncoder {
   private native(x: tf.Tensor3D, lengths: ArrayLike<number>): tf.Tensor3D {
     const [bsz, steps] = x.shape;
     const starts = Int32Array.from({ length: bsz }, (_, b) => b * steps);
-    const out = nativeLstmPacked(this.hostWeights(), x.dataSync() as Float32Array, starts, Int32Array.from(lengths), this.options.hiddenDim);
+    const out = nativeLstmPacked(this.nativeWeights(), x.dataSync() as Float32Array, starts, Int32Array.from(lengths));
     return tf.tensor3d(out, [bsz, steps, this.outputDim]);
   }
 
@@ -151,7 +152,7 @@ export class LstmEncoder {
    */
   applyPacked(x: tf.Tensor2D, layout: PackedLayout): tf.Tensor2D {
     if (nativeLstmAvailable()) {
-      const out = nativeLstmPacked(this.hostWeights(), x.dataSync() as Float32Array, layout.starts, layout.lengths, this.options.hiddenDim);
+      const out = nativeLstmPacked(this.nativeWeights(), x.dataSync() as Float32Array, layout.starts, layout.lengths);
       return tf.tensor2d(out, [layout.chars, this.outputDim]);
     }
     const weights = this.blockWeights();
@@ -186,9 +187,9 @@ export class LstmEncoder {
    * tensors disposed, when any of them changed: stale weights are never used.
    */
   private blockWeights(): BlockWeights[] {
-    const key: object[] = [this.w.dataId, this.u.dataId, this.b.dataId];
+    const key = this.weightsKey();
     const cached = this.blockCache;
-    if (cached && cached.key.every((k, i) => k === key[i])) return cached.weights;
+    if (cached && sameKey(cached.key, key)) return cached.weights;
     this.disposeBlockWeights();
     const h = this.options.hiddenDim;
     const weights = tf.tidy(() => {
@@ -206,15 +207,30 @@ export class LstmEncoder {
     return weights;
   }
 
-  /** The variables' values for the C kernel (nativeLstm.ts), read once per weights version. */
-  hostWeights(): HostLstmWeights {
-    return { w: hostValues(this.w), u: hostValues(this.u), b: hostValues(this.b) };
+  /**
+   * The weights in the C kernel's layout (nativeLstm.ts), made once per
+   * weights version and kept, keyed as blockWeights' (a host array: nothing
+   * to dispose).
+   */
+  nativeWeights(): NativeLstmWeights {
+    const key = this.weightsKey();
+    const cached = this.nativeCache;
+    if (cached && sameKey(cached.key, key)) return cached.weights;
+    const read = (v: tf.Variable) => v.dataSync() as Float32Array;
+    const weights = nativeLstmPrepare(read(this.w), read(this.u), read(this.b), this.options.inputDim, this.options.hiddenDim);
+    this.nativeCache = { key, weights };
+    return weights;
+  }
+
+  /** The three variables' dataIds: every assign replaces its variable's, so they name one weights version. */
+  private weightsKey(): object[] {
+    return [this.w.dataId, this.u.dataId, this.b.dataId];
   }
 
   /** Builds what inference keeps per weights version now (TaggerModel.load), instead of in the first call: the fused kernel's weights, and the C kernel's. */
   prepareInference(): void {
     if (blockLstmAvailable()) this.blockWeights();
-    if (nativeLstmAvailable()) this.hostWeights();
+    if (nativeLstmAvailable()) this.nativeWeights();
   }
 
   /** Frees the cached BlockLSTM-ordered weights (rebuilt by the next fused call). */
@@ -263,6 +279,10 @@ export function recurrence(proj: tf.Tensor4D, u: tf.Variable | tf.Tensor3D): tf.
     }
     return tf.transpose(tf.stack(outs), [1, 2, 0, 3]) as tf.Tensor4D;
   });
+}
+
+function sameKey(a: readonly object[], b: readonly object[]): boolean {
+  return a.length === b.length && a.every((k, i) => k === b[i]);
 }
 
 function range(from: number, to: number): number[] {

@@ -68,11 +68,23 @@ export function inferencePrecision(): InferencePrecision {
   return bf16 ? 'bfloat16' : 'float32';
 }
 
-/** The LstmEncoder's variables as host arrays (one weights version). */
-export interface HostLstmWeights {
-  w: Float32Array;
-  u: Float32Array;
-  b: Float32Array;
+/** The LstmEncoder's weights in the C kernels' layout (lstmPrepare), for one weights version, and their sizes. */
+export interface NativeLstmWeights {
+  prepared: Float32Array;
+  /** [D, H, dirs]. */
+  dims: Int32Array;
+}
+
+/**
+ * Packs the LstmEncoder's variables' values (w [dirs, D, 4H], u [dirs, H,
+ * 4H], b [dirs, 4H]) into the C kernels' layout: done once per weights
+ * version (LstmEncoder keeps it), so that no call repacks them.
+ */
+export function nativeLstmPrepare(w: Float32Array, u: Float32Array, b: Float32Array, inputDim: number, hiddenDim: number): NativeLstmWeights {
+  const addon = nativeAddon();
+  if (addon === null) throw new Error("nativeLstmPrepare needs mentionflow's addon (bash deploy/native/build-native-addon.sh)");
+  const dims = Int32Array.of(inputDim, hiddenDim, b.length / (4 * hiddenDim));
+  return { prepared: addon.lstmPrepare(w, u, b, dims), dims };
 }
 
 const hostCopies = new WeakMap<object, Float32Array>();
@@ -101,13 +113,12 @@ export function nativeLstmAvailable(): boolean {
  * Hidden states [N * dirs * H] of the packed sentences (sentence j: rows
  * starts[j] .. starts[j] + lengths[j] - 1 of x [N * D]).
  */
-export function nativeLstmPacked(weights: HostLstmWeights, x: Float32Array, starts: Int32Array, lengths: Int32Array, hiddenDim: number): Float32Array {
+export function nativeLstmPacked(weights: NativeLstmWeights, x: Float32Array, starts: Int32Array, lengths: Int32Array): Float32Array {
   const addon = nativeAddon();
-  if (addon === null) throw new Error('nativeLstmPacked needs mentionflow\'s addon (bash deploy/native/build-native-addon.sh)');
-  const dirs = weights.b.length / (4 * hiddenDim);
-  const d = weights.w.length / (dirs * 4 * hiddenDim);
-  const out = new Float32Array((x.length / d) * dirs * hiddenDim);
+  if (addon === null) throw new Error("nativeLstmPacked needs mentionflow's addon (bash deploy/native/build-native-addon.sh)");
+  const [d, h, dirs] = weights.dims;
+  const out = new Float32Array((x.length / d) * dirs * h);
   if (x.length === 0) return out;
-  addon.lstmPacked(weights.w, weights.u, weights.b, x, starts, lengths, hiddenDim, out);
+  addon.lstmPacked(weights.prepared, x, starts, lengths, weights.dims, out);
   return out;
 }

@@ -29,15 +29,11 @@ export interface HeadInputsHost {
   lengths: Int32Array;
 }
 
-/** The weights nativeHeadEmissions reads, as host arrays (read once per weights version, see hostValues). */
+/** The weights nativeHeadEmissions reads, as host arrays (read once per weights version: hostValues, LstmEncoder.nativeWeights). */
 function headWeights(encoder: CharEncoder, head: CrfHead, lexical: boolean): Float32Array[] {
-  const lstm = encoder.lstm;
-  const useHidden = head.config.useHidden;
   return [
     hostValues(encoder.embedding.table),
-    useHidden ? hostValues(lstm.w) : EMPTY_F32,
-    useHidden ? hostValues(lstm.u) : EMPTY_F32,
-    useHidden ? hostValues(lstm.b) : EMPTY_F32,
+    head.config.useHidden ? encoder.lstm.nativeWeights().prepared : EMPTY_F32,
     head.linear ? hostValues(head.linear.weight) : EMPTY_F32,
     head.linear ? hostValues(head.linear.bias) : EMPTY_F32,
     head.lexical && lexical ? hostValues(head.lexical.table) : EMPTY_F32,
@@ -57,27 +53,13 @@ export function nativeHeadEmissions(encoder: CharEncoder, head: CrfHead, inputs:
   const addon = nativeAddon();
   if (addon === null) throw new Error("nativeHeadEmissions needs mentionflow's addon (bash deploy/native/build-native-addon.sh)");
   const { useHidden, useEmbeddings, numTags, lexicalBuckets } = head.config;
-  const lstm = encoder.lstm;
   const f = lexicalBuckets > 0 ? (inputs.featuresPerStep ?? 0) : 0;
   if (lexicalBuckets > 0 && (inputs.features === undefined || f === 0)) throw new Error('nativeHeadEmissions: this head needs lexical feature ids');
-  const dims = Int32Array.of(lstm.options.hiddenDim, encoder.config.embeddingDim, numTags, f, useHidden ? 1 : 0, useEmbeddings ? 1 : 0, inferencePrecision() === 'bfloat16' ? 1 : 0);
+  const { inputDim, hiddenDim } = encoder.lstm.options;
+  const dims = Int32Array.of(inputDim, hiddenDim, encoder.lstm.dirs, numTags, f, useHidden ? 1 : 0, useEmbeddings ? 1 : 0, inferencePrecision() === 'bfloat16' ? 1 : 0);
   const out = new Float32Array(inputs.ids.length * numTags);
   if (inputs.ids.length === 0) return out;
-  const [emb, w, u, b, linW, linB, lex] = headWeights(encoder, head, f > 0);
-  addon.emissionsPacked(
-    emb,
-    w,
-    u,
-    b,
-    linW,
-    linB,
-    lex,
-    inputs.ids,
-    f > 0 ? inputs.features! : EMPTY_I32,
-    inputs.starts,
-    inputs.lengths,
-    dims,
-    out,
-  );
+  const [emb, prepared, linW, linB, lex] = headWeights(encoder, head, f > 0);
+  addon.emissionsPacked(emb, prepared, linW, linB, lex, inputs.ids, f > 0 ? inputs.features! : EMPTY_I32, inputs.starts, inputs.lengths, dims, out);
   return out;
 }

@@ -28,7 +28,7 @@ NAPI_MODULE_INIT() {
       {"deflateRaw", mf_deflate_raw},   {"isalDeflateRaw", mf_isal_deflate_raw}, {"isalStatus", mf_isal_status}, {"checkPosts", mf_check_posts},
       {"checkPost", mf_check_post},     {"utf8Check", mf_utf8_check},            {"utf8Engine", mf_utf8_engine},
       {"crfViterbi", mf_crf_viterbi},   {"crfForwardBackward", mf_crf_forward_backward}, {"crfMath", mf_crf_math},
-      {"lstmPacked", mf_lstm_packed},   {"emissionsPacked", mf_emissions_packed}, {"lstmEngine", mf_lstm_engine},
+      {"lstmPrepare", mf_lstm_prepare}, {"lstmPacked", mf_lstm_packed},   {"emissionsPacked", mf_emissions_packed}, {"lstmEngine", mf_lstm_engine},
       {"lstmBf16", mf_lstm_bf16},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {

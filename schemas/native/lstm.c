@@ -2,12 +2,14 @@
  * The tagger's (Bi)LSTM at inference, over the sentences of a packed batch, in C with AVX-512
  * (models/layers/nativeLstm.ts calls it; models/layers/lstm.ts's `recurrence` is the definition it follows):
  *
- *   lstmPacked(w, u, b, x, starts, lengths, hiddenDim, out) -> undefined
- *   emissionsPacked(emb, w, u, b, linW, linB, lex, ids, feats, starts, lengths, dims, out) -> undefined
- *   lstmEngine() -> "avx512" | null (null: this CPU lacks AVX-512F, and both throw)
+ *   lstmPrepare(w, u, b, dims) -> Float32Array (the weights in the kernels' layout, made once per weights version)
+ *   lstmPacked(prepared, x, starts, lengths, dims, out) -> undefined
+ *   emissionsPacked(emb, prepared, linW, linB, lex, ids, feats, starts, lengths, dims, out) -> undefined
+ *   lstmEngine() -> "avx512" | null (null: this CPU lacks AVX-512F, and the others throw), lstmBf16() -> boolean
  *
  * w is a Float32Array [dirs, D, 4H], u [dirs, H, 4H], b [dirs, 4H]: the LstmEncoder's variables as they are,
- * gate columns in its order i, f, o, g (dirs 1 or 2, from the sizes). x is a Float32Array [N, D], the N
+ * gate columns in its order i, f, o, g; dims [D, H, dirs] (dirs 1 or 2). lstmPrepare packs them once per
+ * weights version (the callers keep its output), so no call repacks them. x is a Float32Array [N, D], the N
  * characters' inputs on the flat axis; sentence j is rows starts[j] .. starts[j] + lengths[j] - 1 (Int32Arrays
  * [S], sentences must not overlap; rows of no sentence are left as they are). out, a Float32Array [N, dirs * H], receives each character's hidden
  * states, forward then backward: each sentence is run alone from the zero state, the backward direction
@@ -223,9 +225,51 @@ __attribute__((target("avx512f"))) static void gates(size_t hd, const float *z, 
   }
 }
 
-/* The LSTM's inputs: x rows of D floats at stride ldx, out rows written at stride ldo (forward at 0, backward at H). */
+/*
+ * The LSTM's weights in the kernels' layout (lstmPrepare), per direction: [W; U] packed in panels ([ceil(4H / NR), D + H, NR]),
+ * the bias padded to whole panels, and, where the CPU has AVX512_BF16, the same panels as bfloat16 pairs. Offsets in floats.
+ */
 typedef struct {
-  const float *w, *u, *b, *x;
+  size_t panels32[2], bias[2], panels16[2], total;
+} prepared_layout;
+
+static prepared_layout layout_of(size_t dirs, size_t d, size_t hd) {
+  const size_t k = d + hd, panels = (4 * hd + NR - 1) / NR, k2 = (k + 1) / 2;
+  prepared_layout l = {{0, 0}, {0, 0}, {0, 0}, 0};
+  for (size_t dir = 0; dir < dirs; dir++) {
+    l.panels32[dir] = l.total;
+    l.total += panels * k * NR;
+    l.bias[dir] = l.total;
+    l.total += panels * NR;
+    if (has_bf16()) {
+      l.panels16[dir] = l.total;
+      l.total += panels * k2 * NR; /* bf16x2 elements are 4 bytes, as floats */
+    }
+  }
+  return l;
+}
+
+/* Fills `out` (layout_of(dirs, d, hd).total floats) from the LstmEncoder's w [dirs, D, 4H], u [dirs, H, 4H], b [dirs, 4H]; 0 when out of memory. */
+static int prepare_weights(const float *w, const float *u, const float *b, size_t dirs, size_t d, size_t hd, float *out) {
+  const size_t k = d + hd, g4 = 4 * hd, ldz = (g4 + NR - 1) / NR * NR;
+  const prepared_layout l = layout_of(dirs, d, hd);
+  float *wu = malloc(k * g4 * sizeof(float));
+  if (!wu) return 0;
+  for (size_t dir = 0; dir < dirs; dir++) {
+    memcpy(wu, w + dir * d * g4, d * g4 * sizeof(float));
+    memcpy(wu + d * g4, u + dir * hd * g4, hd * g4 * sizeof(float));
+    pack_panels(wu, k, g4, out + l.panels32[dir]);
+    if (has_bf16()) pack_panels_bf16(wu, k, g4, (bf16x2 *)(out + l.panels16[dir]));
+    memcpy(out + l.bias[dir], b + dir * g4, g4 * sizeof(float));
+    memset(out + l.bias[dir] + g4, 0, (ldz - g4) * sizeof(float));
+  }
+  free(wu);
+  return 1;
+}
+
+/* The LSTM's inputs: the prepared weights, x rows of D floats at stride ldx, out rows written at stride ldo (forward at 0, backward at H). */
+typedef struct {
+  const float *prepared, *x;
   const int32_t *starts, *lengths;
   size_t dirs, d, hd, n, s, ldx, ldo;
   float *out;
@@ -246,32 +290,23 @@ static size_t round_up(size_t v, size_t to) { return (v + to - 1) / to * to; }
  * pre-activations: nothing of size N is kept besides the output, and the working set stays in cache.
  */
 static int lstm_run(const lstm_input *in) {
-  const size_t d = in->d, hd = in->hd, k = d + hd, g4 = 4 * hd, panels = (g4 + NR - 1) / NR, ldz = panels * NR;
+  const size_t d = in->d, hd = in->hd, k = d + hd, panels = (4 * hd + NR - 1) / NR, ldz = panels * NR;
   const size_t spad = round_up(in->s, MR);
+  const prepared_layout l = layout_of(in->dirs, d, hd);
   int32_t *order = malloc((in->s > 0 ? in->s : 1) * sizeof *order);
-  float *wu = malloc(k * g4 * sizeof(float));
-  float *packed = aligned_alloc(64, round_up(panels * k * NR * sizeof(float), 64));
-  float *bias = aligned_alloc(64, round_up(ldz * sizeof(float), 64));
   float *a = aligned_alloc(64, round_up(spad * k * sizeof(float), 64));
   float *z = aligned_alloc(64, round_up(spad * ldz * sizeof(float), 64));
   float *cs = aligned_alloc(64, round_up(spad * hd * sizeof(float), 64));
   const size_t k2 = (k + 1) / 2;
-  bf16x2 *packed2 = in->bf16 ? aligned_alloc(64, round_up(panels * k2 * NR * sizeof(bf16x2), 64)) : NULL;
   bf16x2 *a2 = in->bf16 ? aligned_alloc(64, round_up(spad * k2 * sizeof(bf16x2), 64)) : NULL;
-  int ok = order && wu && packed && bias && a && z && cs && (!in->bf16 || (packed2 && a2));
+  int ok = order && a && z && cs && (!in->bf16 || a2);
   if (ok) {
     for (size_t j = 0; j < in->s; j++) order[j] = (int32_t)j;
     qsort_r(order, in->s, sizeof *order, by_length_desc, (void *)in->lengths);
     size_t longest = in->s > 0 ? (size_t)in->lengths[order[0]] : 0;
     for (size_t dir = 0; dir < in->dirs; dir++) {
-      memcpy(wu, in->w + dir * d * g4, d * g4 * sizeof(float));
-      memcpy(wu + d * g4, in->u + dir * hd * g4, hd * g4 * sizeof(float));
-      if (in->bf16)
-        pack_panels_bf16(wu, k, g4, packed2);
-      else
-        pack_panels(wu, k, g4, packed);
-      memcpy(bias, in->b + dir * g4, g4 * sizeof(float));
-      memset(bias + g4, 0, (ldz - g4) * sizeof(float));
+      const float *packed = in->prepared + l.panels32[dir], *bias = in->prepared + l.bias[dir];
+      const float *packed2 = in->prepared + l.panels16[dir];
       memset(a, 0, spad * k * sizeof(float));
       memset(cs, 0, spad * hd * sizeof(float));
       size_t active = in->s;
@@ -295,13 +330,9 @@ static int lstm_run(const lstm_input *in) {
     }
   }
   free(order);
-  free(wu);
-  free(packed);
-  free(bias);
   free(a);
   free(z);
   free(cs);
-  free(packed2);
   free(a2);
   return ok;
 }
@@ -312,7 +343,7 @@ static int lstm_run(const lstm_input *in) {
  * its LSTM states (either left out by use_hidden / use_embeddings, as the head's config says).
  */
 typedef struct {
-  const float *emb, *w, *u, *b, *lin_w, *lin_b, *lex;
+  const float *emb, *prepared, *lin_w, *lin_b, *lex;
   const int32_t *ids, *feats, *starts, *lengths;
   size_t dirs, d, hd, k, f, n, s;
   int use_hidden, use_embeddings, bf16;
@@ -336,7 +367,7 @@ static int head_run(const head_input *e) {
         memcpy(buf + pos * ld + hw, e->emb + (size_t)e->ids[pos] * e->d, e->d * sizeof(float));
       }
     if (e->use_hidden) {
-      lstm_input in = {e->w, e->u, e->b, buf + hw, e->starts, e->lengths, e->dirs, e->d, e->hd, e->n, e->s, ld, ld, buf, e->bf16};
+      lstm_input in = {e->prepared, buf + hw, e->starts, e->lengths, e->dirs, e->d, e->hd, e->n, e->s, ld, ld, buf, e->bf16};
       ok = lstm_run(&in);
     }
   }
@@ -398,34 +429,75 @@ static int need_avx512(napi_env env, const char *fn) {
   return 0;
 }
 
+/* Reads dims [D, H, dirs] (each >= 1, dirs 1 or 2); 0 when they are not that. */
+static int lstm_dims(const int32_t *dims, size_t n_dims, size_t *d, size_t *hd, size_t *dirs) {
+  if (n_dims < 3 || dims[0] < 1 || dims[1] < 1 || (dims[2] != 1 && dims[2] != 2)) return 0;
+  *d = (size_t)dims[0];
+  *hd = (size_t)dims[1];
+  *dirs = (size_t)dims[2];
+  return 1;
+}
+
+napi_value mf_lstm_prepare(napi_env env, napi_callback_info info) {
+  static const char usage[] =
+      "lstmPrepare(w: Float32Array [dirs*D*4H], u: Float32Array [dirs*H*4H], b: Float32Array [dirs*4H], dims: Int32Array [D, H, dirs]) -> "
+      "Float32Array";
+  size_t argc = 4, nw, nu, nb, nd;
+  napi_value argv[4];
+  void *w, *u, *b, *dims;
+  size_t d, hd, dirs;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || !mf_typed_arg(env, argv[0], napi_float32_array, &w, &nw) ||
+      !mf_typed_arg(env, argv[1], napi_float32_array, &u, &nu) || !mf_typed_arg(env, argv[2], napi_float32_array, &b, &nb) ||
+      !mf_typed_arg(env, argv[3], napi_int32_array, &dims, &nd)) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return NULL;
+  }
+  if (!need_avx512(env, "lstmPrepare")) return NULL;
+  if (!lstm_dims(dims, nd, &d, &hd, &dirs) || nw != dirs * d * 4 * hd || nu != dirs * hd * 4 * hd || nb != dirs * 4 * hd) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
+    return NULL;
+  }
+  const size_t total = layout_of(dirs, d, hd).total;
+  void *data;
+  napi_value buffer, out;
+  if (napi_create_arraybuffer(env, total * sizeof(float), &data, &buffer) != napi_ok ||
+      napi_create_typedarray(env, napi_float32_array, total, buffer, 0, &out) != napi_ok || !prepare_weights(w, u, b, dirs, d, hd, data)) {
+    napi_throw_error(env, "ERR_MEMORY", "lstmPrepare: out of memory");
+    return NULL;
+  }
+  return out;
+}
+
+/* 1 when `prepared` (n floats) is lstmPrepare's output for these dims on this CPU; else throws the RangeError with `usage`. */
+static int check_prepared(napi_env env, const char *usage, size_t n, size_t dirs, size_t d, size_t hd) {
+  if (n == layout_of(dirs, d, hd).total) return 1;
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
+  return 0;
+}
+
 napi_value mf_lstm_packed(napi_env env, napi_callback_info info) {
   static const char usage[] =
-      "lstmPacked(w: Float32Array [dirs*D*4H], u: Float32Array [dirs*H*4H], b: Float32Array [dirs*4H], x: Float32Array [N*D], starts: "
-      "Int32Array [S], lengths: Int32Array [S], hiddenDim: H, out: Float32Array [N*dirs*H]), sentences inside [0, N)";
-  size_t argc = 8;
-  napi_value argv[8];
-  void *w, *u, *b, *x, *starts, *lengths, *out;
-  size_t nw, nu, nb, nx, ns, nl, nout;
-  uint32_t hd;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 8 || !mf_typed_arg(env, argv[0], napi_float32_array, &w, &nw) ||
-      !mf_typed_arg(env, argv[1], napi_float32_array, &u, &nu) || !mf_typed_arg(env, argv[2], napi_float32_array, &b, &nb) ||
-      !mf_typed_arg(env, argv[3], napi_float32_array, &x, &nx) || !mf_typed_arg(env, argv[4], napi_int32_array, &starts, &ns) ||
-      !mf_typed_arg(env, argv[5], napi_int32_array, &lengths, &nl) || napi_get_value_uint32(env, argv[6], &hd) != napi_ok ||
-      !mf_typed_arg(env, argv[7], napi_float32_array, &out, &nout)) {
+      "lstmPacked(prepared: Float32Array (lstmPrepare's), x: Float32Array [N*D], starts: Int32Array [S], lengths: Int32Array [S], dims: "
+      "Int32Array [D, H, dirs], out: Float32Array [N*dirs*H]), sentences inside [0, N)";
+  size_t argc = 6;
+  napi_value argv[6];
+  void *prepared, *x, *starts, *lengths, *dims, *out;
+  size_t np, nx, ns, nl, nd, nout, d, hd, dirs;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 6 || !mf_typed_arg(env, argv[0], napi_float32_array, &prepared, &np) ||
+      !mf_typed_arg(env, argv[1], napi_float32_array, &x, &nx) || !mf_typed_arg(env, argv[2], napi_int32_array, &starts, &ns) ||
+      !mf_typed_arg(env, argv[3], napi_int32_array, &lengths, &nl) || !mf_typed_arg(env, argv[4], napi_int32_array, &dims, &nd) ||
+      !mf_typed_arg(env, argv[5], napi_float32_array, &out, &nout)) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
     return NULL;
   }
   if (!need_avx512(env, "lstmPacked")) return NULL;
-  size_t h = hd, g4 = 4 * h;
-  size_t dirs = h > 0 && nb % g4 == 0 ? nb / g4 : 0;
-  size_t d = dirs > 0 && nw % (dirs * g4) == 0 ? nw / (dirs * g4) : 0;
-  size_t n = d > 0 && nx % d == 0 ? nx / d : 0;
-  if ((dirs != 1 && dirs != 2) || d == 0 || nu != dirs * h * g4 || ns != nl || nout != n * dirs * h || n == 0) {
+  size_t n = 0;
+  if (!lstm_dims(dims, nd, &d, &hd, &dirs) || nx % d != 0 || (n = nx / d) == 0 || ns != nl || nout != n * dirs * hd) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
     return NULL;
   }
-  if (check_sentences(env, usage, starts, lengths, ns, n) != 1) return NULL;
-  lstm_input in = {w, u, b, x, starts, lengths, dirs, d, h, n, ns, d, dirs * h, out, 0};
+  if (!check_prepared(env, usage, np, dirs, d, hd) || check_sentences(env, usage, starts, lengths, ns, n) != 1) return NULL;
+  lstm_input in = {prepared, x, starts, lengths, dirs, d, hd, n, ns, d, dirs * hd, out, 0};
   if (!lstm_run(&in)) {
     napi_throw_error(env, "ERR_MEMORY", "lstmPacked: out of memory");
     return NULL;
@@ -446,52 +518,54 @@ napi_value mf_lstm_engine(napi_env env, napi_callback_info info) {
 
 napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
   static const char usage[] =
-      "emissionsPacked(emb: Float32Array [V*D], w: Float32Array [dirs*D*4H], u [dirs*H*4H], b [dirs*4H], linW: Float32Array [I*K], linB [K], "
-      "lex: Float32Array [buckets*K], ids: Int32Array [N], feats: Int32Array [N*F], starts: Int32Array [S], lengths: Int32Array [S], "
-      "dims: Int32Array [H, D, K, F, useHidden, useEmbeddings, bfloat16], out: Float32Array [N*K]), I = useHidden*dirs*H + useEmbeddings*D, ids in [0, V), "
-      "feats in [0, buckets), sentences inside [0, N)";
-  size_t argc = 13;
-  napi_value argv[13];
-  napi_typedarray_type types[13] = {napi_float32_array, napi_float32_array, napi_float32_array, napi_float32_array, napi_float32_array,
-                                    napi_float32_array, napi_float32_array, napi_int32_array,   napi_int32_array,   napi_int32_array,
-                                    napi_int32_array,   napi_int32_array,   napi_float32_array};
-  void *data[13];
-  size_t len[13];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 13) {
+      "emissionsPacked(emb: Float32Array [V*D], prepared: Float32Array (lstmPrepare's, or empty without useHidden), linW: Float32Array [I*K], "
+      "linB [K], lex: Float32Array [buckets*K], ids: Int32Array [N], feats: Int32Array [N*F], starts: Int32Array [S], lengths: Int32Array [S], "
+      "dims: Int32Array [D, H, dirs, K, F, useHidden, useEmbeddings, bfloat16], out: Float32Array [N*K]), I = useHidden*dirs*H + "
+      "useEmbeddings*D, ids in [0, V), feats in [0, buckets), sentences inside [0, N)";
+  enum { EMB, PREPARED, LIN_W, LIN_B, LEX, IDS, FEATS, STARTS, LENGTHS, DIMS, OUT, ARGS };
+  size_t argc = ARGS;
+  napi_value argv[ARGS];
+  const napi_typedarray_type types[ARGS] = {napi_float32_array, napi_float32_array, napi_float32_array, napi_float32_array,
+                                            napi_float32_array, napi_int32_array,   napi_int32_array,   napi_int32_array,
+                                            napi_int32_array,   napi_int32_array,   napi_float32_array};
+  void *data[ARGS];
+  size_t len[ARGS];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < ARGS) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
     return NULL;
   }
-  for (int a = 0; a < 13; a++)
+  for (int a = 0; a < ARGS; a++)
     if (!mf_typed_arg(env, argv[a], types[a], &data[a], &len[a])) {
       napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
       return NULL;
     }
   if (!need_avx512(env, "emissionsPacked")) return NULL;
-  const int32_t *dims = data[11];
-  if (len[11] != 7 || dims[0] < 1 || dims[1] < 1 || dims[2] < 1 || dims[3] < 0 || (dims[4] != 0 && dims[4] != 1) || (dims[5] != 0 && dims[5] != 1) ||
-      (dims[6] != 0 && dims[6] != 1)) {
+  const int32_t *dims = data[DIMS];
+  head_input e = {.emb = data[EMB], .prepared = data[PREPARED], .lin_w = data[LIN_W], .lin_b = data[LIN_B], .lex = data[LEX], .ids = data[IDS],
+                  .feats = data[FEATS], .starts = data[STARTS], .lengths = data[LENGTHS], .out = data[OUT], .n = len[IDS], .s = len[STARTS]};
+  if (len[DIMS] != 8 || !lstm_dims(dims, 3, &e.d, &e.hd, &e.dirs) || dims[3] < 1 || dims[4] < 0 || (dims[5] != 0 && dims[5] != 1) ||
+      (dims[6] != 0 && dims[6] != 1) || (dims[7] != 0 && dims[7] != 1)) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
     return NULL;
   }
-  head_input e = {.emb = data[0], .w = data[1], .u = data[2], .b = data[3], .lin_w = data[4], .lin_b = data[5], .lex = data[6],
-                  .ids = data[7], .feats = data[8], .starts = data[9], .lengths = data[10], .hd = (size_t)dims[0], .d = (size_t)dims[1],
-                  .k = (size_t)dims[2], .f = (size_t)dims[3], .use_hidden = dims[4], .use_embeddings = dims[5], .bf16 = dims[6], .out = data[12],
-                  .n = len[7], .s = len[9]};
-  size_t g4 = 4 * e.hd;
-  e.dirs = len[3] % g4 == 0 ? len[3] / g4 : 0;
+  e.k = (size_t)dims[3];
+  e.f = (size_t)dims[4];
+  e.use_hidden = dims[5];
+  e.use_embeddings = dims[6];
+  e.bf16 = dims[7];
   size_t in_dim = (e.use_hidden ? e.dirs * e.hd : 0) + (e.use_embeddings ? e.d : 0);
-  size_t vocab = len[0] / e.d, buckets = len[6] / e.k;
-  int bad = len[0] % e.d != 0 || len[10] != e.s || len[12] != e.n * e.k || len[8] != e.n * e.f || (e.f > 0 && len[6] % e.k != 0) ||
-            len[4] != in_dim * e.k || len[5] != (in_dim > 0 ? e.k : 0) || e.n == 0 || (in_dim == 0 && e.f == 0);
-  if (e.use_hidden)
-    bad = bad || (e.dirs != 1 && e.dirs != 2) || len[1] != e.dirs * e.d * g4 || len[2] != e.dirs * e.hd * g4;
+  size_t vocab = len[EMB] / e.d, buckets = len[LEX] / e.k;
+  int bad = len[EMB] % e.d != 0 || len[LENGTHS] != e.s || len[OUT] != e.n * e.k || len[FEATS] != e.n * e.f || (e.f > 0 && len[LEX] % e.k != 0) ||
+            len[LIN_W] != in_dim * e.k || len[LIN_B] != (in_dim > 0 ? e.k : 0) || e.n == 0 || (in_dim == 0 && e.f == 0) ||
+            (!e.use_hidden && len[PREPARED] != 0);
   for (size_t i = 0; !bad && i < e.n; i++) bad = e.ids[i] < 0 || (size_t)e.ids[i] >= vocab;
   for (size_t i = 0; !bad && i < e.n * e.f; i++) bad = e.feats[i] < 0 || (size_t)e.feats[i] >= buckets;
   if (bad) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
     return NULL;
   }
-  if (check_sentences(env, usage, e.starts, e.lengths, e.s, e.n) != 1) return NULL;
+  if ((e.use_hidden && !check_prepared(env, usage, len[PREPARED], e.dirs, e.d, e.hd)) || check_sentences(env, usage, e.starts, e.lengths, e.s, e.n) != 1)
+    return NULL;
   if (e.bf16 && !has_bf16()) {
     napi_throw_error(env, "ERR_UNSUPPORTED", "emissionsPacked: bfloat16 products need AVX512_BF16, which this CPU lacks (lstmBf16() is false)");
     return NULL;

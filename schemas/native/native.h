@@ -28,10 +28,12 @@ napi_value mf_crf_forward_backward(napi_env env, napi_callback_info info);
 napi_value mf_crf_math(napi_env env, napi_callback_info info);
 
 /*
- * lstm.c: lstmPacked(w, u, b, x, starts, lengths, hiddenDim, out) -> undefined (the tagger's LSTM at inference),
- * emissionsPacked(emb, w, u, b, linW, linB, lex, ids, feats, starts, lengths, dims, out) -> undefined (a head's emissions),
- * lstmEngine() -> "avx512" | null, lstmBf16() -> whether emissionsPacked can compute the LSTM's products in bfloat16.
+ * lstm.c: lstmPrepare(w, u, b, dims) -> Float32Array (the LSTM's weights in the kernels' layout), lstmPacked(prepared, x, starts,
+ * lengths, dims, out) -> undefined (the tagger's LSTM at inference), emissionsPacked(emb, prepared, linW, linB, lex, ids, feats,
+ * starts, lengths, dims, out) -> undefined (a head's emissions), lstmEngine() -> "avx512" | null, lstmBf16() -> whether
+ * emissionsPacked can compute the LSTM's products in bfloat16.
  */
+napi_value mf_lstm_prepare(napi_env env, napi_callback_info info);
 napi_value mf_lstm_packed(napi_env env, napi_callback_info info);
 napi_value mf_emissions_packed(napi_env env, napi_callback_info info);
 napi_value mf_lstm_bf16(napi_env env, napi_callback_info info);

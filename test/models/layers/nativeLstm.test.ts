@@ -121,10 +121,12 @@ test('C inference: new weights (an assign, as a hot swap or an optimizer step ma
     }
   };
   const first = emissions(true);
-  const copy = hostValues(net.encoder!.lstm.u);
-  assert.equal(hostValues(net.encoder!.lstm.u), copy, 'one host copy per weights version');
+  const [copy, prepared] = [hostValues(net.encoder!.embedding.table), net.encoder!.lstm.nativeWeights()];
+  assert.equal(hostValues(net.encoder!.embedding.table), copy, 'one host copy per weights version');
+  assert.equal(net.encoder!.lstm.nativeWeights(), prepared, 'the LSTM weights packed once per weights version');
   for (const v of net.params().values()) tf.tidy(() => v.assign(tf.add(v, tf.randomNormal(v.shape, 0, 0.3, 'float32', rng.seed()))));
-  assert.notEqual(hostValues(net.encoder!.lstm.u), copy, 'a new copy after the assign');
+  assert.notEqual(hostValues(net.encoder!.embedding.table), copy, 'a new copy after the assign');
+  assert.notEqual(net.encoder!.lstm.nativeWeights(), prepared, 'packed again after the assign');
   const second = emissions(true);
   const blockLstm = emissions(false);
   assert.ok(worstPadded(second, blockLstm, batch.lengths, batch.steps, 17) < 2e-5, 'the new weights, as BlockLSTM computes with them');
@@ -138,12 +140,12 @@ test('C inference: the addon rejects wrong arguments with a TypeError or RangeEr
   const addon = nativeAddon()!;
   const [h, d, k, dirs] = [4, 3, 5, 2];
   const f32 = (n: number) => new Float32Array(n);
-  const args = (over: Partial<Record<'emb' | 'ids' | 'feats' | 'starts' | 'lengths' | 'dims' | 'out' | 'linW', Float32Array | Int32Array>> = {}) =>
+  const lstmDims = Int32Array.of(d, h, dirs);
+  const prepared = addon.lstmPrepare(f32(dirs * d * 4 * h), f32(dirs * h * 4 * h), f32(dirs * 4 * h), lstmDims);
+  const args = (over: Partial<Record<'emb' | 'prepared' | 'ids' | 'feats' | 'starts' | 'lengths' | 'dims' | 'out' | 'linW', Float32Array | Int32Array>> = {}) =>
     [
       over.emb ?? f32(10 * d),
-      f32(dirs * d * 4 * h),
-      f32(dirs * h * 4 * h),
-      f32(dirs * 4 * h),
+      over.prepared ?? prepared,
       over.linW ?? f32((dirs * h + d) * k),
       f32(k),
       f32(20 * k),
@@ -151,7 +153,7 @@ test('C inference: the addon rejects wrong arguments with a TypeError or RangeEr
       over.feats ?? Int32Array.of(0, 1, 2, 3),
       over.starts ?? Int32Array.of(0, 2),
       over.lengths ?? Int32Array.of(2, 2),
-      over.dims ?? Int32Array.of(h, d, k, 1, 1, 1, 0),
+      over.dims ?? Int32Array.of(d, h, dirs, k, 1, 1, 1, 0),
       over.out ?? f32(4 * k),
     ] as Parameters<typeof addon.emissionsPacked>;
   addon.emissionsPacked(...args()); // well-formed
@@ -164,12 +166,17 @@ test('C inference: the addon rejects wrong arguments with a TypeError or RangeEr
   range({ lengths: Int32Array.of(2, -1) }, 'a negative length');
   range({ out: f32(4 * k - 1) }, 'a short output');
   range({ linW: f32(d * k) }, 'a linear layer of the wrong input size');
-  range({ dims: Int32Array.of(h, d, k, 1, 2, 1, 0) }, 'a flag that is not 0 or 1');
-  range({ dims: Int32Array.of(h, d, k, 1, 1, 1) }, 'dims without the precision');
+  range({ dims: Int32Array.of(d, h, dirs, k, 1, 2, 1, 0) }, 'a flag that is not 0 or 1');
+  range({ dims: Int32Array.of(d, h, dirs, k, 1, 1, 1) }, 'dims without the precision');
+  range({ dims: Int32Array.of(d, h, 3, k, 1, 1, 1, 0) }, 'three directions');
+  range({ prepared: prepared.subarray(1) }, 'prepared weights of other sizes');
+  range({ dims: Int32Array.of(d, h + 1, dirs, k, 1, 1, 1, 0), linW: f32((dirs * (h + 1) + d) * k) }, 'prepared weights of another hidden size');
   range({ emb: f32(10 * d + 1) }, 'an embedding table that is not whole rows');
-  assert.throws(() => addon.emissionsPacked(...(args().map((a, i) => (i === 7 ? new Float32Array(4) : a)) as Parameters<typeof addon.emissionsPacked>)), TypeError, 'float ids');
-  assert.throws(() => addon.lstmPacked(f32(dirs * d * 4 * h), f32(dirs * h * 4 * h), f32(dirs * 4 * h), f32(4 * d), Int32Array.of(0, 2), Int32Array.of(3, 2), h, f32(4 * dirs * h)), RangeError, 'lstmPacked: overlapping sentences');
-  assert.throws(() => addon.lstmPacked(f32(dirs * d * 4 * h), f32(dirs * h * 4 * h), f32(dirs * 4 * h), f32(4 * d), Int32Array.of(0), Int32Array.of(4), h, f32(4 * dirs * h - 1)), RangeError, 'lstmPacked: a short output');
+  assert.throws(() => addon.emissionsPacked(...(args().map((a, i) => (i === 5 ? new Float32Array(4) : a)) as Parameters<typeof addon.emissionsPacked>)), TypeError, 'float ids');
+  assert.throws(() => addon.lstmPrepare(f32(dirs * d * 4 * h), f32(dirs * h * 4 * h - 1), f32(dirs * 4 * h), lstmDims), RangeError, 'lstmPrepare: u of the wrong size');
+  assert.throws(() => addon.lstmPacked(prepared, f32(4 * d), Int32Array.of(0, 2), Int32Array.of(3, 2), lstmDims, f32(4 * dirs * h)), RangeError, 'lstmPacked: overlapping sentences');
+  assert.throws(() => addon.lstmPacked(prepared, f32(4 * d), Int32Array.of(0), Int32Array.of(4), lstmDims, f32(4 * dirs * h - 1)), RangeError, 'lstmPacked: a short output');
+  addon.lstmPacked(prepared, f32(4 * d), Int32Array.of(0), Int32Array.of(4), lstmDims, f32(4 * dirs * h)); // well-formed
 });
 
 test('C inference in bfloat16 (where the CPU has AVX512_BF16): other numbers than float32, within 1/64 of the scale of the emissions on random networks (large weights, saturated gates), with a flat tensor count; refused with a ConfigError where it cannot run', async (t) => {
