@@ -12,9 +12,11 @@
  * posts per tagger call, p50 / p99 end to end at each latency load, and the
  * 50% p99 bound the pipeline bench checks. --texts FILE: the posts carry the
  * sentences of a CoNLL file (bench/pipeline.js --texts) on both sides.
+ * --settings KEY=VALUE[,...]: worker settings both sides get (e.g. a code
+ * change measured with inference=thread,batchMode=adaptive).
  *
- *   node dist/bench/limitsPipeline.js [--before KEY=VALUE[,...]] --after KEY=VALUE[,KEY=VALUE...] [--runs N] [--full-posts N] [--latency-seconds S] [--legs L] [--texts FILE]
- *   node dist/bench/limitsPipeline.js --baseline ROOT [--candidate ROOT] [--runs N] ...
+ *   node dist/bench/limitsPipeline.js [--settings KEY=VALUE[,...]] [--before KEY=VALUE[,...]] --after KEY=VALUE[,KEY=VALUE...] [--runs N] [--full-posts N] [--latency-seconds S] [--legs L] [--texts FILE]
+ *   node dist/bench/limitsPipeline.js --baseline ROOT [--candidate ROOT] [--settings KEY=VALUE[,...]] [--after KEY=VALUE[,...]] [--runs N] ...
  *   e.g. node dist/bench/limitsPipeline.js --after batchMaxCount=256,batchMaxChars=32768 --runs 5
  *        git worktree add .cache/base 17184fc && (cd .cache/base && npx tsc -p tsconfig.json) && cp -r schemas/native/build .cache/base/schemas/native/ && node dist/bench/limitsPipeline.js --baseline .cache/base --legs throughput
  * (a worktree under this checkout finds its node_modules; without the addon's build copied in, its
@@ -35,6 +37,7 @@ import { median } from './stats.js';
 const values = benchArgs(import.meta.url, {
   after: { type: 'string' },
   before: { type: 'string' },
+  settings: { type: 'string' },
   texts: { type: 'string' },
   baseline: { type: 'string' },
   candidate: { type: 'string' },
@@ -54,11 +57,15 @@ for (const root of [values.baseline, values.candidate]) {
   }
 }
 if (values.before !== undefined && values.baseline !== undefined) {
-  process.stderr.write('--before KEY=VALUE,... sets the "before" side of a settings comparison (--after); with --baseline the before side is that checkout with its defaults\n');
+  process.stderr.write('--before KEY=VALUE,... sets the "before" side of a settings comparison (--after); with --baseline the before side is that checkout with its defaults (and --settings, which both sides get)\n');
   process.exit(2);
 }
 const after = (values.after ?? '').split(',').filter((s) => s.length > 0);
 const before = (values.before ?? '').split(',').filter((s) => s.length > 0);
+// --settings: worker settings both sides get (e.g. inference=thread for a code change measured in thread mode)
+const shared = (values.settings ?? '').split(',').filter((s) => s.length > 0);
+const optionArgs = (kvs: string[]) => [...shared, ...kvs].flatMap((kv) => ['--worker-option', kv]);
+const label = (kvs: string[], none: string) => ([...shared, ...kvs].length > 0 ? [...shared, ...kvs].join(', ') : none);
 const textsArgs = values.texts === undefined ? [] : ['--texts', resolve(values.texts)];
 for (const root of [values.baseline, values.candidate ?? projectRoot()]) {
   // an older checkout's bench would ignore the texts and drain the sample posts: refuse rather than compare unlike posts
@@ -78,8 +85,11 @@ const side = (name: string, root: string, args: string[]) => ({ name, root, args
 const own = projectRoot();
 const candidate = values.candidate ? resolve(values.candidate) : own;
 const sides = values.baseline
-  ? [side(`baseline ${resolve(values.baseline)}`, resolve(values.baseline), []), side(`${candidate === own ? 'this checkout' : 'candidate'} ${candidate}${after.length > 0 ? `, ${after.join(', ')}` : ''}`, candidate, after.flatMap((kv) => ['--worker-option', kv]))]
-  : [side(before.length > 0 ? before.join(', ') : 'defaults', own, before.flatMap((kv) => ['--worker-option', kv])), side(after.join(', '), own, after.flatMap((kv) => ['--worker-option', kv]))];
+  ? [
+      side(`baseline ${resolve(values.baseline)}${shared.length > 0 ? `, ${shared.join(', ')}` : ''}`, resolve(values.baseline), optionArgs([])),
+      side(`${candidate === own ? 'this checkout' : 'candidate'} ${candidate}${shared.length + after.length > 0 ? `, ${label(after, '')}` : ''}`, candidate, optionArgs(after)),
+    ]
+  : [side(label(before, 'defaults'), own, optionArgs(before)), side(label(after, 'defaults'), own, optionArgs(after))];
 const got = sides.map(() => [] as PipelineResults[]);
 const loadBefore = loadavg();
 for (let r = 0; r < Number(values.runs); r++) {
