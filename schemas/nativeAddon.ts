@@ -84,10 +84,20 @@ export interface NativeAddon {
     dims: Int32Array,
     out: Float32Array,
   ): void;
-  /** Whether emissionsPacked can compute the LSTM's products in bfloat16 (dims[7] = 1): AVX-512F and AVX512_BF16. */
+  /** Whether emissionsPacked can compute the LSTM's products in bfloat16 (dims[7] = 1): AVX512_BF16, and this thread's engine is avx512. */
   lstmBf16(): boolean;
-  /** The instruction set lstmPrepare, lstmPacked and emissionsPacked run on ("avx512"), or null where this CPU lacks it. */
-  lstmEngine(): string | null;
+  /**
+   * The engine (instruction set) lstmPrepare, lstmPacked and emissionsPacked run on in this thread: the fastest this CPU runs, or the
+   * one lstmUseEngine chose; null where the CPU has neither AVX-512F nor AVX2 and FMA.
+   */
+  lstmEngine(): 'avx512' | 'avx2' | null;
+  /** The engines this CPU runs, fastest first (empty where none). */
+  lstmEngines(): ('avx512' | 'avx2')[];
+  /**
+   * For tests and benchmarks: this thread's engine from now on ("auto": the fastest this CPU runs), returned. Error (ERR_UNSUPPORTED)
+   * for an engine this CPU cannot run; lstmPrepare's output stays valid across engines.
+   */
+  lstmUseEngine(engine: 'avx512' | 'avx2' | 'auto'): 'avx512' | 'avx2' | null;
 }
 
 /** Where the addon is built (from dist/schemas/ or schemas/ alike: two levels up is the package). */
@@ -101,7 +111,7 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   try {
     const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<NativeAddon>;
-    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPrepare', 'lstmPacked', 'emissionsPacked', 'lstmEngine', 'lstmBf16'] as const).filter((f) => typeof loaded[f] !== 'function');
+    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPrepare', 'lstmPacked', 'emissionsPacked', 'lstmEngine', 'lstmBf16', 'lstmEngines', 'lstmUseEngine'] as const).filter((f) => typeof loaded[f] !== 'function');
     if (missing.length > 0) throw new Error(`${missing.join(', ')} missing: an older build, rebuild it with bash deploy/native/build-native-addon.sh`);
     addon = loaded as NativeAddon;
   } catch (err) {

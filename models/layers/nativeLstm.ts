@@ -1,5 +1,5 @@
 /**
- * The LSTM at inference in C (schemas/native/lstm.c, AVX-512): each sentence of
+ * The LSTM at inference in C (schemas/native/lstm.c, AVX-512 or AVX2): each sentence of
  * a packed batch runs alone from the zero state, all of them stepping together,
  * with no padding and no separator computed. LstmEncoder's inference paths
  * (apply, applyPacked) take it where it runs, and so does a whole head's
@@ -8,8 +8,9 @@
  * the C kernel sums in another order and has its own exp (about 2 ulp), so
  * hidden states differ from BlockLSTM's by about 1e-6
  * (test/models/layers/nativeLstm.test.ts). Needs mentionflow's addon
- * (deploy/native/build-native-addon.sh), a CPU with AVX-512F, and the native
- * TensorFlow backend (the one packing runs on).
+ * (deploy/native/build-native-addon.sh), a CPU with AVX-512F or with AVX2
+ * and FMA (the engines, NATIVE_ENGINES; both give the same bits), and the
+ * native TensorFlow backend (the one packing runs on).
  *
  * Shapes: weights as the LstmEncoder's variables, w [dirs, D, 4H], u [dirs, H,
  * 4H], b [dirs, 4H] (gate order i, f, o, g); x [N, D] -> [N, dirs * H],
@@ -27,6 +28,38 @@ export function useNativeLstm(on: boolean): void {
   enabled = on;
 }
 
+/** The C kernel's engines, fastest first: the instruction sets it runs on (float32 products on both, bfloat16 on avx512 only). */
+export const NATIVE_ENGINES = ['avx512', 'avx2'] as const;
+/** One of NATIVE_ENGINES. */
+export type NativeEngine = (typeof NATIVE_ENGINES)[number];
+
+/** The engines this CPU runs the C kernel on, fastest first; empty where the addon is not loaded or the CPU runs none. */
+export function nativeEngines(): NativeEngine[] {
+  return nativeAddon()?.lstmEngines() ?? [];
+}
+
+/** The engine the C kernel runs on in this thread, or null where it runs on none. */
+export function nativeEngine(): NativeEngine | null {
+  return nativeAddon()?.lstmEngine() ?? null;
+}
+
+/**
+ * For tests and benchmarks: the C kernel's engine in this thread from now on
+ * ('auto', the default: the fastest this CPU runs; without the addon, nothing to do). ConfigError for an engine
+ * this CPU cannot run, or for one without bfloat16 products while the
+ * precision is bfloat16.
+ */
+export function useNativeEngine(engine: NativeEngine | 'auto'): void {
+  const addon = nativeAddon();
+  if (addon === null && engine === 'auto') return;
+  if (addon === null) throw new ConfigError(`the C kernel's engine cannot be chosen: mentionflow's addon is not loaded (${nativeAddonStatus().reason})`);
+  if (engine !== 'auto' && !NATIVE_ENGINES.includes(engine)) throw new ConfigError(`engine must be auto or one of ${NATIVE_ENGINES.join(', ')}, got ${JSON.stringify(engine)}`);
+  if (engine !== 'auto' && !addon.lstmEngines().includes(engine)) throw new ConfigError(`the C kernel's ${engine} engine cannot run here: this CPU runs ${addon.lstmEngines().join(', ') || 'none'}`);
+  // bfloat16 runs on avx512 alone (and 'auto' picks avx512 where bfloat16 runs).
+  if (bf16 && engine === 'avx2') throw new ConfigError("the C kernel's avx2 engine has no bfloat16 products: set precision float32 first");
+  addon.lstmUseEngine(engine);
+}
+
 /** The precisions inference can run the LSTM's products in. */
 export const INFERENCE_PRECISIONS = ['float32', 'bfloat16'] as const;
 /** float32 (the default) or bfloat16: see useInferencePrecision. */
@@ -37,7 +70,7 @@ let bf16 = false;
 /**
  * The precision of the LSTM's products at inference in this thread: float32
  * (the default), or bfloat16, where the C kernel runs on a CPU with
- * AVX512_BF16 (inputs and weights rounded to bfloat16, products summed in
+ * AVX512_BF16 and its avx512 engine (inputs and weights rounded to bfloat16, products summed in
  * float32: about twice the products per instruction; on the shipped model
  * the same dev F1 and spans, emissions within 0.014, BENCHMARKS.md "Limits",
  * round 8). Call after useBackend. ConfigError (with why) for bfloat16 where
@@ -56,8 +89,9 @@ export function useInferencePrecision(precision: InferencePrecision): void {
 function bf16Unavailable(): string | undefined {
   const addon = nativeAddon();
   if (addon === null) return `mentionflow's addon is not loaded (${nativeAddonStatus().reason}; bash deploy/native/build-native-addon.sh)`;
-  if (addon.lstmEngine() === null) return 'this CPU lacks AVX-512F';
-  if (!addon.lstmBf16()) return 'this CPU lacks AVX512_BF16';
+  const engine = addon.lstmEngine();
+  if (engine === null) return 'this CPU lacks AVX-512F and AVX512_BF16';
+  if (!addon.lstmBf16()) return engine === 'avx2' && addon.lstmEngines().includes('avx512') ? "the C kernel's avx2 engine is in use (useNativeEngine), and bfloat16 products need avx512" : 'this CPU lacks AVX512_BF16';
   if (nativeBackend() === undefined) return 'the native TensorFlow backend is not active (backend native)';
   if (!enabled) return 'the C kernel is switched off (useNativeLstm(false))';
   return undefined;
@@ -104,7 +138,7 @@ export function hostValues(v: tf.Variable): Float32Array {
   return values;
 }
 
-/** True where the C kernel runs: switched on, the addon loads, the CPU has AVX-512F, the native backend is active. */
+/** True where the C kernel runs: switched on, the addon loads, the CPU has AVX-512F or AVX2 and FMA, the native backend is active. */
 export function nativeLstmAvailable(): boolean {
   return enabled && nativeBackend() !== undefined && (nativeAddon()?.lstmEngine() ?? null) !== null;
 }

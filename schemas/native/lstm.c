@@ -1,11 +1,13 @@
 /*
- * The tagger's (Bi)LSTM at inference, over the sentences of a packed batch, in C with AVX-512
+ * The tagger's (Bi)LSTM at inference, over the sentences of a packed batch, in C with AVX-512 or AVX2 and FMA
  * (models/layers/nativeLstm.ts calls it; models/layers/lstm.ts's `recurrence` is the definition it follows):
  *
  *   lstmPrepare(w, u, b, dims) -> Float32Array (the weights in the kernels' layout, made once per weights version)
  *   lstmPacked(prepared, x, starts, lengths, dims, out) -> undefined
  *   emissionsPacked(emb, prepared, linW, linB, lex, ids, feats, starts, lengths, dims, out) -> undefined
- *   lstmEngine() -> "avx512" | null (null: this CPU lacks AVX-512F, and the others throw), lstmBf16() -> boolean
+ *   lstmEngine() -> "avx512" | "avx2" | null (this thread's engine; null: this CPU has neither AVX-512F nor AVX2 and FMA, and
+ *     the functions above throw), lstmEngines() -> the engines this CPU runs, fastest first,
+ *   lstmUseEngine("avx512" | "avx2" | "auto") -> this thread's engine from now on (tests and benchmarks), lstmBf16() -> boolean
  *
  * w is a Float32Array [dirs, D, 4H], u [dirs, H, 4H], b [dirs, 4H]: the LstmEncoder's variables as they are,
  * gate columns in its order i, f, o, g; dims [D, H, dirs] (dirs 1 or 2). lstmPrepare packs them once per
@@ -21,6 +23,12 @@
  * vectorised exp (degree-6 polynomial and scalef, about 2 ulp). The numbers therefore differ from
  * TensorFlow's BlockLSTM in the last bits (sums in another order, other exp); test/models/layers/
  * nativeLstm.test.ts bounds the difference.
+ *
+ * Engines: avx512 (above; also the bfloat16 products, VDPBF16PS, where the CPU has AVX512_BF16) and avx2, for CPUs
+ * without AVX-512F: the same panels, each computed as two 6 x 16 tiles (one per half), and exp with 2^n made from
+ * exponent bits instead of scalef. Both compute every element by the same chain of FMAs and the same exp, so they give
+ * the same bits (nativeLstm.test.ts checks it). Each function has its own target attribute, so the addon builds with
+ * the usual flags and loads on any x86-64; a thread runs on the fastest engine its CPU has, or lstmUseEngine's.
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <immintrin.h>
@@ -39,6 +47,11 @@ static int has_avx512(void) {
   return __builtin_cpu_supports("avx512f");
 }
 
+static int has_avx2_fma(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
 /* Packs B [k, n] (row stride n) into panels of NR columns, [ceil(n / NR), k, NR], zero-padded. */
 static void pack_panels(const float *b, size_t k, size_t n, float *out) {
   size_t panels = (n + NR - 1) / NR;
@@ -53,52 +66,68 @@ static void pack_panels(const float *b, size_t k, size_t n, float *out) {
 }
 
 /*
- * The micro-kernels' accumulators: rows 0-5 of the tile in c00/c01 .. c50/c51 (columns 0-15 and 16-31), all
- * starting from the NR-vector `init` (the same for every row) or zero; MF_STORE_TILE writes them to C (row stride ldc).
+ * The micro-kernels' tile, for vectors V of w floats (mm the intrinsics' prefix: __m512, _mm512, 16 for AVX-512; __m256,
+ * _mm256, 8 for AVX2): rows 0-5 of 2w columns in the accumulators c00/c01 .. c50/c51 (columns 0 to w - 1 and w to 2w - 1), all
+ * starting from the 2w-vector `init` (the same for every row) or zero; MF_STORE_TILE writes them to C (row stride ldc).
  */
-#define MF_TILE_INIT(init)                                                                                       \
-  __m512 i0 = (init) ? _mm512_loadu_ps(init) : _mm512_setzero_ps();                                              \
-  __m512 i1 = (init) ? _mm512_loadu_ps((init) + 16) : _mm512_setzero_ps();                                       \
-  __m512 c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1, c40 = i0, c41 = i1, c50 = i0, \
-         c51 = i1;
-#define MF_STORE_TILE(c, ldc)                                                                                    \
-  _mm512_storeu_ps((c), c00);                                                                                    \
-  _mm512_storeu_ps((c) + 16, c01);                                                                               \
-  _mm512_storeu_ps((c) + (ldc), c10);                                                                            \
-  _mm512_storeu_ps((c) + (ldc) + 16, c11);                                                                       \
-  _mm512_storeu_ps((c) + 2 * (ldc), c20);                                                                        \
-  _mm512_storeu_ps((c) + 2 * (ldc) + 16, c21);                                                                   \
-  _mm512_storeu_ps((c) + 3 * (ldc), c30);                                                                        \
-  _mm512_storeu_ps((c) + 3 * (ldc) + 16, c31);                                                                   \
-  _mm512_storeu_ps((c) + 4 * (ldc), c40);                                                                        \
-  _mm512_storeu_ps((c) + 4 * (ldc) + 16, c41);                                                                   \
-  _mm512_storeu_ps((c) + 5 * (ldc), c50);                                                                        \
-  _mm512_storeu_ps((c) + 5 * (ldc) + 16, c51);
+#define MF_TILE_INIT(V, mm, w, init)                                                                             \
+  V i0 = (init) ? mm##_loadu_ps(init) : mm##_setzero_ps();                                                       \
+  V i1 = (init) ? mm##_loadu_ps((init) + (w)) : mm##_setzero_ps();                                               \
+  V c00 = i0, c01 = i1, c10 = i0, c11 = i1, c20 = i0, c21 = i1, c30 = i0, c31 = i1, c40 = i0, c41 = i1, c50 = i0, c51 = i1;
+#define MF_STORE_TILE(mm, w, c, ldc)                                                                             \
+  mm##_storeu_ps((c), c00);                                                                                      \
+  mm##_storeu_ps((c) + (w), c01);                                                                                \
+  mm##_storeu_ps((c) + (ldc), c10);                                                                              \
+  mm##_storeu_ps((c) + (ldc) + (w), c11);                                                                        \
+  mm##_storeu_ps((c) + 2 * (ldc), c20);                                                                          \
+  mm##_storeu_ps((c) + 2 * (ldc) + (w), c21);                                                                    \
+  mm##_storeu_ps((c) + 3 * (ldc), c30);                                                                          \
+  mm##_storeu_ps((c) + 3 * (ldc) + (w), c31);                                                                    \
+  mm##_storeu_ps((c) + 4 * (ldc), c40);                                                                          \
+  mm##_storeu_ps((c) + 4 * (ldc) + (w), c41);                                                                    \
+  mm##_storeu_ps((c) + 5 * (ldc), c50);                                                                          \
+  mm##_storeu_ps((c) + 5 * (ldc) + (w), c51);
 
 /*
- * C[MR, NR] (row stride ldc) = init + A[MR, k] (row stride lda) x panel [k, NR], init the NR-vector `init`
- * (same for every row) or zero.
+ * The float32 micro-kernels' body: C[MR, 2w] (row stride ldc) = init + A[MR, k] (row stride lda) x the first 2w columns of a
+ * panel [k, NR] (row stride NR), init the 2w-vector `init` (same for every row) or zero; each element one chain of FMAs in k order.
  */
-__attribute__((target("avx512f"))) static void kernel_6x32(size_t k, const void *a_, size_t lda, const void *panel_, float *c, size_t ldc,
-                                                          const float *init) {
-  const float *a = a_, *panel = panel_;
-  MF_TILE_INIT(init)
-  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
-  for (size_t p = 0; p < k; p++) {
-    __m512 b0 = _mm512_loadu_ps(panel + p * NR), b1 = _mm512_loadu_ps(panel + p * NR + 16), x;
-#define MF_FMA(row, ar)                           \
-  x = _mm512_set1_ps(ar[p]);                      \
-  c##row##0 = _mm512_fmadd_ps(x, b0, c##row##0);  \
-  c##row##1 = _mm512_fmadd_ps(x, b1, c##row##1);
-    MF_FMA(0, a0)
-    MF_FMA(1, a1)
-    MF_FMA(2, a2)
-    MF_FMA(3, a3)
-    MF_FMA(4, a4)
-    MF_FMA(5, a5)
-#undef MF_FMA
-  }
-  MF_STORE_TILE(c, ldc)
+#define MF_F32_KERNEL(V, mm, w)                                                                                  \
+  const float *a = a_, *panel = panel_;                                                                          \
+  MF_TILE_INIT(V, mm, w, init)                                                                                   \
+  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda; \
+  for (size_t p = 0; p < k; p++) {                                                                               \
+    V b0 = mm##_loadu_ps(panel + p * NR), b1 = mm##_loadu_ps(panel + p * NR + (w)), x;                           \
+    MF_FMA(mm, 0, a0)                                                                                            \
+    MF_FMA(mm, 1, a1)                                                                                            \
+    MF_FMA(mm, 2, a2)                                                                                            \
+    MF_FMA(mm, 3, a3)                                                                                            \
+    MF_FMA(mm, 4, a4)                                                                                            \
+    MF_FMA(mm, 5, a5)                                                                                            \
+  }                                                                                                              \
+  MF_STORE_TILE(mm, w, c, ldc)
+#define MF_FMA(mm, row, ar)                        \
+  x = mm##_set1_ps(ar[p]);                         \
+  c##row##0 = mm##_fmadd_ps(x, b0, c##row##0);     \
+  c##row##1 = mm##_fmadd_ps(x, b1, c##row##1);
+
+/* C[MR, NR] (row stride ldc) = init + A[MR, k] (row stride lda) x panel [k, NR], init the NR-vector `init` (same for every row) or zero. */
+__attribute__((target("avx512f"))) static void kernel_6x32_avx512(size_t k, const void *a_, size_t lda, const void *panel_, float *c, size_t ldc,
+                                                                 const float *init) {
+  MF_F32_KERNEL(__m512, _mm512, 16)
+}
+
+/* kernel_6x32_avx512's tile on AVX2: 6 x 16 columns (12 accumulators, 2 loads of B and 1 broadcast: the 16 ymm registers). */
+__attribute__((target("avx2,fma"))) static inline void kernel_6x16_avx2(size_t k, const void *a_, size_t lda, const void *panel_, float *c, size_t ldc,
+                                                                       const float *init) {
+  MF_F32_KERNEL(__m256, _mm256, 8)
+}
+
+/* kernel_6x32_avx512 on AVX2, over the same panels: the 6 x 16 tile on each half of the panel. The same FMA chains, so the same bits. */
+__attribute__((target("avx2,fma"))) static void kernel_6x32_avx2(size_t k, const void *a, size_t lda, const void *panel, float *c, size_t ldc,
+                                                                const float *init) {
+  kernel_6x16_avx2(k, a, lda, panel, c, ldc, init);
+  kernel_6x16_avx2(k, a, lda, (const float *)panel + NR / 2, c + NR / 2, ldc, init ? init + NR / 2 : NULL);
 }
 
 /* A micro-kernel: C[MR, NR] = init + A[MR, k] x panel [k, NR], over elements of 4 bytes (a float, or a pair of bfloat16). */
@@ -160,11 +189,11 @@ static void rows_to_bf16(const float *a, size_t m, size_t k, bf16x2 *out) {
     }
 }
 
-/* kernel_6x32 on bfloat16 pairs: k2 pairs of A's rows (stride lda2 pairs) against a panel [k2, NR] of pairs. */
+/* kernel_6x32_avx512 on bfloat16 pairs: k2 pairs of A's rows (stride lda2 pairs) against a panel [k2, NR] of pairs. */
 __attribute__((target("avx512f,avx512bf16"))) static void kernel_6x32_bf16(size_t k2, const void *a_, size_t lda2, const void *panel_, float *c,
                                                                          size_t ldc, const float *init) {
   const bf16x2 *a = a_, *panel = panel_;
-  MF_TILE_INIT(init)
+  MF_TILE_INIT(__m512, _mm512, 16, init)
   const bf16x2 *a0 = a, *a1 = a + lda2, *a2 = a + 2 * lda2, *a3 = a + 3 * lda2, *a4 = a + 4 * lda2, *a5 = a + 5 * lda2;
   for (size_t p = 0; p < k2; p++) {
     __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + p * NR), b1 = (__m512bh)_mm512_loadu_si512(panel + p * NR + 16), x;
@@ -180,7 +209,7 @@ __attribute__((target("avx512f,avx512bf16"))) static void kernel_6x32_bf16(size_
     MF_DP(5, a5)
 #undef MF_DP
   }
-  MF_STORE_TILE(c, ldc)
+  MF_STORE_TILE(_mm512, 16, c, ldc)
 }
 
 /* exp(x) for 16 lanes: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by its degree-6 Taylor polynomial, times 2^n by scalef. */
@@ -212,7 +241,7 @@ __attribute__((target("avx512f"))) static inline __m512 tanh16(__m512 x) {
 }
 
 /* One step's gates for one sentence from z [4H] (i, f, o, g pre-activations): cell c [H] and state h [H] updated in place, h also written to `out`. */
-__attribute__((target("avx512f"))) static void gates(size_t hd, const float *z, float *c, float *h, float *out) {
+__attribute__((target("avx512f"))) static void gates_avx512(size_t hd, const float *z, float *c, float *h, float *out) {
   for (size_t j = 0; j < hd; j += 16) {
     __mmask16 m = hd - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (hd - j)) - 1);
     __m512 zi = _mm512_maskz_loadu_ps(m, z + j), zf = _mm512_maskz_loadu_ps(m, z + hd + j);
@@ -226,8 +255,88 @@ __attribute__((target("avx512f"))) static void gates(size_t hd, const float *z, 
 }
 
 /*
+ * exp16 on 8 lanes (AVX2): the same clamp, reduction and polynomial, and 2^n from exponent bits. After the clamp n lies in
+ * [-150, 127], past the normal exponents, so 2^n is applied as two normal factors, 2^(n >> 1) (p times it is exact) and then
+ * 2^(n - (n >> 1)) (one rounding, into the subnormals where the result is that small): what scalef computes, bit for bit.
+ */
+__attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
+  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.0f)), _mm256_set1_ps(-104.0f));
+  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+  __m256 p = _mm256_set1_ps(1.0f / 720);
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  const __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1), bias = _mm256_set1_epi32(127);
+  __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+  __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256 sigmoid8(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+}
+
+/* tanh16 on 8 lanes. */
+__attribute__((target("avx2,fma"))) static inline __m256 tanh8(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 e = exp8(_mm256_add_ps(x, x));
+  return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+}
+
+/* gates_avx512 on AVX2, 8 lanes at a time: the same operations, so the same bits. */
+__attribute__((target("avx2,fma"))) static void gates_avx2(size_t hd, const float *z, float *c, float *h, float *out) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (size_t j = 0; j < hd; j += 8) {
+    __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(hd - j >= 8 ? 8 : (int)(hd - j)), lane);
+    __m256 zi = _mm256_maskload_ps(z + j, m), zf = _mm256_maskload_ps(z + hd + j, m);
+    __m256 zo = _mm256_maskload_ps(z + 2 * hd + j, m), zg = _mm256_maskload_ps(z + 3 * hd + j, m);
+    __m256 cn = _mm256_fmadd_ps(sigmoid8(zf), _mm256_maskload_ps(c + j, m), _mm256_mul_ps(sigmoid8(zi), tanh8(zg)));
+    __m256 hn = _mm256_mul_ps(sigmoid8(zo), tanh8(cn));
+    _mm256_maskstore_ps(c + j, m, cn);
+    _mm256_maskstore_ps(h + j, m, hn);
+    _mm256_maskstore_ps(out + j, m, hn);
+  }
+}
+
+/*
+ * The engines, fastest first: the float32 micro-kernel and the gates on one instruction set (bfloat16 products run on avx512
+ * alone). Each thread uses the fastest its CPU runs, or the one lstmUseEngine chose in it (`chosen`, for tests and benchmarks).
+ */
+typedef void gates_fn(size_t hd, const float *z, float *c, float *h, float *out);
+typedef struct {
+  const char *name;
+  int (*runs)(void); /* whether this CPU runs it */
+  const char *needs; /* the instruction sets it needs */
+  micro_kernel *kernel;
+  gates_fn *gates;
+} lstm_engine;
+
+static const lstm_engine engines[] = {
+    {"avx512", has_avx512, "AVX-512F", kernel_6x32_avx512, gates_avx512},
+    {"avx2", has_avx2_fma, "AVX2 and FMA", kernel_6x32_avx2, gates_avx2},
+};
+#define N_ENGINES (sizeof engines / sizeof engines[0])
+
+static _Thread_local const lstm_engine *chosen;
+
+/* The engine this thread runs on, or NULL where the CPU runs none. */
+static const lstm_engine *engine_in_use(void) {
+  if (chosen) return chosen;
+  for (size_t i = 0; i < N_ENGINES; i++)
+    if (engines[i].runs()) return &engines[i];
+  return NULL;
+}
+
+/*
  * The LSTM's weights in the kernels' layout (lstmPrepare), per direction: [W; U] packed in panels ([ceil(4H / NR), D + H, NR]),
- * the bias padded to whole panels, and, where the CPU has AVX512_BF16, the same panels as bfloat16 pairs. Offsets in floats.
+ * the bias padded to whole panels, and, where the CPU has AVX512_BF16, the same panels as bfloat16 pairs. Offsets in floats. One
+ * layout for every engine (it depends on the CPU alone), so prepared weights stay valid when lstmUseEngine changes the engine.
  */
 typedef struct {
   size_t panels32[2], bias[2], panels16[2], total;
@@ -273,7 +382,8 @@ typedef struct {
   const int32_t *starts, *lengths;
   size_t dirs, d, hd, n, s, ldx, ldo;
   float *out;
-  int bf16; /* the products in bfloat16 (the caller checked has_bf16) */
+  int bf16; /* the products in bfloat16 (the caller checked that the engine is avx512 and has_bf16) */
+  const lstm_engine *engine;
 } lstm_input;
 
 static int by_length_desc(const void *pa, const void *pb, void *lengths) {
@@ -320,11 +430,11 @@ static int lstm_run(const lstm_input *in) {
           rows_to_bf16(a, round_up(active, MR), k, a2);
           gemm(kernel_6x32_bf16, round_up(active, MR), k2, a2, k2, packed2, panels, z, ldz, bias);
         } else {
-          gemm(kernel_6x32, round_up(active, MR), k, a, k, packed, panels, z, ldz, bias);
+          gemm(in->engine->kernel, round_up(active, MR), k, a, k, packed, panels, z, ldz, bias);
         }
         for (size_t r = 0; r < active; r++) {
           size_t len = (size_t)in->lengths[order[r]], pos = (size_t)in->starts[order[r]] + (dir == 0 ? t : len - 1 - t);
-          gates(hd, z + r * ldz, cs + r * hd, a + r * k + d, in->out + pos * in->ldo + dir * hd);
+          in->engine->gates(hd, z + r * ldz, cs + r * hd, a + r * k + d, in->out + pos * in->ldo + dir * hd);
         }
       }
     }
@@ -348,6 +458,7 @@ typedef struct {
   size_t dirs, d, hd, k, f, n, s;
   int use_hidden, use_embeddings, bf16;
   float *out;
+  const lstm_engine *engine;
 } head_input;
 
 /* 0 when out of memory. */
@@ -367,7 +478,7 @@ static int head_run(const head_input *e) {
         memcpy(buf + pos * ld + hw, e->emb + (size_t)e->ids[pos] * e->d, e->d * sizeof(float));
       }
     if (e->use_hidden) {
-      lstm_input in = {e->prepared, buf + hw, e->starts, e->lengths, e->dirs, e->d, e->hd, e->n, e->s, ld, ld, buf, e->bf16};
+      lstm_input in = {e->prepared, buf + hw, e->starts, e->lengths, e->dirs, e->d, e->hd, e->n, e->s, ld, ld, buf, e->bf16, e->engine};
       ok = lstm_run(&in);
     }
   }
@@ -376,7 +487,7 @@ static int head_run(const head_input *e) {
     if (in_dim > 0) {
       memcpy(bias, e->lin_b, e->k * sizeof(float));
       pack_panels(e->lin_w, in_dim, e->k, packed);
-      gemm(kernel_6x32, npad, in_dim, buf, ld, packed, panels, z, ldz, bias);
+      gemm(e->engine->kernel, npad, in_dim, buf, ld, packed, panels, z, ldz, bias);
     }
     for (size_t j = 0; j < e->s; j++)
       for (int32_t p = 0; p < e->lengths[j]; p++) {
@@ -421,12 +532,14 @@ static int check_sentences(napi_env env, const char *usage, const int32_t *start
   return ok;
 }
 
-static int need_avx512(napi_env env, const char *fn) {
-  if (has_avx512()) return 1;
+/* This thread's engine; NULL (and throws) where the CPU runs none. */
+static const lstm_engine *need_engine(napi_env env, const char *fn) {
+  const lstm_engine *engine = engine_in_use();
+  if (engine) return engine;
   char msg[160];
-  snprintf(msg, sizeof msg, "%s: this CPU lacks AVX-512F (lstmEngine() is null)", fn);
+  snprintf(msg, sizeof msg, "%s: this CPU lacks AVX2 and FMA (lstmEngine() is null)", fn);
   napi_throw_error(env, "ERR_UNSUPPORTED", msg);
-  return 0;
+  return NULL;
 }
 
 /* Reads dims [D, H, dirs] (each >= 1, dirs 1 or 2); 0 when they are not that. */
@@ -452,7 +565,7 @@ napi_value mf_lstm_prepare(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
     return NULL;
   }
-  if (!need_avx512(env, "lstmPrepare")) return NULL;
+  if (!need_engine(env, "lstmPrepare")) return NULL;
   if (!lstm_dims(dims, nd, &d, &hd, &dirs) || nw != dirs * d * 4 * hd || nu != dirs * hd * 4 * hd || nb != dirs * 4 * hd) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
     return NULL;
@@ -490,14 +603,15 @@ napi_value mf_lstm_packed(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
     return NULL;
   }
-  if (!need_avx512(env, "lstmPacked")) return NULL;
+  const lstm_engine *engine = need_engine(env, "lstmPacked");
+  if (!engine) return NULL;
   size_t n = 0;
   if (!lstm_dims(dims, nd, &d, &hd, &dirs) || nx % d != 0 || (n = nx / d) == 0 || ns != nl || nout != n * dirs * hd) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
     return NULL;
   }
   if (!check_prepared(env, usage, np, dirs, d, hd) || check_sentences(env, usage, starts, lengths, ns, n) != 1) return NULL;
-  lstm_input in = {prepared, x, starts, lengths, dirs, d, hd, n, ns, d, dirs * hd, out, 0};
+  lstm_input in = {prepared, x, starts, lengths, dirs, d, hd, n, ns, d, dirs * hd, out, 0, engine};
   if (!lstm_run(&in)) {
     napi_throw_error(env, "ERR_MEMORY", "lstmPacked: out of memory");
     return NULL;
@@ -505,15 +619,57 @@ napi_value mf_lstm_packed(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* An engine's name as a JS value, null for none. */
+static napi_value engine_name(napi_env env, const lstm_engine *engine) {
+  napi_value v;
+  if (!engine) napi_get_null(env, &v);
+  else napi_create_string_utf8(env, engine->name, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
+
 napi_value mf_lstm_engine(napi_env env, napi_callback_info info) {
   (void)info;
-  napi_value v;
-  if (!has_avx512()) {
-    napi_get_null(env, &v);
-    return v;
+  return engine_name(env, engine_in_use());
+}
+
+napi_value mf_lstm_engines(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value list;
+  uint32_t n = 0;
+  if (napi_create_array(env, &list) != napi_ok) return NULL;
+  for (size_t i = 0; i < N_ENGINES; i++)
+    if (engines[i].runs() && napi_set_element(env, list, n++, engine_name(env, &engines[i])) != napi_ok) return NULL;
+  return list;
+}
+
+napi_value mf_lstm_use_engine(napi_env env, napi_callback_info info) {
+  static const char usage[] = "lstmUseEngine(engine: \"avx512\" | \"avx2\" | \"auto\") -> the engine now in use in this thread";
+  size_t argc = 1, len = 0;
+  napi_value argv[1];
+  char name[16];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
+    return NULL;
   }
-  napi_create_string_utf8(env, "avx512", NAPI_AUTO_LENGTH, &v);
-  return v;
+  if (strcmp(name, "auto") == 0) {
+    chosen = NULL;
+    return engine_name(env, engine_in_use());
+  }
+  for (size_t i = 0; i < N_ENGINES; i++) {
+    if (strcmp(name, engines[i].name) != 0) continue;
+    if (!engines[i].runs()) {
+      char msg[200];
+      snprintf(msg, sizeof msg, "lstmUseEngine: this CPU lacks %s, which the %s engine needs (lstmEngines() lists those it runs)", engines[i].needs,
+               engines[i].name);
+      napi_throw_error(env, "ERR_UNSUPPORTED", msg);
+      return NULL;
+    }
+    chosen = &engines[i];
+    return engine_name(env, chosen);
+  }
+  napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
+  return NULL;
 }
 
 napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
@@ -539,10 +695,12 @@ napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
       napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", usage);
       return NULL;
     }
-  if (!need_avx512(env, "emissionsPacked")) return NULL;
+  const lstm_engine *engine = need_engine(env, "emissionsPacked");
+  if (!engine) return NULL;
   const int32_t *dims = data[DIMS];
   head_input e = {.emb = data[EMB], .prepared = data[PREPARED], .lin_w = data[LIN_W], .lin_b = data[LIN_B], .lex = data[LEX], .ids = data[IDS],
-                  .feats = data[FEATS], .starts = data[STARTS], .lengths = data[LENGTHS], .out = data[OUT], .n = len[IDS], .s = len[STARTS]};
+                  .feats = data[FEATS], .starts = data[STARTS], .lengths = data[LENGTHS], .out = data[OUT], .n = len[IDS], .s = len[STARTS],
+                  .engine = engine};
   if (len[DIMS] != 8 || !lstm_dims(dims, 3, &e.d, &e.hd, &e.dirs) || dims[3] < 1 || dims[4] < 0 || (dims[5] != 0 && dims[5] != 1) ||
       (dims[6] != 0 && dims[6] != 1) || (dims[7] != 0 && dims[7] != 1)) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
@@ -570,6 +728,10 @@ napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
     napi_throw_error(env, "ERR_UNSUPPORTED", "emissionsPacked: bfloat16 products need AVX512_BF16, which this CPU lacks (lstmBf16() is false)");
     return NULL;
   }
+  if (e.bf16 && engine != &engines[0]) {
+    napi_throw_error(env, "ERR_UNSUPPORTED", "emissionsPacked: bfloat16 products run on the avx512 engine only, and this thread uses avx2 (lstmBf16() is false)");
+    return NULL;
+  }
   if (!head_run(&e)) {
     napi_throw_error(env, "ERR_MEMORY", "emissionsPacked: out of memory");
     return NULL;
@@ -580,6 +742,6 @@ napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
 napi_value mf_lstm_bf16(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
-  napi_get_boolean(env, has_avx512() && has_bf16(), &v);
+  napi_get_boolean(env, engine_in_use() == &engines[0] && has_bf16(), &v);
   return v;
 }

@@ -6,8 +6,8 @@
  * per-step recurrence training uses, padded) on the WeiboNER v2 dev texts:
  * emissions within 1e-5, the same Viterbi paths and spans. The same for the
  * C kernel (models/network/nativeHead.ts: the whole head in one call, each
- * sentence alone) within 5e-5: its sums run in another order and its exp is
- * its own.
+ * sentence alone) within 5e-5, on each engine this CPU runs (avx512, avx2):
+ * its sums run in another order and its exp is its own.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -17,15 +17,14 @@ import * as tf from '@tensorflow/tfjs';
 import { corporaDir, defaultModelDir } from '../../cli/defaults.js';
 import { readConll } from '../../models/data/conll.js';
 import { blockLstmAvailable, useBlockLstm } from '../../models/layers/blockLstm.js';
-import { nativeLstmAvailable, useNativeLstm } from '../../models/layers/nativeLstm.js';
+import { type NativeEngine, nativeEngine, nativeEngines, nativeLstmAvailable, useNativeEngine, useNativeLstm } from '../../models/layers/nativeLstm.js';
 import { usePacking } from '../../models/packing.js';
 import { TaggerModel } from '../../models/taggerModel.js';
-import { nativeAddon } from '../../schemas/nativeAddon.js';
 import { testBackend } from '../support/backend.js';
 
 const DEV = join(corporaDir(), 'weiboNER', 'weiboNER_2nd_conll.dev');
 
-test('v2 dev: fused inference (BlockLSTM, and the C kernel where it runs), padded and packed, gives the reference path\'s emissions (within 1e-5; the C kernel 5e-5) and Viterbi paths, at batch 64 and 7, with a flat tensor count', { timeout: 300_000, skip: existsSync(DEV) ? false : `corpus not found at ${DEV} (set MENTIONFLOW_CORPORA)` }, async (t) => {
+test('v2 dev: fused inference (BlockLSTM, and the C kernel on each engine where it runs), padded and packed, gives the reference path\'s emissions (within 1e-5; the C kernel 5e-5) and Viterbi paths, at batch 64 and 7, with a flat tensor count', { timeout: 300_000, skip: existsSync(DEV) ? false : `corpus not found at ${DEV} (set MENTIONFLOW_CORPORA)` }, async (t) => {
   await testBackend();
   if (!blockLstmAvailable()) {
     t.skip('the fused kernel runs on the native backend only');
@@ -33,14 +32,16 @@ test('v2 dev: fused inference (BlockLSTM, and the C kernel where it runs), padde
   }
   const sentences = (await readConll(DEV)).map((s) => s.chars).filter((c) => c.length > 0);
   const { model } = await TaggerModel.load(defaultModelDir());
-  type Engine = 'reference' | 'BlockLSTM' | 'C kernel';
+  type Engine = 'reference' | 'BlockLSTM' | `C kernel, ${NativeEngine}`;
+  const cEngine = (engine: Engine) => (engine.startsWith('C kernel, ') ? (engine.slice('C kernel, '.length) as NativeEngine) : undefined);
   const run = async (batchSize: number, engine: Engine, packed: boolean) => {
     useBlockLstm(engine !== 'reference');
-    useNativeLstm(engine === 'C kernel');
+    useNativeLstm(cEngine(engine) !== undefined);
+    useNativeEngine(cEngine(engine) ?? 'auto');
     usePacking(packed);
     try {
       assert.equal(model.packs(), engine !== 'reference' && packed);
-      if (engine === 'C kernel') assert.ok(nativeLstmAvailable(), 'the C kernel runs');
+      if (cEngine(engine)) assert.ok(nativeLstmAvailable() && nativeEngine() === cEngine(engine), `the C kernel runs on ${cEngine(engine)}`);
       const before = tf.memory().numTensors;
       const emissions = await model.nerEmissions(sentences, batchSize);
       const tags = (await model.predict(sentences, batchSize)).map((p) => p.tags.join(' '));
@@ -49,11 +50,12 @@ test('v2 dev: fused inference (BlockLSTM, and the C kernel where it runs), padde
     } finally {
       useBlockLstm(true);
       useNativeLstm(true);
+      useNativeEngine('auto');
       usePacking(true);
     }
   };
-  // The C kernel where the addon is built on an AVX-512 CPU (CI's machines); elsewhere BlockLSTM alone.
-  const engines: Engine[] = nativeAddon()?.lstmEngine() === 'avx512' ? ['BlockLSTM', 'C kernel'] : ['BlockLSTM'];
+  // The C kernel on each engine this CPU runs where the addon is built (CI's machines: avx512 and avx2); elsewhere BlockLSTM alone.
+  const engines: Engine[] = ['BlockLSTM', ...nativeEngines().map((e) => `C kernel, ${e}` as const)];
   try {
     for (const batchSize of [64, 7]) {
       const reference = await run(batchSize, 'reference', false);
@@ -65,7 +67,7 @@ test('v2 dev: fused inference (BlockLSTM, and the C kernel where it runs), padde
             assert.equal(e.length, reference.emissions[i].length);
             for (let j = 0; j < e.length; j++) worst = Math.max(worst, Math.abs(e[j] - reference.emissions[i][j]));
           });
-          assert.ok(worst < (engine === 'C kernel' ? 5e-5 : 1e-5), `batch ${batchSize}, ${engine}, packed ${packed}: emissions differ by up to ${worst}`);
+          assert.ok(worst < (cEngine(engine) ? 5e-5 : 1e-5), `batch ${batchSize}, ${engine}, packed ${packed}: emissions differ by up to ${worst}`);
           assert.equal(fused.tags.filter((tags, i) => tags !== reference.tags[i]).length, 0, `batch ${batchSize}, ${engine}, packed ${packed}: Viterbi paths differ`);
         }
     }

@@ -3,8 +3,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { blockLstmAvailable, useBlockLstm } from '../../../models/layers/blockLstm.js';
 import { LstmEncoder, timeMajorIndex } from '../../../models/layers/lstm.js';
-import { nativeLstmAvailable, useNativeLstm } from '../../../models/layers/nativeLstm.js';
-import { nativeAddon } from '../../../schemas/nativeAddon.js';
+import { type NativeEngine, nativeEngines, nativeLstmAvailable, useNativeEngine, useNativeLstm } from '../../../models/layers/nativeLstm.js';
 import { packRows } from '../../../models/packing.js';
 import { disposeParams } from '../../../models/layers/params.js';
 import { Rng } from '../../../models/rng.js';
@@ -31,12 +30,25 @@ function reference(xs: number[][], w: number[][], u: number[][], b: number[], h:
   return out;
 }
 
-// Inference runs the C kernel (nativeLstm.ts) where it runs, else BlockLSTM on the native backend, else the training path: each engine here.
-for (const [inference, engine] of [[false, 'training path'], [true, 'C kernel'], [true, 'BlockLSTM']] as const) {
-test(`BiLSTM (${inference ? `inference: ${engine}` : engine}) matches a plain reference per direction, and padding does not leak into real positions`, async (t) => {
+/**
+ * Inference's engines: the C kernel (nativeLstm.ts) on each engine this CPU runs (where it runs none, one case in which BlockLSTM
+ * takes over), then BlockLSTM (on the native backend; elsewhere the training path takes over).
+ */
+type Engine = { name: string; cKernel: boolean; native?: NativeEngine };
+const cKernels: Engine[] = nativeEngines().map((native) => ({ name: `C kernel, ${native}`, cKernel: true, native }));
+const INFERENCE_ENGINES: Engine[] = [...(cKernels.length > 0 ? cKernels : [{ name: 'C kernel', cKernel: true }]), { name: 'BlockLSTM', cKernel: false }];
+
+/** Sets `engine` for the rest of test t. */
+function useEngine(t: { after: (fn: () => void) => void }, { cKernel, native }: Engine): void {
+  useNativeLstm(cKernel);
+  if (native) useNativeEngine(native);
+  t.after(() => (useNativeLstm(true), useNativeEngine('auto')));
+}
+
+for (const [inference, engine] of [[false, { name: 'training path', cKernel: false }] as const, ...INFERENCE_ENGINES.map((e) => [true, e] as const)]) {
+test(`BiLSTM (${inference ? `inference: ${engine.name}` : engine.name}) matches a plain reference per direction, and padding does not leak into real positions`, async (t) => {
   await testBackend();
-  useNativeLstm(engine === 'C kernel');
-  t.after(() => useNativeLstm(true));
+  useEngine(t, engine);
   const rng = new Rng(1);
   const d = 3;
   const h = 2;
@@ -112,20 +124,19 @@ test('the fused inference kernel runs on the native backend, agrees with the tra
   }
 });
 
-for (const engine of ['C kernel', 'BlockLSTM'] as const) {
-test(`packed inference (applyPacked, ${engine}): each sentence of a shared row gets the states it gets alone, in both directions, with no tensors left behind`, async (t) => {
+for (const { name, cKernel, native } of INFERENCE_ENGINES) {
+test(`packed inference (applyPacked, ${name}): each sentence of a shared row gets the states it gets alone, in both directions, with no tensors left behind`, async (t) => {
   await testBackend();
   if (!blockLstmAvailable()) {
     t.skip('packing runs on the fused kernel, native backend only');
     return;
   }
-  useNativeLstm(engine === 'C kernel');
-  t.after(() => useNativeLstm(true));
-  assert.equal(nativeLstmAvailable(), engine === 'C kernel' && nativeAddon()?.lstmEngine() === 'avx512');
+  useEngine(t, { name, cKernel, native });
+  assert.equal(nativeLstmAvailable(), native !== undefined);
   const rng = new Rng(5);
   for (const bidirectional of [true, false]) {
     const d = 4;
-    const h = 3;
+    const h = 5; // 4H = 20 gate columns: both halves of a 32-column panel (the avx2 engine computes them apart)
     const lstm = new LstmEncoder({ inputDim: d, hiddenDim: h, bidirectional }, rng);
     // Large weights and inputs saturate the gates and push the cell state far from 0 before each separator.
     for (const v of [lstm.w, lstm.u]) tf.tidy(() => v.assign(tf.mul(v, 4)));

@@ -5,15 +5,27 @@
  * step by step) on random networks of every head configuration, with hidden
  * sizes that are not multiples of the vector width, more tags than one
  * 32-column panel, sentences of mixed lengths (empty ones too) and weights
- * large enough to saturate the gates; new weights after an assign; a flat
- * tensor count; the addon's argument checks; and the bfloat16 products.
+ * large enough to saturate the gates, on every engine this CPU runs (avx512,
+ * avx2), which agree bit for bit; new weights after an assign; a flat tensor
+ * count; the addon's argument checks; and the bfloat16 products.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { EncodedSentence } from '../../../models/batch.js';
 import { makeBatch } from '../../../models/batch.js';
-import { hostValues, inferencePrecision, type InferencePrecision, nativeLstmAvailable, useInferencePrecision, useNativeLstm } from '../../../models/layers/nativeLstm.js';
+import {
+  hostValues,
+  inferencePrecision,
+  type InferencePrecision,
+  NATIVE_ENGINES,
+  nativeEngine,
+  nativeEngines,
+  nativeLstmAvailable,
+  useInferencePrecision,
+  useNativeEngine,
+  useNativeLstm,
+} from '../../../models/layers/nativeLstm.js';
 import { ConfigError } from '../../../common/errors.js';
 import { type NetworkConfig, TaggingNetwork } from '../../../models/network/taggingNetwork.js';
 import { makePackedBatch, packRows } from '../../../models/packing.js';
@@ -28,7 +40,7 @@ async function unavailable(): Promise<string | undefined> {
   await testBackend();
   const addon = nativeAddon();
   if (addon === null) return "mentionflow's addon is not built (bash deploy/native/build-native-addon.sh)";
-  if (addon.lstmEngine() === null) return 'this CPU lacks AVX-512F';
+  if (addon.lstmEngine() === null) return 'this CPU runs none of its engines (AVX-512F, or AVX2 and FMA)';
   if (!nativeLstmAvailable()) return 'the native TensorFlow backend is not active';
   return undefined;
 }
@@ -64,11 +76,16 @@ const HEADS = [
   { useHidden: true, useEmbeddings: true, lexicalBuckets: 0, numTags: 33 },
 ];
 
-test('C inference: every head configuration\'s emissions, padded and packed, are the training path\'s within 2e-5, with a flat tensor count', async (t) => {
+test('C inference, on every engine this CPU runs: every head configuration\'s emissions, padded and packed, are the training path\'s within 2e-5, with a flat tensor count', async (t) => {
   const why = await unavailable();
   if (why) return t.skip(why);
-  const rng = new Rng(11);
+  t.after(() => useNativeEngine('auto'));
   let cases = 0;
+  for (const engine of nativeEngines()) {
+  useNativeEngine(engine);
+  assert.equal(nativeEngine(), engine);
+  t.diagnostic(`engine ${engine}`);
+  const rng = new Rng(11);
   for (const head of HEADS)
     for (const [hiddenDim, bidirectional] of [[7, true], [33, false], [16, true]] as const) {
       const net = network(rng, hiddenDim, bidirectional, head);
@@ -83,7 +100,7 @@ test('C inference: every head configuration\'s emissions, padded and packed, are
         const padded = net.emissions('ner', batch);
         const got = padded.dataSync() as Float32Array;
         padded.dispose();
-        const what = `${JSON.stringify(head)}, H ${hiddenDim}, bidirectional ${bidirectional}`;
+        const what = `${engine}: ${JSON.stringify(head)}, H ${hiddenDim}, bidirectional ${bidirectional}`;
         assert.ok(worstPadded(got, reference, batch.lengths, batch.steps, head.numTags) < 2e-5, `padded: ${what}`);
         for (const { sentences: group, layout } of packRows(lengths, 4)) {
           const packed = net.packedEmissions('ner', makePackedBatch(group.map((i) => sents[i]), layout));
@@ -103,7 +120,48 @@ test('C inference: every head configuration\'s emissions, padded and packed, are
       net.dispose();
       cases++;
     }
-  assert.equal(cases, HEADS.length * 3);
+  }
+  assert.equal(cases, HEADS.length * 3 * nativeEngines().length);
+});
+
+test('C inference: the engines this CPU runs give the same bits (the same FMA chains and exp), lstmPacked and emissionsPacked alike; an engine is chosen per thread and refused where the CPU lacks it', async (t) => {
+  const why = await unavailable();
+  if (why) return t.skip(why);
+  t.after(() => useNativeEngine('auto'));
+  const addon = nativeAddon()!;
+  const engines = nativeEngines();
+  assert.equal(nativeEngine(), engines[0], 'the fastest by default');
+  assert.throws(() => addon.lstmUseEngine('sse' as 'auto'), RangeError);
+  assert.throws(() => addon.lstmUseEngine(2 as unknown as 'auto'), TypeError);
+  for (const missing of NATIVE_ENGINES.filter((e) => !engines.includes(e))) {
+    assert.throws(() => addon.lstmUseEngine(missing), /lacks/, `${missing} refused by the addon`);
+    assert.throws(() => useNativeEngine(missing), ConfigError, `${missing} refused`);
+  }
+  if (engines.length < 2) return t.skip(`one engine here (${engines.join(', ')}): nothing to compare`);
+  const rng = new Rng(14);
+  // Large inputs and weights: saturated gates, exp's clamps and subnormal results.
+  const [d, h, dirs, n] = [9, 37, 2, 90];
+  const rand = (len: number, scale: number) => Float32Array.from({ length: len }, () => scale * rng.normal());
+  const dims = Int32Array.of(d, h, dirs);
+  const prepared = addon.lstmPrepare(rand(dirs * d * 4 * h, 8), rand(dirs * h * 4 * h, 8), rand(dirs * 4 * h, 8), dims);
+  const x = rand(n * d, 30);
+  const [starts, lengths] = [Int32Array.of(0, 31, 32, 60), Int32Array.of(31, 1, 27, 30)];
+  for (const head of HEADS) {
+    const net = network(rng, 35, true, head);
+    const batch = makeBatch(sentences(rng, [12, 3, 25, 8, 1, 16, 9], head.lexicalBuckets));
+    const outputs = engines.map((engine) => {
+      useNativeEngine(engine);
+      const out = new Float32Array(n * dirs * h);
+      addon.lstmPacked(prepared, x, starts, lengths, dims, out);
+      return { lstm: out, emissions: tf.tidy(() => net.emissions('ner', batch).dataSync() as Float32Array) };
+    });
+    for (let e = 1; e < engines.length; e++) {
+      assert.deepEqual(outputs[e].lstm, outputs[0].lstm, `lstmPacked: ${engines[e]} and ${engines[0]}`);
+      assert.deepEqual(outputs[e].emissions, outputs[0].emissions, `emissions: ${engines[e]} and ${engines[0]}, ${JSON.stringify(head)}`);
+    }
+    assert.ok(outputs[0].lstm.some((v) => v !== 0) && outputs[0].emissions.some((v) => v !== 0), 'something computed');
+    net.dispose();
+  }
 });
 
 test('C inference: new weights (an assign, as a hot swap or an optimizer step makes) are used at once, never a stale host copy', async (t) => {
@@ -183,6 +241,16 @@ test('C inference in bfloat16 (where the CPU has AVX512_BF16): other numbers tha
   const why = await unavailable();
   if (why) return t.skip(why);
   assert.throws(() => useInferencePrecision('half' as InferencePrecision), ConfigError, 'an unknown precision');
+  if (nativeEngines().includes('avx2')) {
+    useNativeEngine('avx2');
+    try {
+      assert.equal(nativeAddon()!.lstmBf16(), false, 'no bfloat16 on the avx2 engine');
+      const why = nativeEngines().includes('avx512') ? /avx2 engine is in use/ : /AVX512_BF16/;
+      assert.throws(() => useInferencePrecision('bfloat16'), (err: unknown) => err instanceof ConfigError && why.test(err.message));
+    } finally {
+      useNativeEngine('auto');
+    }
+  }
   if (!nativeAddon()!.lstmBf16()) {
     assert.throws(() => useInferencePrecision('bfloat16'), (err: unknown) => err instanceof ConfigError && /AVX512_BF16/.test(err.message));
     return;
@@ -199,6 +267,7 @@ test('C inference in bfloat16 (where the CPU has AVX512_BF16): other numbers tha
     useInferencePrecision('bfloat16');
     try {
       assert.equal(inferencePrecision(), 'bfloat16');
+      if (nativeEngines().includes('avx2')) assert.throws(() => useNativeEngine('avx2'), ConfigError, 'avx2 refused while the precision is bfloat16');
       const before = tf.memory().numTensors;
       const bf16 = run();
       run();
