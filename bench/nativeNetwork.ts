@@ -4,13 +4,16 @@
  * texts in the groups the tagger makes (packRows, 64 rows, 2,048 cells), by
  * TensorFlow's BlockLSTM and tfjs ops (packed rows with separators), by the C
  * kernel in float32 (models/network/nativeHead.ts: each sentence alone, no
- * padding) and by the C kernel with bfloat16 products (where the CPU has
+ * padding) on each of its engines this CPU runs (avx512, avx2: the same bits,
+ * so an AVX-512 machine measures what a CPU without AVX-512F would run) and by
+ * the C kernel with bfloat16 products (avx512, where the CPU has
  * AVX512_BF16), and a 1024x1024 float32 tf.matMul; the engines alternate,
  * rep after rep. No encoding or decoding: the ids and features are made once.
  * Reports CPU ms per pass over the dev texts (median and range over --reps),
  * the useful rate (forward FLOPs over the real characters, bench/flops.ts)
- * per CPU-second as a share of the matMul's, the ratios to BlockLSTM, and the
- * largest emission difference to BlockLSTM. Run it pinned to one core with
+ * per CPU-second as a share of the matMul's, the ratios to BlockLSTM and to
+ * the C kernel's float32 on its fastest engine, and the largest emission
+ * difference to BlockLSTM. Run it pinned to one core with
  * one TensorFlow thread:
  *
  *   TF_NUM_INTRAOP_THREADS=1 taskset -c 0 node dist/bench/nativeNetwork.js [--model DIR] [--data FILE] [--reps N]
@@ -20,7 +23,7 @@ import { corporaDir, defaultModelDir } from '../cli/defaults.js';
 import { join } from 'node:path';
 import { useBackend } from '../models/backend.js';
 import { readConll } from '../models/data/conll.js';
-import { inferencePrecision, nativeLstmAvailable, useInferencePrecision, useNativeLstm } from '../models/layers/nativeLstm.js';
+import { inferencePrecision, nativeEngines, nativeLstmAvailable, useInferencePrecision, useNativeEngine, useNativeLstm } from '../models/layers/nativeLstm.js';
 import { nativeAddon } from '../schemas/nativeAddon.js';
 import { makePackedBatch, packRows } from '../models/packing.js';
 import { TaggerModel } from '../models/taggerModel.js';
@@ -43,13 +46,13 @@ const chars = lengths.reduce((a, b) => a + b, 0);
 const batches = packRows(lengths, 64, 2048).map(({ sentences: group, layout }) => makePackedBatch(group.map((i) => model.encode(sentences[i])), layout));
 
 type Engine = { name: string; set: () => void };
-const engines: Engine[] = [
-  { name: 'BlockLSTM + tfjs ops (packed rows)', set: () => useNativeLstm(false) },
-  { name: 'C kernel, float32', set: () => useNativeLstm(true) },
-];
+const engines: Engine[] = [{ name: 'BlockLSTM + tfjs ops (packed rows)', set: () => useNativeLstm(false) }];
 useNativeLstm(true);
-if (!nativeLstmAvailable()) throw new Error('the C kernel does not run here (mentionflow\'s addon, AVX-512F and the native backend are needed)');
-if (nativeAddon()?.lstmBf16() === true) engines.push({ name: 'C kernel, bfloat16 products', set: () => (useNativeLstm(true), useInferencePrecision('bfloat16')) });
+if (!nativeLstmAvailable()) throw new Error("the C kernel does not run here (mentionflow's addon, AVX-512F or AVX2 and FMA, and the native backend are needed)");
+for (const native of nativeEngines()) engines.push({ name: `C kernel, float32, ${native}`, set: () => (useNativeLstm(true), useNativeEngine(native)) });
+if (nativeAddon()?.lstmBf16() === true) engines.push({ name: 'C kernel, bfloat16 products, avx512', set: () => (useNativeLstm(true), useNativeEngine('avx512'), useInferencePrecision('bfloat16')) });
+/** Back to the defaults after an engine's pass (float32 first: the avx2 engine refuses bfloat16). */
+const reset = () => (useInferencePrecision('float32'), useNativeEngine('auto'));
 
 /** One pass over every batch: its emissions, read back as the tagger reads them. */
 function pass(): Float32Array[] {
@@ -80,7 +83,7 @@ for (const e of engines) {
   e.set();
   outputs.set(e.name, pass());
   pass();
-  useInferencePrecision('float32');
+  reset();
 }
 matmul();
 const times = new Map<string, number[]>(engines.map((e) => [e.name, []]));
@@ -90,13 +93,14 @@ for (let r = 0; r < reps; r++) {
   for (const e of engines) {
     e.set();
     times.get(e.name)!.push(cpuSeconds(pass));
-    useInferencePrecision('float32');
+    reset();
   }
 }
 tf.dispose([a, b]);
 const flops = forwardFlopsPerPosition(model.network.config) * chars;
 const mmRate = median(mm);
 const base = median(times.get(engines[0].name)!);
+const cBase = median(times.get(engines[1].name)!);
 const reference = outputs.get(engines[0].name)!;
 const fmt = (xs: number[], d = 1) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)})`;
 const lines = [
@@ -104,15 +108,15 @@ const lines = [
   '',
   `${sentences.length} texts, ${chars.toLocaleString('en-US')} characters, ${batches.length} packed batches; ${reps} reps, engines alternating; 1024x1024 float32 tf.matMul in the same process: ${fmt(mm)} GFLOP per CPU-second; precision now ${inferencePrecision()}.`,
   '',
-  '| engine | CPU ms per pass | useful GFLOP per CPU-second | share of matMul | BlockLSTM / this (speed-up) | largest emission difference to BlockLSTM |',
-  '|---|---|---:|---:|---:|---:|',
+  `| engine | CPU ms per pass | useful GFLOP per CPU-second | share of matMul | BlockLSTM / this (speed-up) | ${engines[1].name} / this | largest emission difference to BlockLSTM |`,
+  '|---|---|---:|---:|---:|---:|---:|',
   ...engines.map((e) => {
     const t = times.get(e.name)!;
     const out = outputs.get(e.name)!;
     let worst = 0;
     out.forEach((o, i) => o.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - reference[i][j])))));
     const rate = flops / median(t) / 1e9;
-    return `| ${e.name} | ${fmt(t.map((s) => s * 1e3))} | ${rate.toFixed(1)} | ${((100 * rate) / mmRate).toFixed(1)}% | ${(base / median(t)).toFixed(2)} | ${worst.toExponential(2)} |`;
+    return `| ${e.name} | ${fmt(t.map((s) => s * 1e3))} | ${rate.toFixed(1)} | ${((100 * rate) / mmRate).toFixed(1)}% | ${(base / median(t)).toFixed(2)} | ${(cBase / median(t)).toFixed(2)} | ${worst.toExponential(2)} |`;
   }),
 ];
 process.stdout.write(lines.join('\n') + '\n');
