@@ -9,7 +9,7 @@
  * (a gather), so right padding never leaks into real positions for either
  * direction; outputs at padded positions are unspecified and must be masked.
  * At inference on the native backend the recurrence instead runs in C
- * (nativeLstm.ts: mentionflow's addon on an AVX-512 CPU), each sentence alone
+ * (nativeLstm.ts: mentionflow's addon on a CPU with AVX-512F or AVX2 and FMA), each sentence alone
  * and no padding computed, or else in
  * TensorFlow's fused BlockLSTM kernel (blockLstm.ts), one op per direction
  * for the whole sequence, with the same weights and the same results; a
@@ -147,7 +147,7 @@ export class LstmEncoder {
    * each row within its used length, so it too meets each sentence from a
    * separator or the row's end. Only where the fused kernel runs
    * (`canPack`); outputs are computed for the N characters only.
-   * Where the C kernel runs (nativeLstm.ts: the addon, AVX-512) it takes the
+   * Where the C kernel runs (nativeLstm.ts: the addon, AVX-512 or AVX2) it takes the
    * pass instead: each sentence alone, no rows, padding or separators.
    */
   applyPacked(x: tf.Tensor2D, layout: PackedLayout): tf.Tensor2D {
