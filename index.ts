@@ -47,8 +47,8 @@ export { ThreadTagger } from './models/threadTagger.js';
 export type { ThreadTaggerOptions } from './models/threadTagger.js';
 export { BACKEND_CHOICES, activeBackend, useBackend } from './models/backend.js';
 export type { BackendChoice, BackendName } from './models/backend.js';
-export { INFERENCE_PRECISIONS, inferencePrecision, useInferencePrecision } from './models/layers/nativeLstm.js';
-export type { InferencePrecision } from './models/layers/nativeLstm.js';
+export { INFERENCE_PRECISIONS, inferenceEngine, inferencePrecision, useInferencePrecision } from './models/layers/nativeLstm.js';
+export type { InferenceEngine, InferencePrecision, NativeEngine } from './models/layers/nativeLstm.js';
 
 // Operators and items
 export {

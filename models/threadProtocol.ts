@@ -17,7 +17,7 @@ import {
   TaggingError,
 } from '../common/errors.js';
 import type { BackendChoice, BackendName } from './backend.js';
-import type { InferencePrecision } from './layers/nativeLstm.js';
+import type { InferenceEngine, InferencePrecision } from './layers/nativeLstm.js';
 import { labelFields, type Mention } from './mention.js';
 
 /** The thread's workerData. */
@@ -53,7 +53,8 @@ export type ToThread =
   | { type: 'dispose' };
 
 export type FromThread =
-  | { type: 'ready'; modelId: string; modelVersion: string; backend: BackendName }
+  /** `lstm`: where the model's LSTM runs in the thread (nativeLstm.ts inferenceEngine). */
+  | { type: 'ready'; modelId: string; modelVersion: string; backend: BackendName; lstm: InferenceEngine }
   /** Loading failed; the thread ends. */
   | { type: 'failed'; error: WireError }
   /** `memory`: tf.memory() in the thread after the call. */

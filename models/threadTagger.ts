@@ -37,7 +37,7 @@
 import { Worker } from 'node:worker_threads';
 import { ConfigError, TaggingError } from '../common/errors.js';
 import type { BackendChoice, BackendName } from './backend.js';
-import type { InferencePrecision } from './layers/nativeLstm.js';
+import type { InferenceEngine, InferencePrecision } from './layers/nativeLstm.js';
 import type { Mention, Tagger } from './tagger.js';
 import { fromWire, unpackMentions, type FromThread, type PackedMentions, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
 
@@ -86,6 +86,7 @@ interface Ready {
   modelId: string;
   modelVersion: string;
   backend: BackendName;
+  lstm: InferenceEngine;
 }
 
 /** How a thread ended: its exit code, and the error it failed with, if any. */
@@ -293,6 +294,8 @@ export class ThreadTagger implements Tagger {
   readonly modelVersion: string;
   /** The backend the threads run on. */
   readonly backend: BackendName;
+  /** Where the model's LSTM runs in the threads: the C kernel's engine, or TensorFlow and why (nativeLstm.ts inferenceEngine). */
+  readonly lstm: InferenceEngine;
 
   private constructor(
     started: readonly Started[],
@@ -300,7 +303,7 @@ export class ThreadTagger implements Tagger {
   ) {
     const warn = warner(options);
     this.lanes = started.map((s) => new Lane(s, warn, (lane, code, failure) => this.onThreadExit(lane, code, failure)));
-    ({ modelId: this.modelId, modelVersion: this.modelVersion, backend: this.backend } = started[0].ready);
+    ({ modelId: this.modelId, modelVersion: this.modelVersion, backend: this.backend, lstm: this.lstm } = started[0].ready);
     this.models.set(0, this.lanes.map(() => 0));
   }
 

@@ -11,7 +11,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { TaggingError } from '../common/errors.js';
 import { activeBackend, useBackend } from './backend.js';
-import { useInferencePrecision } from './layers/nativeLstm.js';
+import { inferenceEngine, useInferencePrecision } from './layers/nativeLstm.js';
 import { NeuralTagger } from './tagger.js';
 import { TaggerModel } from './taggerModel.js';
 import { packMentions, toWire, type FromThread, type TensorMemory, type ThreadInit, type ToThread } from './threadProtocol.js';
@@ -87,7 +87,7 @@ const first = await open().catch((err: unknown) => {
 });
 if (first !== undefined) {
   taggers.set(0, first);
-  post({ type: 'ready', modelId: first.modelId, modelVersion: first.modelVersion, backend: activeBackend() });
+  post({ type: 'ready', modelId: first.modelId, modelVersion: first.modelVersion, backend: activeBackend(), lstm: inferenceEngine() });
   let queue = Promise.resolve();
   port.on('message', (m: ToThread) => {
     if (m.type === 'memory') post({ type: 'memory', id: m.id, memory: memory() });

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../common/errors.js';
 import { ModelStore } from '../../models/artifact/store.js';
 import { preferOneComputeThread, useBackend } from '../../models/backend.js';
-import { useInferencePrecision } from '../../models/layers/nativeLstm.js';
+import { inferenceEngine, useInferencePrecision } from '../../models/layers/nativeLstm.js';
 import { SwappableTagger } from '../../models/swappableTagger.js';
 import { NeuralTagger, type Tagger } from '../../models/tagger.js';
 import { TaggerModel } from '../../models/taggerModel.js';
@@ -276,6 +276,8 @@ export async function run(p: Parsed): Promise<number> {
       ...(fromStore ? { modelStore: fromStore.store.dir } : {}),
       inference: config.inference,
       ...(thread ? { inferenceThreads: thread.threads } : {}),
+      // where the LSTM runs: the C kernel's engine, or TensorFlow and why (in the inference threads, as they said when ready)
+      lstm: thread ? thread.lstm : inferenceEngine(),
       ...(server ? { metricsPort: server.port } : {}),
     });
     idleCheck = new AbortController();

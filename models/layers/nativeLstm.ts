@@ -140,7 +140,39 @@ export function hostValues(v: tf.Variable): Float32Array {
 
 /** True where the C kernel runs: switched on, the addon loads, the CPU has AVX-512F or AVX2 and FMA, the native backend is active. */
 export function nativeLstmAvailable(): boolean {
-  return enabled && nativeBackend() !== undefined && (nativeAddon()?.lstmEngine() ?? null) !== null;
+  return nativeUnavailable() === undefined;
+}
+
+/** Why the C kernel does not run in this thread, or undefined when it does. */
+function nativeUnavailable(): string | undefined {
+  const addon = nativeAddon();
+  if (addon === null) return `mentionflow's addon is not loaded (${nativeAddonStatus().reason}; bash deploy/native/build-native-addon.sh)`;
+  if (addon.lstmEngine() === null) return 'this CPU has neither AVX-512F nor AVX2 and FMA';
+  if (nativeBackend() === undefined) return 'the native TensorFlow backend is not active (backend native)';
+  if (!enabled) return 'the C kernel is switched off (useNativeLstm(false))';
+  return undefined;
+}
+
+/** How a model's LSTM runs at inference in this thread (inferenceEngine). */
+export interface InferenceEngine {
+  /** The C kernel on one of its engines, or TensorFlow (BlockLSTM and tfjs ops). */
+  runsOn: `c-${NativeEngine}` | 'tensorflow';
+  /** The products' precision (useInferencePrecision). */
+  precision: InferencePrecision;
+  /** With runsOn 'tensorflow': why the C kernel does not run here, and what to do. */
+  why?: string;
+}
+
+/**
+ * Where a model's LSTM runs at inference in this thread, for the worker's
+ * start-up log and reports: the C kernel's engine (about twice BlockLSTM's
+ * characters per CPU-second on AVX-512), or TensorFlow and why.
+ */
+export function inferenceEngine(): InferenceEngine {
+  const precision = inferencePrecision();
+  const why = nativeUnavailable();
+  const engine = nativeAddon()?.lstmEngine() ?? null;
+  return why === undefined && engine !== null ? { runsOn: `c-${engine}`, precision } : { runsOn: 'tensorflow', precision, why };
 }
 
 /**

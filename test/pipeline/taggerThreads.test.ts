@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { FAULT_THREAD_EXIT_ENV } from '../../cli/commands/run.js';
 import { projectRoot } from '../../cli/defaults.js';
 import { NeuralTagger } from '../../models/tagger.js';
+import { nativeEngine, nativeLstmAvailable } from '../../models/layers/nativeLstm.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { testBackend } from '../support/backend.js';
 import {
@@ -52,6 +53,9 @@ test('two inference threads against the broker: each post tagged once with the i
     const exit = await within(cli.exited, 30_000, 'the worker to stop');
     assert.equal(exit.code, 0, cli.stderr.slice(-2000));
     assert.match(cli.stderr, /"msg":"worker started".*"inference":"thread","inferenceThreads":2/);
+    // where the LSTM runs, as this process (same backend, addon and CPU) would run it
+    const runsOn = nativeLstmAvailable() ? `c-${nativeEngine()}` : 'tensorflow';
+    assert.match(cli.stderr, new RegExp(`"msg":"worker started".*"lstm":\\{"runsOn":"${runsOn}","precision":"float32"`));
     assert.doesNotMatch(cli.stderr, /"level":"(warn|error)"/);
 
     assert.deepEqual(collector.duplicates(), [], 'no output twice');

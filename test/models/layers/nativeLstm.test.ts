@@ -16,6 +16,7 @@ import type { EncodedSentence } from '../../../models/batch.js';
 import { makeBatch } from '../../../models/batch.js';
 import {
   hostValues,
+  inferenceEngine,
   inferencePrecision,
   type InferencePrecision,
   NATIVE_ENGINES,
@@ -162,6 +163,28 @@ test('C inference: the engines this CPU runs give the same bits (the same FMA ch
     assert.ok(outputs[0].lstm.some((v) => v !== 0) && outputs[0].emissions.some((v) => v !== 0), 'something computed');
     net.dispose();
   }
+});
+
+test('inferenceEngine names where the LSTM runs: the C kernel on the engine in use, or TensorFlow with why', async (t) => {
+  const why = await unavailable();
+  if (why) {
+    // where the C kernel cannot run, the report says TensorFlow and gives a reason
+    const report = inferenceEngine();
+    assert.equal(report.runsOn, 'tensorflow');
+    assert.ok(typeof report.why === 'string' && report.why.length > 0, JSON.stringify(report));
+    return t.skip(why);
+  }
+  t.after(() => {
+    useNativeLstm(true);
+    useNativeEngine('auto');
+  });
+  for (const engine of nativeEngines()) {
+    useNativeEngine(engine);
+    assert.deepEqual(inferenceEngine(), { runsOn: `c-${engine}`, precision: 'float32' });
+  }
+  useNativeLstm(false);
+  assert.deepEqual(inferenceEngine(), { runsOn: 'tensorflow', precision: 'float32', why: 'the C kernel is switched off (useNativeLstm(false))' });
+  assert.equal(nativeLstmAvailable(), false);
 });
 
 test('C inference: new weights (an assign, as a hot swap or an optimizer step makes) are used at once, never a stale host copy', async (t) => {
