@@ -212,33 +212,47 @@ __attribute__((target("avx512f,avx512bf16"))) static void kernel_6x32_bf16(size_
   MF_STORE_TILE(_mm512, 16, c, ldc)
 }
 
-/* exp(x) for 16 lanes: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by its degree-6 Taylor polynomial, times 2^n by scalef. */
+/*
+ * exp(x) on vectors V (intrinsics prefix mm; round(v) rounds to the nearest integer): x = n ln2 + r, |r| <= ln2 / 2,
+ * exp(r) by its degree-6 Taylor polynomial in p, and n; each width then multiplies p by 2^n its own way.
+ */
+#define MF_EXP_POLY(V, mm, round, x)                                                                             \
+  x = mm##_max_ps(mm##_min_ps(x, mm##_set1_ps(88.0f)), mm##_set1_ps(-104.0f));                                    \
+  V n = round(mm##_mul_ps(x, mm##_set1_ps(1.44269504088896341f)));                                                \
+  V r = mm##_fnmadd_ps(n, mm##_set1_ps(0.693359375f), x);                                                         \
+  r = mm##_fnmadd_ps(n, mm##_set1_ps(-2.12194440e-4f), r);                                                        \
+  V p = mm##_set1_ps(1.0f / 720);                                                                                 \
+  p = mm##_fmadd_ps(p, r, mm##_set1_ps(1.0f / 120));                                                              \
+  p = mm##_fmadd_ps(p, r, mm##_set1_ps(1.0f / 24));                                                               \
+  p = mm##_fmadd_ps(p, r, mm##_set1_ps(1.0f / 6));                                                                \
+  p = mm##_fmadd_ps(p, r, mm##_set1_ps(0.5f));                                                                    \
+  p = mm##_fmadd_ps(p, r, mm##_set1_ps(1.0f));                                                                    \
+  p = mm##_fmadd_ps(p, r, mm##_set1_ps(1.0f));
+
+/*
+ * sigmoid(x) = 1 / (1 + exp(-x)) and tanh(x) = 1 - 2 / (exp(2x) + 1) (exact at 0 and at saturation, absolute error
+ * about 1e-7) on vectors V, from that width's exp: defines sigmoid<w> and tanh<w>.
+ */
+#define MF_ACTIVATIONS(target_isa, V, mm, w)                                                                     \
+  __attribute__((target(target_isa))) static inline V sigmoid##w(V x) {                                          \
+    const V one = mm##_set1_ps(1.0f);                                                                            \
+    return mm##_div_ps(one, mm##_add_ps(one, exp##w(mm##_sub_ps(mm##_setzero_ps(), x))));                        \
+  }                                                                                                              \
+  __attribute__((target(target_isa))) static inline V tanh##w(V x) {                                             \
+    const V one = mm##_set1_ps(1.0f);                                                                            \
+    V e = exp##w(mm##_add_ps(x, x));                                                                             \
+    return mm##_sub_ps(one, mm##_div_ps(mm##_set1_ps(2.0f), mm##_add_ps(e, one)));                               \
+  }
+
+#define MF_ROUND16(v) _mm512_roundscale_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+
+/* exp(x) for 16 lanes, 2^n by scalef. */
 __attribute__((target("avx512f"))) static inline __m512 exp16(__m512 x) {
-  x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.0f)), _mm512_set1_ps(-104.0f));
-  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  MF_EXP_POLY(__m512, _mm512, MF_ROUND16, x)
   return _mm512_scalef_ps(p, n);
 }
 
-__attribute__((target("avx512f"))) static inline __m512 sigmoid16(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
-}
-
-/* tanh(x) = 1 - 2 / (exp(2x) + 1): exact at 0 and at saturation, absolute error about 1e-7. */
-__attribute__((target("avx512f"))) static inline __m512 tanh16(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  __m512 e = exp16(_mm512_add_ps(x, x));
-  return _mm512_sub_ps(one, _mm512_div_ps(_mm512_set1_ps(2.0f), _mm512_add_ps(e, one)));
-}
+MF_ACTIVATIONS("avx512f", __m512, _mm512, 16)
 
 /* One step's gates for one sentence from z [4H] (i, f, o, g pre-activations): cell c [H] and state h [H] updated in place, h also written to `out`. */
 __attribute__((target("avx512f"))) static void gates_avx512(size_t hd, const float *z, float *c, float *h, float *out) {
@@ -254,40 +268,22 @@ __attribute__((target("avx512f"))) static void gates_avx512(size_t hd, const flo
   }
 }
 
+#define MF_ROUND8(v) _mm256_round_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+
 /*
  * exp16 on 8 lanes (AVX2): the same clamp, reduction and polynomial, and 2^n from exponent bits. After the clamp n lies in
  * [-150, 127], past the normal exponents, so 2^n is applied as two normal factors, 2^(n >> 1) (p times it is exact) and then
  * 2^(n - (n >> 1)) (one rounding, into the subnormals where the result is that small): what scalef computes, bit for bit.
  */
 __attribute__((target("avx2,fma"))) static inline __m256 exp8(__m256 x) {
-  x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.0f)), _mm256_set1_ps(-104.0f));
-  __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.0f / 720);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+  MF_EXP_POLY(__m256, _mm256, MF_ROUND8, x)
   const __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1), bias = _mm256_set1_epi32(127);
   __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
   __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
   return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
 }
 
-__attribute__((target("avx2,fma"))) static inline __m256 sigmoid8(__m256 x) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  return _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_sub_ps(_mm256_setzero_ps(), x))));
-}
-
-/* tanh16 on 8 lanes. */
-__attribute__((target("avx2,fma"))) static inline __m256 tanh8(__m256 x) {
-  const __m256 one = _mm256_set1_ps(1.0f);
-  __m256 e = exp8(_mm256_add_ps(x, x));
-  return _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
-}
+MF_ACTIVATIONS("avx2,fma", __m256, _mm256, 8)
 
 /* gates_avx512 on AVX2, 8 lanes at a time: the same operations, so the same bits. */
 __attribute__((target("avx2,fma"))) static void gates_avx2(size_t hd, const float *z, float *c, float *h, float *out) {
