@@ -22,6 +22,7 @@
  *
  *   node dist/bench/limitsLevers.js [--model DIR] [--data FILE] [--runs N] [--quick] [--pass-cells 512,1024,...]
  *     [--batches] [--baseline DIST] [--threads 1|1,2] [--reps N] [--precision P] [--baseline-precision P]
+ *     [--engine E] [--baseline-engine E]
  *
  * --quick: only the worker's backlog batches (default limits) at each
  * sliceChars, inline and thread, for a fast look. --pass-cells: instead, the
@@ -39,7 +40,15 @@
  * the LSTM's precision at inference in this build's / the baseline's children
  * (float32, the default, or bfloat16: models/layers/nativeLstm.ts); with
  * --baseline set to this build's own dist, the two precisions side by side,
- * e.g. --baseline dist --precision bfloat16.
+ * e.g. --baseline dist --precision bfloat16. --engine / --baseline-engine E:
+ * where the LSTM runs in this build's / the baseline's children: auto (the
+ * default: the C kernel's fastest engine where it runs), avx512 or avx2 (that
+ * engine of the C kernel, models/layers/nativeLstm.ts useNativeEngine), or
+ * tensorflow (the C kernel off: BlockLSTM), set in the child's own thread, so
+ * with --batches (the other sets' thread rows are refused). E.g. with oneDNN held
+ * to AVX2, an estimate of a CPU without AVX-512: ONEDNN_MAX_CPU_ISA=AVX2 node
+ * dist/bench/limitsLevers.js --batches --baseline dist --engine avx2
+ * --baseline-engine tensorflow.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -129,7 +138,7 @@ function variants(set: VariantSet, passCells: number[]): Variant[] {
 const OWN_DIST = fileURLToPath(new URL('..', import.meta.url));
 
 /** `modelsRoot`: the dist directory whose models/ modules run the tagger (this build's, or a baseline's). */
-async function child(modelDir: string, dataFile: string, set: VariantSet, passCells: number[], modelsRoot: string, reps: number, precision: string): Promise<void> {
+async function child(modelDir: string, dataFile: string, set: VariantSet, passCells: number[], modelsRoot: string, reps: number, precision: string, engine: string): Promise<void> {
   const from = (path: string) => pathToFileURL(join(modelsRoot, path)).href;
   const { useBackend } = (await import(from('models/backend.js'))) as typeof import('../models/backend.js');
   const { readConll } = (await import(from('models/data/conll.js'))) as typeof import('../models/data/conll.js');
@@ -148,6 +157,13 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
     if (nativeLstm.useInferencePrecision === undefined) throw new Error(`${modelsRoot} has no precision option (models/layers/nativeLstm.js useInferencePrecision); run it at float32`);
     nativeLstm.useInferencePrecision(precision as import('../models/layers/nativeLstm.js').InferencePrecision);
   }
+  // Where the LSTM runs (auto: as the build chooses), set before anything asks whether the C kernel runs.
+  if (engine !== 'auto') {
+    if (nativeLstmModule.useNativeLstm === undefined) throw new Error(`${modelsRoot} has no C kernel (models/layers/nativeLstm.js): run it with engine auto`);
+    if (engine === 'tensorflow') nativeLstmModule.useNativeLstm(false);
+    else if (nativeLstmModule.useNativeEngine === undefined) throw new Error(`${modelsRoot} has one engine only (no useNativeEngine): run it with engine auto or tensorflow`);
+    else nativeLstmModule.useNativeEngine(engine as import('../models/layers/nativeLstm.js').NativeEngine);
+  }
   const texts = (await readConll(dataFile)).filter((s) => s.chars.length > 0).map((s) => s.chars.join(''));
   const computesRealOnly = nativeLstmModule.nativeLstmAvailable?.() === true;
   const { model } = await TaggerModel.load(modelDir);
@@ -160,6 +176,7 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
     const key = `${v.mode} ${v.batchSize} ${v.sliceChars}`;
     if (taggers.has(key)) continue;
     if (v.mode === 'inline') taggers.set(key, new NeuralTagger(model, { batchSize: v.batchSize, sliceChars: v.sliceChars }));
+    else if (engine !== 'auto') throw new Error(`engine ${engine} is set in the calling thread only, not in the inference threads of ${v.name}: use --batches`);
     else {
       const t = await ThreadTagger.open(modelDir, { backend: 'native', batchSize: v.batchSize, sliceChars: v.sliceChars, ...(precision !== 'float32' ? { precision: precision as 'bfloat16' } : {}) });
       threads.push(t);
@@ -269,6 +286,8 @@ async function driver(): Promise<void> {
     reps: { type: 'string', default: '1' },
     precision: { type: 'string', default: 'float32' },
     'baseline-precision': { type: 'string', default: 'float32' },
+    engine: { type: 'string', default: 'auto' },
+    'baseline-engine': { type: 'string', default: 'auto' },
   });
   const runs = Number(values.runs);
   const self = fileURLToPath(import.meta.url);
@@ -285,22 +304,29 @@ async function driver(): Promise<void> {
   for (const flag of ['precision', 'baseline-precision'] as const) {
     if (!['float32', 'bfloat16'].includes(values[flag]!)) throw new Error(`--${flag} must be float32 or bfloat16, got ${values[flag]}`);
   }
-  const tagged = (label: string, precision: string) => (precision === 'float32' ? label : `${label}, ${precision}`);
+  for (const flag of ['engine', 'baseline-engine'] as const) {
+    if (!['auto', 'avx512', 'avx2', 'tensorflow'].includes(values[flag]!)) throw new Error(`--${flag} must be auto, avx512, avx2 or tensorflow, got ${values[flag]}`);
+  }
+  const tagged = (label: string, precision: string, engine: string) => [label, ...(precision === 'float32' ? [] : [precision]), ...(engine === 'auto' ? [] : [engine])].join(', ');
   const builds = [
-    { label: tagged('this build', values.precision!), root: OWN_DIST, precision: values.precision! },
-    ...(values.baseline ? [{ label: tagged('baseline', values['baseline-precision']!), root: values.baseline, precision: values['baseline-precision']! }] : []),
+    { label: tagged('this build', values.precision!, values.engine!), root: OWN_DIST, precision: values.precision!, engine: values.engine! },
+    ...(values.baseline
+      ? [{ label: tagged('baseline', values['baseline-precision']!, values['baseline-engine']!), root: values.baseline, precision: values['baseline-precision']!, engine: values['baseline-engine']! }]
+      : []),
   ];
   const addonWarnings = warnAboutAddons(builds.slice(1));
-  const settings = threadSettings.flatMap((t) => builds.map((b) => ({ ...t, name: values.baseline || b.precision !== 'float32' ? `${t.name}, ${b.label}` : t.name, root: b.root, precision: b.precision })));
+  const settings = threadSettings.flatMap((t) =>
+    builds.map((b) => ({ ...t, name: values.baseline || b.precision !== 'float32' || b.engine !== 'auto' ? `${t.name}, ${b.label}` : t.name, root: b.root, precision: b.precision, engine: b.engine })),
+  );
   const set: VariantSet = values.batches ? 'batches' : values.quick ? 'quick' : 'full';
-  const childArgs = (root: string, precision: string) => ['child', values.model!, values.data!, set, values['pass-cells'] ?? '', root, String(reps), precision];
+  const childArgs = (root: string, precision: string, engine: string) => ['child', values.model!, values.data!, set, values['pass-cells'] ?? '', root, String(reps), precision, engine];
   const loadBefore = loadavg();
   const mm: number[] = [];
   const per = settings.map(() => [] as { flopsPerPosition: number; matmulCpuGflops: number; results: VariantResult[]; reference: string[] }[]);
   for (let r = 0; r < runs; r++) {
     mm.push(exec('taskset', ['-c', '0', process.execPath, limitsWorker, 'matmul', '1024', '5'], base).gflops);
     settings.forEach((s, i) => {
-      const args = [self, ...childArgs(s.root, s.precision)];
+      const args = [self, ...childArgs(s.root, s.precision, s.engine)];
       per[i].push(s.pinned ? exec('taskset', ['-c', '0', process.execPath, ...args], s.env) : exec(process.execPath, args, s.env));
       process.stderr.write(`round ${r + 1}/${runs}: ${s.name} done (load ${loadavg()[0].toFixed(2)})\n`);
     });
@@ -367,5 +393,5 @@ async function driver(): Promise<void> {
 
 if (process.argv[2] === 'child') {
   const passCells = (process.argv[6] ?? '').split(',').filter((x) => x !== '').map(Number);
-  await child(process.argv[3], process.argv[4], process.argv[5] as VariantSet, passCells, process.argv[7] ?? OWN_DIST, Number(process.argv[8] ?? 1), process.argv[9] ?? 'float32');
+  await child(process.argv[3], process.argv[4], process.argv[5] as VariantSet, passCells, process.argv[7] ?? OWN_DIST, Number(process.argv[8] ?? 1), process.argv[9] ?? 'float32', process.argv[10] ?? 'auto');
 } else await driver();
