@@ -101,7 +101,7 @@ export function commandFromSpec(mod: CommandModule, onResult: (code: number) => 
   return cmd;
 }
 
-/** The --backend option of the commands that compute. */
+/** The --precision option of the commands that tag (the LSTM's products at inference). */
 export const PRECISION_OPTION: OptionSpec = {
   type: 'string',
   arg: 'P',
@@ -109,6 +109,7 @@ export const PRECISION_OPTION: OptionSpec = {
   choices: INFERENCE_PRECISIONS,
   default: 'float32',
 };
+/** The --backend option of the commands that compute. */
 export const BACKEND_OPTION: OptionSpec = { type: 'string', arg: 'NAME', description: 'compute backend', choices: BACKEND_CHOICES, default: 'auto' };
 
 export function requireString(p: Parsed, name: string, command: string): string {

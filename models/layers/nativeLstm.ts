@@ -85,16 +85,13 @@ export function useInferencePrecision(precision: InferencePrecision): void {
   bf16 = precision === 'bfloat16';
 }
 
-/** Why bfloat16 products cannot run in this thread, or undefined when they can. */
+/** Why bfloat16 products cannot run in this thread, or undefined when they can: the C kernel's own reasons, after the CPU's. */
 function bf16Unavailable(): string | undefined {
   const addon = nativeAddon();
-  if (addon === null) return `mentionflow's addon is not loaded (${nativeAddonStatus().reason}; bash deploy/native/build-native-addon.sh)`;
-  const engine = addon.lstmEngine();
-  if (engine === null) return 'this CPU lacks AVX-512F and AVX512_BF16';
-  if (!addon.lstmBf16()) return engine === 'avx2' && addon.lstmEngines().includes('avx512') ? "the C kernel's avx2 engine is in use (useNativeEngine), and bfloat16 products need avx512" : 'this CPU lacks AVX512_BF16';
-  if (nativeBackend() === undefined) return 'the native TensorFlow backend is not active (backend native)';
-  if (!enabled) return 'the C kernel is switched off (useNativeLstm(false))';
-  return undefined;
+  const engine = addon?.lstmEngine() ?? null;
+  if (addon !== null && engine === null) return 'this CPU lacks AVX-512F and AVX512_BF16';
+  if (addon !== null && !addon.lstmBf16()) return engine === 'avx2' && addon.lstmEngines().includes('avx512') ? "the C kernel's avx2 engine is in use (useNativeEngine), and bfloat16 products need avx512" : 'this CPU lacks AVX512_BF16';
+  return nativeUnavailable();
 }
 
 /** The precision of the LSTM's products at inference in this thread (useInferencePrecision). */
@@ -171,7 +168,7 @@ export interface InferenceEngine {
 export function inferenceEngine(): InferenceEngine {
   const precision = inferencePrecision();
   const why = nativeUnavailable();
-  const engine = nativeAddon()?.lstmEngine() ?? null;
+  const engine = nativeEngine();
   return why === undefined && engine !== null ? { runsOn: `c-${engine}`, precision } : { runsOn: 'tensorflow', precision, why };
 }
 
