@@ -75,7 +75,7 @@ function checkSettings(s: StreamSettings): void {
   const limits = { maxCount: s.batchMaxCount, maxChars: s.batchMaxChars };
   const slots = taggerSlots({ concurrency: s.taggerConcurrency });
   if (s.batchMode === 'adaptive') batchAdaptive({ ...limits, slots });
-  else if (s.batchMode === 'fixed') batchItems({ ...limits, maxWaitMs: s.batchMaxWaitMs });
+  else if (s.batchMode === 'fixed') batchItems({ ...limits, maxWaitMs: s.batchMaxWaitMs, slots });
   else throw new ConfigError(`mentionStream: batchMode must be 'fixed' or 'adaptive', got ${JSON.stringify(s.batchMode)}`);
 }
 

@@ -31,6 +31,15 @@ export interface RecordRef {
    * older epoch belong to an earlier assignment. Absent for file input.
    */
   epoch?: number;
+  /**
+   * True on the last record a source handed over before it ran out of input
+   * for now (the Kafka source: the last record of a fetched batch that reached
+   * its partition's high watermark). A batcher given the tagger's slots emits
+   * the batch this record ends at once when a slot is free, instead of
+   * waiting for records that are not there (see batchItems). Absent or false
+   * otherwise.
+   */
+  caughtUp?: boolean;
 }
 
 /** An input record as read from the source, before decoding. */

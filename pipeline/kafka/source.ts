@@ -411,8 +411,15 @@ export class KafkaSource implements RecordSource {
       stale = isStale();
       epoch = this.epochOf(topic, partition);
     };
+    const messages = batch.messages;
+    // The batch ends at the partition's high watermark: its last record is
+    // marked caughtUp (nothing more to read there for now), so the batcher
+    // need not wait for more (RecordRef.caughtUp). Conservative: a batch whose
+    // last record is followed by control records (transactional input) is not marked.
+    const lastMessage = messages[messages.length - 1];
+    const caughtUp = lastMessage !== undefined && BigInt(lastMessage.offset) + 1n >= BigInt(batch.highWatermark);
     try {
-      for (const message of batch.messages) {
+      for (const message of messages) {
         if (!this.open || !isRunning() || stale) break;
         if (this.tracker.inFlight() >= this.opts.maxInFlight) {
           slice = 0;
@@ -428,7 +435,7 @@ export class KafkaSource implements RecordSource {
           if (!this.open || !isRunning() || stale) break;
         }
         slice++;
-        const ref: RecordRef = { topic, partition, offset: message.offset, receivedAt: Date.now(), epoch };
+        const ref: RecordRef = { topic, partition, offset: message.offset, receivedAt: Date.now(), epoch, caughtUp: caughtUp && message === lastMessage };
         const fresh = this.tracker.track(ref);
         unresolved = message.offset;
         if (fresh) this.subscriber?.next({ ref, key: message.key ?? null, value: message.value ?? null });

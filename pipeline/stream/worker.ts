@@ -3,9 +3,11 @@
  *
  *   source -> decodePosts -> batchItems | batchAdaptive -> tagBatch -> toMentions -> encodeOutputs -> sink -> ack
  *
- * batchMode picks the batcher: batchItems (fixed limits and a wait timer) or
- * batchAdaptive (a batch whenever tagBatch has a free slot; the slots are the
- * one thing that flows back, from tagBatch to the batcher).
+ * batchMode picks the batcher: batchItems (fixed limits and a wait timer; a
+ * partial batch leaves at once when the source has caught up and tagBatch
+ * has a free slot) or batchAdaptive (a batch whenever tagBatch has a free
+ * slot). The slots are the one thing that flows back, from tagBatch to the
+ * batcher.
  * The source is Kafka (pipeline/kafka/) or, in the embedded mode, a file
  * (pipeline/file/); the sink Kafka or NDJSON streams. A record that fails a
  * stage becomes a dead letter and flows on; only a failure of the edges
@@ -78,12 +80,16 @@ export function mentionStream({ source, sink, maxRecordBytes, tagger, settings, 
   });
 }
 
-/** The batcher batchMode names; adaptive batches follow the slots of the tagBatch after it. */
+/**
+ * The batcher batchMode names; adaptive batches follow the slots of the
+ * tagBatch after it, fixed ones read them only to leave at once when the
+ * source has caught up and the tagger is idle.
+ */
 function batchPosts(settings: StreamSettings, slots: TaggerSlots): OperatorFunction<Item<Post>, Item<Post>[]> {
   const limits = { maxCount: settings.batchMaxCount, maxChars: settings.batchMaxChars };
   return settings.batchMode === 'adaptive'
     ? batchAdaptive({ ...limits, slots })
-    : batchItems({ ...limits, maxWaitMs: settings.batchMaxWaitMs });
+    : batchItems({ ...limits, maxWaitMs: settings.batchMaxWaitMs, slots });
 }
 
 /** What startWorker needs: the configuration, a tagger, a logger and metrics. */

@@ -2,11 +2,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { concatMap, delay, from, of } from 'rxjs';
+import { Subject, concatMap, delay, from, of } from 'rxjs';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import type { TestScheduler } from 'rxjs/testing';
 import { ConfigError, MentionflowError } from '../../common/errors.js';
 import { batchItems } from '../../operators/batchItems.js';
+import { taggerSlots } from '../../operators/taggerSlots.js';
 import type { Item } from '../../operators/types.js';
 import type { Post } from '../../schemas/types.generated.js';
 import { failedItem, newScheduler, okItem, post } from './helpers.js';
@@ -223,6 +224,95 @@ describe('batchItems', () => {
     });
   });
 
+  describe('with the slots of the tagBatch after it: a batch ending at a caught-up record', () => {
+    /** `item` as its source marks the last record before it ran out of input (RecordRef.caughtUp). */
+    const caughtUp = (item: Item<Post>): Item<Post> => ({ ...item, ref: { ...item.ref, caughtUp: true } });
+    const C = { ...ITEMS, c: caughtUp(c) };
+
+    it('leaves at once when a slot is free (no wait for records that are not there)', () => {
+      const ts = newScheduler();
+      const slots = taggerSlots({ concurrency: 1 });
+      ts.run(({ cold, expectObservable }) => {
+        expectObservable(cold('-a-c-----------d--', C).pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: 10, slots, scheduler: ts }))).toBe(
+          '---x---------------------y',
+          { x: [a, C.c], y: [d] },
+        );
+      });
+    });
+
+    it('while every slot is taken it waits, and leaves when the tagger frees one, not after maxWaitMs', () => {
+      const ts = newScheduler();
+      const slots = taggerSlots({ concurrency: 1 });
+      const claim = slots.claim();
+      claim.take(); // the tagger is busy with an earlier batch
+      ts.run(({ cold, expectObservable }) => {
+        ts.schedule(() => claim.release(), 4); // ... until frame 4
+        expectObservable(cold('-a-c---------', C).pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: 10, slots, scheduler: ts }))).toBe(
+          '----x--------',
+          { x: [a, C.c] },
+        );
+      });
+      claim.close();
+    });
+
+    it('a slot that frees after more records came (not caught up) does not close the batch: it fills on', () => {
+      const ts = newScheduler();
+      const slots = taggerSlots({ concurrency: 1 });
+      const claim = slots.claim();
+      claim.take();
+      ts.run(({ cold, expectObservable }) => {
+        ts.schedule(() => claim.release(), 5); // after d came at frame 4
+        expectObservable(cold('-a-cd--------', C).pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: 10, slots, scheduler: ts }))).toBe(
+          '-----------x-',
+          { x: [a, C.c, d] },
+        );
+      });
+      claim.close();
+    });
+
+    it('unsubscribing stops listening to the slots', () => {
+      const slots = taggerSlots({ concurrency: 1 });
+      let listening = 0;
+      const spied: typeof slots = Object.create(slots, {
+        onFree: {
+          value: (listener: () => void) => {
+            listening++;
+            const stop = slots.onFree(listener);
+            return () => {
+              listening--;
+              return stop();
+            };
+          },
+        },
+      });
+      const input = new Subject<Item<Post>>();
+      const sub = input.pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: Infinity, slots: spied })).subscribe();
+      assert.equal(listening, 1);
+      sub.unsubscribe();
+      assert.equal(listening, 0);
+    });
+
+    it('without slots the mark is ignored: the limits and the timer alone', () => {
+      const ts = newScheduler();
+      ts.run(({ cold, expectObservable }) => {
+        expectObservable(cold('-a-c--------', C).pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: 5, scheduler: ts }))).toBe('------x-----', {
+          x: [a, C.c],
+        });
+      });
+    });
+
+    it('a record not marked caught up does not close its batch, slot free or not', () => {
+      const ts = newScheduler();
+      const slots = taggerSlots({ concurrency: 2 });
+      ts.run(({ cold, expectObservable }) => {
+        expectObservable(cold('-ab-----------', ITEMS).pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: 5, slots, scheduler: ts }))).toBe(
+          '------x-------',
+          { x: [a, b] },
+        );
+      });
+    });
+  });
+
   it('rejects bad options with a ConfigError that says what to use', () => {
     const cases: Array<[object, RegExp]> = [
       [{ ...limits, maxCount: 0 }, /maxCount must be a positive integer, got 0; e\.g\. 32/],
@@ -232,6 +322,8 @@ describe('batchItems', () => {
       [{ ...limits, maxChars: 0 }, /maxChars must be a number > 0/],
       [{ ...limits, weight: 3 }, /weight must be a function/],
       [{ ...limits, scheduler: {} }, /scheduler must be an RxJS SchedulerLike/],
+      [{ ...limits, slots: 1 }, /slots must be an object, got 1; pass taggerSlots/],
+      [{ ...limits, slots: {} }, /slots must come from taggerSlots/],
     ];
     for (const [opts, message] of cases) {
       assert.throws(

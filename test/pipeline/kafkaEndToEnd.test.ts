@@ -1,7 +1,8 @@
 /**
  * The worker in-process against the real broker, with a fast fake tagger:
  * 10,000 posts over 3 partitions with 1% garbage, in both delivery modes;
- * and backpressure (the in-flight bound holds, the input pauses and resumes).
+ * fixed batches that leave as soon as the input is caught up; and
+ * backpressure (the in-flight bound holds, the input pauses and resumes).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -108,6 +109,44 @@ for (const { delivery, batching, label } of CASES) {
     }
   });
 }
+
+test('fixed batches, caught up: a partial batch leaves once the input is read to its end and the tagger is idle, not after batchMaxWaitMs', { timeout: 120_000 }, async (t) => {
+  const brokers = kafkaBrokers();
+  if (brokers === undefined) return t.skip(KAFKA_SKIP);
+  const topics = await createTestTopics(brokers, 'caught-up');
+  const first = inputRecords(30, 'cu', 0);
+  const second = inputRecords(35, 'cu', 0);
+  const collector = OutputCollector.start(brokers, topics);
+  const { logger } = memoryLogger();
+  try {
+    await produceRecords(brokers, topics.input, first.records);
+    const tagger = new FakeTagger();
+    // A minute (the most allowed): were the batcher to wait for full batches of 64 or the timer, no output would come within 30 s.
+    const worker = await startWorker({
+      config: config(brokers, topics, { batchMaxCount: '64', batchMaxWaitMs: '60000' }),
+      tagger,
+      logger,
+      metrics: createPipelineMetrics({ collectDefault: false }),
+    });
+    try {
+      await collector.waitForAll(first.ids, [], 30_000);
+      // More posts while it runs: the same again for a trickle of new input.
+      await produceRecords(brokers, topics.input, second.records.slice(30));
+      await collector.waitForAll(second.ids, [], 30_000);
+    } finally {
+      worker.stop();
+      await within(worker.done, 30_000, 'the worker to stop');
+    }
+    const sizes = tagger.calls.map((texts) => texts.length);
+    t.diagnostic(`batch sizes: ${sizes.join(', ')}`);
+    assert.equal(sizes.reduce((a, b) => a + b, 0), 35, 'every post tagged once');
+    assert.ok(sizes.every((n) => n < 64), 'no batch was full: each left because the input was caught up');
+    assert.deepEqual(collector.duplicates(), []);
+  } finally {
+    await collector.stop();
+    await deleteTestTopics(brokers, topics);
+  }
+});
 
 test('backpressure: at most maxInFlight records in flight; the input pauses and resumes', { timeout: 120_000 }, async (t) => {
   const brokers = kafkaBrokers();

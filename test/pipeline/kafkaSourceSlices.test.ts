@@ -76,6 +76,31 @@ test('a fetched batch is handed over in slices of sliceSize, the event loop runn
   subscription.unsubscribe();
 });
 
+test('the last record of a batch that reaches the high watermark is marked caughtUp; no other record is', async () => {
+  const { kafka, eachBatch } = fakeKafka();
+  const source = new KafkaSource({ kafka, groupId: 'g', topic: 't', maxInFlight: 10_000, commit: 'consumer', sliceSize: 4, logger, outage });
+  const received: RawRecord[] = [];
+  const subscription = source.records().subscribe((r) => received.push(r));
+  const batchOf = (from: number, n: number, highWatermark: string) => ({
+    batch: { topic: 't', partition: 0, highWatermark, messages: Array.from({ length: n }, (_, i) => ({ offset: String(from + i), key: null, value: Buffer.from([i]) })) },
+    resolveOffset: () => undefined,
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+  });
+  await eachBatch()(batchOf(0, 10, '20')); // more behind it on the broker
+  await eachBatch()(batchOf(10, 10, '20')); // reaches the end
+  assert.equal(received.length, 20);
+  assert.deepEqual(
+    received.flatMap((r) => (r.ref.caughtUp === true ? [r.ref.offset] : [])),
+    ['19'],
+    'only offset 19, the last before the high watermark',
+  );
+  assert.ok(received.every((r) => typeof r.ref.caughtUp === 'boolean'), 'every Kafka ref carries the flag (one object shape)');
+  source.stop();
+  subscription.unsubscribe();
+});
+
 test('sliceSize must be an integer >= 1', () => {
   for (const sliceSize of [0, -1, 1.5, Number.NaN]) {
     assert.throws(
