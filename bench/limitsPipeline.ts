@@ -15,7 +15,7 @@
  * --settings KEY=VALUE[,...]: worker settings both sides get (e.g. a code
  * change measured with inference=thread,batchMode=adaptive).
  *
- *   node dist/bench/limitsPipeline.js [--settings KEY=VALUE[,...]] [--before KEY=VALUE[,...]] --after KEY=VALUE[,KEY=VALUE...] [--runs N] [--full-posts N] [--latency-seconds S] [--legs L] [--texts FILE]
+ *   node dist/bench/limitsPipeline.js [--settings KEY=VALUE[,...]] [--before KEY=VALUE[,...]] --after KEY=VALUE[,KEY=VALUE...] [--runs N] [--full-posts N] [--latency-seconds S] [--latency-loads 0.5,0.9] [--legs L] [--texts FILE]
  *   node dist/bench/limitsPipeline.js --baseline ROOT [--candidate ROOT] [--settings KEY=VALUE[,...]] [--after KEY=VALUE[,...]] [--runs N] ...
  *   e.g. node dist/bench/limitsPipeline.js --after batchMaxCount=256,batchMaxChars=32768 --runs 5
  *        git worktree add .cache/base 17184fc && (cd .cache/base && npx tsc -p tsconfig.json) && cp -r schemas/native/build .cache/base/schemas/native/ && node dist/bench/limitsPipeline.js --baseline .cache/base --legs throughput
@@ -44,6 +44,7 @@ const values = benchArgs(import.meta.url, {
   runs: { type: 'string', default: '5' },
   'full-posts': { type: 'string', default: '3000' },
   'latency-seconds': { type: 'string', default: '20' },
+  'latency-loads': { type: 'string', default: '0.5,0.9' },
   legs: { type: 'string', default: 'throughput,latency' },
 });
 if (!values.after && !values.baseline) {
@@ -79,7 +80,7 @@ const addonWarnings = warnAboutAddons([
   ...(values.candidate ? [{ root: values.candidate, label: 'candidate' }] : []),
 ]);
 const legs = values.legs!.split(',');
-const common = ['--variants', 'full', '--legs', legs.join(','), '--runs', '1', '--full-posts', values['full-posts']!, '--latency-seconds', values['latency-seconds']!, ...textsArgs];
+const common = ['--variants', 'full', '--legs', legs.join(','), '--runs', '1', '--full-posts', values['full-posts']!, '--latency-seconds', values['latency-seconds']!, '--latency-loads', values['latency-loads']!, ...textsArgs];
 /** A side: the checkout whose pipeline bench runs, and the worker settings it gets. */
 const side = (name: string, root: string, args: string[]) => ({ name, root, args });
 const own = projectRoot();
@@ -131,6 +132,18 @@ sides.forEach((s, i) => {
 const ratio = median(got[1].map((x) => x.throughput.full!.medianPostsPerSecond)) / median(got[0].map((x) => x.throughput.full!.medianPostsPerSecond));
 const paired = got[1].map((x, r) => x.throughput.full!.medianPostsPerSecond / got[0][r].throughput.full!.medianPostsPerSecond);
 lines.push('', `Full posts/s, after / before: ${ratio.toFixed(3)} (ratio of medians); run by run: ${paired.map((x) => x.toFixed(2)).join(', ')}.`);
+// latency at high load can be bimodal (a run that tips into a backlog): every run's p50 / p99 and posts per tagger call
+loads.forEach((l, k) => {
+  lines.push('', `At ${100 * l}% load, run by run (p50 / p99 ms, posts per tagger call):`);
+  sides.forEach((s, i) => {
+    const runs = got[i].map((x) => {
+      const leg = x.latency.full![k];
+      const t = leg.tagging;
+      return `${leg.e2eMs.p50} / ${leg.e2eMs.p99}${t ? ` (${(t.posts / t.batches).toFixed(1)})` : ''}`;
+    });
+    lines.push(`- ${s.name}: ${runs.join('; ')}`);
+  });
+});
 const report = lines.map((l) => l.trimEnd());
 process.stdout.write(report.join('\n') + '\n');
 const dir = join(projectRoot(), 'bench', 'results');
