@@ -9,6 +9,16 @@ import type { Item } from './types.js';
 
 const OP = 'batchItems';
 
+/**
+ * Default BatchItemsOptions.quietMs. Under steady input the Kafka source hands
+ * records over every millisecond or two, each fetch ending caught up; a
+ * batch leaving at every such mark would be small and cost the tagger its
+ * per-call overhead many times over (at 90% load it tipped the worker into
+ * a backlog: BENCHMARKS.md, Streaming round 10). Five quiet milliseconds
+ * mean the input has really stopped (the end of a backlog, a lull).
+ */
+export const DEFAULT_QUIET_MS = 5;
+
 /** Options of {@link batchItems}. */
 export interface BatchItemsOptions<T> extends BatchLimits<T> {
   /**
@@ -18,18 +28,25 @@ export interface BatchItemsOptions<T> extends BatchLimits<T> {
    * weight reaches maxChars; an item heavier than maxChars goes alone, at once.)
    */
   maxWaitMs: number;
-  /** Scheduler for the maxWaitMs timer; default asyncScheduler. */
+  /** Scheduler for the maxWaitMs (and quietMs) timers; default asyncScheduler. */
   scheduler?: SchedulerLike;
   /**
    * The slots of the tagBatch this batcher feeds (the same TaggerSlots
    * object). With them, a batch whose last record its source marked caught
-   * up (RecordRef.caughtUp: nothing more to read for now) does not wait out
-   * maxWaitMs for records that are not there: it leaves at once if a slot
-   * is free, else as soon as one frees, unless more records came meanwhile
-   * (then it fills on as usual). Default: none (the limits and the timer
-   * alone).
+   * up (RecordRef.caughtUp: nothing more to read for now) and after which
+   * no record came for `quietMs` does not wait out maxWaitMs for records
+   * that are not there: it leaves then if a slot is free, else as soon as
+   * one frees. A record that comes meanwhile cancels this (the batch fills
+   * on as usual), so under steady input batches fill as without slots.
+   * Default: none (the limits and the timer alone).
    */
   slots?: TaggerSlots;
+  /**
+   * With `slots`: how long (ms, >= 0) the input must stay quiet after a
+   * caught-up record before its batch leaves early. Default 5
+   * (DEFAULT_QUIET_MS), or maxWaitMs if that is shorter.
+   */
+  quietMs?: number;
 }
 
 /**
@@ -37,9 +54,9 @@ export interface BatchItemsOptions<T> extends BatchLimits<T> {
  * once, never an empty batch. A batch is emitted when it holds `maxCount`
  * items, when its weight reaches `maxChars`, or `maxWaitMs` after its first
  * item arrived (one timer per batch, on `scheduler`), whichever comes first;
- * with `slots`, also when its last item is marked caught up and a slot is
- * (or becomes) free: the source has nothing more for now and the tagger can
- * take the batch.
+ * with `slots`, also when its last item is marked caught up, no item came
+ * for `quietMs` since, and a slot is (or becomes) free: the source has
+ * nothing more for now and the tagger can take the batch.
  * On completion the partial batch is flushed; on error it is dropped (its
  * items were never acknowledged, so they are read again) and the error
  * passes through; unsubscribing cancels the timer.
@@ -68,6 +85,8 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
     throw new ConfigError(`${OP}: scheduler must be an RxJS SchedulerLike (e.g. asyncScheduler)`);
   }
   const { slots } = opts;
+  const quietMs = opts.quietMs ?? Math.min(DEFAULT_QUIET_MS, maxWaitMs);
+  checkNumberAtLeast(OP, 'quietMs', quietMs, 0, false, `e.g. ${DEFAULT_QUIET_MS} (ms)`);
   if (slots !== undefined) {
     checkObject(OP, 'slots', slots, 'pass taggerSlots({ concurrency }), the same object given to tagBatch, or leave it out');
     if (typeof slots.onFree !== 'function' || typeof slots.claim !== 'function') {
@@ -80,17 +99,24 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
       let batch: Item<T>[] = [];
       let batchWeight = 0;
       let timer: Subscription | null = null;
-      // With slots: the batch's last item was marked caught up; it leaves at the first free slot.
-      let caughtUp = false;
+      // With slots: the quiet timer after a caught-up last item, and whether it has run out
+      // (then the batch leaves at the first free slot).
+      let quietTimer: Subscription | null = null;
+      let quiet = false;
 
       const cancelTimer = (): void => {
         timer?.unsubscribe();
         timer = null;
       };
+      const cancelQuiet = (): void => {
+        quietTimer?.unsubscribe();
+        quietTimer = null;
+        quiet = false;
+      };
       // State is reset before emitting, so a re-entrant source sees a fresh batch.
       const flush = (): void => {
         cancelTimer();
-        caughtUp = false;
+        cancelQuiet();
         if (batch.length === 0) return;
         const out = batch;
         batch = [];
@@ -98,9 +124,14 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
         subscriber.next(out);
       };
 
+      const quietRanOut = (): void => {
+        quietTimer = null;
+        quiet = true;
+        if (slots !== undefined && slots.free > 0 && !subscriber.closed) flush();
+      };
       // Called synchronously when tagBatch frees a slot (as batchAdaptive's is).
       const stopListening = slots?.onFree(() => {
-        if (caughtUp && !subscriber.closed) flush();
+        if (quiet && !subscriber.closed) flush();
       });
 
       const subscription = source.subscribe({
@@ -119,15 +150,20 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
           }
           batch.push(item);
           batchWeight += w;
-          if (slots !== undefined) caughtUp = item.ref.caughtUp === true;
-          if (batch.length >= maxCount || batchWeight >= maxChars || (caughtUp && slots !== undefined && slots.free > 0)) {
+          if (batch.length >= maxCount || batchWeight >= maxChars) {
             flush();
-          } else if (batch.length === 1 && maxWaitMs !== Infinity) {
-            timer = scheduler.schedule(flush, maxWaitMs);
+            return;
+          }
+          if (batch.length === 1 && maxWaitMs !== Infinity) timer = scheduler.schedule(flush, maxWaitMs);
+          if (slots !== undefined) {
+            // Any record ends the quiet; a caught-up one starts it again.
+            cancelQuiet();
+            if (item.ref.caughtUp === true) quietTimer = scheduler.schedule(quietRanOut, quietMs);
           }
         },
         error: (err) => {
           cancelTimer();
+          cancelQuiet();
           batch = [];
           subscriber.error(err);
         },
@@ -140,6 +176,7 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
 
       return () => {
         cancelTimer();
+        cancelQuiet();
         stopListening?.();
         batch = [];
         subscription.unsubscribe();

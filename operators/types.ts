@@ -35,9 +35,9 @@ export interface RecordRef {
    * True on the last record a source handed over before it ran out of input
    * for now (the Kafka source: the last record of a fetched batch that reached
    * its partition's high watermark). A batcher given the tagger's slots emits
-   * the batch this record ends at once when a slot is free, instead of
-   * waiting for records that are not there (see batchItems). Absent or false
-   * otherwise.
+   * the batch this record ends once no other record followed for a few ms
+   * and a slot is free, instead of waiting for records that are not there
+   * (see batchItems). Absent or false otherwise.
    */
   caughtUp?: boolean;
 }

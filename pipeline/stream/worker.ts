@@ -4,8 +4,8 @@
  *   source -> decodePosts -> batchItems | batchAdaptive -> tagBatch -> toMentions -> encodeOutputs -> sink -> ack
  *
  * batchMode picks the batcher: batchItems (fixed limits and a wait timer; a
- * partial batch leaves at once when the source has caught up and tagBatch
- * has a free slot) or batchAdaptive (a batch whenever tagBatch has a free
+ * partial batch leaves early once the source has caught up, no record came
+ * for a few ms and tagBatch has a free slot) or batchAdaptive (a batch whenever tagBatch has a free
  * slot). The slots are the one thing that flows back, from tagBatch to the
  * batcher.
  * The source is Kafka (pipeline/kafka/) or, in the embedded mode, a file
@@ -82,8 +82,8 @@ export function mentionStream({ source, sink, maxRecordBytes, tagger, settings, 
 
 /**
  * The batcher batchMode names; adaptive batches follow the slots of the
- * tagBatch after it, fixed ones read them only to leave at once when the
- * source has caught up and the tagger is idle.
+ * tagBatch after it, fixed ones read them only to leave early when the
+ * source has caught up and gone quiet and the tagger is idle.
  */
 function batchPosts(settings: StreamSettings, slots: TaggerSlots): OperatorFunction<Item<Post>, Item<Post>[]> {
   const limits = { maxCount: settings.batchMaxCount, maxChars: settings.batchMaxChars };

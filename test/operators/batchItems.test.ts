@@ -227,16 +227,28 @@ describe('batchItems', () => {
   describe('with the slots of the tagBatch after it: a batch ending at a caught-up record', () => {
     /** `item` as its source marks the last record before it ran out of input (RecordRef.caughtUp). */
     const caughtUp = (item: Item<Post>): Item<Post> => ({ ...item, ref: { ...item.ref, caughtUp: true } });
-    const C = { ...ITEMS, c: caughtUp(c) };
+    const C = { ...ITEMS, c: caughtUp(c), e: caughtUp(e) };
+    const opts = { maxCount: 5, maxChars: 100, maxWaitMs: 10, quietMs: 2 };
 
-    it('leaves at once when a slot is free (no wait for records that are not there)', () => {
+    it('leaves quietMs after it when nothing more came and a slot is free, not after maxWaitMs', () => {
       const ts = newScheduler();
       const slots = taggerSlots({ concurrency: 1 });
       ts.run(({ cold, expectObservable }) => {
-        expectObservable(cold('-a-c-----------d--', C).pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: 10, slots, scheduler: ts }))).toBe(
-          '---x---------------------y',
-          { x: [a, C.c], y: [d] },
-        );
+        expectObservable(cold('-a-c-----------d--', C).pipe(batchItems({ ...opts, slots, scheduler: ts }))).toBe('-----x-------------------y', {
+          x: [a, C.c],
+          y: [d],
+        });
+      });
+    });
+
+    it('a record within quietMs cancels it: under steady input the batch fills on as usual', () => {
+      const ts = newScheduler();
+      const slots = taggerSlots({ concurrency: 1 });
+      ts.run(({ cold, expectObservable }) => {
+        // c caught up at 3, d at 4 (within 2 ms), e caught up at 6, f at 7: never quiet, so full at maxCount
+        expectObservable(cold('-a-cd-ef--------', C).pipe(batchItems({ ...opts, slots, scheduler: ts }))).toBe('-------x--------', {
+          x: [a, C.c, d, C.e, f],
+        });
       });
     });
 
@@ -246,11 +258,8 @@ describe('batchItems', () => {
       const claim = slots.claim();
       claim.take(); // the tagger is busy with an earlier batch
       ts.run(({ cold, expectObservable }) => {
-        ts.schedule(() => claim.release(), 4); // ... until frame 4
-        expectObservable(cold('-a-c---------', C).pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: 10, slots, scheduler: ts }))).toBe(
-          '----x--------',
-          { x: [a, C.c] },
-        );
+        ts.schedule(() => claim.release(), 7); // ... until frame 7 (quiet since frame 5)
+        expectObservable(cold('-a-c---------', C).pipe(batchItems({ ...opts, slots, scheduler: ts }))).toBe('-------x-----', { x: [a, C.c] });
       });
       claim.close();
     });
@@ -261,13 +270,31 @@ describe('batchItems', () => {
       const claim = slots.claim();
       claim.take();
       ts.run(({ cold, expectObservable }) => {
-        ts.schedule(() => claim.release(), 5); // after d came at frame 4
-        expectObservable(cold('-a-cd--------', C).pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: 10, slots, scheduler: ts }))).toBe(
-          '-----------x-',
-          { x: [a, C.c, d] },
-        );
+        ts.schedule(() => claim.release(), 7);
+        expectObservable(cold('-a-c--d------', C).pipe(batchItems({ ...opts, slots, scheduler: ts }))).toBe('-----------x-', {
+          x: [a, C.c, d],
+        });
       });
       claim.close();
+    });
+
+    it('without slots the mark is ignored: the limits and the timer alone', () => {
+      const ts = newScheduler();
+      ts.run(({ cold, expectObservable }) => {
+        expectObservable(cold('-a-c--------', C).pipe(batchItems({ ...opts, maxWaitMs: 5, scheduler: ts }))).toBe('------x-----', {
+          x: [a, C.c],
+        });
+      });
+    });
+
+    it('a record not marked caught up does not close its batch, slot free or not', () => {
+      const ts = newScheduler();
+      const slots = taggerSlots({ concurrency: 2 });
+      ts.run(({ cold, expectObservable }) => {
+        expectObservable(cold('-ab-----------', ITEMS).pipe(batchItems({ ...opts, maxWaitMs: 5, slots, scheduler: ts }))).toBe('------x-------', {
+          x: [a, b],
+        });
+      });
     });
 
     it('unsubscribing stops listening to the slots', () => {
@@ -292,25 +319,6 @@ describe('batchItems', () => {
       assert.equal(listening, 0);
     });
 
-    it('without slots the mark is ignored: the limits and the timer alone', () => {
-      const ts = newScheduler();
-      ts.run(({ cold, expectObservable }) => {
-        expectObservable(cold('-a-c--------', C).pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: 5, scheduler: ts }))).toBe('------x-----', {
-          x: [a, C.c],
-        });
-      });
-    });
-
-    it('a record not marked caught up does not close its batch, slot free or not', () => {
-      const ts = newScheduler();
-      const slots = taggerSlots({ concurrency: 2 });
-      ts.run(({ cold, expectObservable }) => {
-        expectObservable(cold('-ab-----------', ITEMS).pipe(batchItems({ maxCount: 5, maxChars: 100, maxWaitMs: 5, slots, scheduler: ts }))).toBe(
-          '------x-------',
-          { x: [a, b] },
-        );
-      });
-    });
   });
 
   it('rejects bad options with a ConfigError that says what to use', () => {
@@ -324,6 +332,7 @@ describe('batchItems', () => {
       [{ ...limits, scheduler: {} }, /scheduler must be an RxJS SchedulerLike/],
       [{ ...limits, slots: 1 }, /slots must be an object, got 1; pass taggerSlots/],
       [{ ...limits, slots: {} }, /slots must come from taggerSlots/],
+      [{ ...limits, quietMs: -1 }, /quietMs must be a number >= 0/],
     ];
     for (const [opts, message] of cases) {
       assert.throws(

@@ -110,7 +110,7 @@ for (const { delivery, batching, label } of CASES) {
   });
 }
 
-test('fixed batches, caught up: a partial batch leaves once the input is read to its end and the tagger is idle, not after batchMaxWaitMs', { timeout: 120_000 }, async (t) => {
+test('fixed batches, caught up: a partial batch leaves once the input is read to its end and quiet and the tagger is idle, not after batchMaxWaitMs', { timeout: 120_000 }, async (t) => {
   const brokers = kafkaBrokers();
   if (brokers === undefined) return t.skip(KAFKA_SKIP);
   const topics = await createTestTopics(brokers, 'caught-up');
