@@ -2,9 +2,9 @@ import { Observable } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
 import { ConfigError } from '../common/errors.js';
 import { checkBatchLimits, weigh, type BatchLimits } from './itemWeight.js';
-import { checkObject, checkOptionsObject } from './options.js';
+import { checkOptionsObject } from './options.js';
 import type { Post } from '../schemas/types.generated.js';
-import type { TaggerSlots } from './taggerSlots.js';
+import { checkTaggerSlots, type TaggerSlots } from './taggerSlots.js';
 import type { Item } from './types.js';
 
 const OP = 'batchAdaptive';
@@ -50,10 +50,7 @@ export function batchAdaptive<T>(opts: BatchAdaptiveOptions<T>): OperatorFunctio
   checkOptionsObject(OP, opts, false);
   const { maxCount, maxChars, weight } = checkBatchLimits(OP, opts, { maxCount: 64, maxChars: 8192 });
   const { slots } = opts;
-  checkObject(OP, 'slots', slots, 'pass taggerSlots({ concurrency }), the same object given to tagBatch');
-  if (typeof slots.onFree !== 'function' || typeof slots.claim !== 'function') {
-    throw new ConfigError(`${OP}: slots must come from taggerSlots({ concurrency }), the same object given to tagBatch`);
-  }
+  checkTaggerSlots(OP, slots, 'pass taggerSlots({ concurrency }), the same object given to tagBatch');
   if ('maxWaitMs' in opts) {
     throw new ConfigError(`${OP}: maxWaitMs is not used: a batch leaves when the tagger has a free slot; drop it (or use batchItems for time-bounded batches)`);
   }

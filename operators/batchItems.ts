@@ -2,9 +2,9 @@ import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import { ConfigError } from '../common/errors.js';
 import { checkBatchLimits, weigh, type BatchLimits } from './itemWeight.js';
-import { checkNumberAtLeast, checkObject, checkOptionsObject } from './options.js';
+import { checkNumberAtLeast, checkOptionsObject } from './options.js';
 import type { Post } from '../schemas/types.generated.js';
-import type { TaggerSlots } from './taggerSlots.js';
+import { checkTaggerSlots, type TaggerSlots } from './taggerSlots.js';
 import type { Item } from './types.js';
 
 const OP = 'batchItems';
@@ -87,12 +87,7 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
   const { slots } = opts;
   const quietMs = opts.quietMs ?? Math.min(DEFAULT_QUIET_MS, maxWaitMs);
   checkNumberAtLeast(OP, 'quietMs', quietMs, 0, false, `e.g. ${DEFAULT_QUIET_MS} (ms)`);
-  if (slots !== undefined) {
-    checkObject(OP, 'slots', slots, 'pass taggerSlots({ concurrency }), the same object given to tagBatch, or leave it out');
-    if (typeof slots.onFree !== 'function' || typeof slots.claim !== 'function') {
-      throw new ConfigError(`${OP}: slots must come from taggerSlots({ concurrency }), the same object given to tagBatch`);
-    }
-  }
+  if (slots !== undefined) checkTaggerSlots(OP, slots, 'pass taggerSlots({ concurrency }), the same object given to tagBatch, or leave it out');
 
   return (source) =>
     new Observable<Item<T>[]>((subscriber) => {

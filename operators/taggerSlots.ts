@@ -1,5 +1,5 @@
-import { MentionflowError } from '../common/errors.js';
-import { checkOptionsObject, checkPositiveInteger } from './options.js';
+import { ConfigError, MentionflowError } from '../common/errors.js';
+import { checkObject, checkOptionsObject, checkPositiveInteger } from './options.js';
 
 const OP = 'taggerSlots';
 
@@ -94,4 +94,16 @@ export function taggerSlots(opts: TaggerSlotsOptions): TaggerSlots {
       return () => listeners.delete(entry);
     },
   };
+}
+
+/**
+ * For the batchers: throws a ConfigError unless `slots` is a TaggerSlots
+ * (from taggerSlots, with onFree and claim); `hint` says what to pass.
+ */
+export function checkTaggerSlots(op: string, slots: unknown, hint: string): asserts slots is TaggerSlots {
+  checkObject(op, 'slots', slots, hint);
+  const s = slots as Partial<TaggerSlots>;
+  if (typeof s.onFree !== 'function' || typeof s.claim !== 'function') {
+    throw new ConfigError(`${op}: slots must come from taggerSlots({ concurrency }), the same object given to tagBatch`);
+  }
 }
