@@ -39,6 +39,8 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 const LOG_FORMATS = ['json', 'pretty'] as const;
 const WIRE_FORMATS = ['raw', 'confluent', 'auto'] as const;
 export const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete'] as const;
+/** Most batches in flight (--tagger-concurrency). */
+const MAX_CONCURRENCY = 64;
 
 /** The environment variable holding the SASL password (the only place it is read from). */
 export const SASL_PASSWORD_ENV = 'MENTIONFLOW_SASL_PASSWORD';
@@ -182,8 +184,8 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'batchMaxCount', kind: int(1, 4096), arg: 'N', description: 'most posts per tagger batch', default: 64 },
   { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'fixed batch mode: longest a post waits for its batch to fill while more input is coming (not used in adaptive mode)', default: 50 },
   { key: 'batchMaxChars', kind: int(1), arg: 'N', description: 'most code points per tagger batch', default: 8192 },
-  { key: 'taggerConcurrency', kind: int(1, 64), arg: 'N', description: 'most batches being tagged at once, results kept in order (above 1 helps only with --inference thread); when not given, --tagger-threads', default: 1 },
-  { key: 'taggerThreads', kind: int(1, MAX_THREADS), arg: 'N', description: 'with --inference thread: inference threads, each with its own copy of the model, so that concurrent batches (--tagger-concurrency, which follows this unless given) are tagged in parallel; about one per core the Kafka I/O leaves free', default: 1 },
+  { key: 'taggerConcurrency', kind: int(1, MAX_CONCURRENCY), arg: 'N', description: 'most batches being tagged at once, results kept in order (above 1 helps only with --inference thread); when not given, 1, or with --inference thread twice --tagger-threads (each thread has its next batch while the main thread handles a result)', default: 1 },
+  { key: 'taggerThreads', kind: int(1, MAX_THREADS), arg: 'N', description: 'with --inference thread: inference threads, each with its own copy of the model, so that concurrent batches (--tagger-concurrency, twice this unless given) are tagged in parallel; about one per core the Kafka I/O leaves free', default: 1 },
   { key: 'maxInFlight', kind: int(1), arg: 'N', description: 'records read but not yet acked before the input pauses (resumes at half)', default: 2000 },
   { key: 'commitIntervalMs', kind: int(0, 600_000), arg: 'MS', description: 'at-least-once: least time between offset commits', default: 1000 },
   { key: 'metricsPort', kind: int(0, 65535), arg: 'PORT', description: 'port of /metrics, /healthz and /readyz; 0: no HTTP server', default: 0 },
@@ -417,8 +419,10 @@ export function resolveWorkerConfig(sources: ConfigSources): WorkerConfig {
   const password = env[SASL_PASSWORD_ENV];
   if (password !== undefined && password !== '') config.saslPassword = password;
   const c = config as unknown as WorkerConfig;
-  // taggerConcurrency, when not given, follows taggerThreads: every inference thread gets a batch to tag
-  if (!set.has('taggerConcurrency') && c.inference === 'thread' && c.taggerThreads > c.taggerConcurrency) c.taggerConcurrency = c.taggerThreads;
+  // taggerConcurrency, when not given, with inference thread: two batches per inference thread, so that
+  // each thread has its next batch while the main thread handles a result (tagBatch emits a result before it
+  // starts the next call; with one batch per thread the thread waited meanwhile: BENCHMARKS, Limits round 10)
+  if (!set.has('taggerConcurrency') && c.inference === 'thread') c.taggerConcurrency = Math.min(MAX_CONCURRENCY, 2 * c.taggerThreads);
   validate(c);
   warnIneffective(c, set, sources.warn);
   return Object.freeze(c);

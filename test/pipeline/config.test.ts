@@ -166,8 +166,11 @@ test('settings that would not do what they say are reported, not fatal', () => {
     /taggerThreads 2 with taggerConcurrency 1: at most 1 of the threads tag at once; set taggerConcurrency to at least 2/,
   );
   assert.deepEqual(warnings({ flags: { taggerThreads: '2', taggerConcurrency: '2', inference: 'thread' } }), []);
-  // not given, taggerConcurrency follows taggerThreads (thread inference only)
-  assert.equal(resolveWorkerConfig({ paths, flags: { taggerThreads: '3', inference: 'thread' } }).taggerConcurrency, 3);
+  // not given, taggerConcurrency is two batches per inference thread (thread inference only)
+  assert.equal(resolveWorkerConfig({ paths, flags: { inference: 'thread' } }).taggerConcurrency, 2, 'one thread: its next batch waits queued');
+  assert.equal(resolveWorkerConfig({ paths, flags: { taggerThreads: '3', inference: 'thread' } }).taggerConcurrency, 6);
+  assert.equal(resolveWorkerConfig({ paths, flags: { taggerThreads: '40', inference: 'thread' } }).taggerConcurrency, 64, 'at most 64');
+  assert.equal(resolveWorkerConfig({ paths, flags: { taggerConcurrency: '1', inference: 'thread' } }).taggerConcurrency, 1, 'given: kept');
   assert.equal(resolveWorkerConfig({ paths, flags: { taggerThreads: '3', taggerConcurrency: '4', inference: 'thread' } }).taggerConcurrency, 4);
   assert.equal(resolveWorkerConfig({ paths, flags: { taggerThreads: '3' }, warn: () => {} }).taggerConcurrency, 1, 'inline: one call at a time');
   assert.deepEqual(warnings({ flags: { taggerThreads: '2', inference: 'thread' } }), []);
