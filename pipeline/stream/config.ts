@@ -86,7 +86,7 @@ export interface WorkerConfig extends KafkaEdgesSettings {
   /**
    * fixed: a batch closes at batchMaxCount, batchMaxChars or batchMaxWaitMs,
    * or once the input has been read to its end and stayed quiet for
-   * DEFAULT_QUIET_MS with the tagger idle (operators/batchItems.ts); adaptive: a batch goes to the tagger as soon
+   * DEFAULT_QUIET_MS with a tagger slot free (operators/batchItems.ts); adaptive: a batch goes to the tagger as soon
    * as it has a free slot, so batches grow with the load, within
    * batchMaxCount and batchMaxChars (operators/batchAdaptive.ts).
    */
@@ -180,7 +180,7 @@ export const WORKER_OPTIONS: readonly WorkerOption[] = [
   { key: 'precision', kind: oneOf(INFERENCE_PRECISIONS), arg: 'P', description: "the LSTM's products at inference: float32, or bfloat16 (native backend, a CPU with AVX512_BF16 and mentionflow's addon: about 1.2x the characters per CPU-second, the same dev F1 on the shipped model; refused where it cannot run)", default: 'float32' },
   { key: 'inference', kind: oneOf(INFERENCE_MODES), arg: 'MODE', description: 'where the tagger runs: inline (on the main thread, between Kafka I/O and Avro decoding) or thread (a worker thread, so they overlap with tagging)', default: 'inline' },
   { key: 'inputWire', kind: oneOf(WIRE_FORMATS), arg: 'FORMAT', description: 'framing of input values: raw Avro, confluent (Schema Registry header) or auto', default: 'raw' },
-  { key: 'batchMode', kind: oneOf(BATCH_MODES), arg: 'MODE', description: `fixed (a batch closes when full, --batch-max-wait-ms after its first post, or once the input is read to its end, quiet for ${DEFAULT_QUIET_MS} ms, and the tagger idle) or adaptive (a post goes to the tagger at once while it has a free slot; what arrives while every slot is busy goes as one batch when a slot frees; no timer)`, default: 'fixed' },
+  { key: 'batchMode', kind: oneOf(BATCH_MODES), arg: 'MODE', description: `fixed (a batch closes when full, --batch-max-wait-ms after its first post, or once the input is read to its end, quiet for ${DEFAULT_QUIET_MS} ms, and a tagger slot free) or adaptive (a post goes to the tagger at once while it has a free slot; what arrives while every slot is busy goes as one batch when a slot frees; no timer)`, default: 'fixed' },
   { key: 'batchMaxCount', kind: int(1, 4096), arg: 'N', description: 'most posts per tagger batch', default: 64 },
   { key: 'batchMaxWaitMs', kind: int(0, 60_000), arg: 'MS', description: 'fixed batch mode: longest a post waits for its batch to fill while more input is coming (not used in adaptive mode)', default: 50 },
   { key: 'batchMaxChars', kind: int(1), arg: 'N', description: 'most code points per tagger batch', default: 8192 },
