@@ -10,12 +10,14 @@
  * posts; --candidate ROOT likewise for the "after" side, this checkout by
  * default). Reports medians with the range: full posts/s, full / standalone,
  * posts per tagger call, p50 / p99 end to end at each latency load, and the
- * 50% p99 bound the pipeline bench checks. --texts FILE: the posts carry the
+ * 50% p99 bound the pipeline bench checks. --latency-rates R1,R2: the latency
+ * legs run at these input rates (posts/s) on both sides, instead of at shares of
+ * each side's own drain rate. --texts FILE: the posts carry the
  * sentences of a CoNLL file (bench/pipeline.js --texts) on both sides.
  * --settings KEY=VALUE[,...]: worker settings both sides get (e.g. a code
  * change measured with inference=thread,batchMode=adaptive).
  *
- *   node dist/bench/limitsPipeline.js [--settings KEY=VALUE[,...]] [--before KEY=VALUE[,...]] --after KEY=VALUE[,KEY=VALUE...] [--runs N] [--full-posts N] [--latency-seconds S] [--latency-loads 0.5,0.9] [--legs L] [--texts FILE]
+ *   node dist/bench/limitsPipeline.js [--settings KEY=VALUE[,...]] [--before KEY=VALUE[,...]] --after KEY=VALUE[,KEY=VALUE...] [--runs N] [--full-posts N] [--latency-seconds S] [--latency-loads 0.5,0.9 | --latency-rates R1,R2] [--legs L] [--texts FILE]
  *   node dist/bench/limitsPipeline.js --baseline ROOT [--candidate ROOT] [--settings KEY=VALUE[,...]] [--after KEY=VALUE[,...]] [--runs N] ...
  *   e.g. node dist/bench/limitsPipeline.js --after batchMaxCount=256,batchMaxChars=32768 --runs 5
  *        git worktree add .cache/base 17184fc && (cd .cache/base && npx tsc -p tsconfig.json) && cp -r schemas/native/build .cache/base/schemas/native/ && node dist/bench/limitsPipeline.js --baseline .cache/base --legs throughput
@@ -45,6 +47,7 @@ const values = benchArgs(import.meta.url, {
   'full-posts': { type: 'string', default: '3000' },
   'latency-seconds': { type: 'string', default: '20' },
   'latency-loads': { type: 'string', default: '0.5,0.9' },
+  'latency-rates': { type: 'string' },
   legs: { type: 'string', default: 'throughput,latency' },
 });
 if (!values.after && !values.baseline) {
@@ -80,7 +83,11 @@ const addonWarnings = warnAboutAddons([
   ...(values.candidate ? [{ root: values.candidate, label: 'candidate' }] : []),
 ]);
 const legs = values.legs!.split(',');
-const common = ['--variants', 'full', '--legs', legs.join(','), '--runs', '1', '--full-posts', values['full-posts']!, '--latency-seconds', values['latency-seconds']!, '--latency-loads', values['latency-loads']!, ...textsArgs];
+if (!legs.includes('throughput')) {
+  process.stderr.write('--legs: the comparison always drains a topic (throughput) and reports its rates; give --legs throughput or throughput,latency\n');
+  process.exit(2);
+}
+const common = ['--variants', 'full', '--legs', legs.join(','), '--runs', '1', '--full-posts', values['full-posts']!, '--latency-seconds', values['latency-seconds']!, ...(values['latency-rates'] === undefined ? ['--latency-loads', values['latency-loads']!] : ['--latency-rates', values['latency-rates']]), ...textsArgs];
 /** A side: the checkout whose pipeline bench runs, and the worker settings it gets. */
 const side = (name: string, root: string, args: string[]) => ({ name, root, args });
 const own = projectRoot();
@@ -101,17 +108,20 @@ for (let r = 0; r < Number(values.runs); r++) {
   });
 }
 const fmt = (xs: number[], d = 0) => `${median(xs).toFixed(d)} (${Math.min(...xs).toFixed(d)}-${Math.max(...xs).toFixed(d)})`;
-const loads = legs.includes('latency') ? got[0][0].settings.latencyLoads : [];
+// the latency legs' paces: shares of each side's own drain rate, or fixed rates the same for both sides
+const rates = got[0][0].settings.latencyRates;
+const paces = legs.includes('latency') ? (rates ?? got[0][0].settings.latencyLoads) : [];
+const paceLabel = (x: number) => (rates ? `${x} posts/s` : `${100 * x}%`);
 // the pipeline bench checks its p99 bound on the 50% leg only: no column without one
-const boundColumn = loads.includes(0.5);
+const boundColumn = !rates && paces.includes(0.5);
 const lines = [
   `# Full pipeline, ${sides[0].name} against ${sides[1].name} (${new Date().toISOString()})`,
   '',
   `\`bench/pipeline.js ${common.join(' ')}\` of each side alternately, ${values.runs} times each; medians (range). Load average before ${loadBefore.map((x) => x.toFixed(2)).join(', ')}, after ${loadavg().map((x) => x.toFixed(2)).join(', ')}.`,
   ...addonWarnings,
   '',
-  `| side | full posts/s | standalone posts/s | full / standalone | posts per tagger call | ${loads.map((l) => `p50 / p99 ms at ${100 * l}% | `).join('')}${boundColumn ? 'p99 bound at 50% (met) |' : ''}`,
-  `|---|---|---|---|---|${loads.map(() => '---|').join('')}${boundColumn ? '---|' : ''}`,
+  `| side | full posts/s | standalone posts/s | full / standalone | posts per tagger call | ${paces.map((l) => `p50 / p99 ms at ${paceLabel(l)} | `).join('')}${boundColumn ? 'p99 bound at 50% (met) |' : ''}`,
+  `|---|---|---|---|---|${paces.map(() => '---|').join('')}${boundColumn ? '---|' : ''}`,
 ];
 sides.forEach((s, i) => {
   const rs = got[i];
@@ -121,7 +131,7 @@ sides.forEach((s, i) => {
     const t = x.throughput.full!.runs[0].tagging;
     return t ? t.posts / t.batches : NaN;
   });
-  const lat = loads.map((_, k) => `${fmt(rs.map((x) => x.latency.full![k].e2eMs.p50))} / ${fmt(rs.map((x) => x.latency.full![k].e2eMs.p99))}`);
+  const lat = paces.map((_, k) => `${fmt(rs.map((x) => x.latency.full![k].e2eMs.p50))} / ${fmt(rs.map((x) => x.latency.full![k].e2eMs.p99))}`);
   const bound = rs.map((x) => x.latencyBound);
   lines.push(
     `| ${s.name} | ${fmt(pps)} | ${fmt(sa)} | ${fmt(
@@ -143,8 +153,8 @@ lines.push(
   `Standalone tagger, after / before: ${afterOverBefore(standalones).toFixed(3)}; run by run: ${standalones[1].map((x, r) => (x / standalones[0][r]).toFixed(2)).join(', ')}.`,
 );
 // latency at high load can be bimodal (a run that tips into a backlog): every run's p50 / p99 and posts per tagger call
-loads.forEach((l, k) => {
-  lines.push('', `At ${100 * l}% load, run by run (p50 / p99 ms, posts per tagger call):`);
+paces.forEach((l, k) => {
+  lines.push('', `At ${rates ? `${l} posts/s` : `${100 * l}% load`}, run by run (p50 / p99 ms, posts per tagger call):`);
   sides.forEach((s, i) => {
     const runs = got[i].map((x) => {
       const leg = x.latency.full![k];

@@ -20,7 +20,8 @@
  *                  of the tagger's throughput the pipeline keeps (target 0.85)
  * 2. Latency under an open-loop paced producer at each of --latency-loads
  *    (default 50% and 90%) of each variant's median throughput from leg 1,
- *    for --latency-seconds each: from the broker's LogAppendTime of a post to
+ *    or at each of --latency-rates (fixed posts/s, the same for every variant
+ *    and for both sides of a limitsPipeline comparison), for --latency-seconds each: from the broker's LogAppendTime of a post to
  *    the LogAppendTime of its output record (= when the broker acknowledged
  *    it), matched by record key (the post id); also from the post's scheduled
  *    send time (its created_at), and how long the last output came after the
@@ -50,7 +51,7 @@
  *    partitions a 2+1 split caps it at 1.5) and each member's assignment.
  *
  *   node dist/bench/pipeline.js [--posts N] [--full-posts N] [--runs K] [--partitions P] [--rss-posts N]
- *                               [--latency-seconds S] [--latency-loads 0.5,0.9] [--variants bare,identity,full] [--legs throughput,latency,memory]
+ *                               [--latency-seconds S] [--latency-loads 0.5,0.9 | --latency-rates R1,R2] [--variants bare,identity,full] [--legs throughput,latency,memory]
  *                               [--memory-variant full|identity]
  *                               [--worker-option KEY=VALUE ...]   (e.g. maxInFlight=4000; default: the worker's defaults)
  *                               [--texts FILE]   (the posts carry the sentences of this CoNLL file, e.g. WeiboNER's
@@ -108,6 +109,7 @@ const values = benchArgs(import.meta.url, {
     'latency-warmup-seconds': { type: 'string', default: '2' },
     'latency-loads': { type: 'string', default: '0.5,0.9' },
     'latency-load': { type: 'string' },
+    'latency-rates': { type: 'string' },
     variants: { type: 'string', default: VARIANTS.join(',') },
     legs: { type: 'string', default: DEFAULT_LEGS.join(',') },
     'scaling-variant': { type: 'string', default: 'full' },
@@ -172,6 +174,23 @@ function loads(): number[] {
   return [...new Set(xs)].sort((a, b) => a - b);
 }
 
+/**
+ * --latency-rates 2000,2500: fixed input rates in posts/s, the same for every
+ * variant and every side of a comparison (instead of shares of each one's own
+ * throughput): what a user with a given input rate sees. No throughput leg needed.
+ */
+function rates(): number[] | undefined {
+  const given = values['latency-rates'];
+  if (given === undefined) return undefined;
+  const xs = String(given)
+    .split(',')
+    .map((x) => Number(x.trim()));
+  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 1 || x > 1_000_000)) {
+    throw new Error(`--latency-rates: a comma-separated list of input rates in posts/s, each in [1, 1000000], got ${given}`);
+  }
+  return [...new Set(xs)].sort((a, b) => a - b);
+}
+
 const opts = {
   posts: int('posts', 1),
   warmupPosts: int('warmup-posts', 0),
@@ -182,6 +201,7 @@ const opts = {
   latencySeconds: num('latency-seconds', 1, 3600),
   latencyWarmupSeconds: num('latency-warmup-seconds', 0, 3600),
   latencyLoads: loads(),
+  latencyRates: rates(),
   variants: list<Variant>('variants', VARIANTS),
   legs: list<Leg>('legs', LEGS),
   brokers: values.brokers!.split(',').map((b) => b.trim()),
@@ -208,8 +228,8 @@ const nodeFlags = nodeFlagsArg(values['node-flags']);
 // --texts FILE: the posts carry the sentences of a CoNLL file (real lengths) instead of the sample posts' texts
 const texts = useBenchTexts(values.texts);
 setChildNodeArgs([...(values.profile !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []), ...nodeFlags]);
-if (opts.legs.includes('latency') && !opts.legs.includes('throughput')) {
-  throw new Error('the latency leg paces at a share of the measured throughput: run it with --legs throughput,latency');
+if (opts.legs.includes('latency') && !opts.legs.includes('throughput') && !opts.latencyRates) {
+  throw new Error('the latency leg paces at a share of the measured throughput: run it with --legs throughput,latency, or give fixed --latency-rates');
 }
 const MEMORY_FIRST = 10_000;
 
@@ -431,16 +451,22 @@ async function standaloneRun(input: { topic: string; posts: number; chars: numbe
 }
 
 /** 2. Latency at a share (`load`) of each variant's median throughput measured above. */
-async function latencyLeg(variant: Variant, load: number): Promise<LatencyResult> {
-  const rate = load * results.throughput[variant]!.medianPostsPerSecond;
-  const name = `${prefix}.lat-${variant}-${Math.round(100 * load)}`;
+/** A latency leg's input rate: a share of the variant's throughput (--latency-loads) or a fixed rate (--latency-rates). */
+type Pace = { load: number } | { rate: number };
+
+async function latencyLeg(variant: Variant, pace: Pace): Promise<LatencyResult> {
+  const max = results.throughput[variant]?.medianPostsPerSecond;
+  const rate = 'rate' in pace ? pace.rate : pace.load * max!;
+  // a fixed rate's load, when this run measured the throughput it is a share of
+  const load = 'load' in pace ? pace.load : max === undefined ? null : rate / max;
+  const name = `${prefix}.lat-${variant}-${'rate' in pace ? `r${Math.round(rate)}` : Math.round(100 * pace.load)}`;
   // Both topics stamp records with the broker's append time.
   const input = await kafka.create(`${name}.in`, opts.partitions, { logAppendTime: true });
   await outputTopics(name, true);
   const expected = Math.round(rate * opts.latencySeconds);
   const run = new ChildRun(task(variant, name, { inputTopic: input, deadlineMs: deadline(variant, expected, opts.latencySeconds) }));
   const backend = await run.ready;
-  log(`latency ${variant} at ${Math.round(100 * load)}%: ${rate.toFixed(1)} posts/s for ${opts.latencySeconds} s`);
+  log(`latency ${variant} at ${load === null ? 'a fixed rate' : `${Math.round(100 * load)}%`}: ${rate.toFixed(1)} posts/s for ${opts.latencySeconds} s`);
   const writer = await kafka.writer(input);
   const paced = await producePaced(writer, postFactory(`${name}-`), rate, opts.latencySeconds).finally(() => writer.close());
   run.tell({ type: 'target', n: paced.sent });
@@ -486,6 +512,7 @@ async function latencyLeg(variant: Variant, load: number): Promise<LatencyResult
   return {
     ...(backend ? { backend } : {}),
     load,
+    ...('rate' in pace ? { fixedRate: true } : {}),
     targetRate: rate,
     achievedRate: paced.sent / paced.seconds,
     seconds: opts.latencySeconds,
@@ -508,7 +535,7 @@ async function latencyLeg(variant: Variant, load: number): Promise<LatencyResult
  * standalone tagger of this run (mean time of a batch of batchMaxCount posts).
  */
 function latencyBound(): LatencyBound | undefined {
-  const lat = results.latency.full?.find((l) => l.load === 0.5);
+  const lat = results.latency.full?.find((l) => l.load === 0.5 && !l.fixedRate);
   const batch = results.settings.batch;
   if (!lat || !results.standalone || !batch) return undefined;
   const waitMs = batch.batchMode === 'fixed' ? batch.batchMaxWaitMs : 0;
@@ -664,8 +691,9 @@ async function scalingLeg(): Promise<ScalingResult> {
 try {
   if (opts.legs.includes('throughput')) await throughputLeg();
   if (opts.legs.includes('latency')) {
-    for (const load of opts.latencyLoads) {
-      for (const v of opts.variants) (results.latency[v] ??= []).push(await latencyLeg(v, load));
+    const paces: Pace[] = opts.latencyRates ? opts.latencyRates.map((rate) => ({ rate })) : opts.latencyLoads.map((load) => ({ load }));
+    for (const pace of paces) {
+      for (const v of opts.variants) (results.latency[v] ??= []).push(await latencyLeg(v, pace));
     }
     results.latencyBound = latencyBound();
   }

@@ -91,8 +91,10 @@ export interface Quantiles {
 
 export interface LatencyResult {
   backend?: string;
-  /** Share of the variant's median throughput the producer paces at. */
-  load: number;
+  /** Share of the variant's median throughput the producer paces at (with a fixed rate: rate / that median, null without a throughput leg). */
+  load: number | null;
+  /** Paced at a fixed rate (--latency-rates), the same for every variant, not at a share of its throughput. */
+  fixedRate?: boolean;
   targetRate: number;
   achievedRate: number;
   seconds: number;
@@ -178,6 +180,8 @@ export interface PipelineResults {
     latencySeconds: number;
     latencyWarmupSeconds: number;
     latencyLoads: number[];
+    /** Fixed input rates of the latency legs, posts/s (--latency-rates), when given instead of loads. */
+    latencyRates?: number[];
     /** The batch settings the workers ran with (reported by the children). */
     batch?: BatchSettings;
     variants: Variant[];
@@ -357,19 +361,21 @@ export function renderReport(r: PipelineResults): string {
   if (Object.keys(lat).length > 0) {
     lines.push(
       '',
-      `## Latency: open-loop paced producer at ${s.latencyLoads.map(pct).join(' and ')} of each variant's median throughput above, ${s.latencySeconds} s each, first ${s.latencyWarmupSeconds} s excluded`,
+      `## Latency: open-loop paced producer at ${s.latencyRates ? `${s.latencyRates.map(n0).join(' and ')} posts/s, for every variant` : `${s.latencyLoads.map(pct).join(' and ')} of each variant's median throughput above`}, ${s.latencySeconds} s each, first ${s.latencyWarmupSeconds} s excluded`,
       '',
       '| variant | load | rate target / achieved (posts/s) | outputs measured | end-to-end p50 ms | p99 ms | max ms | from scheduled send p50 / p99 ms | in-worker p50 / p99 ms | tagger calls: posts per call / p50 / p99 ms | drain after last post ms | producer max behind ms |',
       '|---|---:|---|---:|---:|---:|---:|---|---|---|---:|---:|',
     );
-    for (const load of s.latencyLoads) {
+    // one leg per pace (load or fixed rate) and variant, in the order they ran
+    const paces = (s.latencyRates ?? s.latencyLoads).length;
+    for (let k = 0; k < paces; k++) {
       for (const v of s.variants) {
-        const l = lat[v]?.find((x) => x.load === load);
+        const l = lat[v]?.[k];
         if (!l) continue;
         const inw = l.inWorkerMs ? `${f1(l.inWorkerMs.p50)} / ${f1(l.inWorkerMs.p99)}` : 'n/a';
         const lost = l.outputs !== l.sent ? ` (${l.outputs} of ${l.sent} outputs)` : '';
         lines.push(
-          `| ${v} | ${pct(load)} | ${f1(l.targetRate)} / ${f1(l.achievedRate)} | ${n0(l.measured)}${lost} | ${f1(l.e2eMs.p50)} | ${f1(l.e2eMs.p99)} | ${f1(l.e2eMs.max)} | ` +
+          `| ${v} | ${l.load === null ? 'n/a' : pct(l.load)} | ${f1(l.targetRate)} / ${f1(l.achievedRate)} | ${n0(l.measured)}${lost} | ${f1(l.e2eMs.p50)} | ${f1(l.e2eMs.p99)} | ${f1(l.e2eMs.max)} | ` +
             `${f1(l.fromScheduleMs.p50)} / ${f1(l.fromScheduleMs.p99)} | ${inw} | ${v === 'bare' ? 'n/a' : tag(l.tagging)} | ${n0(l.drainMs)} | ${n0(l.producerMaxBehindMs)} |`,
         );
       }
@@ -392,7 +398,9 @@ export function renderReport(r: PipelineResults): string {
         "In-worker: the output record's latency_ms = processed_at - when the worker's consumer handed the input over (excludes the fetch and the output produce). " +
         'Tagger calls: the mean posts per tagger call and the p50 / p99 wall time of a call in that run. ' +
         'Drain: append time of the last output - append time of the last post; about one latency when the variant kept up with the rate, longer when a backlog built up. ' +
-        'The rates are shares of the medians measured in the throughput leg of the same run. ' +
+        (s.latencyRates
+          ? 'The rates are fixed (--latency-rates), the same for every variant; load is the rate over the median of the throughput leg of the same run, when it ran. '
+          : 'The rates are shares of the medians measured in the throughput leg of the same run. ') +
         'One clock: everything runs on this machine, the paced producer in the benchmark process.',
     );
   }
@@ -465,7 +473,7 @@ export function renderReport(r: PipelineResults): string {
 
   const tensors: [string, TensorCounts | undefined][] = [
     ...(tp.full?.runs.map((x, i): [string, TensorCounts | undefined] => [`throughput ${i + 1}`, x.tensors]) ?? []),
-    ...(lat.full?.map((x): [string, TensorCounts | undefined] => [`latency ${pct(x.load)}`, x.tensors]) ?? []),
+    ...(lat.full?.map((x): [string, TensorCounts | undefined] => [`latency ${x.fixedRate ? `${n0(x.targetRate)} posts/s` : pct(x.load ?? NaN)}`, x.tensors]) ?? []),
   ];
   if (tensors.some(([, t]) => t !== undefined)) {
     lines.push('', '## tfjs tensors (full variant, each process)', '', '| run | after model load | after warm-up (stream start) | after the stream | after tagger.dispose() |', '|---|---:|---:|---:|---:|');
