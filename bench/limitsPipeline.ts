@@ -154,7 +154,7 @@ lines.push(
 );
 // latency at high load can be bimodal (a run that tips into a backlog): every run's p50 / p99 and posts per tagger call
 paces.forEach((l, k) => {
-  lines.push('', `At ${rates ? `${l} posts/s` : `${100 * l}% load`}, run by run (p50 / p99 ms, posts per tagger call):`);
+  lines.push('', `At ${paceLabel(l)}${rates ? '' : ' load'}, run by run (p50 / p99 ms, posts per tagger call):`);
   sides.forEach((s, i) => {
     const runs = got[i].map((x) => {
       const leg = x.latency.full![k];

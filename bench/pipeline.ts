@@ -162,16 +162,18 @@ function list<T extends string>(name: string, known: readonly T[]): T[] {
   return items as T[];
 }
 
-/** --latency-loads 0.5,0.9 (shares of each variant's median throughput); --latency-load X: just X. */
-function loads(): number[] {
-  const given = values['latency-load'] ?? values['latency-loads']!;
-  const xs = String(given)
-    .split(',')
-    .map((x) => Number(x.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 0.01 || x > 1)) {
-    throw new Error(`--latency-loads: a comma-separated list of numbers in [0.01, 1] (shares of the measured maximum), got ${given}`);
+/** A comma-separated list of numbers, each in [min, max], ascending without repeats; `what` says what they are. */
+function numberList(flag: string, given: string, min: number, max: number, what: string): number[] {
+  const xs = given.split(',').map((x) => Number(x.trim()));
+  if (xs.some((x) => !Number.isFinite(x) || x < min || x > max)) {
+    throw new Error(`--${flag}: a comma-separated list of ${what}, each in [${min}, ${max}], got ${given}`);
   }
   return [...new Set(xs)].sort((a, b) => a - b);
+}
+
+/** --latency-loads 0.5,0.9 (shares of each variant's median throughput); --latency-load X: just X. */
+function loads(): number[] {
+  return numberList('latency-loads', String(values['latency-load'] ?? values['latency-loads']!), 0.01, 1, 'shares of the measured maximum');
 }
 
 /**
@@ -181,14 +183,7 @@ function loads(): number[] {
  */
 function rates(): number[] | undefined {
   const given = values['latency-rates'];
-  if (given === undefined) return undefined;
-  const xs = String(given)
-    .split(',')
-    .map((x) => Number(x.trim()));
-  if (xs.length === 0 || xs.some((x) => !Number.isFinite(x) || x < 1 || x > 1_000_000)) {
-    throw new Error(`--latency-rates: a comma-separated list of input rates in posts/s, each in [1, 1000000], got ${given}`);
-  }
-  return [...new Set(xs)].sort((a, b) => a - b);
+  return given === undefined ? undefined : numberList('latency-rates', String(given), 1, 1_000_000, 'input rates in posts/s');
 }
 
 const opts = {
@@ -450,16 +445,17 @@ async function standaloneRun(input: { topic: string; posts: number; chars: numbe
   if (backend) sa.backend = backend;
 }
 
-/** 2. Latency at a share (`load`) of each variant's median throughput measured above. */
 /** A latency leg's input rate: a share of the variant's throughput (--latency-loads) or a fixed rate (--latency-rates). */
 type Pace = { load: number } | { rate: number };
 
+/** 2. Latency at a pace: a share (`load`) of the variant's median throughput measured above, or a fixed rate. */
 async function latencyLeg(variant: Variant, pace: Pace): Promise<LatencyResult> {
   const max = results.throughput[variant]?.medianPostsPerSecond;
-  const rate = 'rate' in pace ? pace.rate : pace.load * max!;
+  const fixed = 'rate' in pace;
+  const rate = fixed ? pace.rate : pace.load * max!;
   // a fixed rate's load, when this run measured the throughput it is a share of
-  const load = 'load' in pace ? pace.load : max === undefined ? null : rate / max;
-  const name = `${prefix}.lat-${variant}-${'rate' in pace ? `r${Math.round(rate)}` : Math.round(100 * pace.load)}`;
+  const load = !fixed ? pace.load : max === undefined ? null : rate / max;
+  const name = `${prefix}.lat-${variant}-${fixed ? `r${Math.round(rate)}` : Math.round(100 * pace.load)}`;
   // Both topics stamp records with the broker's append time.
   const input = await kafka.create(`${name}.in`, opts.partitions, { logAppendTime: true });
   await outputTopics(name, true);
@@ -512,7 +508,7 @@ async function latencyLeg(variant: Variant, pace: Pace): Promise<LatencyResult> 
   return {
     ...(backend ? { backend } : {}),
     load,
-    ...('rate' in pace ? { fixedRate: true } : {}),
+    ...(fixed ? { fixedRate: true } : {}),
     targetRate: rate,
     achievedRate: paced.sent / paced.seconds,
     seconds: opts.latencySeconds,
