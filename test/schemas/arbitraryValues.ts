@@ -16,10 +16,16 @@ export const SCHEMA_VERSIONS: ReadonlyArray<{ label: string; type: Type }> = SCH
 const cjk = fc.integer({ min: 0x4e00, max: 0x9fff }).map((cp) => String.fromCodePoint(cp));
 const emoji = fc.integer({ min: 0x1f300, max: 0x1faff }).map((cp) => String.fromCodePoint(cp));
 const anyCodePoint = fc.string({ unit: 'binary', minLength: 1, maxLength: 1 });
-/** Short strings (the one-byte length path) and long ones (the byteLength path). */
+const ascii = fc.constantFrom('a', 'Z', '0', '-', '.', '_', ' ', '\u007f');
+/**
+ * Short strings (the one-byte length path), long ones (the byteLength path), and ASCII of up to 80
+ * bytes (across both paths and the length varint's second byte, from 64), sometimes with one other
+ * code point anywhere in it.
+ */
 const text = fc.oneof(
   fc.string({ unit: fc.oneof(cjk, emoji, anyCodePoint, fc.constantFrom('a', 'Z', '0')), maxLength: 24 }),
   fc.string({ unit: fc.oneof(cjk, anyCodePoint), minLength: 20, maxLength: 300 }),
+  fc.string({ unit: fc.oneof({ weight: 40, arbitrary: ascii }, { weight: 1, arbitrary: fc.oneof(cjk, emoji, anyCodePoint) }), maxLength: 80 }),
 );
 /** Longs on both sides of writeLong's integer / floating-point switch (+-2^30) and at the ends of the exact range. */
 const long = fc.oneof(

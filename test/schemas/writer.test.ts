@@ -118,6 +118,32 @@ describe('compiled strict writers (schemas/registry/writer.ts)', () => {
     });
   }
 
+  it('writes strings of every length 0-80 as avsc does: ASCII, with one other code point anywhere, all CJK, all emoji (the short-string path to 21 units, the length varint\'s second byte from 64 bytes)', () => {
+    const mentions = loadSchema('mentions');
+    const write = compiledWriter(mentions)!;
+    for (let n = 0; n <= 80; n++) {
+      const ascii = 'abcdefghij'.repeat(9).slice(0, n);
+      const variants = [
+        ascii,
+        ...[0, n >> 1, n - 1].filter((i) => i >= 0).flatMap((i) => ['é', '中', '😀'].map((c) => ascii.slice(0, i) + c + ascii.slice(i + 1))),
+        // every unit of 3 bytes, and surrogate pairs of 4: the most bytes a length in units can have
+        '中'.repeat(n),
+        '😀'.repeat(n >> 1),
+      ];
+      for (const id of variants) {
+        const value = bareMentions(id);
+        const expected = mentions.toBuffer(value);
+        const buf = Buffer.alloc(expected.length + 4, 0xee);
+        assert.equal(write(value, buf, 3), 3 + expected.length, JSON.stringify(id));
+        assert.deepEqual(buf.subarray(3, 3 + expected.length), expected, JSON.stringify(id));
+        // one byte short: the length needed, nothing written past the end
+        const guarded = Buffer.alloc(expected.length + 8, 0xee);
+        assert.equal(write(value, guarded.subarray(0, expected.length - 1), 0), expected.length, JSON.stringify(id));
+        assert.ok(guarded.subarray(expected.length - 1).every((b) => b === 0xee), JSON.stringify(id));
+      }
+    }
+  });
+
   it('refuses what validate() reports, with the same error from encodeStrict', () => {
     const mentions = loadSchema('mentions');
     const ok = bareMentions('p1');
