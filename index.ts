@@ -15,7 +15,7 @@
  * - **Tagging**: {@link loadTagger}, the {@link Tagger} interface and its
  *   implementations ({@link NeuralTagger} on the calling thread,
  *   {@link ThreadTagger} in worker threads), {@link useBackend},
- *   {@link useInferencePrecision} (float32 or bfloat16 products); word
+ *   {@link useInferencePrecision} (float32, bfloat16 or int8 products); word
  *   segmentation with {@link NeuralTagger.segment} ({@link Word}).
  * - **Operators** (RxJS, one stage each, in pipeline order):
  *   {@link decodePosts}, {@link batchItems} / {@link batchAdaptive},

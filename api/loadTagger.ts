@@ -22,11 +22,12 @@ export interface LoadTaggerOptions {
    */
   backend?: BackendChoice;
   /**
-   * The LSTM's precision at inference: 'float32' (default) or 'bfloat16'
+   * The LSTM's precision at inference: 'float32' (default), 'bfloat16'
    * (the native backend on a CPU with AVX512_BF16 and mentionflow's addon;
    * about 1.2x the characters per CPU-second, the same dev F1 on the shipped
-   * model; a ConfigError where it cannot run). It applies to the calling
-   * thread's inference.
+   * model) or 'int8' (the same with AVX512_VNNI; about 1.5x, dev F1 within
+   * 0.2 of float32 on the shipped model); a ConfigError where it cannot run.
+   * It applies to the calling thread's inference.
    */
   precision?: InferencePrecision;
   /** Rows per tensor batch (one sentence per row, or several when packed). Default 64. */

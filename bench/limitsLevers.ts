@@ -38,7 +38,7 @@
  * --reps N: time each variant N times per child (interleaved) and keep the
  * median CPU and wall time (default 1). --precision / --baseline-precision P:
  * the LSTM's precision at inference in this build's / the baseline's children
- * (float32, the default, or bfloat16: models/layers/nativeLstm.ts); with
+ * (float32, the default, bfloat16 or int8: models/layers/nativeLstm.ts); with
  * --baseline set to this build's own dist, the two precisions side by side,
  * e.g. --baseline dist --precision bfloat16. --engine / --baseline-engine E:
  * where the LSTM runs in this build's / the baseline's children: auto (the
@@ -178,7 +178,7 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
     if (v.mode === 'inline') taggers.set(key, new NeuralTagger(model, { batchSize: v.batchSize, sliceChars: v.sliceChars }));
     else if (engine !== 'auto') throw new Error(`engine ${engine} is set in the calling thread only, not in the inference threads of ${v.name}: use --batches`);
     else {
-      const t = await ThreadTagger.open(modelDir, { backend: 'native', batchSize: v.batchSize, sliceChars: v.sliceChars, ...(precision !== 'float32' ? { precision: precision as 'bfloat16' } : {}) });
+      const t = await ThreadTagger.open(modelDir, { backend: 'native', batchSize: v.batchSize, sliceChars: v.sliceChars, ...(precision !== 'float32' ? { precision: precision as import('../models/layers/nativeLstm.js').InferencePrecision } : {}) });
       threads.push(t);
       taggers.set(key, t);
     }
@@ -302,7 +302,8 @@ async function driver(): Promise<void> {
   const reps = Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be an integer >= 1, got ${values.reps}`);
   for (const flag of ['precision', 'baseline-precision'] as const) {
-    if (!['float32', 'bfloat16'].includes(values[flag]!)) throw new Error(`--${flag} must be float32 or bfloat16, got ${values[flag]}`);
+    // the list of models/layers/nativeLstm.ts's INFERENCE_PRECISIONS, not imported here (it would load TensorFlow in this parent process)
+    if (!['float32', 'bfloat16', 'int8'].includes(values[flag]!)) throw new Error(`--${flag} must be float32, bfloat16 or int8, got ${values[flag]}`);
   }
   for (const flag of ['engine', 'baseline-engine'] as const) {
     if (!['auto', 'avx512', 'avx2', 'tensorflow'].includes(values[flag]!)) throw new Error(`--${flag} must be auto, avx512, avx2 or tensorflow, got ${values[flag]}`);

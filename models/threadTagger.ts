@@ -47,7 +47,7 @@ export type { TensorMemory } from './threadProtocol.js';
 export interface ThreadTaggerOptions {
   /** Compute backend, chosen in the thread as models/backend.ts's useBackend does. Default 'auto'. */
   backend?: BackendChoice;
-  /** The LSTM's precision at inference in the threads (models/layers/nativeLstm.ts useInferencePrecision; a ConfigError where bfloat16 cannot run). Default 'float32'. */
+  /** The LSTM's precision at inference in the threads (models/layers/nativeLstm.ts useInferencePrecision; a ConfigError where bfloat16 or int8 cannot run). Default 'float32'. */
   precision?: InferencePrecision;
   /** Rows per tensor batch (NeuralTagger's batchSize). Default: NeuralTagger's. */
   batchSize?: number;

@@ -67,9 +67,9 @@ export interface NativeAddon {
   /**
    * lstm.c's emissions of a CRF head over the same sentences (models/network/nativeHead.ts): out [N*K] = [h, e] linW + linB + the sum of
    * lex's rows at each position's F feature ids, e the rows of emb [V*D] at ids [N], h the LSTM's states (prepared as lstmPacked's, empty
-   * when useHidden is 0); dims [D, H, dirs, K, F, useHidden, useEmbeddings, bfloat16] (the last three 0 or 1; bfloat16: the LSTM's
-   * products with inputs rounded to bfloat16, where lstmBf16()), linW [I*K] with I = useHidden*dirs*H + useEmbeddings*D. Throws
-   * where {@link lstmEngine} is null.
+   * when useHidden is 0); dims [D, H, dirs, K, F, useHidden, useEmbeddings, precision] (useHidden and useEmbeddings 0 or 1;
+   * precision of the LSTM's products: 0 float32, 1 bfloat16 where lstmBf16(), 2 int8 where lstmInt8()), linW [I*K] with
+   * I = useHidden*dirs*H + useEmbeddings*D. Throws where {@link lstmEngine} is null.
    */
   emissionsPacked(
     emb: Float32Array,
@@ -86,6 +86,8 @@ export interface NativeAddon {
   ): void;
   /** Whether emissionsPacked can compute the LSTM's products in bfloat16 (dims[7] = 1): AVX512_BF16, and this thread's engine is avx512. */
   lstmBf16(): boolean;
+  /** Whether emissionsPacked can compute the LSTM's products in int8 (dims[7] = 2): AVX512_VNNI, and this thread's engine is avx512. */
+  lstmInt8(): boolean;
   /**
    * The engine (instruction set) lstmPrepare, lstmPacked and emissionsPacked run on in this thread: the fastest this CPU runs, or the
    * one lstmUseEngine chose; null where the CPU has neither AVX-512F nor AVX2 and FMA.
@@ -111,7 +113,7 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   try {
     const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<NativeAddon>;
-    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPrepare', 'lstmPacked', 'emissionsPacked', 'lstmEngine', 'lstmBf16', 'lstmEngines', 'lstmUseEngine'] as const).filter((f) => typeof loaded[f] !== 'function');
+    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPrepare', 'lstmPacked', 'emissionsPacked', 'lstmEngine', 'lstmBf16', 'lstmInt8', 'lstmEngines', 'lstmUseEngine'] as const).filter((f) => typeof loaded[f] !== 'function');
     if (missing.length > 0) throw new Error(`${missing.join(', ')} missing: an older build, rebuild it with bash deploy/native/build-native-addon.sh`);
     addon = loaded as NativeAddon;
   } catch (err) {

@@ -28,7 +28,7 @@ export function useNativeLstm(on: boolean): void {
   enabled = on;
 }
 
-/** The C kernel's engines, fastest first: the instruction sets it runs on (float32 products on both, bfloat16 on avx512 only). */
+/** The C kernel's engines, fastest first: the instruction sets it runs on (float32 products on both, bfloat16 and int8 on avx512 only). */
 export const NATIVE_ENGINES = ['avx512', 'avx2'] as const;
 /** One of NATIVE_ENGINES. */
 export type NativeEngine = (typeof NATIVE_ENGINES)[number];
@@ -46,8 +46,8 @@ export function nativeEngine(): NativeEngine | null {
 /**
  * For tests and benchmarks: the C kernel's engine in this thread from now on
  * ('auto', the default: the fastest this CPU runs; without the addon, nothing to do). ConfigError for an engine
- * this CPU cannot run, or for one without bfloat16 products while the
- * precision is bfloat16.
+ * this CPU cannot run, or for one without bfloat16 or int8 products while the
+ * precision is one of those.
  */
 export function useNativeEngine(engine: NativeEngine | 'auto'): void {
   const addon = nativeAddon();
@@ -55,48 +55,55 @@ export function useNativeEngine(engine: NativeEngine | 'auto'): void {
   if (addon === null) throw new ConfigError(`the C kernel's engine cannot be chosen: mentionflow's addon is not loaded (${nativeAddonStatus().reason})`);
   if (engine !== 'auto' && !NATIVE_ENGINES.includes(engine)) throw new ConfigError(`engine must be auto or one of ${NATIVE_ENGINES.join(', ')}, got ${JSON.stringify(engine)}`);
   if (engine !== 'auto' && !addon.lstmEngines().includes(engine)) throw new ConfigError(`the C kernel's ${engine} engine cannot run here: this CPU runs ${addon.lstmEngines().join(', ') || 'none'}`);
-  // bfloat16 runs on avx512 alone (and 'auto' picks avx512 where bfloat16 runs).
-  if (bf16 && engine === 'avx2') throw new ConfigError("the C kernel's avx2 engine has no bfloat16 products: set precision float32 first");
+  // bfloat16 and int8 run on avx512 alone (and 'auto' picks avx512 where they run).
+  if (precision !== 'float32' && engine === 'avx2') throw new ConfigError(`the C kernel's avx2 engine has no ${precision} products: set precision float32 first`);
   addon.lstmUseEngine(engine);
 }
 
 /** The precisions inference can run the LSTM's products in. */
-export const INFERENCE_PRECISIONS = ['float32', 'bfloat16'] as const;
-/** float32 (the default) or bfloat16: see useInferencePrecision. */
+export const INFERENCE_PRECISIONS = ['float32', 'bfloat16', 'int8'] as const;
+/** float32 (the default), bfloat16 or int8: see useInferencePrecision. */
 export type InferencePrecision = (typeof INFERENCE_PRECISIONS)[number];
 
-let bf16 = false;
+let precision: InferencePrecision = 'float32';
 
 /**
  * The precision of the LSTM's products at inference in this thread: float32
- * (the default), or bfloat16, where the C kernel runs on a CPU with
- * AVX512_BF16 and its avx512 engine (inputs and weights rounded to bfloat16, products summed in
- * float32: about twice the products per instruction; on the shipped model
- * the same dev F1 and spans, emissions within 0.014, BENCHMARKS.md "Limits",
- * round 8). Call after useBackend. ConfigError (with why) for bfloat16 where
- * it cannot run, or for a precision that is not one of INFERENCE_PRECISIONS.
+ * (the default); bfloat16, where the C kernel runs on a CPU with AVX512_BF16
+ * and its avx512 engine (inputs and weights rounded to bfloat16, products
+ * summed in float32: about twice the products per instruction; on the
+ * shipped model the same dev F1 and spans, emissions within 0.014,
+ * BENCHMARKS.md "Limits", round 8); or int8, where the CPU has AVX512_VNNI
+ * (dynamic quantisation: the weights per column and each step's inputs and
+ * states per row to 8 bits, products summed in int32: four times the
+ * products per instruction of float32; on the shipped model dev F1 within
+ * 0.2 of float32, "Limits", round 11). Call after useBackend. ConfigError
+ * (with why) for a precision that cannot run here, or one that is not one of
+ * INFERENCE_PRECISIONS.
  */
-export function useInferencePrecision(precision: InferencePrecision): void {
-  if (!INFERENCE_PRECISIONS.includes(precision)) throw new ConfigError(`precision must be one of ${INFERENCE_PRECISIONS.join(', ')}, got ${JSON.stringify(precision)}`);
-  if (precision === 'bfloat16') {
-    const why = bf16Unavailable();
-    if (why !== undefined) throw new ConfigError(`precision bfloat16 cannot run here: ${why}; use precision float32`);
+export function useInferencePrecision(wanted: InferencePrecision): void {
+  if (!INFERENCE_PRECISIONS.includes(wanted)) throw new ConfigError(`precision must be one of ${INFERENCE_PRECISIONS.join(', ')}, got ${JSON.stringify(wanted)}`);
+  if (wanted !== 'float32') {
+    const why = reducedUnavailable(wanted);
+    if (why !== undefined) throw new ConfigError(`precision ${wanted} cannot run here: ${why}; use precision float32`);
   }
-  bf16 = precision === 'bfloat16';
+  precision = wanted;
 }
 
-/** Why bfloat16 products cannot run in this thread, or undefined when they can: the C kernel's own reasons, after the CPU's. */
-function bf16Unavailable(): string | undefined {
+/** Why bfloat16 or int8 products cannot run in this thread, or undefined when they can: the C kernel's own reasons, after the CPU's. */
+function reducedUnavailable(wanted: 'bfloat16' | 'int8'): string | undefined {
   const addon = nativeAddon();
   const engine = addon?.lstmEngine() ?? null;
-  if (addon !== null && engine === null) return 'this CPU lacks AVX-512F and AVX512_BF16';
-  if (addon !== null && !addon.lstmBf16()) return engine === 'avx2' && addon.lstmEngines().includes('avx512') ? "the C kernel's avx2 engine is in use (useNativeEngine), and bfloat16 products need avx512" : 'this CPU lacks AVX512_BF16';
+  const feature = wanted === 'bfloat16' ? 'AVX512_BF16' : 'AVX512_VNNI';
+  if (addon !== null && engine === null) return `this CPU lacks AVX-512F and ${feature}`;
+  const runs = addon === null || (wanted === 'bfloat16' ? addon.lstmBf16() : addon.lstmInt8());
+  if (!runs) return engine === 'avx2' && addon!.lstmEngines().includes('avx512') ? `the C kernel's avx2 engine is in use (useNativeEngine), and ${wanted} products need avx512` : `this CPU lacks ${feature}`;
   return nativeUnavailable();
 }
 
 /** The precision of the LSTM's products at inference in this thread (useInferencePrecision). */
 export function inferencePrecision(): InferencePrecision {
-  return bf16 ? 'bfloat16' : 'float32';
+  return precision;
 }
 
 /** The LstmEncoder's weights in the C kernels' layout (lstmPrepare), for one weights version, and their sizes. */

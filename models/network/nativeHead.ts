@@ -48,6 +48,9 @@ export function prepareNativeHead(encoder: CharEncoder, head: CrfHead): void {
   headWeights(encoder, head, head.config.lexicalBuckets > 0);
 }
 
+/** emissionsPacked's dims[7]: the precision of the LSTM's products. */
+const PRECISION_CODE = { float32: 0, bfloat16: 1, int8: 2 } as const;
+
 /** The emissions [N * K] of `head` over `encoder` for the sentences of `inputs`. */
 export function nativeHeadEmissions(encoder: CharEncoder, head: CrfHead, inputs: HeadInputsHost): Float32Array {
   const addon = nativeAddon();
@@ -56,7 +59,7 @@ export function nativeHeadEmissions(encoder: CharEncoder, head: CrfHead, inputs:
   const f = lexicalBuckets > 0 ? (inputs.featuresPerStep ?? 0) : 0;
   if (lexicalBuckets > 0 && (inputs.features === undefined || f === 0)) throw new Error('nativeHeadEmissions: this head needs lexical feature ids');
   const { inputDim, hiddenDim } = encoder.lstm.options;
-  const dims = Int32Array.of(inputDim, hiddenDim, encoder.lstm.dirs, numTags, f, useHidden ? 1 : 0, useEmbeddings ? 1 : 0, inferencePrecision() === 'bfloat16' ? 1 : 0);
+  const dims = Int32Array.of(inputDim, hiddenDim, encoder.lstm.dirs, numTags, f, useHidden ? 1 : 0, useEmbeddings ? 1 : 0, PRECISION_CODE[inferencePrecision()]);
   const out = new Float32Array(inputs.ids.length * numTags);
   if (inputs.ids.length === 0) return out;
   const [emb, prepared, linW, linB, lex] = headWeights(encoder, head, f > 0);

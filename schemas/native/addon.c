@@ -29,7 +29,7 @@ NAPI_MODULE_INIT() {
       {"checkPost", mf_check_post},     {"utf8Check", mf_utf8_check},            {"utf8Engine", mf_utf8_engine},
       {"crfViterbi", mf_crf_viterbi},   {"crfForwardBackward", mf_crf_forward_backward}, {"crfMath", mf_crf_math},
       {"lstmPrepare", mf_lstm_prepare}, {"lstmPacked", mf_lstm_packed},   {"emissionsPacked", mf_emissions_packed}, {"lstmEngine", mf_lstm_engine},
-      {"lstmBf16", mf_lstm_bf16},       {"lstmEngines", mf_lstm_engines}, {"lstmUseEngine", mf_lstm_use_engine},
+      {"lstmBf16", mf_lstm_bf16},       {"lstmInt8", mf_lstm_int8},       {"lstmEngines", mf_lstm_engines}, {"lstmUseEngine", mf_lstm_use_engine},
   };
   for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
     napi_value fn;

@@ -7,7 +7,7 @@
  *   emissionsPacked(emb, prepared, linW, linB, lex, ids, feats, starts, lengths, dims, out) -> undefined
  *   lstmEngine() -> "avx512" | "avx2" | null (this thread's engine; null: this CPU has neither AVX-512F nor AVX2 and FMA, and
  *     the functions above throw), lstmEngines() -> the engines this CPU runs, fastest first,
- *   lstmUseEngine("avx512" | "avx2" | "auto") -> this thread's engine from now on (tests and benchmarks), lstmBf16() -> boolean
+ *   lstmUseEngine("avx512" | "avx2" | "auto") -> this thread's engine from now on (tests and benchmarks), lstmBf16(), lstmInt8() -> boolean
  *
  * w is a Float32Array [dirs, D, 4H], u [dirs, H, 4H], b [dirs, 4H]: the LstmEncoder's variables as they are,
  * gate columns in its order i, f, o, g; dims [D, H, dirs] (dirs 1 or 2). lstmPrepare packs them once per
@@ -24,7 +24,8 @@
  * TensorFlow's BlockLSTM in the last bits (sums in another order, other exp); test/models/layers/
  * nativeLstm.test.ts bounds the difference.
  *
- * Engines: avx512 (above; also the bfloat16 products, VDPBF16PS, where the CPU has AVX512_BF16) and avx2, for CPUs
+ * Engines: avx512 (above; also the bfloat16 products, VDPBF16PS, where the CPU has AVX512_BF16, and the int8 products, VPDPBUSD,
+ * where it has AVX512_VNNI) and avx2, for CPUs
  * without AVX-512F: the same panels, each computed as two 6 x 16 tiles (one per half), and exp with 2^n made from
  * exponent bits instead of scalef. Both compute every element by the same chain of FMAs and the same exp, so they give
  * the same bits (nativeLstm.test.ts checks it). Each function has its own target attribute, so the addon builds with
@@ -32,6 +33,7 @@
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <immintrin.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,9 @@
 
 #define MR 6  /* rows of the micro-kernel */
 #define NR 32 /* columns of the micro-kernel: two zmm registers */
+
+/* The precision of the LSTM's products (emissionsPacked's dims[7]). */
+enum { PREC_F32 = 0, PREC_BF16 = 1, PREC_INT8 = 2 };
 
 static int has_avx512(void) {
   __builtin_cpu_init();
@@ -128,6 +133,126 @@ __attribute__((target("avx2,fma"))) static void kernel_6x32_avx2(size_t k, const
                                                                 const float *init) {
   kernel_6x16_avx2(k, a, lda, panel, c, ldc, init);
   kernel_6x16_avx2(k, a, lda, (const float *)panel + NR / 2, c + NR / 2, ldc, init ? init + NR / 2 : NULL);
+}
+
+/*
+ * int8 products (where the CPU has AVX512_VNNI, on request), dynamic quantisation: [W; U] quantised once per column
+ * (scale max|B[:, c]| / 127, int8 in [-127, 127]), each row [x, h] of A at every step (scale max|A[r, :]| / 127, stored as
+ * uint8 q + 128), VPDPBUSD summing four k-steps per instruction in int32 (stored as a float: exact while |sum| < 2^24, which k < 518
+ * guarantees); then z = rowScale * (acc * colScale - 128 * colSum * colScale) + bias, colSum the column's int8
+ * values (what the + 128 added). A quad holds rows 4q .. 4q + 3 of one column of B, or columns 4q .. 4q + 3 of one row of A;
+ * k is padded with zero weights (and A with 128, which they cancel).
+ */
+static int has_vnni(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vnni");
+}
+
+/* Packs B [k, n] into panels [ceil(n / NR), ceil(k / 4), NR] of int8 quads, with per-column scales and sums (of the int8 values). */
+static void pack_panels_i8(const float *b, size_t k, size_t n, uint32_t *out, float *scales, int32_t *sums) {
+  size_t panels = (n + NR - 1) / NR, k4 = (k + 3) / 4;
+  for (size_t col = 0; col < panels * NR; col++) {
+    float m = 0.0f;
+    if (col < n)
+      for (size_t r = 0; r < k; r++) m = fabsf(b[r * n + col]) > m ? fabsf(b[r * n + col]) : m;
+    scales[col] = m > 0.0f ? m / 127.0f : 1.0f;
+    sums[col] = 0;
+  }
+  for (size_t p = 0; p < panels; p++)
+    for (size_t q = 0; q < k4; q++)
+      for (size_t c = 0; c < NR; c++) {
+        size_t col = p * NR + c;
+        uint32_t quad = 0;
+        for (size_t j = 0; j < 4; j++) {
+          size_t r = 4 * q + j;
+          int v = 0;
+          if (col < n && r < k) v = (int)lrintf(b[r * n + col] / scales[col]);
+          if (v > 127) v = 127;
+          if (v < -127) v = -127;
+          sums[col] += v;
+          quad |= (uint32_t)(uint8_t)(int8_t)v << (8 * j);
+        }
+        out[(p * k4 + q) * NR + c] = quad;
+      }
+}
+
+/* Rows [m, k] (stride k) of floats to rows [m, ceil(k / 4)] of uint8 quads (q + 128), each row's scale in `scales`. */
+__attribute__((target("avx512f,avx512bw"))) static void rows_to_u8(const float *a, size_t m, size_t k, uint32_t *out, float *scales) {
+  size_t k4 = (k + 3) / 4;
+  const __m512i off = _mm512_set1_epi32(128);
+  for (size_t r = 0; r < m; r++) {
+    const float *row = a + r * k;
+    __m512 mv = _mm512_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= k; i += 16) mv = _mm512_max_ps(mv, _mm512_abs_ps(_mm512_loadu_ps(row + i)));
+    float mx = _mm512_reduce_max_ps(mv);
+    for (size_t j = i; j < k; j++) mx = fabsf(row[j]) > mx ? fabsf(row[j]) : mx;
+    float s = mx > 0.0f ? mx / 127.0f : 1.0f, inv = 127.0f / (mx > 0.0f ? mx : 127.0f);
+    scales[r] = s;
+    uint8_t *o = (uint8_t *)(out + r * k4);
+    const __m512 vinv = _mm512_set1_ps(inv);
+    for (i = 0; i + 16 <= k; i += 16) {
+      __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(row + i), vinv)), off);
+      q = _mm512_max_epi32(_mm512_min_epi32(q, _mm512_set1_epi32(255)), _mm512_set1_epi32(1));
+      _mm_storeu_si128((__m128i *)(o + i), _mm512_cvtepi32_epi8(q));
+    }
+    for (; i < k; i++) {
+      int v = (int)lrintf(row[i] * inv);
+      if (v > 127) v = 127;
+      if (v < -127) v = -127;
+      o[i] = (uint8_t)(v + 128);
+    }
+    for (; i < 4 * k4; i++) o[i] = 128;
+  }
+}
+
+/* C[MR, NR] = A[MR, k4 quads] x panel [k4, NR] in int32, stored as floats (exact for k < 518). */
+__attribute__((target("avx512f,avx512vnni"))) static void kernel_6x32_i8(size_t k4, const void *a_, size_t lda4, const void *panel_, float *c,
+                                                                       size_t ldc, const float *init) {
+  (void)init;
+  const uint32_t *a = a_, *panel = panel_;
+  __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00,
+          c50 = c00, c51 = c00;
+  const uint32_t *a0 = a, *a1 = a + lda4, *a2 = a + 2 * lda4, *a3 = a + 3 * lda4, *a4 = a + 4 * lda4, *a5 = a + 5 * lda4;
+  for (size_t p = 0; p < k4; p++) {
+    __m512i b0 = _mm512_loadu_si512(panel + p * NR), b1 = _mm512_loadu_si512(panel + p * NR + 16), x;
+#define MF_VN(row, ar)                                  \
+  x = _mm512_set1_epi32((int)ar[p]);                    \
+  c##row##0 = _mm512_dpbusd_epi32(c##row##0, x, b0);    \
+  c##row##1 = _mm512_dpbusd_epi32(c##row##1, x, b1);
+    MF_VN(0, a0)
+    MF_VN(1, a1)
+    MF_VN(2, a2)
+    MF_VN(3, a3)
+    MF_VN(4, a4)
+    MF_VN(5, a5)
+#undef MF_VN
+  }
+  _mm512_storeu_ps(c, _mm512_cvtepi32_ps(c00));
+  _mm512_storeu_ps(c + 16, _mm512_cvtepi32_ps(c01));
+  _mm512_storeu_ps(c + ldc, _mm512_cvtepi32_ps(c10));
+  _mm512_storeu_ps(c + ldc + 16, _mm512_cvtepi32_ps(c11));
+  _mm512_storeu_ps(c + 2 * ldc, _mm512_cvtepi32_ps(c20));
+  _mm512_storeu_ps(c + 2 * ldc + 16, _mm512_cvtepi32_ps(c21));
+  _mm512_storeu_ps(c + 3 * ldc, _mm512_cvtepi32_ps(c30));
+  _mm512_storeu_ps(c + 3 * ldc + 16, _mm512_cvtepi32_ps(c31));
+  _mm512_storeu_ps(c + 4 * ldc, _mm512_cvtepi32_ps(c40));
+  _mm512_storeu_ps(c + 4 * ldc + 16, _mm512_cvtepi32_ps(c41));
+  _mm512_storeu_ps(c + 5 * ldc, _mm512_cvtepi32_ps(c50));
+  _mm512_storeu_ps(c + 5 * ldc + 16, _mm512_cvtepi32_ps(c51));
+}
+
+/* z[r, c] = rowScale[r] * (z[r, c] * colScale[c] - 128 * colSum[c] * colScale[c]) + bias[c], rows [m], columns [ldz]. */
+__attribute__((target("avx512f"))) static void dequant(float *z, size_t m, size_t ldz, const float *rs, const float *cs, const float *corr,
+                                                      const float *bias) {
+  for (size_t r = 0; r < m; r++) {
+    __m512 s = _mm512_set1_ps(rs[r]);
+    for (size_t c = 0; c < ldz; c += 16) {
+      __m512 v = _mm512_loadu_ps(z + r * ldz + c);
+      v = _mm512_fmsub_ps(v, _mm512_loadu_ps(cs + c), _mm512_loadu_ps(corr + c));
+      _mm512_storeu_ps(z + r * ldz + c, _mm512_fmadd_ps(v, s, _mm512_loadu_ps(bias + c)));
+    }
+  }
 }
 
 /* A micro-kernel: C[MR, NR] = init + A[MR, k] x panel [k, NR], over elements of 4 bytes (a float, or a pair of bfloat16). */
@@ -331,16 +456,17 @@ static const lstm_engine *engine_in_use(void) {
 
 /*
  * The LSTM's weights in the kernels' layout (lstmPrepare), per direction: [W; U] packed in panels ([ceil(4H / NR), D + H, NR]),
- * the bias padded to whole panels, and, where the CPU has AVX512_BF16, the same panels as bfloat16 pairs. Offsets in floats. One
+ * the bias padded to whole panels, where the CPU has AVX512_BF16 the same panels as bfloat16 pairs, and where it has AVX512_VNNI
+ * as int8 quads with their columns' scales and 128 x sum x scale (four bytes each). Offsets in floats. One
  * layout for every engine (it depends on the CPU alone), so prepared weights stay valid when lstmUseEngine changes the engine.
  */
 typedef struct {
-  size_t panels32[2], bias[2], panels16[2], total;
+  size_t panels32[2], bias[2], panels16[2], panels8[2], scales8[2], corr8[2], total;
 } prepared_layout;
 
 static prepared_layout layout_of(size_t dirs, size_t d, size_t hd) {
   const size_t k = d + hd, panels = (4 * hd + NR - 1) / NR, k2 = (k + 1) / 2;
-  prepared_layout l = {{0, 0}, {0, 0}, {0, 0}, 0};
+  prepared_layout l = {{0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, 0};
   for (size_t dir = 0; dir < dirs; dir++) {
     l.panels32[dir] = l.total;
     l.total += panels * k * NR;
@@ -349,6 +475,14 @@ static prepared_layout layout_of(size_t dirs, size_t d, size_t hd) {
     if (has_bf16()) {
       l.panels16[dir] = l.total;
       l.total += panels * k2 * NR; /* bf16x2 elements are 4 bytes, as floats */
+    }
+    if (has_vnni()) {
+      l.panels8[dir] = l.total;
+      l.total += panels * ((k + 3) / 4) * NR;
+      l.scales8[dir] = l.total;
+      l.total += panels * NR;
+      l.corr8[dir] = l.total;
+      l.total += panels * NR;
     }
   }
   return l;
@@ -365,6 +499,18 @@ static int prepare_weights(const float *w, const float *u, const float *b, size_
     memcpy(wu + d * g4, u + dir * hd * g4, hd * g4 * sizeof(float));
     pack_panels(wu, k, g4, out + l.panels32[dir]);
     if (has_bf16()) pack_panels_bf16(wu, k, g4, (bf16x2 *)(out + l.panels16[dir]));
+    if (has_vnni()) {
+      size_t ncols = ldz;
+      int32_t *sums = malloc(ncols * sizeof *sums);
+      if (!sums) {
+        free(wu);
+        return 0;
+      }
+      float *cs = out + l.scales8[dir], *corr = out + l.corr8[dir];
+      pack_panels_i8(wu, k, g4, (uint32_t *)(out + l.panels8[dir]), cs, sums);
+      for (size_t c = 0; c < ncols; c++) corr[c] = 128.0f * (float)sums[c] * cs[c];
+      free(sums);
+    }
     memcpy(out + l.bias[dir], b + dir * g4, g4 * sizeof(float));
     memset(out + l.bias[dir] + g4, 0, (ldz - g4) * sizeof(float));
   }
@@ -378,7 +524,7 @@ typedef struct {
   const int32_t *starts, *lengths;
   size_t dirs, d, hd, n, s, ldx, ldo;
   float *out;
-  int bf16; /* the products in bfloat16 (the caller checked that the engine is avx512 and has_bf16) */
+  int precision; /* PREC_*: the caller checked that the engine is avx512 and the CPU has AVX512_BF16 (bfloat16) or AVX512_VNNI (int8) */
   const lstm_engine *engine;
 } lstm_input;
 
@@ -403,9 +549,11 @@ static int lstm_run(const lstm_input *in) {
   float *a = aligned_alloc(64, round_up(spad * k * sizeof(float), 64));
   float *z = aligned_alloc(64, round_up(spad * ldz * sizeof(float), 64));
   float *cs = aligned_alloc(64, round_up(spad * hd * sizeof(float), 64));
-  const size_t k2 = (k + 1) / 2;
-  bf16x2 *a2 = in->bf16 ? aligned_alloc(64, round_up(spad * k2 * sizeof(bf16x2), 64)) : NULL;
-  int ok = order && a && z && cs && (!in->bf16 || a2);
+  const size_t k2 = (k + 1) / 2, k4 = (k + 3) / 4;
+  bf16x2 *a2 = in->precision == PREC_BF16 ? aligned_alloc(64, round_up(spad * k2 * sizeof(bf16x2), 64)) : NULL;
+  uint32_t *a8 = in->precision == PREC_INT8 ? aligned_alloc(64, round_up(spad * k4 * sizeof(uint32_t), 64)) : NULL;
+  float *rs = in->precision == PREC_INT8 ? aligned_alloc(64, round_up(spad * sizeof(float), 64)) : NULL;
+  int ok = order && a && z && cs && (in->precision != PREC_BF16 || a2) && (in->precision != PREC_INT8 || (a8 && rs));
   if (ok) {
     for (size_t j = 0; j < in->s; j++) order[j] = (int32_t)j;
     qsort_r(order, in->s, sizeof *order, by_length_desc, (void *)in->lengths);
@@ -413,6 +561,7 @@ static int lstm_run(const lstm_input *in) {
     for (size_t dir = 0; dir < in->dirs; dir++) {
       const float *packed = in->prepared + l.panels32[dir], *bias = in->prepared + l.bias[dir];
       const float *packed2 = in->prepared + l.panels16[dir];
+      const float *packed8 = in->prepared + l.panels8[dir], *cs8 = in->prepared + l.scales8[dir], *corr8 = in->prepared + l.corr8[dir];
       memset(a, 0, spad * k * sizeof(float));
       memset(cs, 0, spad * hd * sizeof(float));
       size_t active = in->s;
@@ -422,7 +571,11 @@ static int lstm_run(const lstm_input *in) {
           size_t len = (size_t)in->lengths[order[r]], pos = (size_t)in->starts[order[r]] + (dir == 0 ? t : len - 1 - t);
           memcpy(a + r * k, in->x + pos * in->ldx, d * sizeof(float));
         }
-        if (in->bf16) {
+        if (in->precision == PREC_INT8) {
+          rows_to_u8(a, round_up(active, MR), k, a8, rs);
+          gemm(kernel_6x32_i8, round_up(active, MR), k4, a8, k4, packed8, panels, z, ldz, NULL);
+          dequant(z, active, ldz, rs, cs8, corr8, bias);
+        } else if (in->precision == PREC_BF16) {
           rows_to_bf16(a, round_up(active, MR), k, a2);
           gemm(kernel_6x32_bf16, round_up(active, MR), k2, a2, k2, packed2, panels, z, ldz, bias);
         } else {
@@ -440,6 +593,8 @@ static int lstm_run(const lstm_input *in) {
   free(z);
   free(cs);
   free(a2);
+  free(a8);
+  free(rs);
   return ok;
 }
 
@@ -452,7 +607,7 @@ typedef struct {
   const float *emb, *prepared, *lin_w, *lin_b, *lex;
   const int32_t *ids, *feats, *starts, *lengths;
   size_t dirs, d, hd, k, f, n, s;
-  int use_hidden, use_embeddings, bf16;
+  int use_hidden, use_embeddings, precision;
   float *out;
   const lstm_engine *engine;
 } head_input;
@@ -474,7 +629,7 @@ static int head_run(const head_input *e) {
         memcpy(buf + pos * ld + hw, e->emb + (size_t)e->ids[pos] * e->d, e->d * sizeof(float));
       }
     if (e->use_hidden) {
-      lstm_input in = {e->prepared, buf + hw, e->starts, e->lengths, e->dirs, e->d, e->hd, e->n, e->s, ld, ld, buf, e->bf16, e->engine};
+      lstm_input in = {e->prepared, buf + hw, e->starts, e->lengths, e->dirs, e->d, e->hd, e->n, e->s, ld, ld, buf, e->precision, e->engine};
       ok = lstm_run(&in);
     }
   }
@@ -698,7 +853,7 @@ napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
                   .feats = data[FEATS], .starts = data[STARTS], .lengths = data[LENGTHS], .out = data[OUT], .n = len[IDS], .s = len[STARTS],
                   .engine = engine};
   if (len[DIMS] != 8 || !lstm_dims(dims, 3, &e.d, &e.hd, &e.dirs) || dims[3] < 1 || dims[4] < 0 || (dims[5] != 0 && dims[5] != 1) ||
-      (dims[6] != 0 && dims[6] != 1) || (dims[7] != 0 && dims[7] != 1)) {
+      (dims[6] != 0 && dims[6] != 1) || (dims[7] < 0 || dims[7] > 2)) {
     napi_throw_range_error(env, "ERR_OUT_OF_RANGE", usage);
     return NULL;
   }
@@ -706,7 +861,7 @@ napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
   e.f = (size_t)dims[4];
   e.use_hidden = dims[5];
   e.use_embeddings = dims[6];
-  e.bf16 = dims[7];
+  e.precision = dims[7];
   size_t in_dim = (e.use_hidden ? e.dirs * e.hd : 0) + (e.use_embeddings ? e.d : 0);
   size_t vocab = len[EMB] / e.d, buckets = len[LEX] / e.k;
   int bad = len[EMB] % e.d != 0 || len[LENGTHS] != e.s || len[OUT] != e.n * e.k || len[FEATS] != e.n * e.f || (e.f > 0 && len[LEX] % e.k != 0) ||
@@ -720,12 +875,17 @@ napi_value mf_emissions_packed(napi_env env, napi_callback_info info) {
   }
   if ((e.use_hidden && !check_prepared(env, usage, len[PREPARED], e.dirs, e.d, e.hd)) || check_sentences(env, usage, e.starts, e.lengths, e.s, e.n) != 1)
     return NULL;
-  if (e.bf16 && !has_bf16()) {
+  if (e.precision == PREC_INT8 && !has_vnni()) {
+    napi_throw_error(env, "ERR_UNSUPPORTED", "emissionsPacked: int8 products need AVX512_VNNI, which this CPU lacks (lstmInt8() is false)");
+    return NULL;
+  }
+  if (e.precision == PREC_BF16 && !has_bf16()) {
     napi_throw_error(env, "ERR_UNSUPPORTED", "emissionsPacked: bfloat16 products need AVX512_BF16, which this CPU lacks (lstmBf16() is false)");
     return NULL;
   }
-  if (e.bf16 && engine != &engines[0]) {
-    napi_throw_error(env, "ERR_UNSUPPORTED", "emissionsPacked: bfloat16 products run on the avx512 engine only, and this thread uses avx2 (lstmBf16() is false)");
+  if (e.precision != PREC_F32 && engine != &engines[0]) {
+    napi_throw_error(env, "ERR_UNSUPPORTED",
+                     "emissionsPacked: bfloat16 and int8 products run on the avx512 engine only, and this thread uses avx2 (lstmBf16() and lstmInt8() are false)");
     return NULL;
   }
   if (!head_run(&e)) {
@@ -739,5 +899,12 @@ napi_value mf_lstm_bf16(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value v;
   napi_get_boolean(env, engine_in_use() == &engines[0] && has_bf16(), &v);
+  return v;
+}
+
+napi_value mf_lstm_int8(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_get_boolean(env, engine_in_use() == &engines[0] && has_vnni(), &v);
   return v;
 }

@@ -32,12 +32,13 @@ napi_value mf_crf_math(napi_env env, napi_callback_info info);
  * lengths, dims, out) -> undefined (the tagger's LSTM at inference), emissionsPacked(emb, prepared, linW, linB, lex, ids, feats,
  * starts, lengths, dims, out) -> undefined (a head's emissions), lstmEngine() -> "avx512" | "avx2" | null (this thread's),
  * lstmEngines() -> the engines this CPU runs, lstmUseEngine(name) -> this thread's engine from now on (for tests and benchmarks),
- * lstmBf16() -> whether emissionsPacked can compute the LSTM's products in bfloat16.
+ * lstmBf16() -> whether emissionsPacked can compute the LSTM's products in bfloat16; lstmInt8() -> the same for int8.
  */
 napi_value mf_lstm_prepare(napi_env env, napi_callback_info info);
 napi_value mf_lstm_packed(napi_env env, napi_callback_info info);
 napi_value mf_emissions_packed(napi_env env, napi_callback_info info);
 napi_value mf_lstm_bf16(napi_env env, napi_callback_info info);
+napi_value mf_lstm_int8(napi_env env, napi_callback_info info);
 napi_value mf_lstm_engine(napi_env env, napi_callback_info info);
 napi_value mf_lstm_engines(napi_env env, napi_callback_info info);
 napi_value mf_lstm_use_engine(napi_env env, napi_callback_info info);

@@ -73,7 +73,8 @@ describe('mentionflow command line', () => {
     mistake(['train-ner', '--config', badJson, '--train', notConll, '--dev', notConll, '--out', join(work, 'o')], /bad\.json is not a JSON object of options/);
     mistake(['tag', '--backend', 'gpu', 'x'], /^mentionflow tag: --backend must be one of auto, native, wasm, cpu, got "gpu"/);
     mistake(['tag', '--batch-size', 'many', 'x'], /^mentionflow tag: --batch-size must be an integer >= 1 <= 4096, got "many"$/);
-    mistake(['tag', '--precision', 'half', 'x'], /^mentionflow tag: --precision must be one of float32, bfloat16, got "half"/);
+    mistake(['tag', '--precision', 'half', 'x'], /^mentionflow tag: --precision must be one of float32, bfloat16, int8, got "half"/);
+    mistake(['tag', '--backend', 'cpu', '--precision', 'int8', 'x'], /^mentionflow tag: precision int8 cannot run here: .*; use precision float32$/);
     mistake(['tag', '--backend', 'cpu', '--precision', 'bfloat16', 'x'], /^mentionflow tag: precision bfloat16 cannot run here: .*; use precision float32$/);
     mistake(['run', '--backend', 'cpu', '--precision', 'bfloat16'], /^mentionflow run: precision bfloat16 cannot run here: .*; use precision float32$/);
     mistake(['run', '--batch-max-count', '0'], /--batch-max-count must be an integer 1\.\.4096, got 0/);

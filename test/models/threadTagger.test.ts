@@ -4,7 +4,7 @@
  * thread rejects what is pending and everything after; dispose ends the
  * thread with no tensors left; a bad artifact rejects open() with the
  * in-process loader's error; the threads' tensor count stays flat; the
- * bfloat16 precision reaches the threads. With
+ * bfloat16 and int8 precisions reach the threads. With
  * two threads: calls made at once run in parallel, each exactly as
  * in-process; one thread dying takes the tagger down.
  */
@@ -189,29 +189,34 @@ test('open() with an unknown backend rejects with the BackendError useBackend gi
   );
 });
 
-test('precision bfloat16 reaches the threads: the in-process bfloat16 mentions exactly; refused with a ConfigError where it cannot run', { timeout: 120_000 }, async () => {
-  const backend = await testBackend();
-  if (backend !== 'native' || nativeAddon()?.lstmBf16() !== true) {
-    // Where it cannot run, the thread's useInferencePrecision refuses and open() rejects with its ConfigError.
-    await assert.rejects(ThreadTagger.open(MODEL, { backend: BACKEND, precision: 'bfloat16' }), (err: unknown) => err instanceof ConfigError && /precision bfloat16 cannot run here/.test(err.message));
-    return;
-  }
-  const input = texts();
-  useInferencePrecision('bfloat16');
-  const expected = await inline.tag(input).finally(() => useInferencePrecision('float32'));
-  const float32 = await inline.tag(input);
-  const tagger = await ThreadTagger.open(MODEL, { backend: BACKEND, precision: 'bfloat16' });
-  try {
-    assert.deepEqual(await tagger.tag(input), expected);
-  } finally {
-    await tagger.close();
-  }
-  // The precision shows in the confidences (the spans are the same on these texts).
-  const strip = (r: typeof float32) => r.map((ms) => ms.map((m) => ({ ...m, confidence: 0 })));
-  assert.deepEqual(strip(expected), strip(float32));
-  assert.notDeepEqual(expected, float32, 'bfloat16 products give other confidences than float32');
-  await assert.rejects(ThreadTagger.open(MODEL, { backend: 'cpu', precision: 'bfloat16' }), (err: unknown) => err instanceof ConfigError && /native TensorFlow backend is not active/.test(err.message));
-});
+for (const [precision, runs] of [
+  ['bfloat16', () => nativeAddon()?.lstmBf16() === true],
+  ['int8', () => nativeAddon()?.lstmInt8() === true],
+] as const) {
+  test(`precision ${precision} reaches the threads: the in-process ${precision} mentions exactly; refused with a ConfigError where it cannot run`, { timeout: 120_000 }, async () => {
+    const backend = await testBackend();
+    if (backend !== 'native' || !runs()) {
+      // Where it cannot run, the thread's useInferencePrecision refuses and open() rejects with its ConfigError.
+      await assert.rejects(ThreadTagger.open(MODEL, { backend: BACKEND, precision }), (err: unknown) => err instanceof ConfigError && new RegExp(`precision ${precision} cannot run here`).test(err.message));
+      return;
+    }
+    const input = texts();
+    useInferencePrecision(precision);
+    const expected = await inline.tag(input).finally(() => useInferencePrecision('float32'));
+    const float32 = await inline.tag(input);
+    const tagger = await ThreadTagger.open(MODEL, { backend: BACKEND, precision });
+    try {
+      assert.deepEqual(await tagger.tag(input), expected);
+    } finally {
+      await tagger.close();
+    }
+    // The precision shows in the confidences (the spans are the same on these texts).
+    const strip = (r: typeof float32) => r.map((ms) => ms.map((m) => ({ ...m, confidence: 0 })));
+    assert.deepEqual(strip(expected), strip(float32));
+    assert.notDeepEqual(expected, float32, `${precision} products give other confidences than float32`);
+    await assert.rejects(ThreadTagger.open(MODEL, { backend: 'cpu', precision }), (err: unknown) => err instanceof ConfigError && /native TensorFlow backend is not active/.test(err.message));
+  });
+}
 
 for (const threads of [1, 2]) test(`${threads} thread(s): the tensor count stays flat over many batches`, { timeout: 180_000 }, async () => {
   const tagger = await ThreadTagger.open(MODEL, { backend: BACKEND, threads });

@@ -7,7 +7,7 @@
  * 32-column panel, sentences of mixed lengths (empty ones too) and weights
  * large enough to saturate the gates, on every engine this CPU runs (avx512,
  * avx2), which agree bit for bit; new weights after an assign; a flat tensor
- * count; the addon's argument checks; and the bfloat16 products.
+ * count; the addon's argument checks; and the bfloat16 and int8 products.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -249,6 +249,8 @@ test('C inference: the addon rejects wrong arguments with a TypeError or RangeEr
   range({ linW: f32(d * k) }, 'a linear layer of the wrong input size');
   range({ dims: Int32Array.of(d, h, dirs, k, 1, 2, 1, 0) }, 'a flag that is not 0 or 1');
   range({ dims: Int32Array.of(d, h, dirs, k, 1, 1, 1) }, 'dims without the precision');
+  range({ dims: Int32Array.of(d, h, dirs, k, 1, 1, 1, 3) }, 'a precision past int8 (2)');
+  range({ dims: Int32Array.of(d, h, dirs, k, 1, 1, 1, -1) }, 'a negative precision');
   range({ dims: Int32Array.of(d, h, 3, k, 1, 1, 1, 0) }, 'three directions');
   range({ prepared: prepared.subarray(1) }, 'prepared weights of other sizes');
   range({ dims: Int32Array.of(d, h + 1, dirs, k, 1, 1, 1, 0), linW: f32((dirs * (h + 1) + d) * k) }, 'prepared weights of another hidden size');
@@ -260,51 +262,63 @@ test('C inference: the addon rejects wrong arguments with a TypeError or RangeEr
   addon.lstmPacked(prepared, f32(4 * d), Int32Array.of(0), Int32Array.of(4), lstmDims, f32(4 * dirs * h)); // well-formed
 });
 
-test('C inference in bfloat16 (where the CPU has AVX512_BF16): other numbers than float32, within 1/64 of the scale of the emissions on random networks (large weights, saturated gates), with a flat tensor count; refused with a ConfigError where it cannot run', async (t) => {
-  const why = await unavailable();
-  if (why) return t.skip(why);
-  assert.throws(() => useInferencePrecision('half' as InferencePrecision), ConfigError, 'an unknown precision');
-  if (nativeEngines().includes('avx2')) {
-    useNativeEngine('avx2');
-    try {
-      assert.equal(nativeAddon()!.lstmBf16(), false, 'no bfloat16 on the avx2 engine');
-      const why = nativeEngines().includes('avx512') ? /avx2 engine is in use/ : /AVX512_BF16/;
-      assert.throws(() => useInferencePrecision('bfloat16'), (err: unknown) => err instanceof ConfigError && why.test(err.message));
-    } finally {
-      useNativeEngine('auto');
+/** The reduced precisions: the CPU feature each needs, the addon's check, and how far from float32 the emissions may go (of their scale). */
+const REDUCED = [
+  // bfloat16 keeps 8 significant bits; through up to 25 steps of a recurrence with large weights, 1/154 of the scale was the worst seen.
+  { precision: 'bfloat16', feature: /AVX512_BF16/, runs: () => nativeAddon()!.lstmBf16(), bound: 1 / 64 },
+  // int8: 127 steps each side of zero per row of [x, h] and per weight column; 1/37 of the scale was the worst seen.
+  { precision: 'int8', feature: /AVX512_VNNI/, runs: () => nativeAddon()!.lstmInt8(), bound: 1 / 16 },
+] as const;
+
+for (const { precision, feature, runs, bound } of REDUCED) {
+  test(`C inference in ${precision} (where the CPU has ${feature.source}): other numbers than float32, within 1/${Math.round(1 / bound)} of the scale of the emissions on random networks (large weights, saturated gates), with a flat tensor count; refused with a ConfigError where it cannot run`, async (t) => {
+    const why = await unavailable();
+    if (why) return t.skip(why);
+    assert.throws(() => useInferencePrecision('half' as InferencePrecision), ConfigError, 'an unknown precision');
+    if (nativeEngines().includes('avx2')) {
+      useNativeEngine('avx2');
+      try {
+        assert.equal(runs(), false, `no ${precision} on the avx2 engine`);
+        const why = nativeEngines().includes('avx512') ? /avx2 engine is in use/ : feature;
+        assert.throws(() => useInferencePrecision(precision), (err: unknown) => err instanceof ConfigError && why.test(err.message));
+      } finally {
+        useNativeEngine('auto');
+      }
     }
-  }
-  if (!nativeAddon()!.lstmBf16()) {
-    assert.throws(() => useInferencePrecision('bfloat16'), (err: unknown) => err instanceof ConfigError && /AVX512_BF16/.test(err.message));
-    return;
-  }
-  useNativeLstm(false);
-  assert.throws(() => useInferencePrecision('bfloat16'), (err: unknown) => err instanceof ConfigError && /switched off/.test(err.message));
-  useNativeLstm(true);
-  const rng = new Rng(13);
-  for (const head of HEADS) {
-    const net = network(rng, 21, true, head);
-    const batch = makeBatch(sentences(rng, [12, 3, 25, 8, 1, 16, 9], head.lexicalBuckets));
-    const run = () => tf.tidy(() => net.emissions('ner', batch).dataSync() as Float32Array);
-    const float32 = run();
-    useInferencePrecision('bfloat16');
-    try {
-      assert.equal(inferencePrecision(), 'bfloat16');
-      if (nativeEngines().includes('avx2')) assert.throws(() => useNativeEngine('avx2'), ConfigError, 'avx2 refused while the precision is bfloat16');
-      const before = tf.memory().numTensors;
-      const bf16 = run();
-      run();
-      assert.equal(tf.memory().numTensors, before, 'tensor count flat');
-      const worst = worstPadded(bf16, float32, batch.lengths, batch.steps, head.numTags);
-      // Without the LSTM, the emissions stay float32's (the linear layer and the lexical sum are not rounded).
-      const scale = float32.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      // bfloat16 keeps 8 significant bits; through up to 25 steps of a recurrence with large weights, 1/154 of the scale was the worst seen.
-      if (head.useHidden) assert.ok(worst > 1e-5 && worst < scale / 64, `${JSON.stringify(head)}: bfloat16 emissions differ from float32 by ${worst} (scale ${scale})`);
-      else assert.equal(worst, 0, `${JSON.stringify(head)}: no LSTM, float32 numbers`);
-    } finally {
-      useInferencePrecision('float32');
+    if (!runs()) {
+      assert.throws(() => useInferencePrecision(precision), (err: unknown) => err instanceof ConfigError && feature.test(err.message));
+      return;
     }
-    assert.equal(inferencePrecision(), 'float32');
-    net.dispose();
-  }
-});
+    useNativeLstm(false);
+    assert.throws(() => useInferencePrecision(precision), (err: unknown) => err instanceof ConfigError && /switched off/.test(err.message));
+    useNativeLstm(true);
+    const rng = new Rng(13);
+    let worstShare = 0;
+    for (const head of HEADS) {
+      const net = network(rng, 21, true, head);
+      const batch = makeBatch(sentences(rng, [12, 3, 25, 8, 1, 16, 9], head.lexicalBuckets));
+      const run = () => tf.tidy(() => net.emissions('ner', batch).dataSync() as Float32Array);
+      const float32 = run();
+      useInferencePrecision(precision);
+      try {
+        assert.equal(inferencePrecision(), precision);
+        if (nativeEngines().includes('avx2')) assert.throws(() => useNativeEngine('avx2'), ConfigError, `avx2 refused while the precision is ${precision}`);
+        const before = tf.memory().numTensors;
+        const reduced = run();
+        run();
+        assert.equal(tf.memory().numTensors, before, 'tensor count flat');
+        const worst = worstPadded(reduced, float32, batch.lengths, batch.steps, head.numTags);
+        // Without the LSTM, the emissions stay float32's (the linear layer and the lexical sum are not rounded).
+        const scale = float32.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        worstShare = Math.max(worstShare, worst / scale);
+        if (head.useHidden) assert.ok(worst > 1e-5 && worst < scale * bound, `${JSON.stringify(head)}: ${precision} emissions differ from float32 by ${worst} (scale ${scale})`);
+        else assert.equal(worst, 0, `${JSON.stringify(head)}: no LSTM, float32 numbers`);
+      } finally {
+        useInferencePrecision('float32');
+      }
+      assert.equal(inferencePrecision(), 'float32');
+      net.dispose();
+    }
+    t.diagnostic(`${precision}: worst difference 1/${Math.round(1 / worstShare)} of the scale`);
+  });
+}
