@@ -93,6 +93,12 @@ static void pack_panels(const float *b, size_t k, size_t n, float *out) {
   mm##_storeu_ps((c) + 5 * (ldc), c50);                                                                          \
   mm##_storeu_ps((c) + 5 * (ldc) + (w), c51);
 
+/* The six rows of A a micro-kernel reads, a0 .. a5, `lda` elements of type T apart. */
+#define MF_A_ROWS(T, a, lda) \
+  const T *a0 = (a), *a1 = (a) + (lda), *a2 = (a) + 2 * (lda), *a3 = (a) + 3 * (lda), *a4 = (a) + 4 * (lda), *a5 = (a) + 5 * (lda);
+/* STEP(row, its pointer) for each of the six rows: one k-step of a tile whose B vectors are b0, b1 and broadcast register x. */
+#define MF_SIX_ROWS(STEP) STEP(0, a0) STEP(1, a1) STEP(2, a2) STEP(3, a3) STEP(4, a4) STEP(5, a5)
+
 /*
  * The float32 micro-kernels' body: C[MR, 2w] (row stride ldc) = init + A[MR, k] (row stride lda) x the first 2w columns of a
  * panel [k, NR] (row stride NR), init the 2w-vector `init` (same for every row) or zero; each element one chain of FMAs in k order.
@@ -100,7 +106,7 @@ static void pack_panels(const float *b, size_t k, size_t n, float *out) {
 #define MF_F32_KERNEL(V, mm, w)                                                                                  \
   const float *a = a_, *panel = panel_;                                                                          \
   MF_TILE_INIT(V, mm, w, init)                                                                                   \
-  const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda; \
+  MF_A_ROWS(float, a, lda)                                                                                       \
   for (size_t p = 0; p < k; p++) {                                                                               \
     V b0 = mm##_loadu_ps(panel + p * NR), b1 = mm##_loadu_ps(panel + p * NR + (w)), x;                           \
     MF_FMA(mm, 0, a0)                                                                                            \
@@ -211,35 +217,22 @@ __attribute__((target("avx512f,avx512vnni"))) static void kernel_6x32_i8(size_t 
                                                                        size_t ldc, const float *init) {
   (void)init;
   const uint32_t *a = a_, *panel = panel_;
-  __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00,
-          c50 = c00, c51 = c00;
-  const uint32_t *a0 = a, *a1 = a + lda4, *a2 = a + 2 * lda4, *a3 = a + 3 * lda4, *a4 = a + 4 * lda4, *a5 = a + 5 * lda4;
+  __m512i i00 = _mm512_setzero_si512(), i01 = i00, i10 = i00, i11 = i00, i20 = i00, i21 = i00, i30 = i00, i31 = i00, i40 = i00, i41 = i00,
+          i50 = i00, i51 = i00;
+  MF_A_ROWS(uint32_t, a, lda4)
   for (size_t p = 0; p < k4; p++) {
     __m512i b0 = _mm512_loadu_si512(panel + p * NR), b1 = _mm512_loadu_si512(panel + p * NR + 16), x;
-#define MF_VN(row, ar)                                  \
-  x = _mm512_set1_epi32((int)ar[p]);                    \
-  c##row##0 = _mm512_dpbusd_epi32(c##row##0, x, b0);    \
-  c##row##1 = _mm512_dpbusd_epi32(c##row##1, x, b1);
-    MF_VN(0, a0)
-    MF_VN(1, a1)
-    MF_VN(2, a2)
-    MF_VN(3, a3)
-    MF_VN(4, a4)
-    MF_VN(5, a5)
+#define MF_VN(row, ar)                               \
+  x = _mm512_set1_epi32((int)ar[p]);                 \
+  i##row##0 = _mm512_dpbusd_epi32(i##row##0, x, b0); \
+  i##row##1 = _mm512_dpbusd_epi32(i##row##1, x, b1);
+    MF_SIX_ROWS(MF_VN)
 #undef MF_VN
   }
-  _mm512_storeu_ps(c, _mm512_cvtepi32_ps(c00));
-  _mm512_storeu_ps(c + 16, _mm512_cvtepi32_ps(c01));
-  _mm512_storeu_ps(c + ldc, _mm512_cvtepi32_ps(c10));
-  _mm512_storeu_ps(c + ldc + 16, _mm512_cvtepi32_ps(c11));
-  _mm512_storeu_ps(c + 2 * ldc, _mm512_cvtepi32_ps(c20));
-  _mm512_storeu_ps(c + 2 * ldc + 16, _mm512_cvtepi32_ps(c21));
-  _mm512_storeu_ps(c + 3 * ldc, _mm512_cvtepi32_ps(c30));
-  _mm512_storeu_ps(c + 3 * ldc + 16, _mm512_cvtepi32_ps(c31));
-  _mm512_storeu_ps(c + 4 * ldc, _mm512_cvtepi32_ps(c40));
-  _mm512_storeu_ps(c + 4 * ldc + 16, _mm512_cvtepi32_ps(c41));
-  _mm512_storeu_ps(c + 5 * ldc, _mm512_cvtepi32_ps(c50));
-  _mm512_storeu_ps(c + 5 * ldc + 16, _mm512_cvtepi32_ps(c51));
+  __m512 c00 = _mm512_cvtepi32_ps(i00), c01 = _mm512_cvtepi32_ps(i01), c10 = _mm512_cvtepi32_ps(i10), c11 = _mm512_cvtepi32_ps(i11),
+         c20 = _mm512_cvtepi32_ps(i20), c21 = _mm512_cvtepi32_ps(i21), c30 = _mm512_cvtepi32_ps(i30), c31 = _mm512_cvtepi32_ps(i31),
+         c40 = _mm512_cvtepi32_ps(i40), c41 = _mm512_cvtepi32_ps(i41), c50 = _mm512_cvtepi32_ps(i50), c51 = _mm512_cvtepi32_ps(i51);
+  MF_STORE_TILE(_mm512, 16, c, ldc)
 }
 
 /* z[r, c] = rowScale[r] * (z[r, c] * colScale[c] - 128 * colSum[c] * colScale[c]) + bias[c], rows [m], columns [ldz]. */
@@ -319,19 +312,14 @@ __attribute__((target("avx512f,avx512bf16"))) static void kernel_6x32_bf16(size_
                                                                          size_t ldc, const float *init) {
   const bf16x2 *a = a_, *panel = panel_;
   MF_TILE_INIT(__m512, _mm512, 16, init)
-  const bf16x2 *a0 = a, *a1 = a + lda2, *a2 = a + 2 * lda2, *a3 = a + 3 * lda2, *a4 = a + 4 * lda2, *a5 = a + 5 * lda2;
+  MF_A_ROWS(bf16x2, a, lda2)
   for (size_t p = 0; p < k2; p++) {
     __m512bh b0 = (__m512bh)_mm512_loadu_si512(panel + p * NR), b1 = (__m512bh)_mm512_loadu_si512(panel + p * NR + 16), x;
 #define MF_DP(row, ar)                                 \
   x = (__m512bh)_mm512_set1_epi32((int)ar[p]);         \
   c##row##0 = _mm512_dpbf16_ps(c##row##0, x, b0);      \
   c##row##1 = _mm512_dpbf16_ps(c##row##1, x, b1);
-    MF_DP(0, a0)
-    MF_DP(1, a1)
-    MF_DP(2, a2)
-    MF_DP(3, a3)
-    MF_DP(4, a4)
-    MF_DP(5, a5)
+    MF_SIX_ROWS(MF_DP)
 #undef MF_DP
   }
   MF_STORE_TILE(_mm512, 16, c, ldc)
