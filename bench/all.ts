@@ -4,7 +4,8 @@
  * headed by the table of the issues' performance targets (bench/targets.ts):
  * each target, what was measured, met / not met / not measured, and the
  * command for the full figure. Parts: limits (matMul vs the tagger's achieved
- * and useful rate), backends, the streaming pipeline through the real broker
+ * and useful rate), backends, precision (dev F1 at each precision of the
+ * LSTM's products against float32's), the streaming pipeline through the real broker
  * (needs KAFKA_BROKERS), ops (/healthz and /metrics under load), archive
  * (archive sink vs a bare kafkajs loop, needs KAFKA_BROKERS), trends (the
  * aggregator vs a bare loop and its capped memory), swap (batch latency
@@ -22,7 +23,7 @@
  * without it that part runs on the bench's synthetic posts (which deflate far
  * better) and its target is left "not measured".
  *
- *   node dist/bench/all.js [--parts limits,backends,pipeline,ops,archive,trends,swap,joint] [--quick] [--text FILE]
+ *   node dist/bench/all.js [--parts limits,backends,precision,pipeline,ops,archive,trends,swap,joint] [--quick] [--text FILE]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,9 +33,9 @@ import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../cli/defaults.js';
 import type { PipelineResults } from './pipelineReport.js';
 import { benchArgs } from './args.js';
-import { fromArchive, fromJoint, fromLimits, fromPipeline, fromSwap, fromTrends, renderTargets, targetRows, trendsReported, type Measurement, type Reported } from './targets.js';
+import { fromArchive, fromJoint, fromLimits, fromPipeline, fromPrecision, fromSwap, fromTrends, renderTargets, targetRows, trendsReported, type Measurement, type Reported } from './targets.js';
 
-const PARTS = ['limits', 'backends', 'pipeline', 'ops', 'archive', 'trends', 'swap', 'joint'];
+const PARTS = ['limits', 'backends', 'precision', 'pipeline', 'ops', 'archive', 'trends', 'swap', 'joint'];
 const values = benchArgs(import.meta.url, { parts: { type: 'string', default: PARTS.join(',') }, quick: { type: 'boolean', default: false }, text: { type: 'string' } });
 const q = values.quick;
 const ARGS: Record<string, string[]> = {
@@ -46,6 +47,7 @@ const ARGS: Record<string, string[]> = {
   trends: q ? ['--records', '100000', '--runs', '1', '--memory-keys', '200000'] : ['--records', '100000', '--runs', '5'],
   swap: q ? ['--runs', '1', '--swaps', '1', '--gap-ms', '3000'] : ['--runs', '5'],
   joint: ['--epochs', q ? '1' : '2'],
+  precision: [],
 };
 const SCRIPT: Record<string, string> = {
   limits: 'limits.js',
@@ -56,6 +58,7 @@ const SCRIPT: Record<string, string> = {
   trends: 'trends.js',
   swap: 'swapLatency.js',
   joint: 'jointEpoch.js',
+  precision: 'precisionF1.js',
 };
 /** Node flags a part needs (trends samples the heap after a forced GC). */
 const NODE_ARGS: Record<string, string[]> = { trends: ['--expose-gc'] };
@@ -76,7 +79,14 @@ for (const part of parts) {
     maxBuffer: 1 << 26,
   }).toString();
   const seconds = (Date.now() - started) / 1000;
-  if (part === 'joint') {
+  if (part === 'precision') {
+    const j = JSON.parse(stdout) as { data: string; precisions: Record<string, { overall?: number; named?: number; nominal?: number; refused?: string }> };
+    json.precision = j;
+    Object.assign(measured, fromPrecision(j));
+    const f1 = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2));
+    const lines = Object.entries(j.precisions).map(([p, s]) => (s.refused !== undefined ? `| ${p} | refused: ${s.refused} | | |` : `| ${p} | ${f1(s.overall)} | ${f1(s.named)} | ${f1(s.nominal)} |`));
+    sections.push(`## Dev F1 by precision (${j.data})\n\n| precision | overall | named | nominal |\n|---|---|---|---|\n${lines.join('\n')}`);
+  } else if (part === 'joint') {
     const j = JSON.parse(stdout) as { secondsPerEpoch: number[]; thirtyEpochMinutes: number };
     json.joint = j;
     Object.assign(measured, fromJoint(j));

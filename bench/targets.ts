@@ -98,6 +98,24 @@ export const TARGETS: readonly Target[] = [
     command: 'node dist/bench/limits.js --runs 5',
   },
   {
+    id: 'f1-bfloat16',
+    what: 'dev F1 (WeiboNER v2: overall, named, nominal) at bfloat16 products: largest change from float32, points',
+    issue: 'performance (17 item 3)',
+    comparison: '<=',
+    threshold: 0.2,
+    part: 'precision',
+    command: 'node dist/bench/precisionF1.js',
+  },
+  {
+    id: 'f1-int8',
+    what: 'dev F1 (WeiboNER v2: overall, named, nominal) at int8 products: largest change from float32, points',
+    issue: 'performance (17 item 3)',
+    comparison: '<=',
+    threshold: 0.2,
+    part: 'precision',
+    command: 'node dist/bench/precisionF1.js',
+  },
+  {
     id: 'archive-over-bare',
     what: 'archive sink / bare kafkajs consume loop, posts/s (ratio of medians)',
     issue: 'archive (13)',
@@ -269,6 +287,27 @@ export function trendsReported(stdout: string): Reported | undefined {
   const m = /ratio wall ([\d.]+), per core ([\d.]+)/.exec(stdout);
   if (!m) return undefined;
   return { what: 'trends aggregator / bare kafkajs consume loop, mentions per CPU-second (wall)', value: `${m[2]} (${m[1]})`, command: 'node --expose-gc dist/bench/trends.js --records 100000 --runs 5' };
+}
+
+/** bench/precisionF1.ts stdout (JSON): the largest F1 change of each reduced precision; not measured where it did not run here. */
+export function fromPrecision(j: unknown): Measured {
+  type Scores = Partial<Record<'overall' | 'named' | 'nominal', number>> & { refused?: string };
+  const r = j as { precisions?: Record<string, Scores | undefined>; changes?: Record<string, number | null | undefined> };
+  const out: Measured = {};
+  const base = r.precisions?.float32;
+  for (const p of ['bfloat16', 'int8']) {
+    const change = r.changes?.[p];
+    const scores = r.precisions?.[p];
+    if (typeof change !== 'number' || base === undefined || scores === undefined) continue;
+    // the detail names the group whose F1 moved most (overall when none moved)
+    let group: 'overall' | 'named' | 'nominal' = 'overall';
+    for (const g of ['named', 'nominal'] as const) {
+      const moved = (x: 'overall' | 'named' | 'nominal') => Math.abs((scores[x] ?? NaN) - (base[x] ?? NaN));
+      if (moved(g) > (moved(group) || 0)) group = g;
+    }
+    out[`f1-${p}`] = { value: change, detail: `${group} ${scores[group]?.toFixed(2) ?? '-'} against ${base[group]?.toFixed(2) ?? '-'}` };
+  }
+  return out;
 }
 
 /** bench/jointEpoch.ts stdout (JSON). */

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PipelineResults } from '../../bench/pipelineReport.js';
-import { TARGETS, fromArchive, fromJoint, fromLimits, fromPipeline, fromSwap, fromTrends, meets, renderTargets, targetRows, trendsReported } from '../../bench/targets.js';
+import { TARGETS, fromArchive, fromJoint, fromLimits, fromPipeline, fromPrecision, fromSwap, fromTrends, meets, renderTargets, targetRows, trendsReported } from '../../bench/targets.js';
 
 const verdict = (id: string, value: number) => targetRows({ [id]: { value } }).find((r) => r.target.id === id)!.verdict;
 
@@ -70,6 +70,27 @@ test('limits: the useful rate of the worker batches (backlog) over the 1-core ma
   };
   assert.ok(Math.abs(fromLimits(limits)['useful-flops']!.value - 33 / 90) < 1e-12);
   assert.deepEqual(fromLimits({ matmul: { oneCore: { gflops: 90 } } }), {});
+});
+
+test('precision: the largest F1 change of each reduced precision against float32 is judged against 0.2; a refused precision is not measured', () => {
+  const run = {
+    precisions: {
+      float32: { overall: 64.04, named: 53.54, nominal: 71.85 },
+      bfloat16: { overall: 64.04, named: 53.54, nominal: 71.85 },
+      int8: { overall: 63.7, named: 53.7, nominal: 71.69 },
+    },
+    changes: { bfloat16: 0, int8: 0.34 },
+  };
+  const m = fromPrecision(run);
+  assert.deepEqual(m['f1-bfloat16'], { value: 0, detail: 'overall 64.04 against 64.04' });
+  assert.deepEqual(m['f1-int8'], { value: 0.34, detail: 'overall 63.70 against 64.04' });
+  const verdicts = Object.fromEntries(targetRows(m).map((r) => [r.target.id, r.verdict]));
+  assert.equal(verdicts['f1-bfloat16'], 'met');
+  assert.equal(verdicts['f1-int8'], 'not met');
+  const refused = fromPrecision({ precisions: { ...run.precisions, int8: { refused: 'mentionflow eval: precision int8 cannot run here: ...' } }, changes: { bfloat16: 0, int8: null } });
+  assert.equal(refused['f1-int8'], undefined);
+  assert.equal(targetRows(refused).find((r) => r.target.id === 'f1-int8')?.verdict, 'not measured');
+  assert.deepEqual(fromPrecision({}), {});
 });
 
 test('the printed lines of archive, swapLatency, trends and jointEpoch are read into their targets', () => {
