@@ -7,9 +7,10 @@
  * interval over both the sentences and the seeds.
  */
 import { useBackend, type BackendChoice } from '../../models/backend.js';
+import { type InferencePrecision, useInferencePrecision } from '../../models/layers/nativeLstm.js';
 import { bootstrapSettings, type BootstrapOptions, type RowComparison, type SeedsRowComparison } from '../../models/eval/pairedBootstrap.js';
 import { compareConfigurations, compareModels, type ConfigurationComparison, type ModelComparison } from '../../pipeline/train/compare.js';
-import { BACKEND_OPTION, numberOption, requireString, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, numberOption, PRECISION_OPTION, requireString, type CommandSpec, type OptionSpec, type Parsed } from '../args.js';
 import { defaultModelDir, modelDirList } from '../defaults.js';
 import { readLabelled, requireSource } from '../sourceOption.js';
 import { ConfigError } from '../../common/errors.js';
@@ -32,6 +33,7 @@ export const spec: CommandSpec = {
     ...BOOTSTRAP_OPTIONS,
     json: { type: 'boolean', description: 'print the comparison as JSON' },
     backend: BACKEND_OPTION,
+    precision: { ...PRECISION_OPTION, description: `${PRECISION_OPTION.description}; both models are scored at it (the precision your workers run)` },
   },
   notes: [
     'Rows: each label, named and nominal (for NAM/NOM labels), overall; exact-span P/R/F1 in percent as `eval`.',
@@ -151,6 +153,7 @@ export async function run(p: Parsed): Promise<number> {
   const baselines = modelDirList(typeof p.values.baseline === 'string' ? p.values.baseline : defaultModelDir(), '--baseline');
   const options = bootstrapOptions(p);
   await useBackend(p.values.backend as BackendChoice);
+  useInferencePrecision(p.values.precision as InferencePrecision);
   const sentences = await readLabelled(data);
   if (baselines.length === 1 && candidates.length === 1) {
     const c = await compareModels(baselines[0], candidates[0], sentences, options);

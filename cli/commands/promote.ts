@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import { ConfigError, MentionflowError } from '../../common/errors.js';
 import { ModelStore, VERSIONS_DIR, versionName } from '../../models/artifact/store.js';
 import { useBackend, type BackendChoice } from '../../models/backend.js';
+import { type InferencePrecision, useInferencePrecision } from '../../models/layers/nativeLstm.js';
 import type { Verdict } from '../../models/eval/pairedBootstrap.js';
 import { TaggerModel } from '../../models/taggerModel.js';
 import { compareModels, type ModelComparison } from '../../pipeline/train/compare.js';
-import { BACKEND_OPTION, checkPath, numberOption, oneOf, requireString, type CommandSpec, type Parsed } from '../args.js';
+import { BACKEND_OPTION, checkPath, numberOption, oneOf, PRECISION_OPTION, requireString, type CommandSpec, type Parsed } from '../args.js';
 import { checkSourceOption, readLabelled } from '../sourceOption.js';
 import { BOOTSTRAP_OPTIONS, bootstrapOptions, comparisonJson, formatComparison, overallLine } from './compare.js';
 
@@ -40,6 +41,7 @@ export const spec: CommandSpec = {
     ...BOOTSTRAP_OPTIONS,
     json: { type: 'boolean', description: 'print the decision (and the comparison) as one JSON object' },
     backend: BACKEND_OPTION,
+    precision: { ...PRECISION_OPTION, description: `${PRECISION_OPTION.description}; the candidate and the version in service are checked and compared at it (the precision your workers run)` },
   },
   notes: [
     'Exit 0 when promoted (or already in service, or with --dry-run when it would be), 1 when refused, 2 for a usage mistake.',
@@ -110,6 +112,7 @@ export async function run(p: Parsed): Promise<number> {
   const options = bootstrapOptions(p);
   const lockWaitMs = numberOption(p, 'lock-wait-ms', { integer: true, min: 0, max: 3_600_000 }) as number;
   await useBackend(p.values.backend as BackendChoice);
+  useInferencePrecision(p.values.precision as InferencePrecision);
   if (dryRun && candidateDir !== undefined && !existsSync(join(storeDir, VERSIONS_DIR))) {
     // the first promotion, tried dry: nothing to compare with, and no store is made
     const loaded = await checkLoads(candidateDir);

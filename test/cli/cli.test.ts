@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { projectRoot } from '../../cli/defaults.js';
+import { defaultModelDir, projectRoot } from '../../cli/defaults.js';
 
 const main = join(projectRoot(), 'dist', 'cli', 'main.js');
 const work = mkdtempSync(join(tmpdir(), 'mf-cli-'));
@@ -77,6 +77,11 @@ describe('mentionflow command line', () => {
     mistake(['tag', '--backend', 'cpu', '--precision', 'int8', 'x'], /^mentionflow tag: precision int8 cannot run here: .*; use precision float32$/);
     mistake(['tag', '--backend', 'cpu', '--precision', 'bfloat16', 'x'], /^mentionflow tag: precision bfloat16 cannot run here: .*; use precision float32$/);
     mistake(['run', '--backend', 'cpu', '--precision', 'bfloat16'], /^mentionflow run: precision bfloat16 cannot run here: .*; use precision float32$/);
+    // compare and promote score at the precision the workers run: the option reaches useInferencePrecision
+    const dev = join(projectRoot(), 'test', 'fixtures', 'labels', 'products.dev.conll');
+    mistake(['compare', '--candidate', defaultModelDir(), '--data', dev, '--backend', 'cpu', '--precision', 'int8'], /^mentionflow compare: precision int8 cannot run here: .*; use precision float32$/);
+    mistake(['promote', '--store', join(work, 'store'), '--candidate', defaultModelDir(), '--data', dev, '--backend', 'cpu', '--precision', 'int8', '--dry-run'], /^mentionflow promote: precision int8 cannot run here: .*; use precision float32$/);
+    mistake(['compare', '--candidate', defaultModelDir(), '--data', dev, '--precision', 'half'], /^mentionflow compare: --precision must be one of float32, bfloat16, int8, got "half"/);
     mistake(['run', '--batch-max-count', '0'], /--batch-max-count must be an integer 1\.\.4096, got 0/);
     mistake(['run', '--input', join(work, 'missing.ndjson')], /input file .*missing\.ndjson not found/);
     mistake(['completion', 'tcsh'], /completion takes one shell: bash or zsh, got "tcsh"/);
