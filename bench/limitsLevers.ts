@@ -58,6 +58,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { corporaDir, defaultModelDir, projectRoot } from '../cli/defaults.js';
+import { INFERENCE_PRECISIONS, type InferencePrecision } from '../models/layers/precision.js';
 import { benchArgs } from './args.js';
 import { warnAboutAddons } from './builds.js';
 import { median } from './stats.js';
@@ -155,7 +156,7 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
   if (precision !== 'float32') {
     const nativeLstm = (await import(from('models/layers/nativeLstm.js')).catch(() => ({}))) as Partial<typeof import('../models/layers/nativeLstm.js')>;
     if (nativeLstm.useInferencePrecision === undefined) throw new Error(`${modelsRoot} has no precision option (models/layers/nativeLstm.js useInferencePrecision); run it at float32`);
-    nativeLstm.useInferencePrecision(precision as import('../models/layers/nativeLstm.js').InferencePrecision);
+    nativeLstm.useInferencePrecision(precision as InferencePrecision);
   }
   // Where the LSTM runs (auto: as the build chooses), set before anything asks whether the C kernel runs.
   if (engine !== 'auto') {
@@ -178,7 +179,7 @@ async function child(modelDir: string, dataFile: string, set: VariantSet, passCe
     if (v.mode === 'inline') taggers.set(key, new NeuralTagger(model, { batchSize: v.batchSize, sliceChars: v.sliceChars }));
     else if (engine !== 'auto') throw new Error(`engine ${engine} is set in the calling thread only, not in the inference threads of ${v.name}: use --batches`);
     else {
-      const t = await ThreadTagger.open(modelDir, { backend: 'native', batchSize: v.batchSize, sliceChars: v.sliceChars, ...(precision !== 'float32' ? { precision: precision as import('../models/layers/nativeLstm.js').InferencePrecision } : {}) });
+      const t = await ThreadTagger.open(modelDir, { backend: 'native', batchSize: v.batchSize, sliceChars: v.sliceChars, ...(precision !== 'float32' ? { precision: precision as InferencePrecision } : {}) });
       threads.push(t);
       taggers.set(key, t);
     }
@@ -302,8 +303,7 @@ async function driver(): Promise<void> {
   const reps = Number(values.reps);
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be an integer >= 1, got ${values.reps}`);
   for (const flag of ['precision', 'baseline-precision'] as const) {
-    // the list of models/layers/nativeLstm.ts's INFERENCE_PRECISIONS, not imported here (it would load TensorFlow in this parent process)
-    if (!['float32', 'bfloat16', 'int8'].includes(values[flag]!)) throw new Error(`--${flag} must be float32, bfloat16 or int8, got ${values[flag]}`);
+    if (!(INFERENCE_PRECISIONS as readonly string[]).includes(values[flag]!)) throw new Error(`--${flag} must be one of ${INFERENCE_PRECISIONS.join(', ')}, got ${values[flag]}`);
   }
   for (const flag of ['engine', 'baseline-engine'] as const) {
     if (!['auto', 'avx512', 'avx2', 'tensorflow'].includes(values[flag]!)) throw new Error(`--${flag} must be auto, avx512, avx2 or tensorflow, got ${values[flag]}`);

@@ -9,17 +9,16 @@
  *   node dist/bench/precisionF1.js [--model DIR] [--data FILE]
  *
  * Prints JSON: { model, data, precisions: { float32: {overall, named, nominal} | {refused}, ... },
- * changes: { bfloat16: largest |F1 - float32's| or null, int8: ... } }.
+ * changes: { bfloat16: { points: the largest |F1 - float32's|, group: where } or null, int8: ... } }.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { corporaDir, defaultModelDir } from '../cli/defaults.js';
+import { INFERENCE_PRECISIONS, type InferencePrecision } from '../models/layers/precision.js';
 import { benchArgs } from './args.js';
 
-/** models/layers/nativeLstm.ts's INFERENCE_PRECISIONS (not imported: that would load TensorFlow here). */
-const PRECISIONS = ['float32', 'bfloat16', 'int8'] as const;
-type Precision = (typeof PRECISIONS)[number];
+type Precision = InferencePrecision;
 const GROUPS = ['overall', 'named', 'nominal'] as const;
 
 /** The F1 of each group, or why the precision did not run. */
@@ -29,18 +28,24 @@ export interface PrecisionF1 {
   model: string;
   data: string;
   precisions: Record<Precision, PrecisionScores>;
-  /** Per reduced precision: the largest |F1 - float32's F1| over overall, named and nominal; null where either did not run. */
-  changes: Record<Exclude<Precision, 'float32'>, number | null>;
+  /** Per reduced precision: the largest |F1 - float32's F1| over overall, named and nominal, and in which; null where either did not run. */
+  changes: Record<Exclude<Precision, 'float32'>, Change | null>;
+}
+
+/** The largest change of F1 (points) and the group it is in (overall when none moved). */
+export interface Change {
+  points: number;
+  group: (typeof GROUPS)[number];
 }
 
 /** The largest change of F1 between two precisions' scores over the groups both have; null where either was refused. */
-function largestChange(base: PrecisionScores, other: PrecisionScores): number | null {
+function largestChange(base: PrecisionScores, other: PrecisionScores): Change | null {
   if ('refused' in base || 'refused' in other) return null;
-  let worst = 0;
+  let worst: Change = { points: 0, group: 'overall' };
   for (const g of GROUPS) {
     const a = base[g];
     const b = other[g];
-    if (a !== undefined && b !== undefined) worst = Math.max(worst, Math.abs(b - a));
+    if (a !== undefined && b !== undefined && Math.abs(b - a) > worst.points) worst = { points: Math.abs(b - a), group: g };
   }
   return worst;
 }
@@ -68,7 +73,7 @@ const values = benchArgs(import.meta.url, {
   data: { type: 'string', default: join(corporaDir(), 'weiboNER', 'weiboNER_2nd_conll.dev') },
 });
 const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-const precisions = Object.fromEntries(PRECISIONS.map((p) => [p, evaluate(cli, values.model!, values.data!, p)])) as Record<Precision, PrecisionScores>;
+const precisions = Object.fromEntries(INFERENCE_PRECISIONS.map((p) => [p, evaluate(cli, values.model!, values.data!, p)])) as Record<Precision, PrecisionScores>;
 const result: PrecisionF1 = {
   model: values.model!,
   data: values.data!,

@@ -289,23 +289,16 @@ export function trendsReported(stdout: string): Reported | undefined {
   return { what: 'trends aggregator / bare kafkajs consume loop, mentions per CPU-second (wall)', value: `${m[2]} (${m[1]})`, command: 'node --expose-gc dist/bench/trends.js --records 100000 --runs 5' };
 }
 
-/** bench/precisionF1.ts stdout (JSON): the largest F1 change of each reduced precision; not measured where it did not run here. */
+/** bench/precisionF1.ts stdout (JSON): the largest F1 change of each reduced precision, and where; not measured where it did not run here. */
 export function fromPrecision(j: unknown): Measured {
-  type Scores = Partial<Record<'overall' | 'named' | 'nominal', number>> & { refused?: string };
-  const r = j as { precisions?: Record<string, Scores | undefined>; changes?: Record<string, number | null | undefined> };
+  type Group = 'overall' | 'named' | 'nominal';
+  const r = j as { precisions?: Record<string, Partial<Record<Group, number>> | undefined>; changes?: Record<string, { points: number; group: Group } | null | undefined> };
   const out: Measured = {};
-  const base = r.precisions?.float32;
   for (const p of ['bfloat16', 'int8']) {
     const change = r.changes?.[p];
-    const scores = r.precisions?.[p];
-    if (typeof change !== 'number' || base === undefined || scores === undefined) continue;
-    // the detail names the group whose F1 moved most (overall when none moved)
-    let group: 'overall' | 'named' | 'nominal' = 'overall';
-    for (const g of ['named', 'nominal'] as const) {
-      const moved = (x: 'overall' | 'named' | 'nominal') => Math.abs((scores[x] ?? NaN) - (base[x] ?? NaN));
-      if (moved(g) > (moved(group) || 0)) group = g;
-    }
-    out[`f1-${p}`] = { value: change, detail: `${group} ${scores[group]?.toFixed(2) ?? '-'} against ${base[group]?.toFixed(2) ?? '-'}` };
+    if (change === null || change === undefined) continue;
+    const f1 = (of: string) => r.precisions?.[of]?.[change.group]?.toFixed(2) ?? '-';
+    out[`f1-${p}`] = { value: change.points, detail: `${change.group} ${f1(p)} against ${f1('float32')}` };
   }
   return out;
 }

@@ -8,7 +8,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { INFERENCE_PRECISIONS } from '../models/layers/nativeLstm.js';
+import { INFERENCE_PRECISIONS } from '../models/layers/precision.js';
 import { ConfigError } from '../common/errors.js';
 import { BACKEND_CHOICES } from '../models/backend.js';
 

@@ -20,6 +20,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../common/errors.js';
 import { nativeAddon, nativeAddonStatus } from '../../schemas/nativeAddon.js';
 import { nativeBackend } from './nativeOps.js';
+import { INFERENCE_PRECISIONS, type InferencePrecision } from './precision.js';
 
 let enabled = true;
 
@@ -60,10 +61,7 @@ export function useNativeEngine(engine: NativeEngine | 'auto'): void {
   addon.lstmUseEngine(engine);
 }
 
-/** The precisions inference can run the LSTM's products in. */
-export const INFERENCE_PRECISIONS = ['float32', 'bfloat16', 'int8'] as const;
-/** float32 (the default), bfloat16 or int8: see useInferencePrecision. */
-export type InferencePrecision = (typeof INFERENCE_PRECISIONS)[number];
+export { INFERENCE_PRECISIONS, type InferencePrecision } from './precision.js';
 
 let precision: InferencePrecision = 'float32';
 

@@ -24,7 +24,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ConfigError } from '../../common/errors.js';
 import { DELIVERY_MODES, SASL_MECHANISMS, START_FROM, type DeliveryMode, type KafkaEdgesSettings, type SaslMechanism } from '../kafka/settings.js';
 import { MAX_THREADS, type ThreadTaggerOptions } from '../../models/threadTagger.js';
-import { INFERENCE_PRECISIONS, type InferencePrecision } from '../../models/layers/nativeLstm.js';
+import { INFERENCE_PRECISIONS, type InferencePrecision } from '../../models/layers/precision.js';
 import { DEFAULT_QUIET_MS } from '../../operators/batchItems.js';
 
 export { DELIVERY_MODES, SASL_MECHANISMS, type DeliveryMode, type SaslMechanism };

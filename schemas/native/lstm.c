@@ -154,15 +154,24 @@ static int has_vnni(void) {
   return __builtin_cpu_supports("avx512vnni");
 }
 
-/* Packs B [k, n] into panels [ceil(n / NR), ceil(k / 4), NR] of int8 quads, with per-column scales and sums (of the int8 values). */
-static void pack_panels_i8(const float *b, size_t k, size_t n, uint32_t *out, float *scales, int32_t *sums) {
+/* x rounded to the nearest integer (ties to even, as VCVTPS2DQ) and clamped to [-127, 127]: an int8 value of a scaled weight or input. */
+static int to_i8(float x) {
+  int v = (int)lrintf(x);
+  return v > 127 ? 127 : v < -127 ? -127 : v;
+}
+
+/*
+ * Packs B [k, n] into panels [ceil(n / NR), ceil(k / 4), NR] of int8 quads (zero-padded), with each column's scale
+ * (max|B[:, c]| / 127, 1 for an all-zero or padding column) and its correction 128 x (sum of its int8 values) x scale.
+ */
+static void pack_panels_i8(const float *b, size_t k, size_t n, uint32_t *out, float *scales, float *corr) {
   size_t panels = (n + NR - 1) / NR, k4 = (k + 3) / 4;
   for (size_t col = 0; col < panels * NR; col++) {
     float m = 0.0f;
     if (col < n)
       for (size_t r = 0; r < k; r++) m = fabsf(b[r * n + col]) > m ? fabsf(b[r * n + col]) : m;
     scales[col] = m > 0.0f ? m / 127.0f : 1.0f;
-    sums[col] = 0;
+    corr[col] = 0.0f; /* the sum first: whole numbers below 2^24 in magnitude, exact in a float */
   }
   for (size_t p = 0; p < panels; p++)
     for (size_t q = 0; q < k4; q++)
@@ -171,15 +180,13 @@ static void pack_panels_i8(const float *b, size_t k, size_t n, uint32_t *out, fl
         uint32_t quad = 0;
         for (size_t j = 0; j < 4; j++) {
           size_t r = 4 * q + j;
-          int v = 0;
-          if (col < n && r < k) v = (int)lrintf(b[r * n + col] / scales[col]);
-          if (v > 127) v = 127;
-          if (v < -127) v = -127;
-          sums[col] += v;
+          int v = col < n && r < k ? to_i8(b[r * n + col] / scales[col]) : 0;
+          corr[col] += (float)v;
           quad |= (uint32_t)(uint8_t)(int8_t)v << (8 * j);
         }
         out[(p * k4 + q) * NR + c] = quad;
       }
+  for (size_t col = 0; col < panels * NR; col++) corr[col] *= 128.0f * scales[col];
 }
 
 /* Rows [m, k] (stride k) of floats to rows [m, ceil(k / 4)] of uint8 quads (q + 128), each row's scale in `scales`. */
@@ -202,12 +209,7 @@ __attribute__((target("avx512f,avx512bw"))) static void rows_to_u8(const float *
       q = _mm512_max_epi32(_mm512_min_epi32(q, _mm512_set1_epi32(255)), _mm512_set1_epi32(1));
       _mm_storeu_si128((__m128i *)(o + i), _mm512_cvtepi32_epi8(q));
     }
-    for (; i < k; i++) {
-      int v = (int)lrintf(row[i] * inv);
-      if (v > 127) v = 127;
-      if (v < -127) v = -127;
-      o[i] = (uint8_t)(v + 128);
-    }
+    for (; i < k; i++) o[i] = (uint8_t)(to_i8(row[i] * inv) + 128);
     for (; i < 4 * k4; i++) o[i] = 128;
   }
 }
@@ -487,18 +489,7 @@ static int prepare_weights(const float *w, const float *u, const float *b, size_
     memcpy(wu + d * g4, u + dir * hd * g4, hd * g4 * sizeof(float));
     pack_panels(wu, k, g4, out + l.panels32[dir]);
     if (has_bf16()) pack_panels_bf16(wu, k, g4, (bf16x2 *)(out + l.panels16[dir]));
-    if (has_vnni()) {
-      size_t ncols = ldz;
-      int32_t *sums = malloc(ncols * sizeof *sums);
-      if (!sums) {
-        free(wu);
-        return 0;
-      }
-      float *cs = out + l.scales8[dir], *corr = out + l.corr8[dir];
-      pack_panels_i8(wu, k, g4, (uint32_t *)(out + l.panels8[dir]), cs, sums);
-      for (size_t c = 0; c < ncols; c++) corr[c] = 128.0f * (float)sums[c] * cs[c];
-      free(sums);
-    }
+    if (has_vnni()) pack_panels_i8(wu, k, g4, (uint32_t *)(out + l.panels8[dir]), out + l.scales8[dir], out + l.corr8[dir]);
     memcpy(out + l.bias[dir], b + dir * g4, g4 * sizeof(float));
     memset(out + l.bias[dir] + g4, 0, (ldz - g4) * sizeof(float));
   }

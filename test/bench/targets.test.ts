@@ -79,7 +79,7 @@ test('precision: the largest F1 change of each reduced precision against float32
       bfloat16: { overall: 64.04, named: 53.54, nominal: 71.85 },
       int8: { overall: 63.7, named: 53.7, nominal: 71.69 },
     },
-    changes: { bfloat16: 0, int8: 0.34 },
+    changes: { bfloat16: { points: 0, group: 'overall' }, int8: { points: 0.34, group: 'overall' } },
   };
   const m = fromPrecision(run);
   assert.deepEqual(m['f1-bfloat16'], { value: 0, detail: 'overall 64.04 against 64.04' });
@@ -87,9 +87,11 @@ test('precision: the largest F1 change of each reduced precision against float32
   const verdicts = Object.fromEntries(targetRows(m).map((r) => [r.target.id, r.verdict]));
   assert.equal(verdicts['f1-bfloat16'], 'met');
   assert.equal(verdicts['f1-int8'], 'not met');
-  const refused = fromPrecision({ precisions: { ...run.precisions, int8: { refused: 'mentionflow eval: precision int8 cannot run here: ...' } }, changes: { bfloat16: 0, int8: null } });
+  const refused = fromPrecision({ precisions: { ...run.precisions, int8: { refused: 'mentionflow eval: precision int8 cannot run here: ...' } }, changes: { bfloat16: { points: 0, group: 'overall' }, int8: null } });
   assert.equal(refused['f1-int8'], undefined);
   assert.equal(targetRows(refused).find((r) => r.target.id === 'f1-int8')?.verdict, 'not measured');
+  // the detail names the group the change is in
+  assert.deepEqual(fromPrecision({ ...run, changes: { bfloat16: null, int8: { points: 0.16, group: 'named' } } })['f1-int8'], { value: 0.16, detail: 'named 53.70 against 53.54' });
   assert.deepEqual(fromPrecision({}), {});
 });
 
