@@ -5,8 +5,10 @@
  * warning, for inference on machines where libtensorflow is not installed
  * (see deploy/native/README.md for the offline install).
  */
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { BackendError } from '../common/errors.js';
+import { nativeAddon } from '../schemas/nativeAddon.js';
 
 /** A tfjs compute backend: native TensorFlow, WebAssembly or plain JavaScript. */
 export type BackendName = 'native' | 'wasm' | 'cpu';
@@ -21,9 +23,45 @@ export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'native', 'was
 
 let active: BackendName | undefined;
 
+/**
+ * Why libtensorflow cannot run on this CPU, or undefined when it can or this
+ * cannot be told. The x86-64 libtensorflow that tfjs-node loads is compiled
+ * for AVX. On a CPU without it (or a VM whose CPU model hides it, such as
+ * QEMU's default qemu64) loading it kills the process with SIGILL, an
+ * illegal instruction that no try/catch sees; so the native backend is
+ * refused before the load, and `auto` goes on to WASM.
+ */
+export function tensorflowCpuProblem(features: readonly string[] | undefined = cpuFeatures()): string | undefined {
+  if (features === undefined || features.includes('avx')) return undefined;
+  return 'this CPU lacks AVX, which libtensorflow is compiled for (loading it would stop the process with an illegal instruction)';
+}
+
+/** /proc/cpuinfo's names for the features whose cpuFeatures name differs. */
+const CPUINFO_NAMES: Readonly<Record<string, string>> = { sse4_2: 'sse4.2', avx512_bf16: 'avx512bf16', avx512_vnni: 'avx512vnni' };
+
+/**
+ * The x86-64 CPU's features as mentionflow's addon reads them (CPUID and
+ * XGETBV: what this process can execute, also under an emulated CPU model),
+ * else the kernel's /proc/cpuinfo flags; undefined on other architectures or
+ * when neither can be read.
+ */
+export function cpuFeatures(): readonly string[] | undefined {
+  if (process.arch !== 'x64') return undefined;
+  const addon = nativeAddon();
+  if (addon !== null) return addon.cpuFeatures();
+  try {
+    const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+    return flags?.trim().split(/\s+/).map((flag) => CPUINFO_NAMES[flag] ?? flag);
+  } catch {
+    return undefined;
+  }
+}
+
 async function tryLoad(name: BackendName): Promise<string | undefined> {
   try {
     if (name === 'native') {
+      const cpu = tensorflowCpuProblem();
+      if (cpu !== undefined) return cpu;
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       await import('@tensorflow/tfjs-node');
     } else if (name === 'wasm') {
@@ -53,7 +91,12 @@ export async function useBackend(
   if (choice !== 'auto') {
     const reason = await tryLoad(choice);
     if (reason !== undefined) {
-      const fix = choice === 'native' ? ' Install libtensorflow offline with `bash deploy/native/install-libtensorflow.sh`, or pass --backend wasm|cpu.' : '';
+      const fix =
+        choice !== 'native'
+          ? ''
+          : tensorflowCpuProblem() !== undefined
+            ? ' Pass --backend wasm (or cpu) on this machine, or run it on a CPU with AVX.'
+            : ' Install libtensorflow offline with `bash deploy/native/install-libtensorflow.sh`, or pass --backend wasm|cpu.';
       throw new BackendError(`backend "${choice}" is not available: ${reason}.${fix}`);
     }
     active = choice;
@@ -63,7 +106,7 @@ export async function useBackend(
   for (const name of ['native', 'wasm', 'cpu'] as const) {
     const reason = await tryLoad(name);
     if (reason === undefined) {
-      if (failures.length > 0) warn(`falling back to the ${name} backend (${failures.join('; ')}); training will be slow`);
+      if (failures.length > 0) warn(`falling back to the ${name} backend (${failures.join('; ')}); tagging and training will be slower`);
       active = name;
       return name;
     }

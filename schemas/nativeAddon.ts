@@ -2,7 +2,8 @@
  * mentionflow's native addon (schemas/native: addon.c, deflate.c, postscan.c, crf.c, lstm.c), loaded once per
  * thread (main or worker) on first use: libdeflate and ISA-L for the container's deflate codec
  * (schemas/deflate.ts), the archive sink's Post check of a fetched batch (schemas/postScan.ts), and
- * the tagger's CRF decoders (models/crf/native.ts) and its LSTM at inference (models/layers/nativeLstm.ts).
+ * the tagger's CRF decoders (models/crf/native.ts) and its LSTM at inference (models/layers/nativeLstm.ts), and the
+ * CPU's features for the native TensorFlow backend's check (models/backend.ts).
  * Built by deploy/native/build-native-addon.sh (deploy/install.sh and the image run it); where it
  * is not built, its callers take their TypeScript paths (node:zlib, the TypeScript scan, the
  * TypeScript decoders, TensorFlow's BlockLSTM), which give the same results (the LSTM's to float32 rounding).
@@ -100,6 +101,11 @@ export interface NativeAddon {
    * for an engine this CPU cannot run; lstmPrepare's output stays valid across engines.
    */
   lstmUseEngine(engine: 'avx512' | 'avx2' | 'auto'): 'avx512' | 'avx2' | null;
+  /**
+   * Which of "sse4.2", "avx", "avx2", "fma", "avx512f", "avx512bf16", "avx512vnni" this CPU has with its OS's
+   * support (CPUID and XGETBV): what this process can execute, also under an emulated or masked CPU model.
+   */
+  cpuFeatures(): string[];
 }
 
 /** Where the addon is built (from dist/schemas/ or schemas/ alike: two levels up is the package). */
@@ -113,7 +119,7 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   try {
     const loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Partial<NativeAddon>;
-    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPrepare', 'lstmPacked', 'emissionsPacked', 'lstmEngine', 'lstmBf16', 'lstmInt8', 'lstmEngines', 'lstmUseEngine'] as const).filter((f) => typeof loaded[f] !== 'function');
+    const missing = (['deflateRaw', 'isalDeflateRaw', 'isalStatus', 'checkPosts', 'checkPost', 'utf8Check', 'utf8Engine', 'crfViterbi', 'crfForwardBackward', 'crfMath', 'lstmPrepare', 'lstmPacked', 'emissionsPacked', 'lstmEngine', 'lstmBf16', 'lstmInt8', 'lstmEngines', 'lstmUseEngine', 'cpuFeatures'] as const).filter((f) => typeof loaded[f] !== 'function');
     if (missing.length > 0) throw new Error(`${missing.join(', ')} missing: an older build, rebuild it with bash deploy/native/build-native-addon.sh`);
     addon = loaded as NativeAddon;
   } catch (err) {
