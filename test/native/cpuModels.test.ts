@@ -94,12 +94,14 @@ describe('the worker under emulated CPUs (QEMU user mode)', { skip: qemuMissing 
     assert.equal(mentions(here.stdout, false).length, 40);
   });
 
-  it('Haswell (AVX2, no AVX-512): the avx2 engine, the same mentions and confidences', () => {
+  it('Haswell (AVX2, no AVX-512): the avx2 engine, inline and in a tagger thread, the same mentions and confidences', () => {
     if (nativeAddon() === null) return; // without the addon the LSTM runs on TensorFlow everywhere: nothing to dispatch
-    const r = run('Haswell');
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(lstmLog(r.stderr), { runsOn: 'c-avx2', precision: 'float32' });
-    assert.deepEqual(mentions(r.stdout, true), mentions(here.stdout, true));
+    for (const args of [[], ['--inference', 'thread']]) {
+      const r = run('Haswell', ...args);
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(lstmLog(r.stderr), { runsOn: 'c-avx2', precision: 'float32' }, args.join(' '));
+      assert.deepEqual(mentions(r.stdout, true), mentions(here.stdout, true), args.join(' '));
+    }
   });
 
   it('Haswell: bfloat16 and int8 are refused in one line, exit 2', () => {
