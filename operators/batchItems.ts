@@ -93,7 +93,13 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
     new Observable<Item<T>[]>((subscriber) => {
       let batch: Item<T>[] = [];
       let batchWeight = 0;
+      // The maxWaitMs timer is lazy: a batch that fills before it runs out leaves
+      // it running, and the next batch takes it over; when it runs out it flushes
+      // the batch that has waited maxWaitMs or waits on for the rest of the
+      // current batch's time. Under steady input that is one timer per maxWaitMs
+      // instead of one set and one cleared per batch (BENCHMARKS.md, Streaming round 14).
       let timer: Subscription | null = null;
+      let batchStart = 0;
       // With slots: the quiet timer after a caught-up last item, and whether it has run out
       // (then the batch leaves at the first free slot).
       let quietTimer: Subscription | null = null;
@@ -109,14 +115,22 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
         quiet = false;
       };
       // State is reset before emitting, so a re-entrant source sees a fresh batch.
+      // The wait timer stays (see above); teardown, errors and completion cancel it.
       const flush = (): void => {
-        cancelTimer();
         cancelQuiet();
         if (batch.length === 0) return;
         const out = batch;
         batch = [];
         batchWeight = 0;
         subscriber.next(out);
+      };
+
+      const waitRanOut = (): void => {
+        timer = null;
+        if (batch.length === 0 || subscriber.closed) return;
+        const left = batchStart + maxWaitMs - scheduler.now();
+        if (left > 0) timer = scheduler.schedule(waitRanOut, left);
+        else flush();
       };
 
       const quietRanOut = (): void => {
@@ -149,7 +163,10 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
             flush();
             return;
           }
-          if (batch.length === 1 && maxWaitMs !== Infinity) timer = scheduler.schedule(flush, maxWaitMs);
+          if (batch.length === 1 && maxWaitMs !== Infinity) {
+            batchStart = scheduler.now();
+            timer ??= scheduler.schedule(waitRanOut, maxWaitMs);
+          }
           if (slots !== undefined) {
             // Any record ends the quiet; a caught-up one starts it again.
             cancelQuiet();
@@ -164,6 +181,7 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
         },
         complete: () => {
           if (subscriber.closed) return;
+          cancelTimer();
           flush();
           subscriber.complete();
         },

@@ -91,6 +91,32 @@ describe('batchItems', () => {
     });
   });
 
+  it('a batch that opens while an earlier batch\'s timer runs still waits maxWaitMs from its own first item', () => {
+    newScheduler().run(({ cold, expectObservable }) => {
+      // a, b, c fill the first batch at 2 (its timer, due at 5, keeps running);
+      // d at 4 opens the next: at 5 the timer finds it 1 ms old and waits on to 9.
+      expectObservable(cold('abc-d------|', ITEMS).pipe(batchItems(limits))).toBe('--x------y-|', {
+        x: [a, b, c],
+        y: [d],
+      });
+    });
+  });
+
+  it('batches that fill before maxWaitMs share one timer, cancelled at completion', () => {
+    const ts = newScheduler();
+    const { scheduler, actions } = tracking(ts);
+    ts.run(({ cold, expectObservable }) => {
+      // Two full batches by 5 and a third at 6 (g, due at 11) leaving at completion: one timer (set at 0) for all.
+      expectObservable(cold('abcdef-g--|', ITEMS).pipe(batchItems({ ...limits, scheduler }))).toBe('--x--y----(z|)', {
+        x: [a, b, c],
+        y: [d, e, f],
+        z: [g],
+      });
+    });
+    assert.equal(actions.length, 2, 'the timer set at a (0), and once more at 5 for g (due at 11)');
+    assert.ok(actions[1]?.closed, 'the timer running at completion is cancelled');
+  });
+
   it('many values: the summed weight closes a batch', () => {
     const w4 = [0, 1, 2].map((i) => postItem(i, 4));
     const w6 = postItem(3, 6);
