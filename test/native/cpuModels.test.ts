@@ -11,7 +11,8 @@
  *   it used to kill the process with SIGILL. The native backend is now
  *   refused before the load (models/backend.ts): `auto` falls back to WASM
  *   with a warning and tags the same spans; `--backend native` stops with one
- *   line and exit 1.
+ *   line and exit 1. Against the real broker, the worker on WASM there writes
+ *   every output, drains on SIGTERM and commits everything (README, failure model).
  * Emulation says nothing about speed; it checks what runs and what comes out.
  */
 import assert from 'node:assert/strict';
@@ -19,9 +20,23 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { projectRoot } from '../../cli/defaults.js';
+import { defaultModelDir, projectRoot } from '../../cli/defaults.js';
 import { cpuFeatures, tensorflowCpuProblem } from '../../models/backend.js';
 import { nativeAddon } from '../../schemas/nativeAddon.js';
+import {
+  committedOffsets,
+  createTestTopics,
+  deleteTestTopics,
+  endOffsets,
+  inputRecords,
+  KAFKA_SKIP,
+  kafkaBrokers,
+  OutputCollector,
+  produceRecords,
+  runArgs,
+  spawnCli,
+  within,
+} from '../support/kafka.js';
 
 const main = join(projectRoot(), 'dist', 'cli', 'main.js');
 const QEMU = 'qemu-x86_64';
@@ -38,7 +53,9 @@ interface Run {
 /** `mentionflow run ARGS` (the embedded sample posts) natively, or under QEMU with CPU model `cpu`. */
 function run(cpu: string | null, ...args: string[]): Run {
   const command = cpu === null ? [process.execPath, main, 'run', ...args] : [QEMU, '-cpu', cpu, process.execPath, main, 'run', ...args];
-  const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8', timeout: 150_000, env: { ...process.env, MENTIONFLOW_BROKERS: '' } });
+  // MENTIONFLOW_BACKEND: the default a user gets (the suite may run with it set to native).
+  const env = { ...process.env, MENTIONFLOW_BROKERS: '', MENTIONFLOW_BACKEND: 'auto' };
+  const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8', timeout: 150_000, env });
   const stderr = r.stderr
     .split('\n')
     .filter((line) => !line.startsWith('qemu-x86_64: warning: TCG doesn'))
@@ -135,5 +152,30 @@ describe('the worker under emulated CPUs (QEMU user mode)', { skip: qemuMissing 
       'mentionflow run: backend "native" is not available: this CPU lacks AVX, which libtensorflow is compiled for (loading it would stop the process with an illegal instruction). Pass --backend wasm (or cpu) on this machine, or run it on a CPU with AVX.',
     );
     assert.equal(r.stdout, '');
+  });
+});
+
+describe('a worker on a CPU without AVX, against the real broker (QEMU Nehalem)', { skip: qemuMissing ?? (kafkaBrokers() === undefined ? KAFKA_SKIP : undefined) }, () => {
+  it('tags on WASM: every post gets its output, bad ones a dead letter, SIGTERM drains and commits', { timeout: 300_000 }, async (t) => {
+    const brokers = kafkaBrokers()!;
+    const topics = await createTestTopics(brokers, 'cpu-no-avx');
+    t.after(() => deleteTestTopics(brokers, topics));
+    const { records, ids, badKeys } = inputRecords(120, 'no-avx', 40);
+    await produceRecords(brokers, topics.input, records);
+    const collector = OutputCollector.start(brokers, topics);
+    t.after(() => collector.stop());
+    const worker = spawnCli(runArgs(brokers, topics, defaultModelDir()), { MENTIONFLOW_BACKEND: 'auto' }, [QEMU, '-cpu', 'Nehalem']);
+    t.after(() => worker.kill());
+    await worker.waitForStderr(/"worker started"/, 180_000);
+    assert.match(worker.stderr, /falling back to the wasm backend \(native: this CPU lacks AVX, which libtensorflow is compiled for/);
+    await collector.waitForAll(ids, badKeys, 180_000);
+    worker.kill('SIGTERM');
+    const exit = await within(worker.exited, 90_000, 'the worker to drain and stop');
+    assert.deepEqual({ code: exit.code, signal: exit.signal }, { code: 0, signal: null }, worker.stderr.slice(-3000));
+    await collector.settle(1_000, 10_000);
+    assert.deepEqual(collector.duplicates(), [], 'nothing written twice');
+    assert.equal(collector.total, ids.length + badKeys.length);
+    const [committed, end] = await Promise.all([committedOffsets(brokers, topics.group, topics.input), endOffsets(brokers, topics.input)]);
+    assert.deepEqual(committed, end, 'every input committed');
   });
 });

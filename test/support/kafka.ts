@@ -329,9 +329,11 @@ export function cliPath(): string {
   return join(projectRoot(), 'dist', 'cli', 'main.js');
 }
 
-export function spawnCli(args: readonly string[], env: Record<string, string> = {}): Cli {
+/** `wrapper`: a command the CLI's node runs under, e.g. ['qemu-x86_64', '-cpu', 'Nehalem'] (test/native/cpuModels.test.ts). */
+export function spawnCli(args: readonly string[], env: Record<string, string> = {}, wrapper: readonly string[] = []): Cli {
   const started = Date.now();
-  const proc = spawn(process.execPath, [cliPath(), ...args], {
+  const command = [...wrapper, process.execPath, cliPath(), ...args];
+  const proc = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
