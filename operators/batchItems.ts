@@ -98,8 +98,14 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
       // the batch that has waited maxWaitMs or waits on for the rest of the
       // current batch's time. Under steady input that is one timer per maxWaitMs
       // instead of one set and one cleared per batch (BENCHMARKS.md, Streaming round 14).
+      // A timer set (or set again) for the batch now open flushes it whatever the
+      // clock says, so a wall clock stepped back delays a batch by at most one
+      // more maxWaitMs.
       let timer: Subscription | null = null;
       let batchStart = 0;
+      /** Batches opened so far, and the one the running timer was set for. */
+      let opened = 0;
+      let timerFor = 0;
       // With slots: the quiet timer after a caught-up last item, and whether it has run out
       // (then the batch leaves at the first free slot).
       let quietTimer: Subscription | null = null;
@@ -128,9 +134,13 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
       const waitRanOut = (): void => {
         timer = null;
         if (batch.length === 0 || subscriber.closed) return;
-        const left = batchStart + maxWaitMs - scheduler.now();
-        if (left > 0) timer = scheduler.schedule(waitRanOut, left);
-        else flush();
+        const left = Math.min(maxWaitMs, batchStart + maxWaitMs - scheduler.now());
+        if (timerFor === opened || left <= 0) {
+          flush();
+          return;
+        }
+        timerFor = opened;
+        timer = scheduler.schedule(waitRanOut, left);
       };
 
       const quietRanOut = (): void => {
@@ -165,7 +175,11 @@ export function batchItems<T>(opts: BatchItemsOptions<T>): OperatorFunction<Item
           }
           if (batch.length === 1 && maxWaitMs !== Infinity) {
             batchStart = scheduler.now();
-            timer ??= scheduler.schedule(waitRanOut, maxWaitMs);
+            opened++;
+            if (timer === null) {
+              timerFor = opened;
+              timer = scheduler.schedule(waitRanOut, maxWaitMs);
+            }
           }
           if (slots !== undefined) {
             // Any record ends the quiet; a caught-up one starts it again.

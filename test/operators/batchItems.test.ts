@@ -117,6 +117,27 @@ describe('batchItems', () => {
     assert.ok(actions[1]?.closed, 'the timer running at completion is cancelled');
   });
 
+  it('a wall clock stepped back delays a batch by at most one more maxWaitMs', () => {
+    const ts = newScheduler();
+    let stepBack = 0;
+    // The scheduler's clock (Date.now for asyncScheduler) jumps 100 ms back at frame 5, before the running timer (set at a) runs out.
+    const scheduler: SchedulerLike = {
+      now: () => ts.now() - stepBack,
+      schedule: (work: never, delayMs?: number, state?: never) => ts.schedule(work, delayMs, state),
+    } as SchedulerLike;
+    ts.schedule(() => {
+      stepBack = 100;
+    }, 4.5);
+    ts.run(({ cold, expectObservable }) => {
+      // a, b, c fill at 2; d opens a batch at 4. At 5 the clock says d came 101 ms from now:
+      // the timer waits on one maxWaitMs (to 10), then flushes d.
+      expectObservable(cold('abc-d---------|', ITEMS).pipe(batchItems({ ...limits, scheduler }))).toBe('--x-------y---|', {
+        x: [a, b, c],
+        y: [d],
+      });
+    });
+  });
+
   it('many values: the summed weight closes a batch', () => {
     const w4 = [0, 1, 2].map((i) => postItem(i, 4));
     const w6 = postItem(3, 6);
