@@ -73,6 +73,8 @@ export async function openKafkaEdges(config: KafkaEdgesSettings, deps: KafkaEdge
     commit: exactlyOnce ? 'transaction' : 'consumer',
     commitIntervalMs: config.commitIntervalMs,
     sessionTimeoutMs: config.sessionTimeoutMs,
+    // A third of the shutdown deadline, which also covers the drain and the disconnect.
+    closeRejoinMs: Math.min(10_000, Math.floor((config.shutdownTimeoutMs ?? 30_000) / 3)),
     logger,
     outage: readOutage,
     onLag: metrics === undefined ? undefined : (topic, partition, lag) => metrics.setLag(topic, partition, lag),

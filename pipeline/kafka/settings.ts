@@ -60,4 +60,11 @@ export interface KafkaEdgesSettings extends KafkaConnectionSettings {
   sessionTimeoutMs: number;
   /** Longest broker outage ridden through before the stream fails. */
   maxBrokerOutageMs: number;
+  /**
+   * Most time a graceful stop takes (drain, commit, disconnect); default
+   * 30000. At-least-once, a final commit refused because the group had
+   * evicted this worker is made again once it has rejoined, waiting a third
+   * of this at most (and 10 s).
+   */
+  shutdownTimeoutMs?: number;
 }

@@ -37,7 +37,7 @@ import type { Logger } from '../ops/logger.js';
 import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import { OffsetTracker, type TopicPartition, type TopicPartitionOffset } from '../core/offsetTracker.js';
 import type { RecordSource } from '../core/ports.js';
-import { isRebalancing, kafkaEdgeError } from './errors.js';
+import { isMembershipLost, isRebalancing, kafkaEdgeError } from './errors.js';
 import { isTransient, retryDelay, type BrokerOutage } from './outage.js';
 
 export interface KafkaSourceOptions {
@@ -63,6 +63,13 @@ export interface KafkaSourceOptions {
   commitIntervalMs?: number;
   /** Consumer group session timeout (ms). Default 30000. */
   sessionTimeoutMs?: number;
+  /**
+   * 'consumer' commits: on close, when the coordinator refused the final
+   * commit because this member had lapsed (evicted after a stall, and
+   * rejoining), how long to wait for the rejoin to commit again (ms).
+   * Default 10000.
+   */
+  closeRejoinMs?: number;
   logger: Logger;
   /** The outage clock of the reading side: consumer restarts and offset commits are retried within its bound. */
   outage: BrokerOutage;
@@ -133,6 +140,11 @@ export class KafkaSource implements RecordSource {
   private fatal: unknown;
   /** This member's id in the group, from the last join. */
   private memberId: string | undefined;
+  /** How many times the consumer has joined the group; `joinWaiters` are told of the next join. */
+  private joins = 0;
+  private readonly joinWaiters = new Set<() => void>();
+  /** The join count when a commit the coordinator refused for a lapsed membership was sent (see close). */
+  private refusedAtJoin: number | undefined;
   /** When the group coordinator last confirmed the membership (join or heartbeat), ms since the epoch. */
   private lastHeartbeat = 0;
   /** When a broker last answered one of the consumer's requests (fetch, heartbeat, commit, ...). */
@@ -189,6 +201,7 @@ export class KafkaSource implements RecordSource {
     this.opts = {
       startFrom: 'earliest',
       commitIntervalMs: 1000,
+      closeRejoinMs: 10_000,
       ...opts,
       sliceSize,
       sessionTimeoutMs,
@@ -244,6 +257,9 @@ export class KafkaSource implements RecordSource {
       this.claims.clear();
       if (this.opts.commit === 'transaction') for (const p of mine) this.startClaim(this.opts.topic, p);
       this.joined = true;
+      this.joins++;
+      for (const tell of this.joinWaiters) tell();
+      this.joinWaiters.clear();
       this.lastAnswer = Date.now();
       this.memberId = payload.memberId;
       this.lastHeartbeat = Date.now();
@@ -732,16 +748,25 @@ export class KafkaSource implements RecordSource {
     this.commitAgain = false;
     const offsets = this.tracker.pendingCommits();
     if (offsets.length === 0) return Promise.resolve();
+    const joinsAtSend = this.joins;
     this.committing = this.consumer
       .commitOffsets(offsets)
       .then(
         () => {
+          this.refusedAtJoin = undefined;
           this.committed(offsets);
           this.opts.outage.succeeded();
           this.log.debug('offsets committed', { offsets });
         },
         (err: unknown) => {
           this.commitAgain = true;
+          if (isMembershipLost(err)) {
+            // Evicted (a stall past the session timeout) or a rebalance: kafkajs rejoins by
+            // itself, and the partitions assigned again are committed after it.
+            this.refusedAtJoin = joinsAtSend;
+            this.log.info('offset commit refused: this member is no longer in its group; committing again once it has rejoined', { err: kafkaEdgeError('commit', err) });
+            return;
+          }
           if (!this.joined) {
             // The consumer is restarting (broker outage, rebalance): commit once it is back.
             this.log.debug('offset commit postponed: the consumer is not in its group', { err: kafkaEdgeError('commit', err) });
@@ -786,6 +811,45 @@ export class KafkaSource implements RecordSource {
   }
 
   /**
+   * At-least-once, on close: the coordinator refused the last commit because
+   * this member had lapsed (a stall past the session timeout got it evicted,
+   * and the stop came while kafkajs rejoins). Once it has rejoined, the
+   * partitions assigned to it again can be committed (the join dropped the
+   * others from tracking: their records are their new owner's); without it
+   * the successor would write those records again. Waits closeRejoinMs at
+   * most: the rejoin may take a rebalance (up to the brokers'
+   * group.initial.rebalance.delay.ms, 3 s by default, for an emptied group).
+   */
+  private async commitOnceRejoined(): Promise<void> {
+    const deadline = Date.now() + this.opts.closeRejoinMs;
+    while (this.refusedAtJoin !== undefined && this.tracker.pendingCommits().length > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      if (this.joins === this.refusedAtJoin) {
+        this.log.info('waiting for the consumer to rejoin its group to commit', { waitMs: left, uncommitted: this.tracker.pendingCommits() });
+        if (!(await this.nextJoin(left))) break;
+      }
+      this.refusedAtJoin = undefined; // set again only if this commit is refused the same way
+      await this.commitNow();
+    }
+  }
+
+  /** Resolves true at the consumer's next join of its group, false after `ms`. */
+  private nextJoin(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const tell = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.joinWaiters.delete(tell);
+        resolve(false);
+      }, ms);
+      this.joinWaiters.add(tell);
+    });
+  }
+
+  /**
    * Final commit (at-least-once) and disconnect: leaves the group, so the
    * partitions move at once. Call after the pipeline has completed.
    */
@@ -795,7 +859,8 @@ export class KafkaSource implements RecordSource {
     this.wake();
     if (this.opts.commit === 'consumer') {
       await this.commitNow(); // joins a commit under way,
-      await this.commitNow(); // then commits whatever was acked since
+      await this.commitNow(); // then commits whatever was acked since,
+      await this.commitOnceRejoined(); // and again if the group had evicted this member
     }
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;

@@ -1,6 +1,7 @@
 // KafkaSource without a broker: a fetched batch is handed over in slices, with
 // the event loop running in between, and offsets resolved once per slice.
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { ConfigError } from '../../common/errors.js';
 import type { RawRecord } from '../../operators/types.js';
@@ -11,7 +12,11 @@ import { createLogger } from '../../pipeline/ops/logger.js';
 type EachBatch = (payload: unknown) => Promise<void>;
 
 /** The parts of a kafkajs client the source touches, with the eachBatch handler it registers. */
-function fakeKafka(): { kafka: KafkaSourceOptions['kafka']; eachBatch: () => EachBatch; emit: (event: string, payload: unknown) => void } {
+function fakeKafka(commitOffsets: (offsets: unknown) => Promise<void> = async () => undefined): {
+  kafka: KafkaSourceOptions['kafka'];
+  eachBatch: () => EachBatch;
+  emit: (event: string, payload: unknown) => void;
+} {
   let handler: EachBatch | undefined;
   const listeners = new Map<string, ((e: { payload: unknown }) => void)[]>();
   const consumer = {
@@ -26,7 +31,7 @@ function fakeKafka(): { kafka: KafkaSourceOptions['kafka']; eachBatch: () => Eac
     },
     pause: () => undefined,
     resume: () => undefined,
-    commitOffsets: async () => undefined,
+    commitOffsets,
     disconnect: async () => undefined,
   };
   return {
@@ -137,4 +142,75 @@ test('each group join reports the partitions of the topic assigned to this worke
   ]);
   source.stop();
   subscription.unsubscribe();
+});
+
+/** The coordinator's answer to a member it no longer knows (kafkajs wraps it in a retrier's error). */
+function unknownMember(): Error {
+  return Object.assign(new Error('retrying failed'), { cause: Object.assign(new Error('The coordinator is not aware of this member'), { type: 'UNKNOWN_MEMBER_ID' }) });
+}
+
+/** A source that has read offsets 0-4 of partition 0 and acked them, its commits refused while `refusing()`. */
+async function evictedSource(closeRejoinMs: number, refusing: () => boolean): Promise<{ source: KafkaSource; commits: unknown[]; emit: (event: string, payload: unknown) => void; logged: string[] }> {
+  const commits: unknown[] = [];
+  const { kafka, eachBatch, emit } = fakeKafka(async (offsets) => {
+    if (refusing()) throw unknownMember();
+    commits.push(offsets);
+  });
+  const logged: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logged.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      done();
+    },
+  });
+  const log = createLogger({ level: 'info', stream });
+  const source = new KafkaSource({ kafka, groupId: 'g', topic: 't', maxInFlight: 100, commit: 'consumer', commitIntervalMs: 60_000, closeRejoinMs, logger: log, outage });
+  const received: RawRecord[] = [];
+  source.records().subscribe((r) => received.push(r));
+  emit('join', { memberId: 'm1', memberAssignment: { t: [0] } });
+  await eachBatch()({
+    batch: { topic: 't', partition: 0, highWatermark: '5', messages: Array.from({ length: 5 }, (_, i) => ({ offset: String(i), key: null, value: Buffer.from([i]) })) },
+    resolveOffset: () => undefined,
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+  });
+  source.ack(received.map((r) => r.ref));
+  source.stop();
+  return { source, commits, emit, logged };
+}
+
+test('close, at-least-once: a final commit refused because the group no longer knows this member is made again once the consumer has rejoined', async () => {
+  let refusing = true;
+  const { source, commits, emit, logged } = await evictedSource(5_000, () => refusing);
+  const closing = source.close();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(commits, [], 'refused so far');
+  assert.ok(logged.some((l) => l.includes('waiting for the consumer to rejoin its group to commit')), logged.join('\n'));
+  refusing = false;
+  emit('join', { memberId: 'm2', memberAssignment: { t: [0] } }); // rejoined with a new member id, partition 0 again
+  await closing;
+  assert.deepEqual(commits, [[{ topic: 't', partition: 0, offset: '5' }]]);
+  assert.match(logged.find((l) => l.includes('"msg":"input closed"')) ?? '', /"uncommitted":\[\]/);
+});
+
+test('close, at-least-once: a rejoin that assigns the partition elsewhere leaves nothing of it to commit; no rejoin within closeRejoinMs: it gives up and says what is uncommitted', async () => {
+  {
+    const { source, commits, emit, logged } = await evictedSource(5_000, () => true);
+    const closing = source.close();
+    await new Promise((r) => setTimeout(r, 50));
+    emit('join', { memberId: 'm2', memberAssignment: { t: [1] } }); // partition 0 moved to another member: its records are that member's to redo
+    await closing;
+    assert.deepEqual(commits, []);
+    assert.match(logged.find((l) => l.includes('"msg":"input closed"')) ?? '', /"uncommitted":\[\]/);
+  }
+  {
+    const { source, commits, logged } = await evictedSource(300, () => true);
+    const t0 = Date.now();
+    await source.close();
+    const ms = Date.now() - t0;
+    assert.ok(ms >= 250 && ms < 3_000, `close took ${ms} ms with closeRejoinMs 300`);
+    assert.deepEqual(commits, []);
+    assert.match(logged.find((l) => l.includes('"msg":"input closed"')) ?? '', /"uncommitted":\[\{"topic":"t","partition":0,"offset":"5"\}\]/);
+  }
 });
