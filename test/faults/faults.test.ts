@@ -4,8 +4,9 @@
  * with the shipped model, a broker killed and one stopped cleanly and
  * restarted within the outage bound (both delivery modes for the kill), a
  * broker down longer than the bound, an output too large for its topic, an
- * exactly-once worker frozen longer than its session, and (exactly-once) one
- * of a worker's two inference threads dying.
+ * exactly-once worker frozen longer than its session, (exactly-once) one
+ * of a worker's two inference threads dying, and a rolling restart on a
+ * backlog (at-least-once).
  * The long runs (dozens of each) are `node dist/test/faults/run.js`; their
  * table is in the README.
  *
@@ -20,7 +21,7 @@ import { after, before, describe, test } from 'node:test';
 import { defaultModelDir } from '../../cli/defaults.js';
 import { OwnBroker, javaAvailable } from '../support/broker.js';
 import { KAFKA_SKIP, kafkaBrokers, saveTinyModel } from '../support/kafka.js';
-import { brokerOutages, limitLoweredWhileRunning, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, threadDeaths, type FaultRow } from './scenarios.js';
+import { brokerOutages, limitLoweredWhileRunning, outageBeyondBound, pausedWorker, poisonOutput, rollingRestarts, sigtermMidStream, threadDeaths, type FaultRow } from './scenarios.js';
 
 const report = (t: { diagnostic(msg: string): void }, row: FaultRow): void =>
   t.diagnostic(`${row.event}: runs ${row.runs}, inputs ${row.inputs}, lost ${row.lost}, duplicated ${row.duplicated}, exits ${row.exits}, readiness ${row.readiness}; ${row.notes}`);
@@ -34,6 +35,17 @@ test('SIGTERM mid-stream with the shipped model: exit 0 after a drain, nothing l
   assert.equal(row.notes, '0 aborts');
   assert.equal(row.lost, 0);
   assert.equal(row.duplicated, 0, 'a drained worker commits all it wrote');
+});
+
+test('rolling restart on a backlog, at-least-once: a worker joins mid-stream (its rebalance waits for the records in flight to be written and committed), then the old one stops; nothing lost or duplicated', { timeout: 300_000 }, async (t) => {
+  const brokers = kafkaBrokers();
+  if (brokers === undefined) return t.skip(KAFKA_SKIP);
+  const row = await rollingRestarts({ brokers, model: defaultModelDir(), delivery: 'at-least-once', restarts: 1 });
+  report(t, row);
+  assert.equal(row.exits, '0 x2');
+  assert.equal(row.lost, 0);
+  assert.equal(row.notes, 'records in flight on partitions that moved, dropped at the joins: 0');
+  assert.equal(row.duplicated, 0, 'the partitions that moved took nothing uncommitted with them');
 });
 
 test('exactly-once: an inference thread dying (one of two) ends the worker with exit 70; nothing lost, dead-lettered or duplicated', { timeout: 300_000 }, async (t) => {

@@ -4,16 +4,20 @@
  * broker of its own for the broker faults; prints the table of the README's
  * failure model (Markdown) and writes it to --out.
  *
- *   node dist/test/faults/run.js [--sigterm 20] [--kills 5] [--stops 5] [--pauses 5] [--thread-deaths 5] [--out FILE]
+ *   node dist/test/faults/run.js [--sigterm 20] [--kills 5] [--stops 5] [--pauses 5] [--thread-deaths 5] [--evictions 10] [--rolling 5] [--once 1] [--out FILE]
  *
  * --sigterm N   SIGTERM mid-stream N times (shipped model), at-least-once and exactly-once
  * --kills N     broker kill -9 + restart N times while one worker runs, both delivery modes
  * --stops N     broker clean stop + restart N times, both delivery modes
  * --pauses N    freeze one of two workers (SIGSTOP) longer than its session N times, both delivery modes
  * --thread-deaths N  one of a worker's two inference threads dies, N times (shipped model), both delivery modes
+ * --rolling N   rolling restarts on a backlog (a new worker joins mid-stream, the old one stops), N times, both delivery modes
+ * --evictions N SIGTERM right after the group evicted a frozen worker, N times (shipped model, at-least-once;
+ *               a broker of its own with Kafka's default 3 s initial rebalance delay)
  * --down-ms MS  how long the broker stays down each time (default 15000)
- * Also, once each: an output too large for its topic, a broker down longer
- * than the outage bound, and two exactly-once workers on one host.
+ * Also, once each (--once 0: not at all): an output too large for its topic,
+ * a topic limit lowered while running, a broker down longer than the outage
+ * bound, and two exactly-once workers on one host.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +26,19 @@ import { benchArgs } from '../../bench/args.js';
 import { defaultModelDir } from '../../cli/defaults.js';
 import { OwnBroker } from '../support/broker.js';
 import { KAFKA_SKIP, kafkaBrokers, saveTinyModel } from '../support/kafka.js';
-import { brokerOutages, limitLoweredWhileRunning, outageBeyondBound, pausedWorker, poisonOutput, sigtermMidStream, threadDeaths, twoExactlyOnceWorkersOneHost, type FaultRow } from './scenarios.js';
+import {
+  brokerOutages,
+  limitLoweredWhileRunning,
+  outageBeyondBound,
+  pausedWorker,
+  poisonOutput,
+  rollingRestarts,
+  sigtermAfterEviction,
+  sigtermMidStream,
+  threadDeaths,
+  twoExactlyOnceWorkersOneHost,
+  type FaultRow,
+} from './scenarios.js';
 
 // `node --test dist/test/` runs every file under dist/test/, this script too:
 // it is the long run (tens of minutes), not a test; faults.test.ts is CI's short version.
@@ -36,6 +52,9 @@ const values = benchArgs(import.meta.url, {
   stops: { type: 'string', default: '5' },
   pauses: { type: 'string', default: '5' },
   'thread-deaths': { type: 'string', default: '5' },
+  evictions: { type: 'string', default: '10' },
+  rolling: { type: 'string', default: '5' },
+  once: { type: 'string', default: '1' },
   'down-ms': { type: 'string', default: '15000' },
   out: { type: 'string' },
 });
@@ -47,6 +66,7 @@ if (brokers === undefined) {
 const shipped = defaultModelDir();
 const tiny = await saveTinyModel(join(mkdtempSync(join(tmpdir(), 'mf-faults-')), 'model'));
 const downMs = Number(values['down-ms']);
+const once = values.once !== '0';
 const rows: FaultRow[] = [];
 const started = new Date();
 const step = async (name: string, run: () => Promise<FaultRow>): Promise<void> => {
@@ -64,30 +84,44 @@ for (const delivery of ['at-least-once', 'exactly-once'] as const) {
   const deaths = Number(values['thread-deaths']);
   if (deaths > 0) await step(`inference thread deaths x${deaths} ${delivery}`, () => threadDeaths({ brokers, model: shipped, delivery, deaths }));
 }
-await step('poison output', () => poisonOutput({ brokers, model: shipped, delivery: 'at-least-once' }));
-await step('topic limit lowered while running', () => limitLoweredWhileRunning({ brokers, model: shipped }));
+if (once) {
+  await step('poison output', () => poisonOutput({ brokers, model: shipped, delivery: 'at-least-once' }));
+  await step('topic limit lowered while running', () => limitLoweredWhileRunning({ brokers, model: shipped }));
+}
 for (const delivery of ['at-least-once', 'exactly-once'] as const) {
   if (Number(values.pauses) > 0) await step(`paused worker x${values.pauses} ${delivery}`, () => pausedWorker({ brokers, model: tiny, delivery, pauses: Number(values.pauses) }));
 }
-await step('two exactly-once workers on one host', () => twoExactlyOnceWorkersOneHost({ brokers, model: tiny }));
-const broker = await OwnBroker.start();
+if (once) await step('two exactly-once workers on one host', () => twoExactlyOnceWorkersOneHost({ brokers, model: tiny }));
+for (const delivery of ['at-least-once', 'exactly-once'] as const) {
+  const n = Number(values.rolling);
+  if (n > 0) await step(`rolling restarts x${n} ${delivery}`, () => rollingRestarts({ brokers, model: shipped, delivery, restarts: n }));
+}
+if (Number(values.evictions) > 0) {
+  const delayed = await OwnBroker.start({ extraProps: 'group.initial.rebalance.delay.ms=3000' });
+  try {
+    await step(`SIGTERM after an eviction x${values.evictions}`, () => sigtermAfterEviction({ broker: delayed, model: shipped, runs: Number(values.evictions) }));
+  } finally {
+    await delayed.dispose();
+  }
+}
+const broker = once || Number(values.kills) > 0 || Number(values.stops) > 0 ? await OwnBroker.start() : undefined;
 try {
   for (const kind of ['kill', 'stop'] as const) {
     const n = Number(kind === 'kill' ? values.kills : values.stops);
     if (n === 0) continue;
     for (const delivery of ['at-least-once', 'exactly-once'] as const) {
-      await step(`broker ${kind} x${n} ${delivery}`, () => brokerOutages({ broker, model: tiny, delivery, outages: n, kind, downMs, posts: 2000 * (n + 1) }));
+      await step(`broker ${kind} x${n} ${delivery}`, () => brokerOutages({ broker: broker!, model: tiny, delivery, outages: n, kind, downMs, posts: 2000 * (n + 1) }));
     }
   }
   for (const delivery of ['at-least-once', 'exactly-once'] as const) {
-    await step(`outage beyond the bound ${delivery}`, () => outageBeyondBound({ broker, model: tiny, delivery }));
+    if (once) await step(`outage beyond the bound ${delivery}`, () => outageBeyondBound({ broker: broker!, model: tiny, delivery }));
   }
 } finally {
-  await broker.dispose();
+  await broker?.dispose();
 }
 
 const table = [
-  `Failure runs of ${started.toISOString()} (\`node dist/test/faults/run.js --sigterm ${values.sigterm} --kills ${values.kills} --stops ${values.stops} --pauses ${values.pauses} --thread-deaths ${values['thread-deaths']} --down-ms ${downMs}\`):`,
+  `Failure runs of ${started.toISOString()} (\`node dist/test/faults/run.js --sigterm ${values.sigterm} --kills ${values.kills} --stops ${values.stops} --pauses ${values.pauses} --thread-deaths ${values['thread-deaths']} --evictions ${values.evictions} --rolling ${values.rolling} --once ${values.once} --down-ms ${downMs}\`):`,
   '',
   '| event | runs | inputs | lost | duplicated | exit | readiness | notes |',
   '|---|---|---|---|---|---|---|---|',

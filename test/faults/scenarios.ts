@@ -533,3 +533,144 @@ export async function threadDeaths(opts: { brokers: string[]; model: string; del
     await deleteTestTopics(brokers, t);
   }
 }
+
+export interface EvictionOptions {
+  /** A broker of the scenario's own, started with Kafka's default group.initial.rebalance.delay.ms (3000), as production brokers have. */
+  broker: OwnBroker;
+  model: string;
+  runs: number;
+  /** Posts per run (default 12000): each run's worker writes a third of them before it is frozen. */
+  postsPerRun?: number;
+  /** Where the workers' logs go (`<prefix>-<run>.log`), if set. */
+  logs?: string;
+}
+
+/**
+ * SIGTERM reaching an at-least-once worker right after its group evicted it,
+ * `runs` times: each run's worker is frozen (SIGSTOP) mid-stream past its
+ * 6 s session, sent SIGTERM while frozen, and resumed (SIGCONT): it handles
+ * the signal the moment it wakes, while kafkajs rejoins the emptied group,
+ * which takes the brokers' initial rebalance delay (3 s). Its final commits
+ * are refused ("not aware of this member"); it must commit once it has
+ * rejoined, exit 0, and leave nothing for its successor to write again. A
+ * last worker finishes the topic. Notes: in how many runs the worker was
+ * evicted (else the run tested nothing) and left offsets uncommitted.
+ */
+export async function sigtermAfterEviction(opts: EvictionOptions): Promise<FaultRow> {
+  const { broker, model, runs, postsPerRun = 12_000 } = opts;
+  const brokers = broker.brokers;
+  const t = await createTestTopics(brokers, 'evicted');
+  const { records, ids, badKeys } = inputRecords(runs * postsPerRun, 'ev', 500);
+  const exits: string[] = [];
+  let evicted = 0;
+  let uncommitted = 0;
+  const collector = OutputCollector.start(brokers, t);
+  try {
+    await produceRecords(brokers, t.input, records, { chunk: 5000 });
+    for (let r = 0; r < runs; r++) {
+      const cli = spawnCli(runArgs(brokers, t, model, ['--client-id', `evicted-${r}`]));
+      try {
+        await cli.waitForStderr(/"msg":"partitions assigned"/, 90_000);
+        const before = collector.total;
+        await waitUntil(() => collector.total >= before + postsPerRun / 3 || cli.proc.exitCode !== null, 120_000, 'the worker to write a third of its posts');
+        cli.kill('SIGSTOP');
+        await sleep(10_000); // past the 6 s session: the coordinator evicts it
+        cli.kill('SIGTERM'); // pending while it is stopped, handled the moment it resumes
+        cli.kill('SIGCONT');
+        exits.push(outcome(await within(cli.exited, 60_000, 'the evicted worker to stop')));
+      } finally {
+        cli.kill('SIGCONT');
+        cli.kill();
+      }
+      if (opts.logs !== undefined) writeFileSync(`${opts.logs}-${r}.log`, cli.stderr);
+      if (/not aware of this member|"membershipLapsed":true/.test(cli.stderr)) evicted++;
+      if (!/"msg":"input closed"[^\n]*"uncommitted":\[\]/.test(cli.stderr)) uncommitted++;
+    }
+    const last = spawnCli(runArgs(brokers, t, model, ['--client-id', 'successor']));
+    const { lost, duplicated } = await account(brokers, t, ids, badKeys, 300_000);
+    last.kill('SIGTERM');
+    await within(last.exited, 60_000, 'the last worker to stop');
+    return {
+      event: 'SIGTERM right after the group evicted the worker (frozen 10 s, longer than the 6 s session; at-least-once; brokers with the default 3 s initial rebalance delay)',
+      runs,
+      inputs: ids.length + badKeys.length,
+      lost,
+      duplicated,
+      exits: tally(exits),
+      readiness: '-',
+      notes: `evicted in ${evicted}/${runs} runs; offsets left uncommitted in ${uncommitted}`,
+    };
+  } finally {
+    await collector.stop();
+    await deleteTestTopics(brokers, t);
+  }
+}
+
+export interface RollingOptions {
+  brokers: string[];
+  model: string;
+  delivery: Delivery;
+  /** How many times a new worker joins mid-stream and the previous one then stops. */
+  restarts: number;
+  /** Posts per restart (default 15000), all produced first: each worker works through a backlog. */
+  postsPerRestart?: number;
+}
+
+/**
+ * A rolling restart, `restarts` times, on a backlog (6 input partitions,
+ * the shipped model): a new worker joins the group mid-stream (a
+ * rebalance: some of the old worker's partitions move to it while the old
+ * one has records in flight there), then the old one gets SIGTERM and drains
+ * (a second rebalance). A last worker finishes the topic. At-least-once, the
+ * records the old worker had in flight on the partitions that moved are
+ * written again by their new owner (the failure model allows that: at most
+ * --max-in-flight per rebalance); the notes count what the joins dropped
+ * (`droppedInFlight`). Exactly-once: nothing twice.
+ */
+export async function rollingRestarts(opts: RollingOptions): Promise<FaultRow> {
+  const { brokers, model, delivery, restarts, postsPerRestart = 15_000 } = opts;
+  const t = await createTestTopics(brokers, `rolling-${delivery === 'exactly-once' ? 'eos' : 'alo'}`, 6);
+  const { records, ids, badKeys } = inputRecords((restarts + 1) * postsPerRestart, 'rr', 500);
+  const exits: string[] = [];
+  const workers: Cli[] = [];
+  const start = (i: number): Cli => {
+    const cli = spawnCli(runArgs(brokers, t, model, ['--client-id', `rolling-${i}`, '--delivery', delivery]));
+    workers.push(cli);
+    return cli;
+  };
+  const assignedNow = (cli: Cli): number[] => {
+    const m = [...cli.stderr.matchAll(/"msg":"partitions assigned"[^\n]*?"partitions":\[([\d,]*)\]/g)].at(-1);
+    return m === undefined || m[1] === '' ? [] : m[1].split(',').map(Number);
+  };
+  try {
+    await produceRecords(brokers, t.input, records, { chunk: 5000 });
+    let old = start(0);
+    await old.waitForStderr(/"msg":"partitions assigned"/, 90_000);
+    for (let r = 1; r <= restarts; r++) {
+      await sleep(1500); // the old worker is busy on the backlog
+      const next = start(r);
+      await waitUntil(() => assignedNow(next).length > 0 || next.proc.exitCode !== null, 90_000, 'the new worker to be given partitions', () => next.stderr.slice(-1500));
+      await sleep(1000); // both at work
+      old.kill('SIGTERM');
+      exits.push(outcome(await within(old.exited, 60_000, 'the old worker to drain and stop')));
+      old = next;
+    }
+    const { lost, duplicated } = await account(brokers, t, ids, badKeys, 300_000);
+    old.kill('SIGTERM');
+    exits.push(outcome(await within(old.exited, 60_000, 'the last worker to stop')));
+    const dropped = workers.reduce((n, w) => n + [...w.stderr.matchAll(/"droppedInFlight":(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0), 0);
+    return {
+      event: `rolling restart on a backlog: a new worker joins mid-stream, then the old one stops (SIGTERM) (${delivery})`,
+      runs: restarts,
+      inputs: ids.length + badKeys.length,
+      lost,
+      duplicated,
+      exits: tally(exits),
+      readiness: '-',
+      notes: `records in flight on partitions that moved, dropped at the joins: ${dropped}`,
+    };
+  } finally {
+    for (const w of workers) w.kill();
+    await deleteTestTopics(brokers, t);
+  }
+}

@@ -214,3 +214,43 @@ test('close, at-least-once: a rejoin that assigns the partition elsewhere leaves
     assert.match(logged.find((l) => l.includes('"msg":"input closed"')) ?? '', /"uncommitted":\[\{"topic":"t","partition":0,"offset":"5"\}\]/);
   }
 });
+
+test('at-least-once, a rebalance announced to a batch handler: the records in flight finish and are committed before the handler hands the rebalance to kafkajs', async () => {
+  const commits: unknown[] = [];
+  const events: string[] = [];
+  const { kafka, eachBatch, emit } = fakeKafka(async (offsets) => {
+    commits.push(offsets);
+    events.push(`commit ${JSON.stringify(offsets)}`);
+  });
+  const source = new KafkaSource({ kafka, groupId: 'g', topic: 't', maxInFlight: 100, commit: 'consumer', commitIntervalMs: 60_000, logger, outage });
+  const received: RawRecord[] = [];
+  const subscription = source.records().subscribe((r) => received.push(r));
+  emit('join', { memberId: 'm1', memberAssignment: { t: [0] } });
+  const rebalance = Object.assign(new Error('The group is rebalancing, so a rejoin is needed'), { type: 'REBALANCE_IN_PROGRESS' });
+  let beats = 0;
+  // The records are acked 300 ms after they are handed over, as a pipeline would.
+  setTimeout(() => {
+    events.push('acked');
+    source.ack(received.map((r) => r.ref));
+  }, 300);
+  const t0 = Date.now();
+  const handled = eachBatch()({
+    batch: { topic: 't', partition: 0, highWatermark: '10', messages: Array.from({ length: 5 }, (_, i) => ({ offset: String(i), key: null, value: Buffer.from([i]) })) },
+    resolveOffset: () => undefined,
+    heartbeat: async () => {
+      beats++;
+      throw rebalance;
+    },
+    isRunning: () => true,
+    isStale: () => false,
+  });
+  await assert.rejects(handled, (err: unknown) => err === rebalance);
+  events.push('rejoin');
+  assert.ok(Date.now() - t0 >= 250, 'the handler waited for the records in flight');
+  // (a commit of where the partition was read from, offset 0, may come first)
+  assert.deepEqual(events.filter((e) => !e.endsWith('"offset":"0"}]')), ['acked', 'commit [{"topic":"t","partition":0,"offset":"5"}]', 'rejoin']);
+  assert.deepEqual(commits.at(-1), [{ topic: 't', partition: 0, offset: '5' }]);
+  assert.ok(beats >= 1);
+  source.stop();
+  subscription.unsubscribe();
+});
