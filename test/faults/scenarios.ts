@@ -58,6 +58,11 @@ function tally(outcomes: string[]): string {
   return [...counts].map(([o, n]) => `${o} x${n}`).join(', ') || '-';
 }
 
+/** A row for a scenario whose exits are tallied and whose readiness was not watched. */
+function tallied(event: string, runs: number, inputs: number, counted: { lost: number; duplicated: number }, exits: string[], notes: string): FaultRow {
+  return { event, runs, inputs, lost: counted.lost, duplicated: counted.duplicated, exits: tally(exits), readiness: '-', notes };
+}
+
 const outcome = (e: { code: number | null; signal: NodeJS.Signals | null }): string => (e.signal !== null ? e.signal : String(e.code));
 
 /** Reads both output topics from the beginning until every input has an output (or `ms` pass), then counts. */
@@ -71,6 +76,19 @@ async function account(brokers: string[], t: TestTopics, ids: readonly string[],
   }
   const lost = ids.filter((id) => !collector.mentions.has(id)).length + badKeys.filter((k) => !collector.deadLetters.has(k)).length;
   return { lost, duplicated: collector.duplicates().length, collector };
+}
+
+/** A last worker (`args`) finishes the topic: both output topics are counted (account), then it is stopped with SIGTERM. */
+async function finishWith(brokers: string[], t: TestTopics, args: readonly string[], ids: readonly string[], badKeys: readonly string[]): Promise<{ lost: number; duplicated: number; collector: OutputCollector }> {
+  const last = spawnCli(args);
+  try {
+    const counted = await account(brokers, t, ids, badKeys, 300_000);
+    last.kill('SIGTERM');
+    await within(last.exited, 60_000, 'the last worker to stop');
+    return counted;
+  } finally {
+    last.kill();
+  }
 }
 
 /** Polls /readyz of a worker every 100 ms and records each change ("ready" / "not ready"). */
@@ -148,20 +166,8 @@ export async function sigtermMidStream(opts: SigtermOptions): Promise<FaultRow> 
       exits.push(outcome(ended));
       if (/corrupted|free\(\)|double free|malloc|Aborted/.test(cli.stderr) || ended.signal === 'SIGABRT') aborts.push(`run ${r}`);
     }
-    const last = spawnCli(runArgs(brokers, t, model, extra));
-    const { lost, duplicated } = await account(brokers, t, ids, badKeys, 300_000);
-    last.kill('SIGTERM');
-    await within(last.exited, 60_000, 'the last worker to stop');
-    return {
-      event: `SIGTERM mid-stream (${delivery})`,
-      runs,
-      inputs: ids.length + badKeys.length,
-      lost,
-      duplicated,
-      exits: tally(exits),
-      readiness: '-',
-      notes: aborts.length === 0 ? '0 aborts' : `aborts in ${aborts.join(', ')}`,
-    };
+    const counted = await finishWith(brokers, t, runArgs(brokers, t, model, extra), ids, badKeys);
+    return tallied(`SIGTERM mid-stream (${delivery})`, runs, ids.length + badKeys.length, counted, exits, aborts.length === 0 ? '0 aborts' : `aborts in ${aborts.join(', ')}`);
   } finally {
     await deleteTestTopics(brokers, t);
   }
@@ -514,10 +520,7 @@ export async function threadDeaths(opts: { brokers: string[]; model: string; del
       if (!/"msg":"the inference thread died; exiting so that the posts in flight are read again after a restart"/.test(cli.stderr)) exits.push(`run ${r + 1}: no death logged`);
     }
     await produceRecords(brokers, t.input, slice(deaths), { chunk: 2000 });
-    const last = spawnCli(args);
-    const { lost, duplicated, collector } = await account(brokers, t, ids, badKeys, 300_000);
-    last.kill('SIGTERM');
-    await within(last.exited, 60_000, 'the last worker to stop');
+    const { lost, duplicated, collector } = await finishWith(brokers, t, args, ids, badKeys);
     for (const key of collector.deadLetters.keys()) if (key.startsWith('tk-')) deadLettered.push(key);
     return {
       event: `an inference thread dies, one of two (${delivery})`,
@@ -586,20 +589,15 @@ export async function sigtermAfterEviction(opts: EvictionOptions): Promise<Fault
       if (/not aware of this member|"membershipLapsed":true/.test(cli.stderr)) evicted++;
       if (!/"msg":"input closed"[^\n]*"uncommitted":\[\]/.test(cli.stderr)) uncommitted++;
     }
-    const last = spawnCli(runArgs(brokers, t, model, ['--client-id', 'successor']));
-    const { lost, duplicated } = await account(brokers, t, ids, badKeys, 300_000);
-    last.kill('SIGTERM');
-    await within(last.exited, 60_000, 'the last worker to stop');
-    return {
-      event: 'SIGTERM right after the group evicted the worker (frozen 10 s, longer than the 6 s session; at-least-once; brokers with the default 3 s initial rebalance delay)',
+    const counted = await finishWith(brokers, t, runArgs(brokers, t, model, ['--client-id', 'successor']), ids, badKeys);
+    return tallied(
+      'SIGTERM right after the group evicted the worker (frozen 10 s, longer than the 6 s session; at-least-once; brokers with the default 3 s initial rebalance delay)',
       runs,
-      inputs: ids.length + badKeys.length,
-      lost,
-      duplicated,
-      exits: tally(exits),
-      readiness: '-',
-      notes: `evicted in ${evicted}/${runs} runs; offsets left uncommitted in ${uncommitted}`,
-    };
+      ids.length + badKeys.length,
+      counted,
+      exits,
+      `evicted in ${evicted}/${runs} runs; offsets left uncommitted in ${uncommitted}`,
+    );
   } finally {
     await collector.stop();
     await deleteTestTopics(brokers, t);
@@ -655,20 +653,18 @@ export async function rollingRestarts(opts: RollingOptions): Promise<FaultRow> {
       exits.push(outcome(await within(old.exited, 60_000, 'the old worker to drain and stop')));
       old = next;
     }
-    const { lost, duplicated } = await account(brokers, t, ids, badKeys, 300_000);
+    const counted = await account(brokers, t, ids, badKeys, 300_000);
     old.kill('SIGTERM');
     exits.push(outcome(await within(old.exited, 60_000, 'the last worker to stop')));
     const dropped = workers.reduce((n, w) => n + [...w.stderr.matchAll(/"droppedInFlight":(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0), 0);
-    return {
-      event: `rolling restart on a backlog: a new worker joins mid-stream, then the old one stops (SIGTERM) (${delivery})`,
-      runs: restarts,
-      inputs: ids.length + badKeys.length,
-      lost,
-      duplicated,
-      exits: tally(exits),
-      readiness: '-',
-      notes: `records in flight on partitions that moved, dropped at the joins: ${dropped}`,
-    };
+    return tallied(
+      `rolling restart on a backlog: a new worker joins mid-stream, then the old one stops (SIGTERM) (${delivery})`,
+      restarts,
+      ids.length + badKeys.length,
+      counted,
+      exits,
+      `records in flight on partitions that moved, dropped at the joins: ${dropped}`,
+    );
   } finally {
     for (const w of workers) w.kill();
     await deleteTestTopics(brokers, t);
