@@ -23,12 +23,12 @@
  *   flight meanwhile, and the ones kafkajs delivers again after the restart
  *   are skipped (OffsetTracker.track). Past the bound, or on any other crash,
  *   records() errors and the worker exits.
- * - Rebalances: when a heartbeat in a batch handler reports one, at-least-once
- *   lets the records in flight finish and commits them before kafkajs
- *   rejoins (within SETTLE_MS; the group waits for this member meanwhile, and
- *   accepts its commits), so partitions that move take nothing in flight
- *   with them; each handler heartbeats before it returns for that. On the new assignment, partitions that were lost are
- *   dropped from tracking (their late acks are ignored) and records that
+ * - Rebalances: each batch handler heartbeats before it returns; when a
+ *   heartbeat there reports a rebalance, at-least-once lets the records in
+ *   flight finish and commits them before kafkajs rejoins (within SETTLE_MS;
+ *   the group waits for this member meanwhile, and accepts its commits), so
+ *   partitions that move take nothing in flight with them. On the new
+ *   assignment, partitions that were lost are dropped from tracking (their late acks are ignored) and records that
  *   kafkajs delivers again for partitions that were kept are skipped if
  *   they are already in flight.
  */
@@ -269,8 +269,7 @@ export class KafkaSource implements RecordSource {
       if (this.opts.commit === 'transaction') for (const p of mine) this.startClaim(this.opts.topic, p);
       this.joined = true;
       this.joins++;
-      for (const tell of this.joinWaiters) tell();
-      this.joinWaiters.clear();
+      tell(this.joinWaiters);
       this.lastAnswer = Date.now();
       this.memberId = payload.memberId;
       this.lastHeartbeat = Date.now();
@@ -647,8 +646,7 @@ export class KafkaSource implements RecordSource {
         await payload.heartbeat().catch(() => undefined); // "rebalancing" again, as expected
       }
     }
-    await this.commitNow(); // joins a commit under way,
-    await this.commitNow(); // then commits whatever was acked since
+    await this.commitAll();
     this.log.info('group rebalancing: records in flight settled and committed before rejoining', {
       inFlightAtStart: inFlight,
       inFlight: this.tracker.inFlight(),
@@ -658,20 +656,12 @@ export class KafkaSource implements RecordSource {
   }
 
   /** Resolves at the next ack (or stop), or after `ms`. */
-  private progress(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const waiter = (): void => {
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-        resolve();
-      };
-      const timer = setTimeout(waiter, ms);
-      this.waiters.add(waiter);
-    });
+  private async progress(ms: number): Promise<void> {
+    await told(this.waiters, ms);
   }
 
   private wake(): void {
-    for (const w of [...this.waiters]) w();
+    tell(this.waiters);
   }
 
   ack(refs: readonly RecordRef[]): void {
@@ -837,6 +827,12 @@ export class KafkaSource implements RecordSource {
     return this.committing;
   }
 
+  /** Commits everything acked so far: joins a commit under way, then commits whatever was acked since. */
+  private async commitAll(): Promise<void> {
+    await this.commitNow();
+    await this.commitNow();
+  }
+
   /** Ends records() with `err` (e.g. a broker outage outlasted its bound); the worker then closes and exits. */
   fail(err: unknown): void {
     if (this.closing) return;
@@ -873,26 +869,11 @@ export class KafkaSource implements RecordSource {
       if (left <= 0) break;
       if (this.joins === this.refusedAtJoin) {
         this.log.info('waiting for the consumer to rejoin its group to commit', { waitMs: left, uncommitted: this.tracker.pendingCommits() });
-        if (!(await this.nextJoin(left))) break;
+        if (!(await told(this.joinWaiters, left))) break; // the next join
       }
       this.refusedAtJoin = undefined; // set again only if this commit is refused the same way
       await this.commitNow();
     }
-  }
-
-  /** Resolves true at the consumer's next join of its group, false after `ms`. */
-  private nextJoin(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const tell = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        this.joinWaiters.delete(tell);
-        resolve(false);
-      }, ms);
-      this.joinWaiters.add(tell);
-    });
   }
 
   /**
@@ -904,9 +885,8 @@ export class KafkaSource implements RecordSource {
     this.closing = true;
     this.wake();
     if (this.opts.commit === 'consumer') {
-      await this.commitNow(); // joins a commit under way,
-      await this.commitNow(); // then commits whatever was acked since,
-      await this.commitOnceRejoined(); // and again if the group had evicted this member
+      await this.commitAll();
+      await this.commitOnceRejoined(); // again if the group had evicted this member
     }
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
@@ -916,6 +896,27 @@ export class KafkaSource implements RecordSource {
     this.log.info('input closed', { inFlight: this.tracker.inFlight(), uncommitted: pending });
     await this.consumer.disconnect().catch((err: unknown) => this.log.warn('consumer disconnect failed', { err: kafkaEdgeError('disconnect', err) }));
   }
+}
+
+/** Resolves true when `tell(waiters)` is called, false after `ms`. */
+function told(waiters: Set<() => void>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const waiter = (): void => {
+      clearTimeout(timer);
+      waiters.delete(waiter);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(waiter);
+      resolve(false);
+    }, ms);
+    waiters.add(waiter);
+  });
+}
+
+/** Tells every waiter of `waiters` (see told). */
+function tell(waiters: Set<() => void>): void {
+  for (const w of [...waiters]) w();
 }
 
 /** Resolves after the event loop has handled pending I/O (setImmediate runs after the poll phase). */
