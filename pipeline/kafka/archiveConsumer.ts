@@ -259,7 +259,7 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
     });
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const assigned = (e.payload.memberAssignment as Record<string, number[]>)[topic] ?? [];
-      // Added to the payload by groupGeneration.ts (kafkajs 2.2.4 leaves it out).
+      // Added to the payload by consumerGroupPatch.ts (kafkajs 2.2.4 leaves it out).
       const joined = (e.payload as { generationId?: unknown }).generationId;
       logger.info('archive: joined the group', { partitions: assigned, generation: joined });
       joinedLast = joined;
@@ -270,7 +270,7 @@ export function startArchiveConsumer<B extends PackedBatch>(opts: ArchiveConsume
       // Then every partition is reloaded from disk.
       void serial(async () => {
         // Fail-stop (nothing more renamed or committed) rather than write without a fence.
-        if (typeof joined !== 'number') throw new MentionflowError('archive: kafkajs did not report the group generation of the join, which fences the renames of a stalled sink (pipeline/kafka/groupGeneration.ts adds it to kafkajs 2.2.4 only)');
+        if (typeof joined !== 'number') throw new MentionflowError('archive: kafkajs did not report the group generation of the join, which fences the renames of a stalled sink (pipeline/kafka/consumerGroupPatch.ts adds it to kafkajs 2.2.4 only)');
         owned = new Set(assigned);
         generation = joined;
         const known = target.known();

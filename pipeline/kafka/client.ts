@@ -35,14 +35,16 @@ process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 /**
  * kafkajs lines that are expected in normal operation and say nothing
  * actionable: retried CONCURRENT_TRANSACTIONS right after a commit, an open
- * transaction being waited for, the rejoin notice of an ordinary
- * rebalance, and kafkajs's warning about the sinks' bounded retries. They
+ * transaction being waited for, the rejoin notice and the heartbeat answers
+ * of an ordinary rebalance, and kafkajs's warning about the sinks' bounded retries. They
  * are written at debug.
  */
 const ROUTINE = [
   /concurrent operation on the same transaction/i,
   /There is an ongoing transaction/,
   /The group is rebalancing, re-joining/,
+  // Every heartbeat while the group rebalances (the worker settles its records in flight meanwhile, pipeline/kafka/source.ts).
+  /^Response Heartbeat\b.* The group is rebalancing, so a rejoin is needed/,
   // The sinks bound kafkajs's retries on purpose: they retry on a fresh producer themselves (pipeline/kafka/outage.ts).
   /Limiting retries for the idempotent producer/,
 ];

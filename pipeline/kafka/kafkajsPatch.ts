@@ -1,6 +1,6 @@
 /**
  * How mentionflow puts its patches to kafkajs's internals in place
- * (kafkajsFix.ts, groupGeneration.ts): only for the kafkajs version they were
+ * (kafkajsFix.ts, consumerGroupPatch.ts): only for the kafkajs version they were
  * written against, by placing a module in node's CommonJS cache under the
  * path of the kafkajs module it replaces, before kafkajs's own code requires
  * that path (pipeline/kafka/kafkajs.ts imports the patches first).

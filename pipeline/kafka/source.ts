@@ -23,11 +23,12 @@
  *   flight meanwhile, and the ones kafkajs delivers again after the restart
  *   are skipped (OffsetTracker.track). Past the bound, or on any other crash,
  *   records() errors and the worker exits.
- * - Rebalances: each batch handler heartbeats before it returns; when a
- *   heartbeat there reports a rebalance, at-least-once lets the records in
- *   flight finish and commits them before kafkajs rejoins (within SETTLE_MS;
- *   the group waits for this member meanwhile, and accepts its commits), so
- *   partitions that move take nothing in flight with them. On the new
+ * - Rebalances: before kafkajs rejoins the group, wherever it found the
+ *   rebalance (a heartbeat after an empty fetch or after a batch, inside a
+ *   handler), at-least-once lets the records in flight finish and commits
+ *   them (a hook in kafkajs's ConsumerGroup, consumerGroupPatch.ts; within
+ *   SETTLE_MS; the group waits for this member meanwhile, and accepts its
+ *   commits), so partitions that move take nothing in flight with them. On the new
  *   assignment, partitions that were lost are dropped from tracking (their late acks are ignored) and records that
  *   kafkajs delivers again for partitions that were kept are skipped if
  *   they are already in flight.
@@ -40,6 +41,7 @@ import type { Logger } from '../ops/logger.js';
 import { ConfigError, KafkaEdgeError } from '../../common/errors.js';
 import { OffsetTracker, type TopicPartition, type TopicPartitionOffset } from '../core/offsetTracker.js';
 import type { RecordSource } from '../core/ports.js';
+import { beforeRejoin } from './consumerGroupPatch.js';
 import { isMembershipLost, isRebalancing, kafkaEdgeError } from './errors.js';
 import { isTransient, retryDelay, type BrokerOutage } from './outage.js';
 
@@ -151,6 +153,8 @@ export class KafkaSource implements RecordSource {
   private fatal: unknown;
   /** This member's id in the group, from the last join. */
   private memberId: string | undefined;
+  /** Removes the hook kafkajs runs before this member rejoins (at-least-once; see settle). */
+  private unhook: (() => void) | undefined;
   /** How many times the consumer has joined the group; `joinWaiters` are told of the next join. */
   private joins = 0;
   private readonly joinWaiters = new Set<() => void>();
@@ -272,6 +276,10 @@ export class KafkaSource implements RecordSource {
       tell(this.joinWaiters);
       this.lastAnswer = Date.now();
       this.memberId = payload.memberId;
+      if (this.opts.commit === 'consumer') {
+        this.unhook?.();
+        this.unhook = beforeRejoin(payload.memberId, ({ heartbeat }) => this.settle(heartbeat));
+      }
       this.lastHeartbeat = Date.now();
       this.opts.outage.succeeded();
       this.log.info('partitions assigned', {
@@ -414,7 +422,7 @@ export class KafkaSource implements RecordSource {
   private async eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, isRunning, isStale } = payload;
     const { topic, partition } = batch;
-    const beat = (): Promise<void> => this.heartbeat(payload);
+    const beat = (): Promise<void> => payload.heartbeat();
     let failure: unknown;
     // The offset handed over last and not yet resolved: kafkajs's resolveOffset
     // costs several Long conversions, so it runs once before each wait and at
@@ -477,10 +485,6 @@ export class KafkaSource implements RecordSource {
       await this.waitFor(() => this.tracker.settled() || this.closing, failure === undefined ? beat : async () => undefined);
     } else if (failure === undefined) {
       this.scheduleCommit();
-      // A rebalance found here, inside the handler (kafkajs rejoins only between batches),
-      // lets what is in flight finish and commit first; kafkajs's own heartbeat after the
-      // handler is then not due yet. (Found there, or on an empty fetch, the rejoin is at once.)
-      if (isRunning() && !isStale()) await beat().catch((err: unknown) => (failure = err));
     }
     if (failure !== undefined) throw failure;
   }
@@ -597,10 +601,10 @@ export class KafkaSource implements RecordSource {
 
   /**
    * Waits until `done()` holds, heartbeating so the group keeps this member.
-   * When a heartbeat reports a rebalance: at-least-once has already let what
-   * was in flight finish and committed it (heartbeat), and kafkajs rejoins
-   * at once; exactly-once first waits for `done()` (the transaction in flight
-   * must commit before the partitions move).
+   * When a heartbeat reports a rebalance: at-least-once returns it at once
+   * (kafkajs then settles what is in flight before it rejoins, see settle);
+   * exactly-once first waits for `done()` (the transaction in flight must
+   * commit before the partitions move).
    */
   private async waitFor(done: () => boolean, beat: () => Promise<void>): Promise<void> {
     let rebalance: unknown;
@@ -617,36 +621,28 @@ export class KafkaSource implements RecordSource {
     if (rebalance !== undefined) throw rebalance;
   }
 
-  /** A heartbeat from a batch handler; at-least-once, a rebalance it reports first settles what is in flight. */
-  private async heartbeat(payload: EachBatchPayload): Promise<void> {
-    try {
-      await payload.heartbeat();
-    } catch (err) {
-      if (isRebalancing(err) && this.opts.commit === 'consumer') await this.settle(payload);
-      throw err;
-    }
-  }
-
   /**
-   * At-least-once, a rebalance under way (the group waits for this member to
-   * rejoin): lets the records in flight finish, within SETTLE_MS, and commits
-   * them, so that a partition that moves takes none of them to its new owner
-   * to be written again. The group keeps accepting this member's commits of
-   * the current generation until it rejoins; heartbeats (each answered
-   * "rebalancing") keep its session meanwhile.
+   * At-least-once, before kafkajs rejoins the group after a rebalance (the
+   * hook registered at each join; see consumerGroupPatch.ts): lets the records
+   * in flight finish, within SETTLE_MS, and commits them, so that a partition
+   * that moves takes none of them to its new owner to be written again. The
+   * group waits for this member meanwhile and accepts its commits of the
+   * current generation; heartbeats (each answered "rebalancing") keep its
+   * session. kafkajs's fetching has stopped, so nothing new comes in.
    */
-  private async settle(payload: EachBatchPayload): Promise<void> {
+  private async settle(heartbeat: () => Promise<void>): Promise<void> {
     const inFlight = this.tracker.inFlight();
     const t0 = Date.now();
     let lastBeat = t0;
-    while (this.tracker.inFlight() > 0 && Date.now() - t0 < SETTLE_MS && payload.isRunning()) {
+    while (this.tracker.inFlight() > 0 && Date.now() - t0 < SETTLE_MS && !this.closing) {
       await this.progress(POLL_MS);
       if (Date.now() - lastBeat >= POLL_MS * 2) {
         lastBeat = Date.now();
-        await payload.heartbeat().catch(() => undefined); // "rebalancing" again, as expected
+        await heartbeat().catch(() => undefined); // "rebalancing" again, as expected
       }
     }
     await this.commitAll();
+    if (inFlight === 0) return;
     this.log.info('group rebalancing: records in flight settled and committed before rejoining', {
       inFlightAtStart: inFlight,
       inFlight: this.tracker.inFlight(),
@@ -884,6 +880,7 @@ export class KafkaSource implements RecordSource {
     this.stopping = true;
     this.closing = true;
     this.wake();
+    this.unhook?.();
     if (this.opts.commit === 'consumer') {
       await this.commitAll();
       await this.commitOnceRejoined(); // again if the group had evicted this member

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { ConfigError } from '../../common/errors.js';
 import type { RawRecord } from '../../operators/types.js';
 import { KafkaSource, type KafkaSourceOptions } from '../../pipeline/kafka/source.js';
+import { rejoining } from '../../pipeline/kafka/consumerGroupPatch.js';
 import { BrokerOutage } from '../../pipeline/kafka/outage.js';
 import { createLogger } from '../../pipeline/ops/logger.js';
 
@@ -215,7 +216,7 @@ test('close, at-least-once: a rejoin that assigns the partition elsewhere leaves
   }
 });
 
-test('at-least-once, a rebalance announced to a batch handler: the records in flight finish and are committed before the handler hands the rebalance to kafkajs', async () => {
+test('at-least-once, before kafkajs rejoins the group: the records in flight finish and are committed first (the hook of consumerGroupPatch.ts); after close, no hook', async () => {
   const commits: unknown[] = [];
   const events: string[] = [];
   const { kafka, eachBatch, emit } = fakeKafka(async (offsets) => {
@@ -225,32 +226,37 @@ test('at-least-once, a rebalance announced to a batch handler: the records in fl
   const source = new KafkaSource({ kafka, groupId: 'g', topic: 't', maxInFlight: 100, commit: 'consumer', commitIntervalMs: 60_000, logger, outage });
   const received: RawRecord[] = [];
   const subscription = source.records().subscribe((r) => received.push(r));
-  emit('join', { memberId: 'm1', memberAssignment: { t: [0] } });
-  const rebalance = Object.assign(new Error('The group is rebalancing, so a rejoin is needed'), { type: 'REBALANCE_IN_PROGRESS' });
-  let beats = 0;
-  // The records are acked 300 ms after they are handed over, as a pipeline would.
+  const memberId = `slices-${process.pid}-${Date.now()}`;
+  emit('join', { memberId, memberAssignment: { t: [0] } });
+  await eachBatch()({
+    batch: { topic: 't', partition: 0, highWatermark: '10', messages: Array.from({ length: 5 }, (_, i) => ({ offset: String(i), key: null, value: Buffer.from([i]) })) },
+    resolveOffset: () => undefined,
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+  });
+  assert.equal(received.length, 5);
+  // The records are acked 300 ms after kafkajs found the rebalance, as a pipeline would.
   setTimeout(() => {
     events.push('acked');
     source.ack(received.map((r) => r.ref));
   }, 300);
+  const rebalance = Object.assign(new Error('The group is rebalancing, so a rejoin is needed'), { type: 'REBALANCE_IN_PROGRESS' });
   const t0 = Date.now();
-  const handled = eachBatch()({
-    batch: { topic: 't', partition: 0, highWatermark: '10', messages: Array.from({ length: 5 }, (_, i) => ({ offset: String(i), key: null, value: Buffer.from([i]) })) },
-    resolveOffset: () => undefined,
+  await rejoining(memberId, {
     heartbeat: async () => {
-      beats++;
       throw rebalance;
     },
-    isRunning: () => true,
-    isStale: () => false,
   });
-  await assert.rejects(handled, (err: unknown) => err === rebalance);
   events.push('rejoin');
-  assert.ok(Date.now() - t0 >= 250, 'the handler waited for the records in flight');
+  assert.ok(Date.now() - t0 >= 250, 'the hook waited for the records in flight');
   // (a commit of where the partition was read from, offset 0, may come first)
   assert.deepEqual(events.filter((e) => !e.endsWith('"offset":"0"}]')), ['acked', 'commit [{"topic":"t","partition":0,"offset":"5"}]', 'rejoin']);
   assert.deepEqual(commits.at(-1), [{ topic: 't', partition: 0, offset: '5' }]);
-  assert.ok(beats >= 1);
   source.stop();
   subscription.unsubscribe();
+  await source.close();
+  const committedBefore = commits.length;
+  await rejoining(memberId, { heartbeat: async () => undefined });
+  assert.equal(commits.length, committedBefore, 'a closed source has no hook');
 });

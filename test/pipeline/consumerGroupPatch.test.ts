@@ -1,6 +1,6 @@
 /**
  * The group generation in kafkajs's GROUP_JOIN payload
- * (pipeline/kafka/groupGeneration.ts), which orders the archive sink's
+ * (pipeline/kafka/consumerGroupPatch.ts), which orders the archive sink's
  * staging folders: in place for kafkajs 2.2.4, handed out by the module
  * cache, and joining a real group reports the generation the coordinator
  * gave (1 for a new group, 2 after a second member joined).
@@ -10,17 +10,17 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { createKafkaClient } from '../../pipeline/kafka/client.js';
-import { generationInJoin } from '../../pipeline/kafka/groupGeneration.js';
+import { consumerGroupPatched } from '../../pipeline/kafka/consumerGroupPatch.js';
 import { createLogger } from '../../pipeline/ops/logger.js';
 import { KAFKA_SKIP, createTestTopics, deleteTestTopics, kafkaBrokers, sleep } from '../support/kafka.js';
 
 const require = createRequire(import.meta.url);
 
-test('in place for kafkajs 2.2.4: the module cache hands out the ConsumerGroup that adds the generation', () => {
+test('in place for kafkajs 2.2.4: the module cache hands out the patched ConsumerGroup', () => {
   assert.equal((require('kafkajs/package.json') as { version: string }).version, '2.2.4');
-  assert.equal(generationInJoin, true);
-  const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as { generationInJoin?: boolean };
-  assert.equal(ConsumerGroup.generationInJoin, true);
+  assert.equal(consumerGroupPatched, true);
+  const ConsumerGroup = require('kafkajs/src/consumer/consumerGroup.js') as { patched?: boolean };
+  assert.equal(ConsumerGroup.patched, true);
 });
 
 test('GROUP_JOIN payloads carry the generation joined (real broker)', { timeout: 120_000, skip: kafkaBrokers() === undefined ? KAFKA_SKIP : false }, async (t) => {
