@@ -6,7 +6,7 @@
  * broker down longer than the bound, an output too large for its topic, an
  * exactly-once worker frozen longer than its session, (exactly-once) one
  * of a worker's two inference threads dying, and a rolling restart on a
- * backlog (at-least-once).
+ * backlog and one under live traffic (at-least-once).
  * The long runs (dozens of each) are `node dist/test/faults/run.js`; their
  * table is in the README.
  *
@@ -41,6 +41,17 @@ test('rolling restart on a backlog, at-least-once: a worker joins mid-stream (it
   const brokers = kafkaBrokers();
   if (brokers === undefined) return t.skip(KAFKA_SKIP);
   const row = await rollingRestarts({ brokers, model: defaultModelDir(), delivery: 'at-least-once', restarts: 1 });
+  report(t, row);
+  assert.equal(row.exits, '0 x2');
+  assert.equal(row.lost, 0);
+  assert.equal(row.notes, 'records in flight on partitions that moved, dropped at the joins: 0');
+  assert.equal(row.duplicated, 0, 'the partitions that moved took nothing uncommitted with them');
+});
+
+test('rolling restart under live traffic, at-least-once: the workers keep up (their records in flight in the tagger); a worker joins, then the old one stops; nothing lost or duplicated', { timeout: 300_000 }, async (t) => {
+  const brokers = kafkaBrokers();
+  if (brokers === undefined) return t.skip(KAFKA_SKIP);
+  const row = await rollingRestarts({ brokers, model: defaultModelDir(), delivery: 'at-least-once', restarts: 1, postsPerRestart: 8000, livePostsPerSecond: 1000 });
   report(t, row);
   assert.equal(row.exits, '0 x2');
   assert.equal(row.lost, 0);

@@ -4,7 +4,7 @@
  * broker of its own for the broker faults; prints the table of the README's
  * failure model (Markdown) and writes it to --out.
  *
- *   node dist/test/faults/run.js [--sigterm 20] [--kills 5] [--stops 5] [--pauses 5] [--thread-deaths 5] [--evictions 10] [--rolling 5] [--once 1] [--out FILE]
+ *   node dist/test/faults/run.js [--sigterm 20] [--kills 5] [--stops 5] [--pauses 5] [--thread-deaths 5] [--evictions 10] [--rolling 5] [--rolling-live 5] [--once 1] [--out FILE]
  *
  * --sigterm N   SIGTERM mid-stream N times (shipped model), at-least-once and exactly-once
  * --kills N     broker kill -9 + restart N times while one worker runs, both delivery modes
@@ -12,6 +12,7 @@
  * --pauses N    freeze one of two workers (SIGSTOP) longer than its session N times, both delivery modes
  * --thread-deaths N  one of a worker's two inference threads dies, N times (shipped model), both delivery modes
  * --rolling N   rolling restarts on a backlog (a new worker joins mid-stream, the old one stops), N times, both delivery modes
+ * --rolling-live N  the same under live traffic (about 1,000 posts/s: the workers keep up, their records in flight in the tagger), N times, both delivery modes
  * --evictions N SIGTERM right after the group evicted a frozen worker, N times (shipped model, at-least-once;
  *               a broker of its own with Kafka's default 3 s initial rebalance delay)
  * --down-ms MS  how long the broker stays down each time (default 15000)
@@ -54,6 +55,7 @@ const values = benchArgs(import.meta.url, {
   'thread-deaths': { type: 'string', default: '5' },
   evictions: { type: 'string', default: '10' },
   rolling: { type: 'string', default: '5' },
+  'rolling-live': { type: 'string', default: '5' },
   once: { type: 'string', default: '1' },
   'down-ms': { type: 'string', default: '15000' },
   out: { type: 'string' },
@@ -95,6 +97,8 @@ if (once) await step('two exactly-once workers on one host', () => twoExactlyOnc
 for (const delivery of ['at-least-once', 'exactly-once'] as const) {
   const n = Number(values.rolling);
   if (n > 0) await step(`rolling restarts x${n} ${delivery}`, () => rollingRestarts({ brokers, model: shipped, delivery, restarts: n }));
+  const live = Number(values['rolling-live']);
+  if (live > 0) await step(`rolling restarts under live traffic x${live} ${delivery}`, () => rollingRestarts({ brokers, model: shipped, delivery, restarts: live, postsPerRestart: 8000, livePostsPerSecond: 1000 }));
 }
 if (Number(values.evictions) > 0) {
   const delayed = await OwnBroker.start({ extraProps: 'group.initial.rebalance.delay.ms=3000' });
@@ -121,7 +125,7 @@ try {
 }
 
 const table = [
-  `Failure runs of ${started.toISOString()} (\`node dist/test/faults/run.js --sigterm ${values.sigterm} --kills ${values.kills} --stops ${values.stops} --pauses ${values.pauses} --thread-deaths ${values['thread-deaths']} --evictions ${values.evictions} --rolling ${values.rolling} --once ${values.once} --down-ms ${downMs}\`):`,
+  `Failure runs of ${started.toISOString()} (\`node dist/test/faults/run.js --sigterm ${values.sigterm} --kills ${values.kills} --stops ${values.stops} --pauses ${values.pauses} --thread-deaths ${values['thread-deaths']} --evictions ${values.evictions} --rolling ${values.rolling} --rolling-live ${values['rolling-live']} --once ${values.once} --down-ms ${downMs}\`):`,
   '',
   '| event | runs | inputs | lost | duplicated | exit | readiness | notes |',
   '|---|---|---|---|---|---|---|---|',

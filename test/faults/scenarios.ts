@@ -32,6 +32,7 @@ import {
   type InputRecord,
   type TestTopics,
 } from '../support/kafka.js';
+import { openTopicWriter } from '../../pipeline/kafka/topicWriter.js';
 import { post } from '../operators/helpers.js';
 import { FAULT_THREAD_EXIT_ENV } from '../../cli/commands/run.js';
 
@@ -612,22 +613,54 @@ export interface RollingOptions {
   restarts: number;
   /** Posts per restart (default 15000), all produced first: each worker works through a backlog. */
   postsPerRestart?: number;
+  /**
+   * Live traffic instead of a backlog: the posts come in at about this rate
+   * (posts/s, well under the workers' capacity) while the workers restart, so
+   * each worker keeps up with its input and its records in flight are the
+   * last few batches, in the tagger or the sink, when a rebalance comes; the
+   * posts left when the restarts are over are written at once.
+   */
+  livePostsPerSecond?: number;
+}
+
+/** Writes `records` at about `perSecond` (a chunk every 50 ms) until `hurry()`, then the rest at once; resolves when all are written. */
+function produceLive(brokers: string[], topic: string, records: readonly InputRecord[], perSecond: number): { hurry: () => void; written: Promise<void> } {
+  let hurried = false;
+  const chunk = Math.max(1, Math.round(perSecond / 20));
+  const written = (async () => {
+    const writer = await openTopicWriter({ brokers, topic });
+    try {
+      for (let i = 0; i < records.length; ) {
+        const n = hurried ? 5000 : chunk;
+        const t0 = Date.now();
+        await writer.send(records.slice(i, i + n));
+        i += n;
+        if (!hurried) await sleep(Math.max(0, 50 - (Date.now() - t0)));
+      }
+    } finally {
+      await writer.close();
+    }
+  })();
+  return { hurry: () => (hurried = true), written };
 }
 
 /**
- * A rolling restart, `restarts` times, on a backlog (6 input partitions,
- * the shipped model): a new worker joins the group mid-stream (a
- * rebalance: some of the old worker's partitions move to it while the old
- * one has records in flight there), then the old one gets SIGTERM and drains
- * (a second rebalance). A last worker finishes the topic. At-least-once, the
- * records the old worker had in flight on the partitions that moved are
- * written again by their new owner (the failure model allows that: at most
- * --max-in-flight per rebalance); the notes count what the joins dropped
- * (`droppedInFlight`). Exactly-once: nothing twice.
+ * A rolling restart, `restarts` times, on a backlog or under live traffic
+ * (`livePostsPerSecond`; 6 input partitions, the shipped model): a new worker
+ * joins the group mid-stream (a rebalance: some of the old worker's
+ * partitions move to it while the old one has records in flight there),
+ * then the old one gets SIGTERM and drains (a second rebalance). A last
+ * worker finishes the topic. At-least-once, the old worker lets the records
+ * in flight finish and commits them before it rejoins (README, failure
+ * model), so nothing should be written twice; without that, the ones on the
+ * partitions that moved were written again by their new owner. The notes
+ * count what the joins dropped from tracking (`droppedInFlight`).
+ * Exactly-once: nothing twice.
  */
 export async function rollingRestarts(opts: RollingOptions): Promise<FaultRow> {
-  const { brokers, model, delivery, restarts, postsPerRestart = 15_000 } = opts;
-  const t = await createTestTopics(brokers, `rolling-${delivery === 'exactly-once' ? 'eos' : 'alo'}`, 6);
+  const { brokers, model, delivery, restarts, postsPerRestart = 15_000, livePostsPerSecond } = opts;
+  const live = livePostsPerSecond !== undefined;
+  const t = await createTestTopics(brokers, `rolling-${live ? 'live-' : ''}${delivery === 'exactly-once' ? 'eos' : 'alo'}`, 6);
   const { records, ids, badKeys } = inputRecords((restarts + 1) * postsPerRestart, 'rr', 500);
   const exits: string[] = [];
   const workers: Cli[] = [];
@@ -640,12 +673,14 @@ export async function rollingRestarts(opts: RollingOptions): Promise<FaultRow> {
     const m = [...cli.stderr.matchAll(/"msg":"partitions assigned"[^\n]*?"partitions":\[([\d,]*)\]/g)].at(-1);
     return m === undefined || m[1] === '' ? [] : m[1].split(',').map(Number);
   };
+  let producing: { hurry: () => void; written: Promise<void> } | undefined;
   try {
-    await produceRecords(brokers, t.input, records, { chunk: 5000 });
+    if (!live) await produceRecords(brokers, t.input, records, { chunk: 5000 });
     let old = start(0);
     await old.waitForStderr(/"msg":"partitions assigned"/, 90_000);
+    if (live) producing = produceLive(brokers, t.input, records, livePostsPerSecond);
     for (let r = 1; r <= restarts; r++) {
-      await sleep(1500); // the old worker is busy on the backlog
+      await sleep(1500); // the old worker is busy on the backlog, or keeps up with the live posts
       const next = start(r);
       await waitUntil(() => assignedNow(next).length > 0 || next.proc.exitCode !== null, 90_000, 'the new worker to be given partitions', () => next.stderr.slice(-1500));
       await sleep(1000); // both at work
@@ -653,12 +688,14 @@ export async function rollingRestarts(opts: RollingOptions): Promise<FaultRow> {
       exits.push(outcome(await within(old.exited, 60_000, 'the old worker to drain and stop')));
       old = next;
     }
+    producing?.hurry();
+    await producing?.written;
     const counted = await account(brokers, t, ids, badKeys, 300_000);
     old.kill('SIGTERM');
     exits.push(outcome(await within(old.exited, 60_000, 'the last worker to stop')));
     const dropped = workers.reduce((n, w) => n + [...w.stderr.matchAll(/"droppedInFlight":(\d+)/g)].reduce((s, m) => s + Number(m[1]), 0), 0);
     return tallied(
-      `rolling restart on a backlog: a new worker joins mid-stream, then the old one stops (SIGTERM) (${delivery})`,
+      `rolling restart ${live ? `under live traffic (about ${livePostsPerSecond} posts/s)` : 'on a backlog'}: a new worker joins mid-stream, then the old one stops (SIGTERM) (${delivery})`,
       restarts,
       ids.length + badKeys.length,
       counted,
@@ -667,6 +704,8 @@ export async function rollingRestarts(opts: RollingOptions): Promise<FaultRow> {
     );
   } finally {
     for (const w of workers) w.kill();
+    producing?.hurry();
+    await producing?.written.catch(() => undefined);
     await deleteTestTopics(brokers, t);
   }
 }
