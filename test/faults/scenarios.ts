@@ -32,7 +32,6 @@ import {
   type InputRecord,
   type TestTopics,
 } from '../support/kafka.js';
-import { openTopicWriter } from '../../pipeline/kafka/topicWriter.js';
 import { post } from '../operators/helpers.js';
 import { FAULT_THREAD_EXIT_ENV } from '../../cli/commands/run.js';
 
@@ -623,24 +622,10 @@ export interface RollingOptions {
   livePostsPerSecond?: number;
 }
 
-/** Writes `records` at about `perSecond` (a chunk every 50 ms) until `hurry()`, then the rest at once; resolves when all are written. */
+/** Writes `records` at about `perSecond` (a chunk every 50 ms) until `hurry()`, then the rest at once; `written` resolves when all are written. */
 function produceLive(brokers: string[], topic: string, records: readonly InputRecord[], perSecond: number): { hurry: () => void; written: Promise<void> } {
   let hurried = false;
-  const chunk = Math.max(1, Math.round(perSecond / 20));
-  const written = (async () => {
-    const writer = await openTopicWriter({ brokers, topic });
-    try {
-      for (let i = 0; i < records.length; ) {
-        const n = hurried ? 5000 : chunk;
-        const t0 = Date.now();
-        await writer.send(records.slice(i, i + n));
-        i += n;
-        if (!hurried) await sleep(Math.max(0, 50 - (Date.now() - t0)));
-      }
-    } finally {
-      await writer.close();
-    }
-  })();
+  const written = produceRecords(brokers, topic, records, { chunk: Math.max(1, Math.round(perSecond / 20)), pauseMs: 50, hurry: () => hurried });
   return { hurry: () => (hurried = true), written };
 }
 

@@ -176,14 +176,24 @@ export function inputRecords(total: number, prefix: string, garbageEvery = 100, 
   return { records, ids, badKeys };
 }
 
-/** Writes records (acks=all), `chunk` per request, optionally pausing between chunks. */
-export async function produceRecords(brokers: string[], topic: string, records: readonly InputRecord[], opts: { chunk?: number; pauseMs?: number } = {}): Promise<void> {
-  const { chunk = 1000, pauseMs = 0 } = opts;
+/**
+ * Writes records (acks=all), `chunk` per request, optionally pausing between
+ * chunks; once `hurry()` returns true, the rest in requests of 5,000 without pauses.
+ */
+export async function produceRecords(
+  brokers: string[],
+  topic: string,
+  records: readonly InputRecord[],
+  opts: { chunk?: number; pauseMs?: number; hurry?: () => boolean } = {},
+): Promise<void> {
+  const { chunk = 1000, pauseMs = 0, hurry = () => false } = opts;
   const writer = await openTopicWriter({ brokers, topic });
   try {
-    for (let i = 0; i < records.length; i += chunk) {
-      await writer.send(records.slice(i, i + chunk));
-      if (pauseMs > 0) await sleep(pauseMs);
+    for (let i = 0; i < records.length; ) {
+      const n = hurry() ? Math.max(chunk, 5000) : chunk;
+      await writer.send(records.slice(i, i + n));
+      i += n;
+      if (pauseMs > 0 && !hurry()) await sleep(pauseMs);
     }
   } finally {
     await writer.close();
