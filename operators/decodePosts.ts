@@ -46,6 +46,16 @@ export interface DecodePostsOptions {
  * `readerVersion`.
  */
 export function decodePosts(opts: DecodePostsOptions = {}): OperatorFunction<RawRecord, Item<Post>> {
+  return map(postDecoder(opts));
+}
+
+/**
+ * decodePosts' work on one record, without RxJS: the function decodePosts
+ * maps every record through (same options, same checks at construction).
+ * For code that already loops over records (bench/pipelineWorker.ts's codec
+ * loop); a stream uses decodePosts.
+ */
+export function postDecoder(opts: DecodePostsOptions = {}): (record: RawRecord) => Item<Post> {
   checkOptionsObject(OP, opts, true);
   const wire = opts.wire ?? 'raw';
   checkOneOf(OP, 'wire', wire, WIRE_FORMATS);
@@ -82,7 +92,7 @@ export function decodePosts(opts: DecodePostsOptions = {}): OperatorFunction<Raw
       return { kind: 'failed', ref, payload: value, key, stage: 'decode', error };
     }
   };
-  return map(decode);
+  return decode;
 }
 
 /**

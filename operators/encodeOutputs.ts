@@ -57,6 +57,14 @@ export interface EncodeOutputsOptions {
  * MIN_MAX_RECORD_BYTES.
  */
 export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction<Item<PostMentions>[], OutputMessage[]> {
+  return map(outputEncoder(opts));
+}
+
+/**
+ * encodeOutputs' work on one batch, without RxJS: the function encodeOutputs
+ * maps every batch through (same options, same checks at construction).
+ */
+export function outputEncoder(opts: EncodeOutputsOptions = {}): (batch: Item<PostMentions>[]) => OutputMessage[] {
   checkOptionsObject(OP, opts, true);
   const wire = opts.wire ?? 'raw';
   checkOneOf(OP, 'wire', wire, ['raw', 'confluent', 'auto']);
@@ -107,7 +115,7 @@ export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction
     }
   };
 
-  return map((batch) => {
+  return (batch) => {
     let failedAt: number | undefined;
     return batch.map((item) => {
       const encoded = item.kind === 'ok' ? encodeOk(item) : item;
@@ -115,5 +123,5 @@ export function encodeOutputs(opts: EncodeOutputsOptions = {}): OperatorFunction
       failedAt ??= now();
       return deadLetterMessage(encoded, failedAt, deadLetterOptions);
     });
-  });
+  };
 }

@@ -41,6 +41,14 @@ export interface ToMentionsOptions {
  * Throws a ConfigError at construction for a missing model id or version.
  */
 export function toMentions(opts: ToMentionsOptions): OperatorFunction<Item<TaggedPost>[], Item<PostMentions>[]> {
+  return map(mentionsBuilder(opts));
+}
+
+/**
+ * toMentions' work on one batch, without RxJS: the function toMentions maps
+ * every batch through (same options, same checks at construction).
+ */
+export function mentionsBuilder(opts: ToMentionsOptions): (batch: Item<TaggedPost>[]) => Item<PostMentions>[] {
   checkOptionsObject(OP, opts, false);
   checkObject(OP, 'model', opts.model, 'pass { id: tagger.modelId, version: tagger.modelVersion }');
   checkNonEmptyString(OP, 'model.id', opts.model.id, 'use the tagger modelId, e.g. "bilstm-crf-weibo"');
@@ -48,11 +56,11 @@ export function toMentions(opts: ToMentionsOptions): OperatorFunction<Item<Tagge
   checkFunction(OP, 'now', opts.now, true, 'pass () => Date.now()');
   const model: ModelRef = { id: opts.model.id, version: opts.model.version };
   const now = opts.now ?? Date.now;
-  return map((batch) => {
+  return (batch) => {
     if (!batch.some((item) => item.kind === 'ok')) return batch as Item<PostMentions>[];
     const processedAt = now();
     return batch.map((item) => (item.kind === 'ok' ? toRecord(item, model, processedAt) : item));
-  });
+  };
 }
 
 function toRecord(item: OkItem<TaggedPost>, model: ModelRef, processedAt: number): Item<PostMentions> {
