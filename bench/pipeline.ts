@@ -7,6 +7,10 @@
  *    with an idempotent producer before the timed runs), --runs times per
  *    variant, the variants interleaved, medians:
  *      bare      a kafkajs consume -> produce the same bytes -> commit loop (the transport ceiling)
+ *      codec     (only when --variants names it) the bare loop with the worker's Avro stages run on every
+ *                record: the Post decoder, an identity tagging step, the PostMentions builder and the output
+ *                encoder, as plain functions (no RxJS, batcher, metric taps, offset tracking or coalescing);
+ *                codec / bare is what the Avro stages alone leave of the ceiling, identity / codec the framework's share
  *      identity  startWorker with Kafka edges, at-least-once, a tagger that finds nothing (framework overhead)
  *      full      the same with the shipped model (models/default, native backend), on --full-posts posts
  *    Each run has a fresh consumer group and output topic; its clock runs from
@@ -51,7 +55,7 @@
  *    partitions a 2+1 split caps it at 1.5) and each member's assignment.
  *
  *   node dist/bench/pipeline.js [--posts N] [--full-posts N] [--runs K] [--partitions P] [--rss-posts N]
- *                               [--latency-seconds S] [--latency-loads 0.5,0.9 | --latency-rates R1,R2] [--variants bare,identity,full] [--legs throughput,latency,memory]
+ *                               [--latency-seconds S] [--latency-loads 0.5,0.9 | --latency-rates R1,R2] [--variants bare,identity,full (or codec too)] [--legs throughput,latency,memory]
  *                               [--memory-variant full|identity]
  *                               [--worker-option KEY=VALUE ...]   (e.g. maxInFlight=4000; default: the worker's defaults)
  *                               [--texts FILE]   (the posts carry the sentences of this CoNLL file, e.g. WeiboNER's
@@ -60,7 +64,7 @@
  *                               [--profile DIR]   (each measurement process writes a V8 CPU profile to DIR)
  *                               [--node-flags="FLAGS"]   (node/V8 flags for every measurement process, split
  *                                 on spaces; with "=", e.g. --node-flags="--trace-deopt --max-semi-space-size=32")
- *                               [--warmup-posts W]   (bare and identity: the topic holds W + --posts posts;
+ *                               [--warmup-posts W]   (bare, codec and identity: the topic holds W + --posts posts;
  *                                 each run reports the cold figure (its first --posts outputs, as without
  *                                 a warm-up) and the warm one (the last --posts, timed from the W-th output
  *                                 acked on, in the same process and consumer); identical for both variants)
@@ -78,7 +82,7 @@ import { readTopic } from '../pipeline/kafka/topicReader.js';
 import { WORKER_OPTIONS } from '../pipeline/stream/config.js';
 import { loadSchema } from '../schemas/registry.js';
 import { BenchKafka, ChildRun, checkLocalBrokers, interrupt, produceRange, producePaced, setChildNodeArgs, stopChildren, type DoneMessage } from './pipelineHarness.js';
-import { VARIANTS, type Variant, type WorkerTask } from './pipelineProtocol.js';
+import { DEFAULT_VARIANTS, VARIANTS, type Variant, type WorkerTask } from './pipelineProtocol.js';
 import {
   renderReport,
   type LatencyBound,
@@ -110,7 +114,7 @@ const values = benchArgs(import.meta.url, {
     'latency-loads': { type: 'string', default: '0.5,0.9' },
     'latency-load': { type: 'string' },
     'latency-rates': { type: 'string' },
-    variants: { type: 'string', default: VARIANTS.join(',') },
+    variants: { type: 'string', default: DEFAULT_VARIANTS.join(',') },
     legs: { type: 'string', default: DEFAULT_LEGS.join(',') },
     'scaling-variant': { type: 'string', default: 'full' },
     'memory-variant': { type: 'string', default: 'full' },
@@ -229,7 +233,7 @@ if (opts.legs.includes('latency') && !opts.legs.includes('throughput') && !opts.
 const MEMORY_FIRST = 10_000;
 
 /** Slowest rates (posts/s) we still wait for, to bound every run. */
-const FLOOR: Record<Variant, number> = { bare: 200, identity: 100, full: 5 };
+const FLOOR: Record<Variant, number> = { bare: 200, codec: 100, identity: 100, full: 5 };
 const deadline = (variant: Variant, posts: number, extraS = 0) => Math.round((60 + extraS + posts / FLOOR[variant]) * 1000);
 
 function brokerVersion(): string {
@@ -406,6 +410,19 @@ async function throughputLeg(): Promise<void> {
       const [bwc, iwc] = [med(b.runs, (x) => x.warm?.cpuUsPerPost), med(i.runs, (x) => x.warm?.cpuUsPerPost)];
       results.ratios.identityOverBareWarmCpu = bwc! / iwc!;
     }
+  }
+  const cpu = (t: NonNullable<typeof tp.bare>): number | undefined => {
+    const xs = t.runs.map((x) => x.cpuUsPerPost).filter((x): x is number => x !== undefined);
+    return xs.length > 0 ? median(xs) : undefined;
+  };
+  const cpuRatio = (a?: number, b?: number): number | undefined => (a !== undefined && b !== undefined ? a / b : undefined);
+  if (tp.codec && tp.bare) {
+    results.ratios.codecOverBare = tp.codec.medianPostsPerSecond / tp.bare.medianPostsPerSecond;
+    results.ratios.codecOverBareCpu = cpuRatio(cpu(tp.bare), cpu(tp.codec));
+  }
+  if (tp.codec && tp.identity) {
+    results.ratios.identityOverCodec = tp.identity.medianPostsPerSecond / tp.codec.medianPostsPerSecond;
+    results.ratios.identityOverCodecCpu = cpuRatio(cpu(tp.codec), cpu(tp.identity));
   }
   if (tp.identity && tp.full) results.ratios.fullOverIdentity = tp.full.medianPostsPerSecond / tp.identity.medianPostsPerSecond;
   const sa = results.standalone;

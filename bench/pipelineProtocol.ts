@@ -4,9 +4,16 @@
  * child_process.fork.
  */
 
-/** a: bare kafkajs consume-produce loop; b: the pipeline with an identity tagger; c: the pipeline with the real model. */
-export type Variant = 'bare' | 'identity' | 'full';
-export const VARIANTS: readonly Variant[] = ['bare', 'identity', 'full'];
+/**
+ * bare: the kafkajs consume-produce loop; codec: that loop with the worker's
+ * Avro stages per record (decode, identity tagging, PostMentions, encode) and
+ * nothing else of the framework; identity: the pipeline with an identity
+ * tagger; full: the pipeline with the real model.
+ */
+export type Variant = 'bare' | 'codec' | 'identity' | 'full';
+/** All variants; --variants defaults to DEFAULT_VARIANTS. */
+export const VARIANTS: readonly Variant[] = ['bare', 'codec', 'identity', 'full'];
+export const DEFAULT_VARIANTS: readonly Variant[] = ['bare', 'identity', 'full'];
 
 /** The child's task, passed as JSON in argv[2]. */
 export interface WorkerTask {

@@ -216,6 +216,14 @@ export interface PipelineResults {
     identityOverBareWarm?: number;
     identityOverBareWarmPaired?: number[];
     identityOverBareWarmCpu?: number;
+    /**
+     * With the codec variant: codec / bare and identity / codec of median posts/s, and of median CPU per post
+     * (bare / codec, codec / identity): the Avro stages' share of the gap and the framework's.
+     */
+    codecOverBare?: number;
+    identityOverCodec?: number;
+    codecOverBareCpu?: number;
+    identityOverCodecCpu?: number;
   };
   standalone?: StandaloneResult;
   /** Per variant, one result per load (ascending). */
@@ -227,6 +235,7 @@ export interface PipelineResults {
 
 const WHAT: Record<Variant, string> = {
   bare: 'kafkajs consume -> produce same bytes -> commit',
+  codec: "the bare loop + the worker's Avro stages per record (decode, PostMentions, encode), no framework",
   identity: 'pipeline, tagger = identity (no mentions)',
   full: 'pipeline, the model',
 };
@@ -312,6 +321,8 @@ export function renderReport(r: PipelineResults): string {
     }
     const ratios = [];
     if (r.ratios.identityOverBare !== undefined) ratios.push(`identity / bare = ${r.ratios.identityOverBare.toFixed(3)} (target >= 0.70)`);
+    if (r.ratios.codecOverBare !== undefined) ratios.push(`codec / bare = ${r.ratios.codecOverBare.toFixed(3)} (CPU per post bare / codec ${r.ratios.codecOverBareCpu?.toFixed(3) ?? 'n/a'})`);
+    if (r.ratios.identityOverCodec !== undefined) ratios.push(`identity / codec = ${r.ratios.identityOverCodec.toFixed(3)} (CPU per post codec / identity ${r.ratios.identityOverCodecCpu?.toFixed(3) ?? 'n/a'})`);
     if (r.ratios.fullOverIdentity !== undefined) ratios.push(`full / identity = ${r.ratios.fullOverIdentity.toFixed(4)}`);
     if (r.ratios.fullOverStandalone !== undefined) ratios.push(`full / standalone = ${r.ratios.fullOverStandalone.toFixed(3)} (target >= 0.85)`);
     if (ratios.length > 0) lines.push('', `Ratios of median posts/s: ${ratios.join('; ')}.`);

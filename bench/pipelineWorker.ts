@@ -7,6 +7,15 @@
  *    the output topic with an idempotent producer (acks=all, requests of at
  *    most 512 KiB like the worker's sink), then resolves and commits
  *    (autoCommit every 1000 ms, like the worker's commitIntervalMs);
+ *  - codec: the bare loop, but each fetched chunk goes through the
+ *    worker's own per-record functions before it is produced: the Post
+ *    decoder (decodePosts), an identity tagging step (no mentions, as
+ *    tagBatch builds its items), the PostMentions builder (toMentions) and
+ *    the output encoder (encodeOutputs); the encoded key and value are
+ *    produced to the output topic. What an Avro-in, Avro-out worker must do
+ *    at least, without the framework around it (RxJS, batcher, metric taps,
+ *    offset tracking, the sink's coalescing): bare / codec is the Avro
+ *    stages' share, codec / identity the framework's;
  *  - identity: startWorker with Kafka edges (at-least-once, default
  *    settings) and a Tagger that finds no mentions;
  *  - full: the same with the shipped model (native backend);
@@ -41,6 +50,12 @@ import type { BatchSettings, MemorySnapshot, TaggingStats, TensorCounts, ToChild
 import { quantile } from './stats.js';
 import { samplePosts } from './syntheticPosts.js';
 import { IdentityTagger } from './identityTagger.js';
+import { postDecoder } from '../operators/decodePosts.js';
+import { outputEncoder } from '../operators/encodeOutputs.js';
+import { mentionsBuilder } from '../operators/toMentions.js';
+import { withValue } from '../operators/items.js';
+import type { Item, TaggedPost } from '../operators/types.js';
+import type { KafkaMessage } from 'kafkajs';
 
 const task = JSON.parse(process.argv[2]) as WorkerTask;
 const logger = createLogger({ level: 'warn', base: { bench: 'pipeline', variant: task.variant } });
@@ -245,15 +260,38 @@ async function waitUntil(cond: () => boolean, what: string): Promise<void> {
 
 // ---- the bare kafkajs loop
 
+/**
+ * The codec variant's work on one fetched chunk: the worker's per-record
+ * functions in the order its stages run them (see the header). A record the
+ * worker would dead-letter fails the run: the bench's posts are all valid.
+ */
+function codecStep(): (messages: readonly KafkaMessage[], topic: string, partition: number) => { key: Buffer; value: Buffer }[] {
+  const decode = postDecoder({});
+  const build = mentionsBuilder({ model: { id: 'identity', version: '0' } });
+  const encode = outputEncoder({});
+  return (messages, topic, partition) => {
+    const receivedAt = Date.now();
+    const tagged: Item<TaggedPost>[] = messages.map((m) => {
+      const item = decode({ ref: { topic, partition, offset: m.offset, receivedAt }, key: m.key ?? null, value: m.value ?? null });
+      return item.kind === 'ok' ? withValue(item, { post: item.value, mentions: [], tagMs: 0 }) : item;
+    });
+    return encode(build(tagged)).map((out) => {
+      if (out.output !== 'mentions') void fail(`codec: a bench post became a dead letter: ${out.value.toString('utf8', 0, 200)}`);
+      return { key: out.key as Buffer, value: out.value };
+    });
+  };
+}
+
 async function runBare(): Promise<void> {
-  const kafka = createKafkaClient({ brokers: task.brokers, clientId: 'bench-bare', logger });
+  const codec = task.variant === 'codec' ? codecStep() : undefined;
+  const kafka = createKafkaClient({ brokers: task.brokers, clientId: `bench-${task.variant}`, logger });
   // The worker's producer settings and key partitioner (pipeline/kafka/producers.ts): the ceiling
   // gets every transport fix the worker gets, so identity / bare measures the framework alone.
   const producer = newProducer(kafka);
   const consumer = kafka.consumer({ groupId: task.groupId, maxWaitTimeInMs: 500, allowAutoTopicCreation: false });
   consumer.on(consumer.events.GROUP_JOIN, () => void send({ type: 'ready' }));
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart) void fail(`bare consumer crashed: ${payload.error.message}`);
+    if (!payload.restart) void fail(`${task.variant} consumer crashed: ${payload.error.message}`);
   });
   await producer.connect();
   await consumer.connect();
@@ -275,7 +313,8 @@ async function runBare(): Promise<void> {
           chunk.push(m);
         }
         onConsumed(chunk.length);
-        await producer.send({ topic: task.outputTopic, acks: -1, messages: chunk.map((m) => ({ key: m.key, value: m.value })) });
+        const messages = codec === undefined ? chunk.map((m) => ({ key: m.key, value: m.value })) : codec(chunk, batch.topic, batch.partition);
+        await producer.send({ topic: task.outputTopic, acks: -1, messages });
         resolveOffset(chunk[chunk.length - 1].offset);
         onAcked(chunk.length);
         await commitOffsetsIfNecessary();
@@ -455,7 +494,7 @@ async function runStandalone(posts: number): Promise<void> {
 try {
   let tensors: TensorCounts | undefined;
   if (task.standalone !== undefined) await runStandalone(task.standalone.posts);
-  else if (task.variant === 'bare') await runBare();
+  else if (task.variant === 'bare' || task.variant === 'codec') await runBare();
   else tensors = await runPipeline();
   clearTimeout(deadline);
   clearInterval(progressTimer);
