@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { projectRoot } from '../cli/defaults.js';
 import type { PipelineResults } from './pipelineReport.js';
 import { benchArgs } from './args.js';
-import { fromArchive, fromJoint, fromLimits, fromPipeline, fromPrecision, fromSwap, fromTrends, renderTargets, targetRows, trendsReported, type Measurement, type Reported } from './targets.js';
+import { fromArchive, fromJoint, fromLimits, fromPipeline, fromPrecision, fromSwap, fromTrends, pipelineReported, renderTargets, targetRows, trendsReported, type Measurement, type Reported } from './targets.js';
 
 const PARTS = ['limits', 'backends', 'precision', 'pipeline', 'ops', 'archive', 'trends', 'swap', 'joint'];
 const values = benchArgs(import.meta.url, { parts: { type: 'string', default: PARTS.join(',') }, quick: { type: 'boolean', default: false }, text: { type: 'string' } });
@@ -41,7 +41,11 @@ const q = values.quick;
 const ARGS: Record<string, string[]> = {
   limits: ['--runs', q ? '2' : '5'],
   backends: ['--runs', q ? '2' : '5', ...(q ? ['--backends', 'native'] : [])],
-  pipeline: q ? ['--posts', '2000', '--full-posts', '300', '--runs', '1', '--rss-posts', '12000', '--latency-seconds', '6', '--latency-warmup-seconds', '1'] : ['--posts', '20000', '--runs', '5'],
+  pipeline: [
+    ...(q ? ['--posts', '2000', '--full-posts', '300', '--runs', '1', '--rss-posts', '12000', '--latency-seconds', '6', '--latency-warmup-seconds', '1'] : ['--posts', '20000', '--runs', '5']),
+    '--variants',
+    'bare,codec,identity,full',
+  ],
   ops: ['--out', join(projectRoot(), 'bench', 'results', 'ops.md'), ...(q ? ['--runs', '1', '--short-posts', '2000', '--long-lengths', '10000', '--huge', '40000'] : ['--runs', '3'])],
   archive: [...(q ? ['--posts', '100000', '--runs', '1'] : ['--runs', '5']), ...(values.text !== undefined ? ['--text', values.text] : [])],
   trends: q ? ['--records', '100000', '--runs', '1', '--memory-keys', '200000'] : ['--records', '100000', '--runs', '5'],
@@ -102,7 +106,11 @@ for (const part of parts) {
     sections.push(`## ${part}\n\n${existsSync(md) ? readFileSync(md, 'utf8') : stdout}`);
     const js = join(dir, `${part}.json`);
     if (existsSync(js)) json[part] = JSON.parse(readFileSync(js, 'utf8'));
-    if (part === 'pipeline' && json.pipeline) Object.assign(measured, fromPipeline(json.pipeline as PipelineResults));
+    if (part === 'pipeline' && json.pipeline) {
+      Object.assign(measured, fromPipeline(json.pipeline as PipelineResults));
+      const r = pipelineReported(json.pipeline as PipelineResults);
+      if (r) reported.push(r);
+    }
     if (part === 'limits' && json.limits) Object.assign(measured, fromLimits(json.limits));
   }
   sections.push(`(${part}: ${seconds.toFixed(0)} s)`);

@@ -282,6 +282,21 @@ export function fromTrends(stdout: string): Measured {
   return { 'trends-memory': { value: z.mib / a.mib, detail: `${a.mib} MiB at ${a.k}k, ${z.mib} MiB at ${z.k}k keys` } };
 }
 
+/**
+ * bench/pipeline.ts results with the codec variant: what the worker's Avro stages alone leave of the
+ * bare loop's posts/s (the most identity / bare can reach with these stages), and identity / codec
+ * (the framework's share); reported beside identity-over-bare, no threshold of their own.
+ */
+export function pipelineReported(p: PipelineResults): Reported | undefined {
+  const { codecOverBare, identityOverCodec } = p.ratios;
+  if (codecOverBare === undefined) return undefined;
+  return {
+    what: "Avro stages alone (bare loop + the worker's decode, PostMentions, encode) / bare kafkajs loop, posts/s; identity / that",
+    value: `${codecOverBare.toFixed(3)}; ${identityOverCodec === undefined ? 'n/a' : identityOverCodec.toFixed(3)}`,
+    command: 'node dist/bench/pipeline.js --posts 20000 --runs 5 --legs throughput --variants bare,codec,identity',
+  };
+}
+
 /** bench/trends.ts stdout: the throughput line's per-core ratio (reported; issue 15 set no threshold). */
 export function trendsReported(stdout: string): Reported | undefined {
   const m = /ratio wall ([\d.]+), per core ([\d.]+)/.exec(stdout);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PipelineResults } from '../../bench/pipelineReport.js';
-import { TARGETS, fromArchive, fromJoint, fromLimits, fromPipeline, fromPrecision, fromSwap, fromTrends, meets, renderTargets, targetRows, trendsReported } from '../../bench/targets.js';
+import { TARGETS, fromArchive, fromJoint, fromLimits, fromPipeline, fromPrecision, fromSwap, fromTrends, meets, pipelineReported, renderTargets, targetRows, trendsReported } from '../../bench/targets.js';
 
 const verdict = (id: string, value: number) => targetRows({ [id]: { value } }).find((r) => r.target.id === id)!.verdict;
 
@@ -61,6 +61,17 @@ test('pipeline results: ratios, the latency bound, RSS growth and the scaling ra
   assert.equal(v('rss-growth'), 'not met');
   assert.equal(v('scaling'), 'met');
   assert.equal(v('archive-over-bare'), 'not measured');
+});
+
+test('pipeline results with the codec variant: codec / bare and identity / codec are reported beside the targets, without one of their own', () => {
+  const without = { ratios: { identityOverBare: 0.6 } } as unknown as PipelineResults;
+  assert.equal(pipelineReported(without), undefined);
+  const r = pipelineReported({ ratios: { identityOverBare: 0.6, codecOverBare: 0.7123, identityOverCodec: 0.8456 } } as unknown as PipelineResults);
+  assert.ok(r);
+  assert.equal(r.value, '0.712; 0.846');
+  assert.match(r.command, /--variants bare,codec,identity/);
+  assert.equal(TARGETS.some((t) => /codec/.test(t.id)), false);
+  assert.match(renderTargets(targetRows({}), [r]), /Avro stages alone .*\| 0\.712; 0\.846 \|/);
 });
 
 test('limits: the useful rate of the worker batches (backlog) over the 1-core matMul rate', () => {
