@@ -92,6 +92,7 @@ import {
   type ScalingResult,
   type ScalingRun,
   type StandaloneRun,
+  type ThroughputResult,
   type ThroughputRun,
 } from './pipelineReport.js';
 import { median, quantile } from './stats.js';
@@ -386,14 +387,15 @@ async function throughputLeg(): Promise<void> {
     t!.medianCharsPerSecond = median(t!.runs.map((r) => r.charsPerSecond));
   }
   const tp = results.throughput;
+  /** The median of f over the runs, when every run has it. */
+  const med = (runs: ThroughputRun[], f: (x: ThroughputRun) => number | undefined): number | undefined => {
+    const xs = runs.map(f).filter((x): x is number => x !== undefined);
+    return xs.length === runs.length && xs.length > 0 ? median(xs) : undefined;
+  };
   if (tp.bare && tp.identity) {
     const [b, i] = [tp.bare, tp.identity];
     results.ratios.identityOverBare = i.medianPostsPerSecond / b.medianPostsPerSecond;
     results.ratios.identityOverBarePaired = i.runs.slice(0, b.runs.length).map((x, r) => x.postsPerSecond / b.runs[r].postsPerSecond);
-    const med = (runs: ThroughputRun[], f: (x: ThroughputRun) => number | undefined): number | undefined => {
-      const xs = runs.map(f).filter((x): x is number => x !== undefined);
-      return xs.length === runs.length && xs.length > 0 ? median(xs) : undefined;
-    };
     const [bh, ih] = [med(b.runs, (x) => x.secondHalfPostsPerSecond), med(i.runs, (x) => x.secondHalfPostsPerSecond)];
     if (bh !== undefined && ih !== undefined) results.ratios.identityOverBareSecondHalf = ih / bh;
     const [bt, it] = [med(b.runs, (x) => x.tailMs), med(i.runs, (x) => x.tailMs)];
@@ -411,10 +413,7 @@ async function throughputLeg(): Promise<void> {
       results.ratios.identityOverBareWarmCpu = bwc! / iwc!;
     }
   }
-  const cpu = (t: NonNullable<typeof tp.bare>): number | undefined => {
-    const xs = t.runs.map((x) => x.cpuUsPerPost).filter((x): x is number => x !== undefined);
-    return xs.length > 0 ? median(xs) : undefined;
-  };
+  const cpu = (t: ThroughputResult): number | undefined => med(t.runs, (x) => x.cpuUsPerPost);
   const cpuRatio = (a?: number, b?: number): number | undefined => (a !== undefined && b !== undefined ? a / b : undefined);
   if (tp.codec && tp.bare) {
     results.ratios.codecOverBare = tp.codec.medianPostsPerSecond / tp.bare.medianPostsPerSecond;
